@@ -1,0 +1,120 @@
+import type { Store } from "../store/store.js";
+import type { AccountRow, AccountState } from "../store/types.js";
+import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/log.js";
+import { readCredentials, type CredentialsRead } from "./credentials.js";
+
+export interface AccountConfig {
+  name: string;
+  home: string;
+  priority: number;
+  managed: boolean;
+  disabled: boolean;
+  limits: { hourly_msgs: number; weekly_msgs: number };
+  link_files: string[];
+}
+
+export interface AccountView {
+  name: string;
+  home: string;
+  priority: number;
+  state: AccountState;
+  stateUntil: number | null;
+  stateReason: string | null;
+  credentials: { present: boolean; expiresAt: number | null; subscriptionType: string | null; problem: string | null };
+}
+
+/**
+ * Account state machine, persisted: active, cooldown (until), exhausted (until reset), revoked (needs
+ * login; fresh credentials bring it back), disabled (by the operator or the config).
+ */
+export class AccountService {
+  private configs = new Map<string, AccountConfig>();
+
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly log: Logger) {}
+
+  configure(accounts: AccountConfig[]): void {
+    this.configs = new Map(accounts.map((a) => [a.name, a]));
+    const now = this.clock.now();
+    for (const a of accounts) {
+      const row = this.store.ensureAccount(a.name, now);
+      if (a.disabled && row.state !== "disabled") this.setState(a.name, "disabled", null, "disabled in config");
+      if (!a.disabled && row.state === "disabled" && row.stateReason === "disabled in config") {
+        this.setState(a.name, "active", null, "enabled in config");
+      }
+    }
+    this.refreshCredentials();
+  }
+
+  names(): string[] {
+    return [...this.configs.keys()];
+  }
+
+  config(name: string): AccountConfig | undefined {
+    return this.configs.get(name);
+  }
+
+  credentials(name: string): CredentialsRead {
+    const c = this.configs.get(name);
+    if (!c) return { ok: false, reason: "missing", detail: "unknown account" };
+    return readCredentials(c.home);
+  }
+
+  /** A home with no credentials is reported as revoked ("needs login"), not fatal; new ones revive it. */
+  refreshCredentials(): void {
+    for (const a of this.configs.values()) {
+      const row = this.row(a.name);
+      const creds = readCredentials(a.home);
+      if (!creds.ok && row.state !== "revoked" && row.state !== "disabled") {
+        this.setState(a.name, "revoked", null, `needs login: ${creds.detail}`);
+      } else if (creds.ok && row.state === "revoked") {
+        this.setState(a.name, "active", null, "credentials present");
+      }
+    }
+  }
+
+  row(name: string): AccountRow {
+    return this.store.getAccount(name) ?? this.store.ensureAccount(name, this.clock.now());
+  }
+
+  setState(name: string, state: AccountState, until: number | null, reason: string | null): void {
+    const prev = this.store.getAccount(name);
+    const now = this.clock.now();
+    this.store.setAccountState(name, state, until, reason, now);
+    if (prev?.state !== state || prev?.stateUntil !== until) {
+      this.store.appendEvent(now, "account.state", null, name, { from: prev?.state ?? null, to: state, until, reason });
+      this.log.info({ account: name, from: prev?.state, to: state, until, reason }, "account state");
+    }
+  }
+
+  /** Timed states end by themselves: exhausted/cooldown past their time become active again. */
+  expireStates(): string[] {
+    const now = this.clock.now();
+    const revived: string[] = [];
+    for (const name of this.configs.keys()) {
+      const r = this.row(name);
+      if ((r.state === "exhausted" || r.state === "cooldown") && r.stateUntil !== null && r.stateUntil <= now) {
+        this.setState(name, "active", null, `${r.state} ended`);
+        revived.push(name);
+      }
+    }
+    return revived;
+  }
+
+  view(name: string): AccountView | undefined {
+    const c = this.configs.get(name);
+    if (!c) return undefined;
+    const r = this.row(name);
+    const creds = readCredentials(c.home);
+    return {
+      name, home: c.home, priority: c.priority, state: r.state, stateUntil: r.stateUntil, stateReason: r.stateReason,
+      credentials: creds.ok
+        ? { present: true, expiresAt: creds.creds.expiresAt, subscriptionType: creds.creds.subscriptionType, problem: null }
+        : { present: false, expiresAt: null, subscriptionType: null, problem: creds.detail },
+    };
+  }
+
+  views(): AccountView[] {
+    return this.names().map((n) => this.view(n)!);
+  }
+}

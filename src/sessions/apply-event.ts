@@ -1,0 +1,83 @@
+import type { SessionRow } from "../store/types.js";
+import { type HookEvent, str } from "./hook-event.js";
+
+/** What an event means beyond the row patch; the session service acts on these. */
+export type Signal =
+  | { kind: "session_start"; source: string; claudeSessionId: string }
+  | { kind: "prompt_submitted"; prompt: string; account: string }
+  | { kind: "turn_done"; message: string | null }
+  | { kind: "turn_failed"; error: string; message: string | null; prompt: string | null }
+  | { kind: "session_end"; reason: string | null };
+
+export interface Applied {
+  patch: Partial<SessionRow>;
+  signals: Signal[];
+}
+
+// Pure: how one hook event changes a session. States the daemon owns (parked, swapping, stopped,
+// failed) are not overwritten by the CLI's own events; the swap/park logic moves out of them.
+export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
+  const p = ev.payload;
+  const patch: Partial<SessionRow> = { lastActivity: ev.ts };
+  const signals: Signal[] = [];
+  const sticky = s.state === "swapping" || s.state === "parked" || s.state === "stopped";
+  const setState = (st: SessionRow["state"], reason: string | null = null) => {
+    if (!sticky) {
+      patch.state = st;
+      patch.stateReason = reason;
+    }
+  };
+  switch (ev.event) {
+    case "SessionStart": {
+      const id = str(p, "session_id");
+      const source = str(p, "source") ?? "startup";
+      if (id) {
+        patch.claudeSessionId = id;
+        signals.push({ kind: "session_start", source, claudeSessionId: id });
+      }
+      const tp = str(p, "transcript_path");
+      if (tp) patch.transcriptPath = tp;
+      patch.started = true;
+      setState("idle");
+      break;
+    }
+    case "UserPromptSubmit": {
+      const prompt = str(p, "prompt") ?? "";
+      patch.lastPrompt = prompt;
+      patch.lastPromptAt = ev.ts;
+      patch.lastPromptAnswered = false;
+      patch.failedPrompt = null;
+      signals.push({ kind: "prompt_submitted", prompt, account: ev.account });
+      setState("busy");
+      break;
+    }
+    case "Stop": {
+      patch.lastPromptAnswered = true;
+      signals.push({ kind: "turn_done", message: str(p, "last_assistant_message") });
+      setState("idle");
+      break;
+    }
+    case "StopFailure": {
+      const error = str(p, "error") ?? "unknown";
+      const message = str(p, "last_assistant_message");
+      patch.failedPrompt = s.lastPrompt;
+      signals.push({ kind: "turn_failed", error, message, prompt: s.lastPrompt });
+      setState(error === "rate_limit" ? "limited" : "idle", `${error}${message ? `: ${message}` : ""}`);
+      break;
+    }
+    case "Notification": {
+      const t = str(p, "notification_type") ?? "";
+      if (t === "permission_prompt" || t === "elicitation_dialog") setState("waiting", t);
+      else if (t === "idle_prompt" && s.state !== "busy") setState("idle");
+      break;
+    }
+    case "SessionEnd": {
+      signals.push({ kind: "session_end", reason: str(p, "reason") });
+      setState("exited", str(p, "reason"));
+      break;
+    }
+    default:
+      break;
+  }
+  return { patch, signals };
+}

@@ -1,0 +1,45 @@
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/fs-atomic.js";
+
+export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+
+/**
+ * The hook blocks the CLI while it runs (UserPromptSubmit runs before the prompt is sent), so it only
+ * spools stdin: temp file, then rename, so the daemon never reads half an event. It prints nothing
+ * (UserPromptSubmit output would be added to the prompt) and always exits 0 (never blocks a turn).
+ * The file name carries time, session and account, so events spooled while the daemon is down are
+ * attributed and ordered when it comes back.
+ */
+export const HOOK_SCRIPT = `#!/bin/sh
+# claude-failover hook: spools one Claude Code hook event for the daemon. Keep it tiny.
+spool="$CLAUDE_FAILOVER_SPOOL"
+[ -n "$spool" ] || { cat >/dev/null; exit 0; }
+ts=$(date +%s%N 2>/dev/null)
+case "$ts" in *N*|"") ts="$(date +%s)000000000" ;; esac
+name="$ts.$$.\${CLAUDE_FAILOVER_SESSION:-unknown}.\${CLAUDE_FAILOVER_ACCOUNT:-unknown}.$1"
+if cat > "$spool/.$name.tmp" 2>/dev/null; then
+  mv "$spool/.$name.tmp" "$spool/$name.json" 2>/dev/null
+else
+  rm -f "$spool/.$name.tmp" 2>/dev/null
+fi
+exit 0
+`;
+
+export interface HookFiles { script: string; settings: string }
+
+// Shell-quote for the hook command line in settings.json: our own path, single-quoted.
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function writeHookFiles(stateDir: string): HookFiles {
+  const script = join(stateDir, "hook.sh");
+  const settings = join(stateDir, "hooks-settings.json");
+  writeFileAtomic(script, HOOK_SCRIPT, 0o700);
+  const hooks: Record<string, unknown> = {};
+  for (const ev of HOOK_EVENTS) {
+    hooks[ev] = [{ hooks: [{ type: "command", command: `${shq(script)} ${ev}`, timeout: 10 }] }];
+  }
+  writeFileAtomic(settings, JSON.stringify({ hooks }, null, 2), 0o600);
+  return { script, settings };
+}

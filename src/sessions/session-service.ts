@@ -1,0 +1,288 @@
+import { randomUUID } from "node:crypto";
+import type { AccountService } from "../accounts/account-service.js";
+import type { Store } from "../store/store.js";
+import type { SessionRow } from "../store/types.js";
+import type { PaneInfo, Tmux } from "../tmux/tmux.js";
+import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { pollUntil } from "../util/wait.js";
+import { applyHookEvent } from "./apply-event.js";
+import type { HookEvent } from "./hook-event.js";
+import { buildLaunchArgv, type LaunchContext, shouldResume } from "./launch.js";
+import { PromptSender } from "./prompt-sender.js";
+import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
+
+type SignalListener = (s: SessionSignal) => void;
+
+/**
+ * Keeps every supervised session alive in tmux: creates, adopts, restarts (with backoff, ending in
+ * `failed` on a crash loop) and applies hook events to its state. Swaps and the pool build on it.
+ */
+export class SessionService {
+  readonly specs = new Map<string, SessionSpec>();
+  /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
+  private readonly locks = new Map<string, string>();
+  private readonly restarts = new Map<string, number[]>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly listeners = new Set<SignalListener>();
+  readonly prompts: PromptSender;
+  stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    readonly tmux: Tmux,
+    private readonly accounts: AccountService,
+    private chooser: AccountChooser,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private launchCtx: LaunchContext,
+    private tuning: SessionTuning,
+  ) {
+    this.prompts = new PromptSender(tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
+  }
+
+  setChooser(c: AccountChooser): void {
+    this.chooser = c;
+  }
+  updateLaunch(ctx: LaunchContext, tuning: SessionTuning): void {
+    this.launchCtx = ctx;
+    this.tuning = tuning;
+  }
+
+  onSignal(fn: SignalListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the first signal of `name` that `pred` accepts, or null at the deadline. */
+  waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null> {
+    return new Promise((resolve) => {
+      const off = this.onSignal((s) => {
+        if (s.session === name && pred(s)) {
+          clearTimeout(t);
+          off();
+          resolve(s);
+        }
+      });
+      const t = setTimeout(() => {
+        off();
+        resolve(null);
+      }, timeoutMs);
+    });
+  }
+
+  lock(name: string, op: string): void {
+    const held = this.locks.get(name);
+    if (held) throw new CfError("session_busy", `session ${name} is busy: ${held} in progress`);
+    this.locks.set(name, op);
+  }
+  unlock(name: string): void {
+    this.locks.delete(name);
+  }
+  lockedBy(name: string): string | undefined {
+    return this.locks.get(name);
+  }
+
+  get(name: string): SessionRow | undefined {
+    return this.store.getSession(name);
+  }
+  list(): SessionRow[] {
+    return this.store.listSessions().filter((s) => this.specs.has(s.name));
+  }
+
+  event(kind: string, session: string | null, account: string | null, data: Record<string, unknown> = {}): void {
+    this.store.appendEvent(this.clock.now(), kind, session, account, data);
+  }
+
+  /** Makes sure the store row exists and a live pane runs the CLI: adopt, restart or create. */
+  async ensure(spec: SessionSpec, panes?: PaneInfo[]): Promise<void> {
+    this.specs.set(spec.name, spec);
+    const now = this.clock.now();
+    let row = this.store.getSession(spec.name);
+    if (!row) {
+      row = this.store.insertSession(
+        { name: spec.name, kind: spec.kind, project: spec.project, account: null, claudeSessionId: randomUUID(), state: "starting" },
+        now,
+      );
+    } else if (row.project !== spec.project) {
+      // A new project is a new conversation: the old transcript belongs to the old folder.
+      row = this.store.updateSession(spec.name, { project: spec.project, claudeSessionId: randomUUID(), transcriptPath: null, started: false }, now)!;
+    }
+    if (this.locks.has(spec.name)) return;
+    const all = panes ?? (await this.tmux.listPanes());
+    const pane = all.find((p) => p.session === spec.name);
+    if (pane && !pane.owned) {
+      this.store.updateSession(spec.name, { state: "failed", stateReason: "a tmux session with this name exists and is not ours" }, now);
+      this.event("session.conflict", spec.name, null, { reason: "tmux session exists and is not ours" });
+      return;
+    }
+    // Parked sessions come back at their reset time; failed ones when the operator says so.
+    if (row.state === "parked" || row.state === "failed") return;
+    if (pane && !pane.dead) {
+      if (!row.account) return; // nothing sensible to adopt without knowing its account; left as is
+      this.event("session.adopted", spec.name, row.account, { pane: pane.paneId });
+      this.log.info({ session: spec.name, account: row.account }, "adopted running session");
+      return;
+    }
+    await this.start(spec.name, pane ? "respawn" : "create", pane ? "pane dead at start" : "no tmux session");
+  }
+
+  /** Launches the CLI for a session on its account (or a newly chosen one). */
+  async start(name: string, how: "create" | "respawn", why: string, account?: string): Promise<void> {
+    const spec = this.specs.get(name);
+    const row = this.store.getSession(name);
+    if (!spec || !row) throw new CfError("no_such_session", `no session named ${name}`);
+    let acct = account ?? row.account;
+    if (!acct || !this.isUsable(acct)) {
+      const choice = this.chooser.choose({ preferred: acct ?? spec.account, session: name });
+      if (!choice.ok) {
+        this.park(name, choice.resumeAt, choice.reason);
+        return;
+      }
+      acct = choice.account;
+    }
+    const argv = this.argvFor(row, acct);
+    const now = this.clock.now();
+    this.store.updateSession(name, { account: acct, state: "starting", stateReason: why, parkedUntil: null }, now);
+    this.event("session.launch", name, acct, { how, why, resume: argv.includes("--resume") });
+    this.log.info({ session: name, account: acct, how, why }, "launching CLI");
+    if (how === "create") {
+      await this.tmux.killSession(name); // a stale dead one, if any
+      await this.tmux.newSession(name, { cwd: spec.project, argv });
+    } else {
+      await this.tmux.respawn(name, { cwd: spec.project, argv });
+    }
+  }
+
+  argvFor(row: SessionRow, account: string, forceResume?: boolean): string[] {
+    const spec = this.specs.get(row.name)!;
+    const home = this.accounts.config(account)?.home;
+    if (!home) throw new CfError("no_such_account", `no account named ${account}`);
+    const id = row.claudeSessionId ?? randomUUID();
+    const resume = forceResume ?? shouldResume(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath);
+    return buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
+  }
+
+  isUsable(account: string): boolean {
+    const r = this.accounts.row(account);
+    return r.state === "active" && !!this.accounts.config(account);
+  }
+
+  park(name: string, resumeAt: number | null, reason: string): void {
+    this.store.updateSession(name, { state: "parked", stateReason: reason, parkedUntil: resumeAt }, this.clock.now());
+    this.event("session.parked", name, this.store.getSession(name)?.account ?? null, { resumeAt, reason });
+    this.log.warn({ session: name, resumeAt, reason }, "session parked");
+  }
+
+  /** One tmux call for all panes: restart dead CLIs, recreate sessions whose tmux session vanished. */
+  async sweep(): Promise<void> {
+    if (this.stopped) return;
+    const panes = await this.tmux.listPanes();
+    for (const spec of this.specs.values()) {
+      if (this.locks.has(spec.name) || this.timers.has(spec.name)) continue;
+      const row = this.store.getSession(spec.name);
+      if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
+      const pane = panes.find((p) => p.session === spec.name);
+      if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
+      else if (pane.dead) this.scheduleRestart(spec.name, `CLI exited (status ${pane.deadStatus ?? "?"})`, "respawn");
+    }
+  }
+
+  /** Restart with exponential backoff; too many restarts inside the window → `failed`. */
+  scheduleRestart(name: string, why: string, how: "create" | "respawn"): void {
+    const now = this.clock.now();
+    const hist = (this.restarts.get(name) ?? []).filter((t) => now - t < this.tuning.crashLoopWindowMs);
+    if (hist.length >= this.tuning.crashLoopRestarts) {
+      this.store.updateSession(name, { state: "failed", stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` }, now);
+      this.event("session.failed", name, this.store.getSession(name)?.account ?? null, { reason: "crash loop", restarts: hist.length, last: why });
+      this.log.error({ session: name, why }, "crash loop: session failed");
+      return;
+    }
+    hist.push(now);
+    this.restarts.set(name, hist);
+    const delay = Math.min(this.tuning.restartBackoffMs * 2 ** (hist.length - 1), this.tuning.restartBackoffMaxMs);
+    this.store.updateSession(name, { state: "exited", stateReason: why }, now);
+    this.event("session.exited", name, this.store.getSession(name)?.account ?? null, { why, restartInMs: delay });
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      if (this.stopped || this.locks.has(name)) return;
+      const row = this.store.getSession(name);
+      if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
+      this.start(name, how, `restart: ${why}`).catch((e) =>
+        this.log.error({ session: name, err: errorMessage(e) }, "restart failed"),
+      );
+    }, delay);
+    this.timers.set(name, t);
+  }
+
+  /** Clears crash-loop history and brings a failed/parked session back (operator action). */
+  async restart(name: string, why = "operator restart", account?: string): Promise<void> {
+    if (!this.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
+    this.restarts.delete(name);
+    clearTimeout(this.timers.get(name));
+    this.timers.delete(name);
+    const panes = await this.tmux.listPanes();
+    const pane = panes.find((p) => p.session === name);
+    await this.start(name, pane ? "respawn" : "create", why, account);
+  }
+
+  /** Applies one hook event from the spool (in order) and tells listeners what it meant. */
+  handleHookEvent(ev: HookEvent): void {
+    const row = this.store.getSession(ev.session);
+    if (!row) {
+      this.event("hook.orphan", ev.session, ev.account, { event: ev.event });
+      return;
+    }
+    const { patch, signals } = applyHookEvent(row, ev);
+    this.store.updateSession(row.name, patch, this.clock.now());
+    this.event(`hook.${ev.event}`, row.name, ev.account, summarize(ev.payload));
+    for (const sig of signals) {
+      if (sig.kind === "prompt_submitted") this.store.recordPrompt(ev.ts, row.name, ev.account);
+      if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);
+      for (const l of this.listeners) {
+        try {
+          l({ session: row.name, ts: ev.ts, signal: sig });
+        } catch (e) {
+          this.log.error({ err: errorMessage(e) }, "signal listener failed");
+        }
+      }
+    }
+  }
+
+  /** Waits until the CLI has reported SessionStart for the current launch (state left `starting`). */
+  async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
+    const ok = await pollUntil(() => {
+      const s = this.store.getSession(name);
+      return s && s.state !== "starting" && s.state !== "exited";
+    }, { timeoutMs, intervalMs: 50 });
+    return !!ok;
+  }
+
+  /** Stops a session for good (config removal, pool shrink): kills its tmux session and forgets it. */
+  async remove(name: string, why: string): Promise<void> {
+    clearTimeout(this.timers.get(name));
+    this.timers.delete(name);
+    this.specs.delete(name);
+    await this.tmux.killSession(name);
+    this.store.updateSession(name, { state: "stopped", stateReason: why }, this.clock.now());
+    this.event("session.removed", name, null, { why });
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+// Events keep what an operator needs, not whole payloads (prompts can be large).
+function summarize(p: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ["session_id", "source", "error", "notification_type", "reason", "prompt_id"]) if (p[k] !== undefined) out[k] = p[k];
+  for (const k of ["prompt", "last_assistant_message", "message"]) {
+    const v = p[k];
+    if (typeof v === "string") out[k] = v.length > 200 ? `${v.slice(0, 200)}…` : v;
+  }
+  return out;
+}

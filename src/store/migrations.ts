@@ -1,0 +1,106 @@
+// Versioned schema: each entry runs once, in order, inside a transaction; PRAGMA user_version records progress.
+export const MIGRATIONS: string[] = [
+  // 1: core tables
+  `
+  CREATE TABLE accounts (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'active',
+    state_until INTEGER,
+    state_reason TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE sessions (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    project TEXT NOT NULL,
+    account TEXT,
+    claude_session_id TEXT,
+    transcript_path TEXT,
+    state TEXT NOT NULL,
+    state_reason TEXT,
+    last_prompt TEXT,
+    last_prompt_at INTEGER,
+    last_prompt_answered INTEGER NOT NULL DEFAULT 0,
+    failed_prompt TEXT,
+    last_activity INTEGER,
+    last_move_at INTEGER,
+    parked_until INTEGER,
+    restarts INTEGER NOT NULL DEFAULT 0,
+    started INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    session TEXT,
+    account TEXT,
+    data TEXT
+  );
+  CREATE INDEX events_ts ON events(ts);
+  CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    session TEXT NOT NULL,
+    account TEXT NOT NULL
+  );
+  CREATE INDEX prompts_account_ts ON prompts(account, ts);
+  CREATE TABLE swaps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session TEXT NOT NULL,
+    from_account TEXT,
+    to_account TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    urgent INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    step TEXT NOT NULL DEFAULT 'locked',
+    outcome TEXT,
+    error TEXT,
+    steps TEXT NOT NULL DEFAULT '[]',
+    resend TEXT
+  );
+  CREATE INDEX swaps_session ON swaps(session, id);
+  `,
+  // 2: usage figures per account (last-known-good) and the spool apply cursor
+  `
+  CREATE TABLE usage (
+    account TEXT PRIMARY KEY,
+    figures TEXT NOT NULL,
+    fetched_at INTEGER,
+    source TEXT NOT NULL,
+    error TEXT,
+    error_at INTEGER,
+    next_poll_at INTEGER,
+    backoff_ms INTEGER NOT NULL DEFAULT 0
+  );
+  `,
+  // 3: tasks for the inbox and the autonomous pool
+  `
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    project TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    account TEXT,
+    model TEXT,
+    prompt TEXT NOT NULL,
+    state TEXT NOT NULL,
+    session TEXT,
+    account_used TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    result_path TEXT,
+    error TEXT,
+    not_before INTEGER,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    seq INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX tasks_hash ON tasks(content_hash);
+  CREATE INDEX tasks_state ON tasks(state, priority, seq);
+  `,
+];

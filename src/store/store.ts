@@ -1,0 +1,174 @@
+import type { Db } from "./db.js";
+import type { AccountRow, AccountState, EventRow, SessionRow, SwapRow, SwapStep } from "./types.js";
+
+type Row = Record<string, unknown>;
+
+const SESSION_COLS: Record<keyof SessionRow, string> = {
+  name: "name", kind: "kind", project: "project", account: "account", claudeSessionId: "claude_session_id",
+  transcriptPath: "transcript_path", state: "state", stateReason: "state_reason", lastPrompt: "last_prompt",
+  lastPromptAt: "last_prompt_at", lastPromptAnswered: "last_prompt_answered", failedPrompt: "failed_prompt",
+  lastActivity: "last_activity", lastMoveAt: "last_move_at", parkedUntil: "parked_until", restarts: "restarts",
+  started: "started", createdAt: "created_at", updatedAt: "updated_at",
+};
+const BOOL_SESSION = new Set(["lastPromptAnswered", "started"]);
+
+function toSession(r: Row): SessionRow {
+  const out: Record<string, unknown> = {};
+  for (const [k, c] of Object.entries(SESSION_COLS)) out[k] = BOOL_SESSION.has(k) ? Boolean(r[c]) : r[c];
+  return out as unknown as SessionRow;
+}
+
+function toSwap(r: Row): SwapRow {
+  return {
+    id: r.id as number, session: r.session as string, fromAccount: r.from_account as string | null,
+    toAccount: r.to_account as string, reason: r.reason as string, urgent: Boolean(r.urgent),
+    startedAt: r.started_at as number, endedAt: r.ended_at as number | null, step: r.step as string,
+    outcome: r.outcome as SwapRow["outcome"], error: r.error as string | null,
+    steps: JSON.parse((r.steps as string) || "[]") as SwapStep[], resend: r.resend as string | null,
+  };
+}
+
+// The store owns persisted data and its invariants; it knows nothing of time policy (callers pass `now`).
+export class Store {
+  constructor(readonly db: Db) {}
+
+  // ---- sessions
+  getSession(name: string): SessionRow | undefined {
+    const r = this.db.prepare("SELECT * FROM sessions WHERE name = ?").get(name) as Row | undefined;
+    return r ? toSession(r) : undefined;
+  }
+  listSessions(): SessionRow[] {
+    return (this.db.prepare("SELECT * FROM sessions ORDER BY name").all() as Row[]).map(toSession);
+  }
+  insertSession(s: Pick<SessionRow, "name" | "kind" | "project" | "account" | "claudeSessionId" | "state">, now: number): SessionRow {
+    this.db
+      .prepare(`INSERT INTO sessions (name, kind, project, account, claude_session_id, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(s.name, s.kind, s.project, s.account, s.claudeSessionId, s.state, now, now);
+    return this.getSession(s.name)!;
+  }
+  updateSession(name: string, patch: Partial<SessionRow>, now: number): SessionRow | undefined {
+    const sets: string[] = [];
+    const vals: unknown[] = [];
+    for (const [k, v] of Object.entries(patch)) {
+      const col = SESSION_COLS[k as keyof SessionRow];
+      if (!col || k === "name") continue;
+      sets.push(`${col} = ?`);
+      vals.push(typeof v === "boolean" ? (v ? 1 : 0) : v);
+    }
+    sets.push("updated_at = ?");
+    vals.push(now, name);
+    this.db.prepare(`UPDATE sessions SET ${sets.join(", ")} WHERE name = ?`).run(...vals);
+    return this.getSession(name);
+  }
+  deleteSession(name: string): void {
+    this.db.prepare("DELETE FROM sessions WHERE name = ?").run(name);
+  }
+
+  // ---- accounts
+  getAccount(name: string): AccountRow | undefined {
+    const r = this.db.prepare("SELECT * FROM accounts WHERE name = ?").get(name) as Row | undefined;
+    return r ? toAccount(r) : undefined;
+  }
+  listAccounts(): AccountRow[] {
+    return (this.db.prepare("SELECT * FROM accounts ORDER BY name").all() as Row[]).map(toAccount);
+  }
+  ensureAccount(name: string, now: number): AccountRow {
+    this.db.prepare("INSERT OR IGNORE INTO accounts (name, state, updated_at) VALUES (?, 'active', ?)").run(name, now);
+    return this.getAccount(name)!;
+  }
+  setAccountState(name: string, state: AccountState, until: number | null, reason: string | null, now: number): void {
+    this.ensureAccount(name, now);
+    this.db
+      .prepare("UPDATE accounts SET state = ?, state_until = ?, state_reason = ?, updated_at = ? WHERE name = ?")
+      .run(state, until, reason, now, name);
+  }
+
+  // ---- events (append-only audit log)
+  appendEvent(ts: number, kind: string, session: string | null, account: string | null, data: Record<string, unknown> = {}): number {
+    const r = this.db
+      .prepare("INSERT INTO events (ts, kind, session, account, data) VALUES (?, ?, ?, ?, ?)")
+      .run(ts, kind, session, account, JSON.stringify(data));
+    return Number(r.lastInsertRowid);
+  }
+  eventsAfter(id: number, limit = 500, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
+    let sql = "SELECT * FROM events WHERE id > ?";
+    const args: unknown[] = [id];
+    if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
+    if (filter?.kindPrefix) { sql += " AND kind LIKE ?"; args.push(`${filter.kindPrefix}%`); }
+    sql += " ORDER BY id LIMIT ?";
+    args.push(limit);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent);
+  }
+  tailEvents(n: number, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
+    let sql = "SELECT * FROM events WHERE 1=1";
+    const args: unknown[] = [];
+    if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
+    if (filter?.kindPrefix) { sql += " AND kind LIKE ?"; args.push(`${filter.kindPrefix}%`); }
+    sql += " ORDER BY id DESC LIMIT ?";
+    args.push(n);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent).reverse();
+  }
+
+  // ---- prompts (local counts for soft caps)
+  recordPrompt(ts: number, session: string, account: string): void {
+    this.db.prepare("INSERT INTO prompts (ts, session, account) VALUES (?, ?, ?)").run(ts, session, account);
+  }
+  countPrompts(account: string, since: number): number {
+    const r = this.db.prepare("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as { n: number };
+    return r.n;
+  }
+  prunePrompts(before: number): void {
+    this.db.prepare("DELETE FROM prompts WHERE ts < ?").run(before);
+  }
+
+  // ---- swaps
+  insertSwap(s: { session: string; from: string | null; to: string; reason: string; urgent: boolean; resend: string | null }, now: number): number {
+    const r = this.db
+      .prepare(`INSERT INTO swaps (session, from_account, to_account, reason, urgent, started_at, resend)
+                VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(s.session, s.from, s.to, s.reason, s.urgent ? 1 : 0, now, s.resend);
+    return Number(r.lastInsertRowid);
+  }
+  recordSwapStep(id: number, step: SwapStep): void {
+    const row = this.getSwap(id);
+    if (!row) return;
+    row.steps.push(step);
+    this.db.prepare("UPDATE swaps SET step = ?, steps = ? WHERE id = ?").run(step.step, JSON.stringify(row.steps), id);
+  }
+  finishSwap(id: number, outcome: NonNullable<SwapRow["outcome"]>, error: string | null, now: number): void {
+    this.db.prepare("UPDATE swaps SET outcome = ?, error = ?, ended_at = ? WHERE id = ?").run(outcome, error, now, id);
+  }
+  getSwap(id: number): SwapRow | undefined {
+    const r = this.db.prepare("SELECT * FROM swaps WHERE id = ?").get(id) as Row | undefined;
+    return r ? toSwap(r) : undefined;
+  }
+  lastSwap(session: string): SwapRow | undefined {
+    const r = this.db.prepare("SELECT * FROM swaps WHERE session = ? ORDER BY id DESC LIMIT 1").get(session) as Row | undefined;
+    return r ? toSwap(r) : undefined;
+  }
+  unfinishedSwaps(): SwapRow[] {
+    return (this.db.prepare("SELECT * FROM swaps WHERE outcome IS NULL ORDER BY id").all() as Row[]).map(toSwap);
+  }
+  listSwaps(limit = 100): SwapRow[] {
+    return (this.db.prepare("SELECT * FROM swaps ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toSwap);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toAccount(r: Row): AccountRow {
+  return {
+    name: r.name as string, state: r.state as AccountState, stateUntil: r.state_until as number | null,
+    stateReason: r.state_reason as string | null, updatedAt: r.updated_at as number,
+  };
+}
+
+function toEvent(r: Row): EventRow {
+  return {
+    id: r.id as number, ts: r.ts as number, kind: r.kind as string, session: r.session as string | null,
+    account: r.account as string | null, data: JSON.parse((r.data as string) || "{}") as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { CfError } from "../util/errors.js";
+import type { Exec } from "./exec.js";
+
+/** Marks a tmux session as supervised by us, so a restarted daemon adopts it instead of starting a copy. */
+export const OWNER_OPTION = "@claude-failover";
+
+export interface PaneInfo {
+  session: string;
+  paneId: string;
+  dead: boolean;
+  deadStatus: number | null;
+  pid: number | null;
+  owned: boolean;
+}
+
+export interface LaunchSpec {
+  cwd: string;
+  /** argv; always run directly by tmux (we pass ≥ 2 words so tmux never hands it to a shell). */
+  argv: string[];
+}
+
+// Socket selection: "" = the user's default server; a path (has "/") = -S; otherwise a name = -L.
+export function socketArgs(socket: string): string[] {
+  if (!socket) return [];
+  return socket.includes("/") ? ["-S", socket] : ["-L", socket];
+}
+
+// `-t name` matches by prefix in tmux; `=name` is exact. Options and panes need the `=name:` form.
+const sess = (name: string) => `=${name}`;
+const pane = (name: string) => `=${name}:`;
+
+export class Tmux {
+  /** Count of tmux invocations, for the idle-cost benchmark. */
+  calls = 0;
+  constructor(private readonly exec: Exec, private readonly socket: string) {}
+
+  private async run(args: string[], input?: string, allowFail = false): Promise<string> {
+    this.calls++;
+    const r = await this.exec([...socketArgs(this.socket), ...args], { input });
+    if (r.code !== 0 && !allowFail) {
+      throw new CfError("tmux_failed", `tmux ${args[0]} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    return r.code === 0 ? r.stdout : "";
+  }
+
+  async hasSession(name: string): Promise<boolean> {
+    this.calls++;
+    const r = await this.exec([...socketArgs(this.socket), "has-session", "-t", sess(name)]);
+    return r.code === 0;
+  }
+
+  /** Creates a detached session running spec.argv, marked as ours, keeping the pane when the program exits. */
+  async newSession(name: string, spec: LaunchSpec, size = { cols: 200, rows: 50 }): Promise<void> {
+    await this.run([
+      "new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), "-c", spec.cwd,
+      "--", ...launchArgv(spec.argv),
+    ]);
+    try {
+      await this.run(["set-option", "-t", pane(name), OWNER_OPTION, "1"]);
+      await this.run(["set-option", "-w", "-t", pane(name), "remain-on-exit", "on"]);
+      await this.run(["set-option", "-t", pane(name), "history-limit", "10000"]);
+    } catch (e) {
+      // A half-made session would be adopted later as if complete: remove it.
+      await this.killSession(name);
+      throw e;
+    }
+  }
+
+  /** Restarts the program in the same pane: attached clients stay attached. */
+  async respawn(name: string, spec: LaunchSpec): Promise<void> {
+    await this.run(["respawn-pane", "-k", "-t", pane(name), "-c", spec.cwd, "--", ...launchArgv(spec.argv)]);
+  }
+
+  async killSession(name: string): Promise<void> {
+    await this.run(["kill-session", "-t", sess(name)], undefined, true);
+  }
+
+  async killServer(): Promise<void> {
+    await this.run(["kill-server"], undefined, true);
+  }
+
+  /** One call for every pane on the server: the sweep costs the same with 1 or 100 sessions. */
+  async listPanes(): Promise<PaneInfo[]> {
+    const fmt = ["#{session_name}", "#{pane_id}", "#{pane_dead}", "#{pane_dead_status}", "#{pane_pid}", `#{${OWNER_OPTION}}`].join("\t");
+    this.calls++;
+    const r = await this.exec([...socketArgs(this.socket), "list-panes", "-a", "-F", fmt]);
+    if (r.code !== 0) return []; // no server running = no panes
+    return r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [session = "", paneId = "", dead, status, pid, owned] = line.split("\t");
+        return {
+          session, paneId, dead: dead === "1",
+          deadStatus: status ? Number(status) : null,
+          pid: pid ? Number(pid) : null,
+          owned: owned === "1",
+        };
+      });
+  }
+
+  async capture(name: string, scrollbackLines = 0): Promise<string> {
+    const args = ["capture-pane", "-p", "-J", "-t", pane(name)];
+    if (scrollbackLines > 0) args.push("-S", String(-scrollbackLines));
+    return this.run(args);
+  }
+
+  /** Types text literally (no key-name lookup). Only for single-line text. */
+  async sendLiteral(name: string, text: string): Promise<void> {
+    if (text.length) await this.run(["send-keys", "-t", pane(name), "-l", "--", text]);
+  }
+
+  /** Sends named keys (Enter, Escape, C-c). */
+  async sendKeys(name: string, ...keys: string[]): Promise<void> {
+    await this.run(["send-keys", "-t", pane(name), ...keys]);
+  }
+
+  /**
+   * Pastes text through a uniquely named buffer loaded from stdin, as a bracketed paste (-p), so newlines
+   * don't submit early and nothing is interpreted. -d deletes the buffer afterwards; -r keeps LF as LF.
+   */
+  async paste(name: string, text: string): Promise<void> {
+    const buf = `cf-${randomBytes(6).toString("hex")}`;
+    await this.run(["load-buffer", "-b", buf, "-"], text);
+    try {
+      await this.run(["paste-buffer", "-p", "-r", "-d", "-b", buf, "-t", pane(name)]);
+    } catch (e) {
+      await this.run(["delete-buffer", "-b", buf], undefined, true);
+      throw e;
+    }
+  }
+}
+
+// tmux runs a single-word command through the shell; a leading `env` guarantees ≥ 2 words → direct exec.
+function launchArgv(argv: string[]): string[] {
+  return argv[0] === "env" ? argv : ["env", ...argv];
+}
