@@ -1,0 +1,55 @@
+import { request } from "node:http";
+import { parseListen } from "../config/fields.js";
+import type { Config } from "../config/types.js";
+import { pathsFor } from "../paths.js";
+
+export interface ClientResponse { status: number; body: unknown }
+
+function send(opts: { socketPath?: string; host?: string; port?: number; method: string; path: string; token?: string; body?: unknown }): Promise<ClientResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (payload !== undefined) {
+      headers["content-type"] = "application/json";
+      headers["content-length"] = String(Buffer.byteLength(payload));
+    }
+    const req = request(
+      { socketPath: opts.socketPath, host: opts.host, port: opts.port, method: opts.method, path: opts.path, headers, timeout: 120_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => (text += d));
+        res.on("end", () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Over HTTP with the bearer token, as any client would. */
+export function httpCall(c: Config, env: NodeJS.ProcessEnv, method: string, path: string, body?: unknown): Promise<ClientResponse> {
+  const l = parseListen(c.mcp_http.listen)!;
+  const host = l.host === "0.0.0.0" ? "127.0.0.1" : l.host === "::" ? "::1" : l.host;
+  return send({ host, port: l.port, method, path, body, token: env[c.mcp_http.bearer_token_env] });
+}
+
+/** Over the daemon's private unix socket: operator commands, allowed whatever enable_trigger says. */
+export function localCall(c: Config, method: string, path: string, body?: unknown): Promise<ClientResponse> {
+  return send({ socketPath: pathsFor(c).controlSocket, method, path, body });
+}
+
+export function errorText(r: ClientResponse): string {
+  const b = r.body as { error?: { message?: string } } | string;
+  if (typeof b === "object" && b?.error?.message) return `${r.status}: ${b.error.message}`;
+  return `${r.status}: ${typeof b === "string" ? b : JSON.stringify(b)}`;
+}

@@ -1,0 +1,52 @@
+// Human-readable views of daemon JSON for the terminal.
+type Obj = Record<string, unknown>;
+
+export function ago(ts: unknown, now = Date.now()): string {
+  if (typeof ts !== "number") return "-";
+  const s = Math.round((now - ts) / 1000);
+  if (s < 0) return `in ${fmtSecs(-s)}`;
+  return `${fmtSecs(s)} ago`;
+}
+
+function fmtSecs(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+export function formatStatus(s: Obj): string {
+  const now = typeof s.now === "number" ? s.now : Date.now();
+  const sessions = (s.sessions as Obj[]) ?? [];
+  const accounts = (s.accounts as Obj[]) ?? [];
+  const out: string[] = [];
+  out.push("SESSIONS");
+  out.push(table([
+    ["NAME", "KIND", "STATE", "ACCOUNT", "LAST ACTIVITY", "LAST SWAP", "PROJECT"],
+    ...sessions.map((x) => {
+      const sw = x.lastSwap as Obj | null;
+      return [
+        String(x.name), String(x.kind), String(x.state) + (x.busyWith ? ` (${String(x.busyWith)})` : ""), String(x.account ?? "-"),
+        ago(x.lastActivity, now), sw ? `${String(sw.from)}→${String(sw.to)} ${String(sw.outcome ?? sw.step)}` : "-", String(x.project),
+      ];
+    }),
+  ]));
+  out.push("", "ACCOUNTS");
+  out.push(table([
+    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "SESSIONS", "REASON"],
+    ...accounts.map((a) => {
+      const u = a.usage as Obj | null;
+      const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
+      return [
+        String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay),
+        u ? `${String(u.source)} ${ago(u.fetchedAt, now)}` : "-", ((a.sessions as string[]) ?? []).join(",") || "-", String(a.stateReason ?? ""),
+      ];
+    }),
+  ]));
+  return out.join("\n");
+}

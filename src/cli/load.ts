@@ -1,0 +1,29 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname } from "node:path";
+import { defaultConfigText } from "../config/default-config.js";
+import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.js";
+import type { Config } from "../config/types.js";
+
+export class ExitError extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+export interface LoadedConfig { path: string; config: Config; generated: boolean }
+
+/** Loads the config; `generate` writes the first-run default when no file exists at the default path. */
+export function loadCliConfig(flag: string | undefined, env: NodeJS.ProcessEnv, opts: { generate?: boolean; cwd?: string } = {}): LoadedConfig {
+  const home = env.HOME || homedir();
+  const path = resolveConfigPath(flag, env, home);
+  let generated = false;
+  if (opts.generate && !flag && !env.CLAUDE_FAILOVER_CONFIG && !existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, defaultConfigText(opts.cwd ?? process.cwd()), { mode: 0o600, flag: "wx" });
+    generated = true;
+  }
+  const r = loadConfigFile(path, { env, home });
+  if (!r.ok) throw new ExitError(2, r.issues.map(formatIssue).join("\n"));
+  return { path, config: r.config, generated };
+}

@@ -1,0 +1,116 @@
+import { spawnSync } from "node:child_process";
+import { Command, CommanderError } from "commander";
+import { socketArgs } from "../tmux/tmux.js";
+import { errorMessage, isCfError } from "../util/errors.js";
+import { errorText, httpCall, localCall } from "./client.js";
+import { runDaemon } from "./daemon-command.js";
+import { formatStatus } from "./format.js";
+import { ExitError, loadCliConfig } from "./load.js";
+
+export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
+
+/** Builds the command tree. Every action throws ExitError for a non-zero exit; nothing calls process.exit here. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("claude-failover")
+    .description("Keeps Claude Code running in tmux under several accounts and moves sessions before quota runs out.")
+    .option("-c, --config <path>", "config file (default: $CLAUDE_FAILOVER_CONFIG or $XDG_CONFIG_HOME/claude-failover/config.yaml)")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  const cfgFlag = () => program.opts<{ config?: string }>().config;
+
+  program.command("daemon").description("run the daemon in the foreground (systemd runs this)").action(async () => {
+    await runDaemon(cfgFlag(), io);
+  });
+
+  const config = program.command("config").description("config file commands");
+  config.command("check").description("validate the config file: exit 0 if valid, 2 otherwise").action(() => {
+    const { path } = loadCliConfig(cfgFlag(), io.env);
+    io.out(`${path}: ok\n`);
+  });
+
+  program.command("status").description("sessions and accounts, from the running daemon").option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const { config: c } = loadCliConfig(cfgFlag(), io.env);
+      const r = await httpCall(c, io.env, "GET", "/status").catch((e: unknown) => {
+        throw new ExitError(1, `cannot reach the daemon at ${c.mcp_http.listen}: ${errorMessage(e)}`);
+      });
+      if (r.status !== 200) throw new ExitError(1, `status failed: ${errorText(r)}`);
+      io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as Record<string, unknown>)}\n`);
+    });
+
+  program.command("attach").argument("<name>", "session name").description("attach to a session's tmux pane")
+    .action((name: string) => {
+      const { config: c } = loadCliConfig(cfgFlag(), io.env);
+      const r = spawnSync("tmux", [...socketArgs(c.tmux.socket), "attach-session", "-t", `=${name}`], { stdio: "inherit" });
+      if (r.status !== 0) throw new ExitError(r.status ?? 1, `tmux attach to ${name} failed`);
+    });
+
+  program.command("swap").argument("<name>", "session name").description("move a session to another account")
+    .option("--to <account>", "target account (default: the best usable one)")
+    .option("--reason <text>", "reason recorded with the swap", "manual")
+    .option("--urgent", "do not wait for a running turn to end")
+    .action(async (name: string, o: { to?: string; reason?: string; urgent?: boolean }) => {
+      await local(io, cfgFlag(), "/trigger/swap", { session: name, to: o.to, reason: o.reason, urgent: o.urgent ?? false });
+    });
+
+  program.command("checkpoint").argument("<name>", "session name").description("take a checkpoint of a session now")
+    .action(async (name: string) => local(io, cfgFlag(), "/trigger/checkpoint", { session: name }));
+
+  program.command("restart").argument("<name>", "session name").description("restart a session's CLI (clears a failed state)")
+    .action(async (name: string) => local(io, cfgFlag(), "/trigger/restart", { session: name }));
+
+  program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
+    .action(async (name: string, text: string) => local(io, cfgFlag(), "/trigger/send", { session: name, text }));
+
+  program.command("events").description("print the daemon's event log").option("-n <count>", "how many", "50").option("-f, --follow", "keep printing new events")
+    .action(async (o: { n: string; follow?: boolean }) => {
+      const { config: c } = loadCliConfig(cfgFlag(), io.env);
+      const r = await localCall(c, "GET", `/events?n=${Number(o.n) || 50}`);
+      if (r.status !== 200) throw new ExitError(1, errorText(r));
+      let last = 0;
+      for (const e of r.body as EventJson[]) { io.out(fmtEvent(e)); last = e.id; }
+      while (o.follow) {
+        await new Promise((res) => setTimeout(res, 1000));
+        const more = await localCall(c, "GET", `/events?after=${last}`);
+        if (more.status !== 200) throw new ExitError(1, errorText(more));
+        for (const e of more.body as EventJson[]) { io.out(fmtEvent(e)); last = e.id; }
+      }
+    });
+
+  return program;
+}
+
+interface EventJson { id: number; ts: number; kind: string; session: string | null; account: string | null; data: unknown }
+function fmtEvent(e: EventJson): string {
+  return `${new Date(e.ts).toISOString()} ${e.kind}${e.session ? ` session=${e.session}` : ""}${e.account ? ` account=${e.account}` : ""} ${JSON.stringify(e.data)}\n`;
+}
+
+async function local(io: CliIo, flag: string | undefined, path: string, body: unknown): Promise<void> {
+  const { config: c } = loadCliConfig(flag, io.env);
+  const r = await localCall(c, "POST", path, body).catch((e: unknown) => {
+    throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
+  });
+  if (r.status !== 200) throw new ExitError(1, errorText(r));
+  io.out(`${JSON.stringify(r.body, null, 2)}\n`);
+}
+
+/** Entry used by bin.ts and tests: returns the exit code. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof ExitError) {
+      if (e.message) io.err(`${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (isCfError(e)) {
+      io.err(`claude-failover: ${e.message}\n`);
+      return 1;
+    }
+    io.err(`claude-failover: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}

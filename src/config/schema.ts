@@ -1,0 +1,202 @@
+// The shape of config.yaml: every key, its type, range and default.
+// Built per call because "~" expansion and the state_dir default depend on
+// the home directory and environment the caller passes in (no globals).
+// Checks that span sections (account references, name clashes) live in
+// checks.ts so they run even when an unrelated section is invalid.
+
+import { isAbsolute, join } from "node:path";
+import { z } from "zod";
+import {
+  ENV_NAME,
+  absPath,
+  describe,
+  durationOr,
+  homeRelativePath,
+  httpUrl,
+  int,
+  isLoopbackHost,
+  matching,
+  nameOrAbsPath,
+  num,
+  parseListen,
+  stringList,
+} from "./fields.js";
+import type { Config, ConfigContext } from "./types.js";
+
+export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
+/** tmux session names; "." and ":" are excluded because tmux targets use them as separators. */
+export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** Leaves room for a serial number within the 64-character session name limit. */
+export const AUTONOMOUS_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+
+export const DEFAULT_CONTINUE_NOTE =
+  "Continue where you left off: your previous turn was interrupted by an account switch.";
+export const DEFAULT_LINK_FILES = [".gitconfig", ".ssh", ".config/gh"];
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** $XDG_STATE_HOME/claude-failover; a relative XDG_STATE_HOME is ignored, as the XDG spec says. */
+export function defaultStateDir(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(home, ".local", "state");
+  return join(base, "claude-failover");
+}
+
+function accountSchema(home: string) {
+  return z.strictObject({
+    name: matching(ACCOUNT_NAME, "must be 1-32 letters, digits, '_' or '-', starting with a letter or digit"),
+    home: absPath(home),
+    priority: int(0).default(100),
+    limits: z.strictObject({ hourly_msgs: int(0).default(0), weekly_msgs: int(0).default(0) }).prefault({}),
+    managed: z.boolean().default(true),
+    link_files: z.array(homeRelativePath()).default(DEFAULT_LINK_FILES),
+    disabled: z.boolean().default(false),
+  });
+}
+
+function poolSchema(home: string) {
+  const dedicated = z.strictObject({
+    name: matching(SESSION_NAME, "must be 1-64 letters, digits, '_' or '-' (no '.' or ':'), starting with a letter or digit"),
+    project: absPath(home),
+    account: z.string().optional(),
+    args: stringList(),
+  });
+  const autonomous = z
+    .strictObject({
+      prefix: matching(AUTONOMOUS_PREFIX, "must be 1-48 letters, digits, '_' or '-', starting with a letter or digit").default("auto-"),
+      min: int(0, 64).default(0),
+      max: int(0, 64).default(0),
+      idle_timeout: durationOr("10m", 1),
+      project: absPath(home).optional(),
+    })
+    .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` });
+  return z.strictObject({
+    shared_projects_dir: absPath(home).optional(),
+    dedicated: z.array(dedicated).default([]),
+    autonomous: autonomous.prefault({}),
+  });
+}
+
+const sessionsSchema = z
+  .strictObject({
+    restart_backoff: durationOr("2s"),
+    restart_backoff_max: durationOr("1m"),
+    crash_loop_restarts: int(1).default(5),
+    crash_loop_window: durationOr("5m", 1),
+    start_timeout: durationOr("60s", 1),
+  })
+  .refine((s) => s.restart_backoff <= s.restart_backoff_max, {
+    path: ["restart_backoff_max"],
+    error: "must be at least restart_backoff",
+  });
+
+const quotaSchema = z
+  .strictObject({
+    poll_interval: durationOr("5m", 1),
+    poll_interval_min: durationOr("1m", 1),
+    poll_interval_max: durationOr("30m", 1),
+    window_5h_threshold: num(0, 1).default(0.85),
+    window_week_threshold: num(0, 1).default(0.95),
+    hysteresis: num(0, 0.5).default(0.05),
+    min_dwell: durationOr("15m"),
+    stale_after: durationOr("20m", 1),
+    reactivate_cooldown: durationOr("10m"),
+    usage_api_base: httpUrl().default("https://api.anthropic.com"),
+    request_timeout: durationOr("10s", 1),
+  })
+  .refine((q) => q.poll_interval_min <= q.poll_interval && q.poll_interval <= q.poll_interval_max, {
+    path: ["poll_interval"],
+    error: "must be between poll_interval_min and poll_interval_max",
+  });
+
+const swapSchema = z.strictObject({
+  graceful_timeout: durationOr("2m"),
+  exit_timeout: durationOr("10s", 1),
+  confirm_timeout: durationOr("60s", 1),
+  continue_note: z.string().min(1, { error: "must not be empty" }).default(DEFAULT_CONTINUE_NOTE),
+});
+
+function checkpointSchema(home: string) {
+  return z.strictObject({
+    dir: absPath(home).optional(),
+    interval: durationOr("5m", 1),
+    keep: int(1, 1000).default(10),
+    scrollback_lines: int(0, 100_000).default(200),
+  });
+}
+
+const mcpHttpSchema = z
+  .strictObject({
+    listen: z
+      .string()
+      .refine((s) => parseListen(s) !== undefined, {
+        error: (iss) => `must be host:port with a port between 0 and 65535, got ${describe(iss.input)}`,
+      })
+      .default("127.0.0.1:7777"),
+    allow_remote: z.boolean().default(false),
+    bearer_token_env: matching(ENV_NAME, "must be an environment variable name").default("CLAUDE_FAILOVER_TOKEN"),
+    enable_trigger: z.boolean().default(false),
+    max_body: int(1).default(1_048_576),
+    rate_limit_per_minute: int(0).default(600),
+  })
+  // Anyone who can reach the port can read session output; opening it
+  // beyond this machine has to be a deliberate choice.
+  .refine((m) => m.allow_remote || isLoopbackHost(parseListen(m.listen)?.host ?? "localhost"), {
+    path: ["listen"],
+    error: "is not a loopback address; set mcp_http.allow_remote: true to listen on other interfaces",
+  });
+
+function inboxSchema(home: string) {
+  return z.strictObject({
+    dir: absPath(home).optional(),
+    max_file_bytes: int(1).default(1_048_576),
+    stable_time: durationOr("500ms"),
+  });
+}
+
+function claudeSchema(home: string) {
+  return z.strictObject({
+    binary: nameOrAbsPath(home, false).default("claude"),
+    args: stringList(),
+    env: z.record(z.string().regex(ENV_NAME), z.string()).default({}),
+  });
+}
+
+/** The whole file. Output is the final Config with every default filled in. */
+export function configSchema(ctx: ConfigContext) {
+  const { home } = ctx;
+  return z
+    .strictObject({
+      state_dir: absPath(home).optional(),
+      tmux: z.strictObject({ socket: nameOrAbsPath(home, true).default("") }).prefault({}),
+      claude: claudeSchema(home).prefault({}),
+      accounts: z.array(accountSchema(home)).min(1, { error: "must list at least one account" }),
+      pool: poolSchema(home).prefault({}),
+      sessions: sessionsSchema.prefault({}),
+      quota: quotaSchema.prefault({}),
+      swap: swapSchema.prefault({}),
+      checkpoint: checkpointSchema(home).prefault({}),
+      mcp_http: mcpHttpSchema.prefault({}),
+      inbox: inboxSchema(home).prefault({}),
+      log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+    })
+    .transform((c): Config => fillStateDefaults(c, ctx));
+}
+
+type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox"> & {
+  state_dir?: string | undefined;
+  pool: Omit<Config["pool"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
+  checkpoint: Omit<Config["checkpoint"], "dir"> & { dir?: string | undefined };
+  inbox: Omit<Config["inbox"], "dir"> & { dir?: string | undefined };
+};
+
+/** Directories that default to places under state_dir. */
+function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
+  const state_dir = c.state_dir ?? defaultStateDir(ctx.env, ctx.home);
+  return {
+    ...c,
+    state_dir,
+    pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? join(state_dir, "shared", "projects") },
+    checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? join(state_dir, "checkpoints") },
+    inbox: { ...c.inbox, dir: c.inbox.dir ?? join(state_dir, "inbox") },
+  };
+}

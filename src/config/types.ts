@@ -1,0 +1,112 @@
+// The validated configuration as the rest of the daemon sees it.
+// Key names stay exactly as written in config.yaml (snake_case) so a key in
+// the docs, in an error message and in code is the same string. Every
+// default is filled in, durations are milliseconds, paths are absolute.
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+export interface AccountConfig {
+  name: string;
+  /** Absolute path; the CLI runs with HOME set to it. */
+  home: string;
+  /** Lower is preferred. */
+  priority: number;
+  /** Soft caps counted locally; 0 disables the cap. */
+  limits: { hourly_msgs: number; weekly_msgs: number };
+  /** true: the daemon prepares the home; false: it only reads the credentials. */
+  managed: boolean;
+  /** Paths relative to the real home, symlinked into a managed account home. */
+  link_files: string[];
+  disabled: boolean;
+}
+
+export interface DedicatedSessionConfig {
+  /** tmux session name. */
+  name: string;
+  /** Absolute path of the working directory. */
+  project: string;
+  /** Preferred account name (exists in accounts[]); undefined = any. */
+  account?: string;
+  /** Extra CLI arguments for this session only. */
+  args: string[];
+}
+
+export interface AutonomousPoolConfig {
+  prefix: string;
+  min: number;
+  max: number;
+  idle_timeout: number;
+  /** Default project for tasks that name none; undefined = tasks must name one. */
+  project?: string;
+}
+
+export interface Config {
+  state_dir: string;
+  tmux: { socket: string };
+  claude: { binary: string; args: string[]; env: Record<string, string> };
+  accounts: AccountConfig[];
+  pool: {
+    shared_projects_dir: string;
+    dedicated: DedicatedSessionConfig[];
+    autonomous: AutonomousPoolConfig;
+  };
+  sessions: {
+    restart_backoff: number;
+    restart_backoff_max: number;
+    crash_loop_restarts: number;
+    crash_loop_window: number;
+    start_timeout: number;
+  };
+  quota: {
+    poll_interval: number;
+    poll_interval_min: number;
+    poll_interval_max: number;
+    window_5h_threshold: number;
+    window_week_threshold: number;
+    hysteresis: number;
+    min_dwell: number;
+    stale_after: number;
+    reactivate_cooldown: number;
+    /** http(s) URL without a trailing slash. */
+    usage_api_base: string;
+    request_timeout: number;
+  };
+  swap: {
+    graceful_timeout: number;
+    exit_timeout: number;
+    confirm_timeout: number;
+    continue_note: string;
+  };
+  checkpoint: { dir: string; interval: number; keep: number; scrollback_lines: number };
+  mcp_http: {
+    /** "host:port" (IPv6 hosts in brackets); see parseListen(). */
+    listen: string;
+    allow_remote: boolean;
+    /** Name of the environment variable holding the bearer token. */
+    bearer_token_env: string;
+    enable_trigger: boolean;
+    max_body: number;
+    /** 0 = unlimited. */
+    rate_limit_per_minute: number;
+  };
+  inbox: { dir: string; max_file_bytes: number; stable_time: number };
+  log: { level: LogLevel };
+}
+
+/** One problem found in a config file. line is 1-based; 0 = the whole file. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  /** Dotted key path, e.g. "quota.window_5h_threshold" or "accounts[1].name"; "" = none. */
+  path: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+/** What parsing needs from the outside world, passed in so it stays pure. */
+export interface ConfigContext {
+  env: NodeJS.ProcessEnv;
+  /** The user's real home directory (for "~" and default locations). */
+  home: string;
+}

@@ -1,0 +1,191 @@
+import { z } from "zod";
+import type { AccountService } from "../accounts/account-service.js";
+import type { SessionService } from "../sessions/session-service.js";
+import type { Store } from "../store/store.js";
+import type { SessionRow, SwapRow } from "../store/types.js";
+import type { Clock } from "../util/clock.js";
+import { CfError } from "../util/errors.js";
+
+/** Optional capabilities that later subsystems plug into the facade. */
+export interface ControlPlugins {
+  swap?: (i: { session: string; to?: string; reason?: string; urgent?: boolean }) => Promise<unknown>;
+  checkpoint?: (session: string) => Promise<unknown>;
+  usage?: (account: string) => unknown;
+  tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
+  metrics?: () => Promise<string>;
+}
+
+export const SessionInput = z.strictObject({ session: z.string().min(1).max(64) });
+export const SwapInput = z.strictObject({
+  session: z.string().min(1).max(64),
+  to: z.string().min(1).max(32).optional(),
+  reason: z.string().max(500).optional(),
+  urgent: z.boolean().optional(),
+});
+export const SendInput = z.strictObject({ session: z.string().min(1).max(64), text: z.string().min(1).max(1_000_000) });
+export const EnqueueInputSchema = z.strictObject({
+  prompt: z.string().min(1).max(1_000_000),
+  project: z.string().min(1).max(4096).optional(),
+  priority: z.number().int().min(-1000).max(1000).optional(),
+  account: z.string().min(1).max(32).optional(),
+  model: z.string().min(1).max(100).optional(),
+  id: z.string().min(1).max(128).optional(),
+});
+export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
+export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
+
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+    throw new CfError("invalid_input", msg);
+  }
+  return r.data;
+}
+
+/**
+ * The one facade the control plane sees (HTTP routes, /trigger/*, MCP tools): so they can never
+ * disagree, and none of them touches the store or tmux directly.
+ */
+export class ControlApi {
+  readonly startedAt: number;
+  constructor(
+    private readonly store: Store,
+    private readonly sessions: SessionService,
+    private readonly accounts: AccountService,
+    private readonly clock: Clock,
+    readonly plugins: ControlPlugins = {},
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  status() {
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      now: this.clock.now(),
+      sessions: this.sessionsList(),
+      accounts: this.accountsList(),
+      tasks: this.plugins.tasks?.list() ?? [],
+    };
+  }
+
+  sessionsList() {
+    return this.sessions.list().map((s) => this.sessionView(s));
+  }
+
+  async sessionGet(name: string, lines = 40) {
+    const s = this.sessions.get(name);
+    if (!s || !this.sessions.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
+    let pane: string | null = null;
+    try {
+      const text = await this.sessions.tmux.capture(name);
+      pane = text.split("\n").slice(-Math.max(1, Math.min(lines, 500))).join("\n");
+    } catch {
+      pane = null;
+    }
+    return { ...this.sessionView(s), pane };
+  }
+
+  accountsList() {
+    const sessions = this.sessions.list();
+    const now = this.clock.now();
+    return this.accounts.views().map((a) => ({
+      ...a,
+      sessions: sessions.filter((s) => s.account === a.name).map((s) => s.name),
+      promptsLastHour: this.store.countPrompts(a.name, now - 3_600_000),
+      promptsLastWeek: this.store.countPrompts(a.name, now - 7 * 86_400_000),
+      usage: this.plugins.usage?.(a.name) ?? null,
+    }));
+  }
+
+  eventsTail(n = 50, filter?: { session?: string; kindPrefix?: string }) {
+    return this.store.tailEvents(Math.max(1, Math.min(n, 1000)), filter);
+  }
+
+  eventsAfter(id: number, limit = 500) {
+    return this.store.eventsAfter(id, limit);
+  }
+
+  async swap(input: unknown) {
+    const i = parseInput(SwapInput, input);
+    this.requireSession(i.session);
+    if (i.to && !this.accounts.config(i.to)) throw new CfError("no_such_account", `no account named ${i.to}`);
+    if (!this.plugins.swap) throw new CfError("unavailable", "swaps are not available");
+    return this.plugins.swap(i);
+  }
+
+  async checkpoint(input: unknown) {
+    const i = parseInput(SessionInput, input);
+    this.requireSession(i.session);
+    if (!this.plugins.checkpoint) throw new CfError("unavailable", "checkpoints are not available");
+    return this.plugins.checkpoint(i.session);
+  }
+
+  async send(input: unknown) {
+    const i = parseInput(SendInput, input);
+    this.requireSession(i.session);
+    const r = await this.sessions.prompts.send(i.session, i.text, { confirmTimeoutMs: 30_000 });
+    if (!r.ok) throw new CfError("conflict", r.reason);
+    return { ok: true, session: i.session };
+  }
+
+  async restart(input: unknown) {
+    const i = parseInput(SessionInput, input);
+    this.requireSession(i.session);
+    this.sessions.lock(i.session, "restart");
+    try {
+      await this.sessions.restart(i.session, "operator restart");
+    } finally {
+      this.sessions.unlock(i.session);
+    }
+    return { ok: true, session: i.session };
+  }
+
+  enqueue(input: unknown) {
+    const i = parseInput(EnqueueInputSchema, input);
+    if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
+    return this.plugins.tasks.enqueue(i);
+  }
+
+  scale(input: unknown) {
+    const i = parseInput(ScaleInput, input);
+    if (!this.plugins.tasks) throw new CfError("unavailable", "the autonomous pool is not available");
+    return this.plugins.tasks.scale(i);
+  }
+
+  tasksList() {
+    return this.plugins.tasks?.list() ?? [];
+  }
+
+  taskGet(id: string) {
+    if (!this.plugins.tasks) throw new CfError("no_such_task", `no task ${id}`);
+    return this.plugins.tasks.get(id);
+  }
+
+  private requireSession(name: string): void {
+    if (!this.sessions.specs.has(name) || !this.sessions.get(name)) throw new CfError("no_such_session", `no session named ${name}`);
+  }
+
+  private sessionView(s: SessionRow) {
+    const sw = this.store.lastSwap(s.name);
+    return {
+      name: s.name, kind: s.kind, project: s.project, account: s.account, state: s.state, stateReason: s.stateReason,
+      claudeSessionId: s.claudeSessionId, lastPrompt: clip(s.lastPrompt), lastPromptAt: s.lastPromptAt,
+      lastPromptAnswered: s.lastPromptAnswered, lastActivity: s.lastActivity, parkedUntil: s.parkedUntil,
+      restarts: s.restarts, busyWith: this.sessions.lockedBy(s.name) ?? null, lastSwap: sw ? swapView(sw) : null,
+    };
+  }
+}
+
+function swapView(sw: SwapRow) {
+  return {
+    id: sw.id, from: sw.fromAccount, to: sw.toAccount, reason: sw.reason, urgent: sw.urgent, startedAt: sw.startedAt,
+    endedAt: sw.endedAt, durationMs: sw.endedAt ? sw.endedAt - sw.startedAt : null, outcome: sw.outcome, error: sw.error,
+    step: sw.step, steps: sw.steps,
+  };
+}
+
+function clip(s: string | null): string | null {
+  return s && s.length > 500 ? `${s.slice(0, 500)}…` : s;
+}

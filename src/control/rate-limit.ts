@@ -1,0 +1,25 @@
+// A token bucket per key (the bearer token's hash), refilled continuously. Pure given `now`.
+export class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private perMinute: number) {}
+
+  setRate(perMinute: number): void {
+    this.perMinute = perMinute;
+  }
+
+  /** true if the request may go ahead. 0 per minute = unlimited. */
+  take(key: string, now: number): boolean {
+    if (this.perMinute <= 0) return true;
+    const cap = this.perMinute;
+    const b = this.buckets.get(key) ?? { tokens: cap, at: now };
+    b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
+    b.at = now;
+    if (b.tokens < 1) {
+      this.buckets.set(key, b);
+      return false;
+    }
+    b.tokens -= 1;
+    this.buckets.set(key, b);
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+import type { ControlApi } from "./control-api.js";
+import type { Routes } from "./http-server.js";
+
+/** Plain HTTP routes over the facade. /trigger/* are gated by enable_trigger in the server. */
+export function buildRoutes(api: ControlApi): Routes {
+  return {
+    get: {
+      "/status": () => api.status(),
+      "/sessions": () => api.sessionsList(),
+      "/accounts": () => api.accountsList(),
+      "/tasks": () => api.tasksList(),
+      "/events": ({ url }) => {
+        const after = url.searchParams.get("after");
+        const n = Number(url.searchParams.get("n") ?? "50");
+        return after !== null ? api.eventsAfter(Number(after) || 0) : api.eventsTail(Number.isFinite(n) ? n : 50);
+      },
+      "/session": ({ url }) => api.sessionGet(url.searchParams.get("name") ?? "", Number(url.searchParams.get("lines") ?? "40")),
+      "/task": ({ url }) => api.taskGet(url.searchParams.get("id") ?? ""),
+    },
+    post: {},
+    trigger: {
+      "/trigger/swap": ({ body }) => api.swap(body),
+      "/trigger/checkpoint": ({ body }) => api.checkpoint(body),
+      "/trigger/enqueue": ({ body }) => api.enqueue(body),
+      "/trigger/send": ({ body }) => api.send(body),
+      "/trigger/restart": ({ body }) => api.restart(body),
+      "/trigger/scale": ({ body }) => api.scale(body),
+    },
+    raw: {},
+  };
+}

@@ -1,0 +1,189 @@
+import type { AddressInfo } from "node:net";
+import { homedir } from "node:os";
+import { rmSync } from "node:fs";
+import { AccountService } from "./accounts/account-service.js";
+import { prepareHome } from "./accounts/homes.js";
+import { PriorityChooser } from "./accounts/priority-chooser.js";
+import { parseListen } from "./config/fields.js";
+import type { Config } from "./config/types.js";
+import { readToken } from "./control/auth.js";
+import { ControlApi } from "./control/control-api.js";
+import { HttpServer } from "./control/http-server.js";
+import { buildRoutes } from "./control/routes.js";
+import { pathsFor, type Paths } from "./paths.js";
+import { writeHookFiles } from "./sessions/hook-script.js";
+import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
+import { SessionService } from "./sessions/session-service.js";
+import { Spool } from "./sessions/spool.js";
+import type { SessionSpec, SessionTuning } from "./sessions/types.js";
+import { openDb } from "./store/db.js";
+import { Store } from "./store/store.js";
+import { realExec, type Exec } from "./tmux/exec.js";
+import { Tmux } from "./tmux/tmux.js";
+import { systemClock, type Clock } from "./util/clock.js";
+import { CfError, errorMessage } from "./util/errors.js";
+import { ensurePrivateDir } from "./util/fs-atomic.js";
+import type { Logger } from "./util/log.js";
+
+export interface DaemonOptions {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  realHome?: string;
+  clock?: Clock;
+  exec?: Exec;
+  /** how often one `tmux list-panes -a` checks for dead or missing panes */
+  sweepMs?: number;
+}
+
+/** The composition root: the only place that builds real adapters and wires services together. */
+export class Daemon {
+  readonly paths: Paths;
+  readonly store: Store;
+  readonly tmux: Tmux;
+  readonly accounts: AccountService;
+  readonly sessions: SessionService;
+  readonly spool: Spool;
+  readonly api: ControlApi;
+  readonly http: HttpServer;
+  readonly local: HttpServer;
+  address: AddressInfo | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private config: Config;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  private constructor(opts: DaemonOptions, token: string) {
+    this.config = opts.config;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log;
+    const c = opts.config;
+    this.paths = pathsFor(c);
+    ensurePrivateDir(this.paths.stateDir);
+    ensurePrivateDir(this.paths.spoolDir);
+    ensurePrivateDir(this.paths.checkpointDir);
+    this.store = new Store(openDb(this.paths.stateDir));
+    this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
+    this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
+    const hookFiles = writeHookFiles(this.paths.stateDir);
+    this.sessions = new SessionService(
+      this.store, this.tmux, this.accounts, new PriorityChooser(this.accounts), this.clock,
+      this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
+    );
+    this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
+    this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock);
+    const listen = parseListen(c.mcp_http.listen);
+    if (!listen) throw new CfError("bad_listen", `mcp_http.listen: cannot parse ${c.mcp_http.listen}`);
+    const routes = buildRoutes(this.api);
+    const httpOpts = {
+      host: listen.host, port: listen.port, token, maxBody: c.mcp_http.max_body,
+      ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
+    };
+    this.http = new HttpServer(httpOpts, routes, this.log.child({ component: "http" }));
+    // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode is its lock.
+    this.local = new HttpServer({ ...httpOpts, enableTrigger: true }, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
+    this.hookSettings = hookFiles.settings;
+  }
+  private hookSettings: string;
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const tok = readToken(opts.env, opts.config.mcp_http.bearer_token_env);
+    if (!tok.ok) throw new CfError("no_token", tok.message);
+    const d = new Daemon(opts, tok.token);
+    try {
+      await d.boot(opts);
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+    return d;
+  }
+
+  private async boot(opts: DaemonOptions): Promise<void> {
+    const c = this.config;
+    this.accounts.configure(c.accounts);
+    this.prepareHomes(opts.realHome ?? homedir());
+    // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
+    await this.spool.start();
+    await this.reconcile();
+    this.address = await this.http.listen();
+    await this.local.listen();
+    const sweepMs = opts.sweepMs ?? 2000;
+    this.sweepTimer = setInterval(() => this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")), sweepMs);
+    this.store.appendEvent(this.clock.now(), "daemon.started", null, null, { pid: process.pid, listen: `${this.address.address}:${this.address.port}` });
+    this.log.info({ listen: this.address, sessions: this.sessions.specs.size }, "daemon ready");
+  }
+
+  private prepareHomes(realHome: string): void {
+    const projects = this.config.pool.dedicated.map((d) => d.project);
+    if (this.config.pool.autonomous.project) projects.push(this.config.pool.autonomous.project);
+    for (const a of this.config.accounts) {
+      try {
+        const r = prepareHome(
+          { account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files },
+          { sharedProjectsDir: this.config.pool.shared_projects_dir, projects, realHome },
+        );
+        for (const w of r.warnings) this.log.warn({ account: a.name }, w);
+        if (r.actions.length) this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
+      } catch (e) {
+        this.log.error({ account: a.name, err: errorMessage(e) }, "preparing account home failed");
+        this.accounts.setState(a.name, "revoked", null, `home not usable: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  dedicatedSpecs(): SessionSpec[] {
+    return this.config.pool.dedicated.map((d) => ({ name: d.name, kind: "dedicated", project: d.project, account: d.account ?? null, args: d.args }));
+  }
+
+  async reconcile(): Promise<void> {
+    const panes = await this.tmux.listPanes();
+    for (const spec of this.dedicatedSpecs()) {
+      try {
+        await this.sessions.ensure(spec, panes);
+      } catch (e) {
+        this.log.error({ session: spec.name, err: errorMessage(e) }, "could not start session");
+        this.store.appendEvent(this.clock.now(), "session.start_failed", spec.name, null, { error: errorMessage(e) });
+      }
+    }
+  }
+
+  private async tick(): Promise<void> {
+    this.accounts.expireStates();
+    await this.sessions.sweep();
+  }
+
+  private launchContext(c: Config, settingsFile: string): LaunchContext {
+    return {
+      binary: c.claude.binary, args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
+      sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, c.mcp_http.bearer_token_env],
+    };
+  }
+
+  /** Stops loops and servers and closes the store; tmux sessions keep running. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sessions.shutdown();
+    await this.spool.stop().catch(() => {});
+    await this.http.close().catch(() => {});
+    await this.local.close().catch(() => {});
+    rmSync(this.paths.controlSocket, { force: true });
+    try {
+      this.store.appendEvent(this.clock.now(), "daemon.stopped", null, null, { pid: process.pid });
+    } catch {
+      /* store may be closed */
+    }
+    this.store.close();
+  }
+}
+
+function tuning(c: Config): SessionTuning {
+  return {
+    restartBackoffMs: c.sessions.restart_backoff,
+    restartBackoffMaxMs: c.sessions.restart_backoff_max,
+    crashLoopRestarts: c.sessions.crash_loop_restarts,
+    crashLoopWindowMs: c.sessions.crash_loop_window,
+    startTimeoutMs: c.sessions.start_timeout,
+  };
+}
