@@ -10,6 +10,10 @@ import { readToken } from "./control/auth.js";
 import { ControlApi } from "./control/control-api.js";
 import { HttpServer } from "./control/http-server.js";
 import { buildRoutes } from "./control/routes.js";
+import { CheckpointService } from "./checkpoint/checkpoint-service.js";
+import { LimitReactor } from "./quota/limit-reactor.js";
+import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
+import type { SessionRow } from "./store/types.js";
 import { pathsFor, type Paths } from "./paths.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
@@ -44,6 +48,9 @@ export class Daemon {
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   readonly spool: Spool;
+  readonly checkpoints: CheckpointService;
+  readonly swaps: SwapService;
+  readonly limits: LimitReactor;
   readonly api: ControlApi;
   readonly http: HttpServer;
   readonly local: HttpServer;
@@ -71,7 +78,30 @@ export class Daemon {
       this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
     );
     this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
-    this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock);
+    this.checkpoints = new CheckpointService(c.checkpoint.dir, c.checkpoint.keep, c.checkpoint.scrollback_lines, this.sessions, this.clock, this.log.child({ component: "checkpoint" }));
+    const chooser = new PriorityChooser(this.accounts);
+    this.swaps = new SwapService(this.sessions, this.store, this.accounts, chooser, this.checkpoints, this.clock, this.log.child({ component: "swap" }), swapTuning(c));
+    this.limits = new LimitReactor(this.sessions, this.accounts, this.swaps, chooser, this.clock, this.log.child({ component: "limits" }), c.quota.reactivate_cooldown);
+    this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
+    this.sessions.afterRecreate = (name, before) => void this.continueAfterRecreate(name, before);
+    const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
+    if (faultStep) {
+      // Fault injection for the crash-safety tests: die like SIGKILL at a swap step boundary.
+      this.swaps.onStep = (step: SwapStepName) => {
+        if (step === faultStep) process.kill(process.pid, "SIGKILL");
+      };
+    }
+    this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
+      swap: async (i) => {
+        const r = await this.swaps.swap({ session: i.session, to: i.to, reason: i.reason ?? "manual", urgent: i.urgent ?? false, hard: false });
+        if (!r.ok && r.outcome === "refused") throw new CfError("conflict", r.reason);
+        return r;
+      },
+      checkpoint: async (name) => {
+        const r = await this.checkpoints.take(name, "on demand");
+        return { ok: true, path: r.path, takenAt: r.checkpoint.takenAt };
+      },
+    });
     const listen = parseListen(c.mcp_http.listen);
     if (!listen) throw new CfError("bad_listen", `mcp_http.listen: cannot parse ${c.mcp_http.listen}`);
     const routes = buildRoutes(this.api);
@@ -105,7 +135,11 @@ export class Daemon {
     this.prepareHomes(opts.realHome ?? homedir());
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     await this.spool.start();
+    const pending = this.recoverInterruptedSwaps();
     await this.reconcile();
+    for (const p of pending) void this.finishInterruptedSwap(p);
+    this.limits.attach();
+    this.checkpoints.start(c.checkpoint.interval);
     this.address = await this.http.listen();
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
@@ -151,6 +185,58 @@ export class Daemon {
   private async tick(): Promise<void> {
     this.accounts.expireStates();
     await this.sessions.sweep();
+    await this.limits.tick();
+  }
+
+  /**
+   * A swap the daemon died in the middle of: close its row, and make sure the pane runs on the account
+   * the store names (before the respawn step the old CLI may still be there: respawn it). Returns the
+   * prompts that still have to be resent once the session is up.
+   */
+  private recoverInterruptedSwaps(): { session: string; resend: string | null; startedAt: number; respawn: boolean }[] {
+    const out: { session: string; resend: string | null; startedAt: number; respawn: boolean }[] = [];
+    const order = ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"];
+    for (const sw of this.store.unfinishedSwaps()) {
+      const now = this.clock.now();
+      this.store.finishSwap(sw.id, "failed", `interrupted at step ${sw.step}: the daemon stopped`, now);
+      this.store.appendEvent(now, "swap.interrupted", sw.session, sw.toAccount, { id: sw.id, step: sw.step });
+      const row = this.store.getSession(sw.session);
+      if (!row) continue;
+      if (row.state === "swapping") this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
+      const respawn = order.indexOf(sw.step) < order.indexOf("respawned");
+      out.push({ session: sw.session, resend: order.indexOf(sw.step) < order.indexOf("resent") ? sw.resend : null, startedAt: sw.startedAt, respawn });
+    }
+    return out;
+  }
+
+  private async finishInterruptedSwap(p: { session: string; resend: string | null; startedAt: number; respawn: boolean }): Promise<void> {
+    try {
+      if (p.respawn) {
+        const pane = (await this.tmux.listPanes()).find((x) => x.session === p.session);
+        if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
+      }
+      if (!p.resend) return;
+      if (!(await this.sessions.waitReady(p.session))) return;
+      const row = this.sessions.get(p.session);
+      if (row?.lastPrompt === p.resend && (row.lastPromptAt ?? 0) >= p.startedAt) return; // it made it before the crash
+      await this.sessions.prompts.send(p.session, p.resend, { confirmTimeoutMs: this.config.swap.confirm_timeout });
+      this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
+    } catch (e) {
+      this.log.error({ session: p.session, err: errorMessage(e) }, "finishing interrupted swap failed");
+    }
+  }
+
+  /** After a tmux session was recreated (server killed), a turn that was cut gets the continue note. */
+  private async continueAfterRecreate(name: string, before: SessionRow): Promise<void> {
+    try {
+      if (!before.lastPrompt || before.lastPromptAnswered) return;
+      if (!(await this.sessions.waitReady(name))) return;
+      const text = before.failedPrompt ?? this.config.swap.continue_note;
+      await this.sessions.prompts.send(name, text, { confirmTimeoutMs: this.config.swap.confirm_timeout });
+      this.store.appendEvent(this.clock.now(), "session.continued_after_restore", name, null, {});
+    } catch (e) {
+      this.log.warn({ session: name, err: errorMessage(e) }, "continue after restore failed");
+    }
   }
 
   private launchContext(c: Config, settingsFile: string): LaunchContext {
@@ -163,6 +249,7 @@ export class Daemon {
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.checkpoints?.stop();
     this.sweepTimer = null;
     this.sessions.shutdown();
     await this.spool.stop().catch(() => {});
@@ -176,6 +263,10 @@ export class Daemon {
     }
     this.store.close();
   }
+}
+
+function swapTuning(c: Config): SwapTuning {
+  return { gracefulMs: c.swap.graceful_timeout, exitMs: c.swap.exit_timeout, confirmMs: c.swap.confirm_timeout, continueNote: c.swap.continue_note };
 }
 
 function tuning(c: Config): SessionTuning {

@@ -28,6 +28,10 @@ export class SessionService {
   private readonly listeners = new Set<SignalListener>();
   readonly prompts: PromptSender;
   stopped = false;
+  /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
+  restoreSource: ((name: string) => Partial<SessionRow> | null) | null = null;
+  /** Called after a session whose tmux session had vanished was created again (tmux server killed, reboot). */
+  afterRecreate: ((name: string, before: SessionRow) => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -84,6 +88,11 @@ export class SessionService {
     return this.locks.get(name);
   }
 
+  /** Direct row update for services that own a state transition (swap, park/resume). */
+  updateRow(name: string, patch: Partial<SessionRow>): void {
+    this.store.updateSession(name, patch, this.clock.now());
+  }
+
   get(name: string): SessionRow | undefined {
     return this.store.getSession(name);
   }
@@ -101,10 +110,20 @@ export class SessionService {
     const now = this.clock.now();
     let row = this.store.getSession(spec.name);
     if (!row) {
+      const cp = this.restoreSource?.(spec.name) ?? null;
+      const sameProject = cp?.project === spec.project;
       row = this.store.insertSession(
-        { name: spec.name, kind: spec.kind, project: spec.project, account: null, claudeSessionId: randomUUID(), state: "starting" },
+        { name: spec.name, kind: spec.kind, project: spec.project, account: (sameProject && cp?.account) || null,
+          claudeSessionId: (sameProject && cp?.claudeSessionId) || randomUUID(), state: "starting" },
         now,
       );
+      if (cp && sameProject) {
+        row = this.store.updateSession(spec.name, {
+          transcriptPath: cp.transcriptPath ?? null, lastPrompt: cp.lastPrompt ?? null,
+          lastPromptAnswered: cp.lastPromptAnswered ?? true, failedPrompt: cp.failedPrompt ?? null,
+        }, now)!;
+        this.event("session.restored_from_checkpoint", spec.name, row.account, { claudeSessionId: row.claudeSessionId });
+      }
     } else if (row.project !== spec.project) {
       // A new project is a new conversation: the old transcript belongs to the old folder.
       row = this.store.updateSession(spec.name, { project: spec.project, claudeSessionId: randomUUID(), transcriptPath: null, started: false }, now)!;
@@ -121,11 +140,17 @@ export class SessionService {
     if (row.state === "parked" || row.state === "failed") return;
     if (pane && !pane.dead) {
       if (!row.account) return; // nothing sensible to adopt without knowing its account; left as is
+      if (row.state === "starting" || row.state === "swapping" || row.state === "exited" || row.state === "stopped") {
+        // A live CLI we didn't see start: hooks will correct this on its next event.
+        this.store.updateSession(spec.name, { state: "idle", stateReason: "adopted" }, now);
+      }
       this.event("session.adopted", spec.name, row.account, { pane: pane.paneId });
       this.log.info({ session: spec.name, account: row.account }, "adopted running session");
       return;
     }
+    const before = { ...row };
     await this.start(spec.name, pane ? "respawn" : "create", pane ? "pane dead at start" : "no tmux session");
+    if (!pane && before.started) this.afterRecreate?.(spec.name, before);
   }
 
   /** Launches the CLI for a session on its account (or a newly chosen one). */
@@ -209,9 +234,11 @@ export class SessionService {
       if (this.stopped || this.locks.has(name)) return;
       const row = this.store.getSession(name);
       if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
-      this.start(name, how, `restart: ${why}`).catch((e) =>
-        this.log.error({ session: name, err: errorMessage(e) }, "restart failed"),
-      );
+      this.start(name, how, `restart: ${why}`)
+        .then(() => {
+          if (how === "create" && row?.started) this.afterRecreate?.(name, row);
+        })
+        .catch((e) => this.log.error({ session: name, err: errorMessage(e) }, "restart failed"));
     }, delay);
     this.timers.set(name, t);
   }

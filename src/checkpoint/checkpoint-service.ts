@@ -1,0 +1,79 @@
+import { Cron } from "croner";
+import type { SessionService } from "../sessions/session-service.js";
+import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { buildCheckpoint, type Checkpoint, CheckpointFiles } from "./checkpoint.js";
+
+/** Periodic (croner) and on-demand checkpoints of every live session; the swap takes one first. */
+export class CheckpointService {
+  readonly files: CheckpointFiles;
+  private job: Cron | null = null;
+
+  constructor(
+    dir: string,
+    keep: number,
+    private scrollbackLines: number,
+    private readonly sessions: SessionService,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.files = new CheckpointFiles(dir, keep);
+  }
+
+  configure(keep: number, scrollbackLines: number): void {
+    this.files.setKeep(keep);
+    this.scrollbackLines = scrollbackLines;
+  }
+
+  start(intervalMs: number): void {
+    this.job?.stop();
+    // croner's `interval` spaces runs by at least that many seconds on a once-a-second pattern.
+    this.job = new Cron("* * * * * *", { interval: Math.max(1, Math.round(intervalMs / 1000)), protect: true, catch: true }, () => {
+      void this.takeAll("periodic");
+    });
+  }
+
+  stop(): void {
+    this.job?.stop();
+    this.job = null;
+  }
+
+  async take(name: string, reason: string): Promise<{ path: string; checkpoint: Checkpoint }> {
+    const row = this.sessions.get(name);
+    if (!row) throw new CfError("no_such_session", `no session named ${name}`);
+    let pane: Checkpoint["pane"] = null;
+    try {
+      const visible = await this.sessions.tmux.capture(name);
+      const scrollback = this.scrollbackLines > 0 ? await this.sessions.tmux.capture(name, this.scrollbackLines) : visible;
+      pane = { visible, scrollback };
+    } catch {
+      pane = null; // no tmux session right now: the store still knows enough to restore
+    }
+    const cp = buildCheckpoint(row, pane, this.clock.now(), reason);
+    const path = this.files.write(cp);
+    this.sessions.event("checkpoint.taken", name, row.account, { path, reason });
+    return { path, checkpoint: cp };
+  }
+
+  async takeAll(reason: string): Promise<number> {
+    let n = 0;
+    for (const s of this.sessions.list()) {
+      if (s.state === "stopped") continue;
+      try {
+        await this.take(s.name, reason);
+        n++;
+      } catch (e) {
+        this.log.warn({ session: s.name, err: errorMessage(e) }, "checkpoint failed");
+      }
+    }
+    return n;
+  }
+
+  latest(name: string): Checkpoint | null {
+    return this.files.latest(name, (file, why) => {
+      this.log.warn({ session: name, file, why }, "skipping corrupt checkpoint");
+      this.sessions.event("checkpoint.corrupt", name, null, { file, why });
+    });
+  }
+}

@@ -1,0 +1,90 @@
+// Inputs and outputs of the quota policy (src/quota/policy.ts). Plain data, so
+// the policy can be driven from the store, from tests, and from the benchmark.
+
+/** One usage window: utilization 0..1, and when it resets (epoch ms) if known. */
+export interface WindowFigure { utilization: number; resetsAt: number | null }
+
+export interface UsageFigures {
+  fiveHour: WindowFigure | null;
+  sevenDay: WindowFigure | null;
+  /** Per-model weekly caps, e.g. { opus: …, sonnet: … }. */
+  perModelWeekly: Record<string, WindowFigure>;
+  /** When the figures were read (epoch ms); null when never. */
+  fetchedAt: number | null;
+  source: "usage_api" | "headers" | "none";
+}
+
+export type AccountState = "active" | "cooldown" | "exhausted" | "revoked" | "disabled";
+
+export interface PolicyAccount {
+  name: string;
+  /** Lower is preferred. */
+  priority: number;
+  state: AccountState;
+  /** End of cooldown / exhaustion (epoch ms); null when open-ended or not applicable. */
+  stateUntil: number | null;
+  figures: UsageFigures;
+  /** Local prompt counts (UserPromptSubmit) for the soft caps. */
+  hourlyCount: number;
+  weeklyCount: number;
+  /** Soft caps; 0 means no cap. */
+  limits: { hourly_msgs: number; weekly_msgs: number };
+}
+
+export type PolicySessionState =
+  | "starting" | "idle" | "busy" | "waiting" | "limited" | "exited" | "failed" | "parked" | "swapping";
+
+export interface PolicySession {
+  name: string;
+  account: string | null;
+  state: PolicySessionState;
+  /** When the session last changed account (epoch ms), persisted across restarts. */
+  lastMoveAt: number | null;
+  /** The CLI refused a request on its current account. */
+  hardLimited: boolean;
+  swapping: boolean;
+}
+
+export interface PolicyParams {
+  /** 5-hour utilization (0..1) at which an account counts as over. */
+  window5hThreshold: number;
+  /** Weekly utilization (0..1), overall or per model, at which an account counts as over. */
+  windowWeekThreshold: number;
+  /** A target must sit this far below each threshold (utilization fraction). */
+  hysteresis: number;
+  /** No optimisation move of a session within this long of its last move. */
+  minDwellMs: number;
+  /** Figures older than this are not trusted for choosing a target. */
+  staleAfterMs: number;
+  /** An exhausted account is reused only this long after its reset. */
+  reactivateCooldownMs: number;
+  /** Utilization fraction one moved session is assumed to add to its target's 5 h window. */
+  loadPerSession: number;
+}
+
+export interface PolicyInput { accounts: PolicyAccount[]; sessions: PolicySession[]; params: PolicyParams }
+
+export type PolicyDecision =
+  | { kind: "move"; session: string; from: string; to: string; hard: boolean; reasons: string[] }
+  | { kind: "stay"; session: string; account: string; reasons: string[] }
+  | { kind: "park"; session: string; account: string; resumeAt: number | null; reasons: string[] };
+
+export interface AccountPressure {
+  /** Past a threshold or a soft cap: sessions should move off when convenient. */
+  over: boolean;
+  /** Refusing requests now (exhausted, revoked): sessions must move or park. */
+  hard: boolean;
+  /** A target for any move: state allows it, not over, figures fresh. */
+  usable: boolean;
+  /** State allows it and not over, but figures are stale or missing: a target for hard moves only. */
+  lastResort: boolean;
+  /** Smallest distance to any threshold or cap (fraction); 0 when nothing is known. */
+  headroom: number;
+  /** When the account is expected to be usable again (epoch ms); null when unknown or not blocked. */
+  earliestReset: number | null;
+  reasons: string[];
+}
+
+export type InitialChoice =
+  | { account: string; reasons: string[] }
+  | { none: true; resumeAt: number | null; reasons: string[] };

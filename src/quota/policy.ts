@@ -1,0 +1,278 @@
+// The quota policy: which sessions move to which account this tick. Pure: no
+// clock, no I/O; `now` is a parameter. The anti-thrash rules from docs/peers.md
+// live here: thresholds below 100 % with hysteresis, minimum dwell, stay put when
+// every account is nearly full, park when every account refuses, and all moves
+// of a tick planned together with the load each adds to its target.
+//
+// Missing or stale figures are "unknown": such an account may take a hard move
+// (a session that can't run anywhere else needs somewhere to go) but is never
+// the target of an optimisation move, which must be clearly better on a fresh reading.
+
+import type {
+  AccountPressure, InitialChoice, PolicyAccount, PolicyDecision, PolicyInput, PolicyParams, PolicySession, WindowFigure,
+} from "./policy-types.js";
+
+export type * from "./policy-types.js";
+
+const HOUR = 3_600_000;
+const WEEK = 7 * 24 * HOUR;
+
+// One constraint on an account, as a fraction of its threshold's scale.
+// `cap` is the message cap for soft-cap gauges (shown as counts), null for windows.
+interface Gauge { label: string; value: number; threshold: number; perMove: number; resetsAt: number | null; cap: number | null }
+// `planned` counts the moves planned to this account in the current tick.
+interface Assessed { account: PolicyAccount; pressure: AccountPressure; gauges: Gauge[]; nextReset: number; planned: number }
+
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+const iso = (t: number): string => new Date(t).toISOString();
+const show = (g: Gauge, v: number): string => (g.cap === null ? pct(v) : `${Math.round(v * g.cap)}/${g.cap} msgs`);
+
+// A window whose reset time has passed has rolled over; its old figure no longer applies.
+function pushWindow(out: Gauge[], label: string, w: WindowFigure | null | undefined, threshold: number, perMove: number, now: number): void {
+  if (w && (w.resetsAt === null || w.resetsAt > now)) {
+    out.push({ label, value: w.utilization, threshold, perMove, resetsAt: w.resetsAt, cap: null });
+  }
+}
+
+// Soft caps count prompts; a move adds one prompt. The counting window is at
+// most `span` long, so that bounds when the cap frees up. A cap of 0 is no cap.
+function pushCap(out: Gauge[], label: string, count: number, cap: number, resetsAt: number): void {
+  if (cap > 0) out.push({ label, value: count / cap, threshold: 1, perMove: 1 / cap, resetsAt, cap });
+}
+
+function gaugesOf(a: PolicyAccount, p: PolicyParams, now: number): Gauge[] {
+  const out: Gauge[] = [];
+  pushWindow(out, "5h", a.figures.fiveHour, p.window5hThreshold, p.loadPerSession, now);
+  pushWindow(out, "7d", a.figures.sevenDay, p.windowWeekThreshold, 0, now);
+  for (const model of Object.keys(a.figures.perModelWeekly).sort()) {
+    pushWindow(out, `7d ${model}`, a.figures.perModelWeekly[model], p.windowWeekThreshold, 0, now);
+  }
+  pushCap(out, "hourly cap", a.hourlyCount, a.limits.hourly_msgs, now + HOUR);
+  pushCap(out, "weekly cap", a.weeklyCount, a.limits.weekly_msgs, now + WEEK);
+  return out;
+}
+
+// Whether the account's state lets it take sessions now.
+function stateAllows(a: PolicyAccount, p: PolicyParams, now: number): boolean {
+  if (a.state === "active") return true;
+  if (a.state === "cooldown") return a.stateUntil !== null && now >= a.stateUntil;
+  // Right after a reset the figures still lag: wait a little before trusting it again.
+  if (a.state === "exhausted") return a.stateUntil !== null && now >= a.stateUntil + p.reactivateCooldownMs;
+  return false;
+}
+
+// Why the account's state keeps it from taking sessions, and when it may again.
+function stateBlock(a: PolicyAccount, p: PolicyParams, now: number): { reason: string; until: number | null } | null {
+  if (stateAllows(a, p, now)) return null;
+  const reuseAt = a.state === "exhausted" && a.stateUntil !== null ? a.stateUntil + p.reactivateCooldownMs
+    : a.state === "cooldown" ? a.stateUntil : null;
+  const until = a.stateUntil === null ? "" : ` until ${iso(a.stateUntil)}`;
+  const reuse = a.state === "exhausted" && reuseAt !== null ? `, reusable from ${iso(reuseAt)}` : "";
+  return { reason: `${a.name}: ${a.state}${until}${reuse}`, until: reuseAt };
+}
+
+// Null when the figures are fresh; otherwise why they can't be trusted.
+function staleness(a: PolicyAccount, p: PolicyParams, now: number): string | null {
+  const { fetchedAt, source } = a.figures;
+  if (source === "none" || fetchedAt === null) return `${a.name}: figures unknown`;
+  if (now - fetchedAt > p.staleAfterMs) return `${a.name}: figures stale (${Math.round((now - fetchedAt) / 60_000)}m old)`;
+  return null;
+}
+
+function minHeadroom(gauges: Gauge[], extraMoves: number): number {
+  let h = Infinity;
+  for (const g of gauges) h = Math.min(h, g.threshold - g.value - extraMoves * g.perMove);
+  return h === Infinity ? 0 : h;
+}
+
+function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
+  const gauges = gaugesOf(a, p, now);
+  const reasons: string[] = [];
+  const blockers: (number | null)[] = [];
+  const block = stateBlock(a, p, now);
+  if (block) {
+    reasons.push(block.reason);
+    blockers.push(block.until);
+  }
+  let over = a.state === "disabled";
+  for (const g of gauges) {
+    if (g.value < g.threshold) continue;
+    over = true;
+    reasons.push(`${a.name}: ${g.label} ${show(g, g.value)} ≥ ${show(g, g.threshold)}`);
+    blockers.push(g.resetsAt);
+  }
+  const stale = staleness(a, p, now);
+  if (stale) reasons.push(stale);
+  const headroom = minHeadroom(gauges, 0);
+  const closest = gauges.find((g) => g.threshold - g.value === headroom);
+  if (!over && closest) reasons.push(`${a.name}: ${closest.label} ${show(closest, closest.value)} < ${show(closest, closest.threshold)}`, `${a.name}: headroom ${pct(headroom)}`);
+  const ok = block === null && !over;
+  // Usable again once every blocker has cleared; unknown if any blocker has no known end.
+  const earliestReset = blockers.length && blockers.every((b) => b !== null) ? Math.max(...(blockers as number[])) : null;
+  const hard = a.state === "revoked" || (a.state === "exhausted" && (a.stateUntil === null || now < a.stateUntil));
+  let nextReset = Infinity;
+  for (const g of gauges) if (g.resetsAt !== null) nextReset = Math.min(nextReset, g.resetsAt);
+  const pressure = { over, hard, usable: ok && stale === null, lastResort: ok && stale !== null, headroom, earliestReset, reasons };
+  return { account: a, gauges, nextReset, planned: 0, pressure };
+}
+
+/** How pressed an account is, for policy decisions and for `status` output. */
+export function accountPressure(a: PolicyAccount, params: PolicyParams, now: number): AccountPressure {
+  return assess(a, params, now).pressure;
+}
+
+// --- target selection -------------------------------------------------------
+
+type Tier = "strict" | "relaxed" | "last_resort";
+
+// Whether one more session fits under every threshold less `margin`, counting
+// the moves already planned to this account this tick.
+function fitsOneMore(x: Assessed, margin: number): boolean {
+  const extra = x.planned + 1;
+  for (const g of x.gauges) if (g.value + extra * g.perMove >= g.threshold - margin) return false;
+  return true;
+}
+
+const headroomAfter = (x: Assessed, extraMoves: number): number => minHeadroom(x.gauges, extraMoves);
+
+function inTier(x: Assessed, tier: Tier, p: PolicyParams): boolean {
+  if (tier === "last_resort") return x.pressure.lastResort && fitsOneMore(x, 0);
+  return x.pressure.usable && fitsOneMore(x, tier === "strict" ? p.hysteresis : 0);
+}
+
+// Priority, then most headroom after the planned load, then earliest reset, then name.
+function better(l: Assessed, r: Assessed): boolean {
+  const byPriority = l.account.priority - r.account.priority;
+  if (byPriority !== 0) return byPriority < 0;
+  const byHeadroom = headroomAfter(r, r.planned + 1) - headroomAfter(l, l.planned + 1);
+  if (byHeadroom !== 0) return byHeadroom < 0;
+  if (l.nextReset !== r.nextReset) return l.nextReset < r.nextReset;
+  return l.account.name < r.account.name;
+}
+
+function bestIn(all: Assessed[], tier: Tier, refused: ReadonlySet<string>, p: PolicyParams, from: string | null): Assessed | null {
+  let best: Assessed | null = null;
+  for (const x of all) {
+    if (x.account.name === from || refused.has(x.account.name) || !inTier(x, tier, p)) continue;
+    if (best === null || better(x, best)) best = x;
+  }
+  return best;
+}
+
+interface Ctx {
+  all: Assessed[]; byName: Map<string, Assessed>; refused: ReadonlySet<string>; p: PolicyParams; now: number;
+  // Planned load only grows within a tick, so a tier found empty stays empty.
+  emptyTiers: Set<Tier>;
+  resumeAt?: number | null;
+}
+
+// The emptyTiers memo is sound because the source account is never a candidate
+// anyway: a session needing a move is on an account that is over, refusing or
+// not usable, and inTier excludes all three. The explicit `from` check is a guard.
+function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reasons: string[] } | null {
+  const tiers: Tier[] = hard ? ["strict", "relaxed", "last_resort"] : ["strict"];
+  for (const tier of tiers) {
+    if (ctx.emptyTiers.has(tier)) continue;
+    const best = bestIn(ctx.all, tier, ctx.refused, ctx.p, from);
+    if (best === null) {
+      ctx.emptyTiers.add(tier);
+      continue;
+    }
+    const name = best.account.name;
+    const why = [`${name}: priority ${best.account.priority}`, `${name}: headroom ${pct(headroomAfter(best, best.planned))}`];
+    if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick`);
+    if (tier === "relaxed") why.push(`${name}: inside the hysteresis band, taken because the move is forced`);
+    if (tier === "last_resort") why.push(`${name}: figures unknown or stale, taken as a last resort for a forced move`);
+    best.planned++;
+    return { to: name, reasons: why };
+  }
+  return null;
+}
+
+// When anything is expected to free up: the earliest of every account's end of
+// blockage (for an account refusing without a known end, its next window reset).
+function earliestResume(ctx: Ctx): number | null {
+  if (ctx.resumeAt !== undefined) return ctx.resumeAt;
+  let t = Infinity;
+  for (const x of ctx.all) {
+    const r = x.pressure.earliestReset ?? (ctx.refused.has(x.account.name) ? x.nextReset : null);
+    if (r !== null && r > ctx.now) t = Math.min(t, r);
+  }
+  ctx.resumeAt = t === Infinity ? null : t;
+  return ctx.resumeAt;
+}
+
+// --- per-session decisions --------------------------------------------------
+
+type Need = { level: "skip" | "hold" | "none" | "soft" | "hard"; reasons: string[] };
+
+function needOf(s: PolicySession, ctx: Ctx): Need {
+  if (s.account === null) return { level: "skip", reasons: [] };
+  if (s.swapping || s.state === "swapping") return { level: "hold", reasons: ["swap in progress"] };
+  if (s.state === "starting" || s.state === "exited" || s.state === "failed") return { level: "hold", reasons: [`session ${s.state}`] };
+  const x = ctx.byName.get(s.account);
+  if (!x) return { level: "hard", reasons: [`${s.account}: not a configured account`] };
+  const r = x.pressure.reasons;
+  if (x.pressure.hard) return { level: "hard", reasons: r };
+  if (ctx.refused.has(s.account)) return { level: "hard", reasons: [`${s.account}: the CLI refused a request (rate limit)`, ...r] };
+  if (s.state === "parked") {
+    return x.pressure.usable || x.pressure.lastResort
+      ? { level: "none", reasons: [`parked: ${s.account} usable again, resume here`, ...r] }
+      : { level: "hard", reasons: [`parked: ${s.account} still not usable`, ...r] };
+  }
+  return { level: x.pressure.over ? "soft" : "none", reasons: r };
+}
+
+function decide(s: PolicySession, need: Need, ctx: Ctx): PolicyDecision | null {
+  const from = s.account;
+  if (from === null || need.level === "skip") return null;
+  const stay = (extra: string[]): PolicyDecision => ({ kind: "stay", session: s.name, account: from, reasons: [...need.reasons, ...extra] });
+  if (need.level === "hold") return stay([]);
+  if (need.level === "none") return stay(need.reasons.length ? [] : [`${from}: within thresholds`]);
+  const hard = need.level === "hard";
+  if (!hard && s.lastMoveAt !== null && ctx.now - s.lastMoveAt < ctx.p.minDwellMs) {
+    return stay([`dwell: moved ${Math.round((ctx.now - s.lastMoveAt) / 60_000)}m ago, minimum ${Math.round(ctx.p.minDwellMs / 60_000)}m`]);
+  }
+  const target = pickTarget(from, hard, ctx);
+  if (target === null) {
+    if (!hard) return stay(["no better account"]);
+    const resumeAt = earliestResume(ctx);
+    return { kind: "park", session: s.name, account: from, resumeAt,
+      reasons: [...need.reasons, "no usable account", resumeAt === null ? "resume time unknown" : `resume at ${iso(resumeAt)}`] };
+  }
+  const extra = !hard && s.state === "busy" ? ["busy: move after the running turn ends"] : [];
+  return { kind: "move", session: s.name, from, to: target.to, hard, reasons: [...need.reasons, ...target.reasons, ...extra] };
+}
+
+const LEVEL_ORDER: Record<Need["level"], number> = { hard: 0, soft: 1, none: 2, hold: 3, skip: 4 };
+
+/** Plans every session's move, stay or park for one tick; output sorted by session name. */
+export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
+  const all = input.accounts.map((a) => assess(a, input.params, now));
+  // An account on which the CLI refused a request is refusing, whatever its (lagging) figures say.
+  const refused = new Set(input.sessions.filter((s) => (s.hardLimited || s.state === "limited") && s.account !== null).map((s) => s.account as string));
+  const ctx: Ctx = { all, byName: new Map(all.map((x) => [x.account.name, x])), refused, p: input.params, now, emptyTiers: new Set() };
+  const byName = (l: PolicySession, r: PolicySession): number => (l.name < r.name ? -1 : l.name > r.name ? 1 : 0);
+  const jobs = [...input.sessions].sort(byName).map((s) => ({ s, need: needOf(s, ctx) }));
+  // Forced moves claim capacity before optimisation moves do.
+  const ordered = [...jobs].sort((l, r) => LEVEL_ORDER[l.need.level] - LEVEL_ORDER[r.need.level] || byName(l.s, r.s));
+  const out = new Map<string, PolicyDecision>();
+  for (const j of ordered) {
+    const d = decide(j.s, j.need, ctx);
+    if (d) out.set(j.s.name, d);
+  }
+  return jobs.map((j) => out.get(j.s.name)).filter((d): d is PolicyDecision => d !== undefined);
+}
+
+/** Picks the account for a new session: preferred if usable, else the best usable, else a last resort. */
+export function chooseInitialAccount(accounts: PolicyAccount[], params: PolicyParams, now: number, preferred?: string): InitialChoice {
+  const all = accounts.map((a) => assess(a, params, now));
+  const pref = all.find((x) => x.account.name === preferred);
+  if (pref?.pressure.usable) return { account: pref.account.name, reasons: [`${pref.account.name}: preferred and usable`] };
+  for (const tier of ["strict", "relaxed", "last_resort"] as const) {
+    const best = bestIn(all, tier, new Set(), params, null);
+    if (best) return { account: best.account.name, reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons] };
+  }
+  const resumeAt = earliestResume({ all, byName: new Map(), refused: new Set(), p: params, now, emptyTiers: new Set() });
+  return { none: true, resumeAt, reasons: ["no usable account", ...all.flatMap((x) => x.pressure.reasons)] };
+}

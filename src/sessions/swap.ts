@@ -1,0 +1,246 @@
+import type { AccountService } from "../accounts/account-service.js";
+import type { CheckpointService } from "../checkpoint/checkpoint-service.js";
+import type { Store } from "../store/store.js";
+import type { SessionRow } from "../store/types.js";
+import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage, isCfError } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { pollUntil } from "../util/wait.js";
+import { classifyPane } from "./pane-classify.js";
+import type { SessionService } from "./session-service.js";
+import type { AccountChooser } from "./types.js";
+
+export interface SwapRequest {
+  session: string;
+  to?: string;
+  reason: string;
+  /** don't wait for a running turn to end */
+  urgent: boolean;
+  /** the CLI refused a request on the current account (StopFailure rate_limit): park if nowhere to go */
+  hard: boolean;
+  /** prompt to send again once resumed (the one that failed) */
+  resend?: string | null;
+}
+
+export type SwapOutcome =
+  | { ok: true; swapId: number; from: string | null; to: string; durationMs: number; resent: boolean }
+  | { ok: false; swapId: number | null; outcome: "refused" | "rolled_back" | "parked" | "failed"; reason: string };
+
+export interface SwapTuning {
+  gracefulMs: number;
+  exitMs: number;
+  confirmMs: number;
+  continueNote: string;
+}
+
+/** Step names, in order; each is timed and recorded in the swap row and as an event. */
+export const SWAP_STEPS = ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"] as const;
+export type SwapStepName = (typeof SWAP_STEPS)[number];
+
+/**
+ * The swap (design.md steps 1-9): lock, checkpoint, wait for the turn (unless urgent), dismiss dialogs,
+ * /exit (escalating), respawn the same pane under the target account with --resume, confirm via
+ * SessionStart, resend what was lost, confirm via UserPromptSubmit. Any failure rolls back to the
+ * original account, or parks the session when that one can't be used either.
+ */
+export class SwapService {
+  onStep: ((step: SwapStepName, session: string) => void | Promise<void>) | null = null;
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly store: Store,
+    private readonly accounts: AccountService,
+    private chooser: AccountChooser,
+    private readonly checkpoints: CheckpointService,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private tuning: SwapTuning,
+  ) {}
+
+  setChooser(c: AccountChooser): void {
+    this.chooser = c;
+  }
+  setTuning(t: SwapTuning): void {
+    this.tuning = t;
+  }
+
+  async swap(req: SwapRequest): Promise<SwapOutcome> {
+    const row = this.sessions.get(req.session);
+    if (!row || !this.sessions.specs.has(req.session)) throw new CfError("no_such_session", `no session named ${req.session}`);
+    try {
+      this.sessions.lock(req.session, "swap");
+    } catch (e) {
+      if (isCfError(e, "session_busy")) {
+        const held = this.sessions.lockedBy(req.session);
+        const reason = held === "swap" ? `session ${req.session} is already swapping` : (e as Error).message;
+        return { ok: false, swapId: null, outcome: "refused", reason };
+      }
+      throw e;
+    }
+    try {
+      return await this.run(req, row);
+    } finally {
+      this.sessions.unlock(req.session);
+    }
+  }
+
+  private async run(req: SwapRequest, row: SessionRow): Promise<SwapOutcome> {
+    const from = row.account;
+    const target = this.pickTarget(req, from);
+    if (!target.ok) {
+      if (req.hard) {
+        this.sessions.park(req.session, target.resumeAt, target.reason);
+        return { ok: false, swapId: null, outcome: "parked", reason: target.reason };
+      }
+      return { ok: false, swapId: null, outcome: "refused", reason: target.reason };
+    }
+    const to = target.account;
+    const started = this.clock.now();
+    const resendFailed = req.resend ?? (req.hard ? row.failedPrompt : null);
+    const id = this.store.insertSwap({ session: req.session, from, to, reason: req.reason, urgent: req.urgent, resend: resendFailed }, started);
+    this.sessions.event("swap.started", req.session, from, { id, from, to, reason: req.reason, urgent: req.urgent, hard: req.hard });
+    this.log.info({ session: req.session, from, to, reason: req.reason }, "swap started");
+    let last = started;
+    const step = async (name: SwapStepName, note?: string) => {
+      const now = this.clock.now();
+      this.store.recordSwapStep(id, { step: name, at: now, ms: now - last, note });
+      this.sessions.event(`swap.${name}`, req.session, null, { id, ms: now - last, note });
+      last = now;
+      await this.onStep?.(name, req.session);
+    };
+    const turnWasRunning = row.state === "busy";
+    this.store.updateSession(req.session, { state: "swapping", stateReason: `to ${to}: ${req.reason}` }, started);
+    await step("locked");
+    let respawned = false;
+    try {
+      await this.checkpoints.take(req.session, `before swap ${id}`);
+      await step("checkpointed");
+      const cut = await this.endTurn(req, turnWasRunning);
+      await step("turn_ended", cut ? "turn cut short" : undefined);
+      await this.exitCli(req.session);
+      await step("exited");
+      const resend = resendFailed ?? (cut ? this.tuning.continueNote : null);
+      if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
+      // The account changes in the store before the pane does: a crash from here on resumes on `to`.
+      this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
+      await this.launchOn(req.session, to);
+      respawned = true;
+      await step("respawned");
+      await this.confirmStart(req.session);
+      await step("confirmed");
+      let resent = false;
+      if (resend) {
+        const r = await this.sessions.prompts.send(req.session, resend, { confirmTimeoutMs: this.tuning.confirmMs });
+        if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);
+        resent = true;
+        await step("resent");
+      }
+      this.finishState(req.session, resent);
+      const end = this.clock.now();
+      this.store.finishSwap(id, "ok", null, end);
+      this.sessions.event("swap.done", req.session, to, { id, from, to, ms: end - started, resent });
+      this.log.info({ session: req.session, from, to, ms: end - started }, "swap done");
+      return { ok: true, swapId: id, from, to, durationMs: end - started, resent };
+    } catch (e) {
+      const reason = errorMessage(e);
+      this.log.warn({ session: req.session, from, to, err: reason }, "swap failed; rolling back");
+      return this.rollback(req, id, from, to, reason, respawned, resendFailed);
+    }
+  }
+
+  private pickTarget(req: SwapRequest, from: string | null) {
+    if (req.to) {
+      if (req.to === from) return { ok: false as const, resumeAt: null, reason: `session is already on ${req.to}` };
+      const r = this.accounts.row(req.to);
+      if (!this.accounts.config(req.to)) return { ok: false as const, resumeAt: null, reason: `no account named ${req.to}` };
+      if (r.state !== "active") return { ok: false as const, resumeAt: r.stateUntil, reason: `account ${req.to} is ${r.state}` };
+      return { ok: true as const, account: req.to };
+    }
+    return this.chooser.choose({ exclude: from ? [from] : [], session: req.session });
+  }
+
+  /** Waits for the running turn to end (Stop) unless urgent; returns true when a turn was cut short. */
+  private async endTurn(req: SwapRequest, running: boolean): Promise<boolean> {
+    if (!running) return false;
+    if (req.urgent || req.hard) {
+      await this.sessions.tmux.sendKeys(req.session, "Escape"); // interrupts the turn in the CLI
+      return true;
+    }
+    const sig = await this.sessions.waitForSignal(
+      req.session, (s) => s.signal.kind === "turn_done" || s.signal.kind === "turn_failed", this.tuning.gracefulMs,
+    );
+    // The turn may have ended between reading the state and listening.
+    if (!sig && this.sessions.get(req.session)?.lastPromptAnswered) return false;
+    return !sig;
+  }
+
+  /** Dismisses a dialog, then /exit; if the CLI is still there, interrupt; the respawn kills what remains. */
+  private async exitCli(name: string): Promise<void> {
+    const tmux = this.sessions.tmux;
+    const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+    if (await dead()) return;
+    const pane = classifyPane(await tmux.capture(name), this.clock.now());
+    if (pane.dialog) await tmux.sendKeys(name, "Escape");
+    await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
+    await tmux.sendLiteral(name, "/exit");
+    await tmux.sendKeys(name, "Enter");
+    if (await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: 50 })) return;
+    await tmux.sendKeys(name, "C-c");
+    await tmux.sendKeys(name, "C-c");
+    await pollUntil(dead, { timeoutMs: Math.min(3000, this.tuning.exitMs), intervalMs: 50 });
+    // respawn-pane -k kills whatever is left
+  }
+
+  private async launchOn(name: string, account: string): Promise<void> {
+    const row = this.sessions.get(name)!;
+    const spec = this.sessions.specs.get(name)!;
+    const argv = this.sessions.argvFor(row, account);
+    this.store.updateSession(name, { state: "swapping" }, this.clock.now());
+    const panes = await this.sessions.tmux.listPanes();
+    if (panes.some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
+    else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
+    this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
+  }
+
+  private async confirmStart(name: string): Promise<void> {
+    const want = this.sessions.get(name)!.claudeSessionId;
+    const sig = await this.sessions.waitForSignal(
+      name, (s) => s.signal.kind === "session_start" && s.signal.claudeSessionId === want, this.tuning.confirmMs,
+    );
+    if (!sig) {
+      // the SessionStart may already have been applied before we listened
+      const row = this.sessions.get(name)!;
+      const seen = this.store.tailEvents(20, { session: name, kindPrefix: "hook.SessionStart" }).some((e) => e.data.session_id === want && e.ts >= (row.lastMoveAt ?? 0));
+      if (!seen) throw new CfError("confirm_failed", "the CLI did not report SessionStart for the same conversation in time");
+    }
+  }
+
+  private finishState(name: string, resent: boolean): void {
+    this.store.updateSession(name, { state: resent ? "busy" : "idle", stateReason: null, failedPrompt: null }, this.clock.now());
+  }
+
+  private async rollback(req: SwapRequest, id: number, from: string | null, to: string, reason: string, respawned: boolean, resend: string | null): Promise<SwapOutcome> {
+    const now = this.clock.now();
+    const back = from && this.accounts.row(from).state === "active" && !req.hard ? from : null;
+    try {
+      if (back) {
+        this.store.updateSession(req.session, { account: back }, now);
+        await this.launchOn(req.session, back);
+        await this.confirmStart(req.session).catch(() => {});
+        if (resend) await this.sessions.prompts.send(req.session, resend, { confirmTimeoutMs: this.tuning.confirmMs });
+        this.store.updateSession(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` }, this.clock.now());
+        this.store.finishSwap(id, "rolled_back", reason, this.clock.now());
+        this.sessions.event("swap.rolled_back", req.session, back, { id, to, reason, respawned });
+        return { ok: false, swapId: id, outcome: "rolled_back", reason };
+      }
+    } catch (e) {
+      reason = `${reason}; rollback failed: ${errorMessage(e)}`;
+    }
+    const choice = this.chooser.choose({ exclude: [to], session: req.session });
+    this.sessions.park(req.session, choice.ok ? null : choice.resumeAt, `swap to ${to} failed: ${reason}`);
+    this.store.updateSession(req.session, { failedPrompt: resend }, this.clock.now());
+    this.store.finishSwap(id, "parked", reason, this.clock.now());
+    this.sessions.event("swap.parked", req.session, from, { id, to, reason });
+    return { ok: false, swapId: id, outcome: "parked", reason };
+  }
+}
