@@ -35,7 +35,7 @@ function pushWindow(out: Gauge[], label: string, w: WindowFigure | null | undefi
 }
 
 // Soft caps count prompts; a move adds one prompt. The counting window is at
-// most `span` long, so that bounds when the cap frees up. A cap of 0 is no cap.
+// most an hour / a week long, which bounds when the cap frees up. 0 is no cap.
 function pushCap(out: Gauge[], label: string, count: number, cap: number, resetsAt: number): void {
   if (cap > 0) out.push({ label, value: count / cap, threshold: 1, perMove: 1 / cap, resetsAt, cap });
 }
