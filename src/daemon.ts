@@ -166,6 +166,10 @@ export class Daemon {
     }
   }
 
+  loadedConfig(): Config {
+    return this.config;
+  }
+
   dedicatedSpecs(): SessionSpec[] {
     return this.config.pool.dedicated.map((d) => ({ name: d.name, kind: "dedicated", project: d.project, account: d.account ?? null, args: d.args }));
   }

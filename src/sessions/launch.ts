@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 
 export interface LaunchContext {
@@ -30,14 +30,24 @@ export function transcriptPathFor(sharedProjectsDir: string, project: string, cl
   return join(sharedProjectsDir, encodeProjectDir(project), `${claudeSessionId}.jsonl`);
 }
 
+export type ResumeCheck = "resume" | "fresh_same_id" | "fresh_new_id";
+
 /**
- * `--resume` only works once the conversation has a transcript; before the first prompt the CLI may
- * not have written one, and `--session-id` with an id whose transcript exists is refused. So the
- * transcript's presence decides.
+ * `--resume` only works once the conversation has an assistant turn: a transcript holding only an
+ * unanswered (interrupted) prompt is refused with "No conversation found", and `--session-id` with an
+ * id whose transcript exists may be refused too. So: a transcript with an assistant line → resume;
+ * no transcript → start with the same id; a transcript without one → start a new conversation.
  */
-export function shouldResume(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): boolean {
-  if (knownPath && existsSync(knownPath)) return true;
-  return existsSync(transcriptPathFor(sharedProjectsDir, project, claudeSessionId));
+export function resumeCheck(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): ResumeCheck {
+  for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
+    if (!p || !existsSync(p)) continue;
+    try {
+      return readFileSync(p, "utf8").includes('"type":"assistant"') ? "resume" : "fresh_new_id";
+    } catch {
+      return "fresh_new_id";
+    }
+  }
+  return "fresh_same_id";
 }
 
 /** argv for tmux: `env` sets the per-launch environment, so no shell ever sees any of it. */
@@ -58,4 +68,9 @@ export function buildLaunchArgv(
   argv.push(s.resume ? "--resume" : "--session-id", s.claudeSessionId);
   argv.push(...ctx.args, ...s.extraArgs);
   return argv;
+}
+
+/** true when the conversation can be continued with --resume. */
+export function shouldResume(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): boolean {
+  return resumeCheck(sharedProjectsDir, project, claudeSessionId, knownPath) === "resume";
 }

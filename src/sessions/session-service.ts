@@ -9,7 +9,7 @@ import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { applyHookEvent } from "./apply-event.js";
 import type { HookEvent } from "./hook-event.js";
-import { buildLaunchArgv, type LaunchContext, shouldResume } from "./launch.js";
+import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
 import { PromptSender } from "./prompt-sender.js";
 import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
 
@@ -167,7 +167,7 @@ export class SessionService {
       }
       acct = choice.account;
     }
-    const argv = this.argvFor(row, acct);
+    const { argv } = this.prepareLaunch(row, acct);
     const now = this.clock.now();
     this.store.updateSession(name, { account: acct, state: "starting", stateReason: why, parkedUntil: null }, now);
     this.event("session.launch", name, acct, { how, why, resume: argv.includes("--resume") });
@@ -180,13 +180,25 @@ export class SessionService {
     }
   }
 
-  argvFor(row: SessionRow, account: string, forceResume?: boolean): string[] {
+  /**
+   * The argv to launch a session's CLI on `account`. When the old conversation can't be resumed (it
+   * never got an answer), a new conversation id is stored and `newConversation` says so: whoever
+   * launches must then resend the unanswered prompt rather than a continue note.
+   */
+  prepareLaunch(row: SessionRow, account: string): { argv: string[]; resume: boolean; newConversation: boolean } {
     const spec = this.specs.get(row.name)!;
     const home = this.accounts.config(account)?.home;
     if (!home) throw new CfError("no_such_account", `no account named ${account}`);
-    const id = row.claudeSessionId ?? randomUUID();
-    const resume = forceResume ?? shouldResume(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath);
-    return buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
+    let id = row.claudeSessionId ?? randomUUID();
+    const check = resumeCheck(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath);
+    if (check === "fresh_new_id" || !row.claudeSessionId) {
+      id = randomUUID();
+      this.store.updateSession(row.name, { claudeSessionId: id, transcriptPath: null }, this.clock.now());
+      if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why: "old conversation has no answered turn to resume" });
+    }
+    const resume = check === "resume";
+    const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
+    return { argv, resume, newConversation: check === "fresh_new_id" };
   }
 
   isUsable(account: string): boolean {

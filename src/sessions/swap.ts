@@ -119,11 +119,13 @@ export class SwapService {
       await step("turn_ended", cut ? "turn cut short" : undefined);
       await this.exitCli(req.session);
       await step("exited");
-      const resend = resendFailed ?? (cut ? this.tuning.continueNote : null);
-      if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
-      await this.launchOn(req.session, to);
+      const launched = await this.launchOn(req.session, to);
+      // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
+      const cutPrompt = launched.newConversation ? row.lastPrompt : this.tuning.continueNote;
+      const resend = resendFailed ?? (cut ? cutPrompt : null);
+      if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
       respawned = true;
       await step("respawned");
       await this.confirmStart(req.session);
@@ -183,6 +185,8 @@ export class SwapService {
     if (pane.dialog) await tmux.sendKeys(name, "Escape");
     await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
     await tmux.sendLiteral(name, "/exit");
+    // Enter before the input box shows the command is lost (or picks a menu entry): wait for it.
+    await pollUntil(async () => (await tmux.capture(name)).includes("/exit"), { timeoutMs: 2000, intervalMs: 25 });
     await tmux.sendKeys(name, "Enter");
     if (await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: 50 })) return;
     await tmux.sendKeys(name, "C-c");
@@ -191,22 +195,31 @@ export class SwapService {
     // respawn-pane -k kills whatever is left
   }
 
-  private async launchOn(name: string, account: string): Promise<void> {
+  private async launchOn(name: string, account: string): Promise<{ newConversation: boolean }> {
     const row = this.sessions.get(name)!;
     const spec = this.sessions.specs.get(name)!;
-    const argv = this.sessions.argvFor(row, account);
+    const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     this.store.updateSession(name, { state: "swapping" }, this.clock.now());
     const panes = await this.sessions.tmux.listPanes();
     if (panes.some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
     else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
     this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
+    return { newConversation };
   }
 
   private async confirmStart(name: string): Promise<void> {
     const want = this.sessions.get(name)!.claudeSessionId;
-    const sig = await this.sessions.waitForSignal(
+    const abort = new AbortController();
+    // A CLI that dies at start (bad resume, crash) fails the step at once instead of at the deadline.
+    const died = pollUntil(async () => (await this.sessions.tmux.listPanes()).find((p) => p.session === name)?.dead !== false, {
+      timeoutMs: this.tuning.confirmMs, intervalMs: 250, signal: abort.signal,
+    });
+    const started = this.sessions.waitForSignal(
       name, (s) => s.signal.kind === "session_start" && s.signal.claudeSessionId === want, this.tuning.confirmMs,
     );
+    const sig = await Promise.race([started, died.then((d) => (d ? "died" : null))]);
+    abort.abort();
+    if (sig === "died") throw new CfError("confirm_failed", "the CLI exited right after the respawn");
     if (!sig) {
       // the SessionStart may already have been applied before we listened
       const row = this.sessions.get(name)!;

@@ -95,7 +95,7 @@ export class Store {
     let sql = "SELECT * FROM events WHERE id > ?";
     const args: unknown[] = [id];
     if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
-    if (filter?.kindPrefix) { sql += " AND kind LIKE ?"; args.push(`${filter.kindPrefix}%`); }
+    if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id LIMIT ?";
     args.push(limit);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent);
@@ -104,7 +104,7 @@ export class Store {
     let sql = "SELECT * FROM events WHERE 1=1";
     const args: unknown[] = [];
     if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
-    if (filter?.kindPrefix) { sql += " AND kind LIKE ?"; args.push(`${filter.kindPrefix}%`); }
+    if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id DESC LIMIT ?";
     args.push(n);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent).reverse();

@@ -1,0 +1,109 @@
+// Account swaps end to end: real CLI, real tmux, stand-in API with per-token caps.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { makeHarness, type Harness } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
+import type { Daemon } from "../../src/daemon.js";
+
+const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
+
+async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
+  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
+  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
+  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
+}
+
+describe("swap on a hard limit", { timeout: 300_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({ accounts: 2 });
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle");
+  });
+  after(async () => h.cleanup());
+
+  it("moves the session to B with the same conversation and answers the failed prompt there", async () => {
+    await typePrompt(h, "first question");
+    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 30_000, "first answered");
+    const id = d.sessions.get("dev")!.claudeSessionId;
+    h.api.setCap(h.accountTokens.a!, h.api.usedTurns(h.accountTokens.a!)); // A is now at its cap
+    await typePrompt(h, "second question");
+    const answered = await waitFor(
+      // The failed prompt stays in the transcript, so the resent one joins it in the last user message.
+      () => h.api.turns().find((t) => t.userText.endsWith("second question") && t.token === h.accountTokens.b && t.status === 200),
+      60_000, "failed prompt answered on B",
+    );
+    assert.ok(answered.allUserTexts.includes("first question"), "earlier conversation carried to B");
+    assert.ok(h.api.turns().some((t) => t.userText === "second question" && t.token === h.accountTokens.a && t.status === 429), "A refused it first");
+    await waitFor(() => d.sessions.get("dev")?.state === "idle" && d.sessions.get("dev")?.lastPromptAnswered, 30_000, "idle on B");
+    const row = d.sessions.get("dev")!;
+    assert.equal(row.account, "b");
+    assert.equal(row.claudeSessionId, id, "same claude session id");
+    assert.equal(d.accounts.row("a").state, "exhausted");
+    const sw = d.store.lastSwap("dev")!;
+    assert.equal(sw.outcome, "ok");
+    assert.deepEqual(sw.steps.map((s) => s.step), ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"]);
+    assert.equal(h.api.turns().filter((t) => t.userText.endsWith("second question") && t.status === 200).length, 1, "answered exactly once");
+    const st = JSON.parse((await h.cli("status", "--json")).out) as { sessions: { name: string; lastSwap: { from: string; to: string; outcome: string; durationMs: number } }[]; accounts: { name: string; state: string; stateUntil: number }[] };
+    const dev = st.sessions.find((s) => s.name === "dev")!;
+    assert.equal(dev.lastSwap.from, "a");
+    assert.equal(dev.lastSwap.to, "b");
+    assert.equal(dev.lastSwap.outcome, "ok");
+    assert.ok(dev.lastSwap.durationMs > 0);
+    assert.ok(st.accounts.find((a) => a.name === "a")!.stateUntil > Date.now());
+  });
+
+  it("refuses a second swap of a session that is already swapping", async () => {
+    const first = d.swaps.swap({ session: "dev", to: "a", reason: "test", urgent: false, hard: false });
+    const second = await d.swaps.swap({ session: "dev", reason: "test", urgent: false, hard: false });
+    assert.equal(second.ok, false);
+    assert.match((second as { reason: string }).reason, /already swapping/);
+    await first; // A is exhausted: refused, or completes — either way it ends
+  });
+});
+
+describe("manual swaps and turns", { timeout: 300_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({ accounts: 2 });
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle");
+  });
+  after(async () => h.cleanup());
+
+  it("waits for a running turn to end before a graceful swap", async () => {
+    await typePrompt(h, "SLOW:3000 graceful");
+    await waitFor(() => d.sessions.get("dev")?.state === "busy", 10_000, "busy");
+    const r = await h.cli("swap", "dev", "--to", "b", "--reason", "test graceful");
+    assert.equal(r.code, 0, r.err);
+    const sw = d.store.lastSwap("dev")!;
+    assert.equal(sw.outcome, "ok");
+    assert.equal(sw.steps.find((s) => s.step === "turn_ended")?.note, undefined, "turn not cut");
+    assert.ok(sw.steps.every((s) => s.step !== "resent"), "nothing to resend");
+    const slow = h.api.turns().find((t) => t.userText === "SLOW:3000 graceful")!;
+    assert.equal(slow.token, h.accountTokens.a);
+    assert.equal(slow.status, 200);
+    assert.equal(d.sessions.get("dev")!.account, "b");
+  });
+
+  it("an urgent swap cuts the turn and sends the continue note on the new account", async () => {
+    await typePrompt(h, "SLOW:20000 urgent");
+    await waitFor(() => d.sessions.get("dev")?.state === "busy", 10_000, "busy");
+    const out = await d.swaps.swap({ session: "dev", to: "a", reason: "urgent test", urgent: true, hard: false });
+    assert.ok(out.ok, JSON.stringify(out));
+    const sw = d.store.lastSwap("dev")!;
+    assert.equal(sw.steps.find((s) => s.step === "turn_ended")?.note, "turn cut short");
+    const note = d.loadedConfig().swap.continue_note;
+    await waitFor(() => h.api.turns().find((t) => t.userText === note && t.token === h.accountTokens.a), 30_000, "continue note on A");
+  });
+
+  it("answers /trigger/swap with 403 while triggers are disabled", async () => {
+    const listen = String((h.configObject.mcp_http as Record<string, unknown>).listen);
+    const r = await fetch(`http://${listen}/trigger/swap`, { method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, body: JSON.stringify({ session: "dev" }) });
+    assert.equal(r.status, 403);
+    const r2 = await fetch(`http://${listen}/trigger/checkpoint`, { method: "POST", body: "{}" });
+    assert.equal(r2.status, 401);
+  });
+});
