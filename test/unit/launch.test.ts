@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  AUTH_OVERRIDES, buildLaunchArgv, encodeProjectDir, type LaunchContext, resumeCheck, shouldResume, transcriptPathFor,
+} from "../../src/sessions/launch.js";
+
+function ctx(over: Partial<LaunchContext> = {}): LaunchContext {
+  return {
+    binary: "/opt/claude/bin/claude",
+    args: ["--model", "sonnet"],
+    env: {},
+    settingsFile: "/state/hooks-settings.json",
+    spoolDir: "/state/spool",
+    sharedProjectsDir: "/shared/projects",
+    scrub: ["CF_TOKEN", ...AUTH_OVERRIDES],
+    ...over,
+  };
+}
+
+const S = { name: "work", account: "acct-a", home: "/homes/acct-a", claudeSessionId: "11111111-2222-3333-4444-555555555555", resume: false, extraArgs: [] as string[] };
+
+describe("buildLaunchArgv", () => {
+  it("builds the exact argv for a first start", () => {
+    assert.deepEqual(buildLaunchArgv(ctx(), S), [
+      "env",
+      "-u", "CF_TOKEN", "-u", "ANTHROPIC_API_KEY", "-u", "ANTHROPIC_AUTH_TOKEN", "-u", "CLAUDE_CODE_OAUTH_TOKEN", "-u", "CLAUDE_CONFIG_DIR",
+      "HOME=/homes/acct-a",
+      "CLAUDE_FAILOVER_SPOOL=/state/spool",
+      "CLAUDE_FAILOVER_SESSION=work",
+      "CLAUDE_FAILOVER_ACCOUNT=acct-a",
+      "/opt/claude/bin/claude", "--settings", "/state/hooks-settings.json",
+      "--session-id", S.claudeSessionId,
+      "--model", "sonnet",
+    ]);
+  });
+
+  it("env comes first; every -u and VAR=value precedes the binary", () => {
+    const argv = buildLaunchArgv(ctx({ env: { FOO: "bar" } }), S);
+    assert.equal(argv[0], "env");
+    const bin = argv.indexOf("/opt/claude/bin/claude");
+    assert.ok(bin > 0);
+    for (let i = 1; i < bin; i++) {
+      const a = argv[i]!;
+      assert.ok(a === "-u" || argv[i - 1] === "-u" || /^[A-Z_][A-Z0-9_]*=/.test(a), `unexpected ${a} before the binary`);
+    }
+    assert.ok(argv.indexOf("FOO=bar") < bin);
+  });
+
+  it("a scrub var provided in claude.env is set, not unset", () => {
+    const argv = buildLaunchArgv(ctx({ env: { ANTHROPIC_API_KEY: "sk-test" } }), S);
+    const unset = argv.flatMap((a, i) => (argv[i - 1] === "-u" ? [a] : []));
+    assert.ok(!unset.includes("ANTHROPIC_API_KEY"));
+    assert.ok(unset.includes("CF_TOKEN"));
+    assert.ok(unset.includes("CLAUDE_CODE_OAUTH_TOKEN"));
+    assert.ok(argv.includes("ANTHROPIC_API_KEY=sk-test"));
+  });
+
+  it("AUTH_OVERRIDES covers every variable that bypasses the account home's login", () => {
+    for (const v of ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR"]) {
+      assert.ok(AUTH_OVERRIDES.includes(v), v);
+    }
+  });
+
+  it("--resume instead of --session-id when resuming, never both", () => {
+    const argv = buildLaunchArgv(ctx(), { ...S, resume: true });
+    const i = argv.indexOf("--resume");
+    assert.ok(i > 0);
+    assert.equal(argv[i + 1], S.claudeSessionId);
+    assert.ok(!argv.includes("--session-id"));
+    assert.ok(!buildLaunchArgv(ctx(), S).includes("--resume"));
+  });
+
+  it("configured args come before per-session extra args, both after the id", () => {
+    const argv = buildLaunchArgv(ctx({ args: ["--a", "1"] }), { ...S, extraArgs: ["--b", "2"] });
+    assert.deepEqual(argv.slice(-6), ["--session-id", S.claudeSessionId, "--a", "1", "--b", "2"]);
+  });
+
+  it("values with spaces, quotes and $() stay one argv element each, unchanged", () => {
+    const nasty = `it's "quoted" $(rm -rf /) \`id\`; echo $HOME`;
+    const argv = buildLaunchArgv(
+      ctx({ env: { NASTY: nasty }, settingsFile: "/state dir/it's.json", spoolDir: "/sp ool/$(x)" }),
+      { ...S, home: "/homes/with space", extraArgs: ["--append-system-prompt", nasty] },
+    );
+    assert.ok(argv.includes(`NASTY=${nasty}`));
+    assert.ok(argv.includes("HOME=/homes/with space"));
+    assert.ok(argv.includes("CLAUDE_FAILOVER_SPOOL=/sp ool/$(x)"));
+    assert.equal(argv[argv.indexOf("--settings") + 1], "/state dir/it's.json");
+    assert.equal(argv.at(-1), nasty);
+  });
+});
+
+describe("encodeProjectDir / shouldResume", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "cf-launch-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("every non-alphanumeric character becomes '-'", () => {
+    assert.equal(encodeProjectDir("/no/such/dir/my_proj.v2"), "-no-such-dir-my-proj-v2");
+  });
+
+  it("uses the real path of a symlinked project", () => {
+    const real = join(dir, "real-proj");
+    const link = join(dir, "link-proj");
+    mkdirSync(real);
+    symlinkSync(real, link);
+    assert.equal(encodeProjectDir(link), encodeProjectDir(real));
+    assert.ok(encodeProjectDir(link).endsWith("-real-proj"));
+  });
+
+  it("resumeCheck/shouldResume: no transcript → same id; unanswered-only → new id; an assistant turn → resume", () => {
+    const shared = join(dir, "shared-projects");
+    const project = join(dir, "proj-x");
+    mkdirSync(project);
+    const id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    assert.equal(resumeCheck(shared, project, id, null), "fresh_same_id");
+    assert.equal(resumeCheck(shared, project, id, join(dir, "missing.jsonl")), "fresh_same_id");
+    assert.equal(shouldResume(shared, project, id, null), false);
+
+    const tp = transcriptPathFor(shared, project, id);
+    assert.equal(tp, join(shared, encodeProjectDir(project), `${id}.jsonl`));
+    mkdirSync(join(shared, encodeProjectDir(project)), { recursive: true });
+    // Only an interrupted prompt: the CLI refuses --resume ("No conversation found").
+    writeFileSync(tp, `${JSON.stringify({ type: "user", message: { role: "user", content: "hi" } })}\n`);
+    assert.equal(resumeCheck(shared, project, id, null), "fresh_new_id");
+    assert.equal(shouldResume(shared, project, id, null), false);
+
+    writeFileSync(tp, `${JSON.stringify({ type: "user" })}\n${JSON.stringify({ type: "assistant", message: { content: "hello" } })}\n`);
+    assert.equal(resumeCheck(shared, project, id, null), "resume");
+    assert.equal(shouldResume(shared, project, id, null), true);
+    assert.equal(shouldResume(shared, project, "another-id", null), false);
+
+    // A known transcript path (e.g. from SessionStart) is used even outside the shared tree.
+    const known = join(dir, "elsewhere.jsonl");
+    writeFileSync(known, `${JSON.stringify({ type: "assistant" })}\n`);
+    assert.equal(resumeCheck(shared, project, "other", known), "resume");
+  });
+});
