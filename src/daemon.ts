@@ -12,6 +12,10 @@ import { HttpServer } from "./control/http-server.js";
 import { buildRoutes } from "./control/routes.js";
 import { CheckpointService } from "./checkpoint/checkpoint-service.js";
 import { LimitReactor } from "./quota/limit-reactor.js";
+import { policyParams, QuotaService } from "./quota/quota-service.js";
+import { httpUsageSource } from "./quota/usage-client.js";
+import { UsagePoller } from "./quota/usage-poller.js";
+import type { PollParams } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
 import type { SessionRow } from "./store/types.js";
 import { pathsFor, type Paths } from "./paths.js";
@@ -51,6 +55,8 @@ export class Daemon {
   readonly checkpoints: CheckpointService;
   readonly swaps: SwapService;
   readonly limits: LimitReactor;
+  readonly poller: UsagePoller;
+  readonly quota: QuotaService;
   readonly api: ControlApi;
   readonly http: HttpServer;
   readonly local: HttpServer;
@@ -82,6 +88,17 @@ export class Daemon {
     const chooser = new PriorityChooser(this.accounts);
     this.swaps = new SwapService(this.sessions, this.store, this.accounts, chooser, this.checkpoints, this.clock, this.log.child({ component: "swap" }), swapTuning(c));
     this.limits = new LimitReactor(this.sessions, this.accounts, this.swaps, chooser, this.clock, this.log.child({ component: "limits" }), c.quota.reactivate_cooldown);
+    this.poller = new UsagePoller(
+      this.store, this.accounts, httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now()),
+      this.clock, this.log.child({ component: "usage" }), pollParams(c), () => this.liveAccounts(),
+    );
+    this.quota = new QuotaService(
+      this.store, this.accounts, this.sessions, this.swaps, this.poller, this.clock, this.log.child({ component: "quota" }),
+      policyParams(c), (name) => this.config.accounts.find((a) => a.name === name)?.limits ?? { hourly_msgs: 0, weekly_msgs: 0 },
+    );
+    this.sessions.setChooser(this.quota);
+    this.swaps.setChooser(this.quota);
+    this.limits.setChooser(this.quota);
     this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
     this.sessions.afterRecreate = (name, before) => void this.continueAfterRecreate(name, before);
     const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
@@ -92,6 +109,8 @@ export class Daemon {
       };
     }
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
+      usage: (name) => this.quota.view(name),
+      account: (name, action) => this.setAccountEnabled(name, action === "enable"),
       swap: async (i) => {
         const r = await this.swaps.swap({ session: i.session, to: i.to, reason: i.reason ?? "manual", urgent: i.urgent ?? false, hard: false });
         if (!r.ok && r.outcome === "refused") throw new CfError("conflict", r.reason);
@@ -140,6 +159,11 @@ export class Daemon {
     for (const p of pending) void this.finishInterruptedSwap(p);
     this.limits.attach();
     this.checkpoints.start(c.checkpoint.interval);
+    this.poller.start();
+    // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.
+    this.sessions.onSignal((s) => {
+      if (s.signal.kind === "prompt_submitted" || s.signal.kind === "turn_done") this.kickQuota();
+    });
     this.address = await this.http.listen();
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
@@ -187,9 +211,34 @@ export class Daemon {
   }
 
   private async tick(): Promise<void> {
-    this.accounts.expireStates();
+    this.accounts.expireStates(this.config.quota.reactivate_cooldown);
+    this.accounts.refreshCredentials();
     await this.sessions.sweep();
     await this.limits.tick();
+    await this.quota.tick();
+  }
+
+  private quotaKick: NodeJS.Immediate | null = null;
+  private kickQuota(): void {
+    if (this.quotaKick) return;
+    this.quotaKick = setImmediate(() => {
+      this.quotaKick = null;
+      this.quota.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "quota tick failed"));
+    });
+  }
+
+  private liveAccounts(): Set<string> {
+    return new Set(this.sessions.list().filter((s) => s.state !== "stopped" && s.state !== "failed" && s.account).map((s) => s.account!));
+  }
+
+  /** Operator enable/disable: a disabled account's sessions are moved off it by the next quota tick. */
+  setAccountEnabled(name: string, enable: boolean): { ok: true; account: string; state: string } {
+    if (!this.accounts.config(name)) throw new CfError("no_such_account", `no account named ${name}`);
+    const row = this.accounts.row(name);
+    if (enable && row.state === "disabled") this.accounts.setState(name, "active", null, "enabled by operator");
+    if (!enable && row.state !== "disabled") this.accounts.setState(name, "disabled", null, "disabled by operator");
+    this.kickQuota();
+    return { ok: true, account: name, state: this.accounts.row(name).state };
   }
 
   /**
@@ -254,6 +303,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.checkpoints?.stop();
+    this.poller?.stop();
+    if (this.quotaKick) clearImmediate(this.quotaKick);
     this.sweepTimer = null;
     this.sessions.shutdown();
     await this.spool.stop().catch(() => {});
@@ -267,6 +318,13 @@ export class Daemon {
     }
     this.store.close();
   }
+}
+
+function pollParams(c: Config): PollParams {
+  return {
+    baseMs: c.quota.poll_interval, minMs: c.quota.poll_interval_min, maxMs: c.quota.poll_interval_max,
+    window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold, hysteresis: c.quota.hysteresis,
+  };
 }
 
 function swapTuning(c: Config): SwapTuning {

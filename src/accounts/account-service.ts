@@ -87,13 +87,19 @@ export class AccountService {
     }
   }
 
-  /** Timed states end by themselves: exhausted/cooldown past their time become active again. */
-  expireStates(): string[] {
+  /**
+   * Timed states end by themselves: an exhausted account past its reset cools down for
+   * `reactivateCooldownMs` (figures lag a reset), then becomes active; a cooldown past its time, active.
+   */
+  expireStates(reactivateCooldownMs = 0): string[] {
     const now = this.clock.now();
     const revived: string[] = [];
     for (const name of this.configs.keys()) {
       const r = this.row(name);
-      if ((r.state === "exhausted" || r.state === "cooldown") && r.stateUntil !== null && r.stateUntil <= now) {
+      if (r.stateUntil === null || r.stateUntil > now) continue;
+      if (r.state === "exhausted" && reactivateCooldownMs > 0) {
+        this.setState(name, "cooldown", r.stateUntil + reactivateCooldownMs, "reset passed; cooling down before reuse");
+      } else if (r.state === "exhausted" || r.state === "cooldown") {
         this.setState(name, "active", null, `${r.state} ended`);
         revived.push(name);
       }

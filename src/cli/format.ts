@@ -20,6 +20,24 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
+export function formatAccounts(accounts: Obj[], now = Date.now()): string {
+  const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
+  return table([
+    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "SESSIONS"],
+    ...accounts.map((a) => {
+      const u = a.usage as Obj | null;
+      const cr = a.credentials as Obj | undefined;
+      const figures = u ? `${String(u.status)}${u.fetchedAt ? ` ${ago(u.fetchedAt, now)}` : ""}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}` : "-";
+      return [
+        String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay), figures,
+        `${String(a.promptsLastHour ?? 0)}/${String(a.promptsLastWeek ?? 0)}`,
+        cr?.present ? (cr.expiresAt ? ago(cr.expiresAt, now) : "?") : `missing (${String(cr?.problem ?? "")})`,
+        ((a.sessions as string[]) ?? []).join(",") || "-",
+      ];
+    }),
+  ]);
+}
+
 export function formatStatus(s: Obj): string {
   const now = typeof s.now === "number" ? s.now : Date.now();
   const sessions = (s.sessions as Obj[]) ?? [];
@@ -44,7 +62,7 @@ export function formatStatus(s: Obj): string {
       const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
       return [
         String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay),
-        u ? `${String(u.source)} ${ago(u.fetchedAt, now)}` : "-", ((a.sessions as string[]) ?? []).join(",") || "-", String(a.stateReason ?? ""),
+        u ? `${String(u.status)} ${ago(u.fetchedAt, now)}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}` : "-", ((a.sessions as string[]) ?? []).join(",") || "-", String(a.stateReason ?? ""),
       ];
     }),
   ]));

@@ -4,7 +4,7 @@ import { socketArgs } from "../tmux/tmux.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import { errorText, httpCall, localCall } from "./client.js";
 import { runDaemon } from "./daemon-command.js";
-import { formatStatus } from "./format.js";
+import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 
 export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
@@ -61,6 +61,21 @@ export function buildProgram(io: CliIo): Command {
 
   program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
     .action(async (name: string, text: string) => local(io, cfgFlag(), "/trigger/send", { session: name, text }));
+
+  program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; or enable/disable one")
+    .argument("[action]", "enable | disable").argument("[name]", "account name").option("--json", "print JSON")
+    .action(async (action: string | undefined, name: string | undefined, o: { json?: boolean }) => {
+      if (action) {
+        if ((action !== "enable" && action !== "disable") || !name) throw new ExitError(2, "usage: claude-failover accounts [enable|disable NAME] [--json]");
+        return local(io, cfgFlag(), "/trigger/account", { account: name, action });
+      }
+      const { config: c } = loadCliConfig(cfgFlag(), io.env);
+      const r = await localCall(c, "GET", "/accounts").catch((e: unknown) => {
+        throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
+      });
+      if (r.status !== 200) throw new ExitError(1, errorText(r));
+      io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatAccounts(r.body as Record<string, unknown>[])}\n`);
+    });
 
   program.command("events").description("print the daemon's event log").option("-n <count>", "how many", "50").option("-f, --follow", "keep printing new events")
     .action(async (o: { n: string; follow?: boolean }) => {

@@ -11,6 +11,7 @@ export interface ControlPlugins {
   swap?: (i: { session: string; to?: string; reason?: string; urgent?: boolean }) => Promise<unknown>;
   checkpoint?: (session: string) => Promise<unknown>;
   usage?: (account: string) => unknown;
+  account?: (name: string, action: "enable" | "disable") => unknown;
   tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
   metrics?: () => Promise<string>;
 }
@@ -32,6 +33,7 @@ export const EnqueueInputSchema = z.strictObject({
   id: z.string().min(1).max(128).optional(),
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
+export const AccountInput = z.strictObject({ account: z.string().min(1).max(32), action: z.enum(["enable", "disable"]) });
 export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -152,6 +154,12 @@ export class ControlApi {
     const i = parseInput(ScaleInput, input);
     if (!this.plugins.tasks) throw new CfError("unavailable", "the autonomous pool is not available");
     return this.plugins.tasks.scale(i);
+  }
+
+  accountSet(input: unknown) {
+    const i = parseInput(AccountInput, input);
+    if (!this.plugins.account) throw new CfError("unavailable", "account control is not available");
+    return this.plugins.account(i.account, i.action);
   }
 
   tasksList() {

@@ -25,6 +25,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/trigger/send": ({ body }) => api.send(body),
       "/trigger/restart": ({ body }) => api.restart(body),
       "/trigger/scale": ({ body }) => api.scale(body),
+      "/trigger/account": ({ body }) => api.accountSet(body),
     },
     raw: {},
   };

@@ -3,6 +3,17 @@ import type { AccountRow, AccountState, EventRow, SessionRow, SwapRow, SwapStep 
 
 type Row = Record<string, unknown>;
 
+export interface UsageRow {
+  account: string;
+  figures: unknown;
+  fetchedAt: number | null;
+  source: string;
+  error: string | null;
+  errorAt: number | null;
+  nextPollAt: number | null;
+  backoffMs: number;
+}
+
 const SESSION_COLS: Record<keyof SessionRow, string> = {
   name: "name", kind: "kind", project: "project", account: "account", claudeSessionId: "claude_session_id",
   transcriptPath: "transcript_path", state: "state", stateReason: "state_reason", lastPrompt: "last_prompt",
@@ -152,6 +163,26 @@ export class Store {
   }
   listSwaps(limit = 100): SwapRow[] {
     return (this.db.prepare("SELECT * FROM swaps ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toSwap);
+  }
+
+  // ---- usage figures (last-known-good per account, with the poller's error and backoff)
+  getUsage(account: string): UsageRow | undefined {
+    const r = this.db.prepare("SELECT * FROM usage WHERE account = ?").get(account) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      account: r.account as string, figures: JSON.parse(r.figures as string) as unknown, fetchedAt: r.fetched_at as number | null,
+      source: r.source as string, error: r.error as string | null, errorAt: r.error_at as number | null,
+      nextPollAt: r.next_poll_at as number | null, backoffMs: r.backoff_ms as number,
+    };
+  }
+  putUsage(u: UsageRow): void {
+    this.db
+      .prepare(`INSERT INTO usage (account, figures, fetched_at, source, error, error_at, next_poll_at, backoff_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(account) DO UPDATE SET figures = excluded.figures, fetched_at = excluded.fetched_at,
+                  source = excluded.source, error = excluded.error, error_at = excluded.error_at,
+                  next_poll_at = excluded.next_poll_at, backoff_ms = excluded.backoff_ms`)
+      .run(u.account, JSON.stringify(u.figures), u.fetchedAt, u.source, u.error, u.errorAt, u.nextPollAt, u.backoffMs);
   }
 
   close(): void {
