@@ -10,6 +10,8 @@ import { readToken } from "./control/auth.js";
 import { ControlApi } from "./control/control-api.js";
 import { HttpServer } from "./control/http-server.js";
 import { buildRoutes } from "./control/routes.js";
+import { createMcpHandler } from "./control/mcp-server.js";
+import { ControlMetrics } from "./control/metrics.js";
 import { CheckpointService } from "./checkpoint/checkpoint-service.js";
 import { LimitReactor } from "./quota/limit-reactor.js";
 import { policyParams, QuotaService } from "./quota/quota-service.js";
@@ -59,6 +61,7 @@ export class Daemon {
   readonly quota: QuotaService;
   readonly api: ControlApi;
   readonly http: HttpServer;
+  readonly metrics: ControlMetrics;
   readonly local: HttpServer;
   address: AddressInfo | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -128,7 +131,14 @@ export class Daemon {
       host: listen.host, port: listen.port, token, maxBody: c.mcp_http.max_body,
       ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
     };
-    this.http = new HttpServer(httpOpts, routes, this.log.child({ component: "http" }));
+    this.metrics = new ControlMetrics({ api: this.api, spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }) });
+    this.api.plugins.metrics = () => this.metrics.render();
+    // /mcp only on the TCP listener: its Host/Origin checks are about a port, not the unix socket.
+    const mcp = createMcpHandler(this.api, {
+      listenHost: listen.host, maxBody: () => this.config.mcp_http.max_body, triggersEnabled: () => this.http.triggersEnabled,
+      token: () => token, log: this.log.child({ component: "mcp" }), version: "0.1.0", onCall: (t, o) => this.metrics.observeToolCall(t, o),
+    });
+    this.http = new HttpServer(httpOpts, { ...routes, raw: { ...routes.raw, "/mcp": mcp } }, this.log.child({ component: "http" }));
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode is its lock.
     this.local = new HttpServer({ ...httpOpts, enableTrigger: true }, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
     this.hookSettings = hookFiles.settings;

@@ -105,8 +105,8 @@ export class ControlApi {
     return this.store.tailEvents(Math.max(1, Math.min(n, 1000)), filter);
   }
 
-  eventsAfter(id: number, limit = 500) {
-    return this.store.eventsAfter(id, limit);
+  eventsAfter(id: number, limit = 500, filter?: { session?: string; kindPrefix?: string }) {
+    return this.store.eventsAfter(id, Math.max(1, Math.min(limit, 5000)), filter);
   }
 
   async swap(input: unknown) {
@@ -167,8 +167,14 @@ export class ControlApi {
   }
 
   taskGet(id: string) {
-    if (!this.plugins.tasks) throw new CfError("no_such_task", `no task ${id}`);
-    return this.plugins.tasks.get(id);
+    const t = this.plugins.tasks?.get(id);
+    if (t === undefined || t === null) throw new CfError("no_such_task", `no task ${id}`);
+    return t;
+  }
+
+  /** The latest swaps (newest first), for metrics and history. */
+  swapsRecent(limit = 1000) {
+    return this.store.listSwaps(Math.max(1, Math.min(limit, 100_000))).map(swapView);
   }
 
   private requireSession(name: string): void {

@@ -7,6 +7,7 @@ import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { classifyPane } from "./pane-classify.js";
+import { inputShows } from "./prompt-sender.js";
 import type { SessionService } from "./session-service.js";
 import type { AccountChooser } from "./types.js";
 
@@ -176,23 +177,32 @@ export class SwapService {
     return !sig;
   }
 
-  /** Dismisses a dialog, then /exit; if the CLI is still there, interrupt; the respawn kills what remains. */
+  /**
+   * Dismisses any dialog, then /exit, a few times if needed (the rate-limit dialog can open just after
+   * the StopFailure and swallow the command); then interrupt; the respawn kills whatever is left.
+   */
   private async exitCli(name: string): Promise<void> {
     const tmux = this.sessions.tmux;
     const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+    const deadline = Date.now() + this.tuning.exitMs;
+    for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
+      if (await dead()) return;
+      if (classifyPane(await tmux.capture(name), this.clock.now()).dialog) {
+        await tmux.sendKeys(name, "Escape");
+        await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).dialog, { timeoutMs: 1500, intervalMs: 50 });
+      }
+      await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
+      await tmux.sendLiteral(name, "/exit");
+      // Enter before the input box shows the command is lost (or picks a dialog entry): wait for it.
+      const shown = await pollUntil(async () => inputShows(await tmux.capture(name), "/exit"), { timeoutMs: 2000, intervalMs: 25 });
+      if (!shown) continue;
+      await tmux.sendKeys(name, "Enter");
+      if (await pollUntil(dead, { timeoutMs: Math.max(100, Math.min(4000, deadline - Date.now())), intervalMs: 50 })) return;
+    }
     if (await dead()) return;
-    const pane = classifyPane(await tmux.capture(name), this.clock.now());
-    if (pane.dialog) await tmux.sendKeys(name, "Escape");
-    await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
-    await tmux.sendLiteral(name, "/exit");
-    // Enter before the input box shows the command is lost (or picks a menu entry): wait for it.
-    await pollUntil(async () => (await tmux.capture(name)).includes("/exit"), { timeoutMs: 2000, intervalMs: 25 });
-    await tmux.sendKeys(name, "Enter");
-    if (await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: 50 })) return;
     await tmux.sendKeys(name, "C-c");
     await tmux.sendKeys(name, "C-c");
-    await pollUntil(dead, { timeoutMs: Math.min(3000, this.tuning.exitMs), intervalMs: 50 });
-    // respawn-pane -k kills whatever is left
+    await pollUntil(dead, { timeoutMs: 3000, intervalMs: 50 });
   }
 
   private async launchOn(name: string, account: string): Promise<{ newConversation: boolean }> {

@@ -18,6 +18,17 @@ import { waitFor } from "./wait.js";
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLAUDE_BIN = join(REPO, "node_modules", ".bin", "claude");
 
+/** Real time plus an offset a test can move forward: "the reset time passes" without waiting an hour. */
+export class OffsetClock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
 export interface HarnessOptions {
   accounts?: number;
   dedicated?: { name: string; account?: string }[];
@@ -38,7 +49,7 @@ export interface Harness {
   configObject: Record<string, unknown>;
   writeConfig(obj?: Record<string, unknown>): void;
   loadConfig(): Config;
-  start(): Promise<Daemon>;
+  start(opts?: { clock?: { now(): number } }): Promise<Daemon>;
   spawnDaemon(): Promise<ChildProcess>;
   cli(...args: string[]): Promise<{ code: number; out: string; err: string }>;
   tmux(...args: string[]): { code: number; out: string; err: string };
@@ -68,6 +79,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(accountTokens[n]!), { mode: 0o600 });
     return { name: n, home, priority: i + 1, link_files: [] as string[] };
   });
+  // Every account is known to the stand-in's usage endpoint (0 % used) until a test sets a real cap.
+  for (const t of Object.values(accountTokens)) api.setCap(t, 100_000);
   const project = (name: string) => {
     const p = join(root, "projects", name);
     mkdirSync(p, { recursive: true });
@@ -106,8 +119,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
       if (!r.ok) throw new Error(JSON.stringify(r.issues));
       return r.config;
     },
-    async start() {
-      const d = await Daemon.start({ config: h.loadConfig(), env: h.env, log: process.env.CF_TEST_LOG ? createLogger("debug") : silentLogger(), realHome: root, sweepMs: 300 });
+    async start(o = {}) {
+      const d = await Daemon.start({ config: h.loadConfig(), env: h.env, log: process.env.CF_TEST_LOG ? createLogger("debug") : silentLogger(), realHome: root, sweepMs: 300, clock: o.clock });
       daemons.push(d);
       return d;
     },

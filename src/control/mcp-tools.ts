@@ -1,0 +1,120 @@
+// The MCP tools: thin adapters over the ControlApi facade (the same one /trigger/* uses), so a tool
+// and its route can never disagree. Mutating tools pass their raw arguments on, and the facade parses
+// them with the very schemas the routes use.
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { redactText, type Logger } from "../util/log.js";
+import { CfError, isCfError } from "../util/errors.js";
+import { AccountInput, EnqueueInputSchema, ScaleInput, SendInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
+
+export interface ToolOptions {
+  enableTrigger: boolean;
+  /** Strings that must never appear in an answer (the bearer token). */
+  secrets: string[];
+  log: Logger;
+  onCall?: (tool: string, outcome: "ok" | "error") => void;
+}
+
+const NoInput = z.strictObject({});
+const SessionGetInput = z.strictObject({
+  session: z.string().min(1).max(64).describe("tmux session name, as in sessions_list"),
+  lines: z.number().int().min(1).max(500).optional().describe("how many lines of the pane to return (default 40)"),
+});
+const EventsTailInput = z.strictObject({
+  n: z.number().int().min(1).max(1000).optional().describe("how many of the latest events (default 50)"),
+  session: z.string().min(1).max(64).optional(),
+  kind_prefix: z.string().min(1).max(100).optional().describe('e.g. "swap." or "hook.Stop"'),
+});
+const TaskGetInput = z.strictObject({ id: z.string().min(1).max(128) });
+const TasksListInput = z.strictObject({ state: z.string().min(1).max(32).optional() });
+const QuotaInput = z.strictObject({ account: z.string().min(1).max(32).optional() });
+
+const READ: ToolAnnotations = { readOnlyHint: true, openWorldHint: false };
+const WRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, openWorldHint: false };
+const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, openWorldHint: false };
+
+type Spec = { description: string; input: z.ZodType; annotations: ToolAnnotations; run: (args: never) => unknown };
+
+function readTools(api: ControlApi): Record<string, Spec> {
+  return {
+    sessions_list: { description: "All supervised sessions: state, account, last prompt, last swap.", input: NoInput, annotations: READ, run: () => ({ sessions: api.sessionsList() }) },
+    session_get: {
+      description: "One session: state, account, last swap, and the last N lines of its tmux pane.", input: SessionGetInput, annotations: READ,
+      run: (a: z.infer<typeof SessionGetInput>) => api.sessionGet(a.session, a.lines ?? 40),
+    },
+    accounts_list: { description: "Accounts: state (active, cooldown, exhausted, ...), quota figures and their age, sessions on each.", input: NoInput, annotations: READ, run: () => ({ accounts: api.accountsList() }) },
+    quota_status: { description: "Quota per account: state, until when, usage figures, prompts counted locally.", input: QuotaInput, annotations: READ, run: (a: z.infer<typeof QuotaInput>) => quotaStatus(api, a.account) },
+    tasks_list: {
+      description: "Tasks of the inbox and the autonomous pool, optionally only those in one state.", input: TasksListInput, annotations: READ,
+      run: (a: z.infer<typeof TasksListInput>) => ({ tasks: api.tasksList().filter((t) => !a.state || (t as { state?: unknown }).state === a.state) }),
+    },
+    task_get: { description: "One task by id.", input: TaskGetInput, annotations: READ, run: (a: z.infer<typeof TaskGetInput>) => api.taskGet(a.id) },
+    events_tail: {
+      description: "The latest events of the audit log (swaps, hooks, account states, ...), oldest first.", input: EventsTailInput, annotations: READ,
+      run: (a: z.infer<typeof EventsTailInput>) => ({ events: api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }) }),
+    },
+  };
+}
+
+function mutatingTools(api: ControlApi): Record<string, Spec> {
+  return {
+    inbox_enqueue: { description: "Queue a task (a prompt for a project) for the autonomous pool.", input: EnqueueInputSchema, annotations: WRITE, run: (a) => api.enqueue(a) },
+    session_send: { description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.", input: SendInput, annotations: WRITE, run: (a) => api.send(a) },
+    session_swap: { description: "Move a session to another account (a given one, or the best available); urgent cuts a running turn.", input: SwapInput, annotations: DESTRUCTIVE, run: (a) => api.swap(a) },
+    session_checkpoint: { description: "Take a checkpoint of a session now.", input: SessionInput, annotations: WRITE, run: (a) => api.checkpoint(a) },
+    session_restart: { description: "Restart a session's CLI, resuming its conversation.", input: SessionInput, annotations: DESTRUCTIVE, run: (a) => api.restart(a) },
+    account_set: { description: "Enable or disable an account; a disabled account's sessions are moved off it.", input: AccountInput, annotations: WRITE, run: (a) => api.accountSet(a) },
+    pool_scale: { description: "Set the autonomous pool's min and/or max size.", input: ScaleInput, annotations: WRITE, run: (a) => api.scale(a) },
+  };
+}
+
+export const READ_TOOLS = Object.keys(readTools({} as ControlApi));
+export const MUTATING_TOOLS = Object.keys(mutatingTools({} as ControlApi));
+
+/** Registers the read tools, and the mutating ones only when triggers are enabled. */
+export function registerTools(server: McpServer, api: ControlApi, opts: ToolOptions): void {
+  const specs = { ...readTools(api), ...(opts.enableTrigger ? mutatingTools(api) : {}) };
+  for (const [name, spec] of Object.entries(specs)) {
+    server.registerTool(name, { description: spec.description, inputSchema: spec.input, annotations: spec.annotations }, async (args: unknown) => {
+      try {
+        const result = await (spec.run as (a: unknown) => unknown)(args);
+        opts.onCall?.(name, "ok");
+        return { content: [{ type: "text", text: JSON.stringify(result ?? { ok: true }) }] } satisfies CallToolResult;
+      } catch (e) {
+        opts.onCall?.(name, "error");
+        return toolError(name, e, opts);
+      }
+    });
+  }
+}
+
+function quotaStatus(api: ControlApi, only?: string) {
+  const accounts = api.accountsList().filter((a) => !only || a.name === only);
+  if (only && !accounts.length) throw new CfError("no_such_account", `no account named ${only}`);
+  return {
+    now: Date.now(),
+    accounts: accounts.map((a) => ({
+      name: a.name, state: a.state, stateUntil: a.stateUntil, stateReason: a.stateReason,
+      usage: a.usage, promptsLastHour: a.promptsLastHour, promptsLastWeek: a.promptsLastWeek, sessions: a.sessions,
+    })),
+  };
+}
+
+/** An expected failure (CfError) keeps its code and message, scrubbed; anything else is "internal error". */
+export function toolError(tool: string, e: unknown, opts: Pick<ToolOptions, "secrets" | "log">): CallToolResult {
+  let text = "internal error";
+  if (isCfError(e)) text = `${e.code}: ${sanitize(e.message, opts.secrets)}`;
+  else opts.log.error({ tool, err: sanitize(e instanceof Error ? e.message : String(e), opts.secrets) }, "mcp tool fault");
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** No secrets, no tokens, no file system paths, one bounded line. */
+export function sanitize(message: string, secrets: string[]): string {
+  let s = message;
+  for (const secret of secrets) if (secret) s = s.split(secret).join("[redacted]");
+  s = redactText(s);
+  s = s.replace(/(^|[\s'"`(=:,])(?:~|\.{0,2})\/[^\s'"`),;]+/g, "$1[path]");
+  s = s.replace(/\s+/g, " ").trim();
+  return s.length > 500 ? `${s.slice(0, 500)}…` : s;
+}
