@@ -10,7 +10,7 @@
 // - GET /api/oauth/usage mirrors the subscription usage endpoint.
 // - HEAD / and GET / answer 200 (the CLI probes connectivity with HEAD).
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { delay } from "./wait.js";
 
@@ -32,8 +32,9 @@ export interface RecordedRequest {
   /** HTTP status the stand-in answered (0 until decided; decided before any SLOW delay). */
   status: number;
   /**
-   * Text of the LAST user message's text blocks, joined with "\n". Blocks that are wholly a
-   * `<system-reminder>…</system-reminder>` (context the CLI injects) are left out.
+   * Text of the LAST user message's text blocks, concatenated verbatim. `<system-reminder>…`
+   * context the CLI injects is left out. A prompt that failed (429) is merged by the CLI with the
+   * next one: "failed prompt\nnext prompt".
    */
   userText: string;
   /** The same, for every user message of body.messages, in order (history carried by the CLI). */
@@ -119,7 +120,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 const REMINDER_RE = /<system-reminder>[\s\S]*?<\/system-reminder>/g;
 
-/** Text of one message's content (string or blocks), reminders stripped. */
+/**
+ * Text of one message's content (a string or blocks): the text blocks concatenated verbatim
+ * (when the CLI merges several prompts into one message each but the last ends with "\n"), with
+ * `<system-reminder>` parts removed (a block that had one is trimmed, and dropped if empty).
+ */
 export function messageText(content: unknown): string {
   const parts: string[] = [];
   if (typeof content === "string") {
@@ -130,9 +135,9 @@ export function messageText(content: unknown): string {
     }
   }
   return parts
-    .map((p) => p.replace(REMINDER_RE, "").trim())
+    .map((p) => (p.includes("<system-reminder>") ? p.replace(REMINDER_RE, "").trim() : p))
     .filter((p) => p.length > 0)
-    .join("\n");
+    .join("");
 }
 
 function userTexts(body: unknown): string[] {
@@ -191,7 +196,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
   let replier: Replier | undefined;
   let usageMode: UsageMode = "ok";
   let closed = false;
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
 
   function state(token: string): TokenState {
     let s = tokens.get(token);
@@ -262,7 +267,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     return { text: `ANSWER: ${rec.userText}`, delayMs: m && m[1] ? Number(m[1]) : 0 };
   }
 
-  async function answerMessages(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest): Promise<void> {
+  async function answerMessages(res: http.ServerResponse, rec: RecordedRequest): Promise<void> {
     const body: unknown = rec.body;
     const token = rec.token;
     const s = token ? state(token) : undefined;
@@ -379,7 +384,6 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     event("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
     event("message_stop", { type: "message_stop" });
     if (!aborted && !closed) res.end();
-    void req;
   }
 
   function answerUsage(res: http.ServerResponse, rec: RecordedRequest): void {
@@ -471,7 +475,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         return;
       }
       if (method === "POST" && pathname === "/v1/messages") {
-        answerMessages(req, res, rec).catch((err: unknown) => {
+        answerMessages(res, rec).catch((err: unknown) => {
           if (!res.headersSent) sendJson(res, 500, { type: "error", error: { type: "api_error", message: String(err) } });
           else res.destroy();
         });
