@@ -82,7 +82,8 @@ export class ControlApi {
     let pane: string | null = null;
     try {
       const text = await this.sessions.tmux.capture(name);
-      pane = text.split("\n").slice(-Math.max(1, Math.min(lines, 500))).join("\n");
+      // The blank rows below the CLI's input box are not "the last lines" anyone wants.
+      pane = text.trimEnd().split("\n").slice(-Math.max(1, Math.min(lines, 500))).join("\n");
     } catch {
       pane = null;
     }

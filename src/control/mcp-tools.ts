@@ -114,7 +114,7 @@ export function sanitize(message: string, secrets: string[]): string {
   let s = message;
   for (const secret of secrets) if (secret) s = s.split(secret).join("[redacted]");
   s = redactText(s);
-  s = s.replace(/(^|[\s'"`(=:,])(?:~|\.{0,2})\/[^\s'"`),;]+/g, "$1[path]");
+  s = s.replace(/(^|[\s'"`(=:,])(?:~|\.{0,2})\/[^\s'"`),;:]+/g, "$1[path]");
   s = s.replace(/\s+/g, " ").trim();
   return s.length > 500 ? `${s.slice(0, 500)}…` : s;
 }
