@@ -14,6 +14,7 @@ import { createMcpHandler } from "./control/mcp-server.js";
 import { ControlMetrics } from "./control/metrics.js";
 import { CheckpointService } from "./checkpoint/checkpoint-service.js";
 import { LimitReactor } from "./quota/limit-reactor.js";
+import { InboxService } from "./inbox/inbox-service.js";
 import { policyParams, QuotaService } from "./quota/quota-service.js";
 import { httpUsageSource } from "./quota/usage-client.js";
 import { UsagePoller } from "./quota/usage-poller.js";
@@ -24,6 +25,7 @@ import { pathsFor, type Paths } from "./paths.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { SessionService } from "./sessions/session-service.js";
+import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { Spool } from "./sessions/spool.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
@@ -57,6 +59,7 @@ export class Daemon {
   readonly checkpoints: CheckpointService;
   readonly swaps: SwapService;
   readonly limits: LimitReactor;
+  readonly inbox: InboxService;
   readonly poller: UsagePoller;
   readonly quota: QuotaService;
   readonly api: ControlApi;
@@ -102,6 +105,7 @@ export class Daemon {
     this.sessions.setChooser(this.quota);
     this.swaps.setChooser(this.quota);
     this.limits.setChooser(this.quota);
+    this.inbox = new InboxService(c, { store: this.store, sessions: this.sessions, clock: this.clock, log: this.log });
     this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
     this.sessions.afterRecreate = (name, before) => void this.continueAfterRecreate(name, before);
     const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
@@ -112,6 +116,7 @@ export class Daemon {
       };
     }
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
+      tasks: this.inbox.plugin(),
       usage: (name) => this.quota.view(name),
       account: (name, action) => this.setAccountEnabled(name, action === "enable"),
       swap: async (i) => {
@@ -163,9 +168,11 @@ export class Daemon {
     this.accounts.configure(c.accounts);
     this.prepareHomes(opts.realHome ?? homedir());
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
+    this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
     const pending = this.recoverInterruptedSwaps();
     await this.reconcile();
+    await this.inbox.start();
     for (const p of pending) void this.finishInterruptedSwap(p);
     this.limits.attach();
     this.checkpoints.start(c.checkpoint.interval);
@@ -305,7 +312,7 @@ export class Daemon {
   private launchContext(c: Config, settingsFile: string): LaunchContext {
     return {
       binary: c.claude.binary, args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
-      sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, c.mcp_http.bearer_token_env],
+      sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
     };
   }
 
@@ -317,6 +324,7 @@ export class Daemon {
     if (this.quotaKick) clearImmediate(this.quotaKick);
     this.sweepTimer = null;
     this.sessions.shutdown();
+    await this.inbox?.stop().catch(() => {});
     await this.spool.stop().catch(() => {});
     await this.http.close().catch(() => {});
     await this.local.close().catch(() => {});

@@ -1,4 +1,5 @@
 import { Daemon } from "../daemon.js";
+import { notifyReady } from "../ops/sd-notify.js";
 import { errorMessage } from "../util/errors.js";
 import { createLogger } from "../util/log.js";
 import type { CliIo } from "./main.js";
@@ -28,5 +29,9 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    // Daemon.start resolved: the control plane listens and the sessions are reconciled. Readiness goes
+    // out only now that the handlers are in place, so a stop right after READY=1 still stops cleanly.
+    const where = daemon.address ? `${daemon.address.address}:${daemon.address.port}` : "?";
+    void notifyReady(io.env, process.pid, `listening on ${where}, ${daemon.sessions.specs.size} session(s)`, log);
   });
 }

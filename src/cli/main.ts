@@ -4,6 +4,8 @@ import { socketArgs } from "../tmux/tmux.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import { errorText, httpCall, localCall } from "./client.js";
 import { runDaemon } from "./daemon-command.js";
+import { registerTaskCommands } from "./task-commands.js";
+import { registerOpsCommands } from "../ops/commands.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 
@@ -92,6 +94,8 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
+  registerOpsCommands(program, io, cfgFlag);
+  registerTaskCommands(program, io, cfgFlag);
   return program;
 }
 

@@ -67,6 +67,9 @@ function poolSchema(home: string) {
       max: int(0, 64).default(0),
       idle_timeout: durationOr("10m", 1),
       project: absPath(home).optional(),
+      max_attempts: int(1, 100).default(3),
+      retry_backoff: durationOr("10s"),
+      retry_backoff_max: durationOr("10m"),
     })
     .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` });
   return z.strictObject({

@@ -38,6 +38,11 @@ export interface AutonomousPoolConfig {
   idle_timeout: number;
   /** Default project for tasks that name none; undefined = tasks must name one. */
   project?: string;
+  /** Attempts a task gets before it fails (transient StopFailure, prompt not taken, lost turn). */
+  max_attempts: number;
+  /** Delay before the second attempt; doubles per attempt, capped at retry_backoff_max. */
+  retry_backoff: number;
+  retry_backoff_max: number;
 }
 
 export interface Config {

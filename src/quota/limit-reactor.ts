@@ -7,6 +7,7 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { parseLimitMessage } from "./reset-time.js";
+import { pollUntil } from "../util/wait.js";
 
 /** How long a busy session may stay silent before its pane is read once for a limit message. */
 const SILENT_BUSY_MS = 20_000;
@@ -95,7 +96,10 @@ export class LimitReactor {
       const pane = (await this.sessions.tmux.listPanes()).find((p) => p.session === name);
       if (pane && !pane.dead && choice.account === row.account) {
         const cls = classifyPane(await this.sessions.tmux.capture(name), now);
-        if (cls.dialog) await this.sessions.tmux.sendKeys(name, "Escape");
+        if (cls.dialog) {
+          await this.sessions.tmux.sendKeys(name, "Escape");
+          await pollUntil(async () => !classifyPane(await this.sessions.tmux.capture(name), now).dialog, { timeoutMs: 2000, intervalMs: 50 });
+        }
         this.sessions.updateRow(name, { state: "idle", stateReason: "resumed after reset", parkedUntil: null });
       } else {
         this.sessions.updateRow(name, { state: "starting", parkedUntil: null });
@@ -120,9 +124,15 @@ export class LimitReactor {
     if (now - (this.lastPaneCheck.get(name) ?? 0) < SILENT_BUSY_MS) return;
     this.lastPaneCheck.set(name, now);
     try {
-      const cls = classifyPane(await this.sessions.tmux.capture(name), now);
-      if (cls.limit && cls.limitText) {
-        const row = this.sessions.get(name)!;
+      const row = this.sessions.get(name)!;
+      // Only what the CLI printed after the current prompt counts: an old limit message further up
+      // must not trigger a second swap (and a second copy of the prompt).
+      const text = await this.sessions.tmux.capture(name);
+      const key = (row.lastPrompt ?? "").split("\n")[0]!.slice(0, 40).trim();
+      const at = key ? text.lastIndexOf(key) : -1;
+      if (at < 0) return;
+      const cls = classifyPane(text.slice(at + key.length), now);
+      if (cls.limit && cls.limitText && !cls.busy) {
         this.sessions.updateRow(name, { state: "limited", failedPrompt: row.lastPrompt });
         await this.onLimit(name, cls.limitText, row.lastPrompt, "pane text");
       }

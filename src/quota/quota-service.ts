@@ -78,6 +78,13 @@ export class QuotaService implements AccountChooser {
     const now = this.clock.now();
     const exclude = new Set(opts.exclude ?? []);
     const accounts = this.policyAccounts(now).filter((a) => !exclude.has(a.name));
+    // A configured preference wins whenever the account can take the session at all (even before its
+    // first usage reading); the policy's ranking decides only without one.
+    const pref = accounts.find((a) => a.name === opts.preferred);
+    if (pref) {
+      const p = accountPressure(pref, this.params, now);
+      if (p.usable || p.lastResort) return { ok: true, account: pref.name };
+    }
     const c = chooseInitialAccount(accounts, this.params, now, opts.preferred ?? undefined);
     if ("account" in c) return { ok: true, account: c.account };
     return { ok: false, resumeAt: c.resumeAt, reason: c.reasons.slice(0, 4).join("; ") };

@@ -56,9 +56,14 @@ export class PromptSender {
     const confirm = opts.confirmTimeoutMs
       ? this.waitSignal(name, (s) => s.signal.kind === "prompt_submitted", opts.confirmTimeoutMs).then((s) => (confirmed = s))
       : null;
-    if (body.includes("\n") || body.length > TYPE_LIMIT) await this.tmux.paste(name, body);
-    else await this.tmux.sendLiteral(name, body);
-    await pollUntil(async () => inputShows(await this.tmux.capture(name), body), { timeoutMs: 5000, intervalMs: 25 });
+    // Keys typed while the CLI is still busy with something else (a closing dialog, a resumed
+    // conversation being drawn) can be dropped: type again, after clearing, until the box shows them.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (attempt > 0) await this.tmux.sendKeys(name, "C-u");
+      if (body.includes("\n") || body.length > TYPE_LIMIT) await this.tmux.paste(name, body);
+      else await this.tmux.sendLiteral(name, body);
+      if (await pollUntil(async () => inputShows(await this.tmux.capture(name), body), { timeoutMs: 3000, intervalMs: 25 })) break;
+    }
     await this.tmux.sendKeys(name, "Enter");
     if (!confirm) return { ok: true, confirmedAt: null };
     while (!confirmed && Date.now() < deadline) {

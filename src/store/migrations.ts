@@ -103,4 +103,22 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX tasks_hash ON tasks(content_hash);
   CREATE INDEX tasks_state ON tasks(state, priority, seq);
   `,
+  // 4: inbox intake and the pool. The same content may be queued again later (a cron job's daily file), so
+  // the content hash is no longer unique: idempotence is on the id, or on (intake_file, hash) while the
+  // file has not left the inbox. Pool sessions remember their project, model and whether they are clean.
+  `
+  DROP INDEX tasks_hash;
+  CREATE INDEX tasks_hash ON tasks(content_hash);
+  ALTER TABLE tasks ADD COLUMN intake_file TEXT;
+  ALTER TABLE tasks ADD COLUMN submitted_at INTEGER;
+  ALTER TABLE tasks ADD COLUMN updated_at INTEGER;
+  CREATE INDEX tasks_session ON tasks(session, state);
+  CREATE TABLE pool_sessions (
+    name TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    model TEXT,
+    clean INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,0 +1,114 @@
+// The operator's task commands: enqueue, tasks, task. They talk to the daemon over its unix socket.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { parseTaskFile } from "../inbox/task-file.js";
+import { errorMessage } from "../util/errors.js";
+import { errorText, localCall, type ClientResponse } from "./client.js";
+import { ago, table } from "./format.js";
+import { ExitError, loadCliConfig } from "./load.js";
+import type { CliIo } from "./main.js";
+
+type Obj = Record<string, unknown>;
+
+interface EnqueueOpts { project?: string; priority?: string; account?: string; model?: string; id?: string; json?: boolean }
+
+export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () => string | undefined): void {
+  program.command("enqueue").argument("<file>", "task file (Markdown, optional front matter), or - for stdin")
+    .description("queue a task for the autonomous pool")
+    .option("--project <dir>", "project directory (default: the file's front matter, else pool.autonomous.project)")
+    .option("--priority <n>", "higher runs first (default 0)")
+    .option("--account <name>", "preferred account")
+    .option("--model <name>", "model for the session that runs it")
+    .option("--id <id>", "task id (enqueueing the same id twice queues it once)")
+    .option("--json", "print JSON")
+    .action(async (file: string, o: EnqueueOpts) => {
+      const body = enqueueBody(file === "-" ? readFileSync(0) : readFile(file), o);
+      const r = await call(io, cfgFlag(), "POST", "/trigger/enqueue", body);
+      const t = r.body as Obj;
+      io.out(o.json ? `${JSON.stringify(t, null, 2)}\n` : `${t.duplicate ? "already queued" : "queued"}: ${String(t.id)} (${String(t.state)})\n`);
+    });
+
+  program.command("tasks").description("tasks of the inbox: queued, running, and the latest finished")
+    .option("--json", "print JSON").option("--state <state>", "only tasks in this state (queued, running, done, failed)")
+    .action(async (o: { json?: boolean; state?: string }) => {
+      const r = await call(io, cfgFlag(), "GET", "/tasks");
+      const rows = (r.body as Obj[]).filter((t) => !o.state || t.state === o.state);
+      io.out(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTasks(rows)}\n`);
+    });
+
+  program.command("task").argument("<id>", "task id, or the name of the file it came from").description("one task: state, session, account, attempts, result")
+    .option("--json", "print JSON")
+    .action(async (id: string, o: { json?: boolean }) => {
+      const r = await call(io, cfgFlag(), "GET", `/task?id=${encodeURIComponent(id)}`);
+      io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatTask(r.body as Obj)}\n`);
+    });
+}
+
+/** The request body: the file's front matter, with command-line options taking precedence. */
+export function enqueueBody(bytes: Buffer, o: EnqueueOpts, cwd = process.cwd()): Obj {
+  const parsed = parseTaskFile(bytes);
+  if (!parsed.ok) throw new ExitError(2, `enqueue: ${parsed.reason}`);
+  const f = parsed.value;
+  const body: Obj = { ...f, prompt: f.prompt.trim() ? f.prompt : "" };
+  if (o.project !== undefined) body.project = resolve(cwd, o.project);
+  if (o.priority !== undefined) {
+    const n = Number(o.priority);
+    if (!Number.isInteger(n)) throw new ExitError(2, `enqueue: --priority must be an integer, got ${o.priority}`);
+    body.priority = n;
+  }
+  if (o.account !== undefined) body.account = o.account;
+  if (o.model !== undefined) body.model = o.model;
+  if (o.id !== undefined) body.id = o.id;
+  for (const k of Object.keys(body)) if (body[k] === null || body[k] === undefined) delete body[k];
+  if (!String(body.prompt ?? "").trim()) throw new ExitError(2, "enqueue: the task has no prompt text");
+  return body;
+}
+
+function readFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ExitError(2, `enqueue: cannot read ${path}: ${errorMessage(e)}`);
+  }
+}
+
+async function call(io: CliIo, flag: string | undefined, method: string, path: string, body?: unknown): Promise<ClientResponse> {
+  const { config: c } = loadCliConfig(flag, io.env);
+  const r = await localCall(c, method, path, body).catch((e: unknown) => {
+    throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
+  });
+  if (r.status !== 200) throw new ExitError(1, errorText(r));
+  return r;
+}
+
+export function formatTasks(rows: Obj[], now = Date.now()): string {
+  if (!rows.length) return "no tasks";
+  return table([
+    ["ID", "STATE", "PRI", "SESSION", "ACCOUNT", "TRIES", "CREATED", "PROMPT"],
+    ...rows.map((t) => [
+      String(t.id), String(t.state), String(t.priority), String(t.session ?? "-"), String(t.accountUsed ?? t.account ?? "-"),
+      String(t.attempts), ago(t.createdAt, now), oneLine(String(t.prompt ?? ""), 50),
+    ]),
+  ]);
+}
+
+export function formatTask(t: Obj, now = Date.now()): string {
+  const when = (v: unknown) => (typeof v === "number" ? `${new Date(v).toISOString()} (${ago(v, now)})` : "-");
+  const rows: [string, string][] = [
+    ["id", String(t.id)], ["state", String(t.state)], ["priority", String(t.priority)], ["project", String(t.project)],
+    ["session", String(t.session ?? "-")], ["account", `${String(t.accountUsed ?? "-")}${t.account ? ` (preferred ${String(t.account)})` : ""}`],
+    ["model", String(t.model ?? "-")], ["attempts", String(t.attempts)], ["source", String(t.source)],
+    ["created", when(t.createdAt)], ["started", when(t.startedAt)], ["submitted", when(t.submittedAt)], ["ended", when(t.endedAt)],
+    ["result", String(t.resultPath ?? "-")],
+  ];
+  if (t.notBefore) rows.push(["retry at", when(t.notBefore)]);
+  if (t.error) rows.push(["error", String(t.error)]);
+  const head = rows.map(([k, v]) => `${k.padEnd(10)}${v}`).join("\n");
+  return `${head}\n\nprompt:\n${String(t.prompt ?? "")}${typeof t.result === "string" ? `\n\nresult:\n${t.result}` : ""}`;
+}
+
+function oneLine(s: string, n: number): string {
+  const flat = s.replace(/\s+/g, " ").trim();
+  return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
+}

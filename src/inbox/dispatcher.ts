@@ -1,0 +1,301 @@
+import type { Clock } from "../util/clock.js";
+import { errorMessage } from "../util/errors.js";
+import { delay } from "../util/wait.js";
+import type { Logger } from "../util/log.js";
+import type { SessionSignal } from "../sessions/types.js";
+import { planDispatch } from "./dispatch-plan.js";
+import { lastAssistantText, writeResult } from "./outbox.js";
+import type { Pool, SessionLayer } from "./pool.js";
+import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryPolicy } from "./task-outcome.js";
+import type { TaskStore } from "./task-store.js";
+import type { TaskRow } from "./task-types.js";
+
+export interface DispatchSettings {
+  min: number;
+  max: number;
+  idleTimeoutMs: number;
+  defaultProject: string | null;
+  retry: RetryPolicy;
+  confirmTimeoutMs: number;
+  outboxDir: string;
+  /** the loop's period; events (a new task, a Stop) also wake it at once */
+  tickMs?: number;
+  /** a submitted task whose session sits idle (or limited) unanswered this long is re-queued */
+  stallMs?: number;
+}
+
+/**
+ * Runs queued tasks in the pool: each tick plans (dispatch-plan.ts) and carries the plan out; hook
+ * signals move tasks on (UserPromptSubmit → submitted, Stop → done, StopFailure → retry or failed;
+ * rate_limit is left to the limit reactor, which swaps the session and resends the prompt itself).
+ * Every transition is a conditional update in the task store, so a replayed event never ends a task twice.
+ */
+export class Dispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+  private ticking = false;
+  private again = false;
+  private off: (() => void) | null = null;
+  private readonly stalledSince = new Map<string, number>();
+  private lastScaleNote = "";
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly pool: Pool,
+    private readonly layer: SessionLayer,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private settings: DispatchSettings,
+  ) {}
+
+  configure(s: Partial<DispatchSettings>): void {
+    this.settings = { ...this.settings, ...s };
+    this.kick();
+  }
+  limits(): { min: number; max: number } {
+    return { min: this.settings.min, max: this.settings.max };
+  }
+
+  /** Listen to hook signals. Called before the spool replays what happened while the daemon was down. */
+  attach(): void {
+    this.off ??= this.layer.onSignal((s) => {
+      try {
+        this.onSignal(s);
+      } catch (e) {
+        this.log.error({ session: s.session, err: errorMessage(e) }, "task signal handling failed");
+      }
+    });
+  }
+
+  /** After the spool has been applied and the pool adopted: settle running tasks, then start the loop. */
+  async start(): Promise<void> {
+    this.reconcile();
+    this.started = true;
+    this.timer = setInterval(() => this.kick(), this.settings.tickMs ?? 1000);
+    this.kick();
+  }
+
+  /** Stops the loop; operations in flight get a moment to finish, then are left to the next start's reconcile. */
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.off?.();
+    this.off = null;
+    this.pool.close();
+    await Promise.race([Promise.allSettled([...this.inflight]), delay(2000)]);
+  }
+
+  /** Runs an operation in the background (its failure logged, never unhandled), then plans again. */
+  private track(what: string, p: Promise<unknown>, kickAfter = true): void {
+    const q = p.catch((e: unknown) => this.log.error({ err: errorMessage(e) }, `${what} failed`)).finally(() => {
+      this.inflight.delete(q);
+      if (kickAfter) this.kick();
+    });
+    this.inflight.add(q);
+  }
+
+  /** Runs a tick now; kicks during a tick run one more after it. */
+  kick(): void {
+    if (!this.started) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    this.track("dispatch tick", (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.tick();
+        } while (this.again && this.started);
+      } catch (e) {
+        this.log.error({ err: errorMessage(e) }, "dispatch tick failed");
+      } finally {
+        this.ticking = false;
+      }
+    })(), false);
+  }
+
+  private async tick(): Promise<void> {
+    const now = this.clock.now();
+    const running = this.tasks.inState("running");
+    this.watch(running, now);
+    const busy = new Set(this.tasks.inState("running").map((t) => t.session!));
+    const s = this.settings;
+    const sessions = this.pool.views(busy);
+    for (const v of sessions) {
+      if (v.state !== "failed" || v.op) continue;
+      const reason = this.layer.get(v.name)?.stateReason ?? "";
+      if (reason.includes("not ours")) this.pool.forget(v.name, reason);
+      else await this.pool.stop(v.name, `session failed: ${reason}`);
+    }
+    const ready = this.tasks.ready(now);
+    const plan = planDispatch({
+      now, min: s.min, max: s.max, idleTimeoutMs: s.idleTimeoutMs, defaultProject: s.defaultProject,
+      tasks: ready.map((t) => ({ id: t.id, project: t.project, model: t.model, account: t.account })),
+      sessions: sessions.filter((v) => v.state !== "failed"),
+    });
+    for (const a of plan.assign) this.track("dispatch", this.dispatch(a.task, a.session));
+    for (const name of plan.clear) this.track("reset", this.pool.reset(name));
+    if (plan.start.length && !this.pool.canStart(now)) plan.start.length = 0;
+    for (const st of plan.start) this.track("session start", this.pool.start(st));
+    for (const name of plan.stop) await this.pool.stop(name, "idle past idle_timeout, or room for another project");
+    if (plan.start.length || plan.stop.length) {
+      this.layer.event("pool.scale", null, null, { start: plan.start.length, stop: plan.stop, waiting: plan.waiting, reasons: plan.reasons });
+    } else {
+      const note = plan.reasons.filter((r) => !r.startsWith("steady")).join("; ");
+      if (note && note !== this.lastScaleNote) this.log.info({ reasons: plan.reasons }, "pool");
+      this.lastScaleNote = note;
+    }
+  }
+
+  /** Hands one task to one free session and types its prompt. */
+  private async dispatch(taskId: string, session: string): Promise<void> {
+    const row = this.layer.get(session);
+    try {
+      this.layer.lock(session, "dispatch");
+    } catch {
+      return; // a swap or restart got there first; the task stays queued
+    }
+    this.pool.setOp(session, "sending");
+    const now = this.clock.now();
+    let task: TaskRow | undefined;
+    let result: { ok: true } | { ok: false; reason: string } = { ok: false, reason: "not sent" };
+    try {
+      if (!this.tasks.start(taskId, session, row?.account ?? null, now)) return;
+      task = this.tasks.get(taskId)!;
+      this.pool.markUsed(session);
+      this.layer.event("task.dispatched", session, row?.account ?? null, { id: taskId, attempt: task.attempts });
+      const r = await this.layer.prompts.send(session, task.prompt, { confirmTimeoutMs: this.settings.confirmTimeoutMs });
+      result = r.ok ? { ok: true } : r;
+    } catch (e) {
+      result = { ok: false, reason: errorMessage(e) };
+    } finally {
+      // The UserPromptSubmit handler usually released it already, so a limit swap is never refused.
+      if (this.layer.lockedBy(session) === "dispatch") this.layer.unlock(session);
+      this.pool.setOp(session, null);
+    }
+    if (task && this.started) this.afterSend(task, session, result);
+  }
+
+  private afterSend(task: TaskRow, session: string, r: { ok: true } | { ok: false; reason: string }): void {
+    const cur = this.tasks.get(task.id);
+    if (!cur || cur.state !== "running" || cur.session !== session || cur.submittedAt !== null) return;
+    const now = this.clock.now();
+    const row = this.layer.get(session);
+    if (r.ok || (row && samePrompt(row.lastPrompt, task.prompt) && (row.lastPromptAt ?? 0) >= (cur.startedAt ?? 0))) {
+      this.markSubmitted(cur, session, now, null);
+      return;
+    }
+    this.apply(cur, session, onSendFailed(`prompt not taken: ${r.reason}`, cur.attempts, now, this.settings.retry));
+  }
+
+  private onSignal({ session, ts, signal }: SessionSignal): void {
+    const t = this.tasks.runningOn(session);
+    if (signal.kind === "session_start" || signal.kind === "turn_done") this.kick();
+    if (!t) return;
+    const now = this.clock.now();
+    switch (signal.kind) {
+      case "prompt_submitted":
+        if (this.layer.lockedBy(session) === "dispatch") this.layer.unlock(session);
+        if (!t.submittedAt) this.markSubmitted(t, session, ts, signal.account);
+        break;
+      case "turn_done":
+        this.complete(t, session, signal.message);
+        break;
+      case "turn_failed":
+        this.apply(t, session, onTurnFailed(signal.error, signal.message, t.attempts, now, this.settings.retry));
+        break;
+      default:
+        break;
+    }
+  }
+
+  private markSubmitted(t: TaskRow, session: string, at: number, account: string | null): void {
+    if (this.tasks.submitted(t.id, at, account, this.clock.now())) {
+      this.layer.event("task.submitted", session, account ?? t.accountUsed, { id: t.id, ms: at - (t.startedAt ?? at) });
+    }
+  }
+
+  private complete(t: TaskRow, session: string, message: string | null): void {
+    const now = this.clock.now();
+    const result = message ?? lastAssistantText(this.layer.get(session)?.transcriptPath ?? null) ?? "";
+    let path: string | null = null;
+    try {
+      path = writeResult(this.settings.outboxDir, t.id, result);
+    } catch (e) {
+      this.log.error({ task: t.id, err: errorMessage(e) }, "could not write the outbox file; the result stays in the task row");
+    }
+    if (!this.tasks.done(t.id, result, path, now)) return;
+    this.pool.markDirty(session);
+    this.stalledSince.delete(t.id);
+    this.layer.event("task.done", session, this.layer.get(session)?.account ?? t.accountUsed, { id: t.id, ms: now - (t.startedAt ?? now), resultPath: path, attempts: t.attempts });
+    this.kick();
+  }
+
+  private apply(t: TaskRow, session: string, a: FailureAction): void {
+    const now = this.clock.now();
+    if (a.kind === "wait_for_swap") {
+      this.layer.event("task.rate_limited", session, t.accountUsed, { id: t.id });
+      return;
+    }
+    const changed = a.kind === "retry" ? this.tasks.requeue(t.id, a.notBefore, a.reason, now) : this.tasks.fail(t.id, a.reason, now);
+    if (!changed) return;
+    this.pool.markDirty(session);
+    this.stalledSince.delete(t.id);
+    if (a.kind === "retry") this.layer.event("task.retry", session, t.accountUsed, { id: t.id, attempt: t.attempts, notBefore: a.notBefore, reason: a.reason });
+    else this.layer.event("task.failed", session, t.accountUsed, { id: t.id, attempts: t.attempts, reason: a.reason });
+    this.log.warn({ task: t.id, session, outcome: a.kind, reason: a.reason }, "task turn failed");
+    this.kick();
+  }
+
+  /**
+   * Crash recovery, once at start: a running task whose prompt never reached its session is queued
+   * again; one that was answered while the Stop went unseen is completed from the transcript; the rest
+   * keep waiting for their Stop (the spool has applied everything written while the daemon was down).
+   */
+  private reconcile(): void {
+    const now = this.clock.now();
+    for (const t of this.tasks.inState("running")) {
+      const session = t.session!;
+      const row = this.layer.get(session);
+      if (!row || !this.pool.has(session) || row.state === "stopped") {
+        if (this.tasks.requeue(t.id, null, null, now)) this.layer.event("task.requeued", session, null, { id: t.id, reason: "its session is gone" });
+        continue;
+      }
+      const sameTurn = samePrompt(row.lastPrompt, t.prompt) && (row.lastPromptAt ?? 0) >= (t.startedAt ?? 0);
+      if (!t.submittedAt && !sameTurn) {
+        this.pool.markDirty(session);
+        if (this.tasks.requeue(t.id, null, null, now)) this.layer.event("task.requeued", session, null, { id: t.id, reason: "the prompt never reached the session" });
+        continue;
+      }
+      if (!t.submittedAt) this.markSubmitted(t, session, row.lastPromptAt ?? now, null);
+      if (sameTurn && row.lastPromptAnswered) this.complete(t, session, null);
+      else this.layer.event("task.awaiting_stop", session, row.account, { id: t.id });
+    }
+  }
+
+  /** Running tasks whose turn got lost (the CLI died and came back, a limit nobody reacted to): queued again. */
+  private watch(running: TaskRow[], now: number): void {
+    const stallMs = this.settings.stallMs ?? 15_000;
+    const seen = new Set<string>();
+    for (const t of running) {
+      seen.add(t.id);
+      const session = t.session!;
+      const row = this.layer.get(session);
+      if (this.pool.op(session) === "sending") continue;
+      let why: string | null = null;
+      if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed") why = `session ${session} is gone`;
+      else if (!t.submittedAt) why = "the prompt never reached the session";
+      else if ((row.state === "idle" || row.state === "limited") && !row.lastPromptAnswered && !this.layer.lockedBy(session)) {
+        const since = this.stalledSince.get(t.id) ?? now;
+        this.stalledSince.set(t.id, since);
+        if (now - since >= stallMs) why = `turn lost: session ${row.state} without an answer for ${Math.round((now - since) / 1000)}s`;
+      } else this.stalledSince.delete(t.id);
+      if (why) this.apply(t, session, onSendFailed(why, t.attempts, now, this.settings.retry));
+    }
+    for (const id of this.stalledSince.keys()) if (!seen.has(id)) this.stalledSince.delete(id);
+  }
+}

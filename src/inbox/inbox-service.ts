@@ -1,0 +1,163 @@
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
+import type { Config } from "../config/types.js";
+import type { EnqueueInput } from "../control/control-api.js";
+import type { Store } from "../store/store.js";
+import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
+import { Intake } from "./intake.js";
+import { outboxDirFor } from "./outbox.js";
+import { Pool, type SessionLayer } from "./pool.js";
+import { validateTask, type ValidateContext } from "./task-file.js";
+import { TaskStore } from "./task-store.js";
+import { taskDetail, taskView } from "./task-types.js";
+
+export interface InboxDeps {
+  store: Store;
+  sessions: SessionLayer;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The control plane's view of the inbox (ControlPlugins.tasks). */
+export interface TasksPlugin {
+  list(): unknown[];
+  get(idOrName: string): unknown;
+  enqueue(i: EnqueueInput): unknown;
+  scale(i: { min?: number; max?: number }): unknown;
+}
+
+/**
+ * The inbox and the autonomous pool, wired: intake (files → queued tasks), the pool (sessions), the
+ * dispatcher (tasks → sessions, hook signals → task states) and the control-plane plugin.
+ * Lifecycle: attach() before the spool replays, start() once sessions are reconciled, stop().
+ */
+export class InboxService {
+  readonly tasks: TaskStore;
+  readonly pool: Pool;
+  readonly dispatcher: Dispatcher;
+  readonly intake: Intake;
+  readonly outboxDir: string;
+  private config: Config;
+
+  constructor(config: Config, private readonly deps: InboxDeps) {
+    this.config = config;
+    this.tasks = new TaskStore(deps.store.db);
+    this.outboxDir = outboxDirFor(config.inbox.dir);
+    this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p));
+    this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config));
+    this.intake = new Intake(
+      { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
+      this.tasks, deps.clock, deps.log.child({ component: "inbox" }),
+      {
+        validation: () => this.validation(),
+        event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
+        queued: () => this.dispatcher.kick(),
+      },
+    );
+  }
+
+  attach(): void {
+    this.dispatcher.attach();
+  }
+
+  async start(): Promise<void> {
+    await this.pool.adopt();
+    await this.dispatcher.start();
+    await this.intake.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.dispatcher.stop();
+    await this.intake.stop();
+  }
+
+  /** A reloaded config: new limits, default project and retry policy apply from the next tick. */
+  configure(config: Config): void {
+    this.config = config;
+    this.pool.setPrefix(config.pool.autonomous.prefix);
+    this.dispatcher.configure(this.settings(config));
+  }
+
+  plugin(): TasksPlugin {
+    return {
+      list: () => this.tasks.list().map(taskView),
+      get: (idOrName) => {
+        const t = this.tasks.find(idOrName);
+        if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
+        return taskDetail(t);
+      },
+      enqueue: (i) => this.enqueue(i),
+      scale: (i) => {
+        const cur = this.dispatcher.limits();
+        const min = i.min ?? cur.min;
+        const max = i.max ?? cur.max;
+        if (min > max) throw new CfError("invalid_input", `min (${min}) must not be above max (${max})`);
+        this.dispatcher.configure({ min, max });
+        this.deps.store.appendEvent(this.deps.clock.now(), "pool.limits", null, null, { min, max, before: cur });
+        return { ok: true, min, max };
+      },
+    };
+  }
+
+  /** A task from the control plane (HTTP, MCP, the CLI's `enqueue`): validated like a file. */
+  private enqueue(i: EnqueueInput) {
+    const bytes = Buffer.byteLength(i.prompt);
+    if (bytes > this.config.inbox.max_file_bytes) {
+      throw new CfError("invalid_input", `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.config.inbox.max_file_bytes}`);
+    }
+    const r = validateTask({ prompt: i.prompt, project: i.project, priority: i.priority, account: i.account, model: i.model, id: i.id }, this.validation());
+    if (!r.ok) throw new CfError("invalid_input", r.reason);
+    const existing = r.value.id ? this.tasks.get(r.value.id) : undefined;
+    if (existing) return { ...taskView(existing), duplicate: true };
+    const hash = createHash("sha256").update(i.prompt).digest("hex");
+    const row = this.tasks.insert(r.value, { source: "api", contentHash: hash, intakeFile: null }, this.deps.clock.now());
+    this.deps.store.appendEvent(this.deps.clock.now(), "task.queued", null, null, { id: row.id, source: row.source, priority: row.priority, project: row.project });
+    this.dispatcher.kick();
+    return { ...taskView(row), duplicate: false };
+  }
+
+  /**
+   * Task projects need not be configured ones: seed trust for them in managed account homes (as the
+   * daemon does for configured projects at start). Unmanaged homes are the user's own and left alone.
+   */
+  private trust(project: string): void {
+    for (const a of this.config.accounts) {
+      if (!a.managed) continue;
+      const report: HomeReport = { account: a.name, actions: [], warnings: [] };
+      try {
+        seedClaudeJson(join(a.home, ".claude.json"), [project], report);
+      } catch (e) {
+        this.deps.log.warn({ account: a.name, project, err: errorMessage(e) }, "could not mark the project trusted");
+      }
+      if (report.actions.length) this.deps.store.appendEvent(this.deps.clock.now(), "account.project_trusted", null, a.name, { project });
+    }
+  }
+
+  private validation(): ValidateContext {
+    return {
+      defaultProject: this.config.pool.autonomous.project ?? null,
+      accounts: this.config.accounts.map((a) => a.name),
+      projectExists: (p) => {
+        try {
+          return statSync(p).isDirectory();
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
+
+  private settings(c: Config): DispatchSettings {
+    const a = c.pool.autonomous;
+    return {
+      min: a.min, max: a.max, idleTimeoutMs: a.idle_timeout, defaultProject: a.project ?? null,
+      retry: { maxAttempts: a.max_attempts, backoffMs: a.retry_backoff, backoffMaxMs: a.retry_backoff_max },
+      confirmTimeoutMs: c.swap.confirm_timeout, outboxDir: this.outboxDir,
+    };
+  }
+}

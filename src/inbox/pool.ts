@@ -1,0 +1,249 @@
+import { randomUUID } from "node:crypto";
+import type { SendResult } from "../sessions/prompt-sender.js";
+import { inputShows } from "../sessions/prompt-sender.js";
+import type { SessionRow } from "../store/types.js";
+import type { SessionSignal, SessionSpec } from "../sessions/types.js";
+import type { Clock } from "../util/clock.js";
+import { errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { pollUntil } from "../util/wait.js";
+import type { PlanSession, StartSpec } from "./dispatch-plan.js";
+import type { TaskStore } from "./task-store.js";
+
+/** What the pool needs of the session service (which satisfies it as is); tests pass a fake. */
+export interface SessionLayer {
+  readonly specs: Map<string, SessionSpec>;
+  get(name: string): SessionRow | undefined;
+  ensure(spec: SessionSpec): Promise<void>;
+  waitReady(name: string, timeoutMs?: number): Promise<boolean>;
+  remove(name: string, why: string): Promise<void>;
+  updateRow(name: string, patch: Partial<SessionRow>): void;
+  lock(name: string, op: string): void;
+  unlock(name: string): void;
+  lockedBy(name: string): string | undefined;
+  onSignal(fn: (s: SessionSignal) => void): () => void;
+  waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null>;
+  readonly prompts: { send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult> };
+  readonly tmux: { sendKeys(name: string, ...keys: string[]): Promise<void>; sendLiteral(name: string, text: string): Promise<void>; capture(name: string): Promise<string> };
+  event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
+}
+
+export type PoolOp = "starting" | "clearing" | "sending";
+
+// A stopped session's name is not reused at once: late hook events of its old CLI must not reach a new one.
+const REUSE_AFTER_MS = 10_000;
+const CLEAR_TIMEOUT_MS = 15_000;
+const RESET_FAILURES_BEFORE_STOP = 3;
+
+/**
+ * The autonomous sessions: starts them (prefix + two-digit serial, registered with the session service,
+ * so they get the same account choice, restarts and swaps as dedicated ones), resets them between tasks
+ * with `/clear`, stops them, and re-adopts them after a daemon restart. Decisions are the dispatcher's.
+ */
+export class Pool {
+  private readonly ops = new Map<string, PoolOp>();
+  private readonly idleSince = new Map<string, number>();
+  private readonly resetFailures = new Map<string, number>();
+  private closed = false;
+  private startFailures = 0;
+  private startBlockedUntil = 0;
+
+  constructor(
+    private readonly layer: SessionLayer,
+    private readonly store: TaskStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private prefix: string,
+    /** makes the CLI trust a task's project in every account home, so no trust dialog stops the start */
+    private readonly trust: (project: string) => void = () => {},
+  ) {}
+
+  /** The daemon is stopping: operations still in flight leave the store alone from now on. */
+  close(): void {
+    this.closed = true;
+  }
+
+  setPrefix(p: string): void {
+    this.prefix = p;
+  }
+  op(name: string): PoolOp | undefined {
+    return this.ops.get(name);
+  }
+  setOp(name: string, op: PoolOp | null): void {
+    if (op) this.ops.set(name, op);
+    else this.ops.delete(name);
+  }
+  has(name: string): boolean {
+    return this.store.poolSessions().some((s) => s.name === name);
+  }
+
+  /** A task went in: its conversation is no longer clean, and it is no longer idle. */
+  markUsed(name: string): void {
+    this.store.poolSetClean(name, false);
+    this.idleSince.delete(name);
+  }
+  markDirty(name: string): void {
+    this.store.poolSetClean(name, false);
+  }
+
+  /** Registers the pool sessions a previous run left (adopting live panes, restarting dead ones). */
+  async adopt(): Promise<void> {
+    const now = this.clock.now();
+    for (const p of this.store.poolSessions()) {
+      const row = this.layer.get(p.name);
+      if (!row || row.state === "stopped") {
+        this.store.poolDelete(p.name);
+        continue;
+      }
+      try {
+        await this.layer.ensure(this.spec(p.name, p));
+        this.idleSince.set(p.name, now);
+        this.layer.event("pool.session_adopted", p.name, row.account, { project: p.project, clean: p.clean });
+      } catch (e) {
+        this.log.error({ session: p.name, err: errorMessage(e) }, "could not adopt pool session");
+      }
+    }
+  }
+
+  /** The snapshot the dispatch plan works on. `busy` names sessions with a running task. */
+  views(busy: Set<string>): PlanSession[] {
+    const now = this.clock.now();
+    return this.store.poolSessions().map((p) => {
+      const row = this.layer.get(p.name);
+      const op = this.ops.get(p.name) ?? null;
+      const state = row?.state ?? (op === "starting" ? "starting" : "stopped");
+      const free = state === "idle" && !busy.has(p.name) && !op;
+      if (free && !this.idleSince.has(p.name)) this.idleSince.set(p.name, now);
+      return {
+        name: p.name, project: p.project, model: p.model, account: row?.account ?? null, state, hasTask: busy.has(p.name), op,
+        clean: p.clean, locked: !!this.layer.lockedBy(p.name), idleSince: free ? this.idleSince.get(p.name)! : null,
+      };
+    });
+  }
+
+  /** false while starts are backing off after a failed one (no tmux, no usable project, ...). */
+  canStart(now: number): boolean {
+    return now >= this.startBlockedUntil;
+  }
+
+  /** Starts one session for `s`; resolves once its CLI is up (or the start timed out). */
+  async start(s: StartSpec): Promise<string> {
+    const now = this.clock.now();
+    const name = this.nextName(now);
+    this.ops.set(name, "starting");
+    this.store.poolPut({ name, project: s.project, model: s.model, clean: true }, now);
+    try {
+      this.trust(s.project);
+      // A reused name starts a new conversation: nothing of its previous life carries over.
+      if (this.layer.get(name)) {
+        this.layer.updateRow(name, {
+          claudeSessionId: randomUUID(), transcriptPath: null, lastPrompt: null, lastPromptAt: null, lastPromptAnswered: true,
+          failedPrompt: null, started: false, restarts: 0, state: "starting", stateReason: null, account: null, parkedUntil: null,
+        });
+      }
+      await this.layer.ensure(this.spec(name, { project: s.project, model: s.model }, s.account));
+      this.layer.event("pool.session_started", name, this.layer.get(name)?.account ?? null, { project: s.project, model: s.model, preferred: s.account });
+      this.log.info({ session: name, project: s.project }, "pool session started");
+      await this.layer.waitReady(name);
+      this.startFailures = 0;
+    } catch (e) {
+      if (this.closed) return name;
+      this.startFailures++;
+      this.startBlockedUntil = this.clock.now() + Math.min(60_000, 2000 * 2 ** (this.startFailures - 1));
+      this.log.error({ session: name, err: errorMessage(e) }, "could not start pool session");
+      this.layer.event("pool.start_failed", name, null, { error: errorMessage(e) });
+      await this.stop(name, `start failed: ${errorMessage(e)}`).catch(() => {});
+    } finally {
+      this.ops.delete(name);
+      if (!this.closed && this.has(name)) this.idleSince.set(name, this.clock.now());
+    }
+    return name;
+  }
+
+  /**
+   * Drops a session from the pool without touching tmux: a tmux session of that name exists and is not
+   * ours, so killing it would kill someone else's work. The failed row keeps the name from being reused.
+   */
+  forget(name: string, why: string): void {
+    this.store.poolDelete(name);
+    this.idleSince.delete(name);
+    this.layer.specs.delete(name);
+    this.layer.event("pool.session_forgotten", name, null, { why });
+  }
+
+  async stop(name: string, why: string): Promise<void> {
+    this.store.poolDelete(name);
+    this.idleSince.delete(name);
+    this.resetFailures.delete(name);
+    await this.layer.remove(name, why);
+    this.layer.event("pool.session_stopped", name, null, { why });
+    this.log.info({ session: name, why }, "pool session stopped");
+  }
+
+  /** `/clear` so the next task starts from an empty conversation; confirmed by SessionStart source "clear". */
+  async reset(name: string): Promise<boolean> {
+    if (this.ops.has(name)) return false;
+    try {
+      this.layer.lock(name, "reset");
+    } catch {
+      return false;
+    }
+    this.ops.set(name, "clearing");
+    let ok = false;
+    try {
+      ok = await this.clear(name);
+    } catch (e) {
+      this.log.warn({ session: name, err: errorMessage(e) }, "pool session reset failed");
+    } finally {
+      this.layer.unlock(name);
+      this.ops.delete(name);
+    }
+    if (this.closed) return false;
+    if (ok) {
+      this.store.poolSetClean(name, true);
+      this.idleSince.set(name, this.clock.now());
+      this.resetFailures.delete(name);
+      this.layer.event("pool.session_reset", name, null, {});
+      return true;
+    }
+    const n = (this.resetFailures.get(name) ?? 0) + 1;
+    this.resetFailures.set(name, n);
+    this.layer.event("pool.reset_failed", name, null, { failures: n });
+    if (n >= RESET_FAILURES_BEFORE_STOP) await this.stop(name, `could not /clear it ${n} times`);
+    return false;
+  }
+
+  private async clear(name: string): Promise<boolean> {
+    const tmux = this.layer.tmux;
+    const cleared = this.layer.waitForSignal(name, (s) => s.signal.kind === "session_start" && s.signal.source === "clear", CLEAR_TIMEOUT_MS);
+    await tmux.sendKeys(name, "C-u"); // whatever a failed send left in the input box
+    await tmux.sendLiteral(name, "/clear");
+    await pollUntil(async () => inputShows(await tmux.capture(name), "/clear"), { timeoutMs: 3000, intervalMs: 25 });
+    await tmux.sendKeys(name, "Enter");
+    let done = false;
+    void cleared.then(() => (done = true));
+    // The CLI drops an Enter that comes while it is still drawing: press again while /clear still shows.
+    const deadline = Date.now() + CLEAR_TIMEOUT_MS;
+    while (!done && Date.now() < deadline) {
+      await Promise.race([cleared, new Promise((r) => setTimeout(r, 2000))]);
+      if (!done && inputShows(await tmux.capture(name), "/clear")) await tmux.sendKeys(name, "Enter");
+    }
+    return (await cleared) !== null;
+  }
+
+  /** The lowest free `prefix + NN`; a name stopped moments ago waits (see REUSE_AFTER_MS). */
+  private nextName(now: number): string {
+    const taken = new Set(this.store.poolSessions().map((p) => p.name));
+    for (let n = 1; ; n++) {
+      const name = `${this.prefix}${String(n).padStart(2, "0")}`;
+      if (taken.has(name) || this.ops.has(name) || this.layer.specs.has(name)) continue;
+      const row = this.layer.get(name);
+      if (row && (row.state !== "stopped" || now - row.updatedAt < REUSE_AFTER_MS)) continue;
+      return name;
+    }
+  }
+
+  private spec(name: string, p: { project: string; model: string | null }, account: string | null = null): SessionSpec {
+    return { name, kind: "autonomous", project: p.project, account, args: p.model ? ["--model", p.model] : [] };
+  }
+}

@@ -1,0 +1,129 @@
+// Task files and enqueue requests: front matter parsing and validation. Pure: the one fact that needs the
+// file system (does the project exist?) comes in as a function.
+import { isAbsolute, normalize } from "node:path";
+import { parseDocument } from "yaml";
+import type { TaskDraft } from "./task-types.js";
+
+/** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
+export const TASK_KEYS = ["project", "priority", "account", "model", "id"] as const;
+export const PRIORITY_MIN = -1000;
+export const PRIORITY_MAX = 1000;
+// Ids name the outbox file, models go into the CLI's argv: both are kept to plain characters.
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface TaskFields {
+  prompt: string;
+  project?: unknown;
+  priority?: unknown;
+  account?: unknown;
+  model?: unknown;
+  id?: unknown;
+}
+
+export interface ValidateContext {
+  /** pool.autonomous.project, if set */
+  defaultProject: string | null;
+  /** configured account names; an unknown preferred account is an error, not a silent fallback */
+  accounts: readonly string[];
+  projectExists: (path: string) => boolean;
+}
+
+/** Splits raw file bytes into front-matter fields and the prompt body. */
+export function parseTaskFile(bytes: Uint8Array): Parsed<TaskFields> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, reason: "not UTF-8 text" };
+  }
+  text = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
+  if (!text.trim()) return { ok: false, reason: "empty file" };
+  const lines = text.split("\n");
+  if (lines[0]!.trimEnd() !== "---") return { ok: true, value: { prompt: text } };
+  const end = lines.findIndex((l, i) => i > 0 && (l.trimEnd() === "---" || l.trimEnd() === "..."));
+  if (end < 0) return { ok: false, reason: "unreadable front matter: no closing '---' line" };
+  const doc = parseDocument(lines.slice(1, end).join("\n"));
+  if (doc.errors.length) return { ok: false, reason: `unreadable front matter: ${firstLine(doc.errors[0]!.message)}` };
+  const data: unknown = doc.toJS();
+  if (data !== null && (typeof data !== "object" || Array.isArray(data))) {
+    return { ok: false, reason: "unreadable front matter: expected 'key: value' lines" };
+  }
+  const fields = (data ?? {}) as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((k) => !(TASK_KEYS as readonly string[]).includes(k));
+  if (unknown.length) return { ok: false, reason: `unknown front-matter key${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (allowed: ${TASK_KEYS.join(", ")})` };
+  return { ok: true, value: { ...fields, prompt: lines.slice(end + 1).join("\n") } };
+}
+
+/** Checks every field and fills the defaults; the first problem found is the reason. */
+export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDraft> {
+  const prompt = f.prompt.replace(/^\s*\n/, "").replace(/\s+$/, "");
+  if (!prompt.trim()) return { ok: false, reason: "empty prompt: the file has no text after its front matter" };
+  const project = checkProject(f.project ?? null, ctx);
+  if (!project.ok) return project;
+  const priority = f.priority ?? 0;
+  if (typeof priority !== "number" || !Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
+    return { ok: false, reason: `priority: must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${show(priority)}` };
+  }
+  const account = f.account ?? null;
+  if (account !== null && (typeof account !== "string" || !ctx.accounts.includes(account))) {
+    return { ok: false, reason: `account: no account named ${show(account)} (configured: ${ctx.accounts.join(", ") || "none"})` };
+  }
+  const model = f.model ?? null;
+  if (model !== null && (typeof model !== "string" || !MODEL_RE.test(model))) {
+    return { ok: false, reason: `model: must be a model name (letters, digits, . _ : - [ ]), got ${show(model)}` };
+  }
+  const id = f.id ?? null;
+  if (id !== null && (typeof id !== "string" || !ID_RE.test(id))) {
+    return { ok: false, reason: `id: must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, got ${show(id)}` };
+  }
+  return { ok: true, value: { id, prompt, project: project.value, priority, account, model } };
+}
+
+function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {
+  if (p === null) {
+    if (!ctx.defaultProject) return { ok: false, reason: "project: none given and pool.autonomous.project is not set" };
+    p = ctx.defaultProject;
+  }
+  if (typeof p !== "string" || !p) return { ok: false, reason: `project: must be a path, got ${show(p)}` };
+  if (!isAbsolute(p)) return { ok: false, reason: `project: must be an absolute path, got ${show(p)}` };
+  const abs = normalize(p).replace(/(.)\/+$/, "$1");
+  if (!ctx.projectExists(abs)) return { ok: false, reason: `project: ${abs} does not exist or is not a directory` };
+  return { ok: true, value: abs };
+}
+
+/** Parse and validate in one step (the intake's path). */
+export function taskFromFile(bytes: Uint8Array, maxBytes: number, ctx: ValidateContext): Parsed<TaskDraft> {
+  if (bytes.length > maxBytes) return { ok: false, reason: `file too large: ${bytes.length} bytes, inbox.max_file_bytes is ${maxBytes}` };
+  const parsed = parseTaskFile(bytes);
+  return parsed.ok ? validateTask(parsed.value, ctx) : parsed;
+}
+
+/** Inbox entries that are never tasks: hidden or temporary files a writer renames later. */
+export function isCandidateName(name: string): boolean {
+  return !name.startsWith(".") && !/(\.tmp|\.part|\.partial|\.swp|~)$/i.test(name);
+}
+
+export type Readiness = { ready: true } | { ready: false; recheckInMs: number };
+
+/**
+ * Is a file in the inbox complete? A file renamed in after it was written has a ctime (the rename)
+ * later than its mtime (the last write): it is read at once. Anything else must have stopped changing
+ * for `stableMs` (the kernel's timestamps are coarse, so a write-and-rename within a few milliseconds
+ * looks like a write, and waits).
+ */
+export function readiness(st: { mtimeMs: number; ctimeMs: number }, now: number, stableMs: number): Readiness {
+  if (st.ctimeMs > st.mtimeMs) return { ready: true };
+  const age = now - st.mtimeMs;
+  return age >= stableMs ? { ready: true } : { ready: false, recheckInMs: Math.max(10, stableMs - age) };
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : v === null ? "nothing" : JSON.stringify(v) ?? String(v);
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0]!.trim();
+}

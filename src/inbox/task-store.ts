@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import type { Db } from "../store/db.js";
+import type { PoolSessionRow, TaskDraft, TaskRow, TaskState } from "./task-types.js";
+
+type Row = Record<string, unknown>;
+
+const COLS: Record<keyof TaskRow, string> = {
+  id: "id", contentHash: "content_hash", source: "source", project: "project", priority: "priority", account: "account",
+  model: "model", prompt: "prompt", state: "state", session: "session", accountUsed: "account_used", attempts: "attempts",
+  result: "result", resultPath: "result_path", error: "error", notBefore: "not_before", createdAt: "created_at",
+  startedAt: "started_at", submittedAt: "submitted_at", endedAt: "ended_at", updatedAt: "updated_at", seq: "seq",
+  intakeFile: "intake_file",
+};
+
+function toTask(r: Row): TaskRow {
+  const out: Record<string, unknown> = {};
+  for (const [k, c] of Object.entries(COLS)) out[k] = r[c] ?? null;
+  return out as unknown as TaskRow;
+}
+
+/** A fresh task id: sortable by time, unique without a round trip. */
+export function newTaskId(now: number): string {
+  return `t-${now.toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * The durable queue. It owns the task rows and their invariants: every state change is conditional on
+ * the state it leaves, so a task ends (done or failed) exactly once however often an event is replayed.
+ * Time comes from the caller.
+ */
+export class TaskStore {
+  constructor(private readonly db: Db) {}
+
+  insert(d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number): TaskRow {
+    const id = d.id ?? newTaskId(now);
+    this.db.transaction(() => {
+      const { seq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM tasks").get() as { seq: number };
+      this.db
+        .prepare(`INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`)
+        .run(id, meta.contentHash, meta.source, d.project, d.priority, d.account, d.model, d.prompt, now, now, seq, meta.intakeFile);
+    })();
+    return this.get(id)!;
+  }
+
+  get(id: string): TaskRow | undefined {
+    const r = this.db.prepare("SELECT * FROM tasks WHERE id = ?").get(id) as Row | undefined;
+    return r ? toTask(r) : undefined;
+  }
+
+  /** By id, else the newest task that came from a file of that name (with or without its extension). */
+  find(idOrName: string): TaskRow | undefined {
+    const byId = this.get(idOrName);
+    if (byId) return byId;
+    const r = this.db
+      .prepare("SELECT * FROM tasks WHERE source = ? OR (source LIKE 'file:%' AND substr(source, 6) LIKE ? || '.%' ESCAPE '\\') ORDER BY seq DESC LIMIT 1")
+      .get(`file:${idOrName}`, idOrName.replace(/[%_\\]/g, "\\$&")) as Row | undefined;
+    return r ? toTask(r) : undefined;
+  }
+
+  /** A task committed from this very file whose move out of the inbox did not happen (a crash in between). */
+  findIntake(file: string, contentHash: string): TaskRow | undefined {
+    const r = this.db.prepare("SELECT * FROM tasks WHERE intake_file = ? AND content_hash = ? ORDER BY seq DESC LIMIT 1").get(file, contentHash) as Row | undefined;
+    return r ? toTask(r) : undefined;
+  }
+  intakePending(): TaskRow[] {
+    return (this.db.prepare("SELECT * FROM tasks WHERE intake_file IS NOT NULL").all() as Row[]).map(toTask);
+  }
+  clearIntake(id: string): void {
+    this.db.prepare("UPDATE tasks SET intake_file = NULL WHERE id = ?").run(id);
+  }
+
+  /** Queued tasks that may run now: highest priority first, then oldest. */
+  ready(now: number): TaskRow[] {
+    return (this.db
+      .prepare("SELECT * FROM tasks WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, seq ASC")
+      .all(now) as Row[]).map(toTask);
+  }
+  /** When the next delayed (retrying) task becomes ready, if any. */
+  nextNotBefore(now: number): number | null {
+    const r = this.db.prepare("SELECT MIN(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > ?").get(now) as { t: number | null };
+    return r.t;
+  }
+  inState(state: TaskState): TaskRow[] {
+    return (this.db.prepare("SELECT * FROM tasks WHERE state = ? ORDER BY priority DESC, seq ASC").all(state) as Row[]).map(toTask);
+  }
+  runningOn(session: string): TaskRow | undefined {
+    const r = this.db.prepare("SELECT * FROM tasks WHERE state = 'running' AND session = ? ORDER BY seq LIMIT 1").get(session) as Row | undefined;
+    return r ? toTask(r) : undefined;
+  }
+
+  /** Every queued and running task, then the latest finished ones. */
+  list(finishedLimit = 50): TaskRow[] {
+    const open = (this.db.prepare("SELECT * FROM tasks WHERE state IN ('queued', 'running') ORDER BY state = 'queued', priority DESC, seq ASC").all() as Row[]);
+    const ended = (this.db.prepare("SELECT * FROM tasks WHERE state NOT IN ('queued', 'running') ORDER BY ended_at DESC, seq DESC LIMIT ?").all(finishedLimit) as Row[]);
+    return [...open, ...ended].map(toTask);
+  }
+
+  // ---- transitions; each returns false when the task was not in the state it leaves
+
+  /** queued → running on `session`: one more attempt. */
+  start(id: string, session: string, account: string | null, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET state = 'running', session = ?, account_used = ?, attempts = attempts + 1, started_at = ?, submitted_at = NULL, not_before = NULL, updated_at = ? WHERE id = ? AND state = 'queued'",
+      session, account, now, now, id,
+    );
+  }
+  submitted(id: string, at: number, account: string | null, now: number): boolean {
+    return this.change("UPDATE tasks SET submitted_at = ?, account_used = COALESCE(?, account_used), updated_at = ? WHERE id = ? AND state = 'running' AND submitted_at IS NULL", at, account, now, id);
+  }
+  /** running → queued (a retry after `notBefore`, or a re-send after a restart). */
+  requeue(id: string, notBefore: number | null, error: string | null, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET state = 'queued', session = NULL, submitted_at = NULL, not_before = ?, error = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+      notBefore, error, now, id,
+    );
+  }
+  done(id: string, result: string, resultPath: string | null, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET state = 'done', result = ?, result_path = ?, error = NULL, ended_at = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+      result, resultPath, now, now, id,
+    );
+  }
+  /** running or queued → failed. */
+  fail(id: string, error: string, now: number): boolean {
+    return this.change("UPDATE tasks SET state = 'failed', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')", error, now, now, id);
+  }
+
+  private change(sql: string, ...args: unknown[]): boolean {
+    return this.db.prepare(sql).run(...args).changes === 1;
+  }
+
+  // ---- pool sessions
+  poolSessions(): PoolSessionRow[] {
+    return (this.db.prepare("SELECT * FROM pool_sessions ORDER BY name").all() as Row[]).map((r) => ({
+      name: r.name as string, project: r.project as string, model: (r.model as string | null) ?? null, clean: Boolean(r.clean), createdAt: r.created_at as number,
+    }));
+  }
+  poolPut(s: Omit<PoolSessionRow, "createdAt">, now: number): void {
+    this.db
+      .prepare("INSERT INTO pool_sessions (name, project, model, clean, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET project = excluded.project, model = excluded.model, clean = excluded.clean, created_at = excluded.created_at")
+      .run(s.name, s.project, s.model, s.clean ? 1 : 0, now);
+  }
+  poolSetClean(name: string, clean: boolean): void {
+    this.db.prepare("UPDATE pool_sessions SET clean = ? WHERE name = ?").run(clean ? 1 : 0, name);
+  }
+  poolDelete(name: string): void {
+    this.db.prepare("DELETE FROM pool_sessions WHERE name = ?").run(name);
+  }
+}

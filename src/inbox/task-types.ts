@@ -1,0 +1,75 @@
+// Tasks as the inbox, the dispatcher and the control plane see them (camelCase, independent of columns).
+
+/** queued → running → done | failed; a retried or re-queued task goes back to queued. */
+export type TaskState = "queued" | "running" | "done" | "failed";
+
+/** What a task file or an enqueue request asks for, validated. */
+export interface TaskDraft {
+  /** the caller's id, if it gave one (idempotent on it) */
+  id: string | null;
+  prompt: string;
+  /** absolute */
+  project: string;
+  priority: number;
+  /** preferred account */
+  account: string | null;
+  model: string | null;
+}
+
+export interface TaskRow {
+  id: string;
+  contentHash: string;
+  /** where it came from: `file:<name>`, `cli`, `api` */
+  source: string;
+  project: string;
+  priority: number;
+  account: string | null;
+  model: string | null;
+  prompt: string;
+  state: TaskState;
+  session: string | null;
+  accountUsed: string | null;
+  attempts: number;
+  result: string | null;
+  resultPath: string | null;
+  error: string | null;
+  /** a retried task waits until then */
+  notBefore: number | null;
+  createdAt: number;
+  /** when it was last handed to a session */
+  startedAt: number | null;
+  /** when that session confirmed the prompt (UserPromptSubmit) */
+  submittedAt: number | null;
+  endedAt: number | null;
+  updatedAt: number | null;
+  /** insertion order: "oldest first" among equal priorities */
+  seq: number;
+  /** the inbox file name while the file has not been moved out yet */
+  intakeFile: string | null;
+}
+
+/** A session of the autonomous pool as the pool records it (beside its row in `sessions`). */
+export interface PoolSessionRow {
+  name: string;
+  project: string;
+  model: string | null;
+  /** false once a task ran in its conversation, true again after a confirmed /clear */
+  clean: boolean;
+  createdAt: number;
+}
+
+/** The list view: everything but the (possibly large) result; the prompt clipped. */
+export function taskView(t: TaskRow) {
+  return {
+    id: t.id, state: t.state, priority: t.priority, project: t.project, account: t.account, model: t.model,
+    session: t.session, accountUsed: t.accountUsed, attempts: t.attempts, source: t.source,
+    prompt: t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
+    createdAt: t.createdAt, startedAt: t.startedAt, submittedAt: t.submittedAt, endedAt: t.endedAt,
+    notBefore: t.notBefore, resultPath: t.resultPath, error: t.error,
+  };
+}
+
+/** The single-task view: the list view plus the whole prompt and result. */
+export function taskDetail(t: TaskRow) {
+  return { ...taskView(t), prompt: t.prompt, result: t.result };
+}
