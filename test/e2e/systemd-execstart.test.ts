@@ -2,10 +2,10 @@
 // ExecStart, with the environment its secrets drop-in loads and a NOTIFY_SOCKET, and a fake
 // systemd-notify first on PATH that records its argv and what it sees at that moment. Readiness must
 // come after /health answers and the session exists, with the daemon's own pid; SIGTERM must leave
-// the session running (KillMode=process then keeps it alive under systemd).
+// the session running (KillMode=process then keeps it alive under systemd), and the next start adopts it.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_SECRETS_FILE } from "../../src/ops/env-file.js";
@@ -42,7 +42,7 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
     await h.cleanup();
   });
 
-  it("signals readiness with the daemon's pid once /health answers and the session runs; SIGTERM leaves the session", async () => {
+  it("signals readiness with the daemon's pid once /health answers and the session runs; SIGTERM leaves the session; a restart adopts it", async () => {
     const unit = parseUnit(readTemplate("system"));
     const exec = splitExecStart(unitValues(unit, "Service", "ExecStart")[0]!);
     const envFiles = unitValues(parseUnit(readFileSync(secretsTemplateFile(), "utf8")), "Service", "EnvironmentFile");
@@ -68,25 +68,43 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
       HOME: h.root, LANG: "C.UTF-8", NOTIFY_SOCKET: join(h.root, "notify.sock"), INVOCATION_ID: "0123456789abcdef",
       ...fromFile, CF_TEST_LISTEN: listen, CF_TEST_TMUX: h.socket, CF_TEST_NOTIFY_LOG: notifyLog,
     };
-    const proc = spawn(exec[0]!, exec.slice(1), { env, cwd: h.root, stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    proc.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    // What systemd does at (re)start: run ExecStart, then wait for READY=1.
+    const startService = async () => {
+      rmSync(notifyLog, { force: true });
+      const proc = spawn(exec[0]!, exec.slice(1), { env, cwd: h.root, stdio: ["ignore", "pipe", "pipe"] });
+      child = proc;
+      proc.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+      proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+      const rec = await waitFor(() => {
+        if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${log}`);
+        return existsSync(notifyLog) && readFileSync(notifyLog, "utf8");
+      }, 90_000, "systemd-notify called", 100).then((t) => JSON.parse(t) as { argv: string[]; socket: string; health: number; session: boolean });
+      return { proc, rec };
+    };
+    const stopService = async (proc: ChildProcess) => {
+      proc.kill("SIGTERM");
+      return waitFor(() => proc.exitCode ?? (proc.signalCode ? -1 : null), 30_000, "daemon exited");
+    };
+    const panePid = () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim();
 
-    const rec = await waitFor(() => {
-      if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${log}`);
-      return existsSync(notifyLog) && readFileSync(notifyLog, "utf8");
-    }, 90_000, "systemd-notify called", 100).then((t) => JSON.parse(t) as { argv: string[]; socket: string; health: number; session: boolean });
+    const { proc, rec } = await startService();
     assert.equal(rec.argv[0], "--ready");
     assert.ok(rec.argv.includes(`--pid=${proc.pid}`), `MAINPID is the process systemd started: ${JSON.stringify(rec.argv)}`);
     assert.match(rec.argv.find((a) => a.startsWith("--status="))!, /listening on 127\.0\.0\.1:\d+, 1 session/);
     assert.equal(rec.socket, env.NOTIFY_SOCKET);
     assert.equal(rec.health, 200, "the control plane answered before readiness");
     assert.equal(rec.session, true, "the session was reconciled before readiness");
+    const pid = panePid();
+    assert.match(pid, /^\d+$/);
 
-    proc.kill("SIGTERM");
-    const code = await waitFor(() => proc.exitCode ?? (proc.signalCode ? -1 : null), 30_000, "daemon exited");
-    assert.equal(code, 0, log);
+    assert.equal(await stopService(proc), 0, log);
     assert.equal(h.tmux("has-session", "-t", "=dev").code, 0, "the session outlives the daemon");
+
+    // `systemctl restart`: the next daemon adopts the session instead of starting a second CLI.
+    const again = await startService();
+    assert.ok(again.rec.argv.includes(`--pid=${again.proc.pid}`));
+    assert.equal(panePid(), pid, "the same CLI process, not a restarted one");
+    assert.deepEqual(h.tmux("list-sessions", "-F", "#{session_name}").out.trim().split("\n"), ["dev"]);
+    assert.equal(await stopService(again.proc), 0, log);
   });
 });
