@@ -43,6 +43,8 @@ export interface PolicySession {
   /** The CLI refused a request on its current account. */
   hardLimited: boolean;
   swapping: boolean;
+  /** The target of a swap in progress: capacity already spoken for. */
+  movingTo?: string | null;
 }
 
 export interface PolicyParams {

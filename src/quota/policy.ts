@@ -20,7 +20,7 @@ const WEEK = 7 * 24 * HOUR;
 // One constraint on an account, as a fraction of its threshold's scale.
 // `cap` is the message cap for soft-cap gauges (shown as counts), null for windows.
 interface Gauge { label: string; value: number; threshold: number; perMove: number; resetsAt: number | null; cap: number | null }
-// `planned` counts the moves planned to this account in the current tick.
+// `planned` counts the moves planned to this account in the current tick, plus recent arrivals (planTick).
 interface Assessed { account: PolicyAccount; pressure: AccountPressure; gauges: Gauge[]; nextReset: number; planned: number }
 
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
@@ -126,7 +126,7 @@ export function accountPressure(a: PolicyAccount, params: PolicyParams, now: num
 type Tier = "strict" | "relaxed" | "last_resort";
 
 // Whether one more session fits under every threshold less `margin`, counting
-// the moves already planned to this account this tick.
+// the moves already planned to this account this tick (and recent arrivals).
 function fitsOneMore(x: Assessed, margin: number): boolean {
   const extra = x.planned + 1;
   for (const g of x.gauges) if (g.value + extra * g.perMove >= g.threshold - margin) return false;
@@ -180,7 +180,7 @@ function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reason
     }
     const name = best.account.name;
     const why = [`${name}: priority ${best.account.priority}`, `${name}: headroom ${pct(headroomAfter(best, best.planned))}`];
-    if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick`);
+    if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
     if (tier === "relaxed") why.push(`${name}: inside the hysteresis band, taken because the move is forced`);
     if (tier === "last_resort") why.push(`${name}: figures unknown or stale, taken as a last resort for a forced move`);
     best.planned++;
@@ -252,6 +252,15 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
   // An account on which the CLI refused a request is refusing, whatever its (lagging) figures say.
   const refused = new Set(input.sessions.filter((s) => (s.hardLimited || s.state === "limited") && s.account !== null).map((s) => s.account as string));
   const ctx: Ctx = { all, byName: new Map(all.map((x) => [x.account.name, x])), refused, p: input.params, now, emptyTiers: new Set() };
+  // Swaps in progress, and sessions that moved onto an account within the dwell time, are load its
+  // figures need not show yet (an idle session adds none until used): count them as planned, or each
+  // tick hands out the same spare room again and ten sessions crossing together pile onto one account.
+  for (const s of input.sessions) {
+    const recent = s.account !== null && s.lastMoveAt !== null && now - s.lastMoveAt < input.params.minDwellMs;
+    const to = s.movingTo ?? (recent ? s.account : null);
+    const x = to ? ctx.byName.get(to) : undefined;
+    if (x) x.planned++;
+  }
   const byName = (l: PolicySession, r: PolicySession): number => (l.name < r.name ? -1 : l.name > r.name ? 1 : 0);
   const jobs = [...input.sessions].sort(byName).map((s) => ({ s, need: needOf(s, ctx) }));
   // Forced moves claim capacity before optimisation moves do.

@@ -67,10 +67,12 @@ export class QuotaService implements AccountChooser {
   }
 
   policySessions(): PolicySession[] {
+    const moving = new Map(this.store.unfinishedSwaps().map((sw) => [sw.session, sw.toAccount]));
     return this.sessions.list().map((s) => ({
       name: s.name, account: s.account,
       state: s.state === "stopped" ? "exited" : s.state,
       lastMoveAt: s.lastMoveAt, hardLimited: s.state === "limited", swapping: !!this.sessions.lockedBy(s.name),
+      movingTo: moving.get(s.name) ?? null,
     }));
   }
 
