@@ -111,8 +111,9 @@ export class QuotaService implements AccountChooser {
   }
 
   private logDecision(d: PolicyDecision, now: number): void {
-    // Numbers change every poll; log when the decision itself (kind, target, reason keys) changes.
-    const key = `${d.kind}|${d.kind === "move" ? d.to : ""}|${d.reasons.map((r) => r.replace(/[\d.]+%?/g, "#")).join(";")}`;
+    // Ticks are frequent, inputs change only with a poll, a prompt or a state change: log a session's
+    // decision when it (or its reasons, figures included) differs from the one logged last.
+    const key = `${d.kind}|${d.kind === "move" ? d.to : ""}|${d.reasons.join(";")}`;
     if (this.lastLogged.get(d.session) === key) return;
     this.lastLogged.set(d.session, key);
     const account = d.kind === "move" ? d.from : d.account;
