@@ -115,6 +115,8 @@ export class Daemon {
         if (step === faultStep) process.kill(process.pid, "SIGKILL");
       };
     }
+    // The same for the pool: die after a task is marked running, before its prompt is typed.
+    if (opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH) this.inbox.dispatcher.onDispatched = () => process.kill(process.pid, "SIGKILL");
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
       tasks: this.inbox.plugin(),
       usage: (name) => this.quota.view(name),

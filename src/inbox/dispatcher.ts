@@ -39,6 +39,8 @@ export class Dispatcher {
   private readonly stalledSince = new Map<string, number>();
   private lastScaleNote = "";
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
+  onDispatched: ((taskId: string) => void) | null = null;
 
   constructor(
     private readonly tasks: TaskStore,
@@ -142,13 +144,10 @@ export class Dispatcher {
     if (plan.start.length && !this.pool.canStart(now)) plan.start.length = 0;
     for (const st of plan.start) this.track("session start", this.pool.start(st));
     for (const name of plan.stop) await this.pool.stop(name, "idle past idle_timeout, or room for another project");
-    if (plan.start.length || plan.stop.length) {
-      this.layer.event("pool.scale", null, null, { start: plan.start.length, stop: plan.stop, waiting: plan.waiting, reasons: plan.reasons });
-    } else {
-      const note = plan.reasons.filter((r) => !r.startsWith("steady")).join("; ");
-      if (note && note !== this.lastScaleNote) this.log.info({ reasons: plan.reasons }, "pool");
-      this.lastScaleNote = note;
-    }
+    if (plan.start.length || plan.stop.length) this.layer.event("pool.scale", null, null, { start: plan.start.length, stop: plan.stop, waiting: plan.waiting, reasons: plan.reasons });
+    const note = plan.reasons.filter((r) => !r.startsWith("steady")).join("; ");
+    if (note !== this.lastScaleNote && note) this.log.info({ reasons: plan.reasons }, "pool plan");
+    this.lastScaleNote = note;
   }
 
   /** Hands one task to one free session and types its prompt. */
@@ -168,6 +167,7 @@ export class Dispatcher {
       task = this.tasks.get(taskId)!;
       this.pool.markUsed(session);
       this.layer.event("task.dispatched", session, row?.account ?? null, { id: taskId, attempt: task.attempts });
+      this.onDispatched?.(taskId);
       const r = await this.layer.prompts.send(session, task.prompt, { confirmTimeoutMs: this.settings.confirmTimeoutMs });
       result = r.ok ? { ok: true } : r;
     } catch (e) {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { SendResult } from "../sessions/prompt-sender.js";
 import { inputShows } from "../sessions/prompt-sender.js";
+import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionRow } from "../store/types.js";
 import type { SessionSignal, SessionSpec } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
@@ -228,7 +229,10 @@ export class Pool {
       await Promise.race([cleared, new Promise((r) => setTimeout(r, 2000))]);
       if (!done && inputShows(await tmux.capture(name), "/clear")) await tmux.sendKeys(name, "Enter");
     }
-    return (await cleared) !== null;
+    if ((await cleared) === null) return false;
+    // The CLI keeps its spinner up for a moment after /clear; keys typed then are taken late.
+    await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, { timeoutMs: 3000, intervalMs: 50 });
+    return true;
   }
 
   /** The lowest free `prefix + NN`; a name stopped moments ago waits (see REUSE_AFTER_MS). */

@@ -1,0 +1,118 @@
+// A stand-in for the session service, for dispatcher and pool tests: rows in memory, hook signals sent
+// by hand, and a pane whose input box shows what was typed (so `/clear` + Enter can be confirmed).
+import type { SessionLayer } from "../../src/inbox/pool.js";
+import type { SendResult } from "../../src/sessions/prompt-sender.js";
+import type { Signal } from "../../src/sessions/apply-event.js";
+import type { SessionSignal, SessionSpec } from "../../src/sessions/types.js";
+import type { SessionRow } from "../../src/store/types.js";
+
+export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
+  return {
+    name, kind: "autonomous", project: "/p", account: "a", claudeSessionId: "id", transcriptPath: null, state: "idle", stateReason: null,
+    lastPrompt: null, lastPromptAt: null, lastPromptAnswered: true, failedPrompt: null, lastActivity: null, lastMoveAt: null,
+    parkedUntil: null, restarts: 0, started: true, createdAt: 0, updatedAt: 0, ...o,
+  };
+}
+
+export class FakeSessionLayer implements SessionLayer {
+  readonly specs = new Map<string, SessionSpec>();
+  readonly rows = new Map<string, SessionRow>();
+  readonly locks = new Map<string, string>();
+  readonly events: { kind: string; session: string | null; data: Record<string, unknown> }[] = [];
+  /** what happened to sessions, in order: `send:<session>:<text>`, `clear:<session>`, `start:<session>`, `remove:<session>` */
+  readonly log: string[] = [];
+  private readonly listeners = new Set<(s: SessionSignal) => void>();
+  private readonly typed = new Map<string, string>();
+  sendOk = true;
+  /** the CLI reports UserPromptSubmit when a prompt is sent */
+  autoSubmit = true;
+
+  get(name: string) {
+    return this.rows.get(name);
+  }
+  async ensure(spec: SessionSpec) {
+    this.specs.set(spec.name, spec);
+    const row = this.rows.get(spec.name);
+    if (!row || row.state === "stopped" || row.state === "starting") {
+      this.rows.set(spec.name, sessionRow(spec.name, { project: spec.project, account: spec.account ?? "a" }));
+      this.log.push(`start:${spec.name}`);
+    }
+  }
+  async waitReady() {
+    return true;
+  }
+  async remove(name: string) {
+    this.specs.delete(name);
+    this.updateRow(name, { state: "stopped" });
+    this.log.push(`remove:${name}`);
+  }
+  updateRow(name: string, patch: Partial<SessionRow>) {
+    const r = this.rows.get(name);
+    if (r) this.rows.set(name, { ...r, ...patch });
+  }
+  lock(name: string, op: string) {
+    if (this.locks.has(name)) throw new Error(`busy: ${this.locks.get(name)}`);
+    this.locks.set(name, op);
+  }
+  unlock(name: string) {
+    this.locks.delete(name);
+  }
+  lockedBy(name: string) {
+    return this.locks.get(name);
+  }
+  onSignal(fn: (s: SessionSignal) => void) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null> {
+    return new Promise((resolve) => {
+      const off = this.onSignal((s) => {
+        if (s.session === name && pred(s)) {
+          clearTimeout(t);
+          off();
+          resolve(s);
+        }
+      });
+      const t = setTimeout(() => {
+        off();
+        resolve(null);
+      }, timeoutMs);
+    });
+  }
+  event(kind: string, session: string | null, _account: string | null, data: Record<string, unknown> = {}) {
+    this.events.push({ kind, session, data });
+  }
+
+  /** A hook signal, applied to the row roughly as apply-event.ts does, then told to listeners. */
+  emit(session: string, signal: Signal, ts = Date.now()) {
+    const r = this.rows.get(session)!;
+    if (signal.kind === "prompt_submitted") this.updateRow(session, { lastPrompt: signal.prompt, lastPromptAt: ts, lastPromptAnswered: false, state: "busy" });
+    if (signal.kind === "turn_done") this.updateRow(session, { lastPromptAnswered: true, state: "idle" });
+    if (signal.kind === "turn_failed") this.updateRow(session, { state: signal.error === "rate_limit" ? "limited" : "idle", failedPrompt: r.lastPrompt });
+    if (signal.kind === "session_start") this.updateRow(session, { state: "idle" });
+    for (const l of this.listeners) l({ session, ts, signal });
+  }
+
+  readonly prompts = {
+    send: async (name: string, text: string): Promise<SendResult> => {
+      this.log.push(`send:${name}:${text}`);
+      if (this.autoSubmit) this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
+      return this.sendOk ? { ok: true, confirmedAt: Date.now() } : { ok: false, reason: "prompt not confirmed by UserPromptSubmit" };
+    },
+  };
+
+  readonly tmux = {
+    sendLiteral: async (name: string, text: string) => {
+      this.typed.set(name, text);
+    },
+    sendKeys: async (name: string, ...keys: string[]) => {
+      if (keys[0] === "C-u") this.typed.delete(name);
+      if (keys[0] === "Enter" && this.typed.get(name) === "/clear") {
+        this.typed.delete(name);
+        this.log.push(`clear:${name}`);
+        setImmediate(() => this.emit(name, { kind: "session_start", source: "clear", claudeSessionId: "new" }));
+      }
+    },
+    capture: async (name: string) => `${"─".repeat(20)}\n❯ ${this.typed.get(name) ?? ""}\n${"─".repeat(20)}\n`,
+  };
+}

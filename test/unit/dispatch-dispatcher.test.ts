@@ -1,0 +1,168 @@
+// The dispatcher with a fake session layer, a real task store (SQLite in memory) and a manual clock.
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Dispatcher, type DispatchSettings } from "../../src/inbox/dispatcher.js";
+import { Pool } from "../../src/inbox/pool.js";
+import { TaskStore } from "../../src/inbox/task-store.js";
+import { migrate } from "../../src/store/db.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { silentLogger } from "../../src/util/log.js";
+import { FakeSessionLayer, sessionRow } from "../support/fake-session-layer.js";
+import { waitFor } from "../support/wait.js";
+
+const T0 = Date.UTC(2025, 1, 3, 12, 0);
+
+describe("dispatcher", () => {
+  let dir: string;
+  let db: Database.Database;
+  let tasks: TaskStore;
+  let layer: FakeSessionLayer;
+  let clock: ManualClock;
+  let pool: Pool;
+  let d: Dispatcher;
+  const settings = (): DispatchSettings => ({
+    min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
+    retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 1000,
+  });
+  const add = (id: string, priority = 0) =>
+    tasks.insert({ id, prompt: `prompt of ${id}`, project: "/p", priority, account: null, model: null }, { source: "api", contentHash: id, intakeFile: null }, clock.now());
+  const sends = () => layer.log.filter((l) => l.startsWith("send:"));
+  const kinds = (id: string) => layer.events.filter((e) => e.data.id === id).map((e) => e.kind);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "cf-dispatch-"));
+    db = new Database(":memory:");
+    migrate(db);
+    tasks = new TaskStore(db);
+    layer = new FakeSessionLayer();
+    clock = new ManualClock(T0);
+    pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
+    d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), settings());
+    d.attach();
+  });
+  afterEach(async () => {
+    await d.stop();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs tasks by priority then age, one session, resetting it between tasks, results in the outbox", async () => {
+    add("lo", 0);
+    add("hi", 5);
+    add("hi-later", 5);
+    await d.start();
+    for (const [i, id] of ["hi", "hi-later", "lo"].entries()) {
+      await waitFor(() => sends().length === i + 1, 5000, `send ${i + 1}`);
+      assert.equal(sends()[i], `send:auto-01:prompt of ${id}`);
+      assert.ok(tasks.get(id)!.submittedAt, "submitted on UserPromptSubmit");
+      layer.emit("auto-01", { kind: "turn_done", message: `result of ${id}` });
+      assert.equal(tasks.get(id)!.state, "done");
+      assert.equal(readFileSync(join(dir, "outbox", `${id}.md`), "utf8"), `result of ${id}\n`);
+    }
+    assert.deepEqual(layer.log.filter((l) => !l.startsWith("send:")), ["start:auto-01", "clear:auto-01", "clear:auto-01"]);
+    assert.deepEqual(layer.log.slice(1, 4).map((l) => l.split(":")[0]), ["send", "clear", "send"], "reset before the next task");
+    assert.deepEqual(kinds("hi"), ["task.dispatched", "task.submitted", "task.done"]);
+  });
+
+  it("retries a transient failure with doubling backoff, then fails after max attempts", async () => {
+    add("t");
+    await d.start();
+    await waitFor(() => sends().length === 1, 5000, "first send");
+    layer.emit("auto-01", { kind: "turn_failed", error: "server_error", message: "500", prompt: "prompt of t" });
+    let t = tasks.get("t")!;
+    assert.equal(t.state, "queued");
+    assert.equal(t.notBefore, T0 + 1000);
+    await waitFor(() => pool.views(new Set()).some((v) => v.clean), 5000, "session reset");
+    assert.equal(sends().length, 1, "not before the backoff");
+    clock.advance(1000);
+    await waitFor(() => sends().length === 2, 5000, "second send");
+    layer.emit("auto-01", { kind: "turn_failed", error: "overloaded", message: null, prompt: null });
+    assert.equal(tasks.get("t")!.notBefore, T0 + 1000 + 2000, "backoff doubled");
+    clock.advance(2000);
+    await waitFor(() => sends().length === 3, 5000, "third send");
+    layer.emit("auto-01", { kind: "turn_failed", error: "unknown", message: null, prompt: null });
+    t = tasks.get("t")!;
+    assert.equal(t.state, "failed");
+    assert.equal(t.attempts, 3);
+    assert.match(t.error!, /unknown \(gave up after 3 attempts\)/);
+    assert.deepEqual(kinds("t").filter((k) => k !== "task.dispatched" && k !== "task.submitted"), ["task.retry", "task.retry", "task.failed"]);
+  });
+
+  it("fails at once on an error that is not transient", async () => {
+    add("t");
+    await d.start();
+    await waitFor(() => sends().length === 1, 5000, "send");
+    layer.emit("auto-01", { kind: "turn_failed", error: "invalid_request", message: "prompt is too long", prompt: null });
+    const t = tasks.get("t")!;
+    assert.equal(t.state, "failed");
+    assert.equal(t.error, "invalid_request: prompt is too long");
+  });
+
+  it("leaves a rate-limited task running for the swap, and ends it once however often the Stop is replayed", async () => {
+    add("t");
+    await d.start();
+    await waitFor(() => sends().length === 1, 5000, "send");
+    layer.emit("auto-01", { kind: "turn_failed", error: "rate_limit", message: "You've hit your session limit", prompt: "prompt of t" });
+    assert.equal(tasks.get("t")!.state, "running");
+    layer.emit("auto-01", { kind: "prompt_submitted", prompt: "prompt of t", account: "b" }); // the swap's resend
+    layer.emit("auto-01", { kind: "turn_done", message: "answered on b" });
+    layer.emit("auto-01", { kind: "turn_done", message: "a replayed Stop" });
+    const t = tasks.get("t")!;
+    assert.equal(t.state, "done");
+    assert.equal(t.result, "answered on b");
+    assert.equal(t.attempts, 1);
+    assert.deepEqual(kinds("t"), ["task.dispatched", "task.submitted", "task.rate_limited", "task.done"]);
+    assert.equal(sends().length, 1, "never resent by the dispatcher");
+  });
+
+  it("queues a task again (with backoff) when its prompt is not taken", async () => {
+    layer.sendOk = false;
+    layer.autoSubmit = false;
+    add("t");
+    await d.start();
+    await waitFor(() => tasks.get("t")!.state === "queued" && tasks.get("t")!.attempts === 1, 5000, "requeued");
+    const t = tasks.get("t")!;
+    assert.equal(t.notBefore, T0 + 1000);
+    assert.match(t.error!, /prompt not taken/);
+  });
+
+  it("re-queues a submitted task whose turn was lost (CLI restarted, session idle without an answer)", async () => {
+    add("t");
+    await d.start();
+    await waitFor(() => sends().length === 1, 5000, "send");
+    layer.emit("auto-01", { kind: "session_start", source: "resume", claudeSessionId: "id" });
+    await waitFor(() => {
+      clock.advance(100);
+      return tasks.get("t")!.state === "queued";
+    }, 5000, "re-queued after stallMs");
+    assert.match(tasks.get("t")!.error!, /turn lost/);
+  });
+
+  it("on start, settles running tasks: re-queues the unsent, completes the answered, waits for the rest", async () => {
+    const transcript = join(dir, "t.jsonl");
+    writeFileSync(transcript, `${JSON.stringify({ type: "user", message: { content: "x" } })}\n${JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "from the transcript" }] } })}\n`);
+    for (const n of ["auto-01", "auto-02", "auto-03"]) tasks.poolPut({ name: n, project: "/p", model: null, clean: false }, clock.now());
+    for (const [id, s] of [["unsent", "auto-01"], ["answered", "auto-02"], ["pending", "auto-03"]] as const) {
+      add(id);
+      tasks.start(id, s, "a", clock.now());
+    }
+    tasks.submitted("pending", clock.now(), "a", clock.now());
+    const at = clock.now() + 5;
+    layer.rows.set("auto-01", sessionRow("auto-01", { lastPrompt: "an older prompt", lastPromptAt: at - 10_000 }));
+    layer.rows.set("auto-02", sessionRow("auto-02", { lastPrompt: "prompt of answered", lastPromptAt: at, lastPromptAnswered: true, transcriptPath: transcript }));
+    layer.rows.set("auto-03", sessionRow("auto-03", { lastPrompt: "prompt of pending", lastPromptAt: at, lastPromptAnswered: false, state: "busy" }));
+    d.configure({ max: 0 });
+    await pool.adopt();
+    await d.start();
+    assert.equal(tasks.get("unsent")!.state, "queued");
+    assert.equal(tasks.get("answered")!.state, "done");
+    assert.equal(tasks.get("answered")!.result, "from the transcript");
+    assert.equal(tasks.get("pending")!.state, "running");
+    assert.deepEqual(kinds("unsent"), ["task.requeued"]);
+    assert.deepEqual(kinds("pending"), ["task.awaiting_stop"]);
+  });
+});

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { isCandidateName, parseTaskFile, readiness, taskFromFile, validateTask, type ValidateContext } from "../../src/inbox/task-file.js";
+
+const ctx: ValidateContext = {
+  defaultProject: "/srv/default",
+  accounts: ["a", "b"],
+  projectExists: (p) => ["/srv/default", "/srv/app", "/srv/my app"].includes(p),
+};
+const file = (s: string) => taskFromFile(Buffer.from(s), 10_000, ctx);
+
+describe("task files", () => {
+  const good: [string, string, Record<string, unknown>][] = [
+    ["no front matter: all of it is the prompt", "fix the bug\n", { prompt: "fix the bug", project: "/srv/default", priority: 0, account: null, model: null, id: null }],
+    ["every key", "---\nproject: /srv/app\npriority: 5\naccount: b\nmodel: claude-sonnet-4-5\nid: nightly.report_1\n---\nrun it\n",
+      { prompt: "run it", project: "/srv/app", priority: 5, account: "b", model: "claude-sonnet-4-5", id: "nightly.report_1" }],
+    ["empty front matter", "---\n---\nhello", { prompt: "hello", priority: 0 }],
+    ["CRLF and a BOM", "\uFEFF---\r\npriority: -2\r\n---\r\nline 1\r\nline 2\r\n", { prompt: "line 1\nline 2", priority: -2 }],
+    ["'...' closes the front matter too", "---\npriority: 1\n...\nbody", { prompt: "body", priority: 1 }],
+    ["a quoted path with a space, trailing slash dropped", '---\nproject: "/srv/my app/"\n---\nx', { project: "/srv/my app" }],
+    ["null values mean unset", "---\naccount:\nmodel: ~\n---\nx", { account: null, model: null }],
+    ["leading blank lines of the body dropped, inner layout kept", "---\nid: x1\n---\n\n\n  indented\n\n  more\n", { prompt: "  indented\n\n  more" }],
+    ["a body with its own --- rule later", "---\nid: r\n---\nabove\n---\nbelow", { prompt: "above\n---\nbelow" }],
+  ];
+  for (const [name, text, want] of good) {
+    it(`accepts ${name}`, () => {
+      const r = file(text);
+      assert.ok(r.ok, JSON.stringify(r));
+      for (const [k, v] of Object.entries(want)) assert.deepEqual((r.value as unknown as Record<string, unknown>)[k], v, k);
+    });
+  }
+
+  const bad: [string, string | Buffer, RegExp][] = [
+    ["an empty file", "", /empty file/],
+    ["whitespace only", " \n\t\n", /empty file/],
+    ["front matter without a body", "---\npriority: 1\n---\n\n", /empty prompt/],
+    ["an unclosed front matter", "---\npriority: 1\nhello", /no closing '---'/],
+    ["broken YAML", "---\nproject: [a\n---\nx", /unreadable front matter/],
+    ["duplicate keys", "---\npriority: 1\npriority: 2\n---\nx", /unreadable front matter: Map keys must be unique/],
+    ["a list instead of keys", "---\n- a\n---\nx", /expected 'key: value' lines/],
+    ["an unknown key", "---\nprojct: /srv/app\n---\nx", /unknown front-matter key: projct \(allowed: project, priority, account, model, id\)/],
+    ["a relative project", "---\nproject: src/app\n---\nx", /must be an absolute path, got "src\/app"/],
+    ["a ~ project (not expanded)", "---\nproject: ~/app\n---\nx", /absolute path/],
+    ["a missing project", "---\nproject: /srv/gone\n---\nx", /\/srv\/gone does not exist/],
+    ["a non-string project", "---\nproject: 5\n---\nx", /project: must be a path, got 5/],
+    ["a fractional priority", "---\npriority: 1.5\n---\nx", /priority: must be an integer from -1000 to 1000, got 1.5/],
+    ["a string priority", "---\npriority: \"3\"\n---\nx", /priority: must be an integer/],
+    ["a priority out of range", "---\npriority: 5000\n---\nx", /priority/],
+    ["an unknown account", "---\naccount: c\n---\nx", /no account named "c" \(configured: a, b\)/],
+    ["a model with a space", "---\nmodel: \"a b\"\n---\nx", /model: must be a model name/],
+    ["an id with a slash", "---\nid: ../../etc\n---\nx", /id: must be 1-128 letters/],
+    ["invalid UTF-8", Buffer.from([0x68, 0x69, 0xc3, 0x28]), /not UTF-8 text/],
+  ];
+  for (const [name, text, why] of bad) {
+    it(`rejects ${name}`, () => {
+      const r = taskFromFile(typeof text === "string" ? Buffer.from(text) : text, 10_000, ctx);
+      assert.equal(r.ok, false);
+      assert.match((r as { reason: string }).reason, why);
+    });
+  }
+
+  it("rejects an oversized file before parsing it", () => {
+    const r = taskFromFile(Buffer.from("x".repeat(101)), 100, ctx);
+    assert.deepEqual(r, { ok: false, reason: "file too large: 101 bytes, inbox.max_file_bytes is 100" });
+  });
+
+  it("needs a project when no default is configured", () => {
+    const r = validateTask({ prompt: "x" }, { ...ctx, defaultProject: null });
+    assert.match((r as { reason: string }).reason, /none given and pool.autonomous.project is not set/);
+  });
+
+  it("keeps the body verbatim apart from the frame", () => {
+    const r = parseTaskFile(Buffer.from("---\nid: a\n---\n$(rm -rf /) `x` 'q' \"d\"\n"));
+    assert.ok(r.ok);
+    assert.equal(r.value.prompt, "$(rm -rf /) `x` 'q' \"d\"\n");
+  });
+});
+
+describe("inbox file names and readiness", () => {
+  for (const [name, want] of [["task.md", true], ["notes.txt", true], [".task.md", false], ["task.md.tmp", false], ["x.part", false], ["x.swp", false], ["x~", false]] as const) {
+    it(`${name} ${want ? "is" : "is not"} a candidate`, () => assert.equal(isCandidateName(name), want));
+  }
+  const now = 1_000_000;
+  it("a file renamed in after its last write is ready at once", () => assert.deepEqual(readiness({ mtimeMs: now - 5, ctimeMs: now - 1 }, now, 500), { ready: true }));
+  it("a file still being written waits out the rest of stable_time", () => assert.deepEqual(readiness({ mtimeMs: now - 100, ctimeMs: now - 100 }, now, 500), { ready: false, recheckInMs: 400 }));
+  it("a file unchanged for stable_time is ready", () => assert.deepEqual(readiness({ mtimeMs: now - 500, ctimeMs: now - 500 }, now, 500), { ready: true }));
+});
