@@ -22,6 +22,8 @@ import type { PollParams } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
 import type { SessionRow } from "./store/types.js";
 import { pathsFor, type Paths } from "./paths.js";
+import { applyReload } from "./reload.js";
+import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { SessionService } from "./sessions/session-service.js";
@@ -36,6 +38,7 @@ import { systemClock, type Clock } from "./util/clock.js";
 import { CfError, errorMessage } from "./util/errors.js";
 import { ensurePrivateDir } from "./util/fs-atomic.js";
 import type { Logger } from "./util/log.js";
+import { pollUntil } from "./util/wait.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -151,6 +154,7 @@ export class Daemon {
     this.hookSettings = hookFiles.settings;
   }
   private hookSettings: string;
+  private realHome = homedir();
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const tok = readToken(opts.env, opts.config.mcp_http.bearer_token_env);
@@ -168,7 +172,8 @@ export class Daemon {
   private async boot(opts: DaemonOptions): Promise<void> {
     const c = this.config;
     this.accounts.configure(c.accounts);
-    this.prepareHomes(opts.realHome ?? homedir());
+    this.realHome = opts.realHome ?? homedir();
+    this.prepareHomes(this.realHome);
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
@@ -211,6 +216,37 @@ export class Daemon {
 
   loadedConfig(): Config {
     return this.config;
+  }
+
+  /** SIGHUP: apply a valid new config live (see reload.ts). */
+  async reload(next: Config): Promise<ConfigDiff> {
+    return applyReload({
+      current: () => this.config,
+      adopt: (c) => {
+        this.config = c;
+        this.accounts.configure(c.accounts);
+      },
+      prepareHomes: () => this.prepareHomes(this.realHome),
+      applyTunables: (c) => this.applyTunables(c),
+      sessions: this.sessions,
+      specFor: (name) => this.dedicatedSpecs().find((s) => s.name === name),
+      event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
+      log: this.log,
+    }, next);
+  }
+
+  private applyTunables(c: Config): void {
+    this.sessions.updateLaunch(this.launchContext(c, this.hookSettings), tuning(c));
+    this.swaps.setTuning(swapTuning(c));
+    this.limits.setCooldown(c.quota.reactivate_cooldown);
+    this.quota.setParams(policyParams(c));
+    this.poller.configure(httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now()), pollParams(c));
+    this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
+    this.checkpoints.start(c.checkpoint.interval);
+    this.http.update({ maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger });
+    this.local.update({ maxBody: c.mcp_http.max_body });
+    this.inbox.configure(c);
+    this.kickQuota();
   }
 
   dedicatedSpecs(): SessionSpec[] {
@@ -321,6 +357,8 @@ export class Daemon {
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
+    await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), { timeoutMs: 30_000, intervalMs: 100 });
     this.checkpoints?.stop();
     this.poller?.stop();
     if (this.quotaKick) clearImmediate(this.quotaKick);

@@ -1,37 +1,72 @@
+import type { Config } from "../config/types.js";
+import { formatIssue, loadConfigFile } from "../config/load.js";
 import { Daemon } from "../daemon.js";
 import { notifyReady } from "../ops/sd-notify.js";
 import { errorMessage } from "../util/errors.js";
-import { createLogger } from "../util/log.js";
+import { createLogger, type Logger } from "../util/log.js";
 import type { CliIo } from "./main.js";
 import { ExitError, loadCliConfig } from "./load.js";
+import { homedir } from "node:os";
 
-/** Runs the daemon until SIGTERM/SIGINT; tmux sessions are left running when it stops. */
+/**
+ * Runs the daemon until SIGTERM/SIGINT (tmux sessions are left running); SIGHUP reloads the config.
+ * Handlers go in before the daemon starts, so a signal during start-up is not Node's default (exit).
+ */
 export async function runDaemon(flag: string | undefined, io: CliIo): Promise<void> {
   const loaded = loadCliConfig(flag, io.env, { generate: true });
   const log = createLogger(loaded.config.log.level);
   if (loaded.generated) log.info({ path: loaded.path }, "no config found: wrote a default one");
-  let daemon: Daemon;
+  let daemon: Daemon | null = null;
+  let stopRequested: string | null = null;
+  let reloadRequested = false;
+  let reloading: Promise<void> = Promise.resolve();
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((r) => (wake = r));
+  const onStop = (sig: string) => {
+    if (stopRequested) return;
+    stopRequested = sig;
+    if (daemon) wake();
+  };
+  const onHup = () => {
+    if (!daemon) {
+      reloadRequested = true;
+      return;
+    }
+    const d = daemon;
+    reloading = reloading.then(() => reload(d, loaded.path, io.env, log));
+  };
+  process.on("SIGTERM", () => onStop("SIGTERM"));
+  process.on("SIGINT", () => onStop("SIGINT"));
+  process.on("SIGHUP", onHup);
   try {
     daemon = await Daemon.start({ config: loaded.config, env: io.env, log });
   } catch (e) {
     throw new ExitError(1, `claude-failover: cannot start: ${errorMessage(e)}`);
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal: sig }, "stopping; tmux sessions keep running");
-      daemon.stop().then(resolve, (e: unknown) => {
-        log.error({ err: errorMessage(e) }, "stop failed");
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-    // Daemon.start resolved: the control plane listens and the sessions are reconciled. Readiness goes
-    // out only now that the handlers are in place, so a stop right after READY=1 still stops cleanly.
-    const where = daemon.address ? `${daemon.address.address}:${daemon.address.port}` : "?";
-    void notifyReady(io.env, process.pid, `listening on ${where}, ${daemon.sessions.specs.size} session(s)`, log);
-  });
+  if (reloadRequested) onHup();
+  if (stopRequested) wake();
+  // Daemon.start resolved: the control plane listens and the sessions are reconciled.
+  const where = daemon.address ? `${daemon.address.address}:${daemon.address.port}` : "?";
+  void notifyReady(io.env, process.pid, `listening on ${where}, ${daemon.sessions.specs.size} session(s)`, log);
+  await stopped;
+  log.info({ signal: stopRequested }, "stopping; tmux sessions keep running");
+  await reloading;
+  await daemon.stop().catch((e: unknown) => log.error({ err: errorMessage(e) }, "stop failed"));
+}
+
+/** An invalid config is rejected with the same messages as `config check`; the old one stays in force. */
+async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
+  const r = loadConfigFile(path, { env, home: env.HOME || homedir() });
+  if (!r.ok) {
+    const messages = r.issues.map(formatIssue);
+    log.error({ issues: messages }, "reload rejected: config is invalid; keeping the running config");
+    for (const m of messages) process.stderr.write(`${m}\n`);
+    d.store.appendEvent(Date.now(), "daemon.reload_rejected", null, null, { issues: messages });
+    return;
+  }
+  try {
+    await d.reload(r.config as Config);
+  } catch (e) {
+    log.error({ err: errorMessage(e) }, "reload failed");
+  }
 }
