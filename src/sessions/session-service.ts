@@ -154,18 +154,27 @@ export class SessionService {
   }
 
   /** Launches the CLI for a session on its account (or a newly chosen one). */
-  async start(name: string, how: "create" | "respawn", why: string, account?: string): Promise<void> {
+  async start(name: string, how: "create" | "respawn", whyIn: string, account?: string): Promise<void> {
+    let why = whyIn;
     const spec = this.specs.get(name);
     const row = this.store.getSession(name);
     if (!spec || !row) throw new CfError("no_such_session", `no session named ${name}`);
     let acct = account ?? row.account;
     if (!acct || !this.isUsable(acct)) {
       const choice = this.chooser.choose({ preferred: acct ?? spec.account, session: name });
-      if (!choice.ok) {
-        this.park(name, choice.resumeAt, choice.reason);
-        return;
+      if (choice.ok) {
+        acct = choice.account;
+      } else {
+        // Nowhere to run, but an account only lacks its login: start there anyway, so whoever attaches
+        // sees the CLI's own login screen (fresh credentials then bring the account back).
+        const loginable = this.accounts.names().find((n) => this.accounts.row(n).state === "revoked" && (!spec.account || n === spec.account));
+        if (!loginable) {
+          this.park(name, choice.resumeAt, choice.reason);
+          return;
+        }
+        acct = loginable;
+        why = `${why}; account ${loginable} needs login: attach and log in`;
       }
-      acct = choice.account;
     }
     const { argv } = this.prepareLaunch(row, acct);
     const now = this.clock.now();
