@@ -82,8 +82,11 @@ export class ControlApi {
     let pane: string | null = null;
     try {
       const text = await this.sessions.tmux.capture(name);
-      // The blank rows below the CLI's input box are not "the last lines" anyone wants.
-      pane = text.trimEnd().split("\n").slice(-Math.max(1, Math.min(lines, 500))).join("\n");
+      // Rows are padded to the pane's width, and the blank rows below the CLI's input box are not
+      // "the last lines" anyone wants: both go before counting.
+      const rows = text.split("\n").map((l) => l.trimEnd());
+      while (rows.length && !rows[rows.length - 1]) rows.pop();
+      pane = rows.slice(-Math.max(1, Math.min(lines, 500))).join("\n");
     } catch {
       pane = null;
     }

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import { errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { ControlApi } from "./control-api.js";
@@ -29,15 +31,22 @@ const INSTRUCTIONS =
   "Read tools show sessions, accounts, quota, tasks and events; mutating tools (when enabled) enqueue tasks, " +
   "send prompts, swap accounts, checkpoint, restart and scale the pool.";
 
+type ServerOptions = Pick<McpHandlerOptions, "triggersEnabled" | "token" | "log" | "version" | "onCall"> & { validator?: jsonSchemaValidator };
+
 /** Builds the MCP server with the tools allowed right now (one per request: stateless). */
-export function buildMcpServer(api: ControlApi, opts: Pick<McpHandlerOptions, "triggersEnabled" | "token" | "log" | "version" | "onCall">): McpServer {
-  const server = new McpServer({ name: "claude-failover", version: opts.version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+export function buildMcpServer(api: ControlApi, opts: ServerOptions): McpServer {
+  const server = new McpServer(
+    { name: "claude-failover", version: opts.version },
+    // One validator for all requests: the SDK would otherwise build a new Ajv instance per server.
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: opts.validator },
+  );
   registerTools(server, api, { enableTrigger: opts.triggersEnabled(), secrets: [opts.token()], log: opts.log, onCall: opts.onCall });
   return server;
 }
 
 /** The raw route handler for /mcp (mounted in Routes.raw). */
 export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const validator = new AjvJsonSchemaValidator();
   return async (req, res) => {
     const check = checkHostOrigin({ host: req.headers.host, origin: req.headers.origin }, { listenHost: opts.listenHost, port: req.socket.localPort ?? 0 });
     if (!check.ok) return rpcError(res, 403, -32000, `Forbidden: ${check.message}`);
@@ -48,7 +57,7 @@ export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req
     }
     const body = await readMessage(req, opts.maxBody());
     if (!body.ok) return rpcError(res, body.status, body.code, body.message);
-    const server = buildMcpServer(api, opts);
+    const server = buildMcpServer(api, { ...opts, validator });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     transport.onerror = (e) => opts.log.debug({ err: sanitize(errorMessage(e), [opts.token()]) }, "mcp transport error");
     res.on("close", () => {

@@ -154,6 +154,27 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     }
   });
 
+  it("inbox_enqueue, tasks_list, task_get and pool_scale with the task inbox", async (t) => {
+    if (!d.api.plugins.tasks) return t.skip("the task inbox is not wired into the daemon yet");
+    // The pool's max is 0 here, so the task stays queued and no CLI is started for it.
+    const q = await callOk<{ id: string; state: string }>(c, "inbox_enqueue", { prompt: "queued over MCP", project: h.project("dev"), id: "mcp-t1", priority: 5 });
+    assert.deepEqual([q.id, q.state], ["mcp-t1", "queued"]);
+    const { tasks } = await callOk<{ tasks: { id: string; state: string }[] }>(c, "tasks_list");
+    assert.deepEqual(tasks, JSON.parse(JSON.stringify(d.api.tasksList())));
+    assert.ok(tasks.some((x) => x.id === "mcp-t1"));
+    assert.deepEqual((await callOk<{ tasks: unknown[] }>(c, "tasks_list", { state: "done" })).tasks, []);
+    const one = await callOk<{ id: string; prompt: string; priority: number }>(c, "task_get", { id: "mcp-t1" });
+    assert.deepEqual([one.id, one.prompt, one.priority], ["mcp-t1", "queued over MCP", 5]);
+    const dup = await fetch(`http://${listenOf(h)}/trigger/enqueue`, {
+      method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "queued over MCP", project: h.project("dev"), id: "mcp-t1" }),
+    });
+    assert.equal(((await dup.json()) as { duplicate?: boolean }).duplicate, true, "the route sees the task the tool queued");
+    assert.deepEqual(await callOk(c, "pool_scale", { min: 0, max: 0 }), { ok: true, min: 0, max: 0 });
+    const bad = await callTool(c, "pool_scale", { min: 3, max: 1 });
+    assert.match(bad.text, /^invalid_input: min \(3\) must not be above max \(1\)/);
+  });
+
   it("tool and /trigger/* give the same answer for the same request (one facade)", async () => {
     const viaTool = await callTool(c, "session_checkpoint", { session: "ghost" });
     const r = await fetch(`http://${listenOf(h)}/trigger/checkpoint`, {
