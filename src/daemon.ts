@@ -20,9 +20,9 @@ import { httpUsageSource } from "./quota/usage-client.js";
 import { UsagePoller } from "./quota/usage-poller.js";
 import type { PollParams } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
-import type { SessionRow } from "./store/types.js";
 import { pathsFor, type Paths } from "./paths.js";
 import { applyReload } from "./reload.js";
+import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js";
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
@@ -110,7 +110,8 @@ export class Daemon {
     this.limits.setChooser(this.quota);
     this.inbox = new InboxService(c, { store: this.store, sessions: this.sessions, clock: this.clock, log: this.log });
     this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
-    this.sessions.afterRecreate = (name, before) => void this.continueAfterRecreate(name, before);
+    this.sessions.afterRecreate = (name, before) =>
+      void continueAfterRecreate(this.sessions, this.store, before, this.config.swap, this.log).catch(() => {});
     const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
     if (faultStep) {
       // Fault injection for the crash-safety tests: die like SIGKILL at a swap step boundary.
@@ -177,10 +178,11 @@ export class Daemon {
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
-    const pending = this.recoverInterruptedSwaps();
+    const recovery = new SwapRecovery(this.store, this.sessions, this.clock, this.log.child({ component: "recovery" }), () => this.config.swap);
+    const pending = recovery.collect();
     await this.reconcile();
     await this.inbox.start();
-    for (const p of pending) void this.finishInterruptedSwap(p);
+    for (const p of pending) void recovery.finish(p);
     this.limits.attach();
     this.checkpoints.start(c.checkpoint.interval);
     this.poller.start();
@@ -294,57 +296,6 @@ export class Daemon {
     if (!enable && row.state !== "disabled") this.accounts.setState(name, "disabled", null, "disabled by operator");
     this.kickQuota();
     return { ok: true, account: name, state: this.accounts.row(name).state };
-  }
-
-  /**
-   * A swap the daemon died in the middle of: close its row, and make sure the pane runs on the account
-   * the store names (before the respawn step the old CLI may still be there: respawn it). Returns the
-   * prompts that still have to be resent once the session is up.
-   */
-  private recoverInterruptedSwaps(): { session: string; resend: string | null; startedAt: number; respawn: boolean }[] {
-    const out: { session: string; resend: string | null; startedAt: number; respawn: boolean }[] = [];
-    const order = ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"];
-    for (const sw of this.store.unfinishedSwaps()) {
-      const now = this.clock.now();
-      this.store.finishSwap(sw.id, "failed", `interrupted at step ${sw.step}: the daemon stopped`, now);
-      this.store.appendEvent(now, "swap.interrupted", sw.session, sw.toAccount, { id: sw.id, step: sw.step });
-      const row = this.store.getSession(sw.session);
-      if (!row) continue;
-      if (row.state === "swapping") this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
-      const respawn = order.indexOf(sw.step) < order.indexOf("respawned");
-      out.push({ session: sw.session, resend: order.indexOf(sw.step) < order.indexOf("resent") ? sw.resend : null, startedAt: sw.startedAt, respawn });
-    }
-    return out;
-  }
-
-  private async finishInterruptedSwap(p: { session: string; resend: string | null; startedAt: number; respawn: boolean }): Promise<void> {
-    try {
-      if (p.respawn) {
-        const pane = (await this.tmux.listPanes()).find((x) => x.session === p.session);
-        if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
-      }
-      if (!p.resend) return;
-      if (!(await this.sessions.waitReady(p.session))) return;
-      const row = this.sessions.get(p.session);
-      if (row?.lastPrompt === p.resend && (row.lastPromptAt ?? 0) >= p.startedAt) return; // it made it before the crash
-      await this.sessions.prompts.send(p.session, p.resend, { confirmTimeoutMs: this.config.swap.confirm_timeout });
-      this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
-    } catch (e) {
-      this.log.error({ session: p.session, err: errorMessage(e) }, "finishing interrupted swap failed");
-    }
-  }
-
-  /** After a tmux session was recreated (server killed), a turn that was cut gets the continue note. */
-  private async continueAfterRecreate(name: string, before: SessionRow): Promise<void> {
-    try {
-      if (!before.lastPrompt || before.lastPromptAnswered) return;
-      if (!(await this.sessions.waitReady(name))) return;
-      const text = before.failedPrompt ?? this.config.swap.continue_note;
-      await this.sessions.prompts.send(name, text, { confirmTimeoutMs: this.config.swap.confirm_timeout });
-      this.store.appendEvent(this.clock.now(), "session.continued_after_restore", name, null, {});
-    } catch (e) {
-      this.log.warn({ session: name, err: errorMessage(e) }, "continue after restore failed");
-    }
   }
 
   private launchContext(c: Config, settingsFile: string): LaunchContext {

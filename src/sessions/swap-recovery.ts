@@ -1,0 +1,81 @@
+import type { Config } from "../config/types.js";
+import type { Store } from "../store/store.js";
+import type { SessionRow } from "../store/types.js";
+import type { Clock } from "../util/clock.js";
+import { errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import type { SessionService } from "./session-service.js";
+import { SWAP_STEPS } from "./swap.js";
+
+export interface PendingRecovery { session: string; resend: string | null; startedAt: number; respawn: boolean }
+
+const stepIndex = (s: string) => (SWAP_STEPS as readonly string[]).indexOf(s);
+
+/**
+ * Swaps the daemon died in the middle of. The store changes the session's account before the pane is
+ * respawned, so after a crash the row names the account the session must run on; before the respawn
+ * step the old CLI may still be in the pane, so it is respawned. A prompt not yet resent is resent
+ * once the session is up — unless the spool shows it was submitted before the crash.
+ */
+export class SwapRecovery {
+  constructor(
+    private readonly store: Store,
+    private readonly sessions: SessionService,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly swapConfig: () => Config["swap"],
+  ) {}
+
+  /** Closes every unfinished swap row and says what each session still needs. Call before reconcile. */
+  collect(): PendingRecovery[] {
+    const out: PendingRecovery[] = [];
+    for (const sw of this.store.unfinishedSwaps()) {
+      const now = this.clock.now();
+      this.store.finishSwap(sw.id, "failed", `interrupted at step ${sw.step}: the daemon stopped`, now);
+      this.store.appendEvent(now, "swap.interrupted", sw.session, sw.toAccount, { id: sw.id, step: sw.step });
+      const row = this.store.getSession(sw.session);
+      if (!row) continue;
+      if (row.state === "swapping") this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
+      out.push({
+        session: sw.session,
+        resend: stepIndex(sw.step) < stepIndex("resent") ? sw.resend : null,
+        startedAt: sw.startedAt,
+        respawn: stepIndex(sw.step) < stepIndex("respawned"),
+      });
+    }
+    return out;
+  }
+
+  /** After reconcile: respawn where needed, then resend what was lost. */
+  async finish(p: PendingRecovery): Promise<void> {
+    try {
+      if (p.respawn) {
+        const pane = (await this.sessions.tmux.listPanes()).find((x) => x.session === p.session);
+        if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
+      }
+      if (!p.resend) return;
+      if (!(await this.sessions.waitReady(p.session))) return;
+      const row = this.sessions.get(p.session);
+      if (row?.lastPrompt === p.resend && (row.lastPromptAt ?? 0) >= p.startedAt) return; // it made it before the crash
+      await this.sessions.prompts.send(p.session, p.resend, { confirmTimeoutMs: this.swapConfig().confirm_timeout });
+      this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
+    } catch (e) {
+      this.log.error({ session: p.session, err: errorMessage(e) }, "finishing interrupted swap failed");
+    }
+  }
+}
+
+/** After a tmux session was recreated (server killed, reboot), a turn that was cut gets the continue note. */
+export async function continueAfterRecreate(
+  sessions: SessionService, store: Store, before: SessionRow, swap: Config["swap"], log: Logger,
+): Promise<void> {
+  try {
+    if (!before.lastPrompt || before.lastPromptAnswered) return;
+    if (!(await sessions.waitReady(before.name))) return;
+    const text = before.failedPrompt ?? swap.continue_note;
+    await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
+    store.appendEvent(Date.now(), "session.continued_after_restore", before.name, null, {});
+  } catch (e) {
+    log.warn({ session: before.name, err: errorMessage(e) }, "continue after restore failed");
+  }
+}
