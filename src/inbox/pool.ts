@@ -114,7 +114,9 @@ export class Pool {
       const op = this.ops.get(p.name) ?? null;
       const state = row?.state ?? (op === "starting" ? "starting" : "stopped");
       const free = state === "idle" && !busy.has(p.name) && !op;
-      if (free && !this.idleSince.has(p.name)) this.idleSince.set(p.name, now);
+      // Idle time counts from when it last became free, not from an earlier spell of idleness.
+      if (!free) this.idleSince.delete(p.name);
+      else if (!this.idleSince.has(p.name)) this.idleSince.set(p.name, now);
       return {
         name: p.name, project: p.project, model: p.model, account: row?.account ?? null, state, hasTask: busy.has(p.name), op,
         clean: p.clean, locked: !!this.layer.lockedBy(p.name), idleSince: free ? this.idleSince.get(p.name)! : null,

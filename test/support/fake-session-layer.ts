@@ -24,6 +24,8 @@ export class FakeSessionLayer implements SessionLayer {
   private readonly listeners = new Set<(s: SessionSignal) => void>();
   private readonly typed = new Map<string, string>();
   sendOk = true;
+  /** stamps rows' updatedAt, as the store does */
+  now: () => number = () => Date.now();
   /** the CLI reports UserPromptSubmit when a prompt is sent */
   autoSubmit = true;
 
@@ -33,10 +35,10 @@ export class FakeSessionLayer implements SessionLayer {
   async ensure(spec: SessionSpec) {
     this.specs.set(spec.name, spec);
     const row = this.rows.get(spec.name);
-    if (!row || row.state === "stopped" || row.state === "starting") {
-      this.rows.set(spec.name, sessionRow(spec.name, { project: spec.project, account: spec.account ?? "a" }));
-      this.log.push(`start:${spec.name}`);
-    }
+    if (!row || row.state === "stopped") this.rows.set(spec.name, sessionRow(spec.name, { project: spec.project, account: spec.account ?? "a" }));
+    else if (row.state === "starting") this.updateRow(spec.name, { state: "idle", project: spec.project, account: spec.account ?? row.account ?? "a" });
+    else return; // adopted as it is
+    this.log.push(`start:${spec.name}`);
   }
   async waitReady() {
     return true;
@@ -48,7 +50,7 @@ export class FakeSessionLayer implements SessionLayer {
   }
   updateRow(name: string, patch: Partial<SessionRow>) {
     const r = this.rows.get(name);
-    if (r) this.rows.set(name, { ...r, ...patch });
+    if (r) this.rows.set(name, { ...r, ...patch, updatedAt: this.now() });
   }
   lock(name: string, op: string) {
     if (this.locks.has(name)) throw new Error(`busy: ${this.locks.get(name)}`);
