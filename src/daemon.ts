@@ -184,6 +184,7 @@ export class Daemon {
     await this.inbox.start();
     for (const p of pending) void recovery.finish(p);
     this.limits.attach();
+    this.limits.recoverLimited();
     this.checkpoints.start(c.checkpoint.interval);
     this.poller.start();
     // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.

@@ -67,6 +67,18 @@ export class LimitReactor {
     }
   }
 
+  /**
+   * A limit reported while the daemon was down was replayed from the spool before the sessions were
+   * known: react to it now (call after reconcile).
+   */
+  recoverLimited(): void {
+    for (const s of this.sessions.list()) {
+      if (s.state !== "limited" || this.sessions.lockedBy(s.name)) continue;
+      const message = (s.stateReason ?? "").replace(/^rate_limit:\s*/, "");
+      void this.onLimit(s.name, message, s.failedPrompt ?? s.lastPrompt, "StopFailure rate_limit (while the daemon was down)");
+    }
+  }
+
   /** Called from the daemon's tick: expire states, resume parked sessions, read silent busy panes. */
   async tick(): Promise<void> {
     const now = this.clock.now();
