@@ -38,7 +38,10 @@ type Spec = { description: string; input: z.ZodType; annotations: ToolAnnotation
 
 function readTools(api: ControlApi): Record<string, Spec> {
   return {
-    sessions_list: { description: "All supervised sessions: state, account, last prompt, last swap.", input: NoInput, annotations: READ, run: () => ({ sessions: api.sessionsList() }) },
+    sessions_list: {
+      description: "All supervised sessions: state, account, last prompt, last swap (its steps: session_get).", input: NoInput, annotations: READ,
+      run: () => ({ sessions: api.sessionsList().map(withoutSwapSteps) }),
+    },
     session_get: {
       description: "One session: state, account, last swap, and the last N lines of its tmux pane.", input: SessionGetInput, annotations: READ,
       run: (a: z.infer<typeof SessionGetInput>) => api.sessionGet(a.session, a.lines ?? 40),
@@ -87,6 +90,13 @@ export function registerTools(server: McpServer, api: ControlApi, opts: ToolOpti
       }
     });
   }
+}
+
+/** A list is read by a model: the per-step log of each last swap would be a third of it. */
+function withoutSwapSteps<T extends { lastSwap: { steps: unknown } | null }>(s: T) {
+  if (!s.lastSwap) return s;
+  const { steps: _steps, ...lastSwap } = s.lastSwap;
+  return { ...s, lastSwap };
 }
 
 function quotaStatus(api: ControlApi, only?: string) {

@@ -77,6 +77,17 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
     assert.deepEqual(started.events.map((e) => e.kind), ["daemon.started"]);
   });
 
+  it("the tool list follows the trigger switch live (as a SIGHUP reload flips it)", async () => {
+    d.http.update({ enableTrigger: true });
+    try {
+      const names = (await c.listTools()).tools.map((t) => t.name);
+      assert.ok(MUTATING_TOOLS.every((m) => names.includes(m)));
+    } finally {
+      d.http.update({ enableTrigger: false });
+    }
+    assert.ok(!(await c.listTools()).tools.some((t) => MUTATING_TOOLS.includes(t.name)));
+  });
+
   it("a mutating tool is unknown while triggers are off, and nothing changes", async () => {
     const r = await callTool(c, "session_swap", { session: "dev", to: "b" });
     assert.equal(r.isError, true);
@@ -124,6 +135,9 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     const s = await callOk<SessionOut>(c, "session_get", { session: "dev" });
     assert.equal(s.account, "b");
     assert.deepEqual({ from: s.lastSwap!.from, to: s.lastSwap!.to, outcome: s.lastSwap!.outcome }, { from: "a", to: "b", outcome: "ok" });
+    assert.deepEqual((s.lastSwap as unknown as { steps: { step: string }[] }).steps.map((x) => x.step), d.store.lastSwap("dev")!.steps.map((x) => x.step));
+    const listed = (await callOk<{ sessions: SessionOut[] }>(c, "sessions_list")).sessions[0]!;
+    assert.deepEqual([listed.lastSwap!.to, listed.lastSwap!.outcome, "steps" in listed.lastSwap!], ["b", "ok", false]);
     const again = await callTool(c, "session_swap", { session: "dev", to: "b" });
     assert.equal(again.isError, true);
     assert.match(again.text, /^conflict: session is already on b/);
@@ -145,17 +159,8 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     assert.equal((await callOk<{ state: string }>(c, "account_set", { account: "a", action: "enable" })).state, "active");
   });
 
-  it("pool_scale and inbox_enqueue go to the task plugin, or fail cleanly without it", async (t) => {
-    if (d.api.plugins.tasks) return t.skip("covered by the inbox tests once the plugin exists");
-    for (const [tool, args] of [["pool_scale", { max: 2 }], ["inbox_enqueue", { prompt: "hello", project: h.project("p") }]] as const) {
-      const r = await callTool(c, tool, args);
-      assert.equal(r.isError, true);
-      assert.match(r.text, /^unavailable: /);
-    }
-  });
-
-  it("inbox_enqueue, tasks_list, task_get and pool_scale with the task inbox", async (t) => {
-    if (!d.api.plugins.tasks) return t.skip("the task inbox is not wired into the daemon yet");
+  it("inbox_enqueue, tasks_list, task_get and pool_scale with the task inbox", async () => {
+    assert.ok(d.api.plugins.tasks, "the daemon wires the task inbox into the facade");
     // The pool's max is 0 here, so the task stays queued and no CLI is started for it.
     const q = await callOk<{ id: string; state: string }>(c, "inbox_enqueue", { prompt: "queued over MCP", project: h.project("dev"), id: "mcp-t1", priority: 5 });
     assert.deepEqual([q.id, q.state], ["mcp-t1", "queued"]);
