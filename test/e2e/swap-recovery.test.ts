@@ -1,7 +1,7 @@
 // Parking, restore after the tmux server dies, checkpoints, and an attached client during a swap.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { makeHarness, OffsetClock, type Harness } from "../support/harness.js";
@@ -63,6 +63,13 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
     await typePrompt(h, "remember two", "two");
     await waitFor(() => d.sessions.get("one")?.lastPromptAnswered && d.sessions.get("two")?.lastPromptAnswered, 30_000, "answered");
     await waitFor(() => idle(d, "one") && idle(d, "two"), 30_000, "idle");
+    // The CLI writes its transcript lazily (seen: seconds after Stop) and loses unwritten turns when
+    // SIGHUP kills it: that is the CLI's window, not ours. Kill once the turns are on disk.
+    const onDisk = (n: string) => {
+      const p = d.sessions.get(n)?.transcriptPath;
+      return !!p && existsSync(p) && readFileSync(p, "utf8").includes('"type":"assistant"');
+    };
+    await waitFor(() => onDisk("one") && onDisk("two"), 60_000, "transcripts written");
     await d.checkpoints.takeAll("test");
     const ids = { one: d.sessions.get("one")!.claudeSessionId, two: d.sessions.get("two")!.claudeSessionId };
     const accts = { one: d.sessions.get("one")!.account, two: d.sessions.get("two")!.account };
