@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import type { Db } from "./db.js";
 import type { AccountRow, AccountState, EventRow, SessionRow, SwapRow, SwapStep } from "./types.js";
 
@@ -41,15 +42,26 @@ function toSwap(r: Row): SwapRow {
 
 // The store owns persisted data and its invariants; it knows nothing of time policy (callers pass `now`).
 export class Store {
+  /** Prepared once per SQL text: preparing on every call dominated /status and sessions_list. */
+  private readonly stmts = new Map<string, Database.Statement>();
   constructor(readonly db: Db) {}
+
+  private q(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
 
   // ---- sessions
   getSession(name: string): SessionRow | undefined {
-    const r = this.db.prepare("SELECT * FROM sessions WHERE name = ?").get(name) as Row | undefined;
+    const r = this.q("SELECT * FROM sessions WHERE name = ?").get(name) as Row | undefined;
     return r ? toSession(r) : undefined;
   }
   listSessions(): SessionRow[] {
-    return (this.db.prepare("SELECT * FROM sessions ORDER BY name").all() as Row[]).map(toSession);
+    return (this.q("SELECT * FROM sessions ORDER BY name").all() as Row[]).map(toSession);
   }
   insertSession(s: Pick<SessionRow, "name" | "kind" | "project" | "account" | "claudeSessionId" | "state">, now: number): SessionRow {
     this.db
@@ -69,23 +81,23 @@ export class Store {
     }
     sets.push("updated_at = ?");
     vals.push(now, name);
-    this.db.prepare(`UPDATE sessions SET ${sets.join(", ")} WHERE name = ?`).run(...vals);
+    this.q(`UPDATE sessions SET ${sets.join(", ")} WHERE name = ?`).run(...vals);
     return this.getSession(name);
   }
   deleteSession(name: string): void {
-    this.db.prepare("DELETE FROM sessions WHERE name = ?").run(name);
+    this.q("DELETE FROM sessions WHERE name = ?").run(name);
   }
 
   // ---- accounts
   getAccount(name: string): AccountRow | undefined {
-    const r = this.db.prepare("SELECT * FROM accounts WHERE name = ?").get(name) as Row | undefined;
+    const r = this.q("SELECT * FROM accounts WHERE name = ?").get(name) as Row | undefined;
     return r ? toAccount(r) : undefined;
   }
   listAccounts(): AccountRow[] {
-    return (this.db.prepare("SELECT * FROM accounts ORDER BY name").all() as Row[]).map(toAccount);
+    return (this.q("SELECT * FROM accounts ORDER BY name").all() as Row[]).map(toAccount);
   }
   ensureAccount(name: string, now: number): AccountRow {
-    this.db.prepare("INSERT OR IGNORE INTO accounts (name, state, updated_at) VALUES (?, 'active', ?)").run(name, now);
+    this.q("INSERT OR IGNORE INTO accounts (name, state, updated_at) VALUES (?, 'active', ?)").run(name, now);
     return this.getAccount(name)!;
   }
   setAccountState(name: string, state: AccountState, until: number | null, reason: string | null, now: number): void {
@@ -109,7 +121,7 @@ export class Store {
     if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id LIMIT ?";
     args.push(limit);
-    return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent);
+    return (this.q(sql).all(...args) as Row[]).map(toEvent);
   }
   tailEvents(n: number, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
     let sql = "SELECT * FROM events WHERE 1=1";
@@ -118,19 +130,19 @@ export class Store {
     if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id DESC LIMIT ?";
     args.push(n);
-    return (this.db.prepare(sql).all(...args) as Row[]).map(toEvent).reverse();
+    return (this.q(sql).all(...args) as Row[]).map(toEvent).reverse();
   }
 
   // ---- prompts (local counts for soft caps)
   recordPrompt(ts: number, session: string, account: string): void {
-    this.db.prepare("INSERT INTO prompts (ts, session, account) VALUES (?, ?, ?)").run(ts, session, account);
+    this.q("INSERT INTO prompts (ts, session, account) VALUES (?, ?, ?)").run(ts, session, account);
   }
   countPrompts(account: string, since: number): number {
-    const r = this.db.prepare("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as { n: number };
+    const r = this.q("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as { n: number };
     return r.n;
   }
   prunePrompts(before: number): void {
-    this.db.prepare("DELETE FROM prompts WHERE ts < ?").run(before);
+    this.q("DELETE FROM prompts WHERE ts < ?").run(before);
   }
 
   // ---- swaps
@@ -145,29 +157,29 @@ export class Store {
     const row = this.getSwap(id);
     if (!row) return;
     row.steps.push(step);
-    this.db.prepare("UPDATE swaps SET step = ?, steps = ? WHERE id = ?").run(step.step, JSON.stringify(row.steps), id);
+    this.q("UPDATE swaps SET step = ?, steps = ? WHERE id = ?").run(step.step, JSON.stringify(row.steps), id);
   }
   finishSwap(id: number, outcome: NonNullable<SwapRow["outcome"]>, error: string | null, now: number): void {
-    this.db.prepare("UPDATE swaps SET outcome = ?, error = ?, ended_at = ? WHERE id = ?").run(outcome, error, now, id);
+    this.q("UPDATE swaps SET outcome = ?, error = ?, ended_at = ? WHERE id = ?").run(outcome, error, now, id);
   }
   getSwap(id: number): SwapRow | undefined {
-    const r = this.db.prepare("SELECT * FROM swaps WHERE id = ?").get(id) as Row | undefined;
+    const r = this.q("SELECT * FROM swaps WHERE id = ?").get(id) as Row | undefined;
     return r ? toSwap(r) : undefined;
   }
   lastSwap(session: string): SwapRow | undefined {
-    const r = this.db.prepare("SELECT * FROM swaps WHERE session = ? ORDER BY id DESC LIMIT 1").get(session) as Row | undefined;
+    const r = this.q("SELECT * FROM swaps WHERE session = ? ORDER BY id DESC LIMIT 1").get(session) as Row | undefined;
     return r ? toSwap(r) : undefined;
   }
   unfinishedSwaps(): SwapRow[] {
-    return (this.db.prepare("SELECT * FROM swaps WHERE outcome IS NULL ORDER BY id").all() as Row[]).map(toSwap);
+    return (this.q("SELECT * FROM swaps WHERE outcome IS NULL ORDER BY id").all() as Row[]).map(toSwap);
   }
   listSwaps(limit = 100): SwapRow[] {
-    return (this.db.prepare("SELECT * FROM swaps ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toSwap);
+    return (this.q("SELECT * FROM swaps ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toSwap);
   }
 
   // ---- usage figures (last-known-good per account, with the poller's error and backoff)
   getUsage(account: string): UsageRow | undefined {
-    const r = this.db.prepare("SELECT * FROM usage WHERE account = ?").get(account) as Row | undefined;
+    const r = this.q("SELECT * FROM usage WHERE account = ?").get(account) as Row | undefined;
     if (!r) return undefined;
     return {
       account: r.account as string, figures: JSON.parse(r.figures as string) as unknown, fetchedAt: r.fetched_at as number | null,
