@@ -28,7 +28,7 @@ export function readCredentials(home: string): CredentialsRead {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { ok: false, reason: "missing", detail: "no .claude/.credentials.json (needs login)" };
+    if (code === "ENOENT") return { ok: false, reason: "missing", detail: "no .claude/.credentials.json" };
     return { ok: false, reason: "unreadable", detail: `cannot read credentials: ${code ?? "error"}` };
   }
   try {

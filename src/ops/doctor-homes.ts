@@ -49,7 +49,7 @@ function checkHome(c: Config, a: AccountConfig, now: number): Check[] {
 function checkCredentials(a: AccountConfig, now: number): Check {
   const name = `account ${a.name}: credentials`;
   const r = readCredentials(a.home);
-  if (!r.ok) return fail(name, r.detail, `claude-failover login ${a.name}`);
+  if (!r.ok) return fail(name, r.reason === "missing" ? `${r.detail} (needs login)` : r.detail, `claude-failover login ${a.name}`);
   const mode = statSync(credentialsPath(a.home)).mode & 0o777;
   if (mode & 0o077) return fail(name, `${credentialsPath(a.home)} is readable by others (mode ${mode.toString(8)})`, `chmod 600 ${credentialsPath(a.home)}`);
   const { expiresAt, refreshToken, subscriptionType } = r.creds;
