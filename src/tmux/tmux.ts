@@ -50,16 +50,22 @@ export class Tmux {
     return r.code === 0;
   }
 
-  /** Creates a detached session running spec.argv, marked as ours, keeping the pane when the program exits. */
+  /**
+   * Creates a detached session running spec.argv, marked as ours, keeping the pane when the program
+   * exits. The session starts on a placeholder and the real program is respawned into it only once
+   * the options are set: a CLI that dies at once would otherwise take the session with it before
+   * remain-on-exit holds, and its exit status would be lost.
+   */
   async newSession(name: string, spec: LaunchSpec, size = { cols: 200, rows: 50 }): Promise<void> {
     await this.run([
       "new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), "-c", spec.cwd,
-      "--", ...launchArgv(spec.argv),
+      "--", "env", "sleep", "86400",
     ]);
     try {
       await this.run(["set-option", "-t", pane(name), OWNER_OPTION, "1"]);
       await this.run(["set-option", "-w", "-t", pane(name), "remain-on-exit", "on"]);
       await this.run(["set-option", "-t", pane(name), "history-limit", "10000"]);
+      await this.respawn(name, spec);
     } catch (e) {
       // A half-made session would be adopted later as if complete: remove it.
       await this.killSession(name);

@@ -79,21 +79,22 @@ describe("Tmux argv", () => {
     assert.equal(await new Tmux(fakeExec().exec, "cf").hasSession("a"), true);
   });
 
-  it("newSession: `--` then the argv (starting with env), then owner, remain-on-exit, history-limit", async () => {
+  it("newSession: a placeholder, then owner, remain-on-exit, history-limit, then the argv respawned in", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").newSession("a", SPEC, { cols: 120, rows: 40 });
     assert.deepEqual(calls.map((c) => c.argv), [
-      ["-L", "cf", "new-session", "-d", "-s", "a", "-x", "120", "-y", "40", "-c", "/work/proj", "--", ...SPEC.argv],
+      ["-L", "cf", "new-session", "-d", "-s", "a", "-x", "120", "-y", "40", "-c", "/work/proj", "--", "env", "sleep", "86400"],
       ["-L", "cf", "set-option", "-t", "=a:", OWNER_OPTION, "1"],
       ["-L", "cf", "set-option", "-w", "-t", "=a:", "remain-on-exit", "on"],
       ["-L", "cf", "set-option", "-t", "=a:", "history-limit", "10000"],
+      ["-L", "cf", "respawn-pane", "-k", "-t", "=a:", "-c", "/work/proj", "--", ...SPEC.argv],
     ]);
   });
 
   it("newSession prepends env when the argv doesn't start with it (never a single shell word)", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").newSession("a", { cwd: "/", argv: ["claude"] });
-    const argv = calls[0]!.argv;
+    const argv = calls.at(-1)!.argv;
     assert.deepEqual(argv.slice(argv.indexOf("--")), ["--", "env", "claude"]);
   });
 
