@@ -131,8 +131,15 @@ export class ControlApi {
   async send(input: unknown) {
     const i = parseInput(SendInput, input);
     this.requireSession(i.session);
-    const r = await this.sessions.prompts.send(i.session, i.text, { confirmTimeoutMs: 30_000 });
-    if (!r.ok) throw new CfError("conflict", r.reason);
+    // A swap or restart types into the same pane (/exit, a resent prompt): keys must not interleave,
+    // and a prompt typed just before a swap's /exit would be cut unseen. Refused (409) while one runs.
+    this.sessions.lock(i.session, "send");
+    try {
+      const r = await this.sessions.prompts.send(i.session, i.text, { confirmTimeoutMs: 30_000 });
+      if (!r.ok) throw new CfError("conflict", r.reason);
+    } finally {
+      this.sessions.unlock(i.session);
+    }
     return { ok: true, session: i.session };
   }
 

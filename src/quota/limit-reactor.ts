@@ -21,6 +21,7 @@ const SILENT_BUSY_MS = 20_000;
 export class LimitReactor {
   private lastPaneCheck = new Map<string, number>();
   private inFlight = new Set<string>();
+  private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string }>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -48,7 +49,12 @@ export class LimitReactor {
   }
 
   async onLimit(session: string, message: string, prompt: string | null, source: string): Promise<void> {
-    if (this.inFlight.has(session)) return;
+    if (this.inFlight.has(session)) {
+      // Refused again while the last refusal is still being handled (the resent prompt refused on the
+      // new account too): the running swap would end by clearing it. Handle it once that swap is over.
+      this.pending.set(session, { account: this.sessions.get(session)?.account ?? null, message, prompt, source });
+      return;
+    }
     const row = this.sessions.get(session);
     if (!row?.account) return;
     this.inFlight.add(session);
@@ -58,13 +64,28 @@ export class LimitReactor {
       const until = parsed?.resetAt ?? now + this.cooldownMs;
       this.accounts.setState(row.account, "exhausted", until, `${source}: ${message || "limit hit"}`);
       this.sessions.event("quota.hard_limit", session, row.account, { message, until, parsed: !!parsed?.resetAt, source });
-      const out = await this.swaps.swap({ session, reason: "rate_limit", urgent: true, hard: true, resend: prompt ?? row.failedPrompt ?? row.lastPrompt });
+      const resend = prompt ?? row.failedPrompt ?? row.lastPrompt;
+      const out = await this.swaps.swap({ session, reason: "rate_limit", urgent: true, hard: true, resend });
       if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no swap after hard limit");
+      // Another operation held the session (a swap of the quota monitor, a resume, a send): it may end by
+      // clearing the refusal. Try again once it lets go (tick).
+      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pending.set(session, { account: row.account, message, prompt: resend, source });
     } catch (e) {
       this.log.error({ session, err: errorMessage(e) }, "hard-limit reaction failed");
     } finally {
       this.inFlight.delete(session);
+      this.replayPending(session);
     }
+  }
+
+  private replayPending(session: string): void {
+    const p = this.pending.get(session);
+    if (!p || this.sessions.lockedBy(session)) return;
+    this.pending.delete(session);
+    const row = this.sessions.get(session);
+    if (!row || row.account !== p.account) return; // it has moved on since: nothing refused where it is now
+    this.sessions.updateRow(session, { state: "limited", failedPrompt: p.prompt ?? row.failedPrompt });
+    void this.onLimit(session, p.message, p.prompt, p.source);
   }
 
   /**
@@ -82,6 +103,7 @@ export class LimitReactor {
   /** Called from the daemon's tick: expire states, resume parked sessions, read silent busy panes. */
   async tick(): Promise<void> {
     const now = this.clock.now();
+    for (const name of [...this.pending.keys()]) if (!this.inFlight.has(name)) this.replayPending(name);
     for (const s of this.sessions.list()) {
       if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.tryResume(s.name);
       else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS) await this.checkPane(s.name);
@@ -122,7 +144,8 @@ export class LimitReactor {
         const r = await this.sessions.prompts.send(name, prompt, { confirmTimeoutMs: 60_000 });
         if (!r.ok) throw new Error(r.reason);
       }
-      this.sessions.updateRow(name, { failedPrompt: null });
+      // Its UserPromptSubmit already cleared failedPrompt; clearing it here would erase a refusal that
+      // came right after (the account refused the resent prompt at once).
     } catch (e) {
       this.log.warn({ session: name, err: errorMessage(e) }, "resume after park failed; will retry");
       this.sessions.park(name, this.clock.now() + 30_000, `resume failed: ${errorMessage(e)}`);

@@ -128,6 +128,9 @@ export class QuotaService implements AccountChooser {
       const src = this.policyAccounts(now).find((a) => a.name === d.from);
       const row = this.sessions.get(d.session);
       if (!row || row.account !== d.from) return;
+      // Its running turn got through: let it finish rather than cut it (the swap would Escape it and the
+      // model would be asked again). A refusal inside the turn goes to the limit reactor; an idle session moves.
+      if (d.hard && row.state === "busy") return;
       if (src && !d.hard) {
         const p = accountPressure(src, this.params, now);
         if (!p.over && this.accounts.row(d.from).state !== "disabled") {

@@ -30,7 +30,7 @@ export class SessionService {
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
   restoreSource: ((name: string) => Partial<SessionRow> | null) | null = null;
-  /** Called after a session whose tmux session had vanished was created again (tmux server killed, reboot). */
+  /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
   afterRecreate: ((name: string, before: SessionRow) => void) | null = null;
 
   constructor(
@@ -150,7 +150,7 @@ export class SessionService {
     }
     const before = { ...row };
     await this.start(spec.name, pane ? "respawn" : "create", pane ? "pane dead at start" : "no tmux session");
-    if (!pane && before.started) this.afterRecreate?.(spec.name, before);
+    if (before.started) this.afterRecreate?.(spec.name, before);
   }
 
   /** Launches the CLI for a session on its account (or a newly chosen one). */
@@ -257,7 +257,7 @@ export class SessionService {
       if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
       this.start(name, how, `restart: ${why}`)
         .then(() => {
-          if (how === "create" && row?.started) this.afterRecreate?.(name, row);
+          if (row?.started) this.afterRecreate?.(name, row);
         })
         .catch((e) => this.log.error({ session: name, err: errorMessage(e) }, "restart failed"));
     }, delay);

@@ -65,15 +65,33 @@ export class SwapRecovery {
   }
 }
 
-/** After a tmux session was recreated (server killed, reboot), a turn that was cut gets the continue note. */
+/**
+ * After a CLI was started again (it crashed, its tmux session vanished), a turn that was cut gets the
+ * continue note; when the conversation had to start afresh, the cut prompt itself. Pool sessions are left
+ * to the dispatcher, which retries a lost task turn itself (both would make the model answer it twice).
+ */
 export async function continueAfterRecreate(
   sessions: SessionService, store: Store, before: SessionRow, swap: Config["swap"], log: Logger,
 ): Promise<void> {
   try {
-    if (!before.lastPrompt || before.lastPromptAnswered) return;
+    if (!before.lastPrompt || before.lastPromptAnswered || before.kind !== "dedicated") return;
     if (!(await sessions.waitReady(before.name))) return;
-    const text = before.failedPrompt ?? swap.continue_note;
-    await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
+    const now = sessions.get(before.name);
+    if (now?.state === "parked") {
+      // No account to start on: the resume at the reset sends what it finds in failedPrompt.
+      sessions.updateRow(before.name, { failedPrompt: before.failedPrompt ?? before.lastPrompt });
+      store.appendEvent(Date.now(), "session.continue_deferred", before.name, null, { until: now.parkedUntil });
+      return;
+    }
+    const fresh = !!now && now.claudeSessionId !== before.claudeSessionId;
+    const text = before.failedPrompt ?? (fresh ? before.lastPrompt : swap.continue_note);
+    // Typed keys must not interleave with a swap's /exit: a swap that got there first handles the cut turn.
+    sessions.lock(before.name, "continue");
+    try {
+      await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
+    } finally {
+      sessions.unlock(before.name);
+    }
     store.appendEvent(Date.now(), "session.continued_after_restore", before.name, null, {});
   } catch (e) {
     log.warn({ session: before.name, err: errorMessage(e) }, "continue after restore failed");

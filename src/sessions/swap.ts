@@ -119,13 +119,16 @@ export class SwapService {
       const cut = await this.endTurn(req, turnWasRunning);
       await step("turn_ended", cut ? "turn cut short" : undefined);
       await this.exitCli(req.session);
-      await step("exited");
+      // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
+      const late = this.sessions.get(req.session)!;
+      const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
+      await step("exited", cutLate ? "cut a turn that started during the swap" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
       const launched = await this.launchOn(req.session, to);
       // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
-      const cutPrompt = launched.newConversation ? row.lastPrompt : this.tuning.continueNote;
-      const resend = resendFailed ?? (cut ? cutPrompt : null);
+      const cutPrompt = launched.newConversation ? late.lastPrompt : this.tuning.continueNote;
+      const resend = resendFailed ?? (cut || cutLate ? cutPrompt : null);
       if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
       respawned = true;
       await step("respawned");

@@ -1,0 +1,96 @@
+// Benchmark: what a hard-limit swap costs beyond a bare `claude --resume`, with the REAL CLI
+// (node_modules/.bin/claude) against the stand-in API, in one run.
+//   swap: StopFailure hook (its spool file's timestamp) → the resent prompt's UserPromptSubmit hook on
+//         the new account (same clock: both are `date +%s%N` in the hook script);
+//   bare: `tmux new-session … claude --resume <id>` spawned → its SessionStart hook fired.
+// The difference is what the daemon adds (target: < 500 ms). Also prints each swap step and the
+// hook-to-state latency (hook file written → the store row updated and the signal raised).
+// Run: node --import tsx bench/swap/swap-overhead.ts   (SWAPS=7; needs tmux)
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { makeHarness } from "../../test/support/harness.js";
+import { cliEnv, claudeBinary, readSpool, writeHookSettings } from "../../test/support/real-cli.js";
+import { waitFor } from "../../test/support/wait.js";
+import type { SessionSignal } from "../../src/sessions/types.js";
+import { machine, median, quantile } from "../scale-report.js";
+
+const SWAPS = Number(process.env.SWAPS ?? 7);
+const h = await makeHarness({ accounts: Math.min(10, SWAPS + 1) });
+const signals: { s: SessionSignal; seenAt: number }[] = [];
+const out = (s: string) => process.stdout.write(`${s}\n`);
+try {
+  const d = await h.start();
+  d.sessions.onSignal((s) => signals.push({ s, seenAt: Date.now() }));
+  await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
+  const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
+  const type = async (text: string) => {
+    h.tmux("send-keys", "-t", "=dev:", "-l", "--", text);
+    await waitFor(() => pane().includes(text), 20_000, "typed text shown");
+    h.tmux("send-keys", "-t", "=dev:", "Enter");
+  };
+  await type("bench warm-up");
+  await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered, 60_000, "warm-up answered");
+
+  // A conversation of its own for the bare resumes, in the same project, under account a's home.
+  const project = d.sessions.get("dev")!.project;
+  const home = d.loadedConfig().accounts[0]!.home;
+  const spool = join(h.root, "bare-spool");
+  const settings = writeHookSettings(join(h.root, "bare-hooks"), spool, ["SessionStart", "Stop"]);
+  const bareId = randomUUID();
+  const scrub = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].flatMap((v) => ["-u", v]);
+  const envArgs = [...scrub, ...Object.entries({ ...cliEnv(h.api.url), HOME: home }).map(([k, v]) => `${k}=${v}`)];
+  const bare = (how: string[]) => h.tmux("new-session", "-d", "-s", "bare", "-x", "200", "-y", "50", "-c", project, "--", "env", ...envArgs, claudeBinary(), "--settings", settings, ...how);
+  const bareGone = () => waitFor(() => h.tmux("has-session", "-t", "=bare").code !== 0, 30_000, "bare CLI exited");
+  const bareExit = async () => {
+    await waitFor(() => /❯\u00a0/.test(h.tmux("capture-pane", "-p", "-t", "=bare:").out), 30_000, "bare prompt");
+    h.tmux("send-keys", "-t", "=bare:", "-l", "/exit");
+    await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=bare:").out.includes("❯\u00a0/exit"), 10_000, "/exit typed");
+    h.tmux("send-keys", "-t", "=bare:", "Enter");
+    await bareGone();
+  };
+  bare(["--session-id", bareId]);
+  await waitFor(() => /❯\u00a0/.test(h.tmux("capture-pane", "-p", "-t", "=bare:").out), 60_000, "bare CLI ready");
+  h.tmux("send-keys", "-t", "=bare:", "-l", "bare conversation");
+  await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=bare:").out.includes("bare conversation"), 10_000, "bare typed");
+  h.tmux("send-keys", "-t", "=bare:", "Enter");
+  await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop"), 60_000, "bare answered");
+  await bareExit();
+
+  const bareMs: number[] = [];
+  const swapMs: number[] = [];
+  const steps = new Map<string, number[]>();
+  for (let i = 1; i <= SWAPS; i++) {
+    const t0 = Date.now();
+    bare(["--resume", bareId]);
+    const start = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "SessionStart" && Number(e.file.split("-")[0]) / 1e6 >= t0), 60_000, "bare SessionStart");
+    bareMs.push(Number(start.file.split("-")[0]) / 1e6 - t0);
+    await bareExit();
+
+    const from = d.sessions.get("dev")!.account!;
+    const token = h.accountTokens[from]!;
+    h.api.setCap(token, h.api.usedTurns(token));
+    const prompt = `bench swap ${i}`;
+    const swapsBefore = d.store.listSwaps(100).length;
+    await type(prompt);
+    await waitFor(() => d.store.listSwaps(100).length > swapsBefore && d.store.lastSwap("dev")?.outcome === "ok", 120_000, `swap ${i}`);
+    const sw = d.store.lastSwap("dev")!;
+    const failed = await waitFor(() => signals.find((x) => x.s.signal.kind === "turn_failed" && x.s.ts >= t0), 10_000, "StopFailure seen");
+    const resent = await waitFor(() => signals.find((x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.signal.prompt.includes(prompt)), 30_000, "resent prompt submitted");
+    swapMs.push(resent.s.ts - failed.s.ts);
+    for (const st of sw.steps) steps.set(st.step, [...(steps.get(st.step) ?? []), st.ms]);
+    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "resent prompt answered");
+    out(`swap ${i}: ${from} → ${sw.toAccount}: StopFailure → resent UserPromptSubmit ${swapMs.at(-1)} ms; bare resume start ${Math.round(bareMs.at(-1)!)} ms`);
+  }
+  const lat = signals.map((x) => x.seenAt - x.s.ts);
+  const mb = median(bareMs);
+  const ms = median(swapMs);
+  out(`\nmachine: ${await machine()}`);
+  out(`swaps: ${SWAPS} (real CLI ${claudeBinary()})`);
+  out(`StopFailure → resent prompt accepted on the new account: median ${ms} ms (min ${quantile(swapMs, 0)}, max ${quantile(swapMs, 1)})`);
+  out(`bare claude --resume start (spawn → SessionStart):        median ${mb} ms (min ${quantile(bareMs, 0)}, max ${quantile(bareMs, 1)})`);
+  out(`daemon's addition (difference of medians):               ${Math.round(ms - mb)} ms; ratio ${(ms / mb).toFixed(2)}`);
+  out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
+  out(`hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`);
+} finally {
+  await h.cleanup();
+}

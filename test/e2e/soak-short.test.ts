@@ -1,0 +1,28 @@
+// The short soak and chaos runs for CI: the same harness as `npm run soak` / `npm run chaos`
+// (test/scale/soak-run.ts), 50 stub-CLI sessions on 5 capped accounts, about a minute of load each.
+// A failure prints the seed: `CHAOS_SEED=<seed> CHAOS_SECONDS=60 npm run chaos` replays the schedule.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { runSoak, soakDefaults, type SoakReport } from "../scale/soak-run.js";
+
+const lines: string[] = [];
+function explain(what: string, r: SoakReport): string {
+  const faults = r.faults.map((f) => `#${f.n} ${f.kind}${f.target ? ` [${f.target}]` : ""}: ${f.detail} → ${f.reaction}`);
+  return [`${what} seed ${r.seed}`, ...Object.entries(r.figures).map(([k, v]) => `${k}: ${v}`), ...faults, ...r.notes, ...r.violations.slice(0, 20)].join("\n");
+}
+
+describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
+  it("soak: 60 s of prompts and tasks on 50 sessions, every invariant holds", async () => {
+    const r = await runSoak({ ...soakDefaults(process.env, "SOAK"), seconds: 60, log: (l) => lines.push(l) });
+    assert.ok(r.figures.prompts_answered_once as number > 0, "prompts flowed");
+    assert.deepEqual(r.violations, [], explain("soak", r));
+  });
+
+  it("chaos: 60 s with faults injected, every invariant holds and every fault is answered", async () => {
+    const opts = soakDefaults(process.env, "CHAOS");
+    const r = await runSoak({ ...opts, seconds: 60, chaos: { minGapMs: 6000, maxGapMs: 9000 }, log: (l) => lines.push(l) });
+    assert.ok(r.faults.length >= 5, `faults injected: ${r.faults.length}`);
+    for (const f of r.faults) assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);
+    assert.deepEqual(r.violations, [], explain("chaos", r));
+  });
+});

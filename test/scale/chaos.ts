@@ -1,0 +1,219 @@
+// Faults injected during a soak at seeded random moments, each recorded with what the daemon did about
+// it (read back from its event log). The kinds, and why each matters, are in docs/reliability.md.
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { delay, waitFor } from "../support/wait.js";
+import type { ScaleEnv, StatusSession } from "./scale-env.js";
+
+export const FAULT_KINDS = ["daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "spool_junk", "checkpoint_corrupt"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosOptions { minGapMs: number; maxGapMs: number; kinds?: readonly FaultKind[] }
+
+export interface FaultRecord {
+  n: number;
+  kind: FaultKind;
+  at: number;
+  target: string | null;
+  detail: string;
+  /** what the daemon did, from its events (filled in by describe()) */
+  reaction: string;
+  /** ms until every dedicated session had a live CLI again (faults that take CLIs down) */
+  recoveredMs?: number | null;
+}
+
+// Events worth listing per fault: what the daemon did about it.
+const REACTIONS: Record<FaultKind, string[]> = {
+  daemon_kill: ["daemon.started", "session.adopted", "session.launch", "swap.interrupted", "swap.resent_after_recovery", "task.requeued", "task.awaiting_stop"],
+  cli_kill: ["session.exited", "session.launch", "hook.SessionStart", "session.new_conversation", "session.continued_after_restore", "task.retry"],
+  tmux_kill_server: ["session.exited", "session.launch", "session.continued_after_restore", "session.new_conversation", "session.failed", "task.retry", "pool.session_stopped"],
+  usage_hang: ["quota.poll_error", "quota.decision.move", "swap.started"],
+  usage_500: ["quota.poll_error", "quota.decision.move", "swap.started"],
+  usage_429: ["quota.poll_error", "quota.decision.move", "swap.started"],
+  spool_junk: ["hook.orphan"],
+  checkpoint_corrupt: ["daemon.started", "checkpoint.corrupt", "session.restored_from_checkpoint", "session.adopted"],
+};
+
+export class Chaos {
+  readonly faults: FaultRecord[] = [];
+  readonly faultsBySession = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private order: FaultKind[] = [];
+  private stopped = false;
+
+  constructor(private readonly env: ScaleEnv, private readonly rand: () => number, private readonly o: ChaosOptions, private readonly log: (s: string) => void) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** No more faults; waits for the one in progress and leaves the daemon running and the endpoint sane. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.env.h.api.setUsageMode("ok");
+    if (!this.env.daemon) await this.env.startDaemon();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const gap = this.o.minGapMs + this.rand() * (this.o.maxGapMs - this.o.minGapMs);
+    this.timer = setTimeout(() => {
+      this.running = this.inject(this.next()).catch((e) => this.log(`fault failed to inject: ${e instanceof Error ? e.message : String(e)}`)).finally(() => {
+        this.running = null;
+        this.schedule();
+      });
+    }, gap);
+  }
+
+  // Every kind once (in a seeded shuffle) before any repeats.
+  private next(): FaultKind {
+    if (!this.order.length) {
+      this.order = [...(this.o.kinds ?? FAULT_KINDS)];
+      for (let i = this.order.length - 1; i > 0; i--) {
+        const j = Math.floor(this.rand() * (i + 1));
+        [this.order[i], this.order[j]] = [this.order[j]!, this.order[i]!];
+      }
+    }
+    return this.order.shift()!;
+  }
+
+  private pick<T>(xs: T[]): T | undefined {
+    return xs.length ? xs[Math.floor(this.rand() * xs.length)] : undefined;
+  }
+
+  private record(kind: FaultKind, target: string | null, detail: string): FaultRecord {
+    const f: FaultRecord = { n: this.faults.length + 1, kind, at: Date.now(), target, detail, reaction: "" };
+    this.faults.push(f);
+    if (target) this.faultsBySession.set(target, (this.faultsBySession.get(target) ?? 0) + 1);
+    this.log(`fault #${f.n} ${kind}${target ? ` ${target}` : ""}: ${detail}`);
+    return f;
+  }
+
+  private async inject(kind: FaultKind): Promise<void> {
+    const env = this.env;
+    switch (kind) {
+      case "daemon_kill": {
+        const down = Math.round(500 + this.rand() * 2500);
+        const pid = env.daemonPid();
+        await env.killDaemon("SIGKILL");
+        const f = this.record(kind, null, `SIGKILL daemon pid ${pid}, restarted after ${down} ms`);
+        await delay(down);
+        await env.startDaemon();
+        f.recoveredMs = await this.recovered(f.at);
+        return;
+      }
+      case "cli_kill": {
+        const pane = this.pick(env.panes().filter((p) => !p.dead && p.pid > 0));
+        if (!pane) return void this.record(kind, null, "no live pane to kill");
+        process.kill(pane.pid, "SIGKILL");
+        const f = this.record(kind, pane.session, `SIGKILL CLI pid ${pane.pid}`);
+        f.recoveredMs = await this.recovered(f.at, pane.session);
+        return;
+      }
+      case "tmux_kill_server": {
+        const n = env.panes().length;
+        env.h.tmux("kill-server");
+        for (const p of env.names) this.faultsBySession.set(p, (this.faultsBySession.get(p) ?? 0) + 1);
+        const f = this.record(kind, null, `tmux kill-server with ${n} panes`);
+        f.recoveredMs = await this.recovered(f.at);
+        return;
+      }
+      case "usage_hang":
+      case "usage_500":
+      case "usage_429": {
+        const mode = kind.slice("usage_".length) as "hang" | "500" | "429";
+        const ms = Math.round(10_000 + this.rand() * 15_000);
+        env.h.api.setUsageMode(mode);
+        this.record(kind, null, `usage endpoint answers ${mode} for ${ms} ms`);
+        await delay(ms);
+        env.h.api.setUsageMode("ok");
+        return;
+      }
+      case "spool_junk":
+        return void this.record(kind, null, this.junk());
+      case "checkpoint_corrupt":
+        return this.corruptCheckpoint();
+    }
+  }
+
+  /** Unreadable names, unparseable payloads, events of sessions that don't exist, a dir, stray temp files. */
+  private junk(): string {
+    const dir = this.env.spoolDir;
+    const ns = BigInt(Date.now() - 3_600_000) * 1_000_000n;
+    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `junk-${i}-${Math.floor(this.rand() * 1e9)}.txt`), "x".repeat(i));
+    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `${ns + BigInt(i)}.${900000 + i}.${this.env.names[i % this.env.names.length]}.a.Stop.json`), i % 2 ? "{not json" : "[1,2,3]");
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `${ns + BigInt(200 + i)}.${910000 + i}.ghost-${i}.a.Stop.json`), JSON.stringify({ session_id: `ghost-${i}`, last_assistant_message: "boo" }));
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `.stray-${i}.tmp`), "half written");
+    mkdirSync(join(dir, `junkdir-${Date.now()}`), { recursive: true });
+    return "270 files: 100 unreadable names, 100 bad payloads under real session names, 50 events of unknown sessions, 20 stray .tmp files, and a directory";
+  }
+
+  /** Corrupts a session's newest checkpoint, then makes the daemon need it: SIGKILL, lose the row, restart. */
+  private async corruptCheckpoint(): Promise<void> {
+    const env = this.env;
+    // A session with no turn in flight: its hook events can't arrive while its row is missing.
+    const quiet = (s: StatusSession) => (s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered)) || s.state === "parked";
+    const idle = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
+    const withCps = idle.filter((n) => listJson(join(env.checkpointDir, n)).length >= 2);
+    const name = this.pick(withCps);
+    if (!name) return void this.record("checkpoint_corrupt", null, "no quiet session with two checkpoints yet");
+    await env.killDaemon("SIGKILL");
+    const files = listJson(join(env.checkpointDir, name));
+    const newest = files[files.length - 1]!;
+    writeFileSync(join(env.checkpointDir, name, newest), '{"version":1,"takenAt":');
+    env.closeStore();
+    const db = new Database(join(env.stateDir, "state.db"));
+    db.prepare("DELETE FROM sessions WHERE name = ?").run(name);
+    db.close();
+    const f = this.record("checkpoint_corrupt", name, `truncated ${newest}, SIGKILLed the daemon, deleted the session's row, restarted`);
+    await env.startDaemon();
+    f.recoveredMs = await this.recovered(f.at);
+  }
+
+  /** Waits (up to a minute) until every dedicated session (or just `only`) has a live CLI the daemon knows as running. */
+  private async recovered(since: number, only?: string): Promise<number | null> {
+    const up = new Set(["idle", "busy", "waiting", "limited", "parked"]);
+    try {
+      await waitFor(async () => {
+        const s = await this.env.sessions();
+        const live = new Set(this.env.panes().filter((p) => !p.dead).map((p) => p.session));
+        const which = s.filter((x) => (only ? x.name === only : x.kind === "dedicated"));
+        return which.every((x) => up.has(x.state) && (x.state === "parked" || live.has(x.name)));
+      }, 60_000, "sessions back", 250);
+      return Date.now() - since;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Fills in each fault's reaction from the daemon's events between it and the next fault. */
+  describe(db: Database.Database, endedAt: number): void {
+    this.faults.forEach((f, i) => {
+      const until = this.faults[i + 1]?.at ?? endedAt;
+      const kinds = REACTIONS[f.kind];
+      const rows = db.prepare(`SELECT kind, session, data FROM events WHERE ts >= ? AND ts < ? AND kind IN (${kinds.map(() => "?").join(",")})`).all(f.at - 500, until, ...kinds) as { kind: string; session: string | null; data: string }[];
+      const counts = new Map<string, number>();
+      for (const r of rows) {
+        if (f.target && r.session !== f.target && f.kind !== "checkpoint_corrupt") continue;
+        const extra = r.kind === "hook.SessionStart" ? `(${(JSON.parse(r.data) as { source?: string }).source})` : "";
+        counts.set(r.kind + extra, (counts.get(r.kind + extra) ?? 0) + 1);
+      }
+      if (f.kind === "spool_junk") counts.set("spool files moved to bad/", listJson(join(this.env.spoolDir, "bad"), "").length);
+      f.reaction = [...counts].map(([k, n]) => `${k} x${n}`).join(", ") || "no reaction events";
+      const who = f.kind === "cli_kill" ? "the session" : "all sessions";
+      if (f.recoveredMs !== undefined) f.reaction += f.recoveredMs === null ? `; ${who} NOT live again within 60 s` : `; ${who} live again after ${f.recoveredMs} ms`;
+    });
+  }
+}
+
+function listJson(dir: string, ext = ".json"): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(ext) && !f.startsWith(".")).sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,161 @@
+// One soak run, with or without chaos: set up, load for a while, drain, check the invariants, report.
+// Used by bench/soak.ts, bench/chaos.ts and test/e2e/soak-short.test.ts.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { waitFor } from "../support/wait.js";
+import { Chaos, type ChaosOptions, type FaultRecord } from "./chaos.js";
+import { Driver, prng } from "./driver.js";
+import { checkRun } from "./invariants.js";
+import { DaemonRecord, TurnLog } from "./ledger.js";
+import { ScaleEnv } from "./scale-env.js";
+import { QuotaWindows } from "./windows.js";
+
+export interface SoakOptions {
+  seconds: number;
+  dedicated: number;
+  poolMax: number;
+  accounts: number;
+  /** turns per account per quota window */
+  cap: number;
+  /** a window lasts at least this long and ends on a whole minute */
+  windowMs: number;
+  promptsPerSec: number;
+  tasksPerSec: number;
+  slowMs: [number, number];
+  seed: number;
+  /** how long the drain may take at most (prompts parked until a reset need one window) */
+  drainMs: number;
+  minDwellMs: number;
+  chaos: ChaosOptions | null;
+  log: (line: string) => void;
+}
+
+export interface SoakReport {
+  ok: boolean;
+  seed: number;
+  violations: string[];
+  notes: string[];
+  figures: Record<string, string | number>;
+  faults: FaultRecord[];
+}
+
+export function soakDefaults(env: NodeJS.ProcessEnv, prefix: string): SoakOptions {
+  const n = (k: string, d: number) => (env[`${prefix}_${k}`] !== undefined ? Number(env[`${prefix}_${k}`]) : d);
+  return {
+    seconds: n("SECONDS", 120), dedicated: n("DEDICATED", 40), poolMax: n("POOL_MAX", 10), accounts: n("ACCOUNTS", 5),
+    cap: n("CAP", 20), windowMs: n("WINDOW_S", 45) * 1000, promptsPerSec: n("RATE", 2), tasksPerSec: n("TASK_RATE", 0.3),
+    slowMs: [n("SLOW_MIN_MS", 200), n("SLOW_MAX_MS", 2500)], seed: n("SEED", Date.now() % 1_000_000), drainMs: n("DRAIN_S", 150) * 1000,
+    minDwellMs: 30_000, chaos: null, log: (l) => process.stdout.write(`${l}\n`),
+  };
+}
+
+export async function runSoak(o: SoakOptions): Promise<SoakReport> {
+  const t0 = Date.now();
+  const env = await ScaleEnv.create({ dedicated: o.dedicated, poolMax: o.poolMax, accounts: o.accounts, config: { quota: { min_dwell: `${o.minDwellMs}ms` } } });
+  const turns = new TurnLog(env.h.api);
+  const windows = new QuotaWindows(env.h.api, env.h.accountTokens, o.cap, o.windowMs);
+  const figures: Record<string, string | number> = {};
+  let scan: NodeJS.Timeout | null = null;
+  try {
+    windows.start();
+    const pid = await env.startDaemon();
+    await waitFor(async () => (await env.sessions()).filter((s) => s.kind === "dedicated" && s.state === "idle").length === o.dedicated, 180_000, "all sessions idle", 500);
+    figures.setup_s = Math.round((Date.now() - t0) / 1000);
+    figures.rss_start_mb = Math.round((env.rssKb(pid) ?? 0) / 1024);
+    const cpu0 = env.cpuSeconds(pid) ?? 0;
+    o.log(`seed ${o.seed}: ${o.dedicated} dedicated sessions + pool max ${o.poolMax}, ${o.accounts} accounts, cap ${o.cap} turns per window; ready in ${figures.setup_s} s, daemon RSS ${figures.rss_start_mb} MB`);
+    const driver = new Driver(env, prng(o.seed), { promptsPerSec: o.promptsPerSec, tasksPerSec: o.tasksPerSec, slowMs: o.slowMs, answered: (m) => turns.answers(m) > 0 });
+    const chaos = o.chaos ? new Chaos(env, prng(o.seed ^ 0x5bd1e995), o.chaos, o.log) : null;
+    const startedAt = Date.now();
+    scan = setInterval(() => turns.scan(), 1000);
+    driver.start();
+    chaos?.start();
+    let shown = startedAt;
+    await waitFor(() => {
+      if (Date.now() - shown >= 15_000) {
+        shown = Date.now();
+        progress(o, env, driver, turns, startedAt);
+      }
+      return Date.now() >= startedAt + o.seconds * 1000;
+    }, o.seconds * 1000 + 60_000, "soak time", 1000);
+    await driver.stop();
+    await chaos?.stop();
+    o.log(`load stopped after ${Math.round((Date.now() - startedAt) / 1000)} s; draining`);
+    const accepted = driver.prompts.filter((p) => p.outcome === "accepted");
+    const drained = await waitFor(() => {
+      turns.scan();
+      const rec = new DaemonRecord(env.store());
+      const open = accepted.filter((p) => rec.stopCount(p.marker) === 0).length + driver.tasks.filter((t) => !rec.tasks.some((r) => r.prompt.includes(t.marker) && (r.state === "done" || r.state === "failed"))).length;
+      return open === 0 && rec.swaps.every((s) => s.outcome !== null);
+    }, o.drainMs, "drain", 2000).then(() => true, () => false);
+    const endedAt = Date.now();
+    figures.rss_end_mb = Math.round((env.rssKb() ?? 0) / 1024);
+    figures.daemon_cpu_s = Math.round(((env.cpuSeconds() ?? 0) - (env.daemonPid() === pid ? cpu0 : 0)) * 10) / 10;
+    turns.scan();
+    const rec = new DaemonRecord(env.store());
+    chaos?.describe(env.store(), endedAt);
+    const result = checkRun({
+      prompts: driver.prompts, tasks: driver.tasks, turns, daemon: rec, windows, startedAt, endedAt,
+      minDwellMs: o.minDwellMs, chaos: !!o.chaos, faultsBySession: chaos?.faultsBySession ?? new Map(),
+    });
+    if (!drained) result.violations.unshift(`the drain did not finish within ${o.drainMs / 1000} s`);
+    if (!env.daemon || env.daemon.exitCode !== null) result.violations.push("the daemon is not running at the end");
+    const leftover = existsSync(env.spoolDir) ? readdirSync(env.spoolDir).filter((f) => f.endsWith(".json") && !f.startsWith(".")).length : 0;
+    if (leftover) result.violations.push(`${leftover} hook event file(s) left unapplied in the spool`);
+    const live = new Set(env.panes().filter((p) => !p.dead).map((p) => p.session));
+    for (const s of rec.sessions.filter((x) => x.kind === "dedicated" && x.state !== "parked" && !live.has(x.name))) result.violations.push(`${s.name}: no live CLI at the end (${s.state})`);
+    if (process.env.SOAK_DEBUG && result.violations.length) debugDump(o, env, turns, rec, result.violations);
+    Object.assign(figures, summarize(windows.history.length, driver, turns, rec, startedAt, endedAt));
+    return { ok: result.violations.length === 0, seed: o.seed, ...result, figures, faults: chaos?.faults ?? [] };
+  } finally {
+    if (scan) clearInterval(scan);
+    windows.stop();
+    if (process.env.SOAK_KEEP) o.log(`kept ${env.h.root} (tmux -L ${env.h.socket}); daemon pid ${env.daemonPid()}`);
+    else await env.cleanup();
+  }
+}
+
+function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRecord, violations: string[]): void {
+  for (const v of violations.slice(0, 5)) {
+    const marker = /soak-[pt]\d{6}/.exec(v)?.[0];
+    const session = /\((s\d\d|auto-\d\d)/.exec(v)?.[1] ?? /^(s\d\d)/.exec(v)?.[1];
+    o.log(`--- ${v}`);
+    if (marker) for (const f of turns.facts.filter((x) => x.markers.includes(marker))) o.log(`  turn ${new Date(f.time).toISOString()} ${f.status} ${f.token?.slice(14, 15)} ${f.markers.join(" ")}`);
+    if (session) for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60)) o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
+  }
+}
+
+function progress(o: SoakOptions, env: ScaleEnv, d: Driver, turns: TurnLog, startedAt: number): void {
+  turns.scan();
+  let swaps = 0;
+  let done = 0;
+  try {
+    swaps = (env.store().prepare("SELECT COUNT(*) AS n FROM swaps").get() as { n: number }).n;
+    done = (env.store().prepare("SELECT COUNT(*) AS n FROM tasks WHERE state = 'done'").get() as { n: number }).n;
+  } catch {
+    /* store being replaced (chaos) */
+  }
+  const ok = turns.facts.filter((f) => f.status === 200).length;
+  const refused = turns.facts.filter((f) => f.status === 429).length;
+  o.log(`t=${Math.round((Date.now() - startedAt) / 1000)}s prompts ${d.prompts.length} (accepted ${d.prompts.filter((p) => p.outcome === "accepted").length}) tasks ${d.tasks.length} (done ${done}) turns 200:${ok} 429:${refused} swaps ${swaps} rss ${Math.round((env.rssKb() ?? 0) / 1024)} MB`);
+}
+
+function summarize(windows: number, d: Driver, turns: TurnLog, rec: DaemonRecord, startedAt: number, endedAt: number): Record<string, string | number> {
+  const by = <T>(xs: T[], key: (x: T) => string) => xs.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>());
+  const perSession = by(rec.swaps, (s) => s.session);
+  return {
+    load_s: Math.round((endedAt - startedAt) / 1000),
+    prompts_sent: d.prompts.length,
+    prompts: [...by(d.prompts, (p) => p.outcome)].map(([k, n]) => `${k} ${n}`).join(", "),
+    prompts_answered_once: d.prompts.filter((p) => rec.stopCount(p.marker) === 1).length,
+    tasks_dropped: d.tasks.length,
+    tasks: [...by(rec.tasks, (t) => t.state)].map(([k, n]) => `${k} ${n}`).join(", "),
+    turns_200: turns.facts.filter((f) => f.status === 200).length,
+    turns_429: turns.facts.filter((f) => f.status === 429).length,
+    quota_windows: windows,
+    swaps: [...by(rec.swaps, (s) => `${s.reason}/${s.outcome ?? "open"}`)].map(([k, n]) => `${k} ${n}`).join(", ") || "none",
+    max_swaps_per_session: Math.max(0, ...perSession.values()),
+    parks: rec.parks.length,
+    rate_limit_hits: rec.limitHits.length,
+  };
+}
