@@ -15,7 +15,8 @@ import type { SessionSignal } from "../../src/sessions/types.js";
 import { machine, median, quantile } from "../scale-report.js";
 
 const SWAPS = Number(process.env.SWAPS ?? 7);
-const h = await makeHarness({ accounts: Math.min(10, SWAPS + 1) });
+// One account more than the swaps need, never reached by them: the bare CLI's own home and token.
+const h = await makeHarness({ accounts: Math.min(10, SWAPS + 2) });
 const signals: { s: SessionSignal; seenAt: number }[] = [];
 const out = (s: string) => process.stdout.write(`${s}\n`);
 try {
@@ -33,20 +34,33 @@ try {
 
   // A conversation of its own for the bare resumes, in the same project, under account a's home.
   const project = d.sessions.get("dev")!.project;
-  const home = d.loadedConfig().accounts[0]!.home;
+  const home = d.loadedConfig().accounts.at(-1)!.home;
   const spool = join(h.root, "bare-spool");
-  const settings = writeHookSettings(join(h.root, "bare-hooks"), spool, ["SessionStart", "Stop"]);
+  const settings = writeHookSettings(join(h.root, "bare-hooks"), spool, ["SessionStart", "UserPromptSubmit", "Stop"]);
   const bareId = randomUUID();
   const scrub = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].flatMap((v) => ["-u", v]);
   const envArgs = [...scrub, ...Object.entries({ ...cliEnv(h.api.url), HOME: home }).map(([k, v]) => `${k}=${v}`)];
   const bare = (how: string[]) => h.tmux("new-session", "-d", "-s", "bare", "-x", "200", "-y", "50", "-c", project, "--", "env", ...envArgs, claudeBinary(), "--settings", settings, ...how);
   const bareGone = () => waitFor(() => h.tmux("has-session", "-t", "=bare").code !== 0, 30_000, "bare CLI exited");
-  const bareExit = async () => {
-    await waitFor(() => /❯\u00a0/.test(h.tmux("capture-pane", "-p", "-t", "=bare:").out), 30_000, "bare prompt");
+  const barePane = () => h.tmux("capture-pane", "-p", "-t", "=bare:").out;
+  const bareExit = async (): Promise<number> => {
+    await waitFor(() => /❯\u00a0/.test(barePane()), 30_000, "bare prompt");
     h.tmux("send-keys", "-t", "=bare:", "-l", "/exit");
-    await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=bare:").out.includes("❯\u00a0/exit"), 10_000, "/exit typed");
+    await waitFor(() => barePane().includes("❯\u00a0/exit"), 10_000, "/exit typed");
+    const t = Date.now();
     h.tmux("send-keys", "-t", "=bare:", "Enter");
     await bareGone();
+    return Date.now() - t;
+  };
+  // Typed as the daemon's prompt sender does (literal keys, wait for the input box, Enter): start → hook.
+  const barePrompt = async (text: string): Promise<number> => {
+    const t = Date.now();
+    h.tmux("send-keys", "-t", "=bare:", "-l", "--", text);
+    await waitFor(() => barePane().includes(`❯\u00a0${text}`), 10_000, "bare prompt typed", 25);
+    h.tmux("send-keys", "-t", "=bare:", "Enter");
+    const ups = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === text), 30_000, "bare prompt submitted");
+    await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(ups.file.split("-")[0])), 30_000, "bare prompt answered");
+    return Number(ups.file.split("-")[0]) / 1e6 - t;
   };
   bare(["--session-id", bareId]);
   await waitFor(() => /❯\u00a0/.test(h.tmux("capture-pane", "-p", "-t", "=bare:").out), 60_000, "bare CLI ready");
@@ -57,6 +71,8 @@ try {
   await bareExit();
 
   const bareMs: number[] = [];
+  const exitMs: number[] = [];
+  const promptMs: number[] = [];
   const swapMs: number[] = [];
   const steps = new Map<string, number[]>();
   for (let i = 1; i <= SWAPS; i++) {
@@ -64,7 +80,8 @@ try {
     bare(["--resume", bareId]);
     const start = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "SessionStart" && Number(e.file.split("-")[0]) / 1e6 >= t0), 60_000, "bare SessionStart");
     bareMs.push(Number(start.file.split("-")[0]) / 1e6 - t0);
-    await bareExit();
+    promptMs.push(await barePrompt(`bare prompt ${i}`));
+    exitMs.push(await bareExit());
 
     const from = d.sessions.get("dev")!.account!;
     const token = h.accountTokens[from]!;
@@ -89,6 +106,9 @@ try {
   out(`StopFailure → resent prompt accepted on the new account: median ${ms} ms (min ${quantile(swapMs, 0)}, max ${quantile(swapMs, 1)})`);
   out(`bare claude --resume start (spawn → SessionStart):        median ${mb} ms (min ${quantile(bareMs, 0)}, max ${quantile(bareMs, 1)})`);
   out(`daemon's addition (difference of medians):               ${Math.round(ms - mb)} ms; ratio ${(ms / mb).toFixed(2)}`);
+  const manual = median(exitMs) + mb + median(promptMs);
+  out(`bare /exit (Enter → process gone) median ${median(exitMs)} ms; bare prompt (typed → UserPromptSubmit) median ${median(promptMs)} ms`);
+  out(`the same by hand (/exit + resume start + prompt): ${Math.round(manual)} ms; the daemon beyond that: ${Math.round(ms - manual)} ms`);
   out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
   out(`hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`);
 } finally {

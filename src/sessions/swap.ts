@@ -192,15 +192,20 @@ export class SwapService {
       if (await dead()) return;
       if (classifyPane(await tmux.capture(name), this.clock.now()).dialog) {
         await tmux.sendKeys(name, "Escape");
-        await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).dialog, { timeoutMs: 1500, intervalMs: 50 });
+        await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).dialog, { timeoutMs: 1500, intervalMs: 25 });
       }
       await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
       await tmux.sendLiteral(name, "/exit");
-      // Enter before the input box shows the command is lost (or picks a dialog entry): wait for it.
-      const shown = await pollUntil(async () => inputShows(await tmux.capture(name), "/exit"), { timeoutMs: 2000, intervalMs: 25 });
-      if (!shown) continue;
+      // Enter before the input box shows the command is lost (or picks a dialog entry): wait for it. The
+      // rate-limit dialog opens a moment after the StopFailure and swallows what was typed: go round again
+      // as soon as it shows instead of waiting out the timeout.
+      const shown = await pollUntil(async () => {
+        const pane = await tmux.capture(name);
+        return inputShows(pane, "/exit") ? "shown" : classifyPane(pane, this.clock.now()).dialog ? "dialog" : false;
+      }, { timeoutMs: 2000, intervalMs: 25 });
+      if (shown !== "shown") continue;
       await tmux.sendKeys(name, "Enter");
-      if (await pollUntil(dead, { timeoutMs: Math.max(100, Math.min(4000, deadline - Date.now())), intervalMs: 50 })) return;
+      if (await pollUntil(dead, { timeoutMs: Math.max(100, Math.min(4000, deadline - Date.now())), intervalMs: 25 })) return;
     }
     if (await dead()) return;
     await tmux.sendKeys(name, "C-c");
