@@ -4,6 +4,7 @@
 // The daemon runs as `claude-failover daemon` (a child) for RSS/CPU; the tmux count uses an in-process
 // daemon with a counting exec, adopting the same 100 sessions, with production defaults (2 s sweep).
 // Run: node --import tsx bench/idle/idle-cost.ts   (IDLE_SIZES=10,50,100 IDLE_SECONDS=60)
+// The daemon child runs the compiled build (`npm run build` first; it is run here) unless IDLE_TSX=1.
 import { Daemon } from "../../src/daemon.js";
 import { realExec, type Exec } from "../../src/tmux/exec.js";
 import { silentLogger } from "../../src/util/log.js";
@@ -89,7 +90,15 @@ async function tmuxPerMinute(env: ScaleEnv, n: number): Promise<string> {
   }
 }
 
-out(`machine: ${await machine()}`);
+if (!process.env.IDLE_TSX) {
+  const { spawnSync } = await import("node:child_process");
+  const { join } = await import("node:path");
+  const { REPO } = await import("../../test/support/harness.js");
+  const built = spawnSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.json")], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error("build failed");
+  process.env.SCALE_DAEMON_JS = join(REPO, "dist/src/cli/bin.js");
+}
+out(`machine: ${await machine()}; daemon ${process.env.SCALE_DAEMON_JS ? "compiled (dist)" : "under tsx"}`);
 out("| stub sessions | all idle after | daemon RSS at idle (start → +1 min) | daemon CPU idle | RSS with prompts | daemon CPU with prompts |");
 out("|---|---|---|---|---|---|");
 for (const n of SIZES) out(await measure(n));

@@ -83,10 +83,15 @@ export class ScaleEnv {
   get checkpointDir(): string { return join(this.stateDir, "checkpoints"); }
   get listen(): string { return String((this.h.configObject.mcp_http as Record<string, unknown>).listen); }
 
-  /** Starts `claude-failover daemon` as a child (log appended to daemon.log) and waits for /health. */
+  /**
+   * Starts `claude-failover daemon` as a child (log appended to daemon.log) and waits for /health. Runs the
+   * TypeScript sources through tsx, or the compiled CLI when SCALE_DAEMON_JS names it (dist/src/cli/bin.js).
+   */
   async startDaemon(timeoutMs = 120_000): Promise<number> {
     const fd = openSync(this.logPath, "a");
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/bin.ts"), "--config", this.h.configPath, "daemon"], {
+    const js = process.env.SCALE_DAEMON_JS;
+    const entry = js ? [js] : ["--import", "tsx", join(REPO, "src/cli/bin.ts")];
+    const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], {
       env: this.h.env, stdio: ["ignore", fd, fd], cwd: REPO,
     });
     closeSync(fd);
