@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CfError } from "../util/errors.js";
+import { CfError, errorMessage } from "../util/errors.js";
 import type { Exec } from "./exec.js";
 
 /** Marks a tmux session as supervised by us, so a restarted daemon adopts it instead of starting a copy. */
@@ -57,25 +57,33 @@ export class Tmux {
    * remain-on-exit holds, and its exit status would be lost.
    */
   async newSession(name: string, spec: LaunchSpec, size = { cols: 200, rows: 50 }): Promise<void> {
-    await this.run([
-      "new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), "-c", spec.cwd,
-      "--", "env", "sleep", "86400",
-    ]);
+    // One tmux command list (`;` between commands), which the server runs as a whole: a daemon killed
+    // half-way through can't leave a session that isn't marked ours (a name conflict for good after its
+    // restart) or a marked one still running the placeholder (adopted as if it were the CLI).
     try {
-      await this.run(["set-option", "-t", pane(name), OWNER_OPTION, "1"]);
-      await this.run(["set-option", "-w", "-t", pane(name), "remain-on-exit", "on"]);
-      await this.run(["set-option", "-t", pane(name), "history-limit", "10000"]);
-      await this.respawn(name, spec);
+      await this.run([
+        "new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), "-c", spec.cwd,
+        "--", "env", "sleep", "86400", ";",
+        "set-option", "-t", pane(name), OWNER_OPTION, "1", ";",
+        "set-option", "-w", "-t", pane(name), "remain-on-exit", "on", ";",
+        "set-option", "-t", pane(name), "history-limit", "10000", ";",
+        ...this.respawnArgs(name, spec).map(listSafe),
+      ]);
     } catch (e) {
-      // A half-made session would be adopted later as if complete: remove it.
-      await this.killSession(name);
+      // A half-made session would be adopted later as if complete: remove it; but never a session of
+      // that name that was there before (tmux stopped at new-session then).
+      if (!/duplicate session/.test(errorMessage(e))) await this.killSession(name);
       throw e;
     }
   }
 
+  private respawnArgs(name: string, spec: LaunchSpec): string[] {
+    return ["respawn-pane", "-k", "-t", pane(name), "-c", spec.cwd, "--", ...launchArgv(spec.argv)];
+  }
+
   /** Restarts the program in the same pane: attached clients stay attached. */
   async respawn(name: string, spec: LaunchSpec): Promise<void> {
-    await this.run(["respawn-pane", "-k", "-t", pane(name), "-c", spec.cwd, "--", ...launchArgv(spec.argv)]);
+    await this.run(this.respawnArgs(name, spec));
   }
 
   async killSession(name: string): Promise<void> {
@@ -136,6 +144,11 @@ export class Tmux {
       throw e;
     }
   }
+}
+
+// In a command list an argument ending in ";" ends a command; a "\;" at its end stands for a literal ";".
+function listSafe(arg: string): string {
+  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
 }
 
 // tmux runs a single-word command through the shell; a leading `env` guarantees ≥ 2 words → direct exec.

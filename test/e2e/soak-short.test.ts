@@ -1,8 +1,9 @@
 // The short soak and chaos runs for CI: the same harness as `npm run soak` / `npm run chaos`
-// (test/scale/soak-run.ts), 50 stub-CLI sessions on 5 capped accounts, about a minute of load each.
-// A failure prints the seed: `CHAOS_SEED=<seed> CHAOS_SECONDS=60 npm run chaos` replays the schedule.
+// (test/scale/soak-run.ts), 50 stub-CLI sessions on 5 capped accounts, one to one and a half minutes of load.
+// A failure prints the seed: `CHAOS_SEED=<seed> CHAOS_SECONDS=90 npm run chaos` replays the order of faults.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { FAULT_KINDS } from "../scale/chaos.js";
 import { runSoak, soakDefaults, type SoakReport } from "../scale/soak-run.js";
 
 const lines: string[] = [];
@@ -18,10 +19,11 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
     assert.deepEqual(r.violations, [], explain("soak", r));
   });
 
-  it("chaos: 60 s with faults injected, every invariant holds and every fault is answered", async () => {
+  it("chaos: 90 s with every kind of fault injected, every invariant holds and every fault is answered", async () => {
     const opts = soakDefaults(process.env, "CHAOS");
-    const r = await runSoak({ ...opts, seconds: 60, chaos: { minGapMs: 6000, maxGapMs: 9000 }, log: (l) => lines.push(l) });
-    assert.ok(r.faults.length >= 5, `faults injected: ${r.faults.length}`);
+    const chaos = { minGapMs: 4000, maxGapMs: 6000, usageFaultMs: [4000, 6000] as [number, number] };
+    const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
+    assert.deepEqual(new Set(r.faults.map((f) => f.kind)), new Set(FAULT_KINDS), `faults injected: ${r.faults.map((f) => f.kind).join(", ")}`);
     for (const f of r.faults) assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);
     assert.deepEqual(r.violations, [], explain("chaos", r));
   });

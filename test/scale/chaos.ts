@@ -9,7 +9,13 @@ import type { ScaleEnv, StatusSession } from "./scale-env.js";
 export const FAULT_KINDS = ["daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "spool_junk", "checkpoint_corrupt"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export interface ChaosOptions { minGapMs: number; maxGapMs: number; kinds?: readonly FaultKind[] }
+export interface ChaosOptions {
+  minGapMs: number;
+  maxGapMs: number;
+  kinds?: readonly FaultKind[];
+  /** how long the usage endpoint misbehaves (default 10-25 s) */
+  usageFaultMs?: [number, number];
+}
 
 export interface FaultRecord {
   n: number;
@@ -126,7 +132,8 @@ export class Chaos {
       case "usage_500":
       case "usage_429": {
         const mode = kind.slice("usage_".length) as "hang" | "500" | "429";
-        const ms = Math.round(10_000 + this.rand() * 15_000);
+        const [lo, hi] = this.o.usageFaultMs ?? [10_000, 25_000];
+        const ms = Math.round(lo + this.rand() * (hi - lo));
         env.h.api.setUsageMode(mode);
         this.record(kind, null, `usage endpoint answers ${mode} for ${ms} ms`);
         await delay(ms);
@@ -158,9 +165,10 @@ export class Chaos {
     // A session with no turn in flight: its hook events can't arrive while its row is missing.
     const quiet = (s: StatusSession) => (s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered)) || s.state === "parked";
     const idle = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
-    const withCps = idle.filter((n) => listJson(join(env.checkpointDir, n)).length >= 2);
-    const name = this.pick(withCps);
-    if (!name) return void this.record("checkpoint_corrupt", null, "no quiet session with two checkpoints yet");
+    const name = this.pick(idle);
+    if (!name) return void this.record("checkpoint_corrupt", null, "no quiet session to pick");
+    // Two checkpoints at least, so there is an older good one to fall back on.
+    for (let i = listJson(join(env.checkpointDir, name)).length; i < 2; i++) await env.api("POST", "/trigger/checkpoint", { session: name }).catch(() => null);
     await env.killDaemon("SIGKILL");
     const files = listJson(join(env.checkpointDir, name));
     const newest = files[files.length - 1]!;

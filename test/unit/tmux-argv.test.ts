@@ -48,7 +48,7 @@ describe("socketArgs", () => {
       await t.paste("a", "y");
       await t.killSession("a");
       await t.killServer();
-      assert.ok(calls.length >= 12);
+      assert.ok(calls.length >= 10);
       for (const c of calls) assert.deepEqual(c.argv.slice(0, prefix.length), prefix, c.argv.join(" "));
       if (!prefix.length) for (const c of calls) assert.ok(!["-L", "-S"].includes(c.argv[0]!));
       assert.equal(t.calls, calls.length);
@@ -79,34 +79,40 @@ describe("Tmux argv", () => {
     assert.equal(await new Tmux(fakeExec().exec, "cf").hasSession("a"), true);
   });
 
-  it("newSession: a placeholder, then owner, remain-on-exit, history-limit, then the argv respawned in", async () => {
+  it("newSession: one command list: a placeholder, then owner, remain-on-exit, history-limit, then the argv respawned in", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").newSession("a", SPEC, { cols: 120, rows: 40 });
-    assert.deepEqual(calls.map((c) => c.argv), [
-      ["-L", "cf", "new-session", "-d", "-s", "a", "-x", "120", "-y", "40", "-c", "/work/proj", "--", "env", "sleep", "86400"],
-      ["-L", "cf", "set-option", "-t", "=a:", OWNER_OPTION, "1"],
-      ["-L", "cf", "set-option", "-w", "-t", "=a:", "remain-on-exit", "on"],
-      ["-L", "cf", "set-option", "-t", "=a:", "history-limit", "10000"],
-      ["-L", "cf", "respawn-pane", "-k", "-t", "=a:", "-c", "/work/proj", "--", ...SPEC.argv],
-    ]);
+    assert.deepEqual(calls.map((c) => c.argv), [[
+      "-L", "cf", "new-session", "-d", "-s", "a", "-x", "120", "-y", "40", "-c", "/work/proj", "--", "env", "sleep", "86400", ";",
+      "set-option", "-t", "=a:", OWNER_OPTION, "1", ";",
+      "set-option", "-w", "-t", "=a:", "remain-on-exit", "on", ";",
+      "set-option", "-t", "=a:", "history-limit", "10000", ";",
+      "respawn-pane", "-k", "-t", "=a:", "-c", "/work/proj", "--", ...SPEC.argv,
+    ]]);
+  });
+
+  it("newSession escapes an argument ending in ';' so tmux doesn't end the command list there", async () => {
+    const { exec, calls } = fakeExec();
+    await new Tmux(exec, "cf").newSession("a", { cwd: "/", argv: ["env", "claude", "--append-system-prompt", "be brief;", ";"] });
+    assert.deepEqual(calls[0]!.argv.slice(-3), ["--append-system-prompt", "be brief\\;", "\\;"]);
   });
 
   it("newSession prepends env when the argv doesn't start with it (never a single shell word)", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").newSession("a", { cwd: "/", argv: ["claude"] });
     const argv = calls.at(-1)!.argv;
-    assert.deepEqual(argv.slice(argv.indexOf("--")), ["--", "env", "claude"]);
+    assert.deepEqual(argv.slice(argv.lastIndexOf("--")), ["--", "env", "claude"]);
   });
 
   it("newSession kills the half-made session when setting an option fails, and rethrows", async () => {
     const { exec, calls } = fakeExec((argv) => (argv.includes("remain-on-exit") ? { code: 1, stderr: "invalid option" } : {}));
     const t = new Tmux(exec, "cf");
     await assert.rejects(t.newSession("a", SPEC), (e: unknown) => isCfError(e, "tmux_failed") && /invalid option/.test((e as Error).message));
+    assert.equal(calls.length, 2, "the command list, then the clean-up");
     assert.deepEqual(calls.at(-1)!.argv, ["-L", "cf", "kill-session", "-t", "=a"]);
-    assert.ok(!calls.some((c) => c.argv.includes("history-limit")));
   });
 
-  it("newSession failing to create doesn't try to set options", async () => {
+  it("newSession failing on a duplicate name leaves the existing session alone", async () => {
     const { exec, calls } = fakeExec((argv) => (argv.includes("new-session") ? { code: 1, stderr: "duplicate session: a" } : {}));
     await assert.rejects(new Tmux(exec, "cf").newSession("a", SPEC), /duplicate session/);
     assert.equal(calls.length, 1);
