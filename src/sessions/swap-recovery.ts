@@ -74,17 +74,21 @@ export async function continueAfterRecreate(
   sessions: SessionService, store: Store, before: SessionRow, swap: Config["swap"], log: Logger,
 ): Promise<void> {
   try {
-    if (!before.lastPrompt || before.lastPromptAnswered || before.kind !== "dedicated") return;
+    if (before.kind !== "dedicated") return;
     if (!(await sessions.waitReady(before.name))) return;
+    // Read the turn from the row now, not from before the restart: the dead CLI's UserPromptSubmit (or
+    // Stop) may have been applied only after the restart was decided; the spool applies events in order,
+    // so by the new CLI's SessionStart they are all in.
     const now = sessions.get(before.name);
-    if (now?.state === "parked") {
+    if (!now?.lastPrompt || now.lastPromptAnswered || (now.state !== "idle" && now.state !== "parked")) return;
+    if (now.state === "parked") {
       // No account to start on: the resume at the reset sends what it finds in failedPrompt.
-      sessions.updateRow(before.name, { failedPrompt: before.failedPrompt ?? before.lastPrompt });
+      sessions.updateRow(before.name, { failedPrompt: now.failedPrompt ?? now.lastPrompt });
       store.appendEvent(Date.now(), "session.continue_deferred", before.name, null, { until: now.parkedUntil });
       return;
     }
-    const fresh = !!now && now.claudeSessionId !== before.claudeSessionId;
-    const text = before.failedPrompt ?? (fresh ? before.lastPrompt : swap.continue_note);
+    const fresh = now.claudeSessionId !== before.claudeSessionId;
+    const text = now.failedPrompt ?? (fresh ? now.lastPrompt : swap.continue_note);
     // Typed keys must not interleave with a swap's /exit: a swap that got there first handles the cut turn.
     sessions.lock(before.name, "continue");
     try {

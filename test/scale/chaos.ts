@@ -48,6 +48,7 @@ export class Chaos {
   private running: Promise<void> | null = null;
   private order: FaultKind[] = [];
   private stopped = false;
+  private readonly watchers: Promise<void>[] = [];
 
   constructor(private readonly env: ScaleEnv, private readonly rand: () => number, private readonly o: ChaosOptions, private readonly log: (s: string) => void) {}
 
@@ -62,6 +63,7 @@ export class Chaos {
     await this.running;
     this.env.h.api.setUsageMode("ok");
     if (!this.env.daemon) await this.env.startDaemon();
+    await Promise.all(this.watchers);
   }
 
   private schedule(): void {
@@ -109,7 +111,7 @@ export class Chaos {
         const f = this.record(kind, null, `SIGKILL daemon pid ${pid}, restarted after ${down} ms`);
         await delay(down);
         await env.startDaemon();
-        f.recoveredMs = await this.recovered(f.at);
+        this.watch(f);
         return;
       }
       case "cli_kill": {
@@ -117,7 +119,7 @@ export class Chaos {
         if (!pane) return void this.record(kind, null, "no live pane to kill");
         process.kill(pane.pid, "SIGKILL");
         const f = this.record(kind, pane.session, `SIGKILL CLI pid ${pane.pid}`);
-        f.recoveredMs = await this.recovered(f.at, pane.session);
+        this.watch(f, pane.session);
         return;
       }
       case "tmux_kill_server": {
@@ -125,7 +127,7 @@ export class Chaos {
         env.h.tmux("kill-server");
         for (const p of env.names) this.faultsBySession.set(p, (this.faultsBySession.get(p) ?? 0) + 1);
         const f = this.record(kind, null, `tmux kill-server with ${n} panes`);
-        f.recoveredMs = await this.recovered(f.at);
+        this.watch(f);
         return;
       }
       case "usage_hang":
@@ -162,13 +164,14 @@ export class Chaos {
   /** Corrupts a session's newest checkpoint, then makes the daemon need it: SIGKILL, lose the row, restart. */
   private async corruptCheckpoint(): Promise<void> {
     const env = this.env;
-    // A session with no turn in flight: its hook events can't arrive while its row is missing.
-    const quiet = (s: StatusSession) => (s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered)) || s.state === "parked";
+    // A session with no turn in flight and nothing owed (a parked one holds a prompt to resend): its hook
+    // events can't arrive while its row is missing, and a checkpoint taken now holds all it needs.
+    const quiet = (s: StatusSession) => s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered);
     const idle = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
     const name = this.pick(idle);
     if (!name) return void this.record("checkpoint_corrupt", null, "no quiet session to pick");
-    // Two checkpoints at least, so there is an older good one to fall back on.
-    for (let i = listJson(join(env.checkpointDir, name)).length; i < 2; i++) await env.api("POST", "/trigger/checkpoint", { session: name }).catch(() => null);
+    // Two fresh checkpoints: the one before the corrupted newest is then as good as the row it replaces.
+    for (let i = 0; i < 2; i++) await env.api("POST", "/trigger/checkpoint", { session: name }).catch(() => null);
     await env.killDaemon("SIGKILL");
     const files = listJson(join(env.checkpointDir, name));
     const newest = files[files.length - 1]!;
@@ -179,7 +182,13 @@ export class Chaos {
     db.close();
     const f = this.record("checkpoint_corrupt", name, `truncated ${newest}, SIGKILLed the daemon, deleted the session's row, restarted`);
     await env.startDaemon();
-    f.recoveredMs = await this.recovered(f.at);
+    this.watch(f);
+  }
+
+  /** Measures the recovery in the background: the next fault may come before it is over. */
+  private watch(f: FaultRecord, only?: string): void {
+    f.recoveredMs = undefined;
+    this.watchers.push(this.recovered(f.at, only).then((ms) => void (f.recoveredMs = ms)));
   }
 
   /** Waits (up to a minute) until every dedicated session (or just `only`) has a live CLI the daemon knows as running. */

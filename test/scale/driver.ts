@@ -47,6 +47,8 @@ export class Driver {
   private readonly last = new Map<string, SentPrompt>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private stopped = false;
+  private tickDone: Promise<void> = Promise.resolve();
   private promptBudget = 0;
   private taskBudget = 0;
   private lastTick = Date.now();
@@ -59,10 +61,12 @@ export class Driver {
     this.timer = setInterval(() => void this.tick(), 500);
   }
 
-  /** Stops the stream and waits for sends in flight. */
+  /** Stops the stream and waits for sends in flight (a tick in progress starts none after this). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.tickDone;
     await Promise.allSettled([...this.sending.values()]);
   }
 
@@ -71,8 +75,13 @@ export class Driver {
     return Math.round(lo + this.rand() * (hi - lo));
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
+  private tick(): Promise<void> {
+    if (this.ticking || this.stopped) return this.tickDone;
+    this.tickDone = this.tickOnce();
+    return this.tickDone;
+  }
+
+  private async tickOnce(): Promise<void> {
     this.ticking = true;
     try {
       const now = Date.now();
@@ -92,6 +101,7 @@ export class Driver {
         this.statusErrors++;
         return; // the daemon is down (chaos) or busy: try again next tick
       }
+      if (this.stopped) return;
       const free = sessions.filter((s) => s.kind === "dedicated" && this.canPrompt(s, now));
       for (let i = free.length - 1; i > 0; i--) {
         const j = Math.floor(this.rand() * (i + 1));
