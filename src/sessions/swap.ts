@@ -128,7 +128,9 @@ export class SwapService {
       const launched = await this.launchOn(req.session, to);
       // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
       const cutPrompt = launched.newConversation ? late.lastPrompt : this.tuning.continueNote;
-      const resend = resendFailed ?? (cut || cutLate ? cutPrompt : null);
+      // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
+      // turned away by our lock) is resent on the new account like any hard-limit prompt.
+      const resend = resendFailed ?? late.failedPrompt ?? (cut || cutLate ? cutPrompt : null);
       if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
       respawned = true;
       await step("respawned");
