@@ -4,6 +4,9 @@ import { describe, it, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startStandInApi, type StandInApi, type RecordedRequest } from "../support/stand-in-api.js";
 
+/** A User-Agent the usage endpoint accepts (the real one answers only claude-code/<version>). */
+const CLIENT_UA = "claude-code/2.1.197";
+
 const TOOLS = [{ name: "Bash", description: "run a command", input_schema: { type: "object", properties: { command: { type: "string" } } } }];
 
 interface SseEvent {
@@ -210,7 +213,7 @@ describe("stand-in API", () => {
     assert.equal(res.headers.get("anthropic-ratelimit-unified-5h-utilization"), "0.85");
     assert.equal(res.headers.get("anthropic-ratelimit-unified-7d-utilization"), "0.4");
     assert.equal(res.headers.get("anthropic-ratelimit-unified-5h-surpassed-threshold"), "0.8");
-    const usage = (await (await fetch(`${api.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}` } })).json()) as {
+    const usage = (await (await fetch(`${api.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA } })).json()) as {
       five_hour: { utilization: number };
       seven_day: { utilization: number };
     };
@@ -219,8 +222,38 @@ describe("stand-in API", () => {
   });
 
   describe("GET /api/oauth/usage", () => {
-    const usage = (tok: string | undefined, signal?: AbortSignal): Promise<Response> =>
-      fetch(`${api.url}/api/oauth/usage`, { headers: tok ? { authorization: `Bearer ${tok}`, "anthropic-beta": "oauth-2025-04-20" } : {}, signal });
+    const usage = (tok: string | undefined, signal?: AbortSignal, ua = CLIENT_UA): Promise<Response> =>
+      fetch(`${api.url}/api/oauth/usage`, { headers: { ...(tok ? { authorization: `Bearer ${tok}`, "anthropic-beta": "oauth-2025-04-20" } : {}), "user-agent": ua }, signal });
+
+    it("refuses any client whose User-Agent is not claude-code/…: 429, retry-after 0, whatever the token; records the User-Agent", async () => {
+      const tok = token();
+      api.setCap(tok, 10);
+      for (const ua of ["node", "claude-failover/0.1.0", "Claude-Code/2.1.197", "xclaude-code/2.1.197"]) {
+        const r = await usage(tok, undefined, ua);
+        assert.equal(r.status, 429, ua);
+        assert.equal(r.headers.get("retry-after"), "0", ua);
+        await r.arrayBuffer();
+      }
+      const n = api.requests.length;
+      const okRes = await usage(tok, undefined, "claude-code/2.1.332");
+      assert.equal(okRes.status, 200);
+      await okRes.arrayBuffer();
+      const rec = await api.waitForRequest((r) => r.path === "/api/oauth/usage" && r.status === 200, 1_000, n);
+      assert.equal(rec.userAgent, "claude-code/2.1.332");
+      assert.ok(api.requests.some((r) => r.userAgent === "claude-failover/0.1.0" && r.status === 429));
+    });
+
+    it("blocks for about an hour on demand (429 with a long retry-after), and lifts the block", async () => {
+      const tok = token();
+      api.setCap(tok, 10);
+      api.setUsageMode("blocked");
+      const r = await usage(tok);
+      assert.equal(r.status, 429);
+      assert.equal(r.headers.get("retry-after"), "3600");
+      await r.arrayBuffer();
+      api.setUsageMode("ok");
+      assert.equal((await usage(tok)).status, 200);
+    });
 
     it("reports utilization from used/cap with ISO reset times, and records the call", async () => {
       const tok = token();
@@ -335,7 +368,7 @@ describe("stand-in API", () => {
     other.setUsageMode("hang");
     const tok = "sk-ant-oat01-hang";
     other.setCap(tok, 1);
-    const hanging = fetch(`${other.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}` } }).catch((e: unknown) => e);
+    const hanging = fetch(`${other.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA } }).catch((e: unknown) => e);
     await other.waitForRequest((r) => r.path === "/api/oauth/usage", 2_000);
     const t0 = Date.now();
     await other.close();

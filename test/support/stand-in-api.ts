@@ -7,7 +7,9 @@
 //   else (title generation, quota probes, ...) is a side request.
 // - Every /v1/messages answer carries the unified rate-limit headers. Per-token caps count turns
 //   and answer 429 "rejected" once a token has used its turns.
-// - GET /api/oauth/usage mirrors the subscription usage endpoint.
+// - GET /api/oauth/usage mirrors the subscription usage endpoint, including how it treats clients:
+//   429 with `retry-after: 0` to any User-Agent not starting with `claude-code/` (reported for the real
+//   service: anthropics/claude-code 30930, 31021), and on demand a long per-IP block ("blocked").
 // - HEAD / and GET / answer 200 (the CLI probes connectivity with HEAD).
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -27,6 +29,8 @@ export interface RecordedRequest {
   body: any;
   /** The request's headers (lower-case names). */
   headers: Record<string, string>;
+  /** The `User-Agent` header, or null when none was sent. */
+  userAgent: string | null;
   /** A main-loop model request (POST /v1/messages with non-empty `tools`). */
   isTurn: boolean;
   /** HTTP status the stand-in answered (0 until decided; decided before any SLOW delay). */
@@ -54,7 +58,11 @@ export interface TextReply {
 export type Reply = TextReply | ToolUseReply;
 export type Replier = (req: RecordedRequest) => Reply | undefined;
 
-export type UsageMode = "ok" | "hang" | "500" | "429" | "garbage" | "401";
+/** "blocked": 429 with a long retry-after (`usageBlockSec`), as the real endpoint's per-IP throttle. */
+export type UsageMode = "ok" | "hang" | "500" | "429" | "garbage" | "401" | "blocked";
+
+/** The usage endpoint answers only clients whose User-Agent starts with this. */
+export const USAGE_CLIENT_PREFIX = "claude-code/";
 
 export interface UtilizationOverride {
   /** 0..100 */
@@ -73,6 +81,8 @@ export interface StandInApiOptions {
   defaultResetInSec?: number;
   /** Print one line per request to stderr. Default: env STAND_IN_API_LOG === "1". */
   log?: boolean;
+  /** retry-after (seconds) of the usage endpoint in mode "blocked". Default 3600. */
+  usageBlockSec?: number;
 }
 
 export interface StandInApi {
@@ -193,6 +203,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
   const tokens = new Map<string, TokenState>();
   const log = opts.log ?? process.env.STAND_IN_API_LOG === "1";
   const defaultResetInSec = opts.defaultResetInSec ?? 3600;
+  const usageBlockSec = opts.usageBlockSec ?? 3600;
   let replier: Replier | undefined;
   let usageMode: UsageMode = "ok";
   let closed = false;
@@ -392,7 +403,17 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       rec.status = status;
       logLine(rec);
     };
+    // The real endpoint refuses unknown clients for ever, whatever the token: 429, retry-after 0.
+    if (!(rec.userAgent ?? "").startsWith(USAGE_CLIENT_PREFIX)) {
+      finish(429);
+      sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "0" });
+      return;
+    }
     switch (usageMode) {
+      case "blocked":
+        finish(429);
+        sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": String(usageBlockSec) });
+        return;
       case "hang":
         finish(0);
         return; // never answered; close() destroys the socket
@@ -460,6 +481,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         token: tokenOf(req.headers),
         body,
         headers: flatHeaders(req.headers),
+        userAgent: typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : null,
         isTurn: method === "POST" && pathname === "/v1/messages" && isRecord(body) && Array.isArray(body.tools) && body.tools.length > 0,
         status: 0,
         userText: texts.length > 0 ? (texts[texts.length - 1] ?? "") : "",
