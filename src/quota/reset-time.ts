@@ -1,8 +1,22 @@
-// Parses Claude Code's limit messages ("You've hit your session limit · resets
-// 3:58am (UTC)") into a kind and a reset instant. Pure: `now` is a parameter and
+// Parses Claude Code's limit messages ("You've hit your 5-hour limit · resets
+// 2:18pm (UTC)") into a kind and a reset instant. Pure: `now` is a parameter and
 // time zones go through Intl only, so DST is handled by the ICU database.
+//
+// Wordings seen across CLI versions (../shared/docs/claude-code.md, "Seen on 2.1.332"):
+//   You've hit your {5-hour|session|weekly|Opus|Sonnet|usage} limit · resets 2:18pm (UTC)   2.1.332 [verified]
+//   You've hit your weekly limit · resets Dec 3, 2:18pm (UTC)                                2.1.332 [verified]
+//   Weekly limit reached · resets Dec 2, 7pm (Europe/Moscow)                                 [reported]
+//   5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or …          [reported]
+//   Opus weekly limit reached ∙ resets Oct 31, 9am                                           [reported]
+//   You're out of extra usage · resets 1:30am (Asia/Calcutta)                                [reported]
+//   Claude AI usage limit reached|<epoch s>                                                  oldest CLIs [reported]
+//   Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).                older CLIs [reported]
 
-export type LimitKind = "session" | "weekly" | "opus" | "sonnet" | "usage" | "unknown";
+/**
+ * What ran out. session: the 5-hour window; weekly: the overall 7-day window; opus / sonnet: a
+ * per-model weekly cap; usage: a limit the message doesn't name; extra_usage: paid overage credit.
+ */
+export type LimitKind = "session" | "weekly" | "opus" | "sonnet" | "usage" | "extra_usage" | "unknown";
 export interface LimitInfo { kind: LimitKind; resetAt: number | null }
 export interface UsageWarning { kind: LimitKind; percent: number | null; resetAt: number | null }
 
@@ -14,17 +28,19 @@ const PAST_GRACE_MS = 5 * MINUTE;
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
-// Every wording seen across CLI versions (see docs/claude-code.md). Order matters:
-// the first match names the kind.
-const HEADS: { re: RegExp; kind: (m: RegExpMatchArray) => LimitKind }[] = [
-  { re: /You(?:'|’)ve (?:hit|reached) your (?:([\w ]{1,30}?) )?limit/i, kind: (m) => kindOfWord(m[1] ?? "usage") },
-  { re: /Claude(?: AI)? usage limit reached/i, kind: () => "usage" },
-  { re: /\b\d+[- ]hour limit reached/i, kind: () => "session" },
-  { re: /\busage limit reached/i, kind: () => "usage" },
+const APOS = "['’]";
+// Order matters: the first match names the kind.
+const HEADS: { re: RegExp; kind: (m: RegExpMatchArray) => LimitKind | null }[] = [
+  // "You've hit your 5-hour limit", "You’ve reached your weekly limit", "You've hit your limit"
+  { re: new RegExp(`You${APOS}ve (?:hit|reached) your (?:([\\w -]{1,30}?) )?limit`, "i"), kind: (m) => kindOfWords(m[1] ?? "usage") },
+  { re: new RegExp(`You${APOS}re out of extra usage`, "i"), kind: () => "extra_usage" },
+  // "Weekly limit reached", "5-hour limit reached", "Opus weekly limit reached", "Claude AI usage limit reached".
+  // Only known kind words count: "Context limit reached" is not a quota.
+  { re: /(?<![\w-])((?:[\w-]+ ){0,2}[\w-]+) limit reached/i, kind: (m) => knownKind(m[1] ?? "") },
 ];
 // "You've used 90% of your session limit" and "Approaching weekly limit" are
 // warnings: the request still went through, so they are never a hit limit.
-const WARNING = /You(?:'|’)ve used (\d{1,3})% of your ([\w ]{1,30}?) limit|Approaching (?:your )?([\w ]{1,30}?) limit/i;
+const WARNING = new RegExp(`You${APOS}ve used (\\d{1,3})% of your ([\\w -]{1,30}?) limit|Approaching (?:your )?([\\w -]{1,30}?) limit`, "i");
 // A bare "resets 5am (UTC)" fragment, e.g. the second half of a wrapped line.
 const BARE_RESET = /^[\s·∙•|-]*resets?\b/i;
 const RESET_AT = /\b(?:will reset|resets?)(?:\s+(?:at|on))?\s+(.*)/i;
@@ -32,29 +48,52 @@ const RESET_AT = /\b(?:will reset|resets?)(?:\s+(?:at|on))?\s+(.*)/i;
 const WHEN = /^(?:([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?(?:,? (\d{4}))?(?:,|\s+at)?\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap])?\.?(?:m\.?)?(?![\w:])(?:\s*\(([^)]+)\))?/i;
 // The oldest CLI wrote "Claude AI usage limit reached|1712345678".
 const PIPE_EPOCH = /usage limit reached\|(\d{9,11})\b/i;
+// Pane layout around a wrapped message: box borders and the result gutter at a row's ends.
+const ROW_EDGES = /^[\s│┃╭╰├⎿]+|[\s│┃╮╯┤]+$/gu;
 
-function kindOfWord(word: string): LimitKind {
-  const w = word.trim().toLowerCase();
-  if (w === "session" || w === "5-hour" || w === "five hour") return "session";
-  if (w === "weekly") return "weekly";
-  if (w === "opus") return "opus";
-  if (w === "sonnet") return "sonnet";
-  if (w === "usage") return "usage";
+// The kind named by the words before "limit"; model names win over the window ("Opus weekly" is the Opus cap).
+function kindOfWords(words: string): LimitKind {
+  const w = ` ${words.trim().toLowerCase()} `;
+  if (/ opus /.test(w)) return "opus";
+  if (/ sonnet /.test(w)) return "sonnet";
+  if (/ (?:5|five)[- ]?hours? | session /.test(w)) return "session";
+  if (/ (?:weekly|7[- ]?day|seven[- ]day) /.test(w)) return "weekly";
+  if (/ extra usage /.test(w)) return "extra_usage";
+  if (/ usage /.test(w)) return "usage";
   return "unknown";
+}
+
+function knownKind(words: string): LimitKind | null {
+  const k = kindOfWords(words);
+  return k === "unknown" ? null : k;
+}
+
+/** One line of text from a message that may be wrapped over pane rows (borders and gutters dropped). */
+export function unwrapLimitText(text: string): string {
+  return text.split(/\r\n?|\n/).map((row) => row.replace(ROW_EDGES, "")).filter((row) => row !== "").join(" ").replace(/[ \t]+/g, " ");
 }
 
 /** The kind named by a limit message's head, or null when `text` holds no hit-limit wording. */
 export function limitHeadKind(text: string): LimitKind | null {
-  if (WARNING.test(text)) return null;
+  const t = unwrapLimitText(text);
+  if (WARNING.test(t)) return null;
   for (const h of HEADS) {
-    const m = text.match(h.re);
-    if (m) return h.kind(m);
+    const m = t.match(h.re);
+    const kind = m ? h.kind(m) : null;
+    if (kind !== null) return kind;
   }
   return null;
 }
 
-/** Recognises a hit-limit message; null for unrelated text and for usage warnings. */
-export function parseLimitMessage(text: string, now: number, defaultTz = "UTC"): LimitInfo | null {
+/**
+ * Recognises a hit-limit message (any wording above, `·` or `∙`, straight or curly apostrophe, with or
+ * without a date and a zone, possibly wrapped over several rows); null for unrelated text and for
+ * usage warnings. `resetAt` is epoch ms, null when the message has no reset time we can resolve.
+ * A time without a zone is read in `defaultTz`; a time of day is the next one after `now` (a few
+ * minutes in the past still count as today); a date without a year is the next one.
+ */
+export function parseLimitMessage(raw: string, now: number, defaultTz = "UTC"): LimitInfo | null {
+  const text = unwrapLimitText(raw);
   const head = limitHeadKind(text);
   if (head === null) {
     if (WARNING.test(text) || !BARE_RESET.test(text)) return null;
@@ -67,11 +106,12 @@ export function parseLimitMessage(text: string, now: number, defaultTz = "UTC"):
 }
 
 /** "You've used 90% of your session limit · resets 5pm" → percent 90; null when not a warning. */
-export function parseUsageWarning(text: string, now: number, defaultTz = "UTC"): UsageWarning | null {
+export function parseUsageWarning(raw: string, now: number, defaultTz = "UTC"): UsageWarning | null {
+  const text = unwrapLimitText(raw);
   const m = text.match(WARNING);
   if (!m) return null;
   const percent = m[1] !== undefined ? Number(m[1]) : null;
-  const kind = kindOfWord(m[2] ?? m[3] ?? "");
+  const kind = kindOfWords(m[2] ?? m[3] ?? "");
   return { kind, percent, resetAt: parseResetPhrase(text, now, defaultTz) ?? null };
 }
 

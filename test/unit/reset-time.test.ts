@@ -64,6 +64,45 @@ describe("parseLimitMessage", () => {
   });
 });
 
+// One row per wording the CLI has printed (src/quota/reset-time.ts lists the sources), each with the
+// reset instant it must give. Monday 2026-11-30 12:00 UTC unless the row says otherwise.
+describe("parseLimitMessage: every wording", () => {
+  const NOW2 = Date.UTC(2026, 10, 30, 12, 0);
+  const rows: Array<[string, string, string, string, number?]> = [
+    ["2.1.332 5-hour", "You've hit your 5-hour limit · resets 2:18pm (UTC)", "session", "2026-11-30T14:18:00Z"],
+    ["2.1.197 session", "You've hit your session limit · resets 3:58am (UTC)", "session", "2026-12-01T03:58:00Z"],
+    ["2.1.332 weekly with a date", "You've hit your weekly limit · resets Dec 3, 2:18pm (UTC)", "weekly", "2026-12-03T14:18:00Z"],
+    ["2.1.332 Opus", "You've hit your Opus limit · resets 2:18pm (UTC)", "opus", "2026-11-30T14:18:00Z"],
+    ["2.1.332 Sonnet, date and zone", "You've hit your Sonnet limit · resets Dec 1, 9am (Asia/Tokyo)", "sonnet", "2026-12-01T00:00:00Z"],
+    ["usage limit", "You've hit your usage limit · resets 7pm (America/New_York)", "usage", "2026-12-01T00:00:00Z"],
+    ["<Kind> limit reached, weekly", "Weekly limit reached · resets Dec 2, 7pm (Europe/Moscow)", "weekly", "2026-12-02T16:00:00Z"],
+    ["<Kind> limit reached, 5-hour with upsell", "5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage", "session", "2026-12-01T07:00:00Z"],
+    ["Opus weekly limit reached, ∙, no zone", "Opus weekly limit reached ∙ resets Oct 31, 9am", "opus", "2026-10-31T09:00:00Z", Date.UTC(2026, 9, 29, 12, 0)],
+    ["Sonnet weekly limit reached", "Sonnet weekly limit reached · resets Dec 1, 9am (UTC)", "sonnet", "2026-12-01T09:00:00Z"],
+    ["Session limit reached, ∙, no zone", "Session limit reached ∙ resets 5am", "session", "2026-12-01T05:00:00Z"],
+    ["out of extra usage", "You're out of extra usage · resets 1:30am (Asia/Calcutta)", "extra_usage", "2026-11-30T20:00:00Z"],
+    ["out of extra usage, curly apostrophe", "You’re out of extra usage · resets 1:30am (Asia/Calcutta)", "extra_usage", "2026-11-30T20:00:00Z"],
+    ["pipe epoch (oldest CLI)", "Claude AI usage limit reached|1796048228", "usage", "2026-11-30T14:17:08Z"],
+    ["will reset at (older CLI)", "Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).", "usage", "2026-11-30T16:00:00Z"],
+    ["curly apostrophe and ∙", "You’ve hit your 5-hour limit ∙ resets 2:18pm (UTC)", "session", "2026-11-30T14:18:00Z"],
+    ["no zone, no date", "You've hit your weekly limit · resets 9am", "weekly", "2026-12-01T09:00:00Z"],
+    ["date, no zone", "You've hit your weekly limit · resets Dec 3, 2:18pm", "weekly", "2026-12-03T14:18:00Z"],
+    ["wrapped over pane rows inside the head", "You've hit your 5-hour\nlimit · resets 2:18pm\n(UTC)", "session", "2026-11-30T14:18:00Z"],
+    ["wrapped with the result gutter and a border", "⎿  You've hit your weekly limit · resets Dec 3,\n│  2:18pm (Europe/Berlin) │", "weekly", "2026-12-03T13:18:00Z"],
+  ];
+  for (const [name, text, kind, reset, now] of rows) {
+    it(name, () => assert.deepEqual(parseLimitMessage(text, now ?? NOW2), { kind, resetAt: Date.parse(reset) }));
+  }
+
+  const notQuota = [
+    "API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited",
+    "Context limit reached · /compact or /clear to continue",
+    "You've used 90% of your 5-hour limit · resets 2:18pm (UTC)",
+    "Approaching 5-hour limit",
+  ];
+  for (const text of notQuota) it(`is not a hit limit: ${JSON.stringify(text)}`, () => assert.equal(parseLimitMessage(text, NOW2), null));
+});
+
 describe("parseUsageWarning", () => {
   it("reads the percent and the reset", () => {
     assert.deepEqual(parseUsageWarning("You've used 90% of your session limit · resets 5pm (UTC)", NOW), {
