@@ -12,11 +12,13 @@ import type { Config } from "../../src/config/types.js";
 import { Daemon } from "../../src/daemon.js";
 import { run } from "../../src/cli/main.js";
 import { createLogger, silentLogger } from "../../src/util/log.js";
+import { cliBinary } from "./cli-matrix.js";
 import { startStandInApi, type StandInApi } from "./stand-in-api.js";
 import { waitFor } from "./wait.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLAUDE_BIN = join(REPO, "node_modules", ".bin", "claude");
+/** The Claude Code under test (CF_TEST_CLI=latest selects the newest; see cli-matrix.ts). */
+export const CLAUDE_BIN = cliBinary();
 
 /** Real time plus an offset a test can move forward: "the reset time passes" without waiting an hour. */
 export class OffsetClock {

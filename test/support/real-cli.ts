@@ -1,4 +1,4 @@
-// Helpers for tests that run the real Claude Code CLI (node_modules/.bin/claude) offline,
+// Helpers for tests that run the real Claude Code CLI (the version under test, see cli-matrix.ts) offline,
 // interactively, in tmux, against the stand-in API (test/support/stand-in-api.ts).
 // What the CLI does with all this is written up in docs/notes/claude-cli-observed.md.
 import { execFile, spawn } from "node:child_process";
@@ -6,15 +6,16 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
+import { cliBinary } from "./cli-matrix.js";
 
 /** The repository root (this file is test/support/real-cli.ts). */
 export function repoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 }
 
-/** Absolute path of the pinned CLI: <repo>/node_modules/.bin/claude (a symlink to the native binary). */
+/** Absolute path of the CLI under test (the pinned one unless CF_TEST_CLI=latest; see cli-matrix.ts). */
 export function claudeBinary(): string {
-  return join(repoRoot(), "node_modules", ".bin", "claude");
+  return cliBinary();
 }
 
 export interface AccountHomeOptions {
