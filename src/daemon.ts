@@ -17,6 +17,7 @@ import { LimitReactor } from "./quota/limit-reactor.js";
 import { InboxService } from "./inbox/inbox-service.js";
 import { policyParams, QuotaService } from "./quota/quota-service.js";
 import { httpUsageSource } from "./quota/usage-client.js";
+import { UsageClientIdentity } from "./quota/cli-version.js";
 import { UsagePoller } from "./quota/usage-poller.js";
 import type { PollParams } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
@@ -64,6 +65,8 @@ export class Daemon {
   readonly limits: LimitReactor;
   readonly inbox: InboxService;
   readonly poller: UsagePoller;
+  /** The User-Agent of the usage client: claude-code/<version of claude.binary>, re-read on reload. */
+  readonly usageIdentity: UsageClientIdentity;
   readonly quota: QuotaService;
   readonly api: ControlApi;
   readonly http: HttpServer;
@@ -97,8 +100,9 @@ export class Daemon {
     const chooser = new PriorityChooser(this.accounts);
     this.swaps = new SwapService(this.sessions, this.store, this.accounts, chooser, this.checkpoints, this.clock, this.log.child({ component: "swap" }), swapTuning(c));
     this.limits = new LimitReactor(this.sessions, this.accounts, this.swaps, chooser, this.clock, this.log.child({ component: "limits" }), c.quota.reactivate_cooldown);
+    this.usageIdentity = new UsageClientIdentity(opts.env);
     this.poller = new UsagePoller(
-      this.store, this.accounts, httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now()),
+      this.store, this.accounts, this.usageSource(c),
       this.clock, this.log.child({ component: "usage" }), pollParams(c), () => this.liveAccounts(),
     );
     this.quota = new QuotaService(
@@ -186,6 +190,7 @@ export class Daemon {
     this.limits.attach();
     this.limits.recoverLimited();
     this.checkpoints.start(c.checkpoint.interval);
+    await this.refreshUsageIdentity(c);
     this.poller.start();
     // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.
     this.sessions.onSignal((s) => {
@@ -243,7 +248,8 @@ export class Daemon {
     this.swaps.setTuning(swapTuning(c));
     this.limits.setCooldown(c.quota.reactivate_cooldown);
     this.quota.setParams(policyParams(c));
-    this.poller.configure(httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now()), pollParams(c));
+    this.poller.configure(this.usageSource(c), pollParams(c));
+    void this.refreshUsageIdentity(c);
     this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
     this.checkpoints.start(c.checkpoint.interval);
     this.http.update({ maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger });
@@ -283,6 +289,18 @@ export class Daemon {
       this.quotaKick = null;
       this.quota.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "quota tick failed"));
     });
+  }
+
+  private usageSource(c: Config) {
+    return httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now(), () => this.usageIdentity.userAgent());
+  }
+
+  /** `claude --version` → the usage client's User-Agent; a binary that can't tell gets the fallback, logged. */
+  private async refreshUsageIdentity(c: Config): Promise<void> {
+    const changed = await this.usageIdentity.refresh(c.claude.binary, c.claude.env);
+    if (!changed) return;
+    if (changed.fallback) this.log.warn({ userAgent: changed.userAgent, why: changed.fallback }, "usage client: CLI version unknown, using the fallback");
+    else this.log.info({ userAgent: changed.userAgent }, "usage client identity");
   }
 
   private liveAccounts(): Set<string> {

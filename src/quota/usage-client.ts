@@ -2,6 +2,7 @@ import type { UsageFigures, WindowFigure } from "./policy-types.js";
 
 export type UsageFetch =
   | { ok: true; figures: UsageFigures }
+  /** retryAfterMs: the retry-after header in ms (0 for `retry-after: 0`, the refusal of an unknown client); null without one. */
   | { ok: false; kind: "rate_limited"; retryAfterMs: number | null; detail: string }
   | { ok: false; kind: "unauthorized"; detail: string }
   | { ok: false; kind: "error"; detail: string };
@@ -34,16 +35,29 @@ export function parseUsage(body: unknown, now: number): UsageFigures | null {
   return { fiveHour, sevenDay, perModelWeekly, fetchedAt: now, source: "usage_api" };
 }
 
+/** retry-after as ms: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(v: string | null, now: number): number | null {
+  if (v === null || v.trim() === "") return null;
+  const s = Number(v);
+  if (Number.isFinite(s)) return Math.max(0, s) * 1000;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? Math.max(0, t - now) : null;
+}
+
 /**
- * GET {base}/api/oauth/usage with the account's own access token. The token is read from the
+ * GET {base}/api/oauth/usage with the account's own access token, as the CLI itself calls it:
+ * `User-Agent: claude-code/<version>` (anything else gets 429 with `retry-after: 0` for ever) and
+ * `anthropic-beta: oauth-2025-04-20` (docs/notes/usage-endpoint.md). The token is read from the
  * account's credentials file by the caller and never refreshed or written by us.
  */
-export function httpUsageSource(base: string, timeoutMs: number, now: () => number): UsageSource {
+export function httpUsageSource(base: string, timeoutMs: number, now: () => number, userAgent: () => string): UsageSource {
   return async (accessToken) => {
     let res: Response;
     try {
       res = await fetch(`${base}/api/oauth/usage`, {
-        headers: { authorization: `Bearer ${accessToken}`, "anthropic-beta": "oauth-2025-04-20", accept: "application/json" },
+        headers: {
+          authorization: `Bearer ${accessToken}`, "anthropic-beta": "oauth-2025-04-20", accept: "application/json", "user-agent": userAgent(),
+        },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
@@ -51,9 +65,9 @@ export function httpUsageSource(base: string, timeoutMs: number, now: () => numb
       return { ok: false, kind: "error", detail: name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `request failed: ${name || "error"}` };
     }
     if (res.status === 429) {
-      const ra = Number(res.headers.get("retry-after"));
+      const ra = parseRetryAfter(res.headers.get("retry-after"), now());
       await res.body?.cancel();
-      return { ok: false, kind: "rate_limited", retryAfterMs: Number.isFinite(ra) && ra > 0 ? ra * 1000 : null, detail: "429 from the usage endpoint" };
+      return { ok: false, kind: "rate_limited", retryAfterMs: ra, detail: `429 from the usage endpoint (retry-after ${ra === null ? "absent" : `${Math.round(ra / 1000)} s`})` };
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();

@@ -117,7 +117,7 @@ export class UsagePoller {
     }
     this.pollErrors++;
     if (r.kind === "rate_limited") {
-      const wait = r.retryAfterMs ?? nextBackoff(this.params, base.backoffMs);
+      const wait = r.retryAfterMs || nextBackoff(this.params, base.backoffMs);
       this.globalNotBefore = now + wait;
       this.store.putUsage({ ...base, error: r.detail, errorAt: now, nextPollAt: now + wait, backoffMs: wait, source: base.source === "unavailable" ? "none" : base.source });
     } else if (r.kind === "unauthorized") {
