@@ -29,6 +29,7 @@ import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { SessionService } from "./sessions/session-service.js";
 import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
+import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
 import { Spool } from "./sessions/spool.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
@@ -83,6 +84,7 @@ export class Daemon {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
     const c = opts.config;
+    this.env = opts.env;
     this.paths = pathsFor(c);
     ensurePrivateDir(this.paths.stateDir);
     ensurePrivateDir(this.paths.spoolDir);
@@ -95,6 +97,7 @@ export class Daemon {
       this.store, this.tmux, this.accounts, new PriorityChooser(this.accounts), this.clock,
       this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
     );
+    this.sessions.cliProblem = this.pendingCliProblem;
     this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
     this.checkpoints = new CheckpointService(c.checkpoint.dir, c.checkpoint.keep, c.checkpoint.scrollback_lines, this.sessions, this.clock, this.log.child({ component: "checkpoint" }));
     const chooser = new PriorityChooser(this.accounts);
@@ -154,8 +157,9 @@ export class Daemon {
       token: () => token, log: this.log.child({ component: "mcp" }), version: "0.1.0", onCall: (t, o) => this.metrics.observeToolCall(t, o),
     });
     this.http = new HttpServer(httpOpts, { ...routes, raw: { ...routes.raw, "/mcp": mcp } }, this.log.child({ component: "http" }));
-    // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode is its lock.
-    this.local = new HttpServer({ ...httpOpts, enableTrigger: true }, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
+    // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
+    // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
+    this.local = new HttpServer(httpOpts, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
     this.hookSettings = hookFiles.settings;
   }
   private hookSettings: string;
@@ -185,6 +189,7 @@ export class Daemon {
     const recovery = new SwapRecovery(this.store, this.sessions, this.clock, this.log.child({ component: "recovery" }), () => this.config.swap);
     const pending = recovery.collect();
     await this.reconcile();
+    this.retryCliFailed();
     await this.inbox.start();
     for (const p of pending) void recovery.finish(p);
     this.limits.attach();
@@ -245,6 +250,7 @@ export class Daemon {
 
   private applyTunables(c: Config): void {
     this.sessions.updateLaunch(this.launchContext(c, this.hookSettings), tuning(c));
+    this.retryCliFailed();
     this.swaps.setTuning(swapTuning(c));
     this.limits.setCooldown(c.quota.reactivate_cooldown);
     this.quota.setParams(policyParams(c));
@@ -253,7 +259,7 @@ export class Daemon {
     this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
     this.checkpoints.start(c.checkpoint.interval);
     this.http.update({ maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger });
-    this.local.update({ maxBody: c.mcp_http.max_body });
+    this.local.update({ maxBody: c.mcp_http.max_body, enableTrigger: c.mcp_http.enable_trigger });
     this.inbox.configure(c);
     this.kickQuota();
   }
@@ -317,9 +323,31 @@ export class Daemon {
     return { ok: true, account: name, state: this.accounts.row(name).state };
   }
 
+  /** The CLI the sessions run (see ops/cli-binary.ts); a missing one is logged once and fails sessions with the fix, no restart loop. */
+  private resolveBinary(c: Config): string {
+    const r = resolveCli(c.claude.binary, this.env.PATH);
+    const problem = r.ok ? null : `${r.problem}; fix: ${r.fix}`;
+    if (problem && problem !== this.sessions?.cliProblem) this.log.error({ binary: c.claude.binary }, problem);
+    if (r.ok && r.source === "package" && this.sessions?.cliProblem !== null) this.log.info({ path: r.path }, "`claude` is not on PATH: running the CLI installed with claude-failover");
+    if (this.sessions) this.sessions.cliProblem = problem;
+    else this.pendingCliProblem = problem;
+    return r.ok ? r.path : c.claude.binary;
+  }
+  private pendingCliProblem: string | null = null;
+
+  /** Sessions failed only because the CLI was missing start again once it is found (config reload, restart). */
+  private retryCliFailed(): void {
+    if (this.sessions.cliProblem) return;
+    for (const s of this.sessions.list()) {
+      if (s.state !== "failed" || !s.stateReason?.startsWith(CLI_MISSING)) continue;
+      void this.sessions.restart(s.name, "the Claude Code CLI is found now").catch((e) => this.log.error({ session: s.name, err: errorMessage(e) }, "restart failed"));
+    }
+  }
+  private env: NodeJS.ProcessEnv = process.env;
+
   private launchContext(c: Config, settingsFile: string): LaunchContext {
     return {
-      binary: c.claude.binary, args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
+      binary: this.resolveBinary(c), args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
       sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
     };
   }

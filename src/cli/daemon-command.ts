@@ -2,6 +2,7 @@ import type { Config } from "../config/types.js";
 import { formatIssue, loadConfigFile } from "../config/load.js";
 import { Daemon } from "../daemon.js";
 import { notifyReady } from "../ops/sd-notify.js";
+import { anthropicEnvWarnings } from "../ops/env-warnings.js";
 import { errorMessage } from "../util/errors.js";
 import { createLogger, type Logger } from "../util/log.js";
 import type { CliIo } from "./main.js";
@@ -16,6 +17,7 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
   const loaded = loadCliConfig(flag, io.env, { generate: true });
   const log = createLogger(loaded.config.log.level);
   if (loaded.generated) log.info({ path: loaded.path }, "no config found: wrote a default one");
+  for (const w of anthropicEnvWarnings(io.env, loaded.config.claude.env, loaded.path)) log.warn(w);
   let daemon: Daemon | null = null;
   let stopRequested: string | null = null;
   let reloadRequested = false;

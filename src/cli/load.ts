@@ -20,7 +20,7 @@ export function loadCliConfig(flag: string | undefined, env: NodeJS.ProcessEnv, 
   let generated = false;
   if (opts.generate && !flag && !env.CLAUDE_FAILOVER_CONFIG && !existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, defaultConfigText(opts.cwd ?? process.cwd()), { mode: 0o600, flag: "wx" });
+    writeFileSync(path, defaultConfigText(opts.cwd ?? process.cwd(), env), { mode: 0o600, flag: "wx" });
     generated = true;
   }
   const r = loadConfigFile(path, { env, home });

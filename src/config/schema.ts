@@ -103,7 +103,8 @@ const quotaSchema = z
     min_dwell: durationOr("15m"),
     stale_after: durationOr("20m", 1),
     reactivate_cooldown: durationOr("10m"),
-    usage_api_base: httpUrl().default("https://api.anthropic.com"),
+    // Unset: follows claude.env.ANTHROPIC_BASE_URL, else https://api.anthropic.com (see fillStateDefaults).
+    usage_api_base: httpUrl().optional(),
     request_timeout: durationOr("10s", 1),
   })
   .refine((q) => q.poll_interval_min <= q.poll_interval && q.poll_interval <= q.poll_interval_max, {
@@ -185,7 +186,10 @@ export function configSchema(ctx: ConfigContext) {
     .transform((c): Config => fillStateDefaults(c, ctx));
 }
 
-type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox"> & {
+export const DEFAULT_API_BASE = "https://api.anthropic.com";
+
+type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox" | "quota"> & {
+  quota: Omit<Config["quota"], "usage_api_base"> & { usage_api_base?: string | undefined };
   state_dir?: string | undefined;
   pool: Omit<Config["pool"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
   checkpoint: Omit<Config["checkpoint"], "dir"> & { dir?: string | undefined };
@@ -201,5 +205,7 @@ function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
     pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? join(state_dir, "shared", "projects") },
     checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? join(state_dir, "checkpoints") },
     inbox: { ...c.inbox, dir: c.inbox.dir ?? join(state_dir, "inbox") },
+    // The usage endpoint lives where the CLI's API does: a proxy or stand-in set for the CLI serves both.
+    quota: { ...c.quota, usage_api_base: c.quota.usage_api_base ?? (c.claude.env.ANTHROPIC_BASE_URL?.replace(/\/+$/, "") || DEFAULT_API_BASE) },
   };
 }

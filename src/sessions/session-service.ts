@@ -32,6 +32,8 @@ export class SessionService {
   restoreSource: ((name: string) => Partial<SessionRow> | null) | null = null;
   /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
   afterRecreate: ((name: string, before: SessionRow) => void) | null = null;
+  /** Set by the daemon when no Claude Code CLI can be found: sessions fail with this reason (and its fix) instead of crash-looping. */
+  cliProblem: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -159,6 +161,11 @@ export class SessionService {
     const spec = this.specs.get(name);
     const row = this.store.getSession(name);
     if (!spec || !row) throw new CfError("no_such_session", `no session named ${name}`);
+    if (this.cliProblem) {
+      this.store.updateSession(name, { state: "failed", stateReason: this.cliProblem }, this.clock.now());
+      this.event("session.failed", name, row.account, { reason: this.cliProblem });
+      return;
+    }
     let acct = account ?? row.account;
     if (!acct || !this.isUsable(acct)) {
       const choice = this.chooser.choose({ preferred: acct ?? spec.account, session: name });
@@ -231,8 +238,17 @@ export class SessionService {
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
-      else if (pane.dead) this.scheduleRestart(spec.name, `CLI exited (status ${pane.deadStatus ?? "?"})`, "respawn");
+      else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
     }
+  }
+
+  /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
+  private async deadReason(name: string, pane: PaneInfo): Promise<string> {
+    const status = pane.deadStatus === null ? "CLI exited (no exit status: killed by a signal?)" : `CLI exited (status ${pane.deadStatus})`;
+    const text = await this.tmux.capture(name, 50).catch(() => "");
+    const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^Pane is dead/.test(l));
+    const tail = lines.slice(-3).join(" | ");
+    return tail ? `${status}; last lines: ${tail.length > 300 ? `…${tail.slice(-300)}` : tail}` : status;
   }
 
   /** Restart with exponential backoff; too many restarts inside the window → `failed`. */
