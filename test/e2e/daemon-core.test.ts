@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { unwrapPasted } from "../support/cli-matrix.js";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
@@ -62,8 +63,10 @@ describe("daemon core with the real CLI", { timeout: 240_000 }, () => {
     const big = lines.join("\n");
     r = await d.sessions.prompts.send("dev", big, { confirmTimeoutMs: 30_000 });
     assert.ok(r.ok, JSON.stringify(r));
-    const got = await waitFor(() => h.api.turns().find((t) => t.userText.startsWith("line 0:") && t.userText.length > 10_000), 30_000, "10 KB paste at the API");
-    assert.equal(got.userText, big);
+    // CLI 2.1.332 hands a long paste to the model wrapped in <pasted_content id="…"> tags (its doing:
+    // docs/notes/cli-2.1.332.md); the text inside must be ours byte for byte.
+    const got = await waitFor(() => h.api.turns().find((t) => unwrapPasted(t.userText).startsWith("line 0:") && t.userText.length > 10_000), 30_000, "10 KB paste at the API");
+    assert.equal(unwrapPasted(got.userText), big);
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle after paste");
     assert.equal(spawnSync("test", ["-e", canary]).status, 1, "no shell ran any of it");
   });

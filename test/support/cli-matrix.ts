@@ -49,3 +49,13 @@ export function cliBinary(which: CliVersion = selectedCli()): string {
   }
   return link;
 }
+
+/**
+ * The text the user pasted, from what the model received: CLI 2.1.332 wraps a long paste as
+ * `\n\n<pasted_content id="5c76">\n…\n</pasted_content id="5c76">\n` (verified here, see
+ * docs/notes/cli-2.1.332.md); 2.1.197 sends it as it is. Text without the wrapper is returned unchanged.
+ */
+export function unwrapPasted(userText: string): string {
+  const m = /^\s*<pasted_content id="([^"]*)">\n([\s\S]*)\n<\/pasted_content id="\1">\s*$/.exec(userText);
+  return m ? m[2]! : userText;
+}
