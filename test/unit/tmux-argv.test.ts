@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Exec, ExecResult } from "../../src/tmux/exec.js";
-import { OWNER_OPTION, socketArgs, Tmux } from "../../src/tmux/tmux.js";
+import { commandList, formatLiteral, OWNER_OPTION, socketArgs, Tmux } from "../../src/tmux/tmux.js";
 import { isCfError } from "../../src/util/errors.js";
 
 interface Call { argv: string[]; input: string | undefined }
@@ -209,5 +209,62 @@ describe("Tmux.listPanes", () => {
   it("no server running → no panes, not an error", async () => {
     const t = new Tmux(fakeExec(() => ({ code: 1, stderr: "no server running on /tmp/tmux-1000/cf" })).exec, "cf");
     assert.deepEqual(await t.listPanes(), []);
+  });
+});
+
+// tmux 3.3a format-expands new-session -s/-c and respawn-pane -c (docs/notes/tmux-formats.md), and its
+// client splits any argument ending in ';' into a new command, in every call.
+describe("Tmux argv: hostile text", () => {
+  const HOSTILE = [
+    "/p/#(touch /tmp/x)", "/p/C#Sharp", "/p/#{session_name}", "/p/#[fg=red]", "/p/##[x", "/p/#S#[y", "/p/#{l:#[}",
+    "/p/end;", "/p/it's \"q\" x", "/p/a\\;", "/p/##",
+  ];
+
+  /** What tmux makes of one argument: `;`-escape undone by the client, then `##` → `#` by the format. */
+  const clientArg = (a: string) => (a.endsWith("\\;") ? `${a.slice(0, -2)};` : a);
+  // tmux 3.3a format.c: a run of '#' before '[' is copied as it is; '##' is '#'; any other '#' starts a format.
+  const expanded = (a: string) =>
+    clientArg(a).replace(/#+\[|##|#/g, (m) => (m.endsWith("[") ? m : m === "##" ? "#" : "<FORMAT>"));
+
+  it("formatLiteral doubles every '#', nothing else", () => {
+    assert.equal(formatLiteral("a#b##c#(x)#{y}#S"), "a##b####c##(x)##{y}##S");
+    assert.equal(formatLiteral("#[z]##[w]#x#[v"), "#[z]##[w]##x#[v", "runs of '#' before '[' are copied by tmux as they are");
+    assert.equal(formatLiteral("/plain/path ;'\""), "/plain/path ;'\"");
+  });
+
+  it("commandList: bare ';' only between commands; an argument ending in ';' is escaped", () => {
+    assert.deepEqual(commandList(["a", "x;"], ["b", ";"]), ["a", "x\\;", ";", "b", "\\;"]);
+    assert.deepEqual(commandList(["a", "x\\;"]), ["a", "x\\\\;"]);
+  });
+
+  for (const cwd of HOSTILE) {
+    it(`newSession/respawn: -c ${JSON.stringify(cwd)} reaches tmux as a literal, and no argument ends a command`, async () => {
+      const { exec, calls } = fakeExec();
+      const t = new Tmux(exec, "cf");
+      const argv = ["env", "claude", "--x", cwd];
+      await t.newSession("s#(id)", { cwd, argv });
+      await t.respawn("s#(id)", { cwd, argv });
+      for (const c of calls) {
+        const a = c.argv;
+        a.forEach((v, i) => {
+          if (a[i - 1] === "-c") assert.equal(expanded(v), cwd, `-c in ${a.join(" ")}`);
+          if (a[i - 1] === "-s") assert.equal(expanded(v), "s#(id)");
+          if (v.endsWith(";") && v !== ";") assert.ok(v.endsWith("\\;"), `unescaped ';' in ${JSON.stringify(v)}`);
+        });
+        // The command after `--` is not expanded by tmux: it must arrive unchanged (after the client's `;` rule).
+        const tail = a.slice(a.lastIndexOf("--") + 1).map(clientArg);
+        assert.deepEqual(tail, argv);
+      }
+      assert.equal(calls[0]!.argv.filter((v) => v === ";").length, 4, "exactly the four separators of the list");
+    });
+  }
+
+  it("sendLiteral and sendKeys escape a trailing ';' (tmux would drop it and end the command)", async () => {
+    const { exec, calls } = fakeExec();
+    const t = new Tmux(exec, "cf");
+    await t.sendLiteral("a", "echo x;");
+    await t.sendKeys("a", ";");
+    assert.deepEqual(calls[0]!.argv.slice(-1), ["echo x\\;"]);
+    assert.deepEqual(calls[1]!.argv.slice(-1), ["\\;"]);
   });
 });
