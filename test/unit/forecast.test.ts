@@ -9,7 +9,7 @@ const OPTS = { lookbackMs: 60 * M, minSpanMs: 5 * M };
 const R = T0 + 4 * H; // the current period's reset unless a row says otherwise
 
 // [minutes relative to T0, utilization, reset]
-type Row = [number, number, number | null?];
+type Row = [number, number, (number | null)?];
 const samples = (rows: Row[]): UsageSample[] => rows.map(([m, u, r]) => ({ at: T0 + m * M, utilization: u, resetsAt: r === undefined ? R : r }));
 
 function near(got: number | null, want: number | null, eps: number, what: string): void {
@@ -45,8 +45,9 @@ describe("forecastWindow", () => {
       const got = forecastWindow(samples(rows), T0, OPTS);
       if (want === null) return assert.equal(got, null);
       assert.ok(got, "a forecast");
+      const f: WindowForecast = got;
       for (const [k, v] of Object.entries(want)) {
-        const g = got[k as keyof WindowForecast];
+        const g: number | null = f[k as keyof WindowForecast];
         if (k === "burnPerHour") near(g, v as number | null, 1e-9, k);
         else if (k === "exhaustAt") near(g, v as number | null, 1, k);
         else assert.equal(g, v, k);
