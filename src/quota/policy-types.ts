@@ -11,7 +11,8 @@ export interface UsageFigures {
   perModelWeekly: Record<string, WindowFigure>;
   /** When the figures were read (epoch ms); null when never. */
   fetchedAt: number | null;
-  source: "usage_api" | "headers" | "none";
+  /** statusline: the CLIs' status-line feed (primary); usage_api: the usage endpoint (backstop). */
+  source: "usage_api" | "statusline" | "headers" | "none";
 }
 
 export type AccountState = "active" | "cooldown" | "exhausted" | "revoked" | "disabled";

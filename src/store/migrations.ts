@@ -121,4 +121,18 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 5: usage readings over time, per account and window, for burn rates and forecasts (quota/forecast.ts).
+  // window: five_hour, seven_day, seven_day_<model>; source: usage_api or statusline; at = the reading's time.
+  `
+  CREATE TABLE usage_samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    window TEXT NOT NULL,
+    utilization REAL NOT NULL,
+    resets_at INTEGER
+  );
+  CREATE INDEX usage_samples_account_window_at ON usage_samples(account, window, at);
+  `,
 ];

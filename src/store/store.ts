@@ -15,6 +15,35 @@ export interface UsageRow {
   backoffMs: number;
 }
 
+/** One stored reading of one window (usage_samples). */
+export interface UsageSampleRow { at: number; source: string; utilization: number; resetsAt: number | null }
+
+/** A window's last sample younger than this is not followed by another unless the window reset. */
+export const USAGE_SAMPLE_GAP_MS = 60_000;
+/** Samples are kept this long (a week's window and a day to spare). */
+export const USAGE_SAMPLES_KEEP_MS = 8 * 24 * 3_600_000;
+
+/**
+ * The windows of a usage figures object (quota/policy-types.ts `UsageFigures`), named as the usage
+ * endpoint names them: five_hour, seven_day, seven_day_<model>. Read defensively: the column is JSON.
+ */
+export function windowReadings(figures: unknown): { window: string; utilization: number; resetsAt: number | null }[] {
+  const out: { window: string; utilization: number; resetsAt: number | null }[] = [];
+  if (!figures || typeof figures !== "object") return out;
+  const f = figures as Record<string, unknown>;
+  const add = (window: string, w: unknown): void => {
+    if (!w || typeof w !== "object") return;
+    const { utilization, resetsAt } = w as Record<string, unknown>;
+    if (typeof utilization !== "number" || !Number.isFinite(utilization)) return;
+    out.push({ window, utilization, resetsAt: typeof resetsAt === "number" && Number.isFinite(resetsAt) ? resetsAt : null });
+  };
+  add("five_hour", f.fiveHour);
+  add("seven_day", f.sevenDay);
+  const perModel = f.perModelWeekly;
+  if (perModel && typeof perModel === "object") for (const [model, w] of Object.entries(perModel)) add(`seven_day_${model}`, w);
+  return out;
+}
+
 const SESSION_COLS: Record<keyof SessionRow, string> = {
   name: "name", kind: "kind", project: "project", account: "account", claudeSessionId: "claude_session_id",
   transcriptPath: "transcript_path", state: "state", stateReason: "state_reason", lastPrompt: "last_prompt",
@@ -187,14 +216,59 @@ export class Store {
       nextPollAt: r.next_poll_at as number | null, backoffMs: r.backoff_ms as number,
     };
   }
+  /**
+   * Writes an account's usage row. When its `fetchedAt` is new (a fresh reading, from the usage endpoint
+   * or the status line), each window's figure is also kept in `usage_samples` for the forecasts.
+   */
   putUsage(u: UsageRow): void {
-    this.db
-      .prepare(`INSERT INTO usage (account, figures, fetched_at, source, error, error_at, next_poll_at, backoff_ms)
+    this.db.transaction(() => {
+      const prev = this.q("SELECT fetched_at FROM usage WHERE account = ?").get(u.account) as { fetched_at: number | null } | undefined;
+      this.q(`INSERT INTO usage (account, figures, fetched_at, source, error, error_at, next_poll_at, backoff_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(account) DO UPDATE SET figures = excluded.figures, fetched_at = excluded.fetched_at,
                   source = excluded.source, error = excluded.error, error_at = excluded.error_at,
                   next_poll_at = excluded.next_poll_at, backoff_ms = excluded.backoff_ms`)
-      .run(u.account, JSON.stringify(u.figures), u.fetchedAt, u.source, u.error, u.errorAt, u.nextPollAt, u.backoffMs);
+        .run(u.account, JSON.stringify(u.figures), u.fetchedAt, u.source, u.error, u.errorAt, u.nextPollAt, u.backoffMs);
+      if (u.fetchedAt !== null && u.fetchedAt !== (prev?.fetched_at ?? null)) this.recordSamples(u.account, u.fetchedAt, u.source, u.figures);
+    })();
+  }
+
+  // ---- usage samples (readings over time, for burn rates; quota/forecast.ts)
+  /**
+   * One reading per window, unless the window's last sample is under USAGE_SAMPLE_GAP_MS older and the
+   * window has not reset since (a busy CLI's status line reports about once a second: a sample a minute
+   * is plenty for an hour's burn and keeps 8 days of 20 accounts small). Readings older than the last
+   * sample are dropped (a late status-line file). Prunes this account's samples once an hour.
+   */
+  private recordSamples(account: string, at: number, source: string, figures: unknown): void {
+    for (const r of windowReadings(figures)) {
+      const last = this.q("SELECT at, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? ORDER BY at DESC LIMIT 1")
+        .get(account, r.window) as { at: number; utilization: number; resets_at: number | null } | undefined;
+      if (last && at <= last.at) continue;
+      // Any drop, or a reset time that moved by more than the feeds' rounding (the endpoint's has milliseconds).
+      const reset = last !== undefined && (r.utilization < last.utilization
+        || (r.resetsAt === null) !== (last.resets_at === null) || Math.abs((r.resetsAt ?? 0) - (last.resets_at ?? 0)) > 60_000);
+      if (last && at - last.at < USAGE_SAMPLE_GAP_MS && !reset) continue;
+      this.q("INSERT INTO usage_samples (account, at, source, window, utilization, resets_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(account, at, source, r.window, r.utilization, r.resetsAt);
+    }
+    const pruned = this.lastSamplePrune.get(account);
+    if (pruned === undefined || at - pruned >= 3_600_000) {
+      this.lastSamplePrune.set(account, at);
+      this.q("DELETE FROM usage_samples WHERE account = ? AND at < ?").run(account, at - USAGE_SAMPLES_KEEP_MS);
+    }
+  }
+  private readonly lastSamplePrune = new Map<string, number>();
+
+  /** Samples of one account's window (five_hour, seven_day, seven_day_<model>) taken at or after `sinceMs`, oldest first. */
+  usageSamples(account: string, window: string, sinceMs: number): UsageSampleRow[] {
+    const rows = this.q("SELECT at, source, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? AND at >= ? ORDER BY at")
+      .all(account, window, sinceMs) as Row[];
+    return rows.map((r) => ({ at: r.at as number, source: r.source as string, utilization: r.utilization as number, resetsAt: r.resets_at as number | null }));
+  }
+  /** Deletes every account's samples taken before `before` (epoch ms). */
+  pruneUsageSamples(before: number): void {
+    this.q("DELETE FROM usage_samples WHERE at < ?").run(before);
   }
 
   close(): void {
