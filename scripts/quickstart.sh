@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
-# Installs claude-failover from this checkout and runs the daemon in the foreground on its embedded
-# defaults: your config if $XDG_CONFIG_HOME/claude-failover/config.yaml exists, else a generated one
-# (one account = your own ~/.claude, used as is and never modified; one session on the current
-# directory). A bearer token for the control plane is generated once into
-# $XDG_CONFIG_HOME/claude-failover/token.env (mode 0600) unless CLAUDE_FAILOVER_TOKEN is set.
+# The README's first command. Run it from the folder you want a Claude Code session on:
+#   bash /path/to/claude-failover/scripts/quickstart.sh
+# 1. installs `claude-failover` for the current user (scripts/install.sh: ~/.local/bin, no root; skipped
+#    when the installed copy is up to date, so a re-run starts in seconds);
+# 2. creates a bearer token for the control plane once, in $XDG_CONFIG_HOME/claude-failover/token.env
+#    (mode 0600), unless CLAUDE_FAILOVER_TOKEN is set;
+# 3. runs the daemon in the foreground on its embedded defaults: your config if
+#    $XDG_CONFIG_HOME/claude-failover/config.yaml exists, else a generated one (one account = your own
+#    ~/.claude, used as is and never modified; one session on the current folder).
+# Ctrl-C stops the daemon; the sessions keep running in tmux (`claude-failover stop --sessions` ends them).
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 workdir="$(pwd)"
-command -v tmux >/dev/null 2>&1 || { echo "tmux is required (e.g. sudo apt-get install tmux)" >&2; exit 1; }
-(cd "$here" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+say() { printf 'claude-failover: %s\n' "$*" >&2; }
+command -v tmux >/dev/null 2>&1 || { say "tmux is required (e.g. sudo apt-get install tmux)"; exit 1; }
+
+dest="$(bash "$here/scripts/install.sh" | tail -n 1)"
+bin="$dest/dist/src/cli/bin.js"
+
 cfgdir="${XDG_CONFIG_HOME:-$HOME/.config}/claude-failover"
+cfg="${CLAUDE_FAILOVER_CONFIG:-$cfgdir/config.yaml}"
 mkdir -p "$cfgdir" && chmod 700 "$cfgdir"
 if [ -z "${CLAUDE_FAILOVER_TOKEN:-}" ]; then
   if [ ! -f "$cfgdir/token.env" ]; then
     (umask 077; printf 'CLAUDE_FAILOVER_TOKEN=%s\n' "$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))')" > "$cfgdir/token.env")
-    echo "wrote a bearer token to $cfgdir/token.env (source it to use 'claude-failover status')" >&2
+    say "wrote a bearer token for the control plane to $cfgdir/token.env (mode 0600)"
   fi
   set -a; . "$cfgdir/token.env"; set +a
 fi
+
+if node "$bin" status >/dev/null 2>&1; then
+  say "the daemon is already running: claude-failover status"
+  exit 0
+fi
+if [ -f "$cfg" ]; then
+  say "using the config $cfg"
+else
+  say "no config yet: the daemon writes $cfg with one account (your ~/.claude, used as is) and one session on $workdir"
+fi
+say "starting the daemon in the foreground (Ctrl-C stops it; the sessions keep running in tmux)"
+say "in another terminal: claude-failover status    (sessions and accounts)"
+say "                     claude-failover attach NAME    (the supervised Claude Code; NAME from status)"
 cd "$workdir"
-exec node "$here/dist/src/cli/bin.js" daemon
+exec node "$bin" daemon

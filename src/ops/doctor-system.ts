@@ -1,4 +1,5 @@
 // Doctor checks of the machine: tmux, the Claude Code CLI, the state dir, the token, the port, the unit.
+import { packagedCli, resolveCli } from "./cli-binary.js";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
@@ -30,15 +31,20 @@ export async function checkTmux(env: NodeJS.ProcessEnv, run: Run): Promise<Check
   return ok("tmux", r.out);
 }
 
-export async function checkCli(c: Config, env: NodeJS.ProcessEnv, run: Run): Promise<Check> {
+/** The CLI the daemon would run (ops/cli-binary.ts: PATH, else the one installed with claude-failover). */
+export async function checkCli(c: Config, env: NodeJS.ProcessEnv, run: Run, packaged: string | null = packagedCli()): Promise<Check> {
   const name = "Claude Code CLI";
-  const path = which(c.claude.binary, env.PATH);
+  const found = resolveCli(c.claude.binary, env.PATH, packaged);
   const fix = "install it (npm install -g @anthropic-ai/claude-code) or set claude.binary to its absolute path";
-  if (!path) return fail(name, `${c.claude.binary} not found${c.claude.binary.includes("/") ? "" : " on PATH"}`, fix);
+  if (!found.ok) {
+    const bare = !c.claude.binary.includes("/");
+    return fail(name, `${c.claude.binary} not found${bare ? ` on PATH${c.claude.binary === "claude" ? ", and no CLI was installed with claude-failover" : ""}` : ""}`, found.fix);
+  }
+  const path = found.path;
   const r = await run(path, ["--version"], { ...env, DISABLE_AUTOUPDATER: "1" });
   if (r.code !== 0) return fail(name, `${path} --version failed (exit ${r.code}): ${r.out.slice(0, 200)}`, fix);
   if (!/claude code/i.test(r.out)) return warn(name, `${path} --version says ${JSON.stringify(r.out.slice(0, 80))}: is this Claude Code?`, fix);
-  return ok(name, `${r.out.split("\n")[0]} (${path})`);
+  return ok(name, `${r.out.split("\n")[0]} (${path}${found.source === "package" ? ", installed with claude-failover" : ""})`);
 }
 
 export function checkStateDir(c: Config): Check {

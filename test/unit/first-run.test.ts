@@ -90,3 +90,10 @@ describe("ANTHROPIC_* warnings", () => {
     assert.deepEqual(anthropicEnvWarnings({ PATH: "/bin" }, {}, "/c.yaml"), []);
   });
 });
+
+describe("first-run listen address", () => {
+  it("takes CLAUDE_FAILOVER_LISTEN when set at first run", () => {
+    assert.equal(parse(defaultConfigText("/p", { CLAUDE_FAILOVER_LISTEN: "127.0.0.1:4567" })).mcp_http.listen, "127.0.0.1:4567");
+    assert.equal(parse(defaultConfigText("/p")).mcp_http.listen, "127.0.0.1:7777");
+  });
+});
