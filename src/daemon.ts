@@ -27,6 +27,7 @@ import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
+import { LaunchEnvFiles } from "./sessions/launch-env.js";
 import { SessionService } from "./sessions/session-service.js";
 import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
@@ -345,10 +346,12 @@ export class Daemon {
   }
   private env: NodeJS.ProcessEnv = process.env;
 
+  private launchFiles: LaunchEnvFiles | null = null;
   private launchContext(c: Config, settingsFile: string): LaunchContext {
     return {
       binary: this.resolveBinary(c), args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
       sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
+      launch: (this.launchFiles ??= new LaunchEnvFiles(`${this.paths.stateDir}/launch`)).prepare(c.claude.env),
     };
   }
 

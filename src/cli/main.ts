@@ -8,6 +8,8 @@ import { registerTaskCommands } from "./task-commands.js";
 import { registerOpsCommands } from "../ops/commands.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
+import { registerStopCommand } from "./stop-command.js";
+import { packageVersion } from "../ops/cli-binary.js";
 
 export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
 
@@ -16,6 +18,7 @@ export function buildProgram(io: CliIo): Command {
   const program = new Command("claude-failover")
     .description("Keeps Claude Code running in tmux under several accounts and moves sessions before quota runs out.")
     .option("-c, --config <path>", "config file (default: $CLAUDE_FAILOVER_CONFIG or $XDG_CONFIG_HOME/claude-failover/config.yaml)")
+    .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   const cfgFlag = () => program.opts<{ config?: string }>().config;
@@ -95,6 +98,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   registerOpsCommands(program, io, cfgFlag);
+  registerStopCommand(program, io, cfgFlag);
   registerTaskCommands(program, io, cfgFlag);
   return program;
 }

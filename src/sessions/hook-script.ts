@@ -32,7 +32,11 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function writeHookFiles(stateDir: string): HookFiles {
+/**
+ * Writes the hook script and the settings file every CLI is launched with (`--settings`): our hooks and,
+ * when given, our status-line command (src/quota/status-line.ts), which runs the user's own in turn.
+ */
+export function writeHookFiles(stateDir: string, statusLineScript?: string): HookFiles {
   const script = join(stateDir, "hook.sh");
   const settings = join(stateDir, "hooks-settings.json");
   writeFileAtomic(script, HOOK_SCRIPT, 0o700);
@@ -40,6 +44,7 @@ export function writeHookFiles(stateDir: string): HookFiles {
   for (const ev of HOOK_EVENTS) {
     hooks[ev] = [{ hooks: [{ type: "command", command: `${shq(script)} ${ev}`, timeout: 10 }] }];
   }
-  writeFileAtomic(settings, JSON.stringify({ hooks }, null, 2), 0o600);
+  const statusLine = statusLineScript ? { statusLine: { type: "command", command: shq(statusLineScript), padding: 0 } } : {};
+  writeFileAtomic(settings, JSON.stringify({ hooks, ...statusLine }, null, 2), 0o600);
   return { script, settings };
 }

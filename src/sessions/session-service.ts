@@ -10,6 +10,7 @@ import { pollUntil } from "../util/wait.js";
 import { applyHookEvent } from "./apply-event.js";
 import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
+import { writeUserStatusLine } from "../quota/status-feed.js";
 import { PromptSender } from "./prompt-sender.js";
 import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
 
@@ -213,6 +214,9 @@ export class SessionService {
       if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why: "old conversation has no answered turn to resume" });
     }
     const resume = check === "resume";
+    if (this.launchCtx.statusLine) {
+      writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
+    }
     const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
     return { argv, resume, newConversation: check === "fresh_new_id" };
   }
