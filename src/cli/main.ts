@@ -36,8 +36,9 @@ export function buildProgram(io: CliIo): Command {
   program.command("status").description("sessions and accounts, from the running daemon").option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
-      const r = await httpCall(c, io.env, "GET", "/status").catch((e: unknown) => {
-        throw new ExitError(1, `cannot reach the daemon at ${c.mcp_http.listen}: ${errorMessage(e)}`);
+      // Over the daemon's 0600 unix socket, as `accounts` does: no token to export.
+      const r = await localCall(c, "GET", "/status").catch((e: unknown) => {
+        throw new ExitError(1, notRunning(c, e));
       });
       if (r.status !== 200) throw new ExitError(1, `status failed: ${errorText(r)}`);
       io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as Record<string, unknown>)}\n`);
@@ -115,6 +116,12 @@ async function local(io: CliIo, flag: string | undefined, path: string, body: un
   });
   if (r.status !== 200) throw new ExitError(1, errorText(r));
   io.out(`${JSON.stringify(r.body, null, 2)}\n`);
+}
+
+/** "cannot reach the daemon …" with what to do about it. */
+export function notRunning(c: { state_dir: string }, e: unknown): string {
+  return `cannot reach the daemon (its control socket in ${c.state_dir}: ${errorMessage(e)}); is it running? ` +
+    "Start it with `claude-failover daemon` (or `systemctl --user start claude-failover`, or run the quick start again)";
 }
 
 /** Entry used by bin.ts and tests: returns the exit code. */
