@@ -1,10 +1,15 @@
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { CfError } from "../util/errors.js";
+import type { LaunchEnv } from "./launch-env.js";
 
 export interface LaunchContext {
   binary: string;
   args: string[];
+  /** claude.env: reaches the CLI through `launch` (files read by the launcher), never through argv */
   env: Record<string, string>;
+  /** the launcher and the directory holding `env` (launch-env.ts); null only when `env` is empty */
+  launch: LaunchEnv | null;
   settingsFile: string;
   spoolDir: string;
   sharedProjectsDir: string;
@@ -50,7 +55,12 @@ export function resumeCheck(sharedProjectsDir: string, project: string, claudeSe
   return "fresh_same_id";
 }
 
-/** argv for tmux: `env` sets the per-launch environment, so no shell ever sees any of it. */
+/**
+ * argv for tmux: `env` sets the per-launch environment, so no shell ever sees any of it. claude.env values
+ * are never in it (tmux shows argv as #{pane_start_command}, /proc shows it to every user): `/bin/sh
+ * <launcher> <env dir>` exports them from files just before exec'ing the CLI (launch-env.ts). Throws
+ * CfError("no_launch_env") if there are values but no launcher.
+ */
 export function buildLaunchArgv(
   ctx: LaunchContext,
   s: { name: string; account: string; home: string; claudeSessionId: string; resume: boolean; extraArgs: string[] },
@@ -63,7 +73,10 @@ export function buildLaunchArgv(
     `CLAUDE_FAILOVER_SESSION=${s.name}`,
     `CLAUDE_FAILOVER_ACCOUNT=${s.account}`,
   );
-  for (const [k, v] of Object.entries(ctx.env)) argv.push(`${k}=${v}`);
+  if (Object.keys(ctx.env).length) {
+    if (!ctx.launch) throw new CfError("no_launch_env", "claude.env is set but there is no launcher to pass it without argv");
+    argv.push("/bin/sh", ctx.launch.launcher, ctx.launch.envDir);
+  }
   argv.push(ctx.binary, "--settings", ctx.settingsFile);
   argv.push(s.resume ? "--resume" : "--session-id", s.claudeSessionId);
   argv.push(...ctx.args, ...s.extraArgs);

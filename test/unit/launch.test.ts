@@ -6,6 +6,9 @@ import { after, before, describe, it } from "node:test";
 import {
   AUTH_OVERRIDES, buildLaunchArgv, encodeProjectDir, type LaunchContext, resumeCheck, shouldResume, transcriptPathFor,
 } from "../../src/sessions/launch.js";
+import { isCfError } from "../../src/util/errors.js";
+
+const LAUNCH = { launcher: "/state/launch/launch.sh", envDir: "/state/launch/env-1" };
 
 function ctx(over: Partial<LaunchContext> = {}): LaunchContext {
   return {
@@ -16,6 +19,7 @@ function ctx(over: Partial<LaunchContext> = {}): LaunchContext {
     spoolDir: "/state/spool",
     sharedProjectsDir: "/shared/projects",
     scrub: ["CF_TOKEN", ...AUTH_OVERRIDES],
+    launch: LAUNCH,
     ...over,
   };
 }
@@ -37,16 +41,25 @@ describe("buildLaunchArgv", () => {
     ]);
   });
 
-  it("env comes first; every -u and VAR=value precedes the binary", () => {
+  it("env comes first; every -u and VAR=value precedes the launcher, which precedes the binary", () => {
     const argv = buildLaunchArgv(ctx({ env: { FOO: "bar" } }), S);
     assert.equal(argv[0], "env");
-    const bin = argv.indexOf("/opt/claude/bin/claude");
-    assert.ok(bin > 0);
-    for (let i = 1; i < bin; i++) {
+    const sh = argv.indexOf("/bin/sh");
+    assert.deepEqual(argv.slice(sh, sh + 4), ["/bin/sh", LAUNCH.launcher, LAUNCH.envDir, "/opt/claude/bin/claude"]);
+    for (let i = 1; i < sh; i++) {
       const a = argv[i]!;
       assert.ok(a === "-u" || argv[i - 1] === "-u" || /^[A-Z_][A-Z0-9_]*=/.test(a), `unexpected ${a} before the binary`);
     }
-    assert.ok(argv.indexOf("FOO=bar") < bin);
+  });
+
+  it("claude.env values never appear in argv (they are read from the env dir by the launcher)", () => {
+    const argv = buildLaunchArgv(ctx({ env: { FOO: "s3cret-value", ANTHROPIC_API_KEY: "sk-ant-key" } }), S);
+    for (const a of argv) assert.ok(!a.includes("s3cret-value") && !a.includes("sk-ant-key"), `secret in ${a}`);
+  });
+
+  it("no launcher when claude.env is empty; values without a launcher are refused, never put in argv", () => {
+    assert.ok(!buildLaunchArgv(ctx({ launch: null }), S).includes("/bin/sh"));
+    assert.throws(() => buildLaunchArgv(ctx({ env: { FOO: "x" }, launch: null }), S), (e: unknown) => isCfError(e, "no_launch_env"));
   });
 
   it("a scrub var provided in claude.env is set, not unset", () => {
@@ -55,7 +68,7 @@ describe("buildLaunchArgv", () => {
     assert.ok(!unset.includes("ANTHROPIC_API_KEY"));
     assert.ok(unset.includes("CF_TOKEN"));
     assert.ok(unset.includes("CLAUDE_CODE_OAUTH_TOKEN"));
-    assert.ok(argv.includes("ANTHROPIC_API_KEY=sk-test"));
+    assert.ok(!argv.some((a) => a.includes("sk-test")));
   });
 
   it("AUTH_OVERRIDES covers every variable that bypasses the account home's login", () => {
@@ -84,7 +97,7 @@ describe("buildLaunchArgv", () => {
       ctx({ env: { NASTY: nasty }, settingsFile: "/state dir/it's.json", spoolDir: "/sp ool/$(x)" }),
       { ...S, home: "/homes/with space", extraArgs: ["--append-system-prompt", nasty] },
     );
-    assert.ok(argv.includes(`NASTY=${nasty}`));
+    assert.ok(!argv.includes(`NASTY=${nasty}`), "claude.env goes through the launcher");
     assert.ok(argv.includes("HOME=/homes/with space"));
     assert.ok(argv.includes("CLAUDE_FAILOVER_SPOOL=/sp ool/$(x)"));
     assert.equal(argv[argv.indexOf("--settings") + 1], "/state dir/it's.json");
