@@ -19,7 +19,7 @@ import { policyParams, QuotaService } from "./quota/quota-service.js";
 import { httpUsageSource } from "./quota/usage-client.js";
 import { UsageClientIdentity } from "./quota/cli-version.js";
 import { UsagePoller } from "./quota/usage-poller.js";
-import type { PollParams } from "./quota/poll-schedule.js";
+import { feedIsFresh, type PollParams } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
 import { pathsFor, type Paths } from "./paths.js";
 import { applyReload } from "./reload.js";
@@ -107,7 +107,8 @@ export class Daemon {
     this.usageIdentity = new UsageClientIdentity(opts.env);
     this.poller = new UsagePoller(
       this.store, this.accounts, this.usageSource(c),
-      this.clock, this.log.child({ component: "usage" }), pollParams(c), () => this.liveAccounts(),
+      this.clock, this.log.child({ component: "usage" }), pollParams(c),
+      (name) => feedIsFresh(this.store.getUsage(name), this.clock.now(), this.config.quota.feed_fresh_for),
     );
     this.quota = new QuotaService(
       this.store, this.accounts, this.sessions, this.swaps, this.poller, this.clock, this.log.child({ component: "quota" }),
@@ -310,10 +311,6 @@ export class Daemon {
     else this.log.info({ userAgent: changed.userAgent }, "usage client identity");
   }
 
-  private liveAccounts(): Set<string> {
-    return new Set(this.sessions.list().filter((s) => s.state !== "stopped" && s.state !== "failed" && s.account).map((s) => s.account!));
-  }
-
   /** Operator enable/disable: a disabled account's sessions are moved off it by the next quota tick. */
   setAccountEnabled(name: string, enable: boolean): { ok: true; account: string; state: string } {
     if (!this.accounts.config(name)) throw new CfError("no_such_account", `no account named ${name}`);
@@ -383,6 +380,7 @@ function pollParams(c: Config): PollParams {
   return {
     baseMs: c.quota.poll_interval, minMs: c.quota.poll_interval_min, maxMs: c.quota.poll_interval_max,
     window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold, hysteresis: c.quota.hysteresis,
+    requestGapMs: c.quota.usage_request_gap,
   };
 }
 

@@ -32,8 +32,8 @@ const source: UsageSource = async (token) => {
   const u = near.has(name) ? 0.8 : 0.3;
   return { ok: true, figures: { fiveHour: { utilization: u, resetsAt: null }, sevenDay: { utilization: 0.2, resetsAt: null }, perModelWeekly: {}, fetchedAt: clock.now(), source: "usage_api" } };
 };
-const params = { baseMs: 300_000, minMs: 60_000, maxMs: 1_800_000, window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05 };
-const poller = new UsagePoller(store, accounts, source, clock, silentLogger(), params, () => live);
+const params = { baseMs: 300_000, minMs: 60_000, maxMs: 1_800_000, window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05, requestGapMs: 60_000 };
+const poller = new UsagePoller(store, accounts, source, clock, silentLogger(), params, (a) => live.has(a));
 const t0 = performance.now();
 for (let t = 0; t < 3600_000; t += 500) {
   clock.advance(500);

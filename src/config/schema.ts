@@ -106,6 +106,8 @@ const quotaSchema = z
     // Unset: follows claude.env.ANTHROPIC_BASE_URL, else https://api.anthropic.com (see fillStateDefaults).
     usage_api_base: httpUrl().optional(),
     request_timeout: durationOr("10s", 1),
+    usage_request_gap: durationOr("1m", 1),
+    feed_fresh_for: durationOr("10m", 1),
   })
   .refine((q) => q.poll_interval_min <= q.poll_interval && q.poll_interval <= q.poll_interval_max, {
     path: ["poll_interval"],

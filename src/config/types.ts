@@ -75,6 +75,10 @@ export interface Config {
     /** http(s) URL without a trailing slash. */
     usage_api_base: string;
     request_timeout: number;
+    /** Minimum ms between two usage-endpoint requests from this box (any account; the limit is per IP). */
+    usage_request_gap: number;
+    /** An account whose status-line figures are younger than this (ms) is not polled. */
+    feed_fresh_for: number;
   };
   swap: {
     graceful_timeout: number;

@@ -99,7 +99,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     accounts,
     pool: { dedicated },
     sessions: { restart_backoff: "200ms", restart_backoff_max: "2s" },
-    quota: { usage_api_base: api.url },
+    // The production gap between usage requests is a minute; tests poll faster (as before the gap was configurable).
+    quota: { usage_api_base: api.url, usage_request_gap: "1s" },
     // A fixed free port, so `status` and a restarted daemon find it.
     mcp_http: { listen: `127.0.0.1:${await freePort()}` },
     log: { level: "warn" },

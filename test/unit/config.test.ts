@@ -198,6 +198,7 @@ describe("valid configs", () => {
         window_5h_threshold: 0.85, window_week_threshold: 0.95, hysteresis: 0.05,
         min_dwell: 900_000, stale_after: 1_200_000, reactivate_cooldown: 600_000,
         usage_api_base: "https://api.anthropic.com", request_timeout: 10_000,
+        usage_request_gap: 60_000, feed_fresh_for: 600_000,
       },
       swap: {
         graceful_timeout: 120_000, exit_timeout: 10_000, confirm_timeout: 60_000,
