@@ -150,6 +150,7 @@ export class Daemon {
     const httpOpts = {
       host: listen.host, port: listen.port, token, maxBody: c.mcp_http.max_body,
       ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
+      authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
     };
     this.metrics = new ControlMetrics({ api: this.api, spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }) });
     this.api.plugins.metrics = () => this.metrics.render();
@@ -260,7 +261,10 @@ export class Daemon {
     void this.refreshUsageIdentity(c);
     this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
     this.checkpoints.start(c.checkpoint.interval);
-    this.http.update({ maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger });
+    this.http.update({
+      maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
+      authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
+    });
     this.local.update({ maxBody: c.mcp_http.max_body, enableTrigger: c.mcp_http.enable_trigger });
     this.inbox.configure(c);
     this.kickQuota();

@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { parseListen } from "../config/fields.js";
 import type { Config } from "../config/types.js";
 import { pathsFor } from "../paths.js";
+import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "../ops/env-file.js";
 
 export interface ClientResponse { status: number; body: unknown }
 
@@ -43,9 +44,27 @@ export function httpCall(c: Config, env: NodeJS.ProcessEnv, method: string, path
   return send({ host, port: l.port, method, path, body, token: env[c.mcp_http.bearer_token_env] });
 }
 
-/** Over the daemon's private unix socket: operator commands, allowed whatever enable_trigger says. */
-export function localCall(c: Config, method: string, path: string, body?: unknown): Promise<ClientResponse> {
-  return send({ socketPath: pathsFor(c).controlSocket, method, path, body });
+/**
+ * Over the daemon's private unix socket. Reads need no token; mutating routes need `token` unless
+ * mcp_http.enable_trigger is on (see operatorToken).
+ */
+export function localCall(c: Config, method: string, path: string, body?: unknown, token?: string): Promise<ClientResponse> {
+  return send({ socketPath: pathsFor(c).controlSocket, method, path, body, token });
+}
+
+/**
+ * The bearer token for operator commands: the environment variable mcp_http.bearer_token_env names,
+ * else that variable in token.env beside the config file (what `init` writes), else in the system
+ * unit's secrets file. undefined when none is readable.
+ */
+export function operatorToken(c: Config, env: NodeJS.ProcessEnv, configPath: string): string | undefined {
+  const name = c.mcp_http.bearer_token_env;
+  if (env[name]) return env[name];
+  for (const file of [tokenFileFor(configPath), SYSTEM_SECRETS_FILE]) {
+    const r = readEnvFile(file);
+    if (r.ok && r.vars[name]) return r.vars[name];
+  }
+  return undefined;
 }
 
 export function errorText(r: ClientResponse): string {

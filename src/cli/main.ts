@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { Command, CommanderError } from "commander";
 import { socketArgs } from "../tmux/tmux.js";
 import { errorMessage, isCfError } from "../util/errors.js";
-import { errorText, httpCall, localCall } from "./client.js";
+import { errorText, httpCall, localCall, operatorToken } from "./client.js";
 import { runDaemon } from "./daemon-command.js";
 import { registerTaskCommands } from "./task-commands.js";
 import { registerOpsCommands } from "../ops/commands.js";
@@ -110,8 +110,8 @@ function fmtEvent(e: EventJson): string {
 }
 
 async function local(io: CliIo, flag: string | undefined, path: string, body: unknown): Promise<void> {
-  const { config: c } = loadCliConfig(flag, io.env);
-  const r = await localCall(c, "POST", path, body).catch((e: unknown) => {
+  const { config: c, path: configPath } = loadCliConfig(flag, io.env);
+  const r = await localCall(c, "POST", path, body, operatorToken(c, io.env, configPath)).catch((e: unknown) => {
     throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
   });
   if (r.status !== 200) throw new ExitError(1, errorText(r));

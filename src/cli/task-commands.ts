@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseTaskFile } from "../inbox/task-file.js";
 import { errorMessage } from "../util/errors.js";
-import { errorText, localCall, type ClientResponse } from "./client.js";
+import { errorText, localCall, operatorToken, type ClientResponse } from "./client.js";
 import { ago, table } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 import type { CliIo } from "./main.js";
@@ -74,8 +74,8 @@ function readFile(path: string): Buffer {
 }
 
 async function call(io: CliIo, flag: string | undefined, method: string, path: string, body?: unknown): Promise<ClientResponse> {
-  const { config: c } = loadCliConfig(flag, io.env);
-  const r = await localCall(c, method, path, body).catch((e: unknown) => {
+  const { config: c, path: configPath } = loadCliConfig(flag, io.env);
+  const r = await localCall(c, method, path, body, method === "POST" ? operatorToken(c, io.env, configPath) : undefined).catch((e: unknown) => {
     throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
   });
   if (r.status !== 200) throw new ExitError(1, errorText(r));

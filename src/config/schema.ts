@@ -143,6 +143,8 @@ const mcpHttpSchema = z
     enable_trigger: z.boolean().default(false),
     max_body: int(1).default(1_048_576),
     rate_limit_per_minute: int(0).default(600),
+    auth_failures_per_minute: int(0).default(10),
+    max_connections: int(1, 10_000).default(64),
   })
   // Anyone who can reach the port can read session output; opening it
   // beyond this machine has to be a deliberate choice.

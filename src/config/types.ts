@@ -97,6 +97,9 @@ export interface Config {
     max_body: number;
     /** 0 = unlimited. */
     rate_limit_per_minute: number;
+    /** Failed authentications per peer per minute before 429; 0 = unlimited. */
+    auth_failures_per_minute: number;
+    max_connections: number;
   };
   inbox: { dir: string; max_file_bytes: number; stable_time: number };
   log: { level: LogLevel };

@@ -5,12 +5,15 @@ import type { Store } from "../store/store.js";
 import type { SessionRow, SwapRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
 import { CfError } from "../util/errors.js";
+import { publicReason } from "./error-map.js";
 
 /** Optional capabilities that later subsystems plug into the facade. */
 export interface ControlPlugins {
   swap?: (i: { session: string; to?: string; reason?: string; urgent?: boolean }) => Promise<unknown>;
   checkpoint?: (session: string) => Promise<unknown>;
   usage?: (account: string) => unknown;
+  /** Access-token expiry and the login's age (accounts/login-ledger.ts LoginView). */
+  login?: (account: string) => unknown;
   account?: (name: string, action: "enable" | "disable") => unknown;
   tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
   metrics?: () => Promise<string>;
@@ -102,6 +105,7 @@ export class ControlApi {
       promptsLastHour: this.store.countPrompts(a.name, now - 3_600_000),
       promptsLastWeek: this.store.countPrompts(a.name, now - 7 * 86_400_000),
       usage: this.plugins.usage?.(a.name) ?? null,
+      login: this.plugins.login?.(a.name) ?? null,
     }));
   }
 
@@ -118,7 +122,12 @@ export class ControlApi {
     this.requireSession(i.session);
     if (i.to && !this.accounts.config(i.to)) throw new CfError("no_such_account", `no account named ${i.to}`);
     if (!this.plugins.swap) throw new CfError("unavailable", "swaps are not available");
-    return this.plugins.swap(i);
+    const r = await this.plugins.swap(i);
+    // A failed swap's reason may carry tmux stderr or paths (a rollback's error): those stay in the log.
+    if (r && typeof r === "object" && typeof (r as { reason?: unknown }).reason === "string") {
+      return { ...r, reason: publicReason((r as { reason: string }).reason) };
+    }
+    return r;
   }
 
   async checkpoint(input: unknown) {

@@ -1,18 +1,21 @@
 // /mcp: MCP Streamable HTTP in stateless mode — a fresh McpServer and transport per POST, answered
-// with plain JSON (no SSE stream, no session id). The HTTP server has already checked the bearer token
-// and the rate limit; here come the DNS-rebinding checks, the body limit, and the JSON parse, so the
-// SDK only ever sees a bounded, parsed body.
+// with plain JSON (no SSE stream, no session id). The HTTP server has already checked Host/Origin, the
+// bearer token and one call of the rate limit; here the DNS-rebinding check again (the handler may be
+// mounted elsewhere), the body limit, the JSON parse (so the SDK only ever sees a bounded, parsed
+// body), and the rest of a JSON-RPC batch charged against the rate limit: 100 calls count as 100.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
-import { errorMessage, isCfError } from "../util/errors.js";
+import { isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { ControlApi } from "./control-api.js";
 import { checkHostOrigin } from "./host-check.js";
 import { readBody } from "./http-util.js";
-import { registerTools, sanitize } from "./mcp-tools.js";
+import { faultDetail } from "./error-map.js";
+import type { RawCtx } from "./http-server.js";
+import { registerTools } from "./mcp-tools.js";
 
 export interface McpHandlerOptions {
   /** The host part of mcp_http.listen. */
@@ -45,9 +48,9 @@ export function buildMcpServer(api: ControlApi, opts: ServerOptions): McpServer 
 }
 
 /** The raw route handler for /mcp (mounted in Routes.raw). */
-export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req: IncomingMessage, res: ServerResponse, ctx?: RawCtx) => Promise<void> {
   const validator = new AjvJsonSchemaValidator();
-  return async (req, res) => {
+  return async (req, res, ctx) => {
     const check = checkHostOrigin({ host: req.headers.host, origin: req.headers.origin }, { listenHost: opts.listenHost, port: req.socket.localPort ?? 0 });
     if (!check.ok) return rpcError(res, 403, -32000, `Forbidden: ${check.message}`);
     if (req.method !== "POST") {
@@ -57,9 +60,15 @@ export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req
     }
     const body = await readMessage(req, opts.maxBody());
     if (!body.ok) return rpcError(res, body.status, body.code, body.message);
+    // The server charged one call for the request; a batch pays for the rest of its calls.
+    const calls = Array.isArray(body.value) ? body.value.length : 1;
+    if (ctx && calls > 1 && !ctx.charge(calls - 1)) {
+      res.setHeader("retry-after", "1");
+      return rpcError(res, 429, -32000, `Too many requests: a batch of ${calls} calls is over the rate limit`);
+    }
     const server = buildMcpServer(api, { ...opts, validator });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    transport.onerror = (e) => opts.log.debug({ err: sanitize(errorMessage(e), [opts.token()]) }, "mcp transport error");
+    transport.onerror = (e) => opts.log.debug({ err: faultDetail(e, [opts.token()]) }, "mcp transport error");
     res.on("close", () => {
       void transport.close().catch(() => {});
       void server.close().catch(() => {});
@@ -68,7 +77,7 @@ export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req
       await server.connect(transport);
       await transport.handleRequest(req, res, body.value);
     } catch (e) {
-      opts.log.error({ err: sanitize(errorMessage(e), [opts.token()]) }, "mcp request failed");
+      opts.log.error({ err: faultDetail(e, [opts.token()]) }, "mcp request failed");
       if (!res.headersSent) rpcError(res, 500, -32603, "Internal error");
     }
   };

@@ -4,8 +4,9 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { redactText, type Logger } from "../util/log.js";
-import { CfError, isCfError } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { CfError } from "../util/errors.js";
+import { faultDetail, publicError, sanitize } from "./error-map.js";
 import { AccountInput, EnqueueInputSchema, ScaleInput, SendInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
 
 export interface ToolOptions {
@@ -111,20 +112,14 @@ function quotaStatus(api: ControlApi, only?: string) {
   };
 }
 
-/** An expected failure (CfError) keeps its code and message, scrubbed; anything else is "internal error". */
+/**
+ * An expected failure keeps its stable code and its scrubbed message; a fault (tmux stderr, a path,
+ * an exception) becomes the code's fixed text, its detail logged. The same mapping as the HTTP routes.
+ */
 export function toolError(tool: string, e: unknown, opts: Pick<ToolOptions, "secrets" | "log">): CallToolResult {
-  let text = "internal error";
-  if (isCfError(e)) text = `${e.code}: ${sanitize(e.message, opts.secrets)}`;
-  else opts.log.error({ tool, err: sanitize(e instanceof Error ? e.message : String(e), opts.secrets) }, "mcp tool fault");
-  return { content: [{ type: "text", text }], isError: true };
+  const pub = publicError(e, opts.secrets);
+  if (pub.internal) opts.log.error({ tool, code: pub.code, err: faultDetail(e, opts.secrets) }, "mcp tool fault");
+  return { content: [{ type: "text", text: `${pub.code}: ${pub.message}` }], isError: true };
 }
 
-/** No secrets, no tokens, no file system paths, one bounded line. */
-export function sanitize(message: string, secrets: string[]): string {
-  let s = message;
-  for (const secret of secrets) if (secret) s = s.split(secret).join("[redacted]");
-  s = redactText(s);
-  s = s.replace(/(^|[\s'"`(=:,])(?:~|\.{0,2})\/[^\s'"`),;:]+/g, "$1[path]");
-  s = s.replace(/\s+/g, " ").trim();
-  return s.length > 500 ? `${s.slice(0, 500)}…` : s;
-}
+export { sanitize };

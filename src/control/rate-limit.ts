@@ -7,18 +7,18 @@ export class RateLimiter {
     this.perMinute = perMinute;
   }
 
-  /** true if the request may go ahead. 0 per minute = unlimited. */
-  take(key: string, now: number): boolean {
+  /** true if `n` calls (a JSON-RPC batch counts each of its calls) may go ahead. 0 per minute = unlimited. */
+  take(key: string, now: number, n = 1): boolean {
     if (this.perMinute <= 0) return true;
     const cap = this.perMinute;
     const b = this.buckets.get(key) ?? { tokens: cap, at: now };
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
     b.at = now;
-    if (b.tokens < 1) {
+    if (b.tokens < n) {
       this.buckets.set(key, b);
       return false;
     }
-    b.tokens -= 1;
+    b.tokens -= n;
     this.buckets.set(key, b);
     return true;
   }

@@ -145,7 +145,7 @@ describe(`fuzz /mcp and /trigger/* (seed ${SEED})`, { timeout: 240_000 }, () => 
     };
   };
   before(async () => {
-    h = await makeHarness({ accounts: 2, config: { mcp_http: { enable_trigger: true, rate_limit_per_minute: 0 } } });
+    h = await makeHarness({ accounts: 2, config: { mcp_http: { enable_trigger: true, rate_limit_per_minute: 0, auth_failures_per_minute: 0 } } });
     d = await h.start();
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
     listen = listenOf(h);
@@ -156,7 +156,8 @@ describe(`fuzz /mcp and /trigger/* (seed ${SEED})`, { timeout: 240_000 }, () => 
     const before = snapshot();
     const r = rng(SEED);
     const counts = await fire(listen, Array.from({ length: PER_PHASE }, () => shot(r, listen, null)), Date.now() + 60_000);
-    assert.deepEqual([...counts.keys()].filter((s) => s !== 401 && s !== 404), [], JSON.stringify([...counts]));
+    // 403: a foreign Host/Origin is refused before the token is looked at
+    assert.deepEqual([...counts.keys()].filter((s) => s !== 401 && s !== 403 && s !== 404), [], JSON.stringify([...counts]));
     t.diagnostic(`status counts: ${JSON.stringify(Object.fromEntries(counts))}`);
     assert.ok((counts.get(401) ?? 0) > PER_PHASE * 0.8, JSON.stringify([...counts]));
     assert.deepEqual(snapshot(), before);

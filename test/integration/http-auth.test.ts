@@ -67,7 +67,8 @@ function routes(calls: { trigger: unknown[] }): Routes {
 async function startServer(over: Partial<HttpOptions> = {}) {
   const calls = { trigger: [] as unknown[] };
   const server = new HttpServer(
-    { host: "127.0.0.1", port: 0, token: TOKEN, maxBody: 1024, ratePerMinute: 0, enableTrigger: false, ...over },
+    // authFailures 0: these tests send many bad tokens on purpose (throttling: control-limits.test.ts)
+    { host: "127.0.0.1", port: 0, token: TOKEN, maxBody: 1024, ratePerMinute: 0, enableTrigger: false, authFailures: 0, ...over },
     routes(calls), silentLogger(),
   );
   const addr = await server.listen();
@@ -184,7 +185,7 @@ describe("HTTP control plane on a real port", () => {
 
     const r = await call(addr, "GET", "/boom");
     assert.equal(r.status, 500);
-    assert.deepEqual(r.body, { error: { code: "internal", message: "internal error" } });
+    assert.deepEqual(r.body, { error: { code: "internal", message: "internal error; see the daemon log" } });
     assert.ok(!r.text.includes("secret detail"));
     assert.ok(!r.text.includes("at "), "no stack");
     const again = await call(addr, "GET", "/status");

@@ -208,6 +208,7 @@ describe("valid configs", () => {
       mcp_http: {
         listen: "127.0.0.1:7777", allow_remote: false, bearer_token_env: "CLAUDE_FAILOVER_TOKEN",
         enable_trigger: false, max_body: 1_048_576, rate_limit_per_minute: 600,
+        auth_failures_per_minute: 10, max_connections: 64,
       },
       inbox: { dir: `${state}/inbox`, max_file_bytes: 1_048_576, stable_time: 500 },
       log: { level: "info" },

@@ -72,7 +72,7 @@ describe("MCP tools over in-memory transports", () => {
     });
     const { client, logs } = await connect(api, false);
     const r = await callTool(client, "accounts_list");
-    assert.deepEqual([r.isError, r.text], [true, "internal error"]);
+    assert.deepEqual([r.isError, r.text], [true, "internal: internal error; see the daemon log"]);
     assert.match(logs(), /mcp tool fault/);
     assert.ok(!logs().includes(TOKEN));
     assert.ok(!r.text.includes("TypeError"));
