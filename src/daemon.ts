@@ -28,6 +28,7 @@ import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { LaunchEnvFiles } from "./sessions/launch-env.js";
+import { InstanceLock } from "./ops/instance-lock.js";
 import { SessionService } from "./sessions/session-service.js";
 import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
@@ -80,7 +81,7 @@ export class Daemon {
   private readonly clock: Clock;
   private readonly log: Logger;
 
-  private constructor(opts: DaemonOptions, token: string) {
+  private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock) {
     this.config = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
@@ -169,9 +170,19 @@ export class Daemon {
   private realHome = homedir();
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    // First of all: a second daemon on this state dir stops here (InstanceLockedError), before it drains
+    // the spool, touches a session or a task, or removes the running one's control.sock.
+    ensurePrivateDir(opts.config.state_dir);
+    const lock = InstanceLock.acquire(opts.config.state_dir);
     const tok = readToken(opts.env, opts.config.mcp_http.bearer_token_env);
-    if (!tok.ok) throw new CfError("no_token", tok.message);
-    const d = new Daemon(opts, tok.token);
+    let d: Daemon;
+    try {
+      if (!tok.ok) throw new CfError("no_token", tok.message);
+      d = new Daemon(opts, tok.token, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     try {
       await d.boot(opts);
     } catch (e) {
@@ -377,6 +388,7 @@ export class Daemon {
       /* store may be closed */
     }
     this.store.close();
+    this.lock.release();
   }
 }
 

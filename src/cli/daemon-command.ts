@@ -1,9 +1,10 @@
 import type { Config } from "../config/types.js";
 import { formatIssue, loadConfigFile } from "../config/load.js";
 import { Daemon } from "../daemon.js";
+import { EXIT_LOCKED, InstanceLockedError } from "../ops/instance-lock.js";
 import { notifyReady } from "../ops/sd-notify.js";
 import { anthropicEnvWarnings } from "../ops/env-warnings.js";
-import { errorMessage } from "../util/errors.js";
+import { errorMessage, isCfError } from "../util/errors.js";
 import { createLogger, type Logger } from "../util/log.js";
 import type { CliIo } from "./main.js";
 import { ExitError, loadCliConfig } from "./load.js";
@@ -43,6 +44,10 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
   try {
     daemon = await Daemon.start({ config: loaded.config, env: io.env, log });
   } catch (e) {
+    // Exit 2 for "already running": the unit's RestartPreventExitStatus=2 keeps systemd from retrying it.
+    if (e instanceof InstanceLockedError) throw new ExitError(EXIT_LOCKED, `claude-failover: not starting: ${e.message}`);
+    // A state database from a newer version, or a damaged one, will not get better by restarting: exit 2.
+    if (isCfError(e, "db_too_new") || isCfError(e, "db_corrupt")) throw new ExitError(2, `claude-failover: not starting: ${e.message}`);
     throw new ExitError(1, `claude-failover: cannot start: ${errorMessage(e)}`);
   }
   if (reloadRequested) onHup();

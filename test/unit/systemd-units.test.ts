@@ -23,6 +23,7 @@ describe("systemd unit files (structure)", () => {
       assert.equal(one(u, "Service", "NotifyAccess"), "all", "systemd-notify is a child process");
       assert.equal(one(u, "Service", "KillMode"), "process", "tmux sessions must outlive the daemon");
       assert.equal(one(u, "Service", "Restart"), "on-failure");
+      assert.equal(one(u, "Service", "RestartPreventExitStatus"), "2", "a second daemon (exit 2) is not restarted in a loop");
       assert.equal(one(u, "Service", "ExecReload"), "/bin/kill -HUP $MAINPID");
       assert.deepEqual(splitExecStart(one(u, "Service", "ExecStart")), ["/usr/bin/env", "claude-failover", "daemon"]);
       assert.equal(one(u, "Service", "NoNewPrivileges"), "yes");
