@@ -55,7 +55,7 @@ function workload(rand: () => number): PolicyInput {
   }));
   return {
     accounts, sessions,
-    params: { window5hThreshold: 0.85, windowWeekThreshold: 0.9, hysteresis: 0.05, minDwellMs: 30 * M, staleAfterMs: 10 * M, reactivateCooldownMs: 5 * M, loadPerSession: 0.02 },
+    params: { window5hThreshold: 0.85, windowWeekThreshold: 0.9, hysteresis: 0.05, minDwellMs: 30 * M, staleAfterMs: 10 * M, reactivateCooldownMs: 5 * M, loadPerSession: 0.02, minRunwayMs: 30 * M },
   };
 }
 

@@ -12,6 +12,9 @@ export interface AccountConfig {
   disabled: boolean;
   limits: { hourly_msgs: number; weekly_msgs: number };
   link_files: string[];
+  /** This account's own thresholds (0..1); undefined = the quota ones (config accounts[].window_*_threshold). */
+  window_5h_threshold?: number;
+  window_week_threshold?: number;
 }
 
 export interface AccountView {

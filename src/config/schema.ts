@@ -50,6 +50,9 @@ function accountSchema(home: string) {
     managed: z.boolean().default(true),
     link_files: z.array(homeRelativePath()).default(DEFAULT_LINK_FILES),
     disabled: z.boolean().default(false),
+    // This account's own thresholds; unset = quota.window_5h_threshold / quota.window_week_threshold.
+    window_5h_threshold: num(0, 1).optional(),
+    window_week_threshold: num(0, 1).optional(),
   });
 }
 
@@ -103,6 +106,7 @@ const quotaSchema = z
     min_dwell: durationOr("15m"),
     stale_after: durationOr("20m", 1),
     reactivate_cooldown: durationOr("10m"),
+    min_runway: durationOr("30m"),
     // Unset: follows claude.env.ANTHROPIC_BASE_URL, else https://api.anthropic.com (see fillStateDefaults).
     usage_api_base: httpUrl().optional(),
     request_timeout: durationOr("10s", 1),

@@ -18,6 +18,9 @@ export interface AccountConfig {
   /** Paths relative to the real home, symlinked into a managed account home. */
   link_files: string[];
   disabled: boolean;
+  /** This account's thresholds (0..1), overriding quota.window_5h_threshold / window_week_threshold; undefined = the global one. */
+  window_5h_threshold?: number;
+  window_week_threshold?: number;
 }
 
 export interface DedicatedSessionConfig {
@@ -72,6 +75,8 @@ export interface Config {
     min_dwell: number;
     stale_after: number;
     reactivate_cooldown: number;
+    /** A move's target must last this long (ms) at its burn plus the moved sessions' before a threshold; 0 = off. */
+    min_runway: number;
     /** http(s) URL without a trailing slash. */
     usage_api_base: string;
     request_timeout: number;

@@ -6,11 +6,26 @@ import type { AccountChooser } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
+import { classifyRateLimit } from "./limit-text.js";
 import { parseLimitMessage } from "./reset-time.js";
 import { pollUntil } from "../util/wait.js";
 
 /** How long a busy session may stay silent before its pane is read once for a limit message. */
 const SILENT_BUSY_MS = 20_000;
+/**
+ * Retries of a prompt refused by a server throttle, on the same account: seconds, then minutes. The CLI
+ * has already retried the request itself before reporting it (2.1.332: 11 attempts over about 3 min).
+ */
+export const THROTTLE_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000, 300_000, 600_000];
+/** A StopFailure followed this soon by the same turn's Stop (or a new prompt) was not the turn's failure. */
+const OWN_FAILURE_GRACE_MS = 300;
+/** A second rejected token on the same account within this long revokes the account. */
+const AUTH_RETRY_WINDOW_MS = 15 * 60_000;
+
+/** The delay before throttle retry `attempt` (1-based), in ms. */
+export function throttleDelay(attempt: number): number {
+  return THROTTLE_BACKOFF_MS[Math.min(Math.max(attempt, 1), THROTTLE_BACKOFF_MS.length) - 1]!;
+}
 
 /**
  * Reacts to the hard signal: a StopFailure with error rate_limit (or, as a debounced fallback, the
@@ -22,6 +37,10 @@ export class LimitReactor {
   private lastPaneCheck = new Map<string, number>();
   private inFlight = new Set<string>();
   private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string }>();
+  /** sessions whose prompt a server throttle refused: retried on the same account at `retryAt` */
+  private throttled = new Map<string, { attempt: number; retryAt: number; prompt: string | null; account: string }>();
+  /** the last rejected token per session, for "restart once, then revoke" */
+  private authFailures = new Map<string, { account: string; at: number }>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -42,10 +61,137 @@ export class LimitReactor {
 
   attach(): () => void {
     return this.sessions.onSignal((s) => {
-      if (s.signal.kind === "turn_failed" && s.signal.error === "rate_limit") {
-        void this.onLimit(s.session, s.signal.message ?? "", s.signal.prompt, "StopFailure rate_limit");
+      const sig = s.signal;
+      if (sig.kind === "turn_done") {
+        this.throttled.delete(s.session);
+        this.authFailures.delete(s.session);
       }
+      if (sig.kind !== "turn_failed") return;
+      if (sig.error === "rate_limit") void this.onRateLimit(s.session, sig.message, sig.prompt);
+      else if (sig.error === "authentication_failed") void this.onTokenRejected(s.session, sig.message, sig.prompt);
     });
+  }
+
+  /** throttle → retry here later; otherwise, once it is known to be the turn's own failure, the hard limit. */
+  async onRateLimit(session: string, message: string | null, prompt: string | null): Promise<void> {
+    if (classifyRateLimit(message) === "throttle") {
+      this.onThrottle(session, message ?? "", prompt);
+      return;
+    }
+    if (!(await this.ownFailure(session, "rate_limit"))) return;
+    await this.onLimit(session, message ?? "", prompt, "StopFailure rate_limit");
+  }
+
+  /**
+   * Whether a StopFailure of the running prompt ended the turn: no Stop (or new prompt) within a short
+   * grace, and the pane no longer busy. A helper query or background subagent failing while the turn goes
+   * on is recorded and left alone (the row goes back to busy). The session is held meanwhile, so the
+   * quota monitor does not move it on the momentary `limited` state.
+   */
+  private async ownFailure(session: string, error: string): Promise<boolean> {
+    if (this.inFlight.has(session) || this.sessions.lockedBy(session)) return true; // handled by onLimit's own queueing
+    try {
+      this.sessions.lock(session, "limit_check");
+    } catch {
+      return true;
+    }
+    try {
+      const next = await this.sessions.waitForSignal(session, (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted", OWN_FAILURE_GRACE_MS);
+      let why: string | null = next ? `a ${next.signal.kind === "turn_done" ? "Stop" : "new prompt"} followed: the turn went on` : null;
+      if (!why) {
+        const text = await this.sessions.tmux.capture(session).catch(() => "");
+        if (text && classifyPane(text, this.clock.now()).busy) {
+          why = "the CLI is still working on the turn";
+          const row = this.sessions.get(session);
+          if (row?.state === "limited") this.sessions.updateRow(session, { state: "busy", stateReason: null, failedPrompt: null });
+        }
+      }
+      if (!why) return true;
+      this.sessions.event("quota.stop_failure_ignored", session, this.sessions.get(session)?.account ?? null, { error, why: `StopFailure from a helper ignored: ${why}` });
+      this.log.info({ session, error, why }, "StopFailure from a helper ignored");
+      return false;
+    } finally {
+      this.sessions.unlock(session);
+    }
+  }
+
+  /**
+   * A server throttle (not the account's quota): no account state change, no swap, never a park. The
+   * refused prompt is sent again on the same account after a backoff (THROTTLE_BACKOFF_MS); repeated
+   * throttles are visible as the session's state reason and `quota.throttle` events.
+   */
+  private onThrottle(session: string, message: string, prompt: string | null): void {
+    const row = this.sessions.get(session);
+    if (!row?.account) return;
+    const prev = this.throttled.get(session);
+    const attempt = prev && prev.account === row.account ? prev.attempt + 1 : 1;
+    const now = this.clock.now();
+    const retryAt = now + throttleDelay(attempt);
+    this.throttled.set(session, { attempt, retryAt, prompt: prompt ?? row.failedPrompt ?? row.lastPrompt, account: row.account });
+    const reason = `throttled by the service (not your usage limit): retry ${attempt} at ${new Date(retryAt).toISOString()}`;
+    this.sessions.updateRow(session, { stateReason: reason });
+    this.sessions.event("quota.throttle", session, row.account, { attempt, retryAt, message });
+    this.log.warn({ session, account: row.account, attempt, retryAt }, "server throttle: prompt retried on the same account later");
+  }
+
+  private async retryThrottled(session: string): Promise<void> {
+    const t = this.throttled.get(session);
+    if (!t || t.retryAt > this.clock.now() || this.sessions.lockedBy(session)) return;
+    const row = this.sessions.get(session);
+    // Something else took over since (a swap resent it, the user typed, the session moved): nothing to retry.
+    if (!row || row.account !== t.account || row.lastPromptAnswered || row.state !== "idle" || !t.prompt) {
+      this.throttled.delete(session);
+      return;
+    }
+    try {
+      this.sessions.lock(session, "throttle_retry");
+    } catch {
+      return;
+    }
+    try {
+      t.retryAt = Number.POSITIVE_INFINITY; // until this send resolves; a new throttle reschedules it
+      this.sessions.event("quota.throttle_retry", session, t.account, { attempt: t.attempt });
+      const r = await this.sessions.prompts.send(session, t.prompt, { confirmTimeoutMs: 60_000 });
+      if (!r.ok) t.retryAt = this.clock.now() + throttleDelay(t.attempt);
+    } catch (e) {
+      t.retryAt = this.clock.now() + throttleDelay(t.attempt);
+      this.log.warn({ session, err: errorMessage(e) }, "throttle retry failed");
+    } finally {
+      this.sessions.unlock(session);
+    }
+  }
+
+  /**
+   * `StopFailure authentication_failed` ("OAuth token has expired" while the file still holds one): a
+   * fresh CLI refreshes its token, so the first time the session's CLI is restarted on the same account
+   * (graceful exit, --resume, the prompt resent); a second time on that account within
+   * AUTH_RETRY_WINDOW_MS the account is revoked ("needs login: token rejected") and the session moves
+   * with its prompt. Other sessions on it move on the next quota tick (a revoked account is a hard move).
+   */
+  async onTokenRejected(session: string, message: string | null, prompt: string | null): Promise<void> {
+    const row = this.sessions.get(session);
+    if (!row?.account) return;
+    const account = row.account;
+    const now = this.clock.now();
+    const prev = this.authFailures.get(session);
+    const resend = prompt ?? row.failedPrompt ?? row.lastPrompt;
+    try {
+      if (!prev || prev.account !== account || now - prev.at > AUTH_RETRY_WINDOW_MS) {
+        this.authFailures.set(session, { account, at: now });
+        this.sessions.event("account.token_rejected", session, account, { message, action: "restart the CLI on the same account" });
+        const out = await this.swaps.swap({ session, to: account, sameAccount: true, reason: "token_rejected", urgent: true, hard: false, resend });
+        if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "restart after a rejected token failed");
+        return;
+      }
+      this.authFailures.delete(session);
+      this.accounts.setState(account, "revoked", null, "needs login: token rejected");
+      this.sessions.event("account.token_rejected", session, account, { message, action: "account revoked: needs login" });
+      this.log.error({ account }, "token rejected twice: account revoked until it is logged in again");
+      const out = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
+      if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+    } catch (e) {
+      this.log.error({ session, err: errorMessage(e) }, "reaction to a rejected token failed");
+    }
   }
 
   async onLimit(session: string, message: string, prompt: string | null, source: string): Promise<void> {
@@ -104,6 +250,7 @@ export class LimitReactor {
   async tick(): Promise<void> {
     const now = this.clock.now();
     for (const name of [...this.pending.keys()]) if (!this.inFlight.has(name)) this.replayPending(name);
+    for (const name of [...this.throttled.keys()]) await this.retryThrottled(name);
     for (const s of this.sessions.list()) {
       if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.tryResume(s.name);
       else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS) await this.checkPane(s.name);

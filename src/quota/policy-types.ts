@@ -1,6 +1,10 @@
 // Inputs and outputs of the quota policy (src/quota/policy.ts). Plain data, so
 // the policy can be driven from the store, from tests, and from the benchmark.
 
+import type { WindowForecast } from "./forecast.js";
+
+export type { WindowForecast } from "./forecast.js";
+
 /** One usage window: utilization 0..1, and when it resets (epoch ms) if known. */
 export interface WindowFigure { utilization: number; resetsAt: number | null }
 
@@ -30,6 +34,24 @@ export interface PolicyAccount {
   weeklyCount: number;
   /** Soft caps; 0 means no cap. */
   limits: { hourly_msgs: number; weekly_msgs: number };
+  /** This account's own thresholds (utilization 0..1), overriding PolicyParams' when set. */
+  window5hThreshold?: number;
+  windowWeekThreshold?: number;
+  /**
+   * Why the figures are unknown, when that is no reason to avoid the account. token_expired: the access
+   * token expired and a refresh token is there (an idle spare: only a running CLI refreshes it, so the
+   * usage endpoint can't be asked); it is then a target like an account with fresh figures, ranked after them.
+   */
+  figuresUnknown?: "token_expired" | null;
+  /** Burn rate and projected exhaustion per window (quota/forecast.ts); absent or null = no samples. */
+  forecasts?: AccountForecasts;
+}
+
+/** Forecasts of an account's windows, keyed like UsageFigures. */
+export interface AccountForecasts {
+  fiveHour: WindowForecast | null;
+  sevenDay: WindowForecast | null;
+  perModelWeekly: Record<string, WindowForecast>;
 }
 
 export type PolicySessionState =
@@ -63,6 +85,11 @@ export interface PolicyParams {
   reactivateCooldownMs: number;
   /** Utilization fraction one moved session is assumed to add to its target's 5 h window. */
   loadPerSession: number;
+  /**
+   * A target must last this long (ms) before any window reaches its threshold, at its own burn rate plus
+   * the burn of the sessions moved to it (unless the window resets first). 0 turns the rule off.
+   */
+  minRunwayMs: number;
 }
 
 export interface PolicyInput { accounts: PolicyAccount[]; sessions: PolicySession[]; params: PolicyParams }

@@ -7,9 +7,19 @@
 // Missing or stale figures are "unknown": such an account may take a hard move
 // (a session that can't run anywhere else needs somewhere to go) but is never
 // the target of an optimisation move, which must be clearly better on a fresh reading.
+// Except an idle spare whose access token expired (figuresUnknown "token_expired"):
+// nobody runs on it, so it is a target like a fresh one, ranked after them.
+//
+// Forecasts (quota/forecast.ts): a target must last `minRunwayMs` before any window
+// reaches its threshold, at its own burn plus the burn of the sessions moved to it.
+// A moved session's burn is its source account's burn divided by the sessions there.
+// Among usable targets: priority first (a lower number is always spent first, as the
+// user ranked them), then the one whose quota resets soonest (what it has left is lost
+// at the reset anyway), then the most headroom.
 
+import { reachesAt } from "./forecast.js";
 import type {
-  AccountPressure, InitialChoice, PolicyAccount, PolicyDecision, PolicyInput, PolicyParams, PolicySession, WindowFigure,
+  AccountPressure, InitialChoice, PolicyAccount, PolicyDecision, PolicyInput, PolicyParams, PolicySession, WindowFigure, WindowForecast,
 } from "./policy-types.js";
 
 export type * from "./policy-types.js";
@@ -19,33 +29,50 @@ const WEEK = 7 * 24 * HOUR;
 
 // One constraint on an account, as a fraction of its threshold's scale.
 // `cap` is the message cap for soft-cap gauges (shown as counts), null for windows.
-interface Gauge { label: string; value: number; threshold: number; perMove: number; resetsAt: number | null; cap: number | null }
-// `planned` counts the moves planned to this account in the current tick, plus recent arrivals (planTick).
-interface Assessed { account: PolicyAccount; pressure: AccountPressure; gauges: Gauge[]; nextReset: number; planned: number }
+// `burn`: the window's forecast burn (utilization per hour), null when unknown.
+interface Gauge { label: string; value: number; threshold: number; perMove: number; resetsAt: number | null; cap: number | null; burn: number | null }
+// `planned` counts the moves planned to this account in the current tick, plus recent arrivals (planTick);
+// `plannedBurn` the burn (per gauge label, per hour) of the sessions planned to it this tick.
+// `windowReset`: the soonest reset of its windows (Infinity when none known), for "spend what resets first".
+// `unknownFigures`: usable although its figures are unknown (token expired): ranked after known figures.
+interface Assessed {
+  account: PolicyAccount; pressure: AccountPressure; gauges: Gauge[]; nextReset: number; windowReset: number; planned: number;
+  plannedBurn: Map<string, number>; unknownFigures: boolean;
+}
+/** A moved session's expected burn per gauge label (utilization per hour). */
+type Load = ReadonlyMap<string, number>;
+const NO_LOAD: Load = new Map();
 
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 const iso = (t: number): string => new Date(t).toISOString();
 const show = (g: Gauge, v: number): string => (g.cap === null ? pct(v) : `${Math.round(v * g.cap)}/${g.cap} msgs`);
+const mins = (ms: number): string => `${Math.max(0, Math.round(ms / 60_000))}m`;
 
 // A window whose reset time has passed has rolled over; its old figure no longer applies.
-function pushWindow(out: Gauge[], label: string, w: WindowFigure | null | undefined, threshold: number, perMove: number, now: number): void {
+function pushWindow(
+  out: Gauge[], label: string, w: WindowFigure | null | undefined, threshold: number, perMove: number, now: number, f: WindowForecast | null | undefined,
+): void {
   if (w && (w.resetsAt === null || w.resetsAt > now)) {
-    out.push({ label, value: w.utilization, threshold, perMove, resetsAt: w.resetsAt, cap: null });
+    out.push({ label, value: w.utilization, threshold, perMove, resetsAt: w.resetsAt, cap: null, burn: f?.burnPerHour ?? null });
   }
 }
 
 // Soft caps count prompts; a move adds one prompt. The counting window is at
 // most an hour / a week long, which bounds when the cap frees up. 0 is no cap.
 function pushCap(out: Gauge[], label: string, count: number, cap: number, resetsAt: number): void {
-  if (cap > 0) out.push({ label, value: count / cap, threshold: 1, perMove: 1 / cap, resetsAt, cap });
+  if (cap > 0) out.push({ label, value: count / cap, threshold: 1, perMove: 1 / cap, resetsAt, cap, burn: null });
 }
 
+// The account's own thresholds win over the global ones.
 function gaugesOf(a: PolicyAccount, p: PolicyParams, now: number): Gauge[] {
   const out: Gauge[] = [];
-  pushWindow(out, "5h", a.figures.fiveHour, p.window5hThreshold, p.loadPerSession, now);
-  pushWindow(out, "7d", a.figures.sevenDay, p.windowWeekThreshold, 0, now);
+  const t5 = a.window5hThreshold ?? p.window5hThreshold;
+  const tw = a.windowWeekThreshold ?? p.windowWeekThreshold;
+  const fc = a.forecasts;
+  pushWindow(out, "5h", a.figures.fiveHour, t5, p.loadPerSession, now, fc?.fiveHour);
+  pushWindow(out, "7d", a.figures.sevenDay, tw, 0, now, fc?.sevenDay);
   for (const model of Object.keys(a.figures.perModelWeekly).sort()) {
-    pushWindow(out, `7d ${model}`, a.figures.perModelWeekly[model], p.windowWeekThreshold, 0, now);
+    pushWindow(out, `7d ${model}`, a.figures.perModelWeekly[model], tw, 0, now, fc?.perModelWeekly[model]);
   }
   pushCap(out, "hourly cap", a.hourlyCount, a.limits.hourly_msgs, now + HOUR);
   pushCap(out, "weekly cap", a.weeklyCount, a.limits.weekly_msgs, now + WEEK);
@@ -101,8 +128,13 @@ function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
     reasons.push(`${a.name}: ${g.label} ${show(g, g.value)} ≥ ${show(g, g.threshold)}`);
     blockers.push(g.resetsAt);
   }
-  const stale = staleness(a, p, now);
-  if (stale) reasons.push(stale);
+  let stale = staleness(a, p, now);
+  // An idle spare whose access token expired can't be asked for figures; nothing runs on it, so it is usable.
+  const unknownFigures = stale !== null && a.figuresUnknown === "token_expired";
+  if (unknownFigures) {
+    reasons.push(`${a.name}: figures unknown: access token expired (a running CLI refreshes it); usable, after accounts with known figures`);
+    stale = null;
+  } else if (stale) reasons.push(stale);
   const headroom = minHeadroom(gauges, 0);
   const closest = gauges.find((g) => g.threshold - g.value === headroom);
   if (!over && closest) reasons.push(`${a.name}: ${closest.label} ${show(closest, closest.value)} < ${show(closest, closest.threshold)}`, `${a.name}: headroom ${pct(headroom)}`);
@@ -111,9 +143,11 @@ function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
   const earliestReset = blockers.length && blockers.every((b) => b !== null) ? Math.max(...(blockers as number[])) : null;
   const hard = a.state === "revoked" || (a.state === "exhausted" && (a.stateUntil === null || now < a.stateUntil));
   let nextReset = Infinity;
+  let windowReset = Infinity;
   for (const g of gauges) if (g.resetsAt !== null) nextReset = Math.min(nextReset, g.resetsAt);
+  for (const g of gauges) if (g.resetsAt !== null && g.cap === null) windowReset = Math.min(windowReset, g.resetsAt);
   const pressure = { over, hard, usable: ok && stale === null, lastResort: ok && stale !== null, headroom, earliestReset, reasons };
-  return { account: a, gauges, nextReset, planned: 0, pressure };
+  return { account: a, gauges, nextReset, windowReset, planned: 0, plannedBurn: new Map(), unknownFigures, pressure };
 }
 
 /** How pressed an account is, for policy decisions and for `status` output. */
@@ -123,7 +157,12 @@ export function accountPressure(a: PolicyAccount, params: PolicyParams, now: num
 
 // --- target selection -------------------------------------------------------
 
-type Tier = "strict" | "relaxed" | "last_resort";
+// strict: below every threshold less the hysteresis, with the runway. relaxed: inside the hysteresis band
+// (forced moves). short_runway: would not last min_runway (forced moves: better than parking). last_resort:
+// figures stale or unknown (forced moves).
+type Tier = "strict" | "relaxed" | "short_runway" | "last_resort";
+const SOFT_TIERS: Tier[] = ["strict"];
+const HARD_TIERS: Tier[] = ["strict", "relaxed", "short_runway", "last_resort"];
 
 // Whether one more session fits under every threshold less `margin`, counting
 // the moves already planned to this account this tick (and recent arrivals).
@@ -135,58 +174,123 @@ function fitsOneMore(x: Assessed, margin: number): boolean {
 
 const headroomAfter = (x: Assessed, extraMoves: number): number => minHeadroom(x.gauges, extraMoves);
 
-function inTier(x: Assessed, tier: Tier, p: PolicyParams): boolean {
-  if (tier === "last_resort") return x.pressure.lastResort && fitsOneMore(x, 0);
-  return x.pressure.usable && fitsOneMore(x, tier === "strict" ? p.hysteresis : 0);
+/**
+ * Why `x` would not last `minRunwayMs` with one more session (burning `load`) on it: the first window
+ * that reaches its threshold sooner, before it resets; null when every window lasts. Each window starts
+ * from its reading (extrapolated from the figures' time) plus the load each planned move adds, and burns
+ * at the account's own forecast burn (unknown = 0: nobody is using it) plus the planned sessions' burn.
+ */
+function runwayShort(x: Assessed, load: Load, p: PolicyParams, now: number): string | null {
+  if (p.minRunwayMs <= 0) return null;
+  const from = Math.min(now, x.account.figures.fetchedAt ?? now);
+  for (const g of x.gauges) {
+    if (g.cap !== null) continue;
+    const burn = Math.max(0, g.burn ?? 0) + (x.plannedBurn.get(g.label) ?? 0) + (load.get(g.label) ?? 0);
+    const reach = reachesAt(from, g.value + (x.planned + 1) * g.perMove, burn, g.threshold);
+    if (reach === null || reach >= now + p.minRunwayMs || (g.resetsAt !== null && g.resetsAt <= reach)) continue;
+    return `${x.account.name}: ${g.label} would reach ${pct(g.threshold)} in ${mins(reach - now)} at ${pct(burn)}/h, under the ${mins(p.minRunwayMs)} runway`;
+  }
+  return null;
 }
 
-// Priority, then most headroom after the planned load, then earliest reset, then name.
+function inTier(x: Assessed, tier: Tier, p: PolicyParams, load: Load, now: number): boolean {
+  if (tier === "last_resort") return x.pressure.lastResort && fitsOneMore(x, 0);
+  if (!x.pressure.usable || !fitsOneMore(x, tier === "strict" ? p.hysteresis : 0)) return false;
+  return tier === "short_runway" || runwayShort(x, load, p, now) === null;
+}
+
+// Known figures before unknown ones (token expired), then priority (lower first: the user's ranking is
+// spent first), then the soonest window reset (quota left at a reset is lost), then most headroom after
+// the planned load, then name.
 function better(l: Assessed, r: Assessed): boolean {
+  if (l.unknownFigures !== r.unknownFigures) return r.unknownFigures;
   const byPriority = l.account.priority - r.account.priority;
   if (byPriority !== 0) return byPriority < 0;
+  if (l.windowReset !== r.windowReset) return l.windowReset < r.windowReset;
   const byHeadroom = headroomAfter(r, r.planned + 1) - headroomAfter(l, l.planned + 1);
   if (byHeadroom !== 0) return byHeadroom < 0;
   if (l.nextReset !== r.nextReset) return l.nextReset < r.nextReset;
   return l.account.name < r.account.name;
 }
 
-function bestIn(all: Assessed[], tier: Tier, refused: ReadonlySet<string>, p: PolicyParams, from: string | null): Assessed | null {
+function bestIn(all: Assessed[], tier: Tier, refused: ReadonlySet<string>, p: PolicyParams, from: string | null, load: Load, now: number): Assessed | null {
   let best: Assessed | null = null;
   for (const x of all) {
-    if (x.account.name === from || refused.has(x.account.name) || !inTier(x, tier, p)) continue;
+    if (x.account.name === from || refused.has(x.account.name) || !inTier(x, tier, p, load, now)) continue;
     if (best === null || better(x, best)) best = x;
   }
   return best;
 }
 
+// A moved session's expected burn per window: its account's forecast burn shared equally by the
+// sessions on it (those not exited or failed); empty when the account has no forecast.
+function loadOf(from: string, ctx: Ctx): Load {
+  const cached = ctx.loads.get(from);
+  if (cached) return cached;
+  const x = ctx.byName.get(from);
+  const n = Math.max(1, ctx.sessionsOn.get(from) ?? 0);
+  const load = new Map<string, number>();
+  for (const g of x?.gauges ?? []) if (g.cap === null && g.burn !== null && g.burn > 0) load.set(g.label, g.burn / n);
+  ctx.loads.set(from, load);
+  return load;
+}
+
 interface Ctx {
   all: Assessed[]; byName: Map<string, Assessed>; refused: ReadonlySet<string>; p: PolicyParams; now: number;
-  // Planned load only grows within a tick, so a tier found empty stays empty.
-  emptyTiers: Set<Tier>;
+  // Planned load only grows within a tick, so a tier found empty for a source account stays empty for it
+  // (keyed "<tier>|<source>": a session's expected burn depends on its source account).
+  emptyTiers: Set<string>;
+  /** Sessions per account (not exited or failed), for a session's share of its account's burn. */
+  sessionsOn: Map<string, number>;
+  loads: Map<string, Load>;
   resumeAt?: number | null;
+}
+
+function newCtx(all: Assessed[], refused: ReadonlySet<string>, p: PolicyParams, now: number, sessions: PolicySession[]): Ctx {
+  const sessionsOn = new Map<string, number>();
+  for (const s of sessions) if (s.account !== null && s.state !== "exited" && s.state !== "failed") sessionsOn.set(s.account, (sessionsOn.get(s.account) ?? 0) + 1);
+  return { all, byName: new Map(all.map((x) => [x.account.name, x])), refused, p, now, emptyTiers: new Set(), sessionsOn, loads: new Map() };
 }
 
 // The emptyTiers memo is sound because the source account is never a candidate
 // anyway: a session needing a move is on an account that is over, refusing or
 // not usable, and inTier excludes all three. The explicit `from` check is a guard.
 function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reasons: string[] } | null {
-  const tiers: Tier[] = hard ? ["strict", "relaxed", "last_resort"] : ["strict"];
-  for (const tier of tiers) {
-    if (ctx.emptyTiers.has(tier)) continue;
-    const best = bestIn(ctx.all, tier, ctx.refused, ctx.p, from);
+  const load = loadOf(from, ctx);
+  for (const tier of hard ? HARD_TIERS : SOFT_TIERS) {
+    const key = `${tier}|${from}`;
+    if (ctx.emptyTiers.has(key)) continue;
+    const best = bestIn(ctx.all, tier, ctx.refused, ctx.p, from, load, ctx.now);
     if (best === null) {
-      ctx.emptyTiers.add(tier);
+      ctx.emptyTiers.add(key);
       continue;
     }
     const name = best.account.name;
     const why = [`${name}: priority ${best.account.priority}`, `${name}: headroom ${pct(headroomAfter(best, best.planned))}`];
+    if (best.windowReset !== Infinity) why.push(`${name}: next reset ${iso(best.windowReset)}`);
+    if (ctx.p.minRunwayMs > 0 && (tier === "strict" || tier === "relaxed")) why.push(`${name}: lasts at least the ${mins(ctx.p.minRunwayMs)} runway`);
     if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
+    if (best.unknownFigures) why.push(`${name}: figures unknown (access token expired), ranked after accounts with known figures`);
     if (tier === "relaxed") why.push(`${name}: inside the hysteresis band, taken because the move is forced`);
+    if (tier === "short_runway") why.push(runwayShort(best, load, ctx.p, ctx.now) ?? `${name}: short runway`, `${name}: taken because the move is forced`);
     if (tier === "last_resort") why.push(`${name}: figures unknown or stale, taken as a last resort for a forced move`);
     best.planned++;
+    for (const [label, burn] of load) best.plannedBurn.set(label, (best.plannedBurn.get(label) ?? 0) + burn);
     return { to: name, reasons: why };
   }
   return null;
+}
+
+// Why no optimisation target was found among accounts that had room: their runway was too short.
+function runwayNotes(from: string, ctx: Ctx): string[] {
+  const load = loadOf(from, ctx);
+  const out: string[] = [];
+  for (const x of ctx.all) {
+    if (x.account.name === from || ctx.refused.has(x.account.name) || !x.pressure.usable || !fitsOneMore(x, ctx.p.hysteresis)) continue;
+    const short = runwayShort(x, load, ctx.p, ctx.now);
+    if (short) out.push(short);
+  }
+  return out;
 }
 
 // When anything is expected to free up: the earliest of every account's end of
@@ -235,7 +339,7 @@ function decide(s: PolicySession, need: Need, ctx: Ctx): PolicyDecision | null {
   }
   const target = pickTarget(from, hard, ctx);
   if (target === null) {
-    if (!hard) return stay(["no better account"]);
+    if (!hard) return stay(["no better account", ...runwayNotes(from, ctx)]);
     const resumeAt = earliestResume(ctx);
     return { kind: "park", session: s.name, account: from, resumeAt,
       reasons: [...need.reasons, "no usable account", resumeAt === null ? "resume time unknown" : `resume at ${iso(resumeAt)}`] };
@@ -251,7 +355,7 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
   const all = input.accounts.map((a) => assess(a, input.params, now));
   // An account on which the CLI refused a request is refusing, whatever its (lagging) figures say.
   const refused = new Set(input.sessions.filter((s) => (s.hardLimited || s.state === "limited") && s.account !== null).map((s) => s.account as string));
-  const ctx: Ctx = { all, byName: new Map(all.map((x) => [x.account.name, x])), refused, p: input.params, now, emptyTiers: new Set() };
+  const ctx = newCtx(all, refused, input.params, now, input.sessions);
   // Swaps in progress, and sessions that moved onto an account within the dwell time, are load its
   // figures need not show yet (an idle session adds none until used): count them as planned, or each
   // tick hands out the same spare room again and ten sessions crossing together pile onto one account.
@@ -278,10 +382,11 @@ export function chooseInitialAccount(accounts: PolicyAccount[], params: PolicyPa
   const all = accounts.map((a) => assess(a, params, now));
   const pref = all.find((x) => x.account.name === preferred);
   if (pref?.pressure.usable) return { account: pref.account.name, reasons: [`${pref.account.name}: preferred and usable`] };
-  for (const tier of ["strict", "relaxed", "last_resort"] as const) {
-    const best = bestIn(all, tier, new Set(), params, null);
+  // A new session's own burn is unknown: the runway counts the account's burn only.
+  for (const tier of HARD_TIERS) {
+    const best = bestIn(all, tier, new Set(), params, null, NO_LOAD, now);
     if (best) return { account: best.account.name, reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons] };
   }
-  const resumeAt = earliestResume({ all, byName: new Map(), refused: new Set(), p: params, now, emptyTiers: new Set() });
+  const resumeAt = earliestResume(newCtx(all, new Set(), params, now, []));
   return { none: true, resumeAt, reasons: ["no usable account", ...all.flatMap((x) => x.pressure.reasons)] };
 }

@@ -7,8 +7,9 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
+import { DEFAULT_FORECAST, forecastWindow } from "./forecast.js";
 import { accountPressure, chooseInitialAccount, planTick } from "./policy.js";
-import type { PolicyAccount, PolicyDecision, PolicyParams, PolicySession } from "./policy-types.js";
+import type { AccountForecasts, PolicyAccount, PolicyDecision, PolicyParams, PolicySession, UsageFigures, WindowForecast } from "./policy-types.js";
 import type { UsagePoller } from "./usage-poller.js";
 
 const HOUR = 3_600_000;
@@ -20,7 +21,7 @@ export function policyParams(c: Config): PolicyParams {
   return {
     window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold,
     hysteresis: c.quota.hysteresis, minDwellMs: c.quota.min_dwell, staleAfterMs: c.quota.stale_after,
-    reactivateCooldownMs: c.quota.reactivate_cooldown, loadPerSession: LOAD_PER_SESSION,
+    reactivateCooldownMs: c.quota.reactivate_cooldown, loadPerSession: LOAD_PER_SESSION, minRunwayMs: c.quota.min_runway,
   };
 }
 
@@ -56,14 +57,31 @@ export class QuotaService implements AccountChooser {
   policyAccounts(now: number): PolicyAccount[] {
     return this.accounts.names().map((name) => {
       const row = this.accounts.row(name);
+      const cfg = this.accounts.config(name)!;
+      const snap = this.poller.snapshot(name);
       return {
-        name, priority: this.accounts.config(name)!.priority, state: row.state, stateUntil: row.stateUntil,
-        figures: this.poller.snapshot(name).figures,
+        name, priority: cfg.priority, state: row.state, stateUntil: row.stateUntil,
+        figures: snap.figures,
         hourlyCount: this.store.countPrompts(name, now - HOUR),
         weeklyCount: this.store.countPrompts(name, now - 7 * 24 * HOUR),
         limits: this.limitsOf(name),
+        window5hThreshold: cfg.window_5h_threshold, windowWeekThreshold: cfg.window_week_threshold,
+        figuresUnknown: snap.status === "token_expired" ? "token_expired" : null,
+        forecasts: this.forecasts(name, snap.figures, now),
       };
     });
+  }
+
+  /** Each window's forecast from the samples of the last DEFAULT_FORECAST.lookbackMs (store.usageSamples). */
+  forecasts(account: string, figures: UsageFigures, now: number): AccountForecasts {
+    const since = now - DEFAULT_FORECAST.lookbackMs;
+    const of = (window: string): WindowForecast | null => forecastWindow(this.store.usageSamples(account, window, since), now, DEFAULT_FORECAST);
+    const perModelWeekly: Record<string, WindowForecast> = {};
+    for (const model of Object.keys(figures.perModelWeekly)) {
+      const f = of(`seven_day_${model}`);
+      if (f) perModelWeekly[model] = f;
+    }
+    return { fiveHour: of("five_hour"), sevenDay: of("seven_day"), perModelWeekly };
   }
 
   policySessions(): PolicySession[] {

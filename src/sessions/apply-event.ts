@@ -1,4 +1,5 @@
 import type { SessionRow } from "../store/types.js";
+import { classifyRateLimit } from "../quota/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
 
 /** What an event means beyond the row patch; the session service acts on these. */
@@ -62,7 +63,11 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       const message = str(p, "last_assistant_message");
       patch.failedPrompt = s.lastPrompt;
       signals.push({ kind: "turn_failed", error, message, prompt: s.lastPrompt });
-      setState(error === "rate_limit" ? "limited" : "idle", `${error}${message ? `: ${message}` : ""}`);
+      // A server throttle ("not your usage limit") says nothing about the account: the session is idle,
+      // waiting for the limit reactor's retry on the same account, never `limited` (which moves it).
+      const throttle = error === "rate_limit" && classifyRateLimit(message) === "throttle";
+      if (throttle) setState("idle", `throttled by the service (not your usage limit)${message ? `: ${message}` : ""}`);
+      else setState(error === "rate_limit" ? "limited" : "idle", `${error}${message ? `: ${message}` : ""}`);
       break;
     }
     case "Notification": {

@@ -21,6 +21,8 @@ export interface SwapRequest {
   hard: boolean;
   /** prompt to send again once resumed (the one that failed) */
   resend?: string | null;
+  /** with `to` the session's own account: a fresh CLI on the same account (a rejected token is refreshed by a new process) */
+  sameAccount?: boolean;
 }
 
 export type SwapOutcome =
@@ -158,7 +160,7 @@ export class SwapService {
 
   private pickTarget(req: SwapRequest, from: string | null) {
     if (req.to) {
-      if (req.to === from) return { ok: false as const, resumeAt: null, reason: `session is already on ${req.to}` };
+      if (req.to === from && !req.sameAccount) return { ok: false as const, resumeAt: null, reason: `session is already on ${req.to}` };
       const r = this.accounts.row(req.to);
       if (!this.accounts.config(req.to)) return { ok: false as const, resumeAt: null, reason: `no account named ${req.to}` };
       if (r.state !== "active") return { ok: false as const, resumeAt: r.stateUntil, reason: `account ${req.to} is ${r.state}` };

@@ -109,6 +109,18 @@ export interface StandInApi {
   setUsageMode(mode: UsageMode): void;
   /** anthropic-ratelimit-unified-representative-claim for this token (default five_hour). */
   setRepresentativeClaim(token: string, claim: RateLimitClaim): void;
+  /**
+   * A service-wide throttle that is not the account's quota (docs/claude-code.md, "Server throttle"):
+   * the next `requests` turn requests of `token` answer 429 with `x-should-retry: true`, no unified
+   * rate-limit headers (with them, even `allowed`, CLI 2.1.197 reports "You've hit your session limit":
+   * verified here) and `retry-after: retryAfterSec`. The CLI retries these itself.
+   */
+  setThrottle(token: string, requests: number, retryAfterSec?: number): void;
+  /**
+   * A rejected token (docs/claude-code.md, "Rejected token"): the next `requests` turn requests of
+   * `token` answer 401 `authentication_error` "OAuth token has expired. …".
+   */
+  setAuthFailure(token: string, requests: number): void;
   /** Resolves with the first recorded request (index >= fromIndex) matching pred; rejects at the deadline. */
   waitForRequest(pred: (r: RecordedRequest) => boolean, timeoutMs: number, fromIndex?: number): Promise<RecordedRequest>;
 }
@@ -119,6 +131,9 @@ interface TokenState {
   resetAt: number | undefined;
   override: UtilizationOverride;
   claim: RateLimitClaim | undefined;
+  throttle: number;
+  throttleRetryAfter: number;
+  authFailures: number;
 }
 
 const TITLE_REPLY = JSON.stringify({ title: "Stand-in session" });
@@ -212,7 +227,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
   function state(token: string): TokenState {
     let s = tokens.get(token);
     if (!s) {
-      s = { used: 0, cap: undefined, resetAt: undefined, override: {}, claim: undefined };
+      s = { used: 0, cap: undefined, resetAt: undefined, override: {}, claim: undefined, throttle: 0, throttleRetryAfter: 1, authFailures: 0 };
       tokens.set(token, s);
     }
     return s;
@@ -282,6 +297,29 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     const body: unknown = rec.body;
     const token = rec.token;
     const s = token ? state(token) : undefined;
+    if (rec.isTurn && s && s.authFailures > 0) {
+      s.authFailures -= 1;
+      rec.status = 401;
+      logLine(rec);
+      sendJson(res, 401, {
+        type: "error",
+        error: { type: "authentication_error", message: "OAuth token has expired. Please obtain a new token or refresh your existing token." },
+        request_id: randomId("req_"),
+      });
+      return;
+    }
+    if (rec.isTurn && s && s.throttle > 0) {
+      s.throttle -= 1;
+      rec.status = 429;
+      logLine(rec);
+      sendJson(
+        res,
+        429,
+        { type: "error", error: { type: "rate_limit_error", message: "Rate limited" }, request_id: randomId("req_") },
+        { "x-should-retry": "true", "retry-after": String(s.throttleRetryAfter) },
+      );
+      return;
+    }
     if (rec.isTurn && s && s.cap !== undefined && s.used >= s.cap) {
       rec.status = 429;
       logLine(rec);
@@ -564,6 +602,14 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     },
     setUsageMode(mode) {
       usageMode = mode;
+    },
+    setThrottle(token, n, retryAfterSec = 1) {
+      const s = state(token);
+      s.throttle = n;
+      s.throttleRetryAfter = retryAfterSec;
+    },
+    setAuthFailure(token, n) {
+      state(token).authFailures = n;
     },
     setRepresentativeClaim(token, claim) {
       state(token).claim = claim;

@@ -129,6 +129,8 @@ describe("malformed configs name the file, line and key", () => {
       /^config\.yaml:4: accounts\[0\]\.link_files\[0\]: must be a path relative to your home/],
     ["section of the wrong type", yaml(...ACCOUNT, "quota: fast"),
       /^config\.yaml:4: quota: must be a map, got "fast"$/],
+    ["per-account threshold out of range", yaml(...ACCOUNT, "    window_5h_threshold: 1.5"),
+      /^config\.yaml:4: accounts\[0\]\.window_5h_threshold: must be between 0 and 1/],
     ["boolean as a string", yaml(...ACCOUNT, "    managed: yes"),
       /^config\.yaml:4: accounts\[0\]\.managed: must be true or false, got "yes"$/],
     ["backoff above its maximum", yaml(...ACCOUNT, "sessions:", "  restart_backoff: 2m", "  restart_backoff_max: 1m"),
@@ -196,7 +198,7 @@ describe("valid configs", () => {
       quota: {
         poll_interval: 300_000, poll_interval_min: 60_000, poll_interval_max: 1_800_000,
         window_5h_threshold: 0.85, window_week_threshold: 0.95, hysteresis: 0.05,
-        min_dwell: 900_000, stale_after: 1_200_000, reactivate_cooldown: 600_000,
+        min_dwell: 900_000, stale_after: 1_200_000, reactivate_cooldown: 600_000, min_runway: 1_800_000,
         usage_api_base: "https://api.anthropic.com", request_timeout: 10_000,
         usage_request_gap: 60_000, feed_fresh_for: 600_000,
       },
@@ -250,6 +252,12 @@ describe("valid configs", () => {
     assert.deepEqual(c.pool.dedicated[0], { name: "main", project: "/home/u/src/p", account: "w", args: ["--model", "opus"] });
     assert.equal(c.pool.autonomous.project, "/srv/tasks");
     assert.equal(c.tmux.socket, "/home/u/tmux.sock");
+  });
+
+  it("reads per-account thresholds and quota.min_runway", () => {
+    const c = config(yaml(...ACCOUNT, "    window_5h_threshold: 0.7", "    window_week_threshold: 0.8", "quota: { min_runway: 45m }"));
+    assert.deepEqual([c.accounts[0]?.window_5h_threshold, c.accounts[0]?.window_week_threshold, c.quota.min_runway], [0.7, 0.8, 2_700_000]);
+    assert.equal(config(yaml(...ACCOUNT, "quota: { min_runway: 0s }")).quota.min_runway, 0);
   });
 
   it("keeps a tmux socket name as a name", () => {

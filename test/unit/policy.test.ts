@@ -17,7 +17,7 @@ function manualClock(start = T0): { now: () => number; advance: (ms: number) => 
 
 const P: PolicyParams = {
   window5hThreshold: 0.8, windowWeekThreshold: 0.9, hysteresis: 0.05, minDwellMs: 30 * M,
-  staleAfterMs: 10 * M, reactivateCooldownMs: 5 * M, loadPerSession: 0.05,
+  staleAfterMs: 10 * M, reactivateCooldownMs: 5 * M, loadPerSession: 0.05, minRunwayMs: 30 * M,
 };
 
 interface AcctOpts {
@@ -258,5 +258,110 @@ describe("chooseInitialAccount", () => {
   it("nothing usable → none, with the earliest reset", () => {
     const r = pick([acct("d", { u5: 0.9, reset5: T0 + H }), acct("x", { state: "exhausted", until: T0 + 3 * H })]);
     assert.deepEqual("none" in r && r.resumeAt, T0 + H);
+  });
+});
+
+// --- forecasts: runway, soonest reset, per-account thresholds, expired tokens -----------------------
+
+/** Sets the 5 h (and optionally 7 d) forecast burn of an account, in utilization per hour. */
+function burning(a: PolicyAccount, burn5: number | null, burn7: number | null = null): PolicyAccount {
+  const f = (w: PolicyAccount["figures"]["fiveHour"], burn: number | null) =>
+    w && burn !== null ? { utilization: w.utilization, burnPerHour: burn, exhaustAt: null, resetsAt: w.resetsAt, samples: 10 } : null;
+  return { ...a, forecasts: { fiveHour: f(a.figures.fiveHour, burn5), sevenDay: f(a.figures.sevenDay, burn7), perModelWeekly: {} } };
+}
+const target = (d: PolicyDecision): string | null => (d.kind === "move" ? d.to : null);
+
+describe("planTick: min_runway", () => {
+  // Figures are read a minute before T0 (acct's default), so a window's runway counts from T0 − 1m.
+  const rows: Array<[string, PolicyAccount[], Partial<PolicySession>, string | null, string?, PolicyParams?]> = [
+    ["a target that lasts the runway", [burning(acct("a", { u5: 0.85 }), 0.3), burning(acct("b", { u5: 0.2 }), 0.1)], {}, "b", "lasts at least the 30m runway"],
+    // b: 0.5 + 0.05 (the move) reaches 0.8 in 0.25 / 1.0 h = 15m.
+    ["the target's own burn is too high → stay", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5 }), 1.0)], {}, null, "b: 5h would reach 80% in 14m at 100%/h, under the 30m runway"],
+    // b alone lasts 0.25 / 0.2 h; with the moved session's 0.6/h (a's burn, one session there) 0.25 / 0.8 h = 19m.
+    ["the moved session's expected burn tips it → stay", [burning(acct("a", { u5: 0.85 }), 0.6), burning(acct("b", { u5: 0.5 }), 0.2)], {}, null, "at 80%/h"],
+    ["a window that resets before reaching its threshold doesn't count", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5, reset5: T0 + 10 * M }), 1.0)], {}, "b"],
+    ["min_runway 0 turns the rule off", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5 }), 1.0)], {}, "b", undefined, { ...P, minRunwayMs: 0 }],
+    // 7 d: 0.8 reaches 0.9 in 0.1 / 0.3 h = 20m.
+    ["the weekly window's runway counts too", [acct("a", { u5: 0.85 }), burning(acct("b", { u7: 0.8 }), null, 0.3)], {}, null, "b: 7d would reach 90% in 19m at 30%/h"],
+    ["a forced move takes a short-runway target rather than park", [acct("a", { state: "exhausted", until: T0 + H }), burning(acct("b", { u5: 0.5 }), 1.0)], {}, "b", "taken because the move is forced"],
+    ["a longer-runway account wins over a preferred short one", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5, priority: 0 }), 1.0), burning(acct("c", { u5: 0.5, priority: 5 }), 0.1)], {}, "c"],
+  ];
+  for (const [name, accounts, s, to, reason, params] of rows) {
+    it(name, () => {
+      const d = one(plan(accounts, [sess("s1", "a", s)], T0, params ?? P));
+      assert.equal(target(d), to, JSON.stringify(d));
+      if (reason) has(d, reason);
+    });
+  }
+
+  it("the burn of sessions planned to a target this tick adds up: of three sessions one moves", () => {
+    // a burns 0.6/h over 3 sessions (0.2 each). b: 0.55 at 0.4/h lasts 37m; a second: 0.6 at 0.6/h, 20m.
+    const ds = plan([burning(acct("a", { u5: 0.85 }), 0.6), burning(acct("b", { u5: 0.5 }), 0.2)], [sess("s1", "a"), sess("s2", "a"), sess("s3", "a")]);
+    assert.deepEqual(ds.map(target), ["b", null, null]);
+    has(ds[1]!, "under the 30m runway");
+  });
+
+  it("a new session goes where the runway holds", () => {
+    const accounts = [burning(acct("b", { priority: 1, u5: 0.5 }), 1.0), burning(acct("c", { priority: 2, u5: 0.5 }), 0.1)];
+    const r = chooseInitialAccount(accounts, P, T0);
+    assert.equal("account" in r && r.account, "c");
+  });
+});
+
+describe("planTick: spend the quota that resets soonest", () => {
+  const rows: Array<[string, PolicyAccount[], string]> = [
+    ["same priority: the sooner reset wins over more headroom", [acct("a", { u5: 0.85 }), acct("b", { u5: 0.1, reset5: T0 + 3 * H }), acct("c", { u5: 0.5, reset5: T0 + H })], "c"],
+    ["priority first: a preferred account with a later reset wins", [acct("a", { u5: 0.85 }), acct("b", { priority: 1, reset5: T0 + 3 * H }), acct("c", { priority: 2, reset5: T0 + 30 * M })], "b"],
+    ["the soonest of an account's windows counts", [acct("a", { u5: 0.85 }), acct("b", { u5: 0.1, reset5: T0 + 4 * H }), acct("c", { u5: 0.1, reset5: T0 + 2 * H })], "c"],
+    ["a soft cap's counting window is not a reset", [acct("a", { u5: 0.85 }), acct("b", { reset5: T0 + 3 * H, hourly: 1, hourlyCap: 100 }), acct("c", { reset5: T0 + 2 * H })], "c"],
+    ["an account without a known reset comes after", [acct("a", { u5: 0.85 }), acct("b", { u5: 0.1, reset5: null }), acct("c", { u5: 0.5, reset5: T0 + 4 * H })], "c"],
+  ];
+  for (const [name, accounts, to] of rows) {
+    it(name, () => {
+      const d = one(plan(accounts, [sess("s1", "a")]));
+      assert.equal(target(d), to, JSON.stringify(d));
+    });
+  }
+});
+
+describe("planTick: per-account thresholds", () => {
+  const rows: Array<[string, PolicyAccount[], string | null, string?]> = [
+    ["an account's own lower 5 h threshold makes it over", [{ ...acct("a", { u5: 0.65 }), window5hThreshold: 0.6 }, acct("b")], "b", "a: 5h 65% ≥ 60%"],
+    ["an account's own higher weekly threshold keeps it in use", [{ ...acct("a", { u7: 0.95 }), windowWeekThreshold: 0.99 }, acct("b")], null, "a: 7d 95% < 99%"],
+    ["a target's own threshold limits what it takes", [acct("a", { u5: 0.85 }), { ...acct("b", { u5: 0.4 }), window5hThreshold: 0.5 }], null, "no better account"],
+    ["the global threshold applies where none is set", [acct("a", { u5: 0.85 }), { ...acct("b", { u5: 0.4 }), window5hThreshold: 0.5 }, acct("c", { u5: 0.4 })], "c"],
+    ["per-model weekly windows use the account's weekly threshold", [{ ...acct("a", { perModel: { opus: 0.85 } }), windowWeekThreshold: 0.8 }, acct("b")], "b", "a: 7d opus 85% ≥ 80%"],
+  ];
+  for (const [name, accounts, to, reason] of rows) {
+    it(name, () => {
+      const d = one(plan(accounts, [sess("s1", "a")]));
+      assert.equal(target(d), to, JSON.stringify(d));
+      if (reason) has(d, reason);
+    });
+  }
+});
+
+describe("planTick: an idle spare whose access token expired", () => {
+  const expired = (name: string, o: AcctOpts = {}): PolicyAccount =>
+    ({ ...acct(name, { u5: null, u7: null, source: "none", fetchedAt: null, ...o }), figuresUnknown: "token_expired" });
+  it("is a target for a threshold move (unknown figures alone are not)", () => {
+    has(one(plan([acct("a", { u5: 0.85 }), acct("b", { u5: null, u7: null, source: "none", fetchedAt: null })], [sess("s1", "a")])), "no better account");
+    const d = one(plan([acct("a", { u5: 0.85 }), expired("b")], [sess("s1", "a")]));
+    assert.equal(target(d), "b");
+    has(d, "access token expired");
+  });
+  it("ranks after accounts with known figures, whatever its priority", () => {
+    const d = one(plan([acct("a", { u5: 0.85 }), expired("b", { priority: 0 }), acct("c", { priority: 9 })], [sess("s1", "a")]));
+    assert.equal(target(d), "c");
+  });
+  it("last-known figures still count while their window runs", () => {
+    const d = one(plan([acct("a", { u5: 0.85 }), expired("b", { u5: 0.9, u7: 0.1, source: "usage_api", fetchedAt: T0 - 3 * H })], [sess("s1", "a")]));
+    assert.equal(target(d), null);
+  });
+  it("accountPressure: usable, with the reason; a revoked one is not", () => {
+    const p = accountPressure(expired("b"), P, T0);
+    assert.deepEqual([p.usable, p.lastResort], [true, false]);
+    assert.ok(p.reasons.some((r) => r.includes("access token expired")));
+    assert.equal(accountPressure(expired("b", { state: "revoked" }), P, T0).usable, false);
   });
 });
