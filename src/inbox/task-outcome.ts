@@ -4,7 +4,7 @@
 const TRANSIENT = new Set(["server_error", "unknown", "overloaded", "overloaded_error", "api_error", "timeout", "network_error", "connection_error"]);
 
 export type FailureAction =
-  /** the limit reactor swaps the session and resends the prompt: the task keeps running */
+  /** the limit reactor swaps (or restarts) the session and resends the prompt: the task keeps running */
   | { kind: "wait_for_swap" }
   | { kind: "retry"; notBefore: number; reason: string }
   | { kind: "fail"; reason: string };
@@ -21,7 +21,9 @@ export function retryDelay(attempts: number, p: RetryPolicy): number {
 }
 
 export function onTurnFailed(error: string, message: string | null, attempts: number, now: number, p: RetryPolicy): FailureAction {
-  if (error === "rate_limit") return { kind: "wait_for_swap" };
+  // The limit reactor handles both: a limit or throttle resends the prompt (after a swap, or on the same
+  // account); a rejected token restarts the CLI, then moves the session off a revoked account.
+  if (error === "rate_limit" || error === "authentication_failed") return { kind: "wait_for_swap" };
   const reason = `${error}${message ? `: ${message}` : ""}`;
   if (!TRANSIENT.has(error)) return { kind: "fail", reason };
   if (attempts >= p.maxAttempts) return { kind: "fail", reason: `${reason} (gave up after ${attempts} attempts)` };
