@@ -57,7 +57,8 @@ else
     (cd "$stage" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
   say "building"
-  (cd "$stage" && node node_modules/typescript/bin/tsc -p tsconfig.json) >&2
+  # Emit only: type checking is the test suite's job (scripts/test.sh), and skipping it halves the build.
+  (cd "$stage" && node node_modules/typescript/bin/tsc -p tsconfig.json --noCheck) >&2
   chmod 755 "$stage/dist/src/cli/bin.js"
   touch "$stage/.installed"
   # Atomic: a concurrent run that got there first wins and this copy is dropped.

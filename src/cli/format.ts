@@ -45,12 +45,13 @@ export function formatStatus(s: Obj): string {
   const out: string[] = [];
   out.push("SESSIONS");
   out.push(table([
-    ["NAME", "KIND", "STATE", "ACCOUNT", "LAST ACTIVITY", "LAST SWAP", "PROJECT"],
+    ["NAME", "KIND", "STATE", "ACCOUNT", "LAST ACTIVITY", "LAST SWAP", "PROJECT", "REASON"],
     ...sessions.map((x) => {
       const sw = x.lastSwap as Obj | null;
       return [
-        String(x.name), String(x.kind), String(x.state) + (x.busyWith ? ` (${String(x.busyWith)})` : ""), String(x.account ?? "-"),
+        String(x.name), String(x.kind), sessionState(x), String(x.account ?? "-"),
         ago(x.lastActivity, now), sw ? `${String(sw.from)}→${String(sw.to)} ${String(sw.outcome ?? sw.step)}` : "-", String(x.project),
+        sessionReason(x),
       ];
     }),
   ]));
@@ -67,4 +68,22 @@ export function formatStatus(s: Obj): string {
     }),
   ]));
   return out.join("\n");
+}
+
+/** "starting (waiting: trust dialog)", "idle (swap)", "waiting: permission dialog": the state and what it waits for. */
+export function sessionState(x: Obj): string {
+  const reason = typeof x.stateReason === "string" ? x.stateReason : "";
+  let state = String(x.state);
+  if (state === "waiting") state = `waiting: ${WAITING_KIND[reason] ?? (reason || "a person")}`;
+  else if (reason.startsWith("waiting: ")) state += ` (${reason.replace(/ \(.*$/, "")})`;
+  return state + (x.busyWith ? ` (${String(x.busyWith)})` : "");
+}
+const WAITING_KIND: Record<string, string> = { permission_prompt: "permission dialog", elicitation_dialog: "a question (elicitation dialog)" };
+
+/** Why a session is not simply running: shown for failed, exited, parked, stopped and dialog-bound sessions. */
+export function sessionReason(x: Obj): string {
+  const reason = typeof x.stateReason === "string" ? x.stateReason : "";
+  const state = String(x.state);
+  if (["failed", "exited", "parked", "stopped"].includes(state) || reason.startsWith("waiting: ")) return reason;
+  return "";
 }

@@ -38,7 +38,7 @@ export function registerStopCommand(program: Command, io: CliIo, cfgFlag: () => 
       }
       if (o.sessions) {
         // Only after the daemon is gone: a running daemon would start them again.
-        const tmux = new Tmux(realExec("tmux", io.env), c.tmux.socket);
+        const tmux = new Tmux(realExec(), c.tmux.socket);
         const owned = (await tmux.listPanes().catch(() => [])).filter((p) => p.owned);
         for (const name of new Set(owned.map((p) => p.session))) {
           await tmux.killSession(name);

@@ -32,6 +32,11 @@ const DIALOG_MARKERS: DialogMarker[] = [
   { dialog: "permission", re: /Do you want to (?:proceed|make this edit to|create|allow|run|fetch|delete|overwrite)\b.*\?/i },
 ];
 const WHAT_TO_DO = /What do you want to do\?/i;
+
+/** What `status` says a session waits at: "trust dialog", "permission dialog", "rate-limit dialog". */
+export function dialogLabel(d: PaneDialog): string {
+  return { rate_limit_options: "rate-limit dialog", trust_folder: "trust dialog", permission: "permission dialog" }[d];
+}
 const YES_OPTION = /^[\s│┃|]*(?:❯\s*)?1\.\s+Yes\b/;
 
 /** Classifies the last PANE_WINDOW_LINES non-blank-trailing lines of a pane capture. */

@@ -12,6 +12,7 @@ import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
 import { writeUserStatusLine } from "../quota/status-feed.js";
 import { PromptSender } from "./prompt-sender.js";
+import { classifyPane, dialogLabel } from "./pane-classify.js";
 import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
 
 type SignalListener = (s: SessionSignal) => void;
@@ -245,9 +246,19 @@ export class SessionService {
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
     }
   }
+      else if (row.state === "starting") await this.noteDialog(spec.name, row.stateReason);
 
   /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
   private async deadReason(name: string, pane: PaneInfo): Promise<string> {
+  /** A starting CLI sends no hook while a dialog (the folder trust question) waits for a person: say so in its state reason. */
+  private async noteDialog(name: string, reason: string | null): Promise<void> {
+    const dialog = classifyPane(await this.tmux.capture(name).catch(() => ""), this.clock.now()).dialog;
+    const why = dialog ? `waiting: ${dialogLabel(dialog)} (answer it: claude-failover attach ${name})` : null;
+    if (!why || why === reason) return;
+    this.store.updateSession(name, { stateReason: why }, this.clock.now());
+    this.event("session.waiting", name, this.store.getSession(name)?.account ?? null, { dialog });
+  }
+
     const status = pane.deadStatus === null ? "CLI exited (no exit status: killed by a signal?)" : `CLI exited (status ${pane.deadStatus})`;
     const text = await this.tmux.capture(name, 50).catch(() => "");
     const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^Pane is dead/.test(l));

@@ -71,7 +71,8 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
     return r.status === 0 ? (JSON.parse(r.stdout) as { sessions: Array<{ name: string; state: string; stateReason: string | null }> }) : null;
   };
   const idle = () => status()?.sessions.find((s) => s.name === "my-app" && s.state === "idle");
-  await waitFor(idle, 300_000, "session my-app idle after the first run", 1000).catch((e: unknown) => {
+  const quit = (r: Run) => r.exited.then((code) => { throw new Error(`quickstart exited (${code}) before the session was idle`); });
+  await Promise.race([waitFor(idle, 300_000, "session my-app idle after the first run", 1000), quit(first)]).catch((e: unknown) => {
     throw new Error(`${String(e)}\n--- quickstart output:\n${first.out()}\n--- status:\n${JSON.stringify(status())}`);
   });
   const out1 = first.out();
@@ -102,7 +103,7 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
   const t0 = Date.now();
   run = startQuickstart(script, work, env);
   const second = run;
-  await waitFor(idle, 10_000, "session my-app idle after the second run", 200).catch((e: unknown) => {
+  await Promise.race([waitFor(idle, 10_000, "session my-app idle after the second run", 200), quit(second)]).catch((e: unknown) => {
     throw new Error(`${String(e)}\n--- quickstart output:\n${second.out()}`);
   });
   const restartMs = Date.now() - t0;
