@@ -244,12 +244,10 @@ export class SessionService {
       const pane = panes.find((p) => p.session === spec.name);
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
+      else if (row.state === "starting") await this.noteDialog(spec.name, row.stateReason);
     }
   }
-      else if (row.state === "starting") await this.noteDialog(spec.name, row.stateReason);
 
-  /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
-  private async deadReason(name: string, pane: PaneInfo): Promise<string> {
   /** A starting CLI sends no hook while a dialog (the folder trust question) waits for a person: say so in its state reason. */
   private async noteDialog(name: string, reason: string | null): Promise<void> {
     const dialog = classifyPane(await this.tmux.capture(name).catch(() => ""), this.clock.now()).dialog;
@@ -259,6 +257,8 @@ export class SessionService {
     this.event("session.waiting", name, this.store.getSession(name)?.account ?? null, { dialog });
   }
 
+  /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
+  private async deadReason(name: string, pane: PaneInfo): Promise<string> {
     const status = pane.deadStatus === null ? "CLI exited (no exit status: killed by a signal?)" : `CLI exited (status ${pane.deadStatus})`;
     const text = await this.tmux.capture(name, 50).catch(() => "");
     const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^Pane is dead/.test(l));
