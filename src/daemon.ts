@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
+import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
 import { prepareHome } from "./accounts/homes.js";
@@ -35,6 +36,8 @@ import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
 import { Spool } from "./sessions/spool.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
+import { RetentionService } from "./store/retention.js";
+import { outboxDirFor } from "./inbox/outbox.js";
 import { Store } from "./store/store.js";
 import { realExec, type Exec } from "./tmux/exec.js";
 import { Tmux } from "./tmux/tmux.js";
@@ -67,6 +70,7 @@ export class Daemon {
   readonly swaps: SwapService;
   readonly limits: LimitReactor;
   readonly inbox: InboxService;
+  readonly retention: RetentionService;
   readonly poller: UsagePoller;
   /** The User-Agent of the usage client: claude-code/<version of claude.binary>, re-read on reload. */
   readonly usageIdentity: UsageClientIdentity;
@@ -119,6 +123,10 @@ export class Daemon {
     this.swaps.setChooser(this.quota);
     this.limits.setChooser(this.quota);
     this.inbox = new InboxService(c, { store: this.store, sessions: this.sessions, clock: this.clock, log: this.log });
+    this.retention = new RetentionService(this.store, {
+      spoolBad: join(this.paths.spoolDir, "bad"), processed: join(c.inbox.dir, "processed"), rejected: join(c.inbox.dir, "rejected"),
+      outbox: outboxDirFor(c.inbox.dir),
+    }, c.retention, this.clock, this.log.child({ component: "retention" }));
     this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
     this.sessions.afterRecreate = (name, before) =>
       void continueAfterRecreate(this.sessions, this.store, before, this.config.swap, this.log).catch(() => {});
@@ -209,6 +217,7 @@ export class Daemon {
     this.limits.attach();
     this.limits.recoverLimited();
     this.checkpoints.start(c.checkpoint.interval);
+    this.retention.start();
     await this.refreshUsageIdentity(c);
     this.poller.start();
     // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.
@@ -272,6 +281,7 @@ export class Daemon {
     void this.refreshUsageIdentity(c);
     this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
     this.checkpoints.start(c.checkpoint.interval);
+    this.retention.configure(c.retention);
     this.http.update({
       maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
       authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
@@ -373,6 +383,7 @@ export class Daemon {
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
     await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), { timeoutMs: 30_000, intervalMs: 100 });
     this.checkpoints?.stop();
+    this.retention?.stop();
     this.poller?.stop();
     if (this.quotaKick) clearImmediate(this.quotaKick);
     this.sweepTimer = null;
