@@ -165,6 +165,19 @@ function inboxSchema(home: string) {
   });
 }
 
+const DAY = 86_400_000;
+/** How long the daemon keeps what it accumulates; a daily prune (and one at start) applies it. */
+const retentionSchema = z.strictObject({
+  events: durationOr("90d", 1),
+  events_max_rows: int(1000).default(1_000_000),
+  // The weekly soft cap counts the last 7 days of prompts: a shorter retention would undercount it.
+  prompts: durationOr("8d").refine((ms) => ms >= 7 * DAY, { error: "must be at least 7d (the weekly soft cap counts the last 7 days)" }),
+  spool_bad: durationOr("7d", 1),
+  inbox_done: durationOr("30d", 1),
+  outbox: durationOr("30d", 1),
+  max_files: int(1).default(10_000),
+});
+
 function claudeSchema(home: string) {
   return z.strictObject({
     binary: nameOrAbsPath(home, false).default("claude"),
@@ -189,6 +202,7 @@ export function configSchema(ctx: ConfigContext) {
       checkpoint: checkpointSchema(home).prefault({}),
       mcp_http: mcpHttpSchema.prefault({}),
       inbox: inboxSchema(home).prefault({}),
+      retention: retentionSchema.prefault({}),
       log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
     })
     .transform((c): Config => fillStateDefaults(c, ctx));

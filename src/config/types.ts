@@ -107,6 +107,8 @@ export interface Config {
     max_connections: number;
   };
   inbox: { dir: string; max_file_bytes: number; stable_time: number };
+  /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
+  retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
   log: { level: LogLevel };
 }
 

@@ -162,6 +162,13 @@ export class Store {
     return (this.q(sql).all(...args) as Row[]).map(toEvent).reverse();
   }
 
+  /** Deletes events older than `before` (ms), then all but the newest `maxRows`; returns how many. */
+  pruneEvents(before: number, maxRows: number): number {
+    const old = this.q("DELETE FROM events WHERE ts < ?").run(before).changes;
+    const over = this.q("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)").run(maxRows).changes;
+    return old + over;
+  }
+
   // ---- prompts (local counts for soft caps)
   recordPrompt(ts: number, session: string, account: string): void {
     this.q("INSERT INTO prompts (ts, session, account) VALUES (?, ?, ?)").run(ts, session, account);
@@ -170,8 +177,9 @@ export class Store {
     const r = this.q("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as { n: number };
     return r.n;
   }
-  prunePrompts(before: number): void {
-    this.q("DELETE FROM prompts WHERE ts < ?").run(before);
+  /** Deletes prompts older than `before` (ms); returns how many. */
+  prunePrompts(before: number): number {
+    return this.q("DELETE FROM prompts WHERE ts < ?").run(before).changes;
   }
 
   // ---- swaps

@@ -213,6 +213,10 @@ describe("valid configs", () => {
         auth_failures_per_minute: 10, max_connections: 64,
       },
       inbox: { dir: `${state}/inbox`, max_file_bytes: 1_048_576, stable_time: 500 },
+      retention: {
+        events: 90 * 86_400_000, events_max_rows: 1_000_000, prompts: 8 * 86_400_000, spool_bad: 7 * 86_400_000,
+        inbox_done: 30 * 86_400_000, outbox: 30 * 86_400_000, max_files: 10_000,
+      },
       log: { level: "info" },
     };
     assert.deepEqual(config(yaml(...ACCOUNT)), expected);
