@@ -22,7 +22,7 @@ export function table(rows: string[][]): string {
 
 export function formatAccounts(accounts: Obj[], now = Date.now()): string {
   const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
-  return table([
+  return withForecast(accounts, now, table([
     ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "SESSIONS"],
     ...accounts.map((a) => {
       const u = a.usage as Obj | null;
@@ -35,7 +35,34 @@ export function formatAccounts(accounts: Obj[], now = Date.now()): string {
         ((a.sessions as string[]) ?? []).join(",") || "-",
       ];
     }),
-  ]);
+  ]));
+}
+
+// The accounts table, then the forecast table when there is one.
+function withForecast(accounts: Obj[], now: number, main: string): string {
+  const forecast = formatForecast(accounts, now);
+  return forecast ? `${main}\n\nFORECAST\n${forecast}` : main;
+}
+
+/**
+ * Per account and window (usage.forecast from the daemon): used, burn rate, when it would be full at
+ * that rate, and when it resets. "" when no account has a window figure.
+ */
+export function formatForecast(accounts: Obj[], now = Date.now()): string {
+  const rows: string[][] = [];
+  const pct1 = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+  for (const a of accounts) {
+    const f = (a.usage as Obj | null)?.forecast as Obj | null | undefined;
+    if (!f) continue;
+    const windows: [string, unknown][] = [["5h", f.fiveHour], ["7d", f.sevenDay], ...Object.entries((f.perModelWeekly as Obj) ?? {}).map(([m, w]): [string, unknown] => [`7d ${m}`, w])];
+    for (const [label, w] of windows) {
+      if (!w || typeof (w as Obj).utilization !== "number") continue;
+      const v = w as { utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null };
+      const burn = typeof v.burnPerHour === "number" ? `${v.burnPerHour >= 0 ? "+" : ""}${pct1(v.burnPerHour)}/h` : "-";
+      rows.push([String(a.name), label, pct1(v.utilization), burn, v.exhaustAt ? ago(v.exhaustAt, now) : "-", v.resetsAt ? ago(v.resetsAt, now) : "-"]);
+    }
+  }
+  return rows.length ? table([["ACCOUNT", "WINDOW", "USED", "BURN", "FULL AT THIS RATE", "RESETS"], ...rows]) : "";
 }
 
 export function formatStatus(s: Obj): string {
@@ -67,6 +94,8 @@ export function formatStatus(s: Obj): string {
       ];
     }),
   ]));
+  const forecast = formatForecast(accounts, now);
+  if (forecast) out.push("", "FORECAST", forecast);
   return out.join("\n");
 }
 

@@ -9,7 +9,9 @@ import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { DEFAULT_FORECAST, forecastWindow } from "./forecast.js";
 import { accountPressure, chooseInitialAccount, planTick } from "./policy.js";
-import type { AccountForecasts, PolicyAccount, PolicyDecision, PolicyParams, PolicySession, UsageFigures, WindowForecast } from "./policy-types.js";
+import type {
+  AccountForecasts, PolicyAccount, PolicyDecision, PolicyParams, PolicySession, UsageFigures, WindowFigure, WindowForecast,
+} from "./policy-types.js";
 import type { UsagePoller } from "./usage-poller.js";
 
 const HOUR = 3_600_000;
@@ -23,6 +25,28 @@ export function policyParams(c: Config): PolicyParams {
     hysteresis: c.quota.hysteresis, minDwellMs: c.quota.min_dwell, staleAfterMs: c.quota.stale_after,
     reactivateCooldownMs: c.quota.reactivate_cooldown, loadPerSession: LOAD_PER_SESSION, minRunwayMs: c.quota.min_runway,
   };
+}
+
+/** One window as `status`/`accounts` show it: utilization 0..1, burn per hour (fraction), times in epoch ms. */
+export interface WindowView { utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null }
+
+// The figures' utilization and reset (what the policy sees), with the forecast's burn and exhaustion.
+function windowView(w: WindowFigure | null, f: WindowForecast | null | undefined): WindowView | null {
+  if (!w && !f) return null;
+  return {
+    utilization: w?.utilization ?? f!.utilization, burnPerHour: f?.burnPerHour ?? null, exhaustAt: f?.exhaustAt ?? null,
+    resetsAt: w?.resetsAt ?? f?.resetsAt ?? null,
+  };
+}
+
+/** Every window of an account for display, keyed like UsageFigures. */
+export function forecastView(figures: UsageFigures, forecasts: AccountForecasts | undefined) {
+  const perModelWeekly: Record<string, WindowView> = {};
+  for (const model of new Set([...Object.keys(figures.perModelWeekly), ...Object.keys(forecasts?.perModelWeekly ?? {})])) {
+    const v = windowView(figures.perModelWeekly[model] ?? null, forecasts?.perModelWeekly[model]);
+    if (v) perModelWeekly[model] = v;
+  }
+  return { fiveHour: windowView(figures.fiveHour, forecasts?.fiveHour), sevenDay: windowView(figures.sevenDay, forecasts?.sevenDay), perModelWeekly };
 }
 
 /**
@@ -55,21 +79,23 @@ export class QuotaService implements AccountChooser {
   }
 
   policyAccounts(now: number): PolicyAccount[] {
-    return this.accounts.names().map((name) => {
-      const row = this.accounts.row(name);
-      const cfg = this.accounts.config(name)!;
-      const snap = this.poller.snapshot(name);
-      return {
-        name, priority: cfg.priority, state: row.state, stateUntil: row.stateUntil,
-        figures: snap.figures,
-        hourlyCount: this.store.countPrompts(name, now - HOUR),
-        weeklyCount: this.store.countPrompts(name, now - 7 * 24 * HOUR),
-        limits: this.limitsOf(name),
-        window5hThreshold: cfg.window_5h_threshold, windowWeekThreshold: cfg.window_week_threshold,
-        figuresUnknown: snap.status === "token_expired" ? "token_expired" : null,
-        forecasts: this.forecasts(name, snap.figures, now),
-      };
-    });
+    return this.accounts.names().map((name) => this.policyAccount(name, now));
+  }
+
+  private policyAccount(name: string, now: number): PolicyAccount {
+    const row = this.accounts.row(name);
+    const cfg = this.accounts.config(name)!;
+    const snap = this.poller.snapshot(name);
+    return {
+      name, priority: cfg.priority, state: row.state, stateUntil: row.stateUntil,
+      figures: snap.figures,
+      hourlyCount: this.store.countPrompts(name, now - HOUR),
+      weeklyCount: this.store.countPrompts(name, now - 7 * 24 * HOUR),
+      limits: this.limitsOf(name),
+      window5hThreshold: cfg.window_5h_threshold, windowWeekThreshold: cfg.window_week_threshold,
+      figuresUnknown: snap.status === "token_expired" ? "token_expired" : null,
+      forecasts: this.forecasts(name, snap.figures, now),
+    };
   }
 
   /** Each window's forecast from the samples of the last DEFAULT_FORECAST.lookbackMs (store.usageSamples). */
@@ -170,7 +196,7 @@ export class QuotaService implements AccountChooser {
   view(account: string) {
     const now = this.clock.now();
     const snap = this.poller.snapshot(account);
-    const pa = this.policyAccounts(now).find((a) => a.name === account);
+    const pa = this.accounts.config(account) ? this.policyAccount(account, now) : undefined;
     const pressure = pa ? accountPressure(pa, this.params, now) : null;
     const f = snap.figures;
     return {
@@ -179,6 +205,7 @@ export class QuotaService implements AccountChooser {
       fiveHour: f.fiveHour, sevenDay: f.sevenDay, perModelWeekly: f.perModelWeekly,
       hourlyCount: pa?.hourlyCount ?? 0, weeklyCount: pa?.weeklyCount ?? 0, limits: this.limitsOf(account),
       over: pressure?.over ?? false, usable: pressure?.usable ?? false, headroom: pressure?.headroom ?? null, reasons: pressure?.reasons ?? [],
+      forecast: pa ? forecastView(f, pa.forecasts) : null,
     };
   }
 }

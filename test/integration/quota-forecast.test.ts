@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AccountService, type AccountConfig } from "../../src/accounts/account-service.js";
+import { formatAccounts, formatStatus } from "../../src/cli/format.js";
+import { ControlApi } from "../../src/control/control-api.js";
 import type { UsageFigures } from "../../src/quota/policy-types.js";
 import { QuotaService } from "../../src/quota/quota-service.js";
 import type { UsagePoller, UsageSnapshot } from "../../src/quota/usage-poller.js";
@@ -38,6 +40,7 @@ describe("QuotaService: forecasts, thresholds and expired tokens in the policy's
   let root: string;
   let store: Store;
   let quota: QuotaService;
+  let api: ControlApi;
   const clock = new ManualClock(T0);
   const snapshots = new Map<string, UsageSnapshot>();
 
@@ -50,7 +53,9 @@ describe("QuotaService: forecasts, thresholds and expired tokens in the policy's
     accounts.configure([cfg("a", { window_5h_threshold: 0.6 }), cfg("b", { window_week_threshold: 0.8 }), cfg("c")]);
     const poller = { snapshot: (name: string) => snapshots.get(name)! } as unknown as UsagePoller;
     const none = {} as unknown;
-    quota = new QuotaService(store, accounts, none as SessionService, none as SwapService, poller, clock, silentLogger(), P, () => ({ hourly_msgs: 0, weekly_msgs: 0 }));
+    const sessions = { list: () => [] } as unknown as SessionService;
+    quota = new QuotaService(store, accounts, sessions, none as SwapService, poller, clock, silentLogger(), P, () => ({ hourly_msgs: 0, weekly_msgs: 0 }));
+    api = new ControlApi(store, sessions, accounts, clock, { usage: (name) => quota.view(name) });
     // a: the status line reports 0.40 → 0.55 over 30 minutes (0.3/h), one reading a minute.
     for (let m = 30; m >= 0; m--) {
       const at = T0 - m * M;
@@ -83,7 +88,37 @@ describe("QuotaService: forecasts, thresholds and expired tokens in the policy's
     const byName = new Map(quota.policyAccounts(T0).map((x) => [x.name, x]));
     assert.deepEqual([byName.get("a")?.window5hThreshold, byName.get("a")?.windowWeekThreshold], [0.6, undefined]);
     assert.deepEqual([byName.get("b")?.window5hThreshold, byName.get("b")?.windowWeekThreshold], [undefined, 0.8]);
-    assert.deepEqual(["a", "b", "c"].map((n) => byName.get(n)?.figuresUnknown), [null, "token_expired", null]);
+    assert.deepEqual(["a", "b"].map((n) => byName.get(n)?.figuresUnknown), [null, "token_expired"]);
     assert.deepEqual(byName.get("c")?.forecasts, { fiveHour: null, sevenDay: null, perModelWeekly: {} });
+  });
+
+  it("status --json and accounts --json carry utilization, burn, exhaustion and reset per window", () => {
+    // Through JSON, as the CLI receives it.
+    const status = JSON.parse(JSON.stringify(api.status())) as { accounts: { name: string; usage: { forecast: Record<string, unknown> } }[] };
+    const accounts = JSON.parse(JSON.stringify(api.accountsList())) as typeof status.accounts;
+    for (const list of [status.accounts, accounts]) {
+      const f = list.find((a) => a.name === "a")!.usage.forecast as {
+        fiveHour: { utilization: number; burnPerHour: number; exhaustAt: number; resetsAt: number };
+        sevenDay: { utilization: number; resetsAt: number };
+        perModelWeekly: Record<string, { utilization: number }>;
+      };
+      assert.equal(f.fiveHour.utilization, 0.55);
+      assert.ok(Math.abs(f.fiveHour.burnPerHour - 0.3) < 1e-9);
+      assert.ok(Math.abs(f.fiveHour.exhaustAt - (T0 + 1.5 * H)) <= 1);
+      assert.equal(f.fiveHour.resetsAt, RESET5);
+      assert.deepEqual([f.sevenDay.utilization, f.sevenDay.resetsAt], [0.2, RESET7]);
+      assert.equal(f.perModelWeekly.opus?.utilization, 0.1);
+      assert.deepEqual(list.find((a) => a.name === "c")!.usage.forecast, { fiveHour: null, sevenDay: null, perModelWeekly: {} });
+    }
+  });
+
+  it("status and accounts print a FORECAST table", () => {
+    const row = /^a\s+5h\s+55%\s+\+30%\/h\s+in 1h30m\s+in 4h0m$/m;
+    const accounts = formatAccounts(JSON.parse(JSON.stringify(api.accountsList())) as Record<string, unknown>[], T0);
+    assert.match(accounts, /\n\nFORECAST\nACCOUNT\s+WINDOW\s+USED\s+BURN\s+FULL AT THIS RATE\s+RESETS\n/);
+    assert.match(accounts, row);
+    assert.match(accounts, /^a\s+7d opus\s+10%\s+\+?0%\/h\s+-\s+in 3d$/m);
+    const status = formatStatus(JSON.parse(JSON.stringify(api.status())) as Record<string, unknown>);
+    assert.match(status, row);
   });
 });
