@@ -41,8 +41,11 @@ export interface PolicyAccount {
    * Why the figures are unknown, when that is no reason to avoid the account. token_expired: the access
    * token expired and a refresh token is there (an idle spare: only a running CLI refreshes it, so the
    * usage endpoint can't be asked); it is then a target like an account with fresh figures, ranked after them.
+   * no_reading: nothing has ever read its figures (the usage endpoint refuses this client or fails, and no
+   * CLI runs on it to feed its status line): an idle spare, usable likewise. Without this, an endpoint that
+   * refuses us (docs/claude-code.md) would leave every spare unusable and no threshold move possible.
    */
-  figuresUnknown?: "token_expired" | null;
+  figuresUnknown?: "token_expired" | "no_reading" | null;
   /** Burn rate and projected exhaustion per window (quota/forecast.ts); absent or null = no samples. */
   forecasts?: AccountForecasts;
 }

@@ -129,10 +129,12 @@ function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
     blockers.push(g.resetsAt);
   }
   let stale = staleness(a, p, now);
-  // An idle spare whose access token expired can't be asked for figures; nothing runs on it, so it is usable.
-  const unknownFigures = stale !== null && a.figuresUnknown === "token_expired";
+  // An idle spare whose figures can't be read (access token expired, or nothing has ever read them) is
+  // usable: nothing runs on it, so it has not been spent by us.
+  const unknownFigures = stale !== null && (a.figuresUnknown === "token_expired" || a.figuresUnknown === "no_reading");
   if (unknownFigures) {
-    reasons.push(`${a.name}: figures unknown: access token expired (a running CLI refreshes it); usable, after accounts with known figures`);
+    const why = a.figuresUnknown === "token_expired" ? "access token expired (a running CLI refreshes it)" : "never read (usage endpoint unavailable, no CLI on it)";
+    reasons.push(`${a.name}: figures unknown: ${why}; usable, after accounts with known figures`);
     stale = null;
   } else if (stale) reasons.push(stale);
   const headroom = minHeadroom(gauges, 0);
@@ -270,7 +272,7 @@ function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reason
     if (best.windowReset !== Infinity) why.push(`${name}: next reset ${iso(best.windowReset)}`);
     if (ctx.p.minRunwayMs > 0 && (tier === "strict" || tier === "relaxed")) why.push(`${name}: lasts at least the ${mins(ctx.p.minRunwayMs)} runway`);
     if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
-    if (best.unknownFigures) why.push(`${name}: figures unknown (access token expired), ranked after accounts with known figures`);
+    if (best.unknownFigures) why.push(`${name}: figures unknown (${best.account.figuresUnknown === "token_expired" ? "access token expired" : "never read"}), ranked after accounts with known figures`);
     if (tier === "relaxed") why.push(`${name}: inside the hysteresis band, taken because the move is forced`);
     if (tier === "short_runway") why.push(runwayShort(best, load, ctx.p, ctx.now) ?? `${name}: short runway`, `${name}: taken because the move is forced`);
     if (tier === "last_resort") why.push(`${name}: figures unknown or stale, taken as a last resort for a forced move`);

@@ -82,6 +82,11 @@ export class QuotaService implements AccountChooser {
     return this.accounts.names().map((name) => this.policyAccount(name, now));
   }
 
+  /** Whether a CLI of ours runs on `account` (its status line would feed figures). */
+  private hasLiveSession(account: string): boolean {
+    return this.sessions.list().some((s) => s.account === account && s.state !== "exited" && s.state !== "failed" && s.state !== "parked");
+  }
+
   private policyAccount(name: string, now: number): PolicyAccount {
     const row = this.accounts.row(name);
     const cfg = this.accounts.config(name)!;
@@ -93,7 +98,7 @@ export class QuotaService implements AccountChooser {
       weeklyCount: this.store.countPrompts(name, now - 7 * 24 * HOUR),
       limits: this.limitsOf(name),
       window5hThreshold: cfg.window_5h_threshold, windowWeekThreshold: cfg.window_week_threshold,
-      figuresUnknown: snap.status === "token_expired" ? "token_expired" : null,
+      figuresUnknown: snap.status === "token_expired" ? "token_expired" : snap.figures.fetchedAt === null && !this.hasLiveSession(name) ? "no_reading" : null,
       forecasts: this.forecasts(name, snap.figures, now),
     };
   }

@@ -22,7 +22,7 @@ const P: PolicyParams = {
 
 interface AcctOpts {
   u5?: number | null; u7?: number | null; reset5?: number | null; priority?: number; state?: PolicyAccount["state"];
-  until?: number | null; fetchedAt?: number | null; source?: "usage_api" | "headers" | "none";
+  until?: number | null; fetchedAt?: number | null; source?: "usage_api" | "statusline" | "headers" | "none";
   hourly?: number; hourlyCap?: number; weekly?: number; weeklyCap?: number; perModel?: Record<string, number>;
 }
 function acct(name: string, o: AcctOpts = {}, now = T0): PolicyAccount {
@@ -363,5 +363,23 @@ describe("planTick: an idle spare whose access token expired", () => {
     assert.deepEqual([p.usable, p.lastResort], [true, false]);
     assert.ok(p.reasons.some((r) => r.includes("access token expired")));
     assert.equal(accountPressure(expired("b", { state: "revoked" }), P, T0).usable, false);
+  });
+});
+
+describe("planTick: an idle spare whose figures were never read (the usage endpoint refuses us)", () => {
+  const unread = (name: string, o: AcctOpts = {}): PolicyAccount =>
+    ({ ...acct(name, { u5: null, u7: null, source: "none", fetchedAt: null, ...o }), figuresUnknown: "no_reading" });
+  it("is a target for a threshold move, with the reason", () => {
+    const d = one(plan([acct("a", { u5: 0.85, source: "statusline" }), unread("b")], [sess("s1", "a")]));
+    assert.equal(target(d), "b");
+    has(d, "never read");
+  });
+  it("ranks after an account with known figures", () => {
+    const d = one(plan([acct("a", { u5: 0.85 }), unread("b", { priority: 0 }), acct("c", { priority: 9 })], [sess("s1", "a")]));
+    assert.equal(target(d), "c");
+  });
+  it("a disabled or exhausted one is still not a target", () => {
+    assert.equal(accountPressure(unread("b", { state: "disabled" }), P, T0).usable, false);
+    assert.equal(accountPressure(unread("b", { state: "exhausted", until: T0 + H }), P, T0).usable, false);
   });
 });
