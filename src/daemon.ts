@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
 import { prepareHome } from "./accounts/homes.js";
 import { PriorityChooser } from "./accounts/priority-chooser.js";
+import { LoginLedger, loginLedgerPath } from "./accounts/login-ledger.js";
 import { parseListen } from "./config/fields.js";
 import type { Config } from "./config/types.js";
 import { readToken } from "./control/auth.js";
@@ -74,6 +75,8 @@ export class Daemon {
   readonly poller: UsagePoller;
   /** The User-Agent of the usage client: claude-code/<version of claude.binary>, re-read on reload. */
   readonly usageIdentity: UsageClientIdentity;
+  /** When each account's login happened, as far as watching its credentials file tells (logins.json). */
+  readonly logins: LoginLedger;
   readonly quota: QuotaService;
   readonly api: ControlApi;
   readonly http: HttpServer;
@@ -110,6 +113,7 @@ export class Daemon {
     this.swaps = new SwapService(this.sessions, this.store, this.accounts, chooser, this.checkpoints, this.clock, this.log.child({ component: "swap" }), swapTuning(c));
     this.limits = new LimitReactor(this.sessions, this.accounts, this.swaps, chooser, this.clock, this.log.child({ component: "limits" }), c.quota.reactivate_cooldown);
     this.usageIdentity = new UsageClientIdentity(opts.env);
+    this.logins = new LoginLedger(loginLedgerPath(this.paths.stateDir));
     this.poller = new UsagePoller(
       this.store, this.accounts, this.usageSource(c),
       this.clock, this.log.child({ component: "usage" }), pollParams(c),
@@ -142,6 +146,10 @@ export class Daemon {
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
       tasks: this.inbox.plugin(),
       usage: (name) => this.quota.view(name),
+      login: (name) => {
+        const a = this.config.accounts.find((x) => x.name === name);
+        return a ? this.logins.view(name, a.home, this.clock.now()) : null;
+      },
       account: (name, action) => this.setAccountEnabled(name, action === "enable"),
       swap: async (i) => {
         const r = await this.swaps.swap({ session: i.session, to: i.to, reason: i.reason ?? "manual", urgent: i.urgent ?? false, hard: false });
@@ -310,6 +318,7 @@ export class Daemon {
   private async tick(): Promise<void> {
     this.accounts.expireStates(this.config.quota.reactivate_cooldown);
     this.accounts.refreshCredentials();
+    this.observeLogins();
     await this.sessions.sweep();
     await this.limits.tick();
     await this.quota.tick();
@@ -322,6 +331,24 @@ export class Daemon {
       this.quotaKick = null;
       this.quota.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "quota tick failed"));
     });
+  }
+
+  private loginWarned = new Set<string>();
+  /** Records logins as they appear (logins.json) and warns once per login ahead of its likely end. */
+  private observeLogins(): void {
+    const now = this.clock.now();
+    for (const name of this.logins.observe(this.config.accounts, now)) {
+      const r = this.logins.record(name);
+      this.store.appendEvent(now, "account.login_seen", null, name, { loginAt: r?.loginAt ?? null, firstSeenAt: r?.firstSeenAt ?? null });
+      this.loginWarned.delete(name);
+    }
+    for (const a of this.config.accounts) {
+      const w = this.logins.view(a.name, a.home, now).warning;
+      if (!w || this.loginWarned.has(a.name)) continue;
+      this.loginWarned.add(a.name);
+      this.log.warn({ account: a.name }, `${w}: log in again with \`claude-failover login ${a.name}\``);
+      this.store.appendEvent(now, "account.login_ending", null, a.name, { warning: w });
+    }
   }
 
   private usageSource(c: Config) {

@@ -23,7 +23,7 @@ export function table(rows: string[][]): string {
 export function formatAccounts(accounts: Obj[], now = Date.now()): string {
   const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
   return withForecast(accounts, now, table([
-    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "SESSIONS"],
+    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "LOGIN", "SESSIONS"],
     ...accounts.map((a) => {
       const u = a.usage as Obj | null;
       const cr = a.credentials as Obj | undefined;
@@ -32,6 +32,7 @@ export function formatAccounts(accounts: Obj[], now = Date.now()): string {
         String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay), figures,
         `${String(a.promptsLastHour ?? 0)}/${String(a.promptsLastWeek ?? 0)}`,
         cr?.present ? (cr.expiresAt ? ago(cr.expiresAt, now) : "?") : `missing (${String(cr?.problem ?? "")})`,
+        loginCell(a.login as Obj | null | undefined, now),
         ((a.sessions as string[]) ?? []).join(",") || "-",
       ];
     }),
@@ -115,4 +116,11 @@ export function sessionReason(x: Obj): string {
   const state = String(x.state);
   if (["failed", "exited", "parked", "stopped"].includes(state) || reason.startsWith("waiting: ")) return reason;
   return "";
+}
+
+/** "12d ago", "≥3d" (login predates the daemon's first look), with "!" ahead of its likely end (about 30 days). */
+export function loginCell(l: Obj | null | undefined, now = Date.now()): string {
+  if (!l || l.loginKnown === "none" || typeof l.loginAgeMs !== "number") return "-";
+  const age = l.loginKnown === "observed" && typeof l.loginAt === "number" ? ago(l.loginAt, now) : `≥${ago(now - (l.loginAgeMs as number), now).replace(/ ago$/, "")}`;
+  return `${age}${l.warning ? " ! ending" : ""}`;
 }

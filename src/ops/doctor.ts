@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.js";
 import { ExitError } from "../cli/load.js";
 import { checkHomes } from "./doctor-homes.js";
+import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
 import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
 import type { OpsIo } from "./init.js";
@@ -47,10 +48,13 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
     const c = loaded.config;
     report(await checkCli(c, env, run));
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
+    for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));
     const unit = checkUnit(o.hasSystemctl ?? !!which("systemctl", env.PATH), o.units ?? defaultUnitLocations(env), configPath);
     report(checkToken(c, env, configPath, unit.envFiles));
     report(await checkPort(c));
+    const usage = await checkUsageEndpoint(c);
+    if (usage) report(usage);
     report(unit.check);
   }
   io.out(summary(checks));

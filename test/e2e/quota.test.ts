@@ -1,7 +1,10 @@
 // The quota monitor end to end: usage endpoint figures, soft caps, a misbehaving endpoint.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { makeHarness, type Harness } from "../support/harness.js";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CLAUDE_BIN, makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
@@ -51,6 +54,17 @@ describe("threshold moves from usage figures", { timeout: 300_000 }, () => {
     assert.equal(ua.source, "usage_api");
     assert.ok(ua.ageMs >= 0 && ua.ageMs < 60_000);
     assert.equal(ua.fiveHour.utilization, 0.85);
+    // Every usage request presented itself as the configured CLI (the stand-in refuses anything else).
+    const version = /^(\d+\.\d+\.\d+)/.exec(execFileSync(CLAUDE_BIN, ["--version"], { encoding: "utf8" }))![1];
+    const usageReqs = h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage"));
+    assert.ok(usageReqs.length > 0 && usageReqs.every((r) => r.userAgent === `claude-code/${version}` && r.status === 200), JSON.stringify(usageReqs.map((r) => [r.userAgent, r.status])));
+    // accounts --json: access-token expiry and the login's age (the harness's login predates the daemon: "at least").
+    const acc = JSON.parse((await h.cli("accounts", "--json")).out) as { name: string; login: { accessTokenExpiresAt: number; hasRefreshToken: boolean; loginKnown: string; loginAgeMs: number; warning: string | null } }[];
+    const la = acc.find((x) => x.name === "a")!.login;
+    assert.ok(la.accessTokenExpiresAt > Date.now() && la.hasRefreshToken, JSON.stringify(la));
+    assert.equal(la.loginKnown, "at_least");
+    assert.equal(la.warning, null);
+    assert.match((await h.cli("accounts")).out, /LOGIN/);
   });
 });
 
@@ -107,4 +121,31 @@ describe("a misbehaving usage endpoint", { timeout: 300_000 }, () => {
       h.api.setUsageMode("ok");
     });
   }
+});
+
+describe("an idle spare account whose access token expired", { timeout: 300_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({ accounts: 2, config: { quota: FAST_POLL } });
+    const b = (h.configObject.accounts as { name: string; home: string }[])[1]!;
+    writeFileSync(join(b.home, ".claude", ".credentials.json"), JSON.stringify({
+      claudeAiOauth: { accessToken: h.accountTokens.b, refreshToken: "sk-ant-ort01-b-spare", expiresAt: Date.now() - 3_600_000, scopes: ["user:inference", "user:profile"], subscriptionType: "max" },
+    }), { mode: 0o600 });
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle");
+  });
+  after(async () => h.cleanup());
+
+  it("is not polled (it would 401) and shows token_expired with its reason, its expiry and its login", async () => {
+    await waitFor(() => usagePolls(h, h.accountTokens.a!) >= 2, 30_000, "a polled");
+    const acc = JSON.parse((await h.cli("accounts", "--json")).out) as { name: string; state: string; usage: { status: string; error: string }; login: { accessTokenExpired: boolean; hasRefreshToken: boolean } }[];
+    const b = acc.find((x) => x.name === "b")!;
+    assert.equal(b.usage.status, "token_expired");
+    assert.equal(b.usage.error, "access token expired; a running CLI refreshes it");
+    assert.equal(b.state, "active", "not revoked");
+    assert.deepEqual([b.login.accessTokenExpired, b.login.hasRefreshToken], [true, true]);
+    assert.equal(usagePolls(h, h.accountTokens.b!), 0);
+    assert.match((await h.cli("accounts")).out, /^b\s+active\s.*token_expired/m);
+  });
 });
