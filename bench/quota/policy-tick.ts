@@ -27,6 +27,7 @@ function prng(seed: number): () => number {
 // A mix that exercises every path: over accounts, fresh and stale figures,
 // exhausted and revoked accounts, soft caps, per-model windows.
 function workload(rand: () => number): PolicyInput {
+  const burnRand = prng(7);
   const states: PolicyAccount["state"][] = ["active", "active", "active", "active", "active", "active", "cooldown", "exhausted", "revoked"];
   const accounts: PolicyAccount[] = Array.from({ length: ACCOUNTS }, (_, i) => ({
     name: `acct-${String(i).padStart(2, "0")}`,
@@ -43,6 +44,13 @@ function workload(rand: () => number): PolicyInput {
     hourlyCount: Math.floor(rand() * 40),
     weeklyCount: Math.floor(rand() * 400),
     limits: { hourly_msgs: i % 4 === 0 ? 40 : 0, weekly_msgs: i % 5 === 0 ? 500 : 0 },
+    // Burn forecasts on most accounts, so the min_runway rule does real work (their own PRNG: the
+    // rest of the workload stays what it was before forecasts existed).
+    forecasts: i % 4 === 3 ? undefined : {
+      fiveHour: { utilization: 0, burnPerHour: burnRand() * 0.6, exhaustAt: null, resetsAt: null, samples: 30 },
+      sevenDay: { utilization: 0, burnPerHour: burnRand() * 0.05, exhaustAt: null, resetsAt: null, samples: 30 },
+      perModelWeekly: {},
+    },
   }));
   const sessionStates: PolicySession["state"][] = ["idle", "idle", "busy", "busy", "waiting", "parked", "starting", "limited"];
   const sessions: PolicySession[] = Array.from({ length: SESSIONS }, (_, i) => ({
