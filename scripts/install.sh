@@ -13,11 +13,13 @@ say() { printf 'claude-failover: %s\n' "$*" >&2; }
 die() { printf 'claude-failover: %s\n' "$*" >&2; exit 1; }
 
 command -v node >/dev/null 2>&1 || die "Node.js 20 or later is needed (https://nodejs.org, or your package manager)"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || die "Node.js $(node --version) is too old: 20 or later is needed"
+nodev="$(node --version)"; nodev="${nodev#v}"
+[ "${nodev%%.*}" -ge 20 ] 2>/dev/null || die "Node.js $nodev is too old: 20 or later is needed"
 command -v npm >/dev/null 2>&1 || die "npm is needed (it comes with Node.js)"
 
-version="$(node -p 'require(process.argv[1]).version' "$here/package.json")"
+# (sed, not node: a re-run should cost as little as possible)
+version="$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$here/package.json" | head -n 1)"
+[ -n "$version" ] || die "cannot read the version from $here/package.json"
 # The source hash: everything the build reads. A checkout change gives a new copy beside the old ones.
 hash="$(cd "$here" && { printf '%s\n' package.json package-lock.json tsconfig.json; find src -type f -name '*.ts' | LC_ALL=C sort; } \
   | xargs sha256sum | sha256sum | cut -c1-12)"

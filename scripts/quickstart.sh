@@ -29,7 +29,9 @@ if [ -z "${CLAUDE_FAILOVER_TOKEN:-}" ]; then
   set -a; . "$cfgdir/token.env"; set +a
 fi
 
-if node "$bin" status >/dev/null 2>&1; then
+# Already running? Asked only when the default control socket exists (a node start costs a second).
+sock="${XDG_STATE_HOME:-$HOME/.local/state}/claude-failover/control.sock"
+if [ -S "$sock" ] && node "$bin" status >/dev/null 2>&1; then
   say "the daemon is already running: claude-failover status"
   exit 0
 fi

@@ -9,6 +9,7 @@ import { registerOpsCommands } from "../ops/commands.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 import { registerStopCommand } from "./stop-command.js";
+import { accountsEdit, type AccountsCliOptions } from "./accounts-edit-command.js";
 import { packageVersion } from "../ops/cli-binary.js";
 
 export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
@@ -68,11 +69,15 @@ export function buildProgram(io: CliIo): Command {
   program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
     .action(async (name: string, text: string) => local(io, cfgFlag(), "/trigger/send", { session: name, text }));
 
-  program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; or enable/disable one")
-    .argument("[action]", "enable | disable").argument("[name]", "account name").option("--json", "print JSON")
-    .action(async (action: string | undefined, name: string | undefined, o: { json?: boolean }) => {
+  program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; enable/disable one; add or remove one")
+    .argument("[action]", "enable | disable | add | remove").argument("[name]", "account name").option("--json", "print JSON")
+    .option("--home <dir>", "add: the account's home (default ~/claude-accounts/NAME; created and prepared)")
+    .option("--priority <n>", "add: lower is preferred (default: after the others)")
+    .option("--login", "add: log the account in right away").option("--no-login", "add: don't offer to log in")
+    .action(async (action: string | undefined, name: string | undefined, o: AccountsCliOptions) => {
+      if ((action === "add" || action === "remove") && name) return accountsEdit(io, cfgFlag(), action, name, o);
       if (action) {
-        if ((action !== "enable" && action !== "disable") || !name) throw new ExitError(2, "usage: claude-failover accounts [enable|disable NAME] [--json]");
+        if ((action !== "enable" && action !== "disable") || !name) throw new ExitError(2, "usage: claude-failover accounts [enable|disable|add|remove NAME] [--json]");
         return local(io, cfgFlag(), "/trigger/account", { account: name, action });
       }
       const { config: c } = loadCliConfig(cfgFlag(), io.env);

@@ -1,6 +1,7 @@
 // `claude-failover init`: writes a config, prepares the account homes, creates the token file, and
-// prints or installs the systemd unit. Never overwrites an existing config without --force.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+// prints or installs the systemd unit. Never overwrites an existing config without --force: accounts and
+// projects given for an existing config are added to it (comments and order kept).
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { prepareHome } from "../accounts/homes.js";
@@ -10,7 +11,9 @@ import { formatIssue, loadConfigFile, parseConfig, resolveConfigPath } from "../
 import { defaultStateDir } from "../config/schema.js";
 import type { Config } from "../config/types.js";
 import { ExitError } from "../cli/load.js";
-import { ensurePrivateDir } from "../util/fs-atomic.js";
+import { ensurePrivateDir, writeFileAtomic } from "../util/fs-atomic.js";
+import { addAccountText, addDedicatedText } from "./accounts-edit.js";
+import { packagedCli } from "./cli-binary.js";
 import { errorMessage } from "../util/errors.js";
 import { ensureTokenFile, tokenFileFor } from "./env-file.js";
 import { discoverAccounts, initConfigText, mergeAccounts, parseAccountFlag, projectSessions, type InitAccount } from "./init-config.js";
@@ -53,7 +56,7 @@ function writeOrKeepConfig(path: string, o: InitOptions, io: OpsIo, realHome: st
   const ctx = { env: io.env, home: realHome };
   const wantsNew = o.accountsDir !== undefined || o.account.length > 0 || o.project.length > 0;
   if (existsSync(path) && !o.force) {
-    if (wantsNew) throw new ExitError(1, `${path} already exists; not overwriting it (use --force to replace it, a backup is kept)`);
+    if (wantsNew) return extendConfig(path, o, io, realHome);
     const r = loadConfigFile(path, ctx);
     if (!r.ok) throw new ExitError(2, r.issues.map(formatIssue).join("\n"));
     io.out(`using the existing config ${path}\n`);
@@ -78,9 +81,54 @@ function writeOrKeepConfig(path: string, o: InitOptions, io: OpsIo, realHome: st
   }
   writeFileSync(path, text, { mode: 0o600 });
   io.out(`wrote ${path}: ${accounts.length} account(s), ${r.config.pool.dedicated.length} session(s)\n`);
-  if (!r.config.claude.binary.startsWith("/")) io.err("warning: `claude` is not on PATH; set claude.binary in the config to the CLI's absolute path\n");
+  if (!r.config.claude.binary.startsWith("/")) {
+    const packaged = packagedCli();
+    if (packaged) io.out(`\`claude\` is not on PATH: the daemon runs the CLI installed with claude-failover (${packaged})\n`);
+    else io.err("warning: no Claude Code CLI found (`claude` is not on PATH, none installed with claude-failover): install it or set claude.binary in the config to its absolute path\n");
+  }
   if (o.project.length === 0) io.out("no --project given: no dedicated session yet (add one under pool.dedicated)\n");
   return r.config;
+}
+
+/**
+ * An existing config gets the accounts and sessions given on the command line added to it, comments
+ * and order kept; names and homes already there are left as they are. --force replaces it instead.
+ */
+function extendConfig(path: string, o: InitOptions, io: OpsIo, realHome: string): Config {
+  let text = readFileSync(path, "utf8");
+  const ctx = { env: io.env, home: realHome };
+  const before = parseConfig(text, path, ctx);
+  if (!before.ok) throw new ExitError(2, before.issues.map(formatIssue).join("\n"));
+  const resolveHome = (h: string) => resolve(expandHome(h, realHome));
+  const added: string[] = [];
+  const accounts = o.accountsDir !== undefined || o.account.length > 0 ? collectAccounts(o, realHome, io) : [];
+  for (const a of accounts) {
+    if (before.config.accounts.some((x) => x.name === a.name && x.home === a.home)) continue;
+    const r = addAccountText(text, { name: a.name, home: a.home }, resolveHome);
+    if (!r.ok) throw new ExitError(2, `${path}: ${r.message} (nothing written)`);
+    text = r.text;
+    added.push(`account ${a.name}`);
+  }
+  const taken = new Set(before.config.pool.dedicated.map((d) => d.name));
+  for (const s of projectSessions(o.project, realHome)) {
+    if (before.config.pool.dedicated.some((d) => d.project === s.project)) continue;
+    let name = s.name;
+    for (let i = 2; taken.has(name); i++) name = `${s.name}-${i}`;
+    taken.add(name);
+    const r = addDedicatedText(text, { name, project: s.project });
+    if (!r.ok) throw new ExitError(2, `${path}: ${r.message} (nothing written)`);
+    text = r.text;
+    added.push(`session ${name}`);
+  }
+  const after = parseConfig(text, path, ctx);
+  if (!after.ok) throw new ExitError(2, `the extended config would not be valid (nothing written):\n${after.issues.map(formatIssue).join("\n")}`);
+  if (added.length) {
+    writeFileAtomic(path, text, statSync(path).mode & 0o777 || 0o600);
+    io.out(`extended ${path} (comments and order kept): added ${added.join(", ")}; a running daemon takes it on SIGHUP (systemctl reload claude-failover)\n`);
+  } else {
+    io.out(`${path} already has everything given; nothing changed\n`);
+  }
+  return after.config;
 }
 
 function collectAccounts(o: InitOptions, realHome: string, io: OpsIo): InitAccount[] {

@@ -58,14 +58,24 @@ describe("claude-failover init", () => {
     assert.equal(statSync(join(dirname(cfg), "token.env")).mode & 0o777, 0o600);
   });
 
-  it("never overwrites an existing config without --force; with it, keeps a backup; the token file stays", async () => {
+  it("extends an existing config without --force (comments kept); with --force replaces it, keeping a backup; the token file stays", async () => {
     assert.equal((await cli("init", "--account", "a=~/a")).code, 0);
-    const first = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, `# a note of mine\n${readFileSync(cfg, "utf8")}`);
     const token = readFileSync(join(dirname(cfg), "token.env"), "utf8");
-    const again = await cli("init", "--account", "b=~/b");
-    assert.equal(again.code, 1);
-    assert.match(again.err, /already exists; not overwriting it/);
+    const again = await cli("init", "--account", "b=~/b", "--project", "~/p");
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /extended .*config\.yaml \(comments and order kept\): added account b, session p/);
+    const first = readFileSync(cfg, "utf8");
+    assert.match(first, /^# a note of mine\n/);
+    assert.ok(first.indexOf("name: a") < first.indexOf("name: b"));
+    assert.match(first, /- name: p\n\s+project: .*\/p\n/);
+    const same = await cli("init", "--account", "b=~/b");
+    assert.equal(same.code, 0, same.err);
+    assert.match(same.out, /already has everything given; nothing changed/);
     assert.equal(readFileSync(cfg, "utf8"), first);
+    const clash = await cli("init", "--account", "b=~/other");
+    assert.equal(clash.code, 2);
+    assert.match(clash.err, /already an account named b \(nothing written\)/);
     const forced = await cli("init", "--account", "b=~/b", "--force");
     assert.equal(forced.code, 0, forced.err);
     assert.match(readFileSync(cfg, "utf8"), /name: b/);
