@@ -2,7 +2,14 @@ import type { Store } from "../store/store.js";
 import type { AccountRow, AccountState } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/log.js";
-import { readCredentials, type CredentialsRead } from "./credentials.js";
+import { credentialsFingerprint, readCredentials, type CredentialsRead } from "./credentials.js";
+
+/**
+ * Reads of a credentials file that does not parse (or cannot be read) before the account is revoked:
+ * the CLI rewrites the file when it refreshes its token, and a read that lands mid-write must not
+ * revoke the account and hard-move all its sessions. One read per sweep (2 s): about 4 s of grace.
+ */
+export const CREDENTIAL_READS_BEFORE_REVOKE = 3;
 
 export interface AccountConfig {
   name: string;
@@ -33,6 +40,8 @@ export interface AccountView {
  */
 export class AccountService {
   private configs = new Map<string, AccountConfig>();
+  /** Consecutive failed reads of a present credentials file, per account. */
+  private readonly badReads = new Map<string, number>();
 
   constructor(private readonly store: Store, private readonly clock: Clock, private readonly log: Logger) {}
 
@@ -63,17 +72,43 @@ export class AccountService {
     return readCredentials(c.home);
   }
 
-  /** A home with no credentials is reported as revoked ("needs login"), not fatal; new ones revive it. */
+  /**
+   * A home with no credentials is reported as revoked ("needs login"), not fatal. A file that does not
+   * parse is read again at the next sweeps (CREDENTIAL_READS_BEFORE_REVOKE) before that. A revoked
+   * account comes back only when its credentials file has changed since the revocation (a new login,
+   * a refreshed token): the file the server refused, still in place, must not revive it at every sweep.
+   */
   refreshCredentials(): void {
     for (const a of this.configs.values()) {
       const row = this.row(a.name);
       const creds = readCredentials(a.home);
-      if (!creds.ok && row.state !== "revoked" && row.state !== "disabled") {
-        this.setState(a.name, "revoked", null, `needs login: ${creds.detail}`);
-      } else if (creds.ok && row.state === "revoked") {
-        this.setState(a.name, "active", null, "credentials present");
+      if (creds.ok) {
+        this.badReads.delete(a.name);
+        if (row.state !== "revoked") continue;
+        if (row.revokedCreds !== null && credentialsFingerprint(a.home) === row.revokedCreds) continue;
+        this.setState(a.name, "active", null, "credentials changed");
+        continue;
       }
+      if (row.state === "revoked" || row.state === "disabled") {
+        this.badReads.delete(a.name);
+        continue;
+      }
+      if (creds.reason !== "missing") {
+        const n = (this.badReads.get(a.name) ?? 0) + 1;
+        this.badReads.set(a.name, n);
+        if (n < CREDENTIAL_READS_BEFORE_REVOKE) {
+          this.log.warn({ account: a.name, read: n, problem: creds.detail }, "credentials unreadable; reading again before revoking");
+          continue;
+        }
+      }
+      this.badReads.delete(a.name);
+      this.setState(a.name, "revoked", null, `needs login: ${creds.detail}`);
     }
+  }
+
+  private fingerprint(name: string): string | null {
+    const c = this.configs.get(name);
+    return c ? credentialsFingerprint(c.home) : null;
   }
 
   row(name: string): AccountRow {
@@ -84,6 +119,10 @@ export class AccountService {
     const prev = this.store.getAccount(name);
     const now = this.clock.now();
     this.store.setAccountState(name, state, until, reason, now);
+    // Remember which credentials file was revoked (whatever revoked it: a missing or bad file, a token
+    // the server refused, an unusable home), so only a changed file brings the account back.
+    if (state === "revoked" && prev?.state !== "revoked") this.store.setRevokedCreds(name, this.fingerprint(name));
+    else if (state !== "revoked" && prev?.revokedCreds) this.store.setRevokedCreds(name, null);
     if (prev?.state !== state || prev?.stateUntil !== until) {
       this.store.appendEvent(now, "account.state", null, name, { from: prev?.state ?? null, to: state, until, reason });
       this.log.info({ account: name, from: prev?.state, to: state, until, reason }, "account state");

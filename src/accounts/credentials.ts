@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -50,5 +51,21 @@ export function readCredentials(home: string): CredentialsRead {
     };
   } catch {
     return { ok: false, reason: "malformed", detail: "credentials file is not valid JSON" };
+  }
+}
+
+/**
+ * Identifies one version of the credentials file: "size:mtimeMs:sha256" (null when there is none or it
+ * cannot be read). A revoked account is brought back only by a file whose fingerprint differs from the
+ * one it was revoked with: a new login, or the CLI's own token refresh, rewrites it.
+ */
+export function credentialsFingerprint(home: string): string | null {
+  const path = credentialsPath(home);
+  try {
+    const st = statSync(path);
+    const hash = createHash("sha256").update(readFileSync(path)).digest("hex");
+    return `${st.size}:${st.mtimeMs}:${hash}`;
+  } catch {
+    return null;
   }
 }

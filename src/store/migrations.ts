@@ -135,4 +135,9 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX usage_samples_account_window_at ON usage_samples(account, window, at);
   `,
+  // 6: the credentials file an account was revoked with ("size:mtime:sha256" of .credentials.json, NULL =
+  // none there), so the very same file does not bring the account back: only a changed one does.
+  `
+  ALTER TABLE accounts ADD COLUMN revoked_creds TEXT;
+  `,
 ];

@@ -136,6 +136,10 @@ export class Store {
       .run(state, until, reason, now, name);
   }
 
+  setRevokedCreds(name: string, fingerprint: string | null): void {
+    this.q("UPDATE accounts SET revoked_creds = ? WHERE name = ?").run(fingerprint, name);
+  }
+
   // ---- events (append-only audit log)
   appendEvent(ts: number, kind: string, session: string | null, account: string | null, data: Record<string, unknown> = {}): number {
     const r = this.db
@@ -288,6 +292,7 @@ function toAccount(r: Row): AccountRow {
   return {
     name: r.name as string, state: r.state as AccountState, stateUntil: r.state_until as number | null,
     stateReason: r.state_reason as string | null, updatedAt: r.updated_at as number,
+    revokedCreds: (r.revoked_creds as string | null | undefined) ?? null,
   };
 }
 

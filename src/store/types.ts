@@ -33,6 +33,8 @@ export interface AccountRow {
   stateUntil: number | null;
   stateReason: string | null;
   updatedAt: number;
+  /** While revoked: the fingerprint of the credentials file at revocation (null: none, or not recorded). */
+  revokedCreds: string | null;
 }
 
 export interface EventRow {

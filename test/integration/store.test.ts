@@ -102,17 +102,17 @@ describe("SQLite store on a real file", () => {
   describe("accounts", () => {
     it("ensureAccount creates once as active and never resets state", () => {
       const a = store.ensureAccount("acct-a", T0);
-      assert.deepEqual(a, { name: "acct-a", state: "active", stateUntil: null, stateReason: null, updatedAt: T0 });
+      assert.deepEqual(a, { name: "acct-a", state: "active", stateUntil: null, stateReason: null, updatedAt: T0, revokedCreds: null });
       store.setAccountState("acct-a", "exhausted", T0 + HOUR, "weekly limit", T0 + 1);
       const again = store.ensureAccount("acct-a", T0 + 2);
-      assert.deepEqual(again, { name: "acct-a", state: "exhausted", stateUntil: T0 + HOUR, stateReason: "weekly limit", updatedAt: T0 + 1 });
+      assert.deepEqual(again, { name: "acct-a", state: "exhausted", stateUntil: T0 + HOUR, stateReason: "weekly limit", updatedAt: T0 + 1, revokedCreds: null });
     });
 
     it("setAccountState creates a missing account and can clear until/reason", () => {
       store.setAccountState("acct-b", "disabled", null, "operator", T0);
       assert.equal(store.getAccount("acct-b")?.state, "disabled");
       store.setAccountState("acct-a", "active", null, null, T0 + 5);
-      assert.deepEqual(store.getAccount("acct-a"), { name: "acct-a", state: "active", stateUntil: null, stateReason: null, updatedAt: T0 + 5 });
+      assert.deepEqual(store.getAccount("acct-a"), { name: "acct-a", state: "active", stateUntil: null, stateReason: null, updatedAt: T0 + 5, revokedCreds: null });
       assert.deepEqual(store.listAccounts().map((a) => a.name), ["acct-a", "acct-b"]);
       assert.equal(store.getAccount("zzz"), undefined);
     });
