@@ -179,16 +179,18 @@ const headroomAfter = (x: Assessed, extraMoves: number): number => minHeadroom(x
 /**
  * Why `x` would not last `minRunwayMs` with one more session (burning `load`) on it: the first window
  * that reaches its threshold sooner, before it resets; null when every window lasts. Each window starts
- * from its reading (extrapolated from the figures' time) plus the load each planned move adds, and burns
- * at the account's own forecast burn (unknown = 0: nobody is using it) plus the planned sessions' burn.
+ * from its reading brought forward to `now` at the account's own burn, plus the load each planned move
+ * adds; from now on it burns at the account's own forecast burn (unknown = 0: nobody is using it) plus
+ * the burn of the sessions planned to it and of this one.
  */
 function runwayShort(x: Assessed, load: Load, p: PolicyParams, now: number): string | null {
   if (p.minRunwayMs <= 0) return null;
-  const from = Math.min(now, x.account.figures.fetchedAt ?? now);
+  const sinceReading = Math.max(0, now - (x.account.figures.fetchedAt ?? now)) / HOUR;
   for (const g of x.gauges) {
     if (g.cap !== null) continue;
-    const burn = Math.max(0, g.burn ?? 0) + (x.plannedBurn.get(g.label) ?? 0) + (load.get(g.label) ?? 0);
-    const reach = reachesAt(from, g.value + (x.planned + 1) * g.perMove, burn, g.threshold);
+    const own = Math.max(0, g.burn ?? 0);
+    const burn = own + (x.plannedBurn.get(g.label) ?? 0) + (load.get(g.label) ?? 0);
+    const reach = reachesAt(now, g.value + own * sinceReading + (x.planned + 1) * g.perMove, burn, g.threshold);
     if (reach === null || reach >= now + p.minRunwayMs || (g.resetsAt !== null && g.resetsAt <= reach)) continue;
     return `${x.account.name}: ${g.label} would reach ${pct(g.threshold)} in ${mins(reach - now)} at ${pct(burn)}/h, under the ${mins(p.minRunwayMs)} runway`;
   }

@@ -272,7 +272,7 @@ function burning(a: PolicyAccount, burn5: number | null, burn7: number | null = 
 const target = (d: PolicyDecision): string | null => (d.kind === "move" ? d.to : null);
 
 describe("planTick: min_runway", () => {
-  // Figures are read a minute before T0 (acct's default), so a window's runway counts from T0 − 1m.
+  // Figures are read a minute before T0 (acct's default): a window's own burn brings it forward to T0.
   const rows: Array<[string, PolicyAccount[], Partial<PolicySession>, string | null, string?, PolicyParams?]> = [
     ["a target that lasts the runway", [burning(acct("a", { u5: 0.85 }), 0.3), burning(acct("b", { u5: 0.2 }), 0.1)], {}, "b", "lasts at least the 30m runway"],
     // b: 0.5 + 0.05 (the move) reaches 0.8 in 0.25 / 1.0 h = 15m.
@@ -284,6 +284,10 @@ describe("planTick: min_runway", () => {
     // 7 d: 0.8 reaches 0.9 in 0.1 / 0.3 h = 20m.
     ["the weekly window's runway counts too", [acct("a", { u5: 0.85 }), burning(acct("b", { u7: 0.8 }), null, 0.3)], {}, null, "b: 7d would reach 90% in 19m at 30%/h"],
     ["a forced move takes a short-runway target rather than park", [acct("a", { state: "exhausted", until: T0 + H }), burning(acct("b", { u5: 0.5 }), 1.0)], {}, "b", "taken because the move is forced"],
+    // b read 9 minutes ago at 0.5, burning nothing itself: 0.55 at the session's 0.5/h lasts exactly 30m from now.
+    ["the moved session's load starts now, not at the target's reading", [burning(acct("a", { u5: 0.85 }), 0.5), acct("b", { u5: 0.5, fetchedAt: T0 - 9 * M })], {}, "b"],
+    // b read 9 minutes ago at 0.5, burning 0.6/h itself: 0.59 now, + 0.05 for the move, reaches 0.8 in 16m.
+    ["the target's own burn since its reading counts", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5, fetchedAt: T0 - 9 * M }), 0.6)], {}, null, "b: 5h would reach 80% in 16m at 60%/h"],
     ["a longer-runway account wins over a preferred short one", [acct("a", { u5: 0.85 }), burning(acct("b", { u5: 0.5, priority: 0 }), 1.0), burning(acct("c", { u5: 0.5, priority: 5 }), 0.1)], {}, "c"],
   ];
   for (const [name, accounts, s, to, reason, params] of rows) {
