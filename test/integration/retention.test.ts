@@ -95,8 +95,8 @@ describe("RetentionService on real files", () => {
     const svc = new RetentionService(store, dirs, params, clock, silentLogger());
     const r = svc.runOnce();
 
-    assert.equal(store.db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'k'").get().n, 1000 - 0, "capped at events_max_rows");
-    assert.equal(store.db.prepare("SELECT MIN(ts) AS t FROM events WHERE kind = 'k'").get().t, NOW - DAY + 500, "the newest kept");
+    assert.equal((store.db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'k'").get() as { n: number }).n, 1000, "capped at events_max_rows");
+    assert.equal((store.db.prepare("SELECT MIN(ts) AS t FROM events WHERE kind = 'k'").get() as { t: number }).t, NOW - DAY + 500, "the newest kept");
     assert.equal(store.countPrompts("a", 0), 10, "prompts older than 8d gone, the last week kept");
     assert.deepEqual(readdirSync(dirs.spoolBad), ["new.json"]);
     assert.deepEqual(readdirSync(dirs.processed).sort(), ["t0.md", "t1.md", "t2.md", "t3.md", "t4.md"]);
