@@ -14,8 +14,6 @@ export interface ControlPlugins {
   usage?: (account: string) => unknown;
   /** Access-token expiry and the login's age (accounts/login-ledger.ts LoginView). */
   login?: (account: string) => unknown;
-  /** Access-token expiry and the login's age (accounts/login-ledger.ts LoginView). */
-  login?: (account: string) => unknown;
   account?: (name: string, action: "enable" | "disable") => unknown;
   tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
   metrics?: () => Promise<string>;
@@ -107,7 +105,6 @@ export class ControlApi {
       promptsLastHour: this.store.countPrompts(a.name, now - 3_600_000),
       promptsLastWeek: this.store.countPrompts(a.name, now - 7 * 86_400_000),
       usage: this.plugins.usage?.(a.name) ?? null,
-      login: this.plugins.login?.(a.name) ?? null,
       login: this.plugins.login?.(a.name) ?? null,
     }));
   }
