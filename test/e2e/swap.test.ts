@@ -27,7 +27,9 @@ describe("swap on a hard limit", { timeout: 300_000 }, () => {
     await typePrompt(h, "first question");
     await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 30_000, "first answered");
     const id = d.sessions.get("dev")!.claudeSessionId;
-    h.api.setCap(h.accountTokens.a!, h.api.usedTurns(h.accountTokens.a!)); // A is now at its cap
+    // A is now at its cap, resetting in 2 h 17 min (not a round hour: the limit text must be read, not guessed).
+    const resetSec = Math.floor(Date.now() / 1000) + 2 * 3600 + 17 * 60;
+    h.api.setCap(h.accountTokens.a!, h.api.usedTurns(h.accountTokens.a!), resetSec);
     await typePrompt(h, "second question");
     const answered = await waitFor(
       // The failed prompt stays in the transcript, so the resent one joins it in the last user message.
@@ -41,6 +43,12 @@ describe("swap on a hard limit", { timeout: 300_000 }, () => {
     assert.equal(row.account, "b");
     assert.equal(row.claudeSessionId, id, "same claude session id");
     assert.equal(d.accounts.row("a").state, "exhausted");
+    // Exhausted until the reset the CLI printed ("… · resets 5:18pm (UTC)": to the minute), whatever the CLI
+    // version's wording ("session limit" on 2.1.197, "5-hour limit" on 2.1.332), not now + reactivate_cooldown.
+    const until = d.accounts.row("a").stateUntil!;
+    assert.ok(Math.abs(until - resetSec * 1000) <= 60_000, `exhausted until ${new Date(until).toISOString()}, reset ${new Date(resetSec * 1000).toISOString()}`);
+    const hard = d.store.tailEvents(300).find((e) => e.kind === "quota.hard_limit" && e.session === "dev")!;
+    assert.equal(hard.data.parsed, true, JSON.stringify(hard.data));
     const sw = d.store.lastSwap("dev")!;
     assert.equal(sw.outcome, "ok");
     assert.deepEqual(sw.steps.map((s) => s.step), ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"]);
