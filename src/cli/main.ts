@@ -10,6 +10,8 @@ import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 import { registerStopCommand } from "./stop-command.js";
 import { accountsEdit, type AccountsCliOptions } from "./accounts-edit-command.js";
+import { describeTrigger, explainError } from "./human.js";
+import { tokenFileFor } from "../ops/env-file.js";
 import { packageVersion } from "../ops/cli-binary.js";
 
 export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
@@ -36,12 +38,12 @@ export function buildProgram(io: CliIo): Command {
 
   program.command("status").description("sessions and accounts, from the running daemon").option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
-      const { config: c } = loadCliConfig(cfgFlag(), io.env);
+      const { config: c, path } = loadCliConfig(cfgFlag(), io.env);
       // Over the daemon's 0600 unix socket, as `accounts` does: no token to export.
       const r = await localCall(c, "GET", "/status").catch((e: unknown) => {
         throw new ExitError(1, notRunning(c, e));
       });
-      if (r.status !== 200) throw new ExitError(1, `status failed: ${errorText(r)}`);
+      if (r.status !== 200) throw new ExitError(1, `status failed: ${explainError(r, tokenFileFor(path))}`);
       io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as Record<string, unknown>)}\n`);
     });
 
@@ -55,19 +57,19 @@ export function buildProgram(io: CliIo): Command {
   program.command("swap").argument("<name>", "session name").description("move a session to another account")
     .option("--to <account>", "target account (default: the best usable one)")
     .option("--reason <text>", "reason recorded with the swap", "manual")
-    .option("--urgent", "do not wait for a running turn to end")
-    .action(async (name: string, o: { to?: string; reason?: string; urgent?: boolean }) => {
-      await local(io, cfgFlag(), "/trigger/swap", { session: name, to: o.to, reason: o.reason, urgent: o.urgent ?? false });
+    .option("--urgent", "do not wait for a running turn to end").option("--json", "print JSON")
+    .action(async (name: string, o: { to?: string; reason?: string; urgent?: boolean; json?: boolean }) => {
+      await local(io, cfgFlag(), "/trigger/swap", { session: name, to: o.to, reason: o.reason, urgent: o.urgent ?? false }, o.json);
     });
 
   program.command("checkpoint").argument("<name>", "session name").description("take a checkpoint of a session now")
-    .action(async (name: string) => local(io, cfgFlag(), "/trigger/checkpoint", { session: name }));
+    .option("--json", "print JSON").action(async (name: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/checkpoint", { session: name }, o.json));
 
   program.command("restart").argument("<name>", "session name").description("restart a session's CLI (clears a failed state)")
-    .action(async (name: string) => local(io, cfgFlag(), "/trigger/restart", { session: name }));
+    .option("--json", "print JSON").action(async (name: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/restart", { session: name }, o.json));
 
   program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
-    .action(async (name: string, text: string) => local(io, cfgFlag(), "/trigger/send", { session: name, text }));
+    .option("--json", "print JSON").action(async (name: string, text: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/send", { session: name, text }, o.json));
 
   program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; enable/disable one; add or remove one")
     .argument("[action]", "enable | disable | add | remove").argument("[name]", "account name").option("--json", "print JSON")
@@ -78,11 +80,11 @@ export function buildProgram(io: CliIo): Command {
       if ((action === "add" || action === "remove") && name) return accountsEdit(io, cfgFlag(), action, name, o);
       if (action) {
         if ((action !== "enable" && action !== "disable") || !name) throw new ExitError(2, "usage: claude-failover accounts [enable|disable|add|remove NAME] [--json]");
-        return local(io, cfgFlag(), "/trigger/account", { account: name, action });
+        return local(io, cfgFlag(), "/trigger/account", { account: name, action }, o.json);
       }
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
       const r = await localCall(c, "GET", "/accounts").catch((e: unknown) => {
-        throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
+        throw new ExitError(1, notRunning(c, e));
       });
       if (r.status !== 200) throw new ExitError(1, errorText(r));
       io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatAccounts(r.body as Record<string, unknown>[])}\n`);
@@ -114,13 +116,16 @@ function fmtEvent(e: EventJson): string {
   return `${new Date(e.ts).toISOString()} ${e.kind}${e.session ? ` session=${e.session}` : ""}${e.account ? ` account=${e.account}` : ""} ${JSON.stringify(e.data)}\n`;
 }
 
-async function local(io: CliIo, flag: string | undefined, path: string, body: unknown): Promise<void> {
+/** An operator command over the local socket: a sentence saying what happened, or the JSON with --json. */
+async function local(io: CliIo, flag: string | undefined, path: string, body: Record<string, unknown>, json = false): Promise<void> {
   const { config: c, path: configPath } = loadCliConfig(flag, io.env);
   const r = await localCall(c, "POST", path, body, operatorToken(c, io.env, configPath)).catch((e: unknown) => {
-    throw new ExitError(1, `cannot reach the daemon (is it running?): ${errorMessage(e)}`);
+    throw new ExitError(1, notRunning(c, e));
   });
-  if (r.status !== 200) throw new ExitError(1, errorText(r));
-  io.out(`${JSON.stringify(r.body, null, 2)}\n`);
+  if (r.status !== 200) throw new ExitError(1, explainError(r, tokenFileFor(configPath)));
+  const said = describeTrigger(path, body, r.body);
+  io.out(json ? `${JSON.stringify(r.body, null, 2)}\n` : `${said.text}\n`);
+  if (!said.ok) throw new ExitError(1, "");
 }
 
 /** "cannot reach the daemon …" with what to do about it. */
