@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
+import { dropFiles } from "../support/inbox.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
@@ -109,5 +110,38 @@ describe("a rejected token, twice on A", { timeout: 240_000 }, () => {
     assert.match(acct.stateReason ?? "", /needs login: token rejected/);
     await waitFor(() => answered(h, "prompt with a stale token").length === 1, 60_000, "answered on B");
     assert.equal(answered(h, "prompt with a stale token")[0]!.token, h.accountTokens.b);
+  });
+});
+
+describe("a pool task whose account's token is rejected twice", { timeout: 240_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({ accounts: 2, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } } } });
+    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    h.writeConfig();
+    d = await h.start();
+    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
+  });
+  after(async () => h.cleanup());
+
+  it("is not failed: its session restarts on A, then moves to B, and the task is done there once", async () => {
+    assert.equal(d.sessions.get("auto-01")!.account, "a");
+    h.api.setAuthFailure(h.accountTokens.a!, 4);
+    const prompt = "pool task with a stale token";
+    dropFiles(join(h.root, "state", "inbox"), [{ name: "stale.md", prompt, front: { id: "stale-1" } }]);
+    const t = await waitFor(() => {
+      const x = d.inbox.tasks.get("stale-1");
+      return x && x.state !== "queued" && x.state !== "running" ? x : null;
+    }, 150_000, "task ended");
+    assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
+    assert.equal(d.sessions.get("auto-01")!.account, "b");
+    assert.equal(d.accounts.row("a").state, "revoked");
+    const ok = h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(prompt));
+    assert.equal(ok.length, 1, "answered exactly once");
+    assert.equal(ok[0]!.token, h.accountTokens.b, "answered on b");
+    const kinds = d.store.tailEvents(1000).filter((e) => e.data.id === "stale-1").map((e) => e.kind);
+    assert.ok(!kinds.includes("task.failed"), kinds.join(","));
+    assert.equal(kinds.filter((k) => k === "task.done").length, 1);
   });
 });
