@@ -45,6 +45,10 @@ export function writeHookFiles(stateDir: string, statusLineScript?: string): Hoo
     hooks[ev] = [{ hooks: [{ type: "command", command: `${shq(script)} ${ev}`, timeout: 10 }] }];
   }
   const statusLine = statusLineScript ? { statusLine: { type: "command", command: shq(statusLineScript), padding: 0 } } : {};
-  writeFileAtomic(settings, JSON.stringify({ hooks, ...statusLine }, null, 2), 0o600);
+  // A project's or user's `"disableAllHooks": true` would silence our hooks, and the session would never
+  // leave `starting`: settings passed with --settings take precedence over those files, so our explicit
+  // false wins (verified with the real CLI, docs/notes/hooks-settings.md). Managed settings still can't be
+  // overridden: doctor reports them (src/ops/doctor-system.ts).
+  writeFileAtomic(settings, JSON.stringify({ disableAllHooks: false, hooks, ...statusLine }, null, 2), 0o600);
   return { script, settings };
 }
