@@ -34,6 +34,7 @@ import { InstanceLock } from "./ops/instance-lock.js";
 import { SessionService } from "./sessions/session-service.js";
 import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
+import { endSessionsOnOldServer, recordedSocket, recordSocket } from "./ops/socket-change.js";
 import { Spool } from "./sessions/spool.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
@@ -218,7 +219,9 @@ export class Daemon {
     await this.spool.start();
     const recovery = new SwapRecovery(this.store, this.sessions, this.clock, this.log.child({ component: "recovery" }), () => this.config.swap);
     const pending = recovery.collect();
+    await this.leaveOldTmuxServer(opts);
     await this.reconcile();
+    recordSocket(this.paths.stateDir, c.tmux.socket);
     this.retryCliFailed();
     await this.inbox.start();
     for (const p of pending) void recovery.finish(p);
@@ -384,6 +387,20 @@ export class Daemon {
     return r.ok ? r.path : c.claude.binary;
   }
   private pendingCliProblem: string | null = null;
+
+  /** tmux.socket changed since the last run: end our sessions on the old server first (ops/socket-change.ts). */
+  private async leaveOldTmuxServer(opts: DaemonOptions): Promise<void> {
+    const was = recordedSocket(this.paths.stateDir);
+    if (was === null || was === this.config.tmux.socket) return;
+    const ended = await endSessionsOnOldServer({
+      old: new Tmux(opts.exec ?? realExec(), was),
+      ours: new Set(this.store.listSessions().map((s) => s.name)),
+      busy: (name) => this.store.getSession(name)?.state === "busy",
+      turnTimeoutMs: this.config.swap.graceful_timeout,
+      event: (kind, session, data) => this.store.appendEvent(this.clock.now(), kind, session, null, { ...data, from: was, to: this.config.tmux.socket }),
+    });
+    if (ended.length) this.log.warn({ from: was || "(default)", to: this.config.tmux.socket || "(default)", sessions: ended }, "tmux.socket changed: ended our sessions on the old tmux server; they continue on the new one");
+  }
 
   /** Sessions failed only because the CLI was missing start again once it is found (config reload, restart). */
   private retryCliFailed(): void {

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { request } from "node:http";
 import { test } from "node:test";
 import { freePort, REPO } from "../support/harness.js";
 import { makeAccountHome, removeDir } from "../support/real-cli.js";
@@ -99,16 +100,33 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
   first.child.kill("SIGTERM");
   assert.equal(await first.exited, 0);
 
-  // Second run: no reinstall, daemon up and the session adopted in under 10 s.
+  // Second run: no reinstall, daemon up and the session adopted in under 10 s. Asked over the control
+  // socket from here: a `claude-failover status` per poll would add a node start to the figure.
+  const sock = join(home, ".local", "state", "claude-failover", "control.sock");
+  const idleOverSocket = () => new Promise<boolean>((res) => {
+    const req = request({ socketPath: sock, path: "/status", method: "GET" }, (r) => {
+      let body = "";
+      r.on("data", (d: Buffer) => (body += d.toString())).on("end", () => {
+        try {
+          res((JSON.parse(body) as { sessions: Array<{ name: string; state: string }> }).sessions.some((x) => x.name === "my-app" && x.state === "idle"));
+        } catch {
+          res(false);
+        }
+      });
+    });
+    req.on("error", () => res(false));
+    req.end();
+  });
   const t0 = Date.now();
   run = startQuickstart(script, work, env);
   const second = run;
-  await Promise.race([waitFor(idle, 10_000, "session my-app idle after the second run", 200), quit(second)]).catch((e: unknown) => {
+  await Promise.race([waitFor(idleOverSocket, 10_000, "session my-app idle after the second run", 100), quit(second)]).catch((e: unknown) => {
     throw new Error(`${String(e)}\n--- quickstart output:\n${second.out()}`);
   });
   const restartMs = Date.now() - t0;
   t.diagnostic(`second run: daemon up with the session idle after ${restartMs} ms`);
   assert.ok(restartMs < 10_000);
+  await waitFor(() => second.out().includes("starting the daemon"), 5000, `the second run's own words (so far: ${JSON.stringify(second.out())})`);
   assert.match(second.out(), /is installed and up to date/);
   assert.doesNotMatch(second.out(), /installing claude-failover/);
 
