@@ -11,7 +11,7 @@ import { REPO } from "../support/harness.js";
 
 const DOC = join(REPO, "docs", "operations.md");
 // Programs the doc may run besides claude-failover: system tools whose behaviour is not ours to test.
-const OTHER_PROGRAMS = new Set(["npm", "systemctl", "journalctl", "loginctl", "tar", "git", "tee", "mkdir", "cp"]);
+const OTHER_PROGRAMS = new Set(["npm", "systemctl", "journalctl", "loginctl", "tar", "git", "tee", "mkdir", "cp", "bash"]);
 
 /** Shell command segments from fenced code blocks, split at && | ; with a leading sudo removed. */
 function commands(md: string): string[] {
@@ -72,7 +72,7 @@ describe("docs/operations.md commands", () => {
     for (const s of segments.filter((x) => !x.startsWith("claude-failover "))) {
       const w = words(s);
       assert.ok(OTHER_PROGRAMS.has(w[0]!), `unexpected program in the doc: \`${s}\``);
-      for (const p of w.filter((x) => x.startsWith("systemd/"))) assert.ok(existsSync(join(REPO, p)), `${p} exists`);
+      for (const p of w.filter((x) => x.startsWith("systemd/") || x.startsWith("scripts/"))) assert.ok(existsSync(join(REPO, p)), `${p} exists`);
     }
   });
 
