@@ -4,7 +4,7 @@
 // Checks that span sections (account references, name clashes) live in
 // checks.ts so they run even when an unrelated section is invalid.
 
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { z } from "zod";
 import {
   ENV_NAME,
@@ -162,6 +162,10 @@ function inboxSchema(home: string) {
     dir: absPath(home).optional(),
     max_file_bytes: int(1).default(1_048_576),
     stable_time: durationOr("500ms"),
+    // Unset: the configured projects' parents (see defaultAllowedRoots).
+    allowed_roots: z
+      .array(absPath(home).refine((p) => p !== "/", { error: "must not be / (that would allow every folder as a trusted project)" }))
+      .optional(),
   });
 }
 
@@ -215,8 +219,23 @@ type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox" | "quot
   state_dir?: string | undefined;
   pool: Omit<Config["pool"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
   checkpoint: Omit<Config["checkpoint"], "dir"> & { dir?: string | undefined };
-  inbox: Omit<Config["inbox"], "dir"> & { dir?: string | undefined };
+  inbox: Omit<Config["inbox"], "dir" | "allowed_roots"> & { dir?: string | undefined; allowed_roots?: string[] | undefined };
 };
+
+/**
+ * The default `inbox.allowed_roots`: the parent folder of each configured project (dedicated sessions and
+ * pool.autonomous.project). A parent that is `/` or the home directory is never a root by default: the
+ * project itself is used instead, so the home is never allowed implicitly.
+ */
+export function defaultAllowedRoots(projects: string[], home: string): string[] {
+  const roots = new Set<string>();
+  const h = home.replace(/(.)\/+$/, "$1");
+  for (const p of projects) {
+    const parent = dirname(p);
+    roots.add(parent === "/" || parent === h ? p : parent);
+  }
+  return [...roots];
+}
 
 /** Directories that default to places under state_dir. */
 function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
@@ -226,7 +245,12 @@ function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
     state_dir,
     pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? join(state_dir, "shared", "projects") },
     checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? join(state_dir, "checkpoints") },
-    inbox: { ...c.inbox, dir: c.inbox.dir ?? join(state_dir, "inbox") },
+    inbox: {
+      ...c.inbox,
+      dir: c.inbox.dir ?? join(state_dir, "inbox"),
+      allowed_roots: c.inbox.allowed_roots
+        ?? defaultAllowedRoots([...c.pool.dedicated.map((d) => d.project), ...(c.pool.autonomous.project ? [c.pool.autonomous.project] : [])], ctx.home),
+    },
     // The usage endpoint lives where the CLI's API does: a proxy or stand-in set for the CLI serves both.
     quota: { ...c.quota, usage_api_base: c.quota.usage_api_base ?? (c.claude.env.ANTHROPIC_BASE_URL?.replace(/\/+$/, "") || DEFAULT_API_BASE) },
   };

@@ -106,7 +106,8 @@ export interface Config {
     auth_failures_per_minute: number;
     max_connections: number;
   };
-  inbox: { dir: string; max_file_bytes: number; stable_time: number };
+  /** allowed_roots: absolute paths; a task's project must be inside one (default: the configured projects' parents) */
+  inbox: { dir: string; max_file_bytes: number; stable_time: number; allowed_roots: string[] };
   /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
   retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
   log: { level: LogLevel };

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
@@ -8,6 +9,7 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
+import { checkAllowedProject } from "./allowed-roots.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
 import { outboxDirFor } from "./outbox.js";
@@ -21,6 +23,8 @@ export interface InboxDeps {
   sessions: SessionLayer;
   clock: Clock;
   log: Logger;
+  /** the daemon user's home (never an allowed project); default os.homedir() */
+  home?: () => string;
 }
 
 /** The control plane's view of the inbox (ControlPlugins.tasks). */
@@ -122,10 +126,17 @@ export class InboxService {
   }
 
   /**
-   * Task projects need not be configured ones: seed trust for them in managed account homes (as the
-   * daemon does for configured projects at start). Unmanaged homes are the user's own and left alone.
+   * Task projects need not be configured ones, but must lie inside inbox.allowed_roots: seed trust for them
+   * in managed account homes (as the daemon does for configured projects at start). Unmanaged homes are the
+   * user's own and left alone.
    */
   private trust(project: string): void {
+    // Checked again at start: inbox.allowed_roots may have shrunk (reload) since the task was queued.
+    const refused = this.refused(project);
+    if (refused) {
+      this.deps.store.appendEvent(this.deps.clock.now(), "account.project_not_trusted", null, null, { project, reason: refused });
+      return;
+    }
     for (const a of this.config.accounts) {
       if (!a.managed) continue;
       const report: HomeReport = { account: a.name, actions: [], warnings: [] };
@@ -149,7 +160,14 @@ export class InboxService {
           return false;
         }
       },
+      projectRefused: (p) => this.refused(p),
     };
+  }
+
+  /** Why `project` may not be a task's project (outside inbox.allowed_roots, `/`, the home), or null. */
+  private refused(project: string): string | null {
+    const r = checkAllowedProject(project, this.config.inbox.allowed_roots, this.deps.home?.() ?? homedir());
+    return r.ok ? null : r.reason;
   }
 
   private settings(c: Config): DispatchSettings {

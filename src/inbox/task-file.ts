@@ -29,6 +29,8 @@ export interface ValidateContext {
   /** configured account names; an unknown preferred account is an error, not a silent fallback */
   accounts: readonly string[];
   projectExists: (path: string) => boolean;
+  /** null when the (existing) project lies inside inbox.allowed_roots, else why not (allowed-roots.ts) */
+  projectRefused?: (path: string) => string | null;
 }
 
 /** Splits raw file bytes into front-matter fields and the prompt body. */
@@ -91,6 +93,8 @@ function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {
   if (!isAbsolute(p)) return { ok: false, reason: `project: must be an absolute path, got ${show(p)}` };
   const abs = normalize(p).replace(/(.)\/+$/, "$1");
   if (!ctx.projectExists(abs)) return { ok: false, reason: `project: ${abs} does not exist or is not a directory` };
+  const refused = ctx.projectRefused?.(abs) ?? null;
+  if (refused) return { ok: false, reason: refused };
   return { ok: true, value: abs };
 }
 

@@ -212,7 +212,7 @@ describe("valid configs", () => {
         enable_trigger: false, max_body: 1_048_576, rate_limit_per_minute: 600,
         auth_failures_per_minute: 10, max_connections: 64,
       },
-      inbox: { dir: `${state}/inbox`, max_file_bytes: 1_048_576, stable_time: 500 },
+      inbox: { dir: `${state}/inbox`, max_file_bytes: 1_048_576, stable_time: 500, allowed_roots: [] },
       retention: {
         events: 90 * 86_400_000, events_max_rows: 1_000_000, prompts: 8 * 86_400_000, spool_bad: 7 * 86_400_000,
         inbox_done: 30 * 86_400_000, outbox: 30 * 86_400_000, max_files: 10_000,
@@ -226,6 +226,15 @@ describe("valid configs", () => {
     const c = config(yaml(...ACCOUNT, "quota:", "  # poll_interval: 1m", "pool:"));
     assert.equal(c.quota.poll_interval, 300_000);
     assert.deepEqual(c.pool.dedicated, []);
+  });
+
+  it("inbox.allowed_roots defaults to the configured projects' parents, never the home or / itself", () => {
+    const c = config(yaml(...ACCOUNT, "pool:", "  dedicated:", "    - { name: x, project: ~/code/x }", "    - { name: y, project: ~/code/y }",
+      "    - { name: z, project: ~/z }", "    - { name: r, project: /srv }", "  autonomous: { project: /work/tasks/t }"));
+    assert.deepEqual(c.inbox.allowed_roots, ["/home/u/code", "/home/u/z", "/srv", "/work/tasks"]);
+    assert.deepEqual(config(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [~/projects, /opt/work]")).inbox.allowed_roots, ["/home/u/projects", "/opt/work"]);
+    assertReports(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [/]"), /inbox\.allowed_roots\[0\]: must not be \//);
+    assertReports(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [rel/dir]"), /inbox\.allowed_roots\[0\]: must be an absolute path/);
   });
 
   it("derives directories from state_dir and XDG_STATE_HOME", () => {
