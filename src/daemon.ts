@@ -360,7 +360,9 @@ export class Daemon {
 
   /** `claude --version` → the usage client's User-Agent; a binary that can't tell gets the fallback, logged. */
   private async refreshUsageIdentity(c: Config): Promise<void> {
-    const changed = await this.usageIdentity.refresh(c.claude.binary, c.claude.env);
+    // The CLI the sessions run (claude.binary, else the packaged one), so the version is the one we present.
+    const cli = resolveCli(c.claude.binary, this.env.PATH);
+    const changed = await this.usageIdentity.refresh(cli.ok ? cli.path : c.claude.binary, c.claude.env);
     if (!changed) return;
     if (changed.fallback) this.log.warn({ userAgent: changed.userAgent, why: changed.fallback }, "usage client: CLI version unknown, using the fallback");
     else this.log.info({ userAgent: changed.userAgent }, "usage client identity");
