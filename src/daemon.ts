@@ -36,6 +36,7 @@ import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
 import { endSessionsOnOldServer, recordedSocket, recordSocket } from "./ops/socket-change.js";
 import { Spool } from "./sessions/spool.js";
+import { StatusFeed, type StatusLineFiles, writeStatusLineFiles } from "./quota/status-feed.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
 import { RetentionService } from "./store/retention.js";
@@ -102,7 +103,8 @@ export class Daemon {
     this.store = new Store(openDb(this.paths.stateDir));
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
-    const hookFiles = writeHookFiles(this.paths.stateDir);
+    this.statusFiles = writeStatusLineFiles(this.paths.stateDir);
+    const hookFiles = writeHookFiles(this.paths.stateDir, this.statusFiles.script);
     this.sessions = new SessionService(
       this.store, this.tmux, this.accounts, new PriorityChooser(this.accounts), this.clock,
       this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
@@ -124,6 +126,8 @@ export class Daemon {
       this.store, this.accounts, this.sessions, this.swaps, this.poller, this.clock, this.log.child({ component: "quota" }),
       policyParams(c), (name) => this.config.accounts.find((a) => a.name === name)?.limits ?? { hourly_msgs: 0, weekly_msgs: 0 },
     );
+    // Usage from the CLIs' own status lines: the primary source; each new reading plans at once.
+    this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () => this.kickQuota());
     this.sessions.setChooser(this.quota);
     this.swaps.setChooser(this.quota);
     this.limits.setChooser(this.quota);
@@ -184,6 +188,8 @@ export class Daemon {
     this.hookSettings = hookFiles.settings;
   }
   private hookSettings: string;
+  private readonly statusFiles: StatusLineFiles;
+  readonly feed: StatusFeed;
   private realHome = homedir();
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -217,6 +223,7 @@ export class Daemon {
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
+    await this.feed.start();
     const recovery = new SwapRecovery(this.store, this.sessions, this.clock, this.log.child({ component: "recovery" }), () => this.config.swap);
     const pending = recovery.collect();
     await this.leaveOldTmuxServer(opts);
@@ -254,6 +261,10 @@ export class Daemon {
         );
         for (const w of r.warnings) this.log.warn({ account: a.name }, w);
         if (r.actions.length) this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
+        // Revoked only because its home could not be prepared: usable again now that it can (the
+        // credentials sweep revokes it again if its login is missing).
+        const row = this.accounts.row(a.name);
+        if (row.state === "revoked" && (row.stateReason ?? "").startsWith("home not usable")) this.accounts.setState(a.name, "active", null, "home prepared");
       } catch (e) {
         this.log.error({ account: a.name, err: errorMessage(e) }, "preparing account home failed");
         this.accounts.setState(a.name, "revoked", null, `home not usable: ${errorMessage(e)}`);
@@ -420,6 +431,7 @@ export class Daemon {
       binary: this.resolveBinary(c), args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
       sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
       launch: (this.launchFiles ??= new LaunchEnvFiles(`${this.paths.stateDir}/launch`)).prepare(c.claude.env),
+      statusLine: this.statusFiles, userHome: this.realHome,
     };
   }
 
@@ -436,6 +448,7 @@ export class Daemon {
     this.sessions.shutdown();
     await this.inbox?.stop().catch(() => {});
     await this.spool.stop().catch(() => {});
+    await this.feed.stop().catch(() => {});
     await this.http.close().catch(() => {});
     await this.local.close().catch(() => {});
     rmSync(this.paths.controlSocket, { force: true });
