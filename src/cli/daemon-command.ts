@@ -4,6 +4,7 @@ import { Daemon } from "../daemon.js";
 import { EXIT_LOCKED, InstanceLockedError } from "../ops/instance-lock.js";
 import { notifyReady } from "../ops/sd-notify.js";
 import { anthropicEnvWarnings } from "../ops/env-warnings.js";
+import { readEnvFile, tokenFileFor } from "../ops/env-file.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import { createLogger, type Logger } from "../util/log.js";
 import type { CliIo } from "./main.js";
@@ -42,13 +43,16 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
   process.on("SIGINT", () => onStop("SIGINT"));
   process.on("SIGHUP", onHup);
   try {
-    daemon = await Daemon.start({ config: loaded.config, env: io.env, log });
+    daemon = await Daemon.start({ config: loaded.config, env: withTokenFile(io.env, loaded.config, loaded.path, log), log });
   } catch (e) {
     // Exit 2 for "already running": the unit's RestartPreventExitStatus=2 keeps systemd from retrying it.
     if (e instanceof InstanceLockedError) throw new ExitError(EXIT_LOCKED, `claude-failover: not starting: ${e.message}`);
     // A state database from a newer version, or a damaged one, will not get better by restarting: exit 2.
     if (isCfError(e, "db_too_new") || isCfError(e, "db_corrupt")) throw new ExitError(2, `claude-failover: not starting: ${e.message}`);
-    throw new ExitError(1, `claude-failover: cannot start: ${errorMessage(e)}`);
+    const tokenHint = isCfError(e) && e.code === "no_token"
+      ? `\nfix: create the token file with \`claude-failover init\` (or the quick start), or load one with \`set -a; . ${tokenFileFor(loaded.path)}; set +a\``
+      : "";
+    throw new ExitError(1, `claude-failover: cannot start: ${errorMessage(e)}${tokenHint}`);
   }
   if (reloadRequested) onHup();
   if (stopRequested) wake();
@@ -76,4 +80,19 @@ async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logg
   } catch (e) {
     log.error({ err: errorMessage(e) }, "reload failed");
   }
+}
+
+/**
+ * The bearer token from the environment, else from token.env beside the config (what the quick start
+ * and `init` write, mode 0600): `claude-failover daemon` then runs from any shell without exporting it.
+ * With neither, Daemon.start refuses with what is missing; the caller's message says how to fix it.
+ */
+function withTokenFile(env: NodeJS.ProcessEnv, c: Config, configPath: string, log: Logger): NodeJS.ProcessEnv {
+  const name = c.mcp_http.bearer_token_env;
+  if (env[name]) return env;
+  const file = tokenFileFor(configPath);
+  const r = readEnvFile(file);
+  if (!r.ok || !r.vars[name]) return env;
+  log.info({ file }, `${name} is not in the environment: using the one in the token file`);
+  return { ...env, [name]: r.vars[name] };
 }

@@ -1,5 +1,6 @@
 // `claude-failover stop [--sessions]`: stops the daemon (SIGTERM, as systemd does) and, with --sessions,
 // ends its tmux sessions too (those carrying the owner mark on the configured tmux server).
+import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { realExec } from "../tmux/exec.js";
 import { Tmux } from "../tmux/tmux.js";
@@ -8,7 +9,14 @@ import { localCall } from "./client.js";
 import { loadCliConfig } from "./load.js";
 import type { CliIo } from "./main.js";
 
+/** Whether `pid` still runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
 function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && existsSync("/proc/self/stat")) return false;
+  }
   try {
     process.kill(pid, 0);
     return true;
