@@ -1,9 +1,9 @@
 import {
-  existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync,
+  existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync,
   unlinkSync, realpathSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic } from "../util/fs-atomic.js";
+import { updateClaudeJson, type UpdateOptions } from "./claude-json.js";
 
 /** Conversation state shared by every account home, so `--resume` works across accounts. */
 export const SHARED_DIRS = ["projects", "todos", "shell-snapshots", "file-history", "plans"] as const;
@@ -29,12 +29,14 @@ export function sharedDirFor(sharedProjectsDir: string, name: (typeof SHARED_DIR
  * Prepares an account home; safe to run at every start. Unmanaged homes (the user's own ~/.claude) are
  * never touched. Credentials are never read, copied or linked here.
  */
-export function prepareHome(spec: HomeSpec, ctx: { sharedProjectsDir: string; projects: string[]; realHome: string }): HomeReport {
+export function prepareHome(
+  spec: HomeSpec, ctx: { sharedProjectsDir: string; projects: string[]; realHome: string; claudeJson?: UpdateOptions },
+): HomeReport {
   const report: HomeReport = { account: spec.account, actions: [], warnings: [] };
   if (!spec.managed) return report;
   mkdirSync(join(spec.home, ".claude"), { recursive: true, mode: 0o700 });
   for (const d of SHARED_DIRS) linkShared(join(spec.home, ".claude", d), sharedDirFor(ctx.sharedProjectsDir, d), report);
-  seedClaudeJson(join(spec.home, ".claude.json"), ctx.projects, report);
+  seedClaudeJson(join(spec.home, ".claude.json"), ctx.projects, report, ctx.claudeJson);
   for (const rel of spec.linkFiles) linkFromRealHome(rel, spec.home, ctx.realHome, report);
   return report;
 }
@@ -82,33 +84,27 @@ function mergeInto(from: string, to: string, report: HomeReport): void {
 }
 
 // Onboarding done and every configured project trusted, so the CLI reaches its prompt unattended.
-// Keys the CLI wrote itself are kept; the file is only rewritten when something changes.
-export function seedClaudeJson(path: string, projects: string[], report: HomeReport): void {
-  let doc: Record<string, unknown> = {};
-  if (existsSync(path)) {
-    try {
-      const parsed = JSON.parse(readFileSync(path, "utf8")) as unknown;
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) doc = parsed as Record<string, unknown>;
-    } catch {
-      const bak = `${path}.corrupt-${Date.now()}`;
-      renameSync(path, bak);
-      report.warnings.push(`${path} was not valid JSON; kept as ${bak}`);
+// Keys the CLI wrote itself are kept; the file is only rewritten when something changes, then merged into
+// its latest content under the CLI's lock; one that does not parse is never replaced (claude-json.ts).
+export function seedClaudeJson(path: string, projects: string[], report: HomeReport, opts: UpdateOptions = {}): void {
+  const keys = trustKeys(projects);
+  const r = updateClaudeJson(path, (doc) => {
+    const before = JSON.stringify(doc);
+    doc.hasCompletedOnboarding = true;
+    if (doc.theme === undefined) doc.theme = "dark";
+    const map = (doc.projects && typeof doc.projects === "object" && !Array.isArray(doc.projects) ? doc.projects : {}) as Record<string, Record<string, unknown>>;
+    for (const p of keys) {
+      const entry = map[p] && typeof map[p] === "object" ? map[p] : {};
+      entry.hasTrustDialogAccepted = true;
+      entry.hasCompletedProjectOnboarding ??= true;
+      map[p] = entry;
     }
-  }
-  const before = JSON.stringify(doc);
-  doc.hasCompletedOnboarding = true;
-  if (doc.theme === undefined) doc.theme = "dark";
-  const projectsMap = (doc.projects && typeof doc.projects === "object" ? doc.projects : {}) as Record<string, Record<string, unknown>>;
-  for (const p of trustKeys(projects)) {
-    const entry = projectsMap[p] ?? {};
-    entry.hasTrustDialogAccepted = true;
-    entry.hasCompletedProjectOnboarding ??= true;
-    projectsMap[p] = entry;
-  }
-  doc.projects = projectsMap;
-  if (JSON.stringify(doc) === before) return;
-  writeFileAtomic(path, JSON.stringify(doc, null, 2), 0o600);
-  report.actions.push(`seeded ${path}`);
+    doc.projects = map;
+    return JSON.stringify(doc) !== before;
+  }, opts);
+  if (r.tornReads) report.warnings.push(`${path} read ${r.tornReads} time(s) while not valid JSON (a CLI writing it)`);
+  if (r.outcome === "written") report.actions.push(`seeded ${path}`);
+  else if (r.outcome === "not_json" || r.outcome === "locked") report.warnings.push(r.reason);
 }
 
 // Trust is keyed by path as the CLI sees its cwd; symlinked and real paths are separate keys.

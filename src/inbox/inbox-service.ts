@@ -146,6 +146,10 @@ export class InboxService {
         this.deps.log.warn({ account: a.name, project, err: errorMessage(e) }, "could not mark the project trusted");
       }
       if (report.actions.length) this.deps.store.appendEvent(this.deps.clock.now(), "account.project_trusted", null, a.name, { project });
+      for (const w of report.warnings) {
+        this.deps.log.warn({ account: a.name, project }, w);
+        this.deps.store.appendEvent(this.deps.clock.now(), "account.claude_json", null, a.name, { project, warning: w });
+      }
     }
   }
 
