@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { SendResult } from "../sessions/prompt-sender.js";
-import { inputShows } from "../sessions/prompt-sender.js";
+import type { CliInput } from "../sessions/cli-input.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionRow } from "../store/types.js";
 import type { SessionSignal, SessionSpec } from "../sessions/types.js";
@@ -24,7 +24,7 @@ export interface SessionLayer {
   lockedBy(name: string): string | undefined;
   onSignal(fn: (s: SessionSignal) => void): () => void;
   waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null>;
-  readonly prompts: { send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult> };
+  readonly prompts: { send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult>; readonly input: Pick<CliInput, "command"> };
   readonly tmux: { sendKeys(name: string, ...keys: string[]): Promise<void>; sendLiteral(name: string, text: string): Promise<void>; capture(name: string): Promise<string> };
   event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
 }
@@ -219,19 +219,12 @@ export class Pool {
   private async clear(name: string): Promise<boolean> {
     const tmux = this.layer.tmux;
     const cleared = this.layer.waitForSignal(name, (s) => s.signal.kind === "session_start" && s.signal.source === "clear", CLEAR_TIMEOUT_MS);
-    await tmux.sendKeys(name, "C-u"); // whatever a failed send left in the input box
-    await tmux.sendLiteral(name, "/clear");
-    await pollUntil(async () => inputShows(await tmux.capture(name), "/clear"), { timeoutMs: 3000, intervalMs: 25 });
-    await tmux.sendKeys(name, "Enter");
     let done = false;
-    void cleared.then(() => (done = true));
-    // The CLI drops an Enter that comes while it is still drawing: press again while /clear still shows.
-    const deadline = Date.now() + CLEAR_TIMEOUT_MS;
-    while (!done && Date.now() < deadline) {
-      await Promise.race([cleared, new Promise((r) => setTimeout(r, 2000))]);
-      if (!done && inputShows(await tmux.capture(name), "/clear")) await tmux.sendKeys(name, "Enter");
-    }
-    if ((await cleared) === null) return false;
+    void cleared.then((s) => (done = s !== null));
+    // The input module types /clear only into an empty prompt-mode box (a dialog refuses it) and presses
+    // Enter again while it still shows (the CLI drops an Enter that comes while it is still drawing).
+    const r = await this.layer.prompts.input.command(name, "/clear", { timeoutMs: CLEAR_TIMEOUT_MS, done: async () => done });
+    if (!r.ok || (await cleared) === null) return false;
     // The CLI keeps its spinner up for a moment after /clear; keys typed then are taken late.
     await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, { timeoutMs: 3000, intervalMs: 50 });
     return true;

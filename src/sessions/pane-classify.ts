@@ -5,7 +5,13 @@
 
 import { limitHeadKind, parseLimitMessage, type LimitInfo } from "../quota/reset-time.js";
 
-export type PaneDialog = "rate_limit_options" | "trust_folder" | "permission";
+/**
+ * Every dialog the CLI can put over its input box, by kind (the table is DIALOGS below). `unknown`: a
+ * numbered choice with "Enter to confirm" that no row names — still a dialog, so nothing is typed into it.
+ */
+export type PaneDialog =
+  | "rate_limit_options" | "trust_folder" | "permission" | "mcp_server" | "auto_mode_check"
+  | "bypass_permissions" | "api_key" | "external_imports" | "unknown";
 export interface PaneClass {
   limit: LimitInfo | null;
   limitText: string | null;
@@ -23,19 +29,33 @@ const BUSY_HINT = /\besc to interrupt\b/i;
 // The finished form ("✻ Worked for 12s") has no ellipsis, so it doesn't count.
 const SPINNER = /^[·✢✳✶✻✽*]\s+[A-Z][^…]{0,60}…(?:\s*\(|$)/u;
 
-interface DialogMarker { dialog: PaneDialog; re: RegExp }
-// The rate-limit dialog's first option changed to a bare "Stop" in some
-// versions; its question plus a limit line on screen is the other way to know it.
-const DIALOG_MARKERS: DialogMarker[] = [
-  { dialog: "rate_limit_options", re: /Stop and wait for limit to reset/i },
-  { dialog: "trust_folder", re: /Do you trust the files in this folder\?|Yes, I trust this folder|Is this a project you created or one you trust/i },
-  { dialog: "permission", re: /Do you want to (?:proceed|make this edit to|create|allow|run|fetch|delete|overwrite)\b.*\?/i },
+/** One row of the dialog table: its kind, how status names it, and the line that gives it away. */
+export interface DialogRow { dialog: Exclude<PaneDialog, "unknown">; label: string; re: RegExp; source: string }
+
+/**
+ * The dialog table. Order does not matter: the marker lowest on screen is the dialog open now.
+ * `source` says where the wording comes from (docs/notes/claude-cli-observed.md, cli-2.1.332.md, cli-input.md).
+ */
+export const DIALOGS: readonly DialogRow[] = [
+  // The rate-limit dialog's first option changed to a bare "Stop" in some versions; its question plus a
+  // limit line on screen is the other way to know it (findDialog).
+  { dialog: "rate_limit_options", label: "rate-limit dialog", re: /Stop and wait for limit to reset/i, source: "verified 2.1.197, 2.1.332" },
+  { dialog: "trust_folder", label: "trust dialog", re: /Do you trust the files in this folder\?|Yes, I trust this folder|Is this a project you created or one you trust/i, source: "verified 2.1.197; older wording reported" },
+  { dialog: "permission", label: "permission dialog", re: /Do you want to (?:proceed|make this edit to|create|allow|run|fetch|delete|overwrite)\b.*\?/i, source: "verified 2.1.197 (Bash), 2.1.332" },
+  { dialog: "mcp_server", label: "MCP server approval dialog", re: /New MCP servers? found in \.mcp\.json|Use this and all future MCP servers in this project|Continue without using (?:this|these) MCP servers?/i, source: "reported (project .mcp.json approval)" },
+  { dialog: "auto_mode_check", label: "auto-mode check dialog", re: /Auto mode can.t check actions in this session|Enter to stay in auto mode/i, source: "verified 2.1.332 behind ANTHROPIC_BASE_URL" },
+  { dialog: "bypass_permissions", label: "bypass-permissions warning", re: /Claude Code running in Bypass Permissions mode|Yes, I accept/i, source: "reported (--dangerously-skip-permissions first run)" },
+  { dialog: "api_key", label: "API key question", re: /Do you want to use this API key\?|Detected a custom API key in your environment/i, source: "reported (ANTHROPIC_API_KEY set)" },
+  { dialog: "external_imports", label: "external CLAUDE.md imports dialog", re: /Allow external CLAUDE\.md file imports\?/i, source: "reported" },
 ];
 const WHAT_TO_DO = /What do you want to do\?/i;
+// A dialog none of the rows names: a selected numbered option and the confirm hint under it.
+const SELECTED_OPTION = /^[ \t│┃|]*❯[ \t]*1\.[ \t]+\S/;
+const CONFIRM_HINT = /Enter to confirm|Esc to cancel/i;
 
-/** What `status` says a session waits at: "trust dialog", "permission dialog", "rate-limit dialog". */
+/** What `status` says a session waits at: "trust dialog", "permission dialog", "auto-mode check dialog", … */
 export function dialogLabel(d: PaneDialog): string {
-  return { rate_limit_options: "rate-limit dialog", trust_folder: "trust dialog", permission: "permission dialog" }[d];
+  return DIALOGS.find((r) => r.dialog === d)?.label ?? "unrecognised dialog";
 }
 const YES_OPTION = /^[\s│┃|]*(?:❯\s*)?1\.\s+Yes\b/;
 
@@ -90,7 +110,7 @@ function findLimit(lines: string[], now: number, tz: string): { limit: LimitInfo
 // The dialog whose marker sits lowest on screen is the one open now.
 function findDialog(lines: string[], limitShown: boolean): PaneDialog | null {
   const found: { dialog: PaneDialog; at: number }[] = [];
-  for (const m of DIALOG_MARKERS) {
+  for (const m of DIALOGS) {
     const at = lastLineMatching(lines, m.re);
     // A permission prompt always offers numbered choices below its question;
     // the model quoting the question in prose must not count.
@@ -100,7 +120,12 @@ function findDialog(lines: string[], limitShown: boolean): PaneDialog | null {
   if (limitShown) found.push({ dialog: "rate_limit_options", at: lastLineMatching(lines, WHAT_TO_DO) });
   let best: { dialog: PaneDialog; at: number } | null = null;
   for (const f of found) if (f.at >= 0 && (best === null || f.at > best.at)) best = f;
-  return best?.dialog ?? null;
+  if (best) return best.dialog;
+  // Nothing named, but a numbered choice is selected with the confirm hint below it, and no input box
+  // follows: an unknown dialog. The idle input box ("❯" + no-break space) never matches SELECTED_OPTION.
+  const opt = lastLineMatching(lines, SELECTED_OPTION);
+  if (opt >= 0 && lines.slice(opt + 1).some((l) => CONFIRM_HINT.test(l)) && !lines.slice(opt + 1).some((l) => /^❯\u00a0/.test(l))) return "unknown";
+  return null;
 }
 
 function lastLineMatching(lines: string[], re: RegExp): number {

@@ -12,7 +12,7 @@ import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
 import { writeUserStatusLine } from "../quota/status-feed.js";
 import { PromptSender } from "./prompt-sender.js";
-import { classifyPane, dialogLabel } from "./pane-classify.js";
+import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
 import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
 
 type SignalListener = (s: SessionSignal) => void;
@@ -48,6 +48,7 @@ export class SessionService {
     private tuning: SessionTuning,
   ) {
     this.prompts = new PromptSender(tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
+    this.prompts.input.onDialog = (name, dialog, reason) => this.noteWaiting(name, dialog, reason);
   }
 
   setChooser(c: AccountChooser): void {
@@ -244,7 +245,7 @@ export class SessionService {
       const pane = panes.find((p) => p.session === spec.name);
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
-      else if (row.state === "starting") await this.noteDialog(spec.name, row.stateReason);
+      else if (row.state === "starting" || row.state === "busy" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
     }
   }
 
@@ -252,9 +253,19 @@ export class SessionService {
   private async noteDialog(name: string, reason: string | null): Promise<void> {
     const dialog = classifyPane(await this.tmux.capture(name).catch(() => ""), this.clock.now()).dialog;
     const why = dialog ? `waiting: ${dialogLabel(dialog)} (answer it: claude-failover attach ${name})` : null;
+    if (!why && reason?.startsWith("waiting: ")) this.store.updateSession(name, { stateReason: null }, this.clock.now());
     if (!why || why === reason) return;
     this.store.updateSession(name, { stateReason: why }, this.clock.now());
     this.event("session.waiting", name, this.store.getSession(name)?.account ?? null, { dialog });
+  }
+
+  /** A send refused at a dialog (cli-input.ts): status says what the session waits at, and an event says what was refused. */
+  private noteWaiting(name: string, dialog: PaneDialog, reason: string): void {
+    const row = this.store.getSession(name);
+    if (!row) return;
+    this.event("session.input_refused", name, row.account, { reason, dialog });
+    const why = `waiting: ${dialogLabel(dialog)} (answer it: claude-failover attach ${name})`;
+    if (row.stateReason !== why) this.store.updateSession(name, { stateReason: why }, this.clock.now());
   }
 
   /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */

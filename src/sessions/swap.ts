@@ -6,8 +6,6 @@ import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
-import { classifyPane } from "./pane-classify.js";
-import { inputShows } from "./prompt-sender.js";
 import type { SessionService } from "./session-service.js";
 import type { AccountChooser } from "./types.js";
 
@@ -185,32 +183,16 @@ export class SwapService {
   }
 
   /**
-   * Dismisses any dialog, then /exit, a few times if needed (the rate-limit dialog can open just after
-   * the StopFailure and swallow the command); then interrupt; the respawn kills whatever is left.
+   * /exit through the input module (cli-input.ts): every dialog is closed with Escape first (it cancels,
+   * never approves), the command is typed into the empty box and Enter pressed once it shows, again while
+   * it still shows (the rate-limit dialog can open just after the StopFailure and swallow it); then
+   * interrupt; the respawn kills whatever is left.
    */
   private async exitCli(name: string): Promise<void> {
     const tmux = this.sessions.tmux;
     const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
-    const deadline = Date.now() + this.tuning.exitMs;
-    for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
-      if (await dead()) return;
-      if (classifyPane(await tmux.capture(name), this.clock.now()).dialog) {
-        await tmux.sendKeys(name, "Escape");
-        await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).dialog, { timeoutMs: 1500, intervalMs: 25 });
-      }
-      await tmux.sendKeys(name, "C-u"); // clear anything half-typed so "/exit" stands alone
-      await tmux.sendLiteral(name, "/exit");
-      // Enter before the input box shows the command is lost (or picks a dialog entry): wait for it. The
-      // rate-limit dialog opens a moment after the StopFailure and swallows what was typed: go round again
-      // as soon as it shows instead of waiting out the timeout.
-      const shown = await pollUntil(async () => {
-        const pane = await tmux.capture(name);
-        return inputShows(pane, "/exit") ? "shown" : classifyPane(pane, this.clock.now()).dialog ? "dialog" : false;
-      }, { timeoutMs: 2000, intervalMs: 25 });
-      if (shown !== "shown") continue;
-      await tmux.sendKeys(name, "Enter");
-      if (await pollUntil(dead, { timeoutMs: Math.max(100, Math.min(4000, deadline - Date.now())), intervalMs: 25 })) return;
-    }
+    if (await dead()) return;
+    await this.sessions.prompts.input.command(name, "/exit", { internal: true, dismissAny: true, timeoutMs: this.tuning.exitMs, done: dead });
     if (await dead()) return;
     await tmux.sendKeys(name, "C-c");
     await tmux.sendKeys(name, "C-c");

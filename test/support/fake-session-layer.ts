@@ -1,6 +1,7 @@
 // A stand-in for the session service, for dispatcher and pool tests: rows in memory, hook signals sent
 // by hand, and a pane whose input box shows what was typed (so `/clear` + Enter can be confirmed).
 import type { SessionLayer } from "../../src/inbox/pool.js";
+import { CliInput } from "../../src/sessions/cli-input.js";
 import type { SendResult } from "../../src/sessions/prompt-sender.js";
 import type { Signal } from "../../src/sessions/apply-event.js";
 import type { SessionSignal, SessionSpec } from "../../src/sessions/types.js";
@@ -96,6 +97,11 @@ export class FakeSessionLayer implements SessionLayer {
   }
 
   readonly prompts = {
+    // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
+    input: new CliInput({
+      capture: (n) => this.tmux.capture(n), sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
+      sendLiteral: (n, t) => this.tmux.sendLiteral(n, t), paste: (n, t) => this.tmux.sendLiteral(n, t),
+    }, (n, p, t) => this.waitForSignal(n, p, t)),
     send: async (name: string, text: string): Promise<SendResult> => {
       this.log.push(`send:${name}:${text}`);
       if (this.autoSubmit) this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });

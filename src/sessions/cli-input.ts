@@ -1,0 +1,346 @@
+// The one way keys reach a Claude Code CLI: prompts, resends, continue notes, /exit, /clear and the
+// operator's `command`. It reads the input state from the pane (prompt mode, bash mode, a dialog open and
+// which), types only into the prompt-mode input box, checks the text arrived, and only then presses Enter.
+// A dialog other than the rate-limit one gets no keys: the send is refused with `dialog open: <kind>`.
+// What the CLI does with each kind of input was verified against 2.1.197 and 2.1.332: docs/notes/cli-input.md.
+
+import type { SessionSignal } from "./types.js";
+import { classifyPane, type PaneDialog } from "./pane-classify.js";
+import { pollUntil } from "../util/wait.js";
+
+/** The tmux calls this module needs (src/tmux/tmux.ts implements them; never a shell, never key names from user text). */
+export interface InputTmux {
+  capture(name: string): Promise<string>;
+  sendKeys(name: string, ...keys: string[]): Promise<void>;
+  sendLiteral(name: string, text: string): Promise<void>;
+  paste(name: string, text: string): Promise<void>;
+}
+export type WaitSignal = (name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number) => Promise<SessionSignal | null>;
+
+/** What the input area of the pane shows now. `none`: no input box on screen (still drawing, exited). */
+export type InputState =
+  | { kind: "dialog"; dialog: PaneDialog }
+  | { kind: "prompt"; text: string }
+  | { kind: "bash"; text: string }
+  | { kind: "none" };
+
+export type SendResult =
+  | { ok: true; confirmedAt: number | null }
+  | { ok: false; reason: string; dialog?: PaneDialog };
+
+/** Called when a send is refused because a dialog is open (status shows `waiting: <kind>`, an event is written). */
+export type DialogListener = (name: string, dialog: PaneDialog, reason: string) => void;
+
+/** How long to wait for UserPromptSubmit before checking whether Enter was swallowed. */
+const ENTER_RETRY_MS = 2500;
+/** How long typed or pasted text may take to show in the input box. */
+const SHOW_TIMEOUT_MS = 3000;
+
+/**
+ * The text of the CLI's input box: the lines between the last two horizontal rules of the screen.
+ * Verified on 2.1.197 and 2.1.332 (docs/notes/claude-cli-observed.md §4).
+ */
+export function inputBoxText(pane: string): string {
+  const lines = pane.split("\n");
+  const rules: number[] = [];
+  lines.forEach((l, i) => {
+    if (/^\s*─{10,}\s*$/.test(l)) rules.push(i);
+  });
+  if (rules.length < 2) return "";
+  const [a, b] = rules.slice(-2) as [number, number];
+  return lines.slice(a + 1, b).join("\n");
+}
+
+function squash(s: string): string {
+  return s.replace(/\s+/g, "");
+}
+
+/** Does the input box hold (the end of) `body`, or the CLI's placeholder for a paste? */
+export function inputShows(pane: string, body: string): boolean {
+  const box = inputBoxText(pane);
+  if (/\[Pasted text #\d+/.test(box)) return true;
+  const tail = squash(body).slice(-24);
+  return tail.length > 0 && squash(box).includes(tail);
+}
+
+/**
+ * The input state of a captured pane: a dialog (pane-classify's table) wins; else the input box's first
+ * line says the mode: `❯` + no-break space is prompt mode, `!` + space is bash mode (verified 2.1.197,
+ * 2.1.332: "! for shell mode" under it). The box text is returned without the mode marker, lines joined.
+ */
+export function readInputState(pane: string, now: number): InputState {
+  const dialog = classifyPane(pane, now).dialog;
+  if (dialog) return { kind: "dialog", dialog };
+  const box = inputBoxText(pane);
+  const lines = box.split("\n");
+  const first = lines[0] ?? "";
+  const rest = lines.slice(1).map((l) => l.replace(/^ {2}/, ""));
+  const m = /^([❯!])[\s\u00a0]?(.*)$/u.exec(first);
+  if (!m) return { kind: "none" };
+  const text = [m[2] ?? "", ...rest].join("\n").replace(/\s+$/u, "");
+  return { kind: m[1] === "!" ? "bash" : "prompt", text };
+}
+
+/**
+ * A leading character the CLI takes as a mode switch when it is typed or pasted into an empty box:
+ * `!` bash mode (verified on both versions: a pasted `!touch x` ran), `#` memory mode (older CLIs),
+ * `&` and `?` (shortcut help). Such text is entered behind a placeholder character that is deleted after.
+ */
+const MODE_LEAD = /^[!#&?]/;
+/**
+ * Text the CLI runs as a slash command when submitted, however it was entered: `/word` at the start
+ * (verified: `/help me` opened help, `/nosuchcmd hi` printed "Unknown command" on both versions, while
+ * `/tmp/x what is this` went to the model as a prompt).
+ */
+const SLASH_LEAD = /^\/[^\s/]+(?:\s|$)/;
+
+export type TextCheck = { ok: true; body: string } | { ok: false; reason: string };
+
+/**
+ * The prompt as the model should see it, or why it can't be sent exactly. CR LF and lone CR become LF
+ * (one prompt, several lines); trailing newlines are dropped (Enter submits). Refused: empty text; a
+ * `/word` start (a slash command: use the `command` operation); ESC, other C0 controls but TAB and LF,
+ * DEL and C1 controls — the CLI drops ESC and the character after it from a paste (2.1.197, 2.1.332)
+ * and 2.1.332 strips other control characters ("Removed 1 invisible character"), so such a prompt
+ * could never arrive byte for byte, and typed they would act as keys.
+ */
+export function checkPromptText(text: string): TextCheck {
+  const body = text.replace(/\r\n?/g, "\n").replace(/\n+$/, "");
+  if (!body.trim()) return { ok: false, reason: "empty prompt" };
+  // eslint-disable-next-line no-control-regex
+  const ctl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.exec(body);
+  if (ctl) {
+    const code = ctl[0].charCodeAt(0);
+    const name = code === 0x1b ? "ESC" : code === 0x7f ? "DEL" : `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+    return { ok: false, reason: `prompt holds a control character (${name} at offset ${ctl.index}) that the CLI would not receive as text; remove it` };
+  }
+  if (SLASH_LEAD.test(body)) {
+    return { ok: false, reason: `prompt starts with ${body.split(/\s/)[0]}, which the CLI would run as a slash command; use the command operation for commands, or start the prompt differently` };
+  }
+  return { ok: true, body };
+}
+
+/** Slash commands the `command` operation may run, with the arguments each takes. */
+export const ALLOWED_COMMANDS: Readonly<Record<string, { args: "none" | "model" | "text"; about: string }>> = {
+  "/compact": { args: "text", about: "summarise the conversation so far (optional instructions)" },
+  "/clear": { args: "none", about: "start a new, empty conversation" },
+  "/model": { args: "model", about: "switch the model (a model name or alias)" },
+};
+
+/** `/model opus`, `/compact keep the API notes` or `/clear`, checked against ALLOWED_COMMANDS; else why not. */
+export function checkCommand(input: string): TextCheck {
+  const line = input.trim();
+  const m = /^(\/[a-z-]+)(?:\s+([\s\S]*))?$/.exec(line);
+  const spec = m ? ALLOWED_COMMANDS[m[1]!] : undefined;
+  if (!m || !spec) return { ok: false, reason: `not an allowed command: ${JSON.stringify(line.split(/\s/)[0] ?? "")}; allowed: ${Object.keys(ALLOWED_COMMANDS).join(", ")}` };
+  const args = (m[2] ?? "").trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(args)) return { ok: false, reason: `${m[1]}: arguments must be one line of text without control characters` };
+  if (spec.args === "none" && args) return { ok: false, reason: `${m[1]} takes no arguments` };
+  if (spec.args === "model" && !/^[A-Za-z0-9._[\]-]{1,80}$/.test(args)) return { ok: false, reason: `${m[1]} needs one model name (letters, digits, . _ - [ ])` };
+  if (args.length > 2000) return { ok: false, reason: `${m[1]}: arguments longer than 2000 characters` };
+  return { ok: true, body: args ? `${m[1]} ${args}` : m[1]! };
+}
+
+/** The reason every refused send carries for an open dialog. */
+export function dialogReason(d: PaneDialog): string {
+  return `dialog open: ${d}`;
+}
+
+export class CliInput {
+  /** Told about every send refused at a dialog (session-service records `waiting: <kind>` and an event). */
+  onDialog: DialogListener | null = null;
+
+  constructor(private readonly tmux: InputTmux, private readonly waitSignal: WaitSignal, private readonly now: () => number = Date.now) {}
+
+  async state(name: string): Promise<InputState> {
+    return readInputState(await this.tmux.capture(name), this.now());
+  }
+
+  /**
+   * Brings the input to an empty prompt-mode box: the rate-limit dialog is closed with Escape (it swallows
+   * typed text and turns Enter into a menu choice), sticky bash mode is left with Backspace on its empty
+   * box, leftover text is cleared with Ctrl-U. Any other dialog: no key at all, refused. With
+   * `dismissAny` (a swap's /exit) every dialog gets Escape, which cancels and never approves.
+   */
+  async prepare(name: string, opts: { dismissAny?: boolean } = {}): Promise<{ ok: true } | { ok: false; reason: string; dialog?: PaneDialog }> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const s = await this.state(name);
+      if (s.kind === "dialog") {
+        if (s.dialog !== "rate_limit_options" && !opts.dismissAny) return this.refuse(name, s.dialog);
+        await this.tmux.sendKeys(name, "Escape");
+        await pollUntil(async () => (await this.state(name)).kind !== "dialog", { timeoutMs: 1500, intervalMs: 25 });
+        continue;
+      }
+      if (s.kind === "bash") {
+        await this.tmux.sendKeys(name, "C-u", "BSpace");
+        await pollUntil(async () => (await this.state(name)).kind !== "bash", { timeoutMs: 1500, intervalMs: 25 });
+        continue;
+      }
+      if (s.kind === "prompt" && s.text && !/^Press up to edit queued messages/.test(s.text)) {
+        await this.tmux.sendKeys(name, "C-u");
+        await pollUntil(async () => { const t = await this.state(name); return t.kind !== "prompt" || !t.text; }, { timeoutMs: 1000, intervalMs: 25 });
+        continue;
+      }
+      return { ok: true };
+    }
+    const s = await this.state(name);
+    if (s.kind === "dialog" && !opts.dismissAny) return this.refuse(name, s.dialog);
+    if (s.kind === "bash") return { ok: false, reason: "the input box stays in bash mode" };
+    return { ok: true };
+  }
+
+  private refuse(name: string, dialog: PaneDialog): { ok: false; reason: string; dialog: PaneDialog } {
+    const reason = dialogReason(dialog);
+    this.onDialog?.(name, dialog, reason);
+    return { ok: false, reason, dialog };
+  }
+
+  /**
+   * Enters `body` (already checked) into an empty prompt-mode box and waits until it shows. Text is
+   * always pasted (bracketed paste: newlines stay in one prompt, nothing acts as a key); a leading mode
+   * character is entered behind a placeholder `X` typed first, which Home + Delete then remove (verified:
+   * the model received `!touch …` and nothing ran). Returns false when the text never showed.
+   */
+  private async enter(name: string, body: string): Promise<boolean> {
+    const shows = (want: string) => pollUntil(async () => {
+      const pane = await this.tmux.capture(name);
+      const s = readInputState(pane, this.now());
+      return s.kind === "prompt" && inputShows(pane, want);
+    }, { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 });
+    if (!MODE_LEAD.test(body)) {
+      await this.tmux.paste(name, body);
+      return !!(await shows(body));
+    }
+    const nl = body.indexOf("\n");
+    const first = nl < 0 ? body : body.slice(0, nl);
+    const rest = nl < 0 ? "" : body.slice(nl);
+    // Keys and pastes can be taken out of order while the CLI draws: each waits for the one before.
+    await this.tmux.sendLiteral(name, "X");
+    if (!(await shows("X"))) return false;
+    await this.tmux.paste(name, first);
+    if (!(await shows(`X${first}`))) return false;
+    await this.tmux.sendKeys(name, "Home", "DC", "End");
+    const lead = body[0]!;
+    const moved = await pollUntil(async () => {
+      const s = await this.state(name);
+      return s.kind === "prompt" && s.text.startsWith(lead) && !s.text.startsWith("X");
+    }, { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 });
+    if (!moved) return false;
+    if (rest) {
+      await this.tmux.paste(name, rest);
+      return !!(await shows(body));
+    }
+    return true;
+  }
+
+  /**
+   * Sends a prompt: checks the text (checkPromptText), prepares the box, enters the text, checks it
+   * arrived, presses Enter; with `confirmTimeoutMs`, waits for UserPromptSubmit and presses Enter again
+   * while the text still sits in the box (the CLI drops an Enter while it draws). Refused, with no Enter,
+   * when a dialog other than the rate-limit one is open at any point before the prompt is taken.
+   */
+  async sendPrompt(name: string, text: string, opts: { confirmTimeoutMs?: number } = {}): Promise<SendResult> {
+    const checked = checkPromptText(text);
+    if (!checked.ok) return { ok: false, reason: checked.reason };
+    const body = checked.body;
+    const deadline = Date.now() + (opts.confirmTimeoutMs ?? 0);
+    let confirmed: SessionSignal | null = null;
+    const confirm = opts.confirmTimeoutMs
+      ? this.waitSignal(name, (s) => s.signal.kind === "prompt_submitted", opts.confirmTimeoutMs).then((s) => (confirmed = s))
+      : null;
+    const typeIn = async (): Promise<SendResult | null> => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const p = await this.prepare(name);
+        if (!p.ok) return p;
+        if (await this.enter(name, body)) return null;
+      }
+      const s = await this.state(name);
+      if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
+      return { ok: false, reason: "the text did not show in the input box" };
+    };
+    // Enter only when the box shows the text in prompt mode and no dialog is open.
+    const enterIfReady = async (): Promise<SendResult | null> => {
+      const pane = await this.tmux.capture(name);
+      const s = readInputState(pane, this.now());
+      if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
+      if (s.kind === "dialog" || (s.kind === "prompt" && !inputShows(pane, body))) {
+        const again = await typeIn();
+        if (again) return again;
+      } else if (s.kind !== "prompt") {
+        return null;
+      }
+      await this.tmux.sendKeys(name, "Enter");
+      return null;
+    };
+    const typed = await typeIn();
+    if (typed) {
+      void confirm;
+      return typed;
+    }
+    const first = await enterIfReady();
+    if (first) return first;
+    if (!confirm) return { ok: true, confirmedAt: null };
+    while (!confirmed && Date.now() < deadline) {
+      await Promise.race([confirm, new Promise((r) => setTimeout(r, ENTER_RETRY_MS))]);
+      if (confirmed) break;
+      const pane = await this.tmux.capture(name);
+      const s = readInputState(pane, this.now());
+      if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
+      if (s.kind === "dialog" || (s.kind === "prompt" && inputShows(pane, body))) {
+        const r = await enterIfReady();
+        if (r) return r;
+      }
+    }
+    await confirm;
+    const sig = confirmed as SessionSignal | null;
+    return sig ? { ok: true, confirmedAt: sig.ts } : { ok: false, reason: "prompt not confirmed by UserPromptSubmit" };
+  }
+
+  /**
+   * Runs a slash command (checked by checkCommand unless `internal`: /exit is the swap's own): prepares
+   * the box, types the command (plain checked text, `send-keys -l`), waits until it shows, presses Enter,
+   * and presses again while it still shows, until `done()` or `timeoutMs`. Returns whether `done()` held
+   * (or, without `done`, whether the command left the box).
+   */
+  async command(
+    name: string,
+    command: string,
+    opts: { timeoutMs: number; done?: () => Promise<boolean>; dismissAny?: boolean; internal?: boolean },
+  ): Promise<SendResult> {
+    let line = command;
+    if (!opts.internal) {
+      const c = checkCommand(command);
+      if (!c.ok) return { ok: false, reason: c.reason };
+      line = c.body;
+    }
+    const deadline = Date.now() + opts.timeoutMs;
+    const done = opts.done ?? (async () => {
+      const s = await this.state(name);
+      return s.kind === "prompt" && !inputShows(await this.tmux.capture(name), line);
+    });
+    for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
+      const p = await this.prepare(name, { dismissAny: opts.dismissAny });
+      if (!p.ok) return p;
+      await this.tmux.sendLiteral(name, line);
+      // Enter before the box shows the command is lost (or picks a dialog entry): wait for it; a
+      // dialog that opens over it (the rate-limit one, a moment after a StopFailure) sends us round again.
+      const shown = await pollUntil(async () => {
+        const pane = await this.tmux.capture(name);
+        const s = readInputState(pane, this.now());
+        return s.kind === "dialog" ? "dialog" : s.kind === "prompt" && inputShows(pane, line) ? "shown" : false;
+      }, { timeoutMs: Math.min(SHOW_TIMEOUT_MS, Math.max(100, deadline - Date.now())), intervalMs: 25 });
+      if (shown !== "shown") continue;
+      await this.tmux.sendKeys(name, "Enter");
+      while (Date.now() < deadline) {
+        if (await pollUntil(done, { timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())), intervalMs: 25 })) return { ok: true, confirmedAt: this.now() };
+        const pane = await this.tmux.capture(name).catch(() => "");
+        const s = readInputState(pane, this.now());
+        if (s.kind === "dialog") break; // round again: prepare() closes or refuses it
+        if (s.kind === "prompt" && inputShows(pane, line)) await this.tmux.sendKeys(name, "Enter");
+      }
+    }
+    if (await done().catch(() => false)) return { ok: true, confirmedAt: this.now() };
+    return { ok: false, reason: `${line.split(" ")[0]} not taken by the CLI in time` };
+  }
+}
