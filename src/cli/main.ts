@@ -91,7 +91,9 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program.command("events").description("print the daemon's event log").option("-n <count>", "how many", "50").option("-f, --follow", "keep printing new events")
-    .action(async (o: { n: string; follow?: boolean }) => {
+    .option("--json", "one JSON object per line")
+    .action(async (o: { n: string; follow?: boolean; json?: boolean }) => {
+      const fmtEvent = (e: EventJson) => (o.json ? `${JSON.stringify(e)}\n` : fmtEventText(e));
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
       const r = await localCall(c, "GET", `/events?n=${Number(o.n) || 50}`);
       if (r.status !== 200) throw new ExitError(1, errorText(r));
@@ -112,7 +114,7 @@ export function buildProgram(io: CliIo): Command {
 }
 
 interface EventJson { id: number; ts: number; kind: string; session: string | null; account: string | null; data: unknown }
-function fmtEvent(e: EventJson): string {
+function fmtEventText(e: EventJson): string {
   return `${new Date(e.ts).toISOString()} ${e.kind}${e.session ? ` session=${e.session}` : ""}${e.account ? ` account=${e.account}` : ""} ${JSON.stringify(e.data)}\n`;
 }
 

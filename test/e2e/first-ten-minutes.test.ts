@@ -35,6 +35,11 @@ test("no CLI at all: the session fails once with the problem and the fix, logged
   const st = await h.cli("status");
   assert.equal(st.code, 0, st.err);
   assert.match(st.out, /dev .*failed.*Claude Code CLI not found: \/nonexistent\/claude .*fix: install it/);
+  // The event log says it too, as text and, with --json, one object per line.
+  const ev = await h.cli("events", "-n", "20");
+  assert.match(ev.out, /session\.failed session=dev .*Claude Code CLI not found/);
+  const evJson = (await h.cli("events", "-n", "20", "--json")).out.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; session: string | null });
+  assert.ok(evJson.some((e) => e.kind === "session.failed" && e.session === "dev"));
   // doctor names it too.
   const doc = await h.cli("doctor");
   assert.match(doc.out, /✗ Claude Code CLI: \/nonexistent\/claude not found\n {4}fix: install it/);
