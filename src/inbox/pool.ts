@@ -147,7 +147,8 @@ export class Pool {
       await this.layer.ensure(this.spec(name, { project: s.project, model: s.model }, s.account));
       this.layer.event("pool.session_started", name, this.layer.get(name)?.account ?? null, { project: s.project, model: s.model, preferred: s.account });
       this.log.info({ session: name, project: s.project }, "pool session started");
-      await this.layer.waitReady(name);
+      // No SessionStart in time (hooks switched off, a CLI stuck): the slot is freed below, the task stays queued.
+      if (!(await this.layer.waitReady(name))) throw new Error(this.layer.get(name)?.stateReason ?? "the CLI did not start");
       this.startFailures = 0;
     } catch (e) {
       if (this.closed) return name;

@@ -86,3 +86,24 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
   }
   return { patch, signals };
 }
+
+/**
+ * A SessionStart that must not change the conversation id (issue 13 point 6): some CLI builds fire a second
+ * SessionStart on `--resume`, with `source: "startup"` and a new, empty session id (anthropics/claude-code
+ * 23932, 24265). The daemon always launches with `--resume X` or `--session-id X` and keeps X in the row, so
+ * a `startup` SessionStart naming another id is not this conversation's: the reason to ignore it, or null.
+ * `clear` and `compact` (and `resume`) still change the id.
+ */
+export function strayStartupSessionStart(s: SessionRow, ev: HookEvent): string | null {
+  if (ev.event !== "SessionStart") return null;
+  const id = str(ev.payload, "session_id");
+  const source = str(ev.payload, "source") ?? "startup";
+  if (source !== "startup" || !id || !s.claudeSessionId || id === s.claudeSessionId) return null;
+  return `SessionStart (source startup) names session ${id}, but this CLI was launched with ${s.claudeSessionId}: ignored, the conversation id is kept`;
+}
+
+/** Why a session that sent no SessionStart within `timeoutMs` of its launch is `failed` (issue 13 point 5). */
+export function startTimeoutReason(timeoutMs: number): string {
+  return `no SessionStart within ${Math.round(timeoutMs / 1000)}s of the launch (sessions.start_timeout): the CLI runs none of our hooks ` +
+    "(a managed settings file with disableAllHooks or allowManagedHooksOnly? run claude-failover doctor) or is stuck before its prompt (attach to see)";
+}

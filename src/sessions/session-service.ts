@@ -7,7 +7,7 @@ import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
-import { applyHookEvent } from "./apply-event.js";
+import { applyHookEvent, startTimeoutReason, strayStartupSessionStart } from "./apply-event.js";
 import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
 import { writeUserStatusLine } from "../quota/status-feed.js";
@@ -28,6 +28,8 @@ export class SessionService {
   private readonly restarts = new Map<string, number[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<SignalListener>();
+  /** when each session's CLI was last launched, and whether its SessionStart has come since (start timeout) */
+  private readonly launches = new Map<string, { at: number; started: boolean }>();
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
@@ -216,6 +218,7 @@ export class SessionService {
       if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why: "old conversation has no answered turn to resume" });
     }
     const resume = check === "resume";
+    this.launches.set(row.name, { at: this.clock.now(), started: false });
     if (this.launchCtx.statusLine) {
       writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
     }
@@ -243,6 +246,7 @@ export class SessionService {
       const row = this.store.getSession(spec.name);
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
+      if (pane && !pane.dead && row.state === "starting" && (await this.failIfStartOverdue(spec.name))) continue;
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
       else if (row.state === "starting" || row.state === "busy" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
@@ -324,6 +328,16 @@ export class SessionService {
       this.event("hook.orphan", ev.session, ev.account, { event: ev.event });
       return;
     }
+    const stray = strayStartupSessionStart(row, ev);
+    if (stray) {
+      this.event("hook.SessionStart.ignored", row.name, ev.account, { why: stray, session_id: ev.payload.session_id ?? null, kept: row.claudeSessionId });
+      this.log.warn({ session: row.name, ignored: ev.payload.session_id }, stray);
+      return;
+    }
+    if (ev.event === "SessionStart") {
+      const l = this.launches.get(row.name);
+      if (l) l.started = true;
+    }
     const { patch, signals } = applyHookEvent(row, ev);
     this.store.updateSession(row.name, patch, this.clock.now());
     this.event(`hook.${ev.event}`, row.name, ev.account, summarize(ev.payload));
@@ -340,13 +354,38 @@ export class SessionService {
     }
   }
 
-  /** Waits until the CLI has reported SessionStart for the current launch (state left `starting`). */
+  /**
+   * Waits until the CLI has reported SessionStart for the current launch (state left `starting`). false when
+   * it did not within `timeoutMs`, or the session failed or was stopped meanwhile; a launch older than
+   * sessions.start_timeout then becomes `failed` (failIfStartOverdue).
+   */
   async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
-    const ok = await pollUntil(() => {
+    const r = await pollUntil(() => {
       const s = this.store.getSession(name);
-      return s && s.state !== "starting" && s.state !== "exited";
+      if (s?.state === "failed" || s?.state === "stopped") return "no";
+      return s && s.state !== "starting" && s.state !== "exited" ? "yes" : null;
     }, { timeoutMs, intervalMs: 50 });
-    return !!ok;
+    if (r === "yes") return true;
+    if (!r) await this.failIfStartOverdue(name);
+    return false;
+  }
+
+  /**
+   * A CLI that sent no SessionStart within sessions.start_timeout of its launch runs none of our hooks (or
+   * hangs before its prompt): `failed`, with the reason, instead of `starting` for ever. A dialog on screen
+   * waits for a person and is left alone (noteDialog says so). true when it failed the session.
+   */
+  private async failIfStartOverdue(name: string): Promise<boolean> {
+    const l = this.launches.get(name);
+    const row = this.store.getSession(name);
+    const now = this.clock.now();
+    if (!l || l.started || row?.state !== "starting" || now - l.at < this.tuning.startTimeoutMs) return false;
+    if (classifyPane(await this.tmux.capture(name).catch(() => ""), now).dialog) return false;
+    const reason = startTimeoutReason(this.tuning.startTimeoutMs);
+    this.store.updateSession(name, { state: "failed", stateReason: reason }, now);
+    this.event("session.failed", name, row.account, { reason: "no SessionStart", timeoutMs: this.tuning.startTimeoutMs });
+    this.log.error({ session: name }, reason);
+    return true;
   }
 
   /** Stops a session for good (config removal, pool shrink): kills its tmux session and forgets it. */

@@ -65,6 +65,22 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     assert.equal(await run(["--config", cfg, "doctor"], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
   });
 
+  it("managed settings that block user hooks (disableAllHooks, allowManagedHooksOnly) fail, naming the file and key", async () => {
+    const managed = join(root, "etc-claude-code");
+    mkdirSync(join(managed, "managed-settings.d"), { recursive: true });
+    writeFileSync(join(managed, "managed-settings.json"), JSON.stringify({ permissions: { deny: [] } }));
+    const fine = await doctor({ managedSettingsDir: managed });
+    assert.match(fine.out, /✓ hooks \(managed settings\): 1 managed settings file\(s\) in .*, none blocks hooks/);
+    writeFileSync(join(managed, "managed-settings.d", "20-lockdown.json"), JSON.stringify({ allowManagedHooksOnly: true }));
+    writeFileSync(join(managed, "managed-settings.json"), JSON.stringify({ disableAllHooks: true }));
+    const r = await doctor({ managedSettingsDir: managed });
+    assert.equal(r.code, 1);
+    const line = failed(r.out).find((l) => l.includes("hooks (managed settings)")) ?? "";
+    assert.match(line, /managed-settings\.json sets disableAllHooks: true; .*20-lockdown\.json sets allowManagedHooksOnly: true: the CLI then runs none of claude-failover's hooks/);
+    assert.match(r.out, /fix: ask the machine's administrator/);
+    assert.match((await doctor({ managedSettingsDir: join(root, "none") })).out, /✓ hooks \(managed settings\): no managed settings in/);
+  });
+
   it("missing credentials: says to log in, exit 1", async () => {
     unlinkSync(join(home("b"), ".claude", ".credentials.json"));
     const r = await doctor();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyHookEvent } from "../../src/sessions/apply-event.js";
+import { applyHookEvent, startTimeoutReason, strayStartupSessionStart } from "../../src/sessions/apply-event.js";
 import { compareEvents, type HookEvent, parsePayload, parseSpoolName } from "../../src/sessions/hook-event.js";
 import type { SessionRow, SessionState } from "../../src/store/types.js";
 
@@ -50,6 +50,26 @@ describe("applyHookEvent: SessionStart", () => {
     assert.equal("transcriptPath" in b.patch, false);
     assert.deepEqual(b.signals, []);
     assert.equal(b.patch.started, true);
+  });
+});
+
+describe("strayStartupSessionStart: one conversation id (issue 13 point 6)", () => {
+  const launched = row({ claudeSessionId: "launched-id" });
+  it("a startup SessionStart naming another id than the launched one is stray, with a reason naming both", () => {
+    const why = strayStartupSessionStart(launched, ev("SessionStart", { session_id: "new-empty-id", source: "startup" }));
+    assert.match(why ?? "", /names session new-empty-id, but this CLI was launched with launched-id: ignored/);
+    assert.ok(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "new-empty-id" })), "a missing source counts as startup");
+  });
+  it("the launched id itself, clear, compact and resume are not", () => {
+    assert.equal(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "launched-id", source: "startup" })), null);
+    for (const source of ["clear", "compact", "resume"]) {
+      assert.equal(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "other", source })), null, source);
+    }
+    assert.equal(strayStartupSessionStart(launched, ev("Stop", { session_id: "other" })), null);
+    assert.equal(strayStartupSessionStart(row({ claudeSessionId: null }), ev("SessionStart", { session_id: "x", source: "startup" })), null);
+  });
+  it("the start timeout reason names the key, the time and the likely causes", () => {
+    assert.match(startTimeoutReason(60_000), /no SessionStart within 60s .*sessions\.start_timeout.*disableAllHooks or allowManagedHooksOnly/);
   });
 });
 
