@@ -30,5 +30,5 @@ export function registerOpsCommands(program: Command, io: OpsIo, cfgFlag: () => 
     });
 
   program.command("doctor").description("check tmux, the CLI, every account home, the state dir, the token, the port and the unit")
-    .action(async () => runDoctor(cfgFlag(), io));
+    .option("--json", "print the checks as JSON").action(async (o: { json?: boolean }) => runDoctor(cfgFlag(), io, { json: o.json ?? false }));
 }

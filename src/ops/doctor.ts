@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.js";
 import { ExitError } from "../cli/load.js";
 import { checkHomes } from "./doctor-homes.js";
-import { checkManagedSettings } from "./doctor-hooks.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
 import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
@@ -19,8 +18,8 @@ export interface DoctorOptions {
   hasSystemctl?: boolean;
   run?: Run;
   now?: number;
-  /** where managed settings are looked for (default /etc/claude-code) */
-  managedSettingsDir?: string;
+  /** Print one JSON object ({ ok, checks }) at the end instead of the lines. */
+  json?: boolean;
 }
 
 export function defaultUnitLocations(env: NodeJS.ProcessEnv): UnitLocation[] {
@@ -37,7 +36,7 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
   const checks: Check[] = [];
   const report = (c: Check) => {
     checks.push(c);
-    io.out(formatCheck(c));
+    if (!o.json) io.out(formatCheck(c));
   };
   const configPath = resolveConfigPath(flag, env, env.HOME || homedir());
   const loaded = loadConfigFile(configPath, { env, home: env.HOME || homedir() });
@@ -50,7 +49,6 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
   if (loaded.ok) {
     const c = loaded.config;
     report(await checkCli(c, env, run));
-    report(checkManagedSettings(o.managedSettingsDir));
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
     for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));
@@ -61,6 +59,6 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
     if (usage) report(usage);
     report(unit.check);
   }
-  io.out(summary(checks));
+  io.out(o.json ? `${JSON.stringify({ ok: !checks.some((c) => c.status === "fail"), checks }, null, 2)}\n` : summary(checks));
   if (checks.some((c) => c.status === "fail")) throw new ExitError(1, "");
 }

@@ -65,6 +65,23 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     assert.equal(await run(["--config", cfg, "doctor"], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
   });
 
+  it("--json prints the checks as one JSON object, and still exits 1 on a failure", async () => {
+    let out = "";
+    assert.equal(await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
+    const j = JSON.parse(out) as { ok: boolean; checks: Array<{ status: string; name: string; detail: string; fix?: string }> };
+    assert.equal(j.ok, true);
+    assert.ok(j.checks.some((c) => c.name === "tmux" && c.status === "ok"));
+    out = "";
+    const noCli = { ...env, PATH: "/nonexistent" };
+    writeFileSync(cfg, readFileSync(cfg, "utf8").replace(/binary: .*/, "binary: /nonexistent/claude"));
+    assert.equal(await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env: noCli }), 1);
+    const bad = JSON.parse(out) as typeof j;
+    assert.equal(bad.ok, false);
+    const cli = bad.checks.find((c) => c.name === "Claude Code CLI")!;
+    assert.equal(cli.status, "fail");
+    assert.match(cli.fix ?? "", /install it/);
+  });
+
   it("managed settings that block user hooks (disableAllHooks, allowManagedHooksOnly) fail, naming the file and key", async () => {
     const managed = join(root, "etc-claude-code");
     mkdirSync(join(managed, "managed-settings.d"), { recursive: true });
