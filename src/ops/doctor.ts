@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.js";
 import { ExitError } from "../cli/load.js";
 import { checkHomes } from "./doctor-homes.js";
+import { checkManagedSettings } from "./doctor-hooks.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
 import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
@@ -20,6 +21,8 @@ export interface DoctorOptions {
   now?: number;
   /** Print one JSON object ({ ok, checks }) at the end instead of the lines. */
   json?: boolean;
+  /** where managed settings are looked for (default /etc/claude-code) */
+  managedSettingsDir?: string;
 }
 
 export function defaultUnitLocations(env: NodeJS.ProcessEnv): UnitLocation[] {
@@ -49,6 +52,7 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
   if (loaded.ok) {
     const c = loaded.config;
     report(await checkCli(c, env, run));
+    report(checkManagedSettings(o.managedSettingsDir));
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
     for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));
