@@ -428,7 +428,7 @@ export class Daemon {
   private launchFiles: LaunchEnvFiles | null = null;
   private launchContext(c: Config, settingsFile: string): LaunchContext {
     return {
-      binary: this.resolveBinary(c), args: c.claude.args, env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
+      binary: this.resolveBinary(c), args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args], env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
       sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
       launch: (this.launchFiles ??= new LaunchEnvFiles(`${this.paths.stateDir}/launch`)).prepare(c.claude.env),
       statusLine: this.statusFiles, userHome: this.realHome,

@@ -71,6 +71,10 @@ export function buildProgram(io: CliIo): Command {
   program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
     .option("--json", "print JSON").action(async (name: string, text: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/send", { session: name, text }, o.json));
 
+  program.command("command").argument("<name>", "session name").argument("<command...>", "an allowed slash command: /compact [instructions], /clear, /model NAME")
+    .description("run a slash command in a session (only /compact, /clear, /model; prompt text never runs as one)")
+    .option("--json", "print JSON").action(async (name: string, words: string[], o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/command", { session: name, command: words.join(" ") }, o.json));
+
   program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; enable/disable one; add or remove one")
     .argument("[action]", "enable | disable | add | remove").argument("[name]", "account name").option("--json", "print JSON")
     .option("--home <dir>", "add: the account's home (default ~/claude-accounts/NAME; created and prepared)")

@@ -187,8 +187,14 @@ function claudeSchema(home: string) {
     binary: nameOrAbsPath(home, false).default("claude"),
     args: stringList(),
     env: z.record(z.string().regex(ENV_NAME), z.string()).default({}),
+    // --permission-mode for every session; null: the CLI's own default (auto mode on 2.1.332, which stops
+    // at "Auto mode can't check actions" behind a gateway: docs/notes/cli-input.md).
+    permission_mode: z.enum(PERMISSION_MODES).nullable().default(null),
   });
 }
+
+/** `--permission-mode` choices (2.1.197's help; 2.1.332 adds "manual" and still takes "default"). */
+export const PERMISSION_MODES = ["default", "manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"] as const;
 
 /** The whole file. Output is the final Config with every default filled in. */
 export function configSchema(ctx: ConfigContext) {

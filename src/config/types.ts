@@ -51,7 +51,8 @@ export interface AutonomousPoolConfig {
 export interface Config {
   state_dir: string;
   tmux: { socket: string };
-  claude: { binary: string; args: string[]; env: Record<string, string> };
+  /** permission_mode: passed as --permission-mode at every launch; null leaves it to the CLI */
+  claude: { binary: string; args: string[]; env: Record<string, string>; permission_mode: string | null };
   accounts: AccountConfig[];
   pool: {
     shared_projects_dir: string;

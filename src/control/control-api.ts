@@ -4,6 +4,7 @@ import type { SessionService } from "../sessions/session-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow, SwapRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
+import { checkCommand, checkPromptText } from "../sessions/cli-input.js";
 import { CfError } from "../util/errors.js";
 import { publicReason } from "./error-map.js";
 
@@ -27,6 +28,8 @@ export const SwapInput = z.strictObject({
   urgent: z.boolean().optional(),
 });
 export const SendInput = z.strictObject({ session: z.string().min(1).max(64), text: z.string().min(1).max(1_000_000) });
+/** A slash command from the allowed list (sessions/cli-input.ts ALLOWED_COMMANDS: /compact, /clear, /model). */
+export const CommandInput = z.strictObject({ session: z.string().min(1).max(64), command: z.string().min(1).max(2100) });
 export const EnqueueInputSchema = z.strictObject({
   prompt: z.string().min(1).max(1_000_000),
   project: z.string().min(1).max(4096).optional(),
@@ -140,6 +143,9 @@ export class ControlApi {
   async send(input: unknown) {
     const i = parseInput(SendInput, input);
     this.requireSession(i.session);
+    // Text that can't arrive as exactly that text (a /word start, control characters) is the caller's to fix.
+    const checked = checkPromptText(i.text);
+    if (!checked.ok) throw new CfError("invalid_input", `text: ${checked.reason}`);
     // A swap or restart types into the same pane (/exit, a resent prompt): keys must not interleave,
     // and a prompt typed just before a swap's /exit would be cut unseen. Refused (409) while one runs.
     this.sessions.lock(i.session, "send");
@@ -150,6 +156,26 @@ export class ControlApi {
       this.sessions.unlock(i.session);
     }
     return { ok: true, session: i.session };
+  }
+
+  /**
+   * Runs one allowed slash command in a session (checkCommand: /compact [instructions], /clear, /model NAME)
+   * through the input module: typed only into an empty prompt-mode box; refused (409) at an open dialog
+   * (`dialog open: <kind>`) or while a swap, restart or send holds the session.
+   */
+  async command(input: unknown) {
+    const i = parseInput(CommandInput, input);
+    this.requireSession(i.session);
+    const checked = checkCommand(i.command);
+    if (!checked.ok) throw new CfError("invalid_input", `command: ${checked.reason}`);
+    this.sessions.lock(i.session, "command");
+    try {
+      const r = await this.sessions.prompts.input.command(i.session, checked.body, { timeoutMs: 30_000 });
+      if (!r.ok) throw new CfError("conflict", r.reason);
+    } finally {
+      this.sessions.unlock(i.session);
+    }
+    return { ok: true, session: i.session, command: checked.body };
   }
 
   async restart(input: unknown) {

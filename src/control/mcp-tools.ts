@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Logger } from "../util/log.js";
 import { CfError } from "../util/errors.js";
 import { faultDetail, publicError, sanitize } from "./error-map.js";
-import { AccountInput, EnqueueInputSchema, ScaleInput, SendInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
+import { AccountInput, EnqueueInputSchema, ScaleInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
 
 export interface ToolOptions {
   enableTrigger: boolean;
@@ -65,6 +65,10 @@ function mutatingTools(api: ControlApi): Record<string, Spec> {
   return {
     inbox_enqueue: { description: "Queue a task (a prompt for a project) for the autonomous pool.", input: EnqueueInputSchema, annotations: WRITE, run: (a) => api.enqueue(a) },
     session_send: { description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.", input: SendInput, annotations: WRITE, run: (a) => api.send(a) },
+    session_command: {
+      description: "Run one allowed slash command in a session: /compact [instructions], /clear or /model NAME (prompt text never runs as a command).",
+      input: CommandInput, annotations: WRITE, run: (a) => api.command(a),
+    },
     session_swap: { description: "Move a session to another account (a given one, or the best available); urgent cuts a running turn.", input: SwapInput, annotations: DESTRUCTIVE, run: (a) => api.swap(a) },
     session_checkpoint: { description: "Take a checkpoint of a session now.", input: SessionInput, annotations: WRITE, run: (a) => api.checkpoint(a) },
     session_restart: { description: "Restart a session's CLI, resuming its conversation.", input: SessionInput, annotations: DESTRUCTIVE, run: (a) => api.restart(a) },

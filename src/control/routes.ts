@@ -30,6 +30,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/trigger/checkpoint": ({ body }) => api.checkpoint(body),
       "/trigger/enqueue": ({ body }) => api.enqueue(body),
       "/trigger/send": ({ body }) => api.send(body),
+      "/trigger/command": ({ body }) => api.command(body),
       "/trigger/restart": ({ body }) => api.restart(body),
       "/trigger/scale": ({ body }) => api.scale(body),
       "/trigger/account": ({ body }) => api.accountSet(body),

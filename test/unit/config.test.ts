@@ -181,7 +181,7 @@ describe("valid configs", () => {
     const expected: Config = {
       state_dir: state,
       tmux: { socket: "" },
-      claude: { binary: "claude", args: [], env: {} },
+      claude: { binary: "claude", args: [], env: {}, permission_mode: null },
       accounts: [{
         name: "a", home: "/home/u/a", priority: 100, limits: { hourly_msgs: 0, weekly_msgs: 0 },
         managed: true, link_files: [".gitconfig", ".ssh", ".config/gh"], disabled: false,
@@ -271,6 +271,12 @@ describe("valid configs", () => {
     const c = config(yaml(...ACCOUNT, "    window_5h_threshold: 0.7", "    window_week_threshold: 0.8", "quota: { min_runway: 45m }"));
     assert.deepEqual([c.accounts[0]?.window_5h_threshold, c.accounts[0]?.window_week_threshold, c.quota.min_runway], [0.7, 0.8, 2_700_000]);
     assert.equal(config(yaml(...ACCOUNT, "quota: { min_runway: 0s }")).quota.min_runway, 0);
+  });
+
+  it("claude.permission_mode: one of the CLI's --permission-mode choices, unset by default", () => {
+    assert.equal(config(yaml(...ACCOUNT, "claude: { permission_mode: default }")).claude.permission_mode, "default");
+    assert.equal(config(yaml(...ACCOUNT)).claude.permission_mode, null);
+    assert.match(messages(yaml(...ACCOUNT, "claude: { permission_mode: yolo }")).join("\n"), /claude\.permission_mode/);
   });
 
   it("keeps a tmux socket name as a name", () => {

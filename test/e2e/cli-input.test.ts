@@ -1,0 +1,91 @@
+// Text stays text and no dialog is answered by accident, with the real CLI (both matrix versions:
+// CF_TEST_CLI=latest for the newest) against the stand-in: issue 13 points 1, 2, 3 and 9.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Daemon } from "../../src/daemon.js";
+import { classifyPane } from "../../src/sessions/pane-classify.js";
+import { makeHarness, type Harness } from "../support/harness.js";
+import type { RecordedRequest } from "../support/stand-in-api.js";
+import { waitFor } from "../support/wait.js";
+
+function hasToolResult(r: RecordedRequest): boolean {
+  const last = (r.body?.messages as { content?: unknown }[] | undefined)?.at(-1);
+  return Array.isArray(last?.content) && (last.content as { type?: string }[]).some((b) => b.type === "tool_result");
+}
+
+describe("cli input (real CLI)", { timeout: 240_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
+  const idle = () => waitFor(() => d.sessions.get("dev")?.state === "idle" && !classifyPane(pane(), Date.now()).busy, 30_000, "idle");
+
+  before(async () => {
+    // default permission mode: 2.1.332's auto mode would stop the Bash call at its own dialog behind the stand-in.
+    h = await makeHarness({ accounts: 1, config: { claude: { permission_mode: "default" } } });
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
+  });
+  after(async () => h?.cleanup());
+
+  it("a leading ! reaches the model as text and runs nothing", async () => {
+    const bang = join(h.root, "bang");
+    const text = `!touch ${bang}`;
+    const mark = h.api.requests.length;
+    assert.deepEqual(await d.api.send({ session: "dev", text }), { ok: true, session: "dev" });
+    const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText === text, 30_000, mark);
+    assert.equal(turn.userText, text);
+    await idle();
+    assert.equal(existsSync(bang), false, "no shell ran it");
+    // Still in prompt mode: the next prompt is a prompt too.
+    await d.api.send({ session: "dev", text: "after the bang" });
+    await h.api.waitForRequest((r) => r.isTurn && r.userText === "after the bang", 30_000, mark);
+    await idle();
+  });
+
+  it("a CR inside one prompt is a newline; control characters and slash commands are refused with a reason", async () => {
+    const mark = h.api.requests.length;
+    await d.api.send({ session: "dev", text: "cr-one\rcr-two\r\ncr-three" });
+    const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText.includes("cr-one"), 30_000, mark);
+    assert.equal(turn.userText, "cr-one\ncr-two\ncr-three");
+    await idle();
+    await assert.rejects(d.api.send({ session: "dev", text: "ctl-one\rctl-two\u001b\u0015 ctl-end \u001b[201~ tail" }), /control character \(ESC at offset 15\)/);
+    await assert.rejects(d.api.send({ session: "dev", text: "/logout" }), /slash command/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(h.api.turns().filter((t) => t.userText.includes("ctl-") || t.userText.includes("logout")).length, 0, "nothing of them reached the model");
+    assert.equal(h.api.turns().filter((t) => t.userText.includes("cr-one")).length, 1, "one prompt, once");
+  });
+
+  it("the command operation runs an allowed slash command and refuses others", async () => {
+    await assert.rejects(d.api.command({ session: "dev", command: "/logout" }), /not an allowed command/);
+    const before = d.sessions.get("dev")!.claudeSessionId;
+    const r = await d.api.command({ session: "dev", command: "/clear" });
+    assert.equal(r.ok, true);
+    await waitFor(() => d.sessions.get("dev")!.claudeSessionId !== before, 30_000, "new conversation after /clear");
+    await idle();
+  });
+
+  it("with a permission dialog open, send is refused with dialog open: permission and the tool call is not approved", async () => {
+    const approved = join(h.root, "approved");
+    h.api.setReplier((r) => {
+      if (hasToolResult(r)) return { text: "tool ran" };
+      if (r.userText.includes("RUN-BASH")) return { toolUse: { name: "Bash", input: { command: `touch ${approved}`, description: "touch a file" } } };
+      return undefined;
+    });
+    await d.api.send({ session: "dev", text: "RUN-BASH please" });
+    await waitFor(() => classifyPane(pane(), Date.now()).dialog === "permission", 30_000, "permission dialog open");
+    await assert.rejects(d.api.send({ session: "dev", text: "hello while the dialog is open" }), /dialog open: permission/);
+    assert.equal(existsSync(approved), false, "the tool call was not approved");
+    assert.equal(classifyPane(pane(), Date.now()).dialog, "permission", "the dialog is still open, untouched");
+    const ev = d.store.tailEvents(50, { session: "dev", kindPrefix: "session.input_refused" })[0];
+    assert.equal(ev?.data.reason, "dialog open: permission");
+    assert.match(String(d.sessions.get("dev")!.stateReason), /^waiting: permission dialog/);
+    const st = await h.cli("status", "--json");
+    assert.match(st.out, /waiting: permission dialog/);
+    h.api.setReplier(undefined);
+    h.tmux("send-keys", "-t", "=dev:", "Escape");
+    await waitFor(() => classifyPane(pane(), Date.now()).dialog === null, 10_000, "dialog closed");
+    assert.equal(existsSync(approved), false);
+  });
+});
