@@ -5,16 +5,11 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLAUDE_BIN, makeHarness, type Harness } from "../support/harness.js";
+import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
 const FAST_POLL = { poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s", stale_after: "1m", min_dwell: "10m" };
-const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
-async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
-  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
-  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
-}
 const usagePolls = (h: Harness, token: string) => h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage") && r.token === token).length;
 
 describe("threshold moves from usage figures", { timeout: 300_000 }, () => {

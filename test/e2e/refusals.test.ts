@@ -7,15 +7,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
+import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
-async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
-  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
-  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
-}
 // A prompt the service refused stays in the CLI's conversation, so the one resent after it reaches the
 // model in the same user turn ("p\n\np" or "p\np": issue 13 is about that); the turn's text ends with it.
 const answered = (h: Harness, text: string) => h.api.turns().filter((t) => t.status === 200 && (t.userText === text || t.userText.endsWith(`\n${text}`)));

@@ -6,15 +6,10 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
+import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
-async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
-  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
-  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
-}
 
 describe("the status-line feed", { timeout: 240_000 }, () => {
   let h: Harness;

@@ -5,15 +5,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { makeHarness, OffsetClock, type Harness } from "../support/harness.js";
+import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
-async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
-  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
-  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
-}
 const idle = (d: Daemon, name = "dev") => d.sessions.get(name)?.state === "idle";
 
 describe("every account exhausted", { timeout: 300_000 }, () => {

@@ -2,16 +2,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { makeHarness, type Harness } from "../support/harness.js";
+import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-const pane = (h: Harness, name = "dev") => h.tmux("capture-pane", "-p", "-t", `=${name}:`).out;
 
-async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
-  h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
-  h.tmux("send-keys", "-t", `=${name}:`, "Enter");
-}
 
 describe("swap on a hard limit", { timeout: 300_000 }, () => {
   let h: Harness;
