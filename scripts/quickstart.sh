@@ -40,8 +40,15 @@ if [ -f "$cfg" ]; then
 else
   say "no config yet: the daemon writes $cfg with one account (your ~/.claude, used as is) and one session on $workdir"
 fi
+# The session name the first-run config gives this folder (config/default-config.ts defaultSessionName).
+name="NAME"
+if [ ! -f "$cfg" ]; then
+  name="$(basename "$workdir" | sed -e 's/[^A-Za-z0-9_-]/-/g' -e 's/^[^A-Za-z0-9]*//' | cut -c1-64)"
+  name="${name:-main}"
+fi
 say "starting the daemon in the foreground (Ctrl-C stops it; the sessions keep running in tmux)"
 say "in another terminal: claude-failover status    (sessions and accounts)"
-say "                     claude-failover attach NAME    (the supervised Claude Code; NAME from status)"
+say "                     claude-failover attach $name    (the supervised Claude Code$([ "$name" = NAME ] && echo '; NAME from status'))"
+say "stop everything:     claude-failover stop --sessions"
 cd "$workdir"
 exec node "$bin" daemon

@@ -80,6 +80,7 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
   assert.match(out1, /installing claude-failover .* into /);
   assert.match(out1, /linked .*\.local\/bin\/claude-failover/);
   assert.match(out1, /starting the daemon/);
+  assert.match(out1, /claude-failover attach my-app /, "the first run names the session it sets up");
 
   // On PATH, a real command.
   const v = cf("--version");
