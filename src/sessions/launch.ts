@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { CfError } from "../util/errors.js";
 import type { LaunchEnv } from "./launch-env.js";
+import { checkAndRepairTranscript, type TranscriptRepair } from "./transcript-check.js";
 
 export interface LaunchContext {
   binary: string;
@@ -37,22 +38,34 @@ export function transcriptPathFor(sharedProjectsDir: string, project: string, cl
 
 export type ResumeCheck = "resume" | "fresh_same_id" | "fresh_new_id";
 
+export interface ResumeDecision {
+  check: ResumeCheck;
+  /** the transcript looked at, or null when there is none */
+  path: string | null;
+  /** what the line-by-line check found, and the copy kept when a torn tail was cut; null without a readable transcript */
+  repair: TranscriptRepair | null;
+}
+
 /**
  * `--resume` only works once the conversation has an assistant turn: a transcript holding only an
  * unanswered (interrupted) prompt is refused with "No conversation found", and `--session-id` with an
  * id whose transcript exists may be refused too. So: a transcript with an assistant line → resume;
  * no transcript → start with the same id; a transcript without one → start a new conversation.
+ * The transcript is checked line by line first (transcript-check.ts): a torn tail (a half-written last
+ * line, a block of NUL bytes) is cut off, a copy kept beside it; bad lines in the middle are reported.
  */
-export function resumeCheck(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): ResumeCheck {
+export function decideResume(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null, now = Date.now()): ResumeDecision {
   for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
     if (!p || !existsSync(p)) continue;
-    try {
-      return readFileSync(p, "utf8").includes('"type":"assistant"') ? "resume" : "fresh_new_id";
-    } catch {
-      return "fresh_new_id";
-    }
+    const repair = checkAndRepairTranscript(p, now);
+    return { check: repair?.report.hasAssistant ? "resume" : "fresh_new_id", path: p, repair };
   }
-  return "fresh_same_id";
+  return { check: "fresh_same_id", path: null, repair: null };
+}
+
+/** decideResume's answer alone (it repairs a torn tail as a side effect). */
+export function resumeCheck(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): ResumeCheck {
+  return decideResume(sharedProjectsDir, project, claudeSessionId, knownPath).check;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { applyHookEvent, startTimeoutReason, strayStartupSessionStart } from "./apply-event.js";
 import type { HookEvent } from "./hook-event.js";
-import { buildLaunchArgv, type LaunchContext, resumeCheck } from "./launch.js";
+import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision } from "./launch.js";
 import { writeUserStatusLine } from "../quota/status-feed.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
@@ -29,7 +29,9 @@ export class SessionService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<SignalListener>();
   /** when each session's CLI was last launched, and whether its SessionStart has come since (start timeout) */
-  private readonly launches = new Map<string, { at: number; started: boolean }>();
+  private readonly launches = new Map<string, { at: number; started: boolean; resumeOf: string | null }>();
+  /** conversation ids the CLI refused to resume (it died before SessionStart, saying so): started afresh next */
+  private readonly refusedResume = new Map<string, string>();
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
@@ -211,19 +213,58 @@ export class SessionService {
     const home = this.accounts.config(account)?.home;
     if (!home) throw new CfError("no_such_account", `no account named ${account}`);
     let id = row.claudeSessionId ?? randomUUID();
-    const check = resumeCheck(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath);
+    const decision = decideResume(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath, this.clock.now());
+    let check = decision.check;
+    let why = "old conversation has no answered turn to resume";
+    this.noteTranscript(row, account, decision);
+    if (check === "resume" && this.refusedResume.get(row.name) === id) {
+      check = "fresh_new_id";
+      why = "the CLI refused to resume the old conversation";
+    }
     if (check === "fresh_new_id" || !row.claudeSessionId) {
       id = randomUUID();
       this.store.updateSession(row.name, { claudeSessionId: id, transcriptPath: null }, this.clock.now());
-      if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why: "old conversation has no answered turn to resume" });
+      if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why });
     }
     const resume = check === "resume";
-    this.launches.set(row.name, { at: this.clock.now(), started: false });
+    this.launches.set(row.name, { at: this.clock.now(), started: false, resumeOf: resume ? id : null });
     if (this.launchCtx.statusLine) {
       writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
     }
     const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
     return { argv, resume, newConversation: check === "fresh_new_id" };
+  }
+
+  /**
+   * Events for what the line-by-line transcript check found (transcript-check.ts). When a torn tail was cut
+   * and the unanswered prompt went with it, the prompt becomes `failedPrompt`, so it is resent (not a
+   * continue note) once the CLI is up.
+   */
+  private noteTranscript(row: SessionRow, account: string, d: ResumeDecision): void {
+    const rep = d.repair?.report;
+    if (!rep) return;
+    if (rep.badLines.length) {
+      this.event("session.transcript_damaged", row.name, account, {
+        path: d.path, lines: rep.badLines.map((b) => b.line), problems: rep.badLines.slice(0, 5).map((b) => `line ${b.line}: ${b.problem}`),
+      });
+    }
+    if (!rep.tornTail || !d.repair?.copy) return;
+    const promptLost = !row.lastPromptAnswered && !!row.lastPrompt && rep.lastUserPrompt !== row.lastPrompt;
+    this.event("session.transcript_repaired", row.name, account, {
+      path: d.path, copy: d.repair.copy, line: rep.tornTail.line, bytesCut: rep.tornTail.bytes, problem: rep.tornTail.problem, resend: promptLost,
+    });
+    if (promptLost && !row.failedPrompt) this.store.updateSession(row.name, { failedPrompt: row.lastPrompt }, this.clock.now());
+  }
+
+  /** A CLI launched with --resume that died before SessionStart saying it can't load the conversation: the next start is a new one. */
+  private async noteResumeRefused(name: string): Promise<void> {
+    const l = this.launches.get(name);
+    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf) return;
+    const text = await this.tmux.capture(name, 50).catch(() => "");
+    if (!RESUME_REFUSED.test(text)) return;
+    this.refusedResume.set(name, l.resumeOf);
+    const last = text.split("\n").map((x) => x.trim()).filter((x) => RESUME_REFUSED.test(x)).pop() ?? "";
+    this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, { id: l.resumeOf, said: last.slice(0, 300) });
   }
 
   isUsable(account: string): boolean {
@@ -247,6 +288,7 @@ export class SessionService {
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
       if (pane && !pane.dead && row.state === "starting" && (await this.failIfStartOverdue(spec.name))) continue;
+      if (pane?.dead) await this.noteResumeRefused(spec.name);
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
       else if (row.state === "starting" || row.state === "busy" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
@@ -404,6 +446,9 @@ export class SessionService {
     this.timers.clear();
   }
 }
+
+/** What a CLI prints when it can't load the conversation it was told to resume (then it exits). */
+const RESUME_REFUSED = /No conversation found|conversation .*(could not|couldn't|cannot|failed to) (be )?(load|read|parse)|failed to (load|parse|resume)/i;
 
 // Events keep what an operator needs, not whole payloads (prompts can be large).
 function summarize(p: Record<string, unknown>): Record<string, unknown> {
