@@ -102,7 +102,9 @@ function checkClaudeJson(c: Config, a: AccountConfig): Check {
     doc = JSON.parse(readFileSync(path, "utf8")) as typeof doc;
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
-    return fail(name, missing ? `${path} is missing` : `${path} is not valid JSON`, fix);
+    if (missing) return fail(name, `${path} is missing`, fix);
+    // Never replaced by the daemon (it may hold the account's login and approvals): issue 13 point 8.
+    return fail(name, `${path} is not valid JSON`, `repair it by hand, or copy the newest ${join(a.home, ".claude", "backups")}/.claude.json.backup.* (the CLI keeps them) over it, then restart the daemon; the daemon never replaces a file that does not parse`);
   }
   if (doc.hasCompletedOnboarding !== true) return fail(name, "onboarding not marked done: the CLI would stop at its first-run screens", fix);
   const projects = c.pool.dedicated.map((d) => d.project);

@@ -158,6 +158,13 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     assert.match(r.out, /✗ port \(127\.0\.0\.1:\d+\): in use by another program/);
   });
 
+  it("a .claude.json that does not parse: fail, and the fix says it is never replaced and where the CLI's backups are", async () => {
+    writeFileSync(join(home("a"), ".claude.json"), '{"oauthAccount": {"emailAdd');
+    const r = await doctor();
+    assert.equal(r.code, 1);
+    assert.match(r.out, /✗ account a: \.claude\.json: .*is not valid JSON\n    fix: repair it by hand, or copy the newest .*\.claude\/backups\/\.claude\.json\.backup\.\* .* never replaces a file that does not parse/);
+  });
+
   it("token expiry: expired with a refresh token is a warning, without one a failure", async () => {
     const creds = (refresh: string | null) => JSON.stringify({ claudeAiOauth: { accessToken: "sk-ant-oat01-x", refreshToken: refresh, expiresAt: Date.now() - 3 * 3600_000 } });
     writeFileSync(join(home("a"), ".claude", ".credentials.json"), creds("sk-ant-ort01-x"), { mode: 0o600 });
