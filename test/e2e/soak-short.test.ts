@@ -25,6 +25,7 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
     const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
     assert.deepEqual(new Set(r.faults.map((f) => f.kind)), new Set(FAULT_KINDS), `faults injected: ${r.faults.map((f) => f.kind).join(", ")}`);
     for (const f of r.faults) assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);
+    for (const f of r.faults) assert.ok(!f.detail.includes("EXPECTED"), `#${f.n} ${f.kind}: ${f.detail}`);
     assert.deepEqual(r.violations, [], explain("chaos", r));
   });
 });

@@ -3,10 +3,14 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { fakeCredentials } from "../support/harness.js";
 import { delay, waitFor } from "../support/wait.js";
 import type { ScaleEnv, StatusSession } from "./scale-env.js";
 
-export const FAULT_KINDS = ["daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "spool_junk", "checkpoint_corrupt"] as const;
+export const FAULT_KINDS = [
+  "daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "usage_refuse", "spool_junk", "checkpoint_corrupt",
+  "server_throttle", "token_rejected", "second_daemon",
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface ChaosOptions {
@@ -37,6 +41,10 @@ const REACTIONS: Record<FaultKind, string[]> = {
   usage_hang: ["quota.poll_error", "quota.decision.move", "swap.started"],
   usage_500: ["quota.poll_error", "quota.decision.move", "swap.started"],
   usage_429: ["quota.poll_error", "quota.decision.move", "swap.started"],
+  usage_refuse: ["quota.poll_error", "quota.usage_refused", "quota.decision.move", "swap.started"],
+  server_throttle: ["quota.throttle", "quota.throttle_retry", "swap.started"],
+  token_rejected: ["account.token_rejected", "swap.started", "task.failed"],
+  second_daemon: ["daemon.started", "swap.interrupted", "task.requeued"],
   spool_junk: ["hook.orphan"],
   checkpoint_corrupt: ["daemon.started", "checkpoint.corrupt", "session.restored_from_checkpoint", "session.adopted"],
 };
@@ -132,8 +140,9 @@ export class Chaos {
       }
       case "usage_hang":
       case "usage_500":
-      case "usage_429": {
-        const mode = kind.slice("usage_".length) as "hang" | "500" | "429";
+      case "usage_429":
+      case "usage_refuse": {
+        const mode = kind.slice("usage_".length) as "hang" | "500" | "429" | "refuse";
         const [lo, hi] = this.o.usageFaultMs ?? [10_000, 25_000];
         const ms = Math.round(lo + this.rand() * (hi - lo));
         env.h.api.setUsageMode(mode);
@@ -144,6 +153,35 @@ export class Chaos {
       }
       case "spool_junk":
         return void this.record(kind, null, this.junk());
+      case "server_throttle": {
+        // A service-wide throttle (not quota) on one account's next turns: retried there, nothing moves.
+        const account = this.pick(Object.keys(env.h.accountTokens))!;
+        const n = 1 + Math.floor(this.rand() * 3);
+        env.h.api.setThrottle(env.h.accountTokens[account]!, n);
+        return void this.record(kind, null, `account ${account}: next ${n} turn requests throttled (429, x-should-retry, no unified headers)`);
+      }
+      case "token_rejected": {
+        // The API refuses an account's token twice (restart, then revoked and moved); the
+        // person logs in again 30 s later (a new credentials file) and the account comes back.
+        const account = this.pick(Object.keys(env.h.accountTokens))!;
+        const token = env.h.accountTokens[account]!;
+        env.h.api.setAuthFailure(token, 2);
+        this.record(kind, null, `account ${account}: next 2 turn requests answered 401 (token expired), logged in again after 30 s`);
+        this.watchers.push(delay(30_000).then(() => {
+          env.h.api.setAuthFailure(token, 0);
+          const home = (env.h.configObject.accounts as { name: string; home: string }[]).find((a) => a.name === account)!.home;
+          writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(token), { mode: 0o600 });
+        }));
+        return;
+      }
+      case "second_daemon": {
+        // A second daemon on the same state dir (started by hand, or two units): it must exit 2 at once and
+        // touch nothing of the running one.
+        const t0 = Date.now();
+        const r = await env.runSecondDaemon();
+        const ok = r.code === 2 && Date.now() - t0 < 10_000;
+        return void this.record(kind, null, `second daemon exited ${r.code} after ${Date.now() - t0} ms${ok ? "" : " (EXPECTED exit 2 within 10 s)"}: ${r.firstLine}`);
+      }
       case "checkpoint_corrupt":
         return this.corruptCheckpoint();
     }

@@ -104,6 +104,28 @@ export class ScaleEnv {
     return child.pid!;
   }
 
+  /**
+   * Runs a second `claude-failover daemon` on the same config and state dir while the first one runs (as
+   * a second unit or a start by hand would): its exit code and the first line it printed. It is killed
+   * after 15 s if it has not exited by then (code null).
+   */
+  async runSecondDaemon(): Promise<{ code: number | null; firstLine: string }> {
+    const js = process.env.SCALE_DAEMON_JS;
+    const entry = js ? [js] : ["--import", "tsx", join(REPO, "src/cli/bin.ts")];
+    const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], { env: this.h.env, stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
+    let text = "";
+    child.stdout.on("data", (b: Buffer) => (text += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (text += b.toString()));
+    const code = await Promise.race([
+      new Promise<number | null>((r) => child.once("exit", (c) => r(c))),
+      delay(15_000).then(() => {
+        child.kill("SIGKILL");
+        return null;
+      }),
+    ]);
+    return { code, firstLine: text.split("\n").find((l) => l.trim())?.slice(0, 200) ?? "" };
+  }
+
   /** SIGKILL, like a crash or an OOM kill; tmux sessions stay. */
   async killDaemon(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.daemon;

@@ -59,7 +59,8 @@ export type Reply = TextReply | ToolUseReply;
 export type Replier = (req: RecordedRequest) => Reply | undefined;
 
 /** "blocked": 429 with a long retry-after (`usageBlockSec`), as the real endpoint's per-IP throttle. */
-export type UsageMode = "ok" | "hang" | "500" | "429" | "garbage" | "401" | "blocked";
+/** "refuse": 429 with `retry-after: 0` to every client, as the real endpoint does to one it does not take for the CLI. */
+export type UsageMode = "ok" | "hang" | "500" | "429" | "garbage" | "401" | "blocked" | "refuse";
 
 /** The usage endpoint answers only clients whose User-Agent starts with this. */
 export const USAGE_CLIENT_PREFIX = "claude-code/";
@@ -462,6 +463,10 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       case "429":
         finish(429);
         sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "2" });
+        return;
+      case "refuse":
+        finish(429);
+        sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "0" });
         return;
       case "garbage": {
         finish(200);
