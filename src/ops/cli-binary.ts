@@ -1,6 +1,7 @@
 // Which Claude Code CLI the daemon runs: `claude.binary` from the config when it is a path or a name
 // found on PATH; for the default name `claude` not found on PATH, the CLI installed with this package
-// (node_modules/.bin/claude of the install, the pinned @anthropic-ai/claude-code).
+// (the pinned @anthropic-ai/claude-code of the install: its native binary, never node_modules/.bin/claude,
+// which the newest CLI installed beside it for the tests' CLI matrix may claim: docs/notes/cli-2.1.332.md).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,10 +36,10 @@ export function packageVersion(root = packageRoot()): string {
   }
 }
 
-/** node_modules/.bin/claude of the install, if it exists. */
+/** The pinned CLI of the install (node_modules/@anthropic-ai/claude-code/bin/claude.exe), if it exists. */
 export function packagedCli(root = packageRoot()): string | null {
   if (!root) return null;
-  const p = join(root, "node_modules", ".bin", "claude");
+  const p = join(root, "node_modules", "@anthropic-ai", "claude-code", "bin", "claude.exe");
   return existsSync(p) ? p : null;
 }
 
