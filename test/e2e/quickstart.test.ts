@@ -88,7 +88,7 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
   assert.equal(v.stdout.trim(), (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version);
   // The session runs the CLI installed with the package (no claude on PATH).
   const panes = spawnSync("tmux", ["list-panes", "-a", "-F", "#{session_name} #{pane_start_command}"], { env: { PATH, TMUX_TMPDIR: tmuxDir }, encoding: "utf8" });
-  assert.match(panes.stdout, /^my-app .*\.local\/share\/claude-failover\/[^/ ]+\/node_modules\/\.bin\/claude/m);
+  assert.match(panes.stdout, /^my-app .*\.local\/share\/claude-failover\/[^/ ]+\/node_modules\/@anthropic-ai\/claude-code\/bin\/claude\.exe/m);
   // The generated config carried the stand-in for the CLI.
   const cfgText = readFileSync(join(home, ".config", "claude-failover", "config.yaml"), "utf8");
   assert.match(cfgText, new RegExp(`ANTHROPIC_BASE_URL: "${api.url}"`));
