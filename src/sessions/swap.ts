@@ -7,6 +7,7 @@ import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
+import { transcriptHoldsRefused } from "./refused-prompt.js";
 import type { AccountChooser } from "./types.js";
 
 export interface SwapRequest {
@@ -137,8 +138,13 @@ export class SwapService {
       await this.confirmStart(req.session);
       await step("confirmed");
       let resent = false;
-      if (resend) {
-        const r = await this.sessions.prompts.send(req.session, resend, { confirmTimeoutMs: this.tuning.confirmMs });
+      // A refused prompt is still in the resumed conversation and the CLI merges the next prompt into its
+      // user message: resending it would make the model read it twice, a continue note makes it read it once.
+      const inTranscript = !!resend && !launched.newConversation && transcriptHoldsRefused(this.sessions.get(req.session)!.transcriptPath, resend);
+      const text = inTranscript ? this.tuning.continueNote : resend;
+      if (resend && text) {
+        if (inTranscript) this.sessions.event("swap.resend_as_note", req.session, to, { id, why: "the refused prompt is the conversation's last, unanswered user message" });
+        const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
         if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);
         resent = true;
         await step("resent");

@@ -33,14 +33,17 @@ describe("pool task across a hard limit", { timeout: 300_000 }, () => {
     }, 120_000, "task ended");
     assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
     assert.equal(t.attempts, 1, "never retried by the dispatcher");
-    assert.ok(t.result?.trimEnd().endsWith(prompt));
+    // The refused prompt stays in the conversation: the swap sends the continue note after it, and the
+    // stand-in echoes the last user message (issue 13 point 10: the model reads the prompt once).
+    assert.match(t.result ?? "", /ANSWER: [\s\S]*Continue where you left off/);
     assert.equal(readFileSync(join(h.root, "state", "outbox", "limited-1.md"), "utf8").trimEnd(), t.result!.trimEnd());
 
     const turns = h.api.turns().filter((r) => r.userText.endsWith(prompt));
     assert.equal(turns.filter((r) => r.status === 429 && r.token === a).length, 1, "refused once on a");
-    const ok = turns.filter((r) => r.status === 200);
+    const ok = h.api.turns().filter((r) => r.status === 200 && r.allUserTexts.join("\n").includes(prompt));
     assert.equal(ok.length, 1, "answered exactly once");
     assert.equal(ok[0]!.token, h.accountTokens.b, "answered on b");
+    assert.equal(ok[0]!.allUserTexts.join("\n").split(prompt).length - 1, 1, "the model reads the prompt once");
     assert.equal(d.sessions.get("auto-01")!.account, "b");
     assert.equal(d.accounts.row("a").state, "exhausted");
     assert.equal(d.store.lastSwap("auto-01")?.outcome, "ok");

@@ -11,9 +11,13 @@ import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-// A prompt the service refused stays in the CLI's conversation, so the one resent after it reaches the
-// model in the same user turn ("p\n\np" or "p\np": issue 13 is about that); the turn's text ends with it.
-const answered = (h: Harness, text: string) => h.api.turns().filter((t) => t.status === 200 && (t.userText === text || t.userText.endsWith(`\n${text}`)));
+// A prompt the service refused stays in the CLI's conversation. A retry on the same account (the limit
+// reactor) sends it again, merged into the same user turn ("p\n\np"); a swap sends the continue note after
+// it instead, so the model reads it once (issue 13 point 10). A turn answers `text` when its last user
+// message ends with it, or is that note with `text` in the conversation exactly once.
+const NOTE = "Continue where you left off";
+const answered = (h: Harness, text: string) => h.api.turns().filter((t) => t.status === 200 && (t.userText === text || t.userText.endsWith(`\n${text}`)
+  || (t.userText.includes(NOTE) && t.allUserTexts.join("\n").split(text).length - 1 === 1)));
 // The CLI retries a throttled request itself (10 times by default; 2.1.332 spends about 3 min on it);
 // CLAUDE_CODE_MAX_RETRIES (documented by Claude Code) keeps that short here: the daemon's part starts after.
 const FEW_RETRIES = { CLAUDE_CODE_MAX_RETRIES: "1" };
@@ -132,7 +136,7 @@ describe("a pool task whose account's token is rejected twice", { timeout: 240_0
     assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
     assert.equal(d.sessions.get("auto-01")!.account, "b");
     assert.equal(d.accounts.row("a").state, "revoked");
-    const ok = h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(prompt));
+    const ok = answered(h, prompt);
     assert.equal(ok.length, 1, "answered exactly once");
     assert.equal(ok[0]!.token, h.accountTokens.b, "answered on b");
     const kinds = d.store.tailEvents(1000).filter((e) => e.data.id === "stale-1").map((e) => e.kind);
