@@ -8,6 +8,7 @@ import type { Daemon } from "../../src/daemon.js";
 import { classifyPane } from "../../src/sessions/pane-classify.js";
 import { makeHarness, type Harness } from "../support/harness.js";
 import type { RecordedRequest } from "../support/stand-in-api.js";
+import { dropFiles } from "../support/inbox.js";
 import { waitFor } from "../support/wait.js";
 
 function hasToolResult(r: RecordedRequest): boolean {
@@ -87,5 +88,64 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
     h.tmux("send-keys", "-t", "=dev:", "Escape");
     await waitFor(() => classifyPane(pane(), Date.now()).dialog === null, 10_000, "dialog closed");
     assert.equal(existsSync(approved), false);
+  });
+});
+
+// 2.1.332 starts in auto mode, whose check of a tool call runs on the service: behind the stand-in the
+// first Bash call stops at "Auto mode can't check actions in this session" (issue 13 point 9). With no
+// claude.permission_mode the session must say so instead of looking busy; a send is refused.
+describe("auto-mode check dialog (newest CLI, no permission_mode)", { timeout: 240_000, skip: process.env.CF_TEST_CLI !== "latest" && "2.1.332 only (CF_TEST_CLI=latest)" }, () => {
+  let h: Harness;
+  let d: Daemon;
+  const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
+  before(async () => {
+    h = await makeHarness({ accounts: 1 });
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
+  });
+  after(async () => h?.cleanup());
+
+  it("a Bash call leaves the session waiting: auto-mode check dialog, never silently busy", async () => {
+    const touched = join(h.root, "auto-touched");
+    h.api.setReplier((r) => {
+      if (hasToolResult(r)) return { text: "tool ran" };
+      if (r.userText.includes("RUN-BASH")) return { toolUse: { name: "Bash", input: { command: `touch ${touched}`, description: "touch a file" } } };
+      return undefined;
+    });
+    await d.api.send({ session: "dev", text: "RUN-BASH in auto mode" });
+    await waitFor(() => classifyPane(pane(), Date.now()).dialog === "auto_mode_check", 30_000, "auto-mode check dialog");
+    // The sweep notes it for a busy session.
+    await waitFor(() => /^waiting: auto-mode check dialog/.test(d.sessions.get("dev")?.stateReason ?? ""), 15_000, "status says waiting");
+    const st = await h.cli("status");
+    assert.match(st.out, /waiting: auto-mode check dialog/);
+    await assert.rejects(d.api.send({ session: "dev", text: "hello" }), /dialog open: auto_mode_check/);
+    assert.equal(existsSync(touched), false);
+    h.api.setReplier(undefined);
+  });
+});
+
+describe("an inbox task starting with !", { timeout: 240_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } } } });
+    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    h.writeConfig();
+    d = await h.start();
+    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
+  });
+  after(async () => h?.cleanup());
+
+  it("reaches the model as the task's text and runs nothing", async () => {
+    const bang = join(h.root, "bang-task");
+    const prompt = `!touch ${bang}`;
+    dropFiles(join(h.root, "state", "inbox"), [{ name: "bang.md", prompt, front: { id: "bang-1" } }]);
+    const t = await waitFor(() => {
+      const x = d.inbox.tasks.get("bang-1");
+      return x && x.state !== "queued" && x.state !== "running" ? x : null;
+    }, 120_000, "task ended");
+    assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
+    assert.equal(h.api.turns().filter((r) => r.userText === prompt).length, 1, "the model got the text as a prompt, once");
+    assert.equal(existsSync(bang), false, "no shell ran it");
   });
 });
