@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { credentialsPath, readCredentials } from "../../src/accounts/credentials.js";
-import { type HomeSpec, prepareHome, SHARED_DIRS, sharedDirFor } from "../../src/accounts/homes.js";
+import { type HomeSpec, prepareHome, seedClaudeJson, SHARED_DIRS, sharedDirFor } from "../../src/accounts/homes.js";
 
 describe("account homes", () => {
   let root: string;
@@ -137,6 +137,19 @@ describe("account homes", () => {
     assert.equal(d2.theme, "dark");
     assert.equal(d2.hasCompletedOnboarding, true);
     assert.deepEqual(Object.keys(d2.projects), [join(root, "not-created-yet")]);
+  });
+
+  it("a project already trusted: .claude.json is not rewritten (same inode and mtime, no lock taken)", () => {
+    const s = spec();
+    prepareHome(s, ctx());
+    const path = join(s.home, ".claude.json");
+    const before = statSync(path);
+    const report = { account: s.account, actions: [] as string[], warnings: [] as string[] };
+    seedClaudeJson(path, ctx().projects, report);
+    const after = statSync(path);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs]);
+    assert.deepEqual(report, { account: s.account, actions: [], warnings: [] });
+    assert.ok(!readdirSync(s.home).includes(".claude.json.lock"));
   });
 
   it("a .claude.json that does not parse is never replaced: left as it is, with a warning", () => {
