@@ -7,11 +7,14 @@ export interface HookEvent {
   order: [bigint, number];
   session: string;
   account: string;
+  /** the launch of the CLI that wrote it (CLAUDE_FAILOVER_LAUNCH); null in names without one (older hook scripts) */
+  launch: string | null;
   event: string;
   payload: Record<string, unknown>;
 }
 
-const NAME_RE = /^(\d{10,20})\.(\d+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z]+)\.json$/;
+// <ns>.<pid>.<session>.<account>[.<launch>].<Event>.json (the launch: 12 hex digits)
+const NAME_RE = /^(\d{10,20})\.(\d+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.(?:([0-9a-f]{12})\.)?([A-Za-z]+)\.json$/;
 
 export function parseSpoolName(file: string): Omit<HookEvent, "payload" | "file"> | null {
   const m = NAME_RE.exec(file);
@@ -22,7 +25,8 @@ export function parseSpoolName(file: string): Omit<HookEvent, "payload" | "file"
     order: [ns, Number(m[2])],
     session: m[3]!,
     account: m[4]!,
-    event: m[5]!,
+    launch: m[5] ?? null,
+    event: m[6]!,
   };
 }
 

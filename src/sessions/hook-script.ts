@@ -7,8 +7,8 @@ export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFai
  * The hook blocks the CLI while it runs (UserPromptSubmit runs before the prompt is sent), so it only
  * spools stdin: temp file, then rename, so the daemon never reads half an event. It prints nothing
  * (UserPromptSubmit output would be added to the prompt) and always exits 0 (never blocks a turn).
- * The file name carries time, session and account, so events spooled while the daemon is down are
- * attributed and ordered when it comes back.
+ * The file name carries time, session, account and launch, so events spooled while the daemon is down
+ * are attributed and ordered when it comes back, and events of a CLI we did not launch are told apart.
  */
 export const HOOK_SCRIPT = `#!/bin/sh
 # claude-failover hook: spools one Claude Code hook event for the daemon. Keep it tiny.
@@ -16,7 +16,7 @@ spool="$CLAUDE_FAILOVER_SPOOL"
 [ -n "$spool" ] || { cat >/dev/null; exit 0; }
 ts=$(date +%s%N 2>/dev/null)
 case "$ts" in *N*|"") ts="$(date +%s)000000000" ;; esac
-name="$ts.$$.\${CLAUDE_FAILOVER_SESSION:-unknown}.\${CLAUDE_FAILOVER_ACCOUNT:-unknown}.$1"
+name="$ts.$$.\${CLAUDE_FAILOVER_SESSION:-unknown}.\${CLAUDE_FAILOVER_ACCOUNT:-unknown}\${CLAUDE_FAILOVER_LAUNCH:+.$CLAUDE_FAILOVER_LAUNCH}.$1"
 if cat > "$spool/.$name.tmp" 2>/dev/null; then
   mv "$spool/.$name.tmp" "$spool/$name.json" 2>/dev/null
 else

@@ -1,5 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import type { StatusLineFiles } from "../quota/status-feed.js";
 import { CfError } from "../util/errors.js";
 import type { LaunchEnv } from "./launch-env.js";
 import { checkAndRepairTranscript, type TranscriptRepair } from "./transcript-check.js";
@@ -16,6 +17,10 @@ export interface LaunchContext {
   sharedProjectsDir: string;
   /** env vars that must not reach the CLI (the bearer token; auth overrides that would bypass the account) */
   scrub: string[];
+  /** our status-line files: at each launch the session's own status-line command is written there */
+  statusLine?: StatusLineFiles;
+  /** the daemon user's home, whose ~/.claude/settings.json may hold the user's own status line */
+  userHome?: string;
 }
 
 // Variables that would make the CLI ignore the account home's own login (or relocate its config).
@@ -76,7 +81,7 @@ export function resumeCheck(sharedProjectsDir: string, project: string, claudeSe
  */
 export function buildLaunchArgv(
   ctx: LaunchContext,
-  s: { name: string; account: string; home: string; claudeSessionId: string; resume: boolean; extraArgs: string[] },
+  s: { name: string; account: string; home: string; claudeSessionId: string; resume: boolean; extraArgs: string[]; launchId?: string },
 ): string[] {
   const argv = ["env"];
   for (const v of ctx.scrub) if (!(v in ctx.env)) argv.push("-u", v);
@@ -86,6 +91,7 @@ export function buildLaunchArgv(
     `CLAUDE_FAILOVER_SESSION=${s.name}`,
     `CLAUDE_FAILOVER_ACCOUNT=${s.account}`,
   );
+  if (s.launchId) argv.push(`CLAUDE_FAILOVER_LAUNCH=${s.launchId}`);
   if (Object.keys(ctx.env).length) {
     if (!ctx.launch) throw new CfError("no_launch_env", "claude.env is set but there is no launcher to pass it without argv");
     argv.push("/bin/sh", ctx.launch.launcher, ctx.launch.envDir);

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
@@ -32,6 +32,8 @@ export class SessionService {
   private readonly launches = new Map<string, { at: number; started: boolean; resumeOf: string | null }>();
   /** conversation ids the CLI refused to resume (it died before SessionStart, saying so): started afresh next */
   private readonly refusedResume = new Map<string, string>();
+  /** the prompt_id of each session's last UserPromptSubmit (rebuilt from the spool after a restart) */
+  private readonly promptIds = new Map<string, string | null>();
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
@@ -231,7 +233,9 @@ export class SessionService {
     if (this.launchCtx.statusLine) {
       writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
     }
-    const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args });
+    const launchId = randomBytes(6).toString("hex");
+    this.store.updateSession(row.name, { launchId, launchedAt: this.clock.now() }, this.clock.now());
+    const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args, launchId });
     return { argv, resume, newConversation: check === "fresh_new_id" };
   }
 
@@ -380,9 +384,30 @@ export class SessionService {
       const l = this.launches.get(row.name);
       if (l) l.started = true;
     }
+    // A CLI we did not launch (a copy left on an old tmux server, one started by hand with our
+    // environment): its events written after our current launch started are not this session's.
+    if (ev.launch && row.launchId && ev.launch !== row.launchId && row.launchedAt !== null && ev.ts >= row.launchedAt) {
+      this.event("hook.foreign_launch", row.name, ev.account, { event: ev.event, launch: ev.launch, current: row.launchId });
+      this.log.warn({ session: row.name, event: ev.event, launch: ev.launch, current: row.launchId }, "hook event from a CLI this daemon did not launch: not applied");
+      return;
+    }
+    // StopFailure fires for a CLI's helper queries and background subagents too, with the parent's
+    // session_id (anthropics/claude-code 91419, 2.1.258): one whose prompt_id is not the running
+    // prompt's is not this turn's failure.
+    const promptId = typeof ev.payload.prompt_id === "string" ? ev.payload.prompt_id : null;
+    if (ev.event === "UserPromptSubmit") this.promptIds.set(row.name, promptId);
+    if (ev.event === "StopFailure" && promptId !== null) {
+      const running = this.promptIds.get(row.name);
+      if (running && running !== promptId) {
+        this.event("hook.StopFailure.ignored", row.name, ev.account, {
+          why: "StopFailure from a helper ignored: its prompt_id is not the running prompt's", prompt_id: promptId, running, error: ev.payload.error ?? null,
+        });
+        return;
+      }
+    }
     const { patch, signals } = applyHookEvent(row, ev);
     this.store.updateSession(row.name, patch, this.clock.now());
-    this.event(`hook.${ev.event}`, row.name, ev.account, summarize(ev.payload));
+    this.event(`hook.${ev.event}`, row.name, ev.account, { ...summarize(ev.payload), ...(ev.launch ? { launch: ev.launch } : {}) });
     for (const sig of signals) {
       if (sig.kind === "prompt_submitted") this.store.recordPrompt(ev.ts, row.name, ev.account);
       if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);

@@ -140,4 +140,10 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE accounts ADD COLUMN revoked_creds TEXT;
   `,
+  // 7: which launch of a session's CLI is the current one (CLAUDE_FAILOVER_LAUNCH, carried in each hook
+  // event's spool name) and when it started: events of another launch written after it are not ours.
+  `
+  ALTER TABLE sessions ADD COLUMN launch_id TEXT;
+  ALTER TABLE sessions ADD COLUMN launched_at INTEGER;
+  `,
 ];

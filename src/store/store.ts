@@ -49,7 +49,7 @@ const SESSION_COLS: Record<keyof SessionRow, string> = {
   transcriptPath: "transcript_path", state: "state", stateReason: "state_reason", lastPrompt: "last_prompt",
   lastPromptAt: "last_prompt_at", lastPromptAnswered: "last_prompt_answered", failedPrompt: "failed_prompt",
   lastActivity: "last_activity", lastMoveAt: "last_move_at", parkedUntil: "parked_until", restarts: "restarts",
-  started: "started", createdAt: "created_at", updatedAt: "updated_at",
+  started: "started", createdAt: "created_at", updatedAt: "updated_at", launchId: "launch_id", launchedAt: "launched_at",
 };
 const BOOL_SESSION = new Set(["lastPromptAnswered", "started"]);
 

@@ -23,6 +23,10 @@ export interface SessionRow {
   restarts: number;
   /** true once the CLI has been launched with --session-id (so later launches use --resume) */
   started: boolean;
+  /** the current launch of the CLI (CLAUDE_FAILOVER_LAUNCH, in each hook event's spool name), null before the first */
+  launchId: string | null;
+  /** when that launch started (epoch ms) */
+  launchedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }

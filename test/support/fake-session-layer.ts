@@ -11,7 +11,7 @@ export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRo
   return {
     name, kind: "autonomous", project: "/p", account: "a", claudeSessionId: "id", transcriptPath: null, state: "idle", stateReason: null,
     lastPrompt: null, lastPromptAt: null, lastPromptAnswered: true, failedPrompt: null, lastActivity: null, lastMoveAt: null,
-    parkedUntil: null, restarts: 0, started: true, createdAt: 0, updatedAt: 0, ...o,
+    parkedUntil: null, restarts: 0, started: true, createdAt: 0, updatedAt: 0, launchId: null, launchedAt: null, ...o,
   };
 }
 

@@ -11,12 +11,12 @@ function row(over: Partial<SessionRow> = {}): SessionRow {
     name: "s1", kind: "dedicated", project: "/p", account: "acct-a", claudeSessionId: "old-id", transcriptPath: null,
     state: "idle", stateReason: null, lastPrompt: "previous prompt", lastPromptAt: T0 - 1000, lastPromptAnswered: true,
     failedPrompt: null, lastActivity: T0 - 1000, lastMoveAt: null, parkedUntil: null, restarts: 0, started: false,
-    createdAt: T0 - 5000, updatedAt: T0 - 1000, ...over,
+    createdAt: T0 - 5000, updatedAt: T0 - 1000, launchId: null, launchedAt: null, ...over,
   };
 }
 
 function ev(event: string, payload: Record<string, unknown>, account = "acct-b", ts = T0): HookEvent {
-  return { file: `${ts}000000.1.s1.${account}.${event}.json`, ts, order: [BigInt(ts) * 1_000_000n, 1], session: "s1", account, event, payload };
+  return { file: `${ts}000000.1.s1.${account}.${event}.json`, ts, order: [BigInt(ts) * 1_000_000n, 1], session: "s1", account, launch: null, event, payload };
 }
 
 describe("applyHookEvent: SessionStart", () => {
@@ -201,8 +201,16 @@ describe("hook-event: parseSpoolName", () => {
       order: [1738584000123456789n, 4242],
       session: "my-sess_1",
       account: "acct-A_2",
+      launch: null,
       event: "UserPromptSubmit",
     });
+  });
+
+  it("reads the launch id when the name carries one", () => {
+    const m = parseSpoolName("1738584000123456789.4242.my-sess_1.acct-A_2.0123456789ab.Stop.json");
+    assert.deepEqual([m?.session, m?.account, m?.launch, m?.event], ["my-sess_1", "acct-A_2", "0123456789ab", "Stop"]);
+    // not 12 hex digits: not a launch id, and the name does not parse
+    assert.equal(parseSpoolName("1738584000123456789.4242.s.a.0123456789AB.Stop.json"), null);
   });
 
   it("accepts second-resolution fallbacks (ns = s + 000000000)", () => {
