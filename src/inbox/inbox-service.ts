@@ -70,6 +70,7 @@ export class InboxService {
   }
 
   async start(): Promise<void> {
+    this.failRefusedQueued();
     await this.pool.adopt();
     await this.dispatcher.start();
     await this.intake.start();
@@ -83,6 +84,7 @@ export class InboxService {
   /** A reloaded config: new limits, default project and retry policy apply from the next tick. */
   configure(config: Config): void {
     this.config = config;
+    this.failRefusedQueued();
     this.pool.setPrefix(config.pool.autonomous.prefix);
     this.dispatcher.configure(this.settings(config));
   }
@@ -166,6 +168,19 @@ export class InboxService {
       },
       projectRefused: (p) => this.refused(p),
     };
+  }
+
+  /**
+   * Queued tasks whose project inbox.allowed_roots no longer allows (the config was reloaded, or the daemon
+   * restarted with a new one) fail with the reason: never started untrusted, never waiting for ever.
+   */
+  private failRefusedQueued(): void {
+    const now = this.deps.clock.now();
+    for (const t of this.tasks.list(0)) {
+      if (t.state !== "queued") continue;
+      const why = this.refused(t.project);
+      if (why && this.tasks.fail(t.id, why, now)) this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });
+    }
   }
 
   /** Why `project` may not be a task's project (outside inbox.allowed_roots, `/`, the home), or null. */

@@ -69,4 +69,17 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
     assert.ok(keys.includes(sub), `${sub} trusted: ${keys.join(", ")}`);
     for (const p of [elsewhere, "/", homedir(), join(h.root, "projects", "escape")]) assert.ok(!keys.includes(p), `${p} must not be trusted`);
   });
+
+  it("a queued task whose project a reloaded inbox.allowed_roots no longer allows fails with the reason", async () => {
+    d.inbox.plugin().scale({ min: 0, max: 0 }); // nothing starts: the task stays queued
+    const other = h.project("work/other");
+    dropFiles(inbox, [{ name: "later.md", prompt: "queued before the reload", front: { project: other, id: "later" } }]);
+    await waitFor(() => d.inbox.tasks.get("later")?.state === "queued", 10_000, "queued");
+    (h.configObject.inbox as Record<string, unknown>).allowed_roots = [elsewhere];
+    h.writeConfig();
+    await d.reload(h.loadConfig());
+    const t = await waitFor(() => (d.inbox.tasks.get("later")?.state === "failed" ? d.inbox.tasks.get("later") : null), 10_000, "failed");
+    assert.match(t!.error ?? "", /is not inside any of inbox\.allowed_roots/);
+    assert.ok(!trusted().includes(other));
+  });
 });
