@@ -84,3 +84,19 @@ test("a project's and user's disableAllHooks: true do not silence the daemon's h
   await runCli(tm, api, root, "control", controlFile, spoolControl);
   assert.deepEqual(spooled(spoolControl), [], "without disableAllHooks: false in --settings, the project's true silences every hook");
 });
+
+test("through the daemon: a dedicated project saying disableAllHooks: true still gets SessionStart, UserPromptSubmit and Stop (real CLI)", { timeout: 180_000 }, async (t) => {
+  const { makeHarness } = await import("../support/harness.js");
+  const h = await makeHarness({ accounts: 1 });
+  t.after(() => h.cleanup());
+  const project = h.project("dev");
+  mkdirSync(join(project, ".claude"), { recursive: true });
+  writeFileSync(join(project, ".claude", "settings.local.json"), JSON.stringify({ disableAllHooks: true }));
+  const d = await h.start();
+  await waitFor(() => d.sessions.get("dev")?.state === "idle", 90_000, "dev idle: SessionStart applied");
+  const r = await d.sessions.prompts.send("dev", "hooks still on?", { confirmTimeoutMs: 30_000 });
+  assert.ok(r.ok, JSON.stringify(r));
+  await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered === true && d.sessions.get("dev")?.state === "idle", 60_000, "Stop applied");
+  const kinds = new Set(d.store.tailEvents(100, { session: "dev", kindPrefix: "hook." }).map((e) => e.kind));
+  for (const k of ["hook.SessionStart", "hook.UserPromptSubmit", "hook.Stop"]) assert.ok(kinds.has(k), `${k} in ${[...kinds].join(", ")}`);
+});
