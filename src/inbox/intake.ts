@@ -1,11 +1,12 @@
 import { watch, type FSWatcher } from "chokidar";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, renameSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
-import { writeFileAtomic } from "../util/fs-atomic.js";
+import { ensureRealDir, fsyncDir, writeFileAtomic } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
+import { entryKind, readRegularFile } from "../util/safe-read.js";
 import { isCandidateName, readiness, taskFromFile, type ValidateContext } from "./task-file.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow } from "./task-types.js";
@@ -28,7 +29,12 @@ export interface IntakeHooks {
  * Turns files dropped in the inbox into queued tasks. chokidar is only the doorbell: each wake-up scans
  * the whole directory, oldest file first. A task is committed to SQLite before its file is moved to
  * `processed/`; a file whose task is already committed (the daemon died between the two) is only moved.
- * Bad files go to `rejected/` with a `.reason` file beside them.
+ * That commit is fully synced (TaskStore.insert durable) and the move is fsynced after it, so a power cut
+ * leaves the file in the inbox (queued again, or only moved if its row made it) and never a moved file
+ * without its row. Bad files go to `rejected/` with a `.reason` file beside them: anything that is not a
+ * regular file (a symlink is moved as a link, never followed), files over the size cap, files that don't
+ * parse. Each file is handled on its own: one that throws is rejected and the scan goes on.
+ * `processed/` and `rejected/` must be real directories of ours (never followed through a symlink).
  */
 export class Intake {
   private watcher: FSWatcher | null = null;
@@ -45,10 +51,10 @@ export class Intake {
   }
 
   async start(): Promise<void> {
-    for (const d of [this.opts.dir, this.processedDir, this.rejectedDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [this.opts.dir, this.processedDir, this.rejectedDir]) ensureRealDir(d);
     // Rows whose file did leave the inbox (moved, then the daemon died before noting it) are settled.
-    for (const t of this.tasks.intakePending()) if (!existsSync(join(this.opts.dir, t.intakeFile!))) this.tasks.clearIntake(t.id);
-    this.watcher = watch(this.opts.dir, { depth: 0, ignoreInitial: true });
+    for (const t of this.tasks.intakePending()) if (!exists(join(this.opts.dir, t.intakeFile!))) this.tasks.clearIntake(t.id);
+    this.watcher = watch(this.opts.dir, { depth: 0, ignoreInitial: true, followSymlinks: false });
     this.watcher.on("add", () => this.kick());
     this.watcher.on("change", () => this.kick());
     this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "inbox watcher error"));
@@ -94,26 +100,39 @@ export class Intake {
       return;
     }
     for (const name of names) {
-      if (!isCandidateName(name)) continue;
+      if (!isCandidateName(name) || name === "processed" || name === "rejected") continue;
+      let st: Stats;
       try {
-        const st = statSync(join(this.opts.dir, name));
-        if (st.isFile()) files.push({ name, st });
+        st = lstatSync(join(this.opts.dir, name));
       } catch {
-        /* gone already */
+        continue; // gone already
       }
+      if (st.isFile()) files.push({ name, st });
+      else this.reject(name, `not a regular file: ${entryKind(st)}`);
     }
     files.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let wait = Infinity;
     for (const f of files) {
       const r = readiness(f.st, now, this.opts.stableMs);
       if (!r.ready) wait = Math.min(wait, r.recheckInMs);
-      else if (!this.ingest(f.name, f.st)) wait = Math.min(wait, this.opts.stableMs);
+      else if (!this.ingestSafely(f.name, f.st)) wait = Math.min(wait, this.opts.stableMs);
     }
     if (wait !== Infinity && !this.recheck) {
       this.recheck = setTimeout(() => {
         this.recheck = null;
         this.kick();
       }, wait);
+    }
+  }
+
+  /** ingest, but a file that throws (a bug, a store error) is rejected with the error and the scan goes on. */
+  private ingestSafely(name: string, st: Stats): boolean {
+    try {
+      return this.ingest(name, st);
+    } catch (e) {
+      this.log.error({ file: name, err: errorMessage(e) }, "task file could not be taken in");
+      this.reject(name, `could not be taken in: ${errorMessage(e)}`);
+      return true;
     }
   }
 
@@ -124,16 +143,15 @@ export class Intake {
       this.reject(name, `file too large: ${st.size} bytes, inbox.max_file_bytes is ${this.opts.maxBytes}`);
       return true;
     }
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-      const again = statSync(path);
-      if (again.size !== bytes.length || again.mtimeMs !== st.mtimeMs) return false;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
-      this.reject(name, `unreadable: ${errorMessage(e)}`);
+    const read = readRegularFile(path, this.opts.maxBytes, st);
+    if (!read.ok) {
+      if (read.kind === "gone") return true;
+      if (read.kind === "changed") return false;
+      this.reject(name, read.kind === "too_large" ? `file ${read.reason}, inbox.max_file_bytes is ${this.opts.maxBytes}` : read.reason);
       return true;
     }
+    const bytes = read.bytes;
+    if (read.st.size !== bytes.length || read.st.mtimeMs !== st.mtimeMs) return false;
     const hash = createHash("sha256").update(bytes).digest("hex");
     const pending = this.tasks.findIntake(name, hash);
     if (pending) {
@@ -150,7 +168,8 @@ export class Intake {
       this.reject(name, `duplicate id: task ${clash.id} already exists (${clash.state}${clash.contentHash === hash ? ", same content" : ", different content"})`);
       return true;
     }
-    const row = this.tasks.insert(r.value, { source: `file:${name}`, contentHash: hash, intakeFile: name }, this.clock.now());
+    // Durable: the file is moved out of the inbox only after this commit is on disk.
+    const row = this.tasks.insert(r.value, { source: `file:${name}`, contentHash: hash, intakeFile: name }, this.clock.now(), { durable: true });
     this.hooks.event("task.queued", { id: row.id, source: row.source, priority: row.priority, project: row.project });
     this.finishMove(row.id, name, null);
     this.hooks.queued(row);
@@ -159,7 +178,10 @@ export class Intake {
 
   private finishMove(id: string, name: string, event: string | null): void {
     try {
+      ensureRealDir(this.processedDir);
       renameSync(join(this.opts.dir, name), join(this.processedDir, freeName(this.processedDir, name)));
+      fsyncDir(this.processedDir);
+      fsyncDir(this.opts.dir);
       this.tasks.clearIntake(id);
       if (event) this.hooks.event(event, { id, file: name });
     } catch (e) {
@@ -168,16 +190,30 @@ export class Intake {
     }
   }
 
+  /** Files that could not be moved to rejected/: skipped until they change, so one can't flood the log. */
+  private readonly stuck = new Map<string, string>();
+
   private reject(name: string, reason: string): void {
-    const to = freeName(this.rejectedDir, name);
+    const from = join(this.opts.dir, name);
+    const key = stuckKey(from);
+    if (key !== null && this.stuck.get(name) === key) return;
+    let to: string;
     try {
-      renameSync(join(this.opts.dir, name), join(this.rejectedDir, to));
+      ensureRealDir(this.rejectedDir);
+      to = freeName(this.rejectedDir, name);
+      // rename moves a symlink or a FIFO itself, never what it points to
+      renameSync(from, join(this.rejectedDir, to));
+      this.stuck.delete(name);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn({ file: name, err: errorMessage(e) }, "could not move rejected file");
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && key === null) return;
+      // Kept in place (it may be someone's only copy) and skipped until it changes.
+      if (key !== null) this.stuck.set(name, key);
+      this.log.warn({ file: name, reason, err: errorMessage(e) }, "could not move rejected file; it stays in the inbox, skipped until it changes");
+      this.hooks.event("task.rejected", { file: name, movedTo: null, reason, moveError: errorMessage(e) });
       return;
     }
     try {
-      writeFileAtomic(join(this.rejectedDir, `${to}.reason`), `${reason}\n`, 0o644);
+      writeFileAtomic(join(this.rejectedDir, `${to}.reason`), `${reason}\n`, 0o600);
     } catch (e) {
       this.log.warn({ file: name, err: errorMessage(e) }, "could not write the reason file");
     }
@@ -186,13 +222,32 @@ export class Intake {
   }
 }
 
-/** `name`, or `stem-2.ext`, `stem-3.ext`, ... whichever is free in `dir`. */
+/** `name`, or `stem-2.ext`, `stem-3.ext`, ... whichever is free in `dir` (a dangling symlink is not free). */
 function freeName(dir: string, name: string): string {
-  if (!existsSync(join(dir, name)) && !existsSync(join(dir, `${name}.reason`))) return name;
+  if (!exists(join(dir, name)) && !exists(join(dir, `${name}.reason`))) return name;
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);
   for (let n = 2; ; n++) {
     const c = `${stem}-${n}${ext}`;
-    if (!existsSync(join(dir, c)) && !existsSync(join(dir, `${c}.reason`))) return c;
+    if (!exists(join(dir, c)) && !exists(join(dir, `${c}.reason`))) return c;
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Identity of a directory entry as it is now (inode, size, mtime), or null if it is gone. */
+function stuckKey(p: string): string | null {
+  try {
+    const st = lstatSync(p);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
   }
 }

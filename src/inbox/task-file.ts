@@ -14,6 +14,14 @@ const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/**
+ * Front matter is five short `key: value` lines; these bounds are far above that and far below what
+ * hurts: the yaml package runs out of memory (a fatal error, not an exception) on ~20,000 nested `[`,
+ * and aliases can expand exponentially (it throws past 100 by default; we allow none).
+ */
+export const FRONT_MATTER_MAX_CHARS = 16 * 1024;
+export const FRONT_MATTER_MAX_DEPTH = 16;
+
 export interface TaskFields {
   prompt: string;
   project?: unknown;
@@ -33,8 +41,10 @@ export interface ValidateContext {
   projectRefused?: (path: string) => string | null;
 }
 
-/** Splits raw file bytes into front-matter fields and the prompt body. */
+/** Splits raw file bytes into front-matter fields and the prompt body. Never throws. */
 export function parseTaskFile(bytes: Uint8Array): Parsed<TaskFields> {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return { ok: false, reason: `binary file: NUL byte at offset ${nul}` };
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -47,9 +57,18 @@ export function parseTaskFile(bytes: Uint8Array): Parsed<TaskFields> {
   if (lines[0]!.trimEnd() !== "---") return { ok: true, value: { prompt: text } };
   const end = lines.findIndex((l, i) => i > 0 && (l.trimEnd() === "---" || l.trimEnd() === "..."));
   if (end < 0) return { ok: false, reason: "unreadable front matter: no closing '---' line" };
-  const doc = parseDocument(lines.slice(1, end).join("\n"));
-  if (doc.errors.length) return { ok: false, reason: `unreadable front matter: ${firstLine(doc.errors[0]!.message)}` };
-  const data: unknown = doc.toJS();
+  const front = lines.slice(1, end).join("\n");
+  if (front.length > FRONT_MATTER_MAX_CHARS) return { ok: false, reason: `front matter too long: ${front.length} characters, at most ${FRONT_MATTER_MAX_CHARS}` };
+  if (nesting(front) > FRONT_MATTER_MAX_DEPTH) return { ok: false, reason: `front matter nested deeper than ${FRONT_MATTER_MAX_DEPTH} levels` };
+  let data: unknown;
+  try {
+    const doc = parseDocument(front);
+    if (doc.errors.length) return { ok: false, reason: `unreadable front matter: ${firstLine(doc.errors[0]!.message)}` };
+    data = doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { ok: false, reason: /alias/i.test(msg) ? "unreadable front matter: YAML aliases (*name) are not allowed" : `unreadable front matter: ${firstLine(msg)}` };
+  }
   if (data !== null && (typeof data !== "object" || Array.isArray(data))) {
     return { ok: false, reason: "unreadable front matter: expected 'key: value' lines" };
   }
@@ -125,7 +144,23 @@ export function readiness(st: { mtimeMs: number; ctimeMs: number }, now: number,
 }
 
 function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : v === null ? "nothing" : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? JSON.stringify(v) : v === null ? "nothing" : JSON.stringify(v) ?? String(v);
+  return s.length > 200 ? `${s.slice(0, 200)}… (${s.length} characters)` : s;
+}
+
+/**
+ * An upper bound of the nesting depth: open flow brackets (counted even inside quotes, which only
+ * over-counts) plus indentation levels (one per two columns).
+ */
+function nesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const ch of text) {
+    if (ch === "[" || ch === "{") max = Math.max(max, ++depth);
+    else if ((ch === "]" || ch === "}") && depth > 0) depth--;
+  }
+  const indent = Math.max(0, ...text.split("\n").map((l) => l.length - l.trimStart().length));
+  return Math.max(max, Math.ceil(indent / 2));
 }
 
 function firstLine(s: string): string {

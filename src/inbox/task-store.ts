@@ -31,8 +31,24 @@ export function newTaskId(now: number): string {
 export class TaskStore {
   constructor(private readonly db: Db) {}
 
-  insert(d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number): TaskRow {
+  /**
+   * durable: this one commit is synced to disk before it returns (synchronous=FULL just for it; the
+   * store runs at NORMAL, whose last commits a power cut may undo): the inbox moves a task's file away
+   * only after its row is safe.
+   */
+  insert(d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number, opts: { durable?: boolean } = {}): TaskRow {
     const id = d.id ?? newTaskId(now);
+    const level = opts.durable ? (this.db.pragma("synchronous", { simple: true }) as number) : null;
+    if (level !== null) this.db.pragma("synchronous = FULL");
+    try {
+      this.insertTx(id, d, meta, now);
+    } finally {
+      if (level !== null) this.db.pragma(`synchronous = ${level}`);
+    }
+    return this.get(id)!;
+  }
+
+  private insertTx(id: string, d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number): void {
     this.db.transaction(() => {
       const { seq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM tasks").get() as { seq: number };
       this.db
@@ -40,7 +56,6 @@ export class TaskStore {
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`)
         .run(id, meta.contentHash, meta.source, d.project, d.priority, d.account, d.model, d.prompt, now, now, seq, meta.intakeFile);
     })();
-    return this.get(id)!;
   }
 
   get(id: string): TaskRow | undefined {

@@ -1,15 +1,27 @@
 import { watch, type FSWatcher } from "chokidar";
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { ensureRealDir } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
+import { readRegularFile } from "../util/safe-read.js";
 import { compareEvents, type HookEvent, parsePayload, parseSpoolName } from "./hook-event.js";
 
 export type EventHandler = (ev: HookEvent) => void | Promise<void>;
 
 /**
+ * The largest spool file read. A hook event is the CLI's hook input: a UserPromptSubmit carries the whole
+ * prompt, so this is generous; anything bigger is not read at all (issue 14: a huge file was re-read at
+ * every drain).
+ */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
+/**
  * Watches the spool dir and hands events to `handle` in the order the hooks ran, deleting each once
  * applied. chokidar is only the doorbell: every wake-up drains the whole directory, sorted, so events
- * that arrive together (or were written while we were down) are still applied in order.
+ * that arrive together (or were written while we were down) are still applied in order. Only regular
+ * files up to MAX_EVENT_BYTES are read (lstat, O_NOFOLLOW|O_NONBLOCK: a FIFO, a symlink to /dev/zero or a
+ * huge file can neither block nor exhaust the daemon); anything else goes to `bad/` with the reason
+ * logged, or is removed if it can't be moved.
  */
 export class Spool {
   private watcher: FSWatcher | null = null;
@@ -21,9 +33,9 @@ export class Spool {
   constructor(readonly dir: string, private readonly handle: EventHandler, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    mkdirSync(join(this.dir, "bad"), { recursive: true, mode: 0o700 });
-    this.watcher = watch(this.dir, { depth: 0, ignoreInitial: true, ignored: (p) => p.endsWith(".tmp") });
+    ensureRealDir(this.dir);
+    ensureRealDir(join(this.dir, "bad"));
+    this.watcher = watch(this.dir, { depth: 0, ignoreInitial: true, followSymlinks: false, ignored: (p) => p.endsWith(".tmp") });
     this.watcher.on("add", () => this.kick());
     this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "spool watcher error"));
     await new Promise<void>((r) => this.watcher!.once("ready", () => r()));
@@ -70,16 +82,15 @@ export class Spool {
       const meta = parseSpoolName(file);
       const path = join(this.dir, file);
       if (!meta) {
-        if (isFile(path)) this.reject(file, "unrecognised file name");
+        if (exists(path)) this.reject(file, "unrecognised file name");
         continue;
       }
-      let text: string;
-      try {
-        text = readFileSync(path, "utf8");
-      } catch {
-        continue; // vanished: someone else drained it
+      const r = readRegularFile(path, MAX_EVENT_BYTES);
+      if (!r.ok) {
+        if (r.kind !== "gone") this.reject(file, r.reason); // gone: someone else drained it
+        continue;
       }
-      const payload = parsePayload(text);
+      const payload = parsePayload(r.bytes.toString("utf8"));
       if (!payload) {
         this.reject(file, "payload is not a JSON object");
         continue;
@@ -102,20 +113,31 @@ export class Spool {
     }
   }
 
+  /** Moves `file` (whatever it is: rename never follows a symlink) to bad/, else removes it. */
   private reject(file: string, reason: string): void {
     this.rejected++;
-    this.log.warn({ file, reason }, "spool file rejected");
+    const from = join(this.dir, file);
     try {
-      renameSync(join(this.dir, file), join(this.dir, "bad", file));
-    } catch {
-      /* gone */
+      ensureRealDir(join(this.dir, "bad"));
+      renameSync(from, join(this.dir, "bad", file));
+      this.log.warn({ file, reason, movedTo: "bad/" }, "spool file rejected");
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && !exists(from)) return;
+      try {
+        unlinkSync(from);
+        this.log.warn({ file, reason, moveError: String(e) }, "spool file rejected and removed (could not be moved to bad/)");
+      } catch (e2) {
+        this.log.error({ file, reason, err: String(e2) }, "spool file rejected but can be neither moved nor removed");
+      }
     }
   }
 }
 
-function isFile(p: string): boolean {
+function exists(p: string): boolean {
   try {
-    return statSync(p).isFile();
+    lstatSync(p);
+    return true;
   } catch {
     return false;
   }

@@ -57,7 +57,8 @@ describe("inbox intake", { timeout: 120_000 }, () => {
       ["unknown-key.md", "---\nprioritty: 3\n---\nhi\n", /unknown front-matter key: prioritty/],
       ["bad-priority.md", "---\npriority: high\n---\nhi\n", /priority: must be an integer/],
       ["bad-account.md", "---\naccount: nobody\n---\nhi\n", /no account named "nobody"/],
-      ["binary.md", Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28]), /not UTF-8/],
+      ["binary.md", Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28]), /binary file: NUL byte at offset 2/],
+      ["latin1.md", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), /not UTF-8/],
     ];
     mkdirSync(join(h.root, "staging2"), { recursive: true });
     for (const [name, text] of bad) writeFileSync(join(h.root, "staging2", name), text);

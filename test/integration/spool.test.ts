@@ -82,15 +82,15 @@ describe("Spool with a real directory", () => {
     spoolEvent(dir, NS0 + 1n, 1, "Stop", "{ not json");
     spoolEvent(dir, NS0 + 2n, 1, "Stop", "[1,2,3]");
     spoolEvent(dir, NS0 + 3n, 1, "Stop", { n: 2 });
-    mkdirSync(join(dir, "a-subdir")); // not a file: neither applied nor moved
+    mkdirSync(join(dir, "a-subdir")); // not a regular file: moved aside too
     const seen: number[] = [];
     spool = new Spool(dir, (ev) => void seen.push(ev.payload.n as number), silentLogger());
     await spool.start();
     assert.deepEqual(seen, [1, 2]);
-    assert.deepEqual(readdirSync(join(dir, "bad")).sort(), [`${NS0 + 1n}.1.s1.acct-a.Stop.json`, `${NS0 + 2n}.1.s1.acct-a.Stop.json`, "garbage.txt"].sort());
+    assert.deepEqual(readdirSync(join(dir, "bad")).sort(), [`${NS0 + 1n}.1.s1.acct-a.Stop.json`, `${NS0 + 2n}.1.s1.acct-a.Stop.json`, "a-subdir", "garbage.txt"].sort());
     assert.equal(readFileSync(join(dir, "bad", "garbage.txt"), "utf8"), "hello");
-    assert.equal(spool.rejected, 3);
-    assert.deepEqual(spoolFiles(dir), ["a-subdir"]);
+    assert.equal(spool.rejected, 4);
+    assert.deepEqual(spoolFiles(dir), []);
 
     // Junk arriving while running is handled the same way, and later events still flow.
     writeFileSync(join(dir, "later-junk"), "x");

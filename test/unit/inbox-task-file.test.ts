@@ -85,3 +85,37 @@ describe("inbox file names and readiness", () => {
   it("a file still being written waits out the rest of stable_time", () => assert.deepEqual(readiness({ mtimeMs: now - 100, ctimeMs: now - 100 }, now, 500), { ready: false, recheckInMs: 400 }));
   it("a file unchanged for stable_time is ready", () => assert.deepEqual(readiness({ mtimeMs: now - 500, ctimeMs: now - 500 }, now, 500), { ready: true }));
 });
+
+describe("task files: hostile input is rejected with a reason, never thrown", () => {
+  const reject = (name: string, bytes: Buffer | string, reason: RegExp) =>
+    it(name, () => {
+      const r = taskFromFile(typeof bytes === "string" ? Buffer.from(bytes) : bytes, 1_000_000, ctx);
+      assert.equal(r.ok, false);
+      assert.match((r as { reason: string }).reason, reason);
+    });
+  const bomb = ["---", "a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "---", "x"].join("\n");
+  reject("an alias bomb", bomb, /YAML aliases \(\*name\) are not allowed/);
+  reject("even a single alias", "---\nproject: &p /srv/app\nid: *p\n---\nx", /YAML aliases/);
+  reject("a NUL byte, with its offset", Buffer.from("hello\0world"), /^binary file: NUL byte at offset 5$/);
+  reject("deep flow nesting (the yaml package dies of it past ~20,000)", `---\nproject: ${"[".repeat(5000)}${"]".repeat(5000)}\n---\nx`, /nested deeper than 16 levels/);
+  reject("deep block nesting", `---\n${Array.from({ length: 40 }, (_, i) => `${" ".repeat(i * 2)}k${i}:`).join("\n")} 1\n---\nx`, /nested deeper than 16 levels/);
+  reject("front matter over 16 KiB", `---\nproject: "/${"a".repeat(17_000)}"\n---\nx`, /front matter too long: \d+ characters, at most 16384/);
+  reject("a nested value", "---\nproject: {a: 1}\n---\nx", /project: must be a path, got \{"a":1\}/);
+  it("a long bad value is cut in the reason", () => {
+    const r = taskFromFile(Buffer.from(`---\nmodel: "${"x;".repeat(2000)}"\n---\nx`), 1_000_000, ctx);
+    assert.equal(r.ok, false);
+    assert.ok((r as { reason: string }).reason.length < 400);
+    assert.match((r as { reason: string }).reason, /… \(4002 characters\)$/);
+  });
+  it("CRLF is normalised in the prompt and the front matter", () => {
+    const r = taskFromFile(Buffer.from("---\r\npriority: 3\r\n---\r\na\r\nb\r\n"), 1_000_000, ctx);
+    assert.ok(r.ok);
+    assert.equal(r.value.prompt, "a\nb");
+    assert.equal(r.value.priority, 3);
+  });
+  it("parseTaskFile never throws on garbage", () => {
+    for (const s of ["---\n: : :\n---\n", "---\n[\n---\n", "---\n!!binary x\n---\n", "---\n? [a, b]\n: c\n---\n", "---\n&a a: *a\n---\n"]) {
+      assert.doesNotThrow(() => parseTaskFile(Buffer.from(s)), s);
+    }
+  });
+});
