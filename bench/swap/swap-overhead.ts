@@ -91,8 +91,9 @@ try {
     await type(prompt);
     await waitFor(() => d.store.listSwaps(100).length > swapsBefore && d.store.lastSwap("dev")?.outcome === "ok", 120_000, `swap ${i}`);
     const sw = d.store.lastSwap("dev")!;
+    // The resend is the continue note after the refused prompt (the model reads the prompt once), or the prompt.
     const failed = await waitFor(() => signals.find((x) => x.s.signal.kind === "turn_failed" && x.s.ts >= t0), 10_000, "StopFailure seen");
-    const resent = await waitFor(() => signals.find((x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.signal.prompt.includes(prompt)), 30_000, "resent prompt submitted");
+    const resent = await waitFor(() => signals.find((x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.ts >= failed.s.ts), 30_000, "resent prompt submitted");
     swapMs.push(resent.s.ts - failed.s.ts);
     for (const st of sw.steps) steps.set(st.step, [...(steps.get(st.step) ?? []), st.ms]);
     await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "resent prompt answered");

@@ -7,6 +7,7 @@ import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
+import { checkPromptText } from "./cli-input.js";
 import { transcriptHoldsRefused } from "./refused-prompt.js";
 import type { AccountChooser } from "./types.js";
 
@@ -45,6 +46,12 @@ export type SwapStepName = (typeof SWAP_STEPS)[number];
  * SessionStart, resend what was lost, confirm via UserPromptSubmit. Any failure rolls back to the
  * original account, or parks the session when that one can't be used either.
  */
+/** A note that can ride on the launch argv: one plain line that no CLI reads as an option, command or mode. */
+export function carryable(note: string): boolean {
+  const c = checkPromptText(note);
+  return c.ok && c.body === note && !/^[-!#&?]/.test(note) && !note.includes("\n") && note.length <= 1000;
+}
+
 export class SwapService {
   onStep: ((step: SwapStepName, session: string) => void | Promise<void>) | null = null;
 
@@ -126,28 +133,42 @@ export class SwapService {
       await step("exited", cutLate ? "cut a turn that started during the swap" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
-      const launched = await this.launchOn(req.session, to);
-      // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
-      const cutPrompt = launched.newConversation ? late.lastPrompt : this.tuning.continueNote;
-      // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
-      // turned away by our lock) is resent on the new account like any hard-limit prompt.
-      const resend = resendFailed ?? late.failedPrompt ?? (cut || cutLate ? cutPrompt : null);
+      // What is sent after the resume, decided before the launch: the continue note can then ride on the
+      // launch itself (`claude --resume <id> -- <note>`: both CLI versions submit it at start, verified).
+      let plan: { resend: string | null; text: string | null; inTranscript: boolean } = { resend: null, text: null, inTranscript: false };
+      const note = this.tuning.continueNote;
+      let submitted: Promise<unknown> | null = null;
+      const launched = await this.launchOn(req.session, to, (fresh) => {
+        // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
+        const cutPrompt = fresh ? late.lastPrompt : note;
+        // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
+        // turned away by our lock) is resent on the new account like any hard-limit prompt.
+        const resend = resendFailed ?? late.failedPrompt ?? (cut || cutLate ? cutPrompt : null);
+        // A refused prompt is still in the resumed conversation and the CLI merges the next prompt into its
+        // user message: resending it would make the model read it twice, a continue note makes it read it once.
+        const inTranscript = !!resend && !fresh && transcriptHoldsRefused(late.transcriptPath, resend);
+        plan = { resend, text: inTranscript ? note : resend, inTranscript };
+        // Only our own note goes into argv (a user's prompt would show in `ps` to other local users).
+        const carry = plan.text !== null && plan.text === note && carryable(note) ? note : null;
+        if (carry) submitted = this.sessions.waitForSignal(req.session, (x) => x.signal.kind === "prompt_submitted", this.tuning.confirmMs);
+        return carry;
+      });
+      const { resend, text, inTranscript } = plan;
       if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
       respawned = true;
       await step("respawned");
       await this.confirmStart(req.session);
       await step("confirmed");
       let resent = false;
-      // A refused prompt is still in the resumed conversation and the CLI merges the next prompt into its
-      // user message: resending it would make the model read it twice, a continue note makes it read it once.
-      const inTranscript = !!resend && !launched.newConversation && transcriptHoldsRefused(this.sessions.get(req.session)!.transcriptPath, resend);
-      const text = inTranscript ? this.tuning.continueNote : resend;
       if (resend && text) {
         if (inTranscript) this.sessions.event("swap.resend_as_note", req.session, to, { id, why: "the refused prompt is the conversation's last, unanswered user message" });
-        const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
-        if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);
+        const carried = submitted ? await submitted : null;
+        if (!carried) {
+          const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
+          if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);
+        }
         resent = true;
-        await step("resent");
+        await step("resent", carried ? "carried at launch" : undefined);
       }
       this.finishState(req.session, resent);
       const end = this.clock.now();
@@ -205,10 +226,13 @@ export class SwapService {
     await pollUntil(dead, { timeoutMs: 3000, intervalMs: 50 });
   }
 
-  private async launchOn(name: string, account: string): Promise<{ newConversation: boolean }> {
+  /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. */
+  private async launchOn(name: string, account: string, carry?: (newConversation: boolean) => string | null): Promise<{ newConversation: boolean }> {
     const row = this.sessions.get(name)!;
     const spec = this.sessions.specs.get(name)!;
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
+    const prompt = carry?.(newConversation) ?? null;
+    if (prompt) argv.push("--", prompt);
     this.store.updateSession(name, { state: "swapping" }, this.clock.now());
     const panes = await this.sessions.tmux.listPanes();
     if (panes.some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });

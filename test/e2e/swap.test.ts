@@ -55,6 +55,8 @@ describe("swap on a hard limit", { timeout: 300_000 }, () => {
     assert.ok(answered.userText.includes("Continue where you left off"), answered.userText);
     assert.equal(h.api.turns().filter((t) => t.userText.includes("second question") && t.status === 200 && t.token === h.accountTokens.a).length, 0);
     assert.ok(d.store.tailEvents(300).some((e) => e.kind === "swap.resend_as_note" && e.session === "dev"));
+    // The note rode on the launch (`--resume <id> -- <note>`), not typed after the start (issue 13 point 3).
+    assert.equal(sw.steps.find((s) => s.step === "resent")?.note, "carried at launch");
     const st = JSON.parse((await h.cli("status", "--json")).out) as { sessions: { name: string; lastSwap: { from: string; to: string; outcome: string; durationMs: number } }[]; accounts: { name: string; state: string; stateUntil: number }[] };
     const dev = st.sessions.find((s) => s.name === "dev")!;
     assert.equal(dev.lastSwap.from, "a");
