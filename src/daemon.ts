@@ -31,6 +31,7 @@ import { writeHookFiles } from "./sessions/hook-script.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { LaunchEnvFiles } from "./sessions/launch-env.js";
 import { InstanceLock } from "./ops/instance-lock.js";
+import { WriteFailureWatch } from "./ops/write-failures.js";
 import { SessionService } from "./sessions/session-service.js";
 import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
@@ -65,6 +66,8 @@ export interface DaemonOptions {
 export class Daemon {
   readonly paths: Paths;
   readonly store: Store;
+  /** failed durable writes (a full disk): an event each, the latest in status */
+  readonly writeFailures: WriteFailureWatch;
   readonly tmux: Tmux;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
@@ -101,6 +104,8 @@ export class Daemon {
     ensurePrivateDir(this.paths.spoolDir);
     ensurePrivateDir(this.paths.checkpointDir);
     this.store = new Store(openDb(this.paths.stateDir));
+    this.writeFailures = new WriteFailureWatch((kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data), this.clock, this.log.child({ component: "disk" }));
+    this.writeFailures.start();
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
     this.statusFiles = writeStatusLineFiles(this.paths.stateDir);
@@ -150,6 +155,7 @@ export class Daemon {
     if (opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH) this.inbox.dispatcher.onDispatched = () => process.kill(process.pid, "SIGKILL");
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
       tasks: this.inbox.plugin(),
+      writeFailures: () => this.writeFailures.status(),
       usage: (name) => this.quota.view(name),
       login: (name) => {
         const a = this.config.accounts.find((x) => x.name === name);
@@ -457,6 +463,7 @@ export class Daemon {
     } catch {
       /* store may be closed */
     }
+    this.writeFailures.stop();
     this.store.close();
     this.lock.release();
   }

@@ -97,6 +97,8 @@ export function formatStatus(s: Obj): string {
   ]));
   const forecast = formatForecast(accounts, now);
   if (forecast) out.push("", "FORECAST", forecast);
+  const wf = s.writeFailures as { count: number; last: Obj | null } | null | undefined;
+  if (wf?.last) out.push("", `WRITE FAILURES: ${wf.count}, last ${ago(wf.last.at, now)}: ${String(wf.last.error)} (the old file was kept)`);
   return out.join("\n");
 }
 

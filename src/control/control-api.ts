@@ -18,6 +18,8 @@ export interface ControlPlugins {
   account?: (name: string, action: "enable" | "disable") => unknown;
   tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
   metrics?: () => Promise<string>;
+  /** failed durable writes: { count, last } (ops/write-failures.ts) */
+  writeFailures?: () => unknown;
 }
 
 export const SessionInput = z.strictObject({ session: z.string().min(1).max(64) });
@@ -75,6 +77,7 @@ export class ControlApi {
       sessions: this.sessionsList(),
       accounts: this.accountsList(),
       tasks: this.plugins.tasks?.list() ?? [],
+      writeFailures: this.plugins.writeFailures?.() ?? null,
     };
   }
 
