@@ -21,6 +21,8 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
       return { ok: true, text: `restarted the CLI of ${session} (claude-failover status shows when it is idle)` };
     case "/trigger/send":
       return { ok: true, text: `sent the prompt to ${session}; the CLI took it` };
+    case "/trigger/command":
+      return { ok: true, text: `ran ${str(r.command ?? req.command)} in ${session}; the CLI took it` };
     case "/trigger/account":
       return { ok: true, text: `account ${str(r.account ?? req.account)} is ${str(r.state)} now` };
     default:

@@ -60,9 +60,13 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
 
   it("the command operation runs an allowed slash command and refuses others", async () => {
     await assert.rejects(d.api.command({ session: "dev", command: "/logout" }), /not an allowed command/);
+    const viaCli = await h.cli("command", "dev", "/logout");
+    assert.notEqual(viaCli.code, 0);
+    assert.doesNotMatch(viaCli.out, /ran \/logout/);
     const before = d.sessions.get("dev")!.claudeSessionId;
-    const r = await d.api.command({ session: "dev", command: "/clear" });
-    assert.equal(r.ok, true);
+    const r = await h.cli("command", "dev", "/clear");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /ran \/clear in dev; the CLI took it/);
     await waitFor(() => d.sessions.get("dev")!.claudeSessionId !== before, 30_000, "new conversation after /clear");
     await idle();
   });

@@ -12,6 +12,7 @@ describe("describeTrigger", () => {
     ["/trigger/checkpoint", { session: "dev" }, { ok: true, path: "/s/cp/dev/1.json", takenAt: 1 }, true, /^took a checkpoint of dev: \/s\/cp\/dev\/1\.json$/],
     ["/trigger/restart", { session: "dev" }, { ok: true, session: "dev" }, true, /^restarted the CLI of dev/],
     ["/trigger/send", { session: "dev", text: "hi" }, { ok: true, session: "dev" }, true, /^sent the prompt to dev/],
+    ["/trigger/command", { session: "dev", command: "/compact" }, { ok: true, session: "dev", command: "/compact" }, true, /^ran \/compact in dev; the CLI took it/],
     ["/trigger/account", { account: "a", action: "disable" }, { ok: true, account: "a", state: "disabled" }, true, /^account a is disabled now$/],
   ];
   for (const [path, req, res, ok, re] of cases) {
