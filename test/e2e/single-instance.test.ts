@@ -34,7 +34,7 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
     await h.cleanup();
   });
 
-  it("a second daemon exits 2 within a second of its start-up, naming the first one's PID; the first is untouched", async () => {
+  it("a second daemon exits 2 within a second of its start-up, naming the first one's PID; the first is untouched", async (t) => {
     const state = join(h.root, "state");
     const sock = join(state, "control.sock");
     const sockIno = statSync(sock).ino;
@@ -46,6 +46,7 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
     writeFileSync(event, JSON.stringify({ hook_event_name: "Notification", message: "probe" }));
     try {
       const second = await runCli(h, "--config", h.configPath, "daemon");
+      t.diagnostic(`second daemon exited ${second.code} after ${second.ms} ms; loading the CLI alone takes ${baseline.ms} ms`);
       assert.equal(second.code, 2, second.out);
       assert.match(second.out, new RegExp(`PID ${first.pid}\\b`));
       assert.ok(second.ms - baseline.ms < 1000, `exited ${second.ms} ms after start, start-up alone takes ${baseline.ms} ms`);
