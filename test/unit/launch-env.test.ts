@@ -63,6 +63,14 @@ describe("LaunchEnvFiles and the launcher", () => {
     assert.match(r.stderr, /launch environment .* is missing/);
   });
 
+  it("a dir removed under it is written again at the next prepare", () => {
+    const files = new LaunchEnvFiles(join(dir, "e"));
+    const l = files.prepare({ A: "1" });
+    rmSync(l.envDir, { recursive: true });
+    const again = files.prepare({ A: "1" });
+    assert.equal(launch(again).A, "1");
+  });
+
   it("a symlinked root is refused", () => {
     assert.throws(() => new LaunchEnvFiles("/proc/self/cwd").prepare({}), /symbolic link/);
   });
