@@ -6,7 +6,7 @@ import type { AccountChooser, SessionSignal } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { classifyRateLimit } from "./limit-text.js";
+import { classifyRateLimit, THROTTLE_REASON } from "./limit-text.js";
 import { parseLimitMessage } from "./reset-time.js";
 import { pollUntil } from "../util/wait.js";
 
@@ -142,7 +142,7 @@ export class LimitReactor {
     const now = this.clock.now();
     const retryAt = now + throttleDelay(attempt);
     this.throttled.set(session, { attempt, retryAt, prompt: prompt ?? row.failedPrompt ?? row.lastPrompt, account: row.account });
-    const reason = `throttled by the service (not your usage limit): retry ${attempt} at ${new Date(retryAt).toISOString()}`;
+    const reason = `${THROTTLE_REASON}: retry ${attempt} at ${new Date(retryAt).toISOString()}`;
     this.sessions.updateRow(session, { stateReason: reason });
     this.sessions.event("quota.throttle", session, row.account, { attempt, retryAt, message });
     this.log.warn({ session, account: row.account, attempt, retryAt }, "server throttle: prompt retried on the same account later");
@@ -152,11 +152,14 @@ export class LimitReactor {
     const t = this.throttled.get(session);
     if (!t || t.retryAt > this.clock.now() || this.sessions.lockedBy(session)) return;
     const row = this.sessions.get(session);
-    // Something else took over since (a swap resent it, the user typed, the session moved): nothing to retry.
-    if (!row || row.account !== t.account || row.lastPromptAnswered || row.state !== "idle" || !t.prompt) {
+    // Answered, or sent again by someone else since (a swap's resend, the continue after a crash, a pool
+    // retry, the user: each UserPromptSubmit clears failedPrompt): nothing left to retry.
+    if (!row || row.lastPromptAnswered || row.failedPrompt === null || !t.prompt) {
       this.throttled.delete(session);
       return;
     }
+    // Restarting, busy with something else, parked: wait (wherever it runs now, the prompt is still owed).
+    if (row.state !== "idle") return;
     try {
       this.sessions.lock(session, "throttle_retry");
     } catch {
@@ -250,9 +253,14 @@ export class LimitReactor {
 
   /**
    * A limit reported while the daemon was down was replayed from the spool before the sessions were
-   * known: react to it now (call after reconcile).
+   * known: react to it now (call after reconcile). So is a throttle whose retry was pending when the
+   * daemon stopped (the row keeps the refused prompt and the throttle reason).
    */
   recoverLimited(): void {
+    for (const s of this.sessions.list()) {
+      if (s.failedPrompt === null || s.lastPromptAnswered || !(s.stateReason ?? "").startsWith(THROTTLE_REASON) || !s.account) continue;
+      if (!this.throttled.has(s.name)) this.throttled.set(s.name, { attempt: 1, retryAt: this.clock.now() + throttleDelay(1), prompt: s.failedPrompt, account: s.account });
+    }
     for (const s of this.sessions.list()) {
       if (s.state !== "limited" || this.sessions.lockedBy(s.name)) continue;
       const message = (s.stateReason ?? "").replace(/^rate_limit:\s*/, "");

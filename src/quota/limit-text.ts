@@ -8,6 +8,9 @@
 
 import { limitHeadKind } from "./reset-time.js";
 
+/** How a throttled session's state reason starts (apply-event.ts sets it; the limit reactor finds it after a restart). */
+export const THROTTLE_REASON = "throttled by the service (not your usage limit)";
+
 /** throttle: the service, not the account (retry on the same account); quota: the account's limit; unknown: neither. */
 export type RateLimitClass = "throttle" | "quota" | "unknown";
 

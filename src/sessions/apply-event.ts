@@ -1,5 +1,5 @@
 import type { SessionRow } from "../store/types.js";
-import { classifyRateLimit } from "../quota/limit-text.js";
+import { classifyRateLimit, THROTTLE_REASON } from "../quota/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
 
 /** What an event means beyond the row patch; the session service acts on these. */
@@ -66,7 +66,7 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       // A server throttle ("not your usage limit") says nothing about the account: the session is idle,
       // waiting for the limit reactor's retry on the same account, never `limited` (which moves it).
       const throttle = error === "rate_limit" && classifyRateLimit(message) === "throttle";
-      if (throttle) setState("idle", `throttled by the service (not your usage limit)${message ? `: ${message}` : ""}`);
+      if (throttle) setState("idle", `${THROTTLE_REASON}${message ? `: ${message}` : ""}`);
       else setState(error === "rate_limit" ? "limited" : "idle", `${error}${message ? `: ${message}` : ""}`);
       break;
     }

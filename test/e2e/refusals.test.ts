@@ -55,6 +55,20 @@ describe("a server throttle that outlasts the CLI's own retries", { timeout: 240
     assert.equal(d.sessions.get("dev")!.account, "a");
     assert.ok(d.store.tailEvents(200).some((e) => e.kind === "quota.throttle_retry" && e.session === "dev"));
   });
+
+  it("a retry still pending when the daemon restarts is made by the next daemon", async () => {
+    const a = h.accountTokens.a!;
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle");
+    h.api.setThrottle(a, 10_000);
+    await typePrompt(h, "throttled across a restart");
+    await waitFor(() => d.store.tailEvents(50).some((e) => e.kind === "quota.throttle" && e.session === "dev" && e.data.attempt === 1), 120_000, "throttle seen");
+    await d.stop(); // before the retry is due: the next daemon must find it in the row
+    h.api.setThrottle(a, 0);
+    d = await h.start();
+    await waitFor(() => answered(h, "throttled across a restart").length === 1, 90_000, "answered after the restart");
+    assert.equal(answered(h, "throttled across a restart")[0]!.token, a);
+    assert.equal(d.store.listSwaps().length, 0, "no swap");
+  });
 });
 
 describe("a StopFailure from a helper query while the turn runs", { timeout: 240_000 }, () => {

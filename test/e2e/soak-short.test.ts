@@ -19,9 +19,11 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
     assert.deepEqual(r.violations, [], explain("soak", r));
   });
 
-  it("chaos: 90 s with every kind of fault injected, every invariant holds and every fault is answered", async () => {
+  it("chaos: 90 s (or until every kind of fault was injected), every invariant holds and every fault is answered", async () => {
     const opts = soakDefaults(process.env, "CHAOS");
-    const chaos = { minGapMs: 4000, maxGapMs: 6000, usageFaultMs: [4000, 6000] as [number, number] };
+    // Twelve kinds of fault, each once before any repeats; on a loaded box injecting them (restarts,
+    // a second daemon) can take longer than the run, so the load goes on until every kind has been seen.
+    const chaos = { minGapMs: 3000, maxGapMs: 4000, usageFaultMs: [4000, 6000] as [number, number], untilEveryKind: true };
     const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
     assert.deepEqual(new Set(r.faults.map((f) => f.kind)), new Set(FAULT_KINDS), `faults injected: ${r.faults.map((f) => f.kind).join(", ")}`);
     for (const f of r.faults) assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);

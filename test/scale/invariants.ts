@@ -57,6 +57,13 @@ export function checkRun(f: RunFacts): CheckResult {
   // No token got a 200 answer beyond its cap in any window.
   for (const s of f.windows.overCap(f.turns.facts)) v(`over a hard limit: ${s}`);
 
+  // Every server throttle was taken as one: a retry on the same account scheduled (the prompt's being
+  // answered once is checked with every other prompt), never a swap for it.
+  for (const e of f.daemon.throttleHits) {
+    const retried = f.daemon.throttles.some((x) => x.session === e.session && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS);
+    if (!retried && e.ts < f.endedAt - LIMIT_REACTION_MS) v(`${e.session}: server throttle at ${new Date(e.ts).toISOString()} with no retry scheduled within ${LIMIT_REACTION_MS / 1000}s`);
+  }
+
   // Every rate-limit refusal was acted on: the session swapped away, parked, or resumed elsewhere.
   const unanswered = f.daemon.limitHits.filter((e) => {
     const s = e.session;

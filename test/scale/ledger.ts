@@ -1,6 +1,7 @@
 // What happened to every prompt and task of a run, from two independent sides: the stand-in API's log
 // (which requests carried a marker, and what they were answered: 200 or 429) and the daemon's state
 // database (Stop events, that is the answers the CLI showed; swaps; tasks; parks).
+import { classifyRateLimit } from "../../src/quota/limit-text.js";
 import type Database from "better-sqlite3";
 import type { StandInApi } from "../support/stand-in-api.js";
 
@@ -49,6 +50,9 @@ export class DaemonRecord {
   readonly swaps: SwapFact[];
   readonly tasks: TaskFact[];
   readonly limitHits: EventFact[];
+  readonly throttleHits: EventFact[];
+  /** the limit reactor's `quota.throttle` events (a retry on the same account scheduled) */
+  readonly throttles: EventFact[];
   readonly parks: EventFact[];
   readonly resumes: EventFact[];
   readonly sessions: { name: string; kind: string; state: string; account: string | null; stateReason: string | null }[];
@@ -67,7 +71,12 @@ export class DaemonRecord {
     this.tasks = (db.prepare("SELECT id, prompt, state, attempts FROM tasks").all() as Record<string, unknown>[]).map((r) => ({
       id: String(r.id), prompt: String(r.prompt), state: String(r.state), attempts: Number(r.attempts), doneEvents: done.get(String(r.id)) ?? 0,
     }));
-    this.limitHits = this.events(db, "kind = 'hook.StopFailure'").filter((e) => e.data.error === "rate_limit");
+    // Refusals on quota; a server throttle ("not your usage limit") is retried on the same account instead.
+    const refusals = this.events(db, "kind = 'hook.StopFailure'").filter((e) => e.data.error === "rate_limit");
+    const throttle = (e: EventFact) => classifyRateLimit(typeof e.data.last_assistant_message === "string" ? e.data.last_assistant_message : null) === "throttle";
+    this.limitHits = refusals.filter((e) => !throttle(e));
+    this.throttleHits = refusals.filter(throttle);
+    this.throttles = this.events(db, "kind = 'quota.throttle'");
     this.parks = this.events(db, "kind = 'session.parked'");
     this.resumes = this.events(db, "kind = 'session.resume'");
     this.sessions = (db.prepare("SELECT name, kind, state, account, state_reason FROM sessions").all() as Record<string, unknown>[]).map((r) => ({

@@ -76,8 +76,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         shown = Date.now();
         progress(o, env, driver, turns, startedAt);
       }
-      return Date.now() >= startedAt + o.seconds * 1000;
-    }, o.seconds * 1000 + 60_000, "soak time", 1000);
+      return Date.now() >= startedAt + o.seconds * 1000 && (chaos?.mayEnd() ?? true);
+    }, o.seconds * 1000 + (o.chaos?.untilEveryKind ? 300_000 : 60_000), "soak time", 1000);
     await driver.stop();
     await chaos?.stop();
     o.log(`load stopped after ${Math.round((Date.now() - startedAt) / 1000)} s; draining`);
