@@ -17,13 +17,14 @@ function contentText(content: unknown): string | null {
 }
 
 /**
- * Pure: the last user prompt of transcript lines (JSONL text), skipping what is not a prompt: meta lines,
- * tool results, the `/exit` command's own lines (`<command-name>`, `<local-command-…>`), system lines and
- * the synthetic error answer of a refusal. Null when a real assistant answer comes after the last
- * prompt (it was answered) or there is none. Lines that don't parse are skipped.
+ * Pure: the user prompts after the last real assistant answer of transcript lines (JSONL text), oldest
+ * first, skipping what is not a prompt: meta lines, the `/exit` command's own lines (`<command-name>`,
+ * `<local-command-…>`), system lines and the synthetic error answer of a refusal. A tool result ends the
+ * scan (a turn was under way). Empty when the last prompt was answered. Lines that don't parse are skipped.
  */
-export function unansweredPrompt(jsonl: string): string | null {
+export function unansweredPrompts(jsonl: string): string[] {
   const lines = jsonl.split("\n");
+  const out: string[] = [];
   for (let i = lines.length - 1; i >= 0; i--) {
     const raw = lines[i]!.trim();
     if (!raw) continue;
@@ -36,18 +37,26 @@ export function unansweredPrompt(jsonl: string): string | null {
     const msg = o.message as { model?: unknown; content?: unknown } | undefined;
     if (o.type === "assistant") {
       if (msg?.model === "<synthetic>" || o.isApiErrorMessage === true) continue;
-      return null;
+      break;
     }
     if (o.type !== "user" || o.isMeta === true) continue;
     const text = contentText(msg?.content);
-    if (text === null) return null;
+    if (text === null) break;
     if (/^\s*<(?:command-name|local-command-[a-z]+|command-message)>/.test(text)) continue;
-    return text;
+    out.unshift(text);
   }
-  return null;
+  return out;
 }
 
-/** True when the transcript's last user prompt, unanswered, is `prompt` (trailing whitespace ignored). Never throws. */
+/** Pure: the last of unansweredPrompts, or null. */
+export function unansweredPrompt(jsonl: string): string | null {
+  return unansweredPrompts(jsonl).at(-1) ?? null;
+}
+
+/**
+ * True when `prompt` is among the transcript's unanswered prompts (after a refused prompt a continue note
+ * may have been refused too: prompt, note, note). Trailing whitespace ignored. Never throws.
+ */
 export function transcriptHoldsRefused(path: string | null, prompt: string): boolean {
   if (!path) return false;
   let fd: number | null = null;
@@ -58,8 +67,8 @@ export function transcriptHoldsRefused(path: string | null, prompt: string): boo
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     const text = buf.toString("utf8");
-    const got = unansweredPrompt(size > len ? text.slice(text.indexOf("\n") + 1) : text);
-    return got !== null && got.replace(/\s+$/, "") === prompt.replace(/\s+$/, "");
+    const want = prompt.replace(/\s+$/, "");
+    return unansweredPrompts(size > len ? text.slice(text.indexOf("\n") + 1) : text).some((p) => p.replace(/\s+$/, "") === want);
   } catch {
     return false;
   } finally {

@@ -154,7 +154,9 @@ export class SwapService {
         return carry;
       });
       const { resend, text, inTranscript } = plan;
-      if (resend !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(resend, id);
+      // The row names what is actually sent (the note, when it replaces the prompt): a daemon restarted after
+      // the launch finds it already submitted (a carried note) and does not send the prompt on top.
+      if (text !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(text, id);
       respawned = true;
       await step("respawned");
       await this.confirmStart(req.session);
@@ -167,6 +169,9 @@ export class SwapService {
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
           if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);
         }
+        // The session still works on the refused prompt, not on the note: should the note be refused too,
+        // the prompt (not the note) is what a park keeps and a fresh conversation would get.
+        if (text !== resend) this.store.updateSession(req.session, { lastPrompt: resend }, this.clock.now());
         resent = true;
         await step("resent", carried ? "carried at launch" : undefined);
       }

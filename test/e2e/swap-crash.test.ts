@@ -3,6 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { makeHarness, type Harness } from "../support/harness.js";
+import type { RecordedRequest } from "../support/stand-in-api.js";
 import { waitFor } from "../support/wait.js";
 import { SWAP_STEPS } from "../../src/sessions/swap.js";
 
@@ -17,6 +18,11 @@ async function typePrompt(h: Harness, text: string): Promise<void> {
   await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=dev:").out.includes(text), 10_000, "typed text shown");
   h.tmux("send-keys", "-t", "=dev:", "Enter");
 }
+
+// A turn answers `q` when its last user message ends with it (recovery resent the prompt), or is the
+// continue note the swap sent after the refused prompt, with `q` in the conversation once (issue 13 point 10).
+const answers = (t: RecordedRequest, q: string) => t.status === 200 && (t.userText.endsWith(q)
+  || (t.userText.includes("Continue where you left off") && t.allUserTexts.join("\n").split(q).length - 1 === 1));
 
 describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
   for (const step of SWAP_STEPS) {
@@ -41,14 +47,14 @@ describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
         delete h.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
         child = await h.spawnDaemon();
         await waitFor(
-          () => h.api.turns().find((t) => t.userText.endsWith(question) && t.status === 200),
+          () => h.api.turns().find((t) => answers(t, question)),
           90_000, "the failed prompt answered after recovery",
         );
         const after = await waitFor(async () => {
           const s = await dev();
           return s && s.state === "idle" && s.lastPromptAnswered ? s : null;
         }, 60_000, "idle after recovery");
-        const answered = h.api.turns().filter((t) => t.userText.endsWith(question) && t.status === 200);
+        const answered = h.api.turns().filter((t) => answers(t, question));
         assert.equal(answered.length, 1, "answered exactly once");
         assert.equal(answered[0]!.token, h.accountTokens.b, "on the account that has quota");
         assert.equal(after.account, "b");

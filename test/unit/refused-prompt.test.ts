@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { transcriptHoldsRefused, unansweredPrompt } from "../../src/sessions/refused-prompt.js";
+import { transcriptHoldsRefused, unansweredPrompt, unansweredPrompts } from "../../src/sessions/refused-prompt.js";
 
 const user = (content: unknown, extra: object = {}) => JSON.stringify({ type: "user", message: { role: "user", content }, ...extra });
 const assistant = (text: string, model = "claude-opus-4-8", extra: object = {}) => JSON.stringify({ type: "assistant", message: { model, content: [{ type: "text", text }] }, ...extra });
@@ -18,6 +18,11 @@ describe("unansweredPrompt", () => {
     const t = [user("second question"), assistant("limit", "<synthetic>"), user("<local-command-caveat>Caveat…</local-command-caveat>", { isMeta: true }),
       user("<command-name>/exit</command-name>\n<command-message>exit</command-message>"), user("<local-command-stdout>Goodbye!</local-command-stdout>"), ""].join("\n");
     assert.equal(unansweredPrompt(t), "second question");
+  });
+  it("a refused note after a refused prompt: both unanswered, the prompt still found", () => {
+    const lim = assistant("limit", "<synthetic>", { isApiErrorMessage: true });
+    const t = [user("q"), assistant("a"), user("the prompt"), lim, user("Continue where you left off"), lim].join("\n");
+    assert.deepEqual(unansweredPrompts(t), ["the prompt", "Continue where you left off"]);
   });
   it("an answered prompt, a tool result, or nothing: null", () => {
     assert.equal(unansweredPrompt([user("q"), assistant("a")].join("\n")), null);
