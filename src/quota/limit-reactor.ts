@@ -1,4 +1,5 @@
 import type { AccountService } from "../accounts/account-service.js";
+import { transcriptHoldsRefused } from "../sessions/refused-prompt.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
@@ -310,8 +311,12 @@ export class LimitReactor {
         if (!(await this.sessions.waitReady(name))) throw new Error("CLI did not start");
       }
       if (prompt) {
-        const r = await this.sessions.prompts.send(name, prompt, { confirmTimeoutMs: 60_000 });
+        // The refused prompt is still in the conversation, unanswered: the model reads it once when the
+        // continue note follows it (issue 13 point 10); the session still works on the prompt.
+        const note = transcriptHoldsRefused(this.sessions.get(name)!.transcriptPath, prompt) ? this.swaps.continueNote : null;
+        const r = await this.sessions.prompts.send(name, note ?? prompt, { confirmTimeoutMs: 60_000 });
         if (!r.ok) throw new Error(r.reason);
+        if (note) this.sessions.updateRow(name, { lastPrompt: prompt });
       }
       // Its UserPromptSubmit already cleared failedPrompt; clearing it here would erase a refusal that
       // came right after (the account refused the resent prompt at once).

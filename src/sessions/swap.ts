@@ -72,6 +72,10 @@ export class SwapService {
   setTuning(t: SwapTuning): void {
     this.tuning = t;
   }
+  /** swap.continue_note: what is sent after a refused prompt that the conversation still holds. */
+  get continueNote(): string {
+    return this.tuning.continueNote;
+  }
 
   async swap(req: SwapRequest): Promise<SwapOutcome> {
     const row = this.sessions.get(req.session);
