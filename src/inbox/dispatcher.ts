@@ -1,3 +1,4 @@
+import { checkPromptText } from "../sessions/cli-input.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { delay } from "../util/wait.js";
@@ -189,6 +190,9 @@ export class Dispatcher {
       this.markSubmitted(cur, session, now, null);
       return;
     }
+    // Text the CLI can't take as text (a /word start, control characters) fails the same way every time.
+    const text = checkPromptText(task.prompt);
+    if (!text.ok) return this.apply(cur, session, { kind: "fail", reason: `prompt not sendable: ${text.reason}` });
     this.apply(cur, session, onSendFailed(`prompt not taken: ${r.reason}`, cur.attempts, now, this.settings.retry));
   }
 

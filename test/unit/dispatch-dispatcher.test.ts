@@ -119,6 +119,16 @@ describe("dispatcher", () => {
     assert.equal(sends().length, 1, "never resent by the dispatcher");
   });
 
+  it("fails at once a task whose prompt the CLI can't take as text (a /word start)", async () => {
+    layer.sendOk = false;
+    layer.autoSubmit = false;
+    tasks.insert({ id: "slash", prompt: "/logout now", project: "/p", priority: 0, account: null, model: null }, { source: "api", contentHash: "slash", intakeFile: null }, clock.now());
+    await d.start();
+    await waitFor(() => tasks.get("slash")!.state === "failed", 5000, "failed");
+    assert.match(tasks.get("slash")!.error!, /prompt not sendable: prompt starts with \/logout/);
+    assert.equal(tasks.get("slash")!.attempts, 1);
+  });
+
   it("queues a task again (with backoff) when its prompt is not taken", async () => {
     layer.sendOk = false;
     layer.autoSubmit = false;
