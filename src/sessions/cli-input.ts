@@ -333,11 +333,17 @@ export class CliInput {
       if (shown !== "shown") continue;
       await this.tmux.sendKeys(name, "Enter");
       while (Date.now() < deadline) {
-        if (await pollUntil(done, { timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())), intervalMs: 25 })) return { ok: true, confirmedAt: this.now() };
+        // A dialog that opens over the command (the rate-limit one: Enter then picks its first option and
+        // the command is lost) is seen at once, not after the wait.
+        const r = await pollUntil(async () => ((await done()) ? "done" : (await this.state(name)).kind === "dialog" ? "dialog" : false), {
+          timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())), intervalMs: 25,
+        });
+        if (r === "done") return { ok: true, confirmedAt: this.now() };
+        if (r === "dialog") break; // round again: prepare() closes or refuses it
         const pane = await this.tmux.capture(name).catch(() => "");
         const s = readInputState(pane, this.now());
-        if (s.kind === "dialog") break; // round again: prepare() closes or refuses it
         if (s.kind === "prompt" && inputShows(pane, line)) await this.tmux.sendKeys(name, "Enter");
+        else if (s.kind === "prompt") break; // the command is gone without its effect: type it again
       }
     }
     if (await done().catch(() => false)) return { ok: true, confirmedAt: this.now() };
