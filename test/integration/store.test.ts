@@ -61,7 +61,7 @@ describe("SQLite store on a real file", () => {
         name: "work", kind: "dedicated", project: "/p", account: "a", claudeSessionId: "id-1", transcriptPath: null,
         state: "starting", stateReason: null, lastPrompt: null, lastPromptAt: null, lastPromptAnswered: false,
         failedPrompt: null, lastActivity: null, lastMoveAt: null, parkedUntil: null, restarts: 0, started: false,
-        createdAt: T0, updatedAt: T0,
+        createdAt: T0, updatedAt: T0, launchId: null, launchedAt: null,
       });
       assert.equal(store.getSession("nope"), undefined);
       assert.throws(() => store.insertSession({ name: "work", kind: "dedicated", project: "/p", account: null, claudeSessionId: null, state: "idle" }, T0));
