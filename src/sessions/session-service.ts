@@ -32,6 +32,7 @@ export class SessionService {
   private readonly launches = new Map<string, { at: number; started: boolean; resumeOf: string | null }>();
   /** conversation ids the CLI refused to resume (it died before SessionStart, saying so): started afresh next */
   private readonly refusedResume = new Map<string, string>();
+  private sweeping = false;
   /** the prompt_id of each session's last UserPromptSubmit (rebuilt from the spool after a restart) */
   private readonly promptIds = new Map<string, string | null>();
   readonly prompts: PromptSender;
@@ -260,15 +261,15 @@ export class SessionService {
     if (promptLost && !row.failedPrompt) this.store.updateSession(row.name, { failedPrompt: row.lastPrompt }, this.clock.now());
   }
 
-  /** A CLI launched with --resume that died before SessionStart saying it can't load the conversation: the next start is a new one. */
-  private async noteResumeRefused(name: string): Promise<void> {
+  /**
+   * A CLI launched with --resume that died before SessionStart saying it can't load the conversation (`why`
+   * holds its last lines, deadReason): the next start is a new one.
+   */
+  private noteResumeRefused(name: string, why: string): void {
     const l = this.launches.get(name);
-    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf) return;
-    const text = await this.tmux.capture(name, 50).catch(() => "");
-    if (!RESUME_REFUSED.test(text)) return;
+    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf || !RESUME_REFUSED.test(why)) return;
     this.refusedResume.set(name, l.resumeOf);
-    const last = text.split("\n").map((x) => x.trim()).filter((x) => RESUME_REFUSED.test(x)).pop() ?? "";
-    this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, { id: l.resumeOf, said: last.slice(0, 300) });
+    this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, { id: l.resumeOf, said: why.slice(0, 300) });
   }
 
   isUsable(account: string): boolean {
@@ -284,7 +285,18 @@ export class SessionService {
 
   /** One tmux call for all panes: restart dead CLIs, recreate sessions whose tmux session vanished. */
   async sweep(): Promise<void> {
-    if (this.stopped) return;
+    // Never two at once (the daemon's interval does not wait for a slow sweep): both would see one dead
+    // pane and schedule two restarts, the second killing the CLI the first started.
+    if (this.stopped || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweepOnce();
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async sweepOnce(): Promise<void> {
     const panes = await this.tmux.listPanes();
     for (const spec of this.specs.values()) {
       if (this.locks.has(spec.name) || this.timers.has(spec.name)) continue;
@@ -292,7 +304,6 @@ export class SessionService {
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
       if (pane && !pane.dead && row.state === "starting" && (await this.failIfStartOverdue(spec.name))) continue;
-      if (pane?.dead) await this.noteResumeRefused(spec.name);
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
       else if (row.state === "starting" || row.state === "busy" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
@@ -329,6 +340,8 @@ export class SessionService {
 
   /** Restart with exponential backoff; too many restarts inside the window → `failed`. */
   scheduleRestart(name: string, why: string, how: "create" | "respawn"): void {
+    if (this.timers.has(name)) return; // one is pending or under way: a second respawn would kill its CLI
+    this.noteResumeRefused(name, why);
     const now = this.clock.now();
     const hist = (this.restarts.get(name) ?? []).filter((t) => now - t < this.tuning.crashLoopWindowMs);
     if (hist.length >= this.tuning.crashLoopRestarts) {
@@ -342,16 +355,24 @@ export class SessionService {
     const delay = Math.min(this.tuning.restartBackoffMs * 2 ** (hist.length - 1), this.tuning.restartBackoffMaxMs);
     this.store.updateSession(name, { state: "exited", stateReason: why }, now);
     this.event("session.exited", name, this.store.getSession(name)?.account ?? null, { why, restartInMs: delay });
+    // The entry stays until the CLI is respawned: a sweep meanwhile still sees the dead pane and must not
+    // schedule a second restart (its respawn would kill this one's CLI).
+    const done = () => {
+      if (this.timers.get(name) === t) this.timers.delete(name);
+    };
     const t = setTimeout(() => {
-      this.timers.delete(name);
-      if (this.stopped || this.locks.has(name)) return;
+      if (this.stopped || this.locks.has(name)) return done();
       const row = this.store.getSession(name);
       if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
       this.start(name, how, `restart: ${why}`)
         .then(() => {
+          done();
           if (row?.started) this.afterRecreate?.(name, row);
         })
-        .catch((e) => this.log.error({ session: name, err: errorMessage(e) }, "restart failed"));
+        .catch((e) => {
+          done();
+          this.log.error({ session: name, err: errorMessage(e) }, "restart failed");
+        });
     }, delay);
     this.timers.set(name, t);
   }
