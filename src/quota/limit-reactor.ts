@@ -192,7 +192,7 @@ export class LimitReactor {
     const account = row.account;
     const now = this.clock.now();
     const prev = this.authFailures.get(session);
-    const resend = prompt ?? row.failedPrompt ?? row.lastPrompt;
+    const resend = this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt);
     try {
       if (!prev || prev.account !== account || now - prev.at > AUTH_RETRY_WINDOW_MS) {
         this.authFailures.set(session, { account, at: now });
@@ -212,7 +212,20 @@ export class LimitReactor {
     }
   }
 
-  async onLimit(session: string, message: string, prompt: string | null, source: string): Promise<void> {
+  /**
+   * The prompt a refusal is owed for. A swap may have sent the continue note in place of a refused prompt
+   * the conversation still held (the model reads the prompt once); when the note is refused in turn, what
+   * is owed is still the prompt, which the row keeps as its last prompt.
+   */
+  private owed(session: string, prompt: string | null): string | null {
+    const note = this.swaps.continueNote;
+    if (prompt === null || prompt !== note) return prompt;
+    const row = this.sessions.get(session);
+    return row?.lastPrompt && row.lastPrompt !== note ? row.lastPrompt : prompt;
+  }
+
+  async onLimit(session: string, message: string, promptIn: string | null, source: string): Promise<void> {
+    const prompt = this.owed(session, promptIn);
     if (this.inFlight.has(session)) {
       // Refused again while the last refusal is still being handled (the resent prompt refused on the
       // new account too): the running swap would end by clearing it. Handle it once that swap is over.
@@ -228,7 +241,7 @@ export class LimitReactor {
       const until = parsed?.resetAt ?? now + this.cooldownMs;
       this.accounts.setState(row.account, "exhausted", until, `${source}: ${message || "limit hit"}`);
       this.sessions.event("quota.hard_limit", session, row.account, { message, until, parsed: !!parsed?.resetAt, source });
-      const resend = prompt ?? row.failedPrompt ?? row.lastPrompt;
+      const resend = this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt);
       const out = await this.swaps.swap({ session, reason: "rate_limit", urgent: true, hard: true, resend });
       if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no swap after hard limit");
       // Another operation held the session (a swap of the quota monitor, a resume, a send): it may end by
@@ -248,8 +261,9 @@ export class LimitReactor {
     this.pending.delete(session);
     const row = this.sessions.get(session);
     if (!row || row.account !== p.account) return; // it has moved on since: nothing refused where it is now
-    this.sessions.updateRow(session, { state: "limited", failedPrompt: p.prompt ?? row.failedPrompt });
-    void this.onLimit(session, p.message, p.prompt, p.source);
+    const owed = this.owed(session, p.prompt ?? row.failedPrompt);
+    this.sessions.updateRow(session, { state: "limited", failedPrompt: owed });
+    void this.onLimit(session, p.message, owed, p.source);
   }
 
   /**
