@@ -20,8 +20,8 @@ const SILENT_BUSY_MS = 20_000;
 export const THROTTLE_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000, 300_000, 600_000];
 /** A StopFailure followed this soon by the same turn's Stop (or a new prompt) was not the turn's failure. */
 const OWN_FAILURE_GRACE_MS = 300;
-/** A pane must look busy this long after that grace for the turn to count as still running. */
-const BUSY_PANE_MS = 2000;
+/** How long a pane still busy after a StopFailure is given to end its turn with a Stop before the refusal is acted on. */
+const BUSY_PANE_MS = 30_000;
 /** A second rejected token on the same account within this long revokes the account. */
 const AUTH_RETRY_WINDOW_MS = 15 * 60_000;
 
@@ -101,26 +101,20 @@ export class LimitReactor {
     try {
       let next: SessionSignal | null = null;
       const followed = this.sessions
-        .waitForSignal(session, (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted", OWN_FAILURE_GRACE_MS + BUSY_PANE_MS)
+        .waitForSignal(session, (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted", BUSY_PANE_MS)
         .then((s) => (next = s));
       await Promise.race([followed, new Promise((r) => setTimeout(r, OWN_FAILURE_GRACE_MS))]);
-      // The CLI may fire the hook before it redraws (more so on a loaded box): a spinner still on screen
-      // counts only if it stays for BUSY_PANE_MS, as it does while the turn really goes on.
-      let busyPane = false;
+      // A pane still busy means the turn may go on (a helper's failure): wait for its Stop. But the hook can
+      // fire before the CLI redraws, and a stale frame must never cost the prompt: the refusal is acted on
+      // as soon as the pane is idle, and after BUSY_PANE_MS whatever the pane shows.
       const until = Date.now() + BUSY_PANE_MS;
-      while (!next) {
+      while (!next && Date.now() < until) {
         const text = await this.sessions.tmux.capture(session).catch(() => "");
-        busyPane = !!text && classifyPane(text, this.clock.now()).busy;
-        if (!busyPane || Date.now() >= until) break;
+        if (!text || !classifyPane(text, this.clock.now()).busy) break;
         await Promise.race([followed, new Promise((r) => setTimeout(r, 100))]);
       }
       const sig = next as SessionSignal | null;
-      let why: string | null = sig ? `a ${sig.signal.kind === "turn_done" ? "Stop" : "new prompt"} followed: the turn went on` : null;
-      if (!why && busyPane) {
-        why = "the CLI is still working on the turn";
-        const row = this.sessions.get(session);
-        if (row?.state === "limited") this.sessions.updateRow(session, { state: "busy", stateReason: null, failedPrompt: null });
-      }
+      const why: string | null = sig ? `a ${sig.signal.kind === "turn_done" ? "Stop" : "new prompt"} followed: the turn went on` : null;
       if (!why) return true;
       this.sessions.event("quota.stop_failure_ignored", session, this.sessions.get(session)?.account ?? null, { error, why: `StopFailure from a helper ignored: ${why}` });
       this.log.info({ session, error, why }, "StopFailure from a helper ignored");
