@@ -28,6 +28,10 @@ describe("damaged transcripts, real CLI", { timeout: 300_000 }, () => {
     const r = await d.sessions.prompts.send("dev", prompt, { confirmTimeoutMs: 30_000 });
     assert.ok(r.ok, JSON.stringify(r));
     await h.api.waitForRequest((x) => x.isTurn && x.userText.includes(prompt), 30_000);
+    // The CLI writes its transcript lazily: kill only once the prompt's own line is on disk, so the torn
+    // line made below is that prompt's (not the earlier answer, whose loss would leave nothing to resume).
+    const path = d.sessions.get("dev")!.transcriptPath!;
+    await waitFor(() => { try { return readFileSync(path, "utf8").trimEnd().split("\n").at(-1)!.includes(prompt.split(" ")[0]!); } catch { return false; } }, 30_000, "the prompt's line written");
     const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
     process.kill(pid, "SIGKILL");
     await waitFor(() => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1", 10_000, "CLI dead");
