@@ -10,6 +10,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness } from "../../test/support/harness.js";
 import { selectedCli } from "../../test/support/cli-matrix.js";
+import { typePrompt } from "../../test/support/typing.js";
 import { waitFor } from "../../test/support/wait.js";
 import { machine, median, quantile } from "../scale-report.js";
 
@@ -24,12 +25,6 @@ try {
   h.api.setUsageMode("429");
   const d = await h.start();
   await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
-  const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
-  const type = async (text: string) => {
-    h.tmux("send-keys", "-t", "=dev:", "-l", "--", text);
-    await waitFor(() => pane().includes(text), 20_000, "typed text shown");
-    h.tmux("send-keys", "-t", "=dev:", "Enter");
-  };
   const feedDir = join(h.loadConfig().state_dir, "statusline", "feed");
   const toFeed: number[] = [];
   const feedToMove: number[] = [];
@@ -39,7 +34,7 @@ try {
     h.api.setUtilization(h.accountTokens[from]!, { five_hour: 85 });
     const swapsBefore = d.store.listSwaps(100).length;
     const prompt = `bench feed ${i}`;
-    await type(prompt);
+    await typePrompt(h, prompt);
     await waitFor(() => d.store.listSwaps(100).length > swapsBefore, 60_000, `move ${i} started`);
     const sw = d.store.lastSwap("dev")!;
     const turn = h.api.turns().find((t) => t.userText === prompt && t.status === 200)!;
