@@ -9,6 +9,7 @@ import { classifyPane } from "../../src/sessions/pane-classify.js";
 import { makeHarness, type Harness } from "../support/harness.js";
 import type { RecordedRequest } from "../support/stand-in-api.js";
 import { dropFiles } from "../support/inbox.js";
+import { startOnePool } from "../support/pool.js";
 import { waitFor } from "../support/wait.js";
 
 function hasToolResult(r: RecordedRequest): boolean {
@@ -131,13 +132,7 @@ describe("auto-mode check dialog (newest CLI, no permission_mode)", { timeout: 2
 describe("an inbox task starting with !", { timeout: 240_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
-    h.writeConfig();
-    d = await h.start();
-    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
-  });
+  before(async () => ({ h, d } = await startOnePool(1)));
   after(async () => h?.cleanup());
 
   it("reaches the model as the task's text and runs nothing", async () => {

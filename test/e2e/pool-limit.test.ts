@@ -6,19 +6,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
+import { startOnePool } from "../support/pool.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
 describe("pool task across a hard limit", { timeout: 300_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
-    h.writeConfig();
-    d = await h.start();
-    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
-  });
+  before(async () => ({ h, d } = await startOnePool(2)));
   after(async () => h.cleanup());
 
   it("swaps the session to b and completes the task once", async () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
 import { pane, typePrompt } from "../support/typing.js";
+import { startOnePool } from "../support/pool.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
@@ -129,13 +130,7 @@ describe("a rejected token, twice on A", { timeout: 240_000 }, () => {
 describe("a pool task whose account's token is rejected twice", { timeout: 240_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
-    h.writeConfig();
-    d = await h.start();
-    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
-  });
+  before(async () => ({ h, d } = await startOnePool(2)));
   after(async () => h.cleanup());
 
   it("is not failed: its session restarts on A, then moves to B, and the task is done there once", async () => {
