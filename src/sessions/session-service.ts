@@ -331,6 +331,14 @@ export class SessionService {
 
   /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
   private async deadReason(name: string, pane: PaneInfo): Promise<string> {
+    // tmux marks the pane dead when the pty closes and fills #{pane_dead_status} only once it has reaped
+    // the process (tmux 3.3a, window_pane status flags): a sweep between the two sees no status yet.
+    for (let i = 0; pane.deadStatus === null && i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      const again = (await this.tmux.listPanes().catch(() => [])).find((p) => p.paneId === pane.paneId);
+      if (!again?.dead) break;
+      pane = again;
+    }
     const status = pane.deadStatus === null ? "CLI exited (no exit status: killed by a signal?)" : `CLI exited (status ${pane.deadStatus})`;
     const text = await this.tmux.capture(name, 50).catch(() => "");
     const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^Pane is dead/.test(l));

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { request } from "node:http";
@@ -17,6 +17,20 @@ import { freePort, REPO } from "../support/harness.js";
 import { makeAccountHome, removeDir } from "../support/real-cli.js";
 import { startStandInApi, type StandInApi } from "../support/stand-in-api.js";
 import { waitFor } from "../support/wait.js";
+
+/** A folder of symlinks to every executable in `dirs` (first one wins) except `without`: a PATH that lacks one command. */
+function shadowBin(dir: string, dirs: string[], without: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const d of dirs) {
+    let names: string[] = [];
+    try { names = readdirSync(d); } catch { continue; }
+    for (const n of names) {
+      if (n === without || existsSync(join(dir, n))) continue;
+      try { symlinkSync(join(d, n), join(dir, n)); } catch { /* a dangling or racing entry: skip */ }
+    }
+  }
+  return dir;
+}
 
 interface Run { child: ChildProcess; out: () => string; exited: Promise<number | null> }
 
@@ -39,8 +53,10 @@ test("quick start from a fresh clone, from any folder: on PATH, packaged CLI, id
   let run: Run | undefined;
   const tmuxDir = join(root, "tmux");
   mkdirSync(tmuxDir, { mode: 0o700 });
-  // No `claude` on this PATH: only node/npm, the system tools, and where the installer puts our command.
-  const PATH = [join(home, ".local", "bin"), dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":");
+  // No `claude` on this PATH: where the installer puts our command, then one folder of links to every
+  // system tool and node/npm except any `claude` (a box may have one installed globally).
+  const tools = shadowBin(join(root, "bin"), [dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"], "claude");
+  const PATH = [join(home, ".local", "bin"), tools].join(":");
   t.after(async () => {
     if (run && run.child.exitCode === null) run.child.kill("SIGKILL");
     spawnSync("tmux", ["kill-server"], { env: { PATH, TMUX_TMPDIR: tmuxDir } });
