@@ -50,6 +50,8 @@ import { CfError, errorMessage } from "./util/errors.js";
 import { ensurePrivateDir } from "./util/fs-atomic.js";
 import type { Logger } from "./util/log.js";
 import { pollUntil } from "./util/wait.js";
+import { NotifyService } from "./notify/notify-service.js";
+import { realDeliver } from "./notify/deliver.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -87,6 +89,9 @@ export class Daemon {
   readonly http: HttpServer;
   readonly metrics: ControlMetrics;
   readonly local: HttpServer;
+  /** notifications (notify/): fed by every event the store records */
+  readonly notify: NotifyService;
+  private readonly stopNotifyFeed: () => void;
   address: AddressInfo | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private config: Config;
@@ -153,7 +158,17 @@ export class Daemon {
     }
     // The same for the pool: die after a task is marked running, before its prompt is typed.
     if (opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH) this.inbox.dispatcher.onDispatched = () => process.kill(process.pid, "SIGKILL");
+    this.notify = new NotifyService(c.notify, {
+      clock: this.clock, log: this.log.child({ component: "notify" }),
+      // Commands and notify-send run without the bearer token in their environment.
+      deliver: realDeliver({ timeoutMs: 10_000, env: withoutVar(opts.env, c.mcp_http.bearer_token_env) }),
+      record: (kind, session, account, data) => this.store.appendEvent(this.clock.now(), kind, session, account, data),
+      sessions: () => this.sessions.list(),
+      forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
+    });
+    this.stopNotifyFeed = this.store.onEvent((e) => this.notify.onEvent(e));
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
+      notify: this.notify,
       tasks: this.inbox.plugin(),
       writeFailures: () => this.writeFailures.status(),
       usage: (name) => this.quota.view(name),
@@ -242,6 +257,7 @@ export class Daemon {
     this.limits.recoverLimited();
     this.checkpoints.start(c.checkpoint.interval);
     this.retention.start();
+    this.notify.start();
     await this.refreshUsageIdentity(c);
     this.poller.start();
     // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.
@@ -316,6 +332,7 @@ export class Daemon {
     });
     this.local.update({ maxBody: c.mcp_http.max_body, enableTrigger: c.mcp_http.enable_trigger });
     this.inbox.configure(c);
+    this.notify.configure(c.notify);
     this.kickQuota();
   }
 
@@ -464,9 +481,17 @@ export class Daemon {
       /* store may be closed */
     }
     this.writeFailures.stop();
+    this.stopNotifyFeed();
+    this.notify.stop();
     this.store.close();
     this.lock.release();
   }
+}
+
+function withoutVar(env: NodeJS.ProcessEnv, name: string): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out[name];
+  return out;
 }
 
 function pollParams(c: Config): PollParams {

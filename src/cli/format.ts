@@ -99,6 +99,9 @@ export function formatStatus(s: Obj): string {
   if (forecast) out.push("", "FORECAST", forecast);
   const wf = s.writeFailures as { count: number; last: Obj | null } | null | undefined;
   if (wf?.last) out.push("", `WRITE FAILURES: ${wf.count}, last ${ago(wf.last.at, now)}: ${String(wf.last.error)} (the old file was kept)`);
+  // Notification targets that failed or cannot be used (notify/notify-service.ts TargetStatus).
+  const bad = ((s.notify as { targets?: Obj[] } | null | undefined)?.targets ?? []).filter((t) => t.problem || (t.failed as number) > 0);
+  if (bad.length) out.push("", "NOTIFY FAILURES", ...bad.map((t) => `  ${String(t.name)} (${String(t.kind)}): ${t.problem ? String(t.problem) : `${String(t.failed)} not delivered, last ${ago(t.lastErrorAt, now)}: ${String(t.lastError)}`}`));
   return out.join("\n");
 }
 

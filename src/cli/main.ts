@@ -9,6 +9,7 @@ import { registerOpsCommands } from "../ops/commands.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 import { registerStopCommand } from "./stop-command.js";
+import { registerNotifyCommand } from "./notify-command.js";
 import { accountsEdit, type AccountsCliOptions } from "./accounts-edit-command.js";
 import { describeTrigger, explainError } from "./human.js";
 import { tokenFileFor } from "../ops/env-file.js";
@@ -114,6 +115,7 @@ export function buildProgram(io: CliIo): Command {
   registerOpsCommands(program, io, cfgFlag);
   registerStopCommand(program, io, cfgFlag);
   registerTaskCommands(program, io, cfgFlag);
+  registerNotifyCommand(program, io, cfgFlag);
   return program;
 }
 

@@ -22,6 +22,7 @@ import {
   stringList,
 } from "./fields.js";
 import type { Config, ConfigContext } from "./types.js";
+import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "../notify/types.js";
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 /** tmux session names; "." and ":" are excluded because tmux targets use them as separators. */
@@ -182,6 +183,56 @@ const retentionSchema = z.strictObject({
   max_files: int(1).default(10_000),
 });
 
+/** notify.targets[]: kind-specific keys checked here; `${VAR}` is filled in by the daemon (notify/env-subst.ts). */
+const notifyTargetSchema = z
+  .strictObject({
+    name: matching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-'").optional(),
+    kind: z.enum(NOTIFY_KINDS),
+    // ${VAR} is filled in by the loader like anywhere in the file (config/yaml-doc.ts): a secret URL stays out of it.
+    url: z.string().refine((u) => {
+      try {
+        return /^https?:$/.test(new URL(u).protocol);
+      } catch {
+        return false;
+      }
+    }, { error: (iss) => `must be an http:// or https:// URL, got ${describe(redactUrl(iss.input))}` }).optional(),
+    argv: z.array(z.string().min(1, { error: "must not be empty" })).min(1, { error: "must name a program" }).optional(),
+    format: z.enum(WEBHOOK_FORMATS).optional(),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
+  })
+  .superRefine((t, ctx) => {
+    const needs = (key: "url" | "argv", why: string) => {
+      if (t[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: `is required for kind ${t.kind} (${why})` });
+    };
+    const forbids = (key: "url" | "argv" | "format") => {
+      if (t[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `does not apply to kind ${t.kind}` });
+    };
+    if (t.kind === "webhook") { needs("url", "where to POST"); forbids("argv"); }
+    if (t.kind === "ntfy") { needs("url", "the topic URL"); forbids("argv"); forbids("format"); }
+    if (t.kind === "command") { needs("argv", "the program and its arguments"); forbids("url"); forbids("format"); }
+    if (t.kind === "desktop") { forbids("url"); forbids("argv"); forbids("format"); }
+  });
+
+// An invalid URL may still hold a token: the error shows its scheme and host only.
+function redactUrl(u: unknown): unknown {
+  return typeof u === "string" ? u.replace(/^([a-z]+:\/\/[^/]*)\/.+$/i, "$1/…") : u;
+}
+
+const notifySchema = z
+  .strictObject({
+    dialog_after: durationOr("60s", 1),
+    dedup_window: durationOr("10m"),
+    rate_per_minute: int(0).default(20),
+    targets: z.array(notifyTargetSchema).default([]),
+  })
+  .transform((n, ctx): NotifyConfig => {
+    const targets = n.targets.map((t, i) => ({ ...t, name: t.name ?? `${t.kind}-${i + 1}`, format: t.format ?? "json" as const }));
+    targets.forEach((t, i) => {
+      if (targets.findIndex((o) => o.name === t.name) !== i) ctx.addIssue({ code: "custom", path: ["targets", i, "name"], message: `${t.name} is used by another target` });
+    });
+    return { ...n, targets };
+  });
+
 function claudeSchema(home: string) {
   return z.strictObject({
     binary: nameOrAbsPath(home, false).default("claude"),
@@ -213,6 +264,7 @@ export function configSchema(ctx: ConfigContext) {
       mcp_http: mcpHttpSchema.prefault({}),
       inbox: inboxSchema(home).prefault({}),
       retention: retentionSchema.prefault({}),
+      notify: notifySchema.prefault({}),
       log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
     })
     .transform((c): Config => fillStateDefaults(c, ctx));

@@ -3,6 +3,8 @@
 // the docs, in an error message and in code is the same string. Every
 // default is filled in, durations are milliseconds, paths are absolute.
 
+import type { NotifyConfig } from "../notify/types.js";
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
 export interface AccountConfig {
@@ -111,6 +113,8 @@ export interface Config {
   inbox: { dir: string; max_file_bytes: number; stable_time: number; allowed_roots: string[] };
   /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
   retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
+  /** notifications (notify/types.ts): durations in ms, targets with `${VAR}` still in them */
+  notify: NotifyConfig;
   log: { level: LogLevel };
 }
 

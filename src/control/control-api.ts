@@ -20,6 +20,8 @@ export interface ControlPlugins {
   metrics?: () => Promise<string>;
   /** failed durable writes: { count, last } (ops/write-failures.ts) */
   writeFailures?: () => unknown;
+  /** notifications (notify/notify-service.ts): per-target counts and last error; a sample to each target */
+  notify?: { status(): unknown; test(target?: string): Promise<unknown> };
 }
 
 export const SessionInput = z.strictObject({ session: z.string().min(1).max(64) });
@@ -42,6 +44,7 @@ export const EnqueueInputSchema = z.strictObject({
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
 export const AccountInput = z.strictObject({ account: z.string().min(1).max(32), action: z.enum(["enable", "disable"]) });
+export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
 export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -78,7 +81,15 @@ export class ControlApi {
       accounts: this.accountsList(),
       tasks: this.plugins.tasks?.list() ?? [],
       writeFailures: this.plugins.writeFailures?.() ?? null,
+      notify: this.plugins.notify?.status() ?? null,
     };
+  }
+
+  /** A sample notification to every target, or to `target`; each one's result. */
+  async notifyTest(input: unknown) {
+    const i = parseInput(NotifyTestInput, input ?? {});
+    if (!this.plugins.notify) throw new CfError("unavailable", "notifications are not available");
+    return this.plugins.notify.test(i.target);
   }
 
   sessionsList() {

@@ -34,6 +34,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/trigger/restart": ({ body }) => api.restart(body),
       "/trigger/scale": ({ body }) => api.scale(body),
       "/trigger/account": ({ body }) => api.accountSet(body),
+      "/trigger/notify-test": ({ body }) => api.notifyTest(body),
     },
     raw: {},
   };

@@ -145,7 +145,22 @@ export class Store {
     const r = this.db
       .prepare("INSERT INTO events (ts, kind, session, account, data) VALUES (?, ?, ?, ?, ?)")
       .run(ts, kind, session, account, JSON.stringify(data));
-    return Number(r.lastInsertRowid);
+    const id = Number(r.lastInsertRowid);
+    for (const fn of this.eventListeners) {
+      try {
+        fn({ id, ts, kind, session, account, data });
+      } catch { /* a listener's fault is its own; the event is recorded */ }
+    }
+    return id;
+  }
+  private readonly eventListeners = new Set<(e: EventRow) => void>();
+  /**
+   * Calls `fn` with every event appended from now on, synchronously inside appendEvent (after the row is
+   * written): keep it cheap and never block (notify/ and the dashboard's stream only enqueue). Returns the unsubscribe.
+   */
+  onEvent(fn: (e: EventRow) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
   }
   eventsAfter(id: number, limit = 500, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
     let sql = "SELECT * FROM events WHERE id > ?";

@@ -217,6 +217,7 @@ describe("valid configs", () => {
         events: 90 * 86_400_000, events_max_rows: 1_000_000, prompts: 8 * 86_400_000, spool_bad: 7 * 86_400_000,
         inbox_done: 30 * 86_400_000, outbox: 30 * 86_400_000, max_files: 10_000,
       },
+      notify: { dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 20, targets: [] },
       log: { level: "info" },
     };
     assert.deepEqual(config(yaml(...ACCOUNT)), expected);

@@ -1,0 +1,120 @@
+// The notify service's queue, filter, retries and status with a fake deliverer and clock (the real HTTP
+// path is test/integration/notify-delivery.test.ts).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Deliver } from "../../src/notify/deliver.js";
+import { NotifyService } from "../../src/notify/notify-service.js";
+import type { Delivery } from "../../src/notify/render.js";
+import type { NotifyConfig } from "../../src/notify/types.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { silentLogger } from "../../src/util/log.js";
+import { waitFor } from "../support/wait.js";
+
+const cfg = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
+  dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 0,
+  targets: [{ name: "hook", kind: "webhook", url: "http://127.0.0.1:9/x/SECRET", format: "json", events: [] }], ...over,
+});
+
+function setup(deliver: Deliver, c = cfg()) {
+  const clock = new ManualClock(1_000_000);
+  const recorded: { kind: string; data: Record<string, unknown> }[] = [];
+  const slept: number[] = [];
+  const svc = new NotifyService(c, {
+    clock, log: silentLogger(), deliver, record: (kind, _s, _a, data) => recorded.push({ kind, data }),
+    sessions: () => [], forecasts: () => [], sleep: async (ms) => { slept.push(ms); },
+  });
+  let id = 0;
+  const emit = (kind: string, data: Record<string, unknown>, session = "dev") => svc.onEvent({ id: ++id, ts: clock.now(), kind, session, account: "b", data });
+  return { svc, clock, recorded, slept, emit };
+}
+
+describe("NotifyService", () => {
+  it("enqueues without waiting for a slow target, then delivers in order", async () => {
+    const seen: Delivery[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { svc, emit } = setup(async (d) => { seen.push(d); await gate; return { ok: true }; });
+    const t0 = performance.now();
+    emit("swap.done", { id: 1, from: "a", to: "b", ms: 5 });
+    emit("swap.done", { id: 2, from: "b", to: "a", ms: 5 });
+    emit("swap.started", { id: 3 }); // not a notification
+    assert.ok(performance.now() - t0 < 50, "onEvent returned at once");
+    assert.equal(svc.status().targets[0]!.queued, 2);
+    release();
+    await waitFor(() => svc.status().targets[0]!.sent === 2, 2000, "both sent");
+    assert.deepEqual(seen.map((d) => d.via === "http" && (JSON.parse(d.body) as { data: { id: number } }).data.id), [1, 2]);
+    svc.stop();
+  });
+
+  it("retries a 500 with backoff and counts one delivery", async () => {
+    let calls = 0;
+    const { svc, emit, slept } = setup(async () => (++calls < 3 ? { ok: false, error: "HTTP 500", retry: true } : { ok: true }));
+    emit("session.parked", { resumeAt: null, reason: "spent" });
+    await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
+    assert.deepEqual(slept, [1_000, 5_000]);
+    assert.equal(svc.status().targets[0]!.failed, 0);
+    assert.equal(svc.status().targets[0]!.lastError, "HTTP 500");
+    svc.stop();
+  });
+
+  it("gives up after the last retry: a notify.failed event, status counts it, the URL's secret redacted", async () => {
+    const { svc, emit, recorded, slept } = setup(async () => ({ ok: false, error: "POST http://127.0.0.1:9/x/SECRET: ECONNREFUSED", retry: true }));
+    emit("task.failed", { id: "t1", reason: "x" });
+    await waitFor(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
+    assert.equal(slept.length, 4);
+    const ev = recorded.find((r) => r.kind === "notify.failed")!;
+    assert.equal(ev.data.target, "hook");
+    assert.equal(ev.data.event, "task.failed");
+    assert.equal(ev.data.attempts, 5);
+    assert.doesNotMatch(JSON.stringify(ev.data) + JSON.stringify(svc.status()), /SECRET/);
+    svc.stop();
+  });
+
+  it("a 4xx is not retried", async () => {
+    const { svc, emit, slept } = setup(async () => ({ ok: false, error: "HTTP 404", retry: false }));
+    emit("task.done", { id: "t1", ms: 1 });
+    await waitFor(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
+    assert.deepEqual(slept, []);
+    svc.stop();
+  });
+
+  it("filters by events, drops duplicates, and test() reaches each target once", async () => {
+    const got: string[] = [];
+    const c = cfg({ targets: [
+      { name: "only-parks", kind: "webhook", url: "http://127.0.0.1:9/p", format: "json", events: ["session.parked"] },
+      { name: "all", kind: "command", argv: ["/bin/true"], format: "json", events: [] },
+    ] });
+    const { svc, emit } = setup(async (d) => { got.push(d.via === "http" ? `http ${(JSON.parse(d.body) as { event: string }).event}` : `exec ${JSON.parse(d.stdin).event as string}`); return { ok: true }; }, c);
+    emit("swap.done", { id: 1 });
+    emit("session.parked", { resumeAt: 5, reason: "r" });
+    emit("session.parked", { resumeAt: 5, reason: "r" });
+    await waitFor(() => got.length === 3, 2000, "three deliveries");
+    assert.deepEqual(got.sort(), ["exec session.parked", "exec swap.done", "http session.parked"]);
+    assert.equal(svc.status().targets[0]!.duplicates, 1);
+    const r = await svc.test();
+    assert.deepEqual(r.results.map((x) => [x.target, x.ok]), [["only-parks", true], ["all", true]]);
+    await assert.rejects(svc.test("nope"), /no notify target named nope \(targets: only-parks, all\)/);
+    svc.stop();
+  });
+
+  it("records session.dialog_overdue once dialog_after has passed", () => {
+    const clock = new ManualClock(0);
+    const recorded: string[] = [];
+    let rows = [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }];
+    const svc = new NotifyService(cfg({ dialog_after: 2_000, targets: [] }), {
+      clock, log: silentLogger(), deliver: async () => ({ ok: true }), record: (kind, s) => recorded.push(`${kind} ${s}`),
+      sessions: () => rows, forecasts: () => [],
+    });
+    svc.onEvent({ id: 1, ts: 0, kind: "session.waiting", session: "auto-01", account: "a", data: { dialog: "permission" } });
+    clock.set(1_999);
+    svc.tick();
+    assert.deepEqual(recorded, []);
+    clock.set(2_000);
+    svc.tick();
+    svc.tick();
+    assert.deepEqual(recorded, ["session.dialog_overdue auto-01"]);
+    rows = [];
+    svc.tick();
+    svc.stop();
+  });
+});
