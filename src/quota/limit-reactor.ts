@@ -39,7 +39,8 @@ export function throttleDelay(attempt: number): number {
 export class LimitReactor {
   private lastPaneCheck = new Map<string, number>();
   private inFlight = new Set<string>();
-  private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string }>();
+  /** refusals that came while another operation held the session, replayed once it lets go; `at`: when queued (ms) */
+  private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string; at: number }>();
   /** sessions whose prompt a server throttle refused: retried on the same account at `retryAt` */
   private throttled = new Map<string, { attempt: number; retryAt: number; prompt: string | null; account: string }>();
   /** the last rejected token per session, for "restart once, then revoke" */
@@ -223,7 +224,7 @@ export class LimitReactor {
     if (this.inFlight.has(session)) {
       // Refused again while the last refusal is still being handled (the resent prompt refused on the
       // new account too): the running swap would end by clearing it. Handle it once that swap is over.
-      this.pending.set(session, { account: this.sessions.get(session)?.account ?? null, message, prompt, source });
+      this.pending.set(session, { account: this.sessions.get(session)?.account ?? null, message, prompt, source, at: this.clock.now() });
       return;
     }
     const row = this.sessions.get(session);
@@ -240,7 +241,7 @@ export class LimitReactor {
       if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no swap after hard limit");
       // Another operation held the session (a swap of the quota monitor, a resume, a send): it may end by
       // clearing the refusal. Try again once it lets go (tick).
-      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pending.set(session, { account: row.account, message, prompt: resend, source });
+      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pending.set(session, { account: row.account, message, prompt: resend, source, at: this.clock.now() });
     } catch (e) {
       this.log.error({ session, err: errorMessage(e) }, "hard-limit reaction failed");
     } finally {
@@ -255,6 +256,12 @@ export class LimitReactor {
     this.pending.delete(session);
     const row = this.sessions.get(session);
     if (!row || row.account !== p.account) return; // it has moved on since: nothing refused where it is now
+    // A prompt submitted since the refusal was queued (the holder resent it, or the user sent another):
+    // that submission ends in its own Stop or StopFailure; acting on the old refusal would send it twice.
+    if ((row.lastPromptAt ?? 0) > p.at) {
+      this.sessions.event("quota.refusal_superseded", session, row.account, { prompt: p.prompt?.slice(0, 80) ?? null, queuedAt: p.at, promptAt: row.lastPromptAt });
+      return;
+    }
     const owed = this.owed(session, p.prompt ?? row.failedPrompt);
     this.sessions.updateRow(session, { state: "limited", failedPrompt: owed });
     void this.onLimit(session, p.message, owed, p.source);

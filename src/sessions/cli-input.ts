@@ -259,6 +259,10 @@ export class CliInput {
       if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
       return { ok: false, reason: "the text did not show in the input box" };
     };
+    // Once Enter went in on the text, a rate-limit dialog means the CLI took the prompt and the service
+    // refused it: the limit reactor owes it (StopFailure), so typing it again would send it twice (seen in
+    // the soak, seed 613524: the hook came late under load and the prompt reached the model twice).
+    let pressed = false;
     // Enter only when the box shows the text in prompt mode and no dialog is open.
     const enterIfReady = async (): Promise<SendResult | null> => {
       const pane = await this.tmux.capture(name);
@@ -271,6 +275,7 @@ export class CliInput {
         return null;
       }
       await this.tmux.sendKeys(name, "Enter");
+      pressed = true;
       return null;
     };
     const typed = await typeIn();
@@ -287,6 +292,7 @@ export class CliInput {
       const pane = await this.tmux.capture(name);
       const s = readInputState(pane, this.now());
       if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
+      if (s.kind === "dialog" && pressed) continue; // taken and refused: wait for its UserPromptSubmit
       if (s.kind === "dialog" || (s.kind === "prompt" && inputShows(pane, body))) {
         const r = await enterIfReady();
         if (r) return r;

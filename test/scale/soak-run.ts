@@ -121,6 +121,13 @@ function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRec
     const session = /\((s\d\d|auto-\d\d)/.exec(v)?.[1] ?? /^(s\d\d)/.exec(v)?.[1];
     o.log(`--- ${v}`);
     if (marker) for (const f of turns.facts.filter((x) => x.markers.includes(marker))) o.log(`  turn ${new Date(f.time).toISOString()} ${f.status} ${f.token?.slice(14, 15)} ${f.markers.join(" ")}`);
+    // A task marker: the pool sessions its task ran on, from its task.* events.
+    const task = marker?.startsWith("soak-t") ? rec.tasks.find((t) => t.prompt.includes(marker)) : undefined;
+    const taskSessions = task ? [...new Set(rec.events(env.store(), "kind LIKE 'task.%' ORDER BY id").filter((e) => e.data.id === task.id && e.session).map((e) => e.session!))] : [];
+    if (task) o.log(`  task ${task.id} ran on ${taskSessions.join(", ") || "no session"}`);
+    const times = marker ? turns.facts.filter((x) => x.markers.includes(marker)).map((x) => x.time) : [];
+    const from = Math.min(...times) - 30_000, to = Math.max(...times) + 15_000;
+    for (const s of taskSessions) for (const e of rec.events(env.store(), "session = ? AND ts BETWEEN ? AND ? ORDER BY id", [s, from, to])) o.log(`  ${s} ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
     if (session) for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60)) o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
   }
 }

@@ -135,6 +135,27 @@ describe("CliInput", () => {
     assert.deepEqual(p.keys, ["Escape", "paste:go on\nplease", "Enter"]);
     assert.deepEqual(p.submitted, ["go on\nplease"]);
   });
+  it("a prompt taken and then refused (the rate-limit dialog after Enter) is never typed again while its hook is late", async () => {
+    const p = new FakePane();
+    const orig = p.tmux.sendKeys;
+    p.tmux.sendKeys = async (n: string, ...k: string[]) => {
+      await orig(n, ...k);
+      if (k.includes("Enter")) p.dialog = SAMPLES.rate_limit_options; // the service refused it
+    };
+    let hook: (() => void) | null = null;
+    const late = () => new Promise<null>((res) => (hook = () => res(null)));
+    const input = new CliInput(p.tmux, async (_n, _pred, ms) => {
+      // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
+      const t = setTimeout(() => hook?.(), Math.min(ms, 6_000));
+      await late();
+      clearTimeout(t);
+      return { session: "s", ts: 1, signal: { kind: "prompt_submitted", prompt: "once", account: null } } as never;
+    });
+    const r = await input.sendPrompt("s", "once", { confirmTimeoutMs: 10_000 });
+    assert.equal(r.ok, true);
+    assert.deepEqual(p.submitted, ["once"]);
+    assert.deepEqual(p.keys, ["paste:once", "Enter"]);
+  });
   it("a leading ! goes in behind a placeholder that is deleted (Home, Delete) before Enter", async () => {
     const p = new FakePane();
     // The fake box: Home+DC removes the first character, as the CLI does.

@@ -1,0 +1,62 @@
+// The limit reactor's queued refusals (a refusal that came while another operation held the session),
+// on fakes and a manual clock: replayed once the holder lets go, unless a prompt was submitted since.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { LimitReactor } from "../../src/quota/limit-reactor.js";
+import { ManualClock } from "../../src/util/clock.js";
+
+interface Row { name: string; account: string | null; state: string; lastPrompt: string | null; lastPromptAt: number | null; lastPromptAnswered: boolean; failedPrompt: string | null; stateReason: string | null; parkedUntil: number | null; lastActivity: number | null; transcriptPath: string | null }
+
+function setup() {
+  const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
+  const row: Row = { name: "s1", account: "e", state: "limited", lastPrompt: "p100", lastPromptAt: clock.now() - 1000, lastPromptAnswered: false, failedPrompt: "p100", stateReason: null, parkedUntil: null, lastActivity: null, transcriptPath: null };
+  let holder: string | undefined = "send";
+  const swaps: Array<{ resend: string | null }> = [];
+  const events: string[] = [];
+  const sessions = {
+    get: (n: string) => (n === row.name ? row : undefined),
+    list: () => [row],
+    lockedBy: () => holder,
+    updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
+    event: (kind: string) => events.push(kind),
+    onSignal: () => () => {},
+  };
+  const accounts = { setState: () => {} };
+  const swap = {
+    continueNote: "continue",
+    swap: async (req: { resend: string | null }) => {
+      swaps.push({ resend: req.resend });
+      return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
+    },
+  };
+  const chooser = { choose: () => ({ ok: false, reason: "none", resumeAt: null }) };
+  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+  const reactor = new LimitReactor(sessions as never, accounts as never, swap as never, chooser as never, clock, log as never, 60_000);
+  return { clock, row, reactor, swaps, events, release: () => (holder = undefined) };
+}
+
+describe("LimitReactor: a refusal queued behind another operation", () => {
+  it("is acted on (swap with the prompt) once the holder lets go", async () => {
+    const t = setup();
+    await t.reactor.onLimit("s1", "You've hit your session limit · resets 6:19pm (UTC)", "p100", "StopFailure rate_limit");
+    assert.deepEqual(t.swaps, [{ resend: "p100" }]); // refused: the send holds the session
+    t.clock.advance(2000);
+    t.release();
+    await t.reactor.tick();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(t.swaps, [{ resend: "p100" }, { resend: "p100" }]);
+  });
+  it("is dropped when a prompt was submitted after it was queued (the holder resent it): never sent twice", async () => {
+    const t = setup();
+    await t.reactor.onLimit("s1", "You've hit your session limit · resets 6:19pm (UTC)", "p100", "StopFailure rate_limit");
+    t.clock.advance(2000);
+    t.row.lastPromptAt = t.clock.now(); // UserPromptSubmit of the same prompt, typed again by the holder
+    t.row.failedPrompt = null;
+    t.row.state = "busy";
+    t.release();
+    await t.reactor.tick();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(t.swaps, [{ resend: "p100" }]);
+    assert.ok(t.events.includes("quota.refusal_superseded"));
+  });
+});
