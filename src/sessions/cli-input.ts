@@ -251,6 +251,7 @@ export class CliInput {
       : null;
     const typeIn = async (): Promise<SendResult | null> => {
       for (let attempt = 0; attempt < 3; attempt++) {
+        if (confirmed) return null; // taken meanwhile: the lock is gone, a swap may own the pane now
         const p = await this.prepare(name);
         if (!p.ok) return p;
         if (await this.enter(name, body)) return null;
@@ -264,16 +265,21 @@ export class CliInput {
     // the soak, seed 613524: the hook came late under load and the prompt reached the model twice).
     let pressed = false;
     // Enter only when the box shows the text in prompt mode and no dialog is open.
+    // After the first Enter the text is never typed again: Enter is pressed again only while the box still
+    // shows it (a box emptied between two reads was submitted).
     const enterIfReady = async (): Promise<SendResult | null> => {
+      if (confirmed) return null;
       const pane = await this.tmux.capture(name);
       const s = readInputState(pane, this.now());
       if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
+      if (pressed && !(s.kind === "prompt" && inputShows(pane, body))) return null;
       if (s.kind === "dialog" || (s.kind === "prompt" && !inputShows(pane, body))) {
         const again = await typeIn();
         if (again) return again;
       } else if (s.kind !== "prompt") {
         return null;
       }
+      if (confirmed) return null;
       await this.tmux.sendKeys(name, "Enter");
       pressed = true;
       return null;
