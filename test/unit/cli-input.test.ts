@@ -146,7 +146,7 @@ describe("CliInput", () => {
     const late = () => new Promise<null>((res) => (hook = () => res(null)));
     const input = new CliInput(p.tmux, async (_n, _pred, ms) => {
       // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
-      const t = setTimeout(() => hook?.(), Math.min(ms, 6_000));
+      const t = setTimeout(() => hook?.(), Math.min(ms, 3_500));
       await late();
       clearTimeout(t);
       return { session: "s", ts: 1, signal: { kind: "prompt_submitted", prompt: "once", account: null } } as never;
