@@ -109,7 +109,9 @@ export class SwapService {
     }
     const to = target.account;
     const started = this.clock.now();
-    const resendFailed = req.resend ?? (req.hard ? row.failedPrompt : null);
+    // A refused continue note still owes the prompt it continued (the row keeps it as the last prompt).
+    const failed = row.failedPrompt !== null && row.failedPrompt === this.tuning.continueNote && row.lastPrompt ? row.lastPrompt : row.failedPrompt;
+    const resendFailed = req.resend ?? (req.hard ? failed : null);
     const id = this.store.insertSwap({ session: req.session, from, to, reason: req.reason, urgent: req.urgent, resend: resendFailed }, started);
     this.sessions.event("swap.started", req.session, from, { id, from, to, reason: req.reason, urgent: req.urgent, hard: req.hard });
     this.log.info({ session: req.session, from, to, reason: req.reason }, "swap started");
@@ -271,8 +273,19 @@ export class SwapService {
     }
   }
 
+  /**
+   * The row after a swap. With a resend, the resent prompt's own hooks own the state from its
+   * UserPromptSubmit on: a StopFailure that came before the swap ended (the new account refused it at
+   * once: chaos seed 571143) must stay, or the session is left `busy` for ever with nothing owed.
+   */
   private finishState(name: string, resent: boolean): void {
-    this.store.updateSession(name, { state: resent ? "busy" : "idle", stateReason: null, failedPrompt: null }, this.clock.now());
+    if (!resent) {
+      this.store.updateSession(name, { state: "idle", stateReason: null, failedPrompt: null }, this.clock.now());
+      return;
+    }
+    const row = this.sessions.get(name);
+    if (row?.state === "starting" || row?.state === "swapping") this.store.updateSession(name, { state: "busy", stateReason: null }, this.clock.now());
+    else if (row?.state === "busy") this.store.updateSession(name, { stateReason: null }, this.clock.now());
   }
 
   private async rollback(req: SwapRequest, id: number, from: string | null, to: string, reason: string, respawned: boolean, resend: string | null): Promise<SwapOutcome> {
