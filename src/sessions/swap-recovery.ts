@@ -40,7 +40,10 @@ export class SwapRecovery {
         session: sw.session,
         resend: stepIndex(sw.step) < stepIndex("resent") ? sw.resend : null,
         startedAt: sw.startedAt,
-        respawn: stepIndex(sw.step) < stepIndex("respawned"),
+        // Past `exited` the old CLI is gone; a launch prepared after the swap started is the swap's own
+        // respawn, made just before the daemon died (its step not yet written): restarting it would cut the
+        // turn it carried (chaos seed 571143).
+        respawn: stepIndex(sw.step) < stepIndex("respawned") && !(stepIndex(sw.step) >= stepIndex("exited") && (row.launchedAt ?? 0) >= sw.startedAt),
       });
     }
     return out;
@@ -56,7 +59,10 @@ export class SwapRecovery {
       if (!p.resend) return;
       if (!(await this.sessions.waitReady(p.session))) return;
       const row = this.sessions.get(p.session);
-      if (row?.lastPrompt === p.resend && (row.lastPromptAt ?? 0) >= p.startedAt) return; // it made it before the crash
+      // It made it before the crash: itself, or the continue note carried at launch in its place (the
+      // conversation held the refused prompt; the swap had not yet written its `resent` step).
+      const sent = row?.lastPrompt === p.resend || row?.lastPrompt === this.swapConfig().continue_note;
+      if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return;
       await this.sessions.prompts.send(p.session, p.resend, { confirmTimeoutMs: this.swapConfig().confirm_timeout });
       this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
     } catch (e) {

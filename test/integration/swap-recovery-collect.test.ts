@@ -1,0 +1,64 @@
+// What a daemon that died in the middle of a swap does next (SwapRecovery.collect/finish), on a real
+// SQLite store: a swap whose CLI was already respawned (the step not yet written) is not respawned again,
+// and a continue note carried at launch counts as the resend.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { openDb } from "../../src/store/db.js";
+import { Store } from "../../src/store/store.js";
+import { SwapRecovery } from "../../src/sessions/swap-recovery.js";
+import { ManualClock } from "../../src/util/clock.js";
+
+const dir = mkdtempSync(join(tmpdir(), "cf-swaprec-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const NOTE = "Continue where you left off.";
+
+function setup(step: string, launchedAfter: boolean) {
+  const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
+  const clock = new ManualClock(Date.UTC(2026, 10, 30, 18, 27, 40));
+  store.insertSession({ name: "s32", kind: "dedicated", project: "/p", account: "e", claudeSessionId: "c1", state: "swapping" }, clock.now());
+  const started = clock.now();
+  const id = store.insertSwap({ session: "s32", from: "b", to: "e", reason: "quota_hard", urgent: false, resend: "soak-p000132" }, started);
+  for (const s of ["locked", "checkpointed", "turn_ended", "exited", "respawned"]) {
+    store.recordSwapStep(id, { step: s, at: started, ms: 0 } as never);
+    if (s === step) break;
+  }
+  clock.advance(9000);
+  if (launchedAfter) store.updateSession("s32", { launchId: "0b1a142851ca", launchedAt: clock.now() }, clock.now());
+  const sent: string[] = [];
+  const sessions = {
+    tmux: { listPanes: async () => [{ session: "s32", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }] },
+    restart: async () => sent.push("restart"),
+    waitReady: async () => true,
+    get: (n: string) => store.getSession(n),
+    prompts: { send: async (_n: string, t: string) => { sent.push(t); return { ok: true }; } },
+  };
+  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+  const rec = new SwapRecovery(store, sessions as never, clock, log as never, () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never);
+  return { store, clock, rec, sent };
+}
+
+describe("SwapRecovery after a crash", () => {
+  it("at `exited` with the swap's own launch already in the pane: no second respawn", async () => {
+    const t = setup("exited", true);
+    const [p] = t.rec.collect();
+    assert.equal(p!.respawn, false);
+    // The note carried at launch was submitted (and answered) before the crash: nothing resent.
+    t.store.updateSession("s32", { lastPrompt: NOTE, lastPromptAt: t.clock.now(), lastPromptAnswered: true }, t.clock.now());
+    await t.rec.finish(p!);
+    assert.deepEqual(t.sent, []);
+  });
+  it("at `exited` with no launch since the swap started: respawned, and the prompt resent", async () => {
+    const t = setup("exited", false);
+    const [p] = t.rec.collect();
+    assert.equal(p!.respawn, true);
+    await t.rec.finish(p!);
+    assert.deepEqual(t.sent, ["restart", "soak-p000132"]);
+  });
+  it("before `exited` (the old CLI still runs): respawned whatever the row says", () => {
+    const t = setup("checkpointed", true);
+    assert.equal(t.rec.collect()[0]!.respawn, true);
+  });
+});
