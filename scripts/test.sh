@@ -8,12 +8,16 @@ cd "$(dirname "$0")/.."
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1 ||
       echo "note: systemd tools not installed; the systemd-analyze test will be skipped" >&2
+    # The dashboard's browser test drives Debian's chromium with playwright-core; without it that test skips.
+    command -v chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
+      echo "note: chromium not installed; the dashboard's browser test will be skipped" >&2
   fi
 fi
 command -v tmux >/dev/null 2>&1 || { echo "tmux is required: install it (e.g. sudo apt-get install tmux) and run again" >&2; exit 1; }

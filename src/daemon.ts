@@ -52,6 +52,7 @@ import type { Logger } from "./util/log.js";
 import { pollUntil } from "./util/wait.js";
 import { NotifyService } from "./notify/notify-service.js";
 import { realDeliver } from "./notify/deliver.js";
+import { Dashboard } from "./ui/ui-server.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -91,7 +92,10 @@ export class Daemon {
   readonly local: HttpServer;
   /** notifications (notify/): fed by every event the store records */
   readonly notify: NotifyService;
-  private readonly stopNotifyFeed: () => void;
+  /** Store.onEvent subscriptions (notify, dashboard), ended at stop */
+  private readonly eventFeeds: (() => void)[] = [];
+  /** the web dashboard at /ui (ui/): pushed on every recorded event */
+  readonly dashboard: Dashboard;
   address: AddressInfo | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private config: Config;
@@ -166,7 +170,7 @@ export class Daemon {
       sessions: () => this.sessions.list(),
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
     });
-    this.stopNotifyFeed = this.store.onEvent((e) => this.notify.onEvent(e));
+    this.eventFeeds.push(this.store.onEvent((e) => this.notify.onEvent(e)));
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
       notify: this.notify,
       tasks: this.inbox.plugin(),
@@ -202,7 +206,16 @@ export class Daemon {
       listenHost: listen.host, maxBody: () => this.config.mcp_http.max_body, triggersEnabled: () => this.http.triggersEnabled,
       token: () => token, log: this.log.child({ component: "mcp" }), version: "0.1.0", onCall: (t, o) => this.metrics.observeToolCall(t, o),
     });
-    this.http = new HttpServer(httpOpts, { ...routes, raw: { ...routes.raw, "/mcp": mcp } }, this.log.child({ component: "http" }));
+    this.dashboard = new Dashboard({
+      api: this.api, store: this.store, clock: this.clock, log: this.log.child({ component: "dashboard" }), token: () => token,
+      triggers: () => this.http.triggersEnabled,
+      thresholds: (name) => {
+        const a = this.config.accounts.find((x) => x.name === name);
+        return { fiveHour: a?.window_5h_threshold ?? this.config.quota.window_5h_threshold, week: a?.window_week_threshold ?? this.config.quota.window_week_threshold };
+      },
+    });
+    this.eventFeeds.push(this.store.onEvent((e) => this.dashboard.onEvent(e)));
+    this.http = new HttpServer(httpOpts, { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle }, this.log.child({ component: "http" }));
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
     // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
     this.local = new HttpServer(httpOpts, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
@@ -481,8 +494,9 @@ export class Daemon {
       /* store may be closed */
     }
     this.writeFailures.stop();
-    this.stopNotifyFeed();
+    for (const stopFeed of this.eventFeeds) stopFeed();
     this.notify.stop();
+    this.dashboard.stop();
     this.store.close();
     this.lock.release();
   }

@@ -45,6 +45,8 @@ export interface Routes {
   post: Record<string, Handler>;
   trigger: Record<string, Handler>;
   raw: Record<string, (req: IncomingMessage, res: ServerResponse, ctx: RawCtx) => Promise<void>>;
+  /** /ui and below on TCP (the dashboard, ui/ui-server.ts): its own cookie login instead of the bearer header */
+  ui?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 }
 
 /**
@@ -129,6 +131,7 @@ export class HttpServer {
     if (url.pathname === "/health" && (method === "GET" || method === "HEAD")) {
       return sendJson(res, 200, { ok: true });
     }
+    if (!this.socketPath && this.routes.ui && (url.pathname === "/ui" || url.pathname.startsWith("/ui/"))) return this.routes.ui(req, res, url);
     const isTrigger = url.pathname.startsWith("/trigger/");
     // Over the socket only mutating routes need the token, and only while triggers are off for HTTP.
     const needsToken = !this.socketPath || (isTrigger && !this.opts.enableTrigger && req.headers.authorization !== undefined);

@@ -1,0 +1,199 @@
+// The dashboard at /ui on the control plane's TCP listener (after its Host/Origin check): a login form that
+// trades the bearer token for a session cookie (ui-auth.ts), the page and its files, a JSON snapshot, a
+// server-sent event stream pushed when the store records an event (Store.onEvent) and every 5 s, a pane's
+// tail, a task's result, and — only with mcp_http.enable_trigger — actions through the same ControlApi
+// facade as MCP and /trigger/*. Without a live cookie everything but the login form and static files
+// answers 401.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ControlApi } from "../control/control-api.js";
+import { AuthThrottle } from "../control/auth-throttle.js";
+import { tokenMatcher } from "../control/auth.js";
+import { faultDetail, publicError } from "../control/error-map.js";
+import { readBody, readJsonBody, sendError, sendJson } from "../control/http-util.js";
+import type { EventRow } from "../store/types.js";
+import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { loadAssets, type Asset } from "./ui-assets.js";
+import { clearCookie, sessionCookie, UiSessions } from "./ui-auth.js";
+import { dashboardPage, loginPage } from "./ui-pages.js";
+import { dashboardState, type ViewDeps } from "./ui-view.js";
+
+/** No inline script or style anywhere; only our own origin. */
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const SESSION_TTL_MS = 12 * 3_600_000;
+/** A change is pushed this long after the event that caused it (events come in bursts: a swap records ten). */
+const PUSH_DELAY_MS = 150;
+/** Pushed at least this often while someone watches (figures change without events). */
+const REFRESH_MS = 5_000;
+
+export interface DashboardOptions extends Omit<ViewDeps, "api"> {
+  api: ControlApi;
+  clock: Clock;
+  log: Logger;
+  token: () => string;
+}
+
+interface Client { res: ServerResponse; cookie: string | undefined }
+
+export class Dashboard {
+  private readonly sessions = new UiSessions(SESSION_TTL_MS);
+  private readonly throttle = new AuthThrottle({ maxFailures: 10, windowMs: 60_000 });
+  private readonly clients = new Set<Client>();
+  private assets: Map<string, Asset> | null = null;
+  private pushTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: DashboardOptions) {}
+
+  /** Store.onEvent: schedules one push to the open streams. */
+  onEvent(_e: EventRow): void {
+    if (!this.clients.size || this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = null;
+      this.push();
+    }, PUSH_DELAY_MS);
+  }
+
+  stop(): void {
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.pushTimer = this.refreshTimer = null;
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+  }
+
+  /** The handler for every path under /ui (http-server.ts routes.ui). */
+  handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    setSecurityHeaders(res);
+    try {
+      await this.route(req, res, url);
+    } catch (e) {
+      const pub = publicError(e, [this.o.token()]);
+      if (pub.internal) this.o.log.error({ path: url.pathname, err: faultDetail(e, [this.o.token()]) }, "dashboard request failed");
+      sendError(res, pub.status, pub.code, pub.message);
+    }
+  };
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? "GET";
+    const path = url.pathname === "/ui/" ? "/ui" : url.pathname;
+    const now = this.o.clock.now();
+    const asset = method === "GET" ? (this.assets ??= loadAssets()).get(path) : undefined;
+    if (asset) {
+      res.writeHead(200, { "content-type": asset.type, "content-length": asset.body.length });
+      return void res.end(asset.body);
+    }
+    if (path === "/ui/login" && method === "POST") return this.login(req, res, now);
+    if (path === "/ui/logout" && method === "POST") {
+      this.sessions.end(req.headers.cookie);
+      res.writeHead(303, { location: "/ui", "set-cookie": clearCookie() });
+      return void res.end();
+    }
+    const authed = this.sessions.valid(req.headers.cookie, now);
+    if (path === "/ui" && method === "GET") return html(res, authed ? 200 : 401, authed ? dashboardPage() : loginPage(null));
+    if (!authed) return sendError(res, 401, "unauthorized", "log in at /ui first");
+    if (method === "GET") {
+      switch (path) {
+        case "/ui/state": return sendJson(res, 200, dashboardState(this.o, now));
+        case "/ui/stream": return this.stream(req, res);
+        case "/ui/pane": return sendJson(res, 200, await this.o.api.sessionGet(url.searchParams.get("name") ?? "", 60));
+        case "/ui/task": return sendJson(res, 200, this.o.api.taskGet(url.searchParams.get("id") ?? ""));
+      }
+    }
+    if (path === "/ui/action" && method === "POST") return sendJson(res, 200, await this.action(req));
+    return sendError(res, 404, "not_found", "no such page");
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse, now: number): Promise<void> {
+    const peer = req.socket.remoteAddress ?? "?";
+    const allowed = this.throttle.check(peer, now);
+    if (!allowed.ok) {
+      res.setHeader("retry-after", String(Math.ceil(allowed.retryAfterMs / 1000)));
+      return html(res, 429, loginPage("Too many failed attempts; try again in a minute."));
+    }
+    const body = await readBody(req, 8192);
+    const token = new URLSearchParams(body.toString("utf8")).get("token") ?? "";
+    if (!tokenMatcher(this.o.token())(token)) {
+      this.throttle.fail(peer, now);
+      this.o.log.warn({ peer }, "dashboard login failed");
+      return html(res, 401, loginPage("That is not the token."));
+    }
+    const id = this.sessions.create(now);
+    res.writeHead(303, { location: "/ui", "set-cookie": sessionCookie(id, SESSION_TTL_MS) });
+    res.end();
+  }
+
+  private stream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    const c: Client = { res, cookie: req.headers.cookie };
+    this.clients.add(c);
+    req.on("close", () => this.clients.delete(c));
+    res.write("retry: 3000\n\n");
+    this.send(c, this.snapshot());
+    if (!this.refreshTimer) this.refreshTimer = setInterval(() => this.push(), REFRESH_MS);
+  }
+
+  private snapshot(): string {
+    return `event: snapshot\ndata: ${JSON.stringify(dashboardState(this.o, this.o.clock.now()))}\n\n`;
+  }
+
+  private send(c: Client, frame: string): void {
+    // A logged-out or expired session's stream ends (the page shows the login again).
+    if (!this.sessions.valid(c.cookie, this.o.clock.now())) {
+      this.clients.delete(c);
+      return void c.res.end("event: logout\ndata: {}\n\n");
+    }
+    c.res.write(frame);
+  }
+
+  private push(): void {
+    if (!this.clients.size) {
+      if (this.refreshTimer) clearInterval(this.refreshTimer);
+      this.refreshTimer = null;
+      return;
+    }
+    try {
+      const frame = this.snapshot();
+      for (const c of [...this.clients]) this.send(c, frame);
+    } catch (e) {
+      this.o.log.error({ err: errorMessage(e) }, "dashboard push failed");
+    }
+  }
+
+  /** Buttons: the same facade calls as MCP's tools; refused (403) unless mcp_http.enable_trigger. */
+  private async action(req: IncomingMessage): Promise<unknown> {
+    if (!this.o.triggers()) throw new CfError("forbidden", "the dashboard is read-only (mcp_http.enable_trigger: false)");
+    // A cross-site form cannot set this header or a JSON content type without a CORS preflight we never answer.
+    if (req.headers["x-cf-ui"] !== "1" || !String(req.headers["content-type"] ?? "").startsWith("application/json")) {
+      throw new CfError("forbidden", "actions come from the dashboard page only");
+    }
+    const body = (await readJsonBody(req, 1_100_000)) as Record<string, unknown> | null;
+    if (!body || typeof body !== "object") throw new CfError("invalid_input", "body: expected a JSON object");
+    const { action, ...rest } = body;
+    const api = this.o.api;
+    switch (action) {
+      case "swap": return api.swap({ reason: "dashboard", ...rest });
+      case "checkpoint": return api.checkpoint(rest);
+      case "restart": return api.restart(rest);
+      case "account": return api.accountSet({ account: rest.account, action: rest.change });
+      case "scale": return api.scale(rest);
+      case "enqueue": return api.enqueue(rest);
+      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, got ${JSON.stringify(action)}`);
+    }
+  }
+}
+
+function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader("content-security-policy", CSP);
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader("referrer-policy", "same-origin"); // no-referrer would make the login form's Origin "null" (refused by the Host/Origin check)
+  res.setHeader("x-frame-options", "DENY");
+  res.setHeader("cache-control", "no-store");
+}
+
+function html(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}

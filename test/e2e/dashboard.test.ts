@@ -1,0 +1,114 @@
+// The dashboard in a real browser: Debian's chromium driven by playwright-core against a real daemon
+// (real CLI, real tmux, stand-in API). Skipped with a note when /usr/bin/chromium is missing
+// (scripts/test.sh installs it as root). The screenshot goes to $CF_TEST_ARTIFACTS (default
+// <tmp>/claude-failover-artifacts); CF_DOCS_SCREENSHOT=1 also copies it to docs/dashboard.png.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { makeHarness, REPO, type Harness } from "../support/harness.js";
+import { typePrompt } from "../support/typing.js";
+import { waitFor } from "../support/wait.js";
+import type { Daemon } from "../../src/daemon.js";
+
+const CHROMIUM = process.env.CF_CHROMIUM ?? "/usr/bin/chromium";
+const EVIL = "<script>window.__pwned=1</script>";
+
+describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM) && `${CHROMIUM} missing (apt-get install chromium)` }, () => {
+  let h: Harness;
+  let d: Daemon;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  /** console errors and page errors (a CSP violation shows here) */
+  const problems: string[] = [];
+  before(async () => {
+    h = await makeHarness({ accounts: 2, dedicated: [{ name: "one" }, { name: "two", account: "b" }] });
+    // A project whose path holds markup: shown as text.
+    const dedicated = (h.configObject.pool as { dedicated: { name: string; project: string }[] }).dedicated;
+    dedicated[1]!.project = h.project(`x${EVIL}`);
+    h.writeConfig();
+    d = await h.start();
+    base = `http://${String((h.configObject.mcp_http as Record<string, unknown>).listen)}`;
+    await waitFor(() => d.sessions.get("one")?.state === "idle" && d.sessions.get("two")?.state === "idle", 90_000, "both idle");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    page = await (await browser.newContext({ viewport: { width: 1100, height: 1400 } })).newPage();
+    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`); });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await h?.cleanup();
+  });
+
+  it("answers 401 without the cookie: the page (a login form), its state and its event stream", async () => {
+    const pageRes = await fetch(`${base}/ui`);
+    assert.equal(pageRes.status, 401);
+    assert.match(await pageRes.text(), /<form method="post" action="\/ui\/login"/);
+    assert.match(pageRes.headers.get("content-security-policy") ?? "", /script-src 'self'; style-src 'self'/);
+    for (const path of ["/ui/stream", "/ui/state", "/ui/pane?name=one"]) assert.equal((await fetch(`${base}${path}`)).status, 401, path);
+    assert.equal((await fetch(`${base}/ui/stream`, { headers: { authorization: `Bearer ${h.token}`, cookie: "cf_ui=forged" } })).status, 401, "the bearer header is no cookie");
+    const wrong = await fetch(`${base}/ui/login`, { method: "POST", body: "token=wrong-token-wrong-token", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(wrong.status, 401);
+  });
+
+  it("after logging in shows both accounts' bars and both sessions, markup as text, live", async () => {
+    await page.goto(`${base}/ui`);
+    await page.fill("#token", h.token);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#conn.live", { timeout: 10_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}\n${problems.join("\n")}\n${page.url()}`);
+    });
+    const cookie = (await page.context().cookies()).find((c) => c.name === "cf_ui")!;
+    assert.ok(cookie, "session cookie set");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, "Strict");
+    assert.notEqual(cookie.value, h.token);
+    assert.ok(!cookie.value.includes(h.token));
+    await page.waitForSelector('[data-account="a"] .bar', { timeout: 30_000 });
+    await page.waitForSelector('[data-account="b"] .bar', { timeout: 30_000 });
+    assert.deepEqual(await page.$$eval("#sessions tbody tr", (rows) => rows.map((r) => r.getAttribute("data-session"))), ["one", "two"]);
+    const project = await page.textContent('tr[data-session="two"] td.project');
+    assert.ok(project?.endsWith(`x${EVIL}`), String(project));
+    // A prompt with markup in it: text in the table, nothing ran.
+    await typePrompt(h, `${EVIL} hello`, "one");
+    await page.waitForFunction((t) => document.querySelector('tr[data-session="one"] td.prompt')?.textContent === t, `${EVIL} hello`, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.equal(await page.$$eval("script", (s) => s.length), 2, "only our two scripts");
+    await waitFor(() => d.sessions.get("one")?.state === "idle", 30_000, "one idle");
+  });
+
+  it("a swap through the CLI shows within 2 s, without a reload", async () => {
+    await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1));
+    assert.equal(await page.textContent('tr[data-session="one"] td.account'), "a");
+    const r = await h.cli("swap", "one", "--to", "b");
+    assert.equal(r.code, 0, r.err);
+    const done = Date.now();
+    // The finished swap: account b and the swap's outcome (the account alone changes mid-swap already).
+    await page.waitForFunction(() => document.querySelector('tr[data-session="one"] td.account')?.textContent === "b"
+      && /^a → b ok/.test(document.querySelector('tr[data-session="one"] td.swap')?.textContent ?? ""), undefined, { timeout: 2_000 });
+    const shownAfter = Date.now() - done;
+    assert.ok(shownAfter <= 2_000, `${shownAfter} ms`);
+    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1, "same page, no reload");
+    await page.waitForFunction(() => [...document.querySelectorAll("#markers li")].some((li) => li.textContent?.includes("one: moved a → b")), undefined, { timeout: 2_000 });
+    const dir = process.env.CF_TEST_ARTIFACTS ?? join(tmpdir(), "claude-failover-artifacts");
+    mkdirSync(dir, { recursive: true });
+    const shot = join(dir, "dashboard.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot));
+    if (process.env.CF_DOCS_SCREENSHOT === "1") copyFileSync(shot, join(REPO, "docs", "dashboard.png"));
+    console.log(`# dashboard screenshot: ${shot} (shown ${shownAfter} ms after the swap returned)`);
+  });
+
+  it("is read-only while enable_trigger is off; the stream ends after logout", async () => {
+    assert.equal(await page.isHidden("#controls"), true);
+    assert.equal(await page.$$eval('tr[data-session="one"] button', (b) => b.map((x) => x.textContent)).then((t) => t.join(",")), "Pane");
+    const status = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "application/json", "x-cf-ui": "1" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
+    assert.equal(status, 403);
+    await page.click("header form button");
+    await page.waitForSelector("#token");
+    assert.equal(await page.evaluate(async () => (await fetch("/ui/state")).status), 401);
+  });
+});
