@@ -49,7 +49,9 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
       t.diagnostic(`second daemon exited ${second.code} after ${second.ms} ms; loading the CLI alone takes ${baseline.ms} ms`);
       assert.equal(second.code, 2, second.out);
       assert.match(second.out, new RegExp(`PID ${first.pid}\\b`));
-      assert.ok(second.ms - baseline.ms < 1000, `exited ${second.ms} ms after start, start-up alone takes ${baseline.ms} ms`);
+      // Not a speed target: the second daemon must not wait on the frozen first one (a connect or lock
+      // timeout would show as seconds here).
+      assert.ok(second.ms - baseline.ms < 5000, `exited ${second.ms} ms after start, start-up alone takes ${baseline.ms} ms: it waited on the frozen daemon`);
       assert.ok(existsSync(event), "the second daemon drained the first one's spool");
       assert.equal(statSync(sock).ino, sockIno, "control.sock removed or replaced");
       assert.equal(h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_pid}").out.trim(), panePid, "the session was restarted");
