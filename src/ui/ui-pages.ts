@@ -27,7 +27,7 @@ export function dashboardPage(): string {
 <form method="post" action="/ui/logout"><button type="submit">Log out</button></form></header>
 <main>
 <section id="accounts-section"><h2>Accounts</h2><div id="accounts"></div></section>
-<section id="chart-section"><h2>Utilization (5-hour window), last 6 hours</h2><div id="chart"></div>
+<section id="chart-section"><h2>Utilization of the 5-hour window (up to the last 6 hours)</h2><div id="chart"></div>
 <div id="tip" class="tip" hidden></div><ul id="markers" class="markers"></ul></section>
 <section id="sessions-section"><h2>Sessions</h2><div class="scroll"><table id="sessions"><thead><tr>
 <th>name</th><th>kind</th><th>project</th><th>account</th><th>state</th><th>last activity</th><th>last swap</th><th>last prompt</th><th></th></tr></thead><tbody></tbody></table></div>

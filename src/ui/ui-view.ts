@@ -9,6 +9,9 @@ import type { EventRow } from "../store/types.js";
 /** How far back the chart reaches (ms). */
 export const CHART_SPAN_MS = 6 * 3_600_000;
 
+/** The chart shows at least this much (ms). */
+export const MIN_SPAN_MS = 15 * 60_000;
+
 /** Event kinds drawn as markers on the chart. */
 export const MARKER_KINDS = new Set([
   "swap.done", "swap.rolled_back", "swap.parked", "session.parked", "session.resume", "quota.hard_limit",
@@ -88,8 +91,8 @@ export function dashboardState(deps: ViewDeps, now: number) {
 
 /** uPlot's aligned data: x in seconds, one series per account (null where it has no sample), and the markers. */
 export function chartData(deps: Pick<ViewDeps, "store">, accounts: string[], now: number) {
-  const since = now - CHART_SPAN_MS;
-  const per = accounts.map((a) => deps.store.usageSamples(a, "five_hour", since));
+  const oldest = now - CHART_SPAN_MS;
+  const per = accounts.map((a) => deps.store.usageSamples(a, "five_hour", oldest));
   const times = [...new Set(per.flatMap((s) => s.map((x) => x.at)))].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   const series = per.map((samples) => {
@@ -103,8 +106,11 @@ export function chartData(deps: Pick<ViewDeps, "store">, accounts: string[], now
     return reasons.get(id)!;
   };
   const markers: Marker[] = deps.store.tailEvents(3000)
-    .filter((e) => e.ts >= since && MARKER_KINDS.has(e.kind))
+    .filter((e) => e.ts >= oldest && MARKER_KINDS.has(e.kind))
     .slice(-200)
     .map((e) => ({ at: e.ts, kind: e.kind, session: e.session, account: e.account, text: markerText(e, swapReason) }));
+  // The x range: from the first sample or marker (a little before it), at least the last 15 minutes, at most CHART_SPAN_MS.
+  const first = Math.min(times[0] ?? now, markers[0]?.at ?? now);
+  const since = Math.max(oldest, Math.min(now - MIN_SPAN_MS, first - Math.max(60_000, (now - first) / 10)));
   return { accounts, t: times.map((t) => t / 1000), series, markers, since, now };
 }

@@ -30,6 +30,9 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     const dedicated = (h.configObject.pool as { dedicated: { name: string; project: string }[] }).dedicated;
     dedicated[1]!.project = h.project(`x${EVIL}`);
     h.writeConfig();
+    // Figures to draw (below the 85 % threshold: nothing moves on its own).
+    h.api.setUtilization(h.accountTokens.a!, { five_hour: 42, seven_day: 15 });
+    h.api.setUtilization(h.accountTokens.b!, { five_hour: 63, seven_day: 31 });
     d = await h.start();
     base = `http://${String((h.configObject.mcp_http as Record<string, unknown>).listen)}`;
     await waitFor(() => d.sessions.get("one")?.state === "idle" && d.sessions.get("two")?.state === "idle", 90_000, "both idle");
@@ -102,11 +105,41 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     console.log(`# dashboard screenshot: ${shot} (shown ${shownAfter} ms after the swap returned)`);
   });
 
-  it("is read-only while enable_trigger is off; the stream ends after logout", async () => {
+  it("is read-only while enable_trigger is off", async () => {
     assert.equal(await page.isHidden("#controls"), true);
     assert.equal(await page.$$eval('tr[data-session="one"] button', (b) => b.map((x) => x.textContent)).then((t) => t.join(",")), "Pane");
     const status = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "application/json", "x-cf-ui": "1" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
     assert.equal(status, 403);
+    // The pane's tail, as text.
+    await page.click('tr[data-session="one"] button');
+    await page.waitForFunction(() => /^one\n\n[\s\S]*Claude Code/.test(document.getElementById("pane")?.textContent ?? ""), undefined, { timeout: 5_000 });
+  });
+
+  it("with enable_trigger (reloaded) its buttons go through the facade and show the result", async () => {
+    const next = h.loadConfig();
+    next.mcp_http.enable_trigger = true;
+    await d.reload(next);
+    await page.waitForSelector("#controls", { state: "visible", timeout: 7_000 });
+    const before = d.store.tailEvents(1, { kindPrefix: "checkpoint.taken" })[0]?.id ?? 0;
+    await page.click('tr[data-session="two"] button:has-text("Checkpoint")');
+    await page.waitForFunction(() => /^done: .*"path"/.test(document.getElementById("result")?.textContent ?? ""), undefined, { timeout: 15_000 });
+    assert.ok(d.store.eventsAfter(before, 50).some((e) => e.kind === "checkpoint.taken" && e.session === "two"));
+    await page.click('[data-account="a"] button:has-text("Disable")');
+    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("done: "), undefined, { timeout: 5_000 });
+    assert.equal(d.accounts.row("a").state, "disabled");
+    await page.waitForSelector('[data-account="a"] button:has-text("Enable")', { timeout: 5_000 });
+    await page.click('[data-account="a"] button:has-text("Enable")');
+    await waitFor(() => d.accounts.row("a").state === "active", 5_000, "a enabled again");
+    // Refused by the facade: the reason is shown, nothing happens.
+    await page.fill("#enqueue textarea", "a task");
+    await page.click("#enqueue button");
+    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("refused: "), undefined, { timeout: 5_000 });
+    // A cross-site style request (no x-cf-ui header) is refused even now.
+    const forged = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
+    assert.equal(forged, 403);
+  });
+
+  it("the stream ends after logout", async () => {
     await page.click("header form button");
     await page.waitForSelector("#token");
     assert.equal(await page.evaluate(async () => (await fetch("/ui/state")).status), 401);

@@ -33,7 +33,7 @@
     var box = clear(document.getElementById("accounts"));
     s.accounts.forEach(function (a) {
       var state = str(a.state) + (a.stateUntil ? " until " + clock(a.stateUntil) : "") + (a.stateReason ? " (" + a.stateReason + ")" : "");
-      var card = el("div", { cls: "account state-" + str(a.state), "data-account": a.name }, [
+      var card = el("div", { cls: "acct state-" + str(a.state), "data-account": a.name }, [
         el("h3", { text: a.name }),
         el("p", { cls: "state", text: state }),
         el("p", { cls: "small", text: "sessions: " + ((a.sessions || []).join(", ") || "none") + " · figures " + ago(a.figuresAt, s.now) + (a.figuresStatus ? " (" + a.figuresStatus + ")" : "") }),
@@ -102,7 +102,7 @@
       if (chart) chart.destroy();
       clear(box);
       chartKey = key;
-      var series = [{}].concat(c.accounts.map(function (a, i) { return { label: a, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }; }));
+      var series = [{}].concat(c.accounts.map(function (a, i) { return { label: a, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }; }));
       chart = new uPlot({
         width: width, height: 220, series: series,
         scales: { x: { time: true, range: function () { return [c.since / 1000, c.now / 1000]; } }, y: { range: [0, 100] } },
