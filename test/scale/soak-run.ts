@@ -71,7 +71,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     driver.start();
     chaos?.start();
     let shown = startedAt;
+    // The daemon's RSS as a series (every 5 s): its trend after warm-up is reported (rss_slope_mb_per_h).
+    const rss: Array<[number, number]> = [];
+    let sampled = 0;
     await waitFor(() => {
+      if (Date.now() - sampled >= 5000) {
+        sampled = Date.now();
+        const kb = env.rssKb();
+        if (kb) rss.push([sampled - startedAt, kb / 1024]);
+      }
       if (Date.now() - shown >= 15_000) {
         shown = Date.now();
         progress(o, env, driver, turns, startedAt);
@@ -90,6 +98,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }, o.drainMs, "drain", 2000).then(() => true, () => false);
     const endedAt = Date.now();
     figures.rss_end_mb = Math.round((env.rssKb() ?? 0) / 1024);
+    figures.rss_peak_mb = Math.round(Math.max(figures.rss_start_mb as number, ...rss.map(([, mb]) => mb)));
+    const slope = rssSlope(rss);
+    if (slope !== null) figures.rss_slope_mb_per_h = Math.round(slope * 10) / 10;
+    if (process.env.SOAK_RSS_SERIES) o.log(`rss series (s, MB): ${rss.map(([t, mb]) => `${Math.round(t / 1000)}:${Math.round(mb)}`).join(" ")}`);
     figures.daemon_cpu_s = Math.round(((env.cpuSeconds() ?? 0) - (env.daemonPid() === pid ? cpu0 : 0)) * 10) / 10;
     turns.scan();
     const rec = new DaemonRecord(env.store());
@@ -102,6 +114,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (!env.daemon || env.daemon.exitCode !== null) result.violations.push("the daemon is not running at the end");
     const leftover = existsSync(env.spoolDir) ? readdirSync(env.spoolDir).filter((f) => f.endsWith(".json") && !f.startsWith(".")).length : 0;
     if (leftover) result.violations.push(`${leftover} hook event file(s) left unapplied in the spool`);
+    // Every turn ended and the daemon knows it: after the drain no session is still busy or mid-move.
+    if (drained) {
+      const stuck = await waitFor(() => {
+        const open = new DaemonRecord(env.store()).sessions.filter((x) => ["busy", "swapping", "starting", "limited"].includes(x.state));
+        return open.length === 0 ? true : undefined;
+      }, 20_000, "sessions settled", 1000).then(() => [], () => new DaemonRecord(env.store()).sessions.filter((x) => ["busy", "swapping", "starting", "limited"].includes(x.state)));
+      for (const x of stuck) result.violations.push(`${x.name}: still ${x.state} after the drain (${x.stateReason ?? "no reason"})`);
+    }
     const live = new Set(env.panes().filter((p) => !p.dead).map((p) => p.session));
     for (const s of rec.sessions.filter((x) => x.kind === "dedicated" && x.state !== "parked" && !live.has(x.name))) result.violations.push(`${s.name}: no live CLI at the end (${s.state})`);
     if (process.env.SOAK_DEBUG && result.violations.length) debugDump(o, env, turns, rec, result.violations);
@@ -165,4 +185,21 @@ function summarize(windows: number, d: Driver, turns: TurnLog, rec: DaemonRecord
     parks: rec.parks.length,
     rate_limit_hits: rec.limitHits.length,
   };
+}
+
+/**
+ * Least-squares slope of the RSS series after warm-up (the first fifth of the run is dropped), in MB per
+ * hour; null with fewer than 6 samples left.
+ */
+export function rssSlope(series: Array<[number, number]>): number | null {
+  if (!series.length) return null;
+  const end = series[series.length - 1]![0];
+  const pts = series.filter(([t]) => t >= end / 5);
+  if (pts.length < 6) return null;
+  const n = pts.length;
+  const mx = pts.reduce((a, [t]) => a + t, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  const num = pts.reduce((a, [t, y]) => a + (t - mx) * (y - my), 0);
+  const den = pts.reduce((a, [t]) => a + (t - mx) ** 2, 0);
+  return den === 0 ? 0 : (num / den) * 3_600_000;
 }
