@@ -118,3 +118,21 @@ describe("NotifyService", () => {
     svc.stop();
   });
 });
+
+describe("NotifyService reload", () => {
+  it("keeps a target's counters and queue across configure; a new target starts at zero; a removed one is gone", async () => {
+    const { svc, emit } = setup(async () => ({ ok: true }));
+    emit("swap.done", { id: 1 });
+    await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
+    svc.configure(cfg({ rate_per_minute: 5, targets: [
+      { name: "hook", kind: "webhook", url: "http://127.0.0.1:9/y", format: "slack", events: [] },
+      { name: "new", kind: "desktop", format: "json", events: [] },
+    ] }));
+    assert.deepEqual(svc.status().targets.map((t) => [t.name, t.sent]), [["hook", 1], ["new", 0]]);
+    emit("swap.done", { id: 1 });
+    assert.equal(svc.status().targets[0]!.duplicates, 1, "the dedup memory survives a reload");
+    svc.configure(cfg({ targets: [] }));
+    assert.deepEqual(svc.status().targets, []);
+    svc.stop();
+  });
+});
