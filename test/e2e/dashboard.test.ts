@@ -105,6 +105,17 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     console.log(`# dashboard screenshot: ${shot} (shown ${shownAfter} ms after the swap returned)`);
   });
 
+  it("fits a phone-sized screen (tables scroll inside their box, the page does not)", async () => {
+    const phone = await page.context().newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${base}/ui`);
+    await phone.waitForSelector("#conn.live", { timeout: 10_000 });
+    await phone.waitForSelector('[data-account="b"] .bar', { timeout: 10_000 });
+    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+    assert.ok(widths.page <= widths.view, JSON.stringify(widths));
+    await phone.close();
+  });
+
   it("is read-only while enable_trigger is off", async () => {
     assert.equal(await page.isHidden("#controls"), true);
     assert.equal(await page.$$eval('tr[data-session="one"] button', (b) => b.map((x) => x.textContent)).then((t) => t.join(",")), "Pane");

@@ -1,0 +1,66 @@
+// The real deliverer (notify/deliver.ts): HTTP statuses and timeouts against a local server, programs
+// run without a shell (stdin, exit status, stderr, a missing program).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { realDeliver } from "../../src/notify/deliver.js";
+import { freePort } from "../support/harness.js";
+
+describe("realDeliver", () => {
+  let server: Server;
+  let base: string;
+  let dir: string;
+  const bodies: string[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cf-notify-"));
+    server = createServer((req, res) => {
+      let b = "";
+      req.on("data", (c: Buffer) => (b += c.toString()));
+      req.on("end", () => {
+        bodies.push(b);
+        if (req.url === "/slow") return; // never answers: the timeout ends it
+        if (req.url === "/redirect") return res.writeHead(302, { location: "/ok" }).end();
+        res.writeHead(Number(req.url?.slice(1)) || 200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const deliver = realDeliver({ timeoutMs: 500, env: { PATH: process.env.PATH } });
+  const post = (path: string) => deliver({ via: "http", url: `${base}${path}`, headers: { "content-type": "text/plain" }, body: "hi" }, new AbortController().signal);
+
+  it("2xx is delivered; 500 and 429 are retried; 404 is not; redirects are not followed", async () => {
+    assert.deepEqual(await post("/204"), { ok: true });
+    assert.deepEqual(await post("/500"), { ok: false, error: "HTTP 500", retry: true });
+    assert.deepEqual(await post("/429"), { ok: false, error: "HTTP 429", retry: true });
+    assert.deepEqual(await post("/404"), { ok: false, error: "HTTP 404", retry: false });
+    const r = await post("/redirect");
+    assert.equal(r.ok, false);
+    assert.equal(bodies.at(-1), "hi");
+  });
+  it("a target that never answers times out (retried); a closed port is refused (retried)", async () => {
+    const t0 = Date.now();
+    assert.deepEqual(await post("/slow"), { ok: false, error: "request failed: timed out", retry: true });
+    assert.ok(Date.now() - t0 < 3000);
+    const closed = await deliver({ via: "http", url: `http://127.0.0.1:${await freePort()}/x`, headers: {}, body: "" }, new AbortController().signal);
+    assert.deepEqual(closed, { ok: false, error: "request failed: ECONNREFUSED", retry: true });
+  });
+  it("a program gets stdin without a shell; its exit status and last stderr line say how it went", async () => {
+    const out = join(dir, "out; touch pwned");
+    const ok = await deliver({ via: "exec", argv: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1], require('fs').readFileSync(0))", out], stdin: "{\"x\":1}\n" }, new AbortController().signal);
+    assert.deepEqual(ok, { ok: true });
+    assert.equal(readFileSync(out, "utf8"), "{\"x\":1}\n");
+    const bad = await deliver({ via: "exec", argv: [process.execPath, "-e", "console.error('first'); console.error('no route to pager'); process.exit(3)"], stdin: "" }, new AbortController().signal);
+    assert.deepEqual(bad, { ok: false, error: `${process.execPath} exited 3: no route to pager`, retry: true });
+    const missing = await deliver({ via: "exec", argv: ["notify-send-does-not-exist", "t"], stdin: "" }, new AbortController().signal);
+    assert.deepEqual(missing, { ok: false, error: "notify-send-does-not-exist not found", retry: false });
+  });
+});
