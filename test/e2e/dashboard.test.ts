@@ -96,6 +96,17 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     assert.ok(shownAfter <= 2_000, `${shownAfter} ms`);
     assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1, "same page, no reload");
     await page.waitForFunction(() => [...document.querySelectorAll("#markers li")].some((li) => li.textContent?.includes("one: moved a → b")), undefined, { timeout: 2_000 });
+    // Hovering the swap's marker on the chart shows what happened and why.
+    const sw = d.store.lastSwap("one")!;
+    const spot = await page.evaluate((at) => {
+      const box = document.getElementById("chart")!;
+      const over = box.querySelector(".u-over")!.getBoundingClientRect();
+      const since = Number(box.dataset.since);
+      const now = Number(box.dataset.now);
+      return { x: over.left + ((at - since) / (now - since)) * over.width, y: over.top + over.height / 2 };
+    }, sw.endedAt!);
+    await page.mouse.move(spot.x, spot.y);
+    await page.waitForFunction(() => /swap\.done: one: moved a → b \(manual\)/.test(document.getElementById("tip")?.textContent ?? "") && !document.getElementById("tip")!.hidden, undefined, { timeout: 2_000 });
     const dir = process.env.CF_TEST_ARTIFACTS ?? join(tmpdir(), "claude-failover-artifacts");
     mkdirSync(dir, { recursive: true });
     const shot = join(dir, "dashboard.png");

@@ -6,6 +6,7 @@
   var state = null;
   var chart = null;
   var chartKey = "";
+  var xRange = [0, 1]; // the latest snapshot's span (s): the x scale reads it on every redraw
 
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -98,6 +99,7 @@
     var key = c.accounts.join(",");
     var data = [c.t].concat(c.series);
     var width = Math.max(280, Math.min(box.clientWidth || 800, 1100));
+    xRange = [c.since / 1000, c.now / 1000];
     if (!chart || key !== chartKey) {
       if (chart) chart.destroy();
       clear(box);
@@ -105,7 +107,7 @@
       var series = [{}].concat(c.accounts.map(function (a, i) { return { label: a, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }; }));
       chart = new uPlot({
         width: width, height: 220, series: series,
-        scales: { x: { time: true, range: function () { return [c.since / 1000, c.now / 1000]; } }, y: { range: [0, 100] } },
+        scales: { x: { time: true, range: function () { return xRange; } }, y: { range: [0, 100] } },
         axes: [{}, { label: "%", size: 40 }],
         hooks: { draw: [drawMarkers], setCursor: [hoverMarker] },
       }, data, box);
@@ -114,7 +116,8 @@
       chart.setData(data);
     }
     chart.cfMarkers = c.markers;
-    chart.cfRange = [c.since / 1000, c.now / 1000];
+    box.setAttribute("data-since", String(c.since));
+    box.setAttribute("data-now", String(c.now));
     chart.redraw();
     var list = clear(document.getElementById("markers"));
     c.markers.slice(-8).reverse().forEach(function (m) { list.appendChild(el("li", { cls: "marker-" + m.kind.replace(/\./g, "-"), text: clock(m.at) + " " + m.text })); });
