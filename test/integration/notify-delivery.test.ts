@@ -51,7 +51,7 @@ describe("notifications for a swap, a park and a resume", { timeout: 300_000 }, 
         { name: "hook", kind: "webhook", url: `${rx.url}/hook`, events: wanted },
         { name: "phone", kind: "ntfy", url: `${rx.url}/ntfy/cf-topic`, events: wanted },
         { name: "flaky", kind: "webhook", url: `${rx.url}/flaky`, events: ["swap.done"] },
-        { name: "log", kind: "command", argv: [process.execPath, "-e", "require('fs').appendFileSync(process.argv[1], require('fs').readFileSync(0))", "NOTIFY_OUT"], events: ["swap.done"] },
+        { name: "log", kind: "command", argv: [process.execPath, "-e", "const fs = require('fs'); fs.appendFileSync(process.argv[1], fs.readFileSync(0) + 'token in env: ' + ('CLAUDE_FAILOVER_TOKEN' in process.env) + '\\n')", "NOTIFY_OUT"], events: ["swap.done"] },
       ] },
     } });
     // The command's output file lives in the test's temp dir.
@@ -91,6 +91,9 @@ describe("notifications for a swap, a park and a resume", { timeout: 300_000 }, 
     assert.equal(ntfy.headers.title, "dev moved from a to b");
     assert.match(ntfy.body, /^Swap \d+ done in /);
     await waitFor(() => { try { return readFileSync(join(h.root, "command-out.jsonl"), "utf8").includes("swap.done"); } catch { return false; } }, 10_000, "command got the event on stdin");
+    const out = readFileSync(join(h.root, "command-out.jsonl"), "utf8");
+    assert.equal((JSON.parse(out.split("\n")[0]!) as { event: string; session: string }).session, "dev");
+    assert.match(out, /^token in env: false$/m, "the command runs without the bearer token");
     const st = JSON.parse((await h.cli("status", "--json")).out) as { notify: { targets: { name: string; sent: number; failed: number; lastError: string | null }[] } };
     const flaky = st.notify.targets.find((t) => t.name === "flaky")!;
     assert.equal(flaky.sent, 1);
