@@ -8,8 +8,14 @@
 // Pure: the callers pass the rows, the forecasts and `now`; these classes keep only what they already reported.
 import type { EventRow } from "../store/types.js";
 
-/** What a session row tells about waiting (sessions' state reason starts with "waiting: " while a dialog is open). */
-export interface WaitingRow { name: string; account: string | null; stateReason: string | null }
+/**
+ * What a session row tells about waiting: the state reason starts with "waiting: " while the pane shows a
+ * dialog (session-service.ts), or the state is `waiting` after the CLI's Notification hook said
+ * permission_prompt or elicitation_dialog (apply-event.ts).
+ */
+export interface WaitingRow { name: string; account: string | null; state?: string; stateReason: string | null }
+
+const HOOK_DIALOGS: Record<string, string> = { permission_prompt: "permission", elicitation_dialog: "question" };
 
 export interface DialogOverdue { session: string; account: string | null; dialog: string; since: number; waitingMs: number }
 
@@ -31,11 +37,12 @@ export class DialogWatch {
     const out: DialogOverdue[] = [];
     const seen = new Set<string>();
     for (const r of rows) {
-      if (!r.stateReason?.startsWith(WAITING)) continue;
+      const fromHook = r.state === "waiting";
+      if (!fromHook && !r.stateReason?.startsWith(WAITING)) continue;
       seen.add(r.name);
       let w = this.open.get(r.name);
       if (!w) {
-        w = { since: now, dialog: dialogOf(r.stateReason), reported: false };
+        w = { since: now, dialog: fromHook ? HOOK_DIALOGS[r.stateReason ?? ""] ?? "a" : dialogOf(r.stateReason ?? ""), reported: false };
         this.open.set(r.name, w);
       }
       if (!w.reported && now - w.since >= afterMs) {

@@ -24,6 +24,13 @@ describe("DialogWatch", () => {
     assert.deepEqual(w.check([waiting("dev", W)], 30, 5), [], "the new wait starts at 30");
     assert.deepEqual(w.check([waiting("dev", W)], 35, 5), [{ session: "dev", account: "a", dialog: "permission", since: 30, waitingMs: 5 }]);
   });
+  it("a session in state waiting (the CLI's Notification hook) counts too", () => {
+    const w = new DialogWatch();
+    const row = { name: "auto-01", account: null, state: "waiting", stateReason: "permission_prompt" };
+    assert.deepEqual(w.check([row], 0, 1000), []);
+    assert.deepEqual(w.check([row], 1000, 1000), [{ session: "auto-01", account: null, dialog: "permission", since: 0, waitingMs: 1000 }]);
+    assert.deepEqual(w.check([{ ...row, state: "busy", stateReason: null }], 2000, 1000), []);
+  });
   it("ignores other events and sessions that are not waiting", () => {
     const w = new DialogWatch();
     w.note({ kind: "session.launch", session: "dev", ts: 0, data: {} });
