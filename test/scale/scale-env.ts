@@ -42,7 +42,7 @@ export function scaleConfig(o: ScaleOptions, poolProject: string): Record<string
     checkpoint: { interval: "20s", keep: 5 },
     inbox: { stable_time: "200ms" },
     mcp_http: { enable_trigger: true, rate_limit_per_minute: 0 },
-    log: { level: "warn" },
+    log: { level: process.env.SOAK_DEBUG ? "info" : "warn" },
   };
 }
 

@@ -1,6 +1,6 @@
 // One soak run, with or without chaos: set up, load for a while, drain, check the invariants, report.
 // Used by bench/soak.ts, bench/chaos.ts and test/e2e/soak-short.test.ts.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../support/wait.js";
 import { Chaos, type ChaosOptions, type FaultRecord } from "./chaos.js";
@@ -148,6 +148,13 @@ function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRec
     const times = marker ? turns.facts.filter((x) => x.markers.includes(marker)).map((x) => x.time) : [];
     const from = Math.min(...times) - 30_000, to = Math.max(...times) + 15_000;
     for (const s of taskSessions) for (const e of rec.events(env.store(), "session = ? AND ts BETWEEN ? AND ? ORDER BY id", [s, from, to])) o.log(`  ${s} ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
+    // The daemon's own log lines (warn and above) about those sessions.
+    let logText = "";
+    try { logText = readFileSync(env.logPath, "utf8"); } catch { /* none */ }
+    for (const s of [...taskSessions, ...(session ? [session] : [])]) {
+      const mine = logText.split("\n").filter((l) => l.includes(`"session":"${s}"`)).slice(-25);
+      for (const l of mine) o.log(`  log ${s} ${l.slice(0, 300)}`);
+    }
     if (session) for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60)) o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
   }
 }
