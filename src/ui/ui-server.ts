@@ -10,6 +10,7 @@ import { AuthThrottle } from "../control/auth-throttle.js";
 import { tokenMatcher } from "../control/auth.js";
 import { faultDetail, publicError } from "../control/error-map.js";
 import { readBody, readJsonBody, sendError, sendJson } from "../control/http-util.js";
+import type { Store } from "../store/store.js";
 import type { EventRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
@@ -17,7 +18,7 @@ import type { Logger } from "../util/log.js";
 import { loadAssets, type Asset } from "./ui-assets.js";
 import { clearCookie, sessionCookie, UiSessions } from "./ui-auth.js";
 import { dashboardPage, loginPage } from "./ui-pages.js";
-import { dashboardState, type ViewDeps } from "./ui-view.js";
+import { dashboardState, MARKER_KINDS, type ViewDeps } from "./ui-view.js";
 
 /** No inline script or style anywhere; only our own origin. */
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -27,9 +28,14 @@ const SESSION_TTL_MS = 12 * 3_600_000;
 const PUSH_DELAY_MS = 150;
 /** Pushed at least this often while someone watches (figures change without events). */
 const REFRESH_MS = 5_000;
+/** Two pushes are at least this far apart (a busy pool records many events a second). */
+const MIN_PUSH_GAP_MS = 500;
+/** Marker events kept in memory for the chart. */
+const MAX_MARKERS = 500;
 
-export interface DashboardOptions extends Omit<ViewDeps, "api"> {
+export interface DashboardOptions extends Omit<ViewDeps, "api" | "markerEvents" | "store"> {
   api: ControlApi;
+  store: ViewDeps["store"] & Pick<Store, "tailEvents">;
   clock: Clock;
   log: Logger;
   token: () => string;
@@ -45,15 +51,32 @@ export class Dashboard {
   private pushTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly o: DashboardOptions) {}
+  private markers: EventRow[] | null = null;
+  private lastPush = 0;
+  private readonly view: ViewDeps;
 
-  /** Store.onEvent: schedules one push to the open streams. */
-  onEvent(_e: EventRow): void {
+  constructor(private readonly o: DashboardOptions) {
+    this.view = { ...o, markerEvents: () => this.markerEvents() };
+  }
+
+  /** The chart's marker events: read once from the store, then kept from Store.onEvent. */
+  private markerEvents(): EventRow[] {
+    this.markers ??= this.o.store.tailEvents(5000).filter((e) => MARKER_KINDS.has(e.kind)).slice(-MAX_MARKERS);
+    return this.markers;
+  }
+
+  /** Store.onEvent: keeps the chart's markers and schedules one push to the open streams. */
+  onEvent(e: EventRow): void {
+    if (this.markers && MARKER_KINDS.has(e.kind)) {
+      this.markers.push(e);
+      if (this.markers.length > MAX_MARKERS) this.markers.splice(0, this.markers.length - MAX_MARKERS);
+    }
     if (!this.clients.size || this.pushTimer) return;
+    const wait = Math.max(PUSH_DELAY_MS, this.lastPush + MIN_PUSH_GAP_MS - this.o.clock.now());
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
       this.push();
-    }, PUSH_DELAY_MS);
+    }, wait);
   }
 
   stop(): void {
@@ -96,7 +119,7 @@ export class Dashboard {
     if (!authed) return sendError(res, 401, "unauthorized", "log in at /ui first");
     if (method === "GET") {
       switch (path) {
-        case "/ui/state": return sendJson(res, 200, dashboardState(this.o, now));
+        case "/ui/state": return sendJson(res, 200, dashboardState(this.view, now));
         case "/ui/stream": return this.stream(req, res);
         case "/ui/pane": return sendJson(res, 200, await this.o.api.sessionGet(url.searchParams.get("name") ?? "", 60));
         case "/ui/task": return sendJson(res, 200, this.o.api.taskGet(url.searchParams.get("id") ?? ""));
@@ -136,7 +159,7 @@ export class Dashboard {
   }
 
   private snapshot(): string {
-    return `event: snapshot\ndata: ${JSON.stringify(dashboardState(this.o, this.o.clock.now()))}\n\n`;
+    return `event: snapshot\ndata: ${JSON.stringify(dashboardState(this.view, this.o.clock.now()))}\n\n`;
   }
 
   private send(c: Client, frame: string): void {
@@ -154,6 +177,7 @@ export class Dashboard {
       this.refreshTimer = null;
       return;
     }
+    this.lastPush = this.o.clock.now();
     try {
       const frame = this.snapshot();
       for (const c of [...this.clients]) this.send(c, frame);

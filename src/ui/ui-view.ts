@@ -20,7 +20,9 @@ export const MARKER_KINDS = new Set([
 
 export interface ViewDeps {
   api: ControlApi;
-  store: Pick<Store, "usageSamples" | "tailEvents" | "getSwap">;
+  store: Pick<Store, "usageSamples" | "getSwap">;
+  /** recent events of MARKER_KINDS, oldest first (the dashboard keeps them from Store.onEvent: no query per push) */
+  markerEvents: () => readonly EventRow[];
   /** the account's thresholds (0..1): its own, else quota.window_5h_threshold / window_week_threshold */
   thresholds: (account: string) => { fiveHour: number; week: number };
   triggers: () => boolean;
@@ -90,7 +92,7 @@ export function dashboardState(deps: ViewDeps, now: number) {
 }
 
 /** uPlot's aligned data: x in seconds, one series per account (null where it has no sample), and the markers. */
-export function chartData(deps: Pick<ViewDeps, "store">, accounts: string[], now: number) {
+export function chartData(deps: Pick<ViewDeps, "store" | "markerEvents">, accounts: string[], now: number) {
   const oldest = now - CHART_SPAN_MS;
   const per = accounts.map((a) => deps.store.usageSamples(a, "five_hour", oldest));
   const times = [...new Set(per.flatMap((s) => s.map((x) => x.at)))].sort((a, b) => a - b);
@@ -105,7 +107,7 @@ export function chartData(deps: Pick<ViewDeps, "store">, accounts: string[], now
     if (!reasons.has(id)) reasons.set(id, deps.store.getSwap(id)?.reason ?? null);
     return reasons.get(id)!;
   };
-  const markers: Marker[] = deps.store.tailEvents(3000)
+  const markers: Marker[] = deps.markerEvents()
     .filter((e) => e.ts >= oldest && MARKER_KINDS.has(e.kind))
     .slice(-200)
     .map((e) => ({ at: e.ts, kind: e.kind, session: e.session, account: e.account, text: markerText(e, swapReason) }));

@@ -61,28 +61,27 @@ describe("chart data", () => {
   const events = [ev(1, now - 7 * H, "swap.done", { id: 1 }), ev(2, now - H / 2, "swap.done", { id: 9, from: "a", to: "b" }), ev(3, now - H / 4, "session.launch", {}), ev(4, now - 100, "session.parked", { reason: "every account is spent" })];
   const store = {
     usageSamples: (a: string, w: string, since: number) => (w === "five_hour" ? samples[a]!.filter((s) => s.at >= since) : []),
-    tailEvents: () => events,
     getSwap: (id: number) => (id === 9 ? { reason: "threshold: five_hour 87 % >= 85 %" } : undefined),
   } as unknown as Parameters<typeof chartData>[0]["store"];
 
   it("aligns samples on one time axis (seconds), percent, null where an account has none", () => {
-    const c = chartData({ store }, ["a", "b"], now);
+    const c = chartData({ store, markerEvents: () => events }, ["a", "b"], now);
     assert.deepEqual(c.t, [(now - 2 * H) / 1000, (now - H) / 1000, (now - 1000) / 1000]);
     assert.deepEqual(c.series, [[10, 25, null], [null, 50, 60]]);
   });
   it("markers: swaps, parks and refusals within the span, with the decision's reason", () => {
-    const c = chartData({ store }, ["a", "b"], now);
+    const c = chartData({ store, markerEvents: () => events }, ["a", "b"], now);
     assert.deepEqual(c.markers.map((m) => [m.kind, m.text]), [
       ["swap.done", "dev: moved a → b (threshold: five_hour 87 % >= 85 %)"],
       ["session.parked", "dev: parked: every account is spent"],
     ]);
   });
   it("spans from a little before the first point, at least MIN_SPAN_MS, at most CHART_SPAN_MS", () => {
-    assert.equal(chartData({ store }, ["a", "b"], now).since, now - 2 * H - 12 * 60_000);
-    const empty = { ...store, usageSamples: () => [], tailEvents: () => [] } as typeof store;
-    assert.equal(chartData({ store: empty }, [], now).since, now - MIN_SPAN_MS);
+    assert.equal(chartData({ store, markerEvents: () => events }, ["a", "b"], now).since, now - 2 * H - 12 * 60_000);
+    const empty = { ...store, usageSamples: () => [] } as typeof store;
+    assert.equal(chartData({ store: empty, markerEvents: () => [] }, [], now).since, now - MIN_SPAN_MS);
     const old = { ...store, usageSamples: (_a: string, _w: string, since: number) => [{ at: since, source: "x", utilization: 0, resetsAt: null }] } as typeof store;
-    assert.equal(chartData({ store: old }, ["a"], now).since, now - CHART_SPAN_MS);
+    assert.equal(chartData({ store: old, markerEvents: () => [] }, ["a"], now).since, now - CHART_SPAN_MS);
   });
   it("markerText says what each kind means", () => {
     assert.equal(markerText(ev(1, 0, "quota.hard_limit", { message: "limit reached" }), () => null), "dev: hard limit on b: limit reached");
