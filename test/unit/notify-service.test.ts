@@ -136,3 +136,16 @@ describe("NotifyService reload", () => {
     svc.stop();
   });
 });
+
+describe("status text", () => {
+  it("lists targets that failed or cannot be used, not the healthy ones", async () => {
+    const { formatStatus } = await import("../../src/cli/format.js");
+    const text = formatStatus({ now: 61_000, sessions: [], accounts: [], tasks: [], notify: { targets: [
+      { name: "team", kind: "webhook", problem: null, failed: 2, lastError: "HTTP 500", lastErrorAt: 1_000 },
+      { name: "fine", kind: "ntfy", problem: null, failed: 0 },
+    ] } });
+    assert.match(text, /NOTIFY FAILURES\n {2}team \(webhook\): 2 not delivered, last 1 ?m(in)? ago: HTTP 500/);
+    assert.doesNotMatch(text, /fine/);
+    assert.doesNotMatch(formatStatus({ now: 0, sessions: [], accounts: [], tasks: [], notify: { targets: [] } }), /NOTIFY/);
+  });
+});
