@@ -101,6 +101,8 @@ export class NotifyService {
       }
       return { cfg: tc, resolved: r.target, problem: r.problem, redact: redactor(r.secrets), gate: new NotifyGate(this.gateParams()), queue: [], running: false, st };
     });
+    const kept = new Set(this.targets);
+    for (const t of old.values()) if (!kept.has(t)) t.queue.length = 0; // a removed target gets nothing more
     if (this.timer) this.startTimer();
   }
 
