@@ -107,7 +107,8 @@ export class ScaleEnv {
   /**
    * Runs a second `claude-failover daemon` on the same config and state dir while the first one runs (as
    * a second unit or a start by hand would): its exit code and the first line it printed. It is killed
-   * after 15 s if it has not exited by then (code null).
+   * after 60 s if it has not exited by then (code null): loading the CLI through tsx alone can take ten
+   * seconds and more on a loaded 2-core box, and one that waits for the lock never exits.
    */
   async runSecondDaemon(): Promise<{ code: number | null; firstLine: string }> {
     const js = process.env.SCALE_DAEMON_JS;
@@ -118,7 +119,7 @@ export class ScaleEnv {
     child.stderr.on("data", (b: Buffer) => (text += b.toString()));
     const code = await Promise.race([
       new Promise<number | null>((r) => child.once("exit", (c) => r(c))),
-      delay(15_000).then(() => {
+      delay(60_000).then(() => {
         child.kill("SIGKILL");
         return null;
       }),

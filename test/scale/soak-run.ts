@@ -1,6 +1,6 @@
 // One soak run, with or without chaos: set up, load for a while, drain, check the invariants, report.
 // Used by bench/soak.ts, bench/chaos.ts and test/e2e/soak-short.test.ts.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../support/wait.js";
 import { Chaos, type ChaosOptions, type FaultRecord } from "./chaos.js";
@@ -112,7 +112,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     });
     if (!drained) result.violations.unshift(`the drain did not finish within ${o.drainMs / 1000} s`);
     if (!env.daemon || env.daemon.exitCode !== null) result.violations.push("the daemon is not running at the end");
-    const leftover = existsSync(env.spoolDir) ? readdirSync(env.spoolDir).filter((f) => f.endsWith(".json") && !f.startsWith(".")).length : 0;
+    // Hooks keep coming after the load (the CLI's idle Notification a minute after a turn): what counts is
+    // an event the daemon left lying, i.e. one still there 10 s after it was written (waited for up to 30 s).
+    const stale = () => (existsSync(env.spoolDir) ? readdirSync(env.spoolDir).filter((f) => {
+      if (!f.endsWith(".json") || f.startsWith(".")) return false;
+      try { return Date.now() - statSync(join(env.spoolDir, f)).mtimeMs > 10_000; } catch { return false; }
+    }).length : 0);
+    const leftover = await waitFor(() => (stale() === 0 ? true : undefined), 30_000, "spool applied", 1000).then(() => 0, () => stale());
     if (leftover) result.violations.push(`${leftover} hook event file(s) left unapplied in the spool`);
     // Every turn ended and the daemon knows it: after the drain no session is still busy or mid-move.
     if (drained) {
