@@ -151,7 +151,7 @@ export class NotifyService {
         continue;
       }
       if (t.queue.length >= MAX_QUEUE) {
-        t.queue.shift();
+        t.queue.splice(t.running ? 1 : 0, 1); // the oldest not being delivered right now
         t.st.dropped++;
       }
       t.queue.push(x);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Deliver } from "../../src/notify/deliver.js";
-import { NotifyService } from "../../src/notify/notify-service.js";
+import { MAX_QUEUE, NotifyService } from "../../src/notify/notify-service.js";
 import type { Delivery } from "../../src/notify/render.js";
 import type { NotifyConfig } from "../../src/notify/types.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -147,5 +147,25 @@ describe("status text", () => {
     assert.match(text, /NOTIFY FAILURES\n {2}team \(webhook\): 2 not delivered, last 1 ?m(in)? ago: HTTP 500/);
     assert.doesNotMatch(text, /fine/);
     assert.doesNotMatch(formatStatus({ now: 0, sessions: [], accounts: [], tasks: [], notify: { targets: [] } }), /NOTIFY/);
+  });
+});
+
+describe("NotifyService queue bound", () => {
+  it("past MAX_QUEUE drops the oldest waiting one (never the one in flight) and counts it", async () => {
+    const sent: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { svc, emit } = setup(async (d) => {
+      if (d.via === "http") sent.push((JSON.parse(d.body) as { data: { id: number } }).data.id);
+      await gate;
+      return { ok: true };
+    });
+    for (let i = 1; i <= MAX_QUEUE + 2; i++) emit("swap.done", { id: i });
+    assert.equal(svc.status().targets[0]!.dropped, 2);
+    release();
+    await waitFor(() => svc.status().targets[0]!.queued === 0, 5000, "drained");
+    assert.equal(sent.length, MAX_QUEUE);
+    assert.deepEqual(sent.slice(0, 2), [1, 4], "1 was in flight; 2 and 3 were dropped");
+    svc.stop();
   });
 });
