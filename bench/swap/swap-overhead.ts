@@ -1,10 +1,12 @@
-// Benchmark: what a hard-limit swap costs beyond a bare `claude --resume`, with the REAL CLI
-// (node_modules/.bin/claude) against the stand-in API, in one run.
+// Benchmark: what a hard-limit swap costs beyond a bare `claude --resume`, with the REAL CLI (the matrix
+// version: pinned, or CF_TEST_CLI=latest) against the stand-in API, in one run.
 //   swap: StopFailure hook (its spool file's timestamp) → the resent prompt's UserPromptSubmit hook on
 //         the new account (same clock: both are `date +%s%N` in the hook script);
-//   bare: `tmux new-session … claude --resume <id>` spawned → its SessionStart hook fired.
-// The difference is what the daemon adds (target: < 500 ms). Also prints each swap step and the
-// hook-to-state latency (hook file written → the store row updated and the signal raised).
+//   bare: `tmux new-session … claude --resume <id>` spawned → its SessionStart hook fired; and, like for
+//         like with the swap's carried note, `claude --resume <id> -- <prompt>` spawned → its UserPromptSubmit.
+// The difference is what the daemon adds (target: at most 250 ms, issue 13). Also prints the limit
+// reactor's part (StopFailure → swap started), each swap step, SessionStart → the resend's
+// UserPromptSubmit, and the hook-to-state latency (hook file written → the store row updated and the signal raised).
 // Run: node --import tsx bench/swap/swap-overhead.ts   (SWAPS=7; needs tmux)
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -74,6 +76,9 @@ try {
   const exitMs: number[] = [];
   const promptMs: number[] = [];
   const swapMs: number[] = [];
+  const carriedMs: number[] = [];
+  const preMs: number[] = [];
+  const gapMs: number[] = [];
   const steps = new Map<string, number[]>();
   for (let i = 1; i <= SWAPS; i++) {
     const t0 = Date.now();
@@ -82,6 +87,14 @@ try {
     bareMs.push(Number(start.file.split("-")[0]) / 1e6 - t0);
     promptMs.push(await barePrompt(`bare prompt ${i}`));
     exitMs.push(await bareExit());
+    // Like for like with the swap's carried note: a bare `--resume <id> -- <prompt>` spawned → its UserPromptSubmit.
+    const t1 = Date.now();
+    const carried = `bare carried ${i}`;
+    bare(["--resume", bareId, "--", carried]);
+    const cups = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === carried), 60_000, "bare carried prompt submitted");
+    carriedMs.push(Number(cups.file.split("-")[0]) / 1e6 - t1);
+    await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(cups.file.split("-")[0])), 30_000, "bare carried answered");
+    await bareExit();
 
     const from = d.sessions.get("dev")!.account!;
     const token = h.accountTokens[from]!;
@@ -95,6 +108,9 @@ try {
     const failed = await waitFor(() => signals.find((x) => x.s.signal.kind === "turn_failed" && x.s.ts >= t0), 10_000, "StopFailure seen");
     const resent = await waitFor(() => signals.find((x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.ts >= failed.s.ts), 30_000, "resent prompt submitted");
     swapMs.push(resent.s.ts - failed.s.ts);
+    preMs.push(sw.startedAt - failed.s.ts);
+    const newStart = signals.find((x) => x.s.signal.kind === "session_start" && x.s.ts >= failed.s.ts && x.s.ts <= resent.s.ts);
+    if (newStart) gapMs.push(resent.s.ts - newStart.s.ts);
     for (const st of sw.steps) steps.set(st.step, [...(steps.get(st.step) ?? []), st.ms]);
     await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "resent prompt answered");
     out(`swap ${i}: ${from} → ${sw.toAccount}: StopFailure → resent UserPromptSubmit ${swapMs.at(-1)} ms; bare resume start ${Math.round(bareMs.at(-1)!)} ms`);
@@ -110,7 +126,10 @@ try {
   const manual = median(exitMs) + mb + median(promptMs);
   out(`bare /exit (Enter → process gone) median ${median(exitMs)} ms; bare prompt (typed → UserPromptSubmit) median ${median(promptMs)} ms`);
   out(`the same by hand (/exit + resume start + prompt): ${Math.round(manual)} ms; the daemon beyond that: ${Math.round(ms - manual)} ms`);
+  out(`bare --resume <id> -- <prompt> (spawn → its UserPromptSubmit): median ${median(carriedMs)} ms; the swap beyond it: ${Math.round(ms - median(carriedMs))} ms`);
+  out(`StopFailure → swap started (the limit reactor's own-failure check): median ${median(preMs)} ms`);
   out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
+  out(`new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms`);
   out(`hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`);
 } finally {
   await h.cleanup();

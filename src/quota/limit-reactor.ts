@@ -1,5 +1,5 @@
 import type { AccountService } from "../accounts/account-service.js";
-import { transcriptHoldsRefused } from "../sessions/refused-prompt.js";
+import { resendFor, transcriptRecordsRefusal } from "../sessions/refused-prompt.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
@@ -24,6 +24,19 @@ const OWN_FAILURE_GRACE_MS = 300;
 const BUSY_PANE_MS = 30_000;
 /** A second rejected token on the same account within this long revokes the account. */
 const AUTH_RETRY_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Pure: the pane shows `prompt`'s turn refused: the limit message after the prompt's echo (its first line's
+ * first 40 characters, the last occurrence) and no turn running. An older limit message further up does
+ * not count.
+ */
+export function paneShowsRefusal(pane: string, prompt: string, now: number): boolean {
+  const key = prompt.split("\n")[0]!.slice(0, 40).trim();
+  const at = key ? pane.lastIndexOf(key) : -1;
+  if (at < 0) return false;
+  const cls = classifyPane(pane.slice(at + key.length), now);
+  return cls.limit !== null && !cls.busy && !classifyPane(pane, now).busy;
+}
 
 /** The delay before throttle retry `attempt` (1-based), in ms. */
 export function throttleDelay(attempt: number): number {
@@ -104,7 +117,25 @@ export class LimitReactor {
       const followed = this.sessions
         .waitForSignal(session, (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted", BUSY_PANE_MS)
         .then((s) => (next = s));
-      await Promise.race([followed, new Promise((r) => setTimeout(r, OWN_FAILURE_GRACE_MS))]);
+      // Settled early by what the CLI shows of the turn's own refusal: the synthetic error answer after the
+      // turn's prompt in the transcript, or the limit message under that prompt in an idle pane. A helper's
+      // failure does neither (it writes nothing to the main chain and prints nothing).
+      const row = this.sessions.get(session);
+      const prompt = row?.lastPrompt ?? null;
+      const abort = new AbortController();
+      const shown = async () => {
+        if (next !== null || !prompt) return false;
+        try {
+          if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt)) return true;
+          return paneShowsRefusal(await this.sessions.tmux.capture(session), prompt, this.clock.now());
+        } catch {
+          return false; // the pane or the store is gone (daemon stopping): the grace decides
+        }
+      };
+      const recorded = pollUntil(shown, { timeoutMs: OWN_FAILURE_GRACE_MS, intervalMs: 20, signal: abort.signal });
+      const early = await Promise.race([followed.then(() => false), recorded]);
+      abort.abort();
+      if (early === true && next === null) return true;
       // A pane still busy means the turn may go on (a helper's failure): wait for its Stop. But the hook can
       // fire before the CLI redraws, and a stale frame must never cost the prompt: the refusal is acted on
       // as soon as the pane is idle, and after BUSY_PANE_MS whatever the pane shows.
@@ -137,7 +168,7 @@ export class LimitReactor {
     const attempt = prev && prev.account === row.account ? prev.attempt + 1 : 1;
     const now = this.clock.now();
     const retryAt = now + throttleDelay(attempt);
-    this.throttled.set(session, { attempt, retryAt, prompt: prompt ?? row.failedPrompt ?? row.lastPrompt, account: row.account });
+    this.throttled.set(session, { attempt, retryAt, prompt: this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt), account: row.account });
     const reason = `${THROTTLE_REASON}: retry ${attempt} at ${new Date(retryAt).toISOString()}`;
     this.sessions.updateRow(session, { stateReason: reason });
     this.sessions.event("quota.throttle", session, row.account, { attempt, retryAt, message });
@@ -163,8 +194,13 @@ export class LimitReactor {
     }
     try {
       t.retryAt = Number.POSITIVE_INFINITY; // until this send resolves; a new throttle reschedules it
-      this.sessions.event("quota.throttle_retry", session, t.account, { attempt: t.attempt });
-      const r = await this.sessions.prompts.send(session, t.prompt, { confirmTimeoutMs: 60_000 });
+      // The CLI still holds the refused prompt (in memory and in its transcript) and merges the next prompt
+      // into that user message: the continue note makes the model read the prompt once (issue 13 point 10).
+      const { text, asNote } = resendFor(row.transcriptPath, t.prompt, this.swaps.continueNote);
+      this.sessions.event("quota.throttle_retry", session, t.account, { attempt: t.attempt, asNote });
+      const r = await this.sessions.prompts.send(session, text, { confirmTimeoutMs: 60_000 });
+      // The session still works on the refused prompt: a refusal of the note owes the prompt (owed()).
+      if (r.ok && asNote) this.sessions.updateRow(session, { lastPrompt: t.prompt });
       if (!r.ok) t.retryAt = this.clock.now() + throttleDelay(t.attempt);
     } catch (e) {
       t.retryAt = this.clock.now() + throttleDelay(t.attempt);
@@ -328,10 +364,10 @@ export class LimitReactor {
       if (prompt) {
         // The refused prompt is still in the conversation, unanswered: the model reads it once when the
         // continue note follows it (issue 13 point 10); the session still works on the prompt.
-        const note = transcriptHoldsRefused(this.sessions.get(name)!.transcriptPath, prompt) ? this.swaps.continueNote : null;
-        const r = await this.sessions.prompts.send(name, note ?? prompt, { confirmTimeoutMs: 60_000 });
+        const { text, asNote } = resendFor(this.sessions.get(name)!.transcriptPath, prompt, this.swaps.continueNote);
+        const r = await this.sessions.prompts.send(name, text, { confirmTimeoutMs: 60_000 });
         if (!r.ok) throw new Error(r.reason);
-        if (note) this.sessions.updateRow(name, { lastPrompt: prompt });
+        if (asNote) this.sessions.updateRow(name, { lastPrompt: prompt });
       }
       // Its UserPromptSubmit already cleared failedPrompt; clearing it here would erase a refusal that
       // came right after (the account refused the resent prompt at once).

@@ -16,36 +16,86 @@ function contentText(content: unknown): string | null {
   return content.filter((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "text").map((b) => String((b as { text?: unknown }).text ?? "")).join("");
 }
 
+/** A parsed transcript line, or null for blank/unparsable ones. */
+function parseLine(raw: string): Record<string, unknown> | null {
+  const t = raw.trim();
+  if (!t) return null;
+  try {
+    const o = JSON.parse(t) as unknown;
+    return o && typeof o === "object" ? (o as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The synthetic answer the CLI records for a refused request (`"model":"<synthetic>"`, `isApiErrorMessage`). */
+function isSyntheticError(o: Record<string, unknown>): boolean {
+  const msg = o.message as { model?: unknown } | undefined;
+  return o.type === "assistant" && (msg?.model === "<synthetic>" || o.isApiErrorMessage === true);
+}
+
+/** An assistant line that asks for a tool (the turn goes on with its result), not an answer. */
+function isToolCall(o: Record<string, unknown>): boolean {
+  const content = (o.message as { content?: unknown } | undefined)?.content;
+  return Array.isArray(content) && content.some((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "tool_use");
+}
+
+interface Scan { prompts: string[]; refusedLast: boolean }
+
 /**
- * Pure: the user prompts after the last real assistant answer of transcript lines (JSONL text), oldest
- * first, skipping what is not a prompt: meta lines, the `/exit` command's own lines (`<command-name>`,
- * `<local-command-…>`), system lines and the synthetic error answer of a refusal. A tool result ends the
- * scan (a turn was under way). Empty when the last prompt was answered. Lines that don't parse are skipped.
+ * Pure: walks the transcript back turn by turn (a turn: a user prompt and the lines up to the next one) and
+ * collects the prompts of the trailing unanswered turns, oldest first. A turn is answered when its last
+ * assistant line is a real answer; a tool call (the turn went on with its result, then was cut or refused)
+ * or only the synthetic error answer of a refusal leave it unanswered. Not prompts: meta lines, the
+ * `/exit` command's own lines (`<command-name>`, `<local-command-…>`), tool results, system and metadata
+ * lines, sidechain (subagent) lines. `refusedLast`: the main chain's last assistant line is such a
+ * synthetic error answer (the CLI has recorded the refusal). Lines that don't parse are skipped.
  */
-export function unansweredPrompts(jsonl: string): string[] {
+function scan(jsonl: string): Scan {
   const lines = jsonl.split("\n");
-  const out: string[] = [];
+  const prompts: string[] = [];
+  let refusedLast: boolean | null = null;
+  /** the last real assistant line of the turn being walked (the one after the prompt reached next) */
+  let turnEnd: Record<string, unknown> | null = null;
   for (let i = lines.length - 1; i >= 0; i--) {
-    const raw = lines[i]!.trim();
-    if (!raw) continue;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
+    const o = parseLine(lines[i]!);
+    if (!o || o.isSidechain === true) continue;
+    if (o.type === "assistant") {
+      if (isSyntheticError(o)) {
+        refusedLast ??= true;
+        continue;
+      }
+      refusedLast ??= false;
+      turnEnd ??= o;
       continue;
     }
-    const msg = o.message as { model?: unknown; content?: unknown } | undefined;
-    if (o.type === "assistant") {
-      if (msg?.model === "<synthetic>" || o.isApiErrorMessage === true) continue;
-      break;
-    }
     if (o.type !== "user" || o.isMeta === true) continue;
-    const text = contentText(msg?.content);
-    if (text === null) break;
+    const text = contentText((o.message as { content?: unknown } | undefined)?.content);
+    if (text === null) continue; // a tool result: part of the turn
     if (/^\s*<(?:command-name|local-command-[a-z]+|command-message)>/.test(text)) continue;
-    out.unshift(text);
+    if (turnEnd && !isToolCall(turnEnd)) break; // this prompt was answered
+    prompts.unshift(text);
+    turnEnd = null;
   }
-  return out;
+  return { prompts, refusedLast: refusedLast === true };
+}
+
+/** Pure: the user prompts after the last real assistant answer of transcript lines (JSONL text), oldest first (see scan). Empty when the last prompt was answered. */
+export function unansweredPrompts(jsonl: string): string[] {
+  return scan(jsonl).prompts;
+}
+
+const sameText = (a: string, b: string) => a.replace(/\s+$/, "") === b.replace(/\s+$/, "");
+
+/**
+ * Pure: the CLI has written the refusal of `prompt` to the transcript: the prompt is unanswered and the
+ * main chain ends with the synthetic error answer. The StopFailure hook fires before the CLI writes these
+ * lines (it writes lazily: 0–150 ms later on 2.1.197 here), so this is the proof that the transcript is
+ * complete for the refused turn and that the refusal was the turn's own, not a helper query's.
+ */
+export function refusalRecorded(jsonl: string, prompt: string): boolean {
+  const s = scan(jsonl);
+  return s.refusedLast && s.prompts.some((p) => sameText(p, prompt));
 }
 
 /** Pure: the last of unansweredPrompts, or null. */
@@ -53,12 +103,9 @@ export function unansweredPrompt(jsonl: string): string | null {
   return unansweredPrompts(jsonl).at(-1) ?? null;
 }
 
-/**
- * True when `prompt` is among the transcript's unanswered prompts (after a refused prompt a continue note
- * may have been refused too: prompt, note, note). Trailing whitespace ignored. Never throws.
- */
-export function transcriptHoldsRefused(path: string | null, prompt: string): boolean {
-  if (!path) return false;
+/** The last TAIL_BYTES of a transcript, from a line start; null when it can't be read. Never throws. */
+export function readTranscriptTail(path: string | null): string | null {
+  if (!path) return null;
   let fd: number | null = null;
   try {
     fd = openSync(path, "r");
@@ -67,11 +114,34 @@ export function transcriptHoldsRefused(path: string | null, prompt: string): boo
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     const text = buf.toString("utf8");
-    const want = prompt.replace(/\s+$/, "");
-    return unansweredPrompts(size > len ? text.slice(text.indexOf("\n") + 1) : text).some((p) => p.replace(/\s+$/, "") === want);
+    return size > len ? text.slice(text.indexOf("\n") + 1) : text;
   } catch {
-    return false;
+    return null;
   } finally {
     if (fd !== null) closeSync(fd);
   }
+}
+
+/**
+ * True when `prompt` is among the transcript's unanswered prompts (after a refused prompt a continue note
+ * may have been refused too: prompt, note, note). Trailing whitespace ignored. Never throws.
+ */
+export function transcriptHoldsRefused(path: string | null, prompt: string): boolean {
+  const text = readTranscriptTail(path);
+  return text !== null && unansweredPrompts(text).some((p) => sameText(p, prompt));
+}
+
+/** refusalRecorded on a transcript file (its tail). Never throws. */
+export function transcriptRecordsRefusal(path: string | null, prompt: string): boolean {
+  const text = readTranscriptTail(path);
+  return text !== null && refusalRecorded(text, prompt);
+}
+
+/**
+ * What to send so that the model reads a refused `prompt` once, in the conversation the CLI will run:
+ * the continue note when the transcript still holds the prompt unanswered (the CLI merges the next prompt
+ * into that user message: sending the prompt itself would make it read twice), else the prompt.
+ */
+export function resendFor(path: string | null, prompt: string, note: string): { text: string; asNote: boolean } {
+  return transcriptHoldsRefused(path, prompt) ? { text: note, asNote: true } : { text: prompt, asNote: false };
 }

@@ -5,6 +5,7 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SessionService } from "./session-service.js";
+import { resendFor } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
 export interface PendingRecovery { session: string; resend: string | null; startedAt: number; respawn: boolean }
@@ -63,7 +64,10 @@ export class SwapRecovery {
       // conversation held the refused prompt; the swap had not yet written its `resent` step).
       const sent = row?.lastPrompt === p.resend || row?.lastPrompt === this.swapConfig().continue_note;
       if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return;
-      await this.sessions.prompts.send(p.session, p.resend, { confirmTimeoutMs: this.swapConfig().confirm_timeout });
+      // The model reads a refused prompt once: the continue note after it when the conversation still holds it.
+      const { text, asNote } = resendFor(row?.transcriptPath ?? null, p.resend, this.swapConfig().continue_note);
+      const r = await this.sessions.prompts.send(p.session, text, { confirmTimeoutMs: this.swapConfig().confirm_timeout });
+      if (r.ok && asNote) this.sessions.updateRow(p.session, { lastPrompt: p.resend });
       this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
     } catch (e) {
       this.log.error({ session: p.session, err: errorMessage(e) }, "finishing interrupted swap failed");
@@ -94,11 +98,14 @@ export async function continueAfterRecreate(
       return;
     }
     const fresh = now.claudeSessionId !== before.claudeSessionId;
-    const text = now.failedPrompt ?? (fresh ? now.lastPrompt : swap.continue_note);
+    // A refused prompt the conversation still holds gets the continue note after it (the model reads it once).
+    const owed = now.failedPrompt && !fresh ? resendFor(now.transcriptPath, now.failedPrompt, swap.continue_note).text : now.failedPrompt;
+    const text = owed ?? (fresh ? now.lastPrompt : swap.continue_note);
     // Typed keys must not interleave with a swap's /exit: a swap that got there first handles the cut turn.
     sessions.lock(before.name, "continue");
     try {
-      await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
+      const r = await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
+      if (r.ok && now.failedPrompt && text !== now.failedPrompt) sessions.updateRow(before.name, { lastPrompt: now.failedPrompt });
     } finally {
       sessions.unlock(before.name);
     }

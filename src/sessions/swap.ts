@@ -8,7 +8,7 @@ import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
 import { checkPromptText } from "./cli-input.js";
-import { transcriptHoldsRefused } from "./refused-prompt.js";
+import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import type { AccountChooser } from "./types.js";
 
 export interface SwapRequest {
@@ -128,15 +128,27 @@ export class SwapService {
     await step("locked");
     let respawned = false;
     try {
-      await this.checkpoints.take(req.session, `before swap ${id}`);
+      // An idle CLI (a refusal ended its turn, or no turn ran) is ended with SIGTERM, not /exit, while the
+      // checkpoint is written (it captures the pane first): issue 13 point 11.
+      const checkpoint = this.checkpoints.take(req.session, `before swap ${id}`);
+      const idleCli = !turnWasRunning && (row.state === "idle" || row.state === "limited");
+      const terminating = idleCli ? this.terminateCli(req.session).catch(() => false) : Promise.resolve(false);
+      try {
+        await checkpoint;
+      } catch (e) {
+        await terminating;
+        throw e;
+      }
       await step("checkpointed");
       const cut = await this.endTurn(req, turnWasRunning);
       await step("turn_ended", cut ? "turn cut short" : undefined);
-      await this.exitCli(req.session);
+      // A turn that ended while we waited (Stop, or its refusal) leaves an idle CLI too.
+      const terminated = idleCli ? await terminating : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false));
+      if (!terminated) await this.exitCli(req.session);
       // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
       const late = this.sessions.get(req.session)!;
       const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
-      await step("exited", cutLate ? "cut a turn that started during the swap" : undefined);
+      await step("exited", cutLate ? "cut a turn that started during the swap" : terminated ? "SIGTERM" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
       // What is sent after the resume, decided before the launch: the continue note can then ride on the
@@ -144,7 +156,7 @@ export class SwapService {
       let plan: { resend: string | null; text: string | null; inTranscript: boolean } = { resend: null, text: null, inTranscript: false };
       const note = this.tuning.continueNote;
       let submitted: Promise<unknown> | null = null;
-      const launched = await this.launchOn(req.session, to, (fresh) => {
+      const launched = await this.launchOn(req.session, to, terminated, (fresh) => {
         // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
         const cutPrompt = fresh ? late.lastPrompt : note;
         // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
@@ -237,16 +249,36 @@ export class SwapService {
     await pollUntil(dead, { timeoutMs: 3000, intervalMs: 50 });
   }
 
-  /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. */
-  private async launchOn(name: string, account: string, carry?: (newConversation: boolean) => string | null): Promise<{ newConversation: boolean }> {
+  /**
+   * Ends an idle CLI with SIGTERM and waits (up to swap.exit_timeout) until its pane is dead; false when it
+   * is not (or its process is unknown): the caller then goes the /exit way. On SIGTERM the CLI shuts down as
+   * on /exit — writes what its transcript still lacks (the refused turn's error line comes a moment after
+   * the StopFailure), its own `.claude.json`, fires SessionEnd — without the input box: no rate-limit dialog
+   * to close first, and no `/exit` lines in the transcript (verified on 2.1.197 and 2.1.332,
+   * docs/notes/cli-input.md). Only for an idle CLI: a running turn is interrupted and /exit-ed.
+   */
+  private async terminateCli(name: string): Promise<boolean> {
+    const tmux = this.sessions.tmux;
+    const pane = (await tmux.listPanes()).find((p) => p.session === name);
+    if (!pane || pane.dead || !pane.pid) return false;
+    try {
+      process.kill(pane.pid, "SIGTERM");
+    } catch {
+      return false;
+    }
+    const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+    return !!(await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: 15 }));
+  }
+
+  /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. `live`: the pane is known to be there. */
+  private async launchOn(name: string, account: string, live: boolean, carry?: (newConversation: boolean) => string | null): Promise<{ newConversation: boolean }> {
     const row = this.sessions.get(name)!;
     const spec = this.sessions.specs.get(name)!;
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     const prompt = carry?.(newConversation) ?? null;
     if (prompt) argv.push("--", prompt);
     this.store.updateSession(name, { state: "swapping" }, this.clock.now());
-    const panes = await this.sessions.tmux.listPanes();
-    if (panes.some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
+    if (live || (await this.sessions.tmux.listPanes()).some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
     else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
     this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
     return { newConversation };
@@ -284,7 +316,8 @@ export class SwapService {
       return;
     }
     const row = this.sessions.get(name);
-    if (row?.state === "starting" || row?.state === "swapping") this.store.updateSession(name, { state: "busy", stateReason: null }, this.clock.now());
+    // A Stop applied while the state was still `swapping` (hook files read in one batch) left only the answered flag.
+    if (row?.state === "starting" || row?.state === "swapping") this.store.updateSession(name, { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null }, this.clock.now());
     else if (row?.state === "busy") this.store.updateSession(name, { stateReason: null }, this.clock.now());
   }
 
@@ -294,9 +327,14 @@ export class SwapService {
     try {
       if (back) {
         this.store.updateSession(req.session, { account: back }, now);
-        await this.launchOn(req.session, back);
+        const { newConversation } = await this.launchOn(req.session, back, false);
         await this.confirmStart(req.session).catch(() => {});
-        if (resend) await this.sessions.prompts.send(req.session, resend, { confirmTimeoutMs: this.tuning.confirmMs });
+        if (resend) {
+          // As in the swap: the model reads the prompt once (a note after it when the conversation still holds it).
+          const { text, asNote } = newConversation ? { text: resend, asNote: false } : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
+          const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
+          if (r.ok && asNote) this.store.updateSession(req.session, { lastPrompt: resend }, this.clock.now());
+        }
         this.store.updateSession(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` }, this.clock.now());
         this.store.finishSwap(id, "rolled_back", reason, this.clock.now());
         this.sessions.event("swap.rolled_back", req.session, back, { id, to, reason, respawned });
