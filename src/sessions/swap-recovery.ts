@@ -6,6 +6,7 @@ import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SessionService } from "./session-service.js";
 import { resendFor } from "./refused-prompt.js";
+import { transcriptHoldsRefused } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
 export interface PendingRecovery { session: string; resend: string | null; startedAt: number; respawn: boolean }
@@ -97,7 +98,10 @@ export async function continueAfterRecreate(
       store.appendEvent(Date.now(), "session.continue_deferred", before.name, null, { until: now.parkedUntil });
       return;
     }
-    const fresh = now.claudeSessionId !== before.claudeSessionId;
+    // The continue note only makes sense in a conversation that still holds the cut prompt, unanswered. A
+    // new conversation (resume refused, or started by a daemon that died before continuing: chaos seeds
+    // 424454, 270311), or a transcript the killed CLI never wrote the prompt to, gets the prompt itself.
+    const fresh = now.claudeSessionId !== before.claudeSessionId || !transcriptHoldsRefused(now.transcriptPath, now.lastPrompt);
     // A refused prompt the conversation still holds gets the continue note after it (the model reads it once).
     const owed = now.failedPrompt && !fresh ? resendFor(now.transcriptPath, now.failedPrompt, swap.continue_note).text : now.failedPrompt;
     const text = owed ?? (fresh ? now.lastPrompt : swap.continue_note);

@@ -2,13 +2,13 @@
 // SQLite store: a swap whose CLI was already respawned (the step not yet written) is not respawned again,
 // and a continue note carried at launch counts as the resend.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
-import { SwapRecovery } from "../../src/sessions/swap-recovery.js";
+import { continueAfterRecreate, SwapRecovery } from "../../src/sessions/swap-recovery.js";
 import { ManualClock } from "../../src/util/clock.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cf-swaprec-"));
@@ -60,5 +60,37 @@ describe("SwapRecovery after a crash", () => {
   it("before `exited` (the old CLI still runs): respawned whatever the row says", () => {
     const t = setup("checkpointed", true);
     assert.equal(t.rec.collect()[0]!.respawn, true);
+  });
+});
+
+describe("continueAfterRecreate: what a cut turn gets after its CLI came back", () => {
+  const transcript = (lines: object[]) => {
+    const p = join(mkdtempSync(join(dir, "t-")), "c1.jsonl");
+    writeFileSync(p, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    return p;
+  };
+  async function run(transcriptPath: string) {
+    const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
+    store.insertSession({ name: "s13", kind: "dedicated", project: "/p", account: "c", claudeSessionId: "c1", state: "idle" }, 1);
+    const row = store.updateSession("s13", { lastPrompt: "soak-p000017", lastPromptAt: 1, lastPromptAnswered: false, started: true, transcriptPath }, 1)!;
+    const sent: string[] = [];
+    const sessions = {
+      waitReady: async () => true,
+      get: (n: string) => store.getSession(n),
+      lock: () => {}, unlock: () => {},
+      updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
+      prompts: { send: async (_n: string, t: string) => { sent.push(t); return { ok: true }; } },
+    };
+    const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+    await continueAfterRecreate(sessions as never, store, row, { continue_note: NOTE, confirm_timeout: 1000 } as never, log as never);
+    return sent;
+  }
+  it("the conversation holds the prompt, unanswered: the continue note", async () => {
+    const p = transcript([{ type: "user", message: { role: "user", content: "earlier" } }, { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } }, { type: "user", message: { role: "user", content: "soak-p000017" } }]);
+    assert.deepEqual(await run(p), [NOTE]);
+  });
+  it("the same conversation id but the prompt never reached its transcript (a fresh one, or lost with the CLI): the prompt itself", async () => {
+    const p = transcript([{ type: "user", message: { role: "user", content: "earlier" } }, { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } }]);
+    assert.deepEqual(await run(p), ["soak-p000017"]);
   });
 });
