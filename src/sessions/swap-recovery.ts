@@ -5,8 +5,7 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SessionService } from "./session-service.js";
-import { resendFor } from "./refused-prompt.js";
-import { transcriptHoldsRefused } from "./refused-prompt.js";
+import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
 export interface PendingRecovery { session: string; resend: string | null; startedAt: number; respawn: boolean }
