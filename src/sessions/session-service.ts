@@ -158,6 +158,13 @@ export class SessionService {
       }
       this.event("session.adopted", spec.name, row.account, { pane: pane.paneId });
       this.log.info({ session: spec.name, account: row.account }, "adopted running session");
+      // A prompt cut by an earlier CLI's end whose continue the last daemon did not live to send (the CLI
+      // now running was launched after the prompt was submitted, and sits idle): continue it now
+      // (chaos seed 708355: tmux killed mid-turn, the daemon SIGKILLed just after the restart).
+      const cur = this.store.getSession(spec.name)!;
+      if (cur.started && cur.lastPrompt && !cur.lastPromptAnswered && cur.state === "idle" && (cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity)) {
+        this.afterRecreate?.(spec.name, cur);
+      }
       return;
     }
     const before = { ...row };

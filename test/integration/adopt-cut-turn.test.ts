@@ -1,0 +1,38 @@
+// A daemon that starts and finds a live, idle CLI launched after its session's last prompt, which was
+// never answered: an earlier CLI ended mid-turn and the daemon that restarted it died before continuing
+// (chaos seed 708355). The new daemon continues the cut turn; with a conversation that never got the
+// prompt, by sending the prompt itself. Real tmux, real SQLite, the stub CLI against the stand-in.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { makeHarness, type Harness } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
+import { STUB_CLAUDE } from "../scale/stub.js";
+import { openDb } from "../../src/store/db.js";
+import { Store } from "../../src/store/store.js";
+
+describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await makeHarness({ accounts: 1, binary: STUB_CLAUDE });
+  });
+  after(async () => h.cleanup());
+
+  it("sends the cut prompt once the new daemon has adopted the CLI", async () => {
+    const first = await h.start();
+    await waitFor(() => first.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+    const stateDir = first.paths.stateDir;
+    await first.stop(); // the tmux session and its CLI stay
+    // What the dead daemons left: a prompt submitted to a CLI that is gone, before the one now running started.
+    const db = openDb(stateDir);
+    const store = new Store(db);
+    const row = store.getSession("dev")!;
+    store.updateSession("dev", { lastPrompt: "cut turn: say KESTREL", lastPromptAt: (row.launchedAt ?? Date.now()) - 5000, lastPromptAnswered: false, state: "idle" }, Date.now());
+    db.close();
+    const second = await h.start();
+    const req = await h.api.waitForRequest((x) => x.isTurn && x.userText === "cut turn: say KESTREL", 30_000);
+    assert.equal(req.status, 200);
+    await waitFor(() => second.sessions.get("dev")?.lastPromptAnswered === true, 20_000, "answered");
+    assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("KESTREL")).length, 1, "sent once");
+    assert.ok(second.store.tailEvents(50, { session: "dev", kindPrefix: "session.adopted" }).length >= 1);
+  });
+});
