@@ -126,7 +126,8 @@ export class LimitReactor {
       const shown = async () => {
         if (next !== null || !prompt) return false;
         try {
-          if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt)) return true;
+          // 64 KiB: the refused turn's last lines (a longer turn is left to the pane and the grace), read every 20 ms.
+          if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt, 64 * 1024)) return true;
           return paneShowsRefusal(await this.sessions.tmux.capture(session), prompt, this.clock.now());
         } catch {
           return false; // the pane or the store is gone (daemon stopping): the grace decides

@@ -103,14 +103,14 @@ export function unansweredPrompt(jsonl: string): string | null {
   return unansweredPrompts(jsonl).at(-1) ?? null;
 }
 
-/** The last TAIL_BYTES of a transcript, from a line start; null when it can't be read. Never throws. */
-export function readTranscriptTail(path: string | null): string | null {
+/** The last `bytes` (default TAIL_BYTES) of a transcript, from a line start; null when it can't be read. Never throws. */
+export function readTranscriptTail(path: string | null, bytes = TAIL_BYTES): string | null {
   if (!path) return null;
   let fd: number | null = null;
   try {
     fd = openSync(path, "r");
     const size = fstatSync(fd).size;
-    const len = Math.min(size, TAIL_BYTES);
+    const len = Math.min(size, bytes);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     const text = buf.toString("utf8");
@@ -131,9 +131,9 @@ export function transcriptHoldsRefused(path: string | null, prompt: string): boo
   return text !== null && unansweredPrompts(text).some((p) => sameText(p, prompt));
 }
 
-/** refusalRecorded on a transcript file (its tail). Never throws. */
-export function transcriptRecordsRefusal(path: string | null, prompt: string): boolean {
-  const text = readTranscriptTail(path);
+/** refusalRecorded on a transcript file (its last `tailBytes`; a poll reads less). Never throws. */
+export function transcriptRecordsRefusal(path: string | null, prompt: string, tailBytes = TAIL_BYTES): boolean {
+  const text = readTranscriptTail(path, tailBytes);
   return text !== null && refusalRecorded(text, prompt);
 }
 

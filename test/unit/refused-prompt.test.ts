@@ -88,6 +88,15 @@ describe("refusalRecorded", () => {
       assert.equal(transcriptRecordsRefusal(f, "p"), true);
       assert.equal(transcriptRecordsRefusal(join(dir, "none"), "p"), false);
       assert.deepEqual(resendFor(null, "p", "NOTE"), { text: "p", asNote: false });
+      // A short tail (the limit reactor's poll) finds the refusal at the end of a long transcript; a prompt
+      // longer than the tail is not found there (the full read still finds it).
+      const long = Array.from({ length: 400 }, (_, i) => [user(`q${i} ${"x".repeat(500)}`), assistant(`a${i}`)]).flat();
+      writeFileSync(f, [...long, user("p"), lim].join("\n") + "\n");
+      assert.equal(transcriptRecordsRefusal(f, "p", 4096), true);
+      const big = "b".repeat(10_000);
+      writeFileSync(f, [...long, user(big), lim].join("\n") + "\n");
+      assert.equal(transcriptRecordsRefusal(f, big, 4096), false);
+      assert.equal(transcriptRecordsRefusal(f, big), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
