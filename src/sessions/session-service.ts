@@ -130,9 +130,13 @@ export class SessionService {
         now,
       );
       if (cp && sameProject) {
+        // The swaps table outlives a lost row: the last move's time keeps the anti-thrash dwell (chaos seed
+        // 728169: a threshold move 26 s after a move, the row deleted in between).
+        const moved = this.store.lastSwap(spec.name);
         row = this.store.updateSession(spec.name, {
           transcriptPath: cp.transcriptPath ?? null, lastPrompt: cp.lastPrompt ?? null,
           lastPromptAnswered: cp.lastPromptAnswered ?? true, failedPrompt: cp.failedPrompt ?? null,
+          lastMoveAt: moved && moved.outcome === "ok" ? (moved.endedAt ?? moved.startedAt) : null,
         }, now)!;
         this.event("session.restored_from_checkpoint", spec.name, row.account, { claudeSessionId: row.claudeSessionId });
       }

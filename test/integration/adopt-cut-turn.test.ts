@@ -34,5 +34,24 @@ describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, (
     await waitFor(() => second.sessions.get("dev")?.lastPromptAnswered === true, 20_000, "answered");
     assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("KESTREL")).length, 1, "sent once");
     assert.ok(second.store.tailEvents(50, { session: "dev", kindPrefix: "session.adopted" }).length >= 1);
+    await second.stop();
+  });
+
+  it("a row lost and restored from its checkpoint keeps the time of the last move (the anti-thrash dwell)", async () => {
+    const d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+    await d.checkpoints.take("dev", "test");
+    const stateDir = d.paths.stateDir;
+    await d.stop();
+    const db = openDb(stateDir);
+    const store = new Store(db);
+    const movedAt = Date.now() - 10_000;
+    const id = store.insertSwap({ session: "dev", from: "b", to: "a", reason: "quota_threshold", urgent: false, resend: null }, movedAt - 3000);
+    store.finishSwap(id, "ok", null, movedAt);
+    store.deleteSession("dev");
+    db.close();
+    const again = await h.start();
+    await waitFor(() => again.store.tailEvents(50, { session: "dev", kindPrefix: "session.restored_from_checkpoint" }).length > 0, 30_000, "restored");
+    assert.equal(again.sessions.get("dev")?.lastMoveAt, movedAt);
   });
 });
