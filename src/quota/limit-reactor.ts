@@ -56,6 +56,12 @@ export class LimitReactor {
   private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string; at: number }>();
   /** sessions whose prompt a server throttle refused: retried on the same account at `retryAt` */
   private throttled = new Map<string, { attempt: number; retryAt: number; prompt: string | null; account: string }>();
+  /**
+   * rejected tokens that came while another operation held the session (chaos seed 888087: a resume's
+   * prompt rejected, the restart refused, the prompt never sent again): acted on once it lets go, unless a
+   * prompt was submitted since. `move`: the account is revoked already, only the move is left.
+   */
+  private pendingAuth = new Map<string, { move: boolean; message: string | null; prompt: string | null; at: number }>();
   /** the last rejected token per session, for "restart once, then revoke" */
   private authFailures = new Map<string, { account: string; at: number }>();
 
@@ -231,6 +237,11 @@ export class LimitReactor {
         this.sessions.event("account.token_rejected", session, account, { message, action: "restart the CLI on the same account" });
         const out = await this.swaps.swap({ session, to: account, sameAccount: true, reason: "token_rejected", urgent: true, hard: false, resend });
         if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "restart after a rejected token failed");
+        if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) {
+          // Another operation held it (a resume's or a send's own prompt was the rejected one): once it lets go.
+          this.authFailures.delete(session);
+          this.pendingAuth.set(session, { move: false, message, prompt: resend, at: now });
+        }
         return;
       }
       this.authFailures.delete(session);
@@ -239,6 +250,7 @@ export class LimitReactor {
       this.log.error({ account }, "token rejected twice: account revoked until it is logged in again");
       const out = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
       if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pendingAuth.set(session, { move: true, message, prompt: resend, at: now });
     } catch (e) {
       this.log.error({ session, err: errorMessage(e) }, "reaction to a rejected token failed");
     }
@@ -287,6 +299,25 @@ export class LimitReactor {
     }
   }
 
+  private replayTokenRejected(session: string): void {
+    const p = this.pendingAuth.get(session);
+    if (!p || this.sessions.lockedBy(session) || this.inFlight.has(session)) return;
+    this.pendingAuth.delete(session);
+    const row = this.sessions.get(session);
+    if (!row) return;
+    if ((row.lastPromptAt ?? 0) > p.at) {
+      this.sessions.event("quota.refusal_superseded", session, row.account, { prompt: p.prompt?.slice(0, 80) ?? null, queuedAt: p.at, promptAt: row.lastPromptAt });
+      return;
+    }
+    if (!p.move) {
+      void this.onTokenRejected(session, p.message, p.prompt);
+      return;
+    }
+    void this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend: p.prompt })
+      .then((out) => { if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token"); })
+      .catch((e: unknown) => this.log.error({ session, err: errorMessage(e) }, "move after a rejected token failed"));
+  }
+
   private replayPending(session: string): void {
     const p = this.pending.get(session);
     if (!p || this.sessions.lockedBy(session)) return;
@@ -326,6 +357,7 @@ export class LimitReactor {
     const now = this.clock.now();
     for (const name of [...this.pending.keys()]) if (!this.inFlight.has(name)) this.replayPending(name);
     for (const name of [...this.throttled.keys()]) await this.retryThrottled(name);
+    for (const name of [...this.pendingAuth.keys()]) this.replayTokenRejected(name);
     for (const s of this.sessions.list()) {
       if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.tryResume(s.name);
       else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS) await this.checkPane(s.name);

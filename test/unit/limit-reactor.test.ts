@@ -11,7 +11,7 @@ function setup() {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
   const row: Row = { name: "s1", account: "e", state: "limited", lastPrompt: "p100", lastPromptAt: clock.now() - 1000, lastPromptAnswered: false, failedPrompt: "p100", stateReason: null, parkedUntil: null, lastActivity: null, transcriptPath: null };
   let holder: string | undefined = "send";
-  const swaps: Array<{ resend: string | null }> = [];
+  const swaps: Array<{ resend: string | null; to?: string; hard?: boolean }> = [];
   const events: string[] = [];
   const sessions = {
     get: (n: string) => (n === row.name ? row : undefined),
@@ -24,8 +24,8 @@ function setup() {
   const accounts = { setState: () => {} };
   const swap = {
     continueNote: "continue",
-    swap: async (req: { resend: string | null }) => {
-      swaps.push({ resend: req.resend });
+    swap: async (req: { resend: string | null; to?: string; hard?: boolean; reason?: string }) => {
+      swaps.push(req.reason === "token_rejected" ? { resend: req.resend, to: req.to, hard: req.hard } : { resend: req.resend });
       return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
     },
   };
@@ -58,5 +58,29 @@ describe("LimitReactor: a refusal queued behind another operation", () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(t.swaps, [{ resend: "p100" }]);
     assert.ok(t.events.includes("quota.refusal_superseded"));
+  });
+});
+
+describe("LimitReactor: a rejected token while another operation holds the session", () => {
+  it("restarts on the same account once the holder lets go (the prompt is not dropped)", async () => {
+    const t = setup();
+    t.row.state = "idle";
+    await t.reactor.onTokenRejected("s1", "OAuth token has expired", "p100");
+    assert.deepEqual(t.swaps, [{ resend: "p100", to: "e", hard: false }]); // refused: a resume holds it
+    t.clock.advance(1000);
+    t.release();
+    await t.reactor.tick();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(t.swaps, [{ resend: "p100", to: "e", hard: false }, { resend: "p100", to: "e", hard: false }]);
+  });
+  it("is dropped when a prompt was submitted since", async () => {
+    const t = setup();
+    await t.reactor.onTokenRejected("s1", "OAuth token has expired", "p100");
+    t.clock.advance(1000);
+    t.row.lastPromptAt = t.clock.now();
+    t.release();
+    await t.reactor.tick();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(t.swaps.length, 1);
   });
 });
