@@ -1,6 +1,6 @@
 // Faults injected during a soak at seeded random moments, each recorded with what the daemon did about
 // it (read back from its event log). The kinds, and why each matters, are in docs/reliability.md.
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { fakeCredentials } from "../support/harness.js";
@@ -9,7 +9,7 @@ import type { ScaleEnv, StatusSession } from "./scale-env.js";
 
 export const FAULT_KINDS = [
   "daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "usage_refuse", "spool_junk", "checkpoint_corrupt",
-  "server_throttle", "token_rejected", "second_daemon",
+  "server_throttle", "token_rejected", "second_daemon", "transcript_torn",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -49,6 +49,7 @@ const REACTIONS: Record<FaultKind, string[]> = {
   second_daemon: ["daemon.started", "swap.interrupted", "task.requeued"],
   spool_junk: ["hook.orphan"],
   checkpoint_corrupt: ["daemon.started", "checkpoint.corrupt", "session.restored_from_checkpoint", "session.adopted"],
+  transcript_torn: ["session.exited", "session.transcript_repaired", "session.transcript_damaged", "session.launch", "hook.SessionStart"],
 };
 
 export class Chaos {
@@ -139,6 +140,8 @@ export class Chaos {
         this.watch(f, pane.session);
         return;
       }
+      case "transcript_torn":
+        return this.tearTranscript();
       case "tmux_kill_server": {
         const n = env.panes().length;
         env.h.tmux("kill-server");
@@ -232,6 +235,25 @@ export class Chaos {
     const f = this.record("checkpoint_corrupt", name, `truncated ${newest}, SIGKILLed the daemon, deleted the session's row, restarted`);
     await env.startDaemon();
     this.watch(f);
+  }
+
+  /**
+   * A CLI killed in the middle of appending to its transcript (anthropics/claude-code 53821, 49876): a quiet
+   * session's CLI is SIGKILLed and half a JSON line plus a block of NUL bytes is appended to its transcript.
+   * The restart must cut the torn tail (a copy kept) and resume the conversation, nothing lost.
+   */
+  private async tearTranscript(): Promise<void> {
+    const env = this.env;
+    const quiet = (s: StatusSession) => s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered);
+    const names = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
+    const rows = names.map((n) => ({ n, path: (env.store().prepare("SELECT transcript_path AS p FROM sessions WHERE name = ?").get(n) as { p: string | null } | undefined)?.p ?? null }));
+    const pick = this.pick(rows.filter((r) => r.path && existsSync(r.path)));
+    const pane = pick ? env.panes().find((p) => p.session === pick.n && !p.dead && p.pid > 0) : undefined;
+    if (!pick || !pane) return void this.record("transcript_torn", null, "no quiet session with a transcript");
+    process.kill(pane.pid, "SIGKILL");
+    appendFileSync(pick.path!, Buffer.concat([Buffer.from('{"type":"assistant","message":{"role":"assistant","content":[{"type":"te'), Buffer.alloc(512)]));
+    const f = this.record("transcript_torn", pick.n, `SIGKILL CLI pid ${pane.pid}, half a line and 512 NUL bytes appended to its transcript`);
+    this.watch(f, pick.n);
   }
 
   /** Measures the recovery in the background: the next fault may come before it is over. */
