@@ -21,7 +21,7 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
 
   it("chaos: 90 s (or until every kind of fault was injected), every fault answered, the invariants hold but prompt accounting", async (t) => {
     const opts = soakDefaults(process.env, "CHAOS");
-    // Twelve kinds of fault, each once before any repeats; on a loaded box injecting them (restarts,
+    // Thirteen kinds of fault, each once before any repeats; on a loaded box injecting them (restarts,
     // a second daemon) can take longer than the run, so the load goes on until every kind has been seen.
     const chaos = { minGapMs: 3000, maxGapMs: 4000, usageFaultMs: [4000, 6000] as [number, number], untilEveryKind: true };
     const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
