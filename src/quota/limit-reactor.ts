@@ -379,7 +379,10 @@ export class LimitReactor {
       return;
     }
     try {
-      const prompt = row.failedPrompt;
+      // What is owed: the refused prompt, or a last prompt never answered (a resume before this one sent it
+      // and then lost its turn: chaos seed 210046, tmux killed mid-resume; its UserPromptSubmit had
+      // cleared failedPrompt). A refused note stands for the prompt it continued (owed()).
+      const prompt = this.owed(name, row.failedPrompt ?? (row.lastPrompt && !row.lastPromptAnswered ? row.lastPrompt : null));
       this.sessions.event("session.resume", name, choice.account, { from: row.account, prompt: !!prompt });
       const pane = (await this.sessions.tmux.listPanes()).find((p) => p.session === name);
       if (pane && !pane.dead && choice.account === row.account) {

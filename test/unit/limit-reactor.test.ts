@@ -13,6 +13,7 @@ function setup() {
   let holder: string | undefined = "send";
   const swaps: Array<{ resend: string | null; to?: string; hard?: boolean }> = [];
   const events: string[] = [];
+  const sent: string[] = [];
   const sessions = {
     get: (n: string) => (n === row.name ? row : undefined),
     list: () => [row],
@@ -20,6 +21,10 @@ function setup() {
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
     event: (kind: string) => events.push(kind),
     onSignal: () => () => {},
+    lock: () => {}, unlock: () => {},
+    park: (_n: string, until: number | null) => Object.assign(row, { state: "parked", parkedUntil: until }),
+    tmux: { listPanes: async () => [{ session: "s1", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }], capture: async () => "", sendKeys: async () => {} },
+    prompts: { send: async (_n: string, text: string) => { sent.push(text); return { ok: true, confirmedAt: 1 }; } },
   };
   const accounts = { setState: () => {} };
   const swap = {
@@ -29,10 +34,11 @@ function setup() {
       return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
     },
   };
-  const chooser = { choose: () => ({ ok: false, reason: "none", resumeAt: null }) };
+  let chooserOk = false;
+  const chooser = { choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }) };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
   const reactor = new LimitReactor(sessions as never, accounts as never, swap as never, chooser as never, clock, log as never, 60_000);
-  return { clock, row, reactor, swaps, events, release: () => (holder = undefined) };
+  return { clock, row, reactor, swaps, events, sent, release: () => (holder = undefined), usable: () => (chooserOk = true) };
 }
 
 describe("LimitReactor: a refusal queued behind another operation", () => {
@@ -82,5 +88,24 @@ describe("LimitReactor: a rejected token while another operation holds the sessi
     await t.reactor.tick();
     await new Promise((r) => setImmediate(r));
     assert.equal(t.swaps.length, 1);
+  });
+});
+
+describe("LimitReactor: resuming a parked session", () => {
+  it("sends a last prompt never answered even when no refusal is recorded (an earlier resume sent it, then lost its turn)", async () => {
+    const t = setup();
+    t.release();
+    t.usable();
+    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p101", lastPromptAnswered: false });
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, ["p101"]);
+  });
+  it("sends nothing when the last prompt was answered", async () => {
+    const t = setup();
+    t.release();
+    t.usable();
+    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p100", lastPromptAnswered: true });
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, []);
   });
 });
