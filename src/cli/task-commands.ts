@@ -11,7 +11,7 @@ import type { CliIo } from "./main.js";
 
 type Obj = Record<string, unknown>;
 
-interface EnqueueOpts { project?: string; priority?: string; account?: string; model?: string; id?: string; json?: boolean }
+interface EnqueueOpts { project?: string; priority?: string; account?: string; model?: string; id?: string; worktree?: boolean; timeout?: string; json?: boolean }
 
 export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () => string | undefined): void {
   program.command("enqueue").argument("<file>", "task file (Markdown, optional front matter), or - for stdin")
@@ -21,6 +21,8 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     .option("--account <name>", "preferred account")
     .option("--model <name>", "model for the session that runs it")
     .option("--id <id>", "task id (enqueueing the same id twice queues it once)")
+    .option("--worktree", "run it in a new git worktree of the project (branch <worktree_prefix>/<id>)")
+    .option("--timeout <duration>", "interrupt it (timed_out) if still running after this, e.g. 30m")
     .option("--json", "print JSON")
     .action(async (file: string, o: EnqueueOpts) => {
       const body = enqueueBody(file === "-" ? readFileSync(0) : readFile(file), o);
@@ -30,16 +32,24 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     });
 
   program.command("tasks").description("tasks of the inbox: queued, running, and the latest finished")
-    .option("--json", "print JSON").option("--state <state>", "only tasks in this state (queued, running, done, failed)")
+    .option("--json", "print JSON").option("--state <state>", "only tasks in this state (queued, running, done, failed, timed_out, cancelled)")
     .action(async (o: { json?: boolean; state?: string }) => {
       const r = await call(io, cfgFlag(), "GET", "/tasks");
       const rows = (r.body as Obj[]).filter((t) => !o.state || t.state === o.state);
       io.out(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTasks(rows)}\n`);
     });
 
-  program.command("task").argument("<id>", "task id, or the name of the file it came from").description("one task: state, session, account, attempts, result")
+  program.command("task").argument("<id>", "task id, or the name of the file it came from; or `cancel`").argument("[target]", "with `cancel`: the task to cancel")
+    .description("one task: state, session, account, attempts, result; `task cancel ID` cancels a queued task or interrupts a running one")
     .option("--json", "print JSON")
-    .action(async (id: string, o: { json?: boolean }) => {
+    .action(async (id: string, target: string | undefined, o: { json?: boolean }) => {
+      if (target !== undefined) {
+        if (id !== "cancel") throw new ExitError(2, `task: unknown action ${JSON.stringify(id)} (usage: task ID, or task cancel ID)`);
+        const r = await call(io, cfgFlag(), "POST", "/trigger/task-cancel", { id: target });
+        const t = r.body as Obj;
+        io.out(o.json ? `${JSON.stringify(t, null, 2)}\n` : `cancelled: ${String(t.id)} (was ${String(t.was)})\n`);
+        return;
+      }
       const r = await call(io, cfgFlag(), "GET", `/task?id=${encodeURIComponent(id)}`);
       io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatTask(r.body as Obj)}\n`);
     });
@@ -60,6 +70,8 @@ export function enqueueBody(bytes: Buffer, o: EnqueueOpts, cwd = process.cwd()):
   if (o.account !== undefined) body.account = o.account;
   if (o.model !== undefined) body.model = o.model;
   if (o.id !== undefined) body.id = o.id;
+  if (o.worktree) body.worktree = true;
+  if (o.timeout !== undefined) body.timeout = o.timeout;
   for (const k of Object.keys(body)) if (body[k] === null || body[k] === undefined) delete body[k];
   if (!String(body.prompt ?? "").trim()) throw new ExitError(2, "enqueue: the task has no prompt text");
   return body;
@@ -104,8 +116,17 @@ export function formatTask(t: Obj, now = Date.now()): string {
   ];
   if (t.notBefore) rows.push(["retry at", when(t.notBefore)]);
   if (t.error) rows.push(["error", String(t.error)]);
+  if (t.worktree) rows.push(["worktree", `${String(t.branch ?? "(not made yet)")}${t.workdir ? ` in ${String(t.workdir)}` : ""}${t.base ? ` from ${String(t.base)}` : ""}`]);
+  if (typeof t.timeoutMs === "number") rows.push(["timeout", `${Math.round(t.timeoutMs / 1000)}s`]);
+  const w = t.worktreeResult as { branch?: string; commits?: string[]; diffStat?: string; uncommitted?: string[]; kept?: string | null; error?: string } | null | undefined;
+  if (w) {
+    rows.push(["commits", String(w.commits?.length ?? 0)]);
+    if (w.uncommitted?.length) rows.push(["left", `${w.uncommitted.length} uncommitted change(s), not on the branch`]);
+    if (w.error) rows.push(["wt error", w.error]);
+  }
   const head = rows.map(([k, v]) => `${k.padEnd(10)}${v}`).join("\n");
-  return `${head}\n\nprompt:\n${String(t.prompt ?? "")}${typeof t.result === "string" ? `\n\nresult:\n${t.result}` : ""}`;
+  const stat = w?.diffStat ? `\n\nbranch ${String(w.branch)}:\n${(w.commits ?? []).join("\n")}\n${w.diffStat}` : "";
+  return `${head}\n\nprompt:\n${String(t.prompt ?? "")}${typeof t.result === "string" ? `\n\nresult:\n${t.result}` : ""}${stat}`;
 }
 
 function oneLine(s: string, n: number): string {

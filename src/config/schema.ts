@@ -10,6 +10,7 @@ import {
   ENV_NAME,
   absPath,
   describe,
+  duration,
   durationOr,
   homeRelativePath,
   httpUrl,
@@ -28,6 +29,8 @@ export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 /** tmux session names; "." and ":" are excluded because tmux targets use them as separators. */
 export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Leaves room for a serial number within the 64-character session name limit. */
+/** A worktree task's branch is `<prefix>/<task id>`. */
+export const WORKTREE_PREFIX = /^(?=.{1,48}$)[A-Za-z0-9](?:[A-Za-z0-9_-]|\/(?![/.]))*(?<!\/)$/;
 export const AUTONOMOUS_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
 
 export const DEFAULT_CONTINUE_NOTE =
@@ -74,12 +77,16 @@ function poolSchema(home: string) {
       max_attempts: int(1, 100).default(3),
       retry_backoff: durationOr("10s"),
       retry_backoff_max: durationOr("10m"),
+      worktree: z.boolean().default(false),
+      worktree_prefix: matching(WORKTREE_PREFIX, "must be 1-48 letters, digits, '_', '-' or '/', starting with a letter or digit, not ending in '/'").default("cf"),
+      task_timeout: duration(1000).optional(),
     })
     .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` });
   return z.strictObject({
     shared_projects_dir: absPath(home).optional(),
     dedicated: z.array(dedicated).default([]),
     autonomous: autonomous.prefault({}),
+    keep_worktrees: z.boolean().default(false),
   });
 }
 

@@ -48,6 +48,12 @@ export interface AutonomousPoolConfig {
   /** Delay before the second attempt; doubles per attempt, capped at retry_backoff_max. */
   retry_backoff: number;
   retry_backoff_max: number;
+  /** Default for a task without `worktree:`: run it in a git worktree of its project. */
+  worktree: boolean;
+  /** Worktree branches are `<worktree_prefix>/<task id>`. */
+  worktree_prefix: string;
+  /** Default time limit of a task (ms); undefined = none. */
+  task_timeout?: number;
 }
 
 export interface Config {
@@ -60,6 +66,8 @@ export interface Config {
     shared_projects_dir: string;
     dedicated: DedicatedSessionConfig[];
     autonomous: AutonomousPoolConfig;
+    /** keep a worktree task's folder after it ended (the branch is always kept) */
+    keep_worktrees: boolean;
   };
   sessions: {
     restart_backoff: number;

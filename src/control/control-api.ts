@@ -16,7 +16,10 @@ export interface ControlPlugins {
   /** Access-token expiry and the login's age (accounts/login-ledger.ts LoginView). */
   login?: (account: string) => unknown;
   account?: (name: string, action: "enable" | "disable") => unknown;
-  tasks?: { list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown };
+  tasks?: {
+    list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown;
+    cancel(idOrName: string): Promise<unknown>;
+  };
   metrics?: () => Promise<string>;
   /** failed durable writes: { count, last } (ops/write-failures.ts) */
   writeFailures?: () => unknown;
@@ -41,10 +44,17 @@ export const EnqueueInputSchema = z.strictObject({
   account: z.string().min(1).max(32).optional(),
   model: z.string().min(1).max(100).optional(),
   id: z.string().min(1).max(128).optional(),
+  /** run in a git worktree of the project (default pool.autonomous.worktree) */
+  worktree: z.boolean().optional(),
+  /** the ref the worktree's branch starts from (default the project's HEAD) */
+  base: z.string().min(1).max(200).optional(),
+  /** time limit, a duration like 30s or 1h (default pool.autonomous.task_timeout) */
+  timeout: z.string().min(1).max(32).optional(),
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
 export const AccountInput = z.strictObject({ account: z.string().min(1).max(32), action: z.enum(["enable", "disable"]) });
 export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
+export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) });
 export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -208,6 +218,13 @@ export class ControlApi {
     const i = parseInput(EnqueueInputSchema, input);
     if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
     return this.plugins.tasks.enqueue(i);
+  }
+
+  /** Cancels a queued task, or interrupts a running one and marks it cancelled. */
+  async taskCancel(input: unknown) {
+    const i = parseInput(TaskCancelInput, input);
+    if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
+    return this.plugins.tasks.cancel(i.id);
   }
 
   scale(input: unknown) {

@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Logger } from "../util/log.js";
 import { CfError } from "../util/errors.js";
 import { faultDetail, publicError, sanitize } from "./error-map.js";
-import { AccountInput, EnqueueInputSchema, ScaleInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
+import { AccountInput, EnqueueInputSchema, ScaleInput, TaskCancelInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
 
 export interface ToolOptions {
   enableTrigger: boolean;
@@ -64,6 +64,10 @@ function readTools(api: ControlApi): Record<string, Spec> {
 function mutatingTools(api: ControlApi): Record<string, Spec> {
   return {
     inbox_enqueue: { description: "Queue a task (a prompt for a project) for the autonomous pool.", input: EnqueueInputSchema, annotations: WRITE, run: (a) => api.enqueue(a) },
+    task_cancel: {
+      description: "Cancel a task: a queued one is removed from the queue, a running one has its turn interrupted; either becomes `cancelled`.",
+      input: TaskCancelInput, annotations: DESTRUCTIVE, run: (a) => api.taskCancel(a),
+    },
     session_send: { description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.", input: SendInput, annotations: WRITE, run: (a) => api.send(a) },
     session_command: {
       description: "Run one allowed slash command in a session: /compact [instructions], /clear or /model NAME (prompt text never runs as a command).",

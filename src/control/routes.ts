@@ -29,6 +29,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/trigger/swap": ({ body }) => api.swap(body),
       "/trigger/checkpoint": ({ body }) => api.checkpoint(body),
       "/trigger/enqueue": ({ body }) => api.enqueue(body),
+      "/trigger/task-cancel": ({ body }) => api.taskCancel(body),
       "/trigger/send": ({ body }) => api.send(body),
       "/trigger/command": ({ body }) => api.command(body),
       "/trigger/restart": ({ body }) => api.restart(body),

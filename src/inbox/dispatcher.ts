@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { formatDuration } from "../config/duration.js";
 import { checkPromptText } from "../sessions/cli-input.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
@@ -9,7 +12,8 @@ import { lastAssistantText, writeResult } from "./outbox.js";
 import type { Pool, SessionLayer } from "./pool.js";
 import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryPolicy } from "./task-outcome.js";
 import type { TaskStore } from "./task-store.js";
-import type { TaskRow } from "./task-types.js";
+import type { TaskRow, WorktreeInfo } from "./task-types.js";
+import { createWorktree, removeWorktree, summarize } from "./worktree.js";
 
 export interface DispatchSettings {
   min: number;
@@ -23,6 +27,14 @@ export interface DispatchSettings {
   tickMs?: number;
   /** a submitted task whose session sits idle (or limited) unanswered this long is re-queued */
   stallMs?: number;
+  /** pool.autonomous.task_timeout (ms): the limit of a task without its own `timeout:`; null = none */
+  taskTimeoutMs?: number | null;
+  /** where worktree tasks get their folders (`<state_dir>/worktrees`) */
+  worktreeDir?: string;
+  /** pool.autonomous.worktree_prefix: branches are `<prefix>/<task id>` */
+  worktreePrefix?: string;
+  /** pool.keep_worktrees */
+  keepWorktrees?: boolean;
 }
 
 /**
@@ -40,6 +52,9 @@ export class Dispatcher {
   private readonly stalledSince = new Map<string, number>();
   private lastScaleNote = "";
   private readonly inflight = new Set<Promise<unknown>>();
+  /** tasks whose turn is being interrupted (timeout, cancel), and worktrees being summarized and removed */
+  private readonly interrupting = new Set<string>();
+  private readonly finishing = new Set<string>();
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
   onDispatched: ((taskId: string) => void) | null = null;
 
@@ -134,10 +149,17 @@ export class Dispatcher {
       if (reason.includes("not ours")) this.pool.forget(v.name, reason);
       else await this.pool.stop(v.name, `session failed: ${reason}`);
     }
-    const ready = this.tasks.ready(now);
+    for (const t of this.tasks.worktreesToFinish()) {
+      if (this.finishing.has(t.id) || this.interrupting.has(t.id)) continue;
+      this.finishing.add(t.id);
+      this.track("worktree finish", this.finishWorktree(t.id).finally(() => this.finishing.delete(t.id)));
+    }
+    await this.prepareWorktrees(this.tasks.ready(now));
+    const ready = this.tasks.ready(now).filter((t) => !t.worktree || t.workdir);
     const plan = planDispatch({
       now, min: s.min, max: s.max, idleTimeoutMs: s.idleTimeoutMs, defaultProject: s.defaultProject,
-      tasks: ready.map((t) => ({ id: t.id, project: t.project, model: t.model, account: t.account })),
+      // A worktree task runs in a session started in its worktree: the worktree is its session's project.
+      tasks: ready.map((t) => ({ id: t.id, project: t.workdir ?? t.project, model: t.model, account: t.account })),
       sessions: sessions.filter((v) => v.state !== "failed"),
     });
     for (const a of plan.assign) this.track("dispatch", this.dispatch(a.task, a.session));
@@ -233,7 +255,8 @@ export class Dispatcher {
       this.log.error({ task: t.id, err: errorMessage(e) }, "could not write the outbox file; the result stays in the task row");
     }
     if (!this.tasks.done(t.id, result, path, now)) return;
-    this.pool.markDirty(session);
+    // A worktree session is stopped with its worktree (finishWorktree), never reset for another task.
+    if (!t.workdir) this.pool.markDirty(session);
     this.stalledSince.delete(t.id);
     this.layer.event("task.done", session, this.layer.get(session)?.account ?? t.accountUsed, { id: t.id, ms: now - (t.startedAt ?? now), resultPath: path, attempts: t.attempts });
     this.kick();
@@ -247,7 +270,7 @@ export class Dispatcher {
     }
     const changed = a.kind === "retry" ? this.tasks.requeue(t.id, a.notBefore, a.reason, now) : this.tasks.fail(t.id, a.reason, now);
     if (!changed) return;
-    this.pool.markDirty(session);
+    if (a.kind === "retry" || !t.workdir) this.pool.markDirty(session);
     this.stalledSince.delete(t.id);
     if (a.kind === "retry") this.layer.event("task.retry", session, t.accountUsed, { id: t.id, attempt: t.attempts, notBefore: a.notBefore, reason: a.reason });
     else this.layer.event("task.failed", session, t.accountUsed, { id: t.id, attempts: t.attempts, reason: a.reason });
@@ -281,6 +304,99 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Ends a task early: a queued one at once (`cancelled`); a running one is marked `timed_out` or
+   * `cancelled` with what its transcript holds so far as the result, then its turn is interrupted (Escape,
+   * pool.ts interrupt) and its session left to be reset (/clear) for the next task, or stopped with its
+   * worktree. Returns the task after, or null when it was not queued or running.
+   */
+  async interrupt(id: string, state: "timed_out" | "cancelled", reason: string): Promise<TaskRow | null> {
+    const t = this.tasks.get(id);
+    if (!t || (t.state !== "queued" && t.state !== "running") || (t.state === "queued" && state !== "cancelled")) return null;
+    const now = this.clock.now();
+    const session = t.state === "running" ? t.session : null;
+    const row = session ? this.layer.get(session) : undefined;
+    const sofar = session ? lastAssistantText(row?.transcriptPath ?? null) : null;
+    this.interrupting.add(id);
+    try {
+      if (!this.tasks.interrupted(id, state, sofar, reason, now)) return null;
+      this.stalledSince.delete(id);
+      this.layer.event(`task.${state}`, session, row?.account ?? t.accountUsed, { id, reason, running: !!session, ms: t.startedAt ? now - t.startedAt : null });
+      this.log.warn({ task: id, session, state, reason }, "task ended early");
+      if (session) {
+        if (!t.workdir) this.pool.markDirty(session);
+        await this.pool.interrupt(session).catch((e: unknown) => this.log.warn({ session, err: errorMessage(e) }, "could not interrupt the turn"));
+      }
+    } finally {
+      this.interrupting.delete(id);
+      this.kick();
+    }
+    return this.tasks.get(id) ?? null;
+  }
+
+  /** Makes the worktree of each ready worktree task that has none yet; a task whose worktree can't be made fails. */
+  private async prepareWorktrees(ready: TaskRow[]): Promise<void> {
+    const s = this.settings;
+    for (const t of ready) {
+      if (!t.worktree || (t.workdir && existsSync(t.workdir))) continue;
+      const now = this.clock.now();
+      if (!s.worktreeDir) {
+        if (this.tasks.fail(t.id, "worktree: no worktree folder configured", now)) this.layer.event("task.failed", null, null, { id: t.id, reason: "no worktree folder" });
+        continue;
+      }
+      const path = join(s.worktreeDir, t.id);
+      const branch = `${s.worktreePrefix ?? "cf"}/${t.id}`;
+      try {
+        mkdirSync(s.worktreeDir, { recursive: true, mode: 0o700 });
+        if (existsSync(path)) await removeWorktree(path); // a folder of an earlier life of this task
+        const w = await createWorktree(t.project, path, branch, t.base);
+        this.tasks.setWorktree(t.id, w.path, w.branch, w.baseCommit, this.clock.now());
+        this.layer.event("task.worktree_created", null, null, { id: t.id, path: w.path, branch: w.branch, base: w.baseCommit });
+      } catch (e) {
+        const reason = errorMessage(e);
+        if (this.tasks.fail(t.id, reason.startsWith("worktree") ? reason : `worktree: ${reason}`, this.clock.now())) {
+          this.layer.event("task.failed", null, null, { id: t.id, reason });
+          this.log.warn({ task: t.id, err: reason }, "could not make the task's worktree");
+        }
+      }
+    }
+  }
+
+  /**
+   * An ended worktree task: its session (started in the worktree) is stopped, what it did on its branch is
+   * recorded (branch, commits, diff stat, uncommitted changes), and the worktree is removed unless
+   * pool.keep_worktrees; the branch stays.
+   */
+  private async finishWorktree(id: string): Promise<void> {
+    const t = this.tasks.get(id);
+    if (!t?.workdir || !t.branch || !t.baseCommit || t.worktreeInfo || t.state === "queued" || t.state === "running") return;
+    for (const p of this.tasks.poolSessions()) {
+      if (p.project === t.workdir) await this.pool.stop(p.name, `its worktree task ${id} ended`);
+    }
+    let info: WorktreeInfo;
+    try {
+      info = { ...(await summarize(t.project, t.workdir, t.branch, t.baseCommit)), kept: null };
+    } catch (e) {
+      info = { branch: t.branch, base: t.baseCommit, commits: [], diffStat: "", uncommitted: [], kept: null, error: errorMessage(e) };
+    }
+    if (this.settings.keepWorktrees) info.kept = t.workdir;
+    else {
+      try {
+        await removeWorktree(t.workdir);
+      } catch (e) {
+        info.kept = t.workdir;
+        info.error = `${info.error ? `${info.error}; ` : ""}could not remove the worktree: ${errorMessage(e)}`;
+      }
+    }
+    if (this.closed()) return;
+    this.tasks.setWorktreeInfo(id, JSON.stringify(info), info.kept, this.clock.now());
+    this.layer.event("task.worktree_ended", null, null, { id, branch: info.branch, commits: info.commits.length, kept: info.kept, error: info.error ?? null });
+  }
+
+  private closed(): boolean {
+    return !this.started;
+  }
+
   /** Running tasks whose turn got lost (the CLI died and came back, a limit nobody reacted to): queued again. */
   private watch(running: TaskRow[], now: number): void {
     const stallMs = this.settings.stallMs ?? 15_000;
@@ -288,6 +404,11 @@ export class Dispatcher {
     for (const t of running) {
       seen.add(t.id);
       const session = t.session!;
+      const limit = t.timeoutMs ?? this.settings.taskTimeoutMs ?? null;
+      if (limit !== null && t.startedAt !== null && now - t.startedAt >= limit) {
+        if (!this.interrupting.has(t.id)) this.track("task timeout", this.interrupt(t.id, "timed_out", `timed out after ${formatDuration(limit)}`));
+        continue;
+      }
       const row = this.layer.get(session);
       if (this.pool.op(session) === "sending") continue;
       let why: string | null = null;

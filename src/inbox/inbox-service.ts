@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
 import type { EnqueueInput } from "../control/control-api.js";
@@ -17,6 +17,7 @@ import { Pool, type SessionLayer } from "./pool.js";
 import { validateTask, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";
 import { taskDetail, taskView } from "./task-types.js";
+import { notAGitRepo, removeWorktree, worktreeDirs } from "./worktree.js";
 
 export interface InboxDeps {
   store: Store;
@@ -33,6 +34,8 @@ export interface TasksPlugin {
   get(idOrName: string): unknown;
   enqueue(i: EnqueueInput): unknown;
   scale(i: { min?: number; max?: number }): unknown;
+  /** a queued task is cancelled at once; a running one is interrupted, then marked cancelled */
+  cancel(idOrName: string): Promise<unknown>;
 }
 
 /**
@@ -46,12 +49,15 @@ export class InboxService {
   readonly dispatcher: Dispatcher;
   readonly intake: Intake;
   readonly outboxDir: string;
+  /** `<state_dir>/worktrees`: one folder per worktree task, named after its id */
+  readonly worktreeDir: string;
   private config: Config;
 
   constructor(config: Config, private readonly deps: InboxDeps) {
     this.config = config;
     this.tasks = new TaskStore(deps.store.db);
     this.outboxDir = outboxDirFor(config.inbox.dir);
+    this.worktreeDir = join(config.state_dir, "worktrees");
     this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p));
     this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config));
     this.intake = new Intake(
@@ -71,6 +77,7 @@ export class InboxService {
 
   async start(): Promise<void> {
     this.failRefusedQueued();
+    await this.removeLeftoverWorktrees();
     await this.pool.adopt();
     await this.dispatcher.start();
     await this.intake.start();
@@ -98,6 +105,15 @@ export class InboxService {
         return taskDetail(t);
       },
       enqueue: (i) => this.enqueue(i),
+      cancel: async (idOrName) => {
+        const t = this.tasks.find(idOrName);
+        if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
+        if (t.state !== "queued" && t.state !== "running") throw new CfError("conflict", `task ${t.id} is already ${t.state}: only a queued or running task can be cancelled`);
+        const after = await this.dispatcher.interrupt(t.id, "cancelled", `cancelled by the operator while ${t.state}`);
+        const now = this.tasks.get(t.id)!;
+        if (!after && now.state !== "cancelled") throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
+        return { ok: true, ...taskView(now), was: t.state };
+      },
       scale: (i) => {
         const cur = this.dispatcher.limits();
         const min = i.min ?? cur.min;
@@ -116,7 +132,10 @@ export class InboxService {
     if (bytes > this.config.inbox.max_file_bytes) {
       throw new CfError("invalid_input", `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.config.inbox.max_file_bytes}`);
     }
-    const r = validateTask({ prompt: i.prompt, project: i.project, priority: i.priority, account: i.account, model: i.model, id: i.id }, this.validation());
+    const r = validateTask({
+      prompt: i.prompt, project: i.project, priority: i.priority, account: i.account, model: i.model, id: i.id,
+      worktree: i.worktree, base: i.base, timeout: i.timeout,
+    }, this.validation());
     if (!r.ok) throw new CfError("invalid_input", r.reason);
     const existing = r.value.id ? this.tasks.get(r.value.id) : undefined;
     if (existing) return { ...taskView(existing), duplicate: true };
@@ -133,8 +152,9 @@ export class InboxService {
    * user's own and left alone.
    */
   private trust(project: string): void {
-    // Checked again at start: inbox.allowed_roots may have shrunk (reload) since the task was queued.
-    const refused = this.refused(project);
+    // Checked again at start: inbox.allowed_roots may have shrunk (reload) since the task was queued. A
+    // worktree under the state dir is allowed only because (and while) its task's project is.
+    const refused = this.refusedOrWorktree(project);
     if (refused) {
       this.deps.store.appendEvent(this.deps.clock.now(), "account.project_not_trusted", null, null, { project, reason: refused });
       return;
@@ -167,6 +187,8 @@ export class InboxService {
         }
       },
       projectRefused: (p) => this.refused(p),
+      defaultWorktree: this.config.pool.autonomous.worktree,
+      notGit: (p) => notAGitRepo(p),
     };
   }
 
@@ -183,6 +205,32 @@ export class InboxService {
     }
   }
 
+  /** refused() for a project, or for a worktree folder: its task's project is what must be allowed. */
+  private refusedOrWorktree(project: string): string | null {
+    if (!project.startsWith(this.worktreeDir + sep)) return this.refused(project);
+    const t = this.tasks.byWorkdir(project);
+    if (!t) return `project: ${project} is not the worktree of any task`;
+    return this.refused(t.project);
+  }
+
+  /**
+   * Worktree folders a crash left behind: those no task holds any more (not queued or running, or no task
+   * at all) are removed (git worktree remove --force; branches stay). A queued or running task keeps (adopts)
+   * its folder; an ended one whose worktree was not yet summarized is finished by the dispatcher.
+   */
+  private async removeLeftoverWorktrees(): Promise<void> {
+    for (const dir of worktreeDirs(this.worktreeDir)) {
+      const t = this.tasks.byWorkdir(dir);
+      if (t && (t.state === "queued" || t.state === "running" || !t.worktreeInfo || this.config.pool.keep_worktrees)) continue;
+      try {
+        await removeWorktree(dir);
+        this.deps.store.appendEvent(this.deps.clock.now(), "task.worktree_removed", null, null, { path: dir, task: t?.id ?? null, why: "left by an earlier run" });
+      } catch (e) {
+        this.deps.log.warn({ path: dir, err: errorMessage(e) }, "could not remove a leftover worktree");
+      }
+    }
+  }
+
   /** Why `project` may not be a task's project (outside inbox.allowed_roots, `/`, the home), or null. */
   private refused(project: string): string | null {
     const r = checkAllowedProject(project, this.config.inbox.allowed_roots, this.deps.home?.() ?? homedir());
@@ -195,6 +243,8 @@ export class InboxService {
       min: a.min, max: a.max, idleTimeoutMs: a.idle_timeout, defaultProject: a.project ?? null,
       retry: { maxAttempts: a.max_attempts, backoffMs: a.retry_backoff, backoffMaxMs: a.retry_backoff_max },
       confirmTimeoutMs: c.swap.confirm_timeout, outboxDir: this.outboxDir,
+      taskTimeoutMs: a.task_timeout ?? null, worktreeDir: join(c.state_dir, "worktrees"), worktreePrefix: a.worktree_prefix,
+      keepWorktrees: c.pool.keep_worktrees,
     };
   }
 }

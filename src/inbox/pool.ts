@@ -35,6 +35,7 @@ export type PoolOp = "starting" | "clearing" | "sending";
 const REUSE_AFTER_MS = 10_000;
 const CLEAR_TIMEOUT_MS = 15_000;
 const RESET_FAILURES_BEFORE_STOP = 3;
+const INTERRUPT_TIMEOUT_MS = 5000;
 
 /**
  * The autonomous sessions: starts them (prefix + two-digit serial, registered with the session service,
@@ -182,6 +183,44 @@ export class Pool {
     await this.layer.remove(name, why);
     this.layer.event("pool.session_stopped", name, null, { why });
     this.log.info({ session: name, why }, "pool session stopped");
+  }
+
+  /**
+   * Interrupts the running turn with Escape (as an urgent swap's endTurn does: the CLI stops the turn and
+   * fires no Stop), waits up to INTERRUPT_TIMEOUT_MS until the pane no longer shows a turn running, then
+   * records the session idle with its turn over, so the plan resets it with /clear for the next task. A
+   * session held by a swap or restart only gets the key: that operation owns its row. false when the pane
+   * still looked busy at the deadline (the row is marked idle all the same: the stall check takes over).
+   */
+  async interrupt(name: string): Promise<boolean> {
+    let locked = false;
+    const holder = this.layer.lockedBy(name);
+    if (!holder) {
+      try {
+        this.layer.lock(name, "interrupt");
+        locked = true;
+      } catch {
+        locked = false;
+      }
+    }
+    try {
+      const tmux = this.layer.tmux;
+      await tmux.sendKeys(name, "Escape");
+      const calm = await pollUntil(async () => !classifyPane(await tmux.capture(name).catch(() => ""), this.clock.now()).busy, { timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 });
+      if (holder && holder !== "dispatch") return !!calm;
+      const row = this.layer.get(name);
+      if (row && (row.state === "busy" || row.state === "waiting")) this.layer.updateRow(name, { state: "idle", stateReason: "turn interrupted", lastPromptAnswered: true });
+      else if (row) this.layer.updateRow(name, { lastPromptAnswered: true });
+      this.layer.event("pool.turn_interrupted", name, row?.account ?? null, { calm: !!calm });
+      return !!calm;
+    } finally {
+      if (locked) this.layer.unlock(name);
+    }
+  }
+
+  /** The project (folder) a pool session runs in, if it is one. */
+  projectOf(name: string): string | null {
+    return this.store.poolSessions().find((s) => s.name === name)?.project ?? null;
   }
 
   /** `/clear` so the next task starts from an empty conversation; confirmed by SessionStart source "clear". */

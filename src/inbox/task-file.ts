@@ -2,10 +2,15 @@
 // file system (does the project exist?) comes in as a function.
 import { isAbsolute, normalize } from "node:path";
 import { parseDocument } from "yaml";
+import { parseDuration } from "../config/duration.js";
 import type { TaskDraft } from "./task-types.js";
+import { checkBaseRef } from "./worktree.js";
 
 /** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
-export const TASK_KEYS = ["project", "priority", "account", "model", "id"] as const;
+export const TASK_KEYS = ["project", "priority", "account", "model", "id", "worktree", "base", "timeout"] as const;
+/** A task's `timeout:` bounds: at least a second, at most a week. */
+export const TIMEOUT_MIN_MS = 1000;
+export const TIMEOUT_MAX_MS = 7 * 86_400_000;
 export const PRIORITY_MIN = -1000;
 export const PRIORITY_MAX = 1000;
 // Ids name the outbox file, models go into the CLI's argv: both are kept to plain characters.
@@ -29,6 +34,9 @@ export interface TaskFields {
   account?: unknown;
   model?: unknown;
   id?: unknown;
+  worktree?: unknown;
+  base?: unknown;
+  timeout?: unknown;
 }
 
 export interface ValidateContext {
@@ -39,6 +47,10 @@ export interface ValidateContext {
   projectExists: (path: string) => boolean;
   /** null when the (existing) project lies inside inbox.allowed_roots, else why not (allowed-roots.ts) */
   projectRefused?: (path: string) => string | null;
+  /** pool.autonomous.worktree: whether a task without `worktree:` runs in a git worktree */
+  defaultWorktree?: boolean;
+  /** null when the project is a git work tree, else why not (worktree.ts notAGitRepo); asked of worktree tasks only */
+  notGit?: (path: string) => string | null;
 }
 
 /** Splits raw file bytes into front-matter fields and the prompt body. Never throws. */
@@ -100,7 +112,30 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
   if (id !== null && (typeof id !== "string" || !ID_RE.test(id))) {
     return { ok: false, reason: `id: must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, got ${show(id)}` };
   }
-  return { ok: true, value: { id, prompt, project: project.value, priority, account, model } };
+  const worktree = f.worktree ?? ctx.defaultWorktree ?? false;
+  if (typeof worktree !== "boolean") return { ok: false, reason: `worktree: must be true or false, got ${show(worktree)}` };
+  const base = f.base ?? null;
+  if (base !== null) {
+    if (typeof base !== "string") return { ok: false, reason: `base: must be a branch, tag or commit name, got ${show(base)}` };
+    const bad = checkBaseRef(base);
+    if (bad) return { ok: false, reason: bad };
+    if (!worktree) return { ok: false, reason: "base: only for a task that runs in a worktree (worktree: true)" };
+  }
+  let timeoutMs: number | null = null;
+  if (f.timeout !== undefined && f.timeout !== null) {
+    try {
+      if (typeof f.timeout !== "string") throw new RangeError("not text");
+      timeoutMs = parseDuration(f.timeout);
+    } catch {
+      return { ok: false, reason: `timeout: must be a duration like 30s, 10m or 2h, got ${show(f.timeout)}` };
+    }
+    if (timeoutMs < TIMEOUT_MIN_MS || timeoutMs > TIMEOUT_MAX_MS) return { ok: false, reason: `timeout: must be from 1s to 7d, got ${show(f.timeout)}` };
+  }
+  if (worktree) {
+    const notGit = ctx.notGit?.(project.value) ?? null;
+    if (notGit) return { ok: false, reason: notGit };
+  }
+  return { ok: true, value: { id, prompt, project: project.value, priority, account, model, worktree, base, timeoutMs } };
 }
 
 function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {

@@ -9,12 +9,14 @@ const COLS: Record<keyof TaskRow, string> = {
   model: "model", prompt: "prompt", state: "state", session: "session", accountUsed: "account_used", attempts: "attempts",
   result: "result", resultPath: "result_path", error: "error", notBefore: "not_before", createdAt: "created_at",
   startedAt: "started_at", submittedAt: "submitted_at", endedAt: "ended_at", updatedAt: "updated_at", seq: "seq",
-  intakeFile: "intake_file",
+  intakeFile: "intake_file", worktree: "worktree", base: "base", timeoutMs: "timeout_ms", workdir: "workdir", branch: "branch",
+  baseCommit: "base_commit", worktreeInfo: "worktree_info",
 };
 
 function toTask(r: Row): TaskRow {
   const out: Record<string, unknown> = {};
   for (const [k, c] of Object.entries(COLS)) out[k] = r[c] ?? null;
+  out.worktree = Boolean(out.worktree);
   return out as unknown as TaskRow;
 }
 
@@ -52,9 +54,9 @@ export class TaskStore {
     this.db.transaction(() => {
       const { seq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM tasks").get() as { seq: number };
       this.db
-        .prepare(`INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`)
-        .run(id, meta.contentHash, meta.source, d.project, d.priority, d.account, d.model, d.prompt, now, now, seq, meta.intakeFile);
+        .prepare(`INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file, worktree, base, timeout_ms)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, meta.contentHash, meta.source, d.project, d.priority, d.account, d.model, d.prompt, now, now, seq, meta.intakeFile, d.worktree ? 1 : 0, d.base ?? null, d.timeoutMs ?? null);
     })();
   }
 
@@ -139,6 +141,36 @@ export class TaskStore {
   /** running or queued → failed. */
   fail(id: string, error: string, now: number): boolean {
     return this.change("UPDATE tasks SET state = 'failed', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')", error, now, now, id);
+  }
+
+  /**
+   * running → timed_out or cancelled (the turn is interrupted by the caller), with what the transcript
+   * holds so far as the result; queued → cancelled.
+   */
+  interrupted(id: string, state: "timed_out" | "cancelled", result: string | null, reason: string, now: number): boolean {
+    const from = state === "cancelled" ? "('queued', 'running')" : "('running')";
+    return this.change(
+      `UPDATE tasks SET state = ?, result = ?, error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ${from}`,
+      state, result, reason, now, now, id,
+    );
+  }
+
+  /** The worktree a task runs in, once made. */
+  setWorktree(id: string, workdir: string, branch: string, baseCommit: string, now: number): void {
+    this.db.prepare("UPDATE tasks SET workdir = ?, branch = ?, base_commit = ?, updated_at = ? WHERE id = ?").run(workdir, branch, baseCommit, now, id);
+  }
+  /** The ended task's worktree summary (JSON); `workdir` null once the folder is removed. */
+  setWorktreeInfo(id: string, info: string, workdir: string | null, now: number): void {
+    this.db.prepare("UPDATE tasks SET worktree_info = ?, workdir = ?, updated_at = ? WHERE id = ?").run(info, workdir, now, id);
+  }
+  /** Ended worktree tasks whose worktree has not been summarized and removed yet (a crash in between). */
+  worktreesToFinish(): TaskRow[] {
+    return (this.db.prepare("SELECT * FROM tasks WHERE workdir IS NOT NULL AND worktree_info IS NULL AND state NOT IN ('queued', 'running')").all() as Row[]).map(toTask);
+  }
+  /** The task whose worktree folder is `workdir`. */
+  byWorkdir(workdir: string): TaskRow | undefined {
+    const r = this.db.prepare("SELECT * FROM tasks WHERE workdir = ? ORDER BY seq DESC LIMIT 1").get(workdir) as Row | undefined;
+    return r ? toTask(r) : undefined;
   }
 
   private change(sql: string, ...args: unknown[]): boolean {

@@ -1,7 +1,24 @@
 // Tasks as the inbox, the dispatcher and the control plane see them (camelCase, independent of columns).
 
-/** queued → running → done | failed; a retried or re-queued task goes back to queued. */
-export type TaskState = "queued" | "running" | "done" | "failed";
+/**
+ * queued → running → done | failed | timed_out | cancelled; a retried or re-queued task goes back to queued;
+ * a queued task may also be cancelled (or fail, e.g. its worktree could not be made).
+ */
+export type TaskState = "queued" | "running" | "done" | "failed" | "timed_out" | "cancelled";
+export const TASK_STATES: readonly TaskState[] = ["queued", "running", "done", "failed", "timed_out", "cancelled"];
+
+/** What a worktree task did on its branch (inbox/worktree.ts WorktreeSummary), recorded when it ended. */
+export interface WorktreeInfo {
+  branch: string;
+  base: string;
+  commits: string[];
+  diffStat: string;
+  uncommitted: string[];
+  /** the worktree folder, when pool.keep_worktrees kept it; null once removed */
+  kept: string | null;
+  /** why the summary or the removal failed, if it did */
+  error?: string;
+}
 
 /** What a task file or an enqueue request asks for, validated. */
 export interface TaskDraft {
@@ -14,6 +31,12 @@ export interface TaskDraft {
   /** preferred account */
   account: string | null;
   model: string | null;
+  /** run in a git worktree of the project (the front matter's `worktree:`, else pool.autonomous.worktree) */
+  worktree?: boolean;
+  /** the ref the worktree's branch starts from; null = the project's HEAD */
+  base?: string | null;
+  /** the task's own time limit (ms); null = pool.autonomous.task_timeout */
+  timeoutMs?: number | null;
 }
 
 export interface TaskRow {
@@ -46,6 +69,15 @@ export interface TaskRow {
   seq: number;
   /** the inbox file name while the file has not been moved out yet */
   intakeFile: string | null;
+  worktree: boolean;
+  base: string | null;
+  timeoutMs: number | null;
+  /** the worktree folder once made (the project its pool session runs in); null once removed */
+  workdir: string | null;
+  branch: string | null;
+  baseCommit: string | null;
+  /** JSON of a WorktreeInfo, once the worktree task ended */
+  worktreeInfo: string | null;
 }
 
 /** A session of the autonomous pool as the pool records it (beside its row in `sessions`). */
@@ -66,10 +98,17 @@ export function taskView(t: TaskRow) {
     prompt: t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
     createdAt: t.createdAt, startedAt: t.startedAt, submittedAt: t.submittedAt, endedAt: t.endedAt,
     notBefore: t.notBefore, resultPath: t.resultPath, error: t.error,
+    worktree: t.worktree, base: t.base, timeoutMs: t.timeoutMs, workdir: t.workdir, branch: t.branch,
   };
 }
 
 /** The single-task view: the list view plus the whole prompt and result. */
 export function taskDetail(t: TaskRow) {
-  return { ...taskView(t), prompt: t.prompt, result: t.result };
+  let info: WorktreeInfo | null = null;
+  try {
+    info = t.worktreeInfo ? (JSON.parse(t.worktreeInfo) as WorktreeInfo) : null;
+  } catch {
+    info = null;
+  }
+  return { ...taskView(t), prompt: t.prompt, result: t.result, worktreeResult: info };
 }

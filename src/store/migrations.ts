@@ -146,4 +146,16 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE sessions ADD COLUMN launch_id TEXT;
   ALTER TABLE sessions ADD COLUMN launched_at INTEGER;
   `,
+  // 8: pool tasks in git worktrees, with timeouts (issue 18): whether the task runs in a worktree, from
+  // which base ref, its time limit; the worktree folder, branch and start commit once made; what the task
+  // did on its branch (JSON: branch, base, commits, diffStat, uncommitted) once it ended.
+  `
+  ALTER TABLE tasks ADD COLUMN worktree INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN base TEXT;
+  ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER;
+  ALTER TABLE tasks ADD COLUMN workdir TEXT;
+  ALTER TABLE tasks ADD COLUMN branch TEXT;
+  ALTER TABLE tasks ADD COLUMN base_commit TEXT;
+  ALTER TABLE tasks ADD COLUMN worktree_info TEXT;
+  `,
 ];

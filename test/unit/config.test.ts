@@ -189,7 +189,8 @@ describe("valid configs", () => {
       pool: {
         shared_projects_dir: `${state}/shared/projects`,
         dedicated: [],
-        autonomous: { prefix: "auto-", min: 0, max: 0, idle_timeout: 600_000, max_attempts: 3, retry_backoff: 10_000, retry_backoff_max: 600_000 },
+        autonomous: { prefix: "auto-", min: 0, max: 0, idle_timeout: 600_000, max_attempts: 3, retry_backoff: 10_000, retry_backoff_max: 600_000, worktree: false, worktree_prefix: "cf" },
+        keep_worktrees: false,
       },
       sessions: {
         restart_backoff: 2_000, restart_backoff_max: 60_000, crash_loop_restarts: 5,

@@ -21,6 +21,8 @@ describe("task files", () => {
     ["null values mean unset", "---\naccount:\nmodel: ~\n---\nx", { account: null, model: null }],
     ["leading blank lines of the body dropped, inner layout kept", "---\nid: x1\n---\n\n\n  indented\n\n  more\n", { prompt: "  indented\n\n  more" }],
     ["a body with its own --- rule later", "---\nid: r\n---\nabove\n---\nbelow", { prompt: "above\n---\nbelow" }],
+    ["worktree, base and timeout", "---\nworktree: true\nbase: release/1.2\ntimeout: 1h30m\n---\nx", { worktree: true, base: "release/1.2", timeoutMs: 5_400_000 }],
+    ["no worktree and no timeout by default", "x", { worktree: false, base: null, timeoutMs: null }],
   ];
   for (const [name, text, want] of good) {
     it(`accepts ${name}`, () => {
@@ -38,7 +40,7 @@ describe("task files", () => {
     ["broken YAML", "---\nproject: [a\n---\nx", /unreadable front matter/],
     ["duplicate keys", "---\npriority: 1\npriority: 2\n---\nx", /unreadable front matter: Map keys must be unique/],
     ["a list instead of keys", "---\n- a\n---\nx", /expected 'key: value' lines/],
-    ["an unknown key", "---\nprojct: /srv/app\n---\nx", /unknown front-matter key: projct \(allowed: project, priority, account, model, id\)/],
+    ["an unknown key", "---\nprojct: /srv/app\n---\nx", /unknown front-matter key: projct \(allowed: project, priority, account, model, id, worktree, base, timeout\)/],
     ["a relative project", "---\nproject: src/app\n---\nx", /must be an absolute path, got "src\/app"/],
     ["a ~ project (not expanded)", "---\nproject: ~/app\n---\nx", /absolute path/],
     ["a missing project", "---\nproject: /srv/gone\n---\nx", /\/srv\/gone does not exist/],
@@ -49,6 +51,11 @@ describe("task files", () => {
     ["an unknown account", "---\naccount: c\n---\nx", /no account named "c" \(configured: a, b\)/],
     ["a model with a space", "---\nmodel: \"a b\"\n---\nx", /model: must be a model name/],
     ["an id with a slash", "---\nid: ../../etc\n---\nx", /id: must be 1-128 letters/],
+    ["a worktree that is not a boolean", "---\nworktree: yes please\n---\nx", /worktree: must be true or false/],
+    ["a base without a worktree", "---\nbase: main\n---\nx", /base: only for a task that runs in a worktree/],
+    ["an option-looking base", "---\nworktree: true\nbase: --upload-pack=evil\n---\nx", /base: must be a branch, tag or commit name/],
+    ["a timeout without a unit", "---\ntimeout: 30\n---\nx", /timeout: must be a duration like 30s/],
+    ["a timeout under a second", "---\ntimeout: 500ms\n---\nx", /timeout: must be from 1s to 7d/],
     ["invalid UTF-8", Buffer.from([0x68, 0x69, 0xc3, 0x28]), /not UTF-8 text/],
   ];
   for (const [name, text, why] of bad) {
@@ -62,6 +69,18 @@ describe("task files", () => {
   it("rejects an oversized file before parsing it", () => {
     const r = taskFromFile(Buffer.from("x".repeat(101)), 100, ctx);
     assert.deepEqual(r, { ok: false, reason: "file too large: 101 bytes, inbox.max_file_bytes is 100" });
+  });
+
+  it("a worktree task (its own, or pool.autonomous.worktree) needs a git project; others are not asked", () => {
+    const notGit = (p: string) => (p === "/srv/app" ? null : `worktree: ${p} is not a git repository`);
+    const c = { ...ctx, notGit };
+    assert.match((validateTask({ prompt: "x", worktree: true }, c) as { reason: string }).reason, /\/srv\/default is not a git repository/);
+    assert.ok(validateTask({ prompt: "x", worktree: true, project: "/srv/app" }, c).ok);
+    assert.ok(validateTask({ prompt: "x" }, c).ok);
+    const byDefault = validateTask({ prompt: "x" }, { ...c, defaultWorktree: true });
+    assert.equal(byDefault.ok, false);
+    const off = validateTask({ prompt: "x", worktree: false }, { ...c, defaultWorktree: true });
+    assert.ok(off.ok && off.value.worktree === false);
   });
 
   it("needs a project when no default is configured", () => {
