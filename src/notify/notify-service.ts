@@ -129,7 +129,7 @@ export class NotifyService {
     this.abort.abort();
   }
 
-  /** Store.onEvent: runs inside whoever recorded the event, so it only decides and enqueues. */
+  /** Store.onEvent: runs inside whoever recorded the event, so it only decides and enqueues (delivery starts on a later turn). */
   onEvent(e: EventRow): void {
     try {
       this.dialogs.note(e);
@@ -156,7 +156,14 @@ export class NotifyService {
       }
       t.queue.push(x);
       t.st.queued = t.queue.length;
-      if (!t.running) void this.drain(t);
+      if (!t.running) {
+        // Next turn of the event loop: render, spawn and fetch never run inside the caller's appendEvent
+        // (swap.done and session.resume are recorded in the middle of a swap or a resume).
+        t.running = true;
+        setImmediate(() => {
+          this.drain(t).catch((err) => this.deps.log.error({ target: t.cfg.name, err: errorMessage(err) }, "notify: delivery loop failed"));
+        });
+      }
     }
   }
 
@@ -192,7 +199,12 @@ export class NotifyService {
       if (wait === null) {
         t.st.failed++;
         this.deps.log.warn({ target: t.cfg.name, event: x.event, attempts: attempt, err: error }, "notification not delivered");
-        this.deps.record("notify.failed", x.session, x.account, { target: t.cfg.name, event: x.event, eventId: x.eventId, attempts: attempt, error });
+        try {
+          this.deps.record("notify.failed", x.session, x.account, { target: t.cfg.name, event: x.event, eventId: x.eventId, attempts: attempt, error });
+        } catch (err) {
+          // The store may be full or closed (shutdown): the log line above already tells.
+          this.deps.log.error({ target: t.cfg.name, err: errorMessage(err) }, "notify: notify.failed not recorded");
+        }
         return;
       }
       this.deps.log.info({ target: t.cfg.name, event: x.event, attempt, err: error, retryInMs: wait }, "notification failed; retrying");

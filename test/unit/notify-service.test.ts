@@ -169,3 +169,41 @@ describe("NotifyService queue bound", () => {
     svc.stop();
   });
 });
+
+describe("NotifyService off the hot path", () => {
+  it("onEvent never renders or delivers inside the caller: delivery starts on a later turn", async () => {
+    let calls = 0;
+    const { svc, emit } = setup(async () => { calls++; return { ok: true }; });
+    emit("swap.done", { id: 1, from: "a", to: "b", ms: 5 });
+    assert.equal(calls, 0, "deliver was not called inside onEvent");
+    await waitFor(() => calls === 1, 2000, "delivered later");
+    svc.stop();
+  });
+
+  it("a store that refuses notify.failed (disk full, closed) is logged, not an unhandled rejection; the next one is still delivered", async () => {
+    const clock = new ManualClock(0);
+    const errors: string[] = [];
+    const log = { ...silentLogger(), error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as ReturnType<typeof silentLogger>;
+    let n = 0;
+    const svc = new NotifyService(cfg(), {
+      clock, log, deliver: async () => (++n === 1 ? { ok: false, error: "HTTP 404", retry: false } : { ok: true }),
+      record: () => { throw new Error("SQLITE_FULL: database or disk is full"); },
+      sessions: () => [], forecasts: () => [], sleep: async () => {},
+    });
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown) => rejections.push(r);
+    process.on("unhandledRejection", onRejection);
+    try {
+      svc.onEvent({ id: 1, ts: 0, kind: "task.failed", session: "dev", account: "a", data: { id: "t1", reason: "x" } });
+      svc.onEvent({ id: 2, ts: 0, kind: "task.failed", session: "dev", account: "a", data: { id: "t2", reason: "y" } });
+      await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "the second delivered");
+      assert.equal(svc.status().targets[0]!.failed, 1);
+      assert.deepEqual(errors, ["notify: notify.failed not recorded"]);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+      svc.stop();
+    }
+  });
+});
