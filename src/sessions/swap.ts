@@ -321,8 +321,15 @@ export class SwapService {
     else if (row?.state === "busy") this.store.updateSession(name, { stateReason: null }, this.clock.now());
   }
 
-  private async rollback(req: SwapRequest, id: number, from: string | null, to: string, reason: string, respawned: boolean, resend: string | null): Promise<SwapOutcome> {
+  private async rollback(req: SwapRequest, id: number, from: string | null, to: string, reason: string, respawned: boolean, resendIn: string | null): Promise<SwapOutcome> {
     const now = this.clock.now();
+    // The resend (or the note carried in its place) may have gone in on the new CLI and been answered before
+    // the step that failed (chaos seed 130738: tmux killed after the answer, the swap saw its CLI die and
+    // parked with the prompt, and the resume asked the model again): then nothing is owed any more.
+    const cur = this.sessions.get(req.session);
+    const startedAt = this.store.getSwap(id)?.startedAt ?? now;
+    const answered = !!cur && cur.lastPromptAnswered && (cur.lastPromptAt ?? 0) >= startedAt && (cur.lastPrompt === resendIn || cur.lastPrompt === this.tuning.continueNote);
+    const resend = answered ? null : resendIn;
     const back = from && this.accounts.row(from).state === "active" && !req.hard ? from : null;
     try {
       if (back) {
