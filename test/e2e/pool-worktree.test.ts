@@ -4,10 +4,10 @@
 // the test commits from the worktree path the task records, as the model would); the project's own tree,
 // index and branch are untouched; the worktrees are gone afterwards and the branches stay; each result
 // names branch, commits and diff stat. A worktree task for a project that is not a git repository is
-// refused at enqueue with the reason.
+// refused at enqueue with the reason. A worktree left by a crash is removed at start.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Daemon } from "../../src/daemon.js";
@@ -31,9 +31,18 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     g(repo, "commit", "-q", "-m", "first");
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = repo;
     h.writeConfig();
+    // a worktree a crash left behind: no task holds it
+    mkdirSync(join(h.root, "state", "worktrees"), { recursive: true });
+    g(repo, "worktree", "add", "-q", "-b", "cf/stale", join(h.root, "state", "worktrees", "stale"));
     d = await h.start();
   });
   after(async () => h.cleanup());
+
+  it("removed the worktree a crash left at start, keeping its branch", () => {
+    assert.equal(existsSync(join(h.root, "state", "worktrees", "stale")), false);
+    assert.doesNotMatch(g(repo, "worktree", "list"), /stale/);
+    assert.equal(g(repo, "rev-parse", "--verify", "refs/heads/cf/stale").length, 40);
+  });
 
   it("runs two worktree tasks at once, each on its own branch, and leaves the project alone", async () => {
     const head = g(repo, "rev-parse", "HEAD");
