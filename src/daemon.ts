@@ -52,6 +52,7 @@ import type { Logger } from "./util/log.js";
 import { pollUntil } from "./util/wait.js";
 import { NotifyService } from "./notify/notify-service.js";
 import { realDeliver } from "./notify/deliver.js";
+import { notifyChildEnv } from "./notify/child-env.js";
 import { Dashboard } from "./ui/ui-server.js";
 
 export interface DaemonOptions {
@@ -164,8 +165,8 @@ export class Daemon {
     if (opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH) this.inbox.dispatcher.onDispatched = () => process.kill(process.pid, "SIGKILL");
     this.notify = new NotifyService(c.notify, {
       clock: this.clock, log: this.log.child({ component: "notify" }),
-      // Commands and notify-send run without the bearer token in their environment.
-      deliver: realDeliver({ timeoutMs: 10_000, env: withoutVar(opts.env, c.mcp_http.bearer_token_env) }),
+      // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
+      deliver: realDeliver({ timeoutMs: 10_000, env: () => notifyChildEnv(opts.env, this.config.notify, [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, this.config.mcp_http.bearer_token_env]) }),
       record: (kind, session, account, data) => this.store.appendEvent(this.clock.now(), kind, session, account, data),
       sessions: () => this.sessions.list(),
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
@@ -500,12 +501,6 @@ export class Daemon {
     this.store.close();
     this.lock.release();
   }
-}
-
-function withoutVar(env: NodeJS.ProcessEnv, name: string): NodeJS.ProcessEnv {
-  const out = { ...env };
-  delete out[name];
-  return out;
 }
 
 function pollParams(c: Config): PollParams {

@@ -11,7 +11,7 @@ import { crossChecks } from "./checks.js";
 import { describe, errorMap, expandHome } from "./fields.js";
 import { configSchema } from "./schema.js";
 import type { Config, ConfigContext, ConfigIssue, ConfigResult } from "./types.js";
-import { formatPath, lineOf, substituteEnv, toPlain, type KeyPath, type LocatedIssue } from "./yaml-doc.js";
+import { envReferences, formatPath, lineOf, substituteEnv, toPlain, type KeyPath, type LocatedIssue } from "./yaml-doc.js";
 
 export type { Config, ConfigContext, ConfigIssue, ConfigResult } from "./types.js";
 
@@ -101,7 +101,8 @@ function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | 
     const got = doc.contents === null ? "an empty file" : describe(doc.toJS());
     return [{ path: [], line: lineOf(doc, lc, []), message: `the file must be a map of settings (with at least accounts:), got ${got}` }];
   }
-  const substitution = substituteEnv(doc, lc, ctx.env);
+  const refs = envReferences(doc, lc);
+  const substitution = [...argvReferences(refs), ...substituteEnv(doc, lc, ctx.env)];
   const raw = toPlain(doc);
   const parsed = configSchema(ctx).safeParse(raw, { error: errorMap });
   const found: Array<{ path: KeyPath; message: string }> = [
@@ -113,9 +114,27 @@ function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | 
   const failed = new Set(substitution.map((i) => formatPath(i.path)));
   const rest = found.filter((i) => !failed.has(formatPath(i.path))).map((i) => ({ ...i, line: lineOf(doc, lc, i.path) }));
   const issues = [...substitution, ...rest];
-  if (issues.length === 0 && parsed.success) return parsed.data;
+  if (issues.length === 0 && parsed.success) {
+    // Kept out of the environment of command and desktop targets (notify/child-env.ts).
+    const notifyVars = [...new Set(refs.filter((r) => r.path[0] === "notify").flatMap((r) => r.names))];
+    return notifyVars.length ? { ...parsed.data, notify: { ...parsed.data.notify, referenced_env: notifyVars } } : parsed.data;
+  }
   // Stable sort: issues on one line keep the order they were found in.
   return issues.sort((a, b) => a.line - b.line);
+}
+
+/**
+ * A command target's argv is refused any `${VAR}`: a program's arguments are readable by every local user
+ * (ps, /proc/<pid>/cmdline), so a secret put there leaks.
+ */
+function argvReferences(refs: ReturnType<typeof envReferences>): LocatedIssue[] {
+  return refs
+    .filter((r) => r.path[0] === "notify" && r.path[1] === "targets" && r.path[3] === "argv")
+    .map((r) => ({
+      path: r.path, line: r.line,
+      message: `must not hold \${${r.names[0]}}: a program's arguments are readable by every local user (ps); `
+        + "let the command read its secret from a file (docs/notifications.md)",
+    }));
 }
 
 /** One issue per unknown key, located at that key rather than its parent. */

@@ -107,6 +107,26 @@ export function expandVars(text: string, env: NodeJS.ProcessEnv): Expanded {
   return error ? { error } : { text: out, changed };
 }
 
+/** The variable names `text` refers to with `${NAME}` or `${NAME:-default}` (an escaped `$${` is none). */
+export function referencedNames(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(TOKEN)) {
+    const ref = m[2] ? REFERENCE.exec(m[1] ?? "") : null;
+    if (ref) out.push(ref[1]!);
+  }
+  return out;
+}
+
+/** Every string value that refers to a variable, with the names it refers to; before substituteEnv. */
+export function envReferences(doc: Document, lc: LineCounter): Array<{ path: KeyPath; line: number; names: string[] }> {
+  const out: Array<{ path: KeyPath; line: number; names: string[] }> = [];
+  eachStringValue(doc.contents, [], (scalar, path) => {
+    const names = referencedNames(scalar.value as string);
+    if (names.length) out.push({ path, line: startLine(scalar, lc) ?? 1, names });
+  });
+  return out;
+}
+
 /**
  * An unquoted `max: ${POOL_MAX}` should behave as if the number had been
  * typed there, so substituted plain scalars are re-typed like YAML would.

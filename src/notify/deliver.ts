@@ -13,15 +13,15 @@ export type Deliver = (d: Delivery, signal: AbortSignal) => Promise<DeliveryResu
 export interface DeliverOptions {
   /** ms one attempt may take */
   timeoutMs: number;
-  /** the environment a command or notify-send runs with (the daemon's, without its bearer token) */
-  env: NodeJS.ProcessEnv;
+  /** the environment a command or notify-send runs with (child-env.ts), or a function that gives it per run (it follows reloads) */
+  env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
 }
 
 /** The real deliverer: fetch for http, spawn (no shell) for exec. */
 export function realDeliver(opts: DeliverOptions): Deliver {
   return async (d, signal) => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
-    return d.via === "http" ? post(d.url, d.headers, d.body, timeout) : run(d.argv, d.stdin, opts.env, timeout);
+    return d.via === "http" ? post(d.url, d.headers, d.body, timeout) : run(d.argv, d.stdin, typeof opts.env === "function" ? opts.env() : opts.env, timeout);
   };
 }
 

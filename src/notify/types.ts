@@ -43,6 +43,11 @@ export interface NotifyConfig {
   /** notifications per target per minute at most (a burst of that many, refilled evenly); 0 = unlimited */
   rate_per_minute: number;
   targets: NotifyTargetConfig[];
+  /**
+   * The environment variables `${VAR}` referred to anywhere under `notify:` (set by the config loader,
+   * config/load.ts; not a key of the file). Kept out of the environment of command and desktop targets.
+   */
+  referenced_env?: string[];
 }
 
 /** One thing to tell people about, rendered per target (render.ts). */

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { notifyChildEnv } from "../../src/notify/child-env.js";
 import { realDeliver } from "../../src/notify/deliver.js";
 import { freePort } from "../support/harness.js";
 
@@ -62,5 +63,20 @@ describe("realDeliver", () => {
     assert.deepEqual(bad, { ok: false, error: `${process.execPath} exited 3: no route to pager`, retry: true });
     const missing = await deliver({ via: "exec", argv: ["notify-send-does-not-exist", "t"], stdin: "" }, new AbortController().signal);
     assert.deepEqual(missing, { ok: false, error: "notify-send-does-not-exist not found", retry: false });
+  });
+
+  it("a program runs with the environment the daemon gives per run: without its secrets and the notify config's ${VAR}s", async () => {
+    const out = join(dir, "env.json");
+    const daemonEnv = { PATH: process.env.PATH, ANTHROPIC_API_KEY: "sk-x", CLAUDE_FAILOVER_TOKEN: "bearer", SLACK_HOOK: "T/B/x", KEEP: "1" };
+    let referenced = ["SLACK_HOOK"];
+    const d = realDeliver({ timeoutMs: 5_000, env: () => notifyChildEnv(daemonEnv, { referenced_env: referenced }, ["ANTHROPIC_API_KEY", "CLAUDE_FAILOVER_TOKEN"]) });
+    const dump = { via: "exec" as const, argv: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))", out], stdin: "" };
+    assert.deepEqual(await d(dump, new AbortController().signal), { ok: true });
+    const seen = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    assert.equal(seen.KEEP, "1");
+    for (const k of ["ANTHROPIC_API_KEY", "CLAUDE_FAILOVER_TOKEN", "SLACK_HOOK"]) assert.equal(seen[k], undefined, k);
+    referenced = []; // a reload that no longer refers to it
+    assert.deepEqual(await d(dump, new AbortController().signal), { ok: true });
+    assert.equal((JSON.parse(readFileSync(out, "utf8")) as Record<string, string>).SLACK_HOOK, "T/B/x");
   });
 });

@@ -107,6 +107,24 @@ describe("notify config", () => {
     assert.equal(r.ok, false);
     if (!r.ok) assert.deepEqual(r.issues.map(formatIssue), ["config.yaml:7: notify.targets[1].name: d is used by another target"]);
   });
+  it("records every ${VAR} the notify config refers to (not those elsewhere in the file)", () => {
+    const r = parseConfig(
+      "accounts:\n  - name: a\n    home: ${A_HOME:-/h/a}\nnotify:\n  targets:\n"
+      + "    - { kind: webhook, url: 'https://h.example/${HOOK_PATH}?k=${HOOK_KEY:-x}' }\n    - { kind: ntfy, url: 'https://ntfy.sh/$${LITERAL}' }\n",
+      "config.yaml", { env: { HOOK_PATH: "p", A_HOME: "/h/a" }, home: "/h" },
+    );
+    assert.ok(r.ok, r.ok ? "" : r.issues.map(formatIssue).join("\n"));
+    if (r.ok) assert.deepEqual(r.config.notify.referenced_env, ["HOOK_PATH", "HOOK_KEY"]);
+    const plain = parse("notify:\n  targets:\n    - { kind: desktop }\n");
+    assert.ok(plain.ok && plain.config.notify.referenced_env === undefined);
+  });
+  it("refuses ${VAR} in a command's argv, saying where and why", () => {
+    const r = parse("notify:\n  targets:\n    - kind: command\n      argv: [/usr/local/bin/page, --token, '${PAGER_TOKEN}']\n", { PAGER_TOKEN: "s3cret-value" });
+    assert.equal(r.ok, false);
+    const all = r.ok ? "" : r.issues.map(formatIssue).join("\n");
+    assert.match(all, /^config\.yaml:7: notify\.targets\[0\]\.argv\[2\]: must not hold \$\{PAGER_TOKEN\}: a program's arguments are readable by every local user/);
+    assert.ok(!all.includes("s3cret-value"));
+  });
   it("an unset ${VAR} is an error naming it", () => {
     const r = parse("notify:\n  targets:\n    - { kind: ntfy, url: 'https://ntfy.sh/${NTFY_TOPIC}' }\n");
     assert.equal(r.ok, false);
