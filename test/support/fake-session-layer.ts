@@ -115,6 +115,7 @@ export class FakeSessionLayer implements SessionLayer {
     },
     sendKeys: async (name: string, ...keys: string[]) => {
       if (keys[0] === "C-u") this.typed.delete(name);
+      if (keys[0] === "Escape") this.log.push(`escape:${name}`);
       if (keys[0] === "Enter" && this.typed.get(name) === "/clear") {
         this.typed.delete(name);
         this.log.push(`clear:${name}`);

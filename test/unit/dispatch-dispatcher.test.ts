@@ -50,6 +50,53 @@ describe("dispatcher", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("times a task out: timed_out past its limit, its turn interrupted (Escape), the session reset for the next", async () => {
+    tasks.insert({ id: "slow", prompt: "prompt of slow", project: "/p", priority: 5, account: null, model: null, timeoutMs: 5000 }, { source: "api", contentHash: "slow", intakeFile: null }, clock.now());
+    add("next");
+    await d.start();
+    await waitFor(() => tasks.get("slow")!.submittedAt, 5000, "slow submitted");
+    clock.advance(4000);
+    d.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(tasks.get("slow")!.state, "running", "not before its limit");
+    clock.advance(1000);
+    const t = await waitFor(() => (tasks.get("slow")!.state === "timed_out" ? tasks.get("slow")! : null), 5000, "timed out");
+    assert.match(t.error ?? "", /timed out after 5s/);
+    await waitFor(() => sends().length === 2, 5000, "next sent");
+    assert.deepEqual(layer.log.filter((l) => !l.startsWith("start:")), ["send:auto-01:prompt of slow", "escape:auto-01", "clear:auto-01", "send:auto-01:prompt of next"]);
+    assert.ok(kinds("slow").includes("task.timed_out"));
+  });
+
+  it("the pool default task_timeout applies to a task without its own; cancel ends a queued task at once", async () => {
+    d.configure({ taskTimeoutMs: 60_000, max: 1 });
+    add("run");
+    add("wait");
+    await d.start();
+    await waitFor(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
+    const q = await d.interrupt("wait", "cancelled", "by test");
+    assert.equal(q?.state, "cancelled");
+    assert.equal(q?.startedAt, null);
+    assert.equal(await d.interrupt("wait", "cancelled", "again"), null, "an ended task is not cancelled twice");
+    assert.equal(await d.interrupt("wait", "timed_out", "queued"), null, "only a running task times out");
+    assert.ok(!layer.log.includes("escape:auto-01"), "a queued cancel touches no session");
+    clock.advance(60_000);
+    await waitFor(() => tasks.get("run")!.state === "timed_out", 5000, "pool default applied");
+    assert.ok(layer.log.includes("escape:auto-01"));
+  });
+
+  it("cancel of a running task interrupts its turn and marks it cancelled; a late Stop changes nothing", async () => {
+    add("run");
+    await d.start();
+    await waitFor(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
+    const t = await d.interrupt("run", "cancelled", "cancelled by the operator while running");
+    assert.equal(t?.state, "cancelled");
+    assert.ok(layer.log.includes("escape:auto-01"));
+    assert.equal(layer.get("auto-01")!.state, "idle", "the interrupted session is idle again");
+    layer.emit("auto-01", { kind: "turn_done", message: "late" });
+    assert.equal(tasks.get("run")!.state, "cancelled");
+    await waitFor(() => layer.log.includes("clear:auto-01"), 5000, "reset after the cancel");
+  });
+
   it("runs tasks by priority then age, one session, resetting it between tasks, results in the outbox", async () => {
     add("lo", 0);
     add("hi", 5);
