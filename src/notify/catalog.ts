@@ -39,18 +39,18 @@ function say(e: EventRow): Said | null {
     case "swap.rolled_back":
       return { title: `swap of ${who} to ${s(d.to)} rolled back`, text: `Back on ${e.account ?? "?"}: ${s(d.reason, "no reason recorded")}.`, subject: `swap ${s(d.id)}` };
     case "swap.parked":
-      return { title: `swap of ${who} to ${s(d.to)} failed`, text: `The session is parked: ${s(d.reason, "no reason recorded")}.`, subject: `swap ${s(d.id)}` };
+      return { title: `swap of ${who} to ${s(d.to)} failed`, text: `The session is parked: ${s(d.reason, "no reason recorded")}.`, subject: `park ${who}` };
     case "session.parked":
       return {
         title: `${who} parked: no account can take it`,
         text: `${s(d.reason, "every account is spent")}. It resumes ${n(d.resumeAt) === null ? "when an account is usable again" : `at ${utcMinute(n(d.resumeAt))}`}.`,
-        subject: `until ${s(d.resumeAt, "unknown")}`,
+        subject: `park ${who}`,
       };
     case "session.resume":
       return {
         title: `${who} resumed on ${e.account ?? "?"}`,
         text: `Parked on ${s(d.from, "no account")} until now${d.prompt ? "; its unanswered prompt is sent again" : ""}.`,
-        subject: `resume ${e.ts}`,
+        subject: `resume ${who}`,
       };
     case "session.dialog_overdue":
       return {
@@ -87,8 +87,16 @@ export function toNotification(e: EventRow): Notification | null {
   return { event: e.kind as NotifyEventKind, ts: e.ts, session: e.session, account: e.account, data: e.data, eventId: e.id, ...said };
 }
 
-/** The same notification again (same event, session, account and subject) is a duplicate. */
+const PARKS = new Set<string>(["swap.parked", "session.parked"]);
+
+/**
+ * The same notification again (same event, session, account and subject) is a duplicate. A park is one per
+ * session whichever event tells it: a failed swap records both session.parked and swap.parked, and a
+ * session parked again within the dedup window (its resume time moved) is not news. A resume is one per
+ * session likewise.
+ */
 export function dedupKey(x: Pick<Notification, "event" | "session" | "account" | "subject">): string {
+  if (PARKS.has(x.event)) return JSON.stringify(["park", x.session]);
   return JSON.stringify([x.event, x.session, x.account, x.subject]);
 }
 

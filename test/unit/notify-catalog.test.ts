@@ -48,6 +48,18 @@ describe("catalog", () => {
     assert.equal(dedupKey(a), dedupKey(a2));
     assert.notEqual(dedupKey(a), dedupKey(b));
   });
+  it("dedup keys: a park is one per session (whatever its resume time, whichever event tells it); a resume one per session", () => {
+    const key = (e: EventRow) => dedupKey(toNotification(e)!);
+    const park1 = key({ ...ev("session.parked", { resumeAt: T + 60_000, reason: "spent" }), ts: T });
+    const park2 = key({ ...ev("session.parked", { resumeAt: T + 120_000, reason: "spent" }, "dev", "a"), ts: T + 5_000 });
+    const swapPark = key(ev("swap.parked", { id: 9, to: "c", reason: "boom" }, "dev", "a"));
+    assert.equal(park1, park2);
+    assert.equal(park1, swapPark);
+    assert.notEqual(park1, key(ev("session.parked", { resumeAt: null, reason: "x" }, "other")));
+    const resume = (ts: number) => key({ ...ev("session.resume", { from: "a" }), ts });
+    assert.equal(resume(T), resume(T + 30_000));
+    assert.notEqual(resume(T), key(ev("session.resume", { from: "a" }, "other")));
+  });
 });
 
 describe("render", () => {

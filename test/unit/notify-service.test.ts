@@ -207,3 +207,25 @@ describe("NotifyService off the hot path", () => {
     }
   });
 });
+
+describe("NotifyService floods", () => {
+  it("a failed swap (session.parked then swap.parked) is one notification; parks and resumes repeated within the window are dropped", async () => {
+    const got: string[] = [];
+    const { svc, emit, clock } = setup(async (d) => { if (d.via === "http") got.push((JSON.parse(d.body) as { event: string }).event); return { ok: true }; });
+    emit("session.parked", { resumeAt: null, reason: "swap to c failed: boom" });
+    emit("swap.parked", { id: 4, to: "c", reason: "boom" });
+    clock.advance(60_000);
+    emit("session.resume", { from: "b" });
+    clock.advance(60_000);
+    emit("session.parked", { resumeAt: clock.now() + 3_600_000, reason: "every account is spent" });
+    clock.advance(60_000);
+    emit("session.resume", { from: "b" });
+    await waitFor(() => got.length === 2 && svc.status().targets[0]!.queued === 0, 2000, "two deliveries");
+    assert.deepEqual(got, ["session.parked", "session.resume"]);
+    assert.equal(svc.status().targets[0]!.duplicates, 3);
+    clock.advance(600_000); // past dedup_window
+    emit("session.parked", { resumeAt: null, reason: "again" });
+    await waitFor(() => got.length === 3, 2000, "a park after the window is news");
+    svc.stop();
+  });
+});
