@@ -40,6 +40,13 @@ export class AuthThrottle {
     while (this.failures.size > cap) this.failures.delete(this.failures.keys().next().value!);
   }
 
+  /** Takes back one failure recorded at `at` (an attempt reserved with `fail` before it was checked, that succeeded). */
+  release(peer: string, at: number): void {
+    const list = this.failures.get(peer);
+    const i = list?.lastIndexOf(at) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
   private recent(peer: string, now: number): number[] {
     const list = (this.failures.get(peer) ?? []).filter((t) => t > now - this.opts.windowMs);
     if (list.length) this.failures.set(peer, list);

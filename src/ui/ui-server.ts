@@ -117,6 +117,10 @@ export class Dashboard {
       res.writeHead(200, { "content-type": asset.type, "content-length": asset.body.length });
       return void res.end(asset.body);
     }
+    // A form or script of another origin (another local web app included) posts nothing here.
+    if (method === "POST" && req.headers.origin !== undefined && !sameOrigin(req.headers.origin, req.headers.host)) {
+      return sendError(res, 403, "forbidden", "a POST to the dashboard must come from the dashboard's own origin");
+    }
     if (path === "/ui/login" && method === "POST") return this.login(req, res, now);
     if (path === "/ui/logout" && method === "POST") {
       this.sessions.end(req.headers.cookie);
@@ -145,13 +149,16 @@ export class Dashboard {
       res.setHeader("retry-after", String(Math.ceil(allowed.retryAfterMs / 1000)));
       return html(res, 429, loginPage("Too many failed attempts; try again in a minute."));
     }
+    // Reserved as a failure before the body is read: logins in flight at once count against the limit
+    // (else many could pass the check before the first fails). Taken back when the token is right.
+    this.throttle.fail(peer, now);
     const body = await readBody(req, 8192);
     const token = new URLSearchParams(body.toString("utf8")).get("token") ?? "";
     if (!tokenMatcher(this.o.token())(token)) {
-      this.throttle.fail(peer, now);
       this.o.log.warn({ peer }, "dashboard login failed");
       return html(res, 401, loginPage("That is not the token."));
     }
+    this.throttle.release(peer, now);
     const id = this.sessions.create(now);
     res.writeHead(303, { location: "/ui", "set-cookie": sessionCookie(id, SESSION_TTL_MS) });
     res.end();
@@ -240,6 +247,17 @@ function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader("referrer-policy", "same-origin"); // no-referrer would make the login form's Origin "null" (refused by the Host/Origin check)
   res.setHeader("x-frame-options", "DENY");
   res.setHeader("cache-control", "no-store");
+}
+
+/** Whether an Origin header names the very host and port the request was addressed to (its Host header). */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const o = new URL(origin);
+    return (o.protocol === "http:" || o.protocol === "https:") && o.host === new URL(`http://${host}`).host;
+  } catch {
+    return false; // "null" (a sandboxed or privacy-sensitive context) or malformed
+  }
 }
 
 function html(res: ServerResponse, status: number, body: string): void {

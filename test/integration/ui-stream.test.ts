@@ -114,4 +114,37 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
       snapshotThrows = false;
     }
   });
+
+  it("a POST under /ui with another origin's Origin is refused (another local app's port too); the own origin passes", async () => {
+    const post = (path: string, origin: string, body = `token=${TOKEN}`) => fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST", body, redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    });
+    for (const origin of [`http://127.0.0.1:${port + 1}`, "http://localhost:3000", "https://evil.example", "null"]) {
+      assert.equal((await post("/ui/login", origin)).status, 403, origin);
+      assert.equal((await post("/ui/logout", origin, "")).status, 403, origin);
+      assert.equal((await post("/ui/action", origin, "{}")).status, 403, origin);
+    }
+    assert.equal((await post("/ui/login", `http://127.0.0.1:${port}`)).status, 303);
+  });
+
+  // Last: it leaves this peer throttled.
+  it("logins in flight at once count against the throttle before their bodies arrive (10 at most, the rest 429)", async () => {
+    const results: number[] = [];
+    const reqs = Array.from({ length: 30 }, () => {
+      const req = request({
+        host: "127.0.0.1", port, path: "/ui/login", method: "POST", agent: false,
+        headers: { "content-type": "application/x-www-form-urlencoded", "content-length": "11", origin: `http://127.0.0.1:${port}` },
+      }, (res) => { results.push(res.statusCode ?? 0); res.resume(); });
+      req.on("error", () => {});
+      req.flushHeaders();
+      return req;
+    });
+    // The headers alone: 20 are refused at once, before any body was read.
+    await waitFor(() => results.length === 20, 10_000, "20 answered before any body");
+    assert.deepEqual([...new Set(results)], [429]);
+    for (const r of reqs) r.end("token=wrong");
+    await waitFor(() => results.length === 30, 10_000, "all answered");
+    assert.equal(results.filter((s) => s === 401).length, 10);
+    assert.equal(results.filter((s) => s === 429).length, 20);
+  });
 });
