@@ -15,9 +15,14 @@ if [ "${#need[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1 ||
       echo "note: systemd tools not installed; the systemd-analyze test will be skipped" >&2
-    # The dashboard's browser test drives Debian's chromium with playwright-core; without it that test skips.
-    command -v chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
-      echo "note: chromium not installed; the dashboard's browser test will be skipped" >&2
+    # The dashboard's browser test drives Debian's chromium with playwright-core; without it that test
+    # skips, or fails under CI. A failed install shows apt's own error.
+    if ! command -v chromium >/dev/null 2>&1; then
+      if ! apt_out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium 2>&1); then
+        printf '%s\n' "$apt_out" | tail -n 20 >&2
+        echo "error: chromium could not be installed (above: apt-get's output); the dashboard's browser test will skip, or fail under CI" >&2
+      fi
+    fi
   fi
 fi
 command -v tmux >/dev/null 2>&1 || { echo "tmux is required: install it (e.g. sudo apt-get install tmux) and run again" >&2; exit 1; }

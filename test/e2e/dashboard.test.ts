@@ -1,6 +1,6 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core against a real daemon
-// (real CLI, real tmux, stand-in API). Skipped with a note when /usr/bin/chromium is missing
-// (scripts/test.sh installs it as root). The screenshot goes to $CF_TEST_ARTIFACTS (default
+// (real CLI, real tmux, stand-in API). Skipped with a note when /usr/bin/chromium is missing, failed
+// instead when CI is set (scripts/test.sh installs it as root). The screenshot goes to $CF_TEST_ARTIFACTS (default
 // <tmp>/claude-failover-artifacts); CF_DOCS_SCREENSHOT=1 also copies it to docs/dashboard.png.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +16,14 @@ import type { Daemon } from "../../src/daemon.js";
 const CHROMIUM = process.env.CF_CHROMIUM ?? "/usr/bin/chromium";
 const EVIL = "<script>window.__pwned=1</script>";
 
-describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM) && `${CHROMIUM} missing (apt-get install chromium)` }, () => {
+const MISSING = `${CHROMIUM} missing (apt-get install chromium)`;
+
+// Under CI a missing browser is a failure, not a silent skip: the dashboard would go untested.
+if (!existsSync(CHROMIUM) && process.env.CI) {
+  it("dashboard (chromium): the browser is installed", () => assert.fail(`${MISSING}: CI must run the dashboard's browser test (scripts/test.sh installs it as root)`));
+}
+
+describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM) && MISSING }, () => {
   let h: Harness;
   let d: Daemon;
   let browser: Browser;
