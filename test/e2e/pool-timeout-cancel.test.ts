@@ -1,21 +1,34 @@
 // Task timeouts and cancel (issue 18 point 2), real CLI against the stand-in, real tmux: a `timeout: 3s`
 // task whose answer takes 20 s becomes timed_out within a few seconds of the limit, and the next task runs
 // on the same session from a cleared conversation; `task cancel` of a queued task removes it, of a running
-// one interrupts its turn; the session then runs the next task.
+// one interrupts its turn (CLI `task cancel`, MCP `task_cancel`); the session then runs the next task.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Daemon } from "../../src/daemon.js";
-import type { Harness } from "../support/harness.js";
-import { startOnePool } from "../support/pool.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { makeHarness, type Harness } from "../support/harness.js";
+import { callOk, callTool, connectMcp, listenOf } from "../support/mcp-client.js";
 import { waitFor } from "../support/wait.js";
 
 describe("task timeouts and cancel", { timeout: 120_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => ({ h, d } = await startOnePool(1)));
-  after(async () => h.cleanup());
+  let c: Client;
+  before(async () => {
+    // startOnePool's setup, with the HTTP triggers (and so the MCP task_cancel tool) on
+    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } }, mcp_http: { enable_trigger: true } } });
+    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    h.writeConfig();
+    d = await h.start();
+    await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");
+    c = await connectMcp(listenOf(h), { authorization: `Bearer ${h.token}` });
+  });
+  after(async () => {
+    await c?.close().catch(() => {});
+    await h.cleanup();
+  });
 
   const enqueue = async (id: string, prompt: string, front = "") => {
     const f = join(h.root, `${id}.md`);
@@ -53,9 +66,8 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     await enqueue("queued-2", "queued to cancel");
     await waitFor(() => d.inbox.tasks.get("run-2")?.submittedAt ?? null, 30_000, "run-2 submitted");
     assert.equal(d.inbox.tasks.get("queued-2")!.state, "queued", "one session: the second waits");
-    const q = await h.cli("task", "cancel", "queued-2");
-    assert.equal(q.code, 0, q.err);
-    assert.match(q.out, /cancelled: queued-2 \(was queued\)/);
+    const q = await callOk<{ id: string; state: string; was: string }>(c, "task_cancel", { id: "queued-2" });
+    assert.deepEqual([q.id, q.state, q.was], ["queued-2", "cancelled", "queued"]);
     const started = Date.now();
     const r = await h.cli("task", "cancel", "run-2");
     assert.equal(r.code, 0, r.err);
@@ -67,6 +79,8 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     const again = await h.cli("task", "cancel", "run-2");
     assert.notEqual(again.code, 0);
     assert.match(again.err, /already cancelled/);
+    assert.match((await callTool(c, "task_cancel", { id: "queued-2" })).text, /^conflict: task queued-2 is already cancelled/);
+    assert.match((await callTool(c, "task_cancel", { id: "nope" })).text, /^no_such_task/);
     await enqueue("after-2", "after the cancel");
     const a = await ended("after-2");
     assert.equal(a.state, "done", `${a.state}: ${a.error}`);
