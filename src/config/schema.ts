@@ -190,7 +190,10 @@ const retentionSchema = z.strictObject({
   max_files: int(1).default(10_000),
 });
 
-/** notify.targets[]: kind-specific keys checked here; `${VAR}` is filled in by the daemon (notify/env-subst.ts). */
+/**
+ * notify.targets[]: kind-specific keys checked here. `${VAR}` was filled in by the loader before this runs
+ * (config/yaml-doc.ts), like anywhere in the file; in a command's argv it is refused (config/load.ts).
+ */
 const notifyTargetSchema = z
   .strictObject({
     name: matching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-'").optional(),

@@ -121,7 +121,7 @@ export interface Config {
   inbox: { dir: string; max_file_bytes: number; stable_time: number; allowed_roots: string[] };
   /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
   retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
-  /** notifications (notify/types.ts): durations in ms, targets with `${VAR}` still in them */
+  /** notifications (notify/types.ts): durations in ms, targets with `${VAR}` already substituted (and the names in referenced_env) */
   notify: NotifyConfig;
   log: { level: LogLevel };
 }

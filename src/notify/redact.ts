@@ -1,5 +1,6 @@
-// A notification target's URL and arguments are credentials (a Slack webhook URL is its own secret; the
-// config's `${VAR}` puts tokens into them when it is loaded: config/yaml-doc.ts). Delivery errors reach
+// A notification target's URL and arguments may be credentials (a Slack webhook URL is its own secret; the
+// config's `${VAR}` puts tokens into a URL when it is loaded: config/yaml-doc.ts; never into a command's argv,
+// config/load.ts refuses that, but an argument may still name something private). Delivery errors reach
 // status, the event log and the log only through this.
 
 /** A function that blanks each of `secrets` and every URL's path and query in a text. */

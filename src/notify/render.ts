@@ -2,7 +2,7 @@
 import { utcMinute } from "./catalog.js";
 import type { Notification, NotifyKind, WebhookFormat } from "./types.js";
 
-/** A resolved target: `${ENV}` substituted (notify-service.ts). */
+/** A target checked for use (notify-service.ts resolveTarget); its `${VAR}`s were substituted by the config loader. */
 export interface ResolvedTarget {
   name: string;
   kind: NotifyKind;

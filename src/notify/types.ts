@@ -20,14 +20,14 @@ export const NOTIFY_EVENTS = [
 ] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 
-/** One target as configured (`notify.targets[]`), before `${ENV}` substitution. */
+/** One target as configured (`notify.targets[]`), `${VAR}` already substituted by the config loader (config/yaml-doc.ts). */
 export interface NotifyTargetConfig {
   /** unique; default `<kind>-<n>` (n: its place in the list, from 1) */
   name: string;
   kind: NotifyKind;
-  /** webhook and ntfy: the URL (ntfy: the topic URL); may hold `${VAR}` */
+  /** webhook and ntfy: the URL (ntfy: the topic URL); the file may give it as `${VAR}` */
   url?: string;
-  /** command: the program and its arguments, never run through a shell; each may hold `${VAR}` */
+  /** command: the program and its arguments, never run through a shell; never `${VAR}` (refused at load: arguments are visible to every local user) */
   argv?: string[];
   /** webhook only */
   format: WebhookFormat;
