@@ -98,6 +98,21 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     assert.match(detail.out, /branch cf\/wt-1:/);
   });
 
+  it("cancels a worktree task whose session is still starting: session stopped, worktree removed, branch kept", async () => {
+    const f = join(h.root, "wt-3.md");
+    writeFileSync(f, "---\nid: wt-3\nworktree: true\n---\nnever answered\n");
+    assert.equal((await h.cli("enqueue", f)).code, 0);
+    const wd = await waitFor(() => d.inbox.tasks.get("wt-3")!.workdir, 20_000, "worktree made");
+    const r = await h.cli("task", "cancel", "wt-3");
+    assert.equal(r.code, 0, r.err);
+    const t = await waitFor(() => (d.inbox.tasks.get("wt-3")!.worktreeInfo ? d.inbox.tasks.get("wt-3")! : null), 30_000, "worktree finished");
+    assert.equal(t.state, "cancelled");
+    assert.equal(existsSync(wd), false);
+    assert.equal(g(repo, "rev-parse", "--verify", "refs/heads/cf/wt-3").length, 40);
+    await waitFor(() => !d.inbox.tasks.poolSessions().some((p) => p.project === wd), 30_000, "no session left in the worktree");
+    assert.ok(!h.api.turns().some((x) => x.userText.includes("never answered")), "the prompt never went out");
+  });
+
   it("refuses a worktree task for a project that is not a git repository", async () => {
     const plain = h.project("plain");
     const f = join(h.root, "plain.md");
@@ -105,6 +120,6 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     const r = await h.cli("enqueue", f);
     assert.notEqual(r.code, 0);
     assert.match(r.err, /worktree: .* is not a git repository/); // the control plane shows paths as [path]
-    assert.equal(d.inbox.tasks.list().length, 2, "nothing queued");
+    assert.equal(d.inbox.tasks.list().length, 3, "nothing queued");
   });
 });
