@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { formatDuration } from "../config/duration.js";
-import { checkPromptText } from "../sessions/cli-input.js";
+import { checkPromptText, NOT_CONFIRMED } from "../sessions/cli-input.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { delay } from "../util/wait.js";
@@ -14,6 +14,9 @@ import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryP
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow, WorktreeInfo } from "./task-types.js";
 import { createWorktree, removeWorktree, summarize } from "./worktree.js";
+
+/** How long a task whose send gave up waiting for its UserPromptSubmit waits for a late hook before a retry. */
+const UNCONFIRMED_GRACE_MS = 120_000;
 
 export interface DispatchSettings {
   min: number;
@@ -50,6 +53,8 @@ export class Dispatcher {
   private again = false;
   private off: (() => void) | null = null;
   private readonly stalledSince = new Map<string, number>();
+  /** tasks whose send gave up waiting for the hook (NOT_CONFIRMED), with when: given UNCONFIRMED_GRACE_MS before a retry */
+  private readonly unconfirmed = new Map<string, number>();
   private lastScaleNote = "";
   private readonly inflight = new Set<Promise<unknown>>();
   /** tasks whose turn is being interrupted (timeout, cancel), and worktrees being summarized and removed */
@@ -215,6 +220,14 @@ export class Dispatcher {
     // Text the CLI can't take as text (a /word start, control characters) fails the same way every time.
     const text = checkPromptText(task.prompt);
     if (!text.ok) return this.apply(cur, session, { kind: "fail", reason: `prompt not sendable: ${text.reason}` });
+    // Enter went in but the hook has not come: the prompt is probably in (the hook late under load; the
+    // hour-long soak, seed 804754, had tasks answered twice this way). Wait for the hook a while longer
+    // on this session instead of sending the task again elsewhere (watch() gives up after the grace).
+    if (r.reason === NOT_CONFIRMED) {
+      this.unconfirmed.set(cur.id, now);
+      this.layer.event("task.unconfirmed", session, row?.account ?? null, { id: cur.id, graceMs: UNCONFIRMED_GRACE_MS });
+      return;
+    }
     this.apply(cur, session, onSendFailed(`prompt not taken: ${r.reason}`, cur.attempts, now, this.settings.retry));
   }
 
@@ -413,7 +426,11 @@ export class Dispatcher {
       if (this.pool.op(session) === "sending") continue;
       let why: string | null = null;
       if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed") why = `session ${session} is gone`;
-      else if (!t.submittedAt) why = "the prompt never reached the session";
+      else if (!t.submittedAt) {
+        const since = this.unconfirmed.get(t.id);
+        if (since !== undefined && now - since < UNCONFIRMED_GRACE_MS) continue;
+        why = since !== undefined ? `prompt not taken: no UserPromptSubmit within ${Math.round((now - since) / 1000)} s of the send giving up` : "the prompt never reached the session";
+      }
       else if ((row.state === "idle" || row.state === "limited") && !row.lastPromptAnswered && !this.layer.lockedBy(session)) {
         const since = this.stalledSince.get(t.id) ?? now;
         this.stalledSince.set(t.id, since);
@@ -422,5 +439,6 @@ export class Dispatcher {
       if (why) this.apply(t, session, onSendFailed(why, t.attempts, now, this.settings.retry));
     }
     for (const id of this.stalledSince.keys()) if (!seen.has(id)) this.stalledSince.delete(id);
+    for (const id of this.unconfirmed.keys()) if (!seen.has(id)) this.unconfirmed.delete(id);
   }
 }

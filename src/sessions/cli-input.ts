@@ -15,6 +15,12 @@ export interface InputTmux {
   sendLiteral(name: string, text: string): Promise<void>;
   paste(name: string, text: string): Promise<void>;
 }
+/**
+ * A send whose Enter went in but whose UserPromptSubmit did not come within the confirm timeout: the prompt
+ * may well be in the CLI (its hook late on a loaded box), so a caller must not simply send it again.
+ */
+export const NOT_CONFIRMED = "prompt not confirmed by UserPromptSubmit";
+
 export type WaitSignal = (name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number) => Promise<SessionSignal | null>;
 
 /** What the input area of the pane shows now. `none`: no input box on screen (still drawing, exited). */
@@ -306,7 +312,7 @@ export class CliInput {
     }
     await confirm;
     const sig = confirmed as SessionSignal | null;
-    return sig ? { ok: true, confirmedAt: sig.ts } : { ok: false, reason: "prompt not confirmed by UserPromptSubmit" };
+    return sig ? { ok: true, confirmedAt: sig.ts } : { ok: false, reason: NOT_CONFIRMED };
   }
 
   /**

@@ -25,6 +25,8 @@ export class FakeSessionLayer implements SessionLayer {
   private readonly listeners = new Set<(s: SessionSignal) => void>();
   private readonly typed = new Map<string, string>();
   sendOk = true;
+  /** why a send fails when sendOk is false (the input module's words) */
+  sendFailReason = "the text did not show in the input box";
   /** stamps rows' updatedAt, as the store does */
   now: () => number = () => Date.now();
   /** the CLI reports UserPromptSubmit when a prompt is sent */
@@ -105,7 +107,7 @@ export class FakeSessionLayer implements SessionLayer {
     send: async (name: string, text: string): Promise<SendResult> => {
       this.log.push(`send:${name}:${text}`);
       if (this.autoSubmit) this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
-      return this.sendOk ? { ok: true, confirmedAt: Date.now() } : { ok: false, reason: "prompt not confirmed by UserPromptSubmit" };
+      return this.sendOk ? { ok: true, confirmedAt: Date.now() } : { ok: false, reason: this.sendFailReason };
     },
   };
 

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dispatcher, type DispatchSettings } from "../../src/inbox/dispatcher.js";
+import { NOT_CONFIRMED } from "../../src/sessions/cli-input.js";
 import { Pool } from "../../src/inbox/pool.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
 import { migrate } from "../../src/store/db.js";
@@ -185,6 +186,38 @@ describe("dispatcher", () => {
     const t = tasks.get("t")!;
     assert.equal(t.notBefore, T0 + 1000);
     assert.match(t.error!, /prompt not taken/);
+  });
+
+  it("a send that gave up waiting for its hook keeps the task on its session: a late UserPromptSubmit counts, nothing is sent twice", async () => {
+    layer.sendOk = false;
+    layer.sendFailReason = NOT_CONFIRMED;
+    layer.autoSubmit = false;
+    add("t");
+    await d.start();
+    await waitFor(() => kinds("t").includes("task.unconfirmed"), 5000, "unconfirmed");
+    clock.advance(60_000);
+    d.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(tasks.get("t")!.state, "running", "still waiting for the late hook");
+    layer.emit("auto-01", { kind: "prompt_submitted", prompt: "prompt of t", account: "a" });
+    layer.emit("auto-01", { kind: "turn_done", message: "answered" });
+    await waitFor(() => tasks.get("t")!.state === "done", 5000, "done");
+    assert.equal(sends().length, 1);
+  });
+
+  it("a send that gave up waiting for its hook is retried once the grace is over and no hook came", async () => {
+    layer.sendOk = false;
+    layer.sendFailReason = NOT_CONFIRMED;
+    layer.autoSubmit = false;
+    add("t");
+    await d.start();
+    await waitFor(() => kinds("t").includes("task.unconfirmed"), 5000, "unconfirmed");
+    await waitFor(() => {
+      clock.advance(10_000);
+      d.kick();
+      return tasks.get("t")!.state === "queued";
+    }, 5000, "requeued after the grace");
+    assert.match(tasks.get("t")!.error!, /no UserPromptSubmit within/);
   });
 
   it("re-queues a submitted task whose turn was lost (CLI restarted, session idle without an answer)", async () => {
