@@ -53,7 +53,7 @@ describe("stub CLI under the daemon", { timeout: 120_000 }, () => {
     await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered, 20_000, "answered");
   });
 
-  it("swaps on a hard limit: 429, StopFailure, /exit, --resume on b, the failed prompt answered there", async () => {
+  it("swaps on a hard limit: 429, StopFailure, SIGTERM, --resume on b, the failed prompt answered there", async () => {
     const before = d.sessions.get("dev")!;
     h.api.setCap(h.accountTokens.a!, h.api.usedTurns(h.accountTokens.a!));
     await typePrompt(h, "stub capped prompt");
@@ -73,7 +73,10 @@ describe("stub CLI under the daemon", { timeout: 120_000 }, () => {
     await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered, 20_000, "answered on b");
     const starts = d.store.tailEvents(200, { session: "dev", kindPrefix: "hook.SessionStart" });
     assert.equal(starts.at(-1)!.data.source, "resume");
-    assert.ok(d.store.tailEvents(200, { session: "dev", kindPrefix: "hook.SessionEnd" }).some((e) => e.data.reason === "prompt_input_exit"));
+    // The refused CLI sits idle, so the swap ends it with SIGTERM (reason "other"), not /exit: it still
+    // ends cleanly, with its SessionEnd.
+    assert.ok(d.store.tailEvents(200, { session: "dev", kindPrefix: "hook.SessionEnd" }).some((e) => e.data.reason === "other" || e.data.reason === "prompt_input_exit"), "the old CLI's SessionEnd");
+    assert.ok(d.store.tailEvents(200, { session: "dev", kindPrefix: "swap.exited" }).some((e) => e.data.note === "SIGTERM"), "an idle CLI is ended with SIGTERM");
   });
 
   it("/clear starts a new conversation id (SessionStart source clear)", async () => {
