@@ -34,6 +34,16 @@ describe("dispatcher", () => {
   const sends = () => layer.log.filter((l) => l.startsWith("send:"));
   const kinds = (id: string) => layer.events.filter((e) => e.data.id === id).map((e) => e.kind);
 
+  /** A task whose send gives up waiting for its UserPromptSubmit (NOT_CONFIRMED), started and seen as task.unconfirmed. */
+  const startUnconfirmed = async (id: string) => {
+    layer.sendOk = false;
+    layer.sendFailReason = NOT_CONFIRMED;
+    layer.autoSubmit = false;
+    add(id);
+    await d.start();
+    await waitFor(() => kinds(id).includes("task.unconfirmed"), 5000, "unconfirmed");
+  };
+
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "cf-dispatch-"));
     db = new Database(":memory:");
@@ -189,12 +199,7 @@ describe("dispatcher", () => {
   });
 
   it("a send that gave up waiting for its hook keeps the task on its session: a late UserPromptSubmit counts, nothing is sent twice", async () => {
-    layer.sendOk = false;
-    layer.sendFailReason = NOT_CONFIRMED;
-    layer.autoSubmit = false;
-    add("t");
-    await d.start();
-    await waitFor(() => kinds("t").includes("task.unconfirmed"), 5000, "unconfirmed");
+    await startUnconfirmed("t");
     clock.advance(60_000);
     d.kick();
     await new Promise((r) => setTimeout(r, 50));
@@ -206,12 +211,7 @@ describe("dispatcher", () => {
   });
 
   it("a send that gave up waiting for its hook is retried once the grace is over and no hook came", async () => {
-    layer.sendOk = false;
-    layer.sendFailReason = NOT_CONFIRMED;
-    layer.autoSubmit = false;
-    add("t");
-    await d.start();
-    await waitFor(() => kinds("t").includes("task.unconfirmed"), 5000, "unconfirmed");
+    await startUnconfirmed("t");
     await waitFor(() => {
       clock.advance(10_000);
       d.kick();
