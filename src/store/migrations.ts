@@ -158,4 +158,20 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE tasks ADD COLUMN base_commit TEXT;
   ALTER TABLE tasks ADD COLUMN worktree_info TEXT;
   `,
+  // 9: schedules (issue 18 point 5): per schedule name, the cron (and time zone) its cursor was taken for, when
+  // the daemon first saw it that way (times before are never run), and the last run decided: its scheduled time,
+  // task id, outcome (queued, duplicate, skipped, refused) and error. A run's task id is derived from the name
+  // and the scheduled time, and the task row and this row are written in one transaction.
+  `
+  CREATE TABLE schedule_runs (
+    name TEXT PRIMARY KEY,
+    cron_key TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    last_at INTEGER,
+    last_task TEXT,
+    last_outcome TEXT,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
