@@ -365,7 +365,11 @@ export class LimitReactor {
   }
 
   private async tryResume(name: string): Promise<void> {
-    const row = this.sessions.get(name)!;
+    // The tick's list is a snapshot, and resuming the sessions before this one can take seconds: by now a
+    // swap may have moved this session and resent its prompt (soak seed 685418: resumed after that swap,
+    // the prompt was answered twice). Only a session that is parked now, and stays so once locked, is resumed.
+    let row = this.sessions.get(name);
+    if (row?.state !== "parked") return;
     const now = this.clock.now();
     if (row.parkedUntil !== null && row.parkedUntil > now) return;
     const choice = this.chooser.choose({ preferred: row.account, session: name });
@@ -376,6 +380,11 @@ export class LimitReactor {
     try {
       this.sessions.lock(name, "resume");
     } catch {
+      return;
+    }
+    row = this.sessions.get(name);
+    if (row?.state !== "parked") {
+      this.sessions.unlock(name);
       return;
     }
     try {
@@ -421,6 +430,7 @@ export class LimitReactor {
     this.lastPaneCheck.set(name, now);
     try {
       const row = this.sessions.get(name)!;
+      if (row.state !== "busy") return; // the tick's list is a snapshot (see tryResume)
       // Only what the CLI printed after the current prompt counts: an old limit message further up
       // must not trigger a second swap (and a second copy of the prompt).
       const text = await this.sessions.tmux.capture(name);

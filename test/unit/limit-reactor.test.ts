@@ -14,9 +14,10 @@ function setup() {
   const swaps: Array<{ resend: string | null; to?: string; hard?: boolean }> = [];
   const events: string[] = [];
   const sent: string[] = [];
+  let listed: Row[] | undefined;
   const sessions = {
     get: (n: string) => (n === row.name ? row : undefined),
-    list: () => [row],
+    list: () => (listed ?? [row]),
     lockedBy: () => holder,
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
     event: (kind: string) => events.push(kind),
@@ -38,7 +39,7 @@ function setup() {
   const chooser = { choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }) };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
   const reactor = new LimitReactor(sessions as never, accounts as never, swap as never, chooser as never, clock, log as never, 60_000);
-  return { clock, row, reactor, swaps, events, sent, release: () => (holder = undefined), usable: () => (chooserOk = true) };
+  return { clock, row, reactor, swaps, events, sent, release: () => (holder = undefined), usable: () => (chooserOk = true), snapshot: (rows: Row[]) => (listed = rows) };
 }
 
 describe("LimitReactor: a refusal queued behind another operation", () => {
@@ -107,5 +108,17 @@ describe("LimitReactor: resuming a parked session", () => {
     Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p100", lastPromptAnswered: true });
     await t.reactor.tick();
     assert.deepEqual(t.sent, []);
+  });
+  it("resumes nothing when the session is no longer parked (the tick's list is older than a swap that moved it and resent the prompt)", async () => {
+    const t = setup();
+    t.release();
+    t.usable();
+    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p102", lastPromptAnswered: false });
+    t.snapshot([{ ...t.row }]); // what the tick listed
+    Object.assign(t.row, { state: "busy", parkedUntil: null, account: "b" }); // a swap since: moved, note resent
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, []);
+    assert.ok(!t.events.includes("session.resume"));
+    assert.equal(t.row.state, "busy");
   });
 });
