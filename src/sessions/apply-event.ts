@@ -1,6 +1,7 @@
 import type { SessionRow } from "../store/types.js";
 import { classifyRateLimit, THROTTLE_REASON } from "../quota/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
+import { toolSummary } from "./permission-dialog.js";
 
 /** What an event means beyond the row patch; the session service acts on these. */
 export type Signal =
@@ -8,7 +9,9 @@ export type Signal =
   | { kind: "prompt_submitted"; prompt: string; account: string }
   | { kind: "turn_done"; message: string | null }
   | { kind: "turn_failed"; error: string; message: string | null; prompt: string | null }
-  | { kind: "session_end"; reason: string | null };
+  | { kind: "session_end"; reason: string | null }
+  /** a tool-permission dialog opened (PermissionRequest hook): the tool call in one line (permission-dialog.ts toolSummary) */
+  | { kind: "permission_request"; tool: string | null; summary: string | null };
 
 export interface Applied {
   patch: Partial<SessionRow>;
@@ -74,6 +77,12 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       const t = str(p, "notification_type") ?? "";
       if (t === "permission_prompt" || t === "elicitation_dialog") setState("waiting", t);
       else if (t === "idle_prompt" && s.state !== "busy") setState("idle");
+      break;
+    }
+    case "PermissionRequest": {
+      const tool = str(p, "tool_name");
+      signals.push({ kind: "permission_request", tool, summary: toolSummary(tool, p.tool_input) });
+      setState("waiting", "permission_prompt");
       break;
     }
     case "SessionEnd": {

@@ -1,7 +1,10 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs-atomic.js";
 
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+// PermissionRequest: fires the moment a tool-permission dialog opens, with tool_name and tool_input (the
+// Notification permission_prompt comes ~6 s later, without them); a hook that prints nothing leaves the
+// dialog to the person (verified 2.1.197, 2.1.332: docs/notes/permission-dialog.md).
+export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "PermissionRequest", "SessionEnd"] as const;
 
 /**
  * The hook blocks the CLI while it runs (UserPromptSubmit runs before the prompt is sent), so it only

@@ -137,6 +137,13 @@ describe("applyHookEvent: notifications and end", () => {
     });
   }
 
+  it("PermissionRequest → waiting (permission_prompt) at once, with the tool call as a signal", () => {
+    const { patch, signals } = applyHookEvent(row({ state: "busy" }), ev("PermissionRequest", { tool_name: "Write", tool_input: { file_path: "/p/out.txt", content: "hi" } }));
+    assert.equal(patch.state, "waiting");
+    assert.equal(patch.stateReason, "permission_prompt");
+    assert.deepEqual(signals, [{ kind: "permission_request", tool: "Write", summary: "Write: /p/out.txt" }]);
+  });
+
   it("SessionEnd → exited with the reason, session_end signal", () => {
     const { patch, signals } = applyHookEvent(row({ state: "idle" }), ev("SessionEnd", { reason: "prompt_input_exit" }));
     assert.equal(patch.state, "exited");
