@@ -93,5 +93,7 @@ export function crossChecks(raw: unknown, home: string): PathIssue[] {
   const root = obj(raw);
   if (!root) return [];
   const accounts = list(root.accounts);
-  return [...accountIssues(accounts, home), ...dedicatedIssues(root, accounts)];
+  // A schedule's name is in its runs' task ids: two of one name would share (and skip) each other's runs.
+  const schedules = duplicates(list(root.schedules), ["schedules"], "name", (s) => str(s.name), "same name");
+  return [...accountIssues(accounts, home), ...dedicatedIssues(root, accounts), ...schedules];
 }

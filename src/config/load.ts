@@ -3,7 +3,7 @@
 // and every problem in the file is reported at once, so a person fixes the
 // file in one go instead of one error per run.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { LineCounter, isMap, parseDocument, type Document, type YAMLError } from "yaml";
 import type { z } from "zod";
@@ -55,7 +55,16 @@ export function loadConfigFile(path: string, ctx: ConfigContext): ConfigResult {
     const message = `cannot read: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, issues: [{ file: path, line: 0, path: "", message }] };
   }
-  return parseConfig(text, path, ctx);
+  // A file names real folders: a schedule's project is checked to exist (config/schedules.ts).
+  return parseConfig(text, path, { isDir, ...ctx });
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** loadConfigFile for callers that want an exception (startup). */

@@ -23,6 +23,7 @@ import {
   stringList,
 } from "./fields.js";
 import type { Config, ConfigContext } from "./types.js";
+import { scheduleIssues, scheduleSchema } from "./schedules.js";
 import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "../notify/types.js";
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
@@ -275,9 +276,15 @@ export function configSchema(ctx: ConfigContext) {
       inbox: inboxSchema(home).prefault({}),
       retention: retentionSchema.prefault({}),
       notify: notifySchema.prefault({}),
+      schedules: z.array(scheduleSchema(home)).default([]),
       log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
     })
-    .transform((c): Config => fillStateDefaults(c, ctx));
+    .transform((c, zctx): Config => {
+      const out = fillStateDefaults(c, ctx);
+      const defaults = { project: out.pool.autonomous.project, allowedRoots: out.inbox.allowed_roots };
+      for (const i of scheduleIssues(out.schedules, defaults, ctx.isDir)) zctx.addIssue({ code: "custom", path: i.path, message: i.message });
+      return out;
+    });
 }
 
 export const DEFAULT_API_BASE = "https://api.anthropic.com";

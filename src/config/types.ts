@@ -4,6 +4,7 @@
 // default is filled in, durations are milliseconds, paths are absolute.
 
 import type { NotifyConfig } from "../notify/types.js";
+import type { ScheduleConfig } from "./schedules.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
@@ -123,6 +124,8 @@ export interface Config {
   retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
   /** notifications (notify/types.ts): durations in ms, targets with `${VAR}` already substituted (and the names in referenced_env) */
   notify: NotifyConfig;
+  /** recurring pool tasks (config/schedules.ts, src/schedules/); names unique */
+  schedules: ScheduleConfig[];
   log: { level: LogLevel };
 }
 
@@ -142,4 +145,6 @@ export interface ConfigContext {
   env: NodeJS.ProcessEnv;
   /** The user's real home directory (for "~" and default locations). */
   home: string;
+  /** Is this path a directory? Given when a file is loaded (schedules' projects are checked then); absent = not checked. */
+  isDir?: (path: string) => boolean;
 }

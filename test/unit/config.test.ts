@@ -219,6 +219,7 @@ describe("valid configs", () => {
         inbox_done: 30 * 86_400_000, outbox: 30 * 86_400_000, max_files: 10_000,
       },
       notify: { dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 20, targets: [] },
+      schedules: [],
       log: { level: "info" },
     };
     assert.deepEqual(config(yaml(...ACCOUNT)), expected);
