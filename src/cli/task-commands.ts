@@ -32,19 +32,28 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     });
 
   program.command("tasks").description("tasks of the inbox: queued, running, and the latest finished")
-    .option("--json", "print JSON").option("--state <state>", "only tasks in this state (queued, running, done, failed, timed_out, cancelled)")
+    .option("--json", "print JSON").option("--state <state>", "only tasks in this state (queued, running, waiting, done, failed, timed_out, cancelled)")
     .action(async (o: { json?: boolean; state?: string }) => {
       const r = await call(io, cfgFlag(), "GET", "/tasks");
       const rows = (r.body as Obj[]).filter((t) => !o.state || t.state === o.state);
       io.out(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTasks(rows)}\n`);
     });
 
-  program.command("task").argument("<id>", "task id, or the name of the file it came from; or `cancel`").argument("[target]", "with `cancel`: the task to cancel")
-    .description("one task: state, session, account, attempts, result; `task cancel ID` cancels a queued task or interrupts a running one")
+  program.command("task").argument("<id>", "task id, or the name of the file it came from; or `cancel`, `answer`")
+    .argument("[target]", "with `cancel` or `answer`: the task").argument("[answer]", "with `answer`: yes or no")
+    .description("one task: state, session, account, attempts, result; `task cancel ID` cancels a queued task or interrupts a running one; "
+      + "`task answer ID yes|no` answers the permission dialog a waiting task stopped at")
     .option("--json", "print JSON")
-    .action(async (id: string, target: string | undefined, o: { json?: boolean }) => {
+    .action(async (id: string, target: string | undefined, answer: string | undefined, o: { json?: boolean }) => {
       if (target !== undefined) {
-        if (id !== "cancel") throw new ExitError(2, `task: unknown action ${JSON.stringify(id)} (usage: task ID, or task cancel ID)`);
+        if (id === "answer") {
+          if (answer !== "yes" && answer !== "no") throw new ExitError(2, `task answer: the answer must be yes or no, got ${JSON.stringify(answer ?? "")} (usage: task answer ID yes|no)`);
+          const r = await call(io, cfgFlag(), "POST", "/trigger/task-answer", { id: target, answer });
+          const t = r.body as Obj;
+          io.out(o.json ? `${JSON.stringify(t, null, 2)}\n` : `answered ${answer} (${String(t.option)}): ${String(t.id)}, ${String(t.question)}\n`);
+          return;
+        }
+        if (id !== "cancel" || answer !== undefined) throw new ExitError(2, `task: unknown action ${JSON.stringify(id)} (usage: task ID, task cancel ID, or task answer ID yes|no)`);
         const r = await call(io, cfgFlag(), "POST", "/trigger/task-cancel", { id: target });
         const t = r.body as Obj;
         io.out(o.json ? `${JSON.stringify(t, null, 2)}\n` : `cancelled: ${String(t.id)} (was ${String(t.was)})\n`);
@@ -96,13 +105,17 @@ async function call(io: CliIo, flag: string | undefined, method: string, path: s
 
 export function formatTasks(rows: Obj[], now = Date.now()): string {
   if (!rows.length) return "no tasks";
+  const waits = rows.filter((t) => t.waiting).map((t) => {
+    const w = t.waiting as { question?: string; since?: number };
+    return `${String(t.id)} waiting since ${ago(w.since, now)} on: ${oneLine(String(w.question ?? ""), 200)}\n  answer: claude-failover task answer ${String(t.id)} yes|no`;
+  });
   return table([
     ["ID", "STATE", "PRI", "SESSION", "ACCOUNT", "TRIES", "CREATED", "PROMPT"],
     ...rows.map((t) => [
       String(t.id), String(t.state), String(t.priority), String(t.session ?? "-"), String(t.accountUsed ?? t.account ?? "-"),
       String(t.attempts), ago(t.createdAt, now), oneLine(String(t.prompt ?? ""), 50),
     ]),
-  ]);
+  ]) + (waits.length ? `\n\n${waits.join("\n")}` : "");
 }
 
 export function formatTask(t: Obj, now = Date.now()): string {
@@ -116,6 +129,8 @@ export function formatTask(t: Obj, now = Date.now()): string {
   ];
   if (t.notBefore) rows.push(["retry at", when(t.notBefore)]);
   if (t.error) rows.push(["error", String(t.error)]);
+  const wait = t.waiting as { question?: string; since?: number } | null | undefined;
+  if (wait) rows.push(["waiting", `since ${when(wait.since)} on: ${String(wait.question ?? "")} (claude-failover task answer ${String(t.id)} yes|no)`]);
   if (t.worktree) rows.push(["worktree", `${String(t.branch ?? "(not made yet)")}${t.workdir ? ` in ${String(t.workdir)}` : ""}${t.base ? ` from ${String(t.base)}` : ""}`]);
   if (typeof t.timeoutMs === "number") rows.push(["timeout", `${Math.round(t.timeoutMs / 1000)}s`]);
   const w = t.worktreeResult as { branch?: string; commits?: string[]; diffStat?: string; uncommitted?: string[]; kept?: string | null; error?: string } | null | undefined;

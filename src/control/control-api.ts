@@ -19,6 +19,7 @@ export interface ControlPlugins {
   tasks?: {
     list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown;
     cancel(idOrName: string): Promise<unknown>;
+    answer(idOrName: string, answer: "yes" | "no"): Promise<unknown>;
   };
   metrics?: () => Promise<string>;
   /** failed durable writes: { count, last } (ops/write-failures.ts) */
@@ -55,6 +56,8 @@ export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
 export const AccountInput = z.strictObject({ account: z.string().min(1).max(32), action: z.enum(["enable", "disable"]) });
 export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
 export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) });
+/** The answer to the permission dialog a waiting task's turn stopped at: its plain "Yes" or "No" option. */
+export const TaskAnswerInput = z.strictObject({ id: z.string().min(1).max(128), answer: z.enum(["yes", "no"]) });
 export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -225,6 +228,13 @@ export class ControlApi {
     const i = parseInput(TaskCancelInput, input);
     if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
     return this.plugins.tasks.cancel(i.id);
+  }
+
+  /** Answers the permission dialog a waiting task stopped at (yes or no), only when that dialog is open. */
+  async taskAnswer(input: unknown) {
+    const i = parseInput(TaskAnswerInput, input);
+    if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
+    return this.plugins.tasks.answer(i.id, i.answer);
   }
 
   scale(input: unknown) {

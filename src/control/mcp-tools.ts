@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Logger } from "../util/log.js";
 import { CfError } from "../util/errors.js";
 import { faultDetail, publicError, sanitize } from "./error-map.js";
-import { AccountInput, EnqueueInputSchema, ScaleInput, TaskCancelInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
+import { AccountInput, EnqueueInputSchema, ScaleInput, TaskAnswerInput, TaskCancelInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
 
 export interface ToolOptions {
   enableTrigger: boolean;
@@ -50,7 +50,7 @@ function readTools(api: ControlApi): Record<string, Spec> {
     accounts_list: { description: "Accounts: state (active, cooldown, exhausted, ...), quota figures and their age, sessions on each.", input: NoInput, annotations: READ, run: () => ({ accounts: api.accountsList() }) },
     quota_status: { description: "Quota per account: state, until when, usage figures, prompts counted locally.", input: QuotaInput, annotations: READ, run: (a: z.infer<typeof QuotaInput>) => quotaStatus(api, a.account) },
     tasks_list: {
-      description: "Tasks of the inbox and the autonomous pool, optionally only those in one state.", input: TasksListInput, annotations: READ,
+      description: "Tasks of the inbox and the autonomous pool, optionally only those in one state (`waiting`: a running task stopped at a permission dialog, with its question under `waiting`).", input: TasksListInput, annotations: READ,
       run: (a: z.infer<typeof TasksListInput>) => ({ tasks: api.tasksList().filter((t) => !a.state || (t as { state?: unknown }).state === a.state) }),
     },
     task_get: { description: "One task by id.", input: TaskGetInput, annotations: READ, run: (a: z.infer<typeof TaskGetInput>) => api.taskGet(a.id) },
@@ -67,6 +67,10 @@ function mutatingTools(api: ControlApi): Record<string, Spec> {
     task_cancel: {
       description: "Cancel a task: a queued one is removed from the queue, a running one has its turn interrupted; either becomes `cancelled`.",
       input: TaskCancelInput, annotations: DESTRUCTIVE, run: (a) => api.taskCancel(a),
+    },
+    task_answer: {
+      description: "Answer the permission dialog a `waiting` task's turn stopped at (its question is in tasks_list/task_get): yes approves that one tool call, no rejects it and the model is told to finish without it. Refused, with nothing pressed, unless that very dialog is open.",
+      input: TaskAnswerInput, annotations: DESTRUCTIVE, run: (a) => api.taskAnswer(a),
     },
     session_send: { description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.", input: SendInput, annotations: WRITE, run: (a) => api.send(a) },
     session_command: {

@@ -30,6 +30,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/trigger/checkpoint": ({ body }) => api.checkpoint(body),
       "/trigger/enqueue": ({ body }) => api.enqueue(body),
       "/trigger/task-cancel": ({ body }) => api.taskCancel(body),
+      "/trigger/task-answer": ({ body }) => api.taskAnswer(body),
       "/trigger/send": ({ body }) => api.send(body),
       "/trigger/command": ({ body }) => api.command(body),
       "/trigger/restart": ({ body }) => api.restart(body),

@@ -13,6 +13,7 @@ import type { Pool, SessionLayer } from "./pool.js";
 import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryPolicy } from "./task-outcome.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow, WorktreeInfo } from "./task-types.js";
+import { TaskWaits } from "./task-waits.js";
 import { createWorktree, removeWorktree, summarize } from "./worktree.js";
 
 /** How long a task whose send gave up waiting for its UserPromptSubmit waits for a late hook before a retry. */
@@ -60,6 +61,8 @@ export class Dispatcher {
   /** tasks whose turn is being interrupted (timeout, cancel), and worktrees being summarized and removed */
   private readonly interrupting = new Set<string>();
   private readonly finishing = new Set<string>();
+  /** running tasks waiting on a permission dialog (shown as `waiting`), and their answers */
+  readonly waits: TaskWaits;
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
   onDispatched: ((taskId: string) => void) | null = null;
 
@@ -70,7 +73,9 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly log: Logger,
     private settings: DispatchSettings,
-  ) {}
+  ) {
+    this.waits = new TaskWaits(tasks, layer, clock, log, () => this.settings.confirmTimeoutMs);
+  }
 
   configure(s: Partial<DispatchSettings>): void {
     this.settings = { ...this.settings, ...s };
@@ -145,6 +150,7 @@ export class Dispatcher {
     const now = this.clock.now();
     const running = this.tasks.inState("running");
     this.watch(running, now);
+    await this.waits.refresh(this.tasks.inState("running"));
     const busy = new Set(this.tasks.inState("running").map((t) => t.session!));
     const s = this.settings;
     const sessions = this.pool.views(busy);
@@ -246,6 +252,9 @@ export class Dispatcher {
         break;
       case "turn_failed":
         this.apply(t, session, onTurnFailed(signal.error, signal.message, t.attempts, now, this.settings.retry));
+        break;
+      case "permission_request":
+        this.waits.onHook(t, signal.summary);
         break;
       default:
         break;

@@ -36,6 +36,8 @@ export interface TasksPlugin {
   scale(i: { min?: number; max?: number }): unknown;
   /** a queued task is cancelled at once; a running one is interrupted, then marked cancelled */
   cancel(idOrName: string): Promise<unknown>;
+  /** answers the permission dialog a waiting task's turn stopped at (task-waits.ts) */
+  answer(idOrName: string, answer: "yes" | "no"): Promise<unknown>;
 }
 
 /**
@@ -98,11 +100,11 @@ export class InboxService {
 
   plugin(): TasksPlugin {
     return {
-      list: () => this.tasks.list().map(taskView),
+      list: () => this.tasks.list().map((t) => taskView(t, this.dispatcher.waits.get(t.id))),
       get: (idOrName) => {
         const t = this.tasks.find(idOrName);
         if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
-        return taskDetail(t);
+        return taskDetail(t, this.dispatcher.waits.get(t.id));
       },
       enqueue: (i) => this.enqueue(i),
       cancel: async (idOrName) => {
@@ -113,6 +115,11 @@ export class InboxService {
         const now = this.tasks.get(t.id)!;
         if (!after && now.state !== "cancelled") throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
         return { ok: true, ...taskView(now), was: t.state };
+      },
+      answer: async (idOrName, answer) => {
+        const r = await this.dispatcher.waits.answer(idOrName, answer);
+        const t = this.tasks.get(r.id)!;
+        return { ok: true, ...taskView(t, this.dispatcher.waits.get(t.id)), answered: r.answer, option: r.option, question: r.question };
       },
       scale: (i) => {
         const cur = this.dispatcher.limits();

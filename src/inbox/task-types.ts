@@ -90,10 +90,21 @@ export interface PoolSessionRow {
   createdAt: number;
 }
 
-/** The list view: everything but the (possibly large) result; the prompt clipped. */
-export function taskView(t: TaskRow) {
+/** A running task whose turn waits on a permission dialog (task-waits.ts), as views show it. */
+export interface WaitView {
+  question: string;
+  tool: string | null;
+  since: number;
+}
+
+/**
+ * The list view: everything but the (possibly large) result; the prompt clipped. A running task with a
+ * wait shows state `waiting` and `waiting: {question, tool, since}` (null otherwise); the store still says running.
+ */
+export function taskView(t: TaskRow, wait?: WaitView | null) {
+  const waiting = t.state === "running" && wait ? { question: wait.question, tool: wait.tool, since: wait.since } : null;
   return {
-    id: t.id, state: t.state, priority: t.priority, project: t.project, account: t.account, model: t.model,
+    id: t.id, state: waiting ? ("waiting" as const) : t.state, waiting, priority: t.priority, project: t.project, account: t.account, model: t.model,
     session: t.session, accountUsed: t.accountUsed, attempts: t.attempts, source: t.source,
     prompt: t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
     createdAt: t.createdAt, startedAt: t.startedAt, submittedAt: t.submittedAt, endedAt: t.endedAt,
@@ -103,12 +114,12 @@ export function taskView(t: TaskRow) {
 }
 
 /** The single-task view: the list view plus the whole prompt and result. */
-export function taskDetail(t: TaskRow) {
+export function taskDetail(t: TaskRow, wait?: WaitView | null) {
   let info: WorktreeInfo | null = null;
   try {
     info = t.worktreeInfo ? (JSON.parse(t.worktreeInfo) as WorktreeInfo) : null;
   } catch {
     info = null;
   }
-  return { ...taskView(t), prompt: t.prompt, result: t.result, worktreeResult: info };
+  return { ...taskView(t, wait), prompt: t.prompt, result: t.result, worktreeResult: info };
 }

@@ -64,6 +64,12 @@ function say(e: EventRow): Said | null {
       return { title: `task ${s(d.id)} done`, text: `Done on ${who} in ${span(n(d.ms) ?? 0)}${d.resultPath ? `; result: ${s(d.resultPath)}` : ""}.`, subject: `task ${s(d.id)}` };
     case "task.failed":
       return { title: `task ${s(d.id)} failed`, text: `${s(d.reason, "no reason recorded")}${n(d.attempts) !== null ? ` after ${s(d.attempts)} attempts` : ""}.`, subject: `task ${s(d.id)}` };
+    case "task.waiting":
+      return {
+        title: `task ${s(d.id)} is waiting for you`,
+        text: `Its turn on ${who} stopped at a permission dialog: ${s(d.question, "a tool call")}. Answer with claude-failover task answer ${s(d.id)} yes|no.`,
+        subject: `task ${s(d.id)}`,
+      };
     case "account.login_ending":
       return { title: `account ${e.account ?? "?"}: login ending`, text: `${s(d.warning, "its login ends soon")}: log in again with claude-failover login ${e.account ?? "NAME"}.`, subject: s(d.warning, "") };
     case "account.forecast_short":
@@ -93,10 +99,12 @@ const PARKS = new Set<string>(["swap.parked", "session.parked"]);
  * The same notification again (same event, session, account and subject) is a duplicate. A park is one per
  * session whichever event tells it: a failed swap records both session.parked and swap.parked, and a
  * session parked again within the dedup window (its resume time moved) is not news. A resume is one per
- * session likewise.
+ * session likewise. A task waiting on a person is one per task.
  */
 export function dedupKey(x: Pick<Notification, "event" | "session" | "account" | "subject">): string {
   if (PARKS.has(x.event)) return JSON.stringify(["park", x.session]);
+  // One per task: a task that waits again (the next tool call, a swap moved it) within the window is not news.
+  if (x.event === "task.waiting") return JSON.stringify([x.event, x.subject]);
   return JSON.stringify([x.event, x.session, x.account, x.subject]);
 }
 

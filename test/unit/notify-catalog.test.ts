@@ -22,6 +22,7 @@ describe("catalog", () => {
     [ev("session.failed", { reason: "crash loop", restarts: 5 }), /dev failed/, /crash loop \(5 restarts\)/],
     [ev("task.done", { id: "t1", ms: 65_000, resultPath: "/o/t1.md" }, "auto-01"), /task t1 done/, /auto-01 in 1 min; result: \/o\/t1\.md/],
     [ev("task.failed", { id: "t1", attempts: 3, reason: "no Stop" }, null, null), /task t1 failed/, /no Stop after 3 attempts/],
+    [ev("task.waiting", { id: "t1", question: "Bash command: touch /x — Do you want to proceed?" }, "auto-01"), /task t1 is waiting for you/, /auto-01 stopped at a permission dialog: Bash command: touch \/x — Do you want to proceed\?\. Answer with claude-failover task answer t1 yes\|no/],
     [ev("account.login_ending", { warning: "login is 29 days old" }, null, "a"), /account a: login ending/, /29 days old: log in again with claude-failover login a/],
     [ev("account.forecast_short", { window: "five_hour", utilization: 0.8, exhaustAt: T + 3_600_000, resetsAt: T + 7_200_000 }, null, "a"), /account a will run out before its reset/, /five_hour window is at 80 % .* full at 2026-11-30 18:00 UTC, before it resets at 2026-11-30 19:00 UTC/],
     [ev("quota.usage_refused", { detail: "refuses this client" }, null, "a"), /usage endpoint refusing us \(account a\)/, /refuses this client/],
@@ -47,6 +48,11 @@ describe("catalog", () => {
     const b = toNotification(ev("swap.done", { id: 2, from: "a", to: "b", ms: 1 }))!;
     assert.equal(dedupKey(a), dedupKey(a2));
     assert.notEqual(dedupKey(a), dedupKey(b));
+  });
+  it("dedup keys: a task waiting is one per task, whatever the question or session", () => {
+    const key = (e: EventRow) => dedupKey(toNotification(e)!);
+    assert.equal(key(ev("task.waiting", { id: "t1", question: "q1" }, "auto-01")), key(ev("task.waiting", { id: "t1", question: "q2" }, "auto-02", "c")));
+    assert.notEqual(key(ev("task.waiting", { id: "t1", question: "q" })), key(ev("task.waiting", { id: "t2", question: "q" })));
   });
   it("dedup keys: a park is one per session (whatever its resume time, whichever event tells it); a resume one per session", () => {
     const key = (e: EventRow) => dedupKey(toNotification(e)!);

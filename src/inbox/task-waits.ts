@@ -1,0 +1,193 @@
+// Tasks waiting on a person: a running task whose turn stopped at the CLI's tool-permission dialog. The
+// task stays `running` in the store (its timeout keeps counting, every transition still leaves `running`);
+// the wait is kept here and shown as state `waiting` with the question (task-types.ts taskView). It is
+// seen from the PermissionRequest hook (at once, with the tool call) or from the pane (the sweep, a
+// capture per tick of a session that looks waiting), and answered only through answer(), which presses
+// the one key the open dialog gives its "Yes" or "No" option (sessions/permission-dialog.ts).
+import { CfError, errorMessage } from "../util/errors.js";
+import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/log.js";
+import { pollUntil } from "../util/wait.js";
+import { classifyPane } from "../sessions/pane-classify.js";
+import { answerKey, readPermissionDialog, type PermissionAnswer, type PermissionDialog } from "../sessions/permission-dialog.js";
+import type { SessionLayer } from "./pool.js";
+import type { TaskStore } from "./task-store.js";
+import type { TaskRow } from "./task-types.js";
+
+export interface TaskWait {
+  taskId: string;
+  session: string;
+  /** what the dialog asks, for people (the pane's words; the tool call until the pane was read) */
+  question: string;
+  /** the tool call from the PermissionRequest hook (`Bash: touch /x`), when it came */
+  tool: string | null;
+  /** the pane's question once read: an answer must find this very dialog open */
+  paneQuestion: string | null;
+  since: number;
+}
+
+/** What a look at the session showed: the hook's tool call, and/or the dialog on the pane (null: none there; undefined: not looked). */
+export interface WaitObservation {
+  tool?: string | null;
+  dialog?: PermissionDialog | null;
+}
+
+export type WaitChange = "waiting" | "updated" | "resumed" | null;
+
+/** A wait the pane never confirmed is dropped after this long without a dialog (the hook came, the dialog went). */
+export const UNSEEN_WAIT_MS = 10_000;
+
+/**
+ * Pure: the next wait of a running task from what was observed. A hook or a dialog on the pane starts one
+ * (`waiting`); the pane's question refines it (`updated`); a pane without the dialog ends it (`resumed`)
+ * once the pane had shown it, or UNSEEN_WAIT_MS after a hook whose dialog never showed.
+ */
+export function nextWait(prev: TaskWait | undefined, task: { id: string; session: string }, obs: WaitObservation, now: number): { wait: TaskWait | undefined; change: WaitChange } {
+  const d = obs.dialog;
+  if (d) {
+    if (!prev) return { wait: { taskId: task.id, session: task.session, question: d.question, tool: obs.tool ?? null, paneQuestion: d.question, since: now }, change: "waiting" };
+    if (prev.paneQuestion === d.question) return { wait: prev, change: null };
+    // Another dialog than the one recorded (the next tool call of the same turn): a new wait.
+    const fresh = prev.paneQuestion !== null;
+    return { wait: { ...prev, question: d.question, paneQuestion: d.question, tool: obs.tool ?? (fresh ? null : prev.tool), since: fresh ? now : prev.since }, change: fresh ? "waiting" : "updated" };
+  }
+  if (obs.tool !== undefined && obs.tool !== null) {
+    if (!prev || prev.paneQuestion !== null) return { wait: { taskId: task.id, session: task.session, question: obs.tool, tool: obs.tool, paneQuestion: null, since: now }, change: "waiting" };
+    return { wait: { ...prev, tool: obs.tool, question: obs.tool }, change: null };
+  }
+  if (d === null && prev && (prev.paneQuestion !== null || now - prev.since >= UNSEEN_WAIT_MS)) return { wait: undefined, change: "resumed" };
+  return { wait: prev, change: null };
+}
+
+/** Sent after a "no": the CLI ends the turn at a rejected tool call (no Stop, no request; verified 2.1.197), so the model is told and finishes. */
+export function deniedNote(question: string): string {
+  return `The operator answered no to the permission request (${question.replace(/\s+/g, " ").slice(0, 300)}). Do not retry that call; finish the task without it and say what was left undone.`;
+}
+
+const ANSWER_CLOSE_MS = 5000;
+
+export class TaskWaits {
+  private readonly waits = new Map<string, TaskWait>();
+  private readonly answering = new Set<string>();
+
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly layer: SessionLayer,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly confirmTimeoutMs: () => number,
+  ) {}
+
+  get(taskId: string): TaskWait | undefined {
+    return this.waits.get(taskId);
+  }
+
+  /** The PermissionRequest hook of `session`'s running task. */
+  onHook(t: TaskRow, tool: string | null): void {
+    if (!t.session || this.answering.has(t.id)) return;
+    this.apply(t, { tool: tool ?? "a tool call" });
+  }
+
+  /**
+   * Once per dispatcher tick: drops waits of tasks no longer running; reads the pane of each running,
+   * submitted task whose session looks waiting (hook state, the sweep's `waiting: permission dialog`) or
+   * that has a wait, and moves the wait on (nextWait).
+   */
+  async refresh(running: TaskRow[]): Promise<void> {
+    const ids = new Set(running.map((t) => t.id));
+    for (const id of [...this.waits.keys()]) if (!ids.has(id)) this.waits.delete(id);
+    for (const t of running) {
+      if (!t.session || !t.submittedAt || this.answering.has(t.id)) continue;
+      const row = this.layer.get(t.session);
+      const looks = row?.state === "waiting" || /^waiting: permission dialog/.test(row?.stateReason ?? "");
+      if (!looks && !this.waits.has(t.id)) continue;
+      let pane: string;
+      try {
+        pane = await this.layer.tmux.capture(t.session);
+      } catch {
+        continue;
+      }
+      if (this.answering.has(t.id)) continue;
+      this.apply(t, { dialog: readPermissionDialog(pane, this.clock.now()) });
+    }
+  }
+
+  private apply(t: TaskRow, obs: WaitObservation): void {
+    const session = t.session!;
+    const prev = this.waits.get(t.id);
+    const { wait, change } = nextWait(prev, { id: t.id, session }, obs, this.clock.now());
+    if (wait) this.waits.set(t.id, wait);
+    else this.waits.delete(t.id);
+    const account = this.layer.get(session)?.account ?? t.accountUsed;
+    if (change === "waiting" && wait) {
+      this.layer.event("task.waiting", session, account, { id: t.id, question: wait.question, tool: wait.tool });
+      this.log.warn({ task: t.id, session, question: wait.question }, "task waiting on a permission dialog");
+    } else if (change === "resumed" && prev) {
+      this.layer.event("task.resumed", session, account, { id: t.id, question: prev.question, waitedMs: this.clock.now() - prev.since, how: "the dialog closed" });
+    }
+  }
+
+  /**
+   * Answers the permission dialog task `id` waits on, and nothing else: the task must be running with a
+   * recorded wait, its session's pane must show a permission dialog now, the same one that was recorded
+   * (when the pane had been read), offering a plain "Yes"/"No"; then the digit of that option is sent
+   * literally (send-keys -l) under the session lock. Any other case is a CfError and no key is pressed.
+   * After "no" the CLI ends the turn without a Stop, so deniedNote() is sent as the next prompt and the task
+   * completes on that turn's Stop.
+   */
+  async answer(id: string, answer: PermissionAnswer): Promise<{ id: string; answer: PermissionAnswer; question: string; option: string; session: string }> {
+    const t = this.tasks.find(id);
+    if (!t) throw new CfError("no_such_task", `no task ${id}`);
+    if (t.state !== "running" || !t.session) throw new CfError("conflict", `task ${t.id} is ${t.state}, not waiting on a permission dialog: nothing was answered`);
+    const session = t.session;
+    const wait = this.waits.get(t.id);
+    if (!wait) throw new CfError("conflict", `task ${t.id} is running, not waiting on a permission dialog: nothing was answered`);
+    if (this.answering.has(t.id)) throw new CfError("conflict", `task ${t.id} is being answered already`);
+    try {
+      this.layer.lock(session, "answer");
+    } catch (e) {
+      throw new CfError("conflict", `session ${session} is busy (${errorMessage(e)}): nothing was answered, try again`);
+    }
+    this.answering.add(t.id);
+    try {
+      const tmux = this.layer.tmux;
+      const d = readPermissionDialog(await tmux.capture(session), this.clock.now());
+      if (!d) throw new CfError("conflict", `task ${t.id}: no permission dialog is open in session ${session} now: nothing was answered`);
+      if (wait.paneQuestion !== null && wait.paneQuestion !== d.question) {
+        throw new CfError("conflict", `task ${t.id}: the dialog in ${session} is not the one shown (now: ${d.question}): nothing was answered; look again`);
+      }
+      const k = answerKey(d, answer);
+      if (!k.ok) throw new CfError("conflict", `task ${t.id}: ${k.reason}: nothing was answered`);
+      await tmux.sendLiteral(session, k.key);
+      const still = () => tmux.capture(session).then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question).catch(() => false);
+      const closed = await pollUntil(async () => !(await still()), { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 50 });
+      if (!closed) throw new CfError("conflict", `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`);
+      this.waits.delete(t.id);
+      const row = this.layer.get(session);
+      this.layer.event("task.answered", session, row?.account ?? t.accountUsed, { id: t.id, answer, option: k.option.label, question: wait.question, waitedMs: this.clock.now() - wait.since });
+      this.log.info({ task: t.id, session, answer }, "permission dialog answered");
+      if (answer === "yes") {
+        if (row?.state === "waiting") this.layer.updateRow(session, { state: "busy", stateReason: null });
+      } else {
+        await this.afterNo(t, session, wait.question);
+      }
+      return { id: t.id, answer, question: wait.question, option: k.option.label, session };
+    } finally {
+      this.answering.delete(t.id);
+      if (this.layer.lockedBy(session) === "answer") this.layer.unlock(session);
+    }
+  }
+
+  /** The turn ended at the rejected call: once the pane is calm, the model is told (deniedNote) and finishes. */
+  private async afterNo(t: TaskRow, session: string, question: string): Promise<void> {
+    const tmux = this.layer.tmux;
+    const calm = await pollUntil(async () => !classifyPane(await tmux.capture(session).catch(() => ""), this.clock.now()).busy, { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 });
+    // Still working: this CLI went on with the turn itself; its Stop completes the task.
+    if (!calm) return;
+    const cur = this.tasks.get(t.id);
+    if (cur?.state !== "running" || cur.session !== session) return;
+    this.layer.updateRow(session, { state: "idle", stateReason: "permission denied by the operator" });
+    const r = await this.layer.prompts.send(session, deniedNote(question), { confirmTimeoutMs: this.confirmTimeoutMs() });
+    if (!r.ok) this.log.warn({ task: t.id, session, reason: r.reason }, "could not tell the model the permission was denied; the stall check takes the task over");
+  }
+}

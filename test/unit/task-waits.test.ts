@@ -1,0 +1,174 @@
+// Tasks waiting on a permission dialog (inbox/task-waits.ts): the pure transitions (nextWait), and the
+// dispatcher with a fake session layer whose pane shows a real CLI's dialog (test/fixtures/panes): the task
+// shows `waiting` with the question, an answer presses only the digit of that dialog's Yes/No option, a task
+// not waiting is refused with no key pressed, the timeout still ends a waiting task.
+import assert from "node:assert/strict";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Dispatcher } from "../../src/inbox/dispatcher.js";
+import { Pool } from "../../src/inbox/pool.js";
+import { TaskStore } from "../../src/inbox/task-store.js";
+import { taskView } from "../../src/inbox/task-types.js";
+import { deniedNote, nextWait, UNSEEN_WAIT_MS, type TaskWait } from "../../src/inbox/task-waits.js";
+import { readPermissionDialog } from "../../src/sessions/permission-dialog.js";
+import { migrate } from "../../src/store/db.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { silentLogger } from "../../src/util/log.js";
+import { FakeSessionLayer } from "../support/fake-session-layer.js";
+import { REPO } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
+
+const T0 = Date.UTC(2026, 10, 30, 23, 0);
+const PANE = readFileSync(join(REPO, "test", "fixtures", "panes", "perm-bash-2.1.332.txt"), "utf8");
+const WRITE = readFileSync(join(REPO, "test", "fixtures", "panes", "perm-write-2.1.197.txt"), "utf8");
+const IDLE = `${"─".repeat(40)}\n❯ \n${"─".repeat(40)}\n`;
+const task = { id: "t1", session: "auto-01" };
+
+describe("nextWait (pure)", () => {
+  const d = readPermissionDialog(PANE, T0)!;
+  const d2 = readPermissionDialog(WRITE, T0)!;
+  it("a dialog on the pane starts a wait with its question", () => {
+    const r = nextWait(undefined, task, { dialog: d }, T0);
+    assert.equal(r.change, "waiting");
+    assert.equal(r.wait?.question, d.question);
+    assert.equal(r.wait?.paneQuestion, d.question);
+  });
+  it("the hook starts one with the tool call; the pane then refines it (updated, same since)", () => {
+    const a = nextWait(undefined, task, { tool: "Bash: touch /x" }, T0);
+    assert.deepEqual([a.change, a.wait?.question, a.wait?.paneQuestion], ["waiting", "Bash: touch /x", null]);
+    const b = nextWait(a.wait, task, { dialog: d }, T0 + 500);
+    assert.deepEqual([b.change, b.wait?.question, b.wait?.tool, b.wait?.since], ["updated", d.question, "Bash: touch /x", T0]);
+  });
+  it("the same dialog again changes nothing; another dialog is a new wait", () => {
+    const w = nextWait(undefined, task, { dialog: d }, T0).wait!;
+    assert.equal(nextWait(w, task, { dialog: d }, T0 + 1000).change, null);
+    const n = nextWait(w, task, { dialog: d2 }, T0 + 2000);
+    assert.deepEqual([n.change, n.wait?.question, n.wait?.since], ["waiting", d2.question, T0 + 2000]);
+  });
+  it("no dialog ends a wait the pane had shown; a hook-only wait only after UNSEEN_WAIT_MS", () => {
+    const seen = nextWait(undefined, task, { dialog: d }, T0).wait!;
+    assert.deepEqual([nextWait(seen, task, { dialog: null }, T0 + 10).change, nextWait(seen, task, { dialog: null }, T0 + 10).wait], ["resumed", undefined]);
+    const hook: TaskWait = nextWait(undefined, task, { tool: "Write: /p" }, T0).wait!;
+    assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS - 1).change, null);
+    assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS).change, "resumed");
+    assert.equal(nextWait(undefined, task, { dialog: null }, T0).change, null);
+  });
+  it("the view shows a running task with a wait as waiting, with the question; others unchanged", () => {
+    const row = { state: "running", prompt: "p" } as Parameters<typeof taskView>[0];
+    assert.deepEqual([taskView(row, { question: "q", tool: null, since: 1 }).state, taskView(row, { question: "q", tool: null, since: 1 }).waiting?.question], ["waiting", "q"]);
+    assert.deepEqual([taskView(row).state, taskView(row).waiting], ["running", null]);
+    assert.equal(taskView({ ...row, state: "done" }, { question: "q", tool: null, since: 1 }).state, "done");
+  });
+});
+
+describe("dispatcher: a task waiting on a permission dialog", () => {
+  let dir: string;
+  let db: Database.Database;
+  let tasks: TaskStore;
+  let layer: FakeSessionLayer;
+  let clock: ManualClock;
+  let d: Dispatcher;
+  let pane: string;
+  const keys: string[] = [];
+  const kinds = (id: string) => layer.events.filter((e) => e.data.id === id).map((e) => e.kind);
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cf-waits-"));
+    db = new Database(":memory:");
+    migrate(db);
+    tasks = new TaskStore(db);
+    layer = new FakeSessionLayer();
+    clock = new ManualClock(T0);
+    pane = IDLE;
+    keys.length = 0;
+    // The pane: a real CLI's permission dialog while `pane` holds it; a digit closes it.
+    layer.tmux.capture = async () => pane;
+    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+      keys.push(`literal:${text}`);
+      if (/^\d$/.test(text)) pane = IDLE;
+    };
+    const sendKeys = layer.tmux.sendKeys;
+    layer.tmux.sendKeys = async (n: string, ...k: string[]) => {
+      keys.push(`keys:${k.join(" ")}`);
+      if (k[0] === "Escape") pane = IDLE;
+      return sendKeys(n, ...k);
+    };
+    const pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
+    d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), {
+      min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
+      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 60_000,
+    });
+    d.attach();
+    tasks.insert({ id: "t1", prompt: "write it", project: "/p", priority: 0, account: null, model: null, timeoutMs: 60_000 }, { source: "api", contentHash: "h", intakeFile: null }, clock.now());
+    await d.start();
+    await waitFor(() => tasks.get("t1")!.submittedAt, 5000, "t1 submitted");
+  });
+  afterEach(async () => {
+    await d.stop();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const openDialog = async () => {
+    pane = PANE;
+    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" });
+    layer.updateRow("auto-01", { state: "waiting", stateReason: "permission_prompt" });
+    return waitFor(() => d.waits.get("t1")?.paneQuestion ?? null, 5000, "wait read from the pane");
+  };
+
+  it("answer on a task not waiting is refused and no key is pressed", async () => {
+    await assert.rejects(d.waits.answer("t1", "yes"), /task t1 is running, not waiting on a permission dialog: nothing was answered/);
+    await assert.rejects(d.waits.answer("nope", "yes"), /no task nope/);
+    assert.deepEqual(keys, []);
+  });
+
+  it("shows the question; yes presses the digit of the Yes option only; the wait ends, the task runs on and completes on Stop", async () => {
+    const q = await openDialog();
+    assert.match(q, /^Bash command: .* — Do you want to proceed\?$/);
+    assert.deepEqual(kinds("t1").filter((k) => k === "task.waiting"), ["task.waiting"], "one event for the wait");
+    const r = await d.waits.answer("t1", "yes");
+    assert.deepEqual([r.answer, r.option], ["yes", "Yes"]);
+    assert.deepEqual(keys, ["literal:1"]);
+    assert.equal(d.waits.get("t1"), undefined);
+    assert.equal(layer.get("auto-01")!.state, "busy");
+    assert.ok(kinds("t1").includes("task.answered"));
+    layer.emit("auto-01", { kind: "turn_done", message: "done after the tool" });
+    await waitFor(() => tasks.get("t1")!.state === "done", 5000, "done");
+  });
+
+  it("no presses the digit of the No option (4 on 2.1.332, never 3) and tells the model to finish", async () => {
+    await openDialog();
+    await d.waits.answer("t1", "no");
+    assert.deepEqual(keys, ["literal:4"]);
+    assert.ok(layer.log.some((l) => l.startsWith("send:auto-01:The operator answered no to the permission request (Bash command: ")), layer.log.join("\n"));
+    assert.equal(tasks.get("t1")!.state, "running");
+  });
+
+  it("a dialog other than the one shown is not answered", async () => {
+    await openDialog();
+    pane = WRITE; // another dialog took its place before the answer came
+    await assert.rejects(d.waits.answer("t1", "yes"), /is not the one shown .*nothing was answered/);
+    assert.deepEqual(keys, []);
+  });
+
+  it("a dialog closed in the pane (answered there) ends the wait: task.resumed, running again", async () => {
+    await openDialog();
+    pane = IDLE;
+    await waitFor(() => (d.waits.get("t1") ? null : true), 5000, "wait ended");
+    assert.ok(kinds("t1").includes("task.resumed"));
+    await assert.rejects(d.waits.answer("t1", "no"), /not waiting/);
+    assert.deepEqual(keys, []);
+  });
+
+  it("a waiting task still times out (Escape), and its wait is dropped", async () => {
+    await openDialog();
+    clock.advance(60_000);
+    d.kick();
+    await waitFor(() => tasks.get("t1")!.state === "timed_out", 5000, "timed out");
+    assert.ok(keys.includes("keys:Escape"));
+    await waitFor(() => (d.waits.get("t1") ? null : true), 5000, "wait dropped");
+  });
+});
