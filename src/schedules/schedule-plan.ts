@@ -7,14 +7,13 @@
 //   asked (a timer that fires twice or early, a restart, a reload).
 // - A schedule seen for the first time, or whose cron or time zone changed, is only baselined: its cursor
 //   becomes `now`, no past time of the new expression runs.
-// - Of several due times only the latest counts (one task per schedule per decision). It is "late" when more
-//   than LATE_GRACE_MS have passed since it: the daemon was down (or asleep) at that time. catch_up `latest`
-//   runs it anyway, once; `none` skips it. A latest time that is not late runs with either setting.
+// - Of several due times only the latest counts (one task per schedule per decision). It was "missed" when it
+//   came before `upSince`, the moment this daemon started watching: the daemon was down then. catch_up `latest`
+//   runs it anyway, once; `none` skips it. A time that came while the daemon was up runs with either setting,
+//   however late the wake that finds it (a busy event loop, a suspended machine).
 // - A record whose schedule is no longer configured is forgotten: the same name added back later starts afresh.
 import { cronKey, cronTimes, type CronSpec } from "./cron.js";
 
-/** A run at most this late is on time (a busy event loop, a restart in passing); later = missed. */
-export const LATE_GRACE_MS = 60_000;
 /** Due times are counted for the record up to this many, then reported as "at least". */
 export const DUE_COUNT_MAX = 1000;
 
@@ -36,15 +35,18 @@ export interface RunRecord {
 export type ScheduleAction =
   /** first seen, or its cron or time zone changed: nothing before `at` (now) will run */
   | { kind: "baseline"; name: string; cronKey: string; at: number }
-  /** enqueue the run scheduled at `at`; `due` run times had come since the cursor (capped), `late` as above */
-  | { kind: "run"; name: string; at: number; due: number; late: boolean }
+  /** enqueue the run scheduled at `at`; `due` run times had come since the cursor (capped), `missed` as above */
+  | { kind: "run"; name: string; at: number; due: number; missed: boolean }
   /** catch_up none: the latest due time `at` was missed, nothing runs; recorded so it is not asked again */
   | { kind: "skip"; name: string; at: number; due: number }
   /** no longer configured */
   | { kind: "forget"; name: string };
 
-/** What to do now. Order: one action per configured schedule in config order, then the forgotten ones. */
-export function planSchedules(specs: readonly PlanSpec[], records: readonly RunRecord[], now: number): ScheduleAction[] {
+/**
+ * What to do at `now`, this daemon having watched since `upSince` (epoch ms, ≤ now). Order: at most one action
+ * per configured schedule in config order, then the forgotten ones.
+ */
+export function planSchedules(specs: readonly PlanSpec[], records: readonly RunRecord[], now: number, upSince: number): ScheduleAction[] {
   const byName = new Map(records.map((r) => [r.name, r]));
   const out: ScheduleAction[] = [];
   for (const s of specs) {
@@ -59,9 +61,9 @@ export function planSchedules(specs: readonly PlanSpec[], records: readonly RunR
     const latest = times.latest(now);
     if (latest === null || latest <= cursor) continue;
     const due = countDue(times.next, cursor, latest);
-    const late = now - latest > LATE_GRACE_MS;
-    if (late && s.catchUp === "none") out.push({ kind: "skip", name: s.name, at: latest, due });
-    else out.push({ kind: "run", name: s.name, at: latest, due, late });
+    const missed = latest <= upSince;
+    if (missed && s.catchUp === "none") out.push({ kind: "skip", name: s.name, at: latest, due });
+    else out.push({ kind: "run", name: s.name, at: latest, due, missed });
   }
   const configured = new Set(specs.map((s) => s.name));
   for (const r of records) if (!configured.has(r.name)) out.push({ kind: "forget", name: r.name });
