@@ -81,8 +81,14 @@ function poolSchema(home: string) {
       worktree: z.boolean().default(false),
       worktree_prefix: matching(WORKTREE_PREFIX, "must be 1-48 letters, digits, '_', '-' or '/', starting with a letter or digit, not ending in '/'").default("cf"),
       task_timeout: duration(1000).optional(),
+      // --permission-mode for pool sessions only (over claude.permission_mode); unset: claude.permission_mode.
+      permission_mode: z.enum(POOL_PERMISSION_MODES).optional(),
     })
-    .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` });
+    .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` })
+    .refine((a) => a.permission_mode !== "bypassPermissions" || a.worktree, {
+      path: ["permission_mode"],
+      error: "bypassPermissions runs every tool call without asking; it is only accepted with pool.autonomous.worktree: true, so each task works in a git worktree of its own and never in the project's own tree",
+    });
   return z.strictObject({
     shared_projects_dir: absPath(home).optional(),
     dedicated: z.array(dedicated).default([]),
@@ -254,6 +260,9 @@ function claudeSchema(home: string) {
     permission_mode: z.enum(PERMISSION_MODES).nullable().default(null),
   });
 }
+
+/** pool.autonomous.permission_mode choices (issue 18 point 4); bypassPermissions only with pool.autonomous.worktree. */
+export const POOL_PERMISSION_MODES = ["default", "acceptEdits", "plan", "bypassPermissions"] as const;
 
 /** `--permission-mode` choices (2.1.197's help; 2.1.332 adds "manual" and still takes "default"). */
 export const PERMISSION_MODES = ["default", "manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"] as const;

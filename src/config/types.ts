@@ -55,6 +55,8 @@ export interface AutonomousPoolConfig {
   worktree_prefix: string;
   /** Default time limit of a task (ms); undefined = none. */
   task_timeout?: number;
+  /** --permission-mode for pool sessions, over claude.permission_mode; bypassPermissions only with worktree true. */
+  permission_mode?: "default" | "acceptEdits" | "plan" | "bypassPermissions";
 }
 
 export interface Config {

@@ -58,6 +58,8 @@ export class Pool {
     private prefix: string,
     /** makes the CLI trust a task's project in every account home, so no trust dialog stops the start */
     private readonly trust: (project: string) => void = () => {},
+    /** pool.autonomous.permission_mode: `--permission-mode` for the sessions it starts (null: claude.permission_mode) */
+    private permissionMode: string | null = null,
   ) {}
 
   /** The daemon is stopping: operations still in flight leave the store alone from now on. */
@@ -67,6 +69,10 @@ export class Pool {
 
   setPrefix(p: string): void {
     this.prefix = p;
+  }
+  /** A reloaded pool.autonomous.permission_mode: sessions started (or restarted) from now on get it. */
+  setPermissionMode(m: string | null): void {
+    this.permissionMode = m;
   }
   op(name: string): PoolOp | undefined {
     return this.ops.get(name);
@@ -283,6 +289,7 @@ export class Pool {
   }
 
   private spec(name: string, p: { project: string; model: string | null }, account: string | null = null): SessionSpec {
-    return { name, kind: "autonomous", project: p.project, account, args: p.model ? ["--model", p.model] : [] };
+    const args = [...(p.model ? ["--model", p.model] : []), ...(this.permissionMode ? ["--permission-mode", this.permissionMode] : [])];
+    return { name, kind: "autonomous", project: p.project, account, args };
   }
 }

@@ -49,6 +49,8 @@ export interface ValidateContext {
   projectRefused?: (path: string) => string | null;
   /** pool.autonomous.worktree: whether a task without `worktree:` runs in a git worktree */
   defaultWorktree?: boolean;
+  /** pool.autonomous.permission_mode is bypassPermissions: a task may only run in a worktree (worktree: false refused) */
+  worktreeRequired?: boolean;
   /** null when the project is a git work tree, else why not (worktree.ts notAGitRepo); asked of worktree tasks only */
   notGit?: (path: string) => string | null;
 }
@@ -114,6 +116,9 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
   }
   const worktree = f.worktree ?? ctx.defaultWorktree ?? false;
   if (typeof worktree !== "boolean") return { ok: false, reason: `worktree: must be true or false, got ${show(worktree)}` };
+  if (!worktree && ctx.worktreeRequired) {
+    return { ok: false, reason: "worktree: false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own" };
+  }
   const base = f.base ?? null;
   if (base !== null) {
     if (typeof base !== "string") return { ok: false, reason: `base: must be a branch, tag or commit name, got ${show(base)}` };

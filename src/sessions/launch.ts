@@ -98,8 +98,28 @@ export function buildLaunchArgv(
   }
   argv.push(ctx.binary, "--settings", ctx.settingsFile);
   argv.push(s.resume ? "--resume" : "--session-id", s.claudeSessionId);
-  argv.push(...ctx.args, ...s.extraArgs);
+  argv.push(...withoutOverridden(ctx.args, s.extraArgs), ...s.extraArgs);
   return argv;
+}
+
+/**
+ * `args` without its `--permission-mode` when the session's own `extra` has one: a pool's
+ * pool.autonomous.permission_mode replaces claude.permission_mode (and one in claude.args) for its sessions,
+ * so the CLI never sees two.
+ */
+export function withoutOverridden(args: string[], extra: string[]): string[] {
+  const flag = "--permission-mode";
+  if (!extra.some((a) => a === flag || a.startsWith(`${flag}=`))) return args;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) {
+      i++;
+      continue;
+    }
+    if (args[i]!.startsWith(`${flag}=`)) continue;
+    out.push(args[i]!);
+  }
+  return out;
 }
 
 /** true when the conversation can be continued with --resume. */

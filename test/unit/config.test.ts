@@ -49,6 +49,10 @@ describe("malformed configs name the file, line and key", () => {
       /^config\.yaml:5: checkpoint\.keep: must be between 1 and 1000$/],
     ["min > max", yaml(...ACCOUNT, "pool:", "  autonomous:", "    min: 4", "    max: 2"),
       /^config\.yaml:7: pool\.autonomous\.max: must be at least min \(4\)$/],
+    ["bypassPermissions for the pool without worktrees", yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: bypassPermissions"),
+      /^config\.yaml:6: pool\.autonomous\.permission_mode: bypassPermissions runs every tool call without asking; it is only accepted with pool\.autonomous\.worktree: true/],
+    ["an unknown pool permission mode", yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: yolo"),
+      /^config\.yaml:6: pool\.autonomous\.permission_mode: /],
     ["max above 64", yaml(...ACCOUNT, "pool:", "  autonomous:", "    max: 65"),
       /^config\.yaml:6: pool\.autonomous\.max: must be between 0 and 64$/],
     ["port 70000", yaml(...ACCOUNT, "mcp_http:", "  listen: 127.0.0.1:70000"),
@@ -324,6 +328,17 @@ describe("valid configs", () => {
 
   it("drops a trailing slash from usage_api_base", () => {
     assert.equal(config(yaml(...ACCOUNT, "quota: { usage_api_base: 'http://127.0.0.1:9999/' }")).quota.usage_api_base, "http://127.0.0.1:9999");
+  });
+});
+
+describe("pool.autonomous.permission_mode", () => {
+  it("takes default, acceptEdits, plan; bypassPermissions only with worktree: true", () => {
+    for (const m of ["default", "acceptEdits", "plan"]) {
+      assert.equal(config(yaml(...ACCOUNT, "pool:", "  autonomous:", `    permission_mode: ${m}`)).pool.autonomous.permission_mode, m);
+    }
+    const c = config(yaml(...ACCOUNT, "pool:", "  autonomous:", "    worktree: true", "    permission_mode: bypassPermissions"));
+    assert.equal(c.pool.autonomous.permission_mode, "bypassPermissions");
+    assert.equal(config(yaml(...ACCOUNT)).pool.autonomous.permission_mode, undefined);
   });
 });
 

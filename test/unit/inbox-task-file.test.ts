@@ -83,6 +83,12 @@ describe("task files", () => {
     assert.ok(off.ok && off.value.worktree === false);
   });
 
+  it("with pool.autonomous.permission_mode bypassPermissions a task may not opt out of its worktree", () => {
+    const c = { ...ctx, notGit: () => null, defaultWorktree: true, worktreeRequired: true };
+    assert.match((validateTask({ prompt: "x", worktree: false }, c) as { reason: string }).reason, /worktree: false is refused: pool\.autonomous\.permission_mode is bypassPermissions/);
+    assert.ok(validateTask({ prompt: "x" }, c).ok);
+  });
+
   it("needs a project when no default is configured", () => {
     const r = validateTask({ prompt: "x" }, { ...ctx, defaultProject: null });
     assert.match((r as { reason: string }).reason, /none given and pool.autonomous.project is not set/);

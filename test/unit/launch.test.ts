@@ -41,6 +41,13 @@ describe("buildLaunchArgv", () => {
     ]);
   });
 
+  it("a session's own --permission-mode (the pool's) replaces the one in claude.args / claude.permission_mode", () => {
+    const argv = buildLaunchArgv(ctx({ args: ["--permission-mode", "default", "--model", "sonnet", "--permission-mode=plan"] }), { ...S, extraArgs: ["--permission-mode", "acceptEdits"] });
+    assert.deepEqual(argv.slice(argv.indexOf(S.claudeSessionId) + 1), ["--model", "sonnet", "--permission-mode", "acceptEdits"]);
+    const plain = buildLaunchArgv(ctx({ args: ["--permission-mode", "default"] }), S);
+    assert.deepEqual(plain.slice(plain.indexOf(S.claudeSessionId) + 1), ["--permission-mode", "default"]);
+  });
+
   it("env comes first; every -u and VAR=value precedes the launcher, which precedes the binary", () => {
     const argv = buildLaunchArgv(ctx({ env: { FOO: "bar" } }), S);
     assert.equal(argv[0], "env");
