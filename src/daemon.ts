@@ -17,6 +17,7 @@ import { ControlMetrics } from "./control/metrics.js";
 import { CheckpointService } from "./checkpoint/checkpoint-service.js";
 import { LimitReactor } from "./quota/limit-reactor.js";
 import { InboxService } from "./inbox/inbox-service.js";
+import { ScheduleService } from "./schedules/schedule-service.js";
 import { policyParams, QuotaService } from "./quota/quota-service.js";
 import { httpUsageSource } from "./quota/usage-client.js";
 import { UsageClientIdentity } from "./quota/cli-version.js";
@@ -28,6 +29,7 @@ import { applyReload } from "./reload.js";
 import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js";
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
+import { bypassWarning } from "./ops/doctor-pool.js";
 import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
 import { LaunchEnvFiles } from "./sessions/launch-env.js";
 import { InstanceLock } from "./ops/instance-lock.js";
@@ -80,6 +82,8 @@ export class Daemon {
   readonly swaps: SwapService;
   readonly limits: LimitReactor;
   readonly inbox: InboxService;
+  /** schedules: (schedules/): recurring pool tasks */
+  readonly schedules: ScheduleService;
   readonly retention: RetentionService;
   readonly poller: UsagePoller;
   /** The User-Agent of the usage client: claude-code/<version of claude.binary>, re-read on reload. */
@@ -119,7 +123,9 @@ export class Daemon {
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
     this.statusFiles = writeStatusLineFiles(this.paths.stateDir);
-    const hookFiles = writeHookFiles(this.paths.stateDir, this.statusFiles.script);
+    const hookFiles = writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
+    const bypass = bypassWarning(c);
+    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     this.sessions = new SessionService(
       this.store, this.tmux, this.accounts, new PriorityChooser(this.accounts), this.clock,
       this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
@@ -147,6 +153,12 @@ export class Daemon {
     this.swaps.setChooser(this.quota);
     this.limits.setChooser(this.quota);
     this.inbox = new InboxService(c, { store: this.store, sessions: this.sessions, clock: this.clock, log: this.log });
+    this.schedules = new ScheduleService(c.schedules, {
+      db: this.store.db, tasks: this.inbox.tasks, clock: this.clock, log: this.log.child({ component: "schedules" }),
+      validate: (f) => this.inbox.validateFields(f), maxPromptBytes: () => this.config.inbox.max_file_bytes,
+      event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
+      queued: () => this.inbox.dispatcher.kick(),
+    });
     this.retention = new RetentionService(this.store, {
       spoolBad: join(this.paths.spoolDir, "bad"), processed: join(c.inbox.dir, "processed"), rejected: join(c.inbox.dir, "rejected"),
       outbox: outboxDirFor(c.inbox.dir),
@@ -175,6 +187,7 @@ export class Daemon {
     this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
       notify: this.notify,
       tasks: this.inbox.plugin(),
+      schedules: () => this.schedules.list(),
       writeFailures: () => this.writeFailures.status(),
       usage: (name) => this.quota.view(name),
       login: (name) => {
@@ -266,6 +279,7 @@ export class Daemon {
     recordSocket(this.paths.stateDir, c.tmux.socket);
     this.retryCliFailed();
     await this.inbox.start();
+    this.schedules.start(); // runs missed while down first (catch_up), then the timer
     for (const p of pending) void recovery.finish(p);
     this.limits.attach();
     this.limits.recoverLimited();
@@ -330,6 +344,9 @@ export class Daemon {
   }
 
   private applyTunables(c: Config): void {
+    writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
+    const bypass = bypassWarning(c);
+    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     this.sessions.updateLaunch(this.launchContext(c, this.hookSettings), tuning(c));
     this.retryCliFailed();
     this.swaps.setTuning(swapTuning(c));
@@ -346,6 +363,7 @@ export class Daemon {
     });
     this.local.update({ maxBody: c.mcp_http.max_body, enableTrigger: c.mcp_http.enable_trigger });
     this.inbox.configure(c);
+    this.schedules.configure(c.schedules);
     this.notify.configure(c.notify);
     this.kickQuota();
   }
@@ -477,6 +495,7 @@ export class Daemon {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
     await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), { timeoutMs: 30_000, intervalMs: 100 });
+    this.schedules?.stop();
     this.checkpoints?.stop();
     this.retention?.stop();
     this.poller?.stop();

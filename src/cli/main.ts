@@ -10,6 +10,7 @@ import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "./load.js";
 import { registerStopCommand } from "./stop-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
+import { registerScheduleCommand } from "./schedule-command.js";
 import { accountsEdit, type AccountsCliOptions } from "./accounts-edit-command.js";
 import { describeTrigger, explainError } from "./human.js";
 import { tokenFileFor } from "../ops/env-file.js";
@@ -116,6 +117,7 @@ export function buildProgram(io: CliIo): Command {
   registerStopCommand(program, io, cfgFlag);
   registerTaskCommands(program, io, cfgFlag);
   registerNotifyCommand(program, io, cfgFlag);
+  registerScheduleCommand(program, io, cfgFlag);
   return program;
 }
 

@@ -10,6 +10,10 @@ export interface ConfigDiff {
   removedAccounts: string[];
   /** home moved: sessions on it pick up the new HOME at their next launch */
   rehomedAccounts: string[];
+  /** schedules by name (schedules/schedule-service.ts applies them: changed = any key; a new cron or zone starts its count afresh) */
+  addedSchedules: string[];
+  removedSchedules: string[];
+  changedSchedules: string[];
   /** keys that only take effect at the next start (the daemon keeps running on the old value) */
   needsRestart: string[];
 }
@@ -21,6 +25,8 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
   const nextS = new Map(next.pool.dedicated.map((d) => [d.name, d]));
   const prevA = new Map(prev.accounts.map((a) => [a.name, a]));
   const nextA = new Map(next.accounts.map((a) => [a.name, a]));
+  const prevSch = new Map(prev.schedules.map((s) => [s.name, s]));
+  const nextSch = new Map(next.schedules.map((s) => [s.name, s]));
   const needsRestart: string[] = [];
   if (prev.state_dir !== next.state_dir) needsRestart.push("state_dir");
   if (prev.tmux.socket !== next.tmux.socket) needsRestart.push("tmux.socket");
@@ -36,6 +42,9 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
     addedAccounts: [...nextA.keys()].filter((n) => !prevA.has(n)),
     removedAccounts: [...prevA.keys()].filter((n) => !nextA.has(n)),
     rehomedAccounts: [...nextA.keys()].filter((n) => prevA.has(n) && prevA.get(n)!.home !== nextA.get(n)!.home),
+    addedSchedules: [...nextSch.keys()].filter((n) => !prevSch.has(n)),
+    removedSchedules: [...prevSch.keys()].filter((n) => !nextSch.has(n)),
+    changedSchedules: [...nextSch.keys()].filter((n) => prevSch.has(n) && !same(prevSch.get(n), nextSch.get(n))),
     needsRestart,
   };
 }

@@ -21,6 +21,8 @@ export interface ControlPlugins {
     cancel(idOrName: string): Promise<unknown>;
     answer(idOrName: string, answer: "yes" | "no"): Promise<unknown>;
   };
+  /** the configured schedules with their next and last run (schedules/schedule-service.ts ScheduleView) */
+  schedules?: () => unknown[];
   metrics?: () => Promise<string>;
   /** failed durable writes: { count, last } (ops/write-failures.ts) */
   writeFailures?: () => unknown;
@@ -251,6 +253,11 @@ export class ControlApi {
 
   tasksList() {
     return this.plugins.tasks?.list() ?? [];
+  }
+
+  /** The configured schedules, each with its next run and its last run (an empty list without any). */
+  schedulesList() {
+    return this.plugins.schedules?.() ?? [];
   }
 
   taskGet(id: string) {

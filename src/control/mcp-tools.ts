@@ -54,6 +54,10 @@ function readTools(api: ControlApi): Record<string, Spec> {
       run: (a: z.infer<typeof TasksListInput>) => ({ tasks: api.tasksList().filter((t) => !a.state || (t as { state?: unknown }).state === a.state) }),
     },
     task_get: { description: "One task by id.", input: TaskGetInput, annotations: READ, run: (a: z.infer<typeof TaskGetInput>) => api.taskGet(a.id) },
+    schedules_list: {
+      description: "Configured schedules (recurring pool tasks): cron, project, next run, and the last run with its task id and state.", input: NoInput, annotations: READ,
+      run: () => ({ schedules: api.schedulesList() }),
+    },
     events_tail: {
       description: "The latest events of the audit log (swaps, hooks, account states, ...), oldest first.", input: EventsTailInput, annotations: READ,
       run: (a: z.infer<typeof EventsTailInput>) => ({ events: api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }) }),

@@ -10,6 +10,7 @@ export function buildRoutes(api: ControlApi): Routes {
       "/sessions": () => api.sessionsList(),
       "/accounts": () => api.accountsList(),
       "/tasks": () => api.tasksList(),
+      "/schedules": () => api.schedulesList(),
       "/events": ({ url }) => {
         const after = url.searchParams.get("after");
         const n = Number(url.searchParams.get("n") ?? "50");

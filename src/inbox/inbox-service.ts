@@ -14,9 +14,9 @@ import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
 import { outboxDirFor } from "./outbox.js";
 import { Pool, type SessionLayer } from "./pool.js";
-import { validateTask, type ValidateContext } from "./task-file.js";
+import { validateTask, type Parsed, type TaskFields, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";
-import { taskDetail, taskView } from "./task-types.js";
+import { taskDetail, taskView, type TaskDraft } from "./task-types.js";
 import { notAGitRepo, removeWorktree, worktreeDirs } from "./worktree.js";
 
 export interface InboxDeps {
@@ -181,6 +181,11 @@ export class InboxService {
         this.deps.store.appendEvent(this.deps.clock.now(), "account.claude_json", null, a.name, { project, warning: w });
       }
     }
+  }
+
+  /** A task's fields checked as an enqueue request's are (a schedule's runs: schedules/schedule-service.ts). */
+  validateFields(f: TaskFields): Parsed<TaskDraft> {
+    return validateTask(f, this.validation());
   }
 
   private validation(): ValidateContext {
