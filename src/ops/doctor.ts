@@ -5,6 +5,7 @@ import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.j
 import { ExitError } from "../cli/load.js";
 import { checkHomes } from "./doctor-homes.js";
 import { checkManagedSettings } from "./doctor-hooks.js";
+import { checkPoolPermissionMode } from "./doctor-pool.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
 import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
@@ -53,6 +54,7 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
     const c = loaded.config;
     report(await checkCli(c, env, run));
     report(checkManagedSettings(o.managedSettingsDir));
+    report(checkPoolPermissionMode(c));
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
     for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));

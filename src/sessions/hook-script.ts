@@ -37,9 +37,10 @@ function shq(s: string): string {
 
 /**
  * Writes the hook script and the settings file every CLI is launched with (`--settings`): our hooks and,
- * when given, our status-line command (src/quota/status-line.ts), which runs the user's own in turn.
+ * when given, our status-line command (src/quota/status-line.ts), which runs the user's own in turn. Written
+ * again on reload (same paths, atomically).
  */
-export function writeHookFiles(stateDir: string, statusLineScript?: string): HookFiles {
+export function writeHookFiles(stateDir: string, statusLineScript?: string, opts: { acceptBypass?: boolean } = {}): HookFiles {
   const script = join(stateDir, "hook.sh");
   const settings = join(stateDir, "hooks-settings.json");
   writeFileAtomic(script, HOOK_SCRIPT, 0o700);
@@ -52,6 +53,11 @@ export function writeHookFiles(stateDir: string, statusLineScript?: string): Hoo
   // leave `starting`: settings passed with --settings take precedence over those files, so our explicit
   // false wins (verified with the real CLI, docs/notes/hooks-settings.md). Managed settings still can't be
   // overridden: doctor reports them (src/ops/doctor-system.ts).
-  writeFileAtomic(settings, JSON.stringify({ disableAllHooks: false, hooks, ...statusLine }, null, 2), 0o600);
+  // pool.autonomous.permission_mode bypassPermissions: the CLI would stop each new session at its "Bypass
+  // Permissions mode … Yes, I accept" warning; configuring the mode is the operator's acceptance. The CLI reads
+  // this key from --settings too (verified 2.1.197: docs/notes/permission-dialog.md); it changes nothing for a
+  // session not started in that mode.
+  const bypass = opts.acceptBypass ? { skipDangerousModePermissionPrompt: true } : {};
+  writeFileAtomic(settings, JSON.stringify({ disableAllHooks: false, hooks, ...statusLine, ...bypass }, null, 2), 0o600);
   return { script, settings };
 }
