@@ -236,7 +236,8 @@ export class Dashboard {
       case "account": return api.accountSet({ account: rest.account, action: rest.change });
       case "scale": return api.scale(rest);
       case "enqueue": return api.enqueue(rest);
-      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, got ${JSON.stringify(action)}`);
+      case "task-answer": return api.taskAnswer(rest);
+      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, task-answer, got ${JSON.stringify(action)}`);
     }
   }
 }

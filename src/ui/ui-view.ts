@@ -87,6 +87,8 @@ export function dashboardState(deps: ViewDeps, now: number) {
   const tasks = (api.tasksList() as Obj[]).slice(-200).map((t) => ({
     id: t.id, state: t.state, project: t.project, session: t.session, prompt: t.prompt, createdAt: t.createdAt,
     startedAt: t.startedAt, endedAt: t.endedAt, resultPath: t.resultPath, error: t.error,
+    // a running task stopped at a permission dialog: its question (inbox/task-waits.ts)
+    waiting: (t.waiting as { question: string; since: number } | null | undefined) ?? null,
   }));
   return { now, triggers: deps.triggers(), accounts, sessions, tasks, chart: chartData(deps, accounts.map((a) => a.name), now) };
 }

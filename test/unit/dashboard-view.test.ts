@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { clearCookie, MAX_SESSIONS, readCookie, sessionCookie, UiSessions } from "../../src/ui/ui-auth.js";
 import { dashboardPage, esc, loginPage } from "../../src/ui/ui-pages.js";
-import { chartData, CHART_SPAN_MS, markerText, MIN_SPAN_MS } from "../../src/ui/ui-view.js";
+import { chartData, CHART_SPAN_MS, dashboardState, markerText, MIN_SPAN_MS } from "../../src/ui/ui-view.js";
+import type { ControlApi } from "../../src/control/control-api.js";
 import type { EventRow } from "../../src/store/types.js";
 import type { UsageSampleRow } from "../../src/store/store.js";
 
@@ -86,5 +87,19 @@ describe("chart data", () => {
   it("markerText says what each kind means", () => {
     assert.equal(markerText(ev(1, 0, "quota.hard_limit", { message: "limit reached" }), () => null), "dev: hard limit on b: limit reached");
     assert.equal(markerText(ev(1, 0, "session.resume", {}), () => null), "dev: resumed on b");
+  });
+});
+
+describe("dashboardState: tasks", () => {
+  it("a task waiting on a permission dialog carries its question; others carry none", () => {
+    const api = {
+      accountsList: () => [], sessionsList: () => [],
+      tasksList: () => [
+        { id: "w", state: "waiting", waiting: { question: "Create file: out.txt — Do you want to create out.txt?", tool: "Write: /p/out.txt", since: 5 } },
+        { id: "r", state: "running", waiting: null },
+      ],
+    } as unknown as ControlApi;
+    const v = dashboardState({ api, store: { usageSamples: () => [], getSwap: () => undefined }, markerEvents: () => [], thresholds: () => ({ fiveHour: 0.85, week: 0.95 }), triggers: () => true }, 10);
+    assert.deepEqual(v.tasks.map((t) => [t.id, t.state, t.waiting?.question ?? null]), [["w", "waiting", "Create file: out.txt — Do you want to create out.txt?"], ["r", "running", null]]);
   });
 });

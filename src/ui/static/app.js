@@ -83,10 +83,19 @@
   function renderTasks(s) {
     var body = clear(document.querySelector("#tasks tbody"));
     s.tasks.slice().reverse().forEach(function (t) {
-      var time = t.state === "running" ? "since " + ago(t.startedAt, s.now) : t.endedAt ? ago(t.endedAt, s.now) : "queued " + ago(t.createdAt, s.now);
+      var time = t.state === "running" || t.state === "waiting" ? "since " + ago(t.startedAt, s.now) : t.endedAt ? ago(t.endedAt, s.now) : "queued " + ago(t.createdAt, s.now);
       var result = t.resultPath ? el("button", { text: "result", onclick: function () { showTask(t.id); } }) : el("span", { text: str(t.error) });
-      body.appendChild(el("tr", { cls: "task-" + str(t.state), title: str(t.prompt) }, [
-        el("td", { text: t.id }), el("td", { text: t.state }), el("td", { text: str(t.project) }), el("td", { text: str(t.session) }), el("td", { text: time }), el("td", {}, [result]),
+      var last = el("td", {}, [result]);
+      if (t.waiting) {
+        // A task stopped at a permission dialog: its question, and (with triggers) the two answers task answer takes.
+        last = el("td", { cls: "question" }, [el("span", { text: "⚠ " + str(t.waiting.question) + " (" + ago(t.waiting.since, s.now) + ") " })]);
+        if (s.triggers) {
+          last.appendChild(el("button", { text: "Yes", onclick: function () { act({ action: "task-answer", id: t.id, answer: "yes" }); } }));
+          last.appendChild(el("button", { text: "No", onclick: function () { act({ action: "task-answer", id: t.id, answer: "no" }); } }));
+        }
+      }
+      body.appendChild(el("tr", { cls: "task-" + str(t.state) + (t.waiting ? " waiting" : ""), title: str(t.prompt), "data-task": t.id }, [
+        el("td", { text: t.id }), el("td", { cls: "state", text: t.state }), el("td", { text: str(t.project) }), el("td", { text: str(t.session) }), el("td", { text: time }), last,
       ]));
     });
   }
