@@ -42,7 +42,7 @@ export interface TaskDraft {
 export interface TaskRow {
   id: string;
   contentHash: string;
-  /** where it came from: `file:<name>`, `cli`, `api` */
+  /** where it came from: `file:<name>`, `cli`, `api`, `schedule:<name>` (a run of a schedule: schedules/) */
   source: string;
   project: string;
   priority: number;
