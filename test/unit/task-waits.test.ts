@@ -163,6 +163,26 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     assert.deepEqual(keys, []);
   });
 
+  it("after a daemon restart the wait is found again from the pane (the session row still says waiting)", async () => {
+    await openDialog();
+    await d.stop();
+    const pool2 = new Pool(layer, tasks, clock, silentLogger(), "auto-");
+    const d2 = new Dispatcher(tasks, pool2, layer, clock, silentLogger(), {
+      min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
+      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 60_000,
+    });
+    d2.attach();
+    await pool2.adopt();
+    await d2.start();
+    try {
+      const q = await waitFor(() => d2.waits.get("t1")?.paneQuestion ?? null, 5000, "wait found again");
+      assert.match(q, /Do you want to proceed\?$/);
+      assert.equal(tasks.get("t1")!.state, "running");
+    } finally {
+      await d2.stop();
+    }
+  });
+
   it("a waiting task still times out (Escape), and its wait is dropped", async () => {
     await openDialog();
     clock.advance(60_000);
