@@ -20,6 +20,8 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   /** a big snapshot: a client that does not read falls behind fast */
   let bigPrompt = "";
   let snapshotThrows = false;
+  let triggersOn = false;
+  const answered: unknown[] = [];
   const sockets = new Set<Socket>();
 
   before(async () => {
@@ -30,10 +32,14 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
         return [{ name: "dev", kind: "dedicated", state: "idle", stateReason: null, lastPrompt: bigPrompt }];
       },
       tasksList: () => [],
+      taskAnswer: async (b: unknown) => {
+        answered.push(b);
+        return { ok: true };
+      },
     } as unknown as ControlApi;
     dash = new Dashboard({
       api, store: { usageSamples: () => [], getSwap: () => null, tailEvents: () => [] } as never,
-      thresholds: () => ({ fiveHour: 0.85, week: 0.85 }), triggers: () => false,
+      thresholds: () => ({ fiveHour: 0.85, week: 0.85 }), triggers: () => triggersOn,
       clock: systemClock, log: silentLogger(), token: () => TOKEN,
     });
     server = createServer((req, res) => void dash.handle(req, res, new URL(req.url ?? "/", "http://localhost")));
@@ -125,6 +131,23 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
       assert.equal((await post("/ui/action", origin, "{}")).status, 403, origin);
     }
     assert.equal((await post("/ui/login", `http://127.0.0.1:${port}`)).status, 303);
+  });
+
+  it("the task-answer action reaches ControlApi.taskAnswer with the id and answer, only with triggers on", async () => {
+    const cookie = await login();
+    const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
+      method: "POST", body: JSON.stringify({ action: "task-answer", id: "w-1", answer: "no" }),
+      headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
+    });
+    assert.equal((await act()).status, 403);
+    assert.deepEqual(answered, []);
+    triggersOn = true;
+    try {
+      assert.equal((await act()).status, 200);
+      assert.deepEqual(answered, [{ id: "w-1", answer: "no" }]);
+    } finally {
+      triggersOn = false;
+    }
   });
 
   // Last: it leaves this peer throttled.
