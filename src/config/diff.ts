@@ -35,6 +35,8 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
   if (prev.pool.shared_projects_dir !== next.pool.shared_projects_dir) needsRestart.push("pool.shared_projects_dir");
   if (prev.checkpoint.dir !== next.checkpoint.dir) needsRestart.push("checkpoint.dir");
   if (prev.inbox.dir !== next.inbox.dir) needsRestart.push("inbox.dir");
+  if (!same(prev.store, next.store)) needsRestart.push("store");
+  if (prev.box.name !== next.box.name) needsRestart.push("box.name");
   return {
     addedSessions: [...nextS.keys()].filter((n) => !prevS.has(n)),
     removedSessions: [...prevS.keys()].filter((n) => !nextS.has(n)),

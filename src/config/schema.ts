@@ -24,6 +24,7 @@ import {
 } from "./fields.js";
 import type { Config, ConfigContext } from "./types.js";
 import { scheduleIssues, scheduleSchema } from "./schedules.js";
+import { boxSchema, storeSchema } from "./store-config.js";
 import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "../notify/types.js";
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
@@ -286,6 +287,8 @@ export function configSchema(ctx: ConfigContext) {
       retention: retentionSchema.prefault({}),
       notify: notifySchema.prefault({}),
       schedules: z.array(scheduleSchema(home)).default([]),
+      store: storeSchema.prefault({}),
+      box: boxSchema(ctx.hostname).prefault({}),
       log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
     })
     .transform((c, zctx): Config => {

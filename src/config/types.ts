@@ -5,6 +5,7 @@
 
 import type { NotifyConfig } from "../notify/types.js";
 import type { ScheduleConfig } from "./schedules.js";
+import type { BoxConfig, StoreConfig } from "./store-config.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
@@ -128,6 +129,10 @@ export interface Config {
   notify: NotifyConfig;
   /** recurring pool tasks (config/schedules.ts, src/schedules/); names unique */
   schedules: ScheduleConfig[];
+  /** where the shared things live (config/store-config.ts, src/store/shared/); issue 19 */
+  store: StoreConfig;
+  /** this box in the shared store */
+  box: BoxConfig;
   log: { level: LogLevel };
 }
 
@@ -149,4 +154,6 @@ export interface ConfigContext {
   home: string;
   /** Is this path a directory? Given when a file is loaded (schedules' projects are checked then); absent = not checked. */
   isDir?: (path: string) => boolean;
+  /** This machine's host name (box.name's default); absent: os.hostname(). */
+  hostname?: string;
 }

@@ -14,7 +14,7 @@ import {
 } from "../../src/config/load.js";
 
 const HOME = "/home/u";
-const ctx = (env: NodeJS.ProcessEnv = {}) => ({ env, home: HOME });
+const ctx = (env: NodeJS.ProcessEnv = {}) => ({ env, home: HOME, hostname: "testhost" });
 const yaml = (...lines: string[]) => lines.join("\n") + "\n";
 const ACCOUNT = ["accounts:", "  - name: a", "    home: /home/u/a"]; // lines 1-3
 
@@ -224,6 +224,8 @@ describe("valid configs", () => {
       },
       notify: { dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 20, targets: [] },
       schedules: [],
+      store: { backend: "sqlite" },
+      box: { name: "testhost" },
       log: { level: "info" },
     };
     assert.deepEqual(config(yaml(...ACCOUNT)), expected);

@@ -1,0 +1,165 @@
+// The shared store (issue 19): what the boxes that use one account pool share. Two implementations with the
+// same behaviour: SQLite in the box's own state.db (store.backend: sqlite, one box) and PostgreSQL
+// (store.backend: postgres, several boxes). Times are epoch milliseconds passed in by the caller (`now`):
+// the store never reads a clock, so boxes sharing a database need synchronised clocks (NTP); leases' TTLs
+// are meant to be far above any skew (see docs/multi-box.md).
+
+/** A shared mark on an account, set by one box for all. */
+export type SharedAccountStateName = "exhausted" | "revoked" | "disabled" | "cooldown";
+
+export interface SharedAccountState {
+  account: string;
+  state: SharedAccountStateName;
+  /** the mark holds until then (epoch ms); null = until cleared */
+  until: number | null;
+  reason: string | null;
+  /** the box that set it */
+  box: string;
+  /** when that box set it (epoch ms) */
+  at: number;
+}
+
+/** One box's latest usage reading of one account (the figures object of quota/policy-types.ts `UsageFigures`, as JSON). */
+export interface SharedUsage {
+  account: string;
+  box: string;
+  figures: unknown;
+  /** the reading's own time (epoch ms) */
+  at: number;
+  /** `statusline` or `usage_api` */
+  source: string;
+}
+
+/** A box's lease: the box is alive while `expiresAt > now`. */
+export interface BoxLease {
+  box: string;
+  /** when this lease was first taken, or re-taken after it lapsed */
+  since: number;
+  heartbeatAt: number;
+  expiresAt: number;
+  /** free-form facts the box publishes (version, pid, pool size…), JSON */
+  info: Record<string, unknown>;
+}
+
+export interface HeartbeatResult {
+  lease: BoxLease;
+  /**
+   * true when this box had a lease that had lapsed before this heartbeat: other boxes may have requeued
+   * its running tasks meanwhile (its claims on them are void: `completeTask` refuses them).
+   */
+  lapsed: boolean;
+}
+
+export type SharedTaskState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+/** What a box enqueues. */
+export interface SharedTaskDraft {
+  /** the caller's id; enqueueing an id already there returns the existing task unchanged */
+  id: string;
+  /** absolute project path; only a box that has this project claims the task */
+  project: string;
+  prompt: string;
+  /** higher first */
+  priority: number;
+  /** only this box may claim it (`box:` in a task file); null = any box */
+  pinBox: string | null;
+  /** the rest of the task (model, account, worktree, base, timeout…), JSON; opaque to the store */
+  payload: Record<string, unknown>;
+}
+
+export interface SharedTask extends SharedTaskDraft {
+  /** the box it was enqueued on (its outbox gets the result) */
+  originBox: string;
+  state: SharedTaskState;
+  /** the box running it, or that ran it last */
+  box: string | null;
+  /** claims so far; the current claim's token is this number */
+  attempts: number;
+  notBefore: number | null;
+  result: string | null;
+  error: string | null;
+  /** enqueue order among equal priorities */
+  seq: number;
+  createdAt: number;
+  claimedAt: number | null;
+  endedAt: number | null;
+  updatedAt: number;
+}
+
+/** A claim: the task, and the token (`attempts` at claim time) every later change of it must carry. */
+export interface TaskClaim {
+  task: SharedTask;
+  claim: number;
+}
+
+export interface RequeuedTask {
+  id: string;
+  /** the lapsed box it was running on */
+  box: string;
+}
+
+/**
+ * The shared store. Every method may reject: with the PostgreSQL backend when the database is unreachable
+ * (CfError `shared_store_unavailable`, nothing changed), and with CfError `lease_lapsed` from `claimTask`
+ * when this box holds no live lease. Each method is one transaction.
+ */
+export interface SharedStore {
+  readonly backend: "sqlite" | "postgres";
+  /** this box's name (box.name) */
+  readonly box: string;
+
+  // ---- account states
+  /**
+   * Sets this box's mark on an account for every box. A write older (`now`) than the mark already stored
+   * is ignored (a box catching up after an outage does not undo a newer mark); returns whether it was stored.
+   */
+  setAccountState(account: string, state: SharedAccountStateName, until: number | null, reason: string | null, now: number): Promise<boolean>;
+  /** Removes the mark (the account is usable again for all), unless a mark newer than `now` is there. */
+  clearAccountState(account: string, now: number): Promise<boolean>;
+  /** The mark in force at `now`: undefined when none, or when its `until` is at or before `now`. */
+  getAccountState(account: string, now: number): Promise<SharedAccountState | undefined>;
+  /** Every mark in force at `now`, by account name. */
+  listAccountStates(now: number): Promise<SharedAccountState[]>;
+
+  // ---- usage figures
+  /** Stores this box's reading of an account when it is newer than this box's last one; returns whether it was. */
+  putUsage(account: string, figures: unknown, at: number, source: string): Promise<boolean>;
+  /** The newest reading of each account, whichever box took it (ties: the box name first in order). */
+  latestUsage(): Promise<SharedUsage[]>;
+  /** Every box's latest reading of one account, newest first. */
+  usageByBox(account: string): Promise<SharedUsage[]>;
+
+  // ---- box leases
+  /** Takes or renews this box's lease until `now + ttlMs`. `ttlMs` must be positive. */
+  heartbeat(now: number, ttlMs: number, info?: Record<string, unknown>): Promise<HeartbeatResult>;
+  /** Every lease, live or lapsed (a lapsed one has `expiresAt <= now`), by box name. */
+  leases(): Promise<BoxLease[]>;
+  /** Drops this box's lease (a clean stop): its running tasks are requeued by the next `requeueLapsed`. */
+  releaseLease(): Promise<void>;
+
+  // ---- the task queue
+  /** Adds a queued task from this box; idempotent on `draft.id` (an existing task is returned unchanged). */
+  enqueueTask(draft: SharedTaskDraft, now: number): Promise<SharedTask>;
+  /**
+   * Takes the next queued task this box may run at `now` (not_before passed; pinned to this box or to none;
+   * its project among `projects` when given): highest priority, then oldest. Exactly one claimer gets a
+   * task however many boxes claim at once (PostgreSQL: FOR UPDATE SKIP LOCKED). null when none.
+   */
+  claimTask(now: number, opts?: { projects?: readonly string[] }): Promise<TaskClaim | null>;
+  /** running → done or failed, only by the box holding claim `claim`; false otherwise (the claim is void). */
+  completeTask(id: string, claim: number, outcome: { state: "done"; result: string } | { state: "failed"; error: string }, now: number): Promise<boolean>;
+  /** running → queued (a retry after `notBefore`), only by the holder of claim `claim`. */
+  releaseTask(id: string, claim: number, notBefore: number | null, error: string | null, now: number): Promise<boolean>;
+  /** queued → cancelled, or running → cancelled by any box (its runner finds its claim void). */
+  cancelTask(id: string, reason: string, now: number): Promise<boolean>;
+  /**
+   * Requeues every running task of a box whose lease lapsed at or before `now` (or that has no lease).
+   * Any box may call it, concurrently: each task is requeued exactly once. Returns what it requeued.
+   */
+  requeueLapsed(now: number): Promise<RequeuedTask[]>;
+  getTask(id: string): Promise<SharedTask | undefined>;
+  /** Tasks in the given states (all when omitted), by priority then age. */
+  listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]>;
+
+  close(): Promise<void>;
+}
