@@ -9,6 +9,7 @@ need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq || true
@@ -21,6 +22,14 @@ if [ "${#need[@]}" -gt 0 ]; then
       if ! apt_out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium 2>&1); then
         printf '%s\n' "$apt_out" | tail -n 20 >&2
         echo "error: chromium could not be installed (above: apt-get's output); the dashboard's browser test will skip, or fail under CI" >&2
+      fi
+    fi
+    # The shared store's PostgreSQL tests start a private server from Debian's postgresql package (initdb in a
+    # temp dir, run as the package's postgres user); without it they skip, or fail under CI.
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+      if ! apt_out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql 2>&1); then
+        printf '%s\n' "$apt_out" | tail -n 20 >&2
+        echo "error: postgresql could not be installed (above: apt-get's output); the shared store's PostgreSQL tests will skip, or fail under CI" >&2
       fi
     fi
   fi
