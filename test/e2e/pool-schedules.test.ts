@@ -97,17 +97,25 @@ describe("a schedule across a daemon SIGKILL and restart", { timeout: 240_000 },
       assert.equal(caughtUp.length, 1, "one catch-up run at the restart");
       assert.ok(caughtUp[0]!.due >= 4, `the catch-up stood for the runs missed while down (due ${caughtUp[0]!.due})`);
 
-      // Up to the kill: every 2-second time once, none left out.
+      // No 2-second time is left out: each run stands for the times since the one before (`due`: 1 while the
+      // daemon keeps up; more only when a wake came late, and for the catch-up). A SIGKILL can fall between a
+      // run's commit and its event: only the last run before the kill may lack one.
       const times = all;
+      const dueOf = new Map(runs.map((r) => [r.task, r.due]));
       const cut = times.indexOf(timeOf(lastBefore));
       assert.ok(cut >= 3, "the last run before the kill is there");
-      for (let i = 1; i <= cut; i++) assert.equal(times[i]! - times[i - 1]!, 2000, `consecutive before the kill at ${iso(times[i]!)}`);
-      // Then exactly one run for the down time: the catch-up, at the latest time before the restart.
+      for (let i = 1; i < times.length; i++) {
+        const due = dueOf.get(`sched-tick-${iso(times[i]!)}`);
+        if (due === undefined && i === cut) continue;
+        assert.ok(due !== undefined, `a schedule.run event for ${iso(times[i]!)}`);
+        assert.equal(times[i]! - times[i - 1]!, 2000 * due, `the run at ${iso(times[i]!)} follows the one before by its due times`);
+      }
+      // Exactly one run for the down time: the catch-up, at the latest time before the restart.
       const catchUp = times[cut + 1]!;
       assert.equal(caughtUp[0]!.task, `sched-tick-${iso(catchUp)}`);
       assert.ok(catchUp - times[cut]! >= 8000, "the catch-up is the latest of the missed times, not the first");
-      // And from there every 2-second time once again.
-      for (let i = cut + 2; i < times.length; i++) assert.equal(times[i]! - times[i - 1]!, 2000, `consecutive after the restart at ${iso(times[i]!)}`);
+      const late = runs.filter((r) => !r.missed && r.due > 1);
+      assert.ok(late.length <= 2, `runs while up kept pace (late wakes: ${JSON.stringify(late)})`);
     } finally {
       db.close();
     }
@@ -131,9 +139,10 @@ describe("ten minutes down with an every-minute schedule", { timeout: 120_000 },
   const ids = (d: Daemon) => (d.store.db.prepare("SELECT id FROM tasks ORDER BY seq").all() as { id: string }[]).map((r) => r.id);
 
   it("catch_up latest queues one run, catch_up none none; both go on at the next minute", async () => {
-    // The daemon's clock reads 6 s before a minute B: it sees both schedules first, then runs them at B.
+    // The daemon's clock reads 12 s before a minute B (room for a slow start): it sees both schedules first,
+    // then runs them at B.
     const B = Math.ceil((Date.now() + 60_000) / M) * M;
-    clock.offset = B - 6000 - Date.now();
+    clock.offset = B - 12_000 - Date.now();
     let d = await h.start({ clock });
     await waitFor(() => ids(d).length === 2, 30_000, "the runs at B", 100);
     assert.deepEqual(ids(d), [`sched-latest-${iso(B)}`, `sched-none-${iso(B)}`]);
@@ -189,8 +198,8 @@ describe("schedules: reload, the schedules command, config errors, a run to done
 
   it("reload adds a schedule, whose run is done in the pool; `schedules` shows it; reload removes it", async () => {
     d = await h.start();
-    // Once, 4 s from now (a six-field cron of one second of the day), on the real CLI against the stand-in.
-    const at = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
+    // Once, 6 s from now (a six-field cron of one second of the day), on the real CLI against the stand-in.
+    const at = new Date(Math.ceil((Date.now() + 6000) / 1000) * 1000);
     const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
     h.configObject.schedules = [{ name: "once", cron, timezone: "UTC", prompt: "say hello for {{name}} on {{date}}", priority: 5, timeout: "2m" }];
     const diff = await d.reload(h.loadConfig());
