@@ -61,7 +61,10 @@ export function nextWait(prev: TaskWait | undefined, task: { id: string; session
 
 /** Sent after a "no": the CLI ends the turn at a rejected tool call (no Stop, no request; verified 2.1.197), so the model is told and finishes. */
 export function deniedNote(question: string): string {
-  return `The operator answered no to the permission request (${question.replace(/\s+/g, " ").slice(0, 300)}). Do not retry that call; finish the task without it and say what was left undone.`;
+  // The question comes from a pane: no control character may reach the prompt (cli-input.ts checkPromptText).
+  // eslint-disable-next-line no-control-regex
+  const q = question.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
+  return `The operator answered no to the permission request (${q}). Do not retry that call; finish the task without it and say what was left undone.`;
 }
 
 const ANSWER_CLOSE_MS = 5000;

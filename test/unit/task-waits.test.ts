@@ -14,6 +14,7 @@ import { TaskStore } from "../../src/inbox/task-store.js";
 import { taskView } from "../../src/inbox/task-types.js";
 import { deniedNote, nextWait, UNSEEN_WAIT_MS, type TaskWait } from "../../src/inbox/task-waits.js";
 import { readPermissionDialog } from "../../src/sessions/permission-dialog.js";
+import { checkPromptText } from "../../src/sessions/cli-input.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
@@ -55,6 +56,11 @@ describe("nextWait (pure)", () => {
     assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS - 1).change, null);
     assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS).change, "resumed");
     assert.equal(nextWait(undefined, task, { dialog: null }, T0).change, null);
+  });
+  it("the note after a no is one line of plain text the input module takes", () => {
+    const n = deniedNote("Bash command: rm x\u001b[2J\n\tthen   more — Do you want to proceed?");
+    assert.equal(n, "The operator answered no to the permission request (Bash command: rm x [2J then more — Do you want to proceed?). Do not retry that call; finish the task without it and say what was left undone.");
+    assert.equal(checkPromptText(n).ok, true);
   });
   it("the view shows a running task with a wait as waiting, with the question; others unchanged", () => {
     const row = { state: "running", prompt: "p" } as Parameters<typeof taskView>[0];
