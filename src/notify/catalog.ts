@@ -1,7 +1,7 @@
 // Which daemon events become notifications, and what they say. Pure: an event row in, a Notification
 // (or null: not something people are told about) out. The event kinds and their data are the ones the
 // daemon records (sessions/swap.ts, sessions/session-service.ts, quota/limit-reactor.ts, inbox/dispatcher.ts,
-// quota/usage-poller.ts, daemon.ts, notify/watchers.ts).
+// quota/usage-poller.ts, daemon.ts, notify/watchers.ts, schedules/schedule-service.ts).
 import type { EventRow } from "../store/types.js";
 import { NOTIFY_EVENTS, type Notification, type NotifyEventKind } from "./types.js";
 
@@ -69,6 +69,12 @@ function say(e: EventRow): Said | null {
         title: `task ${s(d.id)} is waiting for you`,
         text: `Its turn on ${who} stopped at a permission dialog: ${s(d.question, "a tool call")}. Answer with claude-failover task answer ${s(d.id)} yes|no.`,
         subject: `task ${s(d.id)}`,
+      };
+    case "schedule.refused":
+      return {
+        title: `schedule ${s(d.name)} did not run`,
+        text: `Its run of ${utcMinute(n(d.at))} was not queued: ${s(d.reason, "no reason recorded")}. It runs again at its next time.`,
+        subject: `schedule ${s(d.name)}`,
       };
     case "account.login_ending":
       return { title: `account ${e.account ?? "?"}: login ending`, text: `${s(d.warning, "its login ends soon")}: log in again with claude-failover login ${e.account ?? "NAME"}.`, subject: s(d.warning, "") };

@@ -15,7 +15,7 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export const NOTIFY_EVENTS = [
   "swap.done", "swap.rolled_back", "swap.parked",
   "session.parked", "session.resume", "session.dialog_overdue", "session.failed",
-  "task.done", "task.failed", "task.waiting",
+  "task.done", "task.failed", "task.waiting", "schedule.refused",
   "account.login_ending", "account.forecast_short", "quota.usage_refused",
 ] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];

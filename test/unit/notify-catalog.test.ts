@@ -23,6 +23,7 @@ describe("catalog", () => {
     [ev("task.done", { id: "t1", ms: 65_000, resultPath: "/o/t1.md" }, "auto-01"), /task t1 done/, /auto-01 in 1 min; result: \/o\/t1\.md/],
     [ev("task.failed", { id: "t1", attempts: 3, reason: "no Stop" }, null, null), /task t1 failed/, /no Stop after 3 attempts/],
     [ev("task.waiting", { id: "t1", question: "Bash command: touch /x — Do you want to proceed?" }, "auto-01"), /task t1 is waiting for you/, /auto-01 stopped at a permission dialog: Bash command: touch \/x — Do you want to proceed\?\. Answer with claude-failover task answer t1 yes\|no/],
+    [ev("schedule.refused", { name: "nightly", at: Date.UTC(2026, 10, 30, 3, 0), reason: "project: /p does not exist or is not a directory" }, null, null), /schedule nightly did not run/, /run of 2026-11-30 03:00 UTC was not queued: project: \/p does not exist or is not a directory\. It runs again at its next time/],
     [ev("account.login_ending", { warning: "login is 29 days old" }, null, "a"), /account a: login ending/, /29 days old: log in again with claude-failover login a/],
     [ev("account.forecast_short", { window: "five_hour", utilization: 0.8, exhaustAt: T + 3_600_000, resetsAt: T + 7_200_000 }, null, "a"), /account a will run out before its reset/, /five_hour window is at 80 % .* full at 2026-11-30 18:00 UTC, before it resets at 2026-11-30 19:00 UTC/],
     [ev("quota.usage_refused", { detail: "refuses this client" }, null, "a"), /usage endpoint refusing us \(account a\)/, /refuses this client/],
