@@ -1,5 +1,5 @@
 import type { Config } from "../config/types.js";
-import { formatIssue, loadConfigFile } from "../config/load.js";
+import { formatIssue, isDir, loadConfigFile } from "../config/load.js";
 import { Daemon } from "../daemon.js";
 import { EXIT_LOCKED, InstanceLockedError } from "../ops/instance-lock.js";
 import { notifyReady } from "../ops/sd-notify.js";
@@ -67,7 +67,8 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
 
 /** An invalid config is rejected with the same messages as `config check`; the old one stays in force. */
 async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
-  const r = loadConfigFile(path, { env, home: env.HOME || homedir() });
+  // A schedule's project must exist for the new config to be taken (the running one stays otherwise).
+  const r = loadConfigFile(path, { env, home: env.HOME || homedir(), isDir });
   if (!r.ok) {
     const messages = r.issues.map(formatIssue);
     log.error({ issues: messages }, "reload rejected: config is invalid; keeping the running config");

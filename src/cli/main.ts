@@ -34,7 +34,7 @@ export function buildProgram(io: CliIo): Command {
 
   const config = program.command("config").description("config file commands");
   config.command("check").description("validate the config file: exit 0 if valid, 2 otherwise").action(() => {
-    const { path } = loadCliConfig(cfgFlag(), io.env);
+    const { path } = loadCliConfig(cfgFlag(), io.env, { checkDirs: true });
     io.out(`${path}: ok\n`);
   });
 

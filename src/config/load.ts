@@ -55,11 +55,15 @@ export function loadConfigFile(path: string, ctx: ConfigContext): ConfigResult {
     const message = `cannot read: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, issues: [{ file: path, line: 0, path: "", message }] };
   }
-  // A file names real folders: a schedule's project is checked to exist (config/schedules.ts).
-  return parseConfig(text, path, { isDir, ...ctx });
+  return parseConfig(text, path, ctx);
 }
 
-function isDir(p: string): boolean {
+/**
+ * ConfigContext.isDir for `config check` and a reload: a schedule's project must exist then. Not at start,
+ * and not for the other commands: a project folder that went away refuses that schedule's runs (recorded and
+ * notified) but stops neither the daemon nor `status`.
+ */
+export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
   } catch {

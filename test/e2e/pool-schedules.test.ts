@@ -194,6 +194,12 @@ describe("schedules: reload, the schedules command, config errors, a run to done
     assert.match(r.err, new RegExp(`${file}:${lineOf(/timezone: Nowhere\/Land/, first)}: schedules\\[0\\]\\.timezone: not a time zone name`));
     assert.match(r.err, new RegExp(`${file}:${lineOf(/name: x/, lineOf(/name: x/, first))}: schedules\\[1\\]\\.name: same name as schedules\\[0\\]`));
     assert.match(r.err, new RegExp(`${file}:${lineOf(/cron: 61/, first)}: schedules\\[1\\]\\.cron: not a cron expression`));
+    // A project folder that is not there: refused by config check (a reload too), not at start.
+    const gone = join(h.root, "projects", "gone");
+    writeFileSync(file, stringify({ ...h.configObject, schedules: [{ name: "y", cron: "@daily", prompt: "p", project: gone }] }));
+    const r2 = await h.cli("--config", file, "config", "check");
+    assert.equal(r2.code, 2, r2.out + r2.err);
+    assert.match(r2.err, new RegExp(`${file}:\\d+: schedules\\[0\\]\\.project: ${gone} does not exist or is not a directory`));
   });
 
   it("reload adds a schedule, whose run is done in the pool; `schedules` shows it; reload removes it", async () => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { formatIssue, loadConfigFile, parseConfig, type Config } from "../../src/config/load.js";
+import { formatIssue, isDir, loadConfigFile, parseConfig, type Config } from "../../src/config/load.js";
 import { fillPrompt } from "../../src/config/schedules.js";
 
 const HOME = "/home/u";
@@ -76,7 +76,7 @@ describe("schedules: mistakes name the key", () => {
     assert.deepEqual(all, ["config.yaml:4: schedules[0].project: is required: none given and pool.autonomous.project is not set"]);
   });
 
-  it("a project that does not exist, when a file is loaded", () => {
+  it("a project that does not exist, when asked (config check, a reload)", () => {
     const text = yaml(...BASE, "schedules:", "  - { name: x, cron: '@daily', prompt: p, project: /srv/work/gone }");
     assert.deepEqual(errors(text, (p) => p === "/srv/work/app"), ["config.yaml:7: schedules[0].project: /srv/work/gone does not exist or is not a directory"]);
     const dir = mkdtempSync(join(tmpdir(), "cf-sched-config-"));
@@ -86,9 +86,10 @@ describe("schedules: mistakes name the key", () => {
       const lines = (project: string) => yaml("accounts:", "  - { name: a, home: /home/u/a }", "inbox:", `  allowed_roots: [${join(dir, "work")}]`,
         "schedules:", `  - { name: x, cron: '@daily', prompt: p, project: ${project} }`);
       writeFileSync(file, lines(join(dir, "work", "app")));
-      assert.equal(loadConfigFile(file, { env: {}, home: HOME }).ok, true);
+      assert.equal(loadConfigFile(file, { env: {}, home: HOME, isDir }).ok, true);
       writeFileSync(file, lines(join(dir, "work", "nope")));
-      const r = loadConfigFile(file, { env: {}, home: HOME });
+      assert.equal(loadConfigFile(file, { env: {}, home: HOME }).ok, true, "not checked unless asked: the daemon still starts");
+      const r = loadConfigFile(file, { env: {}, home: HOME, isDir });
       assert.equal(r.ok, false);
       if (!r.ok) assert.equal(formatIssue(r.issues[0]!), `${file}:6: schedules[0].project: ${join(dir, "work", "nope")} does not exist or is not a directory`);
     } finally {
