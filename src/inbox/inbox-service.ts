@@ -208,13 +208,17 @@ export class InboxService {
 
   /**
    * Queued tasks whose project inbox.allowed_roots no longer allows (the config was reloaded, or the daemon
-   * restarted with a new one) fail with the reason: never started untrusted, never waiting for ever.
+   * restarted with a new one), and queued tasks without a worktree once the pool runs bypassPermissions, fail
+   * with the reason: never started untrusted or unasked, never waiting for ever.
    */
   private failRefusedQueued(): void {
     const now = this.deps.clock.now();
+    const bypass = this.config.pool.autonomous.permission_mode === "bypassPermissions";
     for (const t of this.tasks.list(0)) {
       if (t.state !== "queued") continue;
-      const why = this.refused(t.project);
+      // Queued before a reload (or restart) into bypassPermissions: it would run without asking in the project's own tree.
+      const why = this.refused(t.project)
+        ?? (bypass && !t.worktree ? "worktree: false is refused: pool.autonomous.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own" : null);
       if (why && this.tasks.fail(t.id, why, now)) this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });
     }
   }
