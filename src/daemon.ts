@@ -42,6 +42,8 @@ import { Spool } from "./sessions/spool.js";
 import { StatusFeed, type StatusLineFiles, writeStatusLineFiles } from "./quota/status-feed.js";
 import type { SessionSpec, SessionTuning } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
+import { openSharedStore } from "./store/shared/open-shared-store.js";
+import { BoxSync } from "./boxes/box-sync.js";
 import { RetentionService } from "./store/retention.js";
 import { outboxDirFor } from "./inbox/outbox.js";
 import { Store } from "./store/store.js";
@@ -101,6 +103,8 @@ export class Daemon {
   private readonly eventFeeds: (() => void)[] = [];
   /** the web dashboard at /ui (ui/): pushed on every recorded event */
   readonly dashboard: Dashboard;
+  /** this box in the shared store (boxes/box-sync.ts): only with store.backend postgres; null with sqlite */
+  readonly boxSync: BoxSync | null;
   address: AddressInfo | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private config: Config;
@@ -122,6 +126,12 @@ export class Daemon {
     this.writeFailures.start();
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
+    const boxLog = this.log.child({ component: "box" });
+    this.boxSync = c.store.backend === "postgres" ? new BoxSync({
+      box: c.box.name, store: this.store, accounts: this.accounts, clock: this.clock, log: boxLog,
+      open: () => openSharedStore({ config: c, env: opts.env, db: this.store.db, onIdleError: (m) => boxLog.warn({ err: m }, "shared store connection lost") }),
+      info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
+    }) : null;
     this.statusFiles = writeStatusLineFiles(this.paths.stateDir);
     const hookFiles = writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
     const bypass = bypassWarning(c);
@@ -266,6 +276,7 @@ export class Daemon {
   private async boot(opts: DaemonOptions): Promise<void> {
     const c = this.config;
     this.accounts.configure(c.accounts);
+    await this.boxSync?.connect(); // a bad store config stops the start here; an unreachable database does not
     this.realHome = opts.realHome ?? homedir();
     this.prepareHomes(this.realHome);
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
@@ -296,6 +307,7 @@ export class Daemon {
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
     this.sweepTimer = setInterval(() => this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")), sweepMs);
+    this.boxSync?.start();
     this.store.appendEvent(this.clock.now(), "daemon.started", null, null, { pid: process.pid, listen: `${this.address.address}:${this.address.port}` });
     this.log.info({ listen: this.address, sessions: this.sessions.specs.size }, "daemon ready");
   }
@@ -493,6 +505,7 @@ export class Daemon {
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.boxSync?.stop().catch(() => {}); // rounds end, the lease is dropped (a clean stop)
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
     await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), { timeoutMs: 30_000, intervalMs: 100 });
     this.schedules?.stop();

@@ -1,0 +1,155 @@
+// This box in the shared store (issue 19, the first piece wired into the daemon; store.backend: postgres):
+// - holds its lease: a heartbeat every `heartbeatMs` with a TTL of `leaseTtlMs` (other boxes see it alive);
+// - shares its account exhaustions: an `account.state` event to `exhausted` (LimitReactor, a refused
+//   prompt) is written to the shared store, kept in memory and written again while the database is away;
+// - takes other boxes' exhaustions: every `syncMs` it reads the marks in force and sets those accounts
+//   exhausted here too (account-marks.ts decides which), so the quota policy moves its sessions off them.
+// The database being unreachable never stops the daemon: each failed round is logged once per outage and
+// the next round tries again (opening the store too, when the first open at boot failed).
+
+import type { AccountService } from "../accounts/account-service.js";
+import type { Store } from "../store/store.js";
+import type { SharedStore } from "../store/shared/shared-types.js";
+import type { Clock } from "../util/clock.js";
+import { errorMessage, isCfError } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { markToPublish, marksToApply, type MarkToPublish } from "./account-marks.js";
+
+export interface BoxSyncOptions {
+  box: string;
+  /** opens the shared store; called again after a failure (CfError `shared_store_unavailable`) */
+  open: () => Promise<SharedStore>;
+  store: Store;
+  accounts: AccountService;
+  clock: Clock;
+  log: Logger;
+  /** ms between rounds (read marks, publish pending ones); default 1000 */
+  syncMs?: number;
+  /** ms between heartbeats; default 10 000 */
+  heartbeatMs?: number;
+  /** lease TTL (ms); default 30 000: three missed heartbeats */
+  leaseTtlMs?: number;
+  /** what the lease row says about this box (JSON) */
+  info?: () => Record<string, unknown>;
+}
+
+export class BoxSync {
+  private shared: SharedStore | null = null;
+  private opening: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private lastBeat = -Infinity;
+  private down = false;
+  private stopped = false;
+  /** exhaustions not yet written, by account (the newest wins), with when they happened */
+  private readonly pending = new Map<string, MarkToPublish & { at: number }>();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly o: BoxSyncOptions) {}
+
+  /**
+   * Subscribes to account state changes and opens the store once. Rejects on a configuration problem
+   * (CfError `config`: the URL variable unset or not a URL; `db_too_new`), which the daemon should not
+   * start with; an unreachable database is only logged (the rounds retry).
+   */
+  async connect(): Promise<void> {
+    this.unsubscribe = this.o.store.onEvent((e) => {
+      if (e.kind !== "account.state" || !e.account) return;
+      const d = e.data as { to?: unknown; until?: unknown; reason?: unknown };
+      const m = markToPublish(e.account, String(d.to), typeof d.until === "number" ? d.until : null, typeof d.reason === "string" ? d.reason : null);
+      if (m) this.pending.set(m.account, { ...m, at: e.ts });
+    });
+    try {
+      await this.openStore();
+    } catch (e) {
+      if (!isCfError(e, "shared_store_unavailable")) throw e;
+    }
+  }
+
+  /** Starts the rounds on a timer (unref'd). */
+  start(): void {
+    this.timer = setInterval(() => { void this.syncOnce(); }, this.o.syncMs ?? 1000);
+    this.timer.unref();
+    void this.syncOnce();
+  }
+
+  /** The shared store when open (for status and tests). */
+  get store(): SharedStore | null {
+    return this.shared;
+  }
+
+  private async openStore(): Promise<void> {
+    if (this.shared) return;
+    this.opening ??= (async () => {
+      try {
+        this.shared = await this.o.open();
+        if (this.down) this.o.log.info({ box: this.o.box }, "shared store reachable again");
+        this.down = false;
+      } catch (e) {
+        this.noteDown(e);
+        throw e;
+      } finally {
+        this.opening = null;
+      }
+    })();
+    await this.opening;
+  }
+
+  private noteDown(e: unknown): void {
+    if (!this.down) this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared store unreachable: running on this box's own view until it returns");
+    this.down = true;
+  }
+
+  /**
+   * One round: open the store if needed, heartbeat when due, write pending exhaustions, take other boxes'
+   * marks. Never rejects (failures are logged); rounds never overlap (a call during one waits for it).
+   */
+  async syncOnce(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.round().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.openStore();
+      const s = this.shared!;
+      const now = this.o.clock.now();
+      if (now - this.lastBeat >= (this.o.heartbeatMs ?? 10_000)) {
+        const hb = await s.heartbeat(now, this.o.leaseTtlMs ?? 30_000, this.o.info?.() ?? {});
+        this.lastBeat = now;
+        if (hb.lapsed) this.o.log.warn({ box: this.o.box }, "this box's lease had lapsed (the database was away or the daemon stalled); renewed");
+      }
+      for (const [account, m] of [...this.pending]) {
+        await s.setAccountState(account, "exhausted", m.until, m.reason, m.at);
+        if (this.pending.get(account) === m) this.pending.delete(account);
+      }
+      const marks = await s.listAccountStates(now);
+      const names = new Set(this.o.accounts.names());
+      const local = this.o.store.listAccounts().filter((r) => names.has(r.name));
+      for (const a of marksToApply(local, marks, this.o.box, this.o.clock.now())) {
+        this.o.accounts.setState(a.account, "exhausted", a.until, a.reason);
+      }
+      if (this.down) this.o.log.info({ box: this.o.box }, "shared store reachable again");
+      this.down = false;
+    } catch (e) {
+      if (isCfError(e, "shared_store_unavailable")) this.noteDown(e);
+      else this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared store round failed");
+    }
+  }
+
+  /** Stops the rounds, drops this box's lease (a clean stop) when the store is reachable, closes it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.unsubscribe?.();
+    await this.running?.catch(() => {});
+    const s = this.shared;
+    this.shared = null;
+    if (!s) return;
+    await s.releaseLease().catch(() => {});
+    await s.close().catch(() => {});
+  }
+}
