@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, sep } from "node:path";
 import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
@@ -9,15 +8,15 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { checkAllowedProject } from "./allowed-roots.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
 import { outboxDirFor } from "./outbox.js";
 import { Pool, type SessionLayer } from "./pool.js";
 import { validateTask, type Parsed, type TaskFields, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";
+import { refusedProject, taskValidation } from "./task-validation.js";
 import { taskDetail, taskView, type TaskDraft } from "./task-types.js";
-import { notAGitRepo, removeWorktree, worktreeDirs } from "./worktree.js";
+import { removeWorktree, worktreeDirs } from "./worktree.js";
 
 export interface InboxDeps {
   store: Store;
@@ -189,21 +188,7 @@ export class InboxService {
   }
 
   private validation(): ValidateContext {
-    return {
-      defaultProject: this.config.pool.autonomous.project ?? null,
-      accounts: this.config.accounts.map((a) => a.name),
-      projectExists: (p) => {
-        try {
-          return statSync(p).isDirectory();
-        } catch {
-          return false;
-        }
-      },
-      projectRefused: (p) => this.refused(p),
-      defaultWorktree: this.config.pool.autonomous.worktree,
-      worktreeRequired: this.config.pool.autonomous.permission_mode === "bypassPermissions",
-      notGit: (p) => notAGitRepo(p),
-    };
+    return taskValidation(this.config, this.deps.home?.() ?? homedir());
   }
 
   /**
@@ -251,8 +236,7 @@ export class InboxService {
 
   /** Why `project` may not be a task's project (outside inbox.allowed_roots, `/`, the home), or null. */
   private refused(project: string): string | null {
-    const r = checkAllowedProject(project, this.config.inbox.allowed_roots, this.deps.home?.() ?? homedir());
-    return r.ok ? null : r.reason;
+    return refusedProject(this.config, this.deps.home?.() ?? homedir(), project);
   }
 
   private settings(c: Config): DispatchSettings {

@@ -6,6 +6,7 @@ import { ExitError } from "../cli/load.js";
 import { checkHomes } from "./doctor-homes.js";
 import { checkManagedSettings } from "./doctor-hooks.js";
 import { checkPoolPermissionMode } from "./doctor-pool.js";
+import { checkSchedules } from "./doctor-schedules.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
 import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
@@ -55,6 +56,7 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
     report(await checkCli(c, env, run));
     report(checkManagedSettings(o.managedSettingsDir));
     report(checkPoolPermissionMode(c));
+    for (const s of checkSchedules(c, o.now ?? Date.now(), env.HOME || homedir())) report(s);
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
     for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));
