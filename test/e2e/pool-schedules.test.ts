@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { Daemon } from "../../src/daemon.js";
 import { makeHarness, OffsetClock, type Harness } from "../support/harness.js";
+import { callOk, connectMcp, listenOf } from "../support/mcp-client.js";
 import { waitFor } from "../support/wait.js";
 
 interface TaskJson { id: string; state: string; source: string; prompt: string }
@@ -228,6 +229,16 @@ describe("schedules: reload, the schedules command, config errors, a run to done
     assert.equal(h.api.turns().filter((t) => t.status === 200 && t.userText.endsWith(done.prompt)).length, 1, "the model was asked once");
     assert.ok(existsSync(join(h.root, "state", "outbox", `${id}.md`)), "its result is in the outbox");
 
+    // The MCP tool and the CLI's JSON (GET /schedules) say the same.
+    const mcp = await connectMcp(listenOf(h), { authorization: `Bearer ${h.token}` });
+    try {
+      const viaMcp = await callOk<{ schedules: unknown[] }>(mcp, "schedules_list");
+      const viaCli = JSON.parse((await h.cli("schedules", "--json")).out) as unknown[];
+      assert.deepEqual(viaMcp.schedules, viaCli);
+      assert.deepEqual((viaCli[0] as { lastRun: unknown }).lastRun, { at: at.getTime(), task: id, outcome: "queued", error: null, taskState: "done" });
+    } finally {
+      await mcp.close();
+    }
     const text = await h.cli("schedules");
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /^NAME\s+CRON\s+ZONE\s+NEXT RUN\s+LAST RUN\s+OUTCOME\s+TASK\s+TASK STATE/);
