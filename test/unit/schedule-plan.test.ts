@@ -33,6 +33,7 @@ const rows: Row[] = [
   { what: "seen, its first time not come yet", specs: [minutely], records: [rec(minutely, T0 + 10 * S, null)], now: T0 + 50 * S, expect: [] },
   { what: "its first time came: run it", specs: [minutely], records: [rec(minutely, T0 + 10 * S, null)], now: T0 + M,
     expect: [{ kind: "run", name: "m", at: T0 + M, due: 1, missed: false }] },
+  { what: "a wall clock set back repeats nothing already decided", specs: [minutely], records: [rec(minutely, T0 - M, T0 + 5 * M)], now: T0 + 2 * M + 1, expect: [] },
   { what: "a time exactly at the cursor is not run again", specs: [minutely], records: [rec(minutely, T0 - M, T0)], now: T0, expect: [] },
   { what: "asked again within the same minute (a second or early wake): nothing", specs: [minutely], records: [rec(minutely, T0 - M, T0)], now: T0 + 59_999, expect: [] },
   { what: "the next minute: run it", specs: [minutely], records: [rec(minutely, T0 - M, T0)], now: T0 + M + 3,
