@@ -11,6 +11,8 @@ import { openDb } from "../../src/store/db.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { SHARED_SCHEMA_VERSION } from "../../src/store/shared/shared-migrations.js";
 import { SqliteSharedStore } from "../../src/store/shared/sqlite-shared-store.js";
+import { openSharedStore } from "../../src/store/shared/open-shared-store.js";
+import { isCfError } from "../../src/util/errors.js";
 import { sharedStoreCases, type SharedStoreBackend } from "../support/shared-store-cases.js";
 
 const root = mkdtempSync(join(tmpdir(), "cf-shared-sqlite-"));
@@ -37,6 +39,22 @@ const backend: SharedStoreBackend = {
 
 describe("shared store: sqlite", () => {
   sharedStoreCases(() => backend);
+
+  it("opened from config: sqlite uses the daemon's own handle; postgres without its variable's name is refused", async () => {
+    const db = openDb(join(root, "from-config"));
+    try {
+      const store = await openSharedStore({ config: { store: { backend: "sqlite" }, box: { name: "laptop" } }, env: {}, db });
+      assert.deepEqual([store.backend, store.box], ["sqlite", "laptop"]);
+      await store.heartbeat(1, 1000);
+      await store.close();
+      assert.ok(db.open, "the daemon's handle stays open");
+      assert.deepEqual(db.prepare("SELECT box FROM box_leases").all(), [{ box: "laptop" }]);
+      await assert.rejects(openSharedStore({ config: { store: { backend: "postgres" }, box: { name: "laptop" } }, env: {}, db }),
+        (e) => isCfError(e, "config") && /store\.postgres_url_env is not set/.test((e as Error).message));
+    } finally {
+      db.close();
+    }
+  });
 
   it("lives beside the local tables of state.db without touching their version", async () => {
     const stateDir = join(root, "beside");

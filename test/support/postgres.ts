@@ -1,7 +1,8 @@
 // A private PostgreSQL for a test file: Debian's `postgresql` package (/usr/lib/postgresql/<major>/bin),
 // `initdb` in a temp dir, the server listening only on a unix socket in that dir (no TCP port, so test
 // files never collide), fsync off (a test database need not survive a power cut). One start per test file;
-// each test takes a fresh database from `createDatabase`.
+// each test takes a fresh database from `createDatabase`. CF_PG_BIN=<dir> picks another bin dir (one without
+// initdb makes the tests skip, or fail under CI: how the missing-binaries path is checked).
 //
 // Root: initdb and postgres refuse to run as root ("cannot be run as root"). As root the binaries run as
 // the `postgres` system user the package creates (child_process' uid/gid: libuv also drops root's
@@ -18,7 +19,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { waitFor } from "./wait.js";
@@ -188,7 +189,3 @@ function runAs(): { uid: number; gid: number } | null {
   return { uid: id("-u"), gid: id("-g") };
 }
 
-/** The current user, for messages. */
-export function whoRuns(): string {
-  return process.getuid?.() === 0 ? "postgres (we are root)" : userInfo().username;
-}

@@ -7,12 +7,11 @@
 import pg from "pg";
 import { CfError } from "../../util/errors.js";
 import { migrateSharedPostgres } from "./postgres-migrate.js";
-import { checkAccountState, checkTtl, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
+import { LATEST_USAGE_SQL, checkAccountState, checkTtl, lapsedNote, leaseLapsed, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
 import type {
   BoxLease, HeartbeatResult, RequeuedTask, SharedAccountState, SharedAccountStateName, SharedStore, SharedTask, SharedTaskDraft,
   SharedTaskState, SharedUsage, TaskClaim,
 } from "./shared-types.js";
-import { LATEST_USAGE_SQL, lapsedNote, leaseLapsed } from "./sqlite-shared-store.js";
 
 export interface PostgresSharedStoreOptions {
   /** postgresql://… (from the environment; never logged) */

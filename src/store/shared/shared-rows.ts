@@ -1,6 +1,7 @@
-// Rows of the shared tables → the shapes of shared-types.ts, for both backends. PostgreSQL's BIGINT comes
+// Rows of the shared tables → the shapes of shared-types.ts, and the SQL and errors both backends share. PostgreSQL's BIGINT comes
 // back from pg as a string and JSONB as a value; SQLite gives numbers and JSON text.
 
+import { CfError } from "../../util/errors.js";
 import type { BoxLease, SharedAccountState, SharedAccountStateName, SharedTask, SharedTaskState, SharedUsage } from "./shared-types.js";
 
 export type Row = Record<string, unknown>;
@@ -55,4 +56,20 @@ export function checkTtl(ttlMs: number): void {
 }
 export function checkAccountState(state: string): void {
   if (!SHARED_ACCOUNT_STATES.includes(state as SharedAccountStateName)) throw new RangeError(`unknown shared account state ${JSON.stringify(state)}`);
+}
+
+/** The newest reading per account across boxes (ties: the first box name); the same SQL runs on both backends. */
+export const LATEST_USAGE_SQL = `SELECT * FROM shared_usage u
+  WHERE NOT EXISTS (SELECT 1 FROM shared_usage v WHERE v.account = u.account AND (v.at > u.at OR (v.at = u.at AND v.box < u.box)))
+  ORDER BY u.account`;
+
+export function leaseLapsed(box: string): CfError {
+  return new CfError("lease_lapsed", `box ${box} holds no live lease in the shared store: heartbeat before claiming tasks`);
+}
+
+/** The error a requeued task carries: which box lapsed, and when its lease ended. */
+export function lapsedNote(box: string, expiresAt: unknown): string {
+  return expiresAt === null || expiresAt === undefined
+    ? `requeued: box ${box} holds no lease`
+    : `requeued: the lease of box ${box} lapsed at ${new Date(Number(expiresAt)).toISOString()}`;
 }

@@ -7,7 +7,7 @@
 import { CfError } from "../../util/errors.js";
 import type { Db } from "../db.js";
 import { SHARED_MIGRATIONS } from "./shared-migrations.js";
-import { checkAccountState, checkTtl, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
+import { LATEST_USAGE_SQL, checkAccountState, checkTtl, lapsedNote, leaseLapsed, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
 import type {
   BoxLease, HeartbeatResult, RequeuedTask, SharedAccountState, SharedAccountStateName, SharedStore, SharedTask, SharedTaskDraft,
   SharedTaskState, SharedUsage, TaskClaim,
@@ -217,20 +217,4 @@ export class SqliteSharedStore implements SharedStore {
     if (this.closeDb && this.db.open) this.db.close();
     return Promise.resolve();
   }
-}
-
-/** The newest reading per account across boxes (ties: the first box name); the same SQL runs on both backends. */
-export const LATEST_USAGE_SQL = `SELECT * FROM shared_usage u
-  WHERE NOT EXISTS (SELECT 1 FROM shared_usage v WHERE v.account = u.account AND (v.at > u.at OR (v.at = u.at AND v.box < u.box)))
-  ORDER BY u.account`;
-
-export function leaseLapsed(box: string): CfError {
-  return new CfError("lease_lapsed", `box ${box} holds no live lease in the shared store: heartbeat before claiming tasks`);
-}
-
-/** The error a requeued task carries: which box lapsed, and when its lease ended. */
-export function lapsedNote(box: string, expiresAt: unknown): string {
-  return expiresAt === null || expiresAt === undefined
-    ? `requeued: box ${box} holds no lease`
-    : `requeued: the lease of box ${box} lapsed at ${new Date(Number(expiresAt)).toISOString()}`;
 }
