@@ -67,7 +67,9 @@ export function deniedNote(question: string): string {
   return `The operator answered no to the permission request (${q}). Do not retry that call; finish the task without it and say what was left undone.`;
 }
 
-const ANSWER_CLOSE_MS = 5000;
+const ANSWER_CLOSE_MS = 6000;
+/** the key is sent at most this often while the same dialog stays open (ANSWER_CLOSE_MS split between them) */
+const ANSWER_ATTEMPTS = 3;
 
 export class TaskWaits {
   private readonly waits = new Map<string, TaskWait>();
@@ -161,16 +163,31 @@ export class TaskWaits {
       }
       const k = answerKey(d, answer);
       if (!k.ok) throw new CfError("conflict", `task ${t.id}: ${k.reason}: nothing was answered`);
-      await tmux.sendLiteral(session, k.key);
+      // A digit sent to an open dialog was once not taken (2.1.332, about 1 run in 8; sent again it was): the
+      // same key is sent again while this very dialog stays open. A PermissionRequest since the first key means
+      // the dialog on screen is a new one (the same call asked again): ours was taken, nothing more is pressed.
+      let reopened = false;
+      const off = this.layer.onSignal((x) => {
+        if (x.session === session && x.signal.kind === "permission_request") reopened = true;
+      });
       const still = () => tmux.capture(session).then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question).catch(() => false);
-      const closed = await pollUntil(async () => !(await still()), { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 50 });
-      if (!closed) throw new CfError("conflict", `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`);
+      let closed = false;
+      try {
+        for (let attempt = 0; attempt < ANSWER_ATTEMPTS && !closed && !reopened; attempt++) {
+          await tmux.sendLiteral(session, k.key);
+          closed = !!(await pollUntil(async () => reopened || !(await still()), { timeoutMs: ANSWER_CLOSE_MS / ANSWER_ATTEMPTS, intervalMs: 50 }));
+        }
+      } finally {
+        off();
+      }
+      if (!closed && !reopened) throw new CfError("conflict", `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`);
       this.waits.delete(t.id);
       const row = this.layer.get(session);
       this.layer.event("task.answered", session, row?.account ?? t.accountUsed, { id: t.id, answer, option: k.option.label, question: wait.question, waitedMs: this.clock.now() - wait.since });
       this.log.info({ task: t.id, session, answer }, "permission dialog answered");
       if (answer === "yes") {
-        if (row?.state === "waiting") this.layer.updateRow(session, { state: "busy", stateReason: null });
+        // (reopened: the CLI asks again, the session stays waiting and the next tick records the new wait)
+        if (row?.state === "waiting" && !reopened) this.layer.updateRow(session, { state: "busy", stateReason: null });
       } else {
         await this.afterNo(t, session, wait.question);
       }

@@ -78,6 +78,8 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   let clock: ManualClock;
   let d: Dispatcher;
   let pane: string;
+  /** digits the fake CLI drops before it takes one (a key not taken, seen once on 2.1.332) */
+  let drop = 0;
   const keys: string[] = [];
   const kinds = (id: string) => layer.events.filter((e) => e.data.id === id).map((e) => e.kind);
 
@@ -89,12 +91,13 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     layer = new FakeSessionLayer();
     clock = new ManualClock(T0);
     pane = IDLE;
+    drop = 0;
     keys.length = 0;
     // The pane: a real CLI's permission dialog while `pane` holds it; a digit closes it.
     layer.tmux.capture = async () => pane;
     layer.tmux.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
-      if (/^\d$/.test(text)) pane = IDLE;
+      if (/^\d$/.test(text) && drop-- <= 0) pane = IDLE;
     };
     const sendKeys = layer.tmux.sendKeys;
     layer.tmux.sendKeys = async (n: string, ...k: string[]) => {
@@ -151,6 +154,32 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     assert.deepEqual(keys, ["literal:4"]);
     assert.ok(layer.log.some((l) => l.startsWith("send:auto-01:The operator answered no to the permission request (Bash command: ")), layer.log.join("\n"));
     assert.equal(tasks.get("t1")!.state, "running");
+  });
+
+  it("a digit not taken is sent again while the same dialog stays open, at most three times", async () => {
+    await openDialog();
+    drop = 1;
+    await d.waits.answer("t1", "yes");
+    assert.deepEqual(keys, ["literal:1", "literal:1"]);
+    await openDialog();
+    keys.length = 0;
+    drop = 5;
+    await assert.rejects(d.waits.answer("t1", "yes"), /did not close after 1 \(Yes\)/);
+    assert.deepEqual(keys, ["literal:1", "literal:1", "literal:1"]);
+  });
+
+  it("a new PermissionRequest after the key (the same call asked again) means the key was taken: nothing more is pressed", async () => {
+    await openDialog();
+    drop = 5; // the identical dialog stays on screen
+    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+      keys.push(`literal:${text}`);
+      setTimeout(() => layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" }), 20);
+    };
+    const r = await d.waits.answer("t1", "yes");
+    assert.equal(r.answer, "yes");
+    assert.deepEqual(keys, ["literal:1"]);
+    assert.equal(layer.get("auto-01")!.state, "waiting", "still waiting: on the new dialog");
+    await waitFor(() => d.waits.get("t1") ?? null, 5000, "the new dialog is a new wait");
   });
 
   it("a dialog other than the one shown is not answered", async () => {
