@@ -317,7 +317,9 @@ export class SessionService {
       if (pane && !pane.dead && row.state === "starting" && (await this.failIfStartOverdue(spec.name))) continue;
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
-      else if (row.state === "starting" || row.state === "busy" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
+      // A `waiting` row (PermissionRequest or Notification hook) is read too: its reason becomes the dialog
+      // seen, which is what status, the dashboard and the dialog_after notice go by.
+      else if (row.state === "starting" || row.state === "busy" || row.state === "waiting" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
     }
   }
 
