@@ -8,6 +8,7 @@ export const pane = (h: Harness, name = "dev"): string => h.tmux("capture-pane",
 /** Types `text` literally into `name`'s input box, waits until it shows, then presses Enter. */
 export async function typePrompt(h: Harness, text: string, name = "dev"): Promise<void> {
   h.tmux("send-keys", "-t", `=${name}:`, "-l", "--", text);
-  await waitFor(() => pane(h, name).includes(text), 10_000, "typed text shown");
+  // Under load (a 2-core box running other suites) the CLI can take over 10 s to draw typed text.
+  await waitFor(() => pane(h, name).includes(text), 30_000, "typed text shown");
   h.tmux("send-keys", "-t", `=${name}:`, "Enter");
 }
