@@ -68,6 +68,8 @@ export function deniedNote(question: string): string {
 }
 
 const ANSWER_CLOSE_MS = 6000;
+/** how long an answer waits for the dialog of a wait known only from its PermissionRequest hook to be drawn */
+const DIALOG_DRAW_MS = 3000;
 /** the key is sent at most this often while the same dialog stays open (ANSWER_CLOSE_MS split between them) */
 const ANSWER_ATTEMPTS = 3;
 
@@ -156,7 +158,10 @@ export class TaskWaits {
     this.answering.add(t.id);
     try {
       const tmux = this.layer.tmux;
-      const d = readPermissionDialog(await tmux.capture(session), this.clock.now());
+      const read = async () => readPermissionDialog(await tmux.capture(session), this.clock.now());
+      // The hook fires before the CLI draws the dialog (0.3–0.5 s later on 2.1.332 under load): a wait known
+      // only from the hook gets a moment for its dialog to show.
+      const d = (await read()) ?? (wait.paneQuestion === null ? (await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null : null);
       if (!d) throw new CfError("conflict", `task ${t.id}: no permission dialog is open in session ${session} now: nothing was answered`);
       if (wait.paneQuestion !== null && wait.paneQuestion !== d.question) {
         throw new CfError("conflict", `task ${t.id}: the dialog in ${session} is not the one shown (now: ${d.question}): nothing was answered; look again`);

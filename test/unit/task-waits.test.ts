@@ -182,6 +182,17 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     await waitFor(() => d.waits.get("t1") ?? null, 5000, "the new dialog is a new wait");
   });
 
+  it("a wait known only from the hook: the answer waits for its dialog to be drawn; none drawn, nothing pressed", async () => {
+    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /x" });
+    await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
+    await assert.rejects(d.waits.answer("t1", "yes"), /no permission dialog is open in session auto-01 now: nothing was answered/);
+    assert.deepEqual(keys, []);
+    setTimeout(() => (pane = PANE), 300);
+    const r = await d.waits.answer("t1", "yes");
+    assert.equal(r.option, "Yes");
+    assert.deepEqual(keys, ["literal:1"]);
+  });
+
   it("a dialog other than the one shown is not answered", async () => {
     await openDialog();
     pane = WRITE; // another dialog took its place before the answer came
