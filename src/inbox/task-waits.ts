@@ -168,7 +168,7 @@ export class TaskWaits {
       }
       const k = answerKey(d, answer);
       if (!k.ok) throw new CfError("conflict", `task ${t.id}: ${k.reason}: nothing was answered`);
-      // A digit sent to an open dialog was once not taken (2.1.332, about 1 run in 8; sent again it was): the
+      // A digit sent just as the dialog appeared was once not taken (2.1.332 under load; sent again it was): the
       // same key is sent again while this very dialog stays open. A PermissionRequest since the first key means
       // the dialog on screen is a new one (the same call asked again): ours was taken, nothing more is pressed.
       let reopened = false;
@@ -193,7 +193,7 @@ export class TaskWaits {
       if (answer === "yes") {
         // (reopened: the CLI asks again, the session stays waiting and the next tick records the new wait)
         if (row?.state === "waiting" && !reopened) this.layer.updateRow(session, { state: "busy", stateReason: null });
-      } else {
+      } else if (!reopened) {
         await this.afterNo(t, session, wait.question);
       }
       return { id: t.id, answer, question: wait.question, option: k.option.label, session };
