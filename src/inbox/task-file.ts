@@ -5,6 +5,7 @@ import { parseDocument } from "yaml";
 import { parseDuration } from "../config/duration.js";
 import type { TaskDraft } from "./task-types.js";
 import { checkBaseRef } from "./worktree.js";
+import { checkPromptText } from "../sessions/cli-input.js";
 
 /** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
 export const TASK_KEYS = ["project", "priority", "account", "model", "id", "worktree", "base", "timeout"] as const;
@@ -96,6 +97,10 @@ export function parseTaskFile(bytes: Uint8Array): Parsed<TaskFields> {
 export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDraft> {
   const prompt = f.prompt.replace(/^\s*\n/, "").replace(/\s+$/, "");
   if (!prompt.trim()) return { ok: false, reason: "empty prompt: the file has no text after its front matter" };
+  // Refused now, with the reason, rather than failed at dispatch: a `/word` start (the CLI would run it as
+  // a slash command) or a control character (it would act as a key, or be stripped).
+  const text = checkPromptText(prompt);
+  if (!text.ok) return { ok: false, reason: text.reason };
   const project = checkProject(f.project ?? null, ctx);
   if (!project.ok) return project;
   const priority = f.priority ?? 0;

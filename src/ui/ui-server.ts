@@ -237,7 +237,8 @@ export class Dashboard {
       case "scale": return api.scale(rest);
       case "enqueue": return api.enqueue(rest);
       case "task-answer": return api.taskAnswer(rest);
-      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, task-answer, got ${JSON.stringify(action)}`);
+      case "task-cancel": return api.taskCancel(rest);
+      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, task-answer, task-cancel, got ${JSON.stringify(action)}`);
     }
   }
 }

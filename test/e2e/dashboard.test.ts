@@ -36,6 +36,8 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     // A project whose path holds markup: shown as text.
     const dedicated = (h.configObject.pool as { dedicated: { name: string; project: string }[] }).dedicated;
     dedicated[1]!.project = h.project(`x${EVIL}`);
+    // A pool with a project and no sessions (max 0): a task enqueued from the page stays queued, to cancel.
+    (h.configObject.pool as Record<string, unknown>).autonomous = { min: 0, max: 0, project: h.project("work") };
     h.writeConfig();
     // Figures to draw (below the 85 % threshold: nothing moves on its own).
     h.api.setUtilization(h.accountTokens.a!, { five_hour: 42, seven_day: 15 });
@@ -159,10 +161,21 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     await page.waitForSelector('[data-account="a"] button:has-text("Enable")', { timeout: 5_000 });
     await page.click('[data-account="a"] button:has-text("Enable")');
     await waitFor(() => d.accounts.row("a").state === "active", 5_000, "a enabled again");
+    // A task enqueued from the page (the pool has no sessions: it stays queued), then cancelled from its row.
+    await page.fill("#enqueue textarea", "a task to cancel");
+    await page.click("#enqueue button");
+    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("done: "), undefined, { timeout: 5_000 });
+    const queued = d.inbox.tasks.list().find((t) => t.prompt === "a task to cancel")!;
+    assert.equal(queued.state, "queued");
+    await page.click(`tr[data-task="${queued.id}"] button:has-text("Cancel")`);
+    await waitFor(() => d.inbox.tasks.get(queued.id)?.state === "cancelled", 5_000, "task cancelled from the page");
+    await page.waitForSelector(`tr[data-task="${queued.id}"].task-cancelled`, { timeout: 7_000 });
+    assert.equal(await page.locator(`tr[data-task="${queued.id}"] button:has-text("Cancel")`).count(), 0, "no Cancel on an ended task");
     // Refused by the facade: the reason is shown, nothing happens.
-    await page.fill("#enqueue textarea", "a task");
+    await page.fill("#enqueue textarea", "/logout now");
     await page.click("#enqueue button");
     await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("refused: "), undefined, { timeout: 5_000 });
+    assert.equal(d.inbox.tasks.list().filter((t) => t.prompt.startsWith("/logout")).length, 0);
     // A cross-site style request (no x-cf-ui header) is refused even now.
     const forged = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
     assert.equal(forged, 403);

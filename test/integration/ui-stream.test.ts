@@ -22,6 +22,7 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   let snapshotThrows = false;
   let triggersOn = false;
   const answered: unknown[] = [];
+  const cancelled: unknown[] = [];
   const sockets = new Set<Socket>();
 
   before(async () => {
@@ -34,6 +35,10 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
       tasksList: () => [],
       taskAnswer: async (b: unknown) => {
         answered.push(b);
+        return { ok: true };
+      },
+      taskCancel: async (b: unknown) => {
+        cancelled.push(b);
         return { ok: true };
       },
     } as unknown as ControlApi;
@@ -145,6 +150,23 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
     try {
       assert.equal((await act()).status, 200);
       assert.deepEqual(answered, [{ id: "w-1", answer: "no" }]);
+    } finally {
+      triggersOn = false;
+    }
+  });
+
+  it("the task-cancel action reaches ControlApi.taskCancel with the id, only with triggers on", async () => {
+    const cookie = await login();
+    const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
+      method: "POST", body: JSON.stringify({ action: "task-cancel", id: "q-1" }),
+      headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
+    });
+    assert.equal((await act()).status, 403);
+    assert.deepEqual(cancelled, []);
+    triggersOn = true;
+    try {
+      assert.equal((await act()).status, 200);
+      assert.deepEqual(cancelled, [{ id: "q-1" }]);
     } finally {
       triggersOn = false;
     }

@@ -144,3 +144,11 @@ describe("task files: hostile input is rejected with a reason, never thrown", ()
     }
   });
 });
+
+describe("validateTask: prompts the CLI would not take as text", () => {
+  it("refuses a /word start and a control character at enqueue, with the reason; a path start is a prompt", () => {
+    assert.match((validateTask({ prompt: "/logout now" }, ctx) as { reason: string }).reason, /prompt starts with \/logout, which the CLI would run as a slash command/);
+    assert.match((validateTask({ prompt: "a\u001b[201~b" }, ctx) as { reason: string }).reason, /control character \(ESC at offset 1\)/);
+    assert.ok(validateTask({ prompt: "/tmp/x what is this" }, ctx).ok);
+  });
+});

@@ -94,6 +94,10 @@
           last.appendChild(el("button", { text: "No", onclick: function () { act({ action: "task-answer", id: t.id, answer: "no" }); } }));
         }
       }
+      if (s.triggers && (t.state === "queued" || t.state === "running" || t.state === "waiting")) {
+        // The same as claude-failover task cancel ID: a queued task is removed, a running one interrupted.
+        last.appendChild(el("button", { text: "Cancel", onclick: function () { act({ action: "task-cancel", id: t.id }); } }));
+      }
       body.appendChild(el("tr", { cls: "task-" + str(t.state) + (t.waiting ? " waiting" : ""), title: str(t.prompt), "data-task": t.id }, [
         el("td", { text: t.id }), el("td", { cls: "state", text: t.state }), el("td", { text: str(t.project) }), el("td", { text: str(t.session) }), el("td", { text: time }), last,
       ]));
