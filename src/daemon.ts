@@ -30,12 +30,12 @@ import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { bypassWarning } from "./ops/doctor-pool.js";
-import { AUTH_OVERRIDES, type LaunchContext } from "./sessions/launch.js";
+import { secretEnvNames } from "./ops/secret-env.js";
+import type { LaunchContext } from "./sessions/launch.js";
 import { LaunchEnvFiles } from "./sessions/launch-env.js";
 import { InstanceLock } from "./ops/instance-lock.js";
 import { WriteFailureWatch } from "./ops/write-failures.js";
 import { SessionService } from "./sessions/session-service.js";
-import { SYSTEMD_NOTIFY_VARS } from "./ops/sd-notify.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
 import { endSessionsOnOldServer, recordedSocket, recordSocket } from "./ops/socket-change.js";
 import { Spool } from "./sessions/spool.js";
@@ -188,7 +188,7 @@ export class Daemon {
     this.notify = new NotifyService(c.notify, {
       clock: this.clock, log: this.log.child({ component: "notify" }),
       // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
-      deliver: realDeliver({ timeoutMs: 10_000, env: () => notifyChildEnv(opts.env, this.config.notify, [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, this.config.mcp_http.bearer_token_env]) }),
+      deliver: realDeliver({ timeoutMs: 10_000, env: () => notifyChildEnv(opts.env, this.config.notify, secretEnvNames(this.config)) }),
       record: (kind, session, account, data) => this.store.appendEvent(this.clock.now(), kind, session, account, data),
       sessions: () => this.sessions.list(),
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
@@ -496,7 +496,7 @@ export class Daemon {
   private launchContext(c: Config, settingsFile: string): LaunchContext {
     return {
       binary: this.resolveBinary(c), args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args], env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
-      sharedProjectsDir: c.pool.shared_projects_dir, scrub: [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env],
+      sharedProjectsDir: c.pool.shared_projects_dir, scrub: secretEnvNames(c),
       launch: (this.launchFiles ??= new LaunchEnvFiles(`${this.paths.stateDir}/launch`)).prepare(c.claude.env),
       statusLine: this.statusFiles, userHome: this.realHome,
     };

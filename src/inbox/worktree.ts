@@ -4,12 +4,21 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { shellEnv } from "../tmux/exec.js";
 
 export class WorktreeError extends Error {}
 
 const GIT_TIMEOUT_MS = 60_000;
-// No prompts for credentials or editors, no pager, no user/global config hooks reaching a terminal.
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_EDITOR: "true", GIT_PAGER: "cat", LC_ALL: "C" };
+/**
+ * git's environment from the daemon's `env`: only what a shell needs (tmux/exec.ts shellEnv: PATH, HOME,
+ * LANG…), never the daemon's secrets (the MCP bearer token, the PostgreSQL URL): git runs the project's own
+ * hooks (post-checkout at `worktree add`), which a pool task may have written. No prompts for credentials
+ * or editors, no pager.
+ */
+export function gitEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return { ...shellEnv(env), GIT_TERMINAL_PROMPT: "0", GIT_EDITOR: "true", GIT_PAGER: "cat", LC_ALL: "C" };
+}
+const GIT_ENV = gitEnv(process.env);
 
 /** Runs `git -C cwd ...args`; resolves with stdout, rejects with a WorktreeError carrying git's stderr. */
 export function git(cwd: string, args: readonly string[]): Promise<string> {

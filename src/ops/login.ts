@@ -11,9 +11,8 @@ import { prepareHome } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
 import { ExitError } from "../cli/load.js";
 import { pathsFor } from "../paths.js";
-import { AUTH_OVERRIDES } from "../sessions/launch.js";
 import { describeDuplicate, duplicateLogins, readIdentity } from "./identity.js";
-import { SYSTEMD_NOTIFY_VARS } from "./sd-notify.js";
+import { secretEnvNames } from "./secret-env.js";
 import type { OpsIo } from "./init.js";
 
 /** The user's terminal: raw mode is switched on only when it is one. */
@@ -44,7 +43,7 @@ export interface LoginOptions {
 export function loginEnv(c: Config, home: string, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  for (const k of [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env]) delete out[k];
+  for (const k of secretEnvNames(c)) delete out[k];
   return { ...out, ...c.claude.env, HOME: home };
 }
 
