@@ -29,12 +29,15 @@ export interface PostgresSharedStoreOptions {
 
 type Q = pg.Pool | pg.PoolClient;
 
-/** SQLSTATE classes and socket errors that mean "the database cannot be reached now", not a bad statement. */
-function isUnavailable(e: unknown): boolean {
+/**
+ * SQLSTATE classes and socket errors that mean "the database cannot be reached now", not a bad statement.
+ * ENOTFOUND too: a host name that does not resolve (DNS not up yet at boot) is an outage, not a config error.
+ */
+export function isUnavailable(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   if (typeof code !== "string") return /timeout|Connection terminated|connect/i.test((e as Error)?.message ?? "");
   return code.startsWith("08") || code.startsWith("57P") || code === "53300"
-    || ["ECONNREFUSED", "ECONNRESET", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN"].includes(code);
+    || ["ECONNREFUSED", "ECONNRESET", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN", "ENOTFOUND"].includes(code);
 }
 
 function wrap(e: unknown): unknown {
