@@ -59,7 +59,7 @@ export class InboxService {
     this.tasks = new TaskStore(deps.store.db);
     this.outboxDir = outboxDirFor(config.inbox.dir);
     this.worktreeDir = join(config.state_dir, "worktrees");
-    this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p), config.pool.autonomous.permission_mode ?? null);
+    this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p), config.pool.autonomous.permission_mode ?? null, this.worktreeDir);
     this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config));
     this.intake = new Intake(
       { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },

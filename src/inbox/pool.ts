@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sep } from "node:path";
 import type { SendResult } from "../sessions/prompt-sender.js";
 import type { CliInput } from "../sessions/cli-input.js";
 import { classifyPane } from "../sessions/pane-classify.js";
@@ -60,6 +61,8 @@ export class Pool {
     private readonly trust: (project: string) => void = () => {},
     /** pool.autonomous.permission_mode: `--permission-mode` for the sessions it starts (null: claude.permission_mode) */
     private permissionMode: string | null = null,
+    /** `<state_dir>/worktrees`: only sessions in a task's worktree under it may run bypassPermissions */
+    private readonly worktreeRoot: string | null = null,
   ) {}
 
   /** The daemon is stopping: operations still in flight leave the store alone from now on. */
@@ -289,7 +292,11 @@ export class Pool {
   }
 
   private spec(name: string, p: { project: string; model: string | null }, account: string | null = null): SessionSpec {
-    const args = [...(p.model ? ["--model", p.model] : []), ...(this.permissionMode ? ["--permission-mode", this.permissionMode] : [])];
+    // A session in a project's own tree (adopted after a restart into bypassPermissions, its task started before)
+    // never gets bypassPermissions at its next launch (a swap, a restart): it asks, as "default" does.
+    const inWorktree = this.worktreeRoot !== null && p.project.startsWith(this.worktreeRoot.endsWith(sep) ? this.worktreeRoot : this.worktreeRoot + sep);
+    const mode = this.permissionMode === "bypassPermissions" && !inWorktree ? "default" : this.permissionMode;
+    const args = [...(p.model ? ["--model", p.model] : []), ...(mode ? ["--permission-mode", mode] : [])];
     return { name, kind: "autonomous", project: p.project, account, args };
   }
 }

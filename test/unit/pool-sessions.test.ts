@@ -89,4 +89,20 @@ describe("pool sessions", () => {
     clock.advance(5000);
     assert.equal(pool.views(new Set())[0]!.idleSince, t0 + 10_000);
   });
+
+  it("bypassPermissions only for sessions in a task worktree: one in a project's own tree (adopted after a restart into the mode) gets default", async () => {
+    const p = new Pool(layer, store, clock, silentLogger(), "auto-", () => {}, "bypassPermissions", "/state/worktrees");
+    await p.start({ project: "/state/worktrees/t1", model: null, account: null });
+    assert.deepEqual(layer.specs.get("auto-01")?.args, ["--permission-mode", "bypassPermissions"]);
+    store.poolPut({ name: "auto-02", project: "/p", model: null, clean: false }, clock.now());
+    store.poolPut({ name: "auto-03", project: "/state/worktrees-x/t2", model: null, clean: false }, clock.now());
+    layer.rows.set("auto-02", sessionRow("auto-02", { state: "busy" }));
+    layer.rows.set("auto-03", sessionRow("auto-03", { state: "busy" }));
+    await p.adopt();
+    assert.deepEqual(layer.specs.get("auto-02")?.args, ["--permission-mode", "default"], "its next launch (a swap, a restart) asks");
+    assert.deepEqual(layer.specs.get("auto-03")?.args, ["--permission-mode", "default"], "a sibling folder is not the worktree root");
+    const plain = new Pool(layer, store, clock, silentLogger(), "auto-", () => {}, "acceptEdits", "/state/worktrees");
+    await plain.adopt();
+    assert.deepEqual(layer.specs.get("auto-02")?.args, ["--permission-mode", "acceptEdits"], "other modes are the pool's for every session");
+  });
 });
