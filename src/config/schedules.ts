@@ -80,13 +80,18 @@ export interface ScheduleIssue {
 /**
  * Each schedule's project (its own, else pool.autonomous.project) must be given, lie inside
  * inbox.allowed_roots (compared as written here; by real path again at each run), and, when `isDir` is
- * given (loading a file, not parsing text in a test), be a directory.
+ * given (loading a file, not parsing text in a test), be a directory. With `worktreeRequired` (the pool runs
+ * bypassPermissions) a schedule's `worktree: false` is an error: each of its runs would be refused.
  */
 export function scheduleIssues(
-  schedules: readonly ScheduleConfig[], defaults: { project?: string | undefined; allowedRoots: readonly string[] }, isDir?: (p: string) => boolean,
+  schedules: readonly ScheduleConfig[], defaults: { project?: string | undefined; allowedRoots: readonly string[]; worktreeRequired?: boolean },
+  isDir?: (p: string) => boolean,
 ): ScheduleIssue[] {
   const issues: ScheduleIssue[] = [];
   schedules.forEach((s, i) => {
+    if (defaults.worktreeRequired && s.worktree === false) {
+      issues.push({ path: ["schedules", i, "worktree"], message: "false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own" });
+    }
     const project = s.project ?? defaults.project;
     const path = ["schedules", i, "project"];
     if (!project) {

@@ -293,7 +293,7 @@ export function configSchema(ctx: ConfigContext) {
     })
     .transform((c, zctx): Config => {
       const out = fillStateDefaults(c, ctx);
-      const defaults = { project: out.pool.autonomous.project, allowedRoots: out.inbox.allowed_roots };
+      const defaults = { project: out.pool.autonomous.project, allowedRoots: out.inbox.allowed_roots, worktreeRequired: out.pool.autonomous.permission_mode === "bypassPermissions" };
       for (const i of scheduleIssues(out.schedules, defaults, ctx.isDir)) zctx.addIssue({ code: "custom", path: i.path, message: i.message });
       return out;
     });

@@ -53,7 +53,10 @@ describe("doctor: schedules", () => {
   });
 
   it("fail: no worktree while the pool bypasses permissions", () => {
-    const [c] = checkSchedules(cfg([{ name: "b", cron: "@daily", prompt: "p", worktree: false }], { worktree: true, permission_mode: "bypassPermissions" }), NOW, home);
+    // The config check refuses this file first (schedule-config.test.ts); doctor's own look says the same of a config object.
+    const conf = cfg([{ name: "b", cron: "@daily", prompt: "p", worktree: false }], { worktree: true });
+    conf.pool.autonomous.permission_mode = "bypassPermissions";
+    const [c] = checkSchedules(conf, NOW, home);
     assert.equal(c!.status, "fail");
     assert.match(c!.detail, /its runs would not be queued: .*bypassPermissions/);
   });
