@@ -27,6 +27,11 @@ export class SessionService {
   private readonly locks = new Map<string, string>();
   private readonly restarts = new Map<string, number[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Sessions whose launch (start: prepareLaunch up to the tmux command's end) is in flight. */
+  private readonly launching = new Set<string>();
+  /** Launches counted (prepareLaunch), and each session's latest: the sweep skips sessions launched since its pane list. */
+  private launchSeq = 0;
+  private readonly launchSeqOf = new Map<string, number>();
   private readonly listeners = new Set<SignalListener>();
   /** when each session's CLI was last launched, and whether its SessionStart has come since (start timeout) */
   private readonly launches = new Map<string, { at: number; started: boolean; resumeOf: string | null }>();
@@ -204,16 +209,21 @@ export class SessionService {
         why = `${why}; account ${loginable} needs login: attach and log in`;
       }
     }
-    const { argv } = this.prepareLaunch(row, acct);
-    const now = this.clock.now();
-    this.store.updateSession(name, { account: acct, state: "starting", stateReason: why, parkedUntil: null }, now);
-    this.event("session.launch", name, acct, { how, why, resume: argv.includes("--resume") });
-    this.log.info({ session: name, account: acct, how, why }, "launching CLI");
-    if (how === "create") {
-      await this.tmux.killSession(name); // a stale dead one, if any
-      await this.tmux.newSession(name, { cwd: spec.project, argv });
-    } else {
-      await this.tmux.respawn(name, { cwd: spec.project, argv });
+    this.launching.add(name);
+    try {
+      const { argv } = this.prepareLaunch(row, acct);
+      const now = this.clock.now();
+      this.store.updateSession(name, { account: acct, state: "starting", stateReason: why, parkedUntil: null }, now);
+      this.event("session.launch", name, acct, { how, why, resume: argv.includes("--resume") });
+      this.log.info({ session: name, account: acct, how, why }, "launching CLI");
+      if (how === "create") {
+        await this.tmux.killSession(name); // a stale dead one, if any
+        await this.tmux.newSession(name, { cwd: spec.project, argv });
+      } else {
+        await this.tmux.respawn(name, { cwd: spec.project, argv });
+      }
+    } finally {
+      this.launching.delete(name);
     }
   }
 
@@ -245,6 +255,7 @@ export class SessionService {
     if (this.launchCtx.statusLine) {
       writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
     }
+    this.launchSeqOf.set(row.name, ++this.launchSeq);
     const launchId = randomBytes(6).toString("hex");
     this.store.updateSession(row.name, { launchId, launchedAt: this.clock.now() }, this.clock.now());
     const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args, launchId });
@@ -308,9 +319,15 @@ export class SessionService {
   }
 
   private async sweepOnce(): Promise<void> {
+    // The pane list is a snapshot: a session launched while it was read (a pool session created, a
+    // restart) may be missing from it, or dead in it, and restarting it on that would kill the CLI just
+    // started, mid-turn (soak seed 643560: a pool task's answer lost, the task run three times). Such a
+    // session is left to the next sweep.
+    const seq = this.launchSeq;
     const panes = await this.tmux.listPanes();
     for (const spec of this.specs.values()) {
-      if (this.locks.has(spec.name) || this.timers.has(spec.name)) continue;
+      if (this.locks.has(spec.name) || this.timers.has(spec.name) || this.launching.has(spec.name)) continue;
+      if ((this.launchSeqOf.get(spec.name) ?? 0) > seq) continue;
       const row = this.store.getSession(spec.name);
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
