@@ -158,9 +158,22 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     async cleanup() {
       for (const d of daemons) await d.stop().catch(() => {});
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+      // The CLIs write their transcript as they exit on the tmux server's SIGHUP, after the temp dir is
+      // removed, and leave it behind again: the test is over, so they are SIGKILLed first (no writes).
+      const pids = spawnSync("tmux", ["-L", socket, "list-panes", "-a", "-F", "#{pane_pid}"], { encoding: "utf8" }).stdout
+        .split("\n").map(Number).filter((n) => Number.isInteger(n) && n > 0);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
       spawnSync("tmux", ["-L", socket, "kill-server"]);
       await api.close();
-      // The CLIs take a moment to exit after their tmux server goes; they may still be writing.
+      await waitFor(() => !pids.some(alive), 5_000, "the CLIs gone", 50).catch(() => {});
       await waitFor(() => {
         try {
           rmSync(root, { recursive: true, force: true });
