@@ -44,11 +44,14 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     .description("one task: state, session, account, attempts, result; `task cancel ID` cancels a queued task or interrupts a running one; "
       + "`task answer ID yes|no` answers the permission dialog a waiting task stopped at")
     .option("--json", "print JSON")
-    .action(async (id: string, target: string | undefined, answer: string | undefined, o: { json?: boolean }) => {
+    .option("--since <ms>", "with `answer`: the wait you saw (its `since`, as tasks prints it); another wait is refused")
+    .action(async (id: string, target: string | undefined, answer: string | undefined, o: { json?: boolean; since?: string }) => {
       if (target !== undefined) {
         if (id === "answer") {
           if (answer !== "yes" && answer !== "no") throw new ExitError(2, `task answer: the answer must be yes or no, got ${JSON.stringify(answer ?? "")} (usage: task answer ID yes|no)`);
-          const r = await call(io, cfgFlag(), "POST", "/trigger/task-answer", { id: target, answer });
+          const since = o.since === undefined ? undefined : Number(o.since);
+          if (since !== undefined && !(Number.isInteger(since) && since >= 0)) throw new ExitError(2, `task answer: --since must be the wait's start in ms, as tasks prints it, got ${JSON.stringify(o.since)}`);
+          const r = await call(io, cfgFlag(), "POST", "/trigger/task-answer", { id: target, answer, ...(since !== undefined ? { since } : {}) });
           const t = r.body as Obj;
           io.out(o.json ? `${JSON.stringify(t, null, 2)}\n` : `answered ${answer} (${String(t.option)}): ${String(t.id)}, ${String(t.question)}\n`);
           return;
@@ -107,7 +110,7 @@ export function formatTasks(rows: Obj[], now = Date.now()): string {
   if (!rows.length) return "no tasks";
   const waits = rows.filter((t) => t.waiting).map((t) => {
     const w = t.waiting as { question?: string; since?: number };
-    return `${String(t.id)} waiting since ${ago(w.since, now)} on: ${oneLine(String(w.question ?? ""), 200)}\n  answer: claude-failover task answer ${String(t.id)} yes|no`;
+    return `${String(t.id)} waiting since ${ago(w.since, now)} on: ${oneLine(String(w.question ?? ""), 200)}\n  answer: claude-failover task answer ${String(t.id)} yes|no --since ${String(w.since)}`;
   });
   return table([
     ["ID", "STATE", "PRI", "SESSION", "ACCOUNT", "TRIES", "CREATED", "PROMPT"],
@@ -130,7 +133,7 @@ export function formatTask(t: Obj, now = Date.now()): string {
   if (t.notBefore) rows.push(["retry at", when(t.notBefore)]);
   if (t.error) rows.push(["error", String(t.error)]);
   const wait = t.waiting as { question?: string; since?: number } | null | undefined;
-  if (wait) rows.push(["waiting", `since ${when(wait.since)} on: ${String(wait.question ?? "")} (claude-failover task answer ${String(t.id)} yes|no)`]);
+  if (wait) rows.push(["waiting", `since ${when(wait.since)} on: ${String(wait.question ?? "")} (claude-failover task answer ${String(t.id)} yes|no --since ${String(wait.since)})`]);
   if (t.worktree) rows.push(["worktree", `${String(t.branch ?? "(not made yet)")}${t.workdir ? ` in ${String(t.workdir)}` : ""}${t.base ? ` from ${String(t.base)}` : ""}`]);
   if (typeof t.timeoutMs === "number") rows.push(["timeout", `${Math.round(t.timeoutMs / 1000)}s`]);
   const w = t.worktreeResult as { branch?: string; commits?: string[]; diffStat?: string; uncommitted?: string[]; kept?: string | null; error?: string } | null | undefined;

@@ -19,7 +19,7 @@ export interface ControlPlugins {
   tasks?: {
     list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown;
     cancel(idOrName: string): Promise<unknown>;
-    answer(idOrName: string, answer: "yes" | "no"): Promise<unknown>;
+    answer(idOrName: string, answer: "yes" | "no", since?: number): Promise<unknown>;
   };
   /** the configured schedules with their next and last run (schedules/schedule-service.ts ScheduleView) */
   schedules?: () => unknown[];
@@ -59,7 +59,11 @@ export const AccountInput = z.strictObject({ account: z.string().min(1).max(32),
 export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
 export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) });
 /** The answer to the permission dialog a waiting task's turn stopped at: its plain "Yes" or "No" option. */
-export const TaskAnswerInput = z.strictObject({ id: z.string().min(1).max(128), answer: z.enum(["yes", "no"]) });
+/**
+ * `since`: the wait being answered, as tasks_list/task_get show it (`waiting.since`, ms since the epoch).
+ * With it, an answer meant for one dialog is refused when the task has come to wait on another since.
+ */
+export const TaskAnswerInput = z.strictObject({ id: z.string().min(1).max(128), answer: z.enum(["yes", "no"]), since: z.number().int().nonnegative().optional() });
 export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -236,7 +240,7 @@ export class ControlApi {
   async taskAnswer(input: unknown) {
     const i = parseInput(TaskAnswerInput, input);
     if (!this.plugins.tasks) throw new CfError("unavailable", "the task inbox is not available");
-    return this.plugins.tasks.answer(i.id, i.answer);
+    return this.plugins.tasks.answer(i.id, i.answer, i.since);
   }
 
   scale(input: unknown) {

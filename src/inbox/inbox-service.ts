@@ -36,7 +36,7 @@ export interface TasksPlugin {
   /** a queued task is cancelled at once; a running one is interrupted, then marked cancelled */
   cancel(idOrName: string): Promise<unknown>;
   /** answers the permission dialog a waiting task's turn stopped at (task-waits.ts) */
-  answer(idOrName: string, answer: "yes" | "no"): Promise<unknown>;
+  answer(idOrName: string, answer: "yes" | "no", since?: number): Promise<unknown>;
 }
 
 /**
@@ -116,8 +116,8 @@ export class InboxService {
         if (!after && now.state !== "cancelled") throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
         return { ok: true, ...taskView(now), was: t.state };
       },
-      answer: async (idOrName, answer) => {
-        const r = await this.dispatcher.waits.answer(idOrName, answer);
+      answer: async (idOrName, answer, since) => {
+        const r = await this.dispatcher.waits.answer(idOrName, answer, since);
         const t = this.tasks.get(r.id)!;
         return { ok: true, ...taskView(t, this.dispatcher.waits.get(t.id)), answered: r.answer, option: r.option, question: r.question };
       },

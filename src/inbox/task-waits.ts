@@ -136,19 +136,24 @@ export class TaskWaits {
 
   /**
    * Answers the permission dialog task `id` waits on, and nothing else: the task must be running with a
-   * recorded wait, its session's pane must show a permission dialog now, the same one that was recorded
+   * recorded wait (the one the caller saw, when `since` — that wait's start, ms — is given), its session's pane must show a permission dialog now, the same one that was recorded
    * (when the pane had been read), offering a plain "Yes"/"No"; then the digit of that option is sent
    * literally (send-keys -l) under the session lock. Any other case is a CfError and no key is pressed.
    * After "no" the CLI ends the turn without a Stop, so deniedNote() is sent as the next prompt and the task
    * completes on that turn's Stop.
    */
-  async answer(id: string, answer: PermissionAnswer): Promise<{ id: string; answer: PermissionAnswer; question: string; option: string; session: string }> {
+  async answer(id: string, answer: PermissionAnswer, since?: number): Promise<{ id: string; answer: PermissionAnswer; question: string; option: string; session: string }> {
     const t = this.tasks.find(id);
     if (!t) throw new CfError("no_such_task", `no task ${id}`);
     if (t.state !== "running" || !t.session) throw new CfError("conflict", `task ${t.id} is ${t.state}, not waiting on a permission dialog: nothing was answered`);
     const session = t.session;
     const wait = this.waits.get(t.id);
     if (!wait) throw new CfError("conflict", `task ${t.id} is running, not waiting on a permission dialog: nothing was answered`);
+    // The caller saw one wait; the task may have come to wait on another dialog since (a new question
+    // after a resume): an answer meant for the first is not given to the second.
+    if (since !== undefined && since !== wait.since) {
+      throw new CfError("conflict", `task ${t.id} waits on another dialog now (since ${new Date(wait.since).toISOString()}: ${wait.question}): nothing was answered; look again`);
+    }
     if (this.answering.has(t.id)) throw new CfError("conflict", `task ${t.id} is being answered already`);
     try {
       this.layer.lock(session, "answer");

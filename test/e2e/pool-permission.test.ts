@@ -102,7 +102,8 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     const list = await h.cli("tasks");
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /w-yes +waiting/);
-    assert.match(list.out, /w-yes waiting since .* on: .*yes\.txt.*\n  answer: claude-failover task answer w-yes yes\|no/);
+    const shown = /w-yes waiting since .* on: .*yes\.txt.*\n  answer: claude-failover task answer w-yes yes\|no --since (\d+)/.exec(list.out);
+    assert.ok(shown, list.out);
     const viaMcp = await callOk<{ tasks: { id: string; state: string; waiting: { question: string } | null }[] }>(c, "tasks_list", { state: "waiting" });
     assert.deepEqual(viaMcp.tasks.map((t) => t.id), ["w-yes"]);
     assert.match(viaMcp.tasks[0]!.waiting!.question, /yes\.txt/);
@@ -110,7 +111,12 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     const note = await waitFor(() => notes.find((n) => n.event === "task.waiting") ?? null, 20_000, "task.waiting notification");
     assert.match(String(note.text), /task answer w-yes yes\|no/);
 
-    const r = await h.cli("task", "answer", "w-yes", "yes");
+    // An answer for a wait other than the one shown (an older since) is refused, nothing pressed.
+    const stale = await h.cli("task", "answer", "w-yes", "yes", "--since", String(Number(shown![1]) - 1));
+    assert.notEqual(stale.code, 0);
+    assert.match(stale.err, /waits on another dialog now/);
+    assert.equal(existsSync(join(work, "yes.txt")), false, "nothing written on a refused answer");
+    const r = await h.cli("task", "answer", "w-yes", "yes", "--since", shown![1]!);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^answered yes \(Yes\): w-yes, /);
     const t = await ended("w-yes");

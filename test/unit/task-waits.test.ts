@@ -148,6 +148,17 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     await waitFor(() => tasks.get("t1")!.state === "done", 5000, "done");
   });
 
+  it("an answer for the wait the caller saw (since) is refused when the task waits on another one now; nothing pressed", async () => {
+    await openDialog();
+    const w = d.waits.get("t1")!;
+    await assert.rejects(d.waits.answer("t1", "yes", w.since - 1000), /task t1 waits on another dialog now \(since .*\): nothing was answered; look again/);
+    assert.deepEqual(keys, []);
+    assert.ok(d.waits.get("t1"), "still waiting");
+    const r = await d.waits.answer("t1", "yes", w.since);
+    assert.equal(r.answer, "yes");
+    assert.deepEqual(keys, ["literal:1"]);
+  });
+
   it("no presses the digit of the No option (4 on 2.1.332, never 3) and tells the model to finish", async () => {
     await openDialog();
     await d.waits.answer("t1", "no");

@@ -90,8 +90,8 @@
         // A task stopped at a permission dialog: its question, and (with triggers) the two answers task answer takes.
         last = el("td", { cls: "question" }, [el("span", { text: "⚠ " + str(t.waiting.question) + " (" + ago(t.waiting.since, s.now) + ") " })]);
         if (s.triggers) {
-          last.appendChild(el("button", { text: "Yes", onclick: function () { act({ action: "task-answer", id: t.id, answer: "yes" }); } }));
-          last.appendChild(el("button", { text: "No", onclick: function () { act({ action: "task-answer", id: t.id, answer: "no" }); } }));
+          last.appendChild(el("button", { text: "Yes", onclick: function () { act({ action: "task-answer", id: t.id, answer: "yes", since: t.waiting.since }); } }));
+          last.appendChild(el("button", { text: "No", onclick: function () { act({ action: "task-answer", id: t.id, answer: "no", since: t.waiting.since }); } }));
         }
       }
       if (s.triggers && (t.state === "queued" || t.state === "running" || t.state === "waiting")) {
