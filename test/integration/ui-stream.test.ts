@@ -138,39 +138,29 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
     assert.equal((await post("/ui/login", `http://127.0.0.1:${port}`)).status, 303);
   });
 
-  it("the task-answer action reaches ControlApi.taskAnswer with the id and answer, only with triggers on", async () => {
-    const cookie = await login();
-    const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
-      method: "POST", body: JSON.stringify({ action: "task-answer", id: "w-1", answer: "no" }),
-      headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
+  // Each task action goes through its ControlApi method, with what the page sent, only with triggers on.
+  const taskActions = [
+    { action: "task-answer", method: "taskAnswer", args: { id: "w-1", answer: "no" }, calls: answered },
+    { action: "task-cancel", method: "taskCancel", args: { id: "q-1" }, calls: cancelled },
+  ];
+  for (const a of taskActions) {
+    it(`the ${a.action} action reaches ControlApi.${a.method} with ${Object.keys(a.args).join(" and ")}, only with triggers on`, async () => {
+      const cookie = await login();
+      const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
+        method: "POST", body: JSON.stringify({ action: a.action, ...a.args }),
+        headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
+      });
+      assert.equal((await act()).status, 403);
+      assert.deepEqual(a.calls, []);
+      triggersOn = true;
+      try {
+        assert.equal((await act()).status, 200);
+        assert.deepEqual(a.calls, [a.args]);
+      } finally {
+        triggersOn = false;
+      }
     });
-    assert.equal((await act()).status, 403);
-    assert.deepEqual(answered, []);
-    triggersOn = true;
-    try {
-      assert.equal((await act()).status, 200);
-      assert.deepEqual(answered, [{ id: "w-1", answer: "no" }]);
-    } finally {
-      triggersOn = false;
-    }
-  });
-
-  it("the task-cancel action reaches ControlApi.taskCancel with the id, only with triggers on", async () => {
-    const cookie = await login();
-    const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
-      method: "POST", body: JSON.stringify({ action: "task-cancel", id: "q-1" }),
-      headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
-    });
-    assert.equal((await act()).status, 403);
-    assert.deepEqual(cancelled, []);
-    triggersOn = true;
-    try {
-      assert.equal((await act()).status, 200);
-      assert.deepEqual(cancelled, [{ id: "q-1" }]);
-    } finally {
-      triggersOn = false;
-    }
-  });
+  }
 
   // Last: it leaves this peer throttled.
   it("logins in flight at once count against the throttle before their bodies arrive (10 at most, the rest 429)", async () => {
