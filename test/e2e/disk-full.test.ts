@@ -38,9 +38,6 @@ describe("a full disk under the checkpoints", { timeout: 120_000 }, () => {
     if (!mnt) return t.skip("cannot mount a tmpfs (needs root)");
     const first = await d.checkpoints.take("dev", "before the disk fills");
     const before = readFileSync(first.path, "utf8");
-    // The daemon may have taken checkpoints of its own (at launch); whatever is there must stay as it is.
-    const listed = readdirSync(join(mnt, "dev")).sort();
-    assert.ok(listed.includes(first.path.split("/").at(-1)!));
     // Fill what is left.
     const fd = openSync(join(mnt, "filler"), "w");
     try {
@@ -51,22 +48,28 @@ describe("a full disk under the checkpoints", { timeout: 120_000 }, () => {
     } finally {
       closeSync(fd);
     }
+    // The daemon takes checkpoints of its own (at launch, periodically); whatever is there once the disk is
+    // full must stay as it is, and its own attempts on the full disk count as write failures too.
+    const listed = readdirSync(join(mnt, "dev")).sort();
+    assert.ok(listed.includes(first.path.split("/").at(-1)!));
     await assert.rejects(d.checkpoints.take("dev", "on a full disk"), (e: unknown) => isCfError(e, "disk_full"));
     const files = readdirSync(join(mnt, "dev")).sort();
     assert.deepEqual(files, listed, "only the earlier checkpoints, no temp file");
     assert.equal(readFileSync(first.path, "utf8"), before);
     JSON.parse(before);
     const ev = d.store.tailEvents(50, { kindPrefix: "disk.write_failed" });
-    assert.equal(ev.length, 1);
-    assert.equal(ev[0]!.data.code, "disk_full");
-    assert.match(String(ev[0]!.data.path), new RegExp(`^${mnt}/dev/`));
+    assert.ok(ev.length >= 1, "at least our write failed");
+    for (const e of ev) {
+      assert.equal(e.data.code, "disk_full");
+      assert.match(String(e.data.path), new RegExp(`^${mnt}/dev/`));
+    }
     const status = await h.cli("status", "--json");
     assert.equal(status.code, 0, status.err);
     const wf = (JSON.parse(status.out) as { writeFailures: { count: number; last: { code: string; error: string } } }).writeFailures;
-    assert.equal(wf.count, 1);
+    assert.ok(wf.count >= 1, `count ${wf.count}`);
     assert.equal(wf.last.code, "disk_full");
     assert.match(wf.last.error, /ENOSPC: no space left on device/);
     const text = await h.cli("status");
-    assert.match(text.out, /WRITE FAILURES: 1, last .*ENOSPC/);
+    assert.match(text.out, /WRITE FAILURES: [1-9]\d*, last .*ENOSPC/);
   });
 });
