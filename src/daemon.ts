@@ -4,10 +4,12 @@ import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
 import { prepareHome } from "./accounts/homes.js";
-import { PriorityChooser } from "./accounts/priority-chooser.js";
 import { LoginLedger, loginLedgerPath } from "./accounts/login-ledger.js";
 import { parseListen } from "./config/fields.js";
 import type { Config } from "./config/types.js";
+import {
+  accountLimits, checkpointParams, httpLimits, limitParams, pollParams, policyParams, sessionTuning, swapTuning,
+} from "./config/params.js";
 import { readToken } from "./control/auth.js";
 import { ControlApi } from "./control/control-api.js";
 import { HttpServer } from "./control/http-server.js";
@@ -18,12 +20,13 @@ import { CheckpointService } from "./checkpoint/checkpoint-service.js";
 import { LimitReactor } from "./quota/limit-reactor.js";
 import { InboxService } from "./inbox/inbox-service.js";
 import { ScheduleService } from "./schedules/schedule-service.js";
-import { policyParams, QuotaService } from "./quota/quota-service.js";
+import { QuotaService } from "./quota/quota-service.js";
+import { QuotaChooser, type ChooserOptions } from "./quota/account-chooser.js";
 import { httpUsageSource } from "./quota/usage-client.js";
 import { UsageClientIdentity } from "./quota/cli-version.js";
 import { UsagePoller } from "./quota/usage-poller.js";
-import { feedIsFresh, type PollParams } from "./quota/poll-schedule.js";
-import { SwapService, type SwapStepName, type SwapTuning } from "./sessions/swap.js";
+import { feedIsFresh } from "./quota/poll-schedule.js";
+import { SwapService, type SwapStepName } from "./sessions/swap.js";
 import { pathsFor, type Paths } from "./paths.js";
 import { applyReload } from "./reload.js";
 import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js";
@@ -35,12 +38,12 @@ import type { LaunchContext } from "./sessions/launch.js";
 import { LaunchEnvFiles } from "./sessions/launch-env.js";
 import { InstanceLock } from "./ops/instance-lock.js";
 import { WriteFailureWatch } from "./ops/write-failures.js";
-import { SessionService } from "./sessions/session-service.js";
+import { SessionService, supervisedRows } from "./sessions/session-service.js";
 import { CLI_MISSING, resolveCli } from "./ops/cli-binary.js";
 import { endSessionsOnOldServer, recordedSocket, recordSocket } from "./ops/socket-change.js";
 import { Spool } from "./sessions/spool.js";
 import { StatusFeed, type StatusLineFiles, writeStatusLineFiles } from "./quota/status-feed.js";
-import type { SessionSpec, SessionTuning } from "./sessions/types.js";
+import type { SessionSpec } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
 import { openSharedStore } from "./store/shared/open-shared-store.js";
 import { BoxSync } from "./boxes/box-sync.js";
@@ -92,6 +95,8 @@ export class Daemon {
   readonly usageIdentity: UsageClientIdentity;
   /** When each account's login happened, as far as watching its credentials file tells (logins.json). */
   readonly logins: LoginLedger;
+  /** account choice (quota/account-chooser.ts): built before every service that picks an account */
+  readonly chooser: QuotaChooser;
   readonly quota: QuotaService;
   readonly api: ControlApi;
   readonly http: HttpServer;
@@ -111,19 +116,24 @@ export class Daemon {
   private readonly clock: Clock;
   private readonly log: Logger;
 
-  private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock) {
+  /**
+   * Wiring only, in one pass and in dependency order (docs/architecture.md "Wiring"): no I/O here, and no
+   * field or callback of a service is set after it is built. Daemon.start opens what is needed first.
+   */
+  private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock, opened: Opened) {
     this.config = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
     const c = opts.config;
     this.env = opts.env;
-    this.paths = pathsFor(c);
-    ensurePrivateDir(this.paths.stateDir);
-    ensurePrivateDir(this.paths.spoolDir);
-    ensurePrivateDir(this.paths.checkpointDir);
-    this.store = new Store(openDb(this.paths.stateDir));
-    this.writeFailures = new WriteFailureWatch((kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data), this.clock, this.log.child({ component: "disk" }));
-    this.writeFailures.start();
+    this.realHome = opened.realHome;
+    this.paths = opened.paths;
+    this.store = opened.store;
+    this.writeFailures = opened.writeFailures;
+    this.statusFiles = opened.statusFiles;
+    this.hookSettings = opened.hookSettings;
+    this.launchFiles = opened.launchFiles;
+    this.logins = opened.logins;
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
     const boxLog = this.log.child({ component: "box" });
@@ -132,37 +142,57 @@ export class Daemon {
       open: () => openSharedStore({ config: c, env: opts.env, db: this.store.db, onIdleError: (m) => boxLog.warn({ err: m }, "shared store connection lost") }),
       info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
     }) : null;
-    this.statusFiles = writeStatusLineFiles(this.paths.stateDir);
-    const hookFiles = writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
-    const bypass = bypassWarning(c);
-    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
-    this.sessions = new SessionService(
-      this.store, this.tmux, this.accounts, new PriorityChooser(this.accounts), this.clock,
-      this.log.child({ component: "sessions" }), this.launchContext(c, hookFiles.settings), tuning(c),
-    );
-    this.sessions.cliProblem = this.pendingCliProblem;
-    this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
-    this.checkpoints = new CheckpointService(c.checkpoint.dir, c.checkpoint.keep, c.checkpoint.scrollback_lines, this.sessions, this.clock, this.log.child({ component: "checkpoint" }));
-    const chooser = new PriorityChooser(this.accounts);
-    this.swaps = new SwapService(this.sessions, this.store, this.accounts, chooser, this.checkpoints, this.clock, this.log.child({ component: "swap" }), swapTuning(c));
-    this.limits = new LimitReactor(this.sessions, this.accounts, this.swaps, chooser, this.clock, this.log.child({ component: "limits" }), c.quota.reactivate_cooldown);
+    // Account choice first: accounts, figures and the policy only, so every service that picks an account gets it built.
     this.usageIdentity = new UsageClientIdentity(opts.env);
-    this.logins = new LoginLedger(loginLedgerPath(this.paths.stateDir));
     this.poller = new UsagePoller(
-      this.store, this.accounts, this.usageSource(c),
-      this.clock, this.log.child({ component: "usage" }), pollParams(c),
-      (name) => feedIsFresh(this.store.getUsage(name), this.clock.now(), this.config.quota.feed_fresh_for),
+      { store: this.store, accounts: this.accounts, clock: this.clock, log: this.log.child({ component: "usage" }),
+        feedFresh: (name) => feedIsFresh(this.store.getUsage(name), this.clock.now(), this.config.quota.feed_fresh_for) },
+      { source: this.usageSource(c), params: pollParams(c) },
     );
-    this.quota = new QuotaService(
-      this.store, this.accounts, this.sessions, this.swaps, this.poller, this.clock, this.log.child({ component: "quota" }),
-      policyParams(c), (name) => this.config.accounts.find((a) => a.name === name)?.limits ?? { hourly_msgs: 0, weekly_msgs: 0 },
+    const specs = new Map<string, SessionSpec>(); // the supervised sessions: SessionService keeps it, the chooser reads it
+    this.chooser = new QuotaChooser(
+      { store: this.store, accounts: this.accounts, figures: this.poller, sessionRows: () => supervisedRows(this.store, specs), clock: this.clock },
+      chooserOptions(c),
     );
+    this.sessions = new SessionService(
+      { store: this.store, tmux: this.tmux, accounts: this.accounts, chooser: this.chooser, clock: this.clock, log: this.log.child({ component: "sessions" }), specs },
+      {
+        launch: opened.launch, tuning: sessionTuning(c), cliProblem: opened.cliProblem,
+        // Called only once the daemon runs (ensure, sweep): the checkpoints are built by then.
+        restoreSource: (name) => this.checkpoints.latest(name)?.session ?? null,
+        afterRecreate: (_name, before, sessions) =>
+          void continueAfterRecreate(sessions, this.store, before, this.config.swap, this.log).catch(() => {}),
+      },
+    );
+    this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
+    const cp = checkpointParams(c);
+    this.checkpoints = new CheckpointService(c.checkpoint.dir, cp.keep, cp.scrollbackLines, this.sessions, this.clock, this.log.child({ component: "checkpoint" }));
+    const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
+    this.swaps = new SwapService(
+      { sessions: this.sessions, store: this.store, accounts: this.accounts, chooser: this.chooser, checkpoints: this.checkpoints, clock: this.clock, log: this.log.child({ component: "swap" }) },
+      {
+        tuning: swapTuning(c),
+        // Fault injection for the crash-safety tests: die like SIGKILL at a swap step boundary.
+        onStep: faultStep ? (step: SwapStepName) => {
+          if (step === faultStep) process.kill(process.pid, "SIGKILL");
+        } : undefined,
+      },
+    );
+    this.limits = new LimitReactor(
+      { sessions: this.sessions, accounts: this.accounts, swaps: this.swaps, chooser: this.chooser, clock: this.clock, log: this.log.child({ component: "limits" }) },
+      limitParams(c),
+    );
+    this.quota = new QuotaService({
+      store: this.store, accounts: this.accounts, sessions: this.sessions, swaps: this.swaps, poller: this.poller, chooser: this.chooser,
+      clock: this.clock, log: this.log.child({ component: "quota" }),
+    });
     // Usage from the CLIs' own status lines: the primary source; each new reading plans at once.
     this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () => this.kickQuota());
-    this.sessions.setChooser(this.quota);
-    this.swaps.setChooser(this.quota);
-    this.limits.setChooser(this.quota);
-    this.inbox = new InboxService(c, { store: this.store, sessions: this.sessions, clock: this.clock, log: this.log });
+    this.inbox = new InboxService(c, {
+      store: this.store, sessions: this.sessions, clock: this.clock, log: this.log,
+      // The same for the pool: die after a task is marked running, before its prompt is typed.
+      onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH ? () => process.kill(process.pid, "SIGKILL") : undefined,
+    });
     this.schedules = new ScheduleService(c.schedules, {
       db: this.store.db, tasks: this.inbox.tasks, clock: this.clock, log: this.log.child({ component: "schedules" }),
       validate: (f) => this.inbox.validateFields(f), maxPromptBytes: () => this.config.inbox.max_file_bytes,
@@ -173,18 +203,6 @@ export class Daemon {
       spoolBad: join(this.paths.spoolDir, "bad"), processed: join(c.inbox.dir, "processed"), rejected: join(c.inbox.dir, "rejected"),
       outbox: outboxDirFor(c.inbox.dir),
     }, c.retention, this.clock, this.log.child({ component: "retention" }));
-    this.sessions.restoreSource = (name) => this.checkpoints.latest(name)?.session ?? null;
-    this.sessions.afterRecreate = (name, before) =>
-      void continueAfterRecreate(this.sessions, this.store, before, this.config.swap, this.log).catch(() => {});
-    const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
-    if (faultStep) {
-      // Fault injection for the crash-safety tests: die like SIGKILL at a swap step boundary.
-      this.swaps.onStep = (step: SwapStepName) => {
-        if (step === faultStep) process.kill(process.pid, "SIGKILL");
-      };
-    }
-    // The same for the pool: die after a task is marked running, before its prompt is typed.
-    if (opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH) this.inbox.dispatcher.onDispatched = () => process.kill(process.pid, "SIGKILL");
     this.notify = new NotifyService(c.notify, {
       clock: this.clock, log: this.log.child({ component: "notify" }),
       // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
@@ -217,14 +235,10 @@ export class Daemon {
     });
     const listen = parseListen(c.mcp_http.listen);
     if (!listen) throw new CfError("bad_listen", `mcp_http.listen: cannot parse ${c.mcp_http.listen}`);
-    const routes = buildRoutes(this.api);
-    const httpOpts = {
-      host: listen.host, port: listen.port, token, maxBody: c.mcp_http.max_body,
-      ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
-      authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
-    };
+    const httpOpts = { host: listen.host, port: listen.port, token, ...httpLimits(c) };
+    // The metrics read the facade, so they come after it; /metrics gets them through the routes.
     this.metrics = new ControlMetrics({ api: this.api, spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }) });
-    this.api.plugins.metrics = () => this.metrics.render();
+    const routes = buildRoutes(this.api, { metrics: () => this.metrics.render() });
     // /mcp only on the TCP listener: its Host/Origin checks are about a port, not the unix socket.
     const mcp = createMcpHandler(this.api, {
       listenHost: listen.host, maxBody: () => this.config.mcp_http.max_body, triggersEnabled: () => this.http.triggersEnabled,
@@ -243,12 +257,12 @@ export class Daemon {
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
     // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
     this.local = new HttpServer(httpOpts, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
-    this.hookSettings = hookFiles.settings;
   }
-  private hookSettings: string;
+  private readonly hookSettings: string;
   private readonly statusFiles: StatusLineFiles;
   readonly feed: StatusFeed;
-  private realHome = homedir();
+  /** the daemon user's home (DaemonOptions.realHome, else os.homedir()) */
+  private readonly realHome: string;
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     // First of all: a second daemon on this state dir stops here (InstanceLockedError), before it drains
@@ -257,10 +271,14 @@ export class Daemon {
     const lock = InstanceLock.acquire(opts.config.state_dir);
     const tok = readToken(opts.env, opts.config.mcp_http.bearer_token_env);
     let d: Daemon;
+    let opened: Opened | null = null;
     try {
       if (!tok.ok) throw new CfError("no_token", tok.message);
-      d = new Daemon(opts, tok.token, lock);
+      opened = Daemon.open(opts);
+      d = new Daemon(opts, tok.token, lock, opened);
     } catch (e) {
+      opened?.writeFailures.stop();
+      opened?.store.close();
       lock.release();
       throw e;
     }
@@ -273,11 +291,43 @@ export class Daemon {
     return d;
   }
 
+  /**
+   * The I/O the services need before they are built (the constructor does none): private dirs, the state
+   * db, the write-failure watch (so the files written next count), the hook and status-line files, the
+   * login ledger, and the first launch context (which CLI runs; its env files).
+   */
+  private static open(opts: DaemonOptions): Opened {
+    const c = opts.config;
+    const paths = pathsFor(c);
+    ensurePrivateDir(paths.stateDir);
+    ensurePrivateDir(paths.spoolDir);
+    ensurePrivateDir(paths.checkpointDir);
+    const store = new Store(openDb(paths.stateDir));
+    const clock = opts.clock ?? systemClock;
+    const writeFailures = new WriteFailureWatch((kind, data) => store.appendEvent(clock.now(), kind, null, null, data), clock, opts.log.child({ component: "disk" }));
+    try {
+      writeFailures.start();
+      const statusFiles = writeStatusLineFiles(paths.stateDir);
+      const hookFiles = writeHookFiles(paths.stateDir, statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
+      const realHome = opts.realHome ?? homedir();
+      const launchFiles = new LaunchEnvFiles(`${paths.stateDir}/launch`);
+      const bin = resolveBinary(c, opts.env, opts.log, undefined);
+      const launch = launchContext(c, { binary: bin.path, settingsFile: hookFiles.settings, paths, statusFiles, launchFiles, userHome: realHome });
+      const logins = new LoginLedger(loginLedgerPath(paths.stateDir));
+      return { paths, store, writeFailures, statusFiles, hookSettings: hookFiles.settings, launchFiles, launch, cliProblem: bin.problem, logins, realHome };
+    } catch (e) {
+      writeFailures.stop();
+      store.close();
+      throw e;
+    }
+  }
+
   private async boot(opts: DaemonOptions): Promise<void> {
     const c = this.config;
+    const bypass = bypassWarning(c);
+    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     this.accounts.configure(c.accounts);
     await this.boxSync?.connect(); // a bad store config stops the start here; an unreachable database does not
-    this.realHome = opts.realHome ?? homedir();
     this.prepareHomes(this.realHome);
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     this.inbox.attach(); // task states follow the hook events replayed from the spool
@@ -294,7 +344,7 @@ export class Daemon {
     for (const p of pending) void recovery.finish(p);
     this.limits.attach();
     this.limits.recoverLimited();
-    this.checkpoints.start(c.checkpoint.interval);
+    this.checkpoints.start(checkpointParams(c).intervalMs);
     this.retention.start();
     this.notify.start();
     await this.refreshUsageIdentity(c);
@@ -355,25 +405,30 @@ export class Daemon {
     }, next);
   }
 
+  /** A reloaded config into the running services: each gets the config/params.ts mapping it was built with. */
   private applyTunables(c: Config): void {
     writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
     const bypass = bypassWarning(c);
     if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
-    this.sessions.updateLaunch(this.launchContext(c, this.hookSettings), tuning(c));
+    const bin = resolveBinary(c, this.env, this.log, this.sessions.cliProblem);
+    this.sessions.cliProblem = bin.problem;
+    this.sessions.updateLaunch(
+      launchContext(c, { binary: bin.path, settingsFile: this.hookSettings, paths: this.paths, statusFiles: this.statusFiles, launchFiles: this.launchFiles, userHome: this.realHome }),
+      sessionTuning(c),
+    );
     this.retryCliFailed();
     this.swaps.setTuning(swapTuning(c));
-    this.limits.setCooldown(c.quota.reactivate_cooldown);
-    this.quota.setParams(policyParams(c));
-    this.poller.configure(this.usageSource(c), pollParams(c));
+    this.limits.setCooldown(limitParams(c).cooldownMs);
+    this.chooser.configure(chooserOptions(c));
+    this.poller.configure({ source: this.usageSource(c), params: pollParams(c) });
     void this.refreshUsageIdentity(c);
-    this.checkpoints.configure(c.checkpoint.keep, c.checkpoint.scrollback_lines);
-    this.checkpoints.start(c.checkpoint.interval);
+    const cp = checkpointParams(c);
+    this.checkpoints.configure(cp.keep, cp.scrollbackLines);
+    this.checkpoints.start(cp.intervalMs);
     this.retention.configure(c.retention);
-    this.http.update({
-      maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
-      authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
-    });
-    this.local.update({ maxBody: c.mcp_http.max_body, enableTrigger: c.mcp_http.enable_trigger });
+    const limits = httpLimits(c);
+    this.http.update(limits);
+    this.local.update({ maxBody: limits.maxBody, enableTrigger: limits.enableTrigger });
     this.inbox.configure(c);
     this.schedules.configure(c.schedules);
     this.notify.configure(c.notify);
@@ -456,18 +511,6 @@ export class Daemon {
     return { ok: true, account: name, state: this.accounts.row(name).state };
   }
 
-  /** The CLI the sessions run (see ops/cli-binary.ts); a missing one is logged once and fails sessions with the fix, no restart loop. */
-  private resolveBinary(c: Config): string {
-    const r = resolveCli(c.claude.binary, this.env.PATH);
-    const problem = r.ok ? null : `${r.problem}; fix: ${r.fix}`;
-    if (problem && problem !== this.sessions?.cliProblem) this.log.error({ binary: c.claude.binary }, problem);
-    if (r.ok && r.source === "package" && this.sessions?.cliProblem !== null) this.log.info({ path: r.path }, "`claude` is not on PATH: running the CLI installed with claude-failover");
-    if (this.sessions) this.sessions.cliProblem = problem;
-    else this.pendingCliProblem = problem;
-    return r.ok ? r.path : c.claude.binary;
-  }
-  private pendingCliProblem: string | null = null;
-
   /** tmux.socket changed since the last run: end our sessions on the old server first (ops/socket-change.ts). */
   private async leaveOldTmuxServer(opts: DaemonOptions): Promise<void> {
     const was = recordedSocket(this.paths.stateDir);
@@ -492,15 +535,7 @@ export class Daemon {
   }
   private env: NodeJS.ProcessEnv = process.env;
 
-  private launchFiles: LaunchEnvFiles | null = null;
-  private launchContext(c: Config, settingsFile: string): LaunchContext {
-    return {
-      binary: this.resolveBinary(c), args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args], env: c.claude.env, settingsFile, spoolDir: this.paths.spoolDir,
-      sharedProjectsDir: c.pool.shared_projects_dir, scrub: secretEnvNames(c),
-      launch: (this.launchFiles ??= new LaunchEnvFiles(`${this.paths.stateDir}/launch`)).prepare(c.claude.env),
-      statusLine: this.statusFiles, userHome: this.realHome,
-    };
-  }
+  private readonly launchFiles: LaunchEnvFiles;
 
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
@@ -535,24 +570,48 @@ export class Daemon {
   }
 }
 
-function pollParams(c: Config): PollParams {
-  return {
-    baseMs: c.quota.poll_interval, minMs: c.quota.poll_interval_min, maxMs: c.quota.poll_interval_max,
-    window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold, hysteresis: c.quota.hysteresis,
-    requestGapMs: c.quota.usage_request_gap,
-  };
+/** What Daemon.start opens and writes before the constructor wires the services (Daemon.open). */
+interface Opened {
+  paths: Paths;
+  store: Store;
+  writeFailures: WriteFailureWatch;
+  statusFiles: StatusLineFiles;
+  /** the hooks' --settings file */
+  hookSettings: string;
+  launchFiles: LaunchEnvFiles;
+  /** the first launch context; a reload makes the next one */
+  launch: LaunchContext;
+  /** no CLI found: why, with the fix (sessions fail with it) */
+  cliProblem: string | null;
+  logins: LoginLedger;
+  realHome: string;
 }
 
-function swapTuning(c: Config): SwapTuning {
-  return { gracefulMs: c.swap.graceful_timeout, exitMs: c.swap.exit_timeout, confirmMs: c.swap.confirm_timeout, continueNote: c.swap.continue_note };
+/** config/params.ts policyParams and accountLimits, for account choice. */
+function chooserOptions(c: Config): ChooserOptions {
+  return { params: policyParams(c), limits: accountLimits(c) };
 }
 
-function tuning(c: Config): SessionTuning {
+/**
+ * The CLI the sessions run (see ops/cli-binary.ts): its path, else the configured name with the problem.
+ * A missing one is logged once (`current`: the problem already known; undefined at start).
+ */
+function resolveBinary(c: Config, env: NodeJS.ProcessEnv, log: Logger, current: string | null | undefined): { path: string; problem: string | null } {
+  const r = resolveCli(c.claude.binary, env.PATH);
+  const problem = r.ok ? null : `${r.problem}; fix: ${r.fix}`;
+  if (problem && problem !== current) log.error({ binary: c.claude.binary }, problem);
+  if (r.ok && r.source === "package" && current !== null) log.info({ path: r.path }, "`claude` is not on PATH: running the CLI installed with claude-failover");
+  return { path: r.ok ? r.path : c.claude.binary, problem };
+}
+
+/** How sessions launch the CLI (sessions/launch.ts); writes the env files of claude.env (launch-env.ts). */
+function launchContext(
+  c: Config,
+  x: { binary: string; settingsFile: string; paths: Paths; statusFiles: StatusLineFiles; launchFiles: LaunchEnvFiles; userHome: string },
+): LaunchContext {
   return {
-    restartBackoffMs: c.sessions.restart_backoff,
-    restartBackoffMaxMs: c.sessions.restart_backoff_max,
-    crashLoopRestarts: c.sessions.crash_loop_restarts,
-    crashLoopWindowMs: c.sessions.crash_loop_window,
-    startTimeoutMs: c.sessions.start_timeout,
+    binary: x.binary, args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args], env: c.claude.env,
+    settingsFile: x.settingsFile, spoolDir: x.paths.spoolDir, sharedProjectsDir: c.pool.shared_projects_dir, scrub: secretEnvNames(c),
+    launch: x.launchFiles.prepare(c.claude.env), statusLine: x.statusFiles, userHome: x.userHome,
   };
 }

@@ -42,6 +42,17 @@ export interface DispatchSettings {
 }
 
 /**
+ * Which queued tasks this box may run, when something other than the local queue decides (store.backend
+ * postgres: the shared queue's claims, boxes/shared-queue.ts). Without a gate every ready task may run.
+ */
+export interface TaskGate {
+  /** true when this box holds the claim on the task */
+  runnable(t: TaskRow): boolean;
+  /** true when this box writes the task's result file (it came from this box) */
+  writesOutbox(t: TaskRow): boolean;
+}
+
+/**
  * Runs queued tasks in the pool: each tick plans (dispatch-plan.ts) and carries the plan out; hook
  * signals move tasks on (UserPromptSubmit → submitted, Stop → done, StopFailure → retry or failed;
  * rate_limit is left to the limit reactor, which swaps the session and resends the prompt itself).
@@ -64,7 +75,9 @@ export class Dispatcher {
   /** running tasks waiting on a permission dialog (shown as `waiting`), and their answers */
   readonly waits: TaskWaits;
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
-  onDispatched: ((taskId: string) => void) | null = null;
+  private readonly onDispatched: ((taskId: string) => void) | null;
+  /** set with store.backend postgres (boxes/shared-queue.ts); null: the local queue alone decides */
+  gate: TaskGate | null = null;
 
   constructor(
     private readonly tasks: TaskStore,
@@ -73,7 +86,10 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly log: Logger,
     private settings: DispatchSettings,
+    /** onDispatched: fault injection for crash tests (the daemon dies after a task is marked running) */
+    faults: { onDispatched?: (taskId: string) => void } = {},
   ) {
+    this.onDispatched = faults.onDispatched ?? null;
     this.waits = new TaskWaits(tasks, layer, clock, log, () => this.settings.confirmTimeoutMs);
   }
 
@@ -165,8 +181,10 @@ export class Dispatcher {
       this.finishing.add(t.id);
       this.track("worktree finish", this.finishWorktree(t.id).finally(() => this.finishing.delete(t.id)));
     }
-    await this.prepareWorktrees(this.tasks.ready(now));
-    const ready = this.tasks.ready(now).filter((t) => !t.worktree || t.workdir);
+    const gate = this.gate;
+    const mayRun = (t: TaskRow) => !gate || gate.runnable(t);
+    await this.prepareWorktrees(this.tasks.ready(now).filter(mayRun));
+    const ready = this.tasks.ready(now).filter((t) => (!t.worktree || t.workdir) && mayRun(t));
     const plan = planDispatch({
       now, min: s.min, max: s.max, idleTimeoutMs: s.idleTimeoutMs, defaultProject: s.defaultProject,
       // A worktree task runs in a session started in its worktree: the worktree is its session's project.
@@ -272,7 +290,7 @@ export class Dispatcher {
     const result = message ?? lastAssistantText(this.layer.get(session)?.transcriptPath ?? null) ?? "";
     let path: string | null = null;
     try {
-      path = writeResult(this.settings.outboxDir, t.id, result);
+      if (!this.gate || this.gate.writesOutbox(t)) path = writeResult(this.settings.outboxDir, t.id, result);
     } catch (e) {
       this.log.error({ task: t.id, err: errorMessage(e) }, "could not write the outbox file; the result stays in the task row");
     }

@@ -8,6 +8,9 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
+import { SharedQueue } from "../boxes/shared-queue.js";
+import type { SharedStore } from "../store/shared/shared-types.js";
+import { dispatchSettings } from "../config/params.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
 import { outboxDirFor } from "./outbox.js";
@@ -25,6 +28,8 @@ export interface InboxDeps {
   log: Logger;
   /** the daemon user's home (never an allowed project); default os.homedir() */
   home?: () => string;
+  /** fault injection for crash tests: called once a task is marked running (Dispatcher) */
+  onDispatched?: (taskId: string) => void;
 }
 
 /** The control plane's view of the inbox (ControlPlugins.tasks). */
@@ -53,6 +58,8 @@ export class InboxService {
   /** `<state_dir>/worktrees`: one folder per worktree task, named after its id */
   readonly worktreeDir: string;
   private config: Config;
+  /** the shared task queue (store.backend postgres: shareQueue()); null: the local queue alone */
+  sharedQueue: SharedQueue | null = null;
 
   constructor(config: Config, private readonly deps: InboxDeps) {
     this.config = config;
@@ -60,16 +67,34 @@ export class InboxService {
     this.outboxDir = outboxDirFor(config.inbox.dir);
     this.worktreeDir = join(config.state_dir, "worktrees");
     this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p), config.pool.autonomous.permission_mode ?? null, this.worktreeDir);
-    this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config));
+    this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config), { onDispatched: deps.onDispatched });
     this.intake = new Intake(
       { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
       this.tasks, deps.clock, deps.log.child({ component: "inbox" }),
       {
         validation: () => this.validation(),
         event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
-        queued: () => this.dispatcher.kick(),
+        queued: () => {
+          this.dispatcher.kick();
+          this.sharedQueue?.kick();
+        },
       },
     );
+  }
+
+  /**
+   * store.backend postgres: tasks go through the shared queue (boxes/shared-queue.ts); the dispatcher runs
+   * only those this box claims. Call before start().
+   */
+  shareQueue(box: string, shared: () => SharedStore | null): SharedQueue {
+    this.sharedQueue = new SharedQueue({
+      box, shared, tasks: this.tasks, dispatcher: this.dispatcher, outboxDir: this.outboxDir,
+      refused: (p) => this.refused(p),
+      event: (kind, data) => this.deps.store.appendEvent(this.deps.clock.now(), kind, null, null, data),
+      clock: this.deps.clock, log: this.deps.log.child({ component: "shared-queue" }),
+    });
+    this.dispatcher.gate = this.sharedQueue;
+    return this.sharedQueue;
   }
 
   attach(): void {
@@ -81,10 +106,12 @@ export class InboxService {
     await this.removeLeftoverWorktrees();
     await this.pool.adopt();
     await this.dispatcher.start();
+    this.sharedQueue?.start();
     await this.intake.start();
   }
 
   async stop(): Promise<void> {
+    await this.sharedQueue?.stop();
     await this.dispatcher.stop();
     await this.intake.stop();
   }
@@ -109,8 +136,22 @@ export class InboxService {
       enqueue: (i) => this.enqueue(i),
       cancel: async (idOrName) => {
         const t = this.tasks.find(idOrName);
+        const q = this.sharedQueue;
+        if (!t && q) {
+          // Not on this box: a task of the shared queue (queued anywhere, or running on another box).
+          const r = await q.cancelShared(idOrName, `cancelled by the operator on box ${this.config.box.name}`);
+          if (!r.task) throw new CfError("no_such_task", `no task ${idOrName}`);
+          if (!r.cancelled) throw new CfError("conflict", `task ${idOrName} is already ${r.task.state}: only a queued or running task can be cancelled`);
+          return { ok: true, id: r.task.id, state: "cancelled", was: "shared", runsOn: r.task.box };
+        }
         if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
         if (t.state !== "queued" && t.state !== "running") throw new CfError("conflict", `task ${t.id} is already ${t.state}: only a queued or running task can be cancelled`);
+        if (q && !q.holds(t.id)) {
+          // Queued here but not claimed by this box: cancelled in the shared queue first, so no box claims it
+          // (a box running it interrupts it); then the local row.
+          const r = await q.cancelShared(t.id, `cancelled by the operator on box ${this.config.box.name} while ${t.state}`);
+          if (r.task && !r.cancelled) throw new CfError("conflict", `task ${t.id} ended (${r.task.state}) before it could be cancelled`);
+        }
         const after = await this.dispatcher.interrupt(t.id, "cancelled", `cancelled by the operator while ${t.state}`);
         const now = this.tasks.get(t.id)!;
         if (!after && now.state !== "cancelled") throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
@@ -150,6 +191,7 @@ export class InboxService {
     const row = this.tasks.insert(r.value, { source: "api", contentHash: hash, intakeFile: null }, this.deps.clock.now());
     this.deps.store.appendEvent(this.deps.clock.now(), "task.queued", null, null, { id: row.id, source: row.source, priority: row.priority, project: row.project });
     this.dispatcher.kick();
+    this.sharedQueue?.kick();
     return { ...taskView(row), duplicate: false };
   }
 
@@ -239,14 +281,8 @@ export class InboxService {
     return refusedProject(this.config, this.deps.home?.() ?? homedir(), project);
   }
 
+  /** The dispatcher's settings: the one mapping in config/params.ts. */
   private settings(c: Config): DispatchSettings {
-    const a = c.pool.autonomous;
-    return {
-      min: a.min, max: a.max, idleTimeoutMs: a.idle_timeout, defaultProject: a.project ?? null,
-      retry: { maxAttempts: a.max_attempts, backoffMs: a.retry_backoff, backoffMaxMs: a.retry_backoff_max },
-      confirmTimeoutMs: c.swap.confirm_timeout, outboxDir: this.outboxDir,
-      taskTimeoutMs: a.task_timeout ?? null, worktreeDir: join(c.state_dir, "worktrees"), worktreePrefix: a.worktree_prefix,
-      keepWorktrees: c.pool.keep_worktrees,
-    };
+    return dispatchSettings(c);
   }
 }

@@ -155,6 +155,17 @@ export class TaskStore {
     );
   }
 
+  /**
+   * queued or running → an end another box reached (store.backend postgres: the shared queue says the
+   * task ended elsewhere, boxes/shared-queue.ts). `resultPath` is the origin box's outbox file, or null.
+   */
+  settleRemote(id: string, state: "done" | "failed" | "timed_out" | "cancelled", result: string | null, resultPath: string | null, error: string | null, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET state = ?, result = ?, result_path = ?, error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+      state, result, resultPath, error, now, now, id,
+    );
+  }
+
   /** The worktree a task runs in, once made. */
   setWorktree(id: string, workdir: string, branch: string, baseCommit: string, now: number): void {
     this.db.prepare("UPDATE tasks SET workdir = ?, branch = ?, base_commit = ?, updated_at = ? WHERE id = ?").run(workdir, branch, baseCommit, now, id);
