@@ -9,7 +9,8 @@ import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { classifyPane } from "../sessions/pane-classify.js";
-import { answerKey, readPermissionDialog, type PermissionAnswer, type PermissionDialog } from "../sessions/permission-dialog.js";
+import { answerKey, dialogMatchesTool, readPermissionDialog, type PermissionAnswer, type PermissionDialog } from "../sessions/permission-dialog.js";
+import { readInputState } from "../sessions/cli-input.js";
 import type { SessionLayer } from "./pool.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow } from "./task-types.js";
@@ -21,8 +22,10 @@ export interface TaskWait {
   question: string;
   /** the tool call from the PermissionRequest hook (`Bash: touch /x`), when it came */
   tool: string | null;
-  /** the pane's question once read: an answer must find this very dialog open */
+  /** the pane's question once read (for people) */
   paneQuestion: string | null;
+  /** the dialog's identity once read (PermissionDialog.key, unclipped): an answer must find this very dialog open */
+  paneKey: string | null;
   since: number;
 }
 
@@ -44,18 +47,24 @@ export const UNSEEN_WAIT_MS = 10_000;
  */
 export function nextWait(prev: TaskWait | undefined, task: { id: string; session: string }, obs: WaitObservation, now: number): { wait: TaskWait | undefined; change: WaitChange } {
   const d = obs.dialog;
+  const start = (question: string, tool: string | null, dialog: PermissionDialog | null): TaskWait => ({
+    taskId: task.id, session: task.session, question, tool, paneQuestion: dialog?.question ?? null, paneKey: dialog?.key ?? null, since: now,
+  });
   if (d) {
-    if (!prev) return { wait: { taskId: task.id, session: task.session, question: d.question, tool: obs.tool ?? null, paneQuestion: d.question, since: now }, change: "waiting" };
-    if (prev.paneQuestion === d.question) return { wait: prev, change: null };
-    // Another dialog than the one recorded (the next tool call of the same turn): a new wait.
-    const fresh = prev.paneQuestion !== null;
-    return { wait: { ...prev, question: d.question, paneQuestion: d.question, tool: obs.tool ?? (fresh ? null : prev.tool), since: fresh ? now : prev.since }, change: fresh ? "waiting" : "updated" };
+    if (!prev) return { wait: start(d.question, obs.tool ?? null, d), change: "waiting" };
+    if (prev.paneKey === d.key) return { wait: prev, change: null };
+    // A wait known only from its hook is refined by its own dialog; any other dialog (the next tool call of
+    // the same turn, or the hook's call answered in the pane and another asked) is a new wait.
+    if (prev.paneKey === null && dialogMatchesTool(d, prev.tool) !== false) {
+      return { wait: { ...prev, question: d.question, paneQuestion: d.question, paneKey: d.key, tool: obs.tool ?? prev.tool }, change: "updated" };
+    }
+    return { wait: start(d.question, obs.tool ?? null, d), change: "waiting" };
   }
   if (obs.tool !== undefined && obs.tool !== null) {
-    if (!prev || prev.paneQuestion !== null) return { wait: { taskId: task.id, session: task.session, question: obs.tool, tool: obs.tool, paneQuestion: null, since: now }, change: "waiting" };
-    return { wait: { ...prev, tool: obs.tool, question: obs.tool }, change: null };
+    if (!prev || prev.paneKey !== null || prev.tool !== obs.tool) return { wait: start(obs.tool, obs.tool, null), change: "waiting" };
+    return { wait: prev, change: null };
   }
-  if (d === null && prev && (prev.paneQuestion !== null || now - prev.since >= UNSEEN_WAIT_MS)) return { wait: undefined, change: "resumed" };
+  if (d === null && prev && (prev.paneKey !== null || now - prev.since >= UNSEEN_WAIT_MS)) return { wait: undefined, change: "resumed" };
   return { wait: prev, change: null };
 }
 
@@ -166,9 +175,11 @@ export class TaskWaits {
       const read = async () => readPermissionDialog(await tmux.capture(session), this.clock.now());
       // The hook fires before the CLI draws the dialog (0.3–0.5 s later on 2.1.332 under load): a wait known
       // only from the hook gets a moment for its dialog to show.
-      const d = (await read()) ?? (wait.paneQuestion === null ? (await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null : null);
+      const d = (await read()) ?? (wait.paneKey === null ? (await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null : null);
       if (!d) throw new CfError("conflict", `task ${t.id}: no permission dialog is open in session ${session} now: nothing was answered`);
-      if (wait.paneQuestion !== null && wait.paneQuestion !== d.question) {
+      // Read from the pane: the very dialog (unclipped). Known only from the hook: the dialog must show the
+      // hook's tool call where that can be told (a command, a path, a URL).
+      if (wait.paneKey !== null ? wait.paneKey !== d.key : dialogMatchesTool(d, wait.tool) === false) {
         throw new CfError("conflict", `task ${t.id}: the dialog in ${session} is not the one shown (now: ${d.question}): nothing was answered; look again`);
       }
       const k = answerKey(d, answer);
@@ -182,14 +193,19 @@ export class TaskWaits {
       });
       const still = () => tmux.capture(session).then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question).catch(() => false);
       let closed = false;
+      let sent = 0;
       try {
         for (let attempt = 0; attempt < ANSWER_ATTEMPTS && !closed && !reopened; attempt++) {
           await tmux.sendLiteral(session, k.key);
+          sent++;
           closed = !!(await pollUntil(async () => reopened || !(await still()), { timeoutMs: ANSWER_CLOSE_MS / ANSWER_ATTEMPTS, intervalMs: 50 }));
         }
       } finally {
         off();
       }
+      // A key sent again just as the dialog closed on the one before lands in the input box as text: the box
+      // holding nothing but that digit is ours, and is emptied (one BSpace) before anything else is typed.
+      if (sent > 1 && closed && !reopened) await this.dropStrayDigit(session, k.key);
       if (!closed && !reopened) throw new CfError("conflict", `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`);
       this.waits.delete(t.id);
       const row = this.layer.get(session);
@@ -206,6 +222,18 @@ export class TaskWaits {
       this.answering.delete(t.id);
       if (this.layer.lockedBy(session) === "answer") this.layer.unlock(session);
     }
+  }
+
+  private async dropStrayDigit(session: string, key: string): Promise<void> {
+    const tmux = this.layer.tmux;
+    const state = async () => readInputState(await tmux.capture(session).catch(() => ""), this.clock.now());
+    const stray = await pollUntil(async () => {
+      const s = await state();
+      return s.kind === "prompt" && s.text === key ? true : null;
+    }, { timeoutMs: 500, intervalMs: 50 });
+    if (!stray) return;
+    await tmux.sendKeys(session, "BSpace");
+    this.log.info({ session, key }, "a resent answer key reached the input box; removed");
   }
 
   /** The turn ended at the rejected call: once the pane is calm, the model is told (deniedNote) and finishes. */

@@ -34,6 +34,8 @@ export interface PermissionDialog {
   options: PermissionOption[];
   /** one line for people: `Bash command: touch /tmp/x · touch a file — Do you want to proceed?` (≤ 500 chars) */
   question: string;
+  /** the dialog's identity: every line of it as shown, squashed, never clipped (two long commands that share a prefix differ here) */
+  key: string;
 }
 
 const RULE = /^\s*─{10,}\s*$/;
@@ -92,7 +94,34 @@ export function readPermissionDialog(pane: string, now: number): PermissionDialo
   const detail = clip(body.slice(1).join(" · "), 300);
   const ask = squash(ASK.exec(lines[at]!)![0]);
   const question = clip(`${title}${detail ? `: ${detail}` : ""}${title || detail ? " — " : ""}${ask}`, QUESTION_MAX);
-  return { title, detail, ask, options, question };
+  const key = [...body, ask, ...options.map((o) => `${o.n}. ${o.label}`)].join(" · ");
+  return { title, detail, ask, options, question, key };
+}
+
+/** how many leading non-space characters of a tool call's input must show in its dialog */
+const TOOL_MATCH_CHARS = 60;
+
+/**
+ * Is `d` the dialog of the tool call `tool` (a toolSummary line, `Bash: touch /x`)? true/false when the call
+ * names what it acts on as text (a command, a path, a URL: its first TOOL_MATCH_CHARS non-space characters,
+ * or a path's last component, since the Write dialog shows `out.txt` for `/p/out.txt`, verified 2.1.197),
+ * null when it can't be told (no tool, or an input only known as JSON). Line wrapping in the pane is ignored.
+ */
+export function dialogMatchesTool(d: PermissionDialog, tool: string | null): boolean | null {
+  const m = tool ? /^[^:]+: (.+)$/su.exec(tool) : null;
+  if (!m) return null;
+  const what = m[1]!.replace(/…$/u, "");
+  if (what.startsWith("{")) return null;
+  const bare = (s: string) => s.replace(/\s+/g, "");
+  const shown = bare(d.key);
+  const head = bare(what).slice(0, TOOL_MATCH_CHARS);
+  if (head && shown.includes(head)) return true;
+  // A path (no space in it): the dialog may show it relative, so its last component as a whole word will do.
+  if (/\s/.test(what.trim()) || !what.includes("/")) return false;
+  const last = what.trim().replace(/\/+$/, "").split("/").at(-1) ?? "";
+  if (!last) return false;
+  const esc = last.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(?:^|[\\s/(])${esc}(?:$|[\\s?),.:;])`, "u").test(d.key);
 }
 
 export type PermissionAnswer = "yes" | "no";

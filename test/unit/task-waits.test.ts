@@ -37,11 +37,29 @@ describe("nextWait (pure)", () => {
     assert.equal(r.wait?.question, d.question);
     assert.equal(r.wait?.paneQuestion, d.question);
   });
-  it("the hook starts one with the tool call; the pane then refines it (updated, same since)", () => {
-    const a = nextWait(undefined, task, { tool: "Bash: touch /x" }, T0);
-    assert.deepEqual([a.change, a.wait?.question, a.wait?.paneQuestion], ["waiting", "Bash: touch /x", null]);
+  it("the hook starts one with the tool call; its own dialog on the pane then refines it (updated, same since)", () => {
+    const tool = "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt";
+    const a = nextWait(undefined, task, { tool }, T0);
+    assert.deepEqual([a.change, a.wait?.question, a.wait?.paneQuestion], ["waiting", tool, null]);
     const b = nextWait(a.wait, task, { dialog: d }, T0 + 500);
-    assert.deepEqual([b.change, b.wait?.question, b.wait?.tool, b.wait?.since], ["updated", d.question, "Bash: touch /x", T0]);
+    assert.deepEqual([b.change, b.wait?.question, b.wait?.tool, b.wait?.since], ["updated", d.question, tool, T0]);
+  });
+  it("a hook wait meets another call's dialog, or another hook: a new wait (new since), never a refinement", () => {
+    const a = nextWait(undefined, task, { tool: "Bash: rm -rf /tmp/other" }, T0);
+    const b = nextWait(a.wait, task, { dialog: d }, T0 + 500);
+    assert.deepEqual([b.change, b.wait?.since, b.wait?.tool], ["waiting", T0 + 500, null]);
+    const c = nextWait(a.wait, task, { tool: "Bash: ls" }, T0 + 700);
+    assert.deepEqual([c.change, c.wait?.since, c.wait?.tool], ["waiting", T0 + 700, "Bash: ls"]);
+    assert.equal(nextWait(a.wait, task, { tool: "Bash: rm -rf /tmp/other" }, T0 + 800).change, null, "the same hook again");
+  });
+  it("two dialogs whose commands share a 500-character prefix are two dialogs", () => {
+    const long = "x".repeat(600);
+    const one = readPermissionDialog(PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}1\n`), T0)!;
+    const two = readPermissionDialog(PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}2\n`), T0)!;
+    assert.equal(one.question, two.question, "the clipped questions are equal");
+    assert.notEqual(one.key, two.key);
+    const w = nextWait(undefined, task, { dialog: one }, T0).wait!;
+    assert.equal(nextWait(w, task, { dialog: two }, T0 + 100).change, "waiting");
   });
   it("the same dialog again changes nothing; another dialog is a new wait", () => {
     const w = nextWait(undefined, task, { dialog: d }, T0).wait!;
@@ -194,7 +212,7 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   });
 
   it("a wait known only from the hook: the answer waits for its dialog to be drawn; none drawn, nothing pressed", async () => {
-    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /x" });
+    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" });
     await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
     await assert.rejects(d.waits.answer("t1", "yes"), /no permission dialog is open in session auto-01 now: nothing was answered/);
     assert.deepEqual(keys, []);
@@ -202,6 +220,32 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     const r = await d.waits.answer("t1", "yes");
     assert.equal(r.option, "Yes");
     assert.deepEqual(keys, ["literal:1"]);
+  });
+
+  it("a wait known only from the hook is not answered on another call's dialog", async () => {
+    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: rm -rf /tmp/elsewhere" });
+    await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
+    pane = PANE; // drawn: the dialog of another call (touch …)
+    await assert.rejects(d.waits.answer("t1", "yes"), /is not the one shown .*nothing was answered; look again/);
+    assert.deepEqual(keys, []);
+  });
+
+  it("a key resent just as the dialog closed lands in the input box: that lone digit is removed", async () => {
+    await openDialog();
+    drop = 1;
+    // The first key is taken late: the dialog closes after the second is sent, which lands in the box.
+    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+      keys.push(`literal:${text}`);
+      if (drop-- > 0) return;
+      pane = `${"─".repeat(40)}\n❯ ${text}\n${"─".repeat(40)}\n`;
+    };
+    const sendKeys = layer.tmux.sendKeys;
+    layer.tmux.sendKeys = async (n: string, ...k: string[]) => {
+      if (k[0] === "BSpace") pane = IDLE;
+      return sendKeys(n, ...k); // records the key
+    };
+    await d.waits.answer("t1", "yes");
+    assert.deepEqual(keys, ["literal:1", "literal:1", "keys:BSpace"]);
   });
 
   it("a dialog other than the one shown is not answered", async () => {
