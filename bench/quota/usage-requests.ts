@@ -70,7 +70,7 @@ async function run(scenario: Scenario, seed: number) {
     if (movingElsewhere.has(name)) util.set(name, Math.min(0.7, util.get(name)! + 0.01));
     return { ok: true, figures: figures(util.get(name)!, clock.now(), "usage_api") };
   };
-  const poller = new UsagePoller(store, accounts, source, clock, silentLogger(), PARAMS, (a) => feedIsFresh(store.getUsage(a), clock.now(), FEED_FRESH_MS));
+  const poller = new UsagePoller({ store, accounts, clock, log: silentLogger(), feedFresh: (a) => feedIsFresh(store.getUsage(a), clock.now(), FEED_FRESH_MS) }, { source, params: PARAMS });
   const feedPhase = Math.floor(rand() * 30_000);
   const wall0 = performance.now();
   for (let t = 0; t < HOURS * HOUR; t += TICK) {

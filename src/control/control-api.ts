@@ -23,7 +23,6 @@ export interface ControlPlugins {
   };
   /** the configured schedules with their next and last run (schedules/schedule-service.ts ScheduleView) */
   schedules?: () => unknown[];
-  metrics?: () => Promise<string>;
   /** failed durable writes: { count, last } (ops/write-failures.ts) */
   writeFailures?: () => unknown;
   /** notifications (notify/notify-service.ts): per-target counts and last error; a sample to each target */

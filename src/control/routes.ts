@@ -2,8 +2,11 @@ import type { ControlApi } from "./control-api.js";
 import type { Routes } from "./http-server.js";
 import { CfError } from "../util/errors.js";
 
-/** Plain HTTP routes over the facade. /trigger/* are gated by enable_trigger in the server. */
-export function buildRoutes(api: ControlApi): Routes {
+/**
+ * Plain HTTP routes over the facade. /trigger/* are gated by enable_trigger in the server. `metrics`: the
+ * Prometheus text for /metrics (control/metrics.ts reads the facade, so it is built after it and passed here).
+ */
+export function buildRoutes(api: ControlApi, extras: { metrics?: () => Promise<string> } = {}): Routes {
   return {
     get: {
       "/status": () => api.status(),
@@ -19,8 +22,8 @@ export function buildRoutes(api: ControlApi): Routes {
       "/session": ({ url }) => api.sessionGet(url.searchParams.get("name") ?? "", Number(url.searchParams.get("lines") ?? "40")),
       "/task": ({ url }) => api.taskGet(url.searchParams.get("id") ?? ""),
       "/metrics": async ({ res }) => {
-        if (!api.plugins.metrics) throw new CfError("unavailable", "metrics are not available");
-        const text = await api.plugins.metrics();
+        if (!extras.metrics) throw new CfError("unavailable", "metrics are not available");
+        const text = await extras.metrics();
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
         res.end(text);
       },

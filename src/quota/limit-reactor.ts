@@ -43,6 +43,23 @@ export function throttleDelay(attempt: number): number {
   return THROTTLE_BACKOFF_MS[Math.min(Math.max(attempt, 1), THROTTLE_BACKOFF_MS.length) - 1]!;
 }
 
+/** What the limit reactor works with; the chooser is built before it (account-chooser.ts). */
+export interface LimitDeps {
+  sessions: SessionService;
+  accounts: AccountService;
+  swaps: SwapService;
+  /** where a parked session can resume */
+  chooser: AccountChooser;
+  clock: Clock;
+  log: Logger;
+}
+
+/** config/params.ts limitParams */
+export interface LimitOptions {
+  /** quota.reactivate_cooldown (ms) */
+  cooldownMs: number;
+}
+
 /**
  * Reacts to the hard signal: a StopFailure with error rate_limit (or, as a debounced fallback, the
  * limit text in a silent pane) marks the account exhausted until its reset and swaps the session at
@@ -65,19 +82,24 @@ export class LimitReactor {
   /** the last rejected token per session, for "restart once, then revoke" */
   private authFailures = new Map<string, { account: string; at: number }>();
 
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly accounts: AccountService,
-    private readonly swaps: SwapService,
-    private chooser: AccountChooser,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private cooldownMs: number,
-  ) {}
+  private readonly sessions: SessionService;
+  private readonly accounts: AccountService;
+  private readonly swaps: SwapService;
+  private readonly chooser: AccountChooser;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private cooldownMs: number;
 
-  setChooser(c: AccountChooser): void {
-    this.chooser = c;
+  constructor(deps: LimitDeps, opts: LimitOptions) {
+    this.sessions = deps.sessions;
+    this.accounts = deps.accounts;
+    this.swaps = deps.swaps;
+    this.chooser = deps.chooser;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.cooldownMs = opts.cooldownMs;
   }
+
   setCooldown(ms: number): void {
     this.cooldownMs = ms;
   }

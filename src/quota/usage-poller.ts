@@ -39,6 +39,22 @@ function weeklyOf(f: UsageFigures | null): number | null {
   return all.length ? Math.max(...all) : null;
 }
 
+export interface PollerDeps {
+  store: Store;
+  accounts: AccountService;
+  clock: Clock;
+  log: Logger;
+  /** True when the account's status-line figures are fresh: it is then not polled. */
+  feedFresh: (account: string) => boolean;
+}
+
+export interface PollerOptions {
+  /** the usage endpoint (usage-client.ts httpUsageSource) */
+  source: UsageSource;
+  /** config/params.ts pollParams */
+  params: PollParams;
+}
+
 /**
  * The usage endpoint as a BACKSTOP to the CLIs' status-line feed: polls, one request at a time and at
  * most one per `requestGapMs` for the whole box (the limit is per IP), only accounts whose feed is not
@@ -55,22 +71,28 @@ export class UsagePoller {
   private lastRequestAt: number | null = null;
   pollErrors = 0;
   requests = 0;
-  onUpdate: ((account: string) => void) | null = null;
+  private readonly store: Store;
+  private readonly accounts: AccountService;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly feedFresh: (account: string) => boolean;
+  private source: UsageSource;
+  private params: PollParams;
 
-  constructor(
-    private readonly store: Store,
-    private readonly accounts: AccountService,
-    private source: UsageSource,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private params: PollParams,
-    /** True when the account's status-line figures are fresh: it is then not polled. */
-    private readonly feedFresh: (account: string) => boolean,
-  ) {}
+  constructor(deps: PollerDeps, opts: PollerOptions) {
+    this.store = deps.store;
+    this.accounts = deps.accounts;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.feedFresh = deps.feedFresh;
+    this.source = opts.source;
+    this.params = opts.params;
+  }
 
-  configure(source: UsageSource, params: PollParams): void {
-    this.source = source;
-    this.params = params;
+  /** A reloaded config: the endpoint (base URL, timeout) and the schedule apply from the next request. */
+  configure(opts: PollerOptions): void {
+    this.source = opts.source;
+    this.params = opts.params;
   }
 
   start(tickMs = 500): void {
@@ -195,7 +217,6 @@ export class UsagePoller {
       const next = now + nextInterval(this.params, f.fiveHour?.utilization ?? null, weeklyOf(f), changed);
       if (newerFeed) this.store.putUsage({ ...base, nextPollAt: next, backoffMs: 0 });
       else this.store.putUsage({ account, figures: f, fetchedAt: now, source: "usage_api", error: null, errorAt: null, nextPollAt: next, backoffMs: 0 });
-      this.onUpdate?.(account);
       return;
     }
     this.pollErrors++;

@@ -17,12 +17,49 @@ import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "
 
 type SignalListener = (s: SessionSignal) => void;
 
+/** What the session service works with; the chooser is built before it (quota/account-chooser.ts). */
+export interface SessionDeps {
+  store: Store;
+  tmux: Tmux;
+  accounts: AccountService;
+  /** which account a new or respawned session runs on */
+  chooser: AccountChooser;
+  clock: Clock;
+  log: Logger;
+  /**
+   * The sessions this daemon supervises, by name (default: a new map). The daemon creates it first and
+   * shares it with account choice, which reads the supervised rows (supervisedRows) before this service exists.
+   */
+  specs?: Map<string, SessionSpec>;
+}
+
+/** The store rows of the supervised sessions (rows of removed or forgotten sessions stay in the store). */
+export function supervisedRows(store: Store, specs: ReadonlyMap<string, SessionSpec>): SessionRow[] {
+  return store.listSessions().filter((s) => specs.has(s.name));
+}
+
+export interface SessionOptions {
+  /** how a CLI is launched (daemon: from claude.*, the hook and status-line files) */
+  launch: LaunchContext;
+  /** config/params.ts sessionTuning */
+  tuning: SessionTuning;
+  /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
+  restoreSource?: (name: string) => Partial<SessionRow> | null;
+  /**
+   * Called after a session's CLI was started again because it had died or its tmux session vanished
+   * (crash, kill-server, reboot), with this service (the daemon continues a cut turn: swap-recovery.ts).
+   */
+  afterRecreate?: (name: string, before: SessionRow, sessions: SessionService) => void;
+  /** no Claude Code CLI found at start: sessions fail with this reason (and its fix) instead of crash-looping */
+  cliProblem?: string | null;
+}
+
 /**
  * Keeps every supervised session alive in tmux: creates, adopts, restarts (with backoff, ending in
  * `failed` on a crash loop) and applies hook events to its state. Swaps and the pool build on it.
  */
 export class SessionService {
-  readonly specs = new Map<string, SessionSpec>();
+  readonly specs: Map<string, SessionSpec>;
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
   private readonly locks = new Map<string, string>();
   private readonly restarts = new Map<string, number[]>();
@@ -43,29 +80,37 @@ export class SessionService {
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
-  restoreSource: ((name: string) => Partial<SessionRow> | null) | null = null;
+  private readonly restoreSource: ((name: string) => Partial<SessionRow> | null) | null;
   /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
-  afterRecreate: ((name: string, before: SessionRow) => void) | null = null;
+  private readonly afterRecreate: ((name: string, before: SessionRow, sessions: SessionService) => void) | null;
   /** Set by the daemon when no Claude Code CLI can be found: sessions fail with this reason (and its fix) instead of crash-looping. */
-  cliProblem: string | null = null;
+  cliProblem: string | null;
+  readonly tmux: Tmux;
+  private readonly store: Store;
+  private readonly accounts: AccountService;
+  private readonly chooser: AccountChooser;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private launchCtx: LaunchContext;
+  private tuning: SessionTuning;
 
-  constructor(
-    private readonly store: Store,
-    readonly tmux: Tmux,
-    private readonly accounts: AccountService,
-    private chooser: AccountChooser,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private launchCtx: LaunchContext,
-    private tuning: SessionTuning,
-  ) {
-    this.prompts = new PromptSender(tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
+  constructor(deps: SessionDeps, opts: SessionOptions) {
+    this.store = deps.store;
+    this.specs = deps.specs ?? new Map();
+    this.tmux = deps.tmux;
+    this.accounts = deps.accounts;
+    this.chooser = deps.chooser;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.launchCtx = opts.launch;
+    this.tuning = opts.tuning;
+    this.restoreSource = opts.restoreSource ?? null;
+    this.afterRecreate = opts.afterRecreate ?? null;
+    this.cliProblem = opts.cliProblem ?? null;
+    this.prompts = new PromptSender(this.tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
     this.prompts.input.onDialog = (name, dialog, reason) => this.noteWaiting(name, dialog, reason);
   }
 
-  setChooser(c: AccountChooser): void {
-    this.chooser = c;
-  }
   updateLaunch(ctx: LaunchContext, tuning: SessionTuning): void {
     this.launchCtx = ctx;
     this.tuning = tuning;
@@ -114,7 +159,7 @@ export class SessionService {
     return this.store.getSession(name);
   }
   list(): SessionRow[] {
-    return this.store.listSessions().filter((s) => this.specs.has(s.name));
+    return supervisedRows(this.store, this.specs);
   }
 
   event(kind: string, session: string | null, account: string | null, data: Record<string, unknown> = {}): void {
@@ -172,13 +217,13 @@ export class SessionService {
       // (chaos seed 708355: tmux killed mid-turn, the daemon SIGKILLed just after the restart).
       const cur = this.store.getSession(spec.name)!;
       if (cur.started && cur.lastPrompt && !cur.lastPromptAnswered && cur.state === "idle" && (cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity)) {
-        this.afterRecreate?.(spec.name, cur);
+        this.afterRecreate?.(spec.name, cur, this);
       }
       return;
     }
     const before = { ...row };
     await this.start(spec.name, pane ? "respawn" : "create", pane ? "pane dead at start" : "no tmux session");
-    if (before.started) this.afterRecreate?.(spec.name, before);
+    if (before.started) this.afterRecreate?.(spec.name, before, this);
   }
 
   /** Launches the CLI for a session on its account (or a newly chosen one). */
@@ -405,7 +450,7 @@ export class SessionService {
       this.start(name, how, `restart: ${why}`)
         .then(() => {
           done();
-          if (row?.started) this.afterRecreate?.(name, row);
+          if (row?.started) this.afterRecreate?.(name, row, this);
         })
         .catch((e) => {
           done();

@@ -52,23 +52,48 @@ export function carryable(note: string): boolean {
   return c.ok && c.body === note && !/^[-!#&?]/.test(note) && !note.includes("\n") && note.length <= 1000;
 }
 
+/** What the swap works with; the chooser is built before it (quota/account-chooser.ts). */
+export interface SwapDeps {
+  sessions: SessionService;
+  store: Store;
+  accounts: AccountService;
+  /** picks the target when the request names none */
+  chooser: AccountChooser;
+  checkpoints: CheckpointService;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface SwapOptions {
+  /** config/params.ts swapTuning */
+  tuning: SwapTuning;
+  /** Fault injection for the crash-safety tests: called after each step is recorded (the daemon may die there). */
+  onStep?: (step: SwapStepName, session: string) => void | Promise<void>;
+}
+
 export class SwapService {
-  onStep: ((step: SwapStepName, session: string) => void | Promise<void>) | null = null;
+  private readonly onStep: ((step: SwapStepName, session: string) => void | Promise<void>) | null;
+  private readonly sessions: SessionService;
+  private readonly store: Store;
+  private readonly accounts: AccountService;
+  private readonly chooser: AccountChooser;
+  private readonly checkpoints: CheckpointService;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private tuning: SwapTuning;
 
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly store: Store,
-    private readonly accounts: AccountService,
-    private chooser: AccountChooser,
-    private readonly checkpoints: CheckpointService,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private tuning: SwapTuning,
-  ) {}
-
-  setChooser(c: AccountChooser): void {
-    this.chooser = c;
+  constructor(deps: SwapDeps, opts: SwapOptions) {
+    this.sessions = deps.sessions;
+    this.store = deps.store;
+    this.accounts = deps.accounts;
+    this.chooser = deps.chooser;
+    this.checkpoints = deps.checkpoints;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.tuning = opts.tuning;
+    this.onStep = opts.onStep ?? null;
   }
+
   setTuning(t: SwapTuning): void {
     this.tuning = t;
   }

@@ -1,4 +1,4 @@
-// QuotaService builds the policy's input from the store: forecasts from usage_samples (a real SQLite
+// Account choice (QuotaChooser) builds the policy's input from the store: forecasts from usage_samples (a real SQLite
 // file), per-account thresholds from the accounts config, and "token expired" from the usage poller.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,10 +9,9 @@ import { AccountService, type AccountConfig } from "../../src/accounts/account-s
 import { formatAccounts, formatStatus } from "../../src/cli/format.js";
 import { ControlApi } from "../../src/control/control-api.js";
 import type { UsageFigures } from "../../src/quota/policy-types.js";
-import { QuotaService } from "../../src/quota/quota-service.js";
+import { QuotaChooser } from "../../src/quota/account-chooser.js";
 import type { UsagePoller, UsageSnapshot } from "../../src/quota/usage-poller.js";
 import type { SessionService } from "../../src/sessions/session-service.js";
-import type { SwapService } from "../../src/sessions/swap.js";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -36,10 +35,10 @@ function figures(u5: number, at: number): UsageFigures {
   };
 }
 
-describe("QuotaService: forecasts, thresholds and expired tokens in the policy's input", () => {
+describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's input", () => {
   let root: string;
   let store: Store;
-  let quota: QuotaService;
+  let quota: QuotaChooser;
   let api: ControlApi;
   const clock = new ManualClock(T0);
   const snapshots = new Map<string, UsageSnapshot>();
@@ -52,9 +51,8 @@ describe("QuotaService: forecasts, thresholds and expired tokens in the policy's
       ({ name, home: join(root, name), priority: 1, managed: false, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [], ...extra });
     accounts.configure([cfg("a", { window_5h_threshold: 0.6 }), cfg("b", { window_week_threshold: 0.8 }), cfg("c")]);
     const poller = { snapshot: (name: string) => snapshots.get(name)! } as unknown as UsagePoller;
-    const none = {} as unknown;
     const sessions = { list: () => [] } as unknown as SessionService;
-    quota = new QuotaService(store, accounts, sessions, none as SwapService, poller, clock, silentLogger(), P, () => ({ hourly_msgs: 0, weekly_msgs: 0 }));
+    quota = new QuotaChooser({ store, accounts, figures: poller, sessionRows: () => [], clock }, { params: P, limits: new Map() });
     api = new ControlApi(store, sessions, accounts, clock, { usage: (name) => quota.view(name) });
     // a: the status line reports 0.40 → 0.55 over 30 minutes (0.3/h), one reading a minute.
     for (let m = 30; m >= 0; m--) {

@@ -38,7 +38,7 @@ function setup() {
   let chooserOk = false;
   const chooser = { choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }) };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-  const reactor = new LimitReactor(sessions as never, accounts as never, swap as never, chooser as never, clock, log as never, 60_000);
+  const reactor = new LimitReactor({ sessions: sessions as never, accounts: accounts as never, swaps: swap as never, chooser: chooser as never, clock, log: log as never }, { cooldownMs: 60_000 });
   return { clock, row, reactor, swaps, events, sent, release: () => (holder = undefined), usable: () => (chooserOk = true), snapshot: (rows: Row[]) => (listed = rows) };
 }
 

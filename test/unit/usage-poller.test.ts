@@ -71,7 +71,7 @@ function world(n: number): World {
         calls.push({ account, at: clock.now() });
         return answer(account);
       };
-      return new UsagePoller(store, accounts, source, clock, createLogger("info", sink), { ...PARAMS, ...params }, (a) => fed.has(a));
+      return new UsagePoller({ store, accounts, clock, log: createLogger("info", sink), feedFresh: (a) => fed.has(a) }, { source, params: { ...PARAMS, ...params } });
     },
     async run(p, ms) {
       for (let t = 0; t < ms; t += 500) {
