@@ -1,5 +1,5 @@
 // Sentences for the terminal: what an operator command did, and what a refusal means and how to fix it.
-import type { ClientResponse } from "./client.js";
+import type { ClientResponse } from "../ops/control-client.js";
 
 type Obj = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : "?");

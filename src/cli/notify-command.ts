@@ -2,9 +2,9 @@
 // (or the named one) once, and says for each whether it arrived (docs/notifications.md).
 import type { Command } from "commander";
 import { tokenFileFor } from "../ops/env-file.js";
-import { localCall, operatorToken } from "./client.js";
+import { localCall, operatorToken } from "../ops/control-client.js";
 import { explainError } from "./human.js";
-import { ExitError, loadCliConfig } from "./load.js";
+import { ExitError, loadCliConfig } from "../ops/cli-config.js";
 import type { CliIo } from "./main.js";
 import { notRunning } from "./main.js";
 

@@ -1,8 +1,8 @@
 // `claude-failover schedules`: the configured schedules with their next and last run, from the running daemon.
 import type { Command } from "commander";
-import { errorText, localCall } from "./client.js";
+import { errorText, localCall } from "../ops/control-client.js";
 import { ago, table } from "./format.js";
-import { ExitError, loadCliConfig } from "./load.js";
+import { ExitError, loadCliConfig } from "../ops/cli-config.js";
 import type { CliIo } from "./main.js";
 
 type Obj = Record<string, unknown>;

@@ -5,8 +5,8 @@ import type { Command } from "commander";
 import { realExec } from "../tmux/exec.js";
 import { Tmux } from "../tmux/tmux.js";
 import { pollUntil } from "../util/wait.js";
-import { localCall } from "./client.js";
-import { loadCliConfig } from "./load.js";
+import { localCall } from "../ops/control-client.js";
+import { loadCliConfig } from "../ops/cli-config.js";
 import type { CliIo } from "./main.js";
 
 /** Whether `pid` still runs; a zombie (exited, not yet reaped by its parent) counts as gone. */

@@ -4,9 +4,9 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseTaskFile } from "../inbox/task-file.js";
 import { errorMessage } from "../util/errors.js";
-import { errorText, localCall, operatorToken, type ClientResponse } from "./client.js";
+import { errorText, localCall, operatorToken, type ClientResponse } from "../ops/control-client.js";
 import { ago, table } from "./format.js";
-import { ExitError, loadCliConfig } from "./load.js";
+import { ExitError, loadCliConfig } from "../ops/cli-config.js";
 import type { CliIo } from "./main.js";
 
 type Obj = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // The operator's setup commands (init, login, doctor), added to the CLI's command tree.
 import type { Command } from "commander";
-import { loadCliConfig } from "../cli/load.js";
+import { loadCliConfig } from "./cli-config.js";
 import { runDoctor } from "./doctor.js";
 import { runInit, type InitOptions, type OpsIo } from "./init.js";
 import { runLogin } from "./login.js";

@@ -2,7 +2,7 @@
 // endpoint treats this client (asked of the running daemon, if any).
 import { readCredentials } from "../accounts/credentials.js";
 import { loginLedgerPath, loginView, readLoginLedger, type LoginView } from "../accounts/login-ledger.js";
-import { localCall } from "../cli/client.js";
+import { localCall } from "./control-client.js";
 import type { Config } from "../config/types.js";
 import { humanDuration, ok, warn, type Check } from "./doctor-report.js";
 

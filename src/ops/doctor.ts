@@ -2,7 +2,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { formatIssue, loadConfigFile, resolveConfigPath } from "../config/load.js";
-import { ExitError } from "../cli/load.js";
+import { ExitError } from "./cli-config.js";
 import { checkHomes } from "./doctor-homes.js";
 import { checkManagedSettings } from "./doctor-hooks.js";
 import { checkPoolPermissionMode } from "./doctor-pool.js";

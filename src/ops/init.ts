@@ -10,7 +10,7 @@ import { expandHome } from "../config/fields.js";
 import { formatIssue, loadConfigFile, parseConfig, resolveConfigPath } from "../config/load.js";
 import { defaultStateDir } from "../config/schema.js";
 import type { Config } from "../config/types.js";
-import { ExitError } from "../cli/load.js";
+import { ExitError } from "./cli-config.js";
 import { ensurePrivateDir, writeFileAtomic } from "../util/fs-atomic.js";
 import { addAccountText, addDedicatedText } from "./accounts-edit.js";
 import { packagedCli } from "./cli-binary.js";

@@ -9,7 +9,7 @@ import * as pty from "node-pty";
 import { credentialsPath, readCredentials } from "../accounts/credentials.js";
 import { prepareHome } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
-import { ExitError } from "../cli/load.js";
+import { ExitError } from "./cli-config.js";
 import { pathsFor } from "../paths.js";
 import { describeDuplicate, duplicateLogins, readIdentity } from "./identity.js";
 import { secretEnvNames } from "./secret-env.js";

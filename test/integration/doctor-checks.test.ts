@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { run } from "../../src/cli/main.js";
-import { ExitError } from "../../src/cli/load.js";
+import { ExitError } from "../../src/ops/cli-config.js";
 import { runDoctor, type DoctorOptions } from "../../src/ops/doctor.js";
 import type { Run } from "../../src/ops/doctor-system.js";
 import { CLAUDE_BIN, fakeCredentials, freePort } from "../support/harness.js";

@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import * as pty from "node-pty";
 import { stringify } from "yaml";
 import { credentialsPath, readCredentials } from "../../src/accounts/credentials.js";
-import { ExitError } from "../../src/cli/load.js";
+import { ExitError } from "../../src/ops/cli-config.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { runLogin } from "../../src/ops/login.js";

@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { parseListen } from "../config/fields.js";
 import type { Config } from "../config/types.js";
 import { pathsFor } from "../paths.js";
-import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "../ops/env-file.js";
+import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "./env-file.js";
 
 export interface ClientResponse { status: number; body: unknown }
 
