@@ -240,16 +240,15 @@ export class SharedQueue implements TaskGate {
     const t = c.task;
     const now = this.o.clock.now();
     const local = this.o.tasks.get(t.id);
-    if (local && local.state !== "queued") {
-      const end = sharedEnd(local);
-      if (end) {
-        // It ended here while the store was away (cancelled, failed at a reload): record that, run nothing.
-        if (end.kind === "complete") await s.completeTask(t.id, c.claim, end.outcome, now);
-        else await s.cancelTask(t.id, end.reason, now);
-        return false;
-      }
+    if (local?.state === "running") {
       this.claims.set(t.id, c.claim); // running here already (a stale row after a crash): the dispatcher decides it
       return true;
+    }
+    if (local?.state === "done") {
+      // This box finished it under a claim that was voided meanwhile (its lease lapsed): the result stands.
+      const ok = await s.completeTask(t.id, c.claim, { state: "done", result: local.result ?? "" }, now);
+      this.o.event("task.shared_end", { id: t.id, state: "done", recorded: ok, origin: t.originBox, box: me, again: true });
+      return false;
     }
     const why = this.o.refused(t.project) ?? (existsSync(t.project) ? null : `project ${t.project} does not exist on this box`);
     if (why) {
@@ -257,6 +256,7 @@ export class SharedQueue implements TaskGate {
       this.o.event("task.claim_refused", { id: t.id, origin: t.originBox, reason: why, box: me });
       return false;
     }
+    if (local && local.state !== "queued") this.o.tasks.reopen(t.id, now); // its earlier run here was voided
     if (!local) {
       const f = fromShared(t, me);
       try {

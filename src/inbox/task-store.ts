@@ -166,6 +166,17 @@ export class TaskStore {
     );
   }
 
+  /**
+   * An ended task → queued again, for a run the shared queue gave back to this box (store.backend postgres:
+   * this box's earlier run of it was voided when its lease lapsed, and it claimed the task afresh).
+   */
+  reopen(id: string, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET state = 'queued', session = NULL, submitted_at = NULL, not_before = NULL, result = NULL, result_path = NULL, error = NULL, ended_at = NULL, updated_at = ? WHERE id = ? AND state NOT IN ('queued', 'running')",
+      now, id,
+    );
+  }
+
   /** The worktree a task runs in, once made. */
   setWorktree(id: string, workdir: string, branch: string, baseCommit: string, now: number): void {
     this.db.prepare("UPDATE tasks SET workdir = ?, branch = ?, base_commit = ?, updated_at = ? WHERE id = ?").run(workdir, branch, baseCommit, now, id);
