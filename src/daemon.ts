@@ -3,7 +3,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
-import { prepareHome } from "./accounts/homes.js";
 import { LoginLedger, loginLedgerPath } from "./accounts/login-ledger.js";
 import { parseListen } from "./config/fields.js";
 import type { Config } from "./config/types.js";
@@ -362,26 +361,11 @@ export class Daemon {
     this.log.info({ listen: this.address, sessions: this.sessions.specs.size }, "daemon ready");
   }
 
+  /** Account homes for the current config: the dedicated sessions' and the pool's projects are trusted in each. */
   private prepareHomes(realHome: string): void {
     const projects = this.config.pool.dedicated.map((d) => d.project);
     if (this.config.pool.autonomous.project) projects.push(this.config.pool.autonomous.project);
-    for (const a of this.config.accounts) {
-      try {
-        const r = prepareHome(
-          { account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files },
-          { sharedProjectsDir: this.config.pool.shared_projects_dir, projects, realHome },
-        );
-        for (const w of r.warnings) this.log.warn({ account: a.name }, w);
-        if (r.actions.length) this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
-        // Revoked only because its home could not be prepared: usable again now that it can (the
-        // credentials sweep revokes it again if its login is missing).
-        const row = this.accounts.row(a.name);
-        if (row.state === "revoked" && (row.stateReason ?? "").startsWith("home not usable")) this.accounts.setState(a.name, "active", null, "home prepared");
-      } catch (e) {
-        this.log.error({ account: a.name, err: errorMessage(e) }, "preparing account home failed");
-        this.accounts.setState(a.name, "revoked", null, `home not usable: ${errorMessage(e)}`);
-      }
-    }
+    this.accounts.prepareHomes({ sharedProjectsDir: this.config.pool.shared_projects_dir, projects, realHome });
   }
 
   loadedConfig(): Config {
@@ -501,14 +485,11 @@ export class Daemon {
     else this.log.info({ userAgent: changed.userAgent }, "usage client identity");
   }
 
-  /** Operator enable/disable: a disabled account's sessions are moved off it by the next quota tick. */
+  /** Operator enable/disable (AccountService.setEnabled); a disabled account's sessions are moved off it by the next quota tick. */
   setAccountEnabled(name: string, enable: boolean): { ok: true; account: string; state: string } {
-    if (!this.accounts.config(name)) throw new CfError("no_such_account", `no account named ${name}`);
-    const row = this.accounts.row(name);
-    if (enable && row.state === "disabled") this.accounts.setState(name, "active", null, "enabled by operator");
-    if (!enable && row.state !== "disabled") this.accounts.setState(name, "disabled", null, "disabled by operator");
+    const r = this.accounts.setEnabled(name, enable);
     this.kickQuota();
-    return { ok: true, account: name, state: this.accounts.row(name).state };
+    return r;
   }
 
   /** tmux.socket changed since the last run: end our sessions on the old server first (ops/socket-change.ts). */

@@ -1,8 +1,10 @@
 import type { Store } from "../store/store.js";
 import type { AccountRow, AccountState } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
+import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { credentialsFingerprint, readCredentials, type CredentialsRead } from "./credentials.js";
+import { prepareHome } from "./homes.js";
 
 /**
  * Reads of a credentials file that does not parse (or cannot be read) before the account is revoked:
@@ -109,6 +111,39 @@ export class AccountService {
   private fingerprint(name: string): string | null {
     const c = this.configs.get(name);
     return c ? credentialsFingerprint(c.home) : null;
+  }
+
+  /**
+   * Prepares every configured account's home (homes.ts prepareHome: shared project dirs linked, the
+   * projects trusted, link_files linked; unmanaged homes are left alone). A home that can't be prepared
+   * revokes its account ("home not usable: …"); one revoked only for that is active again once it can be
+   * (the credentials sweep revokes it again if its login is missing). Never throws.
+   */
+  prepareHomes(ctx: { sharedProjectsDir: string; projects: string[]; realHome: string }): void {
+    for (const a of this.configs.values()) {
+      try {
+        const r = prepareHome({ account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files }, ctx);
+        for (const w of r.warnings) this.log.warn({ account: a.name }, w);
+        if (r.actions.length) this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
+        const row = this.row(a.name);
+        if (row.state === "revoked" && (row.stateReason ?? "").startsWith("home not usable")) this.setState(a.name, "active", null, "home prepared");
+      } catch (e) {
+        this.log.error({ account: a.name, err: errorMessage(e) }, "preparing account home failed");
+        this.setState(a.name, "revoked", null, `home not usable: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /**
+   * The operator's enable/disable (CLI, MCP, /trigger/account): disabled → active, or anything → disabled
+   * (its sessions are moved off by the next quota tick). Returns the state after. Throws no_such_account.
+   */
+  setEnabled(name: string, enable: boolean): { ok: true; account: string; state: AccountState } {
+    if (!this.config(name)) throw new CfError("no_such_account", `no account named ${name}`);
+    const row = this.row(name);
+    if (enable && row.state === "disabled") this.setState(name, "active", null, "enabled by operator");
+    if (!enable && row.state !== "disabled") this.setState(name, "disabled", null, "disabled by operator");
+    return { ok: true, account: name, state: this.row(name).state };
   }
 
   row(name: string): AccountRow {
