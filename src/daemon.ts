@@ -191,6 +191,7 @@ export class Daemon {
       store: this.store, sessions: this.sessions, clock: this.clock, log: this.log,
       // The same for the pool: die after a task is marked running, before its prompt is typed.
       onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH ? () => process.kill(process.pid, "SIGKILL") : undefined,
+      shared: c.store.backend === "postgres" ? { box: c.box.name, store: () => this.boxSync?.store ?? null } : null, // the shared task queue
     });
     this.schedules = new ScheduleService(c.schedules, {
       db: this.store.db, tasks: this.inbox.tasks, clock: this.clock, log: this.log.child({ component: "schedules" }),

@@ -30,6 +30,12 @@ export interface InboxDeps {
   home?: () => string;
   /** fault injection for crash tests: called once a task is marked running (Dispatcher) */
   onDispatched?: (taskId: string) => void;
+  /**
+   * store.backend postgres: tasks go through the shared queue (boxes/shared-queue.ts) and the dispatcher
+   * runs only those this box claims; `store` is the open shared store or null while it is not (BoxSync.store).
+   * Absent (sqlite): the local queue alone, as on one box.
+   */
+  shared?: { box: string; store: () => SharedStore | null } | null;
 }
 
 /** The control plane's view of the inbox (ControlPlugins.tasks). */
@@ -58,8 +64,8 @@ export class InboxService {
   /** `<state_dir>/worktrees`: one folder per worktree task, named after its id */
   readonly worktreeDir: string;
   private config: Config;
-  /** the shared task queue (store.backend postgres: shareQueue()); null: the local queue alone */
-  sharedQueue: SharedQueue | null = null;
+  /** the shared task queue (store.backend postgres: deps.shared); null: the local queue alone */
+  readonly sharedQueue: SharedQueue | null;
 
   constructor(config: Config, private readonly deps: InboxDeps) {
     this.config = config;
@@ -68,6 +74,14 @@ export class InboxService {
     this.worktreeDir = join(config.state_dir, "worktrees");
     this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p), config.pool.autonomous.permission_mode ?? null, this.worktreeDir);
     this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config), { onDispatched: deps.onDispatched });
+    const shared = deps.shared;
+    this.sharedQueue = shared ? new SharedQueue({
+      box: shared.box, shared: shared.store, tasks: this.tasks, dispatcher: this.dispatcher, outboxDir: this.outboxDir,
+      refused: (p) => this.refused(p),
+      event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
+      clock: deps.clock, log: deps.log.child({ component: "shared-queue" }),
+    }) : null;
+    this.dispatcher.gate = this.sharedQueue; // the gate needs the dispatcher (kick, interrupt) and the dispatcher the gate
     this.intake = new Intake(
       { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
       this.tasks, deps.clock, deps.log.child({ component: "inbox" }),
@@ -82,20 +96,6 @@ export class InboxService {
     );
   }
 
-  /**
-   * store.backend postgres: tasks go through the shared queue (boxes/shared-queue.ts); the dispatcher runs
-   * only those this box claims. Call before start().
-   */
-  shareQueue(box: string, shared: () => SharedStore | null): SharedQueue {
-    this.sharedQueue = new SharedQueue({
-      box, shared, tasks: this.tasks, dispatcher: this.dispatcher, outboxDir: this.outboxDir,
-      refused: (p) => this.refused(p),
-      event: (kind, data) => this.deps.store.appendEvent(this.deps.clock.now(), kind, null, null, data),
-      clock: this.deps.clock, log: this.deps.log.child({ component: "shared-queue" }),
-    });
-    this.dispatcher.gate = this.sharedQueue;
-    return this.sharedQueue;
-  }
 
   attach(): void {
     this.dispatcher.attach();
