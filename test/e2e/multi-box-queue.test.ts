@@ -1,0 +1,148 @@
+// Two daemons (two state dirs, two tmux sockets, their own stand-in APIs) share one real PostgreSQL task
+// queue (store.backend: postgres; boxes/shared-queue.ts):
+// (a) ten tasks dropped in box A's inbox with A's pool at max 1 and B's at max 3: each done exactly once
+//     (one answered turn over both boxes' APIs), box B did some, every result is in box A's outbox;
+// (b) box B (a child process) SIGKILLed while it runs a task from box A: after B's lease TTL box A
+//     requeues it (once) and finishes it; the shared queue says done by A at the second attempt.
+// Skipped when PostgreSQL is missing, failed under CI.
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
+import type { Daemon } from "../../src/daemon.js";
+import { makeHarness, type Harness } from "../support/harness.js";
+import { dropFiles } from "../support/inbox.js";
+import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { waitFor } from "../support/wait.js";
+
+const MISSING = postgresMissing();
+if (MISSING && process.env.CI) {
+  it("multi-box queue (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+}
+
+const store = (name: string) => ({ store: { backend: "postgres", postgres_url_env: "CF_TEST_PG_URL" }, box: { name } });
+
+/** Two boxes: A (in this process) and B, whose pool may run A's project (its allowed_roots include it). */
+async function twoBoxes(url: string, maxA: number, maxB: number) {
+  const pool = (max: number) => ({ pool: { autonomous: { max, min: 0, idle_timeout: "30s" } }, inbox: { stable_time: "200ms" } });
+  const h1 = await makeHarness({ accounts: 2, dedicated: [], config: { ...store("box-a"), ...pool(maxA) } });
+  const work = h1.project("work");
+  (h1.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
+  h1.writeConfig();
+  const h2 = await makeHarness({ accounts: 2, dedicated: [], config: { ...store("box-b"), ...pool(maxB) } });
+  (h2.configObject.inbox as Record<string, unknown>).allowed_roots = [dirname(work)];
+  h2.writeConfig();
+  h1.env.CF_TEST_PG_URL = url;
+  h2.env.CF_TEST_PG_URL = url;
+  return { h1, h2, work };
+}
+
+const answered = (h: Harness, prompt: string) => h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(prompt)).length;
+
+describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000, skip: MISSING ?? false }, () => {
+  let pg: TestPostgres;
+  const harnesses: Harness[] = [];
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    for (const h of harnesses) await h.cleanup();
+    await pg?.destroy();
+  });
+
+  it("ten tasks dropped on box A (max 1), box B (max 3) idle: each done once, some on B, all results in A's outbox", async (t) => {
+    const url = await pg.createDatabase();
+    const { h1, h2 } = await twoBoxes(url, 1, 3);
+    harnesses.push(h1, h2);
+    const d1: Daemon = await h1.start();
+    const d2: Daemon = await h2.start();
+    const check = await PostgresSharedStore.open({ url, box: "check" });
+    try {
+      await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
+      const prompts = Array.from({ length: 10 }, (_, i) => `SLOW:1500 shared queue task ${i + 1}`);
+      const t0 = Date.now();
+      dropFiles(join(h1.root, "state", "inbox"), prompts.map((p, i) => ({ name: `task-${i + 1}.md`, prompt: p })));
+      const done = await waitFor(() => {
+        const rows = d1.inbox.tasks.inState("done");
+        return rows.length === 10 ? rows : null;
+      }, 300_000, "all ten done on box A's record", 200);
+      const took = Date.now() - t0;
+
+      const shared = await check.listTasks();
+      assert.equal(shared.length, 10);
+      assert.deepEqual(shared.filter((s) => s.state !== "done" || s.attempts !== 1 || s.originBox !== "box-a").map((s) => [s.id, s.state, s.attempts]), [], "each done at the first claim");
+      const onB = shared.filter((s) => s.box === "box-b");
+      const onA = shared.filter((s) => s.box === "box-a");
+      assert.ok(onB.length >= 1, "box B did some");
+      const outbox = join(h1.root, "state", "outbox");
+      assert.deepEqual(readdirSync(outbox).sort(), done.map((r) => `${r.id}.md`).sort(), "every result in box A's outbox");
+      for (const r of done) {
+        const out = readFileSync(join(outbox, `${r.id}.md`), "utf8");
+        assert.ok(out.includes("ANSWER:") && out.trimEnd().endsWith(r.prompt), `outbox of ${r.id}: ${out}`);
+        assert.equal(answered(h1, r.prompt) + answered(h2, r.prompt), 1, `${r.prompt} answered exactly once over both boxes`);
+        assert.equal(d1.store.tailEvents(2000, { kindPrefix: "task.done" }).filter((e) => e.data.id === r.id).length, 1, `one task.done for ${r.id} on box A`);
+      }
+      for (const s of onB) {
+        assert.equal(answered(h2, s.prompt), 1, `${s.id} answered on box B`);
+        assert.equal(d2.inbox.tasks.get(s.id)?.source.startsWith("box:box-a:file:"), true);
+      }
+      const outB = join(h2.root, "state", "outbox");
+      assert.deepEqual(existsSync(outB) ? readdirSync(outB) : [], [], "box B wrote no result file for box A's tasks");
+
+      // How long a task dropped on A waited before B took it, and before B typed it.
+      const claims = d2.store.tailEvents(2000, { kindPrefix: "task.claimed" }).filter((e) => e.kind === "task.claimed");
+      const waits = claims.map((e) => Number(e.data.waitedMs)).sort((x, y) => x - y);
+      const firstDispatch = d2.store.tailEvents(2000, { kindPrefix: "task.dispatched" }).map((e) => e.ts).sort((x, y) => x - y)[0]!;
+      t.diagnostic(`10 tasks done in ${took} ms: ${onA.length} on box A, ${onB.length} on box B; B's claims waited ${waits.join(", ")} ms after enqueue on A; B's first prompt typed ${firstDispatch - t0} ms after the drop`);
+      assert.ok(claims.every((e) => e.data.origin === "box-a" && e.data.box === "box-b"));
+    } finally {
+      await check.close();
+      await d1.stop();
+      await d2.stop();
+    }
+  });
+
+  it("box B SIGKILLed while it runs a task of box A's: after the lease TTL box A requeues it once and finishes it", async (t) => {
+    const url = await pg.createDatabase();
+    const { h1, h2 } = await twoBoxes(url, 1, 1);
+    harnesses.push(h1, h2);
+    const d1: Daemon = await h1.start();
+    d1.inbox.plugin().scale({ min: 0, max: 0 }); // box A takes nothing until B is gone
+    const b: ChildProcess = await h2.spawnDaemon();
+    const check = await PostgresSharedStore.open({ url, box: "check" });
+    try {
+      await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
+      const prompt = "SLOW:8000 the task box B will not finish";
+      dropFiles(join(h1.root, "state", "inbox"), [{ name: "long.md", prompt }]);
+      const id = await waitFor(async () => {
+        const s = (await check.listTasks(["running"]))[0];
+        return s?.box === "box-b" ? s.id : null;
+      }, 90_000, "box B runs the task", 200);
+      await waitFor(() => h2.api.turns().some((r) => r.userText.endsWith(prompt)), 90_000, "box B's turn under way");
+      b.kill("SIGKILL");
+      await waitFor(() => b.signalCode === "SIGKILL", 10_000, "box B dead");
+      const killedAt = Date.now();
+      d1.inbox.plugin().scale({ min: 0, max: 1 });
+
+      const row = await waitFor(() => {
+        const r = d1.inbox.tasks.get(id);
+        return r?.state === "done" ? r : null;
+      }, 180_000, "box A finished the task", 200);
+      const s = (await check.getTask(id))!;
+      assert.deepEqual([s.state, s.box, s.attempts], ["done", "box-a", 2]);
+      const requeued = d1.store.tailEvents(2000, { kindPrefix: "task.requeued" }).filter((e) => e.data.id === id);
+      assert.deepEqual(requeued.map((e) => e.data.lapsedBox), ["box-b"], "requeued once, from box B");
+      const lapse = requeued[0]!.ts - killedAt;
+      assert.ok(lapse >= 20_000, `requeued only after B's lease lapsed (${lapse} ms after the kill)`);
+      assert.equal(answered(h1, prompt), 1, "answered once on box A");
+      assert.equal(d1.store.tailEvents(2000, { kindPrefix: "task.done" }).filter((e) => e.data.id === id).length, 1);
+      assert.equal(readFileSync(join(h1.root, "state", "outbox", `${id}.md`), "utf8").trimEnd(), row.result!.trimEnd());
+      t.diagnostic(`box B killed; box A requeued its task ${lapse} ms later and finished it ${Date.now() - killedAt} ms after the kill`);
+    } finally {
+      await check.close();
+      await d1.stop();
+    }
+  });
+});
