@@ -246,6 +246,35 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
     }
   });
 
+  it("the same schedule on two boxes (the same run id on each) is one shared task, run once; both boxes record its end", async () => {
+    const url = await server.createDatabase();
+    const clock = new ManualClock(T0);
+    const a = await box("box-a", url, clock, 1);
+    const b = await box("box-b", url, clock, 1);
+    try {
+      await a.beat();
+      await b.beat();
+      const run = { id: "s-nightly-1796040000000", prompt: "nightly run", project, priority: 0, account: null, model: null };
+      a.tasks.insert(run, { source: "schedule:nightly", contentHash: "n", intakeFile: null }, clock.now());
+      b.tasks.insert(run, { source: "schedule:nightly", contentHash: "n", intakeFile: null }, clock.now());
+      for (let i = 0; i < 6; i++) {
+        clock.advance(100);
+        await a.q.syncOnce();
+        await b.q.syncOnce();
+        a.run(true);
+        b.run(true);
+      }
+      const s = (await a.shared.listTasks());
+      assert.deepEqual(s.map((t) => [t.id, t.state, t.attempts]), [[run.id, "done", 1]]);
+      assert.deepEqual([a.tasks.get(run.id)!.state, b.tasks.get(run.id)!.state], ["done", "done"]);
+      assert.equal([a, b].filter((x) => x.tasks.get(run.id)!.attempts === 1).length, 1, "started on one box only");
+      for (const x of [a, b]) assert.equal(readFileSync(join(x.outboxDir, `${run.id}.md`), "utf8").trim(), s[0]!.result, `${x.name} has the result in its outbox`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("the database away: tasks enqueued meanwhile wait locally, then go into the shared queue once and are done once", async () => {
     const url = await server.createDatabase();
     const clock = new ManualClock(T0);
