@@ -396,11 +396,10 @@ export class Daemon {
     const bypass = bypassWarning(c);
     if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     const bin = resolveBinary(c, this.env, this.log, this.sessions.cliProblem);
-    this.sessions.cliProblem = bin.problem;
-    this.sessions.updateLaunch(
-      launchContext(c, { binary: bin.path, settingsFile: this.hookSettings, paths: this.paths, statusFiles: this.statusFiles, launchFiles: this.launchFiles, userHome: this.realHome }),
-      sessionTuning(c),
-    );
+    this.sessions.updateLaunch({
+      launch: launchContext(c, { binary: bin.path, settingsFile: this.hookSettings, paths: this.paths, statusFiles: this.statusFiles, launchFiles: this.launchFiles, userHome: this.realHome }),
+      tuning: sessionTuning(c), cliProblem: bin.problem,
+    });
     this.retryCliFailed();
     this.swaps.setTuning(swapTuning(c));
     this.limits.setCooldown(limitParams(c).cooldownMs);

@@ -83,8 +83,7 @@ export class SessionService {
   private readonly restoreSource: ((name: string) => Partial<SessionRow> | null) | null;
   /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
   private readonly afterRecreate: ((name: string, before: SessionRow, sessions: SessionService) => void) | null;
-  /** Set by the daemon when no Claude Code CLI can be found: sessions fail with this reason (and its fix) instead of crash-looping. */
-  cliProblem: string | null;
+  private problem: string | null;
   readonly tmux: Tmux;
   private readonly store: Store;
   private readonly accounts: AccountService;
@@ -106,14 +105,21 @@ export class SessionService {
     this.tuning = opts.tuning;
     this.restoreSource = opts.restoreSource ?? null;
     this.afterRecreate = opts.afterRecreate ?? null;
-    this.cliProblem = opts.cliProblem ?? null;
+    this.problem = opts.cliProblem ?? null;
     this.prompts = new PromptSender(this.tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
     this.prompts.input.onDialog = (name, dialog, reason) => this.noteWaiting(name, dialog, reason);
   }
 
-  updateLaunch(ctx: LaunchContext, tuning: SessionTuning): void {
-    this.launchCtx = ctx;
-    this.tuning = tuning;
+  /** A reloaded config: the next launches use these (options as in the constructor). */
+  updateLaunch(opts: Pick<SessionOptions, "launch" | "tuning" | "cliProblem">): void {
+    this.launchCtx = opts.launch;
+    this.tuning = opts.tuning;
+    this.problem = opts.cliProblem ?? null;
+  }
+
+  /** No Claude Code CLI can be found: sessions fail with this reason (and its fix) instead of crash-looping; null when one is. */
+  get cliProblem(): string | null {
+    return this.problem;
   }
 
   onSignal(fn: SignalListener): () => void {

@@ -31,7 +31,7 @@ function wiringProblems(src: string): string[] {
   // this.<service>.<field> = … (also a.b.c =): a field or callback set on a service after it was built.
   for (const m of body.matchAll(/\bthis\.\w+(?:\.\w+)+\s*(?:\?\?|\|\||&&)?=(?![=>])/g)) out.push(`assigned after construction: ${m[0]}`);
   for (const name of ["restoreSource", "afterRecreate", "onStep", "onDispatched", "onUpdate", "cliProblem"]) {
-    if (new RegExp(`\\.${name}\\s*=(?!=)`).test(body)) out.push(`${name} assigned in the constructor`);
+    if (new RegExp(`\\.${name}\\s*=(?!=)`).test(src)) out.push(`${name} assigned after construction`);
   }
   if (/plugins\.metrics\s*=(?!=)/.test(src)) out.push("plugins.metrics assigned");
   const io = /\b(ensurePrivateDir|openDb|writeHookFiles|writeStatusLineFiles|resolveCli|readToken|readFileSync|writeFileSync|mkdirSync|rmSync)\(|new (LoginLedger|LaunchEnvFiles|WriteFailureWatch|Store)\(|InstanceLock\.|\.(start|listen|connect|prepare)\(/g;
