@@ -401,8 +401,8 @@ export class Daemon {
       tuning: sessionTuning(c), cliProblem: bin.problem,
     });
     this.retryCliFailed();
-    this.swaps.setTuning(swapTuning(c));
-    this.limits.setCooldown(limitParams(c).cooldownMs);
+    this.swaps.configure({ tuning: swapTuning(c) });
+    this.limits.configure(limitParams(c));
     this.chooser.configure(chooserOptions(c));
     this.poller.configure({ source: this.usageSource(c), params: pollParams(c) });
     void this.refreshUsageIdentity(c);

@@ -100,8 +100,9 @@ export class LimitReactor {
     this.cooldownMs = opts.cooldownMs;
   }
 
-  setCooldown(ms: number): void {
-    this.cooldownMs = ms;
+  /** A reloaded config (config/params.ts limitParams). */
+  configure(opts: LimitOptions): void {
+    this.cooldownMs = opts.cooldownMs;
   }
 
   attach(): () => void {

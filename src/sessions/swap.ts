@@ -94,8 +94,9 @@ export class SwapService {
     this.onStep = opts.onStep ?? null;
   }
 
-  setTuning(t: SwapTuning): void {
-    this.tuning = t;
+  /** A reloaded config (config/params.ts swapTuning); the fault hook stays as built. */
+  configure(opts: Pick<SwapOptions, "tuning">): void {
+    this.tuning = opts.tuning;
   }
   /** swap.continue_note: what is sent after a refused prompt that the conversation still holds. */
   get continueNote(): string {
