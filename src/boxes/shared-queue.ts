@@ -61,6 +61,8 @@ export class SharedQueue implements TaskGate {
   private again = false;
   private stopped = false;
   private down = false;
+  /** the last round found no live lease of this box (logged once until a round gets through) */
+  private noLease = false;
 
   constructor(private readonly o: SharedQueueOptions) {}
 
@@ -148,12 +150,16 @@ export class SharedQueue implements TaskGate {
       await this.claimMore(s);
       if (this.down) this.o.log.info({ box: this.o.box }, "shared task queue reachable again");
       this.down = false;
+      this.noLease = false;
     } catch (e) {
       if (isCfError(e, "shared_store_unavailable")) {
         if (!this.down) this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared task queue unreachable: tasks enqueued here wait locally until it returns");
         this.down = true;
       } else if (isCfError(e, "lease_lapsed")) {
-        this.o.log.info({ box: this.o.box }, "no live lease yet: claims wait for the next heartbeat");
+        // At start the first heartbeat may come after the first round; after an outage the next one renews it.
+        if (!this.noLease) this.o.log.info({ box: this.o.box }, "no live lease: claims wait for the next heartbeat");
+        this.noLease = true;
+        return;
       } else this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared task queue round failed");
     }
   }
