@@ -2,6 +2,7 @@
 // queue (store.backend: postgres; boxes/shared-queue.ts):
 // (a) ten tasks dropped in box A's inbox with A's pool at max 1 and B's at max 3: each done exactly once
 //     (one answered turn over both boxes' APIs), box B did some, every result is in box A's outbox;
+// (c) `task cancel` on box A of a queued task and of one box B runs;
 // (b) box B (a child process) SIGKILLed while it runs a task from box A: after B's lease TTL box A
 //     requeues it (once) and finishes it; the shared queue says done by A at the second attempt.
 // Skipped when PostgreSQL is missing, failed under CI.
@@ -97,6 +98,52 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       const firstDispatch = d2.store.tailEvents(2000, { kindPrefix: "task.dispatched" }).map((e) => e.ts).sort((x, y) => x - y)[0]!;
       t.diagnostic(`10 tasks done in ${took} ms: ${onA.length} on box A, ${onB.length} on box B; B's claims waited ${waits.join(", ")} ms after enqueue on A; B's first prompt typed ${firstDispatch - t0} ms after the drop`);
       assert.ok(claims.every((e) => e.data.origin === "box-a" && e.data.box === "box-b"));
+    } finally {
+      await check.close();
+      await d1.stop();
+      await d2.stop();
+    }
+  });
+
+  it("cancel across boxes: `task cancel` on box A of a queued task (never claimed) and of one running on box B (B interrupts it)", async () => {
+    const url = await pg.createDatabase();
+    const { h1, h2 } = await twoBoxes(url, 1, 1);
+    harnesses.push(h1, h2);
+    const d1: Daemon = await h1.start();
+    d1.inbox.plugin().scale({ min: 0, max: 0 }); // box A only enqueues
+    const d2: Daemon = await h2.start();
+    const check = await PostgresSharedStore.open({ url, box: "check" });
+    try {
+      await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
+      const long = "SLOW:30000 running on box B, to cancel from box A";
+      const waiting = "queued behind it, to cancel from box A";
+      dropFiles(join(h1.root, "state", "inbox"), [{ name: "long.md", prompt: long, front: { priority: 5 } }, { name: "waiting.md", prompt: waiting }]);
+      const ids = await waitFor(() => {
+        const rows = d1.inbox.tasks.list();
+        return rows.length === 2 ? Object.fromEntries(rows.map((r) => [r.prompt, r.id])) : null;
+      }, 30_000, "both tasks queued on box A");
+      const [longId, waitingId] = [ids[long]!, ids[waiting]!];
+      await waitFor(() => d2.inbox.tasks.get(longId)?.state === "running" && h2.api.turns().some((r) => r.userText.endsWith(long)), 90_000, "box B runs the long task");
+
+      const c1 = await h1.cli("task", "cancel", waitingId);
+      assert.equal(c1.code, 0, c1.err);
+      assert.equal((await check.getTask(waitingId))!.state, "cancelled");
+      assert.equal(d1.inbox.tasks.get(waitingId)!.state, "cancelled");
+
+      const c2 = await h1.cli("task", "cancel", longId);
+      assert.equal(c2.code, 0, c2.err);
+      await waitFor(() => d2.inbox.tasks.get(longId)?.state === "cancelled", 10_000, "box B interrupted its run");
+      await waitFor(() => d1.inbox.tasks.get(longId)?.state === "cancelled", 10_000, "box A's record says cancelled");
+      assert.equal((await check.getTask(longId))!.state, "cancelled");
+      await waitFor(() => d2.store.tailEvents(500, { kindPrefix: "pool.turn_interrupted" }).length >= 1, 10_000, "box B's turn interrupted");
+
+      // box B has room again and never takes the cancelled one
+      await d2.inbox.sharedQueue!.syncOnce();
+      await d2.inbox.sharedQueue!.syncOnce();
+      assert.equal(d2.inbox.tasks.get(waitingId), undefined, "box B never claimed the cancelled task");
+      assert.equal(h2.api.turns().filter((r) => r.userText.endsWith(waiting)).length, 0);
+      const again = await h1.cli("task", "cancel", longId);
+      assert.notEqual(again.code, 0, "a cancelled task can't be cancelled again");
     } finally {
       await check.close();
       await d1.stop();
