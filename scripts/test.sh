@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs tmux if missing (apt-get, as root) and, where it
 # can, systemd's tools (systemd-analyze verifies the unit files; without it that test skips), the npm
-# dependencies (including the pinned Claude Code CLI the end-to-end tests run), type-checks, then
-# runs unit, integration and end-to-end tests.
+# dependencies (including the pinned Claude Code CLI the end-to-end tests run), type-checks, lints, checks
+# for import cycles between src/ folders, then runs unit, integration and end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -37,4 +37,14 @@ fi
 command -v tmux >/dev/null 2>&1 || { echo "tmux is required: install it (e.g. sudo apt-get install tmux) and run again" >&2; exit 1; }
 npm ci --no-audit --no-fund
 npm run typecheck
+# House checks (issue 15, point 7): ESLint (eslint.config.js; the findings listed in eslint-suppressions.json
+# are known and awaiting a fix) and no import cycle between folders of src/ (.dependency-cruiser.cjs). They
+# run before the tests; a failure fails the run, but only after the tests, so one run shows every problem.
+checks=0
+npm run lint || checks=1
+npm run check:cycles || checks=1
 npm test
+if [ "$checks" != 0 ]; then
+  echo "error: the tests ran, but npm run lint or npm run check:cycles failed (their output is above)" >&2
+  exit 1
+fi
