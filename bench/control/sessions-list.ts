@@ -20,7 +20,7 @@ const LEVELS = [1, 4, 16];
 const server = spawn(process.execPath, ["--import", "tsx", join(dirname(fileURLToPath(import.meta.url)), "serve.ts"), String(SESSIONS)], { stdio: ["ignore", "pipe", "inherit"] });
 try {
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: server.stdout! }).once("line", resolve);
+    createInterface({ input: server.stdout }).once("line", resolve);
     server.once("exit", (code) => reject(new Error(`bench server exited (${code})`)));
   });
   const { listen, token } = JSON.parse(line) as { listen: string; token: string };

@@ -92,11 +92,11 @@ async function tmuxPerMinute(env: ScaleEnv, n: number): Promise<string> {
 
 if (!process.env.IDLE_TSX) {
   const { spawnSync } = await import("node:child_process");
-  const { join } = await import("node:path");
+  const path = await import("node:path");
   const { REPO } = await import("../../test/support/harness.js");
-  const built = spawnSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.json")], { stdio: "inherit" });
+  const built = spawnSync(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", path.join(REPO, "tsconfig.json")], { stdio: "inherit" });
   if (built.status !== 0) throw new Error("build failed");
-  process.env.SCALE_DAEMON_JS = join(REPO, "dist/src/cli/bin.js");
+  process.env.SCALE_DAEMON_JS = path.join(REPO, "dist/src/cli/bin.js");
 }
 out(`machine: ${await machine()}; daemon ${process.env.SCALE_DAEMON_JS ? "compiled (dist)" : "under tsx"}`);
 out("| stub sessions | all idle after | daemon RSS at idle (start → +1 min) | daemon CPU idle | RSS with prompts | daemon CPU with prompts |");

@@ -23,7 +23,7 @@ export function credentialsPath(home: string): string {
 export function readCredentials(home: string): CredentialsRead {
   const path = credentialsPath(home);
   let text: string;
-  let mtimeMs = 0;
+  let mtimeMs: number;
   try {
     mtimeMs = statSync(path).mtimeMs;
     text = readFileSync(path, "utf8");

@@ -1,9 +1,21 @@
 import { Cron } from "croner";
-import type { SessionService } from "../sessions/session-service.js";
+import type { SessionRow } from "../store/types.js";
+import type { Tmux } from "../tmux/tmux.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { buildCheckpoint, type Checkpoint, CheckpointFiles } from "./checkpoint.js";
+
+/**
+ * What checkpoints need of the sessions (SessionService provides it): their rows, the pane, the event log.
+ * A narrow interface so checkpoint/ does not import sessions/ (sessions/swap.ts imports checkpoint/).
+ */
+export interface CheckpointSessions {
+  get(name: string): SessionRow | undefined;
+  list(): SessionRow[];
+  readonly tmux: Pick<Tmux, "capture">;
+  event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
+}
 
 /** Periodic (croner) and on-demand checkpoints of every live session; the swap takes one first. */
 export class CheckpointService {
@@ -14,7 +26,7 @@ export class CheckpointService {
     dir: string,
     keep: number,
     private scrollbackLines: number,
-    private readonly sessions: SessionService,
+    private readonly sessions: CheckpointSessions,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -42,7 +54,7 @@ export class CheckpointService {
   async take(name: string, reason: string): Promise<{ path: string; checkpoint: Checkpoint }> {
     const row = this.sessions.get(name);
     if (!row) throw new CfError("no_such_session", `no session named ${name}`);
-    let pane: Checkpoint["pane"] = null;
+    let pane: Checkpoint["pane"];
     try {
       const visible = await this.sessions.tmux.capture(name);
       const scrollback = this.scrollbackLines > 0 ? await this.sessions.tmux.capture(name, this.scrollbackLines) : visible;

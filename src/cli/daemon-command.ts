@@ -77,7 +77,7 @@ async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logg
     return;
   }
   try {
-    await d.reload(r.config as Config);
+    await d.reload(r.config);
   } catch (e) {
     log.error({ err: errorMessage(e) }, "reload failed");
   }

@@ -126,6 +126,6 @@ export function sessionReason(x: Obj): string {
 /** "12d ago", "≥3d" (login predates the daemon's first look), with "!" ahead of its likely end (about 30 days). */
 export function loginCell(l: Obj | null | undefined, now = Date.now()): string {
   if (!l || l.loginKnown === "none" || typeof l.loginAgeMs !== "number") return "-";
-  const age = l.loginKnown === "observed" && typeof l.loginAt === "number" ? ago(l.loginAt, now) : `≥${ago(now - (l.loginAgeMs as number), now).replace(/ ago$/, "")}`;
+  const age = l.loginKnown === "observed" && typeof l.loginAt === "number" ? ago(l.loginAt, now) : `≥${ago(now - l.loginAgeMs, now).replace(/ ago$/, "")}`;
   return `${age}${l.warning ? " ! ending" : ""}`;
 }

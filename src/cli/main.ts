@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { Command, CommanderError } from "commander";
 import { socketArgs } from "../tmux/tmux.js";
 import { errorMessage, isCfError } from "../util/errors.js";
-import { errorText, httpCall, localCall, operatorToken } from "../ops/control-client.js";
+import { errorText, localCall, operatorToken } from "../ops/control-client.js";
 import { runDaemon } from "./daemon-command.js";
 import { registerTaskCommands } from "./task-commands.js";
 import { registerOpsCommands } from "../ops/commands.js";

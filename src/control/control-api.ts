@@ -117,7 +117,7 @@ export class ControlApi {
   async sessionGet(name: string, lines = 40) {
     const s = this.sessions.get(name);
     if (!s || !this.sessions.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
-    let pane: string | null = null;
+    let pane: string | null;
     try {
       const text = await this.sessions.tmux.capture(name);
       // Rows are padded to the pane's width, and the blank rows below the CLI's input box are not

@@ -37,7 +37,8 @@ export interface RouteCtx {
   body: unknown;
 }
 
-export type Handler = (ctx: RouteCtx) => Promise<unknown> | unknown;
+/** A route: returns the answer body, or a Promise of it (`unknown` covers both). */
+export type Handler = (ctx: RouteCtx) => unknown;
 
 /** Routes: exact path → handler. Raw handlers (MCP) write their own response. */
 export interface Routes {

@@ -61,10 +61,10 @@ export class ControlMetrics {
     const spool = src.spool;
     new Counter({ name: `${P}hook_events_applied_total`, help: "Hook events applied from the spool.", registers, collect() { this.reset(); this.inc(spool?.().applied ?? 0); } });
     new Counter({ name: `${P}hook_events_rejected_total`, help: "Spool files rejected (unreadable or malformed).", registers, collect() { this.reset(); this.inc(spool?.().rejected ?? 0); } });
-    const self = this;
+    const countPollErrors = (c: Counter<"account" | "kind">): void => this.countPollErrors(c);
     new Counter({
       name: `${P}usage_poll_errors_total`, help: "Failed polls of the usage endpoint, by account and kind.", labelNames: ["account", "kind"], registers,
-      collect() { self.countPollErrors(this); },
+      collect() { countPollErrors(this); },
     });
     this.toolCalls = new Counter({ name: `${P}mcp_tool_calls_total`, help: "MCP tool calls by tool and outcome.", labelNames: ["tool", "outcome"], registers });
     new Gauge({ name: `${P}start_time_seconds`, help: "When the daemon started (unix time).", registers, collect() { this.set(api.startedAt / 1000); } });
@@ -90,6 +90,7 @@ export class ControlMetrics {
       collect() {
         this.reset();
         for (const a of api.accountsList()) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: `{} | null` (from `unknown ?? null`) to an all-optional shape; the rule takes it for a no-op, tsc does not
           const u = a.usage as UsageView | null;
           if (!u) continue;
           const put = (window: string, w: Window) => typeof w?.utilization === "number" && this.set({ account: a.name, window }, w.utilization);
@@ -104,6 +105,7 @@ export class ControlMetrics {
       collect() {
         this.reset();
         for (const a of api.accountsList()) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: `{} | null` (from `unknown ?? null`) to an all-optional shape; the rule takes it for a no-op, tsc does not
           const age = (a.usage as UsageView | null)?.ageMs;
           if (typeof age === "number") this.set({ account: a.name }, age / 1000);
         }

@@ -54,9 +54,9 @@ function run(argv: string[], stdin: string, env: NodeJS.ProcessEnv, signal: Abor
       if (e.code === "ENOENT") done({ ok: false, error: `${argv[0]} not found`, retry: false });
       else done({ ok: false, error: signal.aborted ? `${argv[0]} timed out` : `${argv[0]}: ${e.code ?? e.message}`, retry: true });
     });
-    child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-300)));
-    child.stdin!.on("error", () => {}); // a program that exits without reading stdin: its exit status tells
-    child.stdin!.end(stdin);
+    child.stderr.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-300)));
+    child.stdin.on("error", () => {}); // a program that exits without reading stdin: its exit status tells
+    child.stdin.end(stdin);
     child.on("close", (code, sig) => {
       if (code === 0) done({ ok: true });
       else done({ ok: false, error: `${argv[0]} exited ${sig ?? code}${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`, retry: true });

@@ -16,7 +16,7 @@ export interface NewAccount {
 function accountsSeq(doc: Document): YAMLSeq | string {
   if (doc.errors.length) return `the file is not valid YAML: ${doc.errors[0]!.message}`;
   if (!isMap(doc.contents)) return "the file is not a map of settings";
-  const seq = (doc.contents as YAMLMap).get("accounts", true);
+  const seq = doc.contents.get("accounts", true);
   if (!isSeq(seq)) return "it has no `accounts:` list";
   return seq;
 }

@@ -1,5 +1,4 @@
 import { request } from "node:http";
-import { parseListen } from "../config/fields.js";
 import type { Config } from "../config/types.js";
 import { pathsFor } from "../paths.js";
 import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "./env-file.js";
@@ -35,13 +34,6 @@ function send(opts: { socketPath?: string; host?: string; port?: number; method:
     req.on("error", reject);
     req.end(payload);
   });
-}
-
-/** Over HTTP with the bearer token, as any client would. */
-export function httpCall(c: Config, env: NodeJS.ProcessEnv, method: string, path: string, body?: unknown): Promise<ClientResponse> {
-  const l = parseListen(c.mcp_http.listen)!;
-  const host = l.host === "0.0.0.0" ? "127.0.0.1" : l.host === "::" ? "::1" : l.host;
-  return send({ host, port: l.port, method, path, body, token: env[c.mcp_http.bearer_token_env] });
 }
 
 /**

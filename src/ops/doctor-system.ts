@@ -109,7 +109,7 @@ export function checkUnit(systemctl: boolean, units: UnitLocation[], configPath:
   if (!systemctl) return { check: ok(name, "systemctl not available: skipped (run `claude-failover daemon` yourself)"), envFiles: [] };
   const found = units.find((u) => existsSync(u.path));
   if (!found) return { check: warn(name, "not installed (fine if you run `claude-failover daemon` yourself)", "claude-failover init --user --install, or see docs/operations.md"), envFiles: [] };
-  let entries: UnitEntry[] = [];
+  let entries: UnitEntry[];
   const dropIn = `${found.path}.d`;
   try {
     entries = parseUnit(readFileSync(found.path, "utf8"));

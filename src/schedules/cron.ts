@@ -17,9 +17,9 @@ export interface CronSpec {
 
 export interface CronTimes {
   /** the first run strictly after `after`, or null if there is none */
-  next(after: number): number | null;
+  next: (after: number) => number | null;
   /** the latest run at or before `atOrBefore`, or null if there is none */
-  latest(atOrBefore: number): number | null;
+  latest: (atOrBefore: number) => number | null;
 }
 
 /** The canonical IANA name of a time zone ("europe/berlin" → "Europe/Berlin"), or null when Intl knows no such zone. */

@@ -82,7 +82,8 @@ function userPromptText(obj: Record<string, unknown>): string | null {
   const content = (obj.message as { content?: unknown } | undefined)?.content;
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return null;
-  const texts = content.filter((c): c is { type: "text"; text: string } => !!c && typeof c === "object" && c.type === "text" && typeof c.text === "string");
+  const items: unknown[] = content;
+  const texts = items.filter((c): c is { type: "text"; text: string } => !!c && typeof c === "object" && "type" in c && c.type === "text" && "text" in c && typeof c.text === "string");
   return texts.length && texts.length === content.length ? texts.map((t) => t.text).join("") : null;
 }
 

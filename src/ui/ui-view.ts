@@ -54,7 +54,7 @@ export function markerText(e: EventRow, swapReason: (id: number) => string | nul
 
 /** The snapshot the page renders. */
 export function dashboardState(deps: ViewDeps, now: number) {
-  const { api, store } = deps;
+  const { api } = deps;
   const accounts = (api.accountsList() as Obj[]).map((a) => {
     const name = String(a.name);
     const th = deps.thresholds(name);

@@ -58,6 +58,7 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
     const q = await callOk<{ accounts: { name: string; state: string; usage: unknown }[] }>(c, "quota_status", { account: "b" });
     assert.deepEqual(q.accounts.map((a) => a.name), ["b"]);
     assert.equal(q.accounts[0]!.state, d.accounts.row("b").state);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed (tsc fails without it): `{} | null` to an all-optional shape
     const usage = d.api.accountsList().find((a) => a.name === "b")!.usage as { fetchedAt?: number } | null;
     assert.equal((q.accounts[0]!.usage as { fetchedAt?: number } | null)?.fetchedAt, usage?.fetchedAt);
     const none = await callTool(c, "quota_status", { account: "zz" });

@@ -49,6 +49,7 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     assert.ok(applied >= appliedBefore && applied <= d.spool.applied, `${appliedBefore} <= ${applied} <= ${d.spool.applied}`);
     assert.ok(applied > 0, "SessionStart at least");
     for (const a of accounts) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed (tsc fails without it): `{} | null` to an all-optional shape
       const u = a.usage as { fiveHour?: { utilization: number } } | null;
       if (u?.fiveHour) assert.equal(series(text, `claude_failover_account_usage_ratio{account="${a.name}",window="five_hour"}`), u.fiveHour.utilization);
     }

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeHarness, type Harness } from "../support/harness.js";
+import type { Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
 import { startOnePool } from "../support/pool.js";
 import { waitFor } from "../support/wait.js";

@@ -102,7 +102,7 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     const list = await h.cli("tasks");
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /w-yes +waiting/);
-    const shown = /w-yes waiting since .* on: .*yes\.txt.*\n  answer: claude-failover task answer w-yes yes\|no --since (\d+)/.exec(list.out);
+    const shown = /w-yes waiting since .* on: .*yes\.txt.*\n {2}answer: claude-failover task answer w-yes yes\|no --since (\d+)/.exec(list.out);
     assert.ok(shown, list.out);
     const viaMcp = await callOk<{ tasks: { id: string; state: string; waiting: { question: string } | null }[] }>(c, "tasks_list", { state: "waiting" });
     assert.deepEqual(viaMcp.tasks.map((t) => t.id), ["w-yes"]);
@@ -112,11 +112,11 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     assert.match(String(note.text), /task answer w-yes yes\|no/);
 
     // An answer for a wait other than the one shown (an older since) is refused, nothing pressed.
-    const stale = await h.cli("task", "answer", "w-yes", "yes", "--since", String(Number(shown![1]) - 1));
+    const stale = await h.cli("task", "answer", "w-yes", "yes", "--since", String(Number(shown[1]) - 1));
     assert.notEqual(stale.code, 0);
     assert.match(stale.err, /waits on another dialog now/);
     assert.equal(existsSync(join(work, "yes.txt")), false, "nothing written on a refused answer");
-    const r = await h.cli("task", "answer", "w-yes", "yes", "--since", shown![1]!);
+    const r = await h.cli("task", "answer", "w-yes", "yes", "--since", shown[1]!);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^answered yes \(Yes\): w-yes, /);
     const t = await ended("w-yes");

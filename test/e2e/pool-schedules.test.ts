@@ -155,9 +155,9 @@ describe("ten minutes down with an every-minute schedule", { timeout: 120_000 },
     assert.ok(clock.now() > B + 10 * M, "started after the tenth missed minute");
     assert.deepEqual(ids(d), [`sched-latest-${iso(B)}`, `sched-none-${iso(B)}`, `sched-latest-${iso(B + 10 * M)}`], "one catch-up run for latest, none for none");
     const events = d.api.eventsTail(1000).filter((e) => e.kind.startsWith("schedule."));
-    const run = events.filter((e) => e.kind === "schedule.run").at(-1)!.data as Record<string, unknown>;
+    const run = events.filter((e) => e.kind === "schedule.run").at(-1)!.data;
     assert.deepEqual(run, { name: "latest", at: B + 10 * M, task: `sched-latest-${iso(B + 10 * M)}`, outcome: "queued", due: 10, missed: true });
-    const skipped = events.filter((e) => e.kind === "schedule.skipped").map((e) => e.data as Record<string, unknown>);
+    const skipped = events.filter((e) => e.kind === "schedule.skipped").map((e) => e.data);
     assert.deepEqual(skipped.map((s) => [s.name, s.at, s.due]), [["none", B + 10 * M, 10]]);
 
     // Both run again at B+11m: move the clock to 2 s before it and reload (SIGHUP's path re-arms the timer).

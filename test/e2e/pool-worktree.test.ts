@@ -62,11 +62,11 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
       assert.equal(t.branch, `cf/${t.id}`);
       assert.equal(t.baseCommit, head);
       assert.equal(d.inbox.pool.projectOf(t.session!), t.workdir, "the session runs in the worktree");
-      assert.equal(g(t.workdir!, "rev-parse", "--abbrev-ref", "HEAD"), t.branch);
+      assert.equal(g(t.workdir, "rev-parse", "--abbrev-ref", "HEAD"), t.branch);
       // what the model would do in its worktree: a file, committed on the task's branch
-      writeFileSync(join(t.workdir!, `${t.id}.txt`), `made by ${t.id}\n`);
-      g(t.workdir!, "add", `${t.id}.txt`);
-      g(t.workdir!, "commit", "-q", "-m", `change of ${t.id}`);
+      writeFileSync(join(t.workdir, `${t.id}.txt`), `made by ${t.id}\n`);
+      g(t.workdir, "add", `${t.id}.txt`);
+      g(t.workdir, "commit", "-q", "-m", `change of ${t.id}`);
     }
     const ended = await waitFor(() => {
       const ts = ["wt-1", "wt-2"].map((id) => d.inbox.tasks.get(id)!);

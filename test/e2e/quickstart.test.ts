@@ -22,7 +22,7 @@ import { waitFor } from "../support/wait.js";
 function shadowBin(dir: string, dirs: string[], without: string): string {
   mkdirSync(dir, { recursive: true });
   for (const d of dirs) {
-    let names: string[] = [];
+    let names: string[];
     try { names = readdirSync(d); } catch { continue; }
     for (const n of names) {
       if (n === without || existsSync(join(dir, n))) continue;
@@ -37,8 +37,8 @@ interface Run { child: ChildProcess; out: () => string; exited: Promise<number |
 function startQuickstart(script: string, cwd: string, env: NodeJS.ProcessEnv): Run {
   const child = spawn("bash", [script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
-  child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
   return { child, out: () => text, exited };
 }

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLAUDE_BIN, makeHarness, type Harness } from "../support/harness.js";
-import { pane, typePrompt } from "../support/typing.js";
+import { typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
-import { pane, typePrompt } from "../support/typing.js";
+import { typePrompt } from "../support/typing.js";
 import { startOnePool } from "../support/pool.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";

@@ -20,8 +20,8 @@ function runDaemon(h: Harness): Promise<{ code: number | null; out: string; ms: 
     env: h.env, stdio: ["ignore", "pipe", "pipe"], cwd: h.root,
   });
   let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
     child.on("exit", (code) => {

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { makeHarness, OffsetClock, type Harness } from "../support/harness.js";
-import { pane, typePrompt } from "../support/typing.js";
+import { typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
@@ -34,7 +34,7 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
     // The reset passes (the service resets its counters then).
     h.api.setCap(h.accountTokens.a!, 100_000);
     h.api.setCap(h.accountTokens.b!, 100_000);
-    clock.advance(parked.parkedUntil! - clock.now() + 2 * 3600_000);
+    clock.advance(parked.parkedUntil - clock.now() + 2 * 3600_000);
     // Resumed with the continue note after the refused prompt, which the conversation still holds: the
     // model reads the prompt once (issue 13 point 10).
     const t = await waitFor(() => h.api.turns().find((x) => x.status === 200 && x.allUserTexts.join("\n").includes("nobody can answer this yet")), 90_000, "answered after reset");
@@ -100,7 +100,7 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
   });
 
   it("keeps an attached tmux client attached through a swap", async () => {
-    const client = pty.spawn("tmux", ["-L", h.socket, "attach-session", "-t", "=one"], { cols: 120, rows: 40, env: { ...process.env, TERM: "xterm-256color" } as Record<string, string> });
+    const client = pty.spawn("tmux", ["-L", h.socket, "attach-session", "-t", "=one"], { cols: 120, rows: 40, env: { ...process.env, TERM: "xterm-256color" } });
     let seen = "";
     client.onData((s) => (seen += s));
     try {
@@ -113,6 +113,7 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
       seen = "";
       await typePrompt(h, "seen by the attached user", "one");
       // The client gets screen updates (escape sequences between the words): look for the words.
+      // eslint-disable-next-line no-control-regex -- ESC starts the terminal escapes being stripped
       const plain = () => seen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, " ").replace(/\x1b[()][A-Z0-9]/g, "");
       await waitFor(() => plain().includes("ANSWER:") && plain().includes("attached"), 30_000, "client sees the CLI");
     } finally {

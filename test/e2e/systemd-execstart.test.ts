@@ -73,8 +73,8 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
       rmSync(notifyLog, { force: true });
       const proc = spawn(exec[0]!, exec.slice(1), { env, cwd: h.root, stdio: ["ignore", "pipe", "pipe"] });
       child = proc;
-      proc.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-      proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+      proc.stdout.on("data", (d: Buffer) => (log += d.toString()));
+      proc.stderr.on("data", (d: Buffer) => (log += d.toString()));
       const rec = await waitFor(() => {
         if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${log}`);
         return existsSync(notifyLog) && readFileSync(notifyLog, "utf8");

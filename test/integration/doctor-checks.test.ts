@@ -162,7 +162,7 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     writeFileSync(join(home("a"), ".claude.json"), '{"oauthAccount": {"emailAdd');
     const r = await doctor();
     assert.equal(r.code, 1);
-    assert.match(r.out, /✗ account a: \.claude\.json: .*is not valid JSON\n    fix: repair it by hand, or copy the newest .*\.claude\/backups\/\.claude\.json\.backup\.\* .* never replaces a file that does not parse/);
+    assert.match(r.out, /✗ account a: \.claude\.json: .*is not valid JSON\n {4}fix: repair it by hand, or copy the newest .*\.claude\/backups\/\.claude\.json\.backup\.\* .* never replaces a file that does not parse/);
   });
 
   it("token expiry: expired with a refresh token is a warning, without one a failure", async () => {

@@ -64,11 +64,11 @@ describe("doctor: logins and the usage endpoint", () => {
     accounts = [{ name: "a", usage: { status: "refused" } }, { name: "b", usage: { status: "ok" } }];
     const refused = await checkUsageEndpoint(c);
     assert.equal(refused?.status, "warn");
-    assert.match(refused!.detail, /refuses this client .* for a:/);
-    assert.match(refused!.fix ?? "", /claude --version/);
+    assert.match(refused.detail, /refuses this client .* for a:/);
+    assert.match(refused.fix ?? "", /claude --version/);
     accounts = [{ name: "a", usage: { status: "token_expired" } }, { name: "b", usage: { status: "ok" } }];
     const fine = await checkUsageEndpoint(c);
     assert.equal(fine?.status, "ok");
-    assert.match(fine!.detail, /1 token_expired, 1 ok.*refreshed by a running CLI: a/);
+    assert.match(fine.detail, /1 token_expired, 1 ok.*refreshed by a running CLI: a/);
   });
 });

@@ -218,7 +218,7 @@ describe("inbox hand-over and private dirs", () => {
       (db as { transaction: unknown }).transaction = ((fn: () => void) => orig(() => {
         levels.push(db.pragma("synchronous", { simple: true }), existsSync(join(inbox, "t.md")));
         fn();
-      })) as Db["transaction"];
+      }));
       try {
         return realInsert(d, meta, now, opts);
       } finally {

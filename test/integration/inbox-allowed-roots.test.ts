@@ -79,7 +79,7 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
     h.writeConfig();
     await d.reload(h.loadConfig());
     const t = await waitFor(() => (d.inbox.tasks.get("later")?.state === "failed" ? d.inbox.tasks.get("later") : null), 10_000, "failed");
-    assert.match(t!.error ?? "", /is not inside any of inbox\.allowed_roots/);
+    assert.match(t.error ?? "", /is not inside any of inbox\.allowed_roots/);
     assert.ok(!trusted().includes(other));
   });
 });

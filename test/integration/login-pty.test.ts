@@ -101,7 +101,7 @@ describe("claude-failover login", { timeout: 120_000 }, () => {
   it("from a real terminal: `claude-failover login` puts it in raw mode and relays keystrokes", async () => {
     unlinkSync(credentialsPath(join(root, "homes", "a")));
     const term = pty.spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", configPath, "login", "a"], {
-      cols: 100, rows: 30, cwd: root, env: { ...process.env, HOME: root } as Record<string, string>,
+      cols: 100, rows: 30, cwd: root, env: { ...process.env, HOME: root },
     });
     let seen = "";
     let exit: number | null = null;

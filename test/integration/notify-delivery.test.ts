@@ -24,7 +24,7 @@ async function receiver(failFirst: Record<string, number> = {}): Promise<{ url: 
     req.on("end", () => {
       const path = req.url ?? "/";
       seen[path] = (seen[path] ?? 0) + 1;
-      const status = seen[path]! <= (failFirst[path] ?? 0) ? 500 : 200;
+      const status = seen[path] <= (failFirst[path] ?? 0) ? 500 : 200;
       got.push({ path, at: Date.now(), headers: req.headers, body, status });
       res.writeHead(status).end(status === 200 ? "ok" : "boom");
     });

@@ -11,7 +11,7 @@ const TOOLS = [{ name: "Bash", description: "run a command", input_schema: { typ
 
 interface SseEvent {
   event: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   data: any;
 }
 
@@ -46,7 +46,7 @@ describe("stand-in API", () => {
     api.setUsageMode("ok");
   });
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   async function messages(tok: string, body: Record<string, any>, auth: "bearer" | "x-api-key" = "bearer"): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": "2023-06-01" };
     if (auth === "bearer") headers.authorization = `Bearer ${tok}`;

@@ -31,7 +31,7 @@ describe("no SessionStart within sessions.start_timeout", { timeout: 120_000 }, 
 
   it("a dedicated session is failed with the reason, not starting for ever", async () => {
     const row = await waitFor(() => (d.sessions.get("dev")?.state === "failed" ? d.sessions.get("dev") : null), 20_000, "dev failed");
-    assert.match(row!.stateReason ?? "", /no SessionStart within 2s of the launch \(sessions\.start_timeout\).*disableAllHooks or allowManagedHooksOnly/);
+    assert.match(row.stateReason ?? "", /no SessionStart within 2s of the launch \(sessions\.start_timeout\).*disableAllHooks or allowManagedHooksOnly/);
     assert.ok(d.store.tailEvents(50, { session: "dev", kindPrefix: "session.failed" }).some((e) => (e.data as { reason?: string }).reason === "no SessionStart"));
   });
 

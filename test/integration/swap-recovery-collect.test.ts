@@ -22,7 +22,7 @@ function setup(step: string, launchedAfter: boolean) {
   const started = clock.now();
   const id = store.insertSwap({ session: "s32", from: "b", to: "e", reason: "quota_hard", urgent: false, resend: "soak-p000132" }, started);
   for (const s of ["locked", "checkpointed", "turn_ended", "exited", "respawned"]) {
-    store.recordSwapStep(id, { step: s, at: started, ms: 0 } as never);
+    store.recordSwapStep(id, { step: s, at: started, ms: 0 });
     if (s === step) break;
   }
   clock.advance(9000);

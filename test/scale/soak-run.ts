@@ -98,7 +98,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }, o.drainMs, "drain", 2000).then(() => true, () => false);
     const endedAt = Date.now();
     figures.rss_end_mb = Math.round((env.rssKb() ?? 0) / 1024);
-    figures.rss_peak_mb = Math.round(Math.max(figures.rss_start_mb as number, ...rss.map(([, mb]) => mb)));
+    figures.rss_peak_mb = Math.round(Math.max(figures.rss_start_mb, ...rss.map(([, mb]) => mb)));
     const slope = rssSlope(rss);
     if (slope !== null) figures.rss_slope_mb_per_h = Math.round(slope * 10) / 10;
     if (process.env.SOAK_RSS_SERIES) o.log(`rss series (s, MB): ${rss.map(([t, mb]) => `${Math.round(t / 1000)}:${Math.round(mb)}`).join(" ")}`);

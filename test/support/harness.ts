@@ -78,7 +78,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     const home = join(root, "homes", n);
     mkdirSync(join(home, ".claude"), { recursive: true, mode: 0o700 });
     accountTokens[n] = `sk-ant-oat01-${n}-${randomBytes(6).toString("hex")}`;
-    writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(accountTokens[n]!), { mode: 0o600 });
+    writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(accountTokens[n]), { mode: 0o600 });
     return { name: n, home, priority: i + 1, link_files: [] as string[] };
   });
   // Every account is known to the stand-in's usage endpoint (0 % used) until a test sets a real cap.
@@ -134,8 +134,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
         env: h.env, stdio: ["ignore", "pipe", "pipe"], cwd: root,
       });
       let log = "";
-      child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+      child.stdout.on("data", (d: Buffer) => (log += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (log += d.toString()));
       children.push(child);
       const listen = String((h.configObject.mcp_http as Record<string, unknown>).listen);
       await waitFor(async () => {

@@ -106,8 +106,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       "-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=60", "-c", "logging_collector=off",
     ], { env, stdio: ["ignore", "pipe", "pipe"], ...(asUser ?? {}) });
     child = c;
-    c.stdout!.on("data", (b: Buffer) => { output += b.toString(); });
-    c.stderr!.on("data", (b: Buffer) => { output += b.toString(); });
+    c.stdout.on("data", (b: Buffer) => { output += b.toString(); });
+    c.stderr.on("data", (b: Buffer) => { output += b.toString(); });
     const ready = await waitFor(async () => {
       if (c.exitCode !== null) return "exited";
       const client = new pg.Client({ host: socketDir, user: "postgres", database: "postgres" });

@@ -119,7 +119,7 @@ export interface SpooledHookEvent {
   file: string;
   hook_event_name: string;
   session_id: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   payload: Record<string, any>;
 }
 

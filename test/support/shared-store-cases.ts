@@ -211,7 +211,7 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       assert.deepEqual(await c!.requeueLapsed(T0 + 29 * S), [], "a's lease is still live");
       // box a stops heartbeating; after its TTL two boxes notice at once
       const [r1, r2] = await Promise.all([b!.requeueLapsed(T0 + 31 * S), c!.requeueLapsed(T0 + 31 * S)]);
-      const requeued = [...r1!, ...r2!];
+      const requeued = [...r1, ...r2];
       assert.deepEqual(requeued.map((r) => r.id).sort(), ["t1", "t2"], "a's two running tasks, each once (t3 was done, t4 runs on live b)");
       assert.ok(requeued.every((r) => r.box === "box-a"));
       assert.deepEqual(await b!.requeueLapsed(T0 + 32 * S), [], "nothing twice");

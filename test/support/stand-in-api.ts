@@ -25,7 +25,7 @@ export interface RecordedRequest {
   /** The Bearer token of `Authorization`, else the `x-api-key` header, else null. */
   token: string | null;
   /** Parsed JSON body (undefined if the body was empty or not JSON). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   body: any;
   /** The request's headers (lower-case names). */
   headers: Record<string, string>;

@@ -48,8 +48,8 @@ describe("forecastWindow", () => {
       const f: WindowForecast = got;
       for (const [k, v] of Object.entries(want)) {
         const g: number | null = f[k as keyof WindowForecast];
-        if (k === "burnPerHour") near(g, v as number | null, 1e-9, k);
-        else if (k === "exhaustAt") near(g, v as number | null, 1, k);
+        if (k === "burnPerHour") near(g, v, 1e-9, k);
+        else if (k === "exhaustAt") near(g, v, 1, k);
         else assert.equal(g, v, k);
       }
     });

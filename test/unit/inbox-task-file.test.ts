@@ -113,7 +113,7 @@ describe("inbox file names and readiness", () => {
 
 describe("task files: hostile input is rejected with a reason, never thrown", () => {
   const reject = (name: string, bytes: Buffer | string, reason: RegExp) =>
-    it(name, () => {
+    void it(name, () => {
       const r = taskFromFile(typeof bytes === "string" ? Buffer.from(bytes) : bytes, 1_000_000, ctx);
       assert.equal(r.ok, false);
       assert.match((r as { reason: string }).reason, reason);

@@ -28,7 +28,7 @@ async function connect(api: ControlApi, enableTrigger: boolean) {
 
 /** A facade whose collaborators are never reached: only plugins and the methods patched here run. */
 function fakeApi(patch: Partial<Record<keyof ControlApi, unknown>> = {}): ControlApi {
-  const api = new ControlApi(null as never, null as never, null as never, { now: () => 0 } as never, {});
+  const api = new ControlApi(null as never, null as never, null as never, { now: () => 0 }, {});
   return Object.assign(api, patch);
 }
 

@@ -24,7 +24,7 @@ describe("inspectTranscript", () => {
     const r = inspectTranscript(buf(good, '{"type":"user","message":{"role":"user","content":"tw'));
     assert.equal(r.tornTail?.offset, Buffer.byteLength(good));
     assert.equal(r.tornTail?.line, 3);
-    assert.match(r.tornTail!.problem, /line 3: half written/);
+    assert.match(r.tornTail.problem, /line 3: half written/);
     assert.deepEqual(r.badLines, []);
     assert.equal(r.lastUserPrompt, "one");
   });
@@ -34,7 +34,7 @@ describe("inspectTranscript", () => {
     const r = inspectTranscript(buf(good, Buffer.alloc(4096)));
     assert.equal(r.tornTail?.offset, Buffer.byteLength(good));
     assert.equal(r.tornTail?.bytes, 4096);
-    assert.match(r.tornTail!.problem, /4096 NUL byte\(s\)/);
+    assert.match(r.tornTail.problem, /4096 NUL byte\(s\)/);
     const r2 = inspectTranscript(buf(good, Buffer.alloc(10), "\n", Buffer.alloc(10), "\n"));
     assert.equal(r2.tornTail?.offset, Buffer.byteLength(good));
   });
@@ -67,8 +67,8 @@ describe("checkAndRepairTranscript", () => {
     const r = checkAndRepairTranscript(p, 1234)!;
     assert.equal(r.copy, `${p}.torn-1234`);
     assert.equal(readFileSync(p, "utf8"), good);
-    assert.deepEqual(readFileSync(r.copy!), whole);
-    assert.equal(statSync(r.copy!).mode & 0o777, 0o600);
+    assert.deepEqual(readFileSync(r.copy), whole);
+    assert.equal(statSync(r.copy).mode & 0o777, 0o600);
     assert.equal(inspectTranscript(readFileSync(p)).tornTail, null);
   });
 
