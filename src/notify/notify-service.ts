@@ -26,7 +26,7 @@ export interface NotifyDeps {
   record: (kind: string, session: string | null, account: string | null, data: Record<string, unknown>) => void;
   /** the sessions' rows (for dialog waits) */
   sessions: () => readonly WaitingRow[];
-  /** each account's forecast view (quota-service.ts view().forecast) */
+  /** each account's forecast view (quota/account-chooser.ts view().forecast) */
   forecasts: () => readonly { account: string; view: Parameters<typeof outlookWindows>[0] }[];
   /** waits `ms` unless `signal` aborts first (retries); default: a timer */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;

@@ -60,7 +60,7 @@ function dialogOf(reason: string): string {
   return reason.slice(WAITING.length).replace(/ \(.*$/, "").replace(/ dialog$/, "") || "a";
 }
 
-/** One window of one account as quota-service.ts `view().forecast` gives it. */
+/** One window of one account as quota/account-chooser.ts `view().forecast` gives it. */
 export interface WindowOutlook { window: string; utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null }
 
 export interface ForecastShort extends WindowOutlook { account: string; exhaustAt: number; resetsAt: number }
@@ -86,7 +86,7 @@ export class ForecastWatch {
   }
 }
 
-/** quota-service.ts `forecastView` → windows named as the event log names them (five_hour, seven_day, seven_day_<model>). */
+/** quota/account-chooser.ts `forecastView` → windows named as the event log names them (five_hour, seven_day, seven_day_<model>). */
 export function outlookWindows(view: { fiveHour: Omit<WindowOutlook, "window"> | null; sevenDay: Omit<WindowOutlook, "window"> | null; perModelWeekly: Record<string, Omit<WindowOutlook, "window">> } | null): WindowOutlook[] {
   if (!view) return [];
   const out: WindowOutlook[] = [];
