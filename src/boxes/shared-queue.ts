@@ -145,8 +145,18 @@ export class SharedQueue implements TaskGate {
         this.o.log.warn({ task: r.id, lapsedBox: r.box }, "requeued a task of a box whose lease lapsed");
       }
       for (const [id, claim] of [...this.claims]) await this.checkClaim(s, id, claim);
-      const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")];
-      for (const t of open) if (!this.claims.has(t.id)) await this.mirror(s, t);
+      const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")].filter((t) => !this.claims.has(t.id));
+      // Tasks enqueued here and not put in the shared queue yet (since this daemon started) go in first.
+      for (const t of open) {
+        if (this.pushed.has(t.id) || originOf(t, this.o.box) !== this.o.box) continue;
+        await s.enqueueTask(toSharedDraft(t), t.createdAt);
+        this.pushed.add(t.id);
+      }
+      const byId = new Map((await s.getTasks(open.map((t) => t.id))).map((x) => [x.id, x]));
+      for (const t of open) {
+        const sh = byId.get(t.id);
+        if (sh) await this.mirror(t, sh);
+      }
       await this.claimMore(s);
       if (this.down) this.o.log.info({ box: this.o.box }, "shared task queue reachable again");
       this.down = false;
@@ -189,16 +199,10 @@ export class SharedQueue implements TaskGate {
     await this.o.dispatcher.interrupt(id, "cancelled", why);
   }
 
-  /** A local open task this box holds no claim on: put it in the shared queue, or take the end it reached elsewhere. */
-  private async mirror(s: SharedStore, t: TaskRow): Promise<void> {
+  /** A local open task this box holds no claim on, and its shared state: note where it runs, or take the end it reached elsewhere. */
+  private async mirror(t: TaskRow, sh: SharedTask): Promise<void> {
     const me = this.o.box;
     const origin = originOf(t, me);
-    let sh: SharedTask | undefined;
-    if (origin === me && !this.pushed.has(t.id)) {
-      sh = await s.enqueueTask(toSharedDraft(t), t.createdAt);
-      this.pushed.add(t.id);
-    } else sh = await s.getTask(t.id);
-    if (!sh) return;
     const now = this.o.clock.now();
     if (sh.state === "running" && sh.box === me) {
       this.claims.set(t.id, sh.attempts); // claimed by this box before a restart

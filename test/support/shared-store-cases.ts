@@ -162,6 +162,8 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       const done = (await b!.getTask("t1"))!;
       assert.deepEqual([done.state, done.result, done.error, done.endedAt], ["done", "the answer", null, T0 + 2 * S]);
       assert.equal(await b!.getTask("nope"), undefined);
+      assert.deepEqual((await b!.getTasks(["nope", "t1", "t2"])).map((t) => [t.id, t.state]).sort(), [["t1", "done"], ["t2", "queued"]]);
+      assert.deepEqual(await b!.getTasks([]), []);
 
       const c2 = (await a!.claimTask(T0 + 3 * S))!;
       assert.equal(await b!.cancelTask("t2", "cancelled by the operator", T0 + 4 * S), true);

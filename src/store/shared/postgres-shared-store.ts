@@ -241,6 +241,10 @@ export class PostgresSharedStore implements SharedStore {
     const r = await this.q("SELECT * FROM shared_tasks WHERE id = $1", [id]);
     return r.rows[0] ? toTask(r.rows[0]) : undefined;
   }
+  async getTasks(ids: readonly string[]): Promise<SharedTask[]> {
+    if (!ids.length) return [];
+    return (await this.q("SELECT * FROM shared_tasks WHERE id = ANY($1::text[])", [[...ids]])).rows.map(toTask);
+  }
   async listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]> {
     const r = await this.q("SELECT * FROM shared_tasks WHERE ($1::text[] IS NULL OR state = ANY($1::text[])) ORDER BY priority DESC, seq ASC",
       [states === undefined ? null : [...states]]);

@@ -158,6 +158,8 @@ export interface SharedStore {
    */
   requeueLapsed(now: number): Promise<RequeuedTask[]>;
   getTask(id: string): Promise<SharedTask | undefined>;
+  /** The tasks among `ids` that exist, in no particular order (one query, for a box's round over its open tasks). */
+  getTasks(ids: readonly string[]): Promise<SharedTask[]>;
   /** Tasks in the given states (all when omitted), by priority then age. */
   listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]>;
 

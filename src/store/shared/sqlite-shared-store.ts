@@ -206,6 +206,9 @@ export class SqliteSharedStore implements SharedStore {
       return r ? toTask(r) : undefined;
     });
   }
+  getTasks(ids: readonly string[]): Promise<SharedTask[]> {
+    return this.read(() => this.all("SELECT * FROM shared_tasks WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).map(toTask));
+  }
   listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]> {
     return this.read(() => {
       const s = states === undefined ? null : JSON.stringify(states);
