@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 
-const ROOT = join(import.meta.dirname, "..", "..");
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DAEMON = readFileSync(join(ROOT, "src", "daemon.ts"), "utf8");
 
 /** The text of the Daemon constructor's body (braces counted from its opening brace). */
@@ -43,9 +44,8 @@ function wiringProblems(src: string): string[] {
 }
 
 function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith(".ts"))
-    .map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.isFile() && e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
 }
 
 describe("daemon wiring (issue 15.1)", () => {
@@ -71,7 +71,9 @@ describe("daemon wiring (issue 15.1)", () => {
 
   it("no service has a setChooser; config is mapped to parameters only in config/params.ts", () => {
     const found: string[] = [];
-    for (const f of tsFiles(join(ROOT, "src"))) {
+    const files = tsFiles(join(ROOT, "src"));
+    assert.ok(files.some((f) => f.endsWith(join("src", "config", "params.ts"))) && files.length > 50, `src/ read: ${files.length} files`);
+    for (const f of files) {
       const rel = relative(ROOT, f);
       const text = readFileSync(f, "utf8");
       if (/\bsetChooser\b/.test(text)) found.push(`${rel}: setChooser`);
