@@ -24,7 +24,12 @@ export default tseslint.config(
       // `_`-prefixed names are deliberately unused (destructuring a field away, a required parameter).
       "@typescript-eslint/no-unused-vars": [
         "error",
-        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+        {
+          argsIgnorePattern: "^_",
+          varsIgnorePattern: "^_",
+          caughtErrorsIgnorePattern: "^_",
+          destructuredArrayIgnorePattern: "^_",
+        },
       ],
       // A `let` assigned once but read earlier by a cleanup closure (t.after) cannot be a const.
       "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
@@ -40,7 +45,11 @@ export default tseslint.config(
         "error",
         {
           allowForKnownSafeCalls: [
-            { from: "package", package: "node:test", name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"] },
+            {
+              from: "package",
+              package: "node:test",
+              name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"],
+            },
           ],
         },
       ],
