@@ -55,6 +55,8 @@ export class SharedQueue implements TaskGate {
   private readonly pushed = new Set<string>();
   /** `<id>:<attempt>` of remote runs already reported (task.claimed_elsewhere) */
   private readonly announced = new Set<string>();
+  /** tasks of this box's record that another box runs now (as of the last round): the box's name */
+  private readonly elsewhere = new Map<string, string>();
   private loaded = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -72,6 +74,10 @@ export class SharedQueue implements TaskGate {
   }
   writesOutbox(t: TaskRow): boolean {
     return originOf(t, this.o.box) === this.o.box;
+  }
+  /** The box running a task of this box's record when that is another box (as of the last round), else null. */
+  runsOn(id: string): string | null {
+    return this.elsewhere.get(id) ?? null;
   }
   /** whether this box holds the claim on a task */
   holds(id: string): boolean {
@@ -153,6 +159,8 @@ export class SharedQueue implements TaskGate {
         this.pushed.add(t.id);
       }
       const byId = new Map((await s.getTasks(open.map((t) => t.id))).map((x) => [x.id, x]));
+      this.elsewhere.clear();
+      for (const x of byId.values()) if (x.state === "running" && x.box && x.box !== this.o.box) this.elsewhere.set(x.id, x.box);
       for (const t of open) {
         const sh = byId.get(t.id);
         if (sh) await this.mirror(t, sh);

@@ -127,11 +127,11 @@ export class InboxService {
 
   plugin(): TasksPlugin {
     return {
-      list: () => this.tasks.list().map((t) => taskView(t, this.dispatcher.waits.get(t.id))),
+      list: () => this.tasks.list().map((t) => this.withBox(t.id, taskView(t, this.dispatcher.waits.get(t.id)))),
       get: (idOrName) => {
         const t = this.tasks.find(idOrName);
         if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
-        return taskDetail(t, this.dispatcher.waits.get(t.id));
+        return this.withBox(t.id, taskDetail(t, this.dispatcher.waits.get(t.id)));
       },
       enqueue: (i) => this.enqueue(i),
       cancel: async (idOrName) => {
@@ -172,6 +172,14 @@ export class InboxService {
         return { ok: true, min, max };
       },
     };
+  }
+
+  /**
+   * With the shared queue, a view gets `runsOn`: the box running the task when it is another one (the
+   * task is `queued` in this box's record meanwhile), else null. Without it (sqlite) the view is unchanged.
+   */
+  private withBox<V extends object>(id: string, view: V): V | (V & { runsOn: string | null }) {
+    return this.sharedQueue ? { ...view, runsOn: this.sharedQueue.runsOn(id) } : view;
   }
 
   /** A task from the control plane (HTTP, MCP, the CLI's `enqueue`): validated like a file. */

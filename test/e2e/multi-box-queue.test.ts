@@ -124,6 +124,11 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       }, 30_000, "both tasks queued on box A");
       const [longId, waitingId] = [ids[long]!, ids[waiting]!];
       await waitFor(() => d2.inbox.tasks.get(longId)?.state === "running" && h2.api.turns().some((r) => r.userText.endsWith(long)), 90_000, "box B runs the long task");
+      await waitFor(async () => {
+        const list = JSON.parse((await h1.cli("tasks", "--json")).out) as { id: string; state: string; runsOn: string | null }[];
+        const row = list.find((r) => r.id === longId);
+        return row?.state === "queued" && row.runsOn === "box-b";
+      }, 5_000, "box A's list says the task runs on box B");
 
       const c1 = await h1.cli("task", "cancel", waitingId);
       assert.equal(c1.code, 0, c1.err);
