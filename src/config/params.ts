@@ -3,22 +3,20 @@
  * objects out (durations stay in ms, utilizations in 0..1, as the config loader already gives them).
  * The daemon builds its services with these and, on a reload (SIGHUP), hands each service the result
  * of the same function applied to the new config, so start and reload can never map a key differently.
+ *
+ * The result types are the services' own (PollParams, PolicyParams, SwapTuning, SessionTuning,
+ * DispatchSettings, HttpOptions): this file does not import them, so config/ (which every folder imports)
+ * depends on no service folder; the compiler checks each result where the daemon passes it to its service.
  */
 import { join } from "node:path";
-import type { HttpOptions } from "../control/http-server.js";
-import type { DispatchSettings } from "../inbox/dispatcher.js";
 import { outboxDirFor } from "../inbox/outbox.js";
-import type { PollParams } from "../quota/poll-schedule.js";
-import type { PolicyParams } from "../quota/policy-types.js";
-import type { SwapTuning } from "../sessions/swap.js";
-import type { SessionTuning } from "../sessions/types.js";
 import type { Config } from "./types.js";
 
 /** Utilization one moved session is assumed to add to its target's 5-hour window while planning a tick. */
 export const LOAD_PER_SESSION = 0.05;
 
 /** quota.* → the usage poller's schedule (poll-schedule.ts). */
-export function pollParams(c: Config): PollParams {
+export function pollParams(c: Config) {
   return {
     baseMs: c.quota.poll_interval, minMs: c.quota.poll_interval_min, maxMs: c.quota.poll_interval_max,
     window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold, hysteresis: c.quota.hysteresis,
@@ -27,7 +25,7 @@ export function pollParams(c: Config): PollParams {
 }
 
 /** quota.* → the pure policy's parameters (account choice and the quota monitor's plan). */
-export function policyParams(c: Config): PolicyParams {
+export function policyParams(c: Config) {
   return {
     window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold,
     hysteresis: c.quota.hysteresis, minDwellMs: c.quota.min_dwell, staleAfterMs: c.quota.stale_after,
@@ -42,12 +40,12 @@ export function accountLimits(c: Config): Map<string, AccountLimits> {
 }
 
 /** swap.* → the swap's timeouts and continue note. */
-export function swapTuning(c: Config): SwapTuning {
+export function swapTuning(c: Config) {
   return { gracefulMs: c.swap.graceful_timeout, exitMs: c.swap.exit_timeout, confirmMs: c.swap.confirm_timeout, continueNote: c.swap.continue_note };
 }
 
 /** sessions.* → restart backoff, crash-loop detection and the start timeout. */
-export function sessionTuning(c: Config): SessionTuning {
+export function sessionTuning(c: Config) {
   return {
     restartBackoffMs: c.sessions.restart_backoff,
     restartBackoffMaxMs: c.sessions.restart_backoff_max,
@@ -63,7 +61,7 @@ export function limitParams(c: Config): { cooldownMs: number } {
 }
 
 /** pool.autonomous.*, swap.confirm_timeout, pool.keep_worktrees → the dispatcher's settings. */
-export function dispatchSettings(c: Config): DispatchSettings {
+export function dispatchSettings(c: Config) {
   const a = c.pool.autonomous;
   return {
     min: a.min, max: a.max, idleTimeoutMs: a.idle_timeout, defaultProject: a.project ?? null,
@@ -78,7 +76,7 @@ export function dispatchSettings(c: Config): DispatchSettings {
  * mcp_http.* → the control servers' limits (what a reload may change; host, port and token are fixed at
  * start: listen and bearer_token_env need a restart).
  */
-export function httpLimits(c: Config): Pick<HttpOptions, "maxBody" | "ratePerMinute" | "enableTrigger" | "authFailures" | "maxConnections"> {
+export function httpLimits(c: Config) {
   return {
     maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
     authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
