@@ -3,6 +3,7 @@
 // (a) ten tasks dropped in box A's inbox with A's pool at max 1 and B's at max 3: each done exactly once
 //     (one answered turn over both boxes' APIs), box B did some, every result is in box A's outbox;
 // (c) `task cancel` on box A of a queued task and of one box B runs;
+// (d) PostgreSQL stopped: tasks dropped on A wait locally, are done once after it returns;
 // (b) box B (a child process) SIGKILLed while it runs a task from box A: after B's lease TTL box A
 //     requeues it (once) and finishes it; the shared queue says done by A at the second attempt.
 // Skipped when PostgreSQL is missing, failed under CI.
@@ -151,6 +152,53 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       assert.notEqual(again.code, 0, "a cancelled task can't be cancelled again");
     } finally {
       await check.close();
+      await d1.stop();
+      await d2.stop();
+    }
+  });
+
+  it("PostgreSQL stopped past the lease TTL: tasks dropped on box A meanwhile wait in A's own table, none is claimed; once it returns each is done once", async (t) => {
+    const url = await pg.createDatabase();
+    const { h1, h2 } = await twoBoxes(url, 1, 2);
+    harnesses.push(h1, h2);
+    const d1: Daemon = await h1.start();
+    const d2: Daemon = await h2.start();
+    const check = await PostgresSharedStore.open({ url, box: "check" });
+    try {
+      await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
+      await check.close();
+      await pg.stop();
+      const stoppedAt = Date.now();
+      const prompts = ["SLOW:500 during the outage 1", "SLOW:500 during the outage 2", "SLOW:500 during the outage 3"];
+      dropFiles(join(h1.root, "state", "inbox"), prompts.map((p, i) => ({ name: `outage-${i + 1}.md`, prompt: p })));
+      await waitFor(() => d1.inbox.tasks.inState("queued").length === 3, 30_000, "three tasks queued in box A's own table");
+      // The issue's outage: 30 s and more, past both leases' TTL (30 s). Every round meanwhile claims nothing.
+      await waitFor(async () => {
+        await d1.inbox.sharedQueue!.syncOnce();
+        await d2.inbox.sharedQueue!.syncOnce();
+        assert.equal(d1.inbox.tasks.inState("queued").length, 3, "still queued: nothing runs while the queue is away");
+        assert.equal([...d1.store.tailEvents(500, { kindPrefix: "task.claimed" }), ...d2.store.tailEvents(500, { kindPrefix: "task.claimed" })].length, 0);
+        return Date.now() - stoppedAt >= 31_000;
+      }, 60_000, "an outage past the lease TTL", 1000);
+      await pg.start();
+      const down = Date.now() - stoppedAt;
+      const done = await waitFor(() => {
+        const rows = d1.inbox.tasks.inState("done");
+        return rows.length === 3 ? rows : null;
+      }, 180_000, "the three done after the database returned", 200);
+      const after = await PostgresSharedStore.open({ url, box: "check" });
+      try {
+        const shared = await after.listTasks();
+        assert.deepEqual(shared.map((x) => [x.state, x.attempts]), [["done", 1], ["done", 1], ["done", 1]]);
+      } finally {
+        await after.close();
+      }
+      for (const r of done) {
+        assert.equal(answered(h1, r.prompt) + answered(h2, r.prompt), 1, `${r.prompt} answered once`);
+        assert.ok(readFileSync(join(h1.root, "state", "outbox", `${r.id}.md`), "utf8").trimEnd().endsWith(r.prompt));
+      }
+      t.diagnostic(`database down ${down} ms; the three tasks done ${Date.now() - stoppedAt - down} ms after it returned`);
+    } finally {
       await d1.stop();
       await d2.stop();
     }

@@ -93,6 +93,11 @@ export class PostgresSharedStore implements SharedStore {
       throw wrap(e);
     }
     let broken = false;
+    // A checked-out client whose connection dies (the server stopped mid-transaction) emits `error`: without
+    // a listener that is an uncaught exception (the pool listens only to idle clients). The query in flight
+    // rejects as well, which is what the caller sees.
+    const onError = () => { broken = true; };
+    c.on("error", onError);
     try {
       await c.query("BEGIN");
       const out = await fn(c);
@@ -106,6 +111,7 @@ export class PostgresSharedStore implements SharedStore {
       }
       throw wrap(e);
     } finally {
+      c.off("error", onError);
       c.release(broken);
     }
   }
