@@ -28,7 +28,7 @@ describe("shared store (postgres): a connection killed mid-transaction", { timeo
   it("rejects the call, raises no uncaught exception, and the next call works", async () => {
     const url = await server.createDatabase();
     const s = await PostgresSharedStore.open({ url, box: "box-x" });
-    const admin = new pg.Client(server.admin(/@\/([^?]+)/.exec(url)![1]!));
+    const admin = new pg.Client(server.admin(/@\/([^?]+)/.exec(url)![1]));
     await admin.connect();
     const uncaught: unknown[] = [];
     const onUncaught = (e: unknown) => uncaught.push(e);
