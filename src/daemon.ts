@@ -26,7 +26,7 @@ import { UsageClientIdentity } from "./quota/cli-version.js";
 import { UsagePoller } from "./quota/usage-poller.js";
 import { feedIsFresh } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName } from "./sessions/swap.js";
-import { pathsFor, type Paths } from "./paths.js";
+import { pathsFor, type Paths } from "./config/paths.js";
 import { applyReload } from "./reload.js";
 import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js";
 import type { ConfigDiff } from "./config/diff.js";

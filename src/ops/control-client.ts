@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import type { Config } from "../config/types.js";
-import { pathsFor } from "../paths.js";
+import { pathsFor } from "../config/paths.js";
 import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "./env-file.js";
 
 export interface ClientResponse { status: number; body: unknown }

@@ -10,7 +10,7 @@ import { credentialsPath, readCredentials } from "../accounts/credentials.js";
 import { prepareHome } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
 import { ExitError } from "./cli-config.js";
-import { pathsFor } from "../paths.js";
+import { pathsFor } from "../config/paths.js";
 import { describeDuplicate, duplicateLogins, readIdentity } from "./identity.js";
 import { secretEnvNames } from "./secret-env.js";
 import type { OpsIo } from "./init.js";

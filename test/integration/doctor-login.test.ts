@@ -10,7 +10,7 @@ import { fingerprint, loginLedgerPath } from "../../src/accounts/login-ledger.js
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { checkLogins, checkUsageEndpoint } from "../../src/ops/doctor-login.js";
-import { pathsFor } from "../../src/paths.js";
+import { pathsFor } from "../../src/config/paths.js";
 
 const DAY = 86_400_000;
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Config } from "./config/types.js";
+import type { Config } from "./types.js";
 
 /** The single source of the daemon's on-disk layout. */
 export interface Paths {
