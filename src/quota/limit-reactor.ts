@@ -7,8 +7,8 @@ import type { AccountChooser, SessionSignal } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { classifyRateLimit, THROTTLE_REASON } from "./limit-text.js";
-import { parseLimitMessage } from "./reset-time.js";
+import { classifyRateLimit, THROTTLE_REASON } from "../claude/limit-text.js";
+import { parseLimitMessage } from "../claude/reset-time.js";
 import { pollUntil } from "../util/wait.js";
 
 /** How long a busy session may stay silent before its pane is read once for a limit message. */

@@ -1,5 +1,5 @@
 import type { SessionRow } from "../store/types.js";
-import { classifyRateLimit, THROTTLE_REASON } from "../quota/limit-text.js";
+import { classifyRateLimit, THROTTLE_REASON } from "../claude/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
 import { toolSummary } from "./permission-dialog.js";
 

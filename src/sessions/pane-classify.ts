@@ -3,7 +3,7 @@
 // waiting for a key. Screen scraping breaks when the CLI's UI changes, so every
 // marker lives in one table here and hooks stay the primary signal.
 
-import { limitHeadKind, parseLimitMessage, type LimitInfo } from "../quota/reset-time.js";
+import { limitHeadKind, parseLimitMessage, type LimitInfo } from "../claude/reset-time.js";
 
 /**
  * Every dialog the CLI can put over its input box, by kind (the table is DIALOGS below). `unknown`: a

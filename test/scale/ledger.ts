@@ -1,7 +1,7 @@
 // What happened to every prompt and task of a run, from two independent sides: the stand-in API's log
 // (which requests carried a marker, and what they were answered: 200 or 429) and the daemon's state
 // database (Stop events, that is the answers the CLI showed; swaps; tasks; parks).
-import { classifyRateLimit } from "../../src/quota/limit-text.js";
+import { classifyRateLimit } from "../../src/claude/limit-text.js";
 import type Database from "better-sqlite3";
 import type { StandInApi } from "../support/stand-in-api.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { classifyRateLimit, type RateLimitClass } from "../../src/quota/limit-text.js";
+import { classifyRateLimit, type RateLimitClass } from "../../src/claude/limit-text.js";
 
 describe("classifyRateLimit", () => {
   const rows: Array<[string | null, RateLimitClass]> = [

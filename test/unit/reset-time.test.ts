@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   limitHeadKind, parseLimitMessage, parseResetHeader, parseUsageWarning, zonedToEpoch,
-} from "../../src/quota/reset-time.js";
+} from "../../src/claude/reset-time.js";
 
 // Monday 2025-02-03 12:00 UTC (07:00 in New York, 21:00 in Seoul).
 const NOW = Date.UTC(2025, 1, 3, 12, 0);
@@ -64,7 +64,7 @@ describe("parseLimitMessage", () => {
   });
 });
 
-// One row per wording the CLI has printed (src/quota/reset-time.ts lists the sources), each with the
+// One row per wording the CLI has printed (src/claude/reset-time.ts lists the sources), each with the
 // reset instant it must give. Monday 2026-11-30 12:00 UTC unless the row says otherwise.
 describe("parseLimitMessage: every wording", () => {
   const NOW2 = Date.UTC(2026, 10, 30, 12, 0);
