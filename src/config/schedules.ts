@@ -4,7 +4,7 @@ import { sep } from "node:path";
 import { z } from "zod";
 import { checkPromptText } from "../sessions/cli-input.js";
 import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../inbox/task-file.js";
-import { canonicalTimezone, cronProblem } from "../schedules/cron.js";
+import { canonicalTimezone, cronProblem } from "../util/cron.js";
 import { absPath, describe, duration, int, matching } from "./fields.js";
 
 /** A schedule's name is part of its runs' task ids (`sched-<name>-<time>`), so it is kept to plain characters. */
@@ -18,7 +18,7 @@ const PROMPT_MAX_CHARS = 100_000;
 
 export interface ScheduleConfig {
   name: string;
-  /** a croner expression (schedules/cron.ts CRON_MODE), as written */
+  /** a croner expression (util/cron.ts CRON_MODE), as written */
   cron: string;
   /** canonical IANA name; undefined = the daemon's local time */
   timezone?: string | undefined;

@@ -7,7 +7,7 @@ import { fillPrompt } from "../config/schedules.js";
 import type { Config } from "../config/types.js";
 import { validateTask } from "../inbox/task-file.js";
 import { taskValidation } from "../inbox/task-validation.js";
-import { cronTimes, dateIn } from "../schedules/cron.js";
+import { cronTimes, dateIn } from "../util/cron.js";
 import { fail, ok, warn, type Check } from "./doctor-report.js";
 
 /** One check per schedule: ok with its next run and project; fail with the reason its runs would be refused. */

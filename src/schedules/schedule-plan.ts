@@ -12,7 +12,7 @@
 //   runs it anyway, once; `none` skips it. A time that came while the daemon was up runs with either setting,
 //   however late the wake that finds it (a busy event loop, a suspended machine).
 // - A record whose schedule is no longer configured is forgotten: the same name added back later starts afresh.
-import { cronKey, cronTimes, type CronSpec } from "./cron.js";
+import { cronKey, cronTimes, type CronSpec } from "../util/cron.js";
 
 /** Due times are counted for the record up to this many, then reported as "at least". */
 export const DUE_COUNT_MAX = 1000;

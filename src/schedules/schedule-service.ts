@@ -11,7 +11,7 @@ import type { Db } from "../store/db.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { cronTimes, dateIn } from "./cron.js";
+import { cronTimes, dateIn } from "../util/cron.js";
 import { nextWake, planSchedules, runTaskId, type PlanSpec, type ScheduleAction } from "./schedule-plan.js";
 import { ScheduleStore, type RunOutcome } from "./schedule-store.js";
 

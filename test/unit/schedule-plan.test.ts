@@ -2,7 +2,7 @@
 // times by hand (UTC crons, so the table reads the same anywhere).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cronKey, cronTimes, dateIn } from "../../src/schedules/cron.js";
+import { cronKey, cronTimes, dateIn } from "../../src/util/cron.js";
 import { DUE_COUNT_MAX, nextWake, planSchedules, runTaskId, type PlanSpec, type RunRecord, type ScheduleAction } from "../../src/schedules/schedule-plan.js";
 
 const T0 = Date.parse("2026-01-01T10:00:00Z");
