@@ -72,8 +72,11 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       }, 300_000, "all ten done on box A's record", 200);
       const took = Date.now() - t0;
 
-      const shared = await check.listTasks();
-      assert.equal(shared.length, 10);
+      // the last ends are recorded in the shared queue by their box's next round
+      const shared = await waitFor(async () => {
+        const all = await check.listTasks();
+        return all.length === 10 && all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
+      }, 5_000, "every end recorded in the shared queue");
       assert.deepEqual(shared.filter((s) => s.state !== "done" || s.attempts !== 1 || s.originBox !== "box-a").map((s) => [s.id, s.state, s.attempts]), [], "each done at the first claim");
       const onB = shared.filter((s) => s.box === "box-b");
       const onA = shared.filter((s) => s.box === "box-a");
@@ -188,7 +191,10 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       }, 180_000, "the three done after the database returned", 200);
       const after = await PostgresSharedStore.open({ url, box: "check" });
       try {
-        const shared = await after.listTasks();
+        const shared = await waitFor(async () => {
+          const all = await after.listTasks();
+          return all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
+        }, 5_000, "every end recorded in the shared queue");
         assert.deepEqual(shared.map((x) => [x.state, x.attempts]), [["done", 1], ["done", 1], ["done", 1]]);
       } finally {
         await after.close();
@@ -230,7 +236,11 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
         const r = d1.inbox.tasks.get(id);
         return r?.state === "done" ? r : null;
       }, 180_000, "box A finished the task", 200);
-      const s = (await check.getTask(id))!;
+      // box A's next round records the end in the shared queue
+      const s = await waitFor(async () => {
+        const x = (await check.getTask(id))!;
+        return x.state === "running" ? null : x;
+      }, 5_000, "the end recorded in the shared queue");
       assert.deepEqual([s.state, s.box, s.attempts], ["done", "box-a", 2]);
       const requeued = d1.store.tailEvents(2000, { kindPrefix: "task.requeued" }).filter((e) => e.data.id === id);
       assert.deepEqual(requeued.map((e) => e.data.lapsedBox), ["box-b"], "requeued once, from box B");
