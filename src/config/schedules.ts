@@ -2,7 +2,7 @@
 // rest of the config (the default project, inbox.allowed_roots). What a run does is src/schedules/.
 import { sep } from "node:path";
 import { z } from "zod";
-import { checkPromptText } from "../sessions/cli-input.js";
+import { checkPromptText } from "../claude/prompt-text.js";
 import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../inbox/task-file.js";
 import { canonicalTimezone, cronProblem } from "../util/cron.js";
 import { absPath, describe, duration, int, matching } from "./fields.js";
