@@ -3,7 +3,7 @@
 import { sep } from "node:path";
 import { z } from "zod";
 import { checkPromptText } from "../claude/prompt-text.js";
-import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../inbox/task-file.js";
+import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "./task-limits.js";
 import { canonicalTimezone, cronProblem } from "../util/cron.js";
 import { absPath, describe, duration, int, matching } from "./fields.js";
 

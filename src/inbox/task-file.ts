@@ -3,17 +3,13 @@
 import { isAbsolute, normalize } from "node:path";
 import { parseDocument } from "yaml";
 import { parseDuration } from "../config/duration.js";
+import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../config/task-limits.js";
 import type { TaskDraft } from "./task-types.js";
 import { checkBaseRef } from "./worktree.js";
 import { checkPromptText } from "../sessions/cli-input.js";
 
 /** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
 export const TASK_KEYS = ["project", "priority", "account", "model", "id", "worktree", "base", "timeout"] as const;
-/** A task's `timeout:` bounds: at least a second, at most a week. */
-export const TIMEOUT_MIN_MS = 1000;
-export const TIMEOUT_MAX_MS = 7 * 86_400_000;
-export const PRIORITY_MIN = -1000;
-export const PRIORITY_MAX = 1000;
 // Ids name the outbox file, models go into the CLI's argv: both are kept to plain characters.
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/;
