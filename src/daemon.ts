@@ -47,7 +47,7 @@ import { openDb } from "./store/db.js";
 import { openSharedStore } from "./store/shared/open-shared-store.js";
 import { BoxSync } from "./boxes/box-sync.js";
 import { RetentionService } from "./store/retention.js";
-import { outboxDirFor } from "./inbox/outbox.js";
+import { outboxDirFor } from "./config/paths.js";
 import { Store } from "./store/store.js";
 import { realExec, type Exec } from "./tmux/exec.js";
 import { Tmux } from "./tmux/tmux.js";

@@ -9,7 +9,7 @@
  * depends on no service folder; the compiler checks each result where the daemon passes it to its service.
  */
 import { join } from "node:path";
-import { outboxDirFor } from "../inbox/outbox.js";
+import { outboxDirFor } from "./paths.js";
 import type { Config } from "./types.js";
 
 /** Utilization one moved session is assumed to add to its target's 5-hour window while planning a tick. */

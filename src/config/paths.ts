@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Config } from "./types.js";
 
 /** The single source of the daemon's on-disk layout. */
@@ -20,4 +20,9 @@ export function pathsFor(c: Config): Paths {
     inboxDir: c.inbox.dir,
     sharedProjectsDir: c.pool.shared_projects_dir,
   };
+}
+
+/** Where results go: `outbox/` beside the inbox dir, so one parent holds both. */
+export function outboxDirFor(inboxDir: string): string {
+  return join(dirname(resolve(inboxDir)), "outbox");
 }

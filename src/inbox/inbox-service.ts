@@ -13,7 +13,7 @@ import type { SharedStore } from "../store/shared/shared-types.js";
 import { dispatchSettings } from "../config/params.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
-import { outboxDirFor } from "./outbox.js";
+import { outboxDirFor } from "../config/paths.js";
 import { Pool, type SessionLayer } from "./pool.js";
 import { validateTask, type Parsed, type TaskFields, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";

@@ -1,11 +1,6 @@
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { ensureRealDir, writeFileAtomic } from "../util/fs-atomic.js";
-
-/** Where results go: `outbox/` beside the inbox dir, so one parent holds both. */
-export function outboxDirFor(inboxDir: string): string {
-  return join(dirname(resolve(inboxDir)), "outbox");
-}
 
 /**
  * A task id as a file name: ids are validated on the way in (letters, digits, `.`, `_`, `-`), but the
