@@ -57,6 +57,8 @@ export class SharedQueue implements TaskGate {
   private readonly announced = new Set<string>();
   /** tasks of this box's record that another box runs now (as of the last round): the box's name */
   private readonly elsewhere = new Map<string, string>();
+  /** tasks ended here without a claim, to cancel in the shared queue (endedHere) */
+  private readonly toCancel = new Map<string, string>();
   private loaded = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -79,6 +81,15 @@ export class SharedQueue implements TaskGate {
   runsOn(id: string): string | null {
     return this.elsewhere.get(id) ?? null;
   }
+  /**
+   * A task of this box's record that it ended without running it (failed at a reload: its project is no
+   * longer allowed here): cancelled in the shared queue at the next round, so no other box runs it. A task
+   * this box holds a claim on needs no call (its end is recorded with the claim).
+   */
+  endedHere(id: string, reason: string): void {
+    if (!this.claims.has(id)) this.toCancel.set(id, reason);
+    this.kick();
+  }
   /** whether this box holds the claim on a task */
   holds(id: string): boolean {
     return this.claims.has(id);
@@ -98,8 +109,12 @@ export class SharedQueue implements TaskGate {
     await this.running?.catch(() => {});
   }
 
-  /** A round now; a kick during a round runs one more after it. */
+  /** A round now (once started); a kick during a round runs one more after it. */
   kick(): void {
+    if (this.timer) this.spin();
+  }
+
+  private spin(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -120,7 +135,7 @@ export class SharedQueue implements TaskGate {
       await this.running;
       return;
     }
-    this.kick();
+    this.spin();
     await this.running;
   }
 
@@ -149,6 +164,10 @@ export class SharedQueue implements TaskGate {
       for (const r of await s.requeueLapsed(this.o.clock.now())) {
         this.o.event("task.requeued", { id: r.id, reason: `box ${r.box}'s lease lapsed`, lapsedBox: r.box, box: this.o.box });
         this.o.log.warn({ task: r.id, lapsedBox: r.box }, "requeued a task of a box whose lease lapsed");
+      }
+      for (const [id, reason] of [...this.toCancel]) {
+        if (await s.cancelTask(id, reason, this.o.clock.now())) this.o.event("task.shared_end", { id, state: "cancelled", recorded: true, reason, box: this.o.box });
+        this.toCancel.delete(id);
       }
       for (const [id, claim] of [...this.claims]) await this.checkClaim(s, id, claim);
       const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")].filter((t) => !this.claims.has(t.id));

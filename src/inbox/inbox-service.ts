@@ -254,7 +254,10 @@ export class InboxService {
       // Queued before a reload (or restart) into bypassPermissions: it would run without asking in the project's own tree.
       const why = this.refused(t.project)
         ?? (bypass && !t.worktree ? "worktree: false is refused: pool.autonomous.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own" : null);
-      if (why && this.tasks.fail(t.id, why, now)) this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });
+      if (why && this.tasks.fail(t.id, why, now)) {
+        this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });
+        this.sharedQueue?.endedHere(t.id, why); // no other box runs what this box's config now refuses
+      }
     }
   }
 

@@ -238,6 +238,15 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       await a.q.syncOnce();
       assert.deepEqual([a.tasks.get(first)!.state, a.tasks.get(second)!.state], ["cancelled", "cancelled"]);
       assert.equal((await a.shared.getTask(first))!.error, "by the operator on box-a");
+      // A task box A fails without running it (a reload refused its project) is cancelled for every box.
+      const third = a.enqueue("refused after a reload").id;
+      await a.q.syncOnce();
+      assert.equal((await a.shared.getTask(third))!.state, "queued");
+      assert.equal(a.tasks.fail(third, "project: outside inbox.allowed_roots", clock.now()), true);
+      a.q.endedHere(third, "project: outside inbox.allowed_roots");
+      await a.q.syncOnce();
+      await b.q.syncOnce();
+      assert.deepEqual([(await a.shared.getTask(third))!.state, b.tasks.get(third)], ["cancelled", undefined]);
       const none = await a.q.cancelShared("t-nonexistent", "x");
       assert.deepEqual([none.cancelled, none.task], [false, undefined]);
     } finally {
