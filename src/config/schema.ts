@@ -25,7 +25,7 @@ import {
 import type { Config, ConfigContext } from "./types.js";
 import { scheduleIssues, scheduleSchema } from "./schedules.js";
 import { boxSchema, storeSchema } from "./store-config.js";
-import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "../notify/types.js";
+import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "./notify-config.js";
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 /** tmux session names; "." and ":" are excluded because tmux targets use them as separators. */

@@ -3,7 +3,7 @@
 // the docs, in an error message and in code is the same string. Every
 // default is filled in, durations are milliseconds, paths are absolute.
 
-import type { NotifyConfig } from "../notify/types.js";
+import type { NotifyConfig } from "./notify-config.js";
 import type { ScheduleConfig } from "./schedules.js";
 import type { BoxConfig, StoreConfig } from "./store-config.js";
 
@@ -125,7 +125,7 @@ export interface Config {
   inbox: { dir: string; max_file_bytes: number; stable_time: number; allowed_roots: string[] };
   /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
   retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
-  /** notifications (notify/types.ts): durations in ms, targets with `${VAR}` already substituted (and the names in referenced_env) */
+  /** notifications (config/notify-config.ts): durations in ms, targets with `${VAR}` already substituted (and the names in referenced_env) */
   notify: NotifyConfig;
   /** recurring pool tasks (config/schedules.ts, src/schedules/); names unique */
   schedules: ScheduleConfig[];
