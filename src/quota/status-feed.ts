@@ -1,64 +1,20 @@
 import { watch, type FSWatcher } from "chokidar";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
-import { writeFileAtomic } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
 import type { UsageFigures } from "./policy-types.js";
-import { parseFeedName, parseStatusLine, STATUS_LINE_SCRIPT, userStatusLineCommand } from "./status-line.js";
+import { parseFeedName, parseStatusLine } from "./status-line.js";
+import type { StatusLineFiles } from "../claude/status-line-files.js";
+
+export { type StatusLineFiles, writeStatusLineFiles, writeUserStatusLine } from "../claude/status-line-files.js";
 
 /** A status-line input is a few KB; anything larger is not one. */
 const MAX_FEED_BYTES = 256 * 1024;
 /** Each session's file is read at most this often (the last write of a burst is always read). */
 const READ_GAP_MS = 1000;
-
-export interface StatusLineFiles {
-  /** the command our --settings names as `statusLine` */
-  script: string;
-  /** where the script keeps each session's latest input */
-  feedDir: string;
-  /** where the daemon writes each session's own status-line command */
-  userDir: string;
-}
-
-/** Writes the status-line script and its folders under `stateDir/statusline` (0700, script 0700). */
-export function writeStatusLineFiles(stateDir: string): StatusLineFiles {
-  const root = join(stateDir, "statusline");
-  const files = { script: join(root, "statusline.sh"), feedDir: join(root, "feed"), userDir: join(root, "user") };
-  for (const d of [root, files.feedDir, files.userDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
-  writeFileAtomic(files.script, STATUS_LINE_SCRIPT, 0o700);
-  return files;
-}
-
-/**
- * The user's own status line for a session, so ours can run it: the first `statusLine` command found in
- * the project's `.claude/settings.local.json`, its `.claude/settings.json`, the account home's
- * `.claude/settings.json`, then the daemon user's own `~/.claude/settings.json` (the order in which the
- * CLI itself lets them override each other). Written as `userDir/<session>.sh`, or removed when none.
- */
-export function writeUserStatusLine(files: StatusLineFiles, session: string, where: { project: string; accountHome: string; userHome: string | null }): string | null {
-  const candidates = [
-    join(where.project, ".claude", "settings.local.json"),
-    join(where.project, ".claude", "settings.json"),
-    join(where.accountHome, ".claude", "settings.json"),
-    ...(where.userHome ? [join(where.userHome, ".claude", "settings.json")] : []),
-  ];
-  let command: string | null = null;
-  for (const f of candidates) {
-    try {
-      command = userStatusLineCommand(readFileSync(f, "utf8"));
-    } catch {
-      command = null;
-    }
-    if (command) break;
-  }
-  const target = join(files.userDir, `${session}.sh`);
-  if (command) writeFileAtomic(target, `${command}\n`, 0o600);
-  else rmSync(target, { force: true });
-  return command;
-}
 
 /** Reads a regular file of at most `max` bytes without following a symlink; null otherwise. */
 function readSmallRegular(path: string, max: number): { text: string; mtimeMs: number } | null {

@@ -5,7 +5,8 @@
 //   {"session_id":"…","version":"2.1.332","model":{…},
 //    "rate_limits":{"five_hour":{"used_percentage":42.3,"resets_at":1796048228},"seven_day":{…}}}
 // Our status-line script (STATUS_LINE_SCRIPT) keeps the latest input of each session in one file, then
-// runs the user's own status-line command, if any, on the same input. Pure parts here; I/O in status-feed.ts.
+// runs the user's own status-line command, if any, on the same input (the script and its files:
+// claude/status-line-files.ts). Pure parts here; I/O in status-feed.ts.
 import type { UsageFigures, WindowFigure } from "./policy-types.js";
 
 export interface StatusLineReading {
@@ -64,39 +65,4 @@ export function parseFeedName(file: string): { session: string; account: string 
   return m ? { session: m[1]!, account: m[2]! } : null;
 }
 
-/**
- * The status-line command. It must be quick and print only what the user's own status line prints:
- * it saves its stdin as `feed/<session>.<account>.json` (temp file + rename, so the daemon never reads
- * half of it; one file per session, replaced each time, so a busy CLI leaves no backlog), then runs
- * `user/<session>.sh` — the user's own status-line command, written there by the daemon at launch —
- * with the same input, so nobody loses their status line. Without one it prints the account's name.
- * Paths are relative to the script's own folder; session and account come from the CLI's environment.
- */
-export const STATUS_LINE_SCRIPT = `#!/bin/sh
-# claude-failover status line: keeps the CLI's latest status input (usage figures) for the daemon,
-# then shows the user's own status line. Keep it tiny.
-dir=\${0%/*}
-s=\${CLAUDE_FAILOVER_SESSION:-unknown}
-a=\${CLAUDE_FAILOVER_ACCOUNT:-unknown}
-f="$dir/feed/$s.$a.json"
-t="$dir/feed/.$s.$a.$$.tmp"
-if cat > "$t" 2>/dev/null; then mv -f "$t" "$f" 2>/dev/null || rm -f "$t"; else rm -f "$t"; fi
-u="$dir/user/$s.sh"
-if [ -f "$u" ]; then
-  sh "$u" < "$f"
-else
-  printf 'claude-failover · account %s' "$a"
-fi
-exit 0
-`;
-
-/** The settings `statusLine` value of one settings file's JSON text, when it is a command; else null. */
-export function userStatusLineCommand(settingsJson: string): string | null {
-  try {
-    const o = JSON.parse(settingsJson) as { statusLine?: { type?: unknown; command?: unknown } };
-    const sl = o?.statusLine;
-    return sl && sl.type === "command" && typeof sl.command === "string" && sl.command.trim() ? sl.command : null;
-  } catch {
-    return null;
-  }
-}
+export { STATUS_LINE_SCRIPT, userStatusLineCommand } from "../claude/status-line-files.js";

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import type { StatusLineFiles } from "../quota/status-feed.js";
+import type { StatusLineFiles } from "../claude/status-line-files.js";
 import { CfError } from "../util/errors.js";
 import type { LaunchEnv } from "./launch-env.js";
 import { checkAndRepairTranscript, type TranscriptRepair } from "./transcript-check.js";

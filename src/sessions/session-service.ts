@@ -10,7 +10,7 @@ import { pollUntil } from "../util/wait.js";
 import { applyHookEvent, startTimeoutReason, strayStartupSessionStart } from "./apply-event.js";
 import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision } from "./launch.js";
-import { writeUserStatusLine } from "../quota/status-feed.js";
+import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
 import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
