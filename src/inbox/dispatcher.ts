@@ -43,7 +43,7 @@ export interface DispatchSettings {
 
 /**
  * Which queued tasks this box may run, when something other than the local queue decides (store.backend
- * postgres: the shared queue's claims, boxes/shared-queue.ts). Without a gate every ready task may run.
+ * postgres: the shared queue's claims, inbox/shared-queue.ts). Without a gate every ready task may run.
  */
 export interface TaskGate {
   /** true when this box holds the claim on the task */
@@ -76,7 +76,7 @@ export class Dispatcher {
   readonly waits: TaskWaits;
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
   private readonly onDispatched: ((taskId: string) => void) | null;
-  /** set with store.backend postgres (boxes/shared-queue.ts); null: the local queue alone decides */
+  /** set with store.backend postgres (inbox/shared-queue.ts); null: the local queue alone decides */
   gate: TaskGate | null = null;
 
   constructor(

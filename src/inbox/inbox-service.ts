@@ -8,7 +8,7 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { SharedQueue } from "../boxes/shared-queue.js";
+import { SharedQueue } from "./shared-queue.js";
 import type { SharedStore } from "../store/shared/shared-types.js";
 import { dispatchSettings } from "../config/params.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
@@ -31,7 +31,7 @@ export interface InboxDeps {
   /** fault injection for crash tests: called once a task is marked running (Dispatcher) */
   onDispatched?: (taskId: string) => void;
   /**
-   * store.backend postgres: tasks go through the shared queue (boxes/shared-queue.ts) and the dispatcher
+   * store.backend postgres: tasks go through the shared queue (inbox/shared-queue.ts) and the dispatcher
    * runs only those this box claims; `store` is the open shared store or null while it is not (BoxSync.store).
    * Absent (sqlite): the local queue alone, as on one box.
    */

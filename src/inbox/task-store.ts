@@ -157,7 +157,7 @@ export class TaskStore {
 
   /**
    * queued or running → an end another box reached (store.backend postgres: the shared queue says the
-   * task ended elsewhere, boxes/shared-queue.ts). `resultPath` is the origin box's outbox file, or null.
+   * task ended elsewhere, inbox/shared-queue.ts). `resultPath` is the origin box's outbox file, or null.
    */
   settleRemote(id: string, state: "done" | "failed" | "timed_out" | "cancelled", result: string | null, resultPath: string | null, error: string | null, now: number): boolean {
     return this.change(

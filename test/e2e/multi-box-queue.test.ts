@@ -1,5 +1,5 @@
 // Two daemons (two state dirs, two tmux sockets, their own stand-in APIs) share one real PostgreSQL task
-// queue (store.backend: postgres; boxes/shared-queue.ts):
+// queue (store.backend: postgres; inbox/shared-queue.ts):
 // (a) ten tasks dropped in box A's inbox with A's pool at max 1 and B's at max 3: each done exactly once
 //     (one answered turn over both boxes' APIs), box B did some, every result is in box A's outbox;
 // (c) `task cancel` on box A of a queued task and of one box B runs;

@@ -1,4 +1,4 @@
-// The shared task queue as the daemon uses it (boxes/shared-queue.ts): two boxes, each with its own real
+// The shared task queue as the daemon uses it (inbox/shared-queue.ts): two boxes, each with its own real
 // state.db (TaskStore) and its own SharedQueue, on one real PostgreSQL; a manual clock; rounds driven by
 // hand. The runner below does to the local rows what the dispatcher does (start a claimed, ready task;
 // end it), so what is tested is the bridge: who claims, exactly once, where the result goes, lapsed
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { SharedQueue } from "../../src/boxes/shared-queue.js";
+import { SharedQueue } from "../../src/inbox/shared-queue.js";
 import { writeResult } from "../../src/inbox/outbox.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
 import { openDb } from "../../src/store/db.js";

@@ -1,7 +1,7 @@
-// The pure mapping between local task rows and shared-queue tasks (boxes/shared-task-map.ts).
+// The pure mapping between local task rows and shared-queue tasks (inbox/shared-task-map.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { claimBudget, fromShared, localEnd, originOf, sharedEnd, toSharedDraft } from "../../src/boxes/shared-task-map.js";
+import { claimBudget, fromShared, localEnd, originOf, sharedEnd, toSharedDraft } from "../../src/inbox/shared-task-map.js";
 import type { TaskRow } from "../../src/inbox/task-types.js";
 import type { SharedTask } from "../../src/store/shared/shared-types.js";
 

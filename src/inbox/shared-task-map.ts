@@ -3,7 +3,7 @@
 // No I/O, no clock: shared-queue.ts does the calls.
 
 import type { SharedTask, SharedTaskDraft } from "../store/shared/shared-types.js";
-import type { TaskDraft, TaskRow, TaskState } from "../inbox/task-types.js";
+import type { TaskDraft, TaskRow, TaskState } from "./task-types.js";
 
 /** Local `source` of a task claimed from another box: `box:<origin>:<its source there>`. */
 const REMOTE = /^box:([^:]+):(.*)$/s;

@@ -18,10 +18,10 @@
 // queue when it returns; nothing already claimed runs twice (claims carry a token).
 
 import { existsSync } from "node:fs";
-import type { TaskGate } from "../inbox/dispatcher.js";
-import { writeResult } from "../inbox/outbox.js";
-import type { TaskStore } from "../inbox/task-store.js";
-import type { TaskRow } from "../inbox/task-types.js";
+import type { TaskGate } from "./dispatcher.js";
+import { writeResult } from "./outbox.js";
+import type { TaskStore } from "./task-store.js";
+import type { TaskRow } from "./task-types.js";
 import type { SharedStore, SharedTask, TaskClaim } from "../store/shared/shared-types.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage, isCfError } from "../util/errors.js";
