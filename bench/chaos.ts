@@ -11,7 +11,11 @@ import { runSoak, soakDefaults } from "../test/scale/soak-run.js";
 const opts = soakDefaults(process.env, "CHAOS");
 const gap = (k: string, d: number) => Number(process.env[`CHAOS_GAP_${k}_S`] ?? d) * 1000;
 const usage = (k: string, d: number) => Number(process.env[`CHAOS_USAGE_${k}_S`] ?? d) * 1000;
-const chaos = { minGapMs: gap("MIN", 8), maxGapMs: gap("MAX", 20), usageFaultMs: [usage("MIN", 10), usage("MAX", 25)] as [number, number] };
+const chaos = {
+  minGapMs: gap("MIN", 8),
+  maxGapMs: gap("MAX", 20),
+  usageFaultMs: [usage("MIN", 10), usage("MAX", 25)] as [number, number],
+};
 const report = await runSoak({ ...opts, chaos });
 printReport("chaos", report);
 process.exit(report.ok ? 0 : 1);

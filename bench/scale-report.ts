@@ -8,7 +8,10 @@ export function printReport(what: string, r: SoakReport): void {
   for (const [k, v] of Object.entries(r.figures)) out(`  ${k.padEnd(24)} ${v}`);
   if (r.faults.length) {
     out(`faults injected (${r.faults.length}):`);
-    for (const f of r.faults) out(`  #${f.n} ${new Date(f.at).toISOString().slice(11, 19)} ${f.kind}${f.target ? ` [${f.target}]` : ""}: ${f.detail}\n      daemon: ${f.reaction}`);
+    for (const f of r.faults)
+      out(
+        `  #${f.n} ${new Date(f.at).toISOString().slice(11, 19)} ${f.kind}${f.target ? ` [${f.target}]` : ""}: ${f.detail}\n      daemon: ${f.reaction}`,
+      );
   }
   for (const n of r.notes) out(`note: ${n}`);
   if (r.violations.length) {

@@ -33,8 +33,21 @@ if (!files.length) {
   process.exit(1);
 }
 const runFiles = (list, env = process.env) =>
-  spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", "--test-reporter-destination=stdout",
-    "--test-reporter=./scripts/durations-reporter.mjs", "--test-reporter-destination=stdout", ...list], { stdio: "inherit", env }).status ?? 1;
+  spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "--test",
+      "--test-concurrency=1",
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=./scripts/durations-reporter.mjs",
+      "--test-reporter-destination=stdout",
+      ...list,
+    ],
+    { stdio: "inherit", env },
+  ).status ?? 1;
 let status = runFiles(files);
 // The CLI matrix: the core and swap end-to-end tests again on the newest Claude Code (CF_TEST_CLI=latest,
 // see test/support/cli-matrix.ts); the rest ran on the pinned one above. CF_TEST_CLI=latest set by the

@@ -7,7 +7,14 @@ import { LoginLedger, loginLedgerPath } from "./accounts/login-ledger.js";
 import { parseListen } from "./config/fields.js";
 import type { Config } from "./config/types.js";
 import {
-  accountLimits, checkpointParams, httpLimits, limitParams, pollParams, policyParams, sessionTuning, swapTuning,
+  accountLimits,
+  checkpointParams,
+  httpLimits,
+  limitParams,
+  pollParams,
+  policyParams,
+  sessionTuning,
+  swapTuning,
 } from "./config/params.js";
 import { readToken } from "./control/auth.js";
 import { ControlApi } from "./control/control-api.js";
@@ -119,7 +126,12 @@ export class Daemon {
    * Wiring only, in one pass and in dependency order (docs/architecture.md "Wiring"): no I/O here, and no
    * field or callback of a service is set after it is built. Daemon.start opens what is needed first.
    */
-  private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock, opened: Opened) {
+  private constructor(
+    opts: DaemonOptions,
+    token: string,
+    private readonly lock: InstanceLock,
+    opened: Opened,
+  ) {
     this.config = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
@@ -136,77 +148,168 @@ export class Daemon {
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
     const boxLog = this.log.child({ component: "box" });
-    this.boxSync = c.store.backend === "postgres" ? new BoxSync({
-      box: c.box.name, store: this.store, accounts: this.accounts, clock: this.clock, log: boxLog,
-      open: () => openSharedStore({ config: c, env: opts.env, db: this.store.db, onIdleError: (m) => boxLog.warn({ err: m }, "shared store connection lost") }),
-      info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
-    }) : null;
+    this.boxSync =
+      c.store.backend === "postgres"
+        ? new BoxSync({
+            box: c.box.name,
+            store: this.store,
+            accounts: this.accounts,
+            clock: this.clock,
+            log: boxLog,
+            open: () =>
+              openSharedStore({
+                config: c,
+                env: opts.env,
+                db: this.store.db,
+                onIdleError: (m) => boxLog.warn({ err: m }, "shared store connection lost"),
+              }),
+            info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
+          })
+        : null;
     // Account choice first: accounts, figures and the policy only, so every service that picks an account gets it built.
     this.usageIdentity = new UsageClientIdentity(opts.env);
     this.poller = new UsagePoller(
-      { store: this.store, accounts: this.accounts, clock: this.clock, log: this.log.child({ component: "usage" }),
-        feedFresh: (name) => feedIsFresh(this.store.getUsage(name), this.clock.now(), this.config.quota.feed_fresh_for) },
+      {
+        store: this.store,
+        accounts: this.accounts,
+        clock: this.clock,
+        log: this.log.child({ component: "usage" }),
+        feedFresh: (name) => feedIsFresh(this.store.getUsage(name), this.clock.now(), this.config.quota.feed_fresh_for),
+      },
       { source: this.usageSource(c), params: pollParams(c) },
     );
     const specs = new Map<string, SessionSpec>(); // the supervised sessions: SessionService keeps it, the chooser reads it
     this.chooser = new QuotaChooser(
-      { store: this.store, accounts: this.accounts, figures: this.poller, sessionRows: () => supervisedRows(this.store, specs), clock: this.clock },
+      {
+        store: this.store,
+        accounts: this.accounts,
+        figures: this.poller,
+        sessionRows: () => supervisedRows(this.store, specs),
+        clock: this.clock,
+      },
       chooserOptions(c),
     );
     this.sessions = new SessionService(
-      { store: this.store, tmux: this.tmux, accounts: this.accounts, chooser: this.chooser, clock: this.clock, log: this.log.child({ component: "sessions" }), specs },
       {
-        launch: opened.launch, tuning: sessionTuning(c), cliProblem: opened.cliProblem,
+        store: this.store,
+        tmux: this.tmux,
+        accounts: this.accounts,
+        chooser: this.chooser,
+        clock: this.clock,
+        log: this.log.child({ component: "sessions" }),
+        specs,
+      },
+      {
+        launch: opened.launch,
+        tuning: sessionTuning(c),
+        cliProblem: opened.cliProblem,
         // Called only once the daemon runs (ensure, sweep): the checkpoints are built by then.
         restoreSource: (name) => this.checkpoints.latest(name)?.session ?? null,
         afterRecreate: (_name, before, sessions) =>
           void continueAfterRecreate(sessions, this.store, before, this.config.swap, this.log).catch(() => {}),
       },
     );
-    this.spool = new Spool(this.paths.spoolDir, (ev) => this.sessions.handleHookEvent(ev), this.log.child({ component: "spool" }));
+    this.spool = new Spool(
+      this.paths.spoolDir,
+      (ev) => this.sessions.handleHookEvent(ev),
+      this.log.child({ component: "spool" }),
+    );
     const cp = checkpointParams(c);
-    this.checkpoints = new CheckpointService(c.checkpoint.dir, cp.keep, cp.scrollbackLines, this.sessions, this.clock, this.log.child({ component: "checkpoint" }));
+    this.checkpoints = new CheckpointService(
+      c.checkpoint.dir,
+      cp.keep,
+      cp.scrollbackLines,
+      this.sessions,
+      this.clock,
+      this.log.child({ component: "checkpoint" }),
+    );
     const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
     this.swaps = new SwapService(
-      { sessions: this.sessions, store: this.store, accounts: this.accounts, chooser: this.chooser, checkpoints: this.checkpoints, clock: this.clock, log: this.log.child({ component: "swap" }) },
+      {
+        sessions: this.sessions,
+        store: this.store,
+        accounts: this.accounts,
+        chooser: this.chooser,
+        checkpoints: this.checkpoints,
+        clock: this.clock,
+        log: this.log.child({ component: "swap" }),
+      },
       {
         tuning: swapTuning(c),
         // Fault injection for the crash-safety tests: die like SIGKILL at a swap step boundary.
-        onStep: faultStep ? (step: SwapStepName) => {
-          if (step === faultStep) process.kill(process.pid, "SIGKILL");
-        } : undefined,
+        onStep: faultStep
+          ? (step: SwapStepName) => {
+              if (step === faultStep) process.kill(process.pid, "SIGKILL");
+            }
+          : undefined,
       },
     );
     this.limits = new LimitReactor(
-      { sessions: this.sessions, accounts: this.accounts, swaps: this.swaps, chooser: this.chooser, clock: this.clock, log: this.log.child({ component: "limits" }) },
+      {
+        sessions: this.sessions,
+        accounts: this.accounts,
+        swaps: this.swaps,
+        chooser: this.chooser,
+        clock: this.clock,
+        log: this.log.child({ component: "limits" }),
+      },
       limitParams(c),
     );
     this.quota = new QuotaService({
-      store: this.store, accounts: this.accounts, sessions: this.sessions, swaps: this.swaps, poller: this.poller, chooser: this.chooser,
-      clock: this.clock, log: this.log.child({ component: "quota" }),
+      store: this.store,
+      accounts: this.accounts,
+      sessions: this.sessions,
+      swaps: this.swaps,
+      poller: this.poller,
+      chooser: this.chooser,
+      clock: this.clock,
+      log: this.log.child({ component: "quota" }),
     });
     // Usage from the CLIs' own status lines: the primary source; each new reading plans at once.
-    this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () => this.kickQuota());
+    this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () =>
+      this.kickQuota(),
+    );
     this.inbox = new InboxService(c, {
-      store: this.store, sessions: this.sessions, clock: this.clock, log: this.log,
+      store: this.store,
+      sessions: this.sessions,
+      clock: this.clock,
+      log: this.log,
       // The same for the pool: die after a task is marked running, before its prompt is typed.
-      onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH ? () => process.kill(process.pid, "SIGKILL") : undefined,
+      onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH
+        ? () => process.kill(process.pid, "SIGKILL")
+        : undefined,
       shared: c.store.backend === "postgres" ? { box: c.box.name, store: () => this.boxSync?.store ?? null } : null, // the shared task queue
     });
     this.schedules = new ScheduleService(c.schedules, {
-      db: this.store.db, tasks: this.inbox.tasks, clock: this.clock, log: this.log.child({ component: "schedules" }),
-      validate: (f) => this.inbox.validateFields(f), maxPromptBytes: () => this.config.inbox.max_file_bytes,
+      db: this.store.db,
+      tasks: this.inbox.tasks,
+      clock: this.clock,
+      log: this.log.child({ component: "schedules" }),
+      validate: (f) => this.inbox.validateFields(f),
+      maxPromptBytes: () => this.config.inbox.max_file_bytes,
       event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
       queued: () => this.inbox.dispatcher.kick(),
     });
-    this.retention = new RetentionService(this.store, {
-      spoolBad: join(this.paths.spoolDir, "bad"), processed: join(c.inbox.dir, "processed"), rejected: join(c.inbox.dir, "rejected"),
-      outbox: outboxDirFor(c.inbox.dir),
-    }, c.retention, this.clock, this.log.child({ component: "retention" }));
+    this.retention = new RetentionService(
+      this.store,
+      {
+        spoolBad: join(this.paths.spoolDir, "bad"),
+        processed: join(c.inbox.dir, "processed"),
+        rejected: join(c.inbox.dir, "rejected"),
+        outbox: outboxDirFor(c.inbox.dir),
+      },
+      c.retention,
+      this.clock,
+      this.log.child({ component: "retention" }),
+    );
     this.notify = new NotifyService(c.notify, {
-      clock: this.clock, log: this.log.child({ component: "notify" }),
+      clock: this.clock,
+      log: this.log.child({ component: "notify" }),
       // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
-      deliver: realDeliver({ timeoutMs: 10_000, env: () => notifyChildEnv(opts.env, this.config.notify, secretEnvNames(this.config)) }),
+      deliver: realDeliver({
+        timeoutMs: 10_000,
+        env: () => notifyChildEnv(opts.env, this.config.notify, secretEnvNames(this.config)),
+      }),
       record: (kind, session, account, data) => this.store.appendEvent(this.clock.now(), kind, session, account, data),
       sessions: () => this.sessions.list(),
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
@@ -224,7 +327,13 @@ export class Daemon {
       },
       account: (name, action) => this.setAccountEnabled(name, action === "enable"),
       swap: async (i) => {
-        const r = await this.swaps.swap({ session: i.session, to: i.to, reason: i.reason ?? "manual", urgent: i.urgent ?? false, hard: false });
+        const r = await this.swaps.swap({
+          session: i.session,
+          to: i.to,
+          reason: i.reason ?? "manual",
+          urgent: i.urgent ?? false,
+          hard: false,
+        });
         if (!r.ok && r.outcome === "refused") throw new CfError("conflict", r.reason);
         return r;
       },
@@ -237,23 +346,42 @@ export class Daemon {
     if (!listen) throw new CfError("bad_listen", `mcp_http.listen: cannot parse ${c.mcp_http.listen}`);
     const httpOpts = { host: listen.host, port: listen.port, token, ...httpLimits(c) };
     // The metrics read the facade, so they come after it; /metrics gets them through the routes.
-    this.metrics = new ControlMetrics({ api: this.api, spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }) });
+    this.metrics = new ControlMetrics({
+      api: this.api,
+      spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }),
+    });
     const routes = buildRoutes(this.api, { metrics: () => this.metrics.render() });
     // /mcp only on the TCP listener: its Host/Origin checks are about a port, not the unix socket.
     const mcp = createMcpHandler(this.api, {
-      listenHost: listen.host, maxBody: () => this.config.mcp_http.max_body, triggersEnabled: () => this.http.triggersEnabled,
-      token: () => token, log: this.log.child({ component: "mcp" }), version: "0.1.0", onCall: (t, o) => this.metrics.observeToolCall(t, o),
+      listenHost: listen.host,
+      maxBody: () => this.config.mcp_http.max_body,
+      triggersEnabled: () => this.http.triggersEnabled,
+      token: () => token,
+      log: this.log.child({ component: "mcp" }),
+      version: "0.1.0",
+      onCall: (t, o) => this.metrics.observeToolCall(t, o),
     });
     this.dashboard = new Dashboard({
-      api: this.api, store: this.store, clock: this.clock, log: this.log.child({ component: "dashboard" }), token: () => token,
+      api: this.api,
+      store: this.store,
+      clock: this.clock,
+      log: this.log.child({ component: "dashboard" }),
+      token: () => token,
       triggers: () => this.http.triggersEnabled,
       thresholds: (name) => {
         const a = this.config.accounts.find((x) => x.name === name);
-        return { fiveHour: a?.window_5h_threshold ?? this.config.quota.window_5h_threshold, week: a?.window_week_threshold ?? this.config.quota.window_week_threshold };
+        return {
+          fiveHour: a?.window_5h_threshold ?? this.config.quota.window_5h_threshold,
+          week: a?.window_week_threshold ?? this.config.quota.window_week_threshold,
+        };
       },
     });
     this.eventFeeds.push(this.store.onEvent((e) => this.dashboard.onEvent(e)));
-    this.http = new HttpServer(httpOpts, { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle }, this.log.child({ component: "http" }));
+    this.http = new HttpServer(
+      httpOpts,
+      { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle },
+      this.log.child({ component: "http" }),
+    );
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
     // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
     this.local = new HttpServer(httpOpts, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
@@ -304,17 +432,41 @@ export class Daemon {
     ensurePrivateDir(paths.checkpointDir);
     const store = new Store(openDb(paths.stateDir));
     const clock = opts.clock ?? systemClock;
-    const writeFailures = new WriteFailureWatch((kind, data) => store.appendEvent(clock.now(), kind, null, null, data), clock, opts.log.child({ component: "disk" }));
+    const writeFailures = new WriteFailureWatch(
+      (kind, data) => store.appendEvent(clock.now(), kind, null, null, data),
+      clock,
+      opts.log.child({ component: "disk" }),
+    );
     try {
       writeFailures.start();
       const statusFiles = writeStatusLineFiles(paths.stateDir);
-      const hookFiles = writeHookFiles(paths.stateDir, statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
+      const hookFiles = writeHookFiles(paths.stateDir, statusFiles.script, {
+        acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
+      });
       const realHome = opts.realHome ?? homedir();
       const launchFiles = new LaunchEnvFiles(`${paths.stateDir}/launch`);
       const bin = resolveBinary(c, opts.env, opts.log, undefined);
-      const launch = launchContext(c, { binary: bin.path, settingsFile: hookFiles.settings, paths, statusFiles, launchFiles, userHome: realHome });
+      const launch = launchContext(c, {
+        binary: bin.path,
+        settingsFile: hookFiles.settings,
+        paths,
+        statusFiles,
+        launchFiles,
+        userHome: realHome,
+      });
       const logins = new LoginLedger(loginLedgerPath(paths.stateDir));
-      return { paths, store, writeFailures, statusFiles, hookSettings: hookFiles.settings, launchFiles, launch, cliProblem: bin.problem, logins, realHome };
+      return {
+        paths,
+        store,
+        writeFailures,
+        statusFiles,
+        hookSettings: hookFiles.settings,
+        launchFiles,
+        launch,
+        cliProblem: bin.problem,
+        logins,
+        realHome,
+      };
     } catch (e) {
       writeFailures.stop();
       store.close();
@@ -333,7 +485,13 @@ export class Daemon {
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
     await this.feed.start();
-    const recovery = new SwapRecovery(this.store, this.sessions, this.clock, this.log.child({ component: "recovery" }), () => this.config.swap);
+    const recovery = new SwapRecovery(
+      this.store,
+      this.sessions,
+      this.clock,
+      this.log.child({ component: "recovery" }),
+      () => this.config.swap,
+    );
     const pending = recovery.collect();
     await this.leaveOldTmuxServer(opts);
     await this.reconcile();
@@ -356,9 +514,15 @@ export class Daemon {
     this.address = await this.http.listen();
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
-    this.sweepTimer = setInterval(() => this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")), sweepMs);
+    this.sweepTimer = setInterval(
+      () => this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")),
+      sweepMs,
+    );
     this.boxSync?.start();
-    this.store.appendEvent(this.clock.now(), "daemon.started", null, null, { pid: process.pid, listen: `${this.address.address}:${this.address.port}` });
+    this.store.appendEvent(this.clock.now(), "daemon.started", null, null, {
+      pid: process.pid,
+      listen: `${this.address.address}:${this.address.port}`,
+    });
     this.log.info({ listen: this.address, sessions: this.sessions.specs.size }, "daemon ready");
   }
 
@@ -375,30 +539,43 @@ export class Daemon {
 
   /** SIGHUP: apply a valid new config live (see reload.ts). */
   async reload(next: Config): Promise<ConfigDiff> {
-    return applyReload({
-      current: () => this.config,
-      adopt: (c) => {
-        this.config = c;
-        this.accounts.configure(c.accounts);
+    return applyReload(
+      {
+        current: () => this.config,
+        adopt: (c) => {
+          this.config = c;
+          this.accounts.configure(c.accounts);
+        },
+        prepareHomes: () => this.prepareHomes(this.realHome),
+        applyTunables: (c) => this.applyTunables(c),
+        sessions: this.sessions,
+        specFor: (name) => this.dedicatedSpecs().find((s) => s.name === name),
+        event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
+        log: this.log,
       },
-      prepareHomes: () => this.prepareHomes(this.realHome),
-      applyTunables: (c) => this.applyTunables(c),
-      sessions: this.sessions,
-      specFor: (name) => this.dedicatedSpecs().find((s) => s.name === name),
-      event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
-      log: this.log,
-    }, next);
+      next,
+    );
   }
 
   /** A reloaded config into the running services: each gets the config/params.ts mapping it was built with. */
   private applyTunables(c: Config): void {
-    writeHookFiles(this.paths.stateDir, this.statusFiles.script, { acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions" });
+    writeHookFiles(this.paths.stateDir, this.statusFiles.script, {
+      acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
+    });
     const bypass = bypassWarning(c);
     if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     const bin = resolveBinary(c, this.env, this.log, this.sessions.cliProblem);
     this.sessions.updateLaunch({
-      launch: launchContext(c, { binary: bin.path, settingsFile: this.hookSettings, paths: this.paths, statusFiles: this.statusFiles, launchFiles: this.launchFiles, userHome: this.realHome }),
-      tuning: sessionTuning(c), cliProblem: bin.problem,
+      launch: launchContext(c, {
+        binary: bin.path,
+        settingsFile: this.hookSettings,
+        paths: this.paths,
+        statusFiles: this.statusFiles,
+        launchFiles: this.launchFiles,
+        userHome: this.realHome,
+      }),
+      tuning: sessionTuning(c),
+      cliProblem: bin.problem,
     });
     this.retryCliFailed();
     this.swaps.configure({ tuning: swapTuning(c) });
@@ -420,7 +597,13 @@ export class Daemon {
   }
 
   dedicatedSpecs(): SessionSpec[] {
-    return this.config.pool.dedicated.map((d) => ({ name: d.name, kind: "dedicated", project: d.project, account: d.account ?? null, args: d.args }));
+    return this.config.pool.dedicated.map((d) => ({
+      name: d.name,
+      kind: "dedicated",
+      project: d.project,
+      account: d.account ?? null,
+      args: d.args,
+    }));
   }
 
   async reconcile(): Promise<void> {
@@ -459,7 +642,10 @@ export class Daemon {
     const now = this.clock.now();
     for (const name of this.logins.observe(this.config.accounts, now)) {
       const r = this.logins.record(name);
-      this.store.appendEvent(now, "account.login_seen", null, name, { loginAt: r?.loginAt ?? null, firstSeenAt: r?.firstSeenAt ?? null });
+      this.store.appendEvent(now, "account.login_seen", null, name, {
+        loginAt: r?.loginAt ?? null,
+        firstSeenAt: r?.firstSeenAt ?? null,
+      });
       this.loginWarned.delete(name);
     }
     for (const a of this.config.accounts) {
@@ -472,7 +658,12 @@ export class Daemon {
   }
 
   private usageSource(c: Config) {
-    return httpUsageSource(c.quota.usage_api_base, c.quota.request_timeout, () => this.clock.now(), () => this.usageIdentity.userAgent());
+    return httpUsageSource(
+      c.quota.usage_api_base,
+      c.quota.request_timeout,
+      () => this.clock.now(),
+      () => this.usageIdentity.userAgent(),
+    );
   }
 
   /** `claude --version` → the usage client's User-Agent; a binary that can't tell gets the fallback, logged. */
@@ -481,7 +672,11 @@ export class Daemon {
     const cli = resolveCli(c.claude.binary, this.env.PATH);
     const changed = await this.usageIdentity.refresh(cli.ok ? cli.path : c.claude.binary, c.claude.env);
     if (!changed) return;
-    if (changed.fallback) this.log.warn({ userAgent: changed.userAgent, why: changed.fallback }, "usage client: CLI version unknown, using the fallback");
+    if (changed.fallback)
+      this.log.warn(
+        { userAgent: changed.userAgent, why: changed.fallback },
+        "usage client: CLI version unknown, using the fallback",
+      );
     else this.log.info({ userAgent: changed.userAgent }, "usage client identity");
   }
 
@@ -501,9 +696,18 @@ export class Daemon {
       ours: new Set(this.store.listSessions().map((s) => s.name)),
       busy: (name) => this.store.getSession(name)?.state === "busy",
       turnTimeoutMs: this.config.swap.graceful_timeout,
-      event: (kind, session, data) => this.store.appendEvent(this.clock.now(), kind, session, null, { ...data, from: was, to: this.config.tmux.socket }),
+      event: (kind, session, data) =>
+        this.store.appendEvent(this.clock.now(), kind, session, null, {
+          ...data,
+          from: was,
+          to: this.config.tmux.socket,
+        }),
     });
-    if (ended.length) this.log.warn({ from: was || "(default)", to: this.config.tmux.socket || "(default)", sessions: ended }, "tmux.socket changed: ended our sessions on the old tmux server; they continue on the new one");
+    if (ended.length)
+      this.log.warn(
+        { from: was || "(default)", to: this.config.tmux.socket || "(default)", sessions: ended },
+        "tmux.socket changed: ended our sessions on the old tmux server; they continue on the new one",
+      );
   }
 
   /** Sessions failed only because the CLI was missing start again once it is found (config reload, restart). */
@@ -511,7 +715,9 @@ export class Daemon {
     if (this.sessions.cliProblem) return;
     for (const s of this.sessions.list()) {
       if (s.state !== "failed" || !s.stateReason?.startsWith(CLI_MISSING)) continue;
-      void this.sessions.restart(s.name, "the Claude Code CLI is found now").catch((e) => this.log.error({ session: s.name, err: errorMessage(e) }, "restart failed"));
+      void this.sessions
+        .restart(s.name, "the Claude Code CLI is found now")
+        .catch((e) => this.log.error({ session: s.name, err: errorMessage(e) }, "restart failed"));
     }
   }
   private env: NodeJS.ProcessEnv = process.env;
@@ -523,7 +729,10 @@ export class Daemon {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.boxSync?.stop().catch(() => {}); // rounds end, the lease is dropped (a clean stop)
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
-    await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), { timeoutMs: 30_000, intervalMs: 100 });
+    await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     this.schedules?.stop();
     this.checkpoints?.stop();
     this.retention?.stop();
@@ -577,22 +786,42 @@ function chooserOptions(c: Config): ChooserOptions {
  * The CLI the sessions run (see ops/cli-binary.ts): its path, else the configured name with the problem.
  * A missing one is logged once (`current`: the problem already known; undefined at start).
  */
-function resolveBinary(c: Config, env: NodeJS.ProcessEnv, log: Logger, current: string | null | undefined): { path: string; problem: string | null } {
+function resolveBinary(
+  c: Config,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  current: string | null | undefined,
+): { path: string; problem: string | null } {
   const r = resolveCli(c.claude.binary, env.PATH);
   const problem = r.ok ? null : `${r.problem}; fix: ${r.fix}`;
   if (problem && problem !== current) log.error({ binary: c.claude.binary }, problem);
-  if (r.ok && r.source === "package" && current !== null) log.info({ path: r.path }, "`claude` is not on PATH: running the CLI installed with claude-failover");
+  if (r.ok && r.source === "package" && current !== null)
+    log.info({ path: r.path }, "`claude` is not on PATH: running the CLI installed with claude-failover");
   return { path: r.ok ? r.path : c.claude.binary, problem };
 }
 
 /** How sessions launch the CLI (sessions/launch.ts); writes the env files of claude.env (launch-env.ts). */
 function launchContext(
   c: Config,
-  x: { binary: string; settingsFile: string; paths: Paths; statusFiles: StatusLineFiles; launchFiles: LaunchEnvFiles; userHome: string },
+  x: {
+    binary: string;
+    settingsFile: string;
+    paths: Paths;
+    statusFiles: StatusLineFiles;
+    launchFiles: LaunchEnvFiles;
+    userHome: string;
+  },
 ): LaunchContext {
   return {
-    binary: x.binary, args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args], env: c.claude.env,
-    settingsFile: x.settingsFile, spoolDir: x.paths.spoolDir, sharedProjectsDir: c.pool.shared_projects_dir, scrub: secretEnvNames(c),
-    launch: x.launchFiles.prepare(c.claude.env), statusLine: x.statusFiles, userHome: x.userHome,
+    binary: x.binary,
+    args: [...(c.claude.permission_mode ? ["--permission-mode", c.claude.permission_mode] : []), ...c.claude.args],
+    env: c.claude.env,
+    settingsFile: x.settingsFile,
+    spoolDir: x.paths.spoolDir,
+    sharedProjectsDir: c.pool.shared_projects_dir,
+    scrub: secretEnvNames(c),
+    launch: x.launchFiles.prepare(c.claude.env),
+    statusLine: x.statusFiles,
+    userHome: x.userHome,
   };
 }

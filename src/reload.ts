@@ -49,7 +49,8 @@ export async function applyReload(t: ReloadTarget, nextIn: Config): Promise<Conf
       t.log.error({ session: name, err: errorMessage(e) }, "reload: could not start session");
     }
   }
-  if (diff.needsRestart.length) t.log.warn({ keys: diff.needsRestart }, "reload: these keys take effect at the next restart");
+  if (diff.needsRestart.length)
+    t.log.warn({ keys: diff.needsRestart }, "reload: these keys take effect at the next restart");
   t.event("daemon.reloaded", { ...diff });
   t.log.info({ ...diff }, "config reloaded");
   return diff;
@@ -58,7 +59,11 @@ export async function applyReload(t: ReloadTarget, nextIn: Config): Promise<Conf
 async function waitTurnEnd(t: ReloadTarget, name: string): Promise<void> {
   const row = t.sessions.get(name);
   if (row?.state !== "busy") return;
-  await t.sessions.waitForSignal(name, (s) => s.signal.kind === "turn_done" || s.signal.kind === "turn_failed", 30 * 60_000);
+  await t.sessions.waitForSignal(
+    name,
+    (s) => s.signal.kind === "turn_done" || s.signal.kind === "turn_failed",
+    30 * 60_000,
+  );
 }
 
 async function stopAfterTurn(t: ReloadTarget, name: string): Promise<void> {
@@ -79,5 +84,6 @@ async function restartWhenIdle(t: ReloadTarget, spec: SessionSpec): Promise<void
     await t.sessions.remove(spec.name, "project changed");
   }
   await t.sessions.ensure(spec);
-  if (row && row.project === spec.project) await t.sessions.restart(spec.name, "settings changed in config", spec.account ?? undefined);
+  if (row && row.project === spec.project)
+    await t.sessions.restart(spec.name, "settings changed in config", spec.account ?? undefined);
 }

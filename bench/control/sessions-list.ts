@@ -17,7 +17,11 @@ const N = Number(process.argv[2] ?? 4000);
 const SESSIONS = 100;
 const LEVELS = [1, 4, 16];
 
-const server = spawn(process.execPath, ["--import", "tsx", join(dirname(fileURLToPath(import.meta.url)), "serve.ts"), String(SESSIONS)], { stdio: ["ignore", "pipe", "inherit"] });
+const server = spawn(
+  process.execPath,
+  ["--import", "tsx", join(dirname(fileURLToPath(import.meta.url)), "serve.ts"), String(SESSIONS)],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
 try {
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: server.stdout }).once("line", resolve);
@@ -27,16 +31,38 @@ try {
   const [host, port] = listen.split(":") as [string, string];
   const auth = { authorization: `Bearer ${token}` };
   const mcp = {
-    method: "POST", path: "/mcp",
-    headers: { ...auth, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "sessions_list", arguments: {} } }),
+    method: "POST",
+    path: "/mcp",
+    headers: {
+      ...auth,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-06-18",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "sessions_list", arguments: {} },
+    }),
   };
   const rest = { method: "GET", path: "/sessions", headers: auth, body: "" };
   const first = await once(new Agent(), host, Number(port), mcp);
   const check = JSON.parse(JSON.parse(first.text).result.content[0].text) as { sessions: unknown[] };
-  if (check.sessions.length !== SESSIONS) throw new Error(`expected ${SESSIONS} sessions, got ${check.sessions.length}`);
-  const out: Record<string, unknown> = { sessions: SESSIONS, requestsPerLevel: N, node: process.version, cpus: cpus().length, loadavgBefore: loadavg().map((x) => +x.toFixed(2)), responseBytes: first.text.length };
-  for (const [name, req] of [["mcp_sessions_list", mcp], ["get_sessions", rest]] as const) {
+  if (check.sessions.length !== SESSIONS)
+    throw new Error(`expected ${SESSIONS} sessions, got ${check.sessions.length}`);
+  const out: Record<string, unknown> = {
+    sessions: SESSIONS,
+    requestsPerLevel: N,
+    node: process.version,
+    cpus: cpus().length,
+    loadavgBefore: loadavg().map((x) => +x.toFixed(2)),
+    responseBytes: first.text.length,
+  };
+  for (const [name, req] of [
+    ["mcp_sessions_list", mcp],
+    ["get_sessions", rest],
+  ] as const) {
     for (const c of LEVELS) out[`${name}_c${c}`] = await run(host, Number(port), req, c);
   }
   out.loadavgAfter = loadavg().map((x) => +x.toFixed(2));
@@ -49,11 +75,25 @@ type Req = { method: string; path: string; headers: Record<string, string>; body
 
 function once(agent: Agent, host: string, port: number, r: Req): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, method: r.method, path: r.path, headers: r.body ? { ...r.headers, "content-length": String(Buffer.byteLength(r.body)) } : r.headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => (res.statusCode === 200 ? resolve({ status: 200, text: Buffer.concat(chunks).toString() }) : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
+    const req = request(
+      {
+        host,
+        port,
+        method: r.method,
+        path: r.path,
+        headers: r.body ? { ...r.headers, "content-length": String(Buffer.byteLength(r.body)) } : r.headers,
+        agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve({ status: 200, text: Buffer.concat(chunks).toString() })
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(r.body || undefined);
   });
@@ -65,13 +105,15 @@ async function run(host: string, port: number, r: Req, concurrency: number) {
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < N) {
-      const s = performance.now();
-      await once(agent, host, port, r);
-      lat.push(performance.now() - s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < N) {
+        const s = performance.now();
+        await once(agent, host, port, r);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
   const secs = (performance.now() - t0) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);

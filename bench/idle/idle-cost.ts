@@ -17,12 +17,23 @@ const SECONDS = Number(process.env.IDLE_SECONDS ?? 60);
 const out = (s: string) => process.stdout.write(`${s}\n`);
 // Production-like timings: the usage endpoint every few minutes, checkpoints every 5 minutes.
 const DEFAULTS = {
-  quota: { poll_interval: "5m", poll_interval_min: "1m", poll_interval_max: "30m", min_dwell: "15m", stale_after: "20m" },
+  quota: {
+    poll_interval: "5m",
+    poll_interval_min: "1m",
+    poll_interval_max: "30m",
+    min_dwell: "15m",
+    stale_after: "20m",
+  },
   checkpoint: { interval: "5m", keep: 10 },
 };
 
 async function allIdle(env: ScaleEnv, n: number): Promise<void> {
-  await waitFor(async () => (await env.sessions()).filter((s) => s.state === "idle").length === n, 300_000, `${n} sessions idle`, 1000);
+  await waitFor(
+    async () => (await env.sessions()).filter((s) => s.state === "idle").length === n,
+    300_000,
+    `${n} sessions idle`,
+    1000,
+  );
 }
 
 async function measure(n: number): Promise<string> {
@@ -46,7 +57,9 @@ async function measure(n: number): Promise<string> {
     const sends: Promise<unknown>[] = [];
     while (Date.now() < deadline) {
       const name = env.names[sent % n]!;
-      sends.push(env.api("POST", "/trigger/send", { session: name, text: `idle bench ${sent} SLOW:500` }).catch(() => null));
+      sends.push(
+        env.api("POST", "/trigger/send", { session: name, text: `idle bench ${sent} SLOW:500` }).catch(() => null),
+      );
       sent++;
       await delay(1000 / rate);
     }
@@ -74,16 +87,30 @@ async function tmuxPerMinute(env: ScaleEnv, n: number): Promise<string> {
     if (counting) counts.set(sub, (counts.get(sub) ?? 0) + 1);
     return base(argv, opts);
   };
-  const d = await Daemon.start({ config: env.h.loadConfig(), env: env.h.env, log: silentLogger(), realHome: env.h.root, exec });
+  const d = await Daemon.start({
+    config: env.h.loadConfig(),
+    env: env.h.env,
+    log: silentLogger(),
+    realHome: env.h.root,
+    exec,
+  });
   try {
-    await waitFor(() => d.sessions.list().filter((s) => s.state === "idle").length === n, 120_000, "adopted and idle", 500);
+    await waitFor(
+      () => d.sessions.list().filter((s) => s.state === "idle").length === n,
+      120_000,
+      "adopted and idle",
+      500,
+    );
     await delay(5000);
     const calls0 = d.tmux.calls;
     counting = true;
     await delay(SECONDS * 2 * 1000);
     counting = false;
     const perMin = ((d.tmux.calls - calls0) / (SECONDS * 2)) * 60;
-    const by = [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${((v / (SECONDS * 2)) * 60).toFixed(1)}`).join(", ");
+    const by = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${((v / (SECONDS * 2)) * 60).toFixed(1)}`)
+      .join(", ");
     return `\n\ntmux invocations at idle with ${n} sessions: ${perMin.toFixed(1)} per minute (${by}) over ${SECONDS * 2} s`;
   } finally {
     await d.stop();
@@ -94,11 +121,17 @@ if (!process.env.IDLE_TSX) {
   const { spawnSync } = await import("node:child_process");
   const path = await import("node:path");
   const { REPO } = await import("../../test/support/harness.js");
-  const built = spawnSync(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", path.join(REPO, "tsconfig.json")], { stdio: "inherit" });
+  const built = spawnSync(
+    process.execPath,
+    [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", path.join(REPO, "tsconfig.json")],
+    { stdio: "inherit" },
+  );
   if (built.status !== 0) throw new Error("build failed");
   process.env.SCALE_DAEMON_JS = path.join(REPO, "dist/src/cli/bin.js");
 }
 out(`machine: ${await machine()}; daemon ${process.env.SCALE_DAEMON_JS ? "compiled (dist)" : "under tsx"}`);
-out("| stub sessions | all idle after | daemon RSS at idle (start → +1 min) | daemon CPU idle | RSS with prompts | daemon CPU with prompts |");
+out(
+  "| stub sessions | all idle after | daemon RSS at idle (start → +1 min) | daemon CPU idle | RSS with prompts | daemon CPU with prompts |",
+);
 out("|---|---|---|---|---|---|");
 for (const n of SIZES) out(await measure(n));

@@ -18,7 +18,15 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const names = "abcdefghij".slice(0, Math.min(10, ROUNDS + 1)).split("");
 const h = await makeHarness({
   accounts: names.length,
-  config: { quota: { window_5h_threshold: 0.8, min_dwell: "1s", poll_interval: "1m", poll_interval_min: "1m", poll_interval_max: "5m" } },
+  config: {
+    quota: {
+      window_5h_threshold: 0.8,
+      min_dwell: "1s",
+      poll_interval: "1m",
+      poll_interval_min: "1m",
+      poll_interval_max: "5m",
+    },
+  },
 });
 const out = (s: string) => process.stdout.write(`${s}\n`);
 try {
@@ -42,8 +50,14 @@ try {
     toFeed.push(Math.round(feedAt - turn.time));
     feedToMove.push(Math.round(sw.startedAt - feedAt));
     toMove.push(sw.startedAt - turn.time);
-    await waitFor(() => d.store.lastSwap("dev")?.outcome === "ok" && d.sessions.get("dev")?.state === "idle", 90_000, `move ${i} done`);
-    out(`round ${i}: ${from} → ${sw.toAccount}: response → feed ${toFeed.at(-1)} ms, feed → move ${feedToMove.at(-1)} ms, response → move ${toMove.at(-1)} ms`);
+    await waitFor(
+      () => d.store.lastSwap("dev")?.outcome === "ok" && d.sessions.get("dev")?.state === "idle",
+      90_000,
+      `move ${i} done`,
+    );
+    out(
+      `round ${i}: ${from} → ${sw.toAccount}: response → feed ${toFeed.at(-1)} ms, feed → move ${feedToMove.at(-1)} ms, response → move ${toMove.at(-1)} ms`,
+    );
   }
   const usage = h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage"));
   out(`\nmachine: ${await machine()}`);

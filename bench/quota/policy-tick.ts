@@ -28,7 +28,17 @@ function prng(seed: number): () => number {
 // exhausted and revoked accounts, soft caps, per-model windows.
 function workload(rand: () => number): PolicyInput {
   const burnRand = prng(7);
-  const states: PolicyAccount["state"][] = ["active", "active", "active", "active", "active", "active", "cooldown", "exhausted", "revoked"];
+  const states: PolicyAccount["state"][] = [
+    "active",
+    "active",
+    "active",
+    "active",
+    "active",
+    "active",
+    "cooldown",
+    "exhausted",
+    "revoked",
+  ];
   const accounts: PolicyAccount[] = Array.from({ length: ACCOUNTS }, (_, i) => ({
     name: `acct-${String(i).padStart(2, "0")}`,
     priority: 1 + (i % 3),
@@ -46,13 +56,25 @@ function workload(rand: () => number): PolicyInput {
     limits: { hourly_msgs: i % 4 === 0 ? 40 : 0, weekly_msgs: i % 5 === 0 ? 500 : 0 },
     // Burn forecasts on most accounts, so the min_runway rule does real work (their own PRNG: the
     // rest of the workload stays what it was before forecasts existed).
-    forecasts: i % 4 === 3 ? undefined : {
-      fiveHour: { utilization: 0, burnPerHour: burnRand() * 0.6, exhaustAt: null, resetsAt: null, samples: 30 },
-      sevenDay: { utilization: 0, burnPerHour: burnRand() * 0.05, exhaustAt: null, resetsAt: null, samples: 30 },
-      perModelWeekly: {},
-    },
+    forecasts:
+      i % 4 === 3
+        ? undefined
+        : {
+            fiveHour: { utilization: 0, burnPerHour: burnRand() * 0.6, exhaustAt: null, resetsAt: null, samples: 30 },
+            sevenDay: { utilization: 0, burnPerHour: burnRand() * 0.05, exhaustAt: null, resetsAt: null, samples: 30 },
+            perModelWeekly: {},
+          },
   }));
-  const sessionStates: PolicySession["state"][] = ["idle", "idle", "busy", "busy", "waiting", "parked", "starting", "limited"];
+  const sessionStates: PolicySession["state"][] = [
+    "idle",
+    "idle",
+    "busy",
+    "busy",
+    "waiting",
+    "parked",
+    "starting",
+    "limited",
+  ];
   const sessions: PolicySession[] = Array.from({ length: SESSIONS }, (_, i) => ({
     name: `pool-${String(i).padStart(3, "0")}`,
     account: accounts[Math.floor(rand() * ACCOUNTS)]!.name,
@@ -62,8 +84,18 @@ function workload(rand: () => number): PolicyInput {
     swapping: rand() < 0.02,
   }));
   return {
-    accounts, sessions,
-    params: { window5hThreshold: 0.85, windowWeekThreshold: 0.9, hysteresis: 0.05, minDwellMs: 30 * M, staleAfterMs: 10 * M, reactivateCooldownMs: 5 * M, loadPerSession: 0.02, minRunwayMs: 30 * M },
+    accounts,
+    sessions,
+    params: {
+      window5hThreshold: 0.85,
+      windowWeekThreshold: 0.9,
+      hysteresis: 0.05,
+      minDwellMs: 30 * M,
+      staleAfterMs: 10 * M,
+      reactivateCooldownMs: 5 * M,
+      loadPerSession: 0.02,
+      minRunwayMs: 30 * M,
+    },
   };
 }
 
@@ -85,11 +117,18 @@ function main(): void {
   }
   times.sort((a, b) => a - b);
   const kinds = last.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.kind]: (acc[d.kind] ?? 0) + 1 }), {});
-  console.log(JSON.stringify({
-    bench: "quota/policy-tick", accounts: ACCOUNTS, sessions: SESSIONS, ticks: TICKS,
-    median_us: Math.round(quantile(times, 0.5) * 10) / 10, p99_us: Math.round(quantile(times, 0.99) * 10) / 10,
-    decisions: kinds, checksum: sink,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: "quota/policy-tick",
+      accounts: ACCOUNTS,
+      sessions: SESSIONS,
+      ticks: TICKS,
+      median_us: Math.round(quantile(times, 0.5) * 10) / 10,
+      p99_us: Math.round(quantile(times, 0.99) * 10) / 10,
+      decisions: kinds,
+      checksum: sink,
+    }),
+  );
 }
 
 main();

@@ -24,17 +24,31 @@ const RUNS = Number(process.argv[3] ?? 3);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const TICK = 1000; // the poller's loop runs every 500 ms in the daemon; 1 s is fine-grained enough next to a 1 min gap
-const PARAMS: PollParams = { baseMs: 5 * MIN, minMs: MIN, maxMs: 30 * MIN, window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05, requestGapMs: MIN };
+const PARAMS: PollParams = {
+  baseMs: 5 * MIN,
+  minMs: MIN,
+  maxMs: 30 * MIN,
+  window5hThreshold: 0.85,
+  windowWeekThreshold: 0.95,
+  hysteresis: 0.05,
+  requestGapMs: MIN,
+};
 const FEED_FRESH_MS = 10 * MIN;
 type Scenario = "answering" | "refused" | "blocked_1h";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function figures(u: number, at: number, source: UsageFigures["source"]): UsageFigures {
-  return { fiveHour: { utilization: u, resetsAt: null }, sevenDay: { utilization: u / 4, resetsAt: null }, perModelWeekly: {}, fetchedAt: at, source };
+  return {
+    fiveHour: { utilization: u, resetsAt: null },
+    sevenDay: { utilization: u / 4, resetsAt: null },
+    perModelWeekly: {},
+    fetchedAt: at,
+    source,
+  };
 }
 
 async function run(scenario: Scenario, seed: number) {
@@ -44,12 +58,27 @@ async function run(scenario: Scenario, seed: number) {
   const store = new Store(openDb(join(root, "state")));
   const accounts = new AccountService(store, clock, silentLogger());
   const names = Array.from({ length: 20 }, (_, i) => `acct${String(i).padStart(2, "0")}`);
-  accounts.configure(names.map((name, i) => {
-    const home = join(root, name);
-    mkdirSync(join(home, ".claude"), { recursive: true });
-    writeFileSync(join(home, ".claude", ".credentials.json"), JSON.stringify({ claudeAiOauth: { accessToken: `tok-${name}`, refreshToken: `rt-${name}`, expiresAt: clock.now() + 48 * HOUR } }));
-    return { name, home, priority: i, managed: true, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [] };
-  }));
+  accounts.configure(
+    names.map((name, i) => {
+      const home = join(root, name);
+      mkdirSync(join(home, ".claude"), { recursive: true });
+      writeFileSync(
+        join(home, ".claude", ".credentials.json"),
+        JSON.stringify({
+          claudeAiOauth: { accessToken: `tok-${name}`, refreshToken: `rt-${name}`, expiresAt: clock.now() + 48 * HOUR },
+        }),
+      );
+      return {
+        name,
+        home,
+        priority: i,
+        managed: true,
+        disabled: false,
+        limits: { hourly_msgs: 0, weekly_msgs: 0 },
+        link_files: [],
+      };
+    }),
+  );
   const fed = new Set(names.slice(0, 5));
   const movingElsewhere = new Set(names.slice(5, 8));
   const near = new Set(names.slice(8, 9));
@@ -62,7 +91,8 @@ async function run(scenario: Scenario, seed: number) {
     const name = token.slice(4);
     perAccount.set(name, (perAccount.get(name) ?? 0) + 1);
     perHour[Math.min(HOURS - 1, Math.floor((clock.now() - t0) / HOUR))]! += 1;
-    if (scenario === "refused") return { ok: false, kind: "rate_limited", retryAfterMs: 0, detail: "429 (retry-after 0 s)" };
+    if (scenario === "refused")
+      return { ok: false, kind: "rate_limited", retryAfterMs: 0, detail: "429 (retry-after 0 s)" };
     if (scenario === "blocked_1h" && !blockedOnce && clock.now() - t0 > 20 * MIN) {
       blockedOnce = true;
       return { ok: false, kind: "rate_limited", retryAfterMs: HOUR, detail: "429 (retry-after 3600 s)" };
@@ -70,7 +100,16 @@ async function run(scenario: Scenario, seed: number) {
     if (movingElsewhere.has(name)) util.set(name, Math.min(0.7, util.get(name)! + 0.01));
     return { ok: true, figures: figures(util.get(name)!, clock.now(), "usage_api") };
   };
-  const poller = new UsagePoller({ store, accounts, clock, log: silentLogger(), feedFresh: (a) => feedIsFresh(store.getUsage(a), clock.now(), FEED_FRESH_MS) }, { source, params: PARAMS });
+  const poller = new UsagePoller(
+    {
+      store,
+      accounts,
+      clock,
+      log: silentLogger(),
+      feedFresh: (a) => feedIsFresh(store.getUsage(a), clock.now(), FEED_FRESH_MS),
+    },
+    { source, params: PARAMS },
+  );
   const feedPhase = Math.floor(rand() * 30_000);
   const wall0 = performance.now();
   for (let t = 0; t < HOURS * HOUR; t += TICK) {
@@ -80,7 +119,16 @@ async function run(scenario: Scenario, seed: number) {
       // The feed: each busy CLI's status line after an API response (primary source of its account's figures).
       for (const n of fed) {
         const prev = store.getUsage(n);
-        store.putUsage({ account: n, figures: figures(0.4, clock.now(), "statusline"), fetchedAt: clock.now(), source: "statusline", error: null, errorAt: null, nextPollAt: prev?.nextPollAt ?? null, backoffMs: 0 });
+        store.putUsage({
+          account: n,
+          figures: figures(0.4, clock.now(), "statusline"),
+          fetchedAt: clock.now(),
+          source: "statusline",
+          error: null,
+          errorAt: null,
+          nextPollAt: prev?.nextPollAt ?? null,
+          backoffMs: 0,
+        });
       }
     }
     await poller.tick();
@@ -91,9 +139,14 @@ async function run(scenario: Scenario, seed: number) {
   const sum = (ns: string[]) => ns.reduce((a, n) => a + (perAccount.get(n) ?? 0), 0);
   const idle = names.filter((n) => !fed.has(n));
   return {
-    perHour, fedRequests: sum([...fed]), idleAccountsPolled: idle.filter((n) => (perAccount.get(n) ?? 0) > 0).length,
+    perHour,
+    fedRequests: sum([...fed]),
+    idleAccountsPolled: idle.filter((n) => (perAccount.get(n) ?? 0) > 0).length,
     perIdleAccountPerHour: {
-      still: sum(idle.filter((n) => !movingElsewhere.has(n) && !near.has(n))) / (idle.length - movingElsewhere.size - near.size) / HOURS,
+      still:
+        sum(idle.filter((n) => !movingElsewhere.has(n) && !near.has(n))) /
+        (idle.length - movingElsewhere.size - near.size) /
+        HOURS,
       movingElsewhere: sum([...movingElsewhere]) / movingElsewhere.size / HOURS,
       nearThreshold: sum([...near]) / near.size / HOURS,
     },
@@ -107,7 +160,14 @@ const median = (xs: number[]) => {
 };
 const round = (x: number) => Math.round(x * 100) / 100;
 
-const out: Record<string, unknown> = { bench: "quota/usage-requests", simulatedHours: HOURS, runs: RUNS, accounts: 20, fed: 5, params: { ...PARAMS, feedFreshMs: FEED_FRESH_MS } };
+const out: Record<string, unknown> = {
+  bench: "quota/usage-requests",
+  simulatedHours: HOURS,
+  runs: RUNS,
+  accounts: 20,
+  fed: 5,
+  params: { ...PARAMS, feedFreshMs: FEED_FRESH_MS },
+};
 for (const scenario of ["answering", "refused", "blocked_1h"] as Scenario[]) {
   const rs: Awaited<ReturnType<typeof run>>[] = [];
   for (let i = 0; i < RUNS; i++) rs.push(await run(scenario, 1000 + i));

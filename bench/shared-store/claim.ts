@@ -22,7 +22,11 @@ async function run(stores: SharedStore[], claimers: number): Promise<Record<stri
   const now = Date.now();
   for (const s of stores) await s.heartbeat(now, 600_000);
   const enqStart = performance.now();
-  for (let i = 0; i < N; i++) await stores[i % stores.length]!.enqueueTask({ id: `t${i}`, project: "/p", prompt: "x", priority: i % 3, pinBox: null, payload: {} }, now);
+  for (let i = 0; i < N; i++)
+    await stores[i % stores.length]!.enqueueTask(
+      { id: `t${i}`, project: "/p", prompt: "x", priority: i % 3, pinBox: null, payload: {} },
+      now,
+    );
   const enqMs = performance.now() - enqStart;
   const claimMs: number[] = [];
   const perBox = new Map<string, number>();
@@ -36,7 +40,8 @@ async function run(stores: SharedStore[], claimers: number): Promise<Record<stri
       if (seen.has(c.task.id)) throw new Error(`claimed twice: ${c.task.id}`);
       seen.add(c.task.id);
       perBox.set(s.box, (perBox.get(s.box) ?? 0) + 1);
-      if (!(await s.completeTask(c.task.id, c.claim, { state: "done", result: "ok" }, now))) throw new Error("complete refused");
+      if (!(await s.completeTask(c.task.id, c.claim, { state: "done", result: "ok" }, now)))
+        throw new Error("complete refused");
     }
   };
   const start = performance.now();
@@ -44,9 +49,15 @@ async function run(stores: SharedStore[], claimers: number): Promise<Record<stri
   const wall = performance.now() - start;
   if (seen.size !== N) throw new Error(`claimed ${seen.size} of ${N}`);
   return {
-    tasks: N, boxes: stores.length, claimersPerBox: claimers, enqueueMsPerTask: Number((enqMs / N).toFixed(3)),
-    claimP50Ms: pct(claimMs, 50), claimP95Ms: pct(claimMs, 95), claimMaxMs: pct(claimMs, 100),
-    claimAndCompletePerSecond: Math.round(N / (wall / 1000)), perBox: Object.fromEntries(perBox),
+    tasks: N,
+    boxes: stores.length,
+    claimersPerBox: claimers,
+    enqueueMsPerTask: Number((enqMs / N).toFixed(3)),
+    claimP50Ms: pct(claimMs, 50),
+    claimP95Ms: pct(claimMs, 95),
+    claimMaxMs: pct(claimMs, 100),
+    claimAndCompletePerSecond: Math.round(N / (wall / 1000)),
+    perBox: Object.fromEntries(perBox),
   };
 }
 

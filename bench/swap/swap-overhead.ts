@@ -42,7 +42,26 @@ try {
   const bareId = randomUUID();
   const scrub = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].flatMap((v) => ["-u", v]);
   const envArgs = [...scrub, ...Object.entries({ ...cliEnv(h.api.url), HOME: home }).map(([k, v]) => `${k}=${v}`)];
-  const bare = (how: string[]) => h.tmux("new-session", "-d", "-s", "bare", "-x", "200", "-y", "50", "-c", project, "--", "env", ...envArgs, claudeBinary(), "--settings", settings, ...how);
+  const bare = (how: string[]) =>
+    h.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "bare",
+      "-x",
+      "200",
+      "-y",
+      "50",
+      "-c",
+      project,
+      "--",
+      "env",
+      ...envArgs,
+      claudeBinary(),
+      "--settings",
+      settings,
+      ...how,
+    );
   const bareGone = () => waitFor(() => h.tmux("has-session", "-t", "=bare").code !== 0, 30_000, "bare CLI exited");
   const barePane = () => h.tmux("capture-pane", "-p", "-t", "=bare:").out;
   const bareExit = async (): Promise<number> => {
@@ -60,14 +79,29 @@ try {
     h.tmux("send-keys", "-t", "=bare:", "-l", "--", text);
     await waitFor(() => barePane().includes(`❯\u00a0${text}`), 10_000, "bare prompt typed", 25);
     h.tmux("send-keys", "-t", "=bare:", "Enter");
-    const ups = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === text), 30_000, "bare prompt submitted");
-    await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(ups.file.split("-")[0])), 30_000, "bare prompt answered");
+    const ups = await waitFor(
+      () => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === text),
+      30_000,
+      "bare prompt submitted",
+    );
+    await waitFor(
+      () =>
+        readSpool(spool).some(
+          (e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(ups.file.split("-")[0]),
+        ),
+      30_000,
+      "bare prompt answered",
+    );
     return Number(ups.file.split("-")[0]) / 1e6 - t;
   };
   bare(["--session-id", bareId]);
   await waitFor(() => /❯\u00a0/.test(h.tmux("capture-pane", "-p", "-t", "=bare:").out), 60_000, "bare CLI ready");
   h.tmux("send-keys", "-t", "=bare:", "-l", "bare conversation");
-  await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=bare:").out.includes("bare conversation"), 10_000, "bare typed");
+  await waitFor(
+    () => h.tmux("capture-pane", "-p", "-t", "=bare:").out.includes("bare conversation"),
+    10_000,
+    "bare typed",
+  );
   h.tmux("send-keys", "-t", "=bare:", "Enter");
   await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop"), 60_000, "bare answered");
   await bareExit();
@@ -83,7 +117,12 @@ try {
   for (let i = 1; i <= SWAPS; i++) {
     const t0 = Date.now();
     bare(["--resume", bareId]);
-    const start = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "SessionStart" && Number(e.file.split("-")[0]) / 1e6 >= t0), 60_000, "bare SessionStart");
+    const start = await waitFor(
+      () =>
+        readSpool(spool).find((e) => e.hook_event_name === "SessionStart" && Number(e.file.split("-")[0]) / 1e6 >= t0),
+      60_000,
+      "bare SessionStart",
+    );
     bareMs.push(Number(start.file.split("-")[0]) / 1e6 - t0);
     promptMs.push(await barePrompt(`bare prompt ${i}`));
     exitMs.push(await bareExit());
@@ -91,9 +130,20 @@ try {
     const t1 = Date.now();
     const carried = `bare carried ${i}`;
     bare(["--resume", bareId, "--", carried]);
-    const cups = await waitFor(() => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === carried), 60_000, "bare carried prompt submitted");
+    const cups = await waitFor(
+      () => readSpool(spool).find((e) => e.hook_event_name === "UserPromptSubmit" && e.payload.prompt === carried),
+      60_000,
+      "bare carried prompt submitted",
+    );
     carriedMs.push(Number(cups.file.split("-")[0]) / 1e6 - t1);
-    await waitFor(() => readSpool(spool).some((e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(cups.file.split("-")[0])), 30_000, "bare carried answered");
+    await waitFor(
+      () =>
+        readSpool(spool).some(
+          (e) => e.hook_event_name === "Stop" && Number(e.file.split("-")[0]) >= Number(cups.file.split("-")[0]),
+        ),
+      30_000,
+      "bare carried answered",
+    );
     await bareExit();
 
     const from = d.sessions.get("dev")!.account!;
@@ -102,35 +152,72 @@ try {
     const prompt = `bench swap ${i}`;
     const swapsBefore = d.store.listSwaps(100).length;
     await type(prompt);
-    await waitFor(() => d.store.listSwaps(100).length > swapsBefore && d.store.lastSwap("dev")?.outcome === "ok", 120_000, `swap ${i}`);
+    await waitFor(
+      () => d.store.listSwaps(100).length > swapsBefore && d.store.lastSwap("dev")?.outcome === "ok",
+      120_000,
+      `swap ${i}`,
+    );
     const sw = d.store.lastSwap("dev")!;
     // The resend is the continue note after the refused prompt (the model reads the prompt once), or the prompt.
-    const failed = await waitFor(() => signals.find((x) => x.s.signal.kind === "turn_failed" && x.s.ts >= t0), 10_000, "StopFailure seen");
-    const resent = await waitFor(() => signals.find((x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.ts >= failed.s.ts), 30_000, "resent prompt submitted");
+    const failed = await waitFor(
+      () => signals.find((x) => x.s.signal.kind === "turn_failed" && x.s.ts >= t0),
+      10_000,
+      "StopFailure seen",
+    );
+    const resent = await waitFor(
+      () =>
+        signals.find(
+          (x) => x.s.signal.kind === "prompt_submitted" && x.s.signal.account === sw.toAccount && x.s.ts >= failed.s.ts,
+        ),
+      30_000,
+      "resent prompt submitted",
+    );
     swapMs.push(resent.s.ts - failed.s.ts);
     preMs.push(sw.startedAt - failed.s.ts);
-    const newStart = signals.find((x) => x.s.signal.kind === "session_start" && x.s.ts >= failed.s.ts && x.s.ts <= resent.s.ts);
+    const newStart = signals.find(
+      (x) => x.s.signal.kind === "session_start" && x.s.ts >= failed.s.ts && x.s.ts <= resent.s.ts,
+    );
     if (newStart) gapMs.push(resent.s.ts - newStart.s.ts);
     for (const st of sw.steps) steps.set(st.step, [...(steps.get(st.step) ?? []), st.ms]);
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "resent prompt answered");
-    out(`swap ${i}: ${from} → ${sw.toAccount}: StopFailure → resent UserPromptSubmit ${swapMs.at(-1)} ms; bare resume start ${Math.round(bareMs.at(-1)!)} ms`);
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      60_000,
+      "resent prompt answered",
+    );
+    out(
+      `swap ${i}: ${from} → ${sw.toAccount}: StopFailure → resent UserPromptSubmit ${swapMs.at(-1)} ms; bare resume start ${Math.round(bareMs.at(-1)!)} ms`,
+    );
   }
   const lat = signals.map((x) => x.seenAt - x.s.ts);
   const mb = median(bareMs);
   const ms = median(swapMs);
   out(`\nmachine: ${await machine()}`);
   out(`swaps: ${SWAPS} (real CLI ${claudeBinary()})`);
-  out(`StopFailure → resent prompt accepted on the new account: median ${ms} ms (min ${quantile(swapMs, 0)}, max ${quantile(swapMs, 1)})`);
-  out(`bare claude --resume start (spawn → SessionStart):        median ${mb} ms (min ${quantile(bareMs, 0)}, max ${quantile(bareMs, 1)})`);
-  out(`daemon's addition (difference of medians):               ${Math.round(ms - mb)} ms; ratio ${(ms / mb).toFixed(2)}`);
+  out(
+    `StopFailure → resent prompt accepted on the new account: median ${ms} ms (min ${quantile(swapMs, 0)}, max ${quantile(swapMs, 1)})`,
+  );
+  out(
+    `bare claude --resume start (spawn → SessionStart):        median ${mb} ms (min ${quantile(bareMs, 0)}, max ${quantile(bareMs, 1)})`,
+  );
+  out(
+    `daemon's addition (difference of medians):               ${Math.round(ms - mb)} ms; ratio ${(ms / mb).toFixed(2)}`,
+  );
   const manual = median(exitMs) + mb + median(promptMs);
-  out(`bare /exit (Enter → process gone) median ${median(exitMs)} ms; bare prompt (typed → UserPromptSubmit) median ${median(promptMs)} ms`);
-  out(`the same by hand (/exit + resume start + prompt): ${Math.round(manual)} ms; the daemon beyond that: ${Math.round(ms - manual)} ms`);
-  out(`bare --resume <id> -- <prompt> (spawn → its UserPromptSubmit): median ${median(carriedMs)} ms; the swap beyond it: ${Math.round(ms - median(carriedMs))} ms`);
+  out(
+    `bare /exit (Enter → process gone) median ${median(exitMs)} ms; bare prompt (typed → UserPromptSubmit) median ${median(promptMs)} ms`,
+  );
+  out(
+    `the same by hand (/exit + resume start + prompt): ${Math.round(manual)} ms; the daemon beyond that: ${Math.round(ms - manual)} ms`,
+  );
+  out(
+    `bare --resume <id> -- <prompt> (spawn → its UserPromptSubmit): median ${median(carriedMs)} ms; the swap beyond it: ${Math.round(ms - median(carriedMs))} ms`,
+  );
   out(`StopFailure → swap started (the limit reactor's own-failure check): median ${median(preMs)} ms`);
   out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
   out(`new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms`);
-  out(`hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`);
+  out(
+    `hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`,
+  );
 } finally {
   await h.cleanup();
 }

@@ -45,7 +45,11 @@ export class AccountService {
   /** Consecutive failed reads of a present credentials file, per account. */
   private readonly badReads = new Map<string, number>();
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly log: Logger) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
 
   configure(accounts: AccountConfig[]): void {
     this.configs = new Map(accounts.map((a) => [a.name, a]));
@@ -99,7 +103,10 @@ export class AccountService {
         const n = (this.badReads.get(a.name) ?? 0) + 1;
         this.badReads.set(a.name, n);
         if (n < CREDENTIAL_READS_BEFORE_REVOKE) {
-          this.log.warn({ account: a.name, read: n, problem: creds.detail }, "credentials unreadable; reading again before revoking");
+          this.log.warn(
+            { account: a.name, read: n, problem: creds.detail },
+            "credentials unreadable; reading again before revoking",
+          );
           continue;
         }
       }
@@ -124,9 +131,11 @@ export class AccountService {
       try {
         const r = prepareHome({ account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files }, ctx);
         for (const w of r.warnings) this.log.warn({ account: a.name }, w);
-        if (r.actions.length) this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
+        if (r.actions.length)
+          this.store.appendEvent(this.clock.now(), "account.home_prepared", null, a.name, { actions: r.actions });
         const row = this.row(a.name);
-        if (row.state === "revoked" && (row.stateReason ?? "").startsWith("home not usable")) this.setState(a.name, "active", null, "home prepared");
+        if (row.state === "revoked" && (row.stateReason ?? "").startsWith("home not usable"))
+          this.setState(a.name, "active", null, "home prepared");
       } catch (e) {
         this.log.error({ account: a.name, err: errorMessage(e) }, "preparing account home failed");
         this.setState(a.name, "revoked", null, `home not usable: ${errorMessage(e)}`);
@@ -190,9 +199,19 @@ export class AccountService {
     const r = this.row(name);
     const creds = readCredentials(c.home);
     return {
-      name, home: c.home, priority: c.priority, state: r.state, stateUntil: r.stateUntil, stateReason: r.stateReason,
+      name,
+      home: c.home,
+      priority: c.priority,
+      state: r.state,
+      stateUntil: r.stateUntil,
+      stateReason: r.stateReason,
       credentials: creds.ok
-        ? { present: true, expiresAt: creds.creds.expiresAt, subscriptionType: creds.creds.subscriptionType, problem: null }
+        ? {
+            present: true,
+            expiresAt: creds.creds.expiresAt,
+            subscriptionType: creds.creds.subscriptionType,
+            problem: null,
+          }
         : { present: false, expiresAt: null, subscriptionType: null, problem: creds.detail },
     };
   }

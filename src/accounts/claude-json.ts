@@ -85,7 +85,11 @@ const POLL_MS = 50;
  * When a change is needed, it is made again on the content read under the CLI's lock, then written
  * atomically (temp + rename, 0600). Never throws for a torn or locked file; I/O errors propagate.
  */
-export function updateClaudeJson(path: string, change: (doc: JsonDoc) => boolean, opts: UpdateOptions = {}): UpdateResult {
+export function updateClaudeJson(
+  path: string,
+  change: (doc: JsonDoc) => boolean,
+  opts: UpdateOptions = {},
+): UpdateResult {
   const io = opts.io ?? nodeClaudeJsonIo;
   const retryMs = opts.readRetryMs ?? 2000;
   // Unlocked look first: most calls (a pool start for a project already trusted) change nothing.
@@ -102,7 +106,11 @@ export function updateClaudeJson(path: string, change: (doc: JsonDoc) => boolean
       continue;
     }
     if (io.now() >= deadline) {
-      return { outcome: "locked", tornReads: first.tornReads, reason: `${lockPath} is held (a CLI is writing ${path}); nothing written, tried again next time` };
+      return {
+        outcome: "locked",
+        tornReads: first.tornReads,
+        reason: `${lockPath} is held (a CLI is writing ${path}); nothing written, tried again next time`,
+      };
     }
     io.sleep(POLL_MS);
   }
@@ -130,7 +138,11 @@ function readParsed(path: string, io: ClaudeJsonIo, retryMs: number): Read {
     if (typeof why !== "string") return { ok: true, doc: why, tornReads: torn };
     torn++;
     if (io.now() >= deadline) {
-      return { ok: false, tornReads: torn, reason: `${path} is not a JSON object (${why}) after ${torn} reads over ${retryMs} ms; left as it is, nothing written` };
+      return {
+        ok: false,
+        tornReads: torn,
+        reason: `${path} is not a JSON object (${why}) after ${torn} reads over ${retryMs} ms; left as it is, nothing written`,
+      };
     }
     io.sleep(POLL_MS);
   }

@@ -12,8 +12,7 @@ export interface Credentials {
 }
 
 export type CredentialsRead =
-  | { ok: true; creds: Credentials }
-  | { ok: false; reason: "missing" | "unreadable" | "malformed"; detail: string };
+  { ok: true; creds: Credentials } | { ok: false; reason: "missing" | "unreadable" | "malformed"; detail: string };
 
 export function credentialsPath(home: string): string {
   return join(home, ".claude", ".credentials.json");

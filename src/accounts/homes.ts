@@ -1,6 +1,14 @@
 import {
-  existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync,
-  unlinkSync, realpathSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  realpathSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { updateClaudeJson, type UpdateOptions } from "./claude-json.js";
@@ -30,12 +38,14 @@ export function sharedDirFor(sharedProjectsDir: string, name: (typeof SHARED_DIR
  * never touched. Credentials are never read, copied or linked here.
  */
 export function prepareHome(
-  spec: HomeSpec, ctx: { sharedProjectsDir: string; projects: string[]; realHome: string; claudeJson?: UpdateOptions },
+  spec: HomeSpec,
+  ctx: { sharedProjectsDir: string; projects: string[]; realHome: string; claudeJson?: UpdateOptions },
 ): HomeReport {
   const report: HomeReport = { account: spec.account, actions: [], warnings: [] };
   if (!spec.managed) return report;
   mkdirSync(join(spec.home, ".claude"), { recursive: true, mode: 0o700 });
-  for (const d of SHARED_DIRS) linkShared(join(spec.home, ".claude", d), sharedDirFor(ctx.sharedProjectsDir, d), report);
+  for (const d of SHARED_DIRS)
+    linkShared(join(spec.home, ".claude", d), sharedDirFor(ctx.sharedProjectsDir, d), report);
   seedClaudeJson(join(spec.home, ".claude.json"), ctx.projects, report, ctx.claudeJson);
   for (const rel of spec.linkFiles) linkFromRealHome(rel, spec.home, ctx.realHome, report);
   return report;
@@ -88,20 +98,26 @@ function mergeInto(from: string, to: string, report: HomeReport): void {
 // its latest content under the CLI's lock; one that does not parse is never replaced (claude-json.ts).
 export function seedClaudeJson(path: string, projects: string[], report: HomeReport, opts: UpdateOptions = {}): void {
   const keys = trustKeys(projects);
-  const r = updateClaudeJson(path, (doc) => {
-    const before = JSON.stringify(doc);
-    doc.hasCompletedOnboarding = true;
-    if (doc.theme === undefined) doc.theme = "dark";
-    const map = (doc.projects && typeof doc.projects === "object" && !Array.isArray(doc.projects) ? doc.projects : {}) as Record<string, Record<string, unknown>>;
-    for (const p of keys) {
-      const entry = map[p] && typeof map[p] === "object" ? map[p] : {};
-      entry.hasTrustDialogAccepted = true;
-      entry.hasCompletedProjectOnboarding ??= true;
-      map[p] = entry;
-    }
-    doc.projects = map;
-    return JSON.stringify(doc) !== before;
-  }, opts);
+  const r = updateClaudeJson(
+    path,
+    (doc) => {
+      const before = JSON.stringify(doc);
+      doc.hasCompletedOnboarding = true;
+      if (doc.theme === undefined) doc.theme = "dark";
+      const map = (
+        doc.projects && typeof doc.projects === "object" && !Array.isArray(doc.projects) ? doc.projects : {}
+      ) as Record<string, Record<string, unknown>>;
+      for (const p of keys) {
+        const entry = map[p] && typeof map[p] === "object" ? map[p] : {};
+        entry.hasTrustDialogAccepted = true;
+        entry.hasCompletedProjectOnboarding ??= true;
+        map[p] = entry;
+      }
+      doc.projects = map;
+      return JSON.stringify(doc) !== before;
+    },
+    opts,
+  );
   if (r.tornReads) report.warnings.push(`${path} read ${r.tornReads} time(s) while not valid JSON (a CLI writing it)`);
   if (r.outcome === "written") report.actions.push(`seeded ${path}`);
   else if (r.outcome === "not_json" || r.outcome === "locked") report.warnings.push(r.reason);

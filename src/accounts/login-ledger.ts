@@ -80,14 +80,27 @@ export interface LoginView {
 }
 
 /** The display of one account's token and login (pure). */
-export function loginView(rec: LoginRecord | undefined, creds: { expiresAt: number | null; refreshToken: string | null } | null, now: number): LoginView {
+export function loginView(
+  rec: LoginRecord | undefined,
+  creds: { expiresAt: number | null; refreshToken: string | null } | null,
+  now: number,
+): LoginView {
   const accessTokenExpiresAt = creds?.expiresAt ?? null;
   const base = {
-    accessTokenExpiresAt, accessTokenExpired: accessTokenExpiresAt !== null && accessTokenExpiresAt <= now, hasRefreshToken: !!creds?.refreshToken,
+    accessTokenExpiresAt,
+    accessTokenExpired: accessTokenExpiresAt !== null && accessTokenExpiresAt <= now,
+    hasRefreshToken: !!creds?.refreshToken,
   };
   if (!creds?.refreshToken || !rec || rec.fingerprint === null || rec.fingerprint !== fingerprint(creds.refreshToken)) {
     // Not recorded yet (the daemon records at its next look): nothing to say about the login's age.
-    return { ...base, loginKnown: creds?.refreshToken ? "at_least" : "none", loginAt: null, loginAgeMs: creds?.refreshToken ? 0 : null, loginEndsBy: null, warning: null };
+    return {
+      ...base,
+      loginKnown: creds?.refreshToken ? "at_least" : "none",
+      loginAt: null,
+      loginAgeMs: creds?.refreshToken ? 0 : null,
+      loginEndsBy: null,
+      warning: null,
+    };
   }
   const observed = rec.loginAt !== null;
   const since = rec.loginAt ?? rec.firstSeenAt;
@@ -96,10 +109,20 @@ export function loginView(rec: LoginRecord | undefined, creds: { expiresAt: numb
   const age = now - since;
   let warning: string | null = null;
   if (now >= endsBy - LOGIN_WARN_AHEAD_MS) {
-    const when = now >= endsBy ? "may already have ended" : `likely ends in about ${Math.max(1, Math.ceil((endsBy - now) / DAY))}d`;
+    const when =
+      now >= endsBy
+        ? "may already have ended"
+        : `likely ends in about ${Math.max(1, Math.ceil((endsBy - now) / DAY))}d`;
     warning = `login ${observed ? "" : "at least "}${days(age)}d old: logins reportedly end about 30 days after login; it ${when}`;
   }
-  return { ...base, loginKnown: observed ? "observed" : "at_least", loginAt: rec.loginAt, loginAgeMs: age, loginEndsBy: endsBy, warning };
+  return {
+    ...base,
+    loginKnown: observed ? "observed" : "at_least",
+    loginAt: rec.loginAt,
+    loginAgeMs: age,
+    loginEndsBy: endsBy,
+    warning,
+  };
 }
 
 export function loginLedgerPath(stateDir: string): string {
@@ -116,8 +139,10 @@ export function readLoginLedger(path: string): Record<string, LoginRecord> {
       const o = r as Partial<LoginRecord> | null;
       if (o && typeof o.firstSeenAt === "number") {
         out[k] = {
-          fingerprint: typeof o.fingerprint === "string" ? o.fingerprint : null, expiresAt: typeof o.expiresAt === "number" ? o.expiresAt : null,
-          loginAt: typeof o.loginAt === "number" ? o.loginAt : null, firstSeenAt: o.firstSeenAt,
+          fingerprint: typeof o.fingerprint === "string" ? o.fingerprint : null,
+          expiresAt: typeof o.expiresAt === "number" ? o.expiresAt : null,
+          loginAt: typeof o.loginAt === "number" ? o.loginAt : null,
+          firstSeenAt: o.firstSeenAt,
         };
       }
     }
@@ -128,7 +153,10 @@ export function readLoginLedger(path: string): Record<string, LoginRecord> {
 }
 
 /** What the credentials file of a home says, for the ledger. */
-export function observeHome(home: string): { obs: LoginObservation; creds: { expiresAt: number | null; refreshToken: string | null } | null } {
+export function observeHome(home: string): {
+  obs: LoginObservation;
+  creds: { expiresAt: number | null; refreshToken: string | null } | null;
+} {
   const r = readCredentials(home);
   if (!r.ok) return { obs: null, creds: null };
   const creds = { expiresAt: r.creds.expiresAt, refreshToken: r.creds.refreshToken };

@@ -19,7 +19,12 @@ export interface MarkToPublish {
  * The mark to share for a local account state change (an `account.state` event's `to`, `until`, `reason`),
  * or null: only `exhausted` with a reset time, and not one this box took from another box.
  */
-export function markToPublish(account: string, to: string, until: number | null, reason: string | null): MarkToPublish | null {
+export function markToPublish(
+  account: string,
+  to: string,
+  until: number | null,
+  reason: string | null,
+): MarkToPublish | null {
   if (to !== "exhausted" || until === null) return null;
   if (reason?.startsWith(FROM_BOX)) return null;
   return { account, until, reason };
@@ -37,7 +42,12 @@ export interface MarkToApply {
  * (`local`, its rows) that are `active` or `cooldown` here. An account already exhausted, revoked or
  * disabled here keeps its own state (its own reset time, or a reason the other box cannot know).
  */
-export function marksToApply(local: readonly AccountRow[], marks: readonly SharedAccountState[], me: string, now: number): MarkToApply[] {
+export function marksToApply(
+  local: readonly AccountRow[],
+  marks: readonly SharedAccountState[],
+  me: string,
+  now: number,
+): MarkToApply[] {
   const rows = new Map(local.map((r) => [r.name, r]));
   const out: MarkToApply[] = [];
   for (const m of marks) {

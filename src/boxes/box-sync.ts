@@ -56,7 +56,12 @@ export class BoxSync {
     this.unsubscribe = this.o.store.onEvent((e) => {
       if (e.kind !== "account.state" || !e.account) return;
       const d = e.data as { to?: unknown; until?: unknown; reason?: unknown };
-      const m = markToPublish(e.account, String(d.to), typeof d.until === "number" ? d.until : null, typeof d.reason === "string" ? d.reason : null);
+      const m = markToPublish(
+        e.account,
+        String(d.to),
+        typeof d.until === "number" ? d.until : null,
+        typeof d.reason === "string" ? d.reason : null,
+      );
       if (m) this.pending.set(m.account, { ...m, at: e.ts });
     });
     try {
@@ -68,7 +73,9 @@ export class BoxSync {
 
   /** Starts the rounds on a timer (unref'd). */
   start(): void {
-    this.timer = setInterval(() => { void this.syncOnce(); }, this.o.syncMs ?? 1000);
+    this.timer = setInterval(() => {
+      void this.syncOnce();
+    }, this.o.syncMs ?? 1000);
     this.timer.unref();
     void this.syncOnce();
   }
@@ -96,7 +103,11 @@ export class BoxSync {
   }
 
   private noteDown(e: unknown): void {
-    if (!this.down) this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared store unreachable: running on this box's own view until it returns");
+    if (!this.down)
+      this.o.log.error(
+        { box: this.o.box, err: errorMessage(e) },
+        "shared store unreachable: running on this box's own view until it returns",
+      );
     this.down = true;
   }
 
@@ -106,7 +117,9 @@ export class BoxSync {
    */
   async syncOnce(): Promise<void> {
     if (this.running) return this.running;
-    this.running = this.round().finally(() => { this.running = null; });
+    this.running = this.round().finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 
@@ -119,7 +132,11 @@ export class BoxSync {
       if (now - this.lastBeat >= (this.o.heartbeatMs ?? 10_000)) {
         const hb = await s.heartbeat(now, this.o.leaseTtlMs ?? 30_000, this.o.info?.() ?? {});
         this.lastBeat = now;
-        if (hb.lapsed) this.o.log.warn({ box: this.o.box }, "this box's lease had lapsed (the database was away or the daemon stalled); renewed");
+        if (hb.lapsed)
+          this.o.log.warn(
+            { box: this.o.box },
+            "this box's lease had lapsed (the database was away or the daemon stalled); renewed",
+          );
       }
       for (const [account, m] of [...this.pending]) {
         await s.setAccountState(account, "exhausted", m.until, m.reason, m.at);

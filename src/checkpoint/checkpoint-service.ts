@@ -41,9 +41,13 @@ export class CheckpointService {
   start(intervalMs: number): void {
     this.job?.stop();
     // croner's `interval` spaces runs by at least that many seconds on a once-a-second pattern.
-    this.job = new Cron("* * * * * *", { interval: Math.max(1, Math.round(intervalMs / 1000)), protect: true, catch: true }, () => {
-      void this.takeAll("periodic");
-    });
+    this.job = new Cron(
+      "* * * * * *",
+      { interval: Math.max(1, Math.round(intervalMs / 1000)), protect: true, catch: true },
+      () => {
+        void this.takeAll("periodic");
+      },
+    );
   }
 
   stop(): void {
@@ -57,7 +61,8 @@ export class CheckpointService {
     let pane: Checkpoint["pane"];
     try {
       const visible = await this.sessions.tmux.capture(name);
-      const scrollback = this.scrollbackLines > 0 ? await this.sessions.tmux.capture(name, this.scrollbackLines) : visible;
+      const scrollback =
+        this.scrollbackLines > 0 ? await this.sessions.tmux.capture(name, this.scrollbackLines) : visible;
       pane = { visible, scrollback };
     } catch {
       pane = null; // no tmux session right now: the store still knows enough to restore

@@ -37,11 +37,22 @@ export function buildCheckpoint(row: SessionRow, pane: Checkpoint["pane"], now: 
     }
   }
   return {
-    version: CHECKPOINT_VERSION, takenAt: now, reason,
+    version: CHECKPOINT_VERSION,
+    takenAt: now,
+    reason,
     session: {
-      name: row.name, kind: row.kind, project: row.project, account: row.account, claudeSessionId: row.claudeSessionId,
-      transcriptPath: row.transcriptPath, transcriptSize, state: row.state, lastPrompt: row.lastPrompt,
-      lastPromptAt: row.lastPromptAt, lastPromptAnswered: row.lastPromptAnswered, failedPrompt: row.failedPrompt,
+      name: row.name,
+      kind: row.kind,
+      project: row.project,
+      account: row.account,
+      claudeSessionId: row.claudeSessionId,
+      transcriptPath: row.transcriptPath,
+      transcriptSize,
+      state: row.state,
+      lastPrompt: row.lastPrompt,
+      lastPromptAt: row.lastPromptAt,
+      lastPromptAnswered: row.lastPromptAnswered,
+      failedPrompt: row.failedPrompt,
     },
     pane,
   };
@@ -54,7 +65,10 @@ function fileName(now: number, seq: number): string {
 
 export class CheckpointFiles {
   private seq = 0;
-  constructor(readonly dir: string, private keep: number) {}
+  constructor(
+    readonly dir: string,
+    private keep: number,
+  ) {}
 
   setKeep(keep: number): void {
     this.keep = keep;
@@ -77,7 +91,9 @@ export class CheckpointFiles {
 
   list(name: string): string[] {
     try {
-      return readdirSync(this.sessionDir(name)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
+      return readdirSync(this.sessionDir(name))
+        .filter((f) => f.endsWith(".json") && !f.startsWith("."))
+        .sort();
     } catch {
       return [];
     }

@@ -26,11 +26,18 @@ export function checkPromptText(text: string): TextCheck {
   const ctl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.exec(body);
   if (ctl) {
     const code = ctl[0].charCodeAt(0);
-    const name = code === 0x1b ? "ESC" : code === 0x7f ? "DEL" : `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
-    return { ok: false, reason: `prompt holds a control character (${name} at offset ${ctl.index}) that the CLI would not receive as text; remove it` };
+    const name =
+      code === 0x1b ? "ESC" : code === 0x7f ? "DEL" : `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+    return {
+      ok: false,
+      reason: `prompt holds a control character (${name} at offset ${ctl.index}) that the CLI would not receive as text; remove it`,
+    };
   }
   if (SLASH_LEAD.test(body)) {
-    return { ok: false, reason: `prompt starts with ${body.split(/\s/)[0]}, which the CLI would run as a slash command; use the command operation for commands, or start the prompt differently` };
+    return {
+      ok: false,
+      reason: `prompt starts with ${body.split(/\s/)[0]}, which the CLI would run as a slash command; use the command operation for commands, or start the prompt differently`,
+    };
   }
   return { ok: true, body };
 }

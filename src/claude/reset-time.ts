@@ -17,8 +17,15 @@
  * per-model weekly cap; usage: a limit the message doesn't name; extra_usage: paid overage credit.
  */
 export type LimitKind = "session" | "weekly" | "opus" | "sonnet" | "usage" | "extra_usage" | "unknown";
-export interface LimitInfo { kind: LimitKind; resetAt: number | null }
-export interface UsageWarning { kind: LimitKind; percent: number | null; resetAt: number | null }
+export interface LimitInfo {
+  kind: LimitKind;
+  resetAt: number | null;
+}
+export interface UsageWarning {
+  kind: LimitKind;
+  percent: number | null;
+  resetAt: number | null;
+}
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -32,7 +39,10 @@ const APOS = "['’]";
 // Order matters: the first match names the kind.
 const HEADS: { re: RegExp; kind: (m: RegExpMatchArray) => LimitKind | null }[] = [
   // "You've hit your 5-hour limit", "You’ve reached your weekly limit", "You've hit your limit"
-  { re: new RegExp(`You${APOS}ve (?:hit|reached) your (?:([\\w -]{1,30}?) )?limit`, "i"), kind: (m) => kindOfWords(m[1] ?? "usage") },
+  {
+    re: new RegExp(`You${APOS}ve (?:hit|reached) your (?:([\\w -]{1,30}?) )?limit`, "i"),
+    kind: (m) => kindOfWords(m[1] ?? "usage"),
+  },
   { re: new RegExp(`You${APOS}re out of extra usage`, "i"), kind: () => "extra_usage" },
   // "Weekly limit reached", "5-hour limit reached", "Opus weekly limit reached", "Claude AI usage limit reached".
   // Only known kind words count: "Context limit reached" is not a quota.
@@ -40,12 +50,16 @@ const HEADS: { re: RegExp; kind: (m: RegExpMatchArray) => LimitKind | null }[] =
 ];
 // "You've used 90% of your session limit" and "Approaching weekly limit" are
 // warnings: the request still went through, so they are never a hit limit.
-const WARNING = new RegExp(`You${APOS}ve used (\\d{1,3})% of your ([\\w -]{1,30}?) limit|Approaching (?:your )?([\\w -]{1,30}?) limit`, "i");
+const WARNING = new RegExp(
+  `You${APOS}ve used (\\d{1,3})% of your ([\\w -]{1,30}?) limit|Approaching (?:your )?([\\w -]{1,30}?) limit`,
+  "i",
+);
 // A bare "resets 5am (UTC)" fragment, e.g. the second half of a wrapped line.
 const BARE_RESET = /^[\s·∙•|-]*resets?\b/i;
 const RESET_AT = /\b(?:will reset|resets?)(?:\s+(?:at|on))?\s+(.*)/i;
 // Optional "Feb 7, " / "Feb 7, 2027, " / "Feb 7 at ", then "11am", "3:58am", "17:00", then "(Zone)".
-const WHEN = /^(?:([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?(?:,? (\d{4}))?(?:,|\s+at)?\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap])?\.?(?:m\.?)?(?![\w:])(?:\s*\(([^)]+)\))?/i;
+const WHEN =
+  /^(?:([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?(?:,? (\d{4}))?(?:,|\s+at)?\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap])?\.?(?:m\.?)?(?![\w:])(?:\s*\(([^)]+)\))?/i;
 // The oldest CLI wrote "Claude AI usage limit reached|1712345678".
 const PIPE_EPOCH = /usage limit reached\|(\d{9,11})\b/i;
 // Pane layout around a wrapped message: box borders and the result gutter at a row's ends.
@@ -70,7 +84,12 @@ function knownKind(words: string): LimitKind | null {
 
 /** One line of text from a message that may be wrapped over pane rows (borders and gutters dropped). */
 export function unwrapLimitText(text: string): string {
-  return text.split(/\r\n?|\n/).map((row) => row.replace(ROW_EDGES, "")).filter((row) => row !== "").join(" ").replace(/[ \t]+/g, " ");
+  return text
+    .split(/\r\n?|\n/)
+    .map((row) => row.replace(ROW_EDGES, ""))
+    .filter((row) => row !== "")
+    .join(" ")
+    .replace(/[ \t]+/g, " ");
 }
 
 /** The kind named by a limit message's head, or null when `text` holds no hit-limit wording. */
@@ -162,7 +181,15 @@ function nextTimeOfDay(hour: number, minute: number, tz: string, now: number): n
   return t;
 }
 
-function nextDate(month: number, day: number, year: number | null, hour: number, minute: number, tz: string, now: number): number | null {
+function nextDate(
+  month: number,
+  day: number,
+  year: number | null,
+  hour: number,
+  minute: number,
+  tz: string,
+  now: number,
+): number | null {
   if (year !== null) return zonedToEpoch(year, month, day, hour, minute, tz);
   const thisYear = wallClock(now, tz).y;
   const t = zonedToEpoch(thisYear, month, day, hour, minute, tz);
@@ -170,7 +197,13 @@ function nextDate(month: number, day: number, year: number | null, hour: number,
   return zonedToEpoch(thisYear + 1, month, day, hour, minute, tz);
 }
 
-interface WallClock { y: number; m: number; d: number; h: number; min: number }
+interface WallClock {
+  y: number;
+  m: number;
+  d: number;
+  h: number;
+  min: number;
+}
 
 function isValidZone(tz: string): boolean {
   try {
@@ -184,7 +217,13 @@ function isValidZone(tz: string): boolean {
 /** The civil date and time at instant `t` in zone `tz` (month 1-based). Throws on an unknown zone. */
 export function wallClock(t: number, tz: string): WallClock {
   const fmt = new Intl.DateTimeFormat("en-US", {
-    timeZone: tz, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric",
+    timeZone: tz,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
   });
   const parts: Record<string, number> = {};
   for (const p of fmt.formatToParts(t)) if (p.type !== "literal") parts[p.type] = Number(p.value);

@@ -30,7 +30,11 @@ export function writeStatusLineFiles(stateDir: string): StatusLineFiles {
  * `.claude/settings.json`, then the daemon user's own `~/.claude/settings.json` (the order in which the
  * CLI itself lets them override each other). Written as `userDir/<session>.sh`, or removed when none.
  */
-export function writeUserStatusLine(files: StatusLineFiles, session: string, where: { project: string; accountHome: string; userHome: string | null }): string | null {
+export function writeUserStatusLine(
+  files: StatusLineFiles,
+  session: string,
+  where: { project: string; accountHome: string; userHome: string | null },
+): string | null {
   const candidates = [
     join(where.project, ".claude", "settings.local.json"),
     join(where.project, ".claude", "settings.json"),

@@ -43,15 +43,22 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
   process.on("SIGINT", () => onStop("SIGINT"));
   process.on("SIGHUP", onHup);
   try {
-    daemon = await Daemon.start({ config: loaded.config, env: withTokenFile(io.env, loaded.config, loaded.path, log), log });
+    daemon = await Daemon.start({
+      config: loaded.config,
+      env: withTokenFile(io.env, loaded.config, loaded.path, log),
+      log,
+    });
   } catch (e) {
     // Exit 2 for "already running": the unit's RestartPreventExitStatus=2 keeps systemd from retrying it.
-    if (e instanceof InstanceLockedError) throw new ExitError(EXIT_LOCKED, `claude-failover: not starting: ${e.message}`);
+    if (e instanceof InstanceLockedError)
+      throw new ExitError(EXIT_LOCKED, `claude-failover: not starting: ${e.message}`);
     // A state database from a newer version, or a damaged one, will not get better by restarting: exit 2.
-    if (isCfError(e, "db_too_new") || isCfError(e, "db_corrupt")) throw new ExitError(2, `claude-failover: not starting: ${e.message}`);
-    const tokenHint = isCfError(e) && e.code === "no_token"
-      ? `\nfix: create the token file with \`claude-failover init\` (or the quick start), or load one with \`set -a; . ${tokenFileFor(loaded.path)}; set +a\``
-      : "";
+    if (isCfError(e, "db_too_new") || isCfError(e, "db_corrupt"))
+      throw new ExitError(2, `claude-failover: not starting: ${e.message}`);
+    const tokenHint =
+      isCfError(e) && e.code === "no_token"
+        ? `\nfix: create the token file with \`claude-failover init\` (or the quick start), or load one with \`set -a; . ${tokenFileFor(loaded.path)}; set +a\``
+        : "";
     throw new ExitError(1, `claude-failover: cannot start: ${errorMessage(e)}${tokenHint}`);
   }
   if (reloadRequested) onHup();

@@ -17,26 +17,45 @@ function fmtSecs(s: number): string {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function formatAccounts(accounts: Obj[], now = Date.now()): string {
-  const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
-  return withForecast(accounts, now, table([
-    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "LOGIN", "SESSIONS"],
-    ...accounts.map((a) => {
-      const u = a.usage as Obj | null;
-      const cr = a.credentials as Obj | undefined;
-      const figures = u ? `${String(u.status)}${u.fetchedAt ? ` ${ago(u.fetchedAt, now)}` : ""}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}` : "-";
-      return [
-        String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay), figures,
-        `${String(a.promptsLastHour ?? 0)}/${String(a.promptsLastWeek ?? 0)}`,
-        cr?.present ? (cr.expiresAt ? ago(cr.expiresAt, now) : "?") : `missing (${String(cr?.problem ?? "")})`,
-        loginCell(a.login as Obj | null | undefined, now),
-        ((a.sessions as string[]) ?? []).join(",") || "-",
-      ];
-    }),
-  ]));
+  const pct = (w: unknown) =>
+    w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-";
+  return withForecast(
+    accounts,
+    now,
+    table([
+      ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "PROMPTS 1H/7D", "TOKEN EXPIRES", "LOGIN", "SESSIONS"],
+      ...accounts.map((a) => {
+        const u = a.usage as Obj | null;
+        const cr = a.credentials as Obj | undefined;
+        const figures = u
+          ? `${String(u.status)}${u.fetchedAt ? ` ${ago(u.fetchedAt, now)}` : ""}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}`
+          : "-";
+        return [
+          String(a.name),
+          String(a.state),
+          a.stateUntil ? ago(a.stateUntil, now) : "-",
+          pct(u?.fiveHour),
+          pct(u?.sevenDay),
+          figures,
+          `${String(a.promptsLastHour ?? 0)}/${String(a.promptsLastWeek ?? 0)}`,
+          cr?.present ? (cr.expiresAt ? ago(cr.expiresAt, now) : "?") : `missing (${String(cr?.problem ?? "")})`,
+          loginCell(a.login as Obj | null | undefined, now),
+          ((a.sessions as string[]) ?? []).join(",") || "-",
+        ];
+      }),
+    ]),
+  );
 }
 
 // The accounts table, then the forecast table when there is one.
@@ -55,12 +74,28 @@ export function formatForecast(accounts: Obj[], now = Date.now()): string {
   for (const a of accounts) {
     const f = (a.usage as Obj | null)?.forecast as Obj | null | undefined;
     if (!f) continue;
-    const windows: [string, unknown][] = [["5h", f.fiveHour], ["7d", f.sevenDay], ...Object.entries((f.perModelWeekly as Obj) ?? {}).map(([m, w]): [string, unknown] => [`7d ${m}`, w])];
+    const windows: [string, unknown][] = [
+      ["5h", f.fiveHour],
+      ["7d", f.sevenDay],
+      ...Object.entries((f.perModelWeekly as Obj) ?? {}).map(([m, w]): [string, unknown] => [`7d ${m}`, w]),
+    ];
     for (const [label, w] of windows) {
       if (!w || typeof (w as Obj).utilization !== "number") continue;
-      const v = w as { utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null };
+      const v = w as {
+        utilization: number;
+        burnPerHour: number | null;
+        exhaustAt: number | null;
+        resetsAt: number | null;
+      };
       const burn = typeof v.burnPerHour === "number" ? `${v.burnPerHour >= 0 ? "+" : ""}${pct1(v.burnPerHour)}/h` : "-";
-      rows.push([String(a.name), label, pct1(v.utilization), burn, v.exhaustAt ? ago(v.exhaustAt, now) : "-", v.resetsAt ? ago(v.resetsAt, now) : "-"]);
+      rows.push([
+        String(a.name),
+        label,
+        pct1(v.utilization),
+        burn,
+        v.exhaustAt ? ago(v.exhaustAt, now) : "-",
+        v.resetsAt ? ago(v.resetsAt, now) : "-",
+      ]);
     }
   }
   return rows.length ? table([["ACCOUNT", "WINDOW", "USED", "BURN", "FULL AT THIS RATE", "RESETS"], ...rows]) : "";
@@ -72,36 +107,70 @@ export function formatStatus(s: Obj): string {
   const accounts = (s.accounts as Obj[]) ?? [];
   const out: string[] = [];
   out.push("SESSIONS");
-  out.push(table([
-    ["NAME", "KIND", "STATE", "ACCOUNT", "LAST ACTIVITY", "LAST SWAP", "PROJECT", "REASON"],
-    ...sessions.map((x) => {
-      const sw = x.lastSwap as Obj | null;
-      return [
-        String(x.name), String(x.kind), sessionState(x), String(x.account ?? "-"),
-        ago(x.lastActivity, now), sw ? `${String(sw.from)}→${String(sw.to)} ${String(sw.outcome ?? sw.step)}` : "-", String(x.project),
-        sessionReason(x),
-      ];
-    }),
-  ]));
+  out.push(
+    table([
+      ["NAME", "KIND", "STATE", "ACCOUNT", "LAST ACTIVITY", "LAST SWAP", "PROJECT", "REASON"],
+      ...sessions.map((x) => {
+        const sw = x.lastSwap as Obj | null;
+        return [
+          String(x.name),
+          String(x.kind),
+          sessionState(x),
+          String(x.account ?? "-"),
+          ago(x.lastActivity, now),
+          sw ? `${String(sw.from)}→${String(sw.to)} ${String(sw.outcome ?? sw.step)}` : "-",
+          String(x.project),
+          sessionReason(x),
+        ];
+      }),
+    ]),
+  );
   out.push("", "ACCOUNTS");
-  out.push(table([
-    ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "SESSIONS", "REASON"],
-    ...accounts.map((a) => {
-      const u = a.usage as Obj | null;
-      const pct = (w: unknown) => (w && typeof (w as Obj).utilization === "number" ? `${Math.round(((w as Obj).utilization as number) * 100)}%` : "-");
-      return [
-        String(a.name), String(a.state), a.stateUntil ? ago(a.stateUntil, now) : "-", pct(u?.fiveHour), pct(u?.sevenDay),
-        u ? `${String(u.status)} ${ago(u.fetchedAt, now)}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}` : "-", ((a.sessions as string[]) ?? []).join(",") || "-", String(a.stateReason ?? ""),
-      ];
-    }),
-  ]));
+  out.push(
+    table([
+      ["NAME", "STATE", "UNTIL", "5H", "7D", "FIGURES", "SESSIONS", "REASON"],
+      ...accounts.map((a) => {
+        const u = a.usage as Obj | null;
+        const pct = (w: unknown) =>
+          w && typeof (w as Obj).utilization === "number"
+            ? `${Math.round(((w as Obj).utilization as number) * 100)}%`
+            : "-";
+        return [
+          String(a.name),
+          String(a.state),
+          a.stateUntil ? ago(a.stateUntil, now) : "-",
+          pct(u?.fiveHour),
+          pct(u?.sevenDay),
+          u
+            ? `${String(u.status)} ${ago(u.fetchedAt, now)}${u.backoffMs ? ` backoff ${Math.round((u.backoffMs as number) / 1000)}s` : ""}`
+            : "-",
+          ((a.sessions as string[]) ?? []).join(",") || "-",
+          String(a.stateReason ?? ""),
+        ];
+      }),
+    ]),
+  );
   const forecast = formatForecast(accounts, now);
   if (forecast) out.push("", "FORECAST", forecast);
   const wf = s.writeFailures as { count: number; last: Obj | null } | null | undefined;
-  if (wf?.last) out.push("", `WRITE FAILURES: ${wf.count}, last ${ago(wf.last.at, now)}: ${String(wf.last.error)} (the old file was kept)`);
+  if (wf?.last)
+    out.push(
+      "",
+      `WRITE FAILURES: ${wf.count}, last ${ago(wf.last.at, now)}: ${String(wf.last.error)} (the old file was kept)`,
+    );
   // Notification targets that failed or cannot be used (notify/notify-service.ts TargetStatus).
-  const bad = ((s.notify as { targets?: Obj[] } | null | undefined)?.targets ?? []).filter((t) => t.problem || (t.failed as number) > 0);
-  if (bad.length) out.push("", "NOTIFY FAILURES", ...bad.map((t) => `  ${String(t.name)} (${String(t.kind)}): ${t.problem ? String(t.problem) : `${String(t.failed)} not delivered, last ${ago(t.lastErrorAt, now)}: ${String(t.lastError)}`}`));
+  const bad = ((s.notify as { targets?: Obj[] } | null | undefined)?.targets ?? []).filter(
+    (t) => t.problem || (t.failed as number) > 0,
+  );
+  if (bad.length)
+    out.push(
+      "",
+      "NOTIFY FAILURES",
+      ...bad.map(
+        (t) =>
+          `  ${String(t.name)} (${String(t.kind)}): ${t.problem ? String(t.problem) : `${String(t.failed)} not delivered, last ${ago(t.lastErrorAt, now)}: ${String(t.lastError)}`}`,
+      ),
+    );
   return out.join("\n");
 }
 
@@ -113,7 +182,10 @@ export function sessionState(x: Obj): string {
   else if (reason.startsWith("waiting: ")) state += ` (${reason.replace(/ \(.*$/, "")})`;
   return state + (x.busyWith ? ` (${String(x.busyWith)})` : "");
 }
-const WAITING_KIND: Record<string, string> = { permission_prompt: "permission dialog", elicitation_dialog: "a question (elicitation dialog)" };
+const WAITING_KIND: Record<string, string> = {
+  permission_prompt: "permission dialog",
+  elicitation_dialog: "a question (elicitation dialog)",
+};
 
 /** Why a session is not simply running: shown for failed, exited, parked, stopped and dialog-bound sessions. */
 export function sessionReason(x: Obj): string {
@@ -126,6 +198,9 @@ export function sessionReason(x: Obj): string {
 /** "12d ago", "≥3d" (login predates the daemon's first look), with "!" ahead of its likely end (about 30 days). */
 export function loginCell(l: Obj | null | undefined, now = Date.now()): string {
   if (!l || l.loginKnown === "none" || typeof l.loginAgeMs !== "number") return "-";
-  const age = l.loginKnown === "observed" && typeof l.loginAt === "number" ? ago(l.loginAt, now) : `≥${ago(now - l.loginAgeMs, now).replace(/ ago$/, "")}`;
+  const age =
+    l.loginKnown === "observed" && typeof l.loginAt === "number"
+      ? ago(l.loginAt, now)
+      : `≥${ago(now - l.loginAgeMs, now).replace(/ ago$/, "")}`;
   return `${age}${l.warning ? " ! ending" : ""}`;
 }

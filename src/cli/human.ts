@@ -12,7 +12,10 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
     case "/trigger/swap":
       if (r.ok === true) {
         const secs = typeof r.durationMs === "number" ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : "";
-        return { ok: true, text: `moved ${session} from ${r.from === null ? "no account" : str(r.from)} to ${str(r.to)}${secs}${r.resent ? "; the unanswered prompt was sent again" : ""}` };
+        return {
+          ok: true,
+          text: `moved ${session} from ${r.from === null ? "no account" : str(r.from)} to ${str(r.to)}${secs}${r.resent ? "; the unanswered prompt was sent again" : ""}`,
+        };
       }
       return { ok: false, text: `the swap of ${session} was ${str(r.outcome).replace("_", " ")}: ${str(r.reason)}` };
     case "/trigger/checkpoint":
@@ -36,7 +39,8 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
  */
 export function explainError(r: ClientResponse, tokenFile: string): string {
   const b = r.body as { error?: { message?: string } } | string | null;
-  const msg = typeof b === "object" && b?.error?.message ? b.error.message : typeof b === "string" && b ? b : `HTTP ${r.status}`;
+  const msg =
+    typeof b === "object" && b?.error?.message ? b.error.message : typeof b === "string" && b ? b : `HTTP ${r.status}`;
   const load = `set -a; . ${tokenFile}; set +a`;
   switch (r.status) {
     case 401:

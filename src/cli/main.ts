@@ -16,29 +16,45 @@ import { describeTrigger, explainError } from "./human.js";
 import { tokenFileFor } from "../ops/env-file.js";
 import { packageVersion } from "../ops/cli-binary.js";
 
-export interface CliIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
 
 /** Builds the command tree. Every action throws ExitError for a non-zero exit; nothing calls process.exit here. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command("claude-failover")
     .description("Keeps Claude Code running in tmux under several accounts and moves sessions before quota runs out.")
-    .option("-c, --config <path>", "config file (default: $CLAUDE_FAILOVER_CONFIG or $XDG_CONFIG_HOME/claude-failover/config.yaml)")
+    .option(
+      "-c, --config <path>",
+      "config file (default: $CLAUDE_FAILOVER_CONFIG or $XDG_CONFIG_HOME/claude-failover/config.yaml)",
+    )
     .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   const cfgFlag = () => program.opts<{ config?: string }>().config;
 
-  program.command("daemon").description("run the daemon in the foreground (systemd runs this)").action(async () => {
-    await runDaemon(cfgFlag(), io);
-  });
+  program
+    .command("daemon")
+    .description("run the daemon in the foreground (systemd runs this)")
+    .action(async () => {
+      await runDaemon(cfgFlag(), io);
+    });
 
   const config = program.command("config").description("config file commands");
-  config.command("check").description("validate the config file: exit 0 if valid, 2 otherwise").action(() => {
-    const { path } = loadCliConfig(cfgFlag(), io.env, { checkDirs: true });
-    io.out(`${path}: ok\n`);
-  });
+  config
+    .command("check")
+    .description("validate the config file: exit 0 if valid, 2 otherwise")
+    .action(() => {
+      const { path } = loadCliConfig(cfgFlag(), io.env, { checkDirs: true });
+      io.out(`${path}: ok\n`);
+    });
 
-  program.command("status").description("sessions and accounts, from the running daemon").option("--json", "print JSON")
+  program
+    .command("status")
+    .description("sessions and accounts, from the running daemon")
+    .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const { config: c, path } = loadCliConfig(cfgFlag(), io.env);
       // Over the daemon's 0600 unix socket, as `accounts` does: no token to export.
@@ -49,43 +65,89 @@ export function buildProgram(io: CliIo): Command {
       io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as Record<string, unknown>)}\n`);
     });
 
-  program.command("attach").argument("<name>", "session name").description("attach to a session's tmux pane")
+  program
+    .command("attach")
+    .argument("<name>", "session name")
+    .description("attach to a session's tmux pane")
     .action((name: string) => {
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
-      const r = spawnSync("tmux", [...socketArgs(c.tmux.socket), "attach-session", "-t", `=${name}`], { stdio: "inherit" });
+      const r = spawnSync("tmux", [...socketArgs(c.tmux.socket), "attach-session", "-t", `=${name}`], {
+        stdio: "inherit",
+      });
       if (r.status !== 0) throw new ExitError(r.status ?? 1, `tmux attach to ${name} failed`);
     });
 
-  program.command("swap").argument("<name>", "session name").description("move a session to another account")
+  program
+    .command("swap")
+    .argument("<name>", "session name")
+    .description("move a session to another account")
     .option("--to <account>", "target account (default: the best usable one)")
     .option("--reason <text>", "reason recorded with the swap", "manual")
-    .option("--urgent", "do not wait for a running turn to end").option("--json", "print JSON")
+    .option("--urgent", "do not wait for a running turn to end")
+    .option("--json", "print JSON")
     .action(async (name: string, o: { to?: string; reason?: string; urgent?: boolean; json?: boolean }) => {
-      await local(io, cfgFlag(), "/trigger/swap", { session: name, to: o.to, reason: o.reason, urgent: o.urgent ?? false }, o.json);
+      await local(
+        io,
+        cfgFlag(),
+        "/trigger/swap",
+        { session: name, to: o.to, reason: o.reason, urgent: o.urgent ?? false },
+        o.json,
+      );
     });
 
-  program.command("checkpoint").argument("<name>", "session name").description("take a checkpoint of a session now")
-    .option("--json", "print JSON").action(async (name: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/checkpoint", { session: name }, o.json));
+  program
+    .command("checkpoint")
+    .argument("<name>", "session name")
+    .description("take a checkpoint of a session now")
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { json?: boolean }) =>
+      local(io, cfgFlag(), "/trigger/checkpoint", { session: name }, o.json),
+    );
 
-  program.command("restart").argument("<name>", "session name").description("restart a session's CLI (clears a failed state)")
-    .option("--json", "print JSON").action(async (name: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/restart", { session: name }, o.json));
+  program
+    .command("restart")
+    .argument("<name>", "session name")
+    .description("restart a session's CLI (clears a failed state)")
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { json?: boolean }) =>
+      local(io, cfgFlag(), "/trigger/restart", { session: name }, o.json),
+    );
 
-  program.command("send").argument("<name>", "session name").argument("<text>", "prompt text").description("send a prompt to a session")
-    .option("--json", "print JSON").action(async (name: string, text: string, o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/send", { session: name, text }, o.json));
+  program
+    .command("send")
+    .argument("<name>", "session name")
+    .argument("<text>", "prompt text")
+    .description("send a prompt to a session")
+    .option("--json", "print JSON")
+    .action(async (name: string, text: string, o: { json?: boolean }) =>
+      local(io, cfgFlag(), "/trigger/send", { session: name, text }, o.json),
+    );
 
-  program.command("command").argument("<name>", "session name").argument("<command...>", "an allowed slash command: /compact [instructions], /clear, /model NAME")
+  program
+    .command("command")
+    .argument("<name>", "session name")
+    .argument("<command...>", "an allowed slash command: /compact [instructions], /clear, /model NAME")
     .description("run a slash command in a session (only /compact, /clear, /model; prompt text never runs as one)")
-    .option("--json", "print JSON").action(async (name: string, words: string[], o: { json?: boolean }) => local(io, cfgFlag(), "/trigger/command", { session: name, command: words.join(" ") }, o.json));
+    .option("--json", "print JSON")
+    .action(async (name: string, words: string[], o: { json?: boolean }) =>
+      local(io, cfgFlag(), "/trigger/command", { session: name, command: words.join(" ") }, o.json),
+    );
 
-  program.command("accounts").description("accounts: state, usage figures, token expiry, sessions; enable/disable one; add or remove one")
-    .argument("[action]", "enable | disable | add | remove").argument("[name]", "account name").option("--json", "print JSON")
+  program
+    .command("accounts")
+    .description("accounts: state, usage figures, token expiry, sessions; enable/disable one; add or remove one")
+    .argument("[action]", "enable | disable | add | remove")
+    .argument("[name]", "account name")
+    .option("--json", "print JSON")
     .option("--home <dir>", "add: the account's home (default ~/claude-accounts/NAME; created and prepared)")
     .option("--priority <n>", "add: lower is preferred (default: after the others)")
-    .option("--login", "add: log the account in right away").option("--no-login", "add: don't offer to log in")
+    .option("--login", "add: log the account in right away")
+    .option("--no-login", "add: don't offer to log in")
     .action(async (action: string | undefined, name: string | undefined, o: AccountsCliOptions) => {
       if ((action === "add" || action === "remove") && name) return accountsEdit(io, cfgFlag(), action, name, o);
       if (action) {
-        if ((action !== "enable" && action !== "disable") || !name) throw new ExitError(2, "usage: claude-failover accounts [enable|disable|add|remove NAME] [--json]");
+        if ((action !== "enable" && action !== "disable") || !name)
+          throw new ExitError(2, "usage: claude-failover accounts [enable|disable|add|remove NAME] [--json]");
         return local(io, cfgFlag(), "/trigger/account", { account: name, action }, o.json);
       }
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
@@ -93,10 +155,16 @@ export function buildProgram(io: CliIo): Command {
         throw new ExitError(1, notRunning(c, e));
       });
       if (r.status !== 200) throw new ExitError(1, errorText(r));
-      io.out(o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatAccounts(r.body as Record<string, unknown>[])}\n`);
+      io.out(
+        o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatAccounts(r.body as Record<string, unknown>[])}\n`,
+      );
     });
 
-  program.command("events").description("print the daemon's event log").option("-n <count>", "how many", "50").option("-f, --follow", "keep printing new events")
+  program
+    .command("events")
+    .description("print the daemon's event log")
+    .option("-n <count>", "how many", "50")
+    .option("-f, --follow", "keep printing new events")
     .option("--json", "one JSON object per line")
     .action(async (o: { n: string; follow?: boolean; json?: boolean }) => {
       const fmtEvent = (e: EventJson) => (o.json ? `${JSON.stringify(e)}\n` : fmtEventText(e));
@@ -104,12 +172,18 @@ export function buildProgram(io: CliIo): Command {
       const r = await localCall(c, "GET", `/events?n=${Number(o.n) || 50}`);
       if (r.status !== 200) throw new ExitError(1, errorText(r));
       let last = 0;
-      for (const e of r.body as EventJson[]) { io.out(fmtEvent(e)); last = e.id; }
+      for (const e of r.body as EventJson[]) {
+        io.out(fmtEvent(e));
+        last = e.id;
+      }
       while (o.follow) {
         await new Promise((res) => setTimeout(res, 1000));
         const more = await localCall(c, "GET", `/events?after=${last}`);
         if (more.status !== 200) throw new ExitError(1, errorText(more));
-        for (const e of more.body as EventJson[]) { io.out(fmtEvent(e)); last = e.id; }
+        for (const e of more.body as EventJson[]) {
+          io.out(fmtEvent(e));
+          last = e.id;
+        }
       }
     });
 
@@ -121,13 +195,26 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
-interface EventJson { id: number; ts: number; kind: string; session: string | null; account: string | null; data: unknown }
+interface EventJson {
+  id: number;
+  ts: number;
+  kind: string;
+  session: string | null;
+  account: string | null;
+  data: unknown;
+}
 function fmtEventText(e: EventJson): string {
   return `${new Date(e.ts).toISOString()} ${e.kind}${e.session ? ` session=${e.session}` : ""}${e.account ? ` account=${e.account}` : ""} ${JSON.stringify(e.data)}\n`;
 }
 
 /** An operator command over the local socket: a sentence saying what happened, or the JSON with --json. */
-async function local(io: CliIo, flag: string | undefined, path: string, body: Record<string, unknown>, json = false): Promise<void> {
+async function local(
+  io: CliIo,
+  flag: string | undefined,
+  path: string,
+  body: Record<string, unknown>,
+  json = false,
+): Promise<void> {
   const { config: c, path: configPath } = loadCliConfig(flag, io.env);
   const r = await localCall(c, "POST", path, body, operatorToken(c, io.env, configPath)).catch((e: unknown) => {
     throw new ExitError(1, notRunning(c, e));
@@ -140,8 +227,10 @@ async function local(io: CliIo, flag: string | undefined, path: string, body: Re
 
 /** "cannot reach the daemon …" with what to do about it. */
 export function notRunning(c: { state_dir: string }, e: unknown): string {
-  return `cannot reach the daemon (its control socket in ${c.state_dir}: ${errorMessage(e)}); is it running? ` +
-    "Start it with `claude-failover daemon` (or `systemctl --user start claude-failover`, or run the quick start again)";
+  return (
+    `cannot reach the daemon (its control socket in ${c.state_dir}: ${errorMessage(e)}); is it running? ` +
+    "Start it with `claude-failover daemon` (or `systemctl --user start claude-failover`, or run the quick start again)"
+  );
 }
 
 /** Entry used by bin.ts and tests: returns the exit code. */

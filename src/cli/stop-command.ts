@@ -26,21 +26,31 @@ function alive(pid: number): boolean {
 }
 
 export function registerStopCommand(program: Command, io: CliIo, cfgFlag: () => string | undefined): void {
-  program.command("stop").description("stop the daemon; --sessions also ends its tmux sessions (the CLIs in them exit)")
+  program
+    .command("stop")
+    .description("stop the daemon; --sessions also ends its tmux sessions (the CLIs in them exit)")
     .option("--sessions", "also end every tmux session the daemon supervises")
     .option("--json", "print JSON")
     .action(async (o: { sessions?: boolean; json?: boolean }) => {
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
       const r = await localCall(c, "GET", "/status").catch(() => null);
       const pid = r?.status === 200 ? (r.body as { pid?: unknown }).pid : undefined;
-      const out: { daemonPid: number | null; daemonStopped: boolean; sessionsEnded: string[] } = { daemonPid: null, daemonStopped: false, sessionsEnded: [] };
+      const out: { daemonPid: number | null; daemonStopped: boolean; sessionsEnded: string[] } = {
+        daemonPid: null,
+        daemonStopped: false,
+        sessionsEnded: [],
+      };
       const lines: string[] = [];
       if (typeof pid === "number") {
         out.daemonPid = pid;
         process.kill(pid, "SIGTERM");
         // The daemon lets a swap in flight finish (up to 30 s) before it exits.
         out.daemonStopped = !!(await pollUntil(() => !alive(pid), { timeoutMs: 40_000, intervalMs: 100 }));
-        lines.push(out.daemonStopped ? `stopped the daemon (pid ${pid})` : `sent SIGTERM to the daemon (pid ${pid}); it has not exited after 40 s`);
+        lines.push(
+          out.daemonStopped
+            ? `stopped the daemon (pid ${pid})`
+            : `sent SIGTERM to the daemon (pid ${pid}); it has not exited after 40 s`,
+        );
       } else {
         lines.push("the daemon is not running");
       }
@@ -52,7 +62,11 @@ export function registerStopCommand(program: Command, io: CliIo, cfgFlag: () => 
           await tmux.killSession(name);
           out.sessionsEnded.push(name);
         }
-        lines.push(out.sessionsEnded.length ? `ended ${out.sessionsEnded.length} session(s): ${out.sessionsEnded.join(", ")}` : "no sessions to end");
+        lines.push(
+          out.sessionsEnded.length
+            ? `ended ${out.sessionsEnded.length} session(s): ${out.sessionsEnded.join(", ")}`
+            : "no sessions to end",
+        );
       } else if (out.daemonStopped) {
         lines.push("the sessions keep running in tmux (`claude-failover stop --sessions` ends them too)");
       }

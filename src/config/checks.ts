@@ -55,10 +55,16 @@ function accountIssues(accounts: unknown[], home: string): PathIssue[] {
   // Names are compared without case: people type them on the command line.
   const byName = duplicates(accounts, ["accounts"], "name", (a) => str(a.name)?.toLowerCase(), "same name");
   // Two accounts in one home would share one login, which defeats failover.
-  const byHome = duplicates(accounts, ["accounts"], "home", (a) => {
-    const h = str(a.home);
-    return h === undefined ? undefined : resolve(expandHome(h, home));
-  }, "same home");
+  const byHome = duplicates(
+    accounts,
+    ["accounts"],
+    "home",
+    (a) => {
+      const h = str(a.home);
+      return h === undefined ? undefined : resolve(expandHome(h, home));
+    },
+    "same home",
+  );
   return [...byName, ...byHome];
 }
 

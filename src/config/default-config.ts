@@ -2,7 +2,11 @@ import { basename } from "node:path";
 
 /** The tmux session name the first-run config gives the folder `cwd` (also what quickstart prints for `tmux attach`). */
 export function defaultSessionName(cwd: string): string {
-  return (basename(cwd).replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "main").slice(0, 64);
+  return (
+    basename(cwd)
+      .replace(/[^A-Za-z0-9_-]/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "") || "main"
+  ).slice(0, 64);
 }
 
 /**

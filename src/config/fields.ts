@@ -44,7 +44,9 @@ export function num(min: number, max: number): z.ZodNumber {
  */
 export function duration(min = 0) {
   return z
-    .string({ error: (iss) => (iss.input === undefined ? undefined : `must be ${DURATION_HINT}, got ${describe(iss.input)}`) })
+    .string({
+      error: (iss) => (iss.input === undefined ? undefined : `must be ${DURATION_HINT}, got ${describe(iss.input)}`),
+    })
     .transform((text, ctx) => {
       const ms = tryParseDuration(text);
       if (ms === undefined) {
@@ -101,9 +103,11 @@ export function nameOrAbsPath(home: string, allowEmpty: boolean) {
 
 /** A path relative to the real home, staying inside it (for link_files). */
 export function homeRelativePath() {
-  return z.string().refine((p) => p.length > 0 && !isAbsolute(p) && !p.startsWith("~") && !p.split("/").includes(".."), {
-    error: (iss) => `must be a path relative to your home without "..", got ${describe(iss.input)}`,
-  });
+  return z
+    .string()
+    .refine((p) => p.length > 0 && !isAbsolute(p) && !p.startsWith("~") && !p.split("/").includes(".."), {
+      error: (iss) => `must be a path relative to your home without "..", got ${describe(iss.input)}`,
+    });
 }
 
 /** A list of strings (CLI arguments and the like). */

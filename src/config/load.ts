@@ -11,7 +11,15 @@ import { crossChecks } from "./checks.js";
 import { describe, errorMap, expandHome } from "./fields.js";
 import { configSchema } from "./schema.js";
 import type { Config, ConfigContext, ConfigIssue, ConfigResult } from "./types.js";
-import { envReferences, formatPath, lineOf, substituteEnv, toPlain, type KeyPath, type LocatedIssue } from "./yaml-doc.js";
+import {
+  envReferences,
+  formatPath,
+  lineOf,
+  substituteEnv,
+  toPlain,
+  type KeyPath,
+  type LocatedIssue,
+} from "./yaml-doc.js";
 
 export type { Config, ConfigContext, ConfigIssue, ConfigResult } from "./types.js";
 
@@ -112,7 +120,13 @@ function syntaxIssues(errors: YAMLError[], lc: LineCounter): LocatedIssue[] {
 function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | LocatedIssue[] {
   if (!isMap(doc.contents)) {
     const got = doc.contents === null ? "an empty file" : describe(doc.toJS());
-    return [{ path: [], line: lineOf(doc, lc, []), message: `the file must be a map of settings (with at least accounts:), got ${got}` }];
+    return [
+      {
+        path: [],
+        line: lineOf(doc, lc, []),
+        message: `the file must be a map of settings (with at least accounts:), got ${got}`,
+      },
+    ];
   }
   const refs = envReferences(doc, lc);
   const substitution = [...argvReferences(refs), ...substituteEnv(doc, lc, ctx.env)];
@@ -125,12 +139,16 @@ function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | 
   // A value whose ${VAR} failed is left unexpanded; do not also report
   // whatever the schema thinks of the leftover text.
   const failed = new Set(substitution.map((i) => formatPath(i.path)));
-  const rest = found.filter((i) => !failed.has(formatPath(i.path))).map((i) => ({ ...i, line: lineOf(doc, lc, i.path) }));
+  const rest = found
+    .filter((i) => !failed.has(formatPath(i.path)))
+    .map((i) => ({ ...i, line: lineOf(doc, lc, i.path) }));
   const issues = [...substitution, ...rest];
   if (issues.length === 0 && parsed.success) {
     // Kept out of the environment of command and desktop targets (notify/child-env.ts).
     const notifyVars = [...new Set(refs.filter((r) => r.path[0] === "notify").flatMap((r) => r.names))];
-    return notifyVars.length ? { ...parsed.data, notify: { ...parsed.data.notify, referenced_env: notifyVars } } : parsed.data;
+    return notifyVars.length
+      ? { ...parsed.data, notify: { ...parsed.data.notify, referenced_env: notifyVars } }
+      : parsed.data;
   }
   // Stable sort: issues on one line keep the order they were found in.
   return issues.sort((a, b) => a.line - b.line);
@@ -144,9 +162,11 @@ function argvReferences(refs: ReturnType<typeof envReferences>): LocatedIssue[] 
   return refs
     .filter((r) => r.path[0] === "notify" && r.path[1] === "targets" && r.path[3] === "argv")
     .map((r) => ({
-      path: r.path, line: r.line,
-      message: `must not hold \${${r.names[0]}}: a program's arguments are readable by every local user (ps); `
-        + "let the command read its secret from a file (docs/notifications.md)",
+      path: r.path,
+      line: r.line,
+      message:
+        `must not hold \${${r.names[0]}}: a program's arguments are readable by every local user (ps); ` +
+        "let the command read its secret from a file (docs/notifications.md)",
     }));
 }
 

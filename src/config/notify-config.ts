@@ -14,10 +14,20 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
  * Each is an event kind the daemon records in its event log (`claude-failover events`).
  */
 export const NOTIFY_EVENTS = [
-  "swap.done", "swap.rolled_back", "swap.parked",
-  "session.parked", "session.resume", "session.dialog_overdue", "session.failed",
-  "task.done", "task.failed", "task.waiting", "schedule.refused",
-  "account.login_ending", "account.forecast_short", "quota.usage_refused",
+  "swap.done",
+  "swap.rolled_back",
+  "swap.parked",
+  "session.parked",
+  "session.resume",
+  "session.dialog_overdue",
+  "session.failed",
+  "task.done",
+  "task.failed",
+  "task.waiting",
+  "schedule.refused",
+  "account.login_ending",
+  "account.forecast_short",
+  "quota.usage_refused",
 ] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 

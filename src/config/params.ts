@@ -18,8 +18,12 @@ export const LOAD_PER_SESSION = 0.05;
 /** quota.* → the usage poller's schedule (poll-schedule.ts). */
 export function pollParams(c: Config) {
   return {
-    baseMs: c.quota.poll_interval, minMs: c.quota.poll_interval_min, maxMs: c.quota.poll_interval_max,
-    window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold, hysteresis: c.quota.hysteresis,
+    baseMs: c.quota.poll_interval,
+    minMs: c.quota.poll_interval_min,
+    maxMs: c.quota.poll_interval_max,
+    window5hThreshold: c.quota.window_5h_threshold,
+    windowWeekThreshold: c.quota.window_week_threshold,
+    hysteresis: c.quota.hysteresis,
     requestGapMs: c.quota.usage_request_gap,
   };
 }
@@ -27,21 +31,34 @@ export function pollParams(c: Config) {
 /** quota.* → the pure policy's parameters (account choice and the quota monitor's plan). */
 export function policyParams(c: Config) {
   return {
-    window5hThreshold: c.quota.window_5h_threshold, windowWeekThreshold: c.quota.window_week_threshold,
-    hysteresis: c.quota.hysteresis, minDwellMs: c.quota.min_dwell, staleAfterMs: c.quota.stale_after,
-    reactivateCooldownMs: c.quota.reactivate_cooldown, loadPerSession: LOAD_PER_SESSION, minRunwayMs: c.quota.min_runway,
+    window5hThreshold: c.quota.window_5h_threshold,
+    windowWeekThreshold: c.quota.window_week_threshold,
+    hysteresis: c.quota.hysteresis,
+    minDwellMs: c.quota.min_dwell,
+    staleAfterMs: c.quota.stale_after,
+    reactivateCooldownMs: c.quota.reactivate_cooldown,
+    loadPerSession: LOAD_PER_SESSION,
+    minRunwayMs: c.quota.min_runway,
   };
 }
 
 /** Local message caps per account (`accounts[].limits`; 0 = no cap), by account name. */
-export interface AccountLimits { hourly_msgs: number; weekly_msgs: number }
+export interface AccountLimits {
+  hourly_msgs: number;
+  weekly_msgs: number;
+}
 export function accountLimits(c: Config): Map<string, AccountLimits> {
   return new Map(c.accounts.map((a) => [a.name, a.limits]));
 }
 
 /** swap.* → the swap's timeouts and continue note. */
 export function swapTuning(c: Config) {
-  return { gracefulMs: c.swap.graceful_timeout, exitMs: c.swap.exit_timeout, confirmMs: c.swap.confirm_timeout, continueNote: c.swap.continue_note };
+  return {
+    gracefulMs: c.swap.graceful_timeout,
+    exitMs: c.swap.exit_timeout,
+    confirmMs: c.swap.confirm_timeout,
+    continueNote: c.swap.continue_note,
+  };
 }
 
 /** sessions.* → restart backoff, crash-loop detection and the start timeout. */
@@ -64,10 +81,16 @@ export function limitParams(c: Config): { cooldownMs: number } {
 export function dispatchSettings(c: Config) {
   const a = c.pool.autonomous;
   return {
-    min: a.min, max: a.max, idleTimeoutMs: a.idle_timeout, defaultProject: a.project ?? null,
+    min: a.min,
+    max: a.max,
+    idleTimeoutMs: a.idle_timeout,
+    defaultProject: a.project ?? null,
     retry: { maxAttempts: a.max_attempts, backoffMs: a.retry_backoff, backoffMaxMs: a.retry_backoff_max },
-    confirmTimeoutMs: c.swap.confirm_timeout, outboxDir: outboxDirFor(c.inbox.dir),
-    taskTimeoutMs: a.task_timeout ?? null, worktreeDir: join(c.state_dir, "worktrees"), worktreePrefix: a.worktree_prefix,
+    confirmTimeoutMs: c.swap.confirm_timeout,
+    outboxDir: outboxDirFor(c.inbox.dir),
+    taskTimeoutMs: a.task_timeout ?? null,
+    worktreeDir: join(c.state_dir, "worktrees"),
+    worktreePrefix: a.worktree_prefix,
     keepWorktrees: c.pool.keep_worktrees,
   };
 }
@@ -78,8 +101,11 @@ export function dispatchSettings(c: Config) {
  */
 export function httpLimits(c: Config) {
   return {
-    maxBody: c.mcp_http.max_body, ratePerMinute: c.mcp_http.rate_limit_per_minute, enableTrigger: c.mcp_http.enable_trigger,
-    authFailures: c.mcp_http.auth_failures_per_minute, maxConnections: c.mcp_http.max_connections,
+    maxBody: c.mcp_http.max_body,
+    ratePerMinute: c.mcp_http.rate_limit_per_minute,
+    enableTrigger: c.mcp_http.enable_trigger,
+    authFailures: c.mcp_http.auth_failures_per_minute,
+    maxConnections: c.mcp_http.max_connections,
   };
 }
 

@@ -40,21 +40,36 @@ export function scheduleSchema(home: string) {
     name: matching(SCHEDULE_NAME, "must be 1-64 letters, digits, '_' or '-', starting with a letter or digit"),
     cron: z.string().superRefine((expr, ctx) => {
       const problem = cronProblem({ cron: expr });
-      if (problem) ctx.addIssue({ code: "custom", message: `not a cron expression (5 fields, or 6 with seconds first): ${problem}; got ${describe(expr)}` });
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          message: `not a cron expression (5 fields, or 6 with seconds first): ${problem}; got ${describe(expr)}`,
+        });
     }),
-    timezone: z.string().transform((tz, ctx) => {
-      const canonical = canonicalTimezone(tz);
-      if (canonical) return canonical;
-      ctx.addIssue({ code: "custom", message: `not a time zone name (IANA, like Europe/Berlin or UTC), got ${describe(tz)}` });
-      return z.NEVER;
-    }).optional(),
+    timezone: z
+      .string()
+      .transform((tz, ctx) => {
+        const canonical = canonicalTimezone(tz);
+        if (canonical) return canonical;
+        ctx.addIssue({
+          code: "custom",
+          message: `not a time zone name (IANA, like Europe/Berlin or UTC), got ${describe(tz)}`,
+        });
+        return z.NEVER;
+      })
+      .optional(),
     project: absPath(home).optional(),
-    prompt: z.string().max(PROMPT_MAX_CHARS, { error: `must be at most ${PROMPT_MAX_CHARS} characters` }).superRefine((p, ctx) => {
-      const problem = promptProblem(p);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    }),
+    prompt: z
+      .string()
+      .max(PROMPT_MAX_CHARS, { error: `must be at most ${PROMPT_MAX_CHARS} characters` })
+      .superRefine((p, ctx) => {
+        const problem = promptProblem(p);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
     worktree: z.boolean().optional(),
-    timeout: duration(TIMEOUT_MIN_MS).refine((ms) => ms <= TIMEOUT_MAX_MS, { error: "must be at most 7d" }).optional(),
+    timeout: duration(TIMEOUT_MIN_MS)
+      .refine((ms) => ms <= TIMEOUT_MAX_MS, { error: "must be at most 7d" })
+      .optional(),
     priority: int(PRIORITY_MIN, PRIORITY_MAX).default(0),
     catch_up: z.enum(CATCH_UP).default("latest"),
   });
@@ -62,12 +77,17 @@ export function scheduleSchema(home: string) {
 
 /** The prompt with its placeholders filled in. */
 export function fillPrompt(prompt: string, values: { date: string; name: string }): string {
-  return prompt.replace(PLACEHOLDER_RE, (whole, key: string) => (key === "date" || key === "name" ? values[key] : whole));
+  return prompt.replace(PLACEHOLDER_RE, (whole, key: string) =>
+    key === "date" || key === "name" ? values[key] : whole,
+  );
 }
 
 function promptProblem(p: string): string | null {
-  const unknown = [...p.matchAll(PLACEHOLDER_RE)].map((m) => m[1]!).filter((k) => !(PLACEHOLDERS as readonly string[]).includes(k));
-  if (unknown.length) return `unknown placeholder {{${unknown[0]}}} (known: ${PLACEHOLDERS.map((k) => `{{${k}}}`).join(", ")})`;
+  const unknown = [...p.matchAll(PLACEHOLDER_RE)]
+    .map((m) => m[1]!)
+    .filter((k) => !(PLACEHOLDERS as readonly string[]).includes(k));
+  if (unknown.length)
+    return `unknown placeholder {{${unknown[0]}}} (known: ${PLACEHOLDERS.map((k) => `{{${k}}}`).join(", ")})`;
   const checked = checkPromptText(fillPrompt(p, { date: "2026-01-01", name: "name" }));
   return checked.ok ? null : checked.reason;
 }
@@ -84,13 +104,18 @@ export interface ScheduleIssue {
  * bypassPermissions) a schedule's `worktree: false` is an error: each of its runs would be refused.
  */
 export function scheduleIssues(
-  schedules: readonly ScheduleConfig[], defaults: { project?: string | undefined; allowedRoots: readonly string[]; worktreeRequired?: boolean },
+  schedules: readonly ScheduleConfig[],
+  defaults: { project?: string | undefined; allowedRoots: readonly string[]; worktreeRequired?: boolean },
   isDir?: (p: string) => boolean,
 ): ScheduleIssue[] {
   const issues: ScheduleIssue[] = [];
   schedules.forEach((s, i) => {
     if (defaults.worktreeRequired && s.worktree === false) {
-      issues.push({ path: ["schedules", i, "worktree"], message: "false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own" });
+      issues.push({
+        path: ["schedules", i, "worktree"],
+        message:
+          "false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
+      });
     }
     const project = s.project ?? defaults.project;
     const path = ["schedules", i, "project"];
@@ -100,10 +125,14 @@ export function scheduleIssues(
     }
     const own = s.project ? "" : " (pool.autonomous.project)";
     if (!defaults.allowedRoots.some((r) => project === r || project.startsWith(r.endsWith(sep) ? r : r + sep))) {
-      issues.push({ path, message: `${project}${own} is not inside inbox.allowed_roots (${defaults.allowedRoots.join(", ") || "none"}); add it, or its folder, there` });
+      issues.push({
+        path,
+        message: `${project}${own} is not inside inbox.allowed_roots (${defaults.allowedRoots.join(", ") || "none"}); add it, or its folder, there`,
+      });
       return;
     }
-    if (isDir && !isDir(project)) issues.push({ path, message: `${project}${own} does not exist or is not a directory` });
+    if (isDir && !isDir(project))
+      issues.push({ path, message: `${project}${own} does not exist or is not a directory` });
   });
   return issues;
 }

@@ -64,14 +64,20 @@ function accountSchema(home: string) {
 
 function poolSchema(home: string) {
   const dedicated = z.strictObject({
-    name: matching(SESSION_NAME, "must be 1-64 letters, digits, '_' or '-' (no '.' or ':'), starting with a letter or digit"),
+    name: matching(
+      SESSION_NAME,
+      "must be 1-64 letters, digits, '_' or '-' (no '.' or ':'), starting with a letter or digit",
+    ),
     project: absPath(home),
     account: z.string().optional(),
     args: stringList(),
   });
   const autonomous = z
     .strictObject({
-      prefix: matching(AUTONOMOUS_PREFIX, "must be 1-48 letters, digits, '_' or '-', starting with a letter or digit").default("auto-"),
+      prefix: matching(
+        AUTONOMOUS_PREFIX,
+        "must be 1-48 letters, digits, '_' or '-', starting with a letter or digit",
+      ).default("auto-"),
       min: int(0, 64).default(0),
       max: int(0, 64).default(0),
       idle_timeout: durationOr("10m", 1),
@@ -80,15 +86,22 @@ function poolSchema(home: string) {
       retry_backoff: durationOr("10s"),
       retry_backoff_max: durationOr("10m"),
       worktree: z.boolean().default(false),
-      worktree_prefix: matching(WORKTREE_PREFIX, "must be 1-48 letters, digits, '_', '-' or '/', starting with a letter or digit, not ending in '/'").default("cf"),
+      worktree_prefix: matching(
+        WORKTREE_PREFIX,
+        "must be 1-48 letters, digits, '_', '-' or '/', starting with a letter or digit, not ending in '/'",
+      ).default("cf"),
       task_timeout: duration(1000).optional(),
       // --permission-mode for pool sessions only (over claude.permission_mode); unset: claude.permission_mode.
       permission_mode: z.enum(POOL_PERMISSION_MODES).optional(),
     })
-    .refine((a) => a.min <= a.max, { path: ["max"], error: (iss) => `must be at least min (${(iss.input as { min: number }).min})` })
+    .refine((a) => a.min <= a.max, {
+      path: ["max"],
+      error: (iss) => `must be at least min (${(iss.input as { min: number }).min})`,
+    })
     .refine((a) => a.permission_mode !== "bypassPermissions" || a.worktree, {
       path: ["permission_mode"],
-      error: "bypassPermissions runs every tool call without asking; it is only accepted with pool.autonomous.worktree: true, so each task works in a git worktree of its own and never in the project's own tree",
+      error:
+        "bypassPermissions runs every tool call without asking; it is only accepted with pool.autonomous.worktree: true, so each task works in a git worktree of its own and never in the project's own tree",
     });
   return z.strictObject({
     shared_projects_dir: absPath(home).optional(),
@@ -180,7 +193,11 @@ function inboxSchema(home: string) {
     stable_time: durationOr("500ms"),
     // Unset: the configured projects' parents (see defaultAllowedRoots).
     allowed_roots: z
-      .array(absPath(home).refine((p) => p !== "/", { error: "must not be / (that would allow every folder as a trusted project)" }))
+      .array(
+        absPath(home).refine((p) => p !== "/", {
+          error: "must not be / (that would allow every folder as a trusted project)",
+        }),
+      )
       .optional(),
   });
 }
@@ -191,7 +208,9 @@ const retentionSchema = z.strictObject({
   events: durationOr("90d", 1),
   events_max_rows: int(1000).default(1_000_000),
   // The weekly soft cap counts the last 7 days of prompts: a shorter retention would undercount it.
-  prompts: durationOr("8d").refine((ms) => ms >= 7 * DAY, { error: "must be at least 7d (the weekly soft cap counts the last 7 days)" }),
+  prompts: durationOr("8d").refine((ms) => ms >= 7 * DAY, {
+    error: "must be at least 7d (the weekly soft cap counts the last 7 days)",
+  }),
   spool_bad: durationOr("7d", 1),
   inbox_done: durationOr("30d", 1),
   outbox: durationOr("30d", 1),
@@ -207,28 +226,54 @@ const notifyTargetSchema = z
     name: matching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-'").optional(),
     kind: z.enum(NOTIFY_KINDS),
     // ${VAR} is filled in by the loader like anywhere in the file (config/yaml-doc.ts): a secret URL stays out of it.
-    url: z.string().refine((u) => {
-      try {
-        return /^https?:$/.test(new URL(u).protocol);
-      } catch {
-        return false;
-      }
-    }, { error: (iss) => `must be an http:// or https:// URL, got ${describe(redactUrl(iss.input))}` }).optional(),
-    argv: z.array(z.string().min(1, { error: "must not be empty" })).min(1, { error: "must name a program" }).optional(),
+    url: z
+      .string()
+      .refine(
+        (u) => {
+          try {
+            return /^https?:$/.test(new URL(u).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { error: (iss) => `must be an http:// or https:// URL, got ${describe(redactUrl(iss.input))}` },
+      )
+      .optional(),
+    argv: z
+      .array(z.string().min(1, { error: "must not be empty" }))
+      .min(1, { error: "must name a program" })
+      .optional(),
     format: z.enum(WEBHOOK_FORMATS).optional(),
     events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
   })
   .superRefine((t, ctx) => {
     const needs = (key: "url" | "argv", why: string) => {
-      if (t[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: `is required for kind ${t.kind} (${why})` });
+      if (t[key] === undefined)
+        ctx.addIssue({ code: "custom", path: [key], message: `is required for kind ${t.kind} (${why})` });
     };
     const forbids = (key: "url" | "argv" | "format") => {
-      if (t[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `does not apply to kind ${t.kind}` });
+      if (t[key] !== undefined)
+        ctx.addIssue({ code: "custom", path: [key], message: `does not apply to kind ${t.kind}` });
     };
-    if (t.kind === "webhook") { needs("url", "where to POST"); forbids("argv"); }
-    if (t.kind === "ntfy") { needs("url", "the topic URL"); forbids("argv"); forbids("format"); }
-    if (t.kind === "command") { needs("argv", "the program and its arguments"); forbids("url"); forbids("format"); }
-    if (t.kind === "desktop") { forbids("url"); forbids("argv"); forbids("format"); }
+    if (t.kind === "webhook") {
+      needs("url", "where to POST");
+      forbids("argv");
+    }
+    if (t.kind === "ntfy") {
+      needs("url", "the topic URL");
+      forbids("argv");
+      forbids("format");
+    }
+    if (t.kind === "command") {
+      needs("argv", "the program and its arguments");
+      forbids("url");
+      forbids("format");
+    }
+    if (t.kind === "desktop") {
+      forbids("url");
+      forbids("argv");
+      forbids("format");
+    }
   });
 
 // An invalid URL may still hold a token: the error shows its scheme and host only.
@@ -244,9 +289,14 @@ const notifySchema = z
     targets: z.array(notifyTargetSchema).default([]),
   })
   .transform((n, ctx): NotifyConfig => {
-    const targets = n.targets.map((t, i) => ({ ...t, name: t.name ?? `${t.kind}-${i + 1}`, format: t.format ?? "json" as const }));
+    const targets = n.targets.map((t, i) => ({
+      ...t,
+      name: t.name ?? `${t.kind}-${i + 1}`,
+      format: t.format ?? ("json" as const),
+    }));
     targets.forEach((t, i) => {
-      if (targets.findIndex((o) => o.name === t.name) !== i) ctx.addIssue({ code: "custom", path: ["targets", i, "name"], message: `${t.name} is used by another target` });
+      if (targets.findIndex((o) => o.name === t.name) !== i)
+        ctx.addIssue({ code: "custom", path: ["targets", i, "name"], message: `${t.name} is used by another target` });
     });
     return { ...n, targets };
   });
@@ -266,7 +316,15 @@ function claudeSchema(home: string) {
 export const POOL_PERMISSION_MODES = ["default", "acceptEdits", "plan", "bypassPermissions"] as const;
 
 /** `--permission-mode` choices (2.1.197's help; 2.1.332 adds "manual" and still takes "default"). */
-export const PERMISSION_MODES = ["default", "manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"] as const;
+export const PERMISSION_MODES = [
+  "default",
+  "manual",
+  "acceptEdits",
+  "auto",
+  "plan",
+  "dontAsk",
+  "bypassPermissions",
+] as const;
 
 /** The whole file. Output is the final Config with every default filled in. */
 export function configSchema(ctx: ConfigContext) {
@@ -293,8 +351,13 @@ export function configSchema(ctx: ConfigContext) {
     })
     .transform((c, zctx): Config => {
       const out = fillStateDefaults(c, ctx);
-      const defaults = { project: out.pool.autonomous.project, allowedRoots: out.inbox.allowed_roots, worktreeRequired: out.pool.autonomous.permission_mode === "bypassPermissions" };
-      for (const i of scheduleIssues(out.schedules, defaults, ctx.isDir)) zctx.addIssue({ code: "custom", path: i.path, message: i.message });
+      const defaults = {
+        project: out.pool.autonomous.project,
+        allowedRoots: out.inbox.allowed_roots,
+        worktreeRequired: out.pool.autonomous.permission_mode === "bypassPermissions",
+      };
+      for (const i of scheduleIssues(out.schedules, defaults, ctx.isDir))
+        zctx.addIssue({ code: "custom", path: i.path, message: i.message });
       return out;
     });
 }
@@ -306,7 +369,10 @@ type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox" | "quot
   state_dir?: string | undefined;
   pool: Omit<Config["pool"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
   checkpoint: Omit<Config["checkpoint"], "dir"> & { dir?: string | undefined };
-  inbox: Omit<Config["inbox"], "dir" | "allowed_roots"> & { dir?: string | undefined; allowed_roots?: string[] | undefined };
+  inbox: Omit<Config["inbox"], "dir" | "allowed_roots"> & {
+    dir?: string | undefined;
+    allowed_roots?: string[] | undefined;
+  };
 };
 
 /**
@@ -335,10 +401,21 @@ function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
     inbox: {
       ...c.inbox,
       dir: c.inbox.dir ?? join(state_dir, "inbox"),
-      allowed_roots: c.inbox.allowed_roots
-        ?? defaultAllowedRoots([...c.pool.dedicated.map((d) => d.project), ...(c.pool.autonomous.project ? [c.pool.autonomous.project] : [])], ctx.home),
+      allowed_roots:
+        c.inbox.allowed_roots ??
+        defaultAllowedRoots(
+          [
+            ...c.pool.dedicated.map((d) => d.project),
+            ...(c.pool.autonomous.project ? [c.pool.autonomous.project] : []),
+          ],
+          ctx.home,
+        ),
     },
     // The usage endpoint lives where the CLI's API does: a proxy or stand-in set for the CLI serves both.
-    quota: { ...c.quota, usage_api_base: c.quota.usage_api_base ?? (c.claude.env.ANTHROPIC_BASE_URL?.replace(/\/+$/, "") || DEFAULT_API_BASE) },
+    quota: {
+      ...c.quota,
+      usage_api_base:
+        c.quota.usage_api_base ?? (c.claude.env.ANTHROPIC_BASE_URL?.replace(/\/+$/, "") || DEFAULT_API_BASE),
+    },
   };
 }

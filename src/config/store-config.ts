@@ -26,19 +26,26 @@ export interface BoxConfig {
 export const storeSchema = z
   .strictObject({
     backend: z.enum(STORE_BACKENDS).default("sqlite"),
-    postgres_url_env: z.string().superRefine((v, ctx) => {
-      if (ENV_NAME.test(v)) return;
-      // A URL pasted here by mistake may hold a password: it is never echoed back.
-      const shown = /[:@/]/.test(v) ? "(a value that looks like a URL; not shown)" : JSON.stringify(v);
-      ctx.addIssue({ code: "custom", message: `must be the name of an environment variable that holds the URL, not the URL itself, got ${shown}` });
-    }).optional(),
+    postgres_url_env: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (ENV_NAME.test(v)) return;
+        // A URL pasted here by mistake may hold a password: it is never echoed back.
+        const shown = /[:@/]/.test(v) ? "(a value that looks like a URL; not shown)" : JSON.stringify(v);
+        ctx.addIssue({
+          code: "custom",
+          message: `must be the name of an environment variable that holds the URL, not the URL itself, got ${shown}`,
+        });
+      })
+      .optional(),
   })
   .superRefine((s, ctx) => {
     if (s.backend === "postgres" && s.postgres_url_env === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["postgres_url_env"],
-        message: "is required with store.backend: postgres: the name of the environment variable that holds the postgresql:// URL (e.g. CLAUDE_FAILOVER_PG_URL)",
+        message:
+          "is required with store.backend: postgres: the name of the environment variable that holds the postgresql:// URL (e.g. CLAUDE_FAILOVER_PG_URL)",
       });
     }
   });
@@ -46,12 +53,17 @@ export const storeSchema = z
 /** `box:`; `hostname` gives the default name (the caller's os.hostname()). */
 export function boxSchema(hostname: string | undefined) {
   return z.strictObject({
-    name: matching(BOX_NAME, "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit").default(() => defaultBoxName(hostname ?? osHostname())),
+    name: matching(BOX_NAME, "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit").default(
+      () => defaultBoxName(hostname ?? osHostname()),
+    ),
   });
 }
 
 /** The host name as a box name: characters outside BOX_NAME become '-', at most 63; "box" if nothing is left. */
 export function defaultBoxName(host: string): string {
-  const name = host.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 63);
+  const name = host
+    .replace(/[^A-Za-z0-9_.-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 63);
   return name || "box";
 }

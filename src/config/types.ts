@@ -124,7 +124,15 @@ export interface Config {
   /** allowed_roots: absolute paths; a task's project must be inside one (default: the configured projects' parents) */
   inbox: { dir: string; max_file_bytes: number; stable_time: number; allowed_roots: string[] };
   /** Ages in ms; max_files per directory (spool/bad, inbox processed/ and rejected/, outbox). */
-  retention: { events: number; events_max_rows: number; prompts: number; spool_bad: number; inbox_done: number; outbox: number; max_files: number };
+  retention: {
+    events: number;
+    events_max_rows: number;
+    prompts: number;
+    spool_bad: number;
+    inbox_done: number;
+    outbox: number;
+    max_files: number;
+  };
   /** notifications (config/notify-config.ts): durations in ms, targets with `${VAR}` already substituted (and the names in referenced_env) */
   notify: NotifyConfig;
   /** recurring pool tasks (config/schedules.ts, src/schedules/); names unique */

@@ -101,7 +101,8 @@ export function expandVars(text: string, env: NodeJS.ProcessEnv): Expanded {
     const value = env[name];
     changed = true;
     if (fallback !== undefined) return value ? value : fallback;
-    if (value === undefined) error = `environment variable ${name} is not set (write \${${name}:-default} to give a default)`;
+    if (value === undefined)
+      error = `environment variable ${name} is not set (write \${${name}:-default} to give a default)`;
     return value ?? whole;
   });
   return error ? { error } : { text: out, changed };

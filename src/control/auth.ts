@@ -8,10 +8,16 @@ export type TokenCheck = { ok: true; token: string } | { ok: false; message: str
 export function readToken(env: NodeJS.ProcessEnv, varName: string): TokenCheck {
   const t = env[varName];
   if (!t) {
-    return { ok: false, message: `environment variable ${varName} is not set; the control plane needs a bearer token (e.g. export ${varName}=$(openssl rand -hex 32))` };
+    return {
+      ok: false,
+      message: `environment variable ${varName} is not set; the control plane needs a bearer token (e.g. export ${varName}=$(openssl rand -hex 32))`,
+    };
   }
   if (t.length < MIN_TOKEN_LENGTH) {
-    return { ok: false, message: `environment variable ${varName} is too short (${t.length} characters, need at least ${MIN_TOKEN_LENGTH})` };
+    return {
+      ok: false,
+      message: `environment variable ${varName} is too short (${t.length} characters, need at least ${MIN_TOKEN_LENGTH})`,
+    };
   }
   return { ok: true, token: t };
 }

@@ -17,7 +17,10 @@ export interface ControlPlugins {
   login?: (account: string) => unknown;
   account?: (name: string, action: "enable" | "disable") => unknown;
   tasks?: {
-    list(): unknown[]; get(idOrName: string): unknown; enqueue(i: EnqueueInput): unknown; scale(i: { min?: number; max?: number }): unknown;
+    list(): unknown[];
+    get(idOrName: string): unknown;
+    enqueue(i: EnqueueInput): unknown;
+    scale(i: { min?: number; max?: number }): unknown;
     cancel(idOrName: string): Promise<unknown>;
     answer(idOrName: string, answer: "yes" | "no", since?: number): Promise<unknown>;
   };
@@ -38,7 +41,10 @@ export const SwapInput = z.strictObject({
 });
 export const SendInput = z.strictObject({ session: z.string().min(1).max(64), text: z.string().min(1).max(1_000_000) });
 /** A slash command from the allowed list (sessions/cli-input.ts ALLOWED_COMMANDS: /compact, /clear, /model). */
-export const CommandInput = z.strictObject({ session: z.string().min(1).max(64), command: z.string().min(1).max(2100) });
+export const CommandInput = z.strictObject({
+  session: z.string().min(1).max(64),
+  command: z.string().min(1).max(2100),
+});
 export const EnqueueInputSchema = z.strictObject({
   prompt: z.string().min(1).max(1_000_000),
   project: z.string().min(1).max(4096).optional(),
@@ -54,7 +60,10 @@ export const EnqueueInputSchema = z.strictObject({
   timeout: z.string().min(1).max(32).optional(),
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
-export const AccountInput = z.strictObject({ account: z.string().min(1).max(32), action: z.enum(["enable", "disable"]) });
+export const AccountInput = z.strictObject({
+  account: z.string().min(1).max(32),
+  action: z.enum(["enable", "disable"]),
+});
 export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
 export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) });
 /** The answer to the permission dialog a waiting task's turn stopped at: its plain "Yes" or "No" option. */
@@ -62,8 +71,15 @@ export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) }
  * `since`: the wait being answered, as tasks_list/task_get show it (`waiting.since`, ms since the epoch).
  * With it, an answer meant for one dialog is refused when the task has come to wait on another since.
  */
-export const TaskAnswerInput = z.strictObject({ id: z.string().min(1).max(128), answer: z.enum(["yes", "no"]), since: z.number().int().nonnegative().optional() });
-export const ScaleInput = z.strictObject({ min: z.number().int().min(0).max(64).optional(), max: z.number().int().min(0).max(64).optional() });
+export const TaskAnswerInput = z.strictObject({
+  id: z.string().min(1).max(128),
+  answer: z.enum(["yes", "no"]),
+  since: z.number().int().nonnegative().optional(),
+});
+export const ScaleInput = z.strictObject({
+  min: z.number().int().min(0).max(64).optional(),
+  max: z.number().int().min(0).max(64).optional(),
+});
 
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const r = schema.safeParse(input);
@@ -275,25 +291,46 @@ export class ControlApi {
   }
 
   private requireSession(name: string): void {
-    if (!this.sessions.specs.has(name) || !this.sessions.get(name)) throw new CfError("no_such_session", `no session named ${name}`);
+    if (!this.sessions.specs.has(name) || !this.sessions.get(name))
+      throw new CfError("no_such_session", `no session named ${name}`);
   }
 
   private sessionView(s: SessionRow) {
     const sw = this.store.lastSwap(s.name);
     return {
-      name: s.name, kind: s.kind, project: s.project, account: s.account, state: s.state, stateReason: s.stateReason,
-      claudeSessionId: s.claudeSessionId, lastPrompt: clip(s.lastPrompt), lastPromptAt: s.lastPromptAt,
-      lastPromptAnswered: s.lastPromptAnswered, lastActivity: s.lastActivity, parkedUntil: s.parkedUntil,
-      restarts: s.restarts, busyWith: this.sessions.lockedBy(s.name) ?? null, lastSwap: sw ? swapView(sw) : null,
+      name: s.name,
+      kind: s.kind,
+      project: s.project,
+      account: s.account,
+      state: s.state,
+      stateReason: s.stateReason,
+      claudeSessionId: s.claudeSessionId,
+      lastPrompt: clip(s.lastPrompt),
+      lastPromptAt: s.lastPromptAt,
+      lastPromptAnswered: s.lastPromptAnswered,
+      lastActivity: s.lastActivity,
+      parkedUntil: s.parkedUntil,
+      restarts: s.restarts,
+      busyWith: this.sessions.lockedBy(s.name) ?? null,
+      lastSwap: sw ? swapView(sw) : null,
     };
   }
 }
 
 function swapView(sw: SwapRow) {
   return {
-    id: sw.id, from: sw.fromAccount, to: sw.toAccount, reason: sw.reason, urgent: sw.urgent, startedAt: sw.startedAt,
-    endedAt: sw.endedAt, durationMs: sw.endedAt ? sw.endedAt - sw.startedAt : null, outcome: sw.outcome, error: sw.error,
-    step: sw.step, steps: sw.steps,
+    id: sw.id,
+    from: sw.fromAccount,
+    to: sw.toAccount,
+    reason: sw.reason,
+    urgent: sw.urgent,
+    startedAt: sw.startedAt,
+    endedAt: sw.endedAt,
+    durationMs: sw.endedAt ? sw.endedAt - sw.startedAt : null,
+    outcome: sw.outcome,
+    error: sw.error,
+    step: sw.step,
+    steps: sw.steps,
   };
 }
 

@@ -15,9 +15,17 @@ export interface PublicError {
 
 /** Expected outcomes: their message describes the caller's own request, so it is shown (scrubbed). */
 const CALLER_ERRORS: Record<string, number> = {
-  bad_request: 400, invalid_input: 400, body_too_large: 413, forbidden: 403,
-  no_such_session: 404, no_such_account: 404, no_such_task: 404, no_such_target: 404,
-  session_busy: 409, conflict: 409, no_target: 409,
+  bad_request: 400,
+  invalid_input: 400,
+  body_too_large: 413,
+  forbidden: 403,
+  no_such_session: 404,
+  no_such_account: 404,
+  no_such_task: 404,
+  no_such_target: 404,
+  session_busy: 409,
+  conflict: 409,
+  no_target: 409,
   unavailable: 503,
 };
 

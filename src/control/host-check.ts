@@ -15,7 +15,10 @@ export interface HostPolicy {
   port: number;
 }
 
-interface HostPort { hostname: string; port: number }
+interface HostPort {
+  hostname: string;
+  port: number;
+}
 
 /** Parses a Host header value ("127.0.0.1:8080", "[::1]:80", "localhost") into a lower-case name and a port. */
 export function parseHostHeader(value: string, defaultPort = 80): HostPort | null {

@@ -65,10 +65,18 @@ export class HttpServer {
   private throttle: AuthThrottle;
 
   /** With `socketPath` the server listens on a unix socket whose file mode (0600) is the lock: no token. */
-  constructor(private opts: HttpOptions, private routes: Routes, private readonly log: Logger, private readonly socketPath?: string) {
+  constructor(
+    private opts: HttpOptions,
+    private routes: Routes,
+    private readonly log: Logger,
+    private readonly socketPath?: string,
+  ) {
     this.matches = tokenMatcher(opts.token);
     this.limiter = new RateLimiter(opts.ratePerMinute);
-    this.throttle = new AuthThrottle({ maxFailures: opts.authFailures ?? 10, windowMs: opts.authFailureWindowMs ?? 60_000 });
+    this.throttle = new AuthThrottle({
+      maxFailures: opts.authFailures ?? 10,
+      windowMs: opts.authFailureWindowMs ?? 60_000,
+    });
   }
 
   update(opts: Partial<HttpOptions>): void {
@@ -84,13 +92,16 @@ export class HttpServer {
   }
 
   async listen(): Promise<AddressInfo> {
-    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
-      this.handle(req, res).catch((e) => {
-        this.log.error({ err: faultDetail(e, [this.opts.token]), path: req.url }, "http handler fault");
-        const pub = publicError(e);
-        sendError(res, pub.status, pub.code, pub.message);
-      });
-    });
+    const server = createServer(
+      { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+      (req, res) => {
+        this.handle(req, res).catch((e) => {
+          this.log.error({ err: faultDetail(e, [this.opts.token]), path: req.url }, "http handler fault");
+          const pub = publicError(e);
+          sendError(res, pub.status, pub.code, pub.message);
+        });
+      },
+    );
     server.maxConnections = this.opts.maxConnections ?? 64;
     server.on("clientError", (_e, socket) => socket.destroy());
     this.server = server;
@@ -126,16 +137,21 @@ export class HttpServer {
     const now = Date.now();
     if (!this.socketPath) {
       // Every route, /health included: a page that rebinds a name to 127.0.0.1 must learn nothing.
-      const host = checkHostOrigin({ host: req.headers.host, origin: req.headers.origin }, { listenHost: this.opts.host, port: req.socket.localPort ?? 0 });
+      const host = checkHostOrigin(
+        { host: req.headers.host, origin: req.headers.origin },
+        { listenHost: this.opts.host, port: req.socket.localPort ?? 0 },
+      );
       if (!host.ok) return sendError(res, 403, "forbidden", host.message);
     }
     if (url.pathname === "/health" && (method === "GET" || method === "HEAD")) {
       return sendJson(res, 200, { ok: true });
     }
-    if (!this.socketPath && this.routes.ui && (url.pathname === "/ui" || url.pathname.startsWith("/ui/"))) return this.routes.ui(req, res, url);
+    if (!this.socketPath && this.routes.ui && (url.pathname === "/ui" || url.pathname.startsWith("/ui/")))
+      return this.routes.ui(req, res, url);
     const isTrigger = url.pathname.startsWith("/trigger/");
     // Over the socket only mutating routes need the token, and only while triggers are off for HTTP.
-    const needsToken = !this.socketPath || (isTrigger && !this.opts.enableTrigger && req.headers.authorization !== undefined);
+    const needsToken =
+      !this.socketPath || (isTrigger && !this.opts.enableTrigger && req.headers.authorization !== undefined);
     let charge: RawCtx["charge"] = () => true;
     if (needsToken) {
       const peer = this.socketPath ? "unix" : (req.socket.remoteAddress ?? "?");
@@ -159,15 +175,29 @@ export class HttpServer {
     }
     const raw = this.routes.raw[url.pathname];
     if (raw) return raw(req, res, { charge });
-    const table = method === "GET" ? this.routes.get : method === "POST" ? (isTrigger ? this.routes.trigger : this.routes.post) : undefined;
+    const table =
+      method === "GET"
+        ? this.routes.get
+        : method === "POST"
+          ? isTrigger
+            ? this.routes.trigger
+            : this.routes.post
+          : undefined;
     const handler = table?.[url.pathname];
     if (!handler) {
       const known = [this.routes.get, this.routes.post, this.routes.trigger].some((t) => url.pathname in t);
-      return known ? sendError(res, 405, "method_not_allowed", `${method} not allowed on this route`) : sendError(res, 404, "not_found", "no such route");
+      return known
+        ? sendError(res, 405, "method_not_allowed", `${method} not allowed on this route`)
+        : sendError(res, 404, "not_found", "no such route");
     }
     if (isTrigger && !this.opts.enableTrigger && !(this.socketPath && needsToken)) {
       return this.socketPath
-        ? sendError(res, 403, "forbidden", "trigger routes need the bearer token on the control socket while mcp_http.enable_trigger is false")
+        ? sendError(
+            res,
+            403,
+            "forbidden",
+            "trigger routes need the bearer token on the control socket while mcp_http.enable_trigger is false",
+          )
         : sendError(res, 403, "forbidden", "trigger routes are disabled (mcp_http.enable_trigger: false)");
     }
     try {
@@ -176,7 +206,11 @@ export class HttpServer {
       if (!res.headersSent) sendJson(res, 200, result ?? { ok: true });
     } catch (e) {
       const pub = publicError(e, [this.opts.token]);
-      if (pub.internal) this.log.error({ path: url.pathname, code: pub.code, err: faultDetail(e, [this.opts.token]) }, "control request failed");
+      if (pub.internal)
+        this.log.error(
+          { path: url.pathname, code: pub.code, err: faultDetail(e, [this.opts.token]) },
+          "control request failed",
+        );
       return sendError(res, pub.status, pub.code, pub.message);
     }
   }

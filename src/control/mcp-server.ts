@@ -34,7 +34,9 @@ const INSTRUCTIONS =
   "Read tools show sessions, accounts, quota, tasks and events; mutating tools (when enabled) enqueue tasks, " +
   "send prompts, swap accounts, checkpoint, restart and scale the pool.";
 
-type ServerOptions = Pick<McpHandlerOptions, "triggersEnabled" | "token" | "log" | "version" | "onCall"> & { validator?: jsonSchemaValidator };
+type ServerOptions = Pick<McpHandlerOptions, "triggersEnabled" | "token" | "log" | "version" | "onCall"> & {
+  validator?: jsonSchemaValidator;
+};
 
 /** Builds the MCP server with the tools allowed right now (one per request: stateless). */
 export function buildMcpServer(api: ControlApi, opts: ServerOptions): McpServer {
@@ -43,15 +45,26 @@ export function buildMcpServer(api: ControlApi, opts: ServerOptions): McpServer 
     // One validator for all requests: the SDK would otherwise build a new Ajv instance per server.
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: opts.validator },
   );
-  registerTools(server, api, { enableTrigger: opts.triggersEnabled(), secrets: [opts.token()], log: opts.log, onCall: opts.onCall });
+  registerTools(server, api, {
+    enableTrigger: opts.triggersEnabled(),
+    secrets: [opts.token()],
+    log: opts.log,
+    onCall: opts.onCall,
+  });
   return server;
 }
 
 /** The raw route handler for /mcp (mounted in Routes.raw). */
-export function createMcpHandler(api: ControlApi, opts: McpHandlerOptions): (req: IncomingMessage, res: ServerResponse, ctx?: RawCtx) => Promise<void> {
+export function createMcpHandler(
+  api: ControlApi,
+  opts: McpHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse, ctx?: RawCtx) => Promise<void> {
   const validator = new AjvJsonSchemaValidator();
   return async (req, res, ctx) => {
-    const check = checkHostOrigin({ host: req.headers.host, origin: req.headers.origin }, { listenHost: opts.listenHost, port: req.socket.localPort ?? 0 });
+    const check = checkHostOrigin(
+      { host: req.headers.host, origin: req.headers.origin },
+      { listenHost: opts.listenHost, port: req.socket.localPort ?? 0 },
+    );
     if (!check.ok) return rpcError(res, 403, -32000, `Forbidden: ${check.message}`);
     if (req.method !== "POST") {
       // Stateless: there is no server-to-client stream (GET) and no session to end (DELETE).
@@ -90,10 +103,12 @@ async function readMessage(req: IncomingMessage, limit: number): Promise<Message
   try {
     buf = await readBody(req, limit);
   } catch (e) {
-    if (isCfError(e, "body_too_large")) return { ok: false, status: 413, code: -32000, message: `Payload too large: over ${limit} bytes` };
+    if (isCfError(e, "body_too_large"))
+      return { ok: false, status: 413, code: -32000, message: `Payload too large: over ${limit} bytes` };
     return { ok: false, status: 400, code: -32000, message: "Bad request: the body could not be read" };
   }
-  if (!buf.length) return { ok: false, status: 400, code: -32700, message: "Parse error: empty body; expected a JSON-RPC message" };
+  if (!buf.length)
+    return { ok: false, status: 400, code: -32700, message: "Parse error: empty body; expected a JSON-RPC message" };
   try {
     return { ok: true, value: JSON.parse(buf.toString("utf8")) as unknown };
   } catch {
@@ -104,6 +119,9 @@ async function readMessage(req: IncomingMessage, limit: number): Promise<Message
 function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
   if (res.headersSent) return;
   const text = JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null });
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -7,7 +7,18 @@ import { z } from "zod";
 import type { Logger } from "../util/log.js";
 import { CfError } from "../util/errors.js";
 import { faultDetail, publicError, sanitize } from "./error-map.js";
-import { AccountInput, EnqueueInputSchema, ScaleInput, TaskAnswerInput, TaskCancelInput, SendInput, CommandInput, SessionInput, SwapInput, type ControlApi } from "./control-api.js";
+import {
+  AccountInput,
+  EnqueueInputSchema,
+  ScaleInput,
+  TaskAnswerInput,
+  TaskCancelInput,
+  SendInput,
+  CommandInput,
+  SessionInput,
+  SwapInput,
+  type ControlApi,
+} from "./control-api.js";
 
 export interface ToolOptions {
   enableTrigger: boolean;
@@ -40,52 +51,128 @@ type Spec = { description: string; input: z.ZodType; annotations: ToolAnnotation
 function readTools(api: ControlApi): Record<string, Spec> {
   return {
     sessions_list: {
-      description: "All supervised sessions: state, account, last prompt, last swap (its steps: session_get).", input: NoInput, annotations: READ,
+      description: "All supervised sessions: state, account, last prompt, last swap (its steps: session_get).",
+      input: NoInput,
+      annotations: READ,
       run: () => ({ sessions: api.sessionsList().map(withoutSwapSteps) }),
     },
     session_get: {
-      description: "One session: state, account, last swap, and the last N lines of its tmux pane.", input: SessionGetInput, annotations: READ,
+      description: "One session: state, account, last swap, and the last N lines of its tmux pane.",
+      input: SessionGetInput,
+      annotations: READ,
       run: (a: z.infer<typeof SessionGetInput>) => api.sessionGet(a.session, a.lines ?? 40),
     },
-    accounts_list: { description: "Accounts: state (active, cooldown, exhausted, ...), quota figures and their age, sessions on each.", input: NoInput, annotations: READ, run: () => ({ accounts: api.accountsList() }) },
-    quota_status: { description: "Quota per account: state, until when, usage figures, prompts counted locally.", input: QuotaInput, annotations: READ, run: (a: z.infer<typeof QuotaInput>) => quotaStatus(api, a.account) },
-    tasks_list: {
-      description: "Tasks of the inbox and the autonomous pool, optionally only those in one state (`waiting`: a running task stopped at a permission dialog, with its question under `waiting`).", input: TasksListInput, annotations: READ,
-      run: (a: z.infer<typeof TasksListInput>) => ({ tasks: api.tasksList().filter((t) => !a.state || (t as { state?: unknown }).state === a.state) }),
+    accounts_list: {
+      description: "Accounts: state (active, cooldown, exhausted, ...), quota figures and their age, sessions on each.",
+      input: NoInput,
+      annotations: READ,
+      run: () => ({ accounts: api.accountsList() }),
     },
-    task_get: { description: "One task by id.", input: TaskGetInput, annotations: READ, run: (a: z.infer<typeof TaskGetInput>) => api.taskGet(a.id) },
+    quota_status: {
+      description: "Quota per account: state, until when, usage figures, prompts counted locally.",
+      input: QuotaInput,
+      annotations: READ,
+      run: (a: z.infer<typeof QuotaInput>) => quotaStatus(api, a.account),
+    },
+    tasks_list: {
+      description:
+        "Tasks of the inbox and the autonomous pool, optionally only those in one state (`waiting`: a running task stopped at a permission dialog, with its question under `waiting`).",
+      input: TasksListInput,
+      annotations: READ,
+      run: (a: z.infer<typeof TasksListInput>) => ({
+        tasks: api.tasksList().filter((t) => !a.state || (t as { state?: unknown }).state === a.state),
+      }),
+    },
+    task_get: {
+      description: "One task by id.",
+      input: TaskGetInput,
+      annotations: READ,
+      run: (a: z.infer<typeof TaskGetInput>) => api.taskGet(a.id),
+    },
     schedules_list: {
-      description: "Configured schedules (recurring pool tasks): cron, project, next run, and the last run with its task id and state.", input: NoInput, annotations: READ,
+      description:
+        "Configured schedules (recurring pool tasks): cron, project, next run, and the last run with its task id and state.",
+      input: NoInput,
+      annotations: READ,
       run: () => ({ schedules: api.schedulesList() }),
     },
     events_tail: {
-      description: "The latest events of the audit log (swaps, hooks, account states, ...), oldest first.", input: EventsTailInput, annotations: READ,
-      run: (a: z.infer<typeof EventsTailInput>) => ({ events: api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }) }),
+      description: "The latest events of the audit log (swaps, hooks, account states, ...), oldest first.",
+      input: EventsTailInput,
+      annotations: READ,
+      run: (a: z.infer<typeof EventsTailInput>) => ({
+        events: api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }),
+      }),
     },
   };
 }
 
 function mutatingTools(api: ControlApi): Record<string, Spec> {
   return {
-    inbox_enqueue: { description: "Queue a task (a prompt for a project) for the autonomous pool.", input: EnqueueInputSchema, annotations: WRITE, run: (a) => api.enqueue(a) },
+    inbox_enqueue: {
+      description: "Queue a task (a prompt for a project) for the autonomous pool.",
+      input: EnqueueInputSchema,
+      annotations: WRITE,
+      run: (a) => api.enqueue(a),
+    },
     task_cancel: {
-      description: "Cancel a task: a queued one is removed from the queue, a running one has its turn interrupted; either becomes `cancelled`.",
-      input: TaskCancelInput, annotations: DESTRUCTIVE, run: (a) => api.taskCancel(a),
+      description:
+        "Cancel a task: a queued one is removed from the queue, a running one has its turn interrupted; either becomes `cancelled`.",
+      input: TaskCancelInput,
+      annotations: DESTRUCTIVE,
+      run: (a) => api.taskCancel(a),
     },
     task_answer: {
-      description: "Answer the permission dialog a `waiting` task's turn stopped at (its question is in tasks_list/task_get): yes approves that one tool call, no rejects it and the model is told to finish without it. Refused, with nothing pressed, unless that very dialog is open.",
-      input: TaskAnswerInput, annotations: DESTRUCTIVE, run: (a) => api.taskAnswer(a),
+      description:
+        "Answer the permission dialog a `waiting` task's turn stopped at (its question is in tasks_list/task_get): yes approves that one tool call, no rejects it and the model is told to finish without it. Refused, with nothing pressed, unless that very dialog is open.",
+      input: TaskAnswerInput,
+      annotations: DESTRUCTIVE,
+      run: (a) => api.taskAnswer(a),
     },
-    session_send: { description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.", input: SendInput, annotations: WRITE, run: (a) => api.send(a) },
+    session_send: {
+      description: "Type a prompt, literally, into a session and press Enter; waits until the CLI has taken it.",
+      input: SendInput,
+      annotations: WRITE,
+      run: (a) => api.send(a),
+    },
     session_command: {
-      description: "Run one allowed slash command in a session: /compact [instructions], /clear or /model NAME (prompt text never runs as a command).",
-      input: CommandInput, annotations: WRITE, run: (a) => api.command(a),
+      description:
+        "Run one allowed slash command in a session: /compact [instructions], /clear or /model NAME (prompt text never runs as a command).",
+      input: CommandInput,
+      annotations: WRITE,
+      run: (a) => api.command(a),
     },
-    session_swap: { description: "Move a session to another account (a given one, or the best available); urgent cuts a running turn.", input: SwapInput, annotations: DESTRUCTIVE, run: (a) => api.swap(a) },
-    session_checkpoint: { description: "Take a checkpoint of a session now.", input: SessionInput, annotations: WRITE, run: (a) => api.checkpoint(a) },
-    session_restart: { description: "Restart a session's CLI, resuming its conversation.", input: SessionInput, annotations: DESTRUCTIVE, run: (a) => api.restart(a) },
-    account_set: { description: "Enable or disable an account; a disabled account's sessions are moved off it.", input: AccountInput, annotations: WRITE, run: (a) => api.accountSet(a) },
-    pool_scale: { description: "Set the autonomous pool's min and/or max size.", input: ScaleInput, annotations: WRITE, run: (a) => api.scale(a) },
+    session_swap: {
+      description:
+        "Move a session to another account (a given one, or the best available); urgent cuts a running turn.",
+      input: SwapInput,
+      annotations: DESTRUCTIVE,
+      run: (a) => api.swap(a),
+    },
+    session_checkpoint: {
+      description: "Take a checkpoint of a session now.",
+      input: SessionInput,
+      annotations: WRITE,
+      run: (a) => api.checkpoint(a),
+    },
+    session_restart: {
+      description: "Restart a session's CLI, resuming its conversation.",
+      input: SessionInput,
+      annotations: DESTRUCTIVE,
+      run: (a) => api.restart(a),
+    },
+    account_set: {
+      description: "Enable or disable an account; a disabled account's sessions are moved off it.",
+      input: AccountInput,
+      annotations: WRITE,
+      run: (a) => api.accountSet(a),
+    },
+    pool_scale: {
+      description: "Set the autonomous pool's min and/or max size.",
+      input: ScaleInput,
+      annotations: WRITE,
+      run: (a) => api.scale(a),
+    },
   };
 }
 
@@ -96,16 +183,20 @@ export const MUTATING_TOOLS = Object.keys(mutatingTools({} as ControlApi));
 export function registerTools(server: McpServer, api: ControlApi, opts: ToolOptions): void {
   const specs = { ...readTools(api), ...(opts.enableTrigger ? mutatingTools(api) : {}) };
   for (const [name, spec] of Object.entries(specs)) {
-    server.registerTool(name, { description: spec.description, inputSchema: spec.input, annotations: spec.annotations }, async (args: unknown) => {
-      try {
-        const result = await (spec.run as (a: unknown) => unknown)(args);
-        opts.onCall?.(name, "ok");
-        return { content: [{ type: "text", text: JSON.stringify(result ?? { ok: true }) }] } satisfies CallToolResult;
-      } catch (e) {
-        opts.onCall?.(name, "error");
-        return toolError(name, e, opts);
-      }
-    });
+    server.registerTool(
+      name,
+      { description: spec.description, inputSchema: spec.input, annotations: spec.annotations },
+      async (args: unknown) => {
+        try {
+          const result = await (spec.run as (a: unknown) => unknown)(args);
+          opts.onCall?.(name, "ok");
+          return { content: [{ type: "text", text: JSON.stringify(result ?? { ok: true }) }] } satisfies CallToolResult;
+        } catch (e) {
+          opts.onCall?.(name, "error");
+          return toolError(name, e, opts);
+        }
+      },
+    );
   }
 }
 
@@ -122,8 +213,14 @@ function quotaStatus(api: ControlApi, only?: string) {
   return {
     now: Date.now(),
     accounts: accounts.map((a) => ({
-      name: a.name, state: a.state, stateUntil: a.stateUntil, stateReason: a.stateReason,
-      usage: a.usage, promptsLastHour: a.promptsLastHour, promptsLastWeek: a.promptsLastWeek, sessions: a.sessions,
+      name: a.name,
+      state: a.state,
+      stateUntil: a.stateUntil,
+      stateReason: a.stateReason,
+      usage: a.usage,
+      promptsLastHour: a.promptsLastHour,
+      promptsLastWeek: a.promptsLastWeek,
+      sessions: a.sessions,
     })),
   };
 }

@@ -13,14 +13,36 @@ export interface MetricsSources {
 }
 
 const P = "claude_failover_";
-const SESSION_STATES = ["starting", "idle", "busy", "waiting", "limited", "exited", "failed", "parked", "swapping", "stopped"] as const satisfies readonly SessionState[];
-const ACCOUNT_STATES = ["active", "cooldown", "exhausted", "revoked", "disabled"] as const satisfies readonly AccountState[];
+const SESSION_STATES = [
+  "starting",
+  "idle",
+  "busy",
+  "waiting",
+  "limited",
+  "exited",
+  "failed",
+  "parked",
+  "swapping",
+  "stopped",
+] as const satisfies readonly SessionState[];
+const ACCOUNT_STATES = [
+  "active",
+  "cooldown",
+  "exhausted",
+  "revoked",
+  "disabled",
+] as const satisfies readonly AccountState[];
 // Swap reasons the daemon itself uses; anything an operator typed counts as "manual" (bounded labels).
 const SWAP_REASONS = new Set(["rate_limit", "quota_hard", "quota_threshold", "manual"]);
 const POLL_ERROR_EVENT = "quota.poll_error";
 
 type Window = { utilization?: unknown } | null | undefined;
-interface UsageView { fiveHour?: Window; sevenDay?: Window; perModelWeekly?: Record<string, Window> | null; ageMs?: unknown }
+interface UsageView {
+  fiveHour?: Window;
+  sevenDay?: Window;
+  perModelWeekly?: Record<string, Window> | null;
+  ageMs?: unknown;
+}
 
 export class ControlMetrics {
   readonly registry = new Registry();
@@ -31,7 +53,10 @@ export class ControlMetrics {
     const registers = [this.registry];
     const api = src.api;
     new Gauge({
-      name: `${P}sessions`, help: "Supervised sessions by state.", labelNames: ["state"], registers,
+      name: `${P}sessions`,
+      help: "Supervised sessions by state.",
+      labelNames: ["state"],
+      registers,
       collect() {
         this.reset();
         for (const s of SESSION_STATES) this.set({ state: s }, 0);
@@ -39,7 +64,10 @@ export class ControlMetrics {
       },
     });
     new Gauge({
-      name: `${P}accounts`, help: "Accounts by state.", labelNames: ["state"], registers,
+      name: `${P}accounts`,
+      help: "Accounts by state.",
+      labelNames: ["state"],
+      registers,
       collect() {
         this.reset();
         for (const s of ACCOUNT_STATES) this.set({ state: s }, 0);
@@ -49,7 +77,10 @@ export class ControlMetrics {
     this.usageMetrics(registers);
     this.swapMetrics(registers);
     new Gauge({
-      name: `${P}tasks`, help: "Tasks by state.", labelNames: ["state"], registers,
+      name: `${P}tasks`,
+      help: "Tasks by state.",
+      labelNames: ["state"],
+      registers,
       collect() {
         this.reset();
         for (const t of api.tasksList()) {
@@ -59,15 +90,48 @@ export class ControlMetrics {
       },
     });
     const spool = src.spool;
-    new Counter({ name: `${P}hook_events_applied_total`, help: "Hook events applied from the spool.", registers, collect() { this.reset(); this.inc(spool?.().applied ?? 0); } });
-    new Counter({ name: `${P}hook_events_rejected_total`, help: "Spool files rejected (unreadable or malformed).", registers, collect() { this.reset(); this.inc(spool?.().rejected ?? 0); } });
+    new Counter({
+      name: `${P}hook_events_applied_total`,
+      help: "Hook events applied from the spool.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(spool?.().applied ?? 0);
+      },
+    });
+    new Counter({
+      name: `${P}hook_events_rejected_total`,
+      help: "Spool files rejected (unreadable or malformed).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(spool?.().rejected ?? 0);
+      },
+    });
     const countPollErrors = (c: Counter<"account" | "kind">): void => this.countPollErrors(c);
     new Counter({
-      name: `${P}usage_poll_errors_total`, help: "Failed polls of the usage endpoint, by account and kind.", labelNames: ["account", "kind"], registers,
-      collect() { countPollErrors(this); },
+      name: `${P}usage_poll_errors_total`,
+      help: "Failed polls of the usage endpoint, by account and kind.",
+      labelNames: ["account", "kind"],
+      registers,
+      collect() {
+        countPollErrors(this);
+      },
     });
-    this.toolCalls = new Counter({ name: `${P}mcp_tool_calls_total`, help: "MCP tool calls by tool and outcome.", labelNames: ["tool", "outcome"], registers });
-    new Gauge({ name: `${P}start_time_seconds`, help: "When the daemon started (unix time).", registers, collect() { this.set(api.startedAt / 1000); } });
+    this.toolCalls = new Counter({
+      name: `${P}mcp_tool_calls_total`,
+      help: "MCP tool calls by tool and outcome.",
+      labelNames: ["tool", "outcome"],
+      registers,
+    });
+    new Gauge({
+      name: `${P}start_time_seconds`,
+      help: "When the daemon started (unix time).",
+      registers,
+      collect() {
+        this.set(api.startedAt / 1000);
+      },
+    });
   }
 
   get contentType(): string {
@@ -85,23 +149,30 @@ export class ControlMetrics {
   private usageMetrics(registers: Registry[]): void {
     const api = this.src.api;
     new Gauge({
-      name: `${P}account_usage_ratio`, help: "Subscription usage of a window (0..1) as last read from the usage endpoint.",
-      labelNames: ["account", "window"], registers,
+      name: `${P}account_usage_ratio`,
+      help: "Subscription usage of a window (0..1) as last read from the usage endpoint.",
+      labelNames: ["account", "window"],
+      registers,
       collect() {
         this.reset();
         for (const a of api.accountsList()) {
           // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: `{} | null` (from `unknown ?? null`) to an all-optional shape; the rule takes it for a no-op, tsc does not
           const u = a.usage as UsageView | null;
           if (!u) continue;
-          const put = (window: string, w: Window) => typeof w?.utilization === "number" && this.set({ account: a.name, window }, w.utilization);
+          const put = (window: string, w: Window) =>
+            typeof w?.utilization === "number" && this.set({ account: a.name, window }, w.utilization);
           put("five_hour", u.fiveHour);
           put("seven_day", u.sevenDay);
-          for (const [model, w] of Object.entries(u.perModelWeekly ?? {})) if (/^[a-z0-9_.-]{1,40}$/i.test(model)) put(`seven_day_${model}`, w);
+          for (const [model, w] of Object.entries(u.perModelWeekly ?? {}))
+            if (/^[a-z0-9_.-]{1,40}$/i.test(model)) put(`seven_day_${model}`, w);
         }
       },
     });
     new Gauge({
-      name: `${P}account_usage_age_seconds`, help: "Age of the last usage reading.", labelNames: ["account"], registers,
+      name: `${P}account_usage_age_seconds`,
+      help: "Age of the last usage reading.",
+      labelNames: ["account"],
+      registers,
       collect() {
         this.reset();
         for (const a of api.accountsList()) {
@@ -112,7 +183,10 @@ export class ControlMetrics {
       },
     });
     new Gauge({
-      name: `${P}account_prompts`, help: "Prompts counted locally per account in the last hour / week.", labelNames: ["account", "window"], registers,
+      name: `${P}account_prompts`,
+      help: "Prompts counted locally per account in the last hour / week.",
+      labelNames: ["account", "window"],
+      registers,
       collect() {
         this.reset();
         for (const a of api.accountsList()) {
@@ -128,18 +202,26 @@ export class ControlMetrics {
     const api = this.src.api;
     const finished = () => api.swapsRecent(100_000).filter((s) => s.outcome !== null);
     new Counter({
-      name: `${P}swaps_total`, help: "Finished swaps by reason and outcome.", labelNames: ["reason", "outcome"], registers,
+      name: `${P}swaps_total`,
+      help: "Finished swaps by reason and outcome.",
+      labelNames: ["reason", "outcome"],
+      registers,
       collect() {
         this.reset();
-        for (const s of finished()) this.inc({ reason: SWAP_REASONS.has(s.reason) ? s.reason : "manual", outcome: s.outcome! });
+        for (const s of finished())
+          this.inc({ reason: SWAP_REASONS.has(s.reason) ? s.reason : "manual", outcome: s.outcome! });
       },
     });
     new Histogram({
-      name: `${P}swap_duration_seconds`, help: "How long finished swaps took, by outcome.", labelNames: ["outcome"], registers,
+      name: `${P}swap_duration_seconds`,
+      help: "How long finished swaps took, by outcome.",
+      labelNames: ["outcome"],
+      registers,
       buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
       collect() {
         this.reset();
-        for (const s of finished()) if (s.durationMs !== null) this.observe({ outcome: s.outcome! }, s.durationMs / 1000);
+        for (const s of finished())
+          if (s.durationMs !== null) this.observe({ outcome: s.outcome! }, s.durationMs / 1000);
       },
     });
   }

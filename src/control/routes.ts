@@ -19,12 +19,16 @@ export function buildRoutes(api: ControlApi, extras: { metrics?: () => Promise<s
         const n = Number(url.searchParams.get("n") ?? "50");
         return after !== null ? api.eventsAfter(Number(after) || 0) : api.eventsTail(Number.isFinite(n) ? n : 50);
       },
-      "/session": ({ url }) => api.sessionGet(url.searchParams.get("name") ?? "", Number(url.searchParams.get("lines") ?? "40")),
+      "/session": ({ url }) =>
+        api.sessionGet(url.searchParams.get("name") ?? "", Number(url.searchParams.get("lines") ?? "40")),
       "/task": ({ url }) => api.taskGet(url.searchParams.get("id") ?? ""),
       "/metrics": async ({ res }) => {
         if (!extras.metrics) throw new CfError("unavailable", "metrics are not available");
         const text = await extras.metrics();
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        res.writeHead(200, {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        });
         res.end(text);
       },
     },

@@ -13,7 +13,10 @@ export type ProjectCheck = { ok: true } | { ok: false; reason: string };
  * refused whatever the roots say. `realpath` is injectable for tests; it throws for a missing path.
  */
 export function checkAllowedProject(
-  project: string, roots: readonly string[], home: string, realpath: (p: string) => string = realpathSync,
+  project: string,
+  roots: readonly string[],
+  home: string,
+  realpath: (p: string) => string = realpathSync,
 ): ProjectCheck {
   let real: string;
   try {
@@ -21,15 +24,21 @@ export function checkAllowedProject(
   } catch (e) {
     return { ok: false, reason: `project: ${project} can't be resolved: ${(e as Error).message}` };
   }
-  if (project === "/" || real === "/") return { ok: false, reason: `project: ${project} is the root directory, never allowed as a project` };
+  if (project === "/" || real === "/")
+    return { ok: false, reason: `project: ${project} is the root directory, never allowed as a project` };
   const homes = new Set([home.replace(/\/+$/, "")]);
   try {
     homes.add(realpath(home));
   } catch {
     /* no such home */
   }
-  if (homes.has(project) || homes.has(real)) return { ok: false, reason: `project: ${project} is the home directory, never allowed as a project (allow a folder below it in inbox.allowed_roots)` };
-  if (!roots.length) return { ok: false, reason: `project: ${project} is not inside any of inbox.allowed_roots (none configured)` };
+  if (homes.has(project) || homes.has(real))
+    return {
+      ok: false,
+      reason: `project: ${project} is the home directory, never allowed as a project (allow a folder below it in inbox.allowed_roots)`,
+    };
+  if (!roots.length)
+    return { ok: false, reason: `project: ${project} is not inside any of inbox.allowed_roots (none configured)` };
   for (const root of roots) {
     let r: string;
     try {
@@ -40,5 +49,8 @@ export function checkAllowedProject(
     if (real === r || real.startsWith(r === "/" ? "/" : r + sep)) return { ok: true };
   }
   const via = real !== project ? ` (it resolves to ${real} through a symlink)` : "";
-  return { ok: false, reason: `project: ${project}${via} is not inside any of inbox.allowed_roots: ${roots.join(", ")}` };
+  return {
+    ok: false,
+    reason: `project: ${project}${via} is not inside any of inbox.allowed_roots: ${roots.join(", ")}`,
+  };
 }

@@ -20,7 +20,11 @@ export interface ScaleInput {
   sessions: ScaleSession[];
 }
 
-export interface ScaleDecision { start: number; stop: string[]; reasons: string[] }
+export interface ScaleDecision {
+  start: number;
+  stop: string[];
+  reasons: string[];
+}
 
 // Sessions in these states are gone or going: they neither count toward the
 // pool size nor can take a task.
@@ -74,7 +78,9 @@ function stopList(input: ScaleInput, live: ScaleSession[], min: number, reasons:
   }
   const spare = Math.max(0, live.length - min);
   const stop = expired.slice(0, spare).map((s) => s.name);
-  if (stop.length > 0) reasons.push(`idle past ${Math.round(input.idleTimeoutMs / 1000)}s: stopping ${stop.join(", ")}`);
-  if (expired.length > stop.length) reasons.push(`${expired.length - stop.length} idle past timeout kept to hold min ${min}`);
+  if (stop.length > 0)
+    reasons.push(`idle past ${Math.round(input.idleTimeoutMs / 1000)}s: stopping ${stop.join(", ")}`);
+  if (expired.length > stop.length)
+    reasons.push(`${expired.length - stop.length} idle past timeout kept to hold min ${min}`);
   return stop;
 }

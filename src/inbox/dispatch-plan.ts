@@ -40,7 +40,11 @@ export interface PlanInput {
   defaultProject: string | null;
 }
 
-export interface StartSpec { project: string; model: string | null; account: string | null }
+export interface StartSpec {
+  project: string;
+  model: string | null;
+  account: string | null;
+}
 
 export interface Plan {
   assign: { task: string; session: string }[];
@@ -75,7 +79,13 @@ export function planDispatch(input: PlanInput): Plan {
     available.splice(i, 1);
   }
   // Sessions about to be free (starting, being reset) will take a waiting task of their own project.
-  const soon = input.sessions.filter((s) => !GONE.has(s.state) && !s.hasTask && !s.locked && (s.op === "starting" || s.op === "clearing" || s.state === "starting" || (free(s) && !s.clean)));
+  const soon = input.sessions.filter(
+    (s) =>
+      !GONE.has(s.state) &&
+      !s.hasTask &&
+      !s.locked &&
+      (s.op === "starting" || s.op === "clearing" || s.state === "starting" || (free(s) && !s.clean)),
+  );
   const unserved = waiting.filter((t) => {
     const i = soon.findIndex((s) => fits(s, t));
     if (i < 0) return true;
@@ -87,9 +97,22 @@ export function planDispatch(input: PlanInput): Plan {
   const leftover = new Set(available.map((s) => s.name));
   const scaleSessions: ScaleSession[] = input.sessions.map((s) => {
     const idle = leftover.has(s.name) && unserved.length === 0;
-    return { name: s.name, state: GONE.has(s.state) ? s.state : idle ? "idle" : "busy", idleSince: s.idleSince, busy: !idle, starting: false };
+    return {
+      name: s.name,
+      state: GONE.has(s.state) ? s.state : idle ? "idle" : "busy",
+      idleSince: s.idleSince,
+      busy: !idle,
+      starting: false,
+    };
   });
-  const d = decideScale({ now: input.now, min: input.min, max: input.max, idleTimeoutMs: input.idleTimeoutMs, queued: unserved.length, sessions: scaleSessions });
+  const d = decideScale({
+    now: input.now,
+    min: input.min,
+    max: input.max,
+    idleTimeoutMs: input.idleTimeoutMs,
+    queued: unserved.length,
+    sessions: scaleSessions,
+  });
   reasons.push(...d.reasons);
   const start: StartSpec[] = [];
   for (let i = 0; i < d.start; i++) {
@@ -102,9 +125,13 @@ export function planDispatch(input: PlanInput): Plan {
   // At max with work waiting for another project: free sessions that can't serve it make room.
   const stuck = unserved.length - start.length;
   if (stuck > 0 && leftover.size > 0) {
-    const victims = available.filter((s) => !stop.includes(s.name)).sort((a, b) => (a.idleSince ?? 0) - (b.idleSince ?? 0)).slice(0, stuck);
+    const victims = available
+      .filter((s) => !stop.includes(s.name))
+      .sort((a, b) => (a.idleSince ?? 0) - (b.idleSince ?? 0))
+      .slice(0, stuck);
     for (const v of victims) stop.push(v.name);
-    if (victims.length) reasons.push(`pool full: stopping ${victims.map((v) => v.name).join(", ")} (another project waits)`);
+    if (victims.length)
+      reasons.push(`pool full: stopping ${victims.map((v) => v.name).join(", ")} (another project waits)`);
   }
   return { assign, clear, start, stop, waiting: waiting.length, reasons };
 }

@@ -133,10 +133,12 @@ export class Dispatcher {
 
   /** Runs an operation in the background (its failure logged, never unhandled), then plans again. */
   private track(what: string, p: Promise<unknown>, kickAfter = true): void {
-    const q = p.catch((e: unknown) => this.log.error({ err: errorMessage(e) }, `${what} failed`)).finally(() => {
-      this.inflight.delete(q);
-      if (kickAfter) this.kick();
-    });
+    const q = p
+      .catch((e: unknown) => this.log.error({ err: errorMessage(e) }, `${what} failed`))
+      .finally(() => {
+        this.inflight.delete(q);
+        if (kickAfter) this.kick();
+      });
     this.inflight.add(q);
   }
 
@@ -148,18 +150,22 @@ export class Dispatcher {
       return;
     }
     this.ticking = true;
-    this.track("dispatch tick", (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.tick();
-        } while (this.again && this.started);
-      } catch (e) {
-        this.log.error({ err: errorMessage(e) }, "dispatch tick failed");
-      } finally {
-        this.ticking = false;
-      }
-    })(), false);
+    this.track(
+      "dispatch tick",
+      (async () => {
+        try {
+          do {
+            this.again = false;
+            await this.tick();
+          } while (this.again && this.started);
+        } catch (e) {
+          this.log.error({ err: errorMessage(e) }, "dispatch tick failed");
+        } finally {
+          this.ticking = false;
+        }
+      })(),
+      false,
+    );
   }
 
   private async tick(): Promise<void> {
@@ -179,14 +185,21 @@ export class Dispatcher {
     for (const t of this.tasks.worktreesToFinish()) {
       if (this.finishing.has(t.id) || this.interrupting.has(t.id)) continue;
       this.finishing.add(t.id);
-      this.track("worktree finish", this.finishWorktree(t.id).finally(() => this.finishing.delete(t.id)));
+      this.track(
+        "worktree finish",
+        this.finishWorktree(t.id).finally(() => this.finishing.delete(t.id)),
+      );
     }
     const gate = this.gate;
     const mayRun = (t: TaskRow) => !gate || gate.runnable(t);
     await this.prepareWorktrees(this.tasks.ready(now).filter(mayRun));
     const ready = this.tasks.ready(now).filter((t) => (!t.worktree || t.workdir) && mayRun(t));
     const plan = planDispatch({
-      now, min: s.min, max: s.max, idleTimeoutMs: s.idleTimeoutMs, defaultProject: s.defaultProject,
+      now,
+      min: s.min,
+      max: s.max,
+      idleTimeoutMs: s.idleTimeoutMs,
+      defaultProject: s.defaultProject,
       // A worktree task runs in a session started in its worktree: the worktree is its session's project.
       tasks: ready.map((t) => ({ id: t.id, project: t.workdir ?? t.project, model: t.model, account: t.account })),
       sessions: sessions.filter((v) => v.state !== "failed"),
@@ -196,7 +209,13 @@ export class Dispatcher {
     if (plan.start.length && !this.pool.canStart(now)) plan.start.length = 0;
     for (const st of plan.start) this.track("session start", this.pool.start(st));
     for (const name of plan.stop) await this.pool.stop(name, "idle past idle_timeout, or room for another project");
-    if (plan.start.length || plan.stop.length) this.layer.event("pool.scale", null, null, { start: plan.start.length, stop: plan.stop, waiting: plan.waiting, reasons: plan.reasons });
+    if (plan.start.length || plan.stop.length)
+      this.layer.event("pool.scale", null, null, {
+        start: plan.start.length,
+        stop: plan.stop,
+        waiting: plan.waiting,
+        reasons: plan.reasons,
+      });
     const note = plan.reasons.filter((r) => !r.startsWith("steady")).join("; ");
     if (note !== this.lastScaleNote && note) this.log.info({ reasons: plan.reasons }, "pool plan");
     this.lastScaleNote = note;
@@ -220,7 +239,9 @@ export class Dispatcher {
       this.pool.markUsed(session);
       this.layer.event("task.dispatched", session, row?.account ?? null, { id: taskId, attempt: task.attempts });
       this.onDispatched?.(taskId);
-      const r = await this.layer.prompts.send(session, task.prompt, { confirmTimeoutMs: this.settings.confirmTimeoutMs });
+      const r = await this.layer.prompts.send(session, task.prompt, {
+        confirmTimeoutMs: this.settings.confirmTimeoutMs,
+      });
       result = r.ok ? { ok: true } : r;
     } catch (e) {
       result = { ok: false, reason: errorMessage(e) };
@@ -249,7 +270,10 @@ export class Dispatcher {
     // on this session instead of sending the task again elsewhere (watch() gives up after the grace).
     if (r.reason === NOT_CONFIRMED) {
       this.unconfirmed.set(cur.id, now);
-      this.layer.event("task.unconfirmed", session, row?.account ?? null, { id: cur.id, graceMs: UNCONFIRMED_GRACE_MS });
+      this.layer.event("task.unconfirmed", session, row?.account ?? null, {
+        id: cur.id,
+        graceMs: UNCONFIRMED_GRACE_MS,
+      });
       return;
     }
     this.apply(cur, session, onSendFailed(`prompt not taken: ${r.reason}`, cur.attempts, now, this.settings.retry));
@@ -292,13 +316,21 @@ export class Dispatcher {
     try {
       if (!this.gate || this.gate.writesOutbox(t)) path = writeResult(this.settings.outboxDir, t.id, result);
     } catch (e) {
-      this.log.error({ task: t.id, err: errorMessage(e) }, "could not write the outbox file; the result stays in the task row");
+      this.log.error(
+        { task: t.id, err: errorMessage(e) },
+        "could not write the outbox file; the result stays in the task row",
+      );
     }
     if (!this.tasks.done(t.id, result, path, now)) return;
     // A worktree session is stopped with its worktree (finishWorktree), never reset for another task.
     if (!t.workdir) this.pool.markDirty(session);
     this.stalledSince.delete(t.id);
-    this.layer.event("task.done", session, this.layer.get(session)?.account ?? t.accountUsed, { id: t.id, ms: now - (t.startedAt ?? now), resultPath: path, attempts: t.attempts });
+    this.layer.event("task.done", session, this.layer.get(session)?.account ?? t.accountUsed, {
+      id: t.id,
+      ms: now - (t.startedAt ?? now),
+      resultPath: path,
+      attempts: t.attempts,
+    });
     this.kick();
   }
 
@@ -308,11 +340,18 @@ export class Dispatcher {
       this.layer.event("task.rate_limited", session, t.accountUsed, { id: t.id });
       return;
     }
-    const changed = a.kind === "retry" ? this.tasks.requeue(t.id, a.notBefore, a.reason, now) : this.tasks.fail(t.id, a.reason, now);
+    const changed =
+      a.kind === "retry" ? this.tasks.requeue(t.id, a.notBefore, a.reason, now) : this.tasks.fail(t.id, a.reason, now);
     if (!changed) return;
     if (a.kind === "retry" || !t.workdir) this.pool.markDirty(session);
     this.stalledSince.delete(t.id);
-    if (a.kind === "retry") this.layer.event("task.retry", session, t.accountUsed, { id: t.id, attempt: t.attempts, notBefore: a.notBefore, reason: a.reason });
+    if (a.kind === "retry")
+      this.layer.event("task.retry", session, t.accountUsed, {
+        id: t.id,
+        attempt: t.attempts,
+        notBefore: a.notBefore,
+        reason: a.reason,
+      });
     else this.layer.event("task.failed", session, t.accountUsed, { id: t.id, attempts: t.attempts, reason: a.reason });
     this.log.warn({ task: t.id, session, outcome: a.kind, reason: a.reason }, "task turn failed");
     this.kick();
@@ -329,13 +368,18 @@ export class Dispatcher {
       const session = t.session!;
       const row = this.layer.get(session);
       if (!row || !this.pool.has(session) || row.state === "stopped") {
-        if (this.tasks.requeue(t.id, null, null, now)) this.layer.event("task.requeued", session, null, { id: t.id, reason: "its session is gone" });
+        if (this.tasks.requeue(t.id, null, null, now))
+          this.layer.event("task.requeued", session, null, { id: t.id, reason: "its session is gone" });
         continue;
       }
       const sameTurn = samePrompt(row.lastPrompt, t.prompt) && (row.lastPromptAt ?? 0) >= (t.startedAt ?? 0);
       if (!t.submittedAt && !sameTurn) {
         this.pool.markDirty(session);
-        if (this.tasks.requeue(t.id, null, null, now)) this.layer.event("task.requeued", session, null, { id: t.id, reason: "the prompt never reached the session" });
+        if (this.tasks.requeue(t.id, null, null, now))
+          this.layer.event("task.requeued", session, null, {
+            id: t.id,
+            reason: "the prompt never reached the session",
+          });
         continue;
       }
       if (!t.submittedAt) this.markSubmitted(t, session, row.lastPromptAt ?? now, null);
@@ -352,7 +396,8 @@ export class Dispatcher {
    */
   async interrupt(id: string, state: "timed_out" | "cancelled", reason: string): Promise<TaskRow | null> {
     const t = this.tasks.get(id);
-    if (!t || (t.state !== "queued" && t.state !== "running") || (t.state === "queued" && state !== "cancelled")) return null;
+    if (!t || (t.state !== "queued" && t.state !== "running") || (t.state === "queued" && state !== "cancelled"))
+      return null;
     const now = this.clock.now();
     const session = t.state === "running" ? t.session : null;
     const row = session ? this.layer.get(session) : undefined;
@@ -361,11 +406,18 @@ export class Dispatcher {
     try {
       if (!this.tasks.interrupted(id, state, sofar, reason, now)) return null;
       this.stalledSince.delete(id);
-      this.layer.event(`task.${state}`, session, row?.account ?? t.accountUsed, { id, reason, running: !!session, ms: t.startedAt ? now - t.startedAt : null });
+      this.layer.event(`task.${state}`, session, row?.account ?? t.accountUsed, {
+        id,
+        reason,
+        running: !!session,
+        ms: t.startedAt ? now - t.startedAt : null,
+      });
       this.log.warn({ task: id, session, state, reason }, "task ended early");
       if (session) {
         if (!t.workdir) this.pool.markDirty(session);
-        await this.pool.interrupt(session).catch((e: unknown) => this.log.warn({ session, err: errorMessage(e) }, "could not interrupt the turn"));
+        await this.pool
+          .interrupt(session)
+          .catch((e: unknown) => this.log.warn({ session, err: errorMessage(e) }, "could not interrupt the turn"));
       }
     } finally {
       this.interrupting.delete(id);
@@ -381,7 +433,8 @@ export class Dispatcher {
       if (!t.worktree || (t.workdir && existsSync(t.workdir))) continue;
       const now = this.clock.now();
       if (!s.worktreeDir) {
-        if (this.tasks.fail(t.id, "worktree: no worktree folder configured", now)) this.layer.event("task.failed", null, null, { id: t.id, reason: "no worktree folder" });
+        if (this.tasks.fail(t.id, "worktree: no worktree folder configured", now))
+          this.layer.event("task.failed", null, null, { id: t.id, reason: "no worktree folder" });
         continue;
       }
       const path = join(s.worktreeDir, t.id);
@@ -391,7 +444,12 @@ export class Dispatcher {
         if (existsSync(path)) await removeWorktree(path); // a folder of an earlier life of this task
         const w = await createWorktree(t.project, path, branch, t.base);
         this.tasks.setWorktree(t.id, w.path, w.branch, w.baseCommit, this.clock.now());
-        this.layer.event("task.worktree_created", null, null, { id: t.id, path: w.path, branch: w.branch, base: w.baseCommit });
+        this.layer.event("task.worktree_created", null, null, {
+          id: t.id,
+          path: w.path,
+          branch: w.branch,
+          base: w.baseCommit,
+        });
       } catch (e) {
         const reason = errorMessage(e);
         if (this.tasks.fail(t.id, reason.startsWith("worktree") ? reason : `worktree: ${reason}`, this.clock.now())) {
@@ -409,7 +467,8 @@ export class Dispatcher {
    */
   private async finishWorktree(id: string): Promise<void> {
     const t = this.tasks.get(id);
-    if (!t?.workdir || !t.branch || !t.baseCommit || t.worktreeInfo || t.state === "queued" || t.state === "running") return;
+    if (!t?.workdir || !t.branch || !t.baseCommit || t.worktreeInfo || t.state === "queued" || t.state === "running")
+      return;
     for (const p of this.tasks.poolSessions()) {
       if (p.project === t.workdir) await this.pool.stop(p.name, `its worktree task ${id} ended`);
     }
@@ -417,7 +476,15 @@ export class Dispatcher {
     try {
       info = { ...(await summarize(t.project, t.workdir, t.branch, t.baseCommit)), kept: null };
     } catch (e) {
-      info = { branch: t.branch, base: t.baseCommit, commits: [], diffStat: "", uncommitted: [], kept: null, error: errorMessage(e) };
+      info = {
+        branch: t.branch,
+        base: t.baseCommit,
+        commits: [],
+        diffStat: "",
+        uncommitted: [],
+        kept: null,
+        error: errorMessage(e),
+      };
     }
     if (this.settings.keepWorktrees) info.kept = t.workdir;
     else {
@@ -430,7 +497,13 @@ export class Dispatcher {
     }
     if (this.closed()) return;
     this.tasks.setWorktreeInfo(id, JSON.stringify(info), info.kept, this.clock.now());
-    this.layer.event("task.worktree_ended", null, null, { id, branch: info.branch, commits: info.commits.length, kept: info.kept, error: info.error ?? null });
+    this.layer.event("task.worktree_ended", null, null, {
+      id,
+      branch: info.branch,
+      commits: info.commits.length,
+      kept: info.kept,
+      error: info.error ?? null,
+    });
   }
 
   private closed(): boolean {
@@ -446,22 +519,31 @@ export class Dispatcher {
       const session = t.session!;
       const limit = t.timeoutMs ?? this.settings.taskTimeoutMs ?? null;
       if (limit !== null && t.startedAt !== null && now - t.startedAt >= limit) {
-        if (!this.interrupting.has(t.id)) this.track("task timeout", this.interrupt(t.id, "timed_out", `timed out after ${formatDuration(limit)}`));
+        if (!this.interrupting.has(t.id))
+          this.track("task timeout", this.interrupt(t.id, "timed_out", `timed out after ${formatDuration(limit)}`));
         continue;
       }
       const row = this.layer.get(session);
       if (this.pool.op(session) === "sending") continue;
       let why: string | null = null;
-      if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed") why = `session ${session} is gone`;
+      if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed")
+        why = `session ${session} is gone`;
       else if (!t.submittedAt) {
         const since = this.unconfirmed.get(t.id);
         if (since !== undefined && now - since < UNCONFIRMED_GRACE_MS) continue;
-        why = since !== undefined ? `prompt not taken: no UserPromptSubmit within ${Math.round((now - since) / 1000)} s of the send giving up` : "the prompt never reached the session";
-      }
-      else if ((row.state === "idle" || row.state === "limited") && !row.lastPromptAnswered && !this.layer.lockedBy(session)) {
+        why =
+          since !== undefined
+            ? `prompt not taken: no UserPromptSubmit within ${Math.round((now - since) / 1000)} s of the send giving up`
+            : "the prompt never reached the session";
+      } else if (
+        (row.state === "idle" || row.state === "limited") &&
+        !row.lastPromptAnswered &&
+        !this.layer.lockedBy(session)
+      ) {
         const since = this.stalledSince.get(t.id) ?? now;
         this.stalledSince.set(t.id, since);
-        if (now - since >= stallMs) why = `turn lost: session ${row.state} without an answer for ${Math.round((now - since) / 1000)}s`;
+        if (now - since >= stallMs)
+          why = `turn lost: session ${row.state} without an answer for ${Math.round((now - since) / 1000)}s`;
       } else this.stalledSince.delete(t.id);
       if (why) this.apply(t, session, onSendFailed(why, t.attempts, now, this.settings.retry));
     }

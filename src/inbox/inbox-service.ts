@@ -67,24 +67,53 @@ export class InboxService {
   /** the shared task queue (store.backend postgres: deps.shared); null: the local queue alone */
   readonly sharedQueue: SharedQueue | null;
 
-  constructor(config: Config, private readonly deps: InboxDeps) {
+  constructor(
+    config: Config,
+    private readonly deps: InboxDeps,
+  ) {
     this.config = config;
     this.tasks = new TaskStore(deps.store.db);
     this.outboxDir = outboxDirFor(config.inbox.dir);
     this.worktreeDir = join(config.state_dir, "worktrees");
-    this.pool = new Pool(deps.sessions, this.tasks, deps.clock, deps.log.child({ component: "pool" }), config.pool.autonomous.prefix, (p) => this.trust(p), config.pool.autonomous.permission_mode ?? null, this.worktreeDir);
-    this.dispatcher = new Dispatcher(this.tasks, this.pool, deps.sessions, deps.clock, deps.log.child({ component: "dispatcher" }), this.settings(config), { onDispatched: deps.onDispatched });
+    this.pool = new Pool(
+      deps.sessions,
+      this.tasks,
+      deps.clock,
+      deps.log.child({ component: "pool" }),
+      config.pool.autonomous.prefix,
+      (p) => this.trust(p),
+      config.pool.autonomous.permission_mode ?? null,
+      this.worktreeDir,
+    );
+    this.dispatcher = new Dispatcher(
+      this.tasks,
+      this.pool,
+      deps.sessions,
+      deps.clock,
+      deps.log.child({ component: "dispatcher" }),
+      this.settings(config),
+      { onDispatched: deps.onDispatched },
+    );
     const shared = deps.shared;
-    this.sharedQueue = shared ? new SharedQueue({
-      box: shared.box, shared: shared.store, tasks: this.tasks, dispatcher: this.dispatcher, outboxDir: this.outboxDir,
-      refused: (p) => this.refused(p),
-      event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
-      clock: deps.clock, log: deps.log.child({ component: "shared-queue" }),
-    }) : null;
+    this.sharedQueue = shared
+      ? new SharedQueue({
+          box: shared.box,
+          shared: shared.store,
+          tasks: this.tasks,
+          dispatcher: this.dispatcher,
+          outboxDir: this.outboxDir,
+          refused: (p) => this.refused(p),
+          event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
+          clock: deps.clock,
+          log: deps.log.child({ component: "shared-queue" }),
+        })
+      : null;
     this.dispatcher.gate = this.sharedQueue; // the gate needs the dispatcher (kick, interrupt) and the dispatcher the gate
     this.intake = new Intake(
       { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
-      this.tasks, deps.clock, deps.log.child({ component: "inbox" }),
+      this.tasks,
+      deps.clock,
+      deps.log.child({ component: "inbox" }),
       {
         validation: () => this.validation(),
         event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
@@ -95,7 +124,6 @@ export class InboxService {
       },
     );
   }
-
 
   attach(): void {
     this.dispatcher.attach();
@@ -141,26 +169,45 @@ export class InboxService {
           // Not on this box: a task of the shared queue (queued anywhere, or running on another box).
           const r = await q.cancelShared(idOrName, `cancelled by the operator on box ${this.config.box.name}`);
           if (!r.task) throw new CfError("no_such_task", `no task ${idOrName}`);
-          if (!r.cancelled) throw new CfError("conflict", `task ${idOrName} is already ${r.task.state}: only a queued or running task can be cancelled`);
+          if (!r.cancelled)
+            throw new CfError(
+              "conflict",
+              `task ${idOrName} is already ${r.task.state}: only a queued or running task can be cancelled`,
+            );
           return { ok: true, id: r.task.id, state: "cancelled", was: "shared", runsOn: r.task.box };
         }
         if (!t) throw new CfError("no_such_task", `no task ${idOrName}`);
-        if (t.state !== "queued" && t.state !== "running") throw new CfError("conflict", `task ${t.id} is already ${t.state}: only a queued or running task can be cancelled`);
+        if (t.state !== "queued" && t.state !== "running")
+          throw new CfError(
+            "conflict",
+            `task ${t.id} is already ${t.state}: only a queued or running task can be cancelled`,
+          );
         if (q && !q.holds(t.id)) {
           // Queued here but not claimed by this box: cancelled in the shared queue first, so no box claims it
           // (a box running it interrupts it); then the local row.
-          const r = await q.cancelShared(t.id, `cancelled by the operator on box ${this.config.box.name} while ${t.state}`);
-          if (r.task && !r.cancelled) throw new CfError("conflict", `task ${t.id} ended (${r.task.state}) before it could be cancelled`);
+          const r = await q.cancelShared(
+            t.id,
+            `cancelled by the operator on box ${this.config.box.name} while ${t.state}`,
+          );
+          if (r.task && !r.cancelled)
+            throw new CfError("conflict", `task ${t.id} ended (${r.task.state}) before it could be cancelled`);
         }
         const after = await this.dispatcher.interrupt(t.id, "cancelled", `cancelled by the operator while ${t.state}`);
         const now = this.tasks.get(t.id)!;
-        if (!after && now.state !== "cancelled") throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
+        if (!after && now.state !== "cancelled")
+          throw new CfError("conflict", `task ${t.id} ended (${now.state}) before it could be cancelled`);
         return { ok: true, ...taskView(now), was: t.state };
       },
       answer: async (idOrName, answer, since) => {
         const r = await this.dispatcher.waits.answer(idOrName, answer, since);
         const t = this.tasks.get(r.id)!;
-        return { ok: true, ...taskView(t, this.dispatcher.waits.get(t.id)), answered: r.answer, option: r.option, question: r.question };
+        return {
+          ok: true,
+          ...taskView(t, this.dispatcher.waits.get(t.id)),
+          answered: r.answer,
+          option: r.option,
+          question: r.question,
+        };
       },
       scale: (i) => {
         const cur = this.dispatcher.limits();
@@ -186,18 +233,40 @@ export class InboxService {
   private enqueue(i: EnqueueInput) {
     const bytes = Buffer.byteLength(i.prompt);
     if (bytes > this.config.inbox.max_file_bytes) {
-      throw new CfError("invalid_input", `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.config.inbox.max_file_bytes}`);
+      throw new CfError(
+        "invalid_input",
+        `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.config.inbox.max_file_bytes}`,
+      );
     }
-    const r = validateTask({
-      prompt: i.prompt, project: i.project, priority: i.priority, account: i.account, model: i.model, id: i.id,
-      worktree: i.worktree, base: i.base, timeout: i.timeout,
-    }, this.validation());
+    const r = validateTask(
+      {
+        prompt: i.prompt,
+        project: i.project,
+        priority: i.priority,
+        account: i.account,
+        model: i.model,
+        id: i.id,
+        worktree: i.worktree,
+        base: i.base,
+        timeout: i.timeout,
+      },
+      this.validation(),
+    );
     if (!r.ok) throw new CfError("invalid_input", r.reason);
     const existing = r.value.id ? this.tasks.get(r.value.id) : undefined;
     if (existing) return { ...taskView(existing), duplicate: true };
     const hash = createHash("sha256").update(i.prompt).digest("hex");
-    const row = this.tasks.insert(r.value, { source: "api", contentHash: hash, intakeFile: null }, this.deps.clock.now());
-    this.deps.store.appendEvent(this.deps.clock.now(), "task.queued", null, null, { id: row.id, source: row.source, priority: row.priority, project: row.project });
+    const row = this.tasks.insert(
+      r.value,
+      { source: "api", contentHash: hash, intakeFile: null },
+      this.deps.clock.now(),
+    );
+    this.deps.store.appendEvent(this.deps.clock.now(), "task.queued", null, null, {
+      id: row.id,
+      source: row.source,
+      priority: row.priority,
+      project: row.project,
+    });
     this.dispatcher.kick();
     this.sharedQueue?.kick();
     return { ...taskView(row), duplicate: false };
@@ -213,7 +282,10 @@ export class InboxService {
     // worktree under the state dir is allowed only because (and while) its task's project is.
     const refused = this.refusedOrWorktree(project);
     if (refused) {
-      this.deps.store.appendEvent(this.deps.clock.now(), "account.project_not_trusted", null, null, { project, reason: refused });
+      this.deps.store.appendEvent(this.deps.clock.now(), "account.project_not_trusted", null, null, {
+        project,
+        reason: refused,
+      });
       return;
     }
     for (const a of this.config.accounts) {
@@ -224,10 +296,14 @@ export class InboxService {
       } catch (e) {
         this.deps.log.warn({ account: a.name, project, err: errorMessage(e) }, "could not mark the project trusted");
       }
-      if (report.actions.length) this.deps.store.appendEvent(this.deps.clock.now(), "account.project_trusted", null, a.name, { project });
+      if (report.actions.length)
+        this.deps.store.appendEvent(this.deps.clock.now(), "account.project_trusted", null, a.name, { project });
       for (const w of report.warnings) {
         this.deps.log.warn({ account: a.name, project }, w);
-        this.deps.store.appendEvent(this.deps.clock.now(), "account.claude_json", null, a.name, { project, warning: w });
+        this.deps.store.appendEvent(this.deps.clock.now(), "account.claude_json", null, a.name, {
+          project,
+          warning: w,
+        });
       }
     }
   }
@@ -252,8 +328,11 @@ export class InboxService {
     for (const t of this.tasks.list(0)) {
       if (t.state !== "queued") continue;
       // Queued before a reload (or restart) into bypassPermissions: it would run without asking in the project's own tree.
-      const why = this.refused(t.project)
-        ?? (bypass && !t.worktree ? "worktree: false is refused: pool.autonomous.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own" : null);
+      const why =
+        this.refused(t.project) ??
+        (bypass && !t.worktree
+          ? "worktree: false is refused: pool.autonomous.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own"
+          : null);
       if (why && this.tasks.fail(t.id, why, now)) {
         this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });
         this.sharedQueue?.endedHere(t.id, why); // no other box runs what this box's config now refuses
@@ -277,10 +356,15 @@ export class InboxService {
   private async removeLeftoverWorktrees(): Promise<void> {
     for (const dir of worktreeDirs(this.worktreeDir)) {
       const t = this.tasks.byWorkdir(dir);
-      if (t && (t.state === "queued" || t.state === "running" || !t.worktreeInfo || this.config.pool.keep_worktrees)) continue;
+      if (t && (t.state === "queued" || t.state === "running" || !t.worktreeInfo || this.config.pool.keep_worktrees))
+        continue;
       try {
         await removeWorktree(dir);
-        this.deps.store.appendEvent(this.deps.clock.now(), "task.worktree_removed", null, null, { path: dir, task: t?.id ?? null, why: "left by an earlier run" });
+        this.deps.store.appendEvent(this.deps.clock.now(), "task.worktree_removed", null, null, {
+          path: dir,
+          task: t?.id ?? null,
+          why: "left by an earlier run",
+        });
       } catch (e) {
         this.deps.log.warn({ path: dir, err: errorMessage(e) }, "could not remove a leftover worktree");
       }

@@ -45,7 +45,13 @@ export class Intake {
   readonly processedDir: string;
   readonly rejectedDir: string;
 
-  constructor(private readonly opts: IntakeOptions, private readonly tasks: TaskStore, private readonly clock: Clock, private readonly log: Logger, private readonly hooks: IntakeHooks) {
+  constructor(
+    private readonly opts: IntakeOptions,
+    private readonly tasks: TaskStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly hooks: IntakeHooks,
+  ) {
     this.processedDir = join(opts.dir, "processed");
     this.rejectedDir = join(opts.dir, "rejected");
   }
@@ -53,7 +59,8 @@ export class Intake {
   async start(): Promise<void> {
     for (const d of [this.opts.dir, this.processedDir, this.rejectedDir]) ensureRealDir(d);
     // Rows whose file did leave the inbox (moved, then the daemon died before noting it) are settled.
-    for (const t of this.tasks.intakePending()) if (!exists(join(this.opts.dir, t.intakeFile!))) this.tasks.clearIntake(t.id);
+    for (const t of this.tasks.intakePending())
+      if (!exists(join(this.opts.dir, t.intakeFile!))) this.tasks.clearIntake(t.id);
     this.watcher = watch(this.opts.dir, { depth: 0, ignoreInitial: true, followSymlinks: false });
     this.watcher.on("add", () => this.kick());
     this.watcher.on("change", () => this.kick());
@@ -147,7 +154,10 @@ export class Intake {
     if (!read.ok) {
       if (read.kind === "gone") return true;
       if (read.kind === "changed") return false;
-      this.reject(name, read.kind === "too_large" ? `file ${read.reason}, inbox.max_file_bytes is ${this.opts.maxBytes}` : read.reason);
+      this.reject(
+        name,
+        read.kind === "too_large" ? `file ${read.reason}, inbox.max_file_bytes is ${this.opts.maxBytes}` : read.reason,
+      );
       return true;
     }
     const bytes = read.bytes;
@@ -165,11 +175,19 @@ export class Intake {
     }
     const clash = r.value.id ? this.tasks.get(r.value.id) : undefined;
     if (clash) {
-      this.reject(name, `duplicate id: task ${clash.id} already exists (${clash.state}${clash.contentHash === hash ? ", same content" : ", different content"})`);
+      this.reject(
+        name,
+        `duplicate id: task ${clash.id} already exists (${clash.state}${clash.contentHash === hash ? ", same content" : ", different content"})`,
+      );
       return true;
     }
     // Durable: the file is moved out of the inbox only after this commit is on disk.
-    const row = this.tasks.insert(r.value, { source: `file:${name}`, contentHash: hash, intakeFile: name }, this.clock.now(), { durable: true });
+    const row = this.tasks.insert(
+      r.value,
+      { source: `file:${name}`, contentHash: hash, intakeFile: name },
+      this.clock.now(),
+      { durable: true },
+    );
     this.hooks.event("task.queued", { id: row.id, source: row.source, priority: row.priority, project: row.project });
     this.finishMove(row.id, name, null);
     this.hooks.queued(row);
@@ -208,7 +226,10 @@ export class Intake {
       if ((e as NodeJS.ErrnoException).code === "ENOENT" && key === null) return;
       // Kept in place (it may be someone's only copy) and skipped until it changes.
       if (key !== null) this.stuck.set(name, key);
-      this.log.warn({ file: name, reason, err: errorMessage(e) }, "could not move rejected file; it stays in the inbox, skipped until it changes");
+      this.log.warn(
+        { file: name, reason, err: errorMessage(e) },
+        "could not move rejected file; it stays in the inbox, skipped until it changes",
+      );
       this.hooks.event("task.rejected", { file: name, movedTo: null, reason, moveError: errorMessage(e) });
       return;
     }

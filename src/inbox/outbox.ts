@@ -8,7 +8,10 @@ import { ensureRealDir, writeFileAtomic } from "../util/fs-atomic.js";
  * and the length is capped.
  */
 export function resultFileStem(taskId: string): string {
-  const s = taskId.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\./, "_").slice(0, 128);
+  const s = taskId
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .replace(/^\./, "_")
+    .slice(0, 128);
   return s || "_";
 }
 
@@ -43,7 +46,9 @@ export function lastAssistantText(transcriptPath: string | null): string | null 
     try {
       const o = JSON.parse(line) as { type?: string; message?: { content?: unknown } };
       if (o.type !== "assistant" || !Array.isArray(o.message?.content)) continue;
-      const parts = (o.message.content as { type?: string; text?: string }[]).filter((c) => c.type === "text" && typeof c.text === "string").map((c) => c.text!);
+      const parts = (o.message.content as { type?: string; text?: string }[])
+        .filter((c) => c.type === "text" && typeof c.text === "string")
+        .map((c) => c.text!);
       if (parts.length) return parts.join("\n");
     } catch {
       /* a line being written */

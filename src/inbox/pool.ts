@@ -25,8 +25,15 @@ export interface SessionLayer {
   lockedBy(name: string): string | undefined;
   onSignal(fn: (s: SessionSignal) => void): () => void;
   waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null>;
-  readonly prompts: { send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult>; readonly input: Pick<CliInput, "command"> };
-  readonly tmux: { sendKeys(name: string, ...keys: string[]): Promise<void>; sendLiteral(name: string, text: string): Promise<void>; capture(name: string): Promise<string> };
+  readonly prompts: {
+    send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult>;
+    readonly input: Pick<CliInput, "command">;
+  };
+  readonly tmux: {
+    sendKeys(name: string, ...keys: string[]): Promise<void>;
+    sendLiteral(name: string, text: string): Promise<void>;
+    capture(name: string): Promise<string>;
+  };
   event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
 }
 
@@ -128,8 +135,16 @@ export class Pool {
       if (!free) this.idleSince.delete(p.name);
       else if (!this.idleSince.has(p.name)) this.idleSince.set(p.name, now);
       return {
-        name: p.name, project: p.project, model: p.model, account: row?.account ?? null, state, hasTask: busy.has(p.name), op,
-        clean: p.clean, locked: !!this.layer.lockedBy(p.name), idleSince: free ? this.idleSince.get(p.name)! : null,
+        name: p.name,
+        project: p.project,
+        model: p.model,
+        account: row?.account ?? null,
+        state,
+        hasTask: busy.has(p.name),
+        op,
+        clean: p.clean,
+        locked: !!this.layer.lockedBy(p.name),
+        idleSince: free ? this.idleSince.get(p.name)! : null,
       };
     });
   }
@@ -150,15 +165,30 @@ export class Pool {
       // A reused name starts a new conversation: nothing of its previous life carries over.
       if (this.layer.get(name)) {
         this.layer.updateRow(name, {
-          claudeSessionId: randomUUID(), transcriptPath: null, lastPrompt: null, lastPromptAt: null, lastPromptAnswered: true,
-          failedPrompt: null, started: false, restarts: 0, state: "starting", stateReason: null, account: null, parkedUntil: null,
+          claudeSessionId: randomUUID(),
+          transcriptPath: null,
+          lastPrompt: null,
+          lastPromptAt: null,
+          lastPromptAnswered: true,
+          failedPrompt: null,
+          started: false,
+          restarts: 0,
+          state: "starting",
+          stateReason: null,
+          account: null,
+          parkedUntil: null,
         });
       }
       await this.layer.ensure(this.spec(name, { project: s.project, model: s.model }, s.account));
-      this.layer.event("pool.session_started", name, this.layer.get(name)?.account ?? null, { project: s.project, model: s.model, preferred: s.account });
+      this.layer.event("pool.session_started", name, this.layer.get(name)?.account ?? null, {
+        project: s.project,
+        model: s.model,
+        preferred: s.account,
+      });
       this.log.info({ session: name, project: s.project }, "pool session started");
       // No SessionStart in time (hooks switched off, a CLI stuck): the slot is freed below, the task stays queued.
-      if (!(await this.layer.waitReady(name))) throw new Error(this.layer.get(name)?.stateReason ?? "the CLI did not start");
+      if (!(await this.layer.waitReady(name)))
+        throw new Error(this.layer.get(name)?.stateReason ?? "the CLI did not start");
       this.startFailures = 0;
     } catch (e) {
       if (this.closed) return name;
@@ -215,10 +245,14 @@ export class Pool {
     try {
       const tmux = this.layer.tmux;
       await tmux.sendKeys(name, "Escape");
-      const calm = await pollUntil(async () => !classifyPane(await tmux.capture(name).catch(() => ""), this.clock.now()).busy, { timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 });
+      const calm = await pollUntil(
+        async () => !classifyPane(await tmux.capture(name).catch(() => ""), this.clock.now()).busy,
+        { timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 },
+      );
       if (holder && holder !== "dispatch") return !!calm;
       const row = this.layer.get(name);
-      if (row && (row.state === "busy" || row.state === "waiting")) this.layer.updateRow(name, { state: "idle", stateReason: "turn interrupted", lastPromptAnswered: true });
+      if (row && (row.state === "busy" || row.state === "waiting"))
+        this.layer.updateRow(name, { state: "idle", stateReason: "turn interrupted", lastPromptAnswered: true });
       else if (row) this.layer.updateRow(name, { lastPromptAnswered: true });
       this.layer.event("pool.turn_interrupted", name, row?.account ?? null, { calm: !!calm });
       return !!calm;
@@ -267,15 +301,25 @@ export class Pool {
 
   private async clear(name: string): Promise<boolean> {
     const tmux = this.layer.tmux;
-    const cleared = this.layer.waitForSignal(name, (s) => s.signal.kind === "session_start" && s.signal.source === "clear", CLEAR_TIMEOUT_MS);
+    const cleared = this.layer.waitForSignal(
+      name,
+      (s) => s.signal.kind === "session_start" && s.signal.source === "clear",
+      CLEAR_TIMEOUT_MS,
+    );
     let done = false;
     void cleared.then((s) => (done = s !== null));
     // The input module types /clear only into an empty prompt-mode box (a dialog refuses it) and presses
     // Enter again while it still shows (the CLI drops an Enter that comes while it is still drawing).
-    const r = await this.layer.prompts.input.command(name, "/clear", { timeoutMs: CLEAR_TIMEOUT_MS, done: async () => done });
+    const r = await this.layer.prompts.input.command(name, "/clear", {
+      timeoutMs: CLEAR_TIMEOUT_MS,
+      done: async () => done,
+    });
     if (!r.ok || (await cleared) === null) return false;
     // The CLI keeps its spinner up for a moment after /clear; keys typed then are taken late.
-    await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, { timeoutMs: 3000, intervalMs: 50 });
+    await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, {
+      timeoutMs: 3000,
+      intervalMs: 50,
+    });
     return true;
   }
 
@@ -294,7 +338,9 @@ export class Pool {
   private spec(name: string, p: { project: string; model: string | null }, account: string | null = null): SessionSpec {
     // A session in a project's own tree (adopted after a restart into bypassPermissions, its task started before)
     // never gets bypassPermissions at its next launch (a swap, a restart): it asks, as "default" does.
-    const inWorktree = this.worktreeRoot !== null && p.project.startsWith(this.worktreeRoot.endsWith(sep) ? this.worktreeRoot : this.worktreeRoot + sep);
+    const inWorktree =
+      this.worktreeRoot !== null &&
+      p.project.startsWith(this.worktreeRoot.endsWith(sep) ? this.worktreeRoot : this.worktreeRoot + sep);
     const mode = this.permissionMode === "bypassPermissions" && !inWorktree ? "default" : this.permissionMode;
     const args = [...(p.model ? ["--model", p.model] : []), ...(mode ? ["--permission-mode", mode] : [])];
     return { name, kind: "autonomous", project: p.project, account, args };

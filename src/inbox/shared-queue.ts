@@ -37,7 +37,11 @@ export interface SharedQueueOptions {
   /** the open shared store, or null while it could not be opened yet (BoxSync.store) */
   shared: () => SharedStore | null;
   tasks: TaskStore;
-  dispatcher: { kick(): void; limits(): { max: number }; interrupt(id: string, state: "cancelled", reason: string): Promise<unknown> };
+  dispatcher: {
+    kick(): void;
+    limits(): { max: number };
+    interrupt(id: string, state: "cancelled", reason: string): Promise<unknown>;
+  };
   outboxDir: string;
   /** why this box may not run a task in `project` (inbox.allowed_roots), or null */
   refused: (project: string) => string | null;
@@ -125,7 +129,9 @@ export class SharedQueue implements TaskGate {
         this.again = false;
         await this.round();
       } while (this.again && !this.stopped);
-    })().finally(() => { this.running = null; });
+    })().finally(() => {
+      this.running = null;
+    });
   }
 
   /** One round (or waits for the one under way); never rejects. For tests and the kick. */
@@ -147,7 +153,11 @@ export class SharedQueue implements TaskGate {
    */
   async cancelShared(id: string, reason: string): Promise<{ cancelled: boolean; task: SharedTask | undefined }> {
     const s = this.o.shared();
-    if (!s) throw new CfError("shared_store_unavailable", "the shared store (PostgreSQL) is not reachable: a task in the shared queue cannot be cancelled now; try again");
+    if (!s)
+      throw new CfError(
+        "shared_store_unavailable",
+        "the shared store (PostgreSQL) is not reachable: a task in the shared queue cannot be cancelled now; try again",
+      );
     const cancelled = await s.cancelTask(id, reason, this.o.clock.now());
     return { cancelled, task: await s.getTask(id) };
   }
@@ -162,15 +172,23 @@ export class SharedQueue implements TaskGate {
         this.loaded = true;
       }
       for (const r of await s.requeueLapsed(this.o.clock.now())) {
-        this.o.event("task.requeued", { id: r.id, reason: `box ${r.box}'s lease lapsed`, lapsedBox: r.box, box: this.o.box });
+        this.o.event("task.requeued", {
+          id: r.id,
+          reason: `box ${r.box}'s lease lapsed`,
+          lapsedBox: r.box,
+          box: this.o.box,
+        });
         this.o.log.warn({ task: r.id, lapsedBox: r.box }, "requeued a task of a box whose lease lapsed");
       }
       for (const [id, reason] of [...this.toCancel]) {
-        if (await s.cancelTask(id, reason, this.o.clock.now())) this.o.event("task.shared_end", { id, state: "cancelled", recorded: true, reason, box: this.o.box });
+        if (await s.cancelTask(id, reason, this.o.clock.now()))
+          this.o.event("task.shared_end", { id, state: "cancelled", recorded: true, reason, box: this.o.box });
         this.toCancel.delete(id);
       }
       for (const [id, claim] of [...this.claims]) await this.checkClaim(s, id, claim);
-      const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")].filter((t) => !this.claims.has(t.id));
+      const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")].filter(
+        (t) => !this.claims.has(t.id),
+      );
       // Tasks enqueued here and not put in the shared queue yet (since this daemon started) go in first.
       for (const t of open) {
         if (this.pushed.has(t.id) || originOf(t, this.o.box) !== this.o.box) continue;
@@ -179,7 +197,8 @@ export class SharedQueue implements TaskGate {
       }
       const byId = new Map((await s.getTasks(open.map((t) => t.id))).map((x) => [x.id, x]));
       this.elsewhere.clear();
-      for (const x of byId.values()) if (x.state === "running" && x.box && x.box !== this.o.box) this.elsewhere.set(x.id, x.box);
+      for (const x of byId.values())
+        if (x.state === "running" && x.box && x.box !== this.o.box) this.elsewhere.set(x.id, x.box);
       for (const t of open) {
         const sh = byId.get(t.id);
         if (sh) await this.mirror(t, sh);
@@ -190,7 +209,11 @@ export class SharedQueue implements TaskGate {
       this.noLease = false;
     } catch (e) {
       if (isCfError(e, "shared_store_unavailable")) {
-        if (!this.down) this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared task queue unreachable: tasks enqueued here wait locally until it returns");
+        if (!this.down)
+          this.o.log.error(
+            { box: this.o.box, err: errorMessage(e) },
+            "shared task queue unreachable: tasks enqueued here wait locally until it returns",
+          );
         this.down = true;
       } else if (isCfError(e, "lease_lapsed")) {
         // At start the first heartbeat may come after the first round; after an outage the next one renews it.
@@ -207,10 +230,23 @@ export class SharedQueue implements TaskGate {
     const local = this.o.tasks.get(id);
     const end = local ? sharedEnd(local) : null;
     if (local && end) {
-      const ok = end.kind === "complete" ? await s.completeTask(id, claim, end.outcome, now) : await s.cancelTask(id, end.reason, now);
+      const ok =
+        end.kind === "complete"
+          ? await s.completeTask(id, claim, end.outcome, now)
+          : await s.cancelTask(id, end.reason, now);
       this.claims.delete(id);
-      this.o.event("task.shared_end", { id, state: local.state, recorded: ok, origin: originOf(local, this.o.box), box: this.o.box });
-      if (!ok) this.o.log.warn({ task: id, claim }, "the shared queue did not take this box's end of the task: its claim was voided meanwhile (cancelled, or requeued after this box's lease lapsed)");
+      this.o.event("task.shared_end", {
+        id,
+        state: local.state,
+        recorded: ok,
+        origin: originOf(local, this.o.box),
+        box: this.o.box,
+      });
+      if (!ok)
+        this.o.log.warn(
+          { task: id, claim },
+          "the shared queue did not take this box's end of the task: its claim was voided meanwhile (cancelled, or requeued after this box's lease lapsed)",
+        );
       return;
     }
     const sh = await s.getTask(id);
@@ -219,9 +255,10 @@ export class SharedQueue implements TaskGate {
     if (!local) return;
     // A task from this box whose claim was voided while it still waited here goes back to being a mirror.
     if (local.state === "queued" && originOf(local, this.o.box) === this.o.box && sh?.state !== "cancelled") return;
-    const why = sh?.state === "cancelled"
-      ? `cancelled in the shared queue${sh.error ? `: ${sh.error}` : ""}`
-      : `this box's claim was voided (its lease lapsed and the task was requeued for any box)`;
+    const why =
+      sh?.state === "cancelled"
+        ? `cancelled in the shared queue${sh.error ? `: ${sh.error}` : ""}`
+        : `this box's claim was voided (its lease lapsed and the task was requeued for any box)`;
     this.o.event("task.claim_lost", { id, claim, sharedState: sh?.state ?? null, box: this.o.box });
     await this.o.dispatcher.interrupt(id, "cancelled", why);
   }
@@ -238,12 +275,23 @@ export class SharedQueue implements TaskGate {
     }
     if (sh.state === "running" && sh.box && !this.announced.has(`${t.id}:${sh.attempts}`)) {
       this.announced.add(`${t.id}:${sh.attempts}`);
-      this.o.event("task.claimed_elsewhere", { id: t.id, runsOn: sh.box, attempt: sh.attempts, waitedMs: (sh.claimedAt ?? now) - sh.createdAt, box: me });
+      this.o.event("task.claimed_elsewhere", {
+        id: t.id,
+        runsOn: sh.box,
+        attempt: sh.attempts,
+        waitedMs: (sh.claimedAt ?? now) - sh.createdAt,
+        box: me,
+      });
     }
     const end = localEnd(sh);
     if (!end) {
       // A run here whose claim is gone (requeued or taken elsewhere after this box's lease lapsed): stop it.
-      if (t.state === "running") await this.o.dispatcher.interrupt(t.id, "cancelled", `this box holds no claim on it in the shared queue (now ${sh.state}${sh.box ? ` on box ${sh.box}` : ""})`);
+      if (t.state === "running")
+        await this.o.dispatcher.interrupt(
+          t.id,
+          "cancelled",
+          `this box holds no claim on it in the shared queue (now ${sh.state}${sh.box ? ` on box ${sh.box}` : ""})`,
+        );
       return;
     }
     let path: string | null = null;
@@ -251,11 +299,22 @@ export class SharedQueue implements TaskGate {
       try {
         path = writeResult(this.o.outboxDir, t.id, end.result ?? "");
       } catch (e) {
-        this.o.log.error({ task: t.id, err: errorMessage(e) }, "could not write the outbox file; the result stays in the task row");
+        this.o.log.error(
+          { task: t.id, err: errorMessage(e) },
+          "could not write the outbox file; the result stays in the task row",
+        );
       }
     }
     if (this.o.tasks.settleRemote(t.id, end.state, end.result, path, end.error, now)) {
-      this.o.event(`task.${end.state}`, { id: t.id, ranOn: sh.box, attempts: sh.attempts, resultPath: path, remote: true, reason: end.error, box: me });
+      this.o.event(`task.${end.state}`, {
+        id: t.id,
+        ranOn: sh.box,
+        attempts: sh.attempts,
+        resultPath: path,
+        remote: true,
+        reason: end.error,
+        box: me,
+      });
     }
   }
 
@@ -284,10 +343,18 @@ export class SharedQueue implements TaskGate {
     if (local?.state === "done") {
       // This box finished it under a claim that was voided meanwhile (its lease lapsed): the result stands.
       const ok = await s.completeTask(t.id, c.claim, { state: "done", result: local.result ?? "" }, now);
-      this.o.event("task.shared_end", { id: t.id, state: "done", recorded: ok, origin: t.originBox, box: me, again: true });
+      this.o.event("task.shared_end", {
+        id: t.id,
+        state: "done",
+        recorded: ok,
+        origin: t.originBox,
+        box: me,
+        again: true,
+      });
       return false;
     }
-    const why = this.o.refused(t.project) ?? (existsSync(t.project) ? null : `project ${t.project} does not exist on this box`);
+    const why =
+      this.o.refused(t.project) ?? (existsSync(t.project) ? null : `project ${t.project} does not exist on this box`);
     if (why) {
       await s.releaseTask(t.id, c.claim, now + REFUSED_RETRY_MS, `box ${me} cannot run it: ${why}`, now);
       this.o.event("task.claim_refused", { id: t.id, origin: t.originBox, reason: why, box: me });
@@ -297,14 +364,22 @@ export class SharedQueue implements TaskGate {
     if (!local) {
       const f = fromShared(t, me);
       try {
-        this.o.tasks.insert(f.draft, { source: f.source, contentHash: f.contentHash, intakeFile: null }, now, { durable: true });
+        this.o.tasks.insert(f.draft, { source: f.source, contentHash: f.contentHash, intakeFile: null }, now, {
+          durable: true,
+        });
       } catch (e) {
         await s.releaseTask(t.id, c.claim, null, `box ${me} could not record it: ${errorMessage(e)}`, now);
         throw e;
       }
     }
     this.claims.set(t.id, c.claim);
-    this.o.event("task.claimed", { id: t.id, origin: t.originBox, attempt: c.claim, waitedMs: now - t.createdAt, box: me });
+    this.o.event("task.claimed", {
+      id: t.id,
+      origin: t.originBox,
+      attempt: c.claim,
+      waitedMs: now - t.createdAt,
+      box: me,
+    });
     this.o.dispatcher.kick();
     return true;
   }

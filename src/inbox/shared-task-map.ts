@@ -16,8 +16,20 @@ export function originOf(t: Pick<TaskRow, "source">, me: string): string {
 /** What this box puts in the shared queue for a task enqueued here (its local row). */
 export function toSharedDraft(t: TaskRow): SharedTaskDraft {
   return {
-    id: t.id, project: t.project, prompt: t.prompt, priority: t.priority, pinBox: null,
-    payload: { source: t.source, contentHash: t.contentHash, account: t.account, model: t.model, worktree: t.worktree, base: t.base, timeoutMs: t.timeoutMs },
+    id: t.id,
+    project: t.project,
+    prompt: t.prompt,
+    priority: t.priority,
+    pinBox: null,
+    payload: {
+      source: t.source,
+      contentHash: t.contentHash,
+      account: t.account,
+      model: t.model,
+      worktree: t.worktree,
+      base: t.base,
+      timeoutMs: t.timeoutMs,
+    },
   };
 }
 
@@ -33,8 +45,15 @@ export function fromShared(t: SharedTask, me: string): { draft: TaskDraft; sourc
   const source = str(p.source) ?? "api";
   return {
     draft: {
-      id: t.id, prompt: t.prompt, project: t.project, priority: t.priority, account: str(p.account), model: str(p.model),
-      worktree: p.worktree === true, base: str(p.base), timeoutMs: typeof p.timeoutMs === "number" ? p.timeoutMs : null,
+      id: t.id,
+      prompt: t.prompt,
+      project: t.project,
+      priority: t.priority,
+      account: str(p.account),
+      model: str(p.model),
+      worktree: p.worktree === true,
+      base: str(p.base),
+      timeoutMs: typeof p.timeoutMs === "number" ? p.timeoutMs : null,
     },
     source: t.originBox === me ? source : `box:${t.originBox}:${source}`,
     contentHash: str(p.contentHash) ?? "",
@@ -51,23 +70,34 @@ const TIMED_OUT = "timed_out: ";
 /** How an ended local task is recorded in the shared queue; null while it is queued or running. */
 export function sharedEnd(t: Pick<TaskRow, "state" | "result" | "error">): SharedEnd | null {
   switch (t.state) {
-    case "done": return { kind: "complete", outcome: { state: "done", result: t.result ?? "" } };
-    case "failed": return { kind: "complete", outcome: { state: "failed", error: t.error ?? "failed" } };
-    case "timed_out": return { kind: "complete", outcome: { state: "failed", error: `${TIMED_OUT}${t.error ?? "timed out"}` } };
-    case "cancelled": return { kind: "cancel", reason: t.error ?? "cancelled" };
-    default: return null;
+    case "done":
+      return { kind: "complete", outcome: { state: "done", result: t.result ?? "" } };
+    case "failed":
+      return { kind: "complete", outcome: { state: "failed", error: t.error ?? "failed" } };
+    case "timed_out":
+      return { kind: "complete", outcome: { state: "failed", error: `${TIMED_OUT}${t.error ?? "timed out"}` } };
+    case "cancelled":
+      return { kind: "cancel", reason: t.error ?? "cancelled" };
+    default:
+      return null;
   }
 }
 
 /** The local end of a task another box ran to its end (shared state done, failed or cancelled); null otherwise. */
-export function localEnd(s: Pick<SharedTask, "state" | "result" | "error">): { state: Exclude<TaskState, "queued" | "running">; result: string | null; error: string | null } | null {
+export function localEnd(
+  s: Pick<SharedTask, "state" | "result" | "error">,
+): { state: Exclude<TaskState, "queued" | "running">; result: string | null; error: string | null } | null {
   switch (s.state) {
-    case "done": return { state: "done", result: s.result ?? "", error: null };
+    case "done":
+      return { state: "done", result: s.result ?? "", error: null };
     case "failed":
-      if (s.error?.startsWith(TIMED_OUT)) return { state: "timed_out", result: s.result, error: s.error.slice(TIMED_OUT.length) };
+      if (s.error?.startsWith(TIMED_OUT))
+        return { state: "timed_out", result: s.result, error: s.error.slice(TIMED_OUT.length) };
       return { state: "failed", result: s.result, error: s.error };
-    case "cancelled": return { state: "cancelled", result: s.result, error: s.error };
-    default: return null;
+    case "cancelled":
+      return { state: "cancelled", result: s.result, error: s.error };
+    default:
+      return null;
   }
 }
 

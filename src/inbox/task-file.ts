@@ -69,23 +69,38 @@ export function parseTaskFile(bytes: Uint8Array): Parsed<TaskFields> {
   const end = lines.findIndex((l, i) => i > 0 && (l.trimEnd() === "---" || l.trimEnd() === "..."));
   if (end < 0) return { ok: false, reason: "unreadable front matter: no closing '---' line" };
   const front = lines.slice(1, end).join("\n");
-  if (front.length > FRONT_MATTER_MAX_CHARS) return { ok: false, reason: `front matter too long: ${front.length} characters, at most ${FRONT_MATTER_MAX_CHARS}` };
-  if (nesting(front) > FRONT_MATTER_MAX_DEPTH) return { ok: false, reason: `front matter nested deeper than ${FRONT_MATTER_MAX_DEPTH} levels` };
+  if (front.length > FRONT_MATTER_MAX_CHARS)
+    return {
+      ok: false,
+      reason: `front matter too long: ${front.length} characters, at most ${FRONT_MATTER_MAX_CHARS}`,
+    };
+  if (nesting(front) > FRONT_MATTER_MAX_DEPTH)
+    return { ok: false, reason: `front matter nested deeper than ${FRONT_MATTER_MAX_DEPTH} levels` };
   let data: unknown;
   try {
     const doc = parseDocument(front);
-    if (doc.errors.length) return { ok: false, reason: `unreadable front matter: ${firstLine(doc.errors[0]!.message)}` };
+    if (doc.errors.length)
+      return { ok: false, reason: `unreadable front matter: ${firstLine(doc.errors[0]!.message)}` };
     data = doc.toJS({ maxAliasCount: 0 });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { ok: false, reason: /alias/i.test(msg) ? "unreadable front matter: YAML aliases (*name) are not allowed" : `unreadable front matter: ${firstLine(msg)}` };
+    return {
+      ok: false,
+      reason: /alias/i.test(msg)
+        ? "unreadable front matter: YAML aliases (*name) are not allowed"
+        : `unreadable front matter: ${firstLine(msg)}`,
+    };
   }
   if (data !== null && (typeof data !== "object" || Array.isArray(data))) {
     return { ok: false, reason: "unreadable front matter: expected 'key: value' lines" };
   }
   const fields = (data ?? {}) as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !(TASK_KEYS as readonly string[]).includes(k));
-  if (unknown.length) return { ok: false, reason: `unknown front-matter key${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (allowed: ${TASK_KEYS.join(", ")})` };
+  if (unknown.length)
+    return {
+      ok: false,
+      reason: `unknown front-matter key${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (allowed: ${TASK_KEYS.join(", ")})`,
+    };
   return { ok: true, value: { ...fields, prompt: lines.slice(end + 1).join("\n") } };
 }
 
@@ -100,12 +115,23 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
   const project = checkProject(f.project ?? null, ctx);
   if (!project.ok) return project;
   const priority = f.priority ?? 0;
-  if (typeof priority !== "number" || !Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
-    return { ok: false, reason: `priority: must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${show(priority)}` };
+  if (
+    typeof priority !== "number" ||
+    !Number.isInteger(priority) ||
+    priority < PRIORITY_MIN ||
+    priority > PRIORITY_MAX
+  ) {
+    return {
+      ok: false,
+      reason: `priority: must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${show(priority)}`,
+    };
   }
   const account = f.account ?? null;
   if (account !== null && (typeof account !== "string" || !ctx.accounts.includes(account))) {
-    return { ok: false, reason: `account: no account named ${show(account)} (configured: ${ctx.accounts.join(", ") || "none"})` };
+    return {
+      ok: false,
+      reason: `account: no account named ${show(account)} (configured: ${ctx.accounts.join(", ") || "none"})`,
+    };
   }
   const model = f.model ?? null;
   if (model !== null && (typeof model !== "string" || !MODEL_RE.test(model))) {
@@ -113,16 +139,25 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
   }
   const id = f.id ?? null;
   if (id !== null && (typeof id !== "string" || !ID_RE.test(id))) {
-    return { ok: false, reason: `id: must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, got ${show(id)}` };
+    return {
+      ok: false,
+      reason: `id: must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, got ${show(id)}`,
+    };
   }
   const worktree = f.worktree ?? ctx.defaultWorktree ?? false;
-  if (typeof worktree !== "boolean") return { ok: false, reason: `worktree: must be true or false, got ${show(worktree)}` };
+  if (typeof worktree !== "boolean")
+    return { ok: false, reason: `worktree: must be true or false, got ${show(worktree)}` };
   if (!worktree && ctx.worktreeRequired) {
-    return { ok: false, reason: "worktree: false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own" };
+    return {
+      ok: false,
+      reason:
+        "worktree: false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
+    };
   }
   const base = f.base ?? null;
   if (base !== null) {
-    if (typeof base !== "string") return { ok: false, reason: `base: must be a branch, tag or commit name, got ${show(base)}` };
+    if (typeof base !== "string")
+      return { ok: false, reason: `base: must be a branch, tag or commit name, got ${show(base)}` };
     const bad = checkBaseRef(base);
     if (bad) return { ok: false, reason: bad };
     if (!worktree) return { ok: false, reason: "base: only for a task that runs in a worktree (worktree: true)" };
@@ -135,13 +170,17 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
     } catch {
       return { ok: false, reason: `timeout: must be a duration like 30s, 10m or 2h, got ${show(f.timeout)}` };
     }
-    if (timeoutMs < TIMEOUT_MIN_MS || timeoutMs > TIMEOUT_MAX_MS) return { ok: false, reason: `timeout: must be from 1s to 7d, got ${show(f.timeout)}` };
+    if (timeoutMs < TIMEOUT_MIN_MS || timeoutMs > TIMEOUT_MAX_MS)
+      return { ok: false, reason: `timeout: must be from 1s to 7d, got ${show(f.timeout)}` };
   }
   if (worktree) {
     const notGit = ctx.notGit?.(project.value) ?? null;
     if (notGit) return { ok: false, reason: notGit };
   }
-  return { ok: true, value: { id, prompt, project: project.value, priority, account, model, worktree, base, timeoutMs } };
+  return {
+    ok: true,
+    value: { id, prompt, project: project.value, priority, account, model, worktree, base, timeoutMs },
+  };
 }
 
 function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {
@@ -160,7 +199,8 @@ function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {
 
 /** Parse and validate in one step (the intake's path). */
 export function taskFromFile(bytes: Uint8Array, maxBytes: number, ctx: ValidateContext): Parsed<TaskDraft> {
-  if (bytes.length > maxBytes) return { ok: false, reason: `file too large: ${bytes.length} bytes, inbox.max_file_bytes is ${maxBytes}` };
+  if (bytes.length > maxBytes)
+    return { ok: false, reason: `file too large: ${bytes.length} bytes, inbox.max_file_bytes is ${maxBytes}` };
   const parsed = parseTaskFile(bytes);
   return parsed.ok ? validateTask(parsed.value, ctx) : parsed;
 }
@@ -185,7 +225,7 @@ export function readiness(st: { mtimeMs: number; ctimeMs: number }, now: number,
 }
 
 function show(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : v === null ? "nothing" : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? JSON.stringify(v) : v === null ? "nothing" : (JSON.stringify(v) ?? String(v));
   return s.length > 200 ? `${s.slice(0, 200)}… (${s.length} characters)` : s;
 }
 

@@ -5,12 +5,36 @@ import type { PoolSessionRow, TaskDraft, TaskRow, TaskState } from "./task-types
 type Row = Record<string, unknown>;
 
 const COLS: Record<keyof TaskRow, string> = {
-  id: "id", contentHash: "content_hash", source: "source", project: "project", priority: "priority", account: "account",
-  model: "model", prompt: "prompt", state: "state", session: "session", accountUsed: "account_used", attempts: "attempts",
-  result: "result", resultPath: "result_path", error: "error", notBefore: "not_before", createdAt: "created_at",
-  startedAt: "started_at", submittedAt: "submitted_at", endedAt: "ended_at", updatedAt: "updated_at", seq: "seq",
-  intakeFile: "intake_file", worktree: "worktree", base: "base", timeoutMs: "timeout_ms", workdir: "workdir", branch: "branch",
-  baseCommit: "base_commit", worktreeInfo: "worktree_info",
+  id: "id",
+  contentHash: "content_hash",
+  source: "source",
+  project: "project",
+  priority: "priority",
+  account: "account",
+  model: "model",
+  prompt: "prompt",
+  state: "state",
+  session: "session",
+  accountUsed: "account_used",
+  attempts: "attempts",
+  result: "result",
+  resultPath: "result_path",
+  error: "error",
+  notBefore: "not_before",
+  createdAt: "created_at",
+  startedAt: "started_at",
+  submittedAt: "submitted_at",
+  endedAt: "ended_at",
+  updatedAt: "updated_at",
+  seq: "seq",
+  intakeFile: "intake_file",
+  worktree: "worktree",
+  base: "base",
+  timeoutMs: "timeout_ms",
+  workdir: "workdir",
+  branch: "branch",
+  baseCommit: "base_commit",
+  worktreeInfo: "worktree_info",
 };
 
 function toTask(r: Row): TaskRow {
@@ -38,7 +62,12 @@ export class TaskStore {
    * store runs at NORMAL, whose last commits a power cut may undo): the inbox moves a task's file away
    * only after its row is safe.
    */
-  insert(d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number, opts: { durable?: boolean } = {}): TaskRow {
+  insert(
+    d: TaskDraft,
+    meta: { source: string; contentHash: string; intakeFile: string | null },
+    now: number,
+    opts: { durable?: boolean } = {},
+  ): TaskRow {
     const id = d.id ?? newTaskId(now);
     const level = opts.durable ? (this.db.pragma("synchronous", { simple: true }) as number) : null;
     if (level !== null) this.db.pragma("synchronous = FULL");
@@ -50,13 +79,36 @@ export class TaskStore {
     return this.get(id)!;
   }
 
-  private insertTx(id: string, d: TaskDraft, meta: { source: string; contentHash: string; intakeFile: string | null }, now: number): void {
+  private insertTx(
+    id: string,
+    d: TaskDraft,
+    meta: { source: string; contentHash: string; intakeFile: string | null },
+    now: number,
+  ): void {
     this.db.transaction(() => {
       const { seq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM tasks").get() as { seq: number };
       this.db
-        .prepare(`INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file, worktree, base, timeout_ms)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, meta.contentHash, meta.source, d.project, d.priority, d.account, d.model, d.prompt, now, now, seq, meta.intakeFile, d.worktree ? 1 : 0, d.base ?? null, d.timeoutMs ?? null);
+        .prepare(
+          `INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file, worktree, base, timeout_ms)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          meta.contentHash,
+          meta.source,
+          d.project,
+          d.priority,
+          d.account,
+          d.model,
+          d.prompt,
+          now,
+          now,
+          seq,
+          meta.intakeFile,
+          d.worktree ? 1 : 0,
+          d.base ?? null,
+          d.timeoutMs ?? null,
+        );
     })();
   }
 
@@ -70,14 +122,18 @@ export class TaskStore {
     const byId = this.get(idOrName);
     if (byId) return byId;
     const r = this.db
-      .prepare("SELECT * FROM tasks WHERE source = ? OR (source LIKE 'file:%' AND substr(source, 6) LIKE ? || '.%' ESCAPE '\\') ORDER BY seq DESC LIMIT 1")
+      .prepare(
+        "SELECT * FROM tasks WHERE source = ? OR (source LIKE 'file:%' AND substr(source, 6) LIKE ? || '.%' ESCAPE '\\') ORDER BY seq DESC LIMIT 1",
+      )
       .get(`file:${idOrName}`, idOrName.replace(/[%_\\]/g, "\\$&")) as Row | undefined;
     return r ? toTask(r) : undefined;
   }
 
   /** A task committed from this very file whose move out of the inbox did not happen (a crash in between). */
   findIntake(file: string, contentHash: string): TaskRow | undefined {
-    const r = this.db.prepare("SELECT * FROM tasks WHERE intake_file = ? AND content_hash = ? ORDER BY seq DESC LIMIT 1").get(file, contentHash) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT * FROM tasks WHERE intake_file = ? AND content_hash = ? ORDER BY seq DESC LIMIT 1")
+      .get(file, contentHash) as Row | undefined;
     return r ? toTask(r) : undefined;
   }
   intakePending(): TaskRow[] {
@@ -89,27 +145,43 @@ export class TaskStore {
 
   /** Queued tasks that may run now: highest priority first, then oldest. */
   ready(now: number): TaskRow[] {
-    return (this.db
-      .prepare("SELECT * FROM tasks WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, seq ASC")
-      .all(now) as Row[]).map(toTask);
+    return (
+      this.db
+        .prepare(
+          "SELECT * FROM tasks WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, seq ASC",
+        )
+        .all(now) as Row[]
+    ).map(toTask);
   }
   /** When the next delayed (retrying) task becomes ready, if any. */
   nextNotBefore(now: number): number | null {
-    const r = this.db.prepare("SELECT MIN(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > ?").get(now) as { t: number | null };
+    const r = this.db
+      .prepare("SELECT MIN(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > ?")
+      .get(now) as { t: number | null };
     return r.t;
   }
   inState(state: TaskState): TaskRow[] {
-    return (this.db.prepare("SELECT * FROM tasks WHERE state = ? ORDER BY priority DESC, seq ASC").all(state) as Row[]).map(toTask);
+    return (
+      this.db.prepare("SELECT * FROM tasks WHERE state = ? ORDER BY priority DESC, seq ASC").all(state) as Row[]
+    ).map(toTask);
   }
   runningOn(session: string): TaskRow | undefined {
-    const r = this.db.prepare("SELECT * FROM tasks WHERE state = 'running' AND session = ? ORDER BY seq LIMIT 1").get(session) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT * FROM tasks WHERE state = 'running' AND session = ? ORDER BY seq LIMIT 1")
+      .get(session) as Row | undefined;
     return r ? toTask(r) : undefined;
   }
 
   /** Every queued and running task, then the latest finished ones. */
   list(finishedLimit = 50): TaskRow[] {
-    const open = (this.db.prepare("SELECT * FROM tasks WHERE state IN ('queued', 'running') ORDER BY state = 'queued', priority DESC, seq ASC").all() as Row[]);
-    const ended = (this.db.prepare("SELECT * FROM tasks WHERE state NOT IN ('queued', 'running') ORDER BY ended_at DESC, seq DESC LIMIT ?").all(finishedLimit) as Row[]);
+    const open = this.db
+      .prepare(
+        "SELECT * FROM tasks WHERE state IN ('queued', 'running') ORDER BY state = 'queued', priority DESC, seq ASC",
+      )
+      .all() as Row[];
+    const ended = this.db
+      .prepare("SELECT * FROM tasks WHERE state NOT IN ('queued', 'running') ORDER BY ended_at DESC, seq DESC LIMIT ?")
+      .all(finishedLimit) as Row[];
     return [...open, ...ended].map(toTask);
   }
 
@@ -119,39 +191,73 @@ export class TaskStore {
   start(id: string, session: string, account: string | null, now: number): boolean {
     return this.change(
       "UPDATE tasks SET state = 'running', session = ?, account_used = ?, attempts = attempts + 1, started_at = ?, submitted_at = NULL, not_before = NULL, updated_at = ? WHERE id = ? AND state = 'queued'",
-      session, account, now, now, id,
+      session,
+      account,
+      now,
+      now,
+      id,
     );
   }
   submitted(id: string, at: number, account: string | null, now: number): boolean {
-    return this.change("UPDATE tasks SET submitted_at = ?, account_used = COALESCE(?, account_used), updated_at = ? WHERE id = ? AND state = 'running' AND submitted_at IS NULL", at, account, now, id);
+    return this.change(
+      "UPDATE tasks SET submitted_at = ?, account_used = COALESCE(?, account_used), updated_at = ? WHERE id = ? AND state = 'running' AND submitted_at IS NULL",
+      at,
+      account,
+      now,
+      id,
+    );
   }
   /** running → queued (a retry after `notBefore`, or a re-send after a restart). */
   requeue(id: string, notBefore: number | null, error: string | null, now: number): boolean {
     return this.change(
       "UPDATE tasks SET state = 'queued', session = NULL, submitted_at = NULL, not_before = ?, error = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-      notBefore, error, now, id,
+      notBefore,
+      error,
+      now,
+      id,
     );
   }
   done(id: string, result: string, resultPath: string | null, now: number): boolean {
     return this.change(
       "UPDATE tasks SET state = 'done', result = ?, result_path = ?, error = NULL, ended_at = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-      result, resultPath, now, now, id,
+      result,
+      resultPath,
+      now,
+      now,
+      id,
     );
   }
   /** running or queued → failed. */
   fail(id: string, error: string, now: number): boolean {
-    return this.change("UPDATE tasks SET state = 'failed', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')", error, now, now, id);
+    return this.change(
+      "UPDATE tasks SET state = 'failed', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+      error,
+      now,
+      now,
+      id,
+    );
   }
 
   /**
    * running → timed_out or cancelled (the turn is interrupted by the caller), with what the transcript
    * holds so far as the result; queued → cancelled.
    */
-  interrupted(id: string, state: "timed_out" | "cancelled", result: string | null, reason: string, now: number): boolean {
+  interrupted(
+    id: string,
+    state: "timed_out" | "cancelled",
+    result: string | null,
+    reason: string,
+    now: number,
+  ): boolean {
     const from = state === "cancelled" ? "('queued', 'running')" : "('running')";
     return this.change(
       `UPDATE tasks SET state = ?, result = ?, error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ${from}`,
-      state, result, reason, now, now, id,
+      state,
+      result,
+      reason,
+      now,
+      now,
+      id,
     );
   }
 
@@ -159,10 +265,23 @@ export class TaskStore {
    * queued or running → an end another box reached (store.backend postgres: the shared queue says the
    * task ended elsewhere, inbox/shared-queue.ts). `resultPath` is the origin box's outbox file, or null.
    */
-  settleRemote(id: string, state: "done" | "failed" | "timed_out" | "cancelled", result: string | null, resultPath: string | null, error: string | null, now: number): boolean {
+  settleRemote(
+    id: string,
+    state: "done" | "failed" | "timed_out" | "cancelled",
+    result: string | null,
+    resultPath: string | null,
+    error: string | null,
+    now: number,
+  ): boolean {
     return this.change(
       "UPDATE tasks SET state = ?, result = ?, result_path = ?, error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
-      state, result, resultPath, error, now, now, id,
+      state,
+      result,
+      resultPath,
+      error,
+      now,
+      now,
+      id,
     );
   }
 
@@ -173,25 +292,37 @@ export class TaskStore {
   reopen(id: string, now: number): boolean {
     return this.change(
       "UPDATE tasks SET state = 'queued', session = NULL, submitted_at = NULL, not_before = NULL, result = NULL, result_path = NULL, error = NULL, ended_at = NULL, updated_at = ? WHERE id = ? AND state NOT IN ('queued', 'running')",
-      now, id,
+      now,
+      id,
     );
   }
 
   /** The worktree a task runs in, once made. */
   setWorktree(id: string, workdir: string, branch: string, baseCommit: string, now: number): void {
-    this.db.prepare("UPDATE tasks SET workdir = ?, branch = ?, base_commit = ?, updated_at = ? WHERE id = ?").run(workdir, branch, baseCommit, now, id);
+    this.db
+      .prepare("UPDATE tasks SET workdir = ?, branch = ?, base_commit = ?, updated_at = ? WHERE id = ?")
+      .run(workdir, branch, baseCommit, now, id);
   }
   /** The ended task's worktree summary (JSON); `workdir` null once the folder is removed. */
   setWorktreeInfo(id: string, info: string, workdir: string | null, now: number): void {
-    this.db.prepare("UPDATE tasks SET worktree_info = ?, workdir = ?, updated_at = ? WHERE id = ?").run(info, workdir, now, id);
+    this.db
+      .prepare("UPDATE tasks SET worktree_info = ?, workdir = ?, updated_at = ? WHERE id = ?")
+      .run(info, workdir, now, id);
   }
   /** Ended worktree tasks whose worktree has not been summarized and removed yet (a crash in between). */
   worktreesToFinish(): TaskRow[] {
-    return (this.db.prepare("SELECT * FROM tasks WHERE workdir IS NOT NULL AND worktree_info IS NULL AND state NOT IN ('queued', 'running')").all() as Row[]).map(toTask);
+    return (
+      this.db
+        .prepare(
+          "SELECT * FROM tasks WHERE workdir IS NOT NULL AND worktree_info IS NULL AND state NOT IN ('queued', 'running')",
+        )
+        .all() as Row[]
+    ).map(toTask);
   }
   /** The task whose worktree folder is `workdir`. */
   byWorkdir(workdir: string): TaskRow | undefined {
-    const r = this.db.prepare("SELECT * FROM tasks WHERE workdir = ? ORDER BY seq DESC LIMIT 1").get(workdir) as Row | undefined;
+    const r = this.db.prepare("SELECT * FROM tasks WHERE workdir = ? ORDER BY seq DESC LIMIT 1").get(workdir) as
+      Row | undefined;
     return r ? toTask(r) : undefined;
   }
 
@@ -202,12 +333,18 @@ export class TaskStore {
   // ---- pool sessions
   poolSessions(): PoolSessionRow[] {
     return (this.db.prepare("SELECT * FROM pool_sessions ORDER BY name").all() as Row[]).map((r) => ({
-      name: r.name as string, project: r.project as string, model: (r.model as string | null) ?? null, clean: Boolean(r.clean), createdAt: r.created_at as number,
+      name: r.name as string,
+      project: r.project as string,
+      model: (r.model as string | null) ?? null,
+      clean: Boolean(r.clean),
+      createdAt: r.created_at as number,
     }));
   }
   poolPut(s: Omit<PoolSessionRow, "createdAt">, now: number): void {
     this.db
-      .prepare("INSERT INTO pool_sessions (name, project, model, clean, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET project = excluded.project, model = excluded.model, clean = excluded.clean, created_at = excluded.created_at")
+      .prepare(
+        "INSERT INTO pool_sessions (name, project, model, clean, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET project = excluded.project, model = excluded.model, clean = excluded.clean, created_at = excluded.created_at",
+      )
       .run(s.name, s.project, s.model, s.clean ? 1 : 0, now);
   }
   poolSetClean(name: string, clean: boolean): void {

@@ -102,14 +102,33 @@ export interface WaitView {
  * wait shows state `waiting` and `waiting: {question, tool, since}` (null otherwise); the store still says running.
  */
 export function taskView(t: TaskRow, wait?: WaitView | null) {
-  const waiting = t.state === "running" && wait ? { question: wait.question, tool: wait.tool, since: wait.since } : null;
+  const waiting =
+    t.state === "running" && wait ? { question: wait.question, tool: wait.tool, since: wait.since } : null;
   return {
-    id: t.id, state: waiting ? ("waiting" as const) : t.state, waiting, priority: t.priority, project: t.project, account: t.account, model: t.model,
-    session: t.session, accountUsed: t.accountUsed, attempts: t.attempts, source: t.source,
+    id: t.id,
+    state: waiting ? ("waiting" as const) : t.state,
+    waiting,
+    priority: t.priority,
+    project: t.project,
+    account: t.account,
+    model: t.model,
+    session: t.session,
+    accountUsed: t.accountUsed,
+    attempts: t.attempts,
+    source: t.source,
     prompt: t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
-    createdAt: t.createdAt, startedAt: t.startedAt, submittedAt: t.submittedAt, endedAt: t.endedAt,
-    notBefore: t.notBefore, resultPath: t.resultPath, error: t.error,
-    worktree: t.worktree, base: t.base, timeoutMs: t.timeoutMs, workdir: t.workdir, branch: t.branch,
+    createdAt: t.createdAt,
+    startedAt: t.startedAt,
+    submittedAt: t.submittedAt,
+    endedAt: t.endedAt,
+    notBefore: t.notBefore,
+    resultPath: t.resultPath,
+    error: t.error,
+    worktree: t.worktree,
+    base: t.base,
+    timeoutMs: t.timeoutMs,
+    workdir: t.workdir,
+    branch: t.branch,
   };
 }
 

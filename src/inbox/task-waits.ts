@@ -9,7 +9,13 @@ import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { classifyPane } from "../sessions/pane-classify.js";
-import { answerKey, dialogMatchesTool, readPermissionDialog, type PermissionAnswer, type PermissionDialog } from "../sessions/permission-dialog.js";
+import {
+  answerKey,
+  dialogMatchesTool,
+  readPermissionDialog,
+  type PermissionAnswer,
+  type PermissionDialog,
+} from "../sessions/permission-dialog.js";
 import { readInputState } from "../sessions/cli-input.js";
 import type { SessionLayer } from "./pool.js";
 import type { TaskStore } from "./task-store.js";
@@ -45,10 +51,21 @@ export const UNSEEN_WAIT_MS = 10_000;
  * (`waiting`); the pane's question refines it (`updated`); a pane without the dialog ends it (`resumed`)
  * once the pane had shown it, or UNSEEN_WAIT_MS after a hook whose dialog never showed.
  */
-export function nextWait(prev: TaskWait | undefined, task: { id: string; session: string }, obs: WaitObservation, now: number): { wait: TaskWait | undefined; change: WaitChange } {
+export function nextWait(
+  prev: TaskWait | undefined,
+  task: { id: string; session: string },
+  obs: WaitObservation,
+  now: number,
+): { wait: TaskWait | undefined; change: WaitChange } {
   const d = obs.dialog;
   const start = (question: string, tool: string | null, dialog: PermissionDialog | null): TaskWait => ({
-    taskId: task.id, session: task.session, question, tool, paneQuestion: dialog?.question ?? null, paneKey: dialog?.key ?? null, since: now,
+    taskId: task.id,
+    session: task.session,
+    question,
+    tool,
+    paneQuestion: dialog?.question ?? null,
+    paneKey: dialog?.key ?? null,
+    since: now,
   });
   if (d) {
     if (!prev) return { wait: start(d.question, obs.tool ?? null, d), change: "waiting" };
@@ -56,23 +73,32 @@ export function nextWait(prev: TaskWait | undefined, task: { id: string; session
     // A wait known only from its hook is refined by its own dialog; any other dialog (the next tool call of
     // the same turn, or the hook's call answered in the pane and another asked) is a new wait.
     if (prev.paneKey === null && dialogMatchesTool(d, prev.tool) !== false) {
-      return { wait: { ...prev, question: d.question, paneQuestion: d.question, paneKey: d.key, tool: obs.tool ?? prev.tool }, change: "updated" };
+      return {
+        wait: { ...prev, question: d.question, paneQuestion: d.question, paneKey: d.key, tool: obs.tool ?? prev.tool },
+        change: "updated",
+      };
     }
     return { wait: start(d.question, obs.tool ?? null, d), change: "waiting" };
   }
   if (obs.tool !== undefined && obs.tool !== null) {
-    if (!prev || prev.paneKey !== null || prev.tool !== obs.tool) return { wait: start(obs.tool, obs.tool, null), change: "waiting" };
+    if (!prev || prev.paneKey !== null || prev.tool !== obs.tool)
+      return { wait: start(obs.tool, obs.tool, null), change: "waiting" };
     return { wait: prev, change: null };
   }
-  if (d === null && prev && (prev.paneKey !== null || now - prev.since >= UNSEEN_WAIT_MS)) return { wait: undefined, change: "resumed" };
+  if (d === null && prev && (prev.paneKey !== null || now - prev.since >= UNSEEN_WAIT_MS))
+    return { wait: undefined, change: "resumed" };
   return { wait: prev, change: null };
 }
 
 /** Sent after a "no": the CLI ends the turn at a rejected tool call (no Stop, no request; verified 2.1.197), so the model is told and finishes. */
 export function deniedNote(question: string): string {
   // The question comes from a pane: no control character may reach the prompt (cli-input.ts checkPromptText).
-  // eslint-disable-next-line no-control-regex
-  const q = question.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
+  const q = question
+    // eslint-disable-next-line no-control-regex -- the point is to find control characters
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 300);
   return `The operator answered no to the permission request (${q}). Do not retry that call; finish the task without it and say what was left undone.`;
 }
 
@@ -139,7 +165,12 @@ export class TaskWaits {
       this.layer.event("task.waiting", session, account, { id: t.id, question: wait.question, tool: wait.tool });
       this.log.warn({ task: t.id, session, question: wait.question }, "task waiting on a permission dialog");
     } else if (change === "resumed" && prev) {
-      this.layer.event("task.resumed", session, account, { id: t.id, question: prev.question, waitedMs: this.clock.now() - prev.since, how: "the dialog closed" });
+      this.layer.event("task.resumed", session, account, {
+        id: t.id,
+        question: prev.question,
+        waitedMs: this.clock.now() - prev.since,
+        how: "the dialog closed",
+      });
     }
   }
 
@@ -151,17 +182,32 @@ export class TaskWaits {
    * After "no" the CLI ends the turn without a Stop, so deniedNote() is sent as the next prompt and the task
    * completes on that turn's Stop.
    */
-  async answer(id: string, answer: PermissionAnswer, since?: number): Promise<{ id: string; answer: PermissionAnswer; question: string; option: string; session: string }> {
+  async answer(
+    id: string,
+    answer: PermissionAnswer,
+    since?: number,
+  ): Promise<{ id: string; answer: PermissionAnswer; question: string; option: string; session: string }> {
     const t = this.tasks.find(id);
     if (!t) throw new CfError("no_such_task", `no task ${id}`);
-    if (t.state !== "running" || !t.session) throw new CfError("conflict", `task ${t.id} is ${t.state}, not waiting on a permission dialog: nothing was answered`);
+    if (t.state !== "running" || !t.session)
+      throw new CfError(
+        "conflict",
+        `task ${t.id} is ${t.state}, not waiting on a permission dialog: nothing was answered`,
+      );
     const session = t.session;
     const wait = this.waits.get(t.id);
-    if (!wait) throw new CfError("conflict", `task ${t.id} is running, not waiting on a permission dialog: nothing was answered`);
+    if (!wait)
+      throw new CfError(
+        "conflict",
+        `task ${t.id} is running, not waiting on a permission dialog: nothing was answered`,
+      );
     // The caller saw one wait; the task may have come to wait on another dialog since (a new question
     // after a resume): an answer meant for the first is not given to the second.
     if (since !== undefined && since !== wait.since) {
-      throw new CfError("conflict", `task ${t.id} waits on another dialog now (since ${new Date(wait.since).toISOString()}: ${wait.question}): nothing was answered; look again`);
+      throw new CfError(
+        "conflict",
+        `task ${t.id} waits on another dialog now (since ${new Date(wait.since).toISOString()}: ${wait.question}): nothing was answered; look again`,
+      );
     }
     if (this.answering.has(t.id)) throw new CfError("conflict", `task ${t.id} is being answered already`);
     try {
@@ -175,12 +221,23 @@ export class TaskWaits {
       const read = async () => readPermissionDialog(await tmux.capture(session), this.clock.now());
       // The hook fires before the CLI draws the dialog (0.3–0.5 s later on 2.1.332 under load): a wait known
       // only from the hook gets a moment for its dialog to show.
-      const d = (await read()) ?? (wait.paneKey === null ? (await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null : null);
-      if (!d) throw new CfError("conflict", `task ${t.id}: no permission dialog is open in session ${session} now: nothing was answered`);
+      const d =
+        (await read()) ??
+        (wait.paneKey === null
+          ? ((await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null)
+          : null);
+      if (!d)
+        throw new CfError(
+          "conflict",
+          `task ${t.id}: no permission dialog is open in session ${session} now: nothing was answered`,
+        );
       // Read from the pane: the very dialog (unclipped). Known only from the hook: the dialog must show the
       // hook's tool call where that can be told (a command, a path, a URL).
       if (wait.paneKey !== null ? wait.paneKey !== d.key : dialogMatchesTool(d, wait.tool) === false) {
-        throw new CfError("conflict", `task ${t.id}: the dialog in ${session} is not the one shown (now: ${d.question}): nothing was answered; look again`);
+        throw new CfError(
+          "conflict",
+          `task ${t.id}: the dialog in ${session} is not the one shown (now: ${d.question}): nothing was answered; look again`,
+        );
       }
       const k = answerKey(d, answer);
       if (!k.ok) throw new CfError("conflict", `task ${t.id}: ${k.reason}: nothing was answered`);
@@ -191,14 +248,21 @@ export class TaskWaits {
       const off = this.layer.onSignal((x) => {
         if (x.session === session && x.signal.kind === "permission_request") reopened = true;
       });
-      const still = () => tmux.capture(session).then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question).catch(() => false);
+      const still = () =>
+        tmux
+          .capture(session)
+          .then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question)
+          .catch(() => false);
       let closed = false;
       let sent = 0;
       try {
         for (let attempt = 0; attempt < ANSWER_ATTEMPTS && !closed && !reopened; attempt++) {
           await tmux.sendLiteral(session, k.key);
           sent++;
-          closed = !!(await pollUntil(async () => reopened || !(await still()), { timeoutMs: ANSWER_CLOSE_MS / ANSWER_ATTEMPTS, intervalMs: 50 }));
+          closed = !!(await pollUntil(async () => reopened || !(await still()), {
+            timeoutMs: ANSWER_CLOSE_MS / ANSWER_ATTEMPTS,
+            intervalMs: 50,
+          }));
         }
       } finally {
         off();
@@ -206,10 +270,20 @@ export class TaskWaits {
       // A key sent again just as the dialog closed on the one before lands in the input box as text: the box
       // holding nothing but that digit is ours, and is emptied (one BSpace) before anything else is typed.
       if (sent > 1 && closed && !reopened) await this.dropStrayDigit(session, k.key);
-      if (!closed && !reopened) throw new CfError("conflict", `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`);
+      if (!closed && !reopened)
+        throw new CfError(
+          "conflict",
+          `task ${t.id}: the dialog in ${session} did not close after ${k.key} (${k.option.label}); answer it in the pane (claude-failover attach ${session})`,
+        );
       this.waits.delete(t.id);
       const row = this.layer.get(session);
-      this.layer.event("task.answered", session, row?.account ?? t.accountUsed, { id: t.id, answer, option: k.option.label, question: wait.question, waitedMs: this.clock.now() - wait.since });
+      this.layer.event("task.answered", session, row?.account ?? t.accountUsed, {
+        id: t.id,
+        answer,
+        option: k.option.label,
+        question: wait.question,
+        waitedMs: this.clock.now() - wait.since,
+      });
       this.log.info({ task: t.id, session, answer }, "permission dialog answered");
       if (answer === "yes") {
         // (reopened: the CLI asks again, the session stays waiting and the next tick records the new wait)
@@ -227,10 +301,13 @@ export class TaskWaits {
   private async dropStrayDigit(session: string, key: string): Promise<void> {
     const tmux = this.layer.tmux;
     const state = async () => readInputState(await tmux.capture(session).catch(() => ""), this.clock.now());
-    const stray = await pollUntil(async () => {
-      const s = await state();
-      return s.kind === "prompt" && s.text === key ? true : null;
-    }, { timeoutMs: 500, intervalMs: 50 });
+    const stray = await pollUntil(
+      async () => {
+        const s = await state();
+        return s.kind === "prompt" && s.text === key ? true : null;
+      },
+      { timeoutMs: 500, intervalMs: 50 },
+    );
     if (!stray) return;
     await tmux.sendKeys(session, "BSpace");
     this.log.info({ session, key }, "a resent answer key reached the input box; removed");
@@ -239,13 +316,22 @@ export class TaskWaits {
   /** The turn ended at the rejected call: once the pane is calm, the model is told (deniedNote) and finishes. */
   private async afterNo(t: TaskRow, session: string, question: string): Promise<void> {
     const tmux = this.layer.tmux;
-    const calm = await pollUntil(async () => !classifyPane(await tmux.capture(session).catch(() => ""), this.clock.now()).busy, { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 });
+    const calm = await pollUntil(
+      async () => !classifyPane(await tmux.capture(session).catch(() => ""), this.clock.now()).busy,
+      { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 },
+    );
     // Still working: this CLI went on with the turn itself; its Stop completes the task.
     if (!calm) return;
     const cur = this.tasks.get(t.id);
     if (cur?.state !== "running" || cur.session !== session) return;
     this.layer.updateRow(session, { state: "idle", stateReason: "permission denied by the operator" });
-    const r = await this.layer.prompts.send(session, deniedNote(question), { confirmTimeoutMs: this.confirmTimeoutMs() });
-    if (!r.ok) this.log.warn({ task: t.id, session, reason: r.reason }, "could not tell the model the permission was denied; the stall check takes the task over");
+    const r = await this.layer.prompts.send(session, deniedNote(question), {
+      confirmTimeoutMs: this.confirmTimeoutMs(),
+    });
+    if (!r.ok)
+      this.log.warn(
+        { task: t.id, session, reason: r.reason },
+        "could not tell the model the permission was denied; the stall check takes the task over",
+      );
   }
 }

@@ -23,10 +23,20 @@ const GIT_ENV = gitEnv(process.env);
 /** Runs `git -C cwd ...args`; resolves with stdout, rejects with a WorktreeError carrying git's stderr. */
 export function git(cwd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("git", ["-C", cwd, ...args], { env: GIT_ENV, timeout: GIT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new WorktreeError(`git ${args[0]} in ${cwd} failed: ${(String(stderr).trim() || err.message).split("\n")[0]}`));
-      else resolve(String(stdout));
-    });
+    execFile(
+      "git",
+      ["-C", cwd, ...args],
+      { env: GIT_ENV, timeout: GIT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(
+            new WorktreeError(
+              `git ${args[0]} in ${cwd} failed: ${(String(stderr).trim() || err.message).split("\n")[0]}`,
+            ),
+          );
+        else resolve(String(stdout));
+      },
+    );
   });
 }
 
@@ -36,18 +46,29 @@ export function git(cwd: string, args: readonly string[]): Promise<string> {
  */
 export function notAGitRepo(project: string): string | null {
   try {
-    const out = execFileSync("git", ["-C", project, "rev-parse", "--is-inside-work-tree"], { env: GIT_ENV, timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("git", ["-C", project, "rev-parse", "--is-inside-work-tree"], {
+      env: GIT_ENV,
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     if (String(out).trim() === "true") return null;
     return `worktree: ${project} is not inside a git work tree (a bare repository or a .git folder), so a task there can't run in a git worktree`;
   } catch (e) {
-    const stderr = String((e as { stderr?: unknown }).stderr ?? "").trim().split("\n")[0];
+    const stderr = String((e as { stderr?: unknown }).stderr ?? "")
+      .trim()
+      .split("\n")[0];
     return `worktree: ${project} is not a git repository, so a task there can't run in a git worktree${stderr ? ` (git: ${stderr})` : ""}`;
   }
 }
 
 /** A ref a task may name as its `base:`: no option-looking or control characters, no spaces. */
 export function checkBaseRef(ref: string): string | null {
-  if (!ref || ref.length > 200 || ref.startsWith("-") || /[\s\x00-\x1f\x7f~^:?*[\\]/.test(ref.replace(/\^\{commit\}$/, ""))) {
+  if (
+    !ref ||
+    ref.length > 200 ||
+    ref.startsWith("-") ||
+    /[\s\x00-\x1f\x7f~^:?*[\\]/.test(ref.replace(/\^\{commit\}$/, ""))
+  ) {
     return `base: must be a branch, tag or commit name (no spaces, no leading '-', none of ~ ^ : ? * [ \\), got ${JSON.stringify(ref).slice(0, 210)}`;
   }
   return null;
@@ -65,16 +86,32 @@ export interface CreatedWorktree {
  * A branch of that name that already exists (a crash after an earlier creation) is checked out as it is,
  * its base being its merge base with `base`. The parent of `path` is created (0700) by the caller.
  */
-export async function createWorktree(project: string, path: string, branch: string, base: string | null): Promise<CreatedWorktree> {
+export async function createWorktree(
+  project: string,
+  path: string,
+  branch: string,
+  base: string | null,
+): Promise<CreatedWorktree> {
   const bad = base ? checkBaseRef(base) : null;
   if (bad) throw new WorktreeError(bad);
   await git(project, ["check-ref-format", "--branch", branch]).catch(() => {
-    throw new WorktreeError(`worktree: ${JSON.stringify(branch)} is not a valid branch name (pool.autonomous.worktree_prefix + task id)`);
+    throw new WorktreeError(
+      `worktree: ${JSON.stringify(branch)} is not a valid branch name (pool.autonomous.worktree_prefix + task id)`,
+    );
   });
-  const baseCommit = (await git(project, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${base ?? "HEAD"}^{commit}`]).catch(() => {
-    throw new WorktreeError(`worktree: ${base ? `base ${JSON.stringify(base)} is not a commit in ${project}` : `${project} has no commit yet (HEAD does not name one)`}`);
-  })).trim();
-  const exists = await git(project, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]).then(() => true, () => false);
+  const baseCommit = (
+    await git(project, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${base ?? "HEAD"}^{commit}`]).catch(
+      () => {
+        throw new WorktreeError(
+          `worktree: ${base ? `base ${JSON.stringify(base)} is not a commit in ${project}` : `${project} has no commit yet (HEAD does not name one)`}`,
+        );
+      },
+    )
+  ).trim();
+  const exists = await git(project, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]).then(
+    () => true,
+    () => false,
+  );
   if (exists) {
     await git(project, ["worktree", "add", path, branch]);
     const mb = (await git(project, ["merge-base", baseCommit, `refs/heads/${branch}`]).catch(() => baseCommit)).trim();
@@ -96,12 +133,23 @@ export interface WorktreeSummary {
 }
 
 /** What the task did on its branch. `path` may be gone already (then nothing is uncommitted). */
-export async function summarize(project: string, path: string, branch: string, baseCommit: string): Promise<WorktreeSummary> {
+export async function summarize(
+  project: string,
+  path: string,
+  branch: string,
+  baseCommit: string,
+): Promise<WorktreeSummary> {
   const ref = `refs/heads/${branch}`;
   const log = await git(project, ["log", "--reverse", "--format=%H %s", `${baseCommit}..${ref}`, "--"]);
   const stat = await git(project, ["diff", "--stat", baseCommit, ref, "--"]);
-  const status = existsSync(path) ? await git(path, ["status", "--porcelain", "--untracked-files=all"]).catch(() => "") : "";
-  const lines = (s: string) => s.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+  const status = existsSync(path)
+    ? await git(path, ["status", "--porcelain", "--untracked-files=all"]).catch(() => "")
+    : "";
+  const lines = (s: string) =>
+    s
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .filter(Boolean);
   return { branch, base: baseCommit, commits: lines(log), diffStat: stat.trimEnd(), uncommitted: lines(status) };
 }
 
@@ -133,7 +181,9 @@ export async function removeWorktree(path: string): Promise<void> {
 /** The worktree folders under `dir` (one per task id); none when it does not exist. */
 export function worktreeDirs(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(dir, d.name));
   } catch {
     return [];
   }

@@ -20,7 +20,8 @@ export function span(ms: number): string {
   return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
-const s = (v: unknown, dflt = "?"): string => (typeof v === "string" && v ? v : typeof v === "number" ? String(v) : dflt);
+const s = (v: unknown, dflt = "?"): string =>
+  typeof v === "string" && v ? v : typeof v === "number" ? String(v) : dflt;
 const n = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const pct = (v: unknown): string => (n(v) === null ? "?" : `${Math.round(n(v)! * 100)} %`);
 
@@ -37,9 +38,17 @@ function say(e: EventRow): Said | null {
         subject: `swap ${s(d.id)}`,
       };
     case "swap.rolled_back":
-      return { title: `swap of ${who} to ${s(d.to)} rolled back`, text: `Back on ${e.account ?? "?"}: ${s(d.reason, "no reason recorded")}.`, subject: `swap ${s(d.id)}` };
+      return {
+        title: `swap of ${who} to ${s(d.to)} rolled back`,
+        text: `Back on ${e.account ?? "?"}: ${s(d.reason, "no reason recorded")}.`,
+        subject: `swap ${s(d.id)}`,
+      };
     case "swap.parked":
-      return { title: `swap of ${who} to ${s(d.to)} failed`, text: `The session is parked: ${s(d.reason, "no reason recorded")}.`, subject: `park ${who}` };
+      return {
+        title: `swap of ${who} to ${s(d.to)} failed`,
+        text: `The session is parked: ${s(d.reason, "no reason recorded")}.`,
+        subject: `park ${who}`,
+      };
     case "session.parked":
       return {
         title: `${who} parked: no account can take it`,
@@ -59,11 +68,23 @@ function say(e: EventRow): Said | null {
         subject: `since ${s(d.since, "?")}`,
       };
     case "session.failed":
-      return { title: `${who} failed`, text: `${s(d.reason, "no reason recorded")}${n(d.restarts) !== null ? ` (${s(d.restarts)} restarts)` : ""}. claude-failover restart ${who} starts it again.`, subject: s(d.reason, "") };
+      return {
+        title: `${who} failed`,
+        text: `${s(d.reason, "no reason recorded")}${n(d.restarts) !== null ? ` (${s(d.restarts)} restarts)` : ""}. claude-failover restart ${who} starts it again.`,
+        subject: s(d.reason, ""),
+      };
     case "task.done":
-      return { title: `task ${s(d.id)} done`, text: `Done on ${who} in ${span(n(d.ms) ?? 0)}${d.resultPath ? `; result: ${s(d.resultPath)}` : ""}.`, subject: `task ${s(d.id)}` };
+      return {
+        title: `task ${s(d.id)} done`,
+        text: `Done on ${who} in ${span(n(d.ms) ?? 0)}${d.resultPath ? `; result: ${s(d.resultPath)}` : ""}.`,
+        subject: `task ${s(d.id)}`,
+      };
     case "task.failed":
-      return { title: `task ${s(d.id)} failed`, text: `${s(d.reason, "no reason recorded")}${n(d.attempts) !== null ? ` after ${s(d.attempts)} attempts` : ""}.`, subject: `task ${s(d.id)}` };
+      return {
+        title: `task ${s(d.id)} failed`,
+        text: `${s(d.reason, "no reason recorded")}${n(d.attempts) !== null ? ` after ${s(d.attempts)} attempts` : ""}.`,
+        subject: `task ${s(d.id)}`,
+      };
     case "task.waiting":
       return {
         title: `task ${s(d.id)} is waiting for you`,
@@ -77,7 +98,11 @@ function say(e: EventRow): Said | null {
         subject: `schedule ${s(d.name)}`,
       };
     case "account.login_ending":
-      return { title: `account ${e.account ?? "?"}: login ending`, text: `${s(d.warning, "its login ends soon")}: log in again with claude-failover login ${e.account ?? "NAME"}.`, subject: s(d.warning, "") };
+      return {
+        title: `account ${e.account ?? "?"}: login ending`,
+        text: `${s(d.warning, "its login ends soon")}: log in again with claude-failover login ${e.account ?? "NAME"}.`,
+        subject: s(d.warning, ""),
+      };
     case "account.forecast_short":
       return {
         title: `account ${e.account ?? "?"} will run out before its reset`,
@@ -85,7 +110,11 @@ function say(e: EventRow): Said | null {
         subject: `${s(d.window)} ${s(d.resetsAt, "?")}`,
       };
     case "quota.usage_refused":
-      return { title: `usage endpoint refusing us (account ${e.account ?? "?"})`, text: `${s(d.detail, "the usage endpoint refuses this client")}. Figures come from the sessions' status lines meanwhile.`, subject: "" };
+      return {
+        title: `usage endpoint refusing us (account ${e.account ?? "?"})`,
+        text: `${s(d.detail, "the usage endpoint refuses this client")}. Figures come from the sessions' status lines meanwhile.`,
+        subject: "",
+      };
     default:
       return null;
   }
@@ -96,7 +125,15 @@ export function toNotification(e: EventRow): Notification | null {
   if (!KINDS.has(e.kind)) return null;
   const said = say(e);
   if (!said) return null;
-  return { event: e.kind as NotifyEventKind, ts: e.ts, session: e.session, account: e.account, data: e.data, eventId: e.id, ...said };
+  return {
+    event: e.kind as NotifyEventKind,
+    ts: e.ts,
+    session: e.session,
+    account: e.account,
+    data: e.data,
+    eventId: e.id,
+    ...said,
+  };
 }
 
 const PARKS = new Set<string>(["swap.parked", "session.parked"]);
@@ -117,8 +154,14 @@ export function dedupKey(x: Pick<Notification, "event" | "session" | "account" |
 /** What `notify test` sends. */
 export function sampleNotification(now: number, target: string): Notification {
   return {
-    event: "notify.test", ts: now, session: null, account: null, eventId: 0,
-    title: "claude-failover test notification", text: `Target ${target} is reachable; this is what a notification looks like.`,
-    subject: `test ${now}`, data: { test: true, target },
+    event: "notify.test",
+    ts: now,
+    session: null,
+    account: null,
+    eventId: 0,
+    title: "claude-failover test notification",
+    text: `Target ${target} is reachable; this is what a notification looks like.`,
+    subject: `test ${now}`,
+    data: { test: true, target },
   };
 }

@@ -7,7 +7,11 @@ import type { NotifyConfig } from "./types.js";
  * overrides, systemd's notify/watchdog variables, the bearer token's variable) and without every variable
  * the notify config referred to with `${VAR}` (a webhook's secret URL must not reach another target's program).
  */
-export function notifyChildEnv(env: NodeJS.ProcessEnv, notify: Pick<NotifyConfig, "referenced_env">, scrub: readonly string[]): NodeJS.ProcessEnv {
+export function notifyChildEnv(
+  env: NodeJS.ProcessEnv,
+  notify: Pick<NotifyConfig, "referenced_env">,
+  scrub: readonly string[],
+): NodeJS.ProcessEnv {
   const out = { ...env };
   for (const name of [...scrub, ...(notify.referenced_env ?? [])]) delete out[name];
   return out;

@@ -21,11 +21,18 @@ export interface DeliverOptions {
 export function realDeliver(opts: DeliverOptions): Deliver {
   return async (d, signal) => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
-    return d.via === "http" ? post(d.url, d.headers, d.body, timeout) : run(d.argv, d.stdin, typeof opts.env === "function" ? opts.env() : opts.env, timeout);
+    return d.via === "http"
+      ? post(d.url, d.headers, d.body, timeout)
+      : run(d.argv, d.stdin, typeof opts.env === "function" ? opts.env() : opts.env, timeout);
   };
 }
 
-async function post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<DeliveryResult> {
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<DeliveryResult> {
   try {
     const r = await fetch(url, { method: "POST", headers, body, signal, redirect: "error" });
     await r.arrayBuffer().catch(() => undefined); // drain: the connection is reused
@@ -34,7 +41,7 @@ async function post(url: string, headers: Record<string, string>, body: string, 
   } catch (e) {
     // fetch's own message is "fetch failed"; the cause names the network error (ECONNREFUSED, …).
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = signal.aborted ? "timed out" : cause?.code ?? cause?.message ?? (e as Error).message;
+    const why = signal.aborted ? "timed out" : (cause?.code ?? cause?.message ?? (e as Error).message);
     return { ok: false, error: `request failed: ${why}`, retry: true };
   }
 }
@@ -52,14 +59,24 @@ function run(argv: string[], stdin: string, env: NodeJS.ProcessEnv, signal: Abor
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "ignore", "pipe"], env, signal, shell: false });
     child.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") done({ ok: false, error: `${argv[0]} not found`, retry: false });
-      else done({ ok: false, error: signal.aborted ? `${argv[0]} timed out` : `${argv[0]}: ${e.code ?? e.message}`, retry: true });
+      else
+        done({
+          ok: false,
+          error: signal.aborted ? `${argv[0]} timed out` : `${argv[0]}: ${e.code ?? e.message}`,
+          retry: true,
+        });
     });
     child.stderr.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-300)));
     child.stdin.on("error", () => {}); // a program that exits without reading stdin: its exit status tells
     child.stdin.end(stdin);
     child.on("close", (code, sig) => {
       if (code === 0) done({ ok: true });
-      else done({ ok: false, error: `${argv[0]} exited ${sig ?? code}${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`, retry: true });
+      else
+        done({
+          ok: false,
+          error: `${argv[0]} exited ${sig ?? code}${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`,
+          retry: true,
+        });
     });
   });
 }

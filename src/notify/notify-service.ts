@@ -65,7 +65,14 @@ const defaultSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 export class NotifyService {
@@ -78,7 +85,10 @@ export class NotifyService {
   private lastForecastCheck = 0;
   private readonly sleep: NonNullable<NotifyDeps["sleep"]>;
 
-  constructor(cfg: NotifyConfig, private readonly deps: NotifyDeps) {
+  constructor(
+    cfg: NotifyConfig,
+    private readonly deps: NotifyDeps,
+  ) {
     this.cfg = cfg;
     this.sleep = deps.sleep ?? defaultSleep;
     this.configure(cfg);
@@ -99,7 +109,16 @@ export class NotifyService {
         prev.gate.configure(this.gateParams());
         return prev;
       }
-      return { cfg: tc, resolved: r.target, problem: r.problem, redact: redactor(r.secrets), gate: new NotifyGate(this.gateParams()), queue: [], running: false, st };
+      return {
+        cfg: tc,
+        resolved: r.target,
+        problem: r.problem,
+        redact: redactor(r.secrets),
+        gate: new NotifyGate(this.gateParams()),
+        queue: [],
+        running: false,
+        st,
+      };
     });
     const kept = new Set(this.targets);
     for (const t of old.values()) if (!kept.has(t)) t.queue.length = 0; // a removed target gets nothing more
@@ -161,7 +180,9 @@ export class NotifyService {
         // (swap.done and session.resume are recorded in the middle of a swap or a resume).
         t.running = true;
         setImmediate(() => {
-          this.drain(t).catch((err) => this.deps.log.error({ target: t.cfg.name, err: errorMessage(err) }, "notify: delivery loop failed"));
+          this.drain(t).catch((err) =>
+            this.deps.log.error({ target: t.cfg.name, err: errorMessage(err) }, "notify: delivery loop failed"),
+          );
         });
       }
     }
@@ -198,16 +219,28 @@ export class NotifyService {
       const wait = r.retry ? retryDelay(attempt) : null;
       if (wait === null) {
         t.st.failed++;
-        this.deps.log.warn({ target: t.cfg.name, event: x.event, attempts: attempt, err: error }, "notification not delivered");
+        this.deps.log.warn(
+          { target: t.cfg.name, event: x.event, attempts: attempt, err: error },
+          "notification not delivered",
+        );
         try {
-          this.deps.record("notify.failed", x.session, x.account, { target: t.cfg.name, event: x.event, eventId: x.eventId, attempts: attempt, error });
+          this.deps.record("notify.failed", x.session, x.account, {
+            target: t.cfg.name,
+            event: x.event,
+            eventId: x.eventId,
+            attempts: attempt,
+            error,
+          });
         } catch (err) {
           // The store may be full or closed (shutdown): the log line above already tells.
           this.deps.log.error({ target: t.cfg.name, err: errorMessage(err) }, "notify: notify.failed not recorded");
         }
         return;
       }
-      this.deps.log.info({ target: t.cfg.name, event: x.event, attempt, err: error, retryInMs: wait }, "notification failed; retrying");
+      this.deps.log.info(
+        { target: t.cfg.name, event: x.event, attempt, err: error, retryInMs: wait },
+        "notification failed; retrying",
+      );
       await this.sleep(wait, this.abort.signal);
     }
   }
@@ -224,22 +257,32 @@ export class NotifyService {
    * `claude-failover notify test [TARGET]`: one sample to each target (or the named one), once, no dedup or
    * rate limit, no retries; the result of each. An unknown name is an error that lists the known ones.
    */
-  async test(name?: string): Promise<{ results: { target: string; kind: string; ok: boolean; error: string | null }[] }> {
+  async test(
+    name?: string,
+  ): Promise<{ results: { target: string; kind: string; ok: boolean; error: string | null }[] }> {
     const list = name ? this.targets.filter((t) => t.cfg.name === name) : this.targets;
     if (name && !list.length) {
       const known = this.targets.map((t) => t.cfg.name);
-      throw new CfError("no_such_target", `no notify target named ${name}${known.length ? ` (targets: ${known.join(", ")})` : " (notify.targets is empty)"}`);
+      throw new CfError(
+        "no_such_target",
+        `no notify target named ${name}${known.length ? ` (targets: ${known.join(", ")})` : " (notify.targets is empty)"}`,
+      );
     }
-    const results = await Promise.all(list.map(async (t) => {
-      if (!t.resolved) return { target: t.cfg.name, kind: t.cfg.kind, ok: false, error: t.problem };
-      const r = await this.attempt(t.resolved, sampleNotification(this.deps.clock.now(), t.cfg.name));
-      return { target: t.cfg.name, kind: t.cfg.kind, ok: r.ok, error: r.ok ? null : t.redact(r.error) };
-    }));
+    const results = await Promise.all(
+      list.map(async (t) => {
+        if (!t.resolved) return { target: t.cfg.name, kind: t.cfg.kind, ok: false, error: t.problem };
+        const r = await this.attempt(t.resolved, sampleNotification(this.deps.clock.now(), t.cfg.name));
+        return { target: t.cfg.name, kind: t.cfg.kind, ok: r.ok, error: r.ok ? null : t.redact(r.error) };
+      }),
+    );
     return { results };
   }
 
   status(): { targets: TargetStatus[]; dialogAfterMs: number } {
-    return { targets: this.targets.map((t) => ({ ...t.st, queued: t.queue.length })), dialogAfterMs: this.cfg.dialog_after };
+    return {
+      targets: this.targets.map((t) => ({ ...t.st, queued: t.queue.length })),
+      dialogAfterMs: this.cfg.dialog_after,
+    };
   }
 
   /** The watchers: dialog waits past dialog_after, and (every 30 s) forecasts that run out before the reset. */
@@ -247,14 +290,22 @@ export class NotifyService {
     const now = this.deps.clock.now();
     try {
       for (const o of this.dialogs.check(this.deps.sessions(), now, this.cfg.dialog_after)) {
-        this.deps.record("session.dialog_overdue", o.session, o.account, { dialog: o.dialog, since: o.since, waitingMs: o.waitingMs });
+        this.deps.record("session.dialog_overdue", o.session, o.account, {
+          dialog: o.dialog,
+          since: o.since,
+          waitingMs: o.waitingMs,
+        });
       }
       if (now - this.lastForecastCheck >= 30_000) {
         this.lastForecastCheck = now;
         const accounts = this.deps.forecasts().map((f) => ({ account: f.account, windows: outlookWindows(f.view) }));
         for (const s of this.forecastWatch.check(accounts, now)) {
           this.deps.record("account.forecast_short", null, s.account, {
-            window: s.window, utilization: s.utilization, burnPerHour: s.burnPerHour, exhaustAt: s.exhaustAt, resetsAt: s.resetsAt,
+            window: s.window,
+            utilization: s.utilization,
+            burnPerHour: s.burnPerHour,
+            exhaustAt: s.exhaustAt,
+            resetsAt: s.resetsAt,
           });
         }
       }
@@ -266,21 +317,42 @@ export class NotifyService {
 
 function emptyStatus(tc: NotifyTargetConfig): TargetStatus {
   return {
-    name: tc.name, kind: tc.kind, problem: null, sent: 0, failed: 0, duplicates: 0, rateLimited: 0, dropped: 0, queued: 0,
-    lastError: null, lastErrorAt: null, lastSentAt: null,
+    name: tc.name,
+    kind: tc.kind,
+    problem: null,
+    sent: 0,
+    failed: 0,
+    duplicates: 0,
+    rateLimited: 0,
+    dropped: 0,
+    queued: 0,
+    lastError: null,
+    lastErrorAt: null,
+    lastSentAt: null,
   };
 }
 
 /** A target ready to use: its url checked (the config loader has filled in `${VAR}`), its secrets known for redaction. */
-export function resolveTarget(tc: NotifyTargetConfig): { target: ResolvedTarget | null; problem: string | null; secrets: string[] } {
+export function resolveTarget(tc: NotifyTargetConfig): {
+  target: ResolvedTarget | null;
+  problem: string | null;
+  secrets: string[];
+} {
   const secrets = targetSecrets(tc);
   if (tc.url !== undefined) {
     let ok = false;
     try {
       ok = /^https?:$/.test(new URL(tc.url).protocol);
-    } catch { /* not a URL */ }
+    } catch {
+      /* not a URL */
+    }
     if (!ok) return { target: null, problem: `notify target ${tc.name}: url is not an http(s) URL`, secrets };
   }
-  if (tc.kind === "command" && !tc.argv?.length) return { target: null, problem: `notify target ${tc.name}: argv is empty`, secrets };
-  return { target: { name: tc.name, kind: tc.kind, url: tc.url, argv: tc.argv, format: tc.format }, problem: null, secrets };
+  if (tc.kind === "command" && !tc.argv?.length)
+    return { target: null, problem: `notify target ${tc.name}: argv is empty`, secrets };
+  return {
+    target: { name: tc.name, kind: tc.kind, url: tc.url, argv: tc.argv, format: tc.format },
+    problem: null,
+    secrets,
+  };
 }

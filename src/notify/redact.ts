@@ -22,7 +22,9 @@ export function targetSecrets(t: { url?: string; argv?: string[] }): string[] {
       out.push(u.pathname.replace(/^\/+/, ""), u.search.replace(/^\?/, ""), u.username, u.password);
       for (const seg of u.pathname.split("/")) out.push(seg);
       for (const v of u.searchParams.values()) out.push(v);
-    } catch { /* not a URL: the schema refuses it */ }
+    } catch {
+      /* not a URL: the schema refuses it */
+    }
   }
   return out;
 }

@@ -19,8 +19,16 @@ export type Delivery =
 /** The JSON every `json` webhook and every command gets: stable field names, documented in docs/notifications.md. */
 export function eventJson(x: Notification): Record<string, unknown> {
   return {
-    source: "claude-failover", event: x.event, ts: x.ts, time: new Date(x.ts).toISOString(), session: x.session,
-    account: x.account, title: x.title, text: x.text, eventId: x.eventId, data: x.data,
+    source: "claude-failover",
+    event: x.event,
+    ts: x.ts,
+    time: new Date(x.ts).toISOString(),
+    session: x.session,
+    account: x.account,
+    title: x.title,
+    text: x.text,
+    eventId: x.eventId,
+    data: x.data,
   };
 }
 
@@ -35,17 +43,23 @@ const headerSafe = (t: string): string => t.replace(/[^\x20-\x7e]/g, "?").slice(
 export function render(t: ResolvedTarget, x: Notification): Delivery {
   switch (t.kind) {
     case "webhook": {
-      const body = t.format === "slack"
-        ? { text: `*${slackEscape(x.title)}*\n${slackEscape(x.text)}` }
-        : t.format === "discord"
-          ? { content: `**${discordEscape(x.title)}**\n${discordEscape(x.text)}`.slice(0, 2000), allowed_mentions: { parse: [] } }
-          : eventJson(x);
+      const body =
+        t.format === "slack"
+          ? { text: `*${slackEscape(x.title)}*\n${slackEscape(x.text)}` }
+          : t.format === "discord"
+            ? {
+                content: `**${discordEscape(x.title)}**\n${discordEscape(x.text)}`.slice(0, 2000),
+                allowed_mentions: { parse: [] },
+              }
+            : eventJson(x);
       return { via: "http", url: t.url!, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     }
     case "ntfy":
       // https://docs.ntfy.sh/publish/: the body is the message, Title and Tags headers.
       return {
-        via: "http", url: t.url!, body: `${x.text}\n(${utcMinute(x.ts)})`,
+        via: "http",
+        url: t.url!,
+        body: `${x.text}\n(${utcMinute(x.ts)})`,
         headers: { "content-type": "text/plain; charset=utf-8", title: headerSafe(x.title), tags: headerSafe(x.event) },
       };
     case "command":

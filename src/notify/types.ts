@@ -3,8 +3,14 @@
 import type { NotifyEventKind } from "../config/notify-config.js";
 
 export {
-  NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS,
-  type NotifyConfig, type NotifyEventKind, type NotifyKind, type NotifyTargetConfig, type WebhookFormat,
+  NOTIFY_EVENTS,
+  NOTIFY_KINDS,
+  WEBHOOK_FORMATS,
+  type NotifyConfig,
+  type NotifyEventKind,
+  type NotifyKind,
+  type NotifyTargetConfig,
+  type WebhookFormat,
 } from "../config/notify-config.js";
 
 /** One thing to tell people about, rendered per target (render.ts). */

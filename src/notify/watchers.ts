@@ -13,11 +13,22 @@ import type { EventRow } from "../store/types.js";
  * dialog (session-service.ts), or the state is `waiting` after the CLI's Notification hook said
  * permission_prompt or elicitation_dialog (apply-event.ts).
  */
-export interface WaitingRow { name: string; account: string | null; state?: string; stateReason: string | null }
+export interface WaitingRow {
+  name: string;
+  account: string | null;
+  state?: string;
+  stateReason: string | null;
+}
 
 const HOOK_DIALOGS: Record<string, string> = { permission_prompt: "permission", elicitation_dialog: "question" };
 
-export interface DialogOverdue { session: string; account: string | null; dialog: string; since: number; waitingMs: number }
+export interface DialogOverdue {
+  session: string;
+  account: string | null;
+  dialog: string;
+  since: number;
+  waitingMs: number;
+}
 
 const WAITING = "waiting: ";
 
@@ -29,7 +40,11 @@ export class DialogWatch {
   note(e: Pick<EventRow, "kind" | "session" | "ts" | "data">): void {
     if ((e.kind !== "session.waiting" && e.kind !== "session.input_refused") || !e.session) return;
     if (this.open.has(e.session)) return;
-    this.open.set(e.session, { since: e.ts, dialog: typeof e.data.dialog === "string" ? e.data.dialog : "a", reported: false });
+    this.open.set(e.session, {
+      since: e.ts,
+      dialog: typeof e.data.dialog === "string" ? e.data.dialog : "a",
+      reported: false,
+    });
   }
 
   /** Waits longer than `afterMs` not yet reported; a row no longer waiting ends its wait (a new one starts afresh). */
@@ -42,7 +57,11 @@ export class DialogWatch {
       seen.add(r.name);
       let w = this.open.get(r.name);
       if (!w) {
-        w = { since: now, dialog: fromHook ? HOOK_DIALOGS[r.stateReason ?? ""] ?? "a" : dialogOf(r.stateReason ?? ""), reported: false };
+        w = {
+          since: now,
+          dialog: fromHook ? (HOOK_DIALOGS[r.stateReason ?? ""] ?? "a") : dialogOf(r.stateReason ?? ""),
+          reported: false,
+        };
         this.open.set(r.name, w);
       }
       if (!w.reported && now - w.since >= afterMs) {
@@ -57,13 +76,28 @@ export class DialogWatch {
 
 // "waiting: permission dialog (answer it: …)" → "permission"
 function dialogOf(reason: string): string {
-  return reason.slice(WAITING.length).replace(/ \(.*$/, "").replace(/ dialog$/, "") || "a";
+  return (
+    reason
+      .slice(WAITING.length)
+      .replace(/ \(.*$/, "")
+      .replace(/ dialog$/, "") || "a"
+  );
 }
 
 /** One window of one account as quota/account-chooser.ts `view().forecast` gives it. */
-export interface WindowOutlook { window: string; utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null }
+export interface WindowOutlook {
+  window: string;
+  utilization: number;
+  burnPerHour: number | null;
+  exhaustAt: number | null;
+  resetsAt: number | null;
+}
 
-export interface ForecastShort extends WindowOutlook { account: string; exhaustAt: number; resetsAt: number }
+export interface ForecastShort extends WindowOutlook {
+  account: string;
+  exhaustAt: number;
+  resetsAt: number;
+}
 
 /** Reports each account window whose forecast exhaustion comes before its known reset, once per window period. */
 export class ForecastWatch {
@@ -87,7 +121,13 @@ export class ForecastWatch {
 }
 
 /** quota/account-chooser.ts `forecastView` → windows named as the event log names them (five_hour, seven_day, seven_day_<model>). */
-export function outlookWindows(view: { fiveHour: Omit<WindowOutlook, "window"> | null; sevenDay: Omit<WindowOutlook, "window"> | null; perModelWeekly: Record<string, Omit<WindowOutlook, "window">> } | null): WindowOutlook[] {
+export function outlookWindows(
+  view: {
+    fiveHour: Omit<WindowOutlook, "window"> | null;
+    sevenDay: Omit<WindowOutlook, "window"> | null;
+    perModelWeekly: Record<string, Omit<WindowOutlook, "window">>;
+  } | null,
+): WindowOutlook[] {
   if (!view) return [];
   const out: WindowOutlook[] = [];
   if (view.fiveHour) out.push({ window: "five_hour", ...view.fiveHour });

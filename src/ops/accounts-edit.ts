@@ -29,7 +29,11 @@ function field(item: unknown, key: string): unknown {
 
 /** Appends an account; refuses a bad or taken name, or a home another account uses. */
 export function addAccountText(text: string, a: NewAccount, resolveHome: (h: string) => string): EditResult {
-  if (!ACCOUNT_NAME.test(a.name)) return { ok: false, message: `${JSON.stringify(a.name)} is not a usable account name: 1-32 letters, digits, '_' or '-', starting with a letter or digit` };
+  if (!ACCOUNT_NAME.test(a.name))
+    return {
+      ok: false,
+      message: `${JSON.stringify(a.name)} is not a usable account name: 1-32 letters, digits, '_' or '-', starting with a letter or digit`,
+    };
   const doc = parseDocument(text);
   const seq = accountsSeq(doc);
   if (typeof seq === "string") return { ok: false, message: seq };
@@ -37,8 +41,10 @@ export function addAccountText(text: string, a: NewAccount, resolveHome: (h: str
   for (const item of seq.items) {
     const name = String(field(item, "name") ?? "");
     const home = field(item, "home");
-    if (name.toLowerCase() === a.name.toLowerCase()) return { ok: false, message: `there is already an account named ${name}` };
-    if (typeof home === "string" && resolveHome(home) === resolveHome(a.home)) return { ok: false, message: `account ${name} already uses the home ${home}` };
+    if (name.toLowerCase() === a.name.toLowerCase())
+      return { ok: false, message: `there is already an account named ${name}` };
+    if (typeof home === "string" && resolveHome(home) === resolveHome(a.home))
+      return { ok: false, message: `account ${name} already uses the home ${home}` };
     const p = field(item, "priority");
     top = Math.max(top ?? 0, typeof p === "number" ? p : 100);
   }
@@ -67,11 +73,21 @@ export function removeAccountText(text: string, name: string): EditResult {
   if (typeof seq === "string") return { ok: false, message: seq };
   const at = seq.items.findIndex((i) => field(i, "name") === name);
   if (at < 0) return { ok: false, message: `no account named ${name}` };
-  if (seq.items.length === 1) return { ok: false, message: `${name} is the only account; add another one first (claude-failover accounts add NAME)` };
+  if (seq.items.length === 1)
+    return {
+      ok: false,
+      message: `${name} is the only account; add another one first (claude-failover accounts add NAME)`,
+    };
   const pool = (doc.contents as YAMLMap).get("pool", true);
   const dedicated = isMap(pool) ? pool.get("dedicated", true) : undefined;
-  const pinned = isSeq(dedicated) ? dedicated.items.filter((d) => field(d, "account") === name).map((d) => String(field(d, "name"))) : [];
-  if (pinned.length) return { ok: false, message: `session(s) ${pinned.join(", ")} are pinned to ${name} (pool.dedicated[].account); change or remove that first` };
+  const pinned = isSeq(dedicated)
+    ? dedicated.items.filter((d) => field(d, "account") === name).map((d) => String(field(d, "name")))
+    : [];
+  if (pinned.length)
+    return {
+      ok: false,
+      message: `session(s) ${pinned.join(", ")} are pinned to ${name} (pool.dedicated[].account); change or remove that first`,
+    };
   seq.items.splice(at, 1);
   return { ok: true, text: doc.toString() };
 }
@@ -88,7 +104,8 @@ export function addDedicatedText(text: string, s: { name: string; project: strin
   const seq = pool.get("dedicated", true) as unknown as YAMLSeq;
   for (const item of seq.items) {
     if (field(item, "name") === s.name) return { ok: false, message: `there is already a session named ${s.name}` };
-    if (field(item, "project") === s.project) return { ok: false, message: `session ${String(field(item, "name"))} is already on ${s.project}` };
+    if (field(item, "project") === s.project)
+      return { ok: false, message: `session ${String(field(item, "name"))} is already on ${s.project}` };
   }
   seq.flow = false;
   seq.add(doc.createNode({ name: s.name, project: s.project }));

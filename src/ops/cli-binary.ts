@@ -11,8 +11,7 @@ import { which } from "./unit-file.js";
 export const CLI_MISSING = "Claude Code CLI not found";
 
 export type CliResolution =
-  | { ok: true; path: string; source: "config" | "path" | "package" }
-  | { ok: false; problem: string; fix: string };
+  { ok: true; path: string; source: "config" | "path" | "package" } | { ok: false; problem: string; fix: string };
 
 /** The install root: the nearest folder above this module holding claude-failover's package.json, or null. */
 export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string | null {
@@ -30,7 +29,10 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
 /** The package's own version (package.json), "unknown" if it cannot be read. */
 export function packageVersion(root = packageRoot()): string {
   try {
-    return String((JSON.parse(readFileSync(join(root ?? "", "package.json"), "utf8")) as { version?: unknown }).version ?? "unknown");
+    return String(
+      (JSON.parse(readFileSync(join(root ?? "", "package.json"), "utf8")) as { version?: unknown }).version ??
+        "unknown",
+    );
   } catch {
     return "unknown";
   }
@@ -48,12 +50,22 @@ export function packagedCli(root = packageRoot()): string | null {
  * bare name is looked up on `pathEnv`; only the default name `claude` falls back to the packaged CLI.
  * Pure apart from file-system reads. The problem/fix texts are what status and doctor show.
  */
-export function resolveCli(binary: string, pathEnv: string | undefined, packaged: string | null = packagedCli()): CliResolution {
+export function resolveCli(
+  binary: string,
+  pathEnv: string | undefined,
+  packaged: string | null = packagedCli(),
+): CliResolution {
   const found = which(binary, pathEnv);
   if (found) return { ok: true, path: found, source: binary.includes("/") ? "config" : "path" };
   if (binary === "claude" && packaged) return { ok: true, path: packaged, source: "package" };
-  const fix = "install it (npm install -g @anthropic-ai/claude-code, or run scripts/quickstart.sh again: it installs the pinned one) " +
+  const fix =
+    "install it (npm install -g @anthropic-ai/claude-code, or run scripts/quickstart.sh again: it installs the pinned one) " +
     "or set claude.binary in the config to its absolute path; then `kill -HUP` the daemon (or restart it)";
-  if (binary.includes("/")) return { ok: false, problem: `${CLI_MISSING}: ${binary} does not exist or is not executable`, fix };
-  return { ok: false, problem: `${CLI_MISSING}: \`${binary}\` is not on PATH${binary === "claude" ? " and no CLI was installed with claude-failover" : ""}`, fix };
+  if (binary.includes("/"))
+    return { ok: false, problem: `${CLI_MISSING}: ${binary} does not exist or is not executable`, fix };
+  return {
+    ok: false,
+    problem: `${CLI_MISSING}: \`${binary}\` is not on PATH${binary === "claude" ? " and no CLI was installed with claude-failover" : ""}`,
+    fix,
+  };
 }

@@ -6,18 +6,29 @@ import { formatIssue, isDir, loadConfigFile, resolveConfigPath } from "../config
 import type { Config } from "../config/types.js";
 
 export class ExitError extends Error {
-  constructor(readonly exitCode: number, message: string) {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export interface LoadedConfig { path: string; config: Config; generated: boolean }
+export interface LoadedConfig {
+  path: string;
+  config: Config;
+  generated: boolean;
+}
 
 /**
  * Loads the config; `generate` writes the first-run default when no file exists at the default path;
  * `checkDirs` also checks that the folders it names for schedules exist (config check).
  */
-export function loadCliConfig(flag: string | undefined, env: NodeJS.ProcessEnv, opts: { generate?: boolean; cwd?: string; checkDirs?: boolean } = {}): LoadedConfig {
+export function loadCliConfig(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  opts: { generate?: boolean; cwd?: string; checkDirs?: boolean } = {},
+): LoadedConfig {
   const home = env.HOME || homedir();
   const path = resolveConfigPath(flag, env, home);
   let generated = false;

@@ -9,8 +9,13 @@ import { runLogin } from "./login.js";
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function registerOpsCommands(program: Command, io: OpsIo, cfgFlag: () => string | undefined): void {
-  program.command("init").description("write a config, prepare the account homes, and print or install the systemd unit")
-    .option("--accounts-dir <dir>", "add every subdirectory of DIR that holds a .claude/ folder as an account named after it")
+  program
+    .command("init")
+    .description("write a config, prepare the account homes, and print or install the systemd unit")
+    .option(
+      "--accounts-dir <dir>",
+      "add every subdirectory of DIR that holds a .claude/ folder as an account named after it",
+    )
     .option("--account <name=home>", "add an account (repeatable); the home is created if missing", collect)
     .option("--project <dir>", "add a dedicated session on this project (repeatable)", collect)
     .option("--user", "a user unit (systemctl --user) instead of a system unit")
@@ -22,13 +27,24 @@ export function registerOpsCommands(program: Command, io: OpsIo, cfgFlag: () => 
       await runInit(cfgFlag(), { ...o, account: o.account ?? [], project: o.project ?? [] }, io);
     });
 
-  program.command("login").argument("<account>", "account name from the config")
+  program
+    .command("login")
+    .argument("<account>", "account name from the config")
     .description("log an account in: runs the CLI's own `claude auth login` with that account's HOME")
     .action(async (account: string) => {
       const { config } = loadCliConfig(cfgFlag(), io.env);
-      await runLogin({ config, account, io, stdin: process.stdin, term: process.stdout.isTTY ? process.stdout : undefined });
+      await runLogin({
+        config,
+        account,
+        io,
+        stdin: process.stdin,
+        term: process.stdout.isTTY ? process.stdout : undefined,
+      });
     });
 
-  program.command("doctor").description("check tmux, the CLI, every account home, the state dir, the token, the port and the unit")
-    .option("--json", "print the checks as JSON").action(async (o: { json?: boolean }) => runDoctor(cfgFlag(), io, { json: o.json ?? false }));
+  program
+    .command("doctor")
+    .description("check tmux, the CLI, every account home, the state dir, the token, the port and the unit")
+    .option("--json", "print the checks as JSON")
+    .action(async (o: { json?: boolean }) => runDoctor(cfgFlag(), io, { json: o.json ?? false }));
 }

@@ -3,9 +3,20 @@ import type { Config } from "../config/types.js";
 import { pathsFor } from "../config/paths.js";
 import { readEnvFile, SYSTEM_SECRETS_FILE, tokenFileFor } from "./env-file.js";
 
-export interface ClientResponse { status: number; body: unknown }
+export interface ClientResponse {
+  status: number;
+  body: unknown;
+}
 
-function send(opts: { socketPath?: string; host?: string; port?: number; method: string; path: string; token?: string; body?: unknown }): Promise<ClientResponse> {
+function send(opts: {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  method: string;
+  path: string;
+  token?: string;
+  body?: unknown;
+}): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = {};
@@ -15,7 +26,15 @@ function send(opts: { socketPath?: string; host?: string; port?: number; method:
       headers["content-length"] = String(Buffer.byteLength(payload));
     }
     const req = request(
-      { socketPath: opts.socketPath, host: opts.host, port: opts.port, method: opts.method, path: opts.path, headers, timeout: 120_000 },
+      {
+        socketPath: opts.socketPath,
+        host: opts.host,
+        port: opts.port,
+        method: opts.method,
+        path: opts.path,
+        headers,
+        timeout: 120_000,
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8").on("data", (d: string) => (text += d));
@@ -40,7 +59,13 @@ function send(opts: { socketPath?: string; host?: string; port?: number; method:
  * Over the daemon's private unix socket. Reads need no token; mutating routes need `token` unless
  * mcp_http.enable_trigger is on (see operatorToken).
  */
-export function localCall(c: Config, method: string, path: string, body?: unknown, token?: string): Promise<ClientResponse> {
+export function localCall(
+  c: Config,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<ClientResponse> {
   return send({ socketPath: pathsFor(c).controlSocket, method, path, body, token });
 }
 

@@ -14,7 +14,12 @@ export const MANAGED_SETTINGS_DIR = "/etc/claude-code";
 function managedFiles(dir: string): string[] {
   const files = [join(dir, "managed-settings.json")];
   try {
-    files.push(...readdirSync(join(dir, "managed-settings.d")).filter((f) => f.endsWith(".json")).sort().map((f) => join(dir, "managed-settings.d", f)));
+    files.push(
+      ...readdirSync(join(dir, "managed-settings.d"))
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+        .map((f) => join(dir, "managed-settings.d", f)),
+    );
   } catch {
     /* no drop-in dir */
   }
@@ -31,7 +36,8 @@ export function checkManagedSettings(dir = MANAGED_SETTINGS_DIR): Check {
     try {
       text = readFileSync(f, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") unreadable.push(`${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        unreadable.push(`${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       continue;
     }
     seen++;
@@ -43,12 +49,24 @@ export function checkManagedSettings(dir = MANAGED_SETTINGS_DIR): Check {
       continue;
     }
     const d = (doc && typeof doc === "object" ? doc : {}) as Record<string, unknown>;
-    for (const k of ["disableAllHooks", "allowManagedHooksOnly"]) if (d[k] === true) blocking.push(`${f} sets ${k}: true`);
+    for (const k of ["disableAllHooks", "allowManagedHooksOnly"])
+      if (d[k] === true) blocking.push(`${f} sets ${k}: true`);
   }
   if (blocking.length) {
-    return fail(name, `${blocking.join("; ")}: the CLI then runs none of claude-failover's hooks, so no session ever reports that it started (they fail after sessions.start_timeout)`,
-      "ask the machine's administrator to remove that key (managed settings rank above every other settings file), or run the daemon where it does not apply");
+    return fail(
+      name,
+      `${blocking.join("; ")}: the CLI then runs none of claude-failover's hooks, so no session ever reports that it started (they fail after sessions.start_timeout)`,
+      "ask the machine's administrator to remove that key (managed settings rank above every other settings file), or run the daemon where it does not apply",
+    );
   }
-  if (unreadable.length) return warn(name, `could not check ${unreadable.join("; ")}`, "make it readable, or check it for disableAllHooks / allowManagedHooksOnly yourself");
-  return ok(name, seen ? `${seen} managed settings file(s) in ${dir}, none blocks hooks` : `no managed settings in ${dir}`);
+  if (unreadable.length)
+    return warn(
+      name,
+      `could not check ${unreadable.join("; ")}`,
+      "make it readable, or check it for disableAllHooks / allowManagedHooksOnly yourself",
+    );
+  return ok(
+    name,
+    seen ? `${seen} managed settings file(s) in ${dir}, none blocks hooks` : `no managed settings in ${dir}`,
+  );
 }

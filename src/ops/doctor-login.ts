@@ -11,7 +11,8 @@ const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 /** One line about a login's age, shared by doctor and the docs' examples. */
 export function describeLogin(v: LoginView, now: number): string {
   if (v.loginKnown === "none") return "no login";
-  if (v.loginAgeMs === null || v.loginEndsBy === null) return "login time not recorded yet (the daemon records it while it runs)";
+  if (v.loginAgeMs === null || v.loginEndsBy === null)
+    return "login time not recorded yet (the daemon records it while it runs)";
   const end = v.loginEndsBy > now ? `likely ends around ${day(v.loginEndsBy)}` : "may already have ended";
   if (v.loginKnown === "observed") return `logged in ${humanDuration(v.loginAgeMs)} ago (${day(v.loginAt!)}); ${end}`;
   return `login at least ${humanDuration(v.loginAgeMs)} old (it predates the daemon's first look); ${v.loginEndsBy > now ? `ends by ${day(v.loginEndsBy)} at the latest` : end}`;
@@ -27,7 +28,15 @@ export function checkLogins(c: Config, now: number): Check[] {
     const v = loginView(ledger[a.name], { expiresAt: r.creds.expiresAt, refreshToken: r.creds.refreshToken }, now);
     const name = `account ${a.name}: login`;
     if (v.loginKnown === "none") continue; // no refresh token: the credentials check covers it
-    out.push(v.warning ? warn(name, `${describeLogin(v, now)}; ${v.warning}`, `claude-failover login ${a.name} (before it ends, to keep the account usable)`) : ok(name, describeLogin(v, now)));
+    out.push(
+      v.warning
+        ? warn(
+            name,
+            `${describeLogin(v, now)}; ${v.warning}`,
+            `claude-failover login ${a.name} (before it ends, to keep the account usable)`,
+          )
+        : ok(name, describeLogin(v, now)),
+    );
   }
   return out;
 }
@@ -52,11 +61,17 @@ export async function checkUsageEndpoint(c: Config): Promise<Check | null> {
   const refused = accounts.filter((a) => status(a) === "refused").map((a) => String(a.name));
   const expired = accounts.filter((a) => status(a) === "token_expired").map((a) => String(a.name));
   if (refused.length) {
-    return warn(name, `refuses this client (429 with retry-after 0, repeatedly) for ${refused.join(", ")}: their figures come only from the status-line feed of running CLIs`,
-      "check that `claude --version` works for the daemon's user (the User-Agent is claude-code/<that version>), then `kill -HUP` the daemon; see docs/operations.md, \"The usage endpoint refuses this client\"");
+    return warn(
+      name,
+      `refuses this client (429 with retry-after 0, repeatedly) for ${refused.join(", ")}: their figures come only from the status-line feed of running CLIs`,
+      'check that `claude --version` works for the daemon\'s user (the User-Agent is claude-code/<that version>), then `kill -HUP` the daemon; see docs/operations.md, "The usage endpoint refuses this client"',
+    );
   }
   const counts = new Map<string, number>();
   for (const a of accounts) counts.set(status(a), (counts.get(status(a)) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(", ");
-  return ok(name, `answering (accounts: ${summary || "none"})${expired.length ? `; access token expired, refreshed by a running CLI: ${expired.join(", ")}` : ""}`);
+  return ok(
+    name,
+    `answering (accounts: ${summary || "none"})${expired.length ? `; access token expired, refreshed by a running CLI: ${expired.join(", ")}` : ""}`,
+  );
 }

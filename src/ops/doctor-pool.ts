@@ -6,9 +6,11 @@ import { fail, ok, warn, type Check } from "./doctor-report.js";
 /** The warning for a config whose pool runs with bypassPermissions, or null. */
 export function bypassWarning(c: Config): string | null {
   if (c.pool.autonomous.permission_mode !== "bypassPermissions") return null;
-  return "WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call of every pool task (shell commands, " +
+  return (
+    "WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call of every pool task (shell commands, " +
     "file writes, network) runs WITHOUT ASKING. Each task works in its own git worktree (pool.autonomous.worktree), but the commands " +
-    "still run as this user with this user's files, network and credentials. Only do this on a box you can restore.";
+    "still run as this user with this user's files, network and credentials. Only do this on a box you can restore."
+  );
 }
 
 /**
@@ -19,12 +21,20 @@ export function bypassWarning(c: Config): string | null {
  */
 export function checkPoolPermissionMode(c: Config, uid: number | null = process.getuid?.() ?? null): Check {
   const mode = c.pool.autonomous.permission_mode;
-  if (!mode) return ok("pool permission mode", `claude.permission_mode (${c.claude.permission_mode ?? "the CLI's default"})`);
+  if (!mode)
+    return ok("pool permission mode", `claude.permission_mode (${c.claude.permission_mode ?? "the CLI's default"})`);
   const w = bypassWarning(c);
   if (!w) return ok("pool permission mode", mode);
   if (uid === 0 && !c.claude.env.IS_SANDBOX) {
-    return fail("pool permission mode", `${w} The daemon runs as root, and the CLI refuses bypassPermissions for root unless IS_SANDBOX=1`,
-      "run the daemon as an ordinary user, or (in a disposable container) set claude.env.IS_SANDBOX: \"1\"");
+    return fail(
+      "pool permission mode",
+      `${w} The daemon runs as root, and the CLI refuses bypassPermissions for root unless IS_SANDBOX=1`,
+      'run the daemon as an ordinary user, or (in a disposable container) set claude.env.IS_SANDBOX: "1"',
+    );
   }
-  return warn("pool permission mode", w, "use pool.autonomous.permission_mode: acceptEdits or default unless the box is disposable");
+  return warn(
+    "pool permission mode",
+    w,
+    "use pool.autonomous.permission_mode: acceptEdits or default unless the box is disposable",
+  );
 }

@@ -13,7 +13,12 @@ export interface Check {
 }
 
 export const ok = (name: string, detail: string): Check => ({ status: "ok", name, detail });
-export const warn = (name: string, detail: string, fix?: string): Check => ({ status: "warn", name, detail, ...(fix ? { fix } : {}) });
+export const warn = (name: string, detail: string, fix?: string): Check => ({
+  status: "warn",
+  name,
+  detail,
+  ...(fix ? { fix } : {}),
+});
 export const fail = (name: string, detail: string, fix: string): Check => ({ status: "fail", name, detail, fix });
 
 const MARK: Record<CheckStatus, string> = { ok: "✓", warn: "!", fail: "✗" };
@@ -26,7 +31,8 @@ export function formatCheck(c: Check): string {
 export function summary(checks: Check[]): string {
   const failed = checks.filter((c) => c.status === "fail").length;
   const warned = checks.filter((c) => c.status === "warn").length;
-  if (failed === 0) return `all ${checks.length} checks passed${warned ? ` (${warned} warning${warned > 1 ? "s" : ""})` : ""}\n`;
+  if (failed === 0)
+    return `all ${checks.length} checks passed${warned ? ` (${warned} warning${warned > 1 ? "s" : ""})` : ""}\n`;
   return `${failed} problem${failed > 1 ? "s" : ""}${warned ? `, ${warned} warning${warned > 1 ? "s" : ""}` : ""} (of ${checks.length} checks)\n`;
 }
 

@@ -16,12 +16,25 @@ export function checkSchedules(c: Config, now: number, home = homedir()): Check[
   return c.schedules.map((s) => {
     const name = `schedule ${s.name}`;
     const next = cronTimes(s).next(now);
-    const v = validateTask({ prompt: fillPrompt(s.prompt, { date: dateIn(next ?? now, s.timezone), name: s.name }), project: s.project, priority: s.priority, worktree: s.worktree }, ctx);
+    const v = validateTask(
+      {
+        prompt: fillPrompt(s.prompt, { date: dateIn(next ?? now, s.timezone), name: s.name }),
+        project: s.project,
+        priority: s.priority,
+        worktree: s.worktree,
+      },
+      ctx,
+    );
     if (!v.ok) {
-      return fail(name, `its runs would not be queued: ${v.reason}`, "fix the schedule's project or worktree (or pool.autonomous.project, inbox.allowed_roots) in the config, then reload");
+      return fail(
+        name,
+        `its runs would not be queued: ${v.reason}`,
+        "fix the schedule's project or worktree (or pool.autonomous.project, inbox.allowed_roots) in the config, then reload",
+      );
     }
     const where = `project ${v.value.project}${v.value.worktree ? ", each run in its own worktree" : ""}`;
-    if (next === null) return warn(name, `${s.cron} matches no time ahead: it will never run (${where})`, "fix its cron, or remove it");
+    if (next === null)
+      return warn(name, `${s.cron} matches no time ahead: it will never run (${where})`, "fix its cron, or remove it");
     return ok(name, `next run ${new Date(next).toISOString()} (${s.cron}, ${s.timezone ?? "local time"}), ${where}`);
   });
 }

@@ -9,7 +9,17 @@ import { checkPoolPermissionMode } from "./doctor-pool.js";
 import { checkSchedules } from "./doctor-schedules.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
 import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
-import { checkCli, checkPort, checkStateDir, checkTmux, checkToken, checkUnit, realRun, type Run, type UnitLocation } from "./doctor-system.js";
+import {
+  checkCli,
+  checkPort,
+  checkStateDir,
+  checkTmux,
+  checkToken,
+  checkUnit,
+  realRun,
+  type Run,
+  type UnitLocation,
+} from "./doctor-system.js";
 import type { OpsIo } from "./init.js";
 import { unitDirFor } from "./init.js";
 import { UNIT_NAME, which } from "./unit-file.js";
@@ -45,11 +55,17 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
   };
   const configPath = resolveConfigPath(flag, env, env.HOME || homedir());
   const loaded = loadConfigFile(configPath, { env, home: env.HOME || homedir() });
-  report(loaded.ok
-    ? ok("config", configPath)
-    : fail("config", loaded.issues.map(formatIssue).join("\n    "), loaded.issues.some((i) => i.line === 0 && i.message.startsWith("cannot read"))
-      ? "claude-failover init (writes one), or pass --config PATH"
-      : "edit the file; `claude-failover config check` lists the same problems"));
+  report(
+    loaded.ok
+      ? ok("config", configPath)
+      : fail(
+          "config",
+          loaded.issues.map(formatIssue).join("\n    "),
+          loaded.issues.some((i) => i.line === 0 && i.message.startsWith("cannot read"))
+            ? "claude-failover init (writes one), or pass --config PATH"
+            : "edit the file; `claude-failover config check` lists the same problems",
+        ),
+  );
   report(await checkTmux(env, run));
   if (loaded.ok) {
     const c = loaded.config;
@@ -60,13 +76,19 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
     for (const h of checkHomes(c, o.now ?? Date.now())) report(h);
     for (const h of checkLogins(c, o.now ?? Date.now())) report(h);
     report(checkStateDir(c));
-    const unit = checkUnit(o.hasSystemctl ?? !!which("systemctl", env.PATH), o.units ?? defaultUnitLocations(env), configPath);
+    const unit = checkUnit(
+      o.hasSystemctl ?? !!which("systemctl", env.PATH),
+      o.units ?? defaultUnitLocations(env),
+      configPath,
+    );
     report(checkToken(c, env, configPath, unit.envFiles));
     report(await checkPort(c));
     const usage = await checkUsageEndpoint(c);
     if (usage) report(usage);
     report(unit.check);
   }
-  io.out(o.json ? `${JSON.stringify({ ok: !checks.some((c) => c.status === "fail"), checks }, null, 2)}\n` : summary(checks));
+  io.out(
+    o.json ? `${JSON.stringify({ ok: !checks.some((c) => c.status === "fail"), checks }, null, 2)}\n` : summary(checks),
+  );
   if (checks.some((c) => c.status === "fail")) throw new ExitError(1, "");
 }

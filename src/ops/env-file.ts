@@ -26,14 +26,17 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export type EnvFileRead = { ok: true; vars: Record<string, string> } | { ok: false; reason: "missing" | "unreadable"; detail: string };
+export type EnvFileRead =
+  { ok: true; vars: Record<string, string> } | { ok: false; reason: "missing" | "unreadable"; detail: string };
 
 export function readEnvFile(path: string): EnvFileRead {
   try {
     return { ok: true, vars: parseEnvFile(readFileSync(path, "utf8")) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    return code === "ENOENT" ? { ok: false, reason: "missing", detail: `${path} does not exist` } : { ok: false, reason: "unreadable", detail: `${path}: ${code}` };
+    return code === "ENOENT"
+      ? { ok: false, reason: "missing", detail: `${path} does not exist` }
+      : { ok: false, reason: "unreadable", detail: `${path}: ${code}` };
   }
 }
 

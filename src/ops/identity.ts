@@ -14,7 +14,11 @@ export interface LoginIdentity {
   refreshToken: string | null;
 }
 
-export interface DuplicateLogin { a: string; b: string; reason: string }
+export interface DuplicateLogin {
+  a: string;
+  b: string;
+  reason: string;
+}
 
 type Obj = Record<string, unknown>;
 
@@ -55,7 +59,8 @@ export function readIdentity(account: string, home: string): LoginIdentity {
 export function sameLogin(x: LoginIdentity, y: LoginIdentity): string | null {
   if (x.refreshToken && x.refreshToken === y.refreshToken) return "the same refresh token (a copied credentials file)";
   if (x.organizationUuid && y.organizationUuid && x.organizationUuid !== y.organizationUuid) return null;
-  if (x.accountUuid && y.accountUuid) return x.accountUuid === y.accountUuid ? `the same account (${x.accountUuid})` : null;
+  if (x.accountUuid && y.accountUuid)
+    return x.accountUuid === y.accountUuid ? `the same account (${x.accountUuid})` : null;
   if (x.email && x.email === y.email) return `the same account (${x.email})`;
   return null;
 }

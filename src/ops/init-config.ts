@@ -6,8 +6,14 @@ import { stringify } from "yaml";
 import { expandHome } from "../config/fields.js";
 import { ACCOUNT_NAME } from "../config/schema.js";
 
-export interface InitAccount { name: string; home: string }
-export interface InitSession { name: string; project: string }
+export interface InitAccount {
+  name: string;
+  home: string;
+}
+export interface InitSession {
+  name: string;
+  project: string;
+}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -19,7 +25,9 @@ export function discoverAccounts(dir: string): { accounts: InitAccount[]; skippe
     const home = join(dir, name);
     if (!isDir(home) || !isDir(join(home, ".claude"))) continue;
     if (!ACCOUNT_NAME.test(name)) {
-      skipped.push(`${home}: ${JSON.stringify(name)} is not a usable account name (1-32 letters, digits, '_' or '-'); add it with --account NAME=${home}`);
+      skipped.push(
+        `${home}: ${JSON.stringify(name)} is not a usable account name (1-32 letters, digits, '_' or '-'); add it with --account NAME=${home}`,
+      );
       continue;
     }
     accounts.push({ name, home });
@@ -32,8 +40,16 @@ export function parseAccountFlag(flag: string, realHome: string): Parsed<InitAcc
   const eq = flag.indexOf("=");
   const name = eq > 0 ? flag.slice(0, eq) : "";
   const home = eq > 0 ? flag.slice(eq + 1) : "";
-  if (!name || !home) return { ok: false, message: `--account ${JSON.stringify(flag)}: expected NAME=HOME, e.g. --account work=~/accounts/work` };
-  if (!ACCOUNT_NAME.test(name)) return { ok: false, message: `--account ${JSON.stringify(flag)}: the name must be 1-32 letters, digits, '_' or '-'` };
+  if (!name || !home)
+    return {
+      ok: false,
+      message: `--account ${JSON.stringify(flag)}: expected NAME=HOME, e.g. --account work=~/accounts/work`,
+    };
+  if (!ACCOUNT_NAME.test(name))
+    return {
+      ok: false,
+      message: `--account ${JSON.stringify(flag)}: the name must be 1-32 letters, digits, '_' or '-'`,
+    };
   return { ok: true, value: { name, home: resolve(expandHome(home, realHome)) } };
 }
 
@@ -42,7 +58,11 @@ export function projectSessions(projects: string[], realHome: string): InitSessi
   const used = new Set<string>();
   return projects.map((p) => {
     const project = resolve(expandHome(p, realHome));
-    const base = (basename(project).replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "main").slice(0, 60);
+    const base = (
+      basename(project)
+        .replace(/[^A-Za-z0-9_-]/g, "-")
+        .replace(/^[^A-Za-z0-9]+/, "") || "main"
+    ).slice(0, 60);
     let name = base;
     for (let i = 2; used.has(name); i++) name = `${base}-${i}`;
     used.add(name);
@@ -57,7 +77,10 @@ export function mergeAccounts(found: InitAccount[], given: InitAccount[]): Parse
     const same = out.find((o) => o.name.toLowerCase() === a.name.toLowerCase() || o.home === a.home);
     if (!same) out.push(a);
     else if (same.name !== a.name || same.home !== a.home) {
-      return { ok: false, message: `accounts ${same.name}=${same.home} and ${a.name}=${a.home} clash (same name or same home)` };
+      return {
+        ok: false,
+        message: `accounts ${same.name}=${same.home} and ${a.name}=${a.home} clash (same name or same home)`,
+      };
     }
   }
   return { ok: true, value: out };

@@ -16,10 +16,21 @@ import { addAccountText, addDedicatedText } from "./accounts-edit.js";
 import { packagedCli } from "./cli-binary.js";
 import { errorMessage } from "../util/errors.js";
 import { ensureTokenFile, tokenFileFor } from "./env-file.js";
-import { discoverAccounts, initConfigText, mergeAccounts, parseAccountFlag, projectSessions, type InitAccount } from "./init-config.js";
+import {
+  discoverAccounts,
+  initConfigText,
+  mergeAccounts,
+  parseAccountFlag,
+  projectSessions,
+  type InitAccount,
+} from "./init-config.js";
 import { daemonArgv, readTemplate, renderUnit, servicePath, UNIT_NAME, which, type UnitScope } from "./unit-file.js";
 
-export interface OpsIo { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }
+export interface OpsIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
 
 export interface InitOptions {
   accountsDir?: string;
@@ -83,8 +94,12 @@ function writeOrKeepConfig(path: string, o: InitOptions, io: OpsIo, realHome: st
   io.out(`wrote ${path}: ${accounts.length} account(s), ${r.config.pool.dedicated.length} session(s)\n`);
   if (!r.config.claude.binary.startsWith("/")) {
     const packaged = packagedCli();
-    if (packaged) io.out(`\`claude\` is not on PATH: the daemon runs the CLI installed with claude-failover (${packaged})\n`);
-    else io.err("warning: no Claude Code CLI found (`claude` is not on PATH, none installed with claude-failover): install it or set claude.binary in the config to its absolute path\n");
+    if (packaged)
+      io.out(`\`claude\` is not on PATH: the daemon runs the CLI installed with claude-failover (${packaged})\n`);
+    else
+      io.err(
+        "warning: no Claude Code CLI found (`claude` is not on PATH, none installed with claude-failover): install it or set claude.binary in the config to its absolute path\n",
+      );
   }
   if (o.project.length === 0) io.out("no --project given: no dedicated session yet (add one under pool.dedicated)\n");
   return r.config;
@@ -121,10 +136,16 @@ function extendConfig(path: string, o: InitOptions, io: OpsIo, realHome: string)
     added.push(`session ${name}`);
   }
   const after = parseConfig(text, path, ctx);
-  if (!after.ok) throw new ExitError(2, `the extended config would not be valid (nothing written):\n${after.issues.map(formatIssue).join("\n")}`);
+  if (!after.ok)
+    throw new ExitError(
+      2,
+      `the extended config would not be valid (nothing written):\n${after.issues.map(formatIssue).join("\n")}`,
+    );
   if (added.length) {
     writeFileAtomic(path, text, statSync(path).mode & 0o777 || 0o600);
-    io.out(`extended ${path} (comments and order kept): added ${added.join(", ")}; a running daemon takes it on SIGHUP (systemctl reload claude-failover)\n`);
+    io.out(
+      `extended ${path} (comments and order kept): added ${added.join(", ")}; a running daemon takes it on SIGHUP (systemctl reload claude-failover)\n`,
+    );
   } else {
     io.out(`${path} already has everything given; nothing changed\n`);
   }
@@ -153,7 +174,10 @@ function collectAccounts(o: InitOptions, realHome: string, io: OpsIo): InitAccou
   const all = mergeAccounts(found, given);
   if (!all.ok) throw new ExitError(2, all.message);
   if (all.value.length === 0) {
-    throw new ExitError(2, "no accounts: give --accounts-dir DIR (its subdirectories holding a .claude/ folder) or --account NAME=HOME");
+    throw new ExitError(
+      2,
+      "no accounts: give --accounts-dir DIR (its subdirectories holding a .claude/ folder) or --account NAME=HOME",
+    );
   }
   return all.value;
 }
@@ -162,8 +186,10 @@ function prepareHomes(c: Config, realHome: string, io: OpsIo): void {
   const projects = c.pool.dedicated.map((d) => d.project);
   for (const a of c.accounts) {
     try {
-      const r = prepareHome({ account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files },
-        { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome });
+      const r = prepareHome(
+        { account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files },
+        { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome },
+      );
       for (const w of r.warnings) io.err(`warning: ${a.name}: ${w}\n`);
       io.out(`account ${a.name}: ${a.home}${r.actions.length ? ` (${r.actions.length} change(s))` : ""}\n`);
     } catch (e) {
@@ -203,24 +229,30 @@ function installUnit(scope: UnitScope, configPath: string, unitDir: string | und
     mkdirSync(dir, { recursive: true });
     writeFileSync(unitPath, renderFor(scope, configPath, io.env), { mode: 0o644 });
   } catch (e) {
-    const hint = scope === "system" ? `\nrun it as root, or: claude-failover init --print-unit | sudo tee ${unitPath}` : "";
+    const hint =
+      scope === "system" ? `\nrun it as root, or: claude-failover init --print-unit | sudo tee ${unitPath}` : "";
     throw new ExitError(1, `cannot install ${unitPath}: ${errorMessage(e)}${hint}`);
   }
   const sc = scope === "user" ? "systemctl --user" : "systemctl";
-  io.out(`installed ${unitPath}\nstart it now and at every boot:\n  ${sc} daemon-reload && ${sc} enable --now claude-failover\n`);
+  io.out(
+    `installed ${unitPath}\nstart it now and at every boot:\n  ${sc} daemon-reload && ${sc} enable --now claude-failover\n`,
+  );
 }
 
 function printNextSteps(scope: UnitScope, configPath: string, io: OpsIo): void {
   const where = join(unitDirFor(scope, io.env), UNIT_NAME);
-  const unit = scope === "user"
-    ? "  claude-failover init --user --install      (a user service; see docs/operations.md)"
-    : `  claude-failover init --print-unit | sudo tee ${where}      (a system service)`;
-  io.out([
-    "next:",
-    "  claude-failover login NAME       (once per account not logged in yet)",
-    "  claude-failover doctor           (checks the whole setup)",
-    unit,
-    `config: ${configPath}`,
-    "",
-  ].join("\n"));
+  const unit =
+    scope === "user"
+      ? "  claude-failover init --user --install      (a user service; see docs/operations.md)"
+      : `  claude-failover init --print-unit | sudo tee ${where}      (a system service)`;
+  io.out(
+    [
+      "next:",
+      "  claude-failover login NAME       (once per account not logged in yet)",
+      "  claude-failover doctor           (checks the whole setup)",
+      unit,
+      `config: ${configPath}`,
+      "",
+    ].join("\n"),
+  );
 }

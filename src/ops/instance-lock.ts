@@ -15,10 +15,16 @@ export const EXIT_LOCKED = 2;
 
 /** Thrown by acquire: `holderPid` is the running daemon's PID, or null if it could not be read in time. */
 export class InstanceLockedError extends CfError {
-  constructor(readonly lockPath: string, readonly holderPid: number | null) {
-    super("daemon_running", holderPid
-      ? `another claude-failover daemon (PID ${holderPid}) is running on this state dir (it holds ${lockPath})`
-      : `another claude-failover daemon is running on this state dir (it holds ${lockPath}; its PID is not known yet)`);
+  constructor(
+    readonly lockPath: string,
+    readonly holderPid: number | null,
+  ) {
+    super(
+      "daemon_running",
+      holderPid
+        ? `another claude-failover daemon (PID ${holderPid}) is running on this state dir (it holds ${lockPath})`
+        : `another claude-failover daemon is running on this state dir (it holds ${lockPath}; its PID is not known yet)`,
+    );
   }
 }
 
@@ -29,7 +35,10 @@ export class InstanceLockedError extends CfError {
  * this process: closing any descriptor of a file drops the process's fcntl locks on it.
  */
 export class InstanceLock {
-  private constructor(private db: Database.Database | null, readonly stateDir: string) {}
+  private constructor(
+    private db: Database.Database | null,
+    readonly stateDir: string,
+  ) {}
 
   /**
    * Takes the lock, then writes `daemon.pid` (0600). The state dir must exist. Throws InstanceLockedError
@@ -45,7 +54,8 @@ export class InstanceLock {
       db.exec("BEGIN EXCLUSIVE");
     } catch (e) {
       db.close();
-      if ((e as { code?: string }).code !== "SQLITE_BUSY") throw new CfError("lock_failed", `cannot lock ${path}: ${(e as Error).message}`, { cause: e });
+      if ((e as { code?: string }).code !== "SQLITE_BUSY")
+        throw new CfError("lock_failed", `cannot lock ${path}: ${(e as Error).message}`, { cause: e });
       throw new InstanceLockedError(path, waitForHolder(stateDir, opts.pidWaitMs ?? 500));
     }
     writeFileAtomic(join(stateDir, PID_FILE), `${opts.pid ?? process.pid}\n`, 0o600);

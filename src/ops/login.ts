@@ -58,11 +58,17 @@ function readOrNull(path: string): string | null {
 export async function runLogin(o: LoginOptions): Promise<void> {
   const { config: c, io } = o;
   const acct = c.accounts.find((a) => a.name === o.account);
-  if (!acct) throw new ExitError(2, `no account named ${JSON.stringify(o.account)} (accounts: ${c.accounts.map((a) => a.name).join(", ")})`);
+  if (!acct)
+    throw new ExitError(
+      2,
+      `no account named ${JSON.stringify(o.account)} (accounts: ${c.accounts.map((a) => a.name).join(", ")})`,
+    );
   const projects = c.pool.dedicated.map((d) => d.project);
   // Links and .claude.json first, so nothing the CLI writes lands outside the shared tree.
-  prepareHome({ account: acct.name, home: acct.home, managed: acct.managed, linkFiles: acct.link_files },
-    { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome: io.env.HOME || homedir() });
+  prepareHome(
+    { account: acct.name, home: acct.home, managed: acct.managed, linkFiles: acct.link_files },
+    { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome: io.env.HOME || homedir() },
+  );
   mkdirSync(join(acct.home, ".claude"), { recursive: true, mode: 0o700 });
   const credPath = credentialsPath(acct.home);
   const before = readOrNull(credPath);
@@ -75,16 +81,25 @@ export async function runLogin(o: LoginOptions): Promise<void> {
   io.err(`logging in account ${acct.name} (HOME=${acct.home}) with \`${c.claude.binary} auth login\`\n`);
   const outcome = await relayLogin(o, acct.home, fresh);
   if (!outcome.fresh) {
-    throw new ExitError(1, `login for ${acct.name} did not write new credentials (the CLI exited with code ${outcome.exitCode})`);
+    throw new ExitError(
+      1,
+      `login for ${acct.name} did not write new credentials (the CLI exited with code ${outcome.exitCode})`,
+    );
   }
   const r = readCredentials(acct.home);
-  const expires = r.ok && r.creds.expiresAt ? `, access token valid until ${new Date(r.creds.expiresAt).toISOString()}` : "";
-  io.out(`\naccount ${acct.name}: logged in${r.ok && r.creds.subscriptionType ? ` (${r.creds.subscriptionType})` : ""}${expires}\n`);
-  const dups = duplicateLogins(c.accounts.filter((a) => existsSync(credentialsPath(a.home))).map((a) => readIdentity(a.name, a.home)))
-    .filter((d) => d.a === acct.name || d.b === acct.name);
+  const expires =
+    r.ok && r.creds.expiresAt ? `, access token valid until ${new Date(r.creds.expiresAt).toISOString()}` : "";
+  io.out(
+    `\naccount ${acct.name}: logged in${r.ok && r.creds.subscriptionType ? ` (${r.creds.subscriptionType})` : ""}${expires}\n`,
+  );
+  const dups = duplicateLogins(
+    c.accounts.filter((a) => existsSync(credentialsPath(a.home))).map((a) => readIdentity(a.name, a.home)),
+  ).filter((d) => d.a === acct.name || d.b === acct.name);
   for (const d of dups) io.err(`warning: ${describeDuplicate(d)}; log one of them in to another account\n`);
-  if (acct.disabled) io.out(`note: ${acct.name} is disabled in the config (accounts[].disabled); the daemon will not use it\n`);
-  else if (existsSync(pathsFor(c).controlSocket)) io.out("the running daemon sees the new login within a few seconds and marks the account active\n");
+  if (acct.disabled)
+    io.out(`note: ${acct.name} is disabled in the config (accounts[].disabled); the daemon will not use it\n`);
+  else if (existsSync(pathsFor(c).controlSocket))
+    io.out("the running daemon sees the new login within a few seconds and marks the account active\n");
   else io.out("the daemon marks the account active when it starts\n");
 }
 
@@ -96,7 +111,10 @@ async function relayLogin(o: LoginOptions, home: string, fresh: () => boolean): 
   const watcher = watch(dir, { depth: 0, ignoreInitial: true });
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   const child = pty.spawn(o.config.claude.binary, ["auth", "login"], {
-    name: o.io.env.TERM || "xterm-256color", cols: o.term?.columns || 100, rows: o.term?.rows || 30, cwd: home,
+    name: o.io.env.TERM || "xterm-256color",
+    cols: o.term?.columns || 100,
+    rows: o.term?.rows || 30,
+    cwd: home,
     env: loginEnv(o.config, home, o.io.env),
   });
   const raw = !!o.stdin.isTTY && typeof o.stdin.setRawMode === "function";

@@ -27,9 +27,18 @@ export function readyArgs(pid: number, status: string): string[] {
  * failure is logged, and systemd then fails the start after TimeoutStartSec with that log line beside it.
  */
 export async function notifyReady(
-  env: NodeJS.ProcessEnv, pid: number, status: string, log: Logger, exec: NotifyExec = realNotifyExec,
+  env: NodeJS.ProcessEnv,
+  pid: number,
+  status: string,
+  log: Logger,
+  exec: NotifyExec = realNotifyExec,
 ): Promise<NotifyResult> {
-  if (!env.NOTIFY_SOCKET) return { sent: false, reason: "no_socket", detail: "NOTIFY_SOCKET is not set (not started by systemd with Type=notify)" };
+  if (!env.NOTIFY_SOCKET)
+    return {
+      sent: false,
+      reason: "no_socket",
+      detail: "NOTIFY_SOCKET is not set (not started by systemd with Type=notify)",
+    };
   try {
     await exec("systemd-notify", readyArgs(pid, status), env, 10_000);
     log.info({ status }, "told systemd we are ready");

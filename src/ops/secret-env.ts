@@ -10,6 +10,11 @@ import { SYSTEMD_NOTIFY_VARS } from "./sd-notify.js";
  * the PostgreSQL URL's (store.postgres_url_env, which may hold a password), in that order, without repeats.
  */
 export function secretEnvNames(c: Pick<Config, "mcp_http" | "store">): string[] {
-  const names = [...AUTH_OVERRIDES, ...SYSTEMD_NOTIFY_VARS, c.mcp_http.bearer_token_env, ...(c.store.postgres_url_env ? [c.store.postgres_url_env] : [])];
+  const names = [
+    ...AUTH_OVERRIDES,
+    ...SYSTEMD_NOTIFY_VARS,
+    c.mcp_http.bearer_token_env,
+    ...(c.store.postgres_url_env ? [c.store.postgres_url_env] : []),
+  ];
   return [...new Set(names)];
 }

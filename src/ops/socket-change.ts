@@ -42,10 +42,12 @@ export interface SocketMoveDeps {
 export async function endSessionsOnOldServer(d: SocketMoveDeps): Promise<string[]> {
   const panes = await d.old.listPanes().catch(() => []);
   const names = [...new Set(panes.filter((p) => p.owned && d.ours.has(p.session)).map((p) => p.session))];
-  await Promise.all(names.map(async (name) => {
-    const waited = await pollUntil(() => !d.busy(name), { timeoutMs: d.turnTimeoutMs, intervalMs: 200 });
-    await d.old.killSession(name);
-    d.event("session.moved_from_old_tmux_server", name, { turnEnded: !!waited });
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      const waited = await pollUntil(() => !d.busy(name), { timeoutMs: d.turnTimeoutMs, intervalMs: 200 });
+      await d.old.killSession(name);
+      d.event("session.moved_from_old_tmux_server", name, { turnEnded: !!waited });
+    }),
+  );
   return names;
 }

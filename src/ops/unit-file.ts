@@ -9,7 +9,12 @@ export const UNIT_NAME = "claude-failover.service";
 export const SECRETS_DROPIN = "secrets.conf";
 export type UnitScope = "system" | "user";
 
-export interface UnitEntry { section: string; key: string; value: string; line: number }
+export interface UnitEntry {
+  section: string;
+  key: string;
+  value: string;
+  line: number;
+}
 
 /** The repository's systemd/ folder, found by walking up from this module (src/ops or dist/src/ops). */
 export function systemdDir(): string {
@@ -116,7 +121,12 @@ export const SYSTEMD_DEFAULT_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/
 
 /** `command -v`: the first executable `cmd` on `pathEnv`, or an absolute `cmd` if executable. */
 export function which(cmd: string, pathEnv: string | undefined): string | null {
-  const candidates = cmd.includes("/") ? [cmd] : (pathEnv ?? "").split(delimiter).filter((d) => isAbsolute(d)).map((d) => join(d, cmd));
+  const candidates = cmd.includes("/")
+    ? [cmd]
+    : (pathEnv ?? "")
+        .split(delimiter)
+        .filter((d) => isAbsolute(d))
+        .map((d) => join(d, cmd));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -143,6 +153,10 @@ export function daemonArgv(configPath: string): string[] {
 
 /** PATH for the service: node's directory and those of the given tools first, then systemd's default. */
 export function servicePath(tools: (string | null)[]): string {
-  const dirs = [dirname(process.execPath), ...tools.filter((t): t is string => !!t).map((t) => dirname(t)), ...SYSTEMD_DEFAULT_PATH];
+  const dirs = [
+    dirname(process.execPath),
+    ...tools.filter((t): t is string => !!t).map((t) => dirname(t)),
+    ...SYSTEMD_DEFAULT_PATH,
+  ];
   return [...new Set(dirs)].join(delimiter);
 }

@@ -38,7 +38,12 @@ export class WriteFailureWatch {
   private record(e: WriteFailedError): void {
     const last = { at: this.clock.now(), path: e.path, code: e.code, error: e.message };
     this.view = { count: this.view.count + 1, last };
-    this.log.error({ path: e.path, code: e.code, err: e.message }, e.code === "disk_full" ? "disk full: a file could not be written (the old one is kept)" : "a file could not be written (the old one is kept)");
+    this.log.error(
+      { path: e.path, code: e.code, err: e.message },
+      e.code === "disk_full"
+        ? "disk full: a file could not be written (the old one is kept)"
+        : "a file could not be written (the old one is kept)",
+    );
     try {
       this.event("disk.write_failed", { path: e.path, code: e.code, errno: e.errno, error: e.message });
     } catch {

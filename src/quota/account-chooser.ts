@@ -6,20 +6,34 @@ import type { AccountChoice, AccountChooser } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { DEFAULT_FORECAST, forecastWindow } from "./forecast.js";
 import { accountPressure, chooseInitialAccount } from "./policy.js";
-import type { AccountForecasts, PolicyAccount, PolicyParams, UsageFigures, WindowFigure, WindowForecast } from "./policy-types.js";
+import type {
+  AccountForecasts,
+  PolicyAccount,
+  PolicyParams,
+  UsageFigures,
+  WindowFigure,
+  WindowForecast,
+} from "./policy-types.js";
 import type { UsageSnapshot } from "./usage-poller.js";
 
 const HOUR = 3_600_000;
 const NO_LIMITS: AccountLimits = { hourly_msgs: 0, weekly_msgs: 0 };
 
 /** One window as `status`/`accounts` show it: utilization 0..1, burn per hour (fraction), times in epoch ms. */
-export interface WindowView { utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null }
+export interface WindowView {
+  utilization: number;
+  burnPerHour: number | null;
+  exhaustAt: number | null;
+  resetsAt: number | null;
+}
 
 // The figures' utilization and reset (what the policy sees), with the forecast's burn and exhaustion.
 function windowView(w: WindowFigure | null, f: WindowForecast | null | undefined): WindowView | null {
   if (!w && !f) return null;
   return {
-    utilization: w?.utilization ?? f!.utilization, burnPerHour: f?.burnPerHour ?? null, exhaustAt: f?.exhaustAt ?? null,
+    utilization: w?.utilization ?? f!.utilization,
+    burnPerHour: f?.burnPerHour ?? null,
+    exhaustAt: f?.exhaustAt ?? null,
     resetsAt: w?.resetsAt ?? f?.resetsAt ?? null,
   };
 }
@@ -27,11 +41,18 @@ function windowView(w: WindowFigure | null, f: WindowForecast | null | undefined
 /** Every window of an account for display, keyed like UsageFigures. */
 export function forecastView(figures: UsageFigures, forecasts: AccountForecasts | undefined) {
   const perModelWeekly: Record<string, WindowView> = {};
-  for (const model of new Set([...Object.keys(figures.perModelWeekly), ...Object.keys(forecasts?.perModelWeekly ?? {})])) {
+  for (const model of new Set([
+    ...Object.keys(figures.perModelWeekly),
+    ...Object.keys(forecasts?.perModelWeekly ?? {}),
+  ])) {
     const v = windowView(figures.perModelWeekly[model] ?? null, forecasts?.perModelWeekly[model]);
     if (v) perModelWeekly[model] = v;
   }
-  return { fiveHour: windowView(figures.fiveHour, forecasts?.fiveHour), sevenDay: windowView(figures.sevenDay, forecasts?.sevenDay), perModelWeekly };
+  return {
+    fiveHour: windowView(figures.fiveHour, forecasts?.fiveHour),
+    sevenDay: windowView(figures.sevenDay, forecasts?.sevenDay),
+    perModelWeekly,
+  };
 }
 
 /** What account choice reads: accounts, their figures and prompt counts, and which accounts a CLI of ours runs on. */
@@ -63,7 +84,10 @@ export interface ChooserOptions {
 export class QuotaChooser implements AccountChooser {
   private opts: ChooserOptions;
 
-  constructor(private readonly deps: ChooserDeps, opts: ChooserOptions) {
+  constructor(
+    private readonly deps: ChooserDeps,
+    opts: ChooserOptions,
+  ) {
     this.opts = opts;
   }
 
@@ -86,7 +110,9 @@ export class QuotaChooser implements AccountChooser {
 
   /** Whether a CLI of ours runs on `account` (its status line would feed figures). */
   private hasLiveSession(account: string): boolean {
-    return this.deps.sessionRows().some((s) => s.account === account && s.state !== "exited" && s.state !== "failed" && s.state !== "parked");
+    return this.deps
+      .sessionRows()
+      .some((s) => s.account === account && s.state !== "exited" && s.state !== "failed" && s.state !== "parked");
   }
 
   private policyAccount(name: string, now: number): PolicyAccount {
@@ -95,13 +121,22 @@ export class QuotaChooser implements AccountChooser {
     const cfg = accounts.config(name)!;
     const snap = this.deps.figures.snapshot(name);
     return {
-      name, priority: cfg.priority, state: row.state, stateUntil: row.stateUntil,
+      name,
+      priority: cfg.priority,
+      state: row.state,
+      stateUntil: row.stateUntil,
       figures: snap.figures,
       hourlyCount: store.countPrompts(name, now - HOUR),
       weeklyCount: store.countPrompts(name, now - 7 * 24 * HOUR),
       limits: this.limitsOf(name),
-      window5hThreshold: cfg.window_5h_threshold, windowWeekThreshold: cfg.window_week_threshold,
-      figuresUnknown: snap.status === "token_expired" ? "token_expired" : snap.figures.fetchedAt === null && !this.hasLiveSession(name) ? "no_reading" : null,
+      window5hThreshold: cfg.window_5h_threshold,
+      windowWeekThreshold: cfg.window_week_threshold,
+      figuresUnknown:
+        snap.status === "token_expired"
+          ? "token_expired"
+          : snap.figures.fetchedAt === null && !this.hasLiveSession(name)
+            ? "no_reading"
+            : null,
       forecasts: this.forecasts(name, snap.figures, now),
     };
   }
@@ -109,7 +144,8 @@ export class QuotaChooser implements AccountChooser {
   /** Each window's forecast from the samples of the last DEFAULT_FORECAST.lookbackMs (store.usageSamples). */
   forecasts(account: string, figures: UsageFigures, now: number): AccountForecasts {
     const since = now - DEFAULT_FORECAST.lookbackMs;
-    const of = (window: string): WindowForecast | null => forecastWindow(this.deps.store.usageSamples(account, window, since), now, DEFAULT_FORECAST);
+    const of = (window: string): WindowForecast | null =>
+      forecastWindow(this.deps.store.usageSamples(account, window, since), now, DEFAULT_FORECAST);
     const perModelWeekly: Record<string, WindowForecast> = {};
     for (const model of Object.keys(figures.perModelWeekly)) {
       const f = of(`seven_day_${model}`);
@@ -142,11 +178,23 @@ export class QuotaChooser implements AccountChooser {
     const pressure = pa ? accountPressure(pa, this.opts.params, now) : null;
     const f = snap.figures;
     return {
-      source: f.source, fetchedAt: f.fetchedAt, ageMs: f.fetchedAt ? now - f.fetchedAt : null, status: snap.status,
-      error: snap.error, nextPollAt: snap.nextPollAt, backoffMs: snap.backoffMs,
-      fiveHour: f.fiveHour, sevenDay: f.sevenDay, perModelWeekly: f.perModelWeekly,
-      hourlyCount: pa?.hourlyCount ?? 0, weeklyCount: pa?.weeklyCount ?? 0, limits: this.limitsOf(account),
-      over: pressure?.over ?? false, usable: pressure?.usable ?? false, headroom: pressure?.headroom ?? null, reasons: pressure?.reasons ?? [],
+      source: f.source,
+      fetchedAt: f.fetchedAt,
+      ageMs: f.fetchedAt ? now - f.fetchedAt : null,
+      status: snap.status,
+      error: snap.error,
+      nextPollAt: snap.nextPollAt,
+      backoffMs: snap.backoffMs,
+      fiveHour: f.fiveHour,
+      sevenDay: f.sevenDay,
+      perModelWeekly: f.perModelWeekly,
+      hourlyCount: pa?.hourlyCount ?? 0,
+      weeklyCount: pa?.weeklyCount ?? 0,
+      limits: this.limitsOf(account),
+      over: pressure?.over ?? false,
+      usable: pressure?.usable ?? false,
+      headroom: pressure?.headroom ?? null,
+      reasons: pressure?.reasons ?? [],
       forecast: pa ? forecastView(f, pa.forecasts) : null,
     };
   }

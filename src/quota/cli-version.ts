@@ -48,16 +48,32 @@ export function readCliVersion(binary: string, o: CliVersionOptions): Promise<Cl
   for (const k of ["PATH", "HOME"] as const) if (o.env[k] !== undefined) env[k] = o.env[k]!;
   Object.assign(env, o.claudeEnv ?? {}, { DISABLE_AUTOUPDATER: "1" });
   return new Promise((resolve) => {
-    execFile(binary, ["--version"], { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024, shell: false, encoding: "utf8" }, (err, stdout) => {
-      if (err) {
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
-        if (e.code === "ENOENT") return resolve({ ok: false, detail: `${binary} not found` });
-        if (e.killed) return resolve({ ok: false, detail: `${binary} --version gave no answer within ${timeoutMs} ms` });
-        return resolve({ ok: false, detail: `${binary} --version failed (${typeof e.code === "number" ? `exit ${e.code}` : e.code ?? e.message})` });
-      }
-      const v = parseCliVersion(stdout);
-      resolve(v ? { ok: true, version: v } : { ok: false, detail: `${binary} --version printed ${JSON.stringify(stdout.slice(0, 80))}, not a version` });
-    });
+    execFile(
+      binary,
+      ["--version"],
+      { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024, shell: false, encoding: "utf8" },
+      (err, stdout) => {
+        if (err) {
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
+          if (e.code === "ENOENT") return resolve({ ok: false, detail: `${binary} not found` });
+          if (e.killed)
+            return resolve({ ok: false, detail: `${binary} --version gave no answer within ${timeoutMs} ms` });
+          return resolve({
+            ok: false,
+            detail: `${binary} --version failed (${typeof e.code === "number" ? `exit ${e.code}` : (e.code ?? e.message)})`,
+          });
+        }
+        const v = parseCliVersion(stdout);
+        resolve(
+          v
+            ? { ok: true, version: v }
+            : {
+                ok: false,
+                detail: `${binary} --version printed ${JSON.stringify(stdout.slice(0, 80))}, not a version`,
+              },
+        );
+      },
+    );
   });
 }
 
@@ -70,7 +86,10 @@ export class UsageClientIdentity {
   private version = FALLBACK_CLI_VERSION;
 
   /** env: the daemon's environment (only PATH and HOME reach the CLI). */
-  constructor(private readonly env: NodeJS.ProcessEnv, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   /** Why the fallback is in use; null when the version came from the binary. */
   detail: string | null = "version not read yet";
@@ -84,7 +103,10 @@ export class UsageClientIdentity {
   }
 
   /** Returns what changed, for the caller to log: null when nothing did. */
-  async refresh(binary: string, claudeEnv: Record<string, string> = {}): Promise<{ userAgent: string; fallback: string | null } | null> {
+  async refresh(
+    binary: string,
+    claudeEnv: Record<string, string> = {},
+  ): Promise<{ userAgent: string; fallback: string | null } | null> {
     const r = await readCliVersion(binary, { env: this.env, claudeEnv, timeoutMs: this.timeoutMs });
     const version = r.ok ? r.version : FALLBACK_CLI_VERSION;
     const detail = r.ok ? null : r.detail;

@@ -17,7 +17,11 @@
 //    newest reading.
 
 /** One reading of one window: utilization 0..1 and the window's reset (epoch ms, null when unknown). */
-export interface UsageSample { at: number; utilization: number; resetsAt: number | null }
+export interface UsageSample {
+  at: number;
+  utilization: number;
+  resetsAt: number | null;
+}
 
 export interface WindowForecast {
   /** The newest reading's utilization (0..1). */
@@ -49,7 +53,12 @@ export const RESET_TOLERANCE_MS = 10 * 60_000;
 function samePeriod(older: UsageSample, newer: UsageSample): boolean {
   if (older.utilization - newer.utilization > DROP_TOLERANCE + 1e-9) return false; // 1e-9: float noise
   if (older.resetsAt !== null && older.resetsAt <= newer.at) return false;
-  if (older.resetsAt !== null && newer.resetsAt !== null && Math.abs(older.resetsAt - newer.resetsAt) > RESET_TOLERANCE_MS) return false;
+  if (
+    older.resetsAt !== null &&
+    newer.resetsAt !== null &&
+    Math.abs(older.resetsAt - newer.resetsAt) > RESET_TOLERANCE_MS
+  )
+    return false;
   return true;
 }
 
@@ -82,7 +91,11 @@ export function leastSquaresSlope(samples: readonly UsageSample[]): number | nul
  * The forecast of one window of one account at `now`; null when no sample of the current period is
  * known, or the period's reset has passed (the window rolled over and its figures no longer apply).
  */
-export function forecastWindow(samples: readonly UsageSample[], now: number, opts: ForecastOptions = DEFAULT_FORECAST): WindowForecast | null {
+export function forecastWindow(
+  samples: readonly UsageSample[],
+  now: number,
+  opts: ForecastOptions = DEFAULT_FORECAST,
+): WindowForecast | null {
   const period = currentPeriod(samples, now);
   const last = period[period.length - 1];
   if (last === undefined) return null;
@@ -101,7 +114,12 @@ export function forecastWindow(samples: readonly UsageSample[], now: number, opt
  * When utilization reaches `threshold` at `burnPerHour` from the reading (`at`, `utilization`);
  * `at` itself when already there, null when it never does (burn unknown or ≤ 0).
  */
-export function reachesAt(at: number, utilization: number, burnPerHour: number | null, threshold: number): number | null {
+export function reachesAt(
+  at: number,
+  utilization: number,
+  burnPerHour: number | null,
+  threshold: number,
+): number | null {
   if (utilization >= threshold) return at;
   if (burnPerHour === null || burnPerHour <= 0) return null;
   return Math.round(at + ((threshold - utilization) / burnPerHour) * HOUR);

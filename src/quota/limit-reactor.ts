@@ -70,7 +70,10 @@ export class LimitReactor {
   private lastPaneCheck = new Map<string, number>();
   private inFlight = new Set<string>();
   /** refusals that came while another operation held the session, replayed once it lets go; `at`: when queued (ms) */
-  private pending = new Map<string, { account: string | null; message: string; prompt: string | null; source: string; at: number }>();
+  private pending = new Map<
+    string,
+    { account: string | null; message: string; prompt: string | null; source: string; at: number }
+  >();
   /** sessions whose prompt a server throttle refused: retried on the same account at `retryAt` */
   private throttled = new Map<string, { attempt: number; retryAt: number; prompt: string | null; account: string }>();
   /**
@@ -144,7 +147,11 @@ export class LimitReactor {
     try {
       let next: SessionSignal | null = null;
       const followed = this.sessions
-        .waitForSignal(session, (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted", BUSY_PANE_MS)
+        .waitForSignal(
+          session,
+          (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted",
+          BUSY_PANE_MS,
+        )
         .then((s) => (next = s));
       // Settled early by what the CLI shows of the turn's own refusal: the synthetic error answer after the
       // turn's prompt in the transcript, or the limit message under that prompt in an idle pane. A helper's
@@ -156,7 +163,8 @@ export class LimitReactor {
         if (next !== null || !prompt) return false;
         try {
           // 64 KiB: the refused turn's last lines (a longer turn is left to the pane and the grace), read every 20 ms.
-          if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt, 64 * 1024)) return true;
+          if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt, 64 * 1024))
+            return true;
           return paneShowsRefusal(await this.sessions.tmux.capture(session), prompt, this.clock.now());
         } catch {
           return false; // the pane or the store is gone (daemon stopping): the grace decides
@@ -176,9 +184,14 @@ export class LimitReactor {
         await Promise.race([followed, new Promise((r) => setTimeout(r, 100))]);
       }
       const sig = next as SessionSignal | null;
-      const why: string | null = sig ? `a ${sig.signal.kind === "turn_done" ? "Stop" : "new prompt"} followed: the turn went on` : null;
+      const why: string | null = sig
+        ? `a ${sig.signal.kind === "turn_done" ? "Stop" : "new prompt"} followed: the turn went on`
+        : null;
       if (!why) return true;
-      this.sessions.event("quota.stop_failure_ignored", session, this.sessions.get(session)?.account ?? null, { error, why: `StopFailure from a helper ignored: ${why}` });
+      this.sessions.event("quota.stop_failure_ignored", session, this.sessions.get(session)?.account ?? null, {
+        error,
+        why: `StopFailure from a helper ignored: ${why}`,
+      });
       this.log.info({ session, error, why }, "StopFailure from a helper ignored");
       return false;
     } finally {
@@ -198,11 +211,19 @@ export class LimitReactor {
     const attempt = prev && prev.account === row.account ? prev.attempt + 1 : 1;
     const now = this.clock.now();
     const retryAt = now + throttleDelay(attempt);
-    this.throttled.set(session, { attempt, retryAt, prompt: this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt), account: row.account });
+    this.throttled.set(session, {
+      attempt,
+      retryAt,
+      prompt: this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt),
+      account: row.account,
+    });
     const reason = `${THROTTLE_REASON}: retry ${attempt} at ${new Date(retryAt).toISOString()}`;
     this.sessions.updateRow(session, { stateReason: reason });
     this.sessions.event("quota.throttle", session, row.account, { attempt, retryAt, message });
-    this.log.warn({ session, account: row.account, attempt, retryAt }, "server throttle: prompt retried on the same account later");
+    this.log.warn(
+      { session, account: row.account, attempt, retryAt },
+      "server throttle: prompt retried on the same account later",
+    );
   }
 
   private async retryThrottled(session: string): Promise<void> {
@@ -257,9 +278,21 @@ export class LimitReactor {
     try {
       if (!prev || prev.account !== account || now - prev.at > AUTH_RETRY_WINDOW_MS) {
         this.authFailures.set(session, { account, at: now });
-        this.sessions.event("account.token_rejected", session, account, { message, action: "restart the CLI on the same account" });
-        const out = await this.swaps.swap({ session, to: account, sameAccount: true, reason: "token_rejected", urgent: true, hard: false, resend });
-        if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "restart after a rejected token failed");
+        this.sessions.event("account.token_rejected", session, account, {
+          message,
+          action: "restart the CLI on the same account",
+        });
+        const out = await this.swaps.swap({
+          session,
+          to: account,
+          sameAccount: true,
+          reason: "token_rejected",
+          urgent: true,
+          hard: false,
+          resend,
+        });
+        if (!out.ok)
+          this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "restart after a rejected token failed");
         if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) {
           // Another operation held it (a resume's or a send's own prompt was the rejected one): once it lets go.
           this.authFailures.delete(session);
@@ -269,11 +302,16 @@ export class LimitReactor {
       }
       this.authFailures.delete(session);
       this.accounts.setState(account, "revoked", null, "needs login: token rejected");
-      this.sessions.event("account.token_rejected", session, account, { message, action: "account revoked: needs login" });
+      this.sessions.event("account.token_rejected", session, account, {
+        message,
+        action: "account revoked: needs login",
+      });
       this.log.error({ account }, "token rejected twice: account revoked until it is logged in again");
       const out = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
-      if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
-      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pendingAuth.set(session, { move: true, message, prompt: resend, at: now });
+      if (!out.ok)
+        this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session))
+        this.pendingAuth.set(session, { move: true, message, prompt: resend, at: now });
     } catch (e) {
       this.log.error({ session, err: errorMessage(e) }, "reaction to a rejected token failed");
     }
@@ -296,7 +334,13 @@ export class LimitReactor {
     if (this.inFlight.has(session)) {
       // Refused again while the last refusal is still being handled (the resent prompt refused on the
       // new account too): the running swap would end by clearing it. Handle it once that swap is over.
-      this.pending.set(session, { account: this.sessions.get(session)?.account ?? null, message, prompt, source, at: this.clock.now() });
+      this.pending.set(session, {
+        account: this.sessions.get(session)?.account ?? null,
+        message,
+        prompt,
+        source,
+        at: this.clock.now(),
+      });
       return;
     }
     const row = this.sessions.get(session);
@@ -307,13 +351,19 @@ export class LimitReactor {
       const parsed = parseLimitMessage(message, now);
       const until = parsed?.resetAt ?? now + this.cooldownMs;
       this.accounts.setState(row.account, "exhausted", until, `${source}: ${message || "limit hit"}`);
-      this.sessions.event("quota.hard_limit", session, row.account, { message, until, parsed: !!parsed?.resetAt, source });
+      this.sessions.event("quota.hard_limit", session, row.account, {
+        message,
+        until,
+        parsed: !!parsed?.resetAt,
+        source,
+      });
       const resend = this.owed(session, prompt ?? row.failedPrompt ?? row.lastPrompt);
       const out = await this.swaps.swap({ session, reason: "rate_limit", urgent: true, hard: true, resend });
       if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no swap after hard limit");
       // Another operation held the session (a swap of the quota monitor, a resume, a send): it may end by
       // clearing the refusal. Try again once it lets go (tick).
-      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session)) this.pending.set(session, { account: row.account, message, prompt: resend, source, at: this.clock.now() });
+      if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session))
+        this.pending.set(session, { account: row.account, message, prompt: resend, source, at: this.clock.now() });
     } catch (e) {
       this.log.error({ session, err: errorMessage(e) }, "hard-limit reaction failed");
     } finally {
@@ -329,15 +379,23 @@ export class LimitReactor {
     const row = this.sessions.get(session);
     if (!row) return;
     if ((row.lastPromptAt ?? 0) > p.at) {
-      this.sessions.event("quota.refusal_superseded", session, row.account, { prompt: p.prompt?.slice(0, 80) ?? null, queuedAt: p.at, promptAt: row.lastPromptAt });
+      this.sessions.event("quota.refusal_superseded", session, row.account, {
+        prompt: p.prompt?.slice(0, 80) ?? null,
+        queuedAt: p.at,
+        promptAt: row.lastPromptAt,
+      });
       return;
     }
     if (!p.move) {
       void this.onTokenRejected(session, p.message, p.prompt);
       return;
     }
-    void this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend: p.prompt })
-      .then((out) => { if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token"); })
+    void this.swaps
+      .swap({ session, reason: "token_rejected", urgent: true, hard: true, resend: p.prompt })
+      .then((out) => {
+        if (!out.ok)
+          this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+      })
       .catch((e: unknown) => this.log.error({ session, err: errorMessage(e) }, "move after a rejected token failed"));
   }
 
@@ -350,7 +408,11 @@ export class LimitReactor {
     // A prompt submitted since the refusal was queued (the holder resent it, or the user sent another):
     // that submission ends in its own Stop or StopFailure; acting on the old refusal would send it twice.
     if ((row.lastPromptAt ?? 0) > p.at) {
-      this.sessions.event("quota.refusal_superseded", session, row.account, { prompt: p.prompt?.slice(0, 80) ?? null, queuedAt: p.at, promptAt: row.lastPromptAt });
+      this.sessions.event("quota.refusal_superseded", session, row.account, {
+        prompt: p.prompt?.slice(0, 80) ?? null,
+        queuedAt: p.at,
+        promptAt: row.lastPromptAt,
+      });
       return;
     }
     const owed = this.owed(session, p.prompt ?? row.failedPrompt);
@@ -365,13 +427,30 @@ export class LimitReactor {
    */
   recoverLimited(): void {
     for (const s of this.sessions.list()) {
-      if (s.failedPrompt === null || s.lastPromptAnswered || !(s.stateReason ?? "").startsWith(THROTTLE_REASON) || !s.account) continue;
-      if (!this.throttled.has(s.name)) this.throttled.set(s.name, { attempt: 1, retryAt: this.clock.now() + throttleDelay(1), prompt: s.failedPrompt, account: s.account });
+      if (
+        s.failedPrompt === null ||
+        s.lastPromptAnswered ||
+        !(s.stateReason ?? "").startsWith(THROTTLE_REASON) ||
+        !s.account
+      )
+        continue;
+      if (!this.throttled.has(s.name))
+        this.throttled.set(s.name, {
+          attempt: 1,
+          retryAt: this.clock.now() + throttleDelay(1),
+          prompt: s.failedPrompt,
+          account: s.account,
+        });
     }
     for (const s of this.sessions.list()) {
       if (s.state !== "limited" || this.sessions.lockedBy(s.name)) continue;
       const message = (s.stateReason ?? "").replace(/^rate_limit:\s*/, "");
-      void this.onLimit(s.name, message, s.failedPrompt ?? s.lastPrompt, "StopFailure rate_limit (while the daemon was down)");
+      void this.onLimit(
+        s.name,
+        message,
+        s.failedPrompt ?? s.lastPrompt,
+        "StopFailure rate_limit (while the daemon was down)",
+      );
     }
   }
 
@@ -383,7 +462,8 @@ export class LimitReactor {
     for (const name of [...this.pendingAuth.keys()]) this.replayTokenRejected(name);
     for (const s of this.sessions.list()) {
       if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.tryResume(s.name);
-      else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS) await this.checkPane(s.name);
+      else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS)
+        await this.checkPane(s.name);
     }
   }
 
@@ -414,14 +494,20 @@ export class LimitReactor {
       // What is owed: the refused prompt, or a last prompt never answered (a resume before this one sent it
       // and then lost its turn: chaos seed 210046, tmux killed mid-resume; its UserPromptSubmit had
       // cleared failedPrompt). A refused note stands for the prompt it continued (owed()).
-      const prompt = this.owed(name, row.failedPrompt ?? (row.lastPrompt && !row.lastPromptAnswered ? row.lastPrompt : null));
+      const prompt = this.owed(
+        name,
+        row.failedPrompt ?? (row.lastPrompt && !row.lastPromptAnswered ? row.lastPrompt : null),
+      );
       this.sessions.event("session.resume", name, choice.account, { from: row.account, prompt: !!prompt });
       const pane = (await this.sessions.tmux.listPanes()).find((p) => p.session === name);
       if (pane && !pane.dead && choice.account === row.account) {
         const cls = classifyPane(await this.sessions.tmux.capture(name), now);
         if (cls.dialog) {
           await this.sessions.tmux.sendKeys(name, "Escape");
-          await pollUntil(async () => !classifyPane(await this.sessions.tmux.capture(name), now).dialog, { timeoutMs: 2000, intervalMs: 50 });
+          await pollUntil(async () => !classifyPane(await this.sessions.tmux.capture(name), now).dialog, {
+            timeoutMs: 2000,
+            intervalMs: 50,
+          });
         }
         this.sessions.updateRow(name, { state: "idle", stateReason: "resumed after reset", parkedUntil: null });
       } else {

@@ -6,7 +6,10 @@ import type { WindowForecast } from "./forecast.js";
 export type { WindowForecast } from "./forecast.js";
 
 /** One usage window: utilization 0..1, and when it resets (epoch ms) if known. */
-export interface WindowFigure { utilization: number; resetsAt: number | null }
+export interface WindowFigure {
+  utilization: number;
+  resetsAt: number | null;
+}
 
 export interface UsageFigures {
   fiveHour: WindowFigure | null;
@@ -58,7 +61,7 @@ export interface AccountForecasts {
 }
 
 export type PolicySessionState =
-  | "starting" | "idle" | "busy" | "waiting" | "limited" | "exited" | "failed" | "parked" | "swapping";
+  "starting" | "idle" | "busy" | "waiting" | "limited" | "exited" | "failed" | "parked" | "swapping";
 
 export interface PolicySession {
   name: string;
@@ -95,7 +98,11 @@ export interface PolicyParams {
   minRunwayMs: number;
 }
 
-export interface PolicyInput { accounts: PolicyAccount[]; sessions: PolicySession[]; params: PolicyParams }
+export interface PolicyInput {
+  accounts: PolicyAccount[];
+  sessions: PolicySession[];
+  params: PolicyParams;
+}
 
 export type PolicyDecision =
   | { kind: "move"; session: string; from: string; to: string; hard: boolean; reasons: string[] }
@@ -119,5 +126,4 @@ export interface AccountPressure {
 }
 
 export type InitialChoice =
-  | { account: string; reasons: string[] }
-  | { none: true; resumeAt: number | null; reasons: string[] };
+  { account: string; reasons: string[] } | { none: true; resumeAt: number | null; reasons: string[] };

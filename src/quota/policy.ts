@@ -19,7 +19,15 @@
 
 import { reachesAt } from "./forecast.js";
 import type {
-  AccountPressure, InitialChoice, PolicyAccount, PolicyDecision, PolicyInput, PolicyParams, PolicySession, WindowFigure, WindowForecast,
+  AccountPressure,
+  InitialChoice,
+  PolicyAccount,
+  PolicyDecision,
+  PolicyInput,
+  PolicyParams,
+  PolicySession,
+  WindowFigure,
+  WindowForecast,
 } from "./policy-types.js";
 
 export type * from "./policy-types.js";
@@ -30,14 +38,28 @@ const WEEK = 7 * 24 * HOUR;
 // One constraint on an account, as a fraction of its threshold's scale.
 // `cap` is the message cap for soft-cap gauges (shown as counts), null for windows.
 // `burn`: the window's forecast burn (utilization per hour), null when unknown.
-interface Gauge { label: string; value: number; threshold: number; perMove: number; resetsAt: number | null; cap: number | null; burn: number | null }
+interface Gauge {
+  label: string;
+  value: number;
+  threshold: number;
+  perMove: number;
+  resetsAt: number | null;
+  cap: number | null;
+  burn: number | null;
+}
 // `planned` counts the moves planned to this account in the current tick, plus recent arrivals (planTick);
 // `plannedBurn` the burn (per gauge label, per hour) of the sessions planned to it this tick.
 // `windowReset`: the soonest reset of its windows (Infinity when none known), for "spend what resets first".
 // `unknownFigures`: usable although its figures are unknown (token expired): ranked after known figures.
 interface Assessed {
-  account: PolicyAccount; pressure: AccountPressure; gauges: Gauge[]; nextReset: number; windowReset: number; planned: number;
-  plannedBurn: Map<string, number>; unknownFigures: boolean;
+  account: PolicyAccount;
+  pressure: AccountPressure;
+  gauges: Gauge[];
+  nextReset: number;
+  windowReset: number;
+  planned: number;
+  plannedBurn: Map<string, number>;
+  unknownFigures: boolean;
 }
 /** A moved session's expected burn per gauge label (utilization per hour). */
 type Load = ReadonlyMap<string, number>;
@@ -50,10 +72,24 @@ const mins = (ms: number): string => `${Math.max(0, Math.round(ms / 60_000))}m`;
 
 // A window whose reset time has passed has rolled over; its old figure no longer applies.
 function pushWindow(
-  out: Gauge[], label: string, w: WindowFigure | null | undefined, threshold: number, perMove: number, now: number, f: WindowForecast | null | undefined,
+  out: Gauge[],
+  label: string,
+  w: WindowFigure | null | undefined,
+  threshold: number,
+  perMove: number,
+  now: number,
+  f: WindowForecast | null | undefined,
 ): void {
   if (w && (w.resetsAt === null || w.resetsAt > now)) {
-    out.push({ label, value: w.utilization, threshold, perMove, resetsAt: w.resetsAt, cap: null, burn: f?.burnPerHour ?? null });
+    out.push({
+      label,
+      value: w.utilization,
+      threshold,
+      perMove,
+      resetsAt: w.resetsAt,
+      cap: null,
+      burn: f?.burnPerHour ?? null,
+    });
   }
 }
 
@@ -91,8 +127,12 @@ function stateAllows(a: PolicyAccount, p: PolicyParams, now: number): boolean {
 // Why the account's state keeps it from taking sessions, and when it may again.
 function stateBlock(a: PolicyAccount, p: PolicyParams, now: number): { reason: string; until: number | null } | null {
   if (stateAllows(a, p, now)) return null;
-  const reuseAt = a.state === "exhausted" && a.stateUntil !== null ? a.stateUntil + p.reactivateCooldownMs
-    : a.state === "cooldown" ? a.stateUntil : null;
+  const reuseAt =
+    a.state === "exhausted" && a.stateUntil !== null
+      ? a.stateUntil + p.reactivateCooldownMs
+      : a.state === "cooldown"
+        ? a.stateUntil
+        : null;
   const until = a.stateUntil === null ? "" : ` until ${iso(a.stateUntil)}`;
   const reuse = a.state === "exhausted" && reuseAt !== null ? `, reusable from ${iso(reuseAt)}` : "";
   return { reason: `${a.name}: ${a.state}${until}${reuse}`, until: reuseAt };
@@ -102,7 +142,8 @@ function stateBlock(a: PolicyAccount, p: PolicyParams, now: number): { reason: s
 function staleness(a: PolicyAccount, p: PolicyParams, now: number): string | null {
   const { fetchedAt, source } = a.figures;
   if (source === "none" || fetchedAt === null) return `${a.name}: figures unknown`;
-  if (now - fetchedAt > p.staleAfterMs) return `${a.name}: figures stale (${Math.round((now - fetchedAt) / 60_000)}m old)`;
+  if (now - fetchedAt > p.staleAfterMs)
+    return `${a.name}: figures stale (${Math.round((now - fetchedAt) / 60_000)}m old)`;
   return null;
 }
 
@@ -133,22 +174,38 @@ function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
   // usable: nothing runs on it, so it has not been spent by us.
   const unknownFigures = stale !== null && (a.figuresUnknown === "token_expired" || a.figuresUnknown === "no_reading");
   if (unknownFigures) {
-    const why = a.figuresUnknown === "token_expired" ? "access token expired (a running CLI refreshes it)" : "never read (usage endpoint unavailable, no CLI on it)";
+    const why =
+      a.figuresUnknown === "token_expired"
+        ? "access token expired (a running CLI refreshes it)"
+        : "never read (usage endpoint unavailable, no CLI on it)";
     reasons.push(`${a.name}: figures unknown: ${why}; usable, after accounts with known figures`);
     stale = null;
   } else if (stale) reasons.push(stale);
   const headroom = minHeadroom(gauges, 0);
   const closest = gauges.find((g) => g.threshold - g.value === headroom);
-  if (!over && closest) reasons.push(`${a.name}: ${closest.label} ${show(closest, closest.value)} < ${show(closest, closest.threshold)}`, `${a.name}: headroom ${pct(headroom)}`);
+  if (!over && closest)
+    reasons.push(
+      `${a.name}: ${closest.label} ${show(closest, closest.value)} < ${show(closest, closest.threshold)}`,
+      `${a.name}: headroom ${pct(headroom)}`,
+    );
   const ok = block === null && !over;
   // Usable again once every blocker has cleared; unknown if any blocker has no known end.
-  const earliestReset = blockers.length && blockers.every((b) => b !== null) ? Math.max(...(blockers as number[])) : null;
+  const earliestReset =
+    blockers.length && blockers.every((b) => b !== null) ? Math.max(...(blockers as number[])) : null;
   const hard = a.state === "revoked" || (a.state === "exhausted" && (a.stateUntil === null || now < a.stateUntil));
   let nextReset = Infinity;
   let windowReset = Infinity;
   for (const g of gauges) if (g.resetsAt !== null) nextReset = Math.min(nextReset, g.resetsAt);
   for (const g of gauges) if (g.resetsAt !== null && g.cap === null) windowReset = Math.min(windowReset, g.resetsAt);
-  const pressure = { over, hard, usable: ok && stale === null, lastResort: ok && stale !== null, headroom, earliestReset, reasons };
+  const pressure = {
+    over,
+    hard,
+    usable: ok && stale === null,
+    lastResort: ok && stale !== null,
+    headroom,
+    earliestReset,
+    reasons,
+  };
   return { account: a, gauges, nextReset, windowReset, planned: 0, plannedBurn: new Map(), unknownFigures, pressure };
 }
 
@@ -217,7 +274,15 @@ function better(l: Assessed, r: Assessed): boolean {
   return l.account.name < r.account.name;
 }
 
-function bestIn(all: Assessed[], tier: Tier, refused: ReadonlySet<string>, p: PolicyParams, from: string | null, load: Load, now: number): Assessed | null {
+function bestIn(
+  all: Assessed[],
+  tier: Tier,
+  refused: ReadonlySet<string>,
+  p: PolicyParams,
+  from: string | null,
+  load: Load,
+  now: number,
+): Assessed | null {
   let best: Assessed | null = null;
   for (const x of all) {
     if (x.account.name === from || refused.has(x.account.name) || !inTier(x, tier, p, load, now)) continue;
@@ -240,7 +305,11 @@ function loadOf(from: string, ctx: Ctx): Load {
 }
 
 interface Ctx {
-  all: Assessed[]; byName: Map<string, Assessed>; refused: ReadonlySet<string>; p: PolicyParams; now: number;
+  all: Assessed[];
+  byName: Map<string, Assessed>;
+  refused: ReadonlySet<string>;
+  p: PolicyParams;
+  now: number;
   // Planned load only grows within a tick, so a tier found empty for a source account stays empty for it
   // (keyed "<tier>|<source>": a session's expected burn depends on its source account).
   emptyTiers: Set<string>;
@@ -250,10 +319,27 @@ interface Ctx {
   resumeAt?: number | null;
 }
 
-function newCtx(all: Assessed[], refused: ReadonlySet<string>, p: PolicyParams, now: number, sessions: PolicySession[]): Ctx {
+function newCtx(
+  all: Assessed[],
+  refused: ReadonlySet<string>,
+  p: PolicyParams,
+  now: number,
+  sessions: PolicySession[],
+): Ctx {
   const sessionsOn = new Map<string, number>();
-  for (const s of sessions) if (s.account !== null && s.state !== "exited" && s.state !== "failed") sessionsOn.set(s.account, (sessionsOn.get(s.account) ?? 0) + 1);
-  return { all, byName: new Map(all.map((x) => [x.account.name, x])), refused, p, now, emptyTiers: new Set(), sessionsOn, loads: new Map() };
+  for (const s of sessions)
+    if (s.account !== null && s.state !== "exited" && s.state !== "failed")
+      sessionsOn.set(s.account, (sessionsOn.get(s.account) ?? 0) + 1);
+  return {
+    all,
+    byName: new Map(all.map((x) => [x.account.name, x])),
+    refused,
+    p,
+    now,
+    emptyTiers: new Set(),
+    sessionsOn,
+    loads: new Map(),
+  };
 }
 
 // The emptyTiers memo is sound because the source account is never a candidate
@@ -270,13 +356,25 @@ function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reason
       continue;
     }
     const name = best.account.name;
-    const why = [`${name}: priority ${best.account.priority}`, `${name}: headroom ${pct(headroomAfter(best, best.planned))}`];
+    const why = [
+      `${name}: priority ${best.account.priority}`,
+      `${name}: headroom ${pct(headroomAfter(best, best.planned))}`,
+    ];
     if (best.windowReset !== Infinity) why.push(`${name}: next reset ${iso(best.windowReset)}`);
-    if (ctx.p.minRunwayMs > 0 && (tier === "strict" || tier === "relaxed")) why.push(`${name}: lasts at least the ${mins(ctx.p.minRunwayMs)} runway`);
-    if (best.planned > 0) why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
-    if (best.unknownFigures) why.push(`${name}: figures unknown (${best.account.figuresUnknown === "token_expired" ? "access token expired" : "never read"}), ranked after accounts with known figures`);
+    if (ctx.p.minRunwayMs > 0 && (tier === "strict" || tier === "relaxed"))
+      why.push(`${name}: lasts at least the ${mins(ctx.p.minRunwayMs)} runway`);
+    if (best.planned > 0)
+      why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
+    if (best.unknownFigures)
+      why.push(
+        `${name}: figures unknown (${best.account.figuresUnknown === "token_expired" ? "access token expired" : "never read"}), ranked after accounts with known figures`,
+      );
     if (tier === "relaxed") why.push(`${name}: inside the hysteresis band, taken because the move is forced`);
-    if (tier === "short_runway") why.push(runwayShort(best, load, ctx.p, ctx.now) ?? `${name}: short runway`, `${name}: taken because the move is forced`);
+    if (tier === "short_runway")
+      why.push(
+        runwayShort(best, load, ctx.p, ctx.now) ?? `${name}: short runway`,
+        `${name}: taken because the move is forced`,
+      );
     if (tier === "last_resort") why.push(`${name}: figures unknown or stale, taken as a last resort for a forced move`);
     best.planned++;
     for (const [label, burn] of load) best.plannedBurn.set(label, (best.plannedBurn.get(label) ?? 0) + burn);
@@ -290,7 +388,13 @@ function runwayNotes(from: string, ctx: Ctx): string[] {
   const load = loadOf(from, ctx);
   const out: string[] = [];
   for (const x of ctx.all) {
-    if (x.account.name === from || ctx.refused.has(x.account.name) || !x.pressure.usable || !fitsOneMore(x, ctx.p.hysteresis)) continue;
+    if (
+      x.account.name === from ||
+      ctx.refused.has(x.account.name) ||
+      !x.pressure.usable ||
+      !fitsOneMore(x, ctx.p.hysteresis)
+    )
+      continue;
     const short = runwayShort(x, load, ctx.p, ctx.now);
     if (short) out.push(short);
   }
@@ -317,12 +421,14 @@ type Need = { level: "skip" | "hold" | "none" | "soft" | "hard"; reasons: string
 function needOf(s: PolicySession, ctx: Ctx): Need {
   if (s.account === null) return { level: "skip", reasons: [] };
   if (s.swapping || s.state === "swapping") return { level: "hold", reasons: ["swap in progress"] };
-  if (s.state === "starting" || s.state === "exited" || s.state === "failed") return { level: "hold", reasons: [`session ${s.state}`] };
+  if (s.state === "starting" || s.state === "exited" || s.state === "failed")
+    return { level: "hold", reasons: [`session ${s.state}`] };
   const x = ctx.byName.get(s.account);
   if (!x) return { level: "hard", reasons: [`${s.account}: not a configured account`] };
   const r = x.pressure.reasons;
   if (x.pressure.hard) return { level: "hard", reasons: r };
-  if (ctx.refused.has(s.account)) return { level: "hard", reasons: [`${s.account}: the CLI refused a request (rate limit)`, ...r] };
+  if (ctx.refused.has(s.account))
+    return { level: "hard", reasons: [`${s.account}: the CLI refused a request (rate limit)`, ...r] };
   if (s.state === "parked") {
     return x.pressure.usable || x.pressure.lastResort
       ? { level: "none", reasons: [`parked: ${s.account} usable again, resume here`, ...r] }
@@ -334,22 +440,45 @@ function needOf(s: PolicySession, ctx: Ctx): Need {
 function decide(s: PolicySession, need: Need, ctx: Ctx): PolicyDecision | null {
   const from = s.account;
   if (from === null || need.level === "skip") return null;
-  const stay = (extra: string[]): PolicyDecision => ({ kind: "stay", session: s.name, account: from, reasons: [...need.reasons, ...extra] });
+  const stay = (extra: string[]): PolicyDecision => ({
+    kind: "stay",
+    session: s.name,
+    account: from,
+    reasons: [...need.reasons, ...extra],
+  });
   if (need.level === "hold") return stay([]);
   if (need.level === "none") return stay(need.reasons.length ? [] : [`${from}: within thresholds`]);
   const hard = need.level === "hard";
   if (!hard && s.lastMoveAt !== null && ctx.now - s.lastMoveAt < ctx.p.minDwellMs) {
-    return stay([`dwell: moved ${Math.round((ctx.now - s.lastMoveAt) / 60_000)}m ago, minimum ${Math.round(ctx.p.minDwellMs / 60_000)}m`]);
+    return stay([
+      `dwell: moved ${Math.round((ctx.now - s.lastMoveAt) / 60_000)}m ago, minimum ${Math.round(ctx.p.minDwellMs / 60_000)}m`,
+    ]);
   }
   const target = pickTarget(from, hard, ctx);
   if (target === null) {
     if (!hard) return stay(["no better account", ...runwayNotes(from, ctx)]);
     const resumeAt = earliestResume(ctx);
-    return { kind: "park", session: s.name, account: from, resumeAt,
-      reasons: [...need.reasons, "no usable account", resumeAt === null ? "resume time unknown" : `resume at ${iso(resumeAt)}`] };
+    return {
+      kind: "park",
+      session: s.name,
+      account: from,
+      resumeAt,
+      reasons: [
+        ...need.reasons,
+        "no usable account",
+        resumeAt === null ? "resume time unknown" : `resume at ${iso(resumeAt)}`,
+      ],
+    };
   }
   const extra = !hard && s.state === "busy" ? ["busy: move after the running turn ends"] : [];
-  return { kind: "move", session: s.name, from, to: target.to, hard, reasons: [...need.reasons, ...target.reasons, ...extra] };
+  return {
+    kind: "move",
+    session: s.name,
+    from,
+    to: target.to,
+    hard,
+    reasons: [...need.reasons, ...target.reasons, ...extra],
+  };
 }
 
 const LEVEL_ORDER: Record<Need["level"], number> = { hard: 0, soft: 1, none: 2, hold: 3, skip: 4 };
@@ -358,7 +487,11 @@ const LEVEL_ORDER: Record<Need["level"], number> = { hard: 0, soft: 1, none: 2, 
 export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
   const all = input.accounts.map((a) => assess(a, input.params, now));
   // An account on which the CLI refused a request is refusing, whatever its (lagging) figures say.
-  const refused = new Set(input.sessions.filter((s) => (s.hardLimited || s.state === "limited") && s.account !== null).map((s) => s.account as string));
+  const refused = new Set(
+    input.sessions
+      .filter((s) => (s.hardLimited || s.state === "limited") && s.account !== null)
+      .map((s) => s.account as string),
+  );
   const ctx = newCtx(all, refused, input.params, now, input.sessions);
   // Swaps in progress, and sessions that moved onto an account within the dwell time, are load its
   // figures need not show yet (an idle session adds none until used): count them as planned, or each
@@ -382,14 +515,24 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
 }
 
 /** Picks the account for a new session: preferred if usable, else the best usable, else a last resort. */
-export function chooseInitialAccount(accounts: PolicyAccount[], params: PolicyParams, now: number, preferred?: string): InitialChoice {
+export function chooseInitialAccount(
+  accounts: PolicyAccount[],
+  params: PolicyParams,
+  now: number,
+  preferred?: string,
+): InitialChoice {
   const all = accounts.map((a) => assess(a, params, now));
   const pref = all.find((x) => x.account.name === preferred);
-  if (pref?.pressure.usable) return { account: pref.account.name, reasons: [`${pref.account.name}: preferred and usable`] };
+  if (pref?.pressure.usable)
+    return { account: pref.account.name, reasons: [`${pref.account.name}: preferred and usable`] };
   // A new session's own burn is unknown: the runway counts the account's burn only.
   for (const tier of HARD_TIERS) {
     const best = bestIn(all, tier, new Set(), params, null, NO_LOAD, now);
-    if (best) return { account: best.account.name, reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons] };
+    if (best)
+      return {
+        account: best.account.name,
+        reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons],
+      };
   }
   const resumeAt = earliestResume(newCtx(all, new Set(), params, now, []));
   return { none: true, resumeAt, reasons: ["no usable account", ...all.flatMap((x) => x.pressure.reasons)] };

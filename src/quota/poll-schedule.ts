@@ -93,7 +93,12 @@ export type EndpointAnswer = { kind: "ok" } | { kind: "rate_limited"; retryAfter
  * retry-after does.
  * `entered` is true on the answer that turned the state to refused (to log it once).
  */
-export function nextEndpointState(p: PollParams, s: EndpointState, a: EndpointAnswer, now: number): { state: EndpointState; entered: boolean; waitMs: number } {
+export function nextEndpointState(
+  p: PollParams,
+  s: EndpointState,
+  a: EndpointAnswer,
+  now: number,
+): { state: EndpointState; entered: boolean; waitMs: number } {
   if (a.kind === "ok") return { state: INITIAL_ENDPOINT, entered: false, waitMs: 0 };
   if (a.kind === "other") return { state: { ...s, zeroRetryStreak: 0 }, entered: false, waitMs: 0 };
   if (a.retryAfterMs === 0) {
@@ -101,7 +106,12 @@ export function nextEndpointState(p: PollParams, s: EndpointState, a: EndpointAn
     const refused = s.refusedSince !== null || streak >= REFUSED_AFTER;
     const waitMs = refused ? p.maxMs : nextBackoff(p, s.backoffMs);
     return {
-      state: { zeroRetryStreak: streak, refusedSince: s.refusedSince ?? (refused ? now : null), notBefore: now + waitMs, backoffMs: waitMs },
+      state: {
+        zeroRetryStreak: streak,
+        refusedSince: s.refusedSince ?? (refused ? now : null),
+        notBefore: now + waitMs,
+        backoffMs: waitMs,
+      },
       entered: refused && s.refusedSince === null,
       waitMs,
     };
@@ -109,16 +119,28 @@ export function nextEndpointState(p: PollParams, s: EndpointState, a: EndpointAn
   // A real retry-after means the endpoint took us for a client it serves: no longer refused.
   if (a.retryAfterMs !== null) {
     const waitMs = Math.min(a.retryAfterMs, MAX_BLOCK_MS);
-    return { state: { ...s, zeroRetryStreak: 0, refusedSince: null, notBefore: Math.max(s.notBefore, now + waitMs) }, entered: false, waitMs };
+    return {
+      state: { ...s, zeroRetryStreak: 0, refusedSince: null, notBefore: Math.max(s.notBefore, now + waitMs) },
+      entered: false,
+      waitMs,
+    };
   }
   const waitMs = nextBackoff(p, s.backoffMs);
-  return { state: { ...s, zeroRetryStreak: 0, notBefore: Math.max(s.notBefore, now + waitMs), backoffMs: waitMs }, entered: false, waitMs };
+  return {
+    state: { ...s, zeroRetryStreak: 0, notBefore: Math.max(s.notBefore, now + waitMs), backoffMs: waitMs },
+    entered: false,
+    waitMs,
+  };
 }
 
 /**
  * An account's status-line figures are fresh: its row was written by the feed (source "statusline")
  * less than `freshMs` ago. Such an account is not polled.
  */
-export function feedIsFresh(row: { source: string; fetchedAt: number | null } | undefined, now: number, freshMs: number): boolean {
+export function feedIsFresh(
+  row: { source: string; fetchedAt: number | null } | undefined,
+  now: number,
+  freshMs: number,
+): boolean {
   return !!row && row.source === "statusline" && row.fetchedAt !== null && now - row.fetchedAt < freshMs;
 }

@@ -61,9 +61,12 @@ export class QuotaService {
   policySessions(): PolicySession[] {
     const moving = new Map(this.store.unfinishedSwaps().map((sw) => [sw.session, sw.toAccount]));
     return this.sessions.list().map((s) => ({
-      name: s.name, account: s.account,
+      name: s.name,
+      account: s.account,
       state: s.state === "stopped" ? "exited" : s.state,
-      lastMoveAt: s.lastMoveAt, hardLimited: s.state === "limited", swapping: !!this.sessions.lockedBy(s.name),
+      lastMoveAt: s.lastMoveAt,
+      hardLimited: s.state === "limited",
+      swapping: !!this.sessions.lockedBy(s.name),
       movingTo: moving.get(s.name) ?? null,
     }));
   }
@@ -75,7 +78,10 @@ export class QuotaService {
     try {
       const now = this.clock.now();
       const t0 = performance.now();
-      const decisions = planTick({ accounts: this.chooser.policyAccounts(now), sessions: this.policySessions(), params: this.chooser.params }, now);
+      const decisions = planTick(
+        { accounts: this.chooser.policyAccounts(now), sessions: this.policySessions(), params: this.chooser.params },
+        now,
+      );
       this.lastTickMs = performance.now() - t0;
       this.lastDecisions = decisions;
       for (const d of decisions) this.logDecision(d, now);
@@ -110,11 +116,20 @@ export class QuotaService {
       if (src && !d.hard) {
         const p = accountPressure(src, this.chooser.params, now);
         if (!p.over && this.accounts.row(d.from).state !== "disabled") {
-          this.store.appendEvent(now, "quota.decision.cancelled", d.session, d.from, { reason: `${d.from} no longer over on re-check`, reasons: p.reasons });
+          this.store.appendEvent(now, "quota.decision.cancelled", d.session, d.from, {
+            reason: `${d.from} no longer over on re-check`,
+            reasons: p.reasons,
+          });
           return;
         }
       }
-      const out = await this.swaps.swap({ session: d.session, to: d.to, reason: d.hard ? "quota_hard" : "quota_threshold", urgent: false, hard: d.hard });
+      const out = await this.swaps.swap({
+        session: d.session,
+        to: d.to,
+        reason: d.hard ? "quota_hard" : "quota_threshold",
+        urgent: false,
+        hard: d.hard,
+      });
       if (out.ok) this.poller.pollSoon(d.to);
       else this.log.info({ session: d.session, outcome: out.outcome, reason: out.reason }, "planned move not made");
     } catch (e) {

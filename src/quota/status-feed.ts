@@ -86,10 +86,13 @@ export class StatusFeed {
       this.readNow(file);
       return;
     }
-    this.trailing.set(file, setTimeout(() => {
-      this.trailing.delete(file);
-      this.readNow(file);
-    }, wait));
+    this.trailing.set(
+      file,
+      setTimeout(() => {
+        this.trailing.delete(file);
+        this.readNow(file);
+      }, wait),
+    );
   }
 
   /** Reads one feed file and stores its figures; returns the account it updated, if any. */
@@ -116,8 +119,14 @@ export class StatusFeed {
     const prev = this.store.getUsage(account);
     if (prev?.fetchedAt != null && figures.fetchedAt != null && prev.fetchedAt >= figures.fetchedAt) return false;
     this.store.putUsage({
-      account, figures, fetchedAt: figures.fetchedAt, source: "statusline",
-      error: prev?.error ?? null, errorAt: prev?.errorAt ?? null, nextPollAt: prev?.nextPollAt ?? null, backoffMs: prev?.backoffMs ?? 0,
+      account,
+      figures,
+      fetchedAt: figures.fetchedAt,
+      source: "statusline",
+      error: prev?.error ?? null,
+      errorAt: prev?.errorAt ?? null,
+      nextPollAt: prev?.nextPollAt ?? null,
+      backoffMs: prev?.backoffMs ?? 0,
     });
     return true;
   }

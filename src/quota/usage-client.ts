@@ -50,28 +50,49 @@ export function parseRetryAfter(v: string | null, now: number): number | null {
  * `anthropic-beta: oauth-2025-04-20` (docs/notes/usage-endpoint.md). The token is read from the
  * account's credentials file by the caller and never refreshed or written by us.
  */
-export function httpUsageSource(base: string, timeoutMs: number, now: () => number, userAgent: () => string): UsageSource {
+export function httpUsageSource(
+  base: string,
+  timeoutMs: number,
+  now: () => number,
+  userAgent: () => string,
+): UsageSource {
   return async (accessToken) => {
     let res: Response;
     try {
       res = await fetch(`${base}/api/oauth/usage`, {
         headers: {
-          authorization: `Bearer ${accessToken}`, "anthropic-beta": "oauth-2025-04-20", accept: "application/json", "user-agent": userAgent(),
+          authorization: `Bearer ${accessToken}`,
+          "anthropic-beta": "oauth-2025-04-20",
+          accept: "application/json",
+          "user-agent": userAgent(),
         },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       const name = e instanceof Error ? e.name : "";
-      return { ok: false, kind: "error", detail: name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `request failed: ${name || "error"}` };
+      return {
+        ok: false,
+        kind: "error",
+        detail: name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `request failed: ${name || "error"}`,
+      };
     }
     if (res.status === 429) {
       const ra = parseRetryAfter(res.headers.get("retry-after"), now());
       await res.body?.cancel();
-      return { ok: false, kind: "rate_limited", retryAfterMs: ra, detail: `429 from the usage endpoint (retry-after ${ra === null ? "absent" : `${Math.round(ra / 1000)} s`})` };
+      return {
+        ok: false,
+        kind: "rate_limited",
+        retryAfterMs: ra,
+        detail: `429 from the usage endpoint (retry-after ${ra === null ? "absent" : `${Math.round(ra / 1000)} s`})`,
+      };
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
-      return { ok: false, kind: "unauthorized", detail: `${res.status}: token not accepted for usage (expired, or a setup-token without user:profile)` };
+      return {
+        ok: false,
+        kind: "unauthorized",
+        detail: `${res.status}: token not accepted for usage (expired, or a setup-token without user:profile)`,
+      };
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -84,6 +105,8 @@ export function httpUsageSource(base: string, timeoutMs: number, now: () => numb
       return { ok: false, kind: "error", detail: "usage endpoint answered with invalid JSON" };
     }
     const figures = parseUsage(body, now());
-    return figures ? { ok: true, figures } : { ok: false, kind: "error", detail: "usage endpoint answered without usage windows" };
+    return figures
+      ? { ok: true, figures }
+      : { ok: false, kind: "error", detail: "usage endpoint answered without usage windows" };
   };
 }

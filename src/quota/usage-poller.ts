@@ -4,8 +4,16 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import {
-  budgetAllows, INITIAL_ENDPOINT, nextBackoff, nextEndpointState, nextInterval, pickDue, REFUSED_TEXT, usageChanged,
-  type EndpointState, type PollParams,
+  budgetAllows,
+  INITIAL_ENDPOINT,
+  nextBackoff,
+  nextEndpointState,
+  nextInterval,
+  pickDue,
+  REFUSED_TEXT,
+  usageChanged,
+  type EndpointState,
+  type PollParams,
 } from "./poll-schedule.js";
 import type { UsageFigures } from "./policy-types.js";
 import type { UsageSource } from "./usage-client.js";
@@ -35,7 +43,9 @@ const EMPTY: UsageFigures = { fiveHour: null, sevenDay: null, perModelWeekly: {}
 
 function weeklyOf(f: UsageFigures | null): number | null {
   if (!f) return null;
-  const all = [f.sevenDay?.utilization, ...Object.values(f.perModelWeekly ?? {}).map((w) => w.utilization)].filter((x): x is number => typeof x === "number");
+  const all = [f.sevenDay?.utilization, ...Object.values(f.perModelWeekly ?? {}).map((w) => w.utilization)].filter(
+    (x): x is number => typeof x === "number",
+  );
   return all.length ? Math.max(...all) : null;
 }
 
@@ -113,9 +123,23 @@ export class UsagePoller {
   snapshot(account: string): UsageSnapshot {
     const row = this.store.getUsage(account);
     const notBefore = this.endpoint.notBefore;
-    if (!row) return { figures: EMPTY, status: this.endpoint.refusedSince !== null ? "refused" : "never", error: this.endpoint.refusedSince !== null ? REFUSED_TEXT : null, errorAt: null, nextPollAt: notBefore || null, backoffMs: 0 };
+    if (!row)
+      return {
+        figures: EMPTY,
+        status: this.endpoint.refusedSince !== null ? "refused" : "never",
+        error: this.endpoint.refusedSince !== null ? REFUSED_TEXT : null,
+        errorAt: null,
+        nextPollAt: notBefore || null,
+        backoffMs: 0,
+      };
     const stored = (row.figures as UsageFigures | null) ?? EMPTY;
-    const source: UsageFigures["source"] = !row.fetchedAt ? "none" : row.source === "statusline" ? "statusline" : stored.source && stored.source !== "none" ? stored.source : "usage_api";
+    const source: UsageFigures["source"] = !row.fetchedAt
+      ? "none"
+      : row.source === "statusline"
+        ? "statusline"
+        : stored.source && stored.source !== "none"
+          ? stored.source
+          : "usage_api";
     const figures = { ...EMPTY, ...stored, fetchedAt: row.fetchedAt, source };
     const nextPollAt = row.nextPollAt === null ? null : Math.max(row.nextPollAt, notBefore);
     const base = { figures, error: row.error, errorAt: row.errorAt, nextPollAt, backoffMs: row.backoffMs };
@@ -123,7 +147,8 @@ export class UsagePoller {
     const failing = row.error !== null && (row.errorAt ?? 0) >= (row.fetchedAt ?? 0);
     if (failing && row.source === "token_expired") return { ...base, status: "token_expired" };
     if (failing && row.source === "unavailable") return { ...base, status: "unavailable" };
-    if (this.endpoint.refusedSince !== null) return { ...base, status: "refused", error: REFUSED_TEXT, errorAt: row.errorAt ?? this.endpoint.refusedSince };
+    if (this.endpoint.refusedSince !== null)
+      return { ...base, status: "refused", error: REFUSED_TEXT, errorAt: row.errorAt ?? this.endpoint.refusedSince };
     if (!failing) return { ...base, status: row.fetchedAt ? "ok" : "never" };
     if (row.source === "refused") return { ...base, status: "refused" };
     return { ...base, status: row.backoffMs > 0 ? "backoff" : "error" };
@@ -138,11 +163,14 @@ export class UsagePoller {
     this.running = true;
     try {
       const now = this.clock.now();
-      const items = this.accounts.names().filter((name) => !this.feedFresh(name)).map((name) => {
-        const r = this.store.getUsage(name);
-        const f = (r?.figures as UsageFigures | null) ?? null;
-        return { name, dueAt: r?.nextPollAt ?? 0, urgent: this.near(f) };
-      });
+      const items = this.accounts
+        .names()
+        .filter((name) => !this.feedFresh(name))
+        .map((name) => {
+          const r = this.store.getUsage(name);
+          const f = (r?.figures as UsageFigures | null) ?? null;
+          return { name, dueAt: r?.nextPollAt ?? 0, urgent: this.near(f) };
+        });
       for (const due of pickDue(items, now)) {
         if (!this.needsRequest(due.name, now)) continue;
         if (!budgetAllows(this.params, now, this.lastRequestAt, this.endpoint.notBefore)) break;
@@ -160,15 +188,30 @@ export class UsagePoller {
     const p = this.params;
     const five = f?.fiveHour?.utilization ?? null;
     const weekly = weeklyOf(f);
-    return (five !== null && five >= p.window5hThreshold - 2 * p.hysteresis) || (weekly !== null && weekly >= p.windowWeekThreshold - 2 * p.hysteresis);
+    return (
+      (five !== null && five >= p.window5hThreshold - 2 * p.hysteresis) ||
+      (weekly !== null && weekly >= p.windowWeekThreshold - 2 * p.hysteresis)
+    );
   }
 
   private rowBase(account: string): UsageRow {
     const prev = this.store.getUsage(account);
     return {
-      account, figures: prev?.figures ?? EMPTY, fetchedAt: prev?.fetchedAt ?? null,
-      source: prev && !MARKS.has(prev.source) ? prev.source : !prev?.fetchedAt ? "none" : (prev.figures as UsageFigures | null)?.source === "statusline" ? "statusline" : "usage_api",
-      error: prev?.error ?? null, errorAt: prev?.errorAt ?? null, nextPollAt: prev?.nextPollAt ?? null, backoffMs: prev?.backoffMs ?? 0,
+      account,
+      figures: prev?.figures ?? EMPTY,
+      fetchedAt: prev?.fetchedAt ?? null,
+      source:
+        prev && !MARKS.has(prev.source)
+          ? prev.source
+          : !prev?.fetchedAt
+            ? "none"
+            : (prev.figures as UsageFigures | null)?.source === "statusline"
+              ? "statusline"
+              : "usage_api",
+      error: prev?.error ?? null,
+      errorAt: prev?.errorAt ?? null,
+      nextPollAt: prev?.nextPollAt ?? null,
+      backoffMs: prev?.backoffMs ?? 0,
     };
   }
 
@@ -177,14 +220,23 @@ export class UsagePoller {
     const creds = this.accounts.credentials(account);
     const base = this.rowBase(account);
     if (!creds.ok) {
-      this.store.putUsage({ ...base, error: creds.detail, errorAt: now, source: "unavailable", nextPollAt: now + this.params.maxMs, backoffMs: 0 });
+      this.store.putUsage({
+        ...base,
+        error: creds.detail,
+        errorAt: now,
+        source: "unavailable",
+        nextPollAt: now + this.params.maxMs,
+        backoffMs: 0,
+      });
       return false;
     }
     const { expiresAt, refreshToken } = creds.creds;
     if (expiresAt !== null && expiresAt <= now) {
       // The endpoint would answer 401; only a CLI refreshes the token (we never do). Look again soon:
       // reading the file costs no request.
-      const [source, error] = refreshToken ? ["token_expired", TOKEN_EXPIRED_TEXT] : ["unavailable", "access token expired and no refresh token: needs login"];
+      const [source, error] = refreshToken
+        ? ["token_expired", TOKEN_EXPIRED_TEXT]
+        : ["unavailable", "access token expired and no refresh token: needs login"];
       this.store.putUsage({ ...base, error, errorAt: now, source, nextPollAt: now + this.params.minMs, backoffMs: 0 });
       return false;
     }
@@ -203,7 +255,12 @@ export class UsagePoller {
     // Read after the request: the status-line feed may have written meanwhile.
     const base = this.rowBase(account);
     const newerFeed = base.source === "statusline" && base.fetchedAt !== null && base.fetchedAt >= t0;
-    const step = nextEndpointState(this.params, this.endpoint, r.ok ? { kind: "ok" } : r.kind === "rate_limited" ? r : { kind: "other" }, now);
+    const step = nextEndpointState(
+      this.params,
+      this.endpoint,
+      r.ok ? { kind: "ok" } : r.kind === "rate_limited" ? r : { kind: "other" },
+      now,
+    );
     const wasRefused = this.endpoint.refusedSince !== null;
     this.endpoint = step.state;
     if (r.ok) {
@@ -213,35 +270,70 @@ export class UsagePoller {
       }
       const f = r.figures;
       const prev = (base.figures as UsageFigures | null) ?? EMPTY;
-      const changed = usageChanged([prev.fiveHour?.utilization ?? null, weeklyOf(prev)], [f.fiveHour?.utilization ?? null, weeklyOf(f)]);
+      const changed = usageChanged(
+        [prev.fiveHour?.utilization ?? null, weeklyOf(prev)],
+        [f.fiveHour?.utilization ?? null, weeklyOf(f)],
+      );
       const next = now + nextInterval(this.params, f.fiveHour?.utilization ?? null, weeklyOf(f), changed);
       if (newerFeed) this.store.putUsage({ ...base, nextPollAt: next, backoffMs: 0 });
-      else this.store.putUsage({ account, figures: f, fetchedAt: now, source: "usage_api", error: null, errorAt: null, nextPollAt: next, backoffMs: 0 });
+      else
+        this.store.putUsage({
+          account,
+          figures: f,
+          fetchedAt: now,
+          source: "usage_api",
+          error: null,
+          errorAt: null,
+          nextPollAt: next,
+          backoffMs: 0,
+        });
       return;
     }
     this.pollErrors++;
     if (r.kind === "rate_limited") {
       const refused = this.endpoint.refusedSince !== null && r.retryAfterMs === 0;
-      this.store.putUsage({ ...base, error: refused ? REFUSED_TEXT : r.detail, errorAt: now, nextPollAt: now + step.waitMs, backoffMs: step.waitMs, ...(refused ? { source: "refused" } : {}) });
+      this.store.putUsage({
+        ...base,
+        error: refused ? REFUSED_TEXT : r.detail,
+        errorAt: now,
+        nextPollAt: now + step.waitMs,
+        backoffMs: step.waitMs,
+        ...(refused ? { source: "refused" } : {}),
+      });
       if (step.entered) {
-        this.store.appendEvent(now, "quota.usage_refused", null, account, { detail: REFUSED_TEXT, probeEveryMs: step.waitMs });
-        this.log.warn({ account, probeEveryMs: step.waitMs }, `${REFUSED_TEXT}: figures come from the status-line feed only; see docs/operations.md`);
+        this.store.appendEvent(now, "quota.usage_refused", null, account, {
+          detail: REFUSED_TEXT,
+          probeEveryMs: step.waitMs,
+        });
+        this.log.warn(
+          { account, probeEveryMs: step.waitMs },
+          `${REFUSED_TEXT}: figures come from the status-line feed only; see docs/operations.md`,
+        );
       }
     } else if (r.kind === "unauthorized") {
       // Not an account failure: the CLI may still work with this token (setup-tokens can't read usage).
-      this.store.putUsage({ ...base, error: r.detail, errorAt: now, source: "unavailable", nextPollAt: now + this.params.maxMs, backoffMs: 0 });
+      this.store.putUsage({
+        ...base,
+        error: r.detail,
+        errorAt: now,
+        source: "unavailable",
+        nextPollAt: now + this.params.maxMs,
+        backoffMs: 0,
+      });
     } else {
       const backoff = nextBackoff(this.params, base.backoffMs);
       this.store.putUsage({ ...base, error: r.detail, errorAt: now, nextPollAt: now + backoff, backoffMs: backoff });
     }
     this.store.appendEvent(now, "quota.poll_error", null, account, { kind: r.kind, detail: r.detail });
     // Refusals are logged once (above), not at every probe.
-    if (!(r.kind === "rate_limited" && r.retryAfterMs === 0 && wasRefused)) this.log.warn({ account, kind: r.kind, detail: r.detail }, "usage poll failed");
+    if (!(r.kind === "rate_limited" && r.retryAfterMs === 0 && wasRefused))
+      this.log.warn({ account, kind: r.kind, detail: r.detail }, "usage poll failed");
   }
 
   /** Makes an account due now (e.g. a session just moved onto it). */
   pollSoon(account: string): void {
     const r = this.store.getUsage(account);
-    if (r && (r.nextPollAt ?? 0) > this.clock.now() && r.backoffMs === 0) this.store.putUsage({ ...r, nextPollAt: this.clock.now() });
+    if (r && (r.nextPollAt ?? 0) > this.clock.now() && r.backoffMs === 0)
+      this.store.putUsage({ ...r, nextPollAt: this.clock.now() });
   }
 }

@@ -46,7 +46,12 @@ export type ScheduleAction =
  * What to do at `now`, this daemon having watched since `upSince` (epoch ms, ≤ now). Order: at most one action
  * per configured schedule in config order, then the forgotten ones.
  */
-export function planSchedules(specs: readonly PlanSpec[], records: readonly RunRecord[], now: number, upSince: number): ScheduleAction[] {
+export function planSchedules(
+  specs: readonly PlanSpec[],
+  records: readonly RunRecord[],
+  now: number,
+  upSince: number,
+): ScheduleAction[] {
   const byName = new Map(records.map((r) => [r.name, r]));
   const out: ScheduleAction[] = [];
   for (const s of specs) {

@@ -64,7 +64,13 @@ export interface ScheduleView {
   nextRun: number | null;
   /** when the daemon started counting this schedule's runs (first seen, or its cron changed) */
   since: number | null;
-  lastRun: { at: number; task: string | null; outcome: RunOutcome | null; error: string | null; taskState: string | null } | null;
+  lastRun: {
+    at: number;
+    task: string | null;
+    outcome: RunOutcome | null;
+    error: string | null;
+    taskState: string | null;
+  } | null;
 }
 
 export class ScheduleService {
@@ -78,7 +84,10 @@ export class ScheduleService {
   /** the run time the timer is armed for (for tests and the log) */
   wakeAt: number | null = null;
 
-  constructor(schedules: ScheduleConfig[], private readonly deps: ScheduleDeps) {
+  constructor(
+    schedules: ScheduleConfig[],
+    private readonly deps: ScheduleDeps,
+  ) {
     this.schedules = schedules;
     this.store = new ScheduleStore(deps.db);
     this.timers = deps.timers ?? realTimers;
@@ -109,13 +118,27 @@ export class ScheduleService {
       const r = records.get(s.name);
       const task = r?.lastTask ? this.deps.tasks.get(r.lastTask) : undefined;
       return {
-        name: s.name, cron: s.cron, timezone: s.timezone ?? null, project: s.project ?? null,
+        name: s.name,
+        cron: s.cron,
+        timezone: s.timezone ?? null,
+        project: s.project ?? null,
         prompt: s.prompt.length > 200 ? `${s.prompt.slice(0, 200)}…` : s.prompt,
-        priority: s.priority, worktree: s.worktree ?? null, timeoutMs: s.timeout ?? null, catchUp: s.catch_up,
-        nextRun: cronTimes(s).next(now), since: r?.seenAt ?? null,
-        lastRun: r && r.lastAt !== null
-          ? { at: r.lastAt, task: r.lastTask, outcome: r.lastOutcome, error: r.lastError, taskState: task?.state ?? null }
-          : null,
+        priority: s.priority,
+        worktree: s.worktree ?? null,
+        timeoutMs: s.timeout ?? null,
+        catchUp: s.catch_up,
+        nextRun: cronTimes(s).next(now),
+        since: r?.seenAt ?? null,
+        lastRun:
+          r && r.lastAt !== null
+            ? {
+                at: r.lastAt,
+                task: r.lastTask,
+                outcome: r.lastOutcome,
+                error: r.lastError,
+                taskState: task?.state ?? null,
+              }
+            : null,
       };
     });
   }
@@ -172,13 +195,26 @@ export class ScheduleService {
       const before = this.store.get(a.name);
       this.store.baseline(a.name, a.cronKey, a.at);
       const nextRun = cronTimes(s).next(now);
-      this.deps.event(before ? "schedule.changed" : "schedule.added", { name: s.name, cron: s.cron, timezone: s.timezone ?? null, nextRun });
+      this.deps.event(before ? "schedule.changed" : "schedule.added", {
+        name: s.name,
+        cron: s.cron,
+        timezone: s.timezone ?? null,
+        nextRun,
+      });
       return;
     }
     if (a.kind === "skip") {
       this.store.decided(a.name, a.at, null, "skipped", null, now);
-      this.deps.event("schedule.skipped", { name: a.name, at: a.at, due: a.due, why: "missed while the daemon was down (catch_up: none)" });
-      this.deps.log.info({ schedule: a.name, at: new Date(a.at).toISOString(), due: a.due }, "schedule: missed run skipped (catch_up: none)");
+      this.deps.event("schedule.skipped", {
+        name: a.name,
+        at: a.at,
+        due: a.due,
+        why: "missed while the daemon was down (catch_up: none)",
+      });
+      this.deps.log.info(
+        { schedule: a.name, at: new Date(a.at).toISOString(), due: a.due },
+        "schedule: missed run skipped (catch_up: none)",
+      );
       return;
     }
     this.run(s, a.at, a.due, a.missed, now);
@@ -189,25 +225,46 @@ export class ScheduleService {
     const id = runTaskId(s.name, at);
     const prompt = fillPrompt(s.prompt, { date: dateIn(at, s.timezone), name: s.name });
     const bytes = Buffer.byteLength(prompt);
-    const v: Parsed<TaskDraft> = bytes > this.deps.maxPromptBytes()
-      ? { ok: false, reason: `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.deps.maxPromptBytes()}` }
-      : this.deps.validate({ prompt, project: s.project, priority: s.priority, worktree: s.worktree, id });
+    const v: Parsed<TaskDraft> =
+      bytes > this.deps.maxPromptBytes()
+        ? {
+            ok: false,
+            reason: `prompt too large: ${bytes} bytes, inbox.max_file_bytes is ${this.deps.maxPromptBytes()}`,
+          }
+        : this.deps.validate({ prompt, project: s.project, priority: s.priority, worktree: s.worktree, id });
     if (!v.ok) {
       this.store.decided(s.name, at, null, "refused", v.reason, now);
       this.deps.event("schedule.refused", { name: s.name, at, reason: v.reason });
-      this.deps.log.warn({ schedule: s.name, at: new Date(at).toISOString(), reason: v.reason }, "schedule: run refused");
+      this.deps.log.warn(
+        { schedule: s.name, at: new Date(at).toISOString(), reason: v.reason },
+        "schedule: run refused",
+      );
       return;
     }
     const draft: TaskDraft = { ...v.value, timeoutMs: s.timeout ?? v.value.timeoutMs ?? null };
     let outcome = "queued" as RunOutcome;
     this.deps.db.transaction(() => {
       if (this.deps.tasks.get(id)) outcome = "duplicate";
-      else this.deps.tasks.insert(draft, { source: `schedule:${s.name}`, contentHash: createHash("sha256").update(prompt).digest("hex"), intakeFile: null }, now);
+      else
+        this.deps.tasks.insert(
+          draft,
+          {
+            source: `schedule:${s.name}`,
+            contentHash: createHash("sha256").update(prompt).digest("hex"),
+            intakeFile: null,
+          },
+          now,
+        );
       this.store.decided(s.name, at, id, outcome, null, now);
     })();
     this.deps.event("schedule.run", { name: s.name, at, task: id, outcome, due, missed });
     if (outcome === "duplicate") return;
-    this.deps.event("task.queued", { id, source: `schedule:${s.name}`, priority: draft.priority, project: draft.project });
+    this.deps.event("task.queued", {
+      id,
+      source: `schedule:${s.name}`,
+      priority: draft.priority,
+      project: draft.project,
+    });
     this.deps.queued();
   }
 }

@@ -16,9 +16,14 @@ type Row = Record<string, unknown>;
 
 function toRecord(r: Row): ScheduleRecord {
   return {
-    name: r.name as string, cronKey: r.cron_key as string, seenAt: r.seen_at as number, lastAt: (r.last_at as number | null) ?? null,
-    lastTask: (r.last_task as string | null) ?? null, lastOutcome: (r.last_outcome as RunOutcome | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null, updatedAt: r.updated_at as number,
+    name: r.name as string,
+    cronKey: r.cron_key as string,
+    seenAt: r.seen_at as number,
+    lastAt: (r.last_at as number | null) ?? null,
+    lastTask: (r.last_task as string | null) ?? null,
+    lastOutcome: (r.last_outcome as RunOutcome | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    updatedAt: r.updated_at as number,
   };
 }
 
@@ -37,15 +42,19 @@ export class ScheduleStore {
   /** First seen, or seen with a new cron: the cursor starts at `at`; the last run is kept for display. */
   baseline(name: string, cronKey: string, at: number): void {
     this.db
-      .prepare(`INSERT INTO schedule_runs (name, cron_key, seen_at, updated_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET cron_key = excluded.cron_key, seen_at = excluded.seen_at, updated_at = excluded.updated_at`)
+      .prepare(
+        `INSERT INTO schedule_runs (name, cron_key, seen_at, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET cron_key = excluded.cron_key, seen_at = excluded.seen_at, updated_at = excluded.updated_at`,
+      )
       .run(name, cronKey, at, at);
   }
 
   /** The run scheduled at `at` is decided. Call inside the transaction that inserts its task, if any. */
   decided(name: string, at: number, task: string | null, outcome: RunOutcome, error: string | null, now: number): void {
     this.db
-      .prepare("UPDATE schedule_runs SET last_at = ?, last_task = ?, last_outcome = ?, last_error = ?, updated_at = ? WHERE name = ?")
+      .prepare(
+        "UPDATE schedule_runs SET last_at = ?, last_task = ?, last_outcome = ?, last_error = ?, updated_at = ? WHERE name = ?",
+      )
       .run(at, task, outcome, error, now, name);
   }
 

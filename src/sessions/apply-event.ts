@@ -113,6 +113,8 @@ export function strayStartupSessionStart(s: SessionRow, ev: HookEvent): string |
 
 /** Why a session that sent no SessionStart within `timeoutMs` of its launch is `failed` (issue 13 point 5). */
 export function startTimeoutReason(timeoutMs: number): string {
-  return `no SessionStart within ${Math.round(timeoutMs / 1000)}s of the launch (sessions.start_timeout): the CLI runs none of our hooks ` +
-    "(a managed settings file with disableAllHooks or allowManagedHooksOnly? run claude-failover doctor) or is stuck before its prompt (attach to see)";
+  return (
+    `no SessionStart within ${Math.round(timeoutMs / 1000)}s of the launch (sessions.start_timeout): the CLI runs none of our hooks ` +
+    "(a managed settings file with disableAllHooks or allowManagedHooksOnly? run claude-failover doctor) or is stuck before its prompt (attach to see)"
+  );
 }

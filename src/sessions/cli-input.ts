@@ -24,7 +24,11 @@ export interface InputTmux {
  */
 export const NOT_CONFIRMED = "prompt not confirmed by UserPromptSubmit";
 
-export type WaitSignal = (name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number) => Promise<SessionSignal | null>;
+export type WaitSignal = (
+  name: string,
+  pred: (s: SessionSignal) => boolean,
+  timeoutMs: number,
+) => Promise<SessionSignal | null>;
 
 /** What the input area of the pane shows now. `none`: no input box on screen (still drawing, exited). */
 export type InputState =
@@ -33,9 +37,7 @@ export type InputState =
   | { kind: "bash"; text: string }
   | { kind: "none" };
 
-export type SendResult =
-  | { ok: true; confirmedAt: number | null }
-  | { ok: false; reason: string; dialog?: PaneDialog };
+export type SendResult = { ok: true; confirmedAt: number | null } | { ok: false; reason: string; dialog?: PaneDialog };
 
 /** Called when a send is refused because a dialog is open (status shows `waiting: <kind>`, an event is written). */
 export type DialogListener = (name: string, dialog: PaneDialog, reason: string) => void;
@@ -109,12 +111,18 @@ export function checkCommand(input: string): TextCheck {
   const line = input.trim();
   const m = /^(\/[a-z-]+)(?:\s+([\s\S]*))?$/.exec(line);
   const spec = m ? ALLOWED_COMMANDS[m[1]!] : undefined;
-  if (!m || !spec) return { ok: false, reason: `not an allowed command: ${JSON.stringify(line.split(/\s/)[0] ?? "")}; allowed: ${Object.keys(ALLOWED_COMMANDS).join(", ")}` };
+  if (!m || !spec)
+    return {
+      ok: false,
+      reason: `not an allowed command: ${JSON.stringify(line.split(/\s/)[0] ?? "")}; allowed: ${Object.keys(ALLOWED_COMMANDS).join(", ")}`,
+    };
   const args = (m[2] ?? "").trim();
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(args)) return { ok: false, reason: `${m[1]}: arguments must be one line of text without control characters` };
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(args))
+    return { ok: false, reason: `${m[1]}: arguments must be one line of text without control characters` };
   if (spec.args === "none" && args) return { ok: false, reason: `${m[1]} takes no arguments` };
-  if (spec.args === "model" && !/^[A-Za-z0-9._[\]-]{1,80}$/.test(args)) return { ok: false, reason: `${m[1]} needs one model name (letters, digits, . _ - [ ])` };
+  if (spec.args === "model" && !/^[A-Za-z0-9._[\]-]{1,80}$/.test(args))
+    return { ok: false, reason: `${m[1]} needs one model name (letters, digits, . _ - [ ])` };
   if (args.length > 2000) return { ok: false, reason: `${m[1]}: arguments longer than 2000 characters` };
   return { ok: true, body: args ? `${m[1]} ${args}` : m[1]! };
 }
@@ -128,7 +136,11 @@ export class CliInput {
   /** Told about every send refused at a dialog (session-service records `waiting: <kind>` and an event). */
   onDialog: DialogListener | null = null;
 
-  constructor(private readonly tmux: InputTmux, private readonly waitSignal: WaitSignal, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly tmux: InputTmux,
+    private readonly waitSignal: WaitSignal,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async state(name: string): Promise<InputState> {
     return readInputState(await this.tmux.capture(name), this.now());
@@ -140,7 +152,10 @@ export class CliInput {
    * box, leftover text is cleared with Ctrl-U. Any other dialog: no key at all, refused. With
    * `dismissAny` (a swap's /exit) every dialog gets Escape, which cancels and never approves.
    */
-  async prepare(name: string, opts: { dismissAny?: boolean } = {}): Promise<{ ok: true } | { ok: false; reason: string; dialog?: PaneDialog }> {
+  async prepare(
+    name: string,
+    opts: { dismissAny?: boolean } = {},
+  ): Promise<{ ok: true } | { ok: false; reason: string; dialog?: PaneDialog }> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const s = await this.state(name);
       if (s.kind === "dialog") {
@@ -156,7 +171,13 @@ export class CliInput {
       }
       if (s.kind === "prompt" && s.text && !/^Press up to edit queued messages/.test(s.text)) {
         await this.tmux.sendKeys(name, "C-u");
-        await pollUntil(async () => { const t = await this.state(name); return t.kind !== "prompt" || !t.text; }, { timeoutMs: 1000, intervalMs: 25 });
+        await pollUntil(
+          async () => {
+            const t = await this.state(name);
+            return t.kind !== "prompt" || !t.text;
+          },
+          { timeoutMs: 1000, intervalMs: 25 },
+        );
         continue;
       }
       return { ok: true };
@@ -180,11 +201,15 @@ export class CliInput {
    * the model received `!touch …` and nothing ran). Returns false when the text never showed.
    */
   private async enter(name: string, body: string): Promise<boolean> {
-    const shows = (want: string) => pollUntil(async () => {
-      const pane = await this.tmux.capture(name);
-      const s = readInputState(pane, this.now());
-      return s.kind === "prompt" && inputShows(pane, want);
-    }, { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 });
+    const shows = (want: string) =>
+      pollUntil(
+        async () => {
+          const pane = await this.tmux.capture(name);
+          const s = readInputState(pane, this.now());
+          return s.kind === "prompt" && inputShows(pane, want);
+        },
+        { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
+      );
     if (!MODE_LEAD.test(body)) {
       await this.tmux.paste(name, body);
       return !!(await shows(body));
@@ -199,10 +224,13 @@ export class CliInput {
     if (!(await shows(`X${first}`))) return false;
     await this.tmux.sendKeys(name, "Home", "DC", "End");
     const lead = body[0]!;
-    const moved = await pollUntil(async () => {
-      const s = await this.state(name);
-      return s.kind === "prompt" && s.text.startsWith(lead) && !s.text.startsWith("X");
-    }, { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 });
+    const moved = await pollUntil(
+      async () => {
+        const s = await this.state(name);
+        return s.kind === "prompt" && s.text.startsWith(lead) && !s.text.startsWith("X");
+      },
+      { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
+    );
     if (!moved) return false;
     if (rest) {
       await this.tmux.paste(name, rest);
@@ -224,7 +252,9 @@ export class CliInput {
     const deadline = Date.now() + (opts.confirmTimeoutMs ?? 0);
     let confirmed: SessionSignal | null = null;
     const confirm = opts.confirmTimeoutMs
-      ? this.waitSignal(name, (s) => s.signal.kind === "prompt_submitted", opts.confirmTimeoutMs).then((s) => (confirmed = s))
+      ? this.waitSignal(name, (s) => s.signal.kind === "prompt_submitted", opts.confirmTimeoutMs).then(
+          (s) => (confirmed = s),
+        )
       : null;
     const typeIn = async (): Promise<SendResult | null> => {
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -304,29 +334,38 @@ export class CliInput {
       line = c.body;
     }
     const deadline = Date.now() + opts.timeoutMs;
-    const done = opts.done ?? (async () => {
-      const s = await this.state(name);
-      return s.kind === "prompt" && !inputShows(await this.tmux.capture(name), line);
-    });
+    const done =
+      opts.done ??
+      (async () => {
+        const s = await this.state(name);
+        return s.kind === "prompt" && !inputShows(await this.tmux.capture(name), line);
+      });
     for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
       const p = await this.prepare(name, { dismissAny: opts.dismissAny });
       if (!p.ok) return p;
       await this.tmux.sendLiteral(name, line);
       // Enter before the box shows the command is lost (or picks a dialog entry): wait for it; a
       // dialog that opens over it (the rate-limit one, a moment after a StopFailure) sends us round again.
-      const shown = await pollUntil(async () => {
-        const pane = await this.tmux.capture(name);
-        const s = readInputState(pane, this.now());
-        return s.kind === "dialog" ? "dialog" : s.kind === "prompt" && inputShows(pane, line) ? "shown" : false;
-      }, { timeoutMs: Math.min(SHOW_TIMEOUT_MS, Math.max(100, deadline - Date.now())), intervalMs: 25 });
+      const shown = await pollUntil(
+        async () => {
+          const pane = await this.tmux.capture(name);
+          const s = readInputState(pane, this.now());
+          return s.kind === "dialog" ? "dialog" : s.kind === "prompt" && inputShows(pane, line) ? "shown" : false;
+        },
+        { timeoutMs: Math.min(SHOW_TIMEOUT_MS, Math.max(100, deadline - Date.now())), intervalMs: 25 },
+      );
       if (shown !== "shown") continue;
       await this.tmux.sendKeys(name, "Enter");
       while (Date.now() < deadline) {
         // A dialog that opens over the command (the rate-limit one: Enter then picks its first option and
         // the command is lost) is seen at once, not after the wait.
-        const r = await pollUntil(async () => ((await done()) ? "done" : (await this.state(name)).kind === "dialog" ? "dialog" : false), {
-          timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())), intervalMs: 25,
-        });
+        const r = await pollUntil(
+          async () => ((await done()) ? "done" : (await this.state(name)).kind === "dialog" ? "dialog" : false),
+          {
+            timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())),
+            intervalMs: 25,
+          },
+        );
         if (r === "done") return { ok: true, confirmedAt: this.now() };
         if (r === "dialog") break; // round again: prepare() closes or refuses it
         const pane = await this.tmux.capture(name).catch(() => "");

@@ -4,7 +4,15 @@ import { writeFileAtomic } from "../util/fs-atomic.js";
 // PermissionRequest: fires the moment a tool-permission dialog opens, with tool_name and tool_input (the
 // Notification permission_prompt comes ~6 s later, without them); a hook that prints nothing leaves the
 // dialog to the person (verified 2.1.197, 2.1.332: docs/notes/permission-dialog.md).
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "PermissionRequest", "SessionEnd"] as const;
+export const HOOK_EVENTS = [
+  "SessionStart",
+  "UserPromptSubmit",
+  "Stop",
+  "StopFailure",
+  "Notification",
+  "PermissionRequest",
+  "SessionEnd",
+] as const;
 
 /**
  * The hook blocks the CLI while it runs (UserPromptSubmit runs before the prompt is sent), so it only
@@ -28,7 +36,10 @@ fi
 exit 0
 `;
 
-export interface HookFiles { script: string; settings: string }
+export interface HookFiles {
+  script: string;
+  settings: string;
+}
 
 // Shell-quote for the hook command line in settings.json: our own path, single-quoted.
 function shq(s: string): string {
@@ -40,7 +51,11 @@ function shq(s: string): string {
  * when given, our status-line command (src/quota/status-line.ts), which runs the user's own in turn. Written
  * again on reload (same paths, atomically).
  */
-export function writeHookFiles(stateDir: string, statusLineScript?: string, opts: { acceptBypass?: boolean } = {}): HookFiles {
+export function writeHookFiles(
+  stateDir: string,
+  statusLineScript?: string,
+  opts: { acceptBypass?: boolean } = {},
+): HookFiles {
   const script = join(stateDir, "hook.sh");
   const settings = join(stateDir, "hooks-settings.json");
   writeFileAtomic(script, HOOK_SCRIPT, 0o700);
@@ -48,7 +63,9 @@ export function writeHookFiles(stateDir: string, statusLineScript?: string, opts
   for (const ev of HOOK_EVENTS) {
     hooks[ev] = [{ hooks: [{ type: "command", command: `${shq(script)} ${ev}`, timeout: 10 }] }];
   }
-  const statusLine = statusLineScript ? { statusLine: { type: "command", command: shq(statusLineScript), padding: 0 } } : {};
+  const statusLine = statusLineScript
+    ? { statusLine: { type: "command", command: shq(statusLineScript), padding: 0 } }
+    : {};
   // A project's or user's `"disableAllHooks": true` would silence our hooks, and the session would never
   // leave `starting`: settings passed with --settings take precedence over those files, so our explicit
   // false wins (verified with the real CLI, docs/notes/hooks-settings.md). Managed settings still can't be
@@ -58,6 +75,10 @@ export function writeHookFiles(stateDir: string, statusLineScript?: string, opts
   // this key from --settings too (verified 2.1.197: docs/notes/permission-dialog.md); it changes nothing for a
   // session not started in that mode.
   const bypass = opts.acceptBypass ? { skipDangerousModePermissionPrompt: true } : {};
-  writeFileAtomic(settings, JSON.stringify({ disableAllHooks: false, hooks, ...statusLine, ...bypass }, null, 2), 0o600);
+  writeFileAtomic(
+    settings,
+    JSON.stringify({ disableAllHooks: false, hooks, ...statusLine, ...bypass }, null, 2),
+    0o600,
+  );
   return { script, settings };
 }

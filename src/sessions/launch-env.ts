@@ -51,11 +51,13 @@ export class LaunchEnvFiles {
   /** Throws CfError("bad_env_name") for a name the launcher would skip (the config schema prevents it). */
   prepare(env: Record<string, string>): LaunchEnv {
     const bad = Object.keys(env).find((k) => !ENV_NAME.test(k));
-    if (bad !== undefined) throw new CfError("bad_env_name", `claude.env: ${JSON.stringify(bad)} is not an environment variable name`);
+    if (bad !== undefined)
+      throw new CfError("bad_env_name", `claude.env: ${JSON.stringify(bad)} is not an environment variable name`);
     const key = JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)));
     if (!this.launcher) {
       ensureRealDir(this.root);
-      for (const n of readdirSync(this.root)) if (n.startsWith("env-")) rmSync(join(this.root, n), { recursive: true, force: true });
+      for (const n of readdirSync(this.root))
+        if (n.startsWith("env-")) rmSync(join(this.root, n), { recursive: true, force: true });
       this.launcher = join(this.root, "launch.sh");
     }
     writeFileAtomic(this.launcher, LAUNCHER_SCRIPT, 0o700);

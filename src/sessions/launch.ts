@@ -24,7 +24,12 @@ export interface LaunchContext {
 }
 
 // Variables that would make the CLI ignore the account home's own login (or relocate its config).
-export const AUTH_OVERRIDES = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR"];
+export const AUTH_OVERRIDES = [
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_AUTH_TOKEN",
+  "CLAUDE_CODE_OAUTH_TOKEN",
+  "CLAUDE_CONFIG_DIR",
+];
 
 /** The transcript folder name: the real cwd with every non-alphanumeric character turned into "-". */
 export function encodeProjectDir(cwd: string): string {
@@ -59,7 +64,13 @@ export interface ResumeDecision {
  * The transcript is checked line by line first (transcript-check.ts): a torn tail (a half-written last
  * line, a block of NUL bytes) is cut off, a copy kept beside it; bad lines in the middle are reported.
  */
-export function decideResume(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null, now = Date.now()): ResumeDecision {
+export function decideResume(
+  sharedProjectsDir: string,
+  project: string,
+  claudeSessionId: string,
+  knownPath: string | null,
+  now = Date.now(),
+): ResumeDecision {
   for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
     if (!p || !existsSync(p)) continue;
     const repair = checkAndRepairTranscript(p, now);
@@ -69,7 +80,12 @@ export function decideResume(sharedProjectsDir: string, project: string, claudeS
 }
 
 /** decideResume's answer alone (it repairs a torn tail as a side effect). */
-export function resumeCheck(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): ResumeCheck {
+export function resumeCheck(
+  sharedProjectsDir: string,
+  project: string,
+  claudeSessionId: string,
+  knownPath: string | null,
+): ResumeCheck {
   return decideResume(sharedProjectsDir, project, claudeSessionId, knownPath).check;
 }
 
@@ -81,7 +97,15 @@ export function resumeCheck(sharedProjectsDir: string, project: string, claudeSe
  */
 export function buildLaunchArgv(
   ctx: LaunchContext,
-  s: { name: string; account: string; home: string; claudeSessionId: string; resume: boolean; extraArgs: string[]; launchId?: string },
+  s: {
+    name: string;
+    account: string;
+    home: string;
+    claudeSessionId: string;
+    resume: boolean;
+    extraArgs: string[];
+    launchId?: string;
+  },
 ): string[] {
   const argv = ["env"];
   for (const v of ctx.scrub) if (!(v in ctx.env)) argv.push("-u", v);
@@ -93,7 +117,8 @@ export function buildLaunchArgv(
   );
   if (s.launchId) argv.push(`CLAUDE_FAILOVER_LAUNCH=${s.launchId}`);
   if (Object.keys(ctx.env).length) {
-    if (!ctx.launch) throw new CfError("no_launch_env", "claude.env is set but there is no launcher to pass it without argv");
+    if (!ctx.launch)
+      throw new CfError("no_launch_env", "claude.env is set but there is no launcher to pass it without argv");
     argv.push("/bin/sh", ctx.launch.launcher, ctx.launch.envDir);
   }
   argv.push(ctx.binary, "--settings", ctx.settingsFile);
@@ -123,6 +148,11 @@ export function withoutOverridden(args: string[], extra: string[]): string[] {
 }
 
 /** true when the conversation can be continued with --resume. */
-export function shouldResume(sharedProjectsDir: string, project: string, claudeSessionId: string, knownPath: string | null): boolean {
+export function shouldResume(
+  sharedProjectsDir: string,
+  project: string,
+  claudeSessionId: string,
+  knownPath: string | null,
+): boolean {
   return resumeCheck(sharedProjectsDir, project, claudeSessionId, knownPath) === "resume";
 }

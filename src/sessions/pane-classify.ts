@@ -10,8 +10,15 @@ import { limitHeadKind, parseLimitMessage, type LimitInfo } from "../claude/rese
  * numbered choice with "Enter to confirm" that no row names — still a dialog, so nothing is typed into it.
  */
 export type PaneDialog =
-  | "rate_limit_options" | "trust_folder" | "permission" | "mcp_server" | "auto_mode_check"
-  | "bypass_permissions" | "api_key" | "external_imports" | "unknown";
+  | "rate_limit_options"
+  | "trust_folder"
+  | "permission"
+  | "mcp_server"
+  | "auto_mode_check"
+  | "bypass_permissions"
+  | "api_key"
+  | "external_imports"
+  | "unknown";
 export interface PaneClass {
   limit: LimitInfo | null;
   limitText: string | null;
@@ -30,7 +37,12 @@ const BUSY_HINT = /\besc to interrupt\b/i;
 const SPINNER = /^[·✢✳✶✻✽*]\s+[A-Z][^…]{0,60}…(?:\s*\(|$)/u;
 
 /** One row of the dialog table: its kind, how status names it, and the line that gives it away. */
-export interface DialogRow { dialog: Exclude<PaneDialog, "unknown">; label: string; re: RegExp; source: string }
+export interface DialogRow {
+  dialog: Exclude<PaneDialog, "unknown">;
+  label: string;
+  re: RegExp;
+  source: string;
+}
 
 /**
  * The dialog table. Order does not matter: the marker lowest on screen is the dialog open now.
@@ -39,14 +51,54 @@ export interface DialogRow { dialog: Exclude<PaneDialog, "unknown">; label: stri
 export const DIALOGS: readonly DialogRow[] = [
   // The rate-limit dialog's first option changed to a bare "Stop" in some versions; its question plus a
   // limit line on screen is the other way to know it (findDialog).
-  { dialog: "rate_limit_options", label: "rate-limit dialog", re: /Stop and wait for limit to reset/i, source: "verified 2.1.197, 2.1.332" },
-  { dialog: "trust_folder", label: "trust dialog", re: /Do you trust the files in this folder\?|Yes, I trust this folder|Is this a project you created or one you trust/i, source: "verified 2.1.197; older wording reported" },
-  { dialog: "permission", label: "permission dialog", re: /Do you want to (?:proceed|make this edit to|create|allow|run|fetch|delete|overwrite)\b.*\?/i, source: "verified 2.1.197 (Bash), 2.1.332" },
-  { dialog: "mcp_server", label: "MCP server approval dialog", re: /New MCP servers? found in \.mcp\.json|Use this and all future MCP servers in this project|Continue without using (?:this|these) MCP servers?/i, source: "reported (project .mcp.json approval)" },
-  { dialog: "auto_mode_check", label: "auto-mode check dialog", re: /Auto mode can.t check actions in this session|Enter to stay in auto mode/i, source: "verified 2.1.332 behind ANTHROPIC_BASE_URL" },
-  { dialog: "bypass_permissions", label: "bypass-permissions warning", re: /Claude Code running in Bypass Permissions mode|Yes, I accept/i, source: "reported (--dangerously-skip-permissions first run)" },
-  { dialog: "api_key", label: "API key question", re: /Do you want to use this API key\?|Detected a custom API key in your environment/i, source: "reported (ANTHROPIC_API_KEY set)" },
-  { dialog: "external_imports", label: "external CLAUDE.md imports dialog", re: /Allow external CLAUDE\.md file imports\?/i, source: "reported" },
+  {
+    dialog: "rate_limit_options",
+    label: "rate-limit dialog",
+    re: /Stop and wait for limit to reset/i,
+    source: "verified 2.1.197, 2.1.332",
+  },
+  {
+    dialog: "trust_folder",
+    label: "trust dialog",
+    re: /Do you trust the files in this folder\?|Yes, I trust this folder|Is this a project you created or one you trust/i,
+    source: "verified 2.1.197; older wording reported",
+  },
+  {
+    dialog: "permission",
+    label: "permission dialog",
+    re: /Do you want to (?:proceed|make this edit to|create|allow|run|fetch|delete|overwrite)\b.*\?/i,
+    source: "verified 2.1.197 (Bash), 2.1.332",
+  },
+  {
+    dialog: "mcp_server",
+    label: "MCP server approval dialog",
+    re: /New MCP servers? found in \.mcp\.json|Use this and all future MCP servers in this project|Continue without using (?:this|these) MCP servers?/i,
+    source: "reported (project .mcp.json approval)",
+  },
+  {
+    dialog: "auto_mode_check",
+    label: "auto-mode check dialog",
+    re: /Auto mode can.t check actions in this session|Enter to stay in auto mode/i,
+    source: "verified 2.1.332 behind ANTHROPIC_BASE_URL",
+  },
+  {
+    dialog: "bypass_permissions",
+    label: "bypass-permissions warning",
+    re: /Claude Code running in Bypass Permissions mode|Yes, I accept/i,
+    source: "reported (--dangerously-skip-permissions first run)",
+  },
+  {
+    dialog: "api_key",
+    label: "API key question",
+    re: /Do you want to use this API key\?|Detected a custom API key in your environment/i,
+    source: "reported (ANTHROPIC_API_KEY set)",
+  },
+  {
+    dialog: "external_imports",
+    label: "external CLAUDE.md imports dialog",
+    re: /Allow external CLAUDE\.md file imports\?/i,
+    source: "reported",
+  },
 ];
 const WHAT_TO_DO = /What do you want to do\?/i;
 // A dialog none of the rows names: a selected numbered option and the confirm hint under it.
@@ -124,7 +176,12 @@ function findDialog(lines: string[], limitShown: boolean): PaneDialog | null {
   // Nothing named, but a numbered choice is selected with the confirm hint below it, and no input box
   // follows: an unknown dialog. The idle input box ("❯" + no-break space) never matches SELECTED_OPTION.
   const opt = lastLineMatching(lines, SELECTED_OPTION);
-  if (opt >= 0 && lines.slice(opt + 1).some((l) => CONFIRM_HINT.test(l)) && !lines.slice(opt + 1).some((l) => /^❯\u00a0/.test(l))) return "unknown";
+  if (
+    opt >= 0 &&
+    lines.slice(opt + 1).some((l) => CONFIRM_HINT.test(l)) &&
+    !lines.slice(opt + 1).some((l) => /^❯\u00a0/.test(l))
+  )
+    return "unknown";
   return null;
 }
 

@@ -89,7 +89,10 @@ export function readPermissionDialog(pane: string, now: number): PermissionDialo
       break;
     }
   }
-  const body = lines.slice(top, at).filter((l) => l.trim() && !DASHED.test(l) && !/^\s*Tip:/.test(l)).map(squash);
+  const body = lines
+    .slice(top, at)
+    .filter((l) => l.trim() && !DASHED.test(l) && !/^\s*Tip:/.test(l))
+    .map(squash);
   const title = body[0] ?? "";
   const detail = clip(body.slice(1).join(" · "), 300);
   const ask = squash(ASK.exec(lines[at]!)![0]);
@@ -134,10 +137,18 @@ export type AnswerKey = { ok: true; key: string; option: PermissionOption } | { 
  * "Yes, and always allow …" / "switch to … mode" options.
  */
 export function answerKey(d: PermissionDialog, answer: PermissionAnswer): AnswerKey {
-  const want = answer === "yes" ? (o: PermissionOption) => /^Yes$/i.test(o.label) : (o: PermissionOption) => /^No\b/i.test(o.label);
+  const want =
+    answer === "yes"
+      ? (o: PermissionOption) => /^Yes$/i.test(o.label)
+      : (o: PermissionOption) => /^No\b/i.test(o.label);
   const option = d.options.find(want);
-  if (!option) return { ok: false, reason: `the dialog offers no plain ${answer === "yes" ? "\"Yes\"" : "\"No\""} option (options: ${d.options.map((o) => `${o.n}. ${o.label}`).join(" | ")})` };
-  if (!Number.isInteger(option.n) || option.n < 1 || option.n > 9) return { ok: false, reason: `option number ${option.n} out of range` };
+  if (!option)
+    return {
+      ok: false,
+      reason: `the dialog offers no plain ${answer === "yes" ? '"Yes"' : '"No"'} option (options: ${d.options.map((o) => `${o.n}. ${o.label}`).join(" | ")})`,
+    };
+  if (!Number.isInteger(option.n) || option.n < 1 || option.n > 9)
+    return { ok: false, reason: `option number ${option.n} out of range` };
   return { ok: true, key: String(option.n), option };
 }
 
@@ -148,7 +159,9 @@ export function answerKey(d: PermissionDialog, answer: PermissionAnswer): Answer
 export function toolSummary(tool: string | null, input: unknown): string | null {
   if (!tool) return null;
   const i = input && typeof input === "object" ? (input as Record<string, unknown>) : {};
-  const pick = ["command", "file_path", "notebook_path", "url", "path", "pattern"].map((k) => i[k]).find((v) => typeof v === "string");
+  const pick = ["command", "file_path", "notebook_path", "url", "path", "pattern"]
+    .map((k) => i[k])
+    .find((v) => typeof v === "string");
   const what = typeof pick === "string" ? pick : Object.keys(i).length ? JSON.stringify(i) : "";
   return clip(squash(`${tool}${what ? `: ${what}` : ""}`), 300);
 }

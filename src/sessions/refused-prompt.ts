@@ -13,7 +13,10 @@ function contentText(content: unknown): string | null {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return null;
   if (content.some((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "tool_result")) return null;
-  return content.filter((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "text").map((b) => String((b as { text?: unknown }).text ?? "")).join("");
+  return content
+    .filter((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "text")
+    .map((b) => String((b as { text?: unknown }).text ?? ""))
+    .join("");
 }
 
 /** A parsed transcript line, or null for blank/unparsable ones. */
@@ -37,10 +40,16 @@ function isSyntheticError(o: Record<string, unknown>): boolean {
 /** An assistant line that asks for a tool (the turn goes on with its result), not an answer. */
 function isToolCall(o: Record<string, unknown>): boolean {
   const content = (o.message as { content?: unknown } | undefined)?.content;
-  return Array.isArray(content) && content.some((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "tool_use");
+  return (
+    Array.isArray(content) &&
+    content.some((b) => b && typeof b === "object" && (b as { type?: unknown }).type === "tool_use")
+  );
 }
 
-interface Scan { prompts: string[]; refusedLast: boolean }
+interface Scan {
+  prompts: string[];
+  refusedLast: boolean;
+}
 
 /**
  * Pure: walks the transcript back turn by turn (a turn: a user prompt and the lines up to the next one) and

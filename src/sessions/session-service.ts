@@ -181,30 +181,52 @@ export class SessionService {
       const cp = this.restoreSource?.(spec.name) ?? null;
       const sameProject = cp?.project === spec.project;
       row = this.store.insertSession(
-        { name: spec.name, kind: spec.kind, project: spec.project, account: (sameProject && cp?.account) || null,
-          claudeSessionId: (sameProject && cp?.claudeSessionId) || randomUUID(), state: "starting" },
+        {
+          name: spec.name,
+          kind: spec.kind,
+          project: spec.project,
+          account: (sameProject && cp?.account) || null,
+          claudeSessionId: (sameProject && cp?.claudeSessionId) || randomUUID(),
+          state: "starting",
+        },
         now,
       );
       if (cp && sameProject) {
         // The swaps table outlives a lost row: the last move's time keeps the anti-thrash dwell (chaos seed
         // 728169: a threshold move 26 s after a move, the row deleted in between).
         const moved = this.store.lastSwap(spec.name);
-        row = this.store.updateSession(spec.name, {
-          transcriptPath: cp.transcriptPath ?? null, lastPrompt: cp.lastPrompt ?? null,
-          lastPromptAnswered: cp.lastPromptAnswered ?? true, failedPrompt: cp.failedPrompt ?? null,
-          lastMoveAt: moved && moved.outcome === "ok" ? (moved.endedAt ?? moved.startedAt) : null,
-        }, now)!;
-        this.event("session.restored_from_checkpoint", spec.name, row.account, { claudeSessionId: row.claudeSessionId });
+        row = this.store.updateSession(
+          spec.name,
+          {
+            transcriptPath: cp.transcriptPath ?? null,
+            lastPrompt: cp.lastPrompt ?? null,
+            lastPromptAnswered: cp.lastPromptAnswered ?? true,
+            failedPrompt: cp.failedPrompt ?? null,
+            lastMoveAt: moved && moved.outcome === "ok" ? (moved.endedAt ?? moved.startedAt) : null,
+          },
+          now,
+        )!;
+        this.event("session.restored_from_checkpoint", spec.name, row.account, {
+          claudeSessionId: row.claudeSessionId,
+        });
       }
     } else if (row.project !== spec.project) {
       // A new project is a new conversation: the old transcript belongs to the old folder.
-      row = this.store.updateSession(spec.name, { project: spec.project, claudeSessionId: randomUUID(), transcriptPath: null, started: false }, now)!;
+      row = this.store.updateSession(
+        spec.name,
+        { project: spec.project, claudeSessionId: randomUUID(), transcriptPath: null, started: false },
+        now,
+      )!;
     }
     if (this.locks.has(spec.name)) return;
     const all = panes ?? (await this.tmux.listPanes());
     const pane = all.find((p) => p.session === spec.name);
     if (pane && !pane.owned) {
-      this.store.updateSession(spec.name, { state: "failed", stateReason: "a tmux session with this name exists and is not ours" }, now);
+      this.store.updateSession(
+        spec.name,
+        { state: "failed", stateReason: "a tmux session with this name exists and is not ours" },
+        now,
+      );
       this.event("session.conflict", spec.name, null, { reason: "tmux session exists and is not ours" });
       return;
     }
@@ -222,7 +244,13 @@ export class SessionService {
       // now running was launched after the prompt was submitted, and sits idle): continue it now
       // (chaos seed 708355: tmux killed mid-turn, the daemon SIGKILLed just after the restart).
       const cur = this.store.getSession(spec.name)!;
-      if (cur.started && cur.lastPrompt && !cur.lastPromptAnswered && cur.state === "idle" && (cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity)) {
+      if (
+        cur.started &&
+        cur.lastPrompt &&
+        !cur.lastPromptAnswered &&
+        cur.state === "idle" &&
+        (cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity)
+      ) {
         this.afterRecreate?.(spec.name, cur, this);
       }
       return;
@@ -251,7 +279,9 @@ export class SessionService {
       } else {
         // Nowhere to run, but an account only lacks its login: start there anyway, so whoever attaches
         // sees the CLI's own login screen (fresh credentials then bring the account back).
-        const loginable = this.accounts.names().find((n) => this.accounts.row(n).state === "revoked" && (!spec.account || n === spec.account));
+        const loginable = this.accounts
+          .names()
+          .find((n) => this.accounts.row(n).state === "revoked" && (!spec.account || n === spec.account));
         if (!loginable) {
           this.park(name, choice.resumeAt, choice.reason);
           return;
@@ -288,7 +318,13 @@ export class SessionService {
     const home = this.accounts.config(account)?.home;
     if (!home) throw new CfError("no_such_account", `no account named ${account}`);
     let id = row.claudeSessionId ?? randomUUID();
-    const decision = decideResume(this.launchCtx.sharedProjectsDir, row.project, id, row.transcriptPath, this.clock.now());
+    const decision = decideResume(
+      this.launchCtx.sharedProjectsDir,
+      row.project,
+      id,
+      row.transcriptPath,
+      this.clock.now(),
+    );
     let check = decision.check;
     let why = "old conversation has no answered turn to resume";
     this.noteTranscript(row, account, decision);
@@ -299,17 +335,30 @@ export class SessionService {
     if (check === "fresh_new_id" || !row.claudeSessionId) {
       id = randomUUID();
       this.store.updateSession(row.name, { claudeSessionId: id, transcriptPath: null }, this.clock.now());
-      if (check === "fresh_new_id") this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why });
+      if (check === "fresh_new_id")
+        this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why });
     }
     const resume = check === "resume";
     this.launches.set(row.name, { at: this.clock.now(), started: false, resumeOf: resume ? id : null });
     if (this.launchCtx.statusLine) {
-      writeUserStatusLine(this.launchCtx.statusLine, row.name, { project: row.project, accountHome: home, userHome: this.launchCtx.userHome ?? null });
+      writeUserStatusLine(this.launchCtx.statusLine, row.name, {
+        project: row.project,
+        accountHome: home,
+        userHome: this.launchCtx.userHome ?? null,
+      });
     }
     this.launchSeqOf.set(row.name, ++this.launchSeq);
     const launchId = randomBytes(6).toString("hex");
     this.store.updateSession(row.name, { launchId, launchedAt: this.clock.now() }, this.clock.now());
-    const argv = buildLaunchArgv(this.launchCtx, { name: row.name, account, home, claudeSessionId: id, resume, extraArgs: spec.args, launchId });
+    const argv = buildLaunchArgv(this.launchCtx, {
+      name: row.name,
+      account,
+      home,
+      claudeSessionId: id,
+      resume,
+      extraArgs: spec.args,
+      launchId,
+    });
     return { argv, resume, newConversation: check === "fresh_new_id" };
   }
 
@@ -323,15 +372,23 @@ export class SessionService {
     if (!rep) return;
     if (rep.badLines.length) {
       this.event("session.transcript_damaged", row.name, account, {
-        path: d.path, lines: rep.badLines.map((b) => b.line), problems: rep.badLines.slice(0, 5).map((b) => `line ${b.line}: ${b.problem}`),
+        path: d.path,
+        lines: rep.badLines.map((b) => b.line),
+        problems: rep.badLines.slice(0, 5).map((b) => `line ${b.line}: ${b.problem}`),
       });
     }
     if (!rep.tornTail || !d.repair?.copy) return;
     const promptLost = !row.lastPromptAnswered && !!row.lastPrompt && rep.lastUserPrompt !== row.lastPrompt;
     this.event("session.transcript_repaired", row.name, account, {
-      path: d.path, copy: d.repair.copy, line: rep.tornTail.line, bytesCut: rep.tornTail.bytes, problem: rep.tornTail.problem, resend: promptLost,
+      path: d.path,
+      copy: d.repair.copy,
+      line: rep.tornTail.line,
+      bytesCut: rep.tornTail.bytes,
+      problem: rep.tornTail.problem,
+      resend: promptLost,
     });
-    if (promptLost && !row.failedPrompt) this.store.updateSession(row.name, { failedPrompt: row.lastPrompt }, this.clock.now());
+    if (promptLost && !row.failedPrompt)
+      this.store.updateSession(row.name, { failedPrompt: row.lastPrompt }, this.clock.now());
   }
 
   /**
@@ -340,9 +397,13 @@ export class SessionService {
    */
   private noteResumeRefused(name: string, why: string): void {
     const l = this.launches.get(name);
-    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf || !RESUME_REFUSED.test(why)) return;
+    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf || !RESUME_REFUSED.test(why))
+      return;
     this.refusedResume.set(name, l.resumeOf);
-    this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, { id: l.resumeOf, said: why.slice(0, 300) });
+    this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, {
+      id: l.resumeOf,
+      said: why.slice(0, 300),
+    });
   }
 
   isUsable(account: string): boolean {
@@ -387,7 +448,13 @@ export class SessionService {
       else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
       // A `waiting` row (PermissionRequest or Notification hook) is read too: its reason becomes the dialog
       // seen, which is what status, the dashboard and the dialog_after notice go by.
-      else if (row.state === "starting" || row.state === "busy" || row.state === "waiting" || row.stateReason?.startsWith("waiting: ")) await this.noteDialog(spec.name, row.stateReason);
+      else if (
+        row.state === "starting" ||
+        row.state === "busy" ||
+        row.state === "waiting" ||
+        row.stateReason?.startsWith("waiting: ")
+      )
+        await this.noteDialog(spec.name, row.stateReason);
     }
   }
 
@@ -395,7 +462,8 @@ export class SessionService {
   private async noteDialog(name: string, reason: string | null): Promise<void> {
     const dialog = classifyPane(await this.tmux.capture(name).catch(() => ""), this.clock.now()).dialog;
     const why = dialog ? `waiting: ${dialogLabel(dialog)} (answer it: claude-failover attach ${name})` : null;
-    if (!why && reason?.startsWith("waiting: ")) this.store.updateSession(name, { stateReason: null }, this.clock.now());
+    if (!why && reason?.startsWith("waiting: "))
+      this.store.updateSession(name, { stateReason: null }, this.clock.now());
     if (!why || why === reason) return;
     this.store.updateSession(name, { stateReason: why }, this.clock.now());
     this.event("session.waiting", name, this.store.getSession(name)?.account ?? null, { dialog });
@@ -420,9 +488,15 @@ export class SessionService {
       if (!again?.dead) break;
       pane = again;
     }
-    const status = pane.deadStatus === null ? "CLI exited (no exit status: killed by a signal?)" : `CLI exited (status ${pane.deadStatus})`;
+    const status =
+      pane.deadStatus === null
+        ? "CLI exited (no exit status: killed by a signal?)"
+        : `CLI exited (status ${pane.deadStatus})`;
     const text = await this.tmux.capture(name, 50).catch(() => "");
-    const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^Pane is dead/.test(l));
+    const lines = text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !/^Pane is dead/.test(l));
     const tail = lines.slice(-3).join(" | ");
     return tail ? `${status}; last lines: ${tail.length > 300 ? `…${tail.slice(-300)}` : tail}` : status;
   }
@@ -434,8 +508,16 @@ export class SessionService {
     const now = this.clock.now();
     const hist = (this.restarts.get(name) ?? []).filter((t) => now - t < this.tuning.crashLoopWindowMs);
     if (hist.length >= this.tuning.crashLoopRestarts) {
-      this.store.updateSession(name, { state: "failed", stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` }, now);
-      this.event("session.failed", name, this.store.getSession(name)?.account ?? null, { reason: "crash loop", restarts: hist.length, last: why });
+      this.store.updateSession(
+        name,
+        { state: "failed", stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` },
+        now,
+      );
+      this.event("session.failed", name, this.store.getSession(name)?.account ?? null, {
+        reason: "crash loop",
+        restarts: hist.length,
+        last: why,
+      });
       this.log.error({ session: name, why }, "crash loop: session failed");
       return;
     }
@@ -486,7 +568,11 @@ export class SessionService {
     }
     const stray = strayStartupSessionStart(row, ev);
     if (stray) {
-      this.event("hook.SessionStart.ignored", row.name, ev.account, { why: stray, session_id: ev.payload.session_id ?? null, kept: row.claudeSessionId });
+      this.event("hook.SessionStart.ignored", row.name, ev.account, {
+        why: stray,
+        session_id: ev.payload.session_id ?? null,
+        kept: row.claudeSessionId,
+      });
       this.log.warn({ session: row.name, ignored: ev.payload.session_id }, stray);
       return;
     }
@@ -497,8 +583,15 @@ export class SessionService {
     // A CLI we did not launch (a copy left on an old tmux server, one started by hand with our
     // environment): its events written after our current launch started are not this session's.
     if (ev.launch && row.launchId && ev.launch !== row.launchId && row.launchedAt !== null && ev.ts >= row.launchedAt) {
-      this.event("hook.foreign_launch", row.name, ev.account, { event: ev.event, launch: ev.launch, current: row.launchId });
-      this.log.warn({ session: row.name, event: ev.event, launch: ev.launch, current: row.launchId }, "hook event from a CLI this daemon did not launch: not applied");
+      this.event("hook.foreign_launch", row.name, ev.account, {
+        event: ev.event,
+        launch: ev.launch,
+        current: row.launchId,
+      });
+      this.log.warn(
+        { session: row.name, event: ev.event, launch: ev.launch, current: row.launchId },
+        "hook event from a CLI this daemon did not launch: not applied",
+      );
       return;
     }
     // StopFailure fires for a CLI's helper queries and background subagents too, with the parent's
@@ -510,14 +603,20 @@ export class SessionService {
       const running = this.promptIds.get(row.name);
       if (running && running !== promptId) {
         this.event("hook.StopFailure.ignored", row.name, ev.account, {
-          why: "StopFailure from a helper ignored: its prompt_id is not the running prompt's", prompt_id: promptId, running, error: ev.payload.error ?? null,
+          why: "StopFailure from a helper ignored: its prompt_id is not the running prompt's",
+          prompt_id: promptId,
+          running,
+          error: ev.payload.error ?? null,
         });
         return;
       }
     }
     const { patch, signals } = applyHookEvent(row, ev);
     this.store.updateSession(row.name, patch, this.clock.now());
-    this.event(`hook.${ev.event}`, row.name, ev.account, { ...summarize(ev.payload), ...(ev.launch ? { launch: ev.launch } : {}) });
+    this.event(`hook.${ev.event}`, row.name, ev.account, {
+      ...summarize(ev.payload),
+      ...(ev.launch ? { launch: ev.launch } : {}),
+    });
     for (const sig of signals) {
       if (sig.kind === "prompt_submitted") this.store.recordPrompt(ev.ts, row.name, ev.account);
       if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);
@@ -537,11 +636,14 @@ export class SessionService {
    * sessions.start_timeout then becomes `failed` (failIfStartOverdue).
    */
   async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
-    const r = await pollUntil(() => {
-      const s = this.store.getSession(name);
-      if (s?.state === "failed" || s?.state === "stopped") return "no";
-      return s && s.state !== "starting" && s.state !== "exited" ? "yes" : null;
-    }, { timeoutMs, intervalMs: 50 });
+    const r = await pollUntil(
+      () => {
+        const s = this.store.getSession(name);
+        if (s?.state === "failed" || s?.state === "stopped") return "no";
+        return s && s.state !== "starting" && s.state !== "exited" ? "yes" : null;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
     if (r === "yes") return true;
     if (!r) await this.failIfStartOverdue(name);
     return false;
@@ -560,7 +662,10 @@ export class SessionService {
     if (classifyPane(await this.tmux.capture(name).catch(() => ""), now).dialog) return false;
     const reason = startTimeoutReason(this.tuning.startTimeoutMs);
     this.store.updateSession(name, { state: "failed", stateReason: reason }, now);
-    this.event("session.failed", name, row.account, { reason: "no SessionStart", timeoutMs: this.tuning.startTimeoutMs });
+    this.event("session.failed", name, row.account, {
+      reason: "no SessionStart",
+      timeoutMs: this.tuning.startTimeoutMs,
+    });
     this.log.error({ session: name }, reason);
     return true;
   }
@@ -583,12 +688,14 @@ export class SessionService {
 }
 
 /** What a CLI prints when it can't load the conversation it was told to resume (then it exits). */
-const RESUME_REFUSED = /No conversation found|conversation .*(could not|couldn't|cannot|failed to) (be )?(load|read|parse)|failed to (load|parse|resume)/i;
+const RESUME_REFUSED =
+  /No conversation found|conversation .*(could not|couldn't|cannot|failed to) (be )?(load|read|parse)|failed to (load|parse|resume)/i;
 
 // Events keep what an operator needs, not whole payloads (prompts can be large).
 function summarize(p: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ["session_id", "source", "error", "notification_type", "reason", "prompt_id"]) if (p[k] !== undefined) out[k] = p[k];
+  for (const k of ["session_id", "source", "error", "notification_type", "reason", "prompt_id"])
+    if (p[k] !== undefined) out[k] = p[k];
   for (const k of ["prompt", "last_assistant_message", "message"]) {
     const v = p[k];
     if (typeof v === "string") out[k] = v.length > 200 ? `${v.slice(0, 200)}…` : v;

@@ -30,12 +30,21 @@ export class Spool {
   applied = 0;
   rejected = 0;
 
-  constructor(readonly dir: string, private readonly handle: EventHandler, private readonly log: Logger) {}
+  constructor(
+    readonly dir: string,
+    private readonly handle: EventHandler,
+    private readonly log: Logger,
+  ) {}
 
   async start(): Promise<void> {
     ensureRealDir(this.dir);
     ensureRealDir(join(this.dir, "bad"));
-    this.watcher = watch(this.dir, { depth: 0, ignoreInitial: true, followSymlinks: false, ignored: (p) => p.endsWith(".tmp") });
+    this.watcher = watch(this.dir, {
+      depth: 0,
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignored: (p) => p.endsWith(".tmp"),
+    });
     this.watcher.on("add", () => this.kick());
     this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "spool watcher error"));
     await new Promise<void>((r) => this.watcher!.once("ready", () => r()));
@@ -126,7 +135,10 @@ export class Spool {
       if ((e as NodeJS.ErrnoException).code === "ENOENT" && !exists(from)) return;
       try {
         unlinkSync(from);
-        this.log.warn({ file, reason, moveError: String(e) }, "spool file rejected and removed (could not be moved to bad/)");
+        this.log.warn(
+          { file, reason, moveError: String(e) },
+          "spool file rejected and removed (could not be moved to bad/)",
+        );
       } catch (e2) {
         this.log.error({ file, reason, err: String(e2) }, "spool file rejected but can be neither moved nor removed");
       }

@@ -8,7 +8,12 @@ import type { SessionService } from "./session-service.js";
 import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
-export interface PendingRecovery { session: string; resend: string | null; startedAt: number; respawn: boolean }
+export interface PendingRecovery {
+  session: string;
+  resend: string | null;
+  startedAt: number;
+  respawn: boolean;
+}
 
 const stepIndex = (s: string) => (SWAP_STEPS as readonly string[]).indexOf(s);
 
@@ -36,7 +41,8 @@ export class SwapRecovery {
       this.store.appendEvent(now, "swap.interrupted", sw.session, sw.toAccount, { id: sw.id, step: sw.step });
       const row = this.store.getSession(sw.session);
       if (!row) continue;
-      if (row.state === "swapping") this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
+      if (row.state === "swapping")
+        this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
       out.push({
         session: sw.session,
         resend: stepIndex(sw.step) < stepIndex("resent") ? sw.resend : null,
@@ -44,7 +50,9 @@ export class SwapRecovery {
         // Past `exited` the old CLI is gone; a launch prepared after the swap started is the swap's own
         // respawn, made just before the daemon died (its step not yet written): restarting it would cut the
         // turn it carried (chaos seed 571143).
-        respawn: stepIndex(sw.step) < stepIndex("respawned") && !(stepIndex(sw.step) >= stepIndex("exited") && (row.launchedAt ?? 0) >= sw.startedAt),
+        respawn:
+          stepIndex(sw.step) < stepIndex("respawned") &&
+          !(stepIndex(sw.step) >= stepIndex("exited") && (row.launchedAt ?? 0) >= sw.startedAt),
       });
     }
     return out;
@@ -66,7 +74,9 @@ export class SwapRecovery {
       if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return;
       // The model reads a refused prompt once: the continue note after it when the conversation still holds it.
       const { text, asNote } = resendFor(row?.transcriptPath ?? null, p.resend, this.swapConfig().continue_note);
-      const r = await this.sessions.prompts.send(p.session, text, { confirmTimeoutMs: this.swapConfig().confirm_timeout });
+      const r = await this.sessions.prompts.send(p.session, text, {
+        confirmTimeoutMs: this.swapConfig().confirm_timeout,
+      });
       if (r.ok && asNote) this.sessions.updateRow(p.session, { lastPrompt: p.resend });
       this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
     } catch (e) {
@@ -81,7 +91,11 @@ export class SwapRecovery {
  * to the dispatcher, which retries a lost task turn itself (both would make the model answer it twice).
  */
 export async function continueAfterRecreate(
-  sessions: SessionService, store: Store, before: SessionRow, swap: Config["swap"], log: Logger,
+  sessions: SessionService,
+  store: Store,
+  before: SessionRow,
+  swap: Config["swap"],
+  log: Logger,
 ): Promise<void> {
   try {
     if (before.kind !== "dedicated") return;
@@ -100,15 +114,20 @@ export async function continueAfterRecreate(
     // The continue note only makes sense in a conversation that still holds the cut prompt, unanswered. A
     // new conversation (resume refused, or started by a daemon that died before continuing: chaos seeds
     // 424454, 270311), or a transcript the killed CLI never wrote the prompt to, gets the prompt itself.
-    const fresh = now.claudeSessionId !== before.claudeSessionId || !transcriptHoldsRefused(now.transcriptPath, now.lastPrompt);
+    const fresh =
+      now.claudeSessionId !== before.claudeSessionId || !transcriptHoldsRefused(now.transcriptPath, now.lastPrompt);
     // A refused prompt the conversation still holds gets the continue note after it (the model reads it once).
-    const owed = now.failedPrompt && !fresh ? resendFor(now.transcriptPath, now.failedPrompt, swap.continue_note).text : now.failedPrompt;
+    const owed =
+      now.failedPrompt && !fresh
+        ? resendFor(now.transcriptPath, now.failedPrompt, swap.continue_note).text
+        : now.failedPrompt;
     const text = owed ?? (fresh ? now.lastPrompt : swap.continue_note);
     // Typed keys must not interleave with a swap's /exit: a swap that got there first handles the cut turn.
     sessions.lock(before.name, "continue");
     try {
       const r = await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
-      if (r.ok && now.failedPrompt && text !== now.failedPrompt) sessions.updateRow(before.name, { lastPrompt: now.failedPrompt });
+      if (r.ok && now.failedPrompt && text !== now.failedPrompt)
+        sessions.updateRow(before.name, { lastPrompt: now.failedPrompt });
     } finally {
       sessions.unlock(before.name);
     }

@@ -37,7 +37,15 @@ export interface SwapTuning {
 }
 
 /** Step names, in order; each is timed and recorded in the swap row and as an event. */
-export const SWAP_STEPS = ["locked", "checkpointed", "turn_ended", "exited", "respawned", "confirmed", "resent"] as const;
+export const SWAP_STEPS = [
+  "locked",
+  "checkpointed",
+  "turn_ended",
+  "exited",
+  "respawned",
+  "confirmed",
+  "resent",
+] as const;
 export type SwapStepName = (typeof SWAP_STEPS)[number];
 
 /**
@@ -105,7 +113,8 @@ export class SwapService {
 
   async swap(req: SwapRequest): Promise<SwapOutcome> {
     const row = this.sessions.get(req.session);
-    if (!row || !this.sessions.specs.has(req.session)) throw new CfError("no_such_session", `no session named ${req.session}`);
+    if (!row || !this.sessions.specs.has(req.session))
+      throw new CfError("no_such_session", `no session named ${req.session}`);
     try {
       this.sessions.lock(req.session, "swap");
     } catch (e) {
@@ -136,10 +145,23 @@ export class SwapService {
     const to = target.account;
     const started = this.clock.now();
     // A refused continue note still owes the prompt it continued (the row keeps it as the last prompt).
-    const failed = row.failedPrompt !== null && row.failedPrompt === this.tuning.continueNote && row.lastPrompt ? row.lastPrompt : row.failedPrompt;
+    const failed =
+      row.failedPrompt !== null && row.failedPrompt === this.tuning.continueNote && row.lastPrompt
+        ? row.lastPrompt
+        : row.failedPrompt;
     const resendFailed = req.resend ?? (req.hard ? failed : null);
-    const id = this.store.insertSwap({ session: req.session, from, to, reason: req.reason, urgent: req.urgent, resend: resendFailed }, started);
-    this.sessions.event("swap.started", req.session, from, { id, from, to, reason: req.reason, urgent: req.urgent, hard: req.hard });
+    const id = this.store.insertSwap(
+      { session: req.session, from, to, reason: req.reason, urgent: req.urgent, resend: resendFailed },
+      started,
+    );
+    this.sessions.event("swap.started", req.session, from, {
+      id,
+      from,
+      to,
+      reason: req.reason,
+      urgent: req.urgent,
+      hard: req.hard,
+    });
     this.log.info({ session: req.session, from, to, reason: req.reason }, "swap started");
     let last = started;
     const step = async (name: SwapStepName, note?: string) => {
@@ -169,7 +191,9 @@ export class SwapService {
       const cut = await this.endTurn(req, turnWasRunning);
       await step("turn_ended", cut ? "turn cut short" : undefined);
       // A turn that ended while we waited (Stop, or its refusal) leaves an idle CLI too.
-      const terminated = idleCli ? await terminating : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false));
+      const terminated = idleCli
+        ? await terminating
+        : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false));
       if (!terminated) await this.exitCli(req.session);
       // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
       const late = this.sessions.get(req.session)!;
@@ -179,7 +203,11 @@ export class SwapService {
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
       // What is sent after the resume, decided before the launch: the continue note can then ride on the
       // launch itself (`claude --resume <id> -- <note>`: both CLI versions submit it at start, verified).
-      let plan: { resend: string | null; text: string | null; inTranscript: boolean } = { resend: null, text: null, inTranscript: false };
+      let plan: { resend: string | null; text: string | null; inTranscript: boolean } = {
+        resend: null,
+        text: null,
+        inTranscript: false,
+      };
       const note = this.tuning.continueNote;
       let submitted: Promise<unknown> | null = null;
       const launched = await this.launchOn(req.session, to, terminated, (fresh) => {
@@ -194,7 +222,12 @@ export class SwapService {
         plan = { resend, text: inTranscript ? note : resend, inTranscript };
         // Only our own note goes into argv (a user's prompt would show in `ps` to other local users).
         const carry = plan.text !== null && plan.text === note && carryable(note) ? note : null;
-        if (carry) submitted = this.sessions.waitForSignal(req.session, (x) => x.signal.kind === "prompt_submitted", this.tuning.confirmMs);
+        if (carry)
+          submitted = this.sessions.waitForSignal(
+            req.session,
+            (x) => x.signal.kind === "prompt_submitted",
+            this.tuning.confirmMs,
+          );
         return carry;
       });
       const { resend, text, inTranscript } = plan;
@@ -207,7 +240,11 @@ export class SwapService {
       await step("confirmed");
       let resent = false;
       if (resend && text) {
-        if (inTranscript) this.sessions.event("swap.resend_as_note", req.session, to, { id, why: "the refused prompt is the conversation's last, unanswered user message" });
+        if (inTranscript)
+          this.sessions.event("swap.resend_as_note", req.session, to, {
+            id,
+            why: "the refused prompt is the conversation's last, unanswered user message",
+          });
         const carried = submitted ? await submitted : null;
         if (!carried) {
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
@@ -234,10 +271,13 @@ export class SwapService {
 
   private pickTarget(req: SwapRequest, from: string | null) {
     if (req.to) {
-      if (req.to === from && !req.sameAccount) return { ok: false as const, resumeAt: null, reason: `session is already on ${req.to}` };
+      if (req.to === from && !req.sameAccount)
+        return { ok: false as const, resumeAt: null, reason: `session is already on ${req.to}` };
       const r = this.accounts.row(req.to);
-      if (!this.accounts.config(req.to)) return { ok: false as const, resumeAt: null, reason: `no account named ${req.to}` };
-      if (r.state !== "active") return { ok: false as const, resumeAt: r.stateUntil, reason: `account ${req.to} is ${r.state}` };
+      if (!this.accounts.config(req.to))
+        return { ok: false as const, resumeAt: null, reason: `no account named ${req.to}` };
+      if (r.state !== "active")
+        return { ok: false as const, resumeAt: r.stateUntil, reason: `account ${req.to} is ${r.state}` };
       return { ok: true as const, account: req.to };
     }
     return this.chooser.choose({ exclude: from ? [from] : [], session: req.session });
@@ -251,7 +291,9 @@ export class SwapService {
       return true;
     }
     const sig = await this.sessions.waitForSignal(
-      req.session, (s) => s.signal.kind === "turn_done" || s.signal.kind === "turn_failed", this.tuning.gracefulMs,
+      req.session,
+      (s) => s.signal.kind === "turn_done" || s.signal.kind === "turn_failed",
+      this.tuning.gracefulMs,
     );
     // The turn may have ended between reading the state and listening.
     if (!sig && this.sessions.get(req.session)?.lastPromptAnswered) return false;
@@ -268,7 +310,12 @@ export class SwapService {
     const tmux = this.sessions.tmux;
     const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
     if (await dead()) return;
-    await this.sessions.prompts.input.command(name, "/exit", { internal: true, dismissAny: true, timeoutMs: this.tuning.exitMs, done: dead });
+    await this.sessions.prompts.input.command(name, "/exit", {
+      internal: true,
+      dismissAny: true,
+      timeoutMs: this.tuning.exitMs,
+      done: dead,
+    });
     if (await dead()) return;
     await tmux.sendKeys(name, "C-c");
     await tmux.sendKeys(name, "C-c");
@@ -297,14 +344,20 @@ export class SwapService {
   }
 
   /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. `live`: the pane is known to be there. */
-  private async launchOn(name: string, account: string, live: boolean, carry?: (newConversation: boolean) => string | null): Promise<{ newConversation: boolean }> {
+  private async launchOn(
+    name: string,
+    account: string,
+    live: boolean,
+    carry?: (newConversation: boolean) => string | null,
+  ): Promise<{ newConversation: boolean }> {
     const row = this.sessions.get(name)!;
     const spec = this.sessions.specs.get(name)!;
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     const prompt = carry?.(newConversation) ?? null;
     if (prompt) argv.push("--", prompt);
     this.store.updateSession(name, { state: "swapping" }, this.clock.now());
-    if (live || (await this.sessions.tmux.listPanes()).some((p) => p.session === name)) await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
+    if (live || (await this.sessions.tmux.listPanes()).some((p) => p.session === name))
+      await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
     else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
     this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
     return { newConversation };
@@ -314,11 +367,18 @@ export class SwapService {
     const want = this.sessions.get(name)!.claudeSessionId;
     const abort = new AbortController();
     // A CLI that dies at start (bad resume, crash) fails the step at once instead of at the deadline.
-    const died = pollUntil(async () => (await this.sessions.tmux.listPanes()).find((p) => p.session === name)?.dead !== false, {
-      timeoutMs: this.tuning.confirmMs, intervalMs: 250, signal: abort.signal,
-    });
+    const died = pollUntil(
+      async () => (await this.sessions.tmux.listPanes()).find((p) => p.session === name)?.dead !== false,
+      {
+        timeoutMs: this.tuning.confirmMs,
+        intervalMs: 250,
+        signal: abort.signal,
+      },
+    );
     const started = this.sessions.waitForSignal(
-      name, (s) => s.signal.kind === "session_start" && s.signal.claudeSessionId === want, this.tuning.confirmMs,
+      name,
+      (s) => s.signal.kind === "session_start" && s.signal.claudeSessionId === want,
+      this.tuning.confirmMs,
     );
     const sig = await Promise.race([started, died.then((d) => (d ? "died" : null))]);
     abort.abort();
@@ -326,8 +386,11 @@ export class SwapService {
     if (!sig) {
       // the SessionStart may already have been applied before we listened
       const row = this.sessions.get(name)!;
-      const seen = this.store.tailEvents(20, { session: name, kindPrefix: "hook.SessionStart" }).some((e) => e.data.session_id === want && e.ts >= (row.lastMoveAt ?? 0));
-      if (!seen) throw new CfError("confirm_failed", "the CLI did not report SessionStart for the same conversation in time");
+      const seen = this.store
+        .tailEvents(20, { session: name, kindPrefix: "hook.SessionStart" })
+        .some((e) => e.data.session_id === want && e.ts >= (row.lastMoveAt ?? 0));
+      if (!seen)
+        throw new CfError("confirm_failed", "the CLI did not report SessionStart for the same conversation in time");
     }
   }
 
@@ -343,18 +406,35 @@ export class SwapService {
     }
     const row = this.sessions.get(name);
     // A Stop applied while the state was still `swapping` (hook files read in one batch) left only the answered flag.
-    if (row?.state === "starting" || row?.state === "swapping") this.store.updateSession(name, { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null }, this.clock.now());
+    if (row?.state === "starting" || row?.state === "swapping")
+      this.store.updateSession(
+        name,
+        { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null },
+        this.clock.now(),
+      );
     else if (row?.state === "busy") this.store.updateSession(name, { stateReason: null }, this.clock.now());
   }
 
-  private async rollback(req: SwapRequest, id: number, from: string | null, to: string, reason: string, respawned: boolean, resendIn: string | null): Promise<SwapOutcome> {
+  private async rollback(
+    req: SwapRequest,
+    id: number,
+    from: string | null,
+    to: string,
+    reason: string,
+    respawned: boolean,
+    resendIn: string | null,
+  ): Promise<SwapOutcome> {
     const now = this.clock.now();
     // The resend (or the note carried in its place) may have gone in on the new CLI and been answered before
     // the step that failed (chaos seed 130738: tmux killed after the answer, the swap saw its CLI die and
     // parked with the prompt, and the resume asked the model again): then nothing is owed any more.
     const cur = this.sessions.get(req.session);
     const startedAt = this.store.getSwap(id)?.startedAt ?? now;
-    const answered = !!cur && cur.lastPromptAnswered && (cur.lastPromptAt ?? 0) >= startedAt && (cur.lastPrompt === resendIn || cur.lastPrompt === this.tuning.continueNote);
+    const answered =
+      !!cur &&
+      cur.lastPromptAnswered &&
+      (cur.lastPromptAt ?? 0) >= startedAt &&
+      (cur.lastPrompt === resendIn || cur.lastPrompt === this.tuning.continueNote);
     const resend = answered ? null : resendIn;
     const back = from && this.accounts.row(from).state === "active" && !req.hard ? from : null;
     try {
@@ -364,11 +444,17 @@ export class SwapService {
         await this.confirmStart(req.session).catch(() => {});
         if (resend) {
           // As in the swap: the model reads the prompt once (a note after it when the conversation still holds it).
-          const { text, asNote } = newConversation ? { text: resend, asNote: false } : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
+          const { text, asNote } = newConversation
+            ? { text: resend, asNote: false }
+            : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
           if (r.ok && asNote) this.store.updateSession(req.session, { lastPrompt: resend }, this.clock.now());
         }
-        this.store.updateSession(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` }, this.clock.now());
+        this.store.updateSession(
+          req.session,
+          { state: "idle", stateReason: `swap to ${to} failed: ${reason}` },
+          this.clock.now(),
+        );
         this.store.finishSwap(id, "rolled_back", reason, this.clock.now());
         this.sessions.event("swap.rolled_back", req.session, back, { id, to, reason, respawned });
         return { ok: false, swapId: id, outcome: "rolled_back", reason };

@@ -46,7 +46,12 @@ export function inspectTranscript(bytes: Buffer): TranscriptReport {
     offset = nl < 0 ? bytes.length : nl + 1;
   }
   if (bad.length) {
-    r.tornTail = { line: bad[0]!.line, offset: lastGoodEnd, bytes: bytes.length - lastGoodEnd, problem: bad.map((b) => `line ${b.line}: ${b.problem}`).join("; ") };
+    r.tornTail = {
+      line: bad[0]!.line,
+      offset: lastGoodEnd,
+      bytes: bytes.length - lastGoodEnd,
+      problem: bad.map((b) => `line ${b.line}: ${b.problem}`).join("; "),
+    };
   } else if (lastGoodEnd < bytes.length && !isBlank(bytes.subarray(lastGoodEnd))) {
     r.tornTail = { line: line, offset: lastGoodEnd, bytes: bytes.length - lastGoodEnd, problem: "trailing bytes" };
   }
@@ -83,7 +88,10 @@ function userPromptText(obj: Record<string, unknown>): string | null {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return null;
   const items: unknown[] = content;
-  const texts = items.filter((c): c is { type: "text"; text: string } => !!c && typeof c === "object" && "type" in c && c.type === "text" && "text" in c && typeof c.text === "string");
+  const texts = items.filter(
+    (c): c is { type: "text"; text: string } =>
+      !!c && typeof c === "object" && "type" in c && c.type === "text" && "text" in c && typeof c.text === "string",
+  );
   return texts.length && texts.length === content.length ? texts.map((t) => t.text).join("") : null;
 }
 

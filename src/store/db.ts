@@ -8,7 +8,13 @@ import { MIGRATIONS } from "./migrations.js";
 export type Db = Database.Database;
 
 /** SQLite result codes that mean "this file is not a healthy database" (not: busy, locked, permissions). */
-const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX"]);
+const CORRUPT_CODES = new Set([
+  "SQLITE_CORRUPT",
+  "SQLITE_NOTADB",
+  "SQLITE_CORRUPT_VTAB",
+  "SQLITE_CORRUPT_SEQUENCE",
+  "SQLITE_CORRUPT_INDEX",
+]);
 
 /**
  * Opens (creating if needed) the state database with WAL and runs pending migrations.

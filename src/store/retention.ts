@@ -29,7 +29,10 @@ export interface RetentionDirs {
   outbox: string;
 }
 
-export interface FileEntry { name: string; mtimeMs: number }
+export interface FileEntry {
+  name: string;
+  mtimeMs: number;
+}
 
 /**
  * Pure: which entries to delete — those older than `now - maxAgeMs`, then the oldest beyond the

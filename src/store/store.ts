@@ -16,7 +16,12 @@ export interface UsageRow {
 }
 
 /** One stored reading of one window (usage_samples). */
-export interface UsageSampleRow { at: number; source: string; utilization: number; resetsAt: number | null }
+export interface UsageSampleRow {
+  at: number;
+  source: string;
+  utilization: number;
+  resetsAt: number | null;
+}
 
 /** A window's last sample younger than this is not followed by another unless the window reset. */
 export const USAGE_SAMPLE_GAP_MS = 60_000;
@@ -35,21 +40,42 @@ export function windowReadings(figures: unknown): { window: string; utilization:
     if (!w || typeof w !== "object") return;
     const { utilization, resetsAt } = w as Record<string, unknown>;
     if (typeof utilization !== "number" || !Number.isFinite(utilization)) return;
-    out.push({ window, utilization, resetsAt: typeof resetsAt === "number" && Number.isFinite(resetsAt) ? resetsAt : null });
+    out.push({
+      window,
+      utilization,
+      resetsAt: typeof resetsAt === "number" && Number.isFinite(resetsAt) ? resetsAt : null,
+    });
   };
   add("five_hour", f.fiveHour);
   add("seven_day", f.sevenDay);
   const perModel = f.perModelWeekly;
-  if (perModel && typeof perModel === "object") for (const [model, w] of Object.entries(perModel)) add(`seven_day_${model}`, w);
+  if (perModel && typeof perModel === "object")
+    for (const [model, w] of Object.entries(perModel)) add(`seven_day_${model}`, w);
   return out;
 }
 
 const SESSION_COLS: Record<keyof SessionRow, string> = {
-  name: "name", kind: "kind", project: "project", account: "account", claudeSessionId: "claude_session_id",
-  transcriptPath: "transcript_path", state: "state", stateReason: "state_reason", lastPrompt: "last_prompt",
-  lastPromptAt: "last_prompt_at", lastPromptAnswered: "last_prompt_answered", failedPrompt: "failed_prompt",
-  lastActivity: "last_activity", lastMoveAt: "last_move_at", parkedUntil: "parked_until", restarts: "restarts",
-  started: "started", createdAt: "created_at", updatedAt: "updated_at", launchId: "launch_id", launchedAt: "launched_at",
+  name: "name",
+  kind: "kind",
+  project: "project",
+  account: "account",
+  claudeSessionId: "claude_session_id",
+  transcriptPath: "transcript_path",
+  state: "state",
+  stateReason: "state_reason",
+  lastPrompt: "last_prompt",
+  lastPromptAt: "last_prompt_at",
+  lastPromptAnswered: "last_prompt_answered",
+  failedPrompt: "failed_prompt",
+  lastActivity: "last_activity",
+  lastMoveAt: "last_move_at",
+  parkedUntil: "parked_until",
+  restarts: "restarts",
+  started: "started",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  launchId: "launch_id",
+  launchedAt: "launched_at",
 };
 const BOOL_SESSION = new Set(["lastPromptAnswered", "started"]);
 
@@ -61,11 +87,19 @@ function toSession(r: Row): SessionRow {
 
 function toSwap(r: Row): SwapRow {
   return {
-    id: r.id as number, session: r.session as string, fromAccount: r.from_account as string | null,
-    toAccount: r.to_account as string, reason: r.reason as string, urgent: Boolean(r.urgent),
-    startedAt: r.started_at as number, endedAt: r.ended_at as number | null, step: r.step as string,
-    outcome: r.outcome as SwapRow["outcome"], error: r.error as string | null,
-    steps: JSON.parse((r.steps as string) || "[]") as SwapStep[], resend: r.resend as string | null,
+    id: r.id as number,
+    session: r.session as string,
+    fromAccount: r.from_account as string | null,
+    toAccount: r.to_account as string,
+    reason: r.reason as string,
+    urgent: Boolean(r.urgent),
+    startedAt: r.started_at as number,
+    endedAt: r.ended_at as number | null,
+    step: r.step as string,
+    outcome: r.outcome as SwapRow["outcome"],
+    error: r.error as string | null,
+    steps: JSON.parse((r.steps as string) || "[]") as SwapStep[],
+    resend: r.resend as string | null,
   };
 }
 
@@ -92,10 +126,15 @@ export class Store {
   listSessions(): SessionRow[] {
     return (this.q("SELECT * FROM sessions ORDER BY name").all() as Row[]).map(toSession);
   }
-  insertSession(s: Pick<SessionRow, "name" | "kind" | "project" | "account" | "claudeSessionId" | "state">, now: number): SessionRow {
+  insertSession(
+    s: Pick<SessionRow, "name" | "kind" | "project" | "account" | "claudeSessionId" | "state">,
+    now: number,
+  ): SessionRow {
     this.db
-      .prepare(`INSERT INTO sessions (name, kind, project, account, claude_session_id, state, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO sessions (name, kind, project, account, claude_session_id, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
       .run(s.name, s.kind, s.project, s.account, s.claudeSessionId, s.state, now, now);
     return this.getSession(s.name)!;
   }
@@ -141,7 +180,13 @@ export class Store {
   }
 
   // ---- events (append-only audit log)
-  appendEvent(ts: number, kind: string, session: string | null, account: string | null, data: Record<string, unknown> = {}): number {
+  appendEvent(
+    ts: number,
+    kind: string,
+    session: string | null,
+    account: string | null,
+    data: Record<string, unknown> = {},
+  ): number {
     const r = this.db
       .prepare("INSERT INTO events (ts, kind, session, account, data) VALUES (?, ?, ?, ?, ?)")
       .run(ts, kind, session, account, JSON.stringify(data));
@@ -149,7 +194,9 @@ export class Store {
     for (const fn of this.eventListeners) {
       try {
         fn({ id, ts, kind, session, account, data });
-      } catch { /* a listener's fault is its own; the event is recorded */ }
+      } catch {
+        /* a listener's fault is its own; the event is recorded */
+      }
     }
     return id;
   }
@@ -165,8 +212,14 @@ export class Store {
   eventsAfter(id: number, limit = 500, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
     let sql = "SELECT * FROM events WHERE id > ?";
     const args: unknown[] = [id];
-    if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
-    if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
+    if (filter?.session) {
+      sql += " AND session = ?";
+      args.push(filter.session);
+    }
+    if (filter?.kindPrefix) {
+      sql += " AND instr(kind, ?) = 1";
+      args.push(filter.kindPrefix);
+    } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id LIMIT ?";
     args.push(limit);
     return (this.q(sql).all(...args) as Row[]).map(toEvent);
@@ -174,8 +227,14 @@ export class Store {
   tailEvents(n: number, filter?: { session?: string; kindPrefix?: string }): EventRow[] {
     let sql = "SELECT * FROM events WHERE 1=1";
     const args: unknown[] = [];
-    if (filter?.session) { sql += " AND session = ?"; args.push(filter.session); }
-    if (filter?.kindPrefix) { sql += " AND instr(kind, ?) = 1"; args.push(filter.kindPrefix); } // not LIKE: it treats `_`/`%` as wildcards and ignores case
+    if (filter?.session) {
+      sql += " AND session = ?";
+      args.push(filter.session);
+    }
+    if (filter?.kindPrefix) {
+      sql += " AND instr(kind, ?) = 1";
+      args.push(filter.kindPrefix);
+    } // not LIKE: it treats `_`/`%` as wildcards and ignores case
     sql += " ORDER BY id DESC LIMIT ?";
     args.push(n);
     return (this.q(sql).all(...args) as Row[]).map(toEvent).reverse();
@@ -184,7 +243,9 @@ export class Store {
   /** Deletes events older than `before` (ms), then all but the newest `maxRows`; returns how many. */
   pruneEvents(before: number, maxRows: number): number {
     const old = this.q("DELETE FROM events WHERE ts < ?").run(before).changes;
-    const over = this.q("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)").run(maxRows).changes;
+    const over = this.q("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)").run(
+      maxRows,
+    ).changes;
     return old + over;
   }
 
@@ -193,7 +254,9 @@ export class Store {
     this.q("INSERT INTO prompts (ts, session, account) VALUES (?, ?, ?)").run(ts, session, account);
   }
   countPrompts(account: string, since: number): number {
-    const r = this.q("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as { n: number };
+    const r = this.q("SELECT COUNT(*) AS n FROM prompts WHERE account = ? AND ts >= ?").get(account, since) as {
+      n: number;
+    };
     return r.n;
   }
   /** Deletes prompts older than `before` (ms); returns how many. */
@@ -202,10 +265,15 @@ export class Store {
   }
 
   // ---- swaps
-  insertSwap(s: { session: string; from: string | null; to: string; reason: string; urgent: boolean; resend: string | null }, now: number): number {
+  insertSwap(
+    s: { session: string; from: string | null; to: string; reason: string; urgent: boolean; resend: string | null },
+    now: number,
+  ): number {
     const r = this.db
-      .prepare(`INSERT INTO swaps (session, from_account, to_account, reason, urgent, started_at, resend)
-                VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO swaps (session, from_account, to_account, reason, urgent, started_at, resend)
+                VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
       .run(s.session, s.from, s.to, s.reason, s.urgent ? 1 : 0, now, s.resend);
     return Number(r.lastInsertRowid);
   }
@@ -238,9 +306,14 @@ export class Store {
     const r = this.q("SELECT * FROM usage WHERE account = ?").get(account) as Row | undefined;
     if (!r) return undefined;
     return {
-      account: r.account as string, figures: JSON.parse(r.figures as string) as unknown, fetchedAt: r.fetched_at as number | null,
-      source: r.source as string, error: r.error as string | null, errorAt: r.error_at as number | null,
-      nextPollAt: r.next_poll_at as number | null, backoffMs: r.backoff_ms as number,
+      account: r.account as string,
+      figures: JSON.parse(r.figures as string) as unknown,
+      fetchedAt: r.fetched_at as number | null,
+      source: r.source as string,
+      error: r.error as string | null,
+      errorAt: r.error_at as number | null,
+      nextPollAt: r.next_poll_at as number | null,
+      backoffMs: r.backoff_ms as number,
     };
   }
   /**
@@ -249,14 +322,17 @@ export class Store {
    */
   putUsage(u: UsageRow): void {
     this.db.transaction(() => {
-      const prev = this.q("SELECT fetched_at FROM usage WHERE account = ?").get(u.account) as { fetched_at: number | null } | undefined;
-      this.q(`INSERT INTO usage (account, figures, fetched_at, source, error, error_at, next_poll_at, backoff_ms)
+      const prev = this.q("SELECT fetched_at FROM usage WHERE account = ?").get(u.account) as
+        { fetched_at: number | null } | undefined;
+      this.q(
+        `INSERT INTO usage (account, figures, fetched_at, source, error, error_at, next_poll_at, backoff_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(account) DO UPDATE SET figures = excluded.figures, fetched_at = excluded.fetched_at,
                   source = excluded.source, error = excluded.error, error_at = excluded.error_at,
-                  next_poll_at = excluded.next_poll_at, backoff_ms = excluded.backoff_ms`)
-        .run(u.account, JSON.stringify(u.figures), u.fetchedAt, u.source, u.error, u.errorAt, u.nextPollAt, u.backoffMs);
-      if (u.fetchedAt !== null && u.fetchedAt !== (prev?.fetched_at ?? null)) this.recordSamples(u.account, u.fetchedAt, u.source, u.figures);
+                  next_poll_at = excluded.next_poll_at, backoff_ms = excluded.backoff_ms`,
+      ).run(u.account, JSON.stringify(u.figures), u.fetchedAt, u.source, u.error, u.errorAt, u.nextPollAt, u.backoffMs);
+      if (u.fetchedAt !== null && u.fetchedAt !== (prev?.fetched_at ?? null))
+        this.recordSamples(u.account, u.fetchedAt, u.source, u.figures);
     })();
   }
 
@@ -269,15 +345,20 @@ export class Store {
    */
   private recordSamples(account: string, at: number, source: string, figures: unknown): void {
     for (const r of windowReadings(figures)) {
-      const last = this.q("SELECT at, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? ORDER BY at DESC LIMIT 1")
-        .get(account, r.window) as { at: number; utilization: number; resets_at: number | null } | undefined;
+      const last = this.q(
+        "SELECT at, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? ORDER BY at DESC LIMIT 1",
+      ).get(account, r.window) as { at: number; utilization: number; resets_at: number | null } | undefined;
       if (last && at <= last.at) continue;
       // Any drop, or a reset time that moved by more than the feeds' rounding (the endpoint's has milliseconds).
-      const reset = last !== undefined && (r.utilization < last.utilization
-        || (r.resetsAt === null) !== (last.resets_at === null) || Math.abs((r.resetsAt ?? 0) - (last.resets_at ?? 0)) > 60_000);
+      const reset =
+        last !== undefined &&
+        (r.utilization < last.utilization ||
+          (r.resetsAt === null) !== (last.resets_at === null) ||
+          Math.abs((r.resetsAt ?? 0) - (last.resets_at ?? 0)) > 60_000);
       if (last && at - last.at < USAGE_SAMPLE_GAP_MS && !reset) continue;
-      this.q("INSERT INTO usage_samples (account, at, source, window, utilization, resets_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(account, at, source, r.window, r.utilization, r.resetsAt);
+      this.q(
+        "INSERT INTO usage_samples (account, at, source, window, utilization, resets_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ).run(account, at, source, r.window, r.utilization, r.resetsAt);
     }
     const pruned = this.lastSamplePrune.get(account);
     if (pruned === undefined || at - pruned >= 3_600_000) {
@@ -289,9 +370,15 @@ export class Store {
 
   /** Samples of one account's window (five_hour, seven_day, seven_day_<model>) taken at or after `sinceMs`, oldest first. */
   usageSamples(account: string, window: string, sinceMs: number): UsageSampleRow[] {
-    const rows = this.q("SELECT at, source, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? AND at >= ? ORDER BY at")
-      .all(account, window, sinceMs) as Row[];
-    return rows.map((r) => ({ at: r.at as number, source: r.source as string, utilization: r.utilization as number, resetsAt: r.resets_at as number | null }));
+    const rows = this.q(
+      "SELECT at, source, utilization, resets_at FROM usage_samples WHERE account = ? AND window = ? AND at >= ? ORDER BY at",
+    ).all(account, window, sinceMs) as Row[];
+    return rows.map((r) => ({
+      at: r.at as number,
+      source: r.source as string,
+      utilization: r.utilization as number,
+      resetsAt: r.resets_at as number | null,
+    }));
   }
   /** Deletes every account's samples taken before `before` (epoch ms). */
   pruneUsageSamples(before: number): void {
@@ -305,15 +392,22 @@ export class Store {
 
 function toAccount(r: Row): AccountRow {
   return {
-    name: r.name as string, state: r.state as AccountState, stateUntil: r.state_until as number | null,
-    stateReason: r.state_reason as string | null, updatedAt: r.updated_at as number,
+    name: r.name as string,
+    state: r.state as AccountState,
+    stateUntil: r.state_until as number | null,
+    stateReason: r.state_reason as string | null,
+    updatedAt: r.updated_at as number,
     revokedCreds: (r.revoked_creds as string | null | undefined) ?? null,
   };
 }
 
 function toEvent(r: Row): EventRow {
   return {
-    id: r.id as number, ts: r.ts as number, kind: r.kind as string, session: r.session as string | null,
-    account: r.account as string | null, data: JSON.parse((r.data as string) || "{}") as Record<string, unknown>,
+    id: r.id as number,
+    ts: r.ts as number,
+    kind: r.kind as string,
+    session: r.session as string | null,
+    account: r.account as string | null,
+    data: JSON.parse((r.data as string) || "{}") as Record<string, unknown>,
   };
 }

@@ -1,7 +1,7 @@
 // Rows as the rest of the daemon sees them (camelCase), independent of column names.
 export type SessionKind = "dedicated" | "autonomous";
 export type SessionState =
-  | "starting" | "idle" | "busy" | "waiting" | "limited" | "exited" | "failed" | "parked" | "swapping" | "stopped";
+  "starting" | "idle" | "busy" | "waiting" | "limited" | "exited" | "failed" | "parked" | "swapping" | "stopped";
 export type AccountState = "active" | "cooldown" | "exhausted" | "revoked" | "disabled";
 
 export interface SessionRow {
@@ -50,7 +50,12 @@ export interface EventRow {
   data: Record<string, unknown>;
 }
 
-export interface SwapStep { step: string; at: number; ms: number; note?: string }
+export interface SwapStep {
+  step: string;
+  at: number;
+  ms: number;
+  note?: string;
+}
 
 export interface SwapRow {
   id: number;

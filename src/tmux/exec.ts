@@ -1,6 +1,10 @@
 import { spawn } from "node:child_process";
 
-export interface ExecResult { code: number; stdout: string; stderr: string }
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 /** The one seam through which every tmux command runs: argv only, never a shell string. */
 export type Exec = (argv: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<ExecResult>;
 
@@ -12,12 +16,27 @@ export type Exec = (argv: string[], opts?: { input?: string; timeoutMs?: number 
  * and DISPLAY among them, from the client: they are not passed either.) What the CLI needs beyond these
  * goes into claude.env.
  */
-export const SHELL_ENV = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TMPDIR", "TMUX_TMPDIR", "TZ", "XDG_RUNTIME_DIR"];
+export const SHELL_ENV = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TERM",
+  "COLORTERM",
+  "TMPDIR",
+  "TMUX_TMPDIR",
+  "TZ",
+  "XDG_RUNTIME_DIR",
+];
 
 /** `env` reduced to SHELL_ENV and LC_*. */
 export function shellEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && (SHELL_ENV.includes(k) || /^LC_[A-Z_]+$/.test(k))) out[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && (SHELL_ENV.includes(k) || /^LC_[A-Z_]+$/.test(k))) out[k] = v;
   return out;
 }
 

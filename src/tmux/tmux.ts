@@ -54,7 +54,10 @@ export function commandList(...commands: string[][]): string[] {
 export class Tmux {
   /** Count of tmux invocations, for the idle-cost benchmark. */
   calls = 0;
-  constructor(private readonly exec: Exec, private readonly socket: string) {}
+  constructor(
+    private readonly exec: Exec,
+    private readonly socket: string,
+  ) {}
 
   /** Runs `commands` as one client call (see commandList); fails with tmux_failed unless allowFail. */
   private async run(commands: string[][], input?: string, allowFail = false): Promise<string> {
@@ -86,8 +89,20 @@ export class Tmux {
     try {
       await this.run([
         [
-          "new-session", "-d", "-s", formatLiteral(name), "-x", String(size.cols), "-y", String(size.rows),
-          "-c", formatLiteral(spec.cwd), "--", "env", "sleep", "86400",
+          "new-session",
+          "-d",
+          "-s",
+          formatLiteral(name),
+          "-x",
+          String(size.cols),
+          "-y",
+          String(size.rows),
+          "-c",
+          formatLiteral(spec.cwd),
+          "--",
+          "env",
+          "sleep",
+          "86400",
         ],
         ["set-option", "-t", pane(name), OWNER_OPTION, "1"],
         ["set-option", "-w", "-t", pane(name), "remain-on-exit", "on"],
@@ -122,7 +137,14 @@ export class Tmux {
 
   /** One call for every pane on the server: the sweep costs the same with 1 or 100 sessions. */
   async listPanes(): Promise<PaneInfo[]> {
-    const fmt = ["#{session_name}", "#{pane_id}", "#{pane_dead}", "#{pane_dead_status}", "#{pane_pid}", `#{${OWNER_OPTION}}`].join("\t");
+    const fmt = [
+      "#{session_name}",
+      "#{pane_id}",
+      "#{pane_dead}",
+      "#{pane_dead_status}",
+      "#{pane_pid}",
+      `#{${OWNER_OPTION}}`,
+    ].join("\t");
     this.calls++;
     const r = await this.exec([...socketArgs(this.socket), ...commandList(["list-panes", "-a", "-F", fmt])]);
     if (r.code !== 0) return []; // no server running = no panes
@@ -132,7 +154,9 @@ export class Tmux {
       .map((line) => {
         const [session = "", paneId = "", dead, status, pid, owned] = line.split("\t");
         return {
-          session, paneId, dead: dead === "1",
+          session,
+          paneId,
+          dead: dead === "1",
           deadStatus: status ? Number(status) : null,
           pid: pid ? Number(pid) : null,
           owned: owned === "1",

@@ -5,7 +5,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
-export interface Asset { type: string; body: Buffer }
+export interface Asset {
+  type: string;
+  body: Buffer;
+}
 
 function staticDir(): string {
   for (const rel of ["./static/", "../../../src/ui/static/"]) {

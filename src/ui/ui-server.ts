@@ -21,8 +21,9 @@ import { dashboardPage, loginPage } from "./ui-pages.js";
 import { dashboardState, MARKER_KINDS, type ViewDeps } from "./ui-view.js";
 
 /** No inline script or style anywhere; only our own origin. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const SESSION_TTL_MS = 12 * 3_600_000;
 /** A change is pushed this long after the event that caused it (events come in bursts: a swap records ten). */
 const PUSH_DELAY_MS = 150;
@@ -45,7 +46,10 @@ export interface DashboardOptions extends Omit<ViewDeps, "api" | "markerEvents" 
   token: () => string;
 }
 
-interface Client { res: ServerResponse; cookie: string | undefined }
+interface Client {
+  res: ServerResponse;
+  cookie: string | undefined;
+}
 
 export class Dashboard {
   private readonly sessions = new UiSessions(SESSION_TTL_MS);
@@ -65,7 +69,10 @@ export class Dashboard {
 
   /** The chart's marker events: read once from the store, then kept from Store.onEvent. */
   private markerEvents(): EventRow[] {
-    this.markers ??= this.o.store.tailEvents(5000).filter((e) => MARKER_KINDS.has(e.kind)).slice(-MAX_MARKERS);
+    this.markers ??= this.o.store
+      .tailEvents(5000)
+      .filter((e) => MARKER_KINDS.has(e.kind))
+      .slice(-MAX_MARKERS);
     return this.markers;
   }
 
@@ -103,7 +110,8 @@ export class Dashboard {
       await this.route(req, res, url);
     } catch (e) {
       const pub = publicError(e, [this.o.token()]);
-      if (pub.internal) this.o.log.error({ path: url.pathname, err: faultDetail(e, [this.o.token()]) }, "dashboard request failed");
+      if (pub.internal)
+        this.o.log.error({ path: url.pathname, err: faultDetail(e, [this.o.token()]) }, "dashboard request failed");
       sendError(res, pub.status, pub.code, pub.message);
     }
   };
@@ -128,14 +136,19 @@ export class Dashboard {
       return void res.end();
     }
     const authed = this.sessions.valid(req.headers.cookie, now);
-    if (path === "/ui" && method === "GET") return html(res, authed ? 200 : 401, authed ? dashboardPage() : loginPage(null));
+    if (path === "/ui" && method === "GET")
+      return html(res, authed ? 200 : 401, authed ? dashboardPage() : loginPage(null));
     if (!authed) return sendError(res, 401, "unauthorized", "log in at /ui first");
     if (method === "GET") {
       switch (path) {
-        case "/ui/state": return sendJson(res, 200, dashboardState(this.view, now));
-        case "/ui/stream": return this.stream(req, res);
-        case "/ui/pane": return sendJson(res, 200, await this.o.api.sessionGet(url.searchParams.get("name") ?? "", 60));
-        case "/ui/task": return sendJson(res, 200, this.o.api.taskGet(url.searchParams.get("id") ?? ""));
+        case "/ui/state":
+          return sendJson(res, 200, dashboardState(this.view, now));
+        case "/ui/stream":
+          return this.stream(req, res);
+        case "/ui/pane":
+          return sendJson(res, 200, await this.o.api.sessionGet(url.searchParams.get("name") ?? "", 60));
+        case "/ui/task":
+          return sendJson(res, 200, this.o.api.taskGet(url.searchParams.get("id") ?? ""));
       }
     }
     if (path === "/ui/action" && method === "POST") return sendJson(res, 200, await this.action(req));
@@ -167,9 +180,19 @@ export class Dashboard {
   private stream(req: IncomingMessage, res: ServerResponse): void {
     if (this.clients.size >= MAX_STREAMS) {
       res.setHeader("retry-after", "30");
-      return sendError(res, 503, "too_many_streams", `at most ${MAX_STREAMS} dashboard event streams at once; close another tab`);
+      return sendError(
+        res,
+        503,
+        "too_many_streams",
+        `at most ${MAX_STREAMS} dashboard event streams at once; close another tab`,
+      );
     }
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
     const c: Client = { res, cookie: req.headers.cookie };
     this.clients.add(c);
     // The response's close: fires when the connection goes, whichever side ends it.
@@ -220,7 +243,8 @@ export class Dashboard {
 
   /** Buttons: the same facade calls as MCP's tools; refused (403) unless mcp_http.enable_trigger. */
   private async action(req: IncomingMessage): Promise<unknown> {
-    if (!this.o.triggers()) throw new CfError("forbidden", "the dashboard is read-only (mcp_http.enable_trigger: false)");
+    if (!this.o.triggers())
+      throw new CfError("forbidden", "the dashboard is read-only (mcp_http.enable_trigger: false)");
     // A cross-site form cannot set this header or a JSON content type without a CORS preflight we never answer.
     if (req.headers["x-cf-ui"] !== "1" || !String(req.headers["content-type"] ?? "").startsWith("application/json")) {
       throw new CfError("forbidden", "actions come from the dashboard page only");
@@ -230,15 +254,27 @@ export class Dashboard {
     const { action, ...rest } = body;
     const api = this.o.api;
     switch (action) {
-      case "swap": return api.swap({ reason: "dashboard", ...rest });
-      case "checkpoint": return api.checkpoint(rest);
-      case "restart": return api.restart(rest);
-      case "account": return api.accountSet({ account: rest.account, action: rest.change });
-      case "scale": return api.scale(rest);
-      case "enqueue": return api.enqueue(rest);
-      case "task-answer": return api.taskAnswer(rest);
-      case "task-cancel": return api.taskCancel(rest);
-      default: throw new CfError("invalid_input", `action: must be one of swap, checkpoint, restart, account, scale, enqueue, task-answer, task-cancel, got ${JSON.stringify(action)}`);
+      case "swap":
+        return api.swap({ reason: "dashboard", ...rest });
+      case "checkpoint":
+        return api.checkpoint(rest);
+      case "restart":
+        return api.restart(rest);
+      case "account":
+        return api.accountSet({ account: rest.account, action: rest.change });
+      case "scale":
+        return api.scale(rest);
+      case "enqueue":
+        return api.enqueue(rest);
+      case "task-answer":
+        return api.taskAnswer(rest);
+      case "task-cancel":
+        return api.taskCancel(rest);
+      default:
+        throw new CfError(
+          "invalid_input",
+          `action: must be one of swap, checkpoint, restart, account, scale, enqueue, task-answer, task-cancel, got ${JSON.stringify(action)}`,
+        );
     }
   }
 }

@@ -14,8 +14,15 @@ export const MIN_SPAN_MS = 15 * 60_000;
 
 /** Event kinds drawn as markers on the chart. */
 export const MARKER_KINDS = new Set([
-  "swap.done", "swap.rolled_back", "swap.parked", "session.parked", "session.resume", "quota.hard_limit",
-  "session.input_refused", "quota.usage_refused", "quota.throttle",
+  "swap.done",
+  "swap.rolled_back",
+  "swap.parked",
+  "session.parked",
+  "session.resume",
+  "quota.hard_limit",
+  "session.input_refused",
+  "quota.usage_refused",
+  "quota.throttle",
 ]);
 
 export interface ViewDeps {
@@ -29,9 +36,20 @@ export interface ViewDeps {
 }
 
 type Obj = Record<string, unknown>;
-interface WindowIn { utilization: number; burnPerHour: number | null; exhaustAt: number | null; resetsAt: number | null }
+interface WindowIn {
+  utilization: number;
+  burnPerHour: number | null;
+  exhaustAt: number | null;
+  resetsAt: number | null;
+}
 
-export interface Marker { at: number; kind: string; session: string | null; account: string | null; text: string }
+export interface Marker {
+  at: number;
+  kind: string;
+  session: string | null;
+  account: string | null;
+  text: string;
+}
 
 /** One marker's words: the event, who, and the decision's reasons where the event carries them. */
 export function markerText(e: EventRow, swapReason: (id: number) => string | null): string {
@@ -39,16 +57,26 @@ export function markerText(e: EventRow, swapReason: (id: number) => string | nul
   const who = e.session ? `${e.session}: ` : "";
   const str = (v: unknown) => (typeof v === "string" ? v : v === null || v === undefined ? "" : JSON.stringify(v));
   switch (e.kind) {
-    case "swap.done": return `${who}moved ${str(d.from)} → ${str(d.to)} (${typeof d.id === "number" ? swapReason(d.id) ?? "" : ""})`;
-    case "swap.rolled_back": return `${who}swap to ${str(d.to)} rolled back: ${str(d.reason)}`;
-    case "swap.parked": return `${who}swap to ${str(d.to)} failed, parked: ${str(d.reason)}`;
-    case "session.parked": return `${who}parked: ${str(d.reason)}`;
-    case "session.resume": return `${who}resumed on ${e.account ?? ""}`;
-    case "quota.hard_limit": return `${who}hard limit on ${e.account ?? ""}: ${str(d.message)}`;
-    case "session.input_refused": return `${who}input refused: ${str(d.reason)}`;
-    case "quota.usage_refused": return `usage endpoint refused (${e.account ?? ""}): ${str(d.detail)}`;
-    case "quota.throttle": return `${who}throttled by the service: ${str(d.message ?? d.reason)}`;
-    default: return `${who}${e.kind}`;
+    case "swap.done":
+      return `${who}moved ${str(d.from)} → ${str(d.to)} (${typeof d.id === "number" ? (swapReason(d.id) ?? "") : ""})`;
+    case "swap.rolled_back":
+      return `${who}swap to ${str(d.to)} rolled back: ${str(d.reason)}`;
+    case "swap.parked":
+      return `${who}swap to ${str(d.to)} failed, parked: ${str(d.reason)}`;
+    case "session.parked":
+      return `${who}parked: ${str(d.reason)}`;
+    case "session.resume":
+      return `${who}resumed on ${e.account ?? ""}`;
+    case "quota.hard_limit":
+      return `${who}hard limit on ${e.account ?? ""}: ${str(d.message)}`;
+    case "session.input_refused":
+      return `${who}input refused: ${str(d.reason)}`;
+    case "quota.usage_refused":
+      return `usage endpoint refused (${e.account ?? ""}): ${str(d.detail)}`;
+    case "quota.throttle":
+      return `${who}throttled by the service: ${str(d.message ?? d.reason)}`;
+    default:
+      return `${who}${e.kind}`;
   }
 }
 
@@ -59,10 +87,22 @@ export function dashboardState(deps: ViewDeps, now: number) {
     const name = String(a.name);
     const th = deps.thresholds(name);
     const usage = a.usage as Obj | null;
-    const fc = (usage?.forecast ?? null) as { fiveHour: WindowIn | null; sevenDay: WindowIn | null; perModelWeekly: Record<string, WindowIn> } | null;
+    const fc = (usage?.forecast ?? null) as {
+      fiveHour: WindowIn | null;
+      sevenDay: WindowIn | null;
+      perModelWeekly: Record<string, WindowIn>;
+    } | null;
     const windows: Obj[] = [];
     const add = (label: string, w: WindowIn | null | undefined, threshold: number) => {
-      if (w) windows.push({ label, utilization: w.utilization, threshold, burnPerHour: w.burnPerHour, exhaustAt: w.exhaustAt, resetsAt: w.resetsAt });
+      if (w)
+        windows.push({
+          label,
+          utilization: w.utilization,
+          threshold,
+          burnPerHour: w.burnPerHour,
+          exhaustAt: w.exhaustAt,
+          resetsAt: w.resetsAt,
+        });
     };
     add("5-hour", fc?.fiveHour, th.fiveHour);
     add("weekly", fc?.sevenDay, th.week);
@@ -70,27 +110,64 @@ export function dashboardState(deps: ViewDeps, now: number) {
     const login = a.login as Obj | null;
     const creds = a.credentials as Obj | null;
     return {
-      name, state: a.state, stateUntil: a.stateUntil, stateReason: a.stateReason, sessions: a.sessions, windows,
-      figuresAt: usage?.fetchedAt ?? null, figuresStatus: usage?.status ?? null,
-      loginExpiresAt: creds?.expiresAt ?? login?.accessTokenExpiresAt ?? null, loginEndsBy: login?.loginEndsBy ?? null, loginWarning: login?.warning ?? null,
+      name,
+      state: a.state,
+      stateUntil: a.stateUntil,
+      stateReason: a.stateReason,
+      sessions: a.sessions,
+      windows,
+      figuresAt: usage?.fetchedAt ?? null,
+      figuresStatus: usage?.status ?? null,
+      loginExpiresAt: creds?.expiresAt ?? login?.accessTokenExpiresAt ?? null,
+      loginEndsBy: login?.loginEndsBy ?? null,
+      loginWarning: login?.warning ?? null,
     };
   });
   const sessions = (api.sessionsList() as Obj[]).map((s) => {
     const reason = typeof s.stateReason === "string" ? s.stateReason : "";
     const sw = s.lastSwap as Obj | null;
     return {
-      name: s.name, kind: s.kind, project: s.project, account: s.account, state: s.state, stateReason: s.stateReason,
-      waiting: s.state === "waiting" || reason.startsWith("waiting: "), lastActivity: s.lastActivity, lastPrompt: s.lastPrompt,
-      parkedUntil: s.parkedUntil, lastSwap: sw ? { from: sw.from, to: sw.to, outcome: sw.outcome, at: sw.endedAt ?? sw.startedAt, reason: sw.reason } : null,
+      name: s.name,
+      kind: s.kind,
+      project: s.project,
+      account: s.account,
+      state: s.state,
+      stateReason: s.stateReason,
+      waiting: s.state === "waiting" || reason.startsWith("waiting: "),
+      lastActivity: s.lastActivity,
+      lastPrompt: s.lastPrompt,
+      parkedUntil: s.parkedUntil,
+      lastSwap: sw
+        ? { from: sw.from, to: sw.to, outcome: sw.outcome, at: sw.endedAt ?? sw.startedAt, reason: sw.reason }
+        : null,
     };
   });
   const tasks = (api.tasksList() as Obj[]).slice(-200).map((t) => ({
-    id: t.id, state: t.state, project: t.project, session: t.session, prompt: t.prompt, createdAt: t.createdAt,
-    startedAt: t.startedAt, endedAt: t.endedAt, resultPath: t.resultPath, error: t.error,
+    id: t.id,
+    state: t.state,
+    project: t.project,
+    session: t.session,
+    prompt: t.prompt,
+    createdAt: t.createdAt,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+    resultPath: t.resultPath,
+    error: t.error,
     // a running task stopped at a permission dialog: its question (inbox/task-waits.ts)
     waiting: (t.waiting as { question: string; since: number } | null | undefined) ?? null,
   }));
-  return { now, triggers: deps.triggers(), accounts, sessions, tasks, chart: chartData(deps, accounts.map((a) => a.name), now) };
+  return {
+    now,
+    triggers: deps.triggers(),
+    accounts,
+    sessions,
+    tasks,
+    chart: chartData(
+      deps,
+      accounts.map((a) => a.name),
+      now,
+    ),
+  };
 }
 
 /** uPlot's aligned data: x in seconds, one series per account (null where it has no sample), and the markers. */
@@ -109,7 +186,8 @@ export function chartData(deps: Pick<ViewDeps, "store" | "markerEvents">, accoun
     if (!reasons.has(id)) reasons.set(id, deps.store.getSwap(id)?.reason ?? null);
     return reasons.get(id)!;
   };
-  const markers: Marker[] = deps.markerEvents()
+  const markers: Marker[] = deps
+    .markerEvents()
     .filter((e) => e.ts >= oldest && MARKER_KINDS.has(e.kind))
     .slice(-200)
     .map((e) => ({ at: e.ts, kind: e.kind, session: e.session, account: e.account, text: markerText(e, swapReason) }));

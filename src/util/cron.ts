@@ -67,12 +67,21 @@ export function cronKey(spec: CronSpec): string {
 }
 
 function build(spec: CronSpec): Cron {
-  return new Cron(spec.cron.trim(), { paused: true, mode: CRON_MODE, ...(spec.timezone ? { timezone: spec.timezone } : {}) });
+  return new Cron(spec.cron.trim(), {
+    paused: true,
+    mode: CRON_MODE,
+    ...(spec.timezone ? { timezone: spec.timezone } : {}),
+  });
 }
 
 /** `2026-11-30` for `at` in the schedule's zone (local time without one): the `{{date}}` placeholder. */
 export function dateIn(at: number, timezone: string | undefined): string {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date(at));
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: timezone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).formatToParts(new Date(at));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }

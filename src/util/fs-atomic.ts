@@ -1,6 +1,14 @@
 // Durable, atomic file writes and private directories that are what they claim to be (issue 14).
 import {
-  closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -28,8 +36,16 @@ export const nodeFileIo: FileIo = {
 
 /** A failed durable write. code "disk_full" for ENOSPC/EDQUOT, else "write_failed"; `path` is the target. */
 export class WriteFailedError extends CfError {
-  constructor(readonly path: string, readonly errno: string, cause: unknown) {
-    super(errno === "ENOSPC" || errno === "EDQUOT" ? "disk_full" : "write_failed", `writing ${path} failed: ${describe(cause)}`, { cause });
+  constructor(
+    readonly path: string,
+    readonly errno: string,
+    cause: unknown,
+  ) {
+    super(
+      errno === "ENOSPC" || errno === "EDQUOT" ? "disk_full" : "write_failed",
+      `writing ${path} failed: ${describe(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -60,9 +76,10 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     fd = io.openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-    for (let off = 0; off < buf.length; ) {
+    for (let off = 0; off < buf.length;) {
       const n = io.writeSync(fd, buf, off, buf.length - off);
-      if (n <= 0) throw Object.assign(new Error(`write returned ${n} at byte ${off} of ${buf.length}`), { code: "EIO" });
+      if (n <= 0)
+        throw Object.assign(new Error(`write returned ${n} at byte ${off} of ${buf.length}`), { code: "EIO" });
       off += n;
     }
     io.fsyncSync(fd);
@@ -110,12 +127,18 @@ export function ensureRealDir(path: string): void {
   if (st.isSymbolicLink()) throw new CfError("unsafe_dir", `${path} is a symbolic link; it must be a real directory`);
   if (!st.isDirectory()) throw new CfError("unsafe_dir", `${path} is not a directory`);
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new CfError("unsafe_dir", `${path} is owned by uid ${st.uid}, not by this user (uid ${uid})`);
-  if (st.mode & 0o002) throw new CfError("unsafe_dir", `${path} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}); chmod o-w it`);
+  if (uid !== undefined && st.uid !== uid)
+    throw new CfError("unsafe_dir", `${path} is owned by uid ${st.uid}, not by this user (uid ${uid})`);
+  if (st.mode & 0o002)
+    throw new CfError(
+      "unsafe_dir",
+      `${path} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}); chmod o-w it`,
+    );
 }
 
 function fail(path: string, e: unknown): WriteFailedError {
-  const err = e instanceof WriteFailedError ? e : new WriteFailedError(path, (e as NodeJS.ErrnoException)?.code ?? "EIO", e);
+  const err =
+    e instanceof WriteFailedError ? e : new WriteFailedError(path, (e as NodeJS.ErrnoException)?.code ?? "EIO", e);
   for (const l of listeners) ignore(() => l(err));
   return err;
 }

@@ -4,8 +4,17 @@ export type { Logger };
 
 // Keys whose values never reach a log line, wherever they sit in an object.
 const REDACT = [
-  "token", "*.token", "authorization", "*.authorization", "headers.authorization",
-  "accessToken", "*.accessToken", "refreshToken", "*.refreshToken", "bearer", "*.bearer",
+  "token",
+  "*.token",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "accessToken",
+  "*.accessToken",
+  "refreshToken",
+  "*.refreshToken",
+  "bearer",
+  "*.bearer",
 ];
 
 // JSON lines on stdout (journald picks them up); secrets redacted by key.

@@ -31,19 +31,23 @@ export function readRegularFile(path: string, maxBytes: number, expect?: Stats):
     return errnoResult(e);
   }
   if (!st.isFile()) return { ok: false, kind: "not_regular", reason: `not a regular file: ${entryKind(st)}` };
-  if (st.size > maxBytes) return { ok: false, kind: "too_large", reason: `too large: ${st.size} bytes, the limit is ${maxBytes}` };
-  if (expect && (expect.ino !== st.ino || expect.dev !== st.dev)) return { ok: false, kind: "changed", reason: "replaced while being read" };
+  if (st.size > maxBytes)
+    return { ok: false, kind: "too_large", reason: `too large: ${st.size} bytes, the limit is ${maxBytes}` };
+  if (expect && (expect.ino !== st.ino || expect.dev !== st.dev))
+    return { ok: false, kind: "changed", reason: "replaced while being read" };
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ELOOP") return { ok: false, kind: "not_regular", reason: "not a regular file: symbolic link" };
+    if ((e as NodeJS.ErrnoException).code === "ELOOP")
+      return { ok: false, kind: "not_regular", reason: "not a regular file: symbolic link" };
     return errnoResult(e);
   }
   try {
     const fst = fstatSync(fd);
     if (!fst.isFile()) return { ok: false, kind: "not_regular", reason: `not a regular file: ${entryKind(fst)}` };
-    if (fst.ino !== st.ino || fst.dev !== st.dev) return { ok: false, kind: "changed", reason: "replaced while being read" };
+    if (fst.ino !== st.ino || fst.dev !== st.dev)
+      return { ok: false, kind: "changed", reason: "replaced while being read" };
     // One byte more than allowed tells a file that grew past the cap from one that is exactly at it.
     const buf = Buffer.alloc(Math.min(maxBytes, fst.size) + 1);
     let n = 0;

@@ -9,7 +9,10 @@ describe("accounts and events commands", { timeout: 300_000 }, () => {
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 2, config: { quota: { poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s" } } });
+    h = await makeHarness({
+      accounts: 2,
+      config: { quota: { poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s" } },
+    });
     d = await h.start();
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle");
   });
@@ -19,7 +22,13 @@ describe("accounts and events commands", { timeout: 300_000 }, () => {
     await waitFor(() => d.poller.snapshot("a").status === "ok", 20_000, "figures for a");
     const r = await h.cli("accounts", "--json");
     assert.equal(r.code, 0, r.err);
-    const acc = JSON.parse(r.out) as { name: string; state: string; sessions: string[]; credentials: { present: boolean; expiresAt: number }; usage: { status: string } }[];
+    const acc = JSON.parse(r.out) as {
+      name: string;
+      state: string;
+      sessions: string[];
+      credentials: { present: boolean; expiresAt: number };
+      usage: { status: string };
+    }[];
     const a = acc.find((x) => x.name === "a")!;
     assert.equal(a.state, "active");
     assert.deepEqual(a.sessions, ["dev"]);
@@ -33,7 +42,11 @@ describe("accounts and events commands", { timeout: 300_000 }, () => {
   it("moves the sessions off a disabled account, and enables it again", async () => {
     const r = await h.cli("accounts", "disable", "a");
     assert.equal(r.code, 0, r.err);
-    await waitFor(() => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok", 60_000, "moved to b");
+    await waitFor(
+      () => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok",
+      60_000,
+      "moved to b",
+    );
     assert.equal(d.accounts.row("a").state, "disabled");
     assert.equal((await h.cli("accounts", "enable", "a")).code, 0);
     assert.equal(d.accounts.row("a").state, "active");

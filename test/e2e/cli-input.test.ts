@@ -21,7 +21,8 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
   let h: Harness;
   let d: Daemon;
   const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
-  const idle = () => waitFor(() => d.sessions.get("dev")?.state === "idle" && !classifyPane(pane(), Date.now()).busy, 30_000, "idle");
+  const idle = () =>
+    waitFor(() => d.sessions.get("dev")?.state === "idle" && !classifyPane(pane(), Date.now()).busy, 30_000, "idle");
 
   before(async () => {
     // default permission mode: 2.1.332's auto mode would stop the Bash call at its own dialog behind the stand-in.
@@ -52,10 +53,17 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
     const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText.includes("cr-one"), 30_000, mark);
     assert.equal(turn.userText, "cr-one\ncr-two\ncr-three");
     await idle();
-    await assert.rejects(d.api.send({ session: "dev", text: "ctl-one\rctl-two\u001b\u0015 ctl-end \u001b[201~ tail" }), /control character \(ESC at offset 15\)/);
+    await assert.rejects(
+      d.api.send({ session: "dev", text: "ctl-one\rctl-two\u001b\u0015 ctl-end \u001b[201~ tail" }),
+      /control character \(ESC at offset 15\)/,
+    );
     await assert.rejects(d.api.send({ session: "dev", text: "/logout" }), /slash command/);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(h.api.turns().filter((t) => t.userText.includes("ctl-") || t.userText.includes("logout")).length, 0, "nothing of them reached the model");
+    assert.equal(
+      h.api.turns().filter((t) => t.userText.includes("ctl-") || t.userText.includes("logout")).length,
+      0,
+      "nothing of them reached the model",
+    );
     assert.equal(h.api.turns().filter((t) => t.userText.includes("cr-one")).length, 1, "one prompt, once");
   });
 
@@ -76,12 +84,16 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
     const approved = join(h.root, "approved");
     h.api.setReplier((r) => {
       if (hasToolResult(r)) return { text: "tool ran" };
-      if (r.userText.includes("RUN-BASH")) return { toolUse: { name: "Bash", input: { command: `touch ${approved}`, description: "touch a file" } } };
+      if (r.userText.includes("RUN-BASH"))
+        return { toolUse: { name: "Bash", input: { command: `touch ${approved}`, description: "touch a file" } } };
       return undefined;
     });
     await d.api.send({ session: "dev", text: "RUN-BASH please" });
     await waitFor(() => classifyPane(pane(), Date.now()).dialog === "permission", 30_000, "permission dialog open");
-    await assert.rejects(d.api.send({ session: "dev", text: "hello while the dialog is open" }), /dialog open: permission/);
+    await assert.rejects(
+      d.api.send({ session: "dev", text: "hello while the dialog is open" }),
+      /dialog open: permission/,
+    );
     assert.equal(existsSync(approved), false, "the tool call was not approved");
     assert.equal(classifyPane(pane(), Date.now()).dialog, "permission", "the dialog is still open, untouched");
     const ev = d.store.tailEvents(50, { session: "dev", kindPrefix: "session.input_refused" })[0];
@@ -99,35 +111,48 @@ describe("cli input (real CLI)", { timeout: 240_000 }, () => {
 // 2.1.332 starts in auto mode, whose check of a tool call runs on the service: behind the stand-in the
 // first Bash call stops at "Auto mode can't check actions in this session" (issue 13 point 9). With no
 // claude.permission_mode the session must say so instead of looking busy; a send is refused.
-describe("auto-mode check dialog (newest CLI, no permission_mode)", { timeout: 240_000, skip: process.env.CF_TEST_CLI !== "latest" && "2.1.332 only (CF_TEST_CLI=latest)" }, () => {
-  let h: Harness;
-  let d: Daemon;
-  const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
-  before(async () => {
-    h = await makeHarness({ accounts: 1 });
-    d = await h.start();
-    await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
-  });
-  after(async () => h?.cleanup());
-
-  it("a Bash call leaves the session waiting: auto-mode check dialog, never silently busy", async () => {
-    const touched = join(h.root, "auto-touched");
-    h.api.setReplier((r) => {
-      if (hasToolResult(r)) return { text: "tool ran" };
-      if (r.userText.includes("RUN-BASH")) return { toolUse: { name: "Bash", input: { command: `touch ${touched}`, description: "touch a file" } } };
-      return undefined;
+describe(
+  "auto-mode check dialog (newest CLI, no permission_mode)",
+  { timeout: 240_000, skip: process.env.CF_TEST_CLI !== "latest" && "2.1.332 only (CF_TEST_CLI=latest)" },
+  () => {
+    let h: Harness;
+    let d: Daemon;
+    const pane = () => h.tmux("capture-pane", "-p", "-t", "=dev:").out;
+    before(async () => {
+      h = await makeHarness({ accounts: 1 });
+      d = await h.start();
+      await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
     });
-    await d.api.send({ session: "dev", text: "RUN-BASH in auto mode" });
-    await waitFor(() => classifyPane(pane(), Date.now()).dialog === "auto_mode_check", 30_000, "auto-mode check dialog");
-    // The sweep notes it for a busy session.
-    await waitFor(() => /^waiting: auto-mode check dialog/.test(d.sessions.get("dev")?.stateReason ?? ""), 15_000, "status says waiting");
-    const st = await h.cli("status");
-    assert.match(st.out, /waiting: auto-mode check dialog/);
-    await assert.rejects(d.api.send({ session: "dev", text: "hello" }), /dialog open: auto_mode_check/);
-    assert.equal(existsSync(touched), false);
-    h.api.setReplier(undefined);
-  });
-});
+    after(async () => h?.cleanup());
+
+    it("a Bash call leaves the session waiting: auto-mode check dialog, never silently busy", async () => {
+      const touched = join(h.root, "auto-touched");
+      h.api.setReplier((r) => {
+        if (hasToolResult(r)) return { text: "tool ran" };
+        if (r.userText.includes("RUN-BASH"))
+          return { toolUse: { name: "Bash", input: { command: `touch ${touched}`, description: "touch a file" } } };
+        return undefined;
+      });
+      await d.api.send({ session: "dev", text: "RUN-BASH in auto mode" });
+      await waitFor(
+        () => classifyPane(pane(), Date.now()).dialog === "auto_mode_check",
+        30_000,
+        "auto-mode check dialog",
+      );
+      // The sweep notes it for a busy session.
+      await waitFor(
+        () => /^waiting: auto-mode check dialog/.test(d.sessions.get("dev")?.stateReason ?? ""),
+        15_000,
+        "status says waiting",
+      );
+      const st = await h.cli("status");
+      assert.match(st.out, /waiting: auto-mode check dialog/);
+      await assert.rejects(d.api.send({ session: "dev", text: "hello" }), /dialog open: auto_mode_check/);
+      assert.equal(existsSync(touched), false);
+      h.api.setReplier(undefined);
+    });
+  },
+);
 
 describe("an inbox task starting with !", { timeout: 240_000 }, () => {
   let h: Harness;
@@ -139,12 +164,20 @@ describe("an inbox task starting with !", { timeout: 240_000 }, () => {
     const bang = join(h.root, "bang-task");
     const prompt = `!touch ${bang}`;
     dropFiles(join(h.root, "state", "inbox"), [{ name: "bang.md", prompt, front: { id: "bang-1" } }]);
-    const t = await waitFor(() => {
-      const x = d.inbox.tasks.get("bang-1");
-      return x && x.state !== "queued" && x.state !== "running" ? x : null;
-    }, 120_000, "task ended");
+    const t = await waitFor(
+      () => {
+        const x = d.inbox.tasks.get("bang-1");
+        return x && x.state !== "queued" && x.state !== "running" ? x : null;
+      },
+      120_000,
+      "task ended",
+    );
     assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
-    assert.equal(h.api.turns().filter((r) => r.userText === prompt).length, 1, "the model got the text as a prompt, once");
+    assert.equal(
+      h.api.turns().filter((r) => r.userText === prompt).length,
+      1,
+      "the model got the text as a prompt, once",
+    );
     assert.equal(existsSync(bang), false, "no shell ran it");
   });
 });

@@ -16,7 +16,15 @@ import { makeHarness, type Harness } from "../support/harness.js";
 import { callTool, connectMcp, listenOf, mcpHeaders, rawRequest } from "../support/mcp-client.js";
 import { waitFor } from "../support/wait.js";
 
-const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i + 1, method: "tools/call", params: { name: "accounts_list", arguments: {} } })));
+const batch = (n: number) =>
+  JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({
+      jsonrpc: "2.0",
+      id: i + 1,
+      method: "tools/call",
+      params: { name: "accounts_list", arguments: {} },
+    })),
+  );
 const ABS_PATH = /(^|[\s"'=:(])\/(tmp|home|root|run|var|usr|proc)\//;
 
 describe("control plane errors and limits on a real daemon", { timeout: 120_000 }, () => {
@@ -26,12 +34,28 @@ describe("control plane errors and limits on a real daemon", { timeout: 120_000 
   let c: Client;
   let blocked: string | null = null;
   const post = (path: string, body: unknown) =>
-    rawRequest(listen, "POST", path, { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, JSON.stringify(body));
+    rawRequest(
+      listen,
+      "POST",
+      path,
+      { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      JSON.stringify(body),
+    );
 
   before(async () => {
-    h = await makeHarness({ accounts: 2, binary: STUB_CLAUDE, config: { mcp_http: { enable_trigger: false, rate_limit_per_minute: 0 } } });
+    h = await makeHarness({
+      accounts: 2,
+      binary: STUB_CLAUDE,
+      config: { mcp_http: { enable_trigger: false, rate_limit_per_minute: 0 } },
+    });
     // A long sweep: the test kills the tmux server and the daemon must not recreate it under the test.
-    d = await Daemon.start({ config: h.loadConfig(), env: h.env, log: silentLogger(), realHome: h.root, sweepMs: 600_000 });
+    d = await Daemon.start({
+      config: h.loadConfig(),
+      env: h.env,
+      log: silentLogger(),
+      realHome: h.root,
+      sweepMs: 600_000,
+    });
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
     listen = listenOf(h);
     c = await connectMcp(listen, { authorization: `Bearer ${h.token}` });
@@ -46,7 +70,8 @@ describe("control plane errors and limits on a real daemon", { timeout: 120_000 
   it("the CLI mutates over the socket with the token from the env or token.env; without it, 403 and nothing happens", async () => {
     const withEnv = await h.cli("checkpoint", "dev");
     assert.equal(withEnv.code, 0, withEnv.err);
-    const taken = () => d.store.tailEvents(100, { kindPrefix: "checkpoint.taken" }).filter((e) => e.data.reason === "on demand").length;
+    const taken = () =>
+      d.store.tailEvents(100, { kindPrefix: "checkpoint.taken" }).filter((e) => e.data.reason === "on demand").length;
     const n = taken();
     const env = { ...h.env, CLAUDE_FAILOVER_TOKEN: "" };
     const io = () => {
@@ -65,7 +90,10 @@ describe("control plane errors and limits on a real daemon", { timeout: 120_000 
 
   it("a wrong Host on /status is refused; the right one is served", async () => {
     const port = listen.split(":").pop()!;
-    const bad = await rawRequest(listen, "GET", "/status", { authorization: `Bearer ${h.token}`, host: `attacker.example:${port}` });
+    const bad = await rawRequest(listen, "GET", "/status", {
+      authorization: `Bearer ${h.token}`,
+      host: `attacker.example:${port}`,
+    });
     assert.equal(bad.status, 403);
     assert.equal((await rawRequest(listen, "GET", "/status", { authorization: `Bearer ${h.token}` })).status, 200);
   });

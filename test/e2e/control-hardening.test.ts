@@ -10,7 +10,11 @@ import { makeHarness, type Harness } from "../support/harness.js";
 import { callOk, callTool, connectMcp, listenOf, mcpHeaders, rawRequest, rpc } from "../support/mcp-client.js";
 import { waitFor } from "../support/wait.js";
 
-const INIT = rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+const INIT = rpc("initialize", {
+  protocolVersion: "2025-06-18",
+  capabilities: {},
+  clientInfo: { name: "t", version: "1" },
+});
 const TEN_MB = Buffer.alloc(10 * 1024 * 1024, 0x61);
 
 describe("control plane hardening", { timeout: 180_000 }, () => {
@@ -19,12 +23,19 @@ describe("control plane hardening", { timeout: 180_000 }, () => {
   let c: Client;
   let listen: string;
   let logs = "";
-  const mcp = (headers: Record<string, string>, body?: string | Buffer, method = "POST") => rawRequest(listen, method, "/mcp", headers, body);
+  const mcp = (headers: Record<string, string>, body?: string | Buffer, method = "POST") =>
+    rawRequest(listen, method, "/mcp", headers, body);
 
   before(async () => {
     h = await makeHarness({ accounts: 2, config: { mcp_http: { enable_trigger: true, rate_limit_per_minute: 0 } } });
     const sink = new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) });
-    d = await Daemon.start({ config: h.loadConfig(), env: h.env, log: createLogger("trace", sink), realHome: h.root, sweepMs: 300 });
+    d = await Daemon.start({
+      config: h.loadConfig(),
+      env: h.env,
+      log: createLogger("trace", sink),
+      realHome: h.root,
+      sweepMs: 300,
+    });
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
     listen = listenOf(h);
     c = await connectMcp(listen, { authorization: `Bearer ${h.token}` });
@@ -36,7 +47,15 @@ describe("control plane hardening", { timeout: 180_000 }, () => {
   });
 
   it("401 without a token, with a wrong token, and in the wrong scheme", async () => {
-    for (const auth of [null, "Bearer wrong-token-0123456789abcdef", `bearer ${h.token}`, `Basic ${Buffer.from(`x:${h.token}`).toString("base64")}`, `Token ${h.token}`, `Bearer ${h.token}x`, "Bearer"]) {
+    for (const auth of [
+      null,
+      "Bearer wrong-token-0123456789abcdef",
+      `bearer ${h.token}`,
+      `Basic ${Buffer.from(`x:${h.token}`).toString("base64")}`,
+      `Token ${h.token}`,
+      `Bearer ${h.token}x`,
+      "Bearer",
+    ]) {
       const r = await mcp(mcpHeaders(null, auth ? { authorization: auth } : {}), INIT);
       assert.equal(r.status, 401, String(auth));
       assert.match(String(r.headers["www-authenticate"]), /^Bearer/);
@@ -58,7 +77,13 @@ describe("control plane hardening", { timeout: 180_000 }, () => {
     assert.equal(declared.status, 413);
     const chunked = await mcp(mcpHeaders(h.token, { "transfer-encoding": "chunked" }), TEN_MB);
     assert.equal(chunked.status, 413);
-    const trig = await rawRequest(listen, "POST", "/trigger/send", { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, TEN_MB);
+    const trig = await rawRequest(
+      listen,
+      "POST",
+      "/trigger/send",
+      { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      TEN_MB,
+    );
     assert.equal(trig.status, 413);
   });
 
@@ -71,12 +96,20 @@ describe("control plane hardening", { timeout: 180_000 }, () => {
 
   it("DNS rebinding: a foreign Host or Origin is refused with 403", async () => {
     const port = listen.split(":").pop()!;
-    const cases: Record<string, string>[] = [{ host: `evil.example:${port}` }, { host: "127.0.0.1:1" }, { origin: "http://evil.example" }, { origin: "null" }];
+    const cases: Record<string, string>[] = [
+      { host: `evil.example:${port}` },
+      { host: "127.0.0.1:1" },
+      { origin: "http://evil.example" },
+      { origin: "null" },
+    ];
     for (const extra of cases) {
       const r = await mcp(mcpHeaders(h.token, extra), INIT);
       assert.equal(r.status, 403, JSON.stringify(extra));
     }
-    assert.equal((await mcp(mcpHeaders(h.token, { host: `localhost:${port}`, origin: "http://localhost:5173" }), INIT)).status, 200);
+    assert.equal(
+      (await mcp(mcpHeaders(h.token, { host: `localhost:${port}`, origin: "http://localhost:5173" }), INIT)).status,
+      200,
+    );
   });
 
   it("wrong types, unknown tool, unknown session: MCP errors, safe text", async () => {
@@ -95,7 +128,14 @@ describe("control plane hardening", { timeout: 180_000 }, () => {
   });
 
   it("/trigger/*: 400 for bad JSON or types, 404 for an unknown session; /metrics needs the token", async () => {
-    const post = (path: string, body: string) => rawRequest(listen, "POST", path, { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, body);
+    const post = (path: string, body: string) =>
+      rawRequest(
+        listen,
+        "POST",
+        path,
+        { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+        body,
+      );
     assert.equal((await post("/trigger/swap", "{")).status, 400);
     assert.equal((await post("/trigger/swap", "")).status, 400);
     assert.equal((await post("/trigger/swap", JSON.stringify({ session: 5 }))).status, 400);

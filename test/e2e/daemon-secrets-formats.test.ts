@@ -31,18 +31,25 @@ describe("daemon-started tmux: no secrets in tmux or argv, no formats expanded",
   let project: string;
   let cliPid: number;
   before(async () => {
-    h = await makeHarness({ binary: STUB_CLAUDE, config: { claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50", CF_TEST_SECRET: SECRET } } } });
+    h = await makeHarness({
+      binary: STUB_CLAUDE,
+      config: { claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50", CF_TEST_SECRET: SECRET } } },
+    });
     project = join(h.root, "projects", `#(touch ${h.root}/fmt)`, "x;");
     mkdirSync(project, { recursive: true });
     const pool = h.configObject.pool as { dedicated: { name: string; project: string }[] };
     pool.dedicated = [{ name: "dev", project }];
     h.env.NOTIFY_SOCKET = join(h.root, "no-such-notify-socket");
     await h.spawnDaemon();
-    cliPid = await waitFor(() => {
-      const r = h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_dead} #{pane_pid}");
-      const [dead, pid] = r.out.trim().split(" ");
-      return r.code === 0 && dead === "0" && pid ? Number(pid) : null;
-    }, 30_000, "dev pane running");
+    cliPid = await waitFor(
+      () => {
+        const r = h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_dead} #{pane_pid}");
+        const [dead, pid] = r.out.trim().split(" ");
+        return r.code === 0 && dead === "0" && pid ? Number(pid) : null;
+      },
+      30_000,
+      "dev pane running",
+    );
     // The launcher has exec'd the CLI once its argv names the stub.
     await waitFor(() => readFileSync(`/proc/${cliPid}/cmdline`, "utf8").includes("stub-claude"), 15_000, "CLI exec'd");
   });

@@ -20,7 +20,8 @@ const MISSING = `${CHROMIUM} missing (apt-get install chromium)`;
 
 // Under CI a missing browser is a failure, not a silent skip: the dashboard would go untested.
 if (!existsSync(CHROMIUM) && process.env.CI) {
-  it("dashboard (chromium): the browser is installed", () => assert.fail(`${MISSING}: CI must run the dashboard's browser test (scripts/test.sh installs it as root)`));
+  it("dashboard (chromium): the browser is installed", () =>
+    assert.fail(`${MISSING}: CI must run the dashboard's browser test (scripts/test.sh installs it as root)`));
 }
 
 describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM) && MISSING }, () => {
@@ -44,10 +45,19 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     h.api.setUtilization(h.accountTokens.b!, { five_hour: 63, seven_day: 31 });
     d = await h.start();
     base = `http://${String((h.configObject.mcp_http as Record<string, unknown>).listen)}`;
-    await waitFor(() => d.sessions.get("one")?.state === "idle" && d.sessions.get("two")?.state === "idle", 90_000, "both idle");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    await waitFor(
+      () => d.sessions.get("one")?.state === "idle" && d.sessions.get("two")?.state === "idle",
+      90_000,
+      "both idle",
+    );
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
     page = await (await browser.newContext({ viewport: { width: 1100, height: 1400 } })).newPage();
-    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`); });
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   });
   after(async () => {
@@ -60,9 +70,19 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     assert.equal(pageRes.status, 401);
     assert.match(await pageRes.text(), /<form method="post" action="\/ui\/login"/);
     assert.match(pageRes.headers.get("content-security-policy") ?? "", /script-src 'self'; style-src 'self'/);
-    for (const path of ["/ui/stream", "/ui/state", "/ui/pane?name=one"]) assert.equal((await fetch(`${base}${path}`)).status, 401, path);
-    assert.equal((await fetch(`${base}/ui/stream`, { headers: { authorization: `Bearer ${h.token}`, cookie: "cf_ui=forged" } })).status, 401, "the bearer header is no cookie");
-    const wrong = await fetch(`${base}/ui/login`, { method: "POST", body: "token=wrong-token-wrong-token", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    for (const path of ["/ui/stream", "/ui/state", "/ui/pane?name=one"])
+      assert.equal((await fetch(`${base}${path}`)).status, 401, path);
+    assert.equal(
+      (await fetch(`${base}/ui/stream`, { headers: { authorization: `Bearer ${h.token}`, cookie: "cf_ui=forged" } }))
+        .status,
+      401,
+      "the bearer header is no cookie",
+    );
+    const wrong = await fetch(`${base}/ui/login`, {
+      method: "POST",
+      body: "token=wrong-token-wrong-token",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     assert.equal(wrong.status, 401);
   });
 
@@ -81,12 +101,19 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     assert.ok(!cookie.value.includes(h.token));
     await page.waitForSelector('[data-account="a"] .bar', { timeout: 30_000 });
     await page.waitForSelector('[data-account="b"] .bar', { timeout: 30_000 });
-    assert.deepEqual(await page.$$eval("#sessions tbody tr", (rows) => rows.map((r) => r.getAttribute("data-session"))), ["one", "two"]);
+    assert.deepEqual(
+      await page.$$eval("#sessions tbody tr", (rows) => rows.map((r) => r.getAttribute("data-session"))),
+      ["one", "two"],
+    );
     const project = await page.textContent('tr[data-session="two"] td.project');
     assert.ok(project?.endsWith(`x${EVIL}`), String(project));
     // A prompt with markup in it: text in the table, nothing ran.
     await typePrompt(h, `${EVIL} hello`, "one");
-    await page.waitForFunction((t) => document.querySelector('tr[data-session="one"] td.prompt')?.textContent === t, `${EVIL} hello`, { timeout: 30_000 });
+    await page.waitForFunction(
+      (t) => document.querySelector('tr[data-session="one"] td.prompt')?.textContent === t,
+      `${EVIL} hello`,
+      { timeout: 30_000 },
+    );
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.$$eval("script", (s) => s.length), 2, "only our two scripts");
     await waitFor(() => d.sessions.get("one")?.state === "idle", 30_000, "one idle");
@@ -99,12 +126,25 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     assert.equal(r.code, 0, r.err);
     const done = Date.now();
     // The finished swap: account b and the swap's outcome (the account alone changes mid-swap already).
-    await page.waitForFunction(() => document.querySelector('tr[data-session="one"] td.account')?.textContent === "b"
-      && /^a → b ok/.test(document.querySelector('tr[data-session="one"] td.swap')?.textContent ?? ""), undefined, { timeout: 2_000 });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('tr[data-session="one"] td.account')?.textContent === "b" &&
+        /^a → b ok/.test(document.querySelector('tr[data-session="one"] td.swap')?.textContent ?? ""),
+      undefined,
+      { timeout: 2_000 },
+    );
     const shownAfter = Date.now() - done;
     assert.ok(shownAfter <= 2_000, `${shownAfter} ms`);
-    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1, "same page, no reload");
-    await page.waitForFunction(() => [...document.querySelectorAll("#markers li")].some((li) => li.textContent?.includes("one: moved a → b")), undefined, { timeout: 2_000 });
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload),
+      1,
+      "same page, no reload",
+    );
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#markers li")].some((li) => li.textContent?.includes("one: moved a → b")),
+      undefined,
+      { timeout: 2_000 },
+    );
     // Hovering the swap's marker on the chart shows what happened and why.
     const sw = d.store.lastSwap("one")!;
     const spot = await page.evaluate((at) => {
@@ -115,7 +155,13 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
       return { x: over.left + ((at - since) / (now - since)) * over.width, y: over.top + over.height / 2 };
     }, sw.endedAt!);
     await page.mouse.move(spot.x, spot.y);
-    await page.waitForFunction(() => /swap\.done: one: moved a → b \(manual\)/.test(document.getElementById("tip")?.textContent ?? "") && !document.getElementById("tip")!.hidden, undefined, { timeout: 2_000 });
+    await page.waitForFunction(
+      () =>
+        /swap\.done: one: moved a → b \(manual\)/.test(document.getElementById("tip")?.textContent ?? "") &&
+        !document.getElementById("tip")!.hidden,
+      undefined,
+      { timeout: 2_000 },
+    );
     const dir = process.env.CF_TEST_ARTIFACTS ?? join(tmpdir(), "claude-failover-artifacts");
     mkdirSync(dir, { recursive: true });
     const shot = join(dir, "dashboard.png");
@@ -131,19 +177,38 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     await phone.goto(`${base}/ui`);
     await phone.waitForSelector("#conn.live", { timeout: 10_000 });
     await phone.waitForSelector('[data-account="b"] .bar', { timeout: 10_000 });
-    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+    const widths = await phone.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      view: window.innerWidth,
+    }));
     assert.ok(widths.page <= widths.view, JSON.stringify(widths));
     await phone.close();
   });
 
   it("is read-only while enable_trigger is off", async () => {
     assert.equal(await page.isHidden("#controls"), true);
-    assert.equal(await page.$$eval('tr[data-session="one"] button', (b) => b.map((x) => x.textContent)).then((t) => t.join(",")), "Pane");
-    const status = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "application/json", "x-cf-ui": "1" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
+    assert.equal(
+      await page.$$eval('tr[data-session="one"] button', (b) => b.map((x) => x.textContent)).then((t) => t.join(",")),
+      "Pane",
+    );
+    const status = await page.evaluate(
+      async () =>
+        (
+          await fetch("/ui/action", {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-cf-ui": "1" },
+            body: JSON.stringify({ action: "restart", session: "one" }),
+          })
+        ).status,
+    );
     assert.equal(status, 403);
     // The pane's tail, as text.
     await page.click('tr[data-session="one"] button');
-    await page.waitForFunction(() => /^one\n\n[\s\S]*Claude Code/.test(document.getElementById("pane")?.textContent ?? ""), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => /^one\n\n[\s\S]*Claude Code/.test(document.getElementById("pane")?.textContent ?? ""),
+      undefined,
+      { timeout: 5_000 },
+    );
   });
 
   it("with enable_trigger (reloaded) its buttons go through the facade and show the result", async () => {
@@ -153,10 +218,18 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     await page.waitForSelector("#controls", { state: "visible", timeout: 7_000 });
     const before = d.store.tailEvents(1, { kindPrefix: "checkpoint.taken" })[0]?.id ?? 0;
     await page.click('tr[data-session="two"] button:has-text("Checkpoint")');
-    await page.waitForFunction(() => /^done: .*"path"/.test(document.getElementById("result")?.textContent ?? ""), undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => /^done: .*"path"/.test(document.getElementById("result")?.textContent ?? ""),
+      undefined,
+      { timeout: 15_000 },
+    );
     assert.ok(d.store.eventsAfter(before, 50).some((e) => e.kind === "checkpoint.taken" && e.session === "two"));
     await page.click('[data-account="a"] button:has-text("Disable")');
-    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("done: "), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => (document.getElementById("result")?.textContent ?? "").startsWith("done: "),
+      undefined,
+      { timeout: 5_000 },
+    );
     assert.equal(d.accounts.row("a").state, "disabled");
     await page.waitForSelector('[data-account="a"] button:has-text("Enable")', { timeout: 5_000 });
     await page.click('[data-account="a"] button:has-text("Enable")');
@@ -164,20 +237,41 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
     // A task enqueued from the page (the pool has no sessions: it stays queued), then cancelled from its row.
     await page.fill("#enqueue textarea", "a task to cancel");
     await page.click("#enqueue button");
-    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("done: "), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => (document.getElementById("result")?.textContent ?? "").startsWith("done: "),
+      undefined,
+      { timeout: 5_000 },
+    );
     const queued = d.inbox.tasks.list().find((t) => t.prompt === "a task to cancel")!;
     assert.equal(queued.state, "queued");
     await page.click(`tr[data-task="${queued.id}"] button:has-text("Cancel")`);
     await waitFor(() => d.inbox.tasks.get(queued.id)?.state === "cancelled", 5_000, "task cancelled from the page");
     await page.waitForSelector(`tr[data-task="${queued.id}"].task-cancelled`, { timeout: 7_000 });
-    assert.equal(await page.locator(`tr[data-task="${queued.id}"] button:has-text("Cancel")`).count(), 0, "no Cancel on an ended task");
+    assert.equal(
+      await page.locator(`tr[data-task="${queued.id}"] button:has-text("Cancel")`).count(),
+      0,
+      "no Cancel on an ended task",
+    );
     // Refused by the facade: the reason is shown, nothing happens.
     await page.fill("#enqueue textarea", "/logout now");
     await page.click("#enqueue button");
-    await page.waitForFunction(() => (document.getElementById("result")?.textContent ?? "").startsWith("refused: "), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => (document.getElementById("result")?.textContent ?? "").startsWith("refused: "),
+      undefined,
+      { timeout: 5_000 },
+    );
     assert.equal(d.inbox.tasks.list().filter((t) => t.prompt.startsWith("/logout")).length, 0);
     // A cross-site style request (no x-cf-ui header) is refused even now.
-    const forged = await page.evaluate(async () => (await fetch("/ui/action", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ action: "restart", session: "one" }) })).status);
+    const forged = await page.evaluate(
+      async () =>
+        (
+          await fetch("/ui/action", {
+            method: "POST",
+            headers: { "content-type": "text/plain" },
+            body: JSON.stringify({ action: "restart", session: "one" }),
+          })
+        ).status,
+    );
     assert.equal(forged, 403);
   });
 

@@ -65,7 +65,8 @@ describe("a full disk under the checkpoints", { timeout: 120_000 }, () => {
     }
     const status = await h.cli("status", "--json");
     assert.equal(status.code, 0, status.err);
-    const wf = (JSON.parse(status.out) as { writeFailures: { count: number; last: { code: string; error: string } } }).writeFailures;
+    const wf = (JSON.parse(status.out) as { writeFailures: { count: number; last: { code: string; error: string } } })
+      .writeFailures;
     assert.ok(wf.count >= 1, `count ${wf.count}`);
     assert.equal(wf.last.code, "disk_full");
     assert.match(wf.last.error, /ENOSPC: no space left on device/);

@@ -37,15 +37,26 @@ describe("hook events of another launch", { timeout: 120_000 }, () => {
   it("drops another launch's event written after the current launch started, and logs it", async () => {
     const row = d.sessions.get("dev")!;
     spool(Date.now(), "ffffffffffff", "SessionEnd", { session_id: row.claudeSessionId, reason: "other" });
-    const ev = await waitFor(() => d.store.tailEvents(50).find((e) => e.kind === "hook.foreign_launch"), 10_000, "foreign event logged");
+    const ev = await waitFor(
+      () => d.store.tailEvents(50).find((e) => e.kind === "hook.foreign_launch"),
+      10_000,
+      "foreign event logged",
+    );
     assert.deepEqual([ev.data.event, ev.data.launch, ev.data.current], ["SessionEnd", "ffffffffffff", row.launchId]);
     assert.equal(d.sessions.get("dev")!.state, "idle", "not applied: the session did not end");
   });
 
   it("applies a previous launch's event written before the current launch started", async () => {
     const row = d.sessions.get("dev")!;
-    spool(row.launchedAt! - 1000, "eeeeeeeeeeee", "Notification", { session_id: row.claudeSessionId, notification_type: "idle_prompt" });
-    await waitFor(() => d.store.tailEvents(50).some((e) => e.kind === "hook.Notification"), 10_000, "old launch's event applied");
+    spool(row.launchedAt! - 1000, "eeeeeeeeeeee", "Notification", {
+      session_id: row.claudeSessionId,
+      notification_type: "idle_prompt",
+    });
+    await waitFor(
+      () => d.store.tailEvents(50).some((e) => e.kind === "hook.Notification"),
+      10_000,
+      "old launch's event applied",
+    );
     assert.equal(d.store.tailEvents(50).filter((e) => e.kind === "hook.foreign_launch").length, 1);
   });
 });

@@ -28,10 +28,18 @@ describe("control characters in a launch prompt (real CLI)", { timeout: 180_000 
   it("the daemon refuses the send; at launch 2.1.197 keeps the bytes, 2.1.332 strips them", async () => {
     await assert.rejects(d.api.send({ session: "dev", text: TEXT }), /control character \(ESC at offset 15\)/);
     await d.api.send({ session: "dev", text: "first probe" });
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "answered");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      60_000,
+      "answered",
+    );
     // The CLI writes its transcript lazily: launch only once the answer is on disk, so the CLI resumes.
     const path = d.sessions.get("dev")!.transcriptPath!;
-    await waitFor(() => existsSync(path) && readFileSync(path, "utf8").includes("ANSWER: first probe"), 10_000, "answer on disk");
+    await waitFor(
+      () => existsSync(path) && readFileSync(path, "utf8").includes("ANSWER: first probe"),
+      10_000,
+      "answer on disk",
+    );
     d.sessions.lock("dev", "test: launch prompt");
     try {
       const mark = h.api.requests.length;
@@ -43,7 +51,11 @@ describe("control characters in a launch prompt (real CLI)", { timeout: 180_000 
       const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText.includes("ctl-one"), 60_000, mark);
       assert.ok(turn.allUserTexts.includes("first probe"), "resumed: the earlier conversation came along");
       const expected = selectedCli() === "latest" ? "ctl-one\nctl-two ctl-end [201~ tail x yz" : TEXT;
-      assert.equal(turn.userText, expected, `what the model got from ${selectedCli()}: ${JSON.stringify(turn.userText)}`);
+      assert.equal(
+        turn.userText,
+        expected,
+        `what the model got from ${selectedCli()}: ${JSON.stringify(turn.userText)}`,
+      );
       await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered, 30_000, "answered");
     } finally {
       d.sessions.unlock("dev");

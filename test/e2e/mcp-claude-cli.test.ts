@@ -23,7 +23,9 @@ type Msg = { role: string; content: unknown };
 function toolResults(r: RecordedRequest): { content: unknown; is_error?: boolean }[] {
   const msgs = (r.body?.messages ?? []) as Msg[];
   const since = msgs.slice(msgs.map((m) => m.role).lastIndexOf("assistant") + 1);
-  return since.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((b: { type?: string }) => b.type === "tool_result") : []));
+  return since.flatMap((m) =>
+    Array.isArray(m.content) ? m.content.filter((b: { type?: string }) => b.type === "tool_result") : [],
+  );
 }
 
 function resultText(block: { content: unknown }): string {
@@ -43,9 +45,22 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
     taskProject = h.project("tasks");
     (h.configObject.pool as Record<string, unknown>).autonomous = { max: 1, project: taskProject, idle_timeout: "5m" };
     const mcpConfig = join(h.root, "mcp.json");
-    writeFileSync(mcpConfig, JSON.stringify({ mcpServers: { [SERVER]: { type: "http", url: `http://${listenOf(h)}/mcp`, headers: { Authorization: `Bearer ${h.token}` } } } }), { mode: 0o600 });
+    writeFileSync(
+      mcpConfig,
+      JSON.stringify({
+        mcpServers: {
+          [SERVER]: { type: "http", url: `http://${listenOf(h)}/mcp`, headers: { Authorization: `Bearer ${h.token}` } },
+        },
+      }),
+      { mode: 0o600 },
+    );
     // --allowedTools: the calls run without a permission dialog, and only these two are pre-approved.
-    (h.configObject.claude as Record<string, unknown>).args = ["--mcp-config", mcpConfig, "--allowedTools", `${tool("sessions_list")},${tool("inbox_enqueue")}`];
+    (h.configObject.claude as Record<string, unknown>).args = [
+      "--mcp-config",
+      mcpConfig,
+      "--allowedTools",
+      `${tool("sessions_list")},${tool("inbox_enqueue")}`,
+    ];
     d = await h.start();
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
   });
@@ -56,7 +71,11 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
    * so its very first turn may not list them yet), and answers that turn with a call of `name`.
    * Resolves with the request that carried the tool's result.
    */
-  async function callThroughCli(name: string, input: Record<string, unknown>, prompt: string): Promise<RecordedRequest> {
+  async function callThroughCli(
+    name: string,
+    input: Record<string, unknown>,
+    prompt: string,
+  ): Promise<RecordedRequest> {
     const from = h.api.requests.length;
     h.api.setReplier((r) => {
       if (toolResults(r).length) return { text: `${prompt} handled` };
@@ -83,7 +102,10 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
     const [block] = toolResults(req);
     assert.notEqual(block!.is_error, true, resultText(block!));
     const out = JSON.parse(resultText(block!)) as { sessions: { name: string; account: string; state: string }[] };
-    assert.deepEqual(out.sessions.map((s) => s.name), ["dev"]);
+    assert.deepEqual(
+      out.sessions.map((s) => s.name),
+      ["dev"],
+    );
     assert.equal(out.sessions[0]!.account, "a");
     assert.equal(out.sessions[0]!.state, "busy", "called in the middle of its own turn");
     await waitFor(() => pane().includes("LIST-SESSIONS handled"), 30_000, "the turn finished");
@@ -91,7 +113,11 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
 
   it("inbox_enqueue: the CLI queues a task, and the task runs", async () => {
     const prompt = "TASK-FROM-MCP: say hello";
-    const req = await callThroughCli("inbox_enqueue", { prompt, project: taskProject, id: "mcp-task-1" }, "ENQUEUE-TASK");
+    const req = await callThroughCli(
+      "inbox_enqueue",
+      { prompt, project: taskProject, id: "mcp-task-1" },
+      "ENQUEUE-TASK",
+    );
     const [block] = toolResults(req);
     assert.notEqual(block!.is_error, true, resultText(block!));
     const task = JSON.parse(resultText(block!)) as { id: string; state: string };
@@ -106,11 +132,34 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
     // daemon answering the health check runs in this process.
     const home = join(h.root, "mcp-add-home");
     mkdirSync(home, { recursive: true });
-    const opts = { env: { ...process.env, HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1" }, cwd: home, timeout: 60_000 };
+    const opts = {
+      env: { ...process.env, HOME: home, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1" },
+      cwd: home,
+      timeout: 60_000,
+    };
     const run = promisify(execFile);
     const url = `http://${listenOf(h)}/mcp`;
-    await run(CLAUDE_BIN, ["mcp", "add", "--transport", "http", SERVER, url, "--header", `Authorization: Bearer ${h.token}`, "-s", "user"], opts);
-    await run(CLAUDE_BIN, ["mcp", "add", "--transport", "http", "cf-wrong-token", url, "--header", "Authorization: Bearer wrong-token-0123456789", "-s", "user"], opts);
+    await run(
+      CLAUDE_BIN,
+      ["mcp", "add", "--transport", "http", SERVER, url, "--header", `Authorization: Bearer ${h.token}`, "-s", "user"],
+      opts,
+    );
+    await run(
+      CLAUDE_BIN,
+      [
+        "mcp",
+        "add",
+        "--transport",
+        "http",
+        "cf-wrong-token",
+        url,
+        "--header",
+        "Authorization: Bearer wrong-token-0123456789",
+        "-s",
+        "user",
+      ],
+      opts,
+    );
     const { stdout } = await run(CLAUDE_BIN, ["mcp", "list"], opts);
     assert.match(stdout, new RegExp(`${SERVER}: .*Connected`));
     assert.match(stdout, /cf-wrong-token: .*Failed to connect/);

@@ -10,7 +10,13 @@ import { makeHarness, type Harness } from "../support/harness.js";
 import { callOk, callTool, connectMcp, listenOf } from "../support/mcp-client.js";
 import { waitFor } from "../support/wait.js";
 
-type SessionOut = { name: string; state: string; account: string; lastSwap: { from: string; to: string; outcome: string; durationMs: number } | null; pane?: string };
+type SessionOut = {
+  name: string;
+  state: string;
+  account: string;
+  lastSwap: { from: string; to: string; outcome: string; durationMs: number } | null;
+  pane?: string;
+};
 
 async function setup(enableTrigger: boolean): Promise<{ h: Harness; d: Daemon; c: Client }> {
   const h = await makeHarness({ accounts: 2, config: { mcp_http: { enable_trigger: enableTrigger } } });
@@ -38,7 +44,10 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
 
   it("sessions_list and session_get agree with the daemon", async () => {
     const { sessions } = await callOk<{ sessions: SessionOut[] }>(c, "sessions_list");
-    assert.deepEqual(sessions.map((s) => s.name), d.sessions.list().map((s) => s.name));
+    assert.deepEqual(
+      sessions.map((s) => s.name),
+      d.sessions.list().map((s) => s.name),
+    );
     const row = d.sessions.get("dev")!;
     assert.equal(sessions[0]!.state, row.state);
     assert.equal(sessions[0]!.account, row.account);
@@ -51,12 +60,22 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
   });
 
   it("accounts_list and quota_status agree with the daemon", async () => {
-    const { accounts } = await callOk<{ accounts: { name: string; state: string; sessions: string[]; usage: unknown }[] }>(c, "accounts_list");
-    assert.deepEqual(accounts.map((a) => a.name), ["a", "b"]);
+    const { accounts } = await callOk<{
+      accounts: { name: string; state: string; sessions: string[]; usage: unknown }[];
+    }>(c, "accounts_list");
+    assert.deepEqual(
+      accounts.map((a) => a.name),
+      ["a", "b"],
+    );
     for (const a of accounts) assert.equal(a.state, d.accounts.row(a.name).state);
     assert.deepEqual(accounts.find((a) => a.name === "a")!.sessions, ["dev"]);
-    const q = await callOk<{ accounts: { name: string; state: string; usage: unknown }[] }>(c, "quota_status", { account: "b" });
-    assert.deepEqual(q.accounts.map((a) => a.name), ["b"]);
+    const q = await callOk<{ accounts: { name: string; state: string; usage: unknown }[] }>(c, "quota_status", {
+      account: "b",
+    });
+    assert.deepEqual(
+      q.accounts.map((a) => a.name),
+      ["b"],
+    );
     assert.equal(q.accounts[0]!.state, d.accounts.row("b").state);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed (tsc fails without it): `{} | null` to an all-optional shape
     const usage = d.api.accountsList().find((a) => a.name === "b")!.usage as { fetchedAt?: number } | null;
@@ -67,7 +86,10 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
   });
 
   it("tasks_list, task_get and events_tail agree with the daemon", async () => {
-    assert.deepEqual((await callOk<{ tasks: unknown[] }>(c, "tasks_list")).tasks, JSON.parse(JSON.stringify(d.api.tasksList())));
+    assert.deepEqual(
+      (await callOk<{ tasks: unknown[] }>(c, "tasks_list")).tasks,
+      JSON.parse(JSON.stringify(d.api.tasksList())),
+    );
     const missing = await callTool(c, "task_get", { id: "no-such-task" });
     assert.equal(missing.isError, true);
     assert.match(missing.text, /^no_such_task: /);
@@ -75,7 +97,10 @@ describe("MCP tools, triggers off", { timeout: 180_000 }, () => {
     assert.ok(events.length === 5 && events.every((e, i) => i === 0 || e.id > events[i - 1]!.id), "oldest first");
     assert.ok(events.every((e) => d.store.tailEvents(1000).some((x) => x.id === e.id && x.kind === e.kind)));
     const started = await callOk<{ events: { kind: string }[] }>(c, "events_tail", { kind_prefix: "daemon." });
-    assert.deepEqual(started.events.map((e) => e.kind), ["daemon.started"]);
+    assert.deepEqual(
+      started.events.map((e) => e.kind),
+      ["daemon.started"],
+    );
   });
 
   it("the tool list follows the trigger switch live (as a SIGHUP reload flips it)", async () => {
@@ -129,14 +154,24 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
   });
 
   it("session_swap moves the session to b, and session_get shows the swap", async () => {
-    const r = await callOk<{ ok: boolean; to: string; from: string }>(c, "session_swap", { session: "dev", to: "b", reason: "mcp test" });
+    const r = await callOk<{ ok: boolean; to: string; from: string }>(c, "session_swap", {
+      session: "dev",
+      to: "b",
+      reason: "mcp test",
+    });
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.to, "b");
     assert.equal(d.sessions.get("dev")!.account, "b");
     const s = await callOk<SessionOut>(c, "session_get", { session: "dev" });
     assert.equal(s.account, "b");
-    assert.deepEqual({ from: s.lastSwap!.from, to: s.lastSwap!.to, outcome: s.lastSwap!.outcome }, { from: "a", to: "b", outcome: "ok" });
-    assert.deepEqual((s.lastSwap as unknown as { steps: { step: string }[] }).steps.map((x) => x.step), d.store.lastSwap("dev")!.steps.map((x) => x.step));
+    assert.deepEqual(
+      { from: s.lastSwap!.from, to: s.lastSwap!.to, outcome: s.lastSwap!.outcome },
+      { from: "a", to: "b", outcome: "ok" },
+    );
+    assert.deepEqual(
+      (s.lastSwap as unknown as { steps: { step: string }[] }).steps.map((x) => x.step),
+      d.store.lastSwap("dev")!.steps.map((x) => x.step),
+    );
     const listed = (await callOk<{ sessions: SessionOut[] }>(c, "sessions_list")).sessions[0]!;
     assert.deepEqual([listed.lastSwap!.to, listed.lastSwap!.outcome, "steps" in listed.lastSwap!], ["b", "ok", false]);
     const again = await callTool(c, "session_swap", { session: "dev", to: "b" });
@@ -150,20 +185,35 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle before restart");
     const pid = h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim();
     assert.deepEqual(await callOk(c, "session_restart", { session: "dev" }), { ok: true, session: "dev" });
-    await waitFor(() => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim() !== pid, 30_000, "new pane process");
+    await waitFor(
+      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim() !== pid,
+      30_000,
+      "new pane process",
+    );
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle after restart");
   });
 
   it("account_set disables and enables an account", async () => {
-    assert.equal((await callOk<{ state: string }>(c, "account_set", { account: "a", action: "disable" })).state, "disabled");
+    assert.equal(
+      (await callOk<{ state: string }>(c, "account_set", { account: "a", action: "disable" })).state,
+      "disabled",
+    );
     assert.equal(d.accounts.row("a").state, "disabled");
-    assert.equal((await callOk<{ state: string }>(c, "account_set", { account: "a", action: "enable" })).state, "active");
+    assert.equal(
+      (await callOk<{ state: string }>(c, "account_set", { account: "a", action: "enable" })).state,
+      "active",
+    );
   });
 
   it("inbox_enqueue, tasks_list, task_get and pool_scale with the task inbox", async () => {
     assert.ok(d.api.plugins.tasks, "the daemon wires the task inbox into the facade");
     // The pool's max is 0 here, so the task stays queued and no CLI is started for it.
-    const q = await callOk<{ id: string; state: string }>(c, "inbox_enqueue", { prompt: "queued over MCP", project: h.project("dev"), id: "mcp-t1", priority: 5 });
+    const q = await callOk<{ id: string; state: string }>(c, "inbox_enqueue", {
+      prompt: "queued over MCP",
+      project: h.project("dev"),
+      id: "mcp-t1",
+      priority: 5,
+    });
     assert.deepEqual([q.id, q.state], ["mcp-t1", "queued"]);
     const { tasks } = await callOk<{ tasks: { id: string; state: string }[] }>(c, "tasks_list");
     assert.deepEqual(tasks, JSON.parse(JSON.stringify(d.api.tasksList())));
@@ -172,10 +222,15 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     const one = await callOk<{ id: string; prompt: string; priority: number }>(c, "task_get", { id: "mcp-t1" });
     assert.deepEqual([one.id, one.prompt, one.priority], ["mcp-t1", "queued over MCP", 5]);
     const dup = await fetch(`http://${listenOf(h)}/trigger/enqueue`, {
-      method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      method: "POST",
+      headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
       body: JSON.stringify({ prompt: "queued over MCP", project: h.project("dev"), id: "mcp-t1" }),
     });
-    assert.equal(((await dup.json()) as { duplicate?: boolean }).duplicate, true, "the route sees the task the tool queued");
+    assert.equal(
+      ((await dup.json()) as { duplicate?: boolean }).duplicate,
+      true,
+      "the route sees the task the tool queued",
+    );
     assert.deepEqual(await callOk(c, "pool_scale", { min: 0, max: 0 }), { ok: true, min: 0, max: 0 });
     const bad = await callTool(c, "pool_scale", { min: 3, max: 1 });
     assert.match(bad.text, /^invalid_input: min \(3\) must not be above max \(1\)/);
@@ -184,7 +239,9 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
   it("tool and /trigger/* give the same answer for the same request (one facade)", async () => {
     const viaTool = await callTool(c, "session_checkpoint", { session: "ghost" });
     const r = await fetch(`http://${listenOf(h)}/trigger/checkpoint`, {
-      method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, body: JSON.stringify({ session: "ghost" }),
+      method: "POST",
+      headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ session: "ghost" }),
     });
     const viaRoute = (await r.json()) as { error: { code: string; message: string } };
     assert.equal(r.status, 404);

@@ -21,7 +21,11 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     return r.text;
   };
   const trigger = (path: string, body: unknown) =>
-    fetch(`http://${listenOf(h)}${path}`, { method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`http://${listenOf(h)}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   before(async () => {
     h = await makeHarness({ accounts: 2, config: { mcp_http: { enable_trigger: true } } });
@@ -32,7 +36,10 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
 
   it("401 without the token; text/plain with it", async () => {
     assert.equal((await rawRequest(listenOf(h), "GET", "/metrics", {})).status, 401);
-    assert.equal((await rawRequest(listenOf(h), "GET", "/metrics", { authorization: "Bearer nope-nope-nope-nope-nope" })).status, 401);
+    assert.equal(
+      (await rawRequest(listenOf(h), "GET", "/metrics", { authorization: "Bearer nope-nope-nope-nope-nope" })).status,
+      401,
+    );
     const r = await rawRequest(listenOf(h), "GET", "/metrics", { authorization: `Bearer ${h.token}` });
     assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
     assert.ok(!r.text.includes(h.token));
@@ -46,12 +53,19 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     assert.equal(series(text, 'claude_failover_sessions{state="idle"}'), 1);
     assert.equal(series(text, 'claude_failover_accounts{state="active"}'), 2);
     const applied = series(text, "claude_failover_hook_events_applied_total")!;
-    assert.ok(applied >= appliedBefore && applied <= d.spool.applied, `${appliedBefore} <= ${applied} <= ${d.spool.applied}`);
+    assert.ok(
+      applied >= appliedBefore && applied <= d.spool.applied,
+      `${appliedBefore} <= ${applied} <= ${d.spool.applied}`,
+    );
     assert.ok(applied > 0, "SessionStart at least");
     for (const a of accounts) {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed (tsc fails without it): `{} | null` to an all-optional shape
       const u = a.usage as { fiveHour?: { utilization: number } } | null;
-      if (u?.fiveHour) assert.equal(series(text, `claude_failover_account_usage_ratio{account="${a.name}",window="five_hour"}`), u.fiveHour.utilization);
+      if (u?.fiveHour)
+        assert.equal(
+          series(text, `claude_failover_account_usage_ratio{account="${a.name}",window="five_hour"}`),
+          u.fiveHour.utilization,
+        );
     }
   });
 
@@ -63,7 +77,10 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     const text = await scrape();
     assert.equal(series(text, 'claude_failover_swaps_total{reason="manual",outcome="ok"}'), 1);
     assert.equal(series(text, 'claude_failover_swap_duration_seconds_count{outcome="ok"}'), 1);
-    assert.equal(series(text, 'claude_failover_swap_duration_seconds_sum{outcome="ok"}'), (sw.endedAt! - sw.startedAt) / 1000);
+    assert.equal(
+      series(text, 'claude_failover_swap_duration_seconds_sum{outcome="ok"}'),
+      (sw.endedAt! - sw.startedAt) / 1000,
+    );
     assert.equal(series(text, 'claude_failover_accounts{state="active"}'), 2);
   });
 
@@ -73,7 +90,11 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     d.poller.pollSoon("b");
     const events = () => d.store.tailEvents(1000, { kindPrefix: "quota.poll_error" }).length;
     await waitFor(() => events() >= 1, 30_000, "a poll error");
-    const counted = (text: string) => text.split("\n").filter((l) => l.startsWith("claude_failover_usage_poll_errors_total{")).reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+    const counted = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("claude_failover_usage_poll_errors_total{"))
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
     for (let i = 0; i < 2; i++) {
       // A poll may fail again between reading the log and scraping: bracket the scrape.
       const low = events();
@@ -90,7 +111,10 @@ describe("/metrics on a running daemon", { timeout: 240_000 }, () => {
     } finally {
       await c.close();
     }
-    assert.equal((await trigger("/trigger/enqueue", { prompt: "metrics task", project: h.project("dev"), id: "m-1" })).status, 200);
+    assert.equal(
+      (await trigger("/trigger/enqueue", { prompt: "metrics task", project: h.project("dev"), id: "m-1" })).status,
+      200,
+    );
     const text = await scrape();
     assert.ok((series(text, 'claude_failover_mcp_tool_calls_total{tool="sessions_list",outcome="ok"}') ?? 0) >= 1);
     const byState = new Map<string, number>();

@@ -13,7 +13,8 @@ import { waitFor } from "../support/wait.js";
 
 const MISSING = postgresMissing();
 if (MISSING && process.env.CI) {
-  it("multi-box (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  it("multi-box (postgres): PostgreSQL is installed", () =>
+    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
 }
 
 const store = (name: string) => ({ store: { backend: "postgres", postgres_url_env: "CF_TEST_PG_URL" }, box: { name } });
@@ -46,25 +47,43 @@ describe("two boxes share account exhaustions through PostgreSQL", { timeout: 24
     const check = await PostgresSharedStore.open({ url, box: "check" });
     try {
       await waitFor(async () => (await check.leases()).length === 2, 10_000, "both leases");
-      assert.deepEqual((await check.leases()).map((l) => l.box), ["box-1", "box-2"]);
+      assert.deepEqual(
+        (await check.leases()).map((l) => l.box),
+        ["box-1", "box-2"],
+      );
       assert.equal(d2.sessions.get("dev")!.account, "a");
 
       const until = Date.now() + 3_600_000;
       const t0 = Date.now();
       d1.accounts.setState("a", "exhausted", until, "5-hour limit reached");
-      await waitFor(() => d2.store.getAccount("a")?.state === "exhausted", 2_000, "account a exhausted on box 2 within 2 s");
+      await waitFor(
+        () => d2.store.getAccount("a")?.state === "exhausted",
+        2_000,
+        "account a exhausted on box 2 within 2 s",
+      );
       const took = Date.now() - t0;
       const row = d2.store.getAccount("a")!;
       assert.equal(row.stateUntil, until);
       assert.equal(row.stateReason, "exhausted on box box-1: 5-hour limit reached");
       t.diagnostic(`exhaustion on box 1 seen on box 2 after ${took} ms`);
 
-      await waitFor(() => d2.sessions.get("dev")?.account === "b" && d2.store.lastSwap("dev")?.outcome === "ok", 60_000, "box 2's session moved to b");
+      await waitFor(
+        () => d2.sessions.get("dev")?.account === "b" && d2.store.lastSwap("dev")?.outcome === "ok",
+        60_000,
+        "box 2's session moved to b",
+      );
       // box 2 never wrote the mark back as its own
-      assert.deepEqual((await check.listAccountStates(Date.now())).map((m) => [m.account, m.box]), [["a", "box-1"]]);
+      assert.deepEqual(
+        (await check.listAccountStates(Date.now())).map((m) => [m.account, m.box]),
+        [["a", "box-1"]],
+      );
 
       await d1.stop();
-      await waitFor(async () => (await check.leases()).map((l) => l.box).join() === "box-2", 10_000, "box 1's lease dropped at its stop");
+      await waitFor(
+        async () => (await check.leases()).map((l) => l.box).join() === "box-2",
+        10_000,
+        "box 1's lease dropped at its stop",
+      );
     } finally {
       await check.close();
     }

@@ -21,14 +21,18 @@ import { waitFor } from "../support/wait.js";
 
 const MISSING = postgresMissing();
 if (MISSING && process.env.CI) {
-  it("multi-box queue (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  it("multi-box queue (postgres): PostgreSQL is installed", () =>
+    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
 }
 
 const store = (name: string) => ({ store: { backend: "postgres", postgres_url_env: "CF_TEST_PG_URL" }, box: { name } });
 
 /** Two boxes: A (in this process) and B, whose pool may run A's project (its allowed_roots include it). */
 async function twoBoxes(url: string, maxA: number, maxB: number) {
-  const pool = (max: number) => ({ pool: { autonomous: { max, min: 0, idle_timeout: "30s" } }, inbox: { stable_time: "200ms" } });
+  const pool = (max: number) => ({
+    pool: { autonomous: { max, min: 0, idle_timeout: "30s" } },
+    inbox: { stable_time: "200ms" },
+  });
   const h1 = await makeHarness({ accounts: 2, dedicated: [], config: { ...store("box-a"), ...pool(maxA) } });
   const work = h1.project("work");
   (h1.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
@@ -41,7 +45,8 @@ async function twoBoxes(url: string, maxA: number, maxB: number) {
   return { h1, h2, work };
 }
 
-const answered = (h: Harness, prompt: string) => h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(prompt)).length;
+const answered = (h: Harness, prompt: string) =>
+  h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(prompt)).length;
 
 describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000, skip: MISSING ?? false }, () => {
   let pg: TestPostgres;
@@ -65,29 +70,59 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
       const prompts = Array.from({ length: 10 }, (_, i) => `SLOW:1500 shared queue task ${i + 1}`);
       const t0 = Date.now();
-      dropFiles(join(h1.root, "state", "inbox"), prompts.map((p, i) => ({ name: `task-${i + 1}.md`, prompt: p })));
-      const done = await waitFor(() => {
-        const rows = d1.inbox.tasks.inState("done");
-        return rows.length === 10 ? rows : null;
-      }, 300_000, "all ten done on box A's record", 200);
+      dropFiles(
+        join(h1.root, "state", "inbox"),
+        prompts.map((p, i) => ({ name: `task-${i + 1}.md`, prompt: p })),
+      );
+      const done = await waitFor(
+        () => {
+          const rows = d1.inbox.tasks.inState("done");
+          return rows.length === 10 ? rows : null;
+        },
+        300_000,
+        "all ten done on box A's record",
+        200,
+      );
       const took = Date.now() - t0;
 
       // the last ends are recorded in the shared queue by their box's next round
-      const shared = await waitFor(async () => {
-        const all = await check.listTasks();
-        return all.length === 10 && all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
-      }, 5_000, "every end recorded in the shared queue");
-      assert.deepEqual(shared.filter((s) => s.state !== "done" || s.attempts !== 1 || s.originBox !== "box-a").map((s) => [s.id, s.state, s.attempts]), [], "each done at the first claim");
+      const shared = await waitFor(
+        async () => {
+          const all = await check.listTasks();
+          return all.length === 10 && all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
+        },
+        5_000,
+        "every end recorded in the shared queue",
+      );
+      assert.deepEqual(
+        shared
+          .filter((s) => s.state !== "done" || s.attempts !== 1 || s.originBox !== "box-a")
+          .map((s) => [s.id, s.state, s.attempts]),
+        [],
+        "each done at the first claim",
+      );
       const onB = shared.filter((s) => s.box === "box-b");
       const onA = shared.filter((s) => s.box === "box-a");
       assert.ok(onB.length >= 1, "box B did some");
       const outbox = join(h1.root, "state", "outbox");
-      assert.deepEqual(readdirSync(outbox).sort(), done.map((r) => `${r.id}.md`).sort(), "every result in box A's outbox");
+      assert.deepEqual(
+        readdirSync(outbox).sort(),
+        done.map((r) => `${r.id}.md`).sort(),
+        "every result in box A's outbox",
+      );
       for (const r of done) {
         const out = readFileSync(join(outbox, `${r.id}.md`), "utf8");
         assert.ok(out.includes("ANSWER:") && out.trimEnd().endsWith(r.prompt), `outbox of ${r.id}: ${out}`);
-        assert.equal(answered(h1, r.prompt) + answered(h2, r.prompt), 1, `${r.prompt} answered exactly once over both boxes`);
-        assert.equal(d1.store.tailEvents(2000, { kindPrefix: "task.done" }).filter((e) => e.data.id === r.id).length, 1, `one task.done for ${r.id} on box A`);
+        assert.equal(
+          answered(h1, r.prompt) + answered(h2, r.prompt),
+          1,
+          `${r.prompt} answered exactly once over both boxes`,
+        );
+        assert.equal(
+          d1.store.tailEvents(2000, { kindPrefix: "task.done" }).filter((e) => e.data.id === r.id).length,
+          1,
+          `one task.done for ${r.id} on box A`,
+        );
       }
       for (const s of onB) {
         assert.equal(answered(h2, s.prompt), 1, `${s.id} answered on box B`);
@@ -99,8 +134,13 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       // How long a task dropped on A waited before B took it, and before B typed it.
       const claims = d2.store.tailEvents(2000, { kindPrefix: "task.claimed" }).filter((e) => e.kind === "task.claimed");
       const waits = claims.map((e) => Number(e.data.waitedMs)).sort((x, y) => x - y);
-      const firstDispatch = d2.store.tailEvents(2000, { kindPrefix: "task.dispatched" }).map((e) => e.ts).sort((x, y) => x - y)[0]!;
-      t.diagnostic(`10 tasks done in ${took} ms: ${onA.length} on box A, ${onB.length} on box B; B's claims waited ${waits.join(", ")} ms after enqueue on A; B's first prompt typed ${firstDispatch - t0} ms after the drop`);
+      const firstDispatch = d2.store
+        .tailEvents(2000, { kindPrefix: "task.dispatched" })
+        .map((e) => e.ts)
+        .sort((x, y) => x - y)[0]!;
+      t.diagnostic(
+        `10 tasks done in ${took} ms: ${onA.length} on box A, ${onB.length} on box B; B's claims waited ${waits.join(", ")} ms after enqueue on A; B's first prompt typed ${firstDispatch - t0} ms after the drop`,
+      );
       assert.ok(claims.every((e) => e.data.origin === "box-a" && e.data.box === "box-b"));
     } finally {
       await check.close();
@@ -121,18 +161,37 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
       const long = "SLOW:30000 running on box B, to cancel from box A";
       const waiting = "queued behind it, to cancel from box A";
-      dropFiles(join(h1.root, "state", "inbox"), [{ name: "long.md", prompt: long, front: { priority: 5 } }, { name: "waiting.md", prompt: waiting }]);
-      const ids = await waitFor(() => {
-        const rows = d1.inbox.tasks.list();
-        return rows.length === 2 ? Object.fromEntries(rows.map((r) => [r.prompt, r.id])) : null;
-      }, 30_000, "both tasks queued on box A");
+      dropFiles(join(h1.root, "state", "inbox"), [
+        { name: "long.md", prompt: long, front: { priority: 5 } },
+        { name: "waiting.md", prompt: waiting },
+      ]);
+      const ids = await waitFor(
+        () => {
+          const rows = d1.inbox.tasks.list();
+          return rows.length === 2 ? Object.fromEntries(rows.map((r) => [r.prompt, r.id])) : null;
+        },
+        30_000,
+        "both tasks queued on box A",
+      );
       const [longId, waitingId] = [ids[long]!, ids[waiting]!];
-      await waitFor(() => d2.inbox.tasks.get(longId)?.state === "running" && h2.api.turns().some((r) => r.userText.endsWith(long)), 90_000, "box B runs the long task");
-      await waitFor(async () => {
-        const list = JSON.parse((await h1.cli("tasks", "--json")).out) as { id: string; state: string; runsOn: string | null }[];
-        const row = list.find((r) => r.id === longId);
-        return row?.state === "queued" && row.runsOn === "box-b";
-      }, 5_000, "box A's list says the task runs on box B");
+      await waitFor(
+        () => d2.inbox.tasks.get(longId)?.state === "running" && h2.api.turns().some((r) => r.userText.endsWith(long)),
+        90_000,
+        "box B runs the long task",
+      );
+      await waitFor(
+        async () => {
+          const list = JSON.parse((await h1.cli("tasks", "--json")).out) as {
+            id: string;
+            state: string;
+            runsOn: string | null;
+          }[];
+          const row = list.find((r) => r.id === longId);
+          return row?.state === "queued" && row.runsOn === "box-b";
+        },
+        5_000,
+        "box A's list says the task runs on box B",
+      );
 
       const c1 = await h1.cli("task", "cancel", waitingId);
       assert.equal(c1.code, 0, c1.err);
@@ -144,7 +203,11 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       await waitFor(() => d2.inbox.tasks.get(longId)?.state === "cancelled", 10_000, "box B interrupted its run");
       await waitFor(() => d1.inbox.tasks.get(longId)?.state === "cancelled", 10_000, "box A's record says cancelled");
       assert.equal((await check.getTask(longId))!.state, "cancelled");
-      await waitFor(() => d2.store.tailEvents(500, { kindPrefix: "pool.turn_interrupted" }).length >= 1, 10_000, "box B's turn interrupted");
+      await waitFor(
+        () => d2.store.tailEvents(500, { kindPrefix: "pool.turn_interrupted" }).length >= 1,
+        10_000,
+        "box B's turn interrupted",
+      );
 
       // box B has room again and never takes the cancelled one
       await d2.inbox.sharedQueue!.syncOnce();
@@ -173,37 +236,81 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       await pg.stop();
       const stoppedAt = Date.now();
       const prompts = ["SLOW:500 during the outage 1", "SLOW:500 during the outage 2", "SLOW:500 during the outage 3"];
-      dropFiles(join(h1.root, "state", "inbox"), prompts.map((p, i) => ({ name: `outage-${i + 1}.md`, prompt: p })));
-      await waitFor(() => d1.inbox.tasks.inState("queued").length === 3, 30_000, "three tasks queued in box A's own table");
+      dropFiles(
+        join(h1.root, "state", "inbox"),
+        prompts.map((p, i) => ({ name: `outage-${i + 1}.md`, prompt: p })),
+      );
+      await waitFor(
+        () => d1.inbox.tasks.inState("queued").length === 3,
+        30_000,
+        "three tasks queued in box A's own table",
+      );
       // The issue's outage: 30 s and more, past both leases' TTL (30 s). Every round meanwhile claims nothing.
-      await waitFor(async () => {
-        await d1.inbox.sharedQueue!.syncOnce();
-        await d2.inbox.sharedQueue!.syncOnce();
-        assert.equal(d1.inbox.tasks.inState("queued").length, 3, "still queued: nothing runs while the queue is away");
-        assert.equal([...d1.store.tailEvents(500, { kindPrefix: "task.claimed" }), ...d2.store.tailEvents(500, { kindPrefix: "task.claimed" })].length, 0);
-        return Date.now() - stoppedAt >= 31_000;
-      }, 60_000, "an outage past the lease TTL", 1000);
+      await waitFor(
+        async () => {
+          await d1.inbox.sharedQueue!.syncOnce();
+          await d2.inbox.sharedQueue!.syncOnce();
+          assert.equal(
+            d1.inbox.tasks.inState("queued").length,
+            3,
+            "still queued: nothing runs while the queue is away",
+          );
+          assert.equal(
+            [
+              ...d1.store.tailEvents(500, { kindPrefix: "task.claimed" }),
+              ...d2.store.tailEvents(500, { kindPrefix: "task.claimed" }),
+            ].length,
+            0,
+          );
+          return Date.now() - stoppedAt >= 31_000;
+        },
+        60_000,
+        "an outage past the lease TTL",
+        1000,
+      );
       await pg.start();
       const down = Date.now() - stoppedAt;
-      const done = await waitFor(() => {
-        const rows = d1.inbox.tasks.inState("done");
-        return rows.length === 3 ? rows : null;
-      }, 180_000, "the three done after the database returned", 200);
+      const done = await waitFor(
+        () => {
+          const rows = d1.inbox.tasks.inState("done");
+          return rows.length === 3 ? rows : null;
+        },
+        180_000,
+        "the three done after the database returned",
+        200,
+      );
       const after = await PostgresSharedStore.open({ url, box: "check" });
       try {
-        const shared = await waitFor(async () => {
-          const all = await after.listTasks();
-          return all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
-        }, 5_000, "every end recorded in the shared queue");
-        assert.deepEqual(shared.map((x) => [x.state, x.attempts]), [["done", 1], ["done", 1], ["done", 1]]);
+        const shared = await waitFor(
+          async () => {
+            const all = await after.listTasks();
+            return all.every((x) => x.state !== "running" && x.state !== "queued") ? all : null;
+          },
+          5_000,
+          "every end recorded in the shared queue",
+        );
+        assert.deepEqual(
+          shared.map((x) => [x.state, x.attempts]),
+          [
+            ["done", 1],
+            ["done", 1],
+            ["done", 1],
+          ],
+        );
       } finally {
         await after.close();
       }
       for (const r of done) {
         assert.equal(answered(h1, r.prompt) + answered(h2, r.prompt), 1, `${r.prompt} answered once`);
-        assert.ok(readFileSync(join(h1.root, "state", "outbox", `${r.id}.md`), "utf8").trimEnd().endsWith(r.prompt));
+        assert.ok(
+          readFileSync(join(h1.root, "state", "outbox", `${r.id}.md`), "utf8")
+            .trimEnd()
+            .endsWith(r.prompt),
+        );
       }
-      t.diagnostic(`database down ${down} ms; the three tasks done ${Date.now() - stoppedAt - down} ms after it returned`);
+      t.diagnostic(
+        `database down ${down} ms; the three tasks done ${Date.now() - stoppedAt - down} ms after it returned`,
+      );
     } finally {
       await d1.stop();
       await d2.stop();
@@ -222,34 +329,54 @@ describe("two boxes share one task queue through PostgreSQL", { timeout: 600_000
       await waitFor(async () => (await check.leases()).length === 2, 15_000, "both leases");
       const prompt = "SLOW:8000 the task box B will not finish";
       dropFiles(join(h1.root, "state", "inbox"), [{ name: "long.md", prompt }]);
-      const id = await waitFor(async () => {
-        const s = (await check.listTasks(["running"]))[0];
-        return s?.box === "box-b" ? s.id : null;
-      }, 90_000, "box B runs the task", 200);
+      const id = await waitFor(
+        async () => {
+          const s = (await check.listTasks(["running"]))[0];
+          return s?.box === "box-b" ? s.id : null;
+        },
+        90_000,
+        "box B runs the task",
+        200,
+      );
       await waitFor(() => h2.api.turns().some((r) => r.userText.endsWith(prompt)), 90_000, "box B's turn under way");
       b.kill("SIGKILL");
       await waitFor(() => b.signalCode === "SIGKILL", 10_000, "box B dead");
       const killedAt = Date.now();
       d1.inbox.plugin().scale({ min: 0, max: 1 });
 
-      const row = await waitFor(() => {
-        const r = d1.inbox.tasks.get(id);
-        return r?.state === "done" ? r : null;
-      }, 180_000, "box A finished the task", 200);
+      const row = await waitFor(
+        () => {
+          const r = d1.inbox.tasks.get(id);
+          return r?.state === "done" ? r : null;
+        },
+        180_000,
+        "box A finished the task",
+        200,
+      );
       // box A's next round records the end in the shared queue
-      const s = await waitFor(async () => {
-        const x = (await check.getTask(id))!;
-        return x.state === "running" ? null : x;
-      }, 5_000, "the end recorded in the shared queue");
+      const s = await waitFor(
+        async () => {
+          const x = (await check.getTask(id))!;
+          return x.state === "running" ? null : x;
+        },
+        5_000,
+        "the end recorded in the shared queue",
+      );
       assert.deepEqual([s.state, s.box, s.attempts], ["done", "box-a", 2]);
       const requeued = d1.store.tailEvents(2000, { kindPrefix: "task.requeued" }).filter((e) => e.data.id === id);
-      assert.deepEqual(requeued.map((e) => e.data.lapsedBox), ["box-b"], "requeued once, from box B");
+      assert.deepEqual(
+        requeued.map((e) => e.data.lapsedBox),
+        ["box-b"],
+        "requeued once, from box B",
+      );
       const lapse = requeued[0]!.ts - killedAt;
       assert.ok(lapse >= 20_000, `requeued only after B's lease lapsed (${lapse} ms after the kill)`);
       assert.equal(answered(h1, prompt), 1, "answered once on box A");
       assert.equal(d1.store.tailEvents(2000, { kindPrefix: "task.done" }).filter((e) => e.data.id === id).length, 1);
       assert.equal(readFileSync(join(h1.root, "state", "outbox", `${id}.md`), "utf8").trimEnd(), row.result!.trimEnd());
-      t.diagnostic(`box B killed; box A requeued its task ${lapse} ms later and finished it ${Date.now() - killedAt} ms after the kill`);
+      t.diagnostic(
+        `box B killed; box A requeued its task ${lapse} ms later and finished it ${Date.now() - killedAt} ms after the kill`,
+      );
     } finally {
       await check.close();
       await d1.stop();

@@ -15,7 +15,9 @@ import type { RecordedRequest } from "../support/stand-in-api.js";
 import { waitFor } from "../support/wait.js";
 
 const g = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+  execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], {
+    encoding: "utf8",
+  }).trim();
 const hasToolResult = (r: RecordedRequest) => {
   const last = (r.body?.messages as { content?: unknown }[] | undefined)?.at(-1);
   return Array.isArray(last?.content) && (last.content as { type?: string }[]).some((b) => b.type === "tool_result");
@@ -27,7 +29,8 @@ describe("pool in bypassPermissions mode", { timeout: 180_000 }, () => {
   before(async () => {
     const root = process.getuid?.() === 0;
     h = await makeHarness({
-      accounts: 1, dedicated: [],
+      accounts: 1,
+      dedicated: [],
       config: {
         ...(root ? { claude: { env: { IS_SANDBOX: "1" } } } : {}),
         pool: { autonomous: { max: 1, min: 0, worktree: true, permission_mode: "bypassPermissions" } },
@@ -42,7 +45,10 @@ describe("pool in bypassPermissions mode", { timeout: 180_000 }, () => {
     h.writeConfig();
     h.api.setReplier((r) => {
       if (hasToolResult(r)) return { text: "bash ran" };
-      if (r.userText.includes("RUN-BASH")) return { toolUse: { name: "Bash", input: { command: "echo by-bypass > bypass.txt", description: "write a file" } } };
+      if (r.userText.includes("RUN-BASH"))
+        return {
+          toolUse: { name: "Bash", input: { command: "echo by-bypass > bypass.txt", description: "write a file" } },
+        };
       return undefined;
     });
     d = await h.start();
@@ -50,31 +56,51 @@ describe("pool in bypassPermissions mode", { timeout: 180_000 }, () => {
   after(async () => h?.cleanup());
 
   it("runs a worktree task's tool call without asking, in a session started in bypassPermissions mode", async () => {
-    const settings = JSON.parse(readFileSync(join(h.root, "state", "hooks-settings.json"), "utf8")) as Record<string, unknown>;
+    const settings = JSON.parse(readFileSync(join(h.root, "state", "hooks-settings.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     assert.equal(settings.skipDangerousModePermissionPrompt, true);
     const f = join(h.root, "bp.md");
     writeFileSync(f, "---\nid: bp-1\n---\nRUN-BASH please\n");
     const r = await h.cli("enqueue", f);
     assert.equal(r.code, 0, r.err);
-    const cmd = await waitFor(() => {
-      const out = h.tmux("display-message", "-p", "-t", "=auto-01:", "#{pane_start_command}");
-      return out.code === 0 && out.out.includes("--permission-mode") ? out.out : null;
-    }, 60_000, "auto-01 started");
+    const cmd = await waitFor(
+      () => {
+        const out = h.tmux("display-message", "-p", "-t", "=auto-01:", "#{pane_start_command}");
+        return out.code === 0 && out.out.includes("--permission-mode") ? out.out : null;
+      },
+      60_000,
+      "auto-01 started",
+    );
     assert.match(cmd, /--permission-mode bypassPermissions/);
-    const t = await waitFor(() => {
-      const x = d.inbox.tasks.get("bp-1")!;
-      return x.state !== "queued" && x.state !== "running" && x.worktreeInfo ? x : null;
-    }, 90_000, "bp-1 ended and summarized");
+    const t = await waitFor(
+      () => {
+        const x = d.inbox.tasks.get("bp-1")!;
+        return x.state !== "queued" && x.state !== "running" && x.worktreeInfo ? x : null;
+      },
+      90_000,
+      "bp-1 ended and summarized",
+    );
     assert.equal(t.state, "done", `${t.state}: ${t.error}`);
     assert.equal(t.result, "bash ran");
     const info = JSON.parse(t.worktreeInfo!) as WorktreeInfo;
-    assert.ok(info.uncommitted.some((l) => l.includes("bypass.txt")), JSON.stringify(info));
-    const kinds = d.store.tailEvents(500).filter((e) => e.data.id === "bp-1").map((e) => e.kind);
+    assert.ok(
+      info.uncommitted.some((l) => l.includes("bypass.txt")),
+      JSON.stringify(info),
+    );
+    const kinds = d.store
+      .tailEvents(500)
+      .filter((e) => e.data.id === "bp-1")
+      .map((e) => e.kind);
     assert.ok(!kinds.includes("task.waiting"), kinds.join(","));
   });
 
   it("doctor prints the warning", async () => {
     const r = await h.cli("doctor");
-    assert.match(r.out, /! pool permission mode: WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call .* runs WITHOUT ASKING/);
+    assert.match(
+      r.out,
+      /! pool permission mode: WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call .* runs WITHOUT ASKING/,
+    );
   });
 });

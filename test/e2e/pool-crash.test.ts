@@ -9,13 +9,24 @@ import { makeHarness, type Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
 import { waitFor } from "../support/wait.js";
 
-interface TaskJson { id: string; state: string; session: string | null; submittedAt: number | null; attempts: number; prompt: string }
+interface TaskJson {
+  id: string;
+  state: string;
+  session: string | null;
+  submittedAt: number | null;
+  attempts: number;
+  prompt: string;
+}
 
 describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
   let h: Harness;
   let child: ChildProcess;
   before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [], config: { pool: { autonomous: { max: 2, min: 0, idle_timeout: "60s" } } } });
+    h = await makeHarness({
+      accounts: 2,
+      dedicated: [],
+      config: { pool: { autonomous: { max: 2, min: 0, idle_timeout: "60s" } } },
+    });
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
   });
   after(async () => h.cleanup());
@@ -36,10 +47,19 @@ describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
       { name: "c-queued.md", prompt: "crash queued one", front: { id: "queued-1" } },
       { name: "d-queued.md", prompt: "crash queued two", front: { id: "queued-2" } },
     ]);
-    await waitFor(async () => {
-      const t = await tasks();
-      return t && t.filter((x) => x.state === "running" && x.submittedAt).length === 2 && t.filter((x) => x.state === "queued").length === 2;
-    }, 90_000, "two running and submitted, two queued", 200);
+    await waitFor(
+      async () => {
+        const t = await tasks();
+        return (
+          t &&
+          t.filter((x) => x.state === "running" && x.submittedAt).length === 2 &&
+          t.filter((x) => x.state === "queued").length === 2
+        );
+      },
+      90_000,
+      "two running and submitted, two queued",
+      200,
+    );
     child.kill("SIGKILL");
     await waitFor(() => child.exitCode !== null || child.signalCode !== null, 10_000, "daemon dead");
 
@@ -48,10 +68,15 @@ describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
     dropFiles(inbox, [{ name: "e-while-down.md", prompt: "dropped while down", front: { id: "while-down" } }]);
 
     child = await h.spawnDaemon();
-    const all = await waitFor(async () => {
-      const t = await tasks();
-      return t && t.length === 5 && t.every((x) => x.state === "done") ? t : null;
-    }, 120_000, "all five done", 250);
+    const all = await waitFor(
+      async () => {
+        const t = await tasks();
+        return t && t.length === 5 && t.every((x) => x.state === "done") ? t : null;
+      },
+      120_000,
+      "all five done",
+      250,
+    );
 
     for (const t of all) {
       assert.equal(t.attempts, 1, `${t.id} ran once`);
@@ -61,12 +86,25 @@ describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
     }
     const db = new Database(join(h.root, "state", "state.db"), { readonly: true });
     try {
-      const ends = db.prepare("SELECT json_extract(data, '$.id') AS id, kind FROM events WHERE kind IN ('task.done', 'task.failed')").all() as { id: string; kind: string }[];
-      assert.deepEqual(ends.map((e) => e.id).sort(), ["long", "queued-1", "queued-2", "short", "while-down"], "each task ended exactly once");
-      const requeued = db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'task.requeued'").get() as { n: number };
+      const ends = db
+        .prepare("SELECT json_extract(data, '$.id') AS id, kind FROM events WHERE kind IN ('task.done', 'task.failed')")
+        .all() as { id: string; kind: string }[];
+      assert.deepEqual(
+        ends.map((e) => e.id).sort(),
+        ["long", "queued-1", "queued-2", "short", "while-down"],
+        "each task ended exactly once",
+      );
+      const requeued = db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'task.requeued'").get() as {
+        n: number;
+      };
       assert.equal(requeued.n, 0, "nothing that was submitted was re-sent");
-      const waited = db.prepare("SELECT json_extract(data, '$.id') AS id FROM events WHERE kind = 'task.awaiting_stop'").all() as { id: string }[];
-      assert.ok(waited.some((w) => w.id === "long"), "the long task was still running at the restart and was waited for");
+      const waited = db
+        .prepare("SELECT json_extract(data, '$.id') AS id FROM events WHERE kind = 'task.awaiting_stop'")
+        .all() as { id: string }[];
+      assert.ok(
+        waited.some((w) => w.id === "long"),
+        "the long task was still running at the restart and was waited for",
+      );
     } finally {
       db.close();
     }
@@ -76,7 +114,11 @@ describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
 describe("pool task whose daemon died between dispatch and typing", { timeout: 300_000 }, () => {
   let h: Harness;
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 1, min: 0, idle_timeout: "60s" } } } });
+    h = await makeHarness({
+      accounts: 1,
+      dedicated: [],
+      config: { pool: { autonomous: { max: 1, min: 0, idle_timeout: "60s" } } },
+    });
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
   });
   after(async () => h.cleanup());
@@ -84,21 +126,39 @@ describe("pool task whose daemon died between dispatch and typing", { timeout: 3
   it("queues it again at the restart and runs it once", async () => {
     h.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH = "1";
     const first = await h.spawnDaemon();
-    dropFiles(join(h.root, "state", "inbox"), [{ name: "resend.md", prompt: "sent after the restart", front: { id: "resend" } }]);
+    dropFiles(join(h.root, "state", "inbox"), [
+      { name: "resend.md", prompt: "sent after the restart", front: { id: "resend" } },
+    ]);
     await waitFor(() => first.exitCode !== null || first.signalCode !== null, 90_000, "daemon killed at dispatch");
     delete h.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH;
     await h.spawnDaemon();
-    const t = await waitFor(async () => {
-      const r = await h.cli("task", "resend", "--json");
-      const x = r.code === 0 ? (JSON.parse(r.out) as TaskJson) : null;
-      return x?.state === "done" ? x : null;
-    }, 120_000, "task done after the restart", 250);
+    const t = await waitFor(
+      async () => {
+        const r = await h.cli("task", "resend", "--json");
+        const x = r.code === 0 ? (JSON.parse(r.out) as TaskJson) : null;
+        return x?.state === "done" ? x : null;
+      },
+      120_000,
+      "task done after the restart",
+      250,
+    );
     assert.equal(t.attempts, 2, "the interrupted dispatch counts as an attempt");
-    assert.equal(h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith("sent after the restart")).length, 1, "answered exactly once");
+    assert.equal(
+      h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith("sent after the restart")).length,
+      1,
+      "answered exactly once",
+    );
     const db = new Database(join(h.root, "state", "state.db"), { readonly: true });
     try {
-      const kinds = (db.prepare("SELECT kind FROM events WHERE json_extract(data, '$.id') = 'resend' ORDER BY id").all() as { kind: string }[]).map((e) => e.kind);
-      assert.deepEqual(kinds.filter((k) => k !== "task.submitted"), ["task.queued", "task.dispatched", "task.requeued", "task.dispatched", "task.done"]);
+      const kinds = (
+        db.prepare("SELECT kind FROM events WHERE json_extract(data, '$.id') = 'resend' ORDER BY id").all() as {
+          kind: string;
+        }[]
+      ).map((e) => e.kind);
+      assert.deepEqual(
+        kinds.filter((k) => k !== "task.submitted"),
+        ["task.queued", "task.dispatched", "task.requeued", "task.dispatched", "task.done"],
+      );
     } finally {
       db.close();
     }

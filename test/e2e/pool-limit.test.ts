@@ -22,10 +22,14 @@ describe("pool task across a hard limit", { timeout: 300_000 }, () => {
     h.api.setCap(a, h.api.usedTurns(a)); // a's next turn is refused
     const prompt = "limited pool task";
     dropFiles(join(h.root, "state", "inbox"), [{ name: "limited.md", prompt, front: { id: "limited-1" } }]);
-    const t = await waitFor(() => {
-      const x = d.inbox.tasks.get("limited-1");
-      return x && x.state !== "queued" && x.state !== "running" ? x : null;
-    }, 120_000, "task ended");
+    const t = await waitFor(
+      () => {
+        const x = d.inbox.tasks.get("limited-1");
+        return x && x.state !== "queued" && x.state !== "running" ? x : null;
+      },
+      120_000,
+      "task ended",
+    );
     assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
     assert.equal(t.attempts, 1, "never retried by the dispatcher");
     // The model reads the prompt once either way (issue 13 point 10; the stand-in echoes the last user
@@ -46,7 +50,10 @@ describe("pool task across a hard limit", { timeout: 300_000 }, () => {
     assert.equal(d.sessions.get("auto-01")!.account, "b");
     assert.equal(d.accounts.row("a").state, "exhausted");
     assert.equal(d.store.lastSwap("auto-01")?.outcome, "ok");
-    const kinds = d.store.tailEvents(1000).filter((e) => e.data.id === "limited-1").map((e) => e.kind);
+    const kinds = d.store
+      .tailEvents(1000)
+      .filter((e) => e.data.id === "limited-1")
+      .map((e) => e.kind);
     assert.equal(kinds.filter((k) => k === "task.done").length, 1);
     assert.ok(kinds.includes("task.rate_limited"));
     assert.ok(!kinds.includes("task.retry") && !kinds.includes("task.failed"), kinds.join(","));

@@ -48,7 +48,8 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     await new Promise<void>((r) => hook.listen(0, "127.0.0.1", () => r()));
     const port = (hook.address() as { port: number }).port;
     h = await makeHarness({
-      accounts: 1, dedicated: [],
+      accounts: 1,
+      dedicated: [],
       config: {
         claude: { permission_mode: "acceptEdits" },
         pool: { autonomous: { max: 1, min: 1, permission_mode: "default" } },
@@ -65,7 +66,8 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
       const res = toolResult(r);
       if (res !== null) return { text: `TOOL RESULT: ${res.slice(0, 200)}` };
       const m = /WRITE-FILE (\S+)/.exec(r.userText);
-      if (m) return { toolUse: { name: "Write", input: { file_path: join(work, m[1]!), content: `written by ${m[1]}\n` } } };
+      if (m)
+        return { toolUse: { name: "Write", input: { file_path: join(work, m[1]!), content: `written by ${m[1]}\n` } } };
       return undefined;
     });
     d = await h.start();
@@ -84,10 +86,15 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     const r = await h.cli("enqueue", f);
     assert.equal(r.code, 0, r.err);
   };
-  const ended = (id: string) => waitFor(() => {
-    const t = d.inbox.tasks.get(id);
-    return t && t.state !== "queued" && t.state !== "running" ? t : null;
-  }, 60_000, `${id} ended`);
+  const ended = (id: string) =>
+    waitFor(
+      () => {
+        const t = d.inbox.tasks.get(id);
+        return t && t.state !== "queued" && t.state !== "running" ? t : null;
+      },
+      60_000,
+      `${id} ended`,
+    );
   const pane = () => h.tmux("capture-pane", "-p", "-t", "=auto-01:").out;
 
   it("the pool session runs with the pool's permission mode, not the global one", () => {
@@ -98,17 +105,39 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
 
   it("waiting with the question; task answer yes runs the tool and the task is done", async () => {
     await enqueue("w-yes", "WRITE-FILE yes.txt please");
-    await waitFor(() => d.inbox.plugin().list().find((t) => (t as { id: string }).id === "w-yes" && (t as { state: string }).state === "waiting") ?? null, 30_000, "w-yes waiting");
+    await waitFor(
+      () =>
+        d.inbox
+          .plugin()
+          .list()
+          .find((t) => (t as { id: string }).id === "w-yes" && (t as { state: string }).state === "waiting") ?? null,
+      30_000,
+      "w-yes waiting",
+    );
     const list = await h.cli("tasks");
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /w-yes +waiting/);
-    const shown = /w-yes waiting since .* on: .*yes\.txt.*\n {2}answer: claude-failover task answer w-yes yes\|no --since (\d+)/.exec(list.out);
+    const shown =
+      /w-yes waiting since .* on: .*yes\.txt.*\n {2}answer: claude-failover task answer w-yes yes\|no --since (\d+)/.exec(
+        list.out,
+      );
     assert.ok(shown, list.out);
-    const viaMcp = await callOk<{ tasks: { id: string; state: string; waiting: { question: string } | null }[] }>(c, "tasks_list", { state: "waiting" });
-    assert.deepEqual(viaMcp.tasks.map((t) => t.id), ["w-yes"]);
+    const viaMcp = await callOk<{ tasks: { id: string; state: string; waiting: { question: string } | null }[] }>(
+      c,
+      "tasks_list",
+      { state: "waiting" },
+    );
+    assert.deepEqual(
+      viaMcp.tasks.map((t) => t.id),
+      ["w-yes"],
+    );
     assert.match(viaMcp.tasks[0]!.waiting!.question, /yes\.txt/);
     assert.equal(existsSync(join(work, "yes.txt")), false, "nothing written before the answer");
-    const note = await waitFor(() => notes.find((n) => n.event === "task.waiting") ?? null, 20_000, "task.waiting notification");
+    const note = await waitFor(
+      () => notes.find((n) => n.event === "task.waiting") ?? null,
+      20_000,
+      "task.waiting notification",
+    );
     assert.match(String(note.text), /task answer w-yes yes\|no/);
 
     // An answer for a wait other than the one shown (an older since) is refused, nothing pressed.
@@ -123,7 +152,10 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     assert.equal(t.state, "done", `${t.state}: ${t.error}`);
     assert.equal(readFileSync(join(work, "yes.txt"), "utf8"), "written by yes.txt\n");
     assert.match(t.result ?? "", /^TOOL RESULT: /);
-    const kinds = d.store.tailEvents(500).filter((e) => e.data.id === "w-yes").map((e) => e.kind);
+    const kinds = d.store
+      .tailEvents(500)
+      .filter((e) => e.data.id === "w-yes")
+      .map((e) => e.kind);
     assert.ok(kinds.includes("task.waiting") && kinds.includes("task.answered"), kinds.join(","));
   });
 
@@ -132,7 +164,10 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
     assert.notEqual(done.code, 0);
     assert.match(done.err, /task w-yes is done, not waiting on a permission dialog: nothing was answered/);
     assert.match((await callTool(c, "task_answer", { id: "nope", answer: "yes" })).text, /^no_such_task/);
-    assert.match((await callTool(c, "task_answer", { id: "w-yes", answer: "maybe" })).text, /expected one of "yes"\|"no"/);
+    assert.match(
+      (await callTool(c, "task_answer", { id: "w-yes", answer: "maybe" })).text,
+      /expected one of "yes"\|"no"/,
+    );
     await enqueue("slow-3", "SLOW:6000 a slow one");
     await waitFor(() => d.inbox.tasks.get("slow-3")?.submittedAt ?? null, 30_000, "slow-3 submitted");
     const busy = await h.cli("task", "answer", "slow-3", "no");
@@ -146,8 +181,15 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
 
   it("task_answer no over MCP rejects the tool; the model is told and the task still finishes", async () => {
     await enqueue("w-no", "WRITE-FILE no.txt please");
-    await waitFor(() => d.inbox.dispatcher.waits.get("w-no")?.paneQuestion ?? null, 30_000, "w-no waiting, read from the pane");
-    const a = await callOk<{ id: string; state: string; answered: string; option: string }>(c, "task_answer", { id: "w-no", answer: "no" });
+    await waitFor(
+      () => d.inbox.dispatcher.waits.get("w-no")?.paneQuestion ?? null,
+      30_000,
+      "w-no waiting, read from the pane",
+    );
+    const a = await callOk<{ id: string; state: string; answered: string; option: string }>(c, "task_answer", {
+      id: "w-no",
+      answer: "no",
+    });
     assert.deepEqual([a.id, a.answered, a.option], ["w-no", "no", "No"]);
     const t = await ended("w-no");
     assert.equal(t.state, "done", `${t.state}: ${t.error}`);

@@ -29,14 +29,26 @@ describe("pool: 5 tasks, max 3, min 0", { timeout: 300_000 }, () => {
 
   it("starts three sessions, finishes all five once with results in the outbox, then shrinks to min", async () => {
     const prompts = [1, 2, 3, 4, 5].map((i) => `SLOW:2500 pool task number ${i}`);
-    dropFiles(inbox, prompts.map((p, i) => ({ name: `task-${i + 1}.md`, prompt: p })));
-    const done = await waitFor(() => {
-      const t = d.inbox.tasks.inState("done");
-      return t.length === 5 ? t : null;
-    }, 240_000, "all five tasks done", 200);
+    dropFiles(
+      inbox,
+      prompts.map((p, i) => ({ name: `task-${i + 1}.md`, prompt: p })),
+    );
+    const done = await waitFor(
+      () => {
+        const t = d.inbox.tasks.inState("done");
+        return t.length === 5 ? t : null;
+      },
+      240_000,
+      "all five tasks done",
+      200,
+    );
 
     const started = d.store.tailEvents(1000, { kindPrefix: "pool.session_started" });
-    assert.deepEqual(started.map((e) => e.session).sort(), ["auto-01", "auto-02", "auto-03"], "three sessions started, no more");
+    assert.deepEqual(
+      started.map((e) => e.session).sort(),
+      ["auto-01", "auto-02", "auto-03"],
+      "three sessions started, no more",
+    );
     for (const t of done) {
       const out = readFileSync(join(h.root, "state", "outbox", `${t.id}.md`), "utf8");
       assert.ok(out.includes(`ANSWER:`) && out.trimEnd().endsWith(t.prompt), `outbox of ${t.id}: ${out}`);
@@ -45,11 +57,18 @@ describe("pool: 5 tasks, max 3, min 0", { timeout: 300_000 }, () => {
       const answered = h.api.turns().filter((r) => r.status === 200 && r.userText.endsWith(t.prompt));
       assert.equal(answered.length, 1, `${t.prompt} answered exactly once`);
       // A reused session was reset: the request holds this task alone, no earlier one.
-      assert.equal(answered[0]!.allUserTexts.length, 1, `no context leaked into ${t.id}: ${JSON.stringify(answered[0]!.allUserTexts)}`);
+      assert.equal(
+        answered[0]!.allUserTexts.length,
+        1,
+        `no context leaked into ${t.id}: ${JSON.stringify(answered[0]!.allUserTexts)}`,
+      );
       assert.equal(d.store.tailEvents(1000, { kindPrefix: "task.done" }).filter((e) => e.data.id === t.id).length, 1);
     }
     assert.equal(readdirSync(join(inbox, "processed")).length, 5);
-    assert.ok(d.store.tailEvents(1000, { kindPrefix: "pool.session_reset" }).length >= 2, "sessions reset between tasks");
+    assert.ok(
+      d.store.tailEvents(1000, { kindPrefix: "pool.session_reset" }).length >= 2,
+      "sessions reset between tasks",
+    );
 
     const list = await h.cli("tasks", "--json");
     assert.equal(list.code, 0, list.err);

@@ -18,7 +18,11 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
   let c: Client;
   before(async () => {
     // startOnePool's setup, with the HTTP triggers (and so the MCP task_cancel tool) on
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 1, min: 1 } }, mcp_http: { enable_trigger: true } } });
+    h = await makeHarness({
+      accounts: 1,
+      dedicated: [],
+      config: { pool: { autonomous: { max: 1, min: 1 } }, mcp_http: { enable_trigger: true } },
+    });
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
     h.writeConfig();
     d = await h.start();
@@ -36,10 +40,15 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     const r = await h.cli("enqueue", f);
     assert.equal(r.code, 0, r.err);
   };
-  const ended = (id: string) => waitFor(() => {
-    const t = d.inbox.tasks.get(id);
-    return t && t.state !== "queued" && t.state !== "running" ? t : null;
-  }, 45_000, `${id} ended`);
+  const ended = (id: string) =>
+    waitFor(
+      () => {
+        const t = d.inbox.tasks.get(id);
+        return t && t.state !== "queued" && t.state !== "running" ? t : null;
+      },
+      45_000,
+      `${id} ended`,
+    );
 
   it("times a slow task out and runs the next one on the same session", async () => {
     await enqueue("slow-1", "SLOW:20000 the slow one", "timeout: 3s\npriority: 5\n");
@@ -52,10 +61,17 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     const n = await ended("next-1");
     assert.equal(n.state, "done", `${n.state}: ${n.error}`);
     assert.equal(n.session, t.session, "same session");
-    assert.match(n.result ?? "", /^ANSWER: [\s\S]*<command-name>\/clear<\/command-name>[\s\S]*the next one\s*$/, "answered after a /clear");
+    assert.match(
+      n.result ?? "",
+      /^ANSWER: [\s\S]*<command-name>\/clear<\/command-name>[\s\S]*the next one\s*$/,
+      "answered after a /clear",
+    );
     const turn = h.api.turns().find((r) => r.status === 200 && r.userText.includes("the next one"))!;
     assert.ok(!turn.allUserTexts.join("\n").includes("the slow one"), "the conversation was cleared after the timeout");
-    const kinds = d.store.tailEvents(500).filter((e) => e.data.id === "slow-1").map((e) => e.kind);
+    const kinds = d.store
+      .tailEvents(500)
+      .filter((e) => e.data.id === "slow-1")
+      .map((e) => e.kind);
     assert.ok(kinds.includes("task.timed_out"), kinds.join(","));
     const list = await h.cli("tasks", "--state", "timed_out");
     assert.match(list.out, /slow-1 +timed_out/);
@@ -79,12 +95,18 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     const again = await h.cli("task", "cancel", "run-2");
     assert.notEqual(again.code, 0);
     assert.match(again.err, /already cancelled/);
-    assert.match((await callTool(c, "task_cancel", { id: "queued-2" })).text, /^conflict: task queued-2 is already cancelled/);
+    assert.match(
+      (await callTool(c, "task_cancel", { id: "queued-2" })).text,
+      /^conflict: task queued-2 is already cancelled/,
+    );
     assert.match((await callTool(c, "task_cancel", { id: "nope" })).text, /^no_such_task/);
     await enqueue("after-2", "after the cancel");
     const a = await ended("after-2");
     assert.equal(a.state, "done", `${a.state}: ${a.error}`);
     assert.equal(a.session, d.inbox.tasks.get("run-2")!.session);
-    assert.ok(!h.api.turns().some((t) => t.status === 200 && t.userText.includes("queued to cancel")), "the cancelled queued task never reached the model");
+    assert.ok(
+      !h.api.turns().some((t) => t.status === 200 && t.userText.includes("queued to cancel")),
+      "the cancelled queued task never reached the model",
+    );
   });
 });

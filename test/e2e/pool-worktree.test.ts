@@ -16,7 +16,9 @@ import { makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
 const g = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+  execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], {
+    encoding: "utf8",
+  }).trim();
 
 describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
   let h: Harness;
@@ -52,10 +54,14 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
       const r = await h.cli("enqueue", f);
       assert.equal(r.code, 0, r.err);
     }
-    const running = await waitFor(() => {
-      const ts = ["wt-1", "wt-2"].map((id) => d.inbox.tasks.get(id)!);
-      return ts.every((t) => t.state === "running" && t.submittedAt) ? ts : null;
-    }, 60_000, "both tasks running");
+    const running = await waitFor(
+      () => {
+        const ts = ["wt-1", "wt-2"].map((id) => d.inbox.tasks.get(id)!);
+        return ts.every((t) => t.state === "running" && t.submittedAt) ? ts : null;
+      },
+      60_000,
+      "both tasks running",
+    );
     assert.notEqual(running[0]!.session, running[1]!.session, "two sessions");
     for (const t of running) {
       assert.equal(t.workdir, join(h.root, "state", "worktrees", t.id));
@@ -68,10 +74,14 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
       g(t.workdir, "add", `${t.id}.txt`);
       g(t.workdir, "commit", "-q", "-m", `change of ${t.id}`);
     }
-    const ended = await waitFor(() => {
-      const ts = ["wt-1", "wt-2"].map((id) => d.inbox.tasks.get(id)!);
-      return ts.every((t) => t.worktreeInfo) ? ts : null;
-    }, 60_000, "both worktrees finished");
+    const ended = await waitFor(
+      () => {
+        const ts = ["wt-1", "wt-2"].map((id) => d.inbox.tasks.get(id)!);
+        return ts.every((t) => t.worktreeInfo) ? ts : null;
+      },
+      60_000,
+      "both worktrees finished",
+    );
     for (const t of ended) {
       assert.equal(t.state, "done", `${t.id}: ${t.error}`);
       assert.match(t.result ?? "", new RegExp(`ANSWER: SLOW:8000 work on ${t.id}`));
@@ -92,7 +102,12 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     assert.equal(g(repo, "rev-parse", "--abbrev-ref", "HEAD"), "main");
     assert.equal(g(repo, "rev-parse", "HEAD"), head);
     assert.equal(g(repo, "status", "--porcelain", "--untracked-files=all"), "");
-    assert.equal(g(repo, "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length, 1);
+    assert.equal(
+      g(repo, "worktree", "list", "--porcelain")
+        .split("\n")
+        .filter((l) => l.startsWith("worktree ")).length,
+      1,
+    );
     const detail = await h.cli("task", "wt-1");
     assert.match(detail.out, /commits {3}1/);
     assert.match(detail.out, /branch cf\/wt-1:/);
@@ -105,11 +120,19 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     const wd = await waitFor(() => d.inbox.tasks.get("wt-3")!.workdir, 20_000, "worktree made");
     const r = await h.cli("task", "cancel", "wt-3");
     assert.equal(r.code, 0, r.err);
-    const t = await waitFor(() => (d.inbox.tasks.get("wt-3")!.worktreeInfo ? d.inbox.tasks.get("wt-3")! : null), 30_000, "worktree finished");
+    const t = await waitFor(
+      () => (d.inbox.tasks.get("wt-3")!.worktreeInfo ? d.inbox.tasks.get("wt-3")! : null),
+      30_000,
+      "worktree finished",
+    );
     assert.equal(t.state, "cancelled");
     assert.equal(existsSync(wd), false);
     assert.equal(g(repo, "rev-parse", "--verify", "refs/heads/cf/wt-3").length, 40);
-    await waitFor(() => !d.inbox.tasks.poolSessions().some((p) => p.project === wd), 30_000, "no session left in the worktree");
+    await waitFor(
+      () => !d.inbox.tasks.poolSessions().some((p) => p.project === wd),
+      30_000,
+      "no session left in the worktree",
+    );
     assert.ok(!h.api.turns().some((x) => x.userText.includes("never answered")), "the prompt never went out");
   });
 

@@ -17,8 +17,16 @@ import type { Daemon } from "../../src/daemon.js";
 // it instead, so the model reads it once (issue 13 point 10). A turn answers `text` when its last user
 // message ends with it, or is that note with `text` in the conversation exactly once.
 const NOTE = "Continue where you left off";
-const answered = (h: Harness, text: string) => h.api.turns().filter((t) => t.status === 200 && (t.userText === text || t.userText.endsWith(`\n${text}`)
-  || (t.userText.includes(NOTE) && t.allUserTexts.join("\n").split(text).length - 1 === 1)));
+const answered = (h: Harness, text: string) =>
+  h.api
+    .turns()
+    .filter(
+      (t) =>
+        t.status === 200 &&
+        (t.userText === text ||
+          t.userText.endsWith(`\n${text}`) ||
+          (t.userText.includes(NOTE) && t.allUserTexts.join("\n").split(text).length - 1 === 1)),
+    );
 // The CLI retries a throttled request itself (10 times by default; 2.1.332 spends about 3 min on it);
 // CLAUDE_CODE_MAX_RETRIES (documented by Claude Code) keeps that short here: the daemon's part starts after.
 const FEW_RETRIES = { CLAUDE_CODE_MAX_RETRIES: "1" };
@@ -42,10 +50,17 @@ describe("a server throttle that outlasts the CLI's own retries", { timeout: 240
     const a = h.accountTokens.a!;
     h.api.setThrottle(a, 10_000);
     await typePrompt(h, "throttled prompt");
-    const ev = await waitFor(() => d.store.tailEvents(100).find((e) => e.kind === "quota.throttle" && e.session === "dev"), 120_000, "throttle seen");
+    const ev = await waitFor(
+      () => d.store.tailEvents(100).find((e) => e.kind === "quota.throttle" && e.session === "dev"),
+      120_000,
+      "throttle seen",
+    );
     assert.equal(ev.data.attempt, 1);
     assert.equal(d.sessions.get("dev")!.state, "idle", "a throttle never makes the session limited");
-    assert.match(d.sessions.get("dev")!.stateReason ?? "", /throttled by the service \(not your usage limit\): retry 1 at /);
+    assert.match(
+      d.sessions.get("dev")!.stateReason ?? "",
+      /throttled by the service \(not your usage limit\): retry 1 at /,
+    );
     h.api.setThrottle(a, 0); // the service recovers
     await waitFor(() => answered(h, "throttled prompt").length === 1, 60_000, "answered after the retry");
     const turn = answered(h, "throttled prompt")[0]!;
@@ -62,7 +77,12 @@ describe("a server throttle that outlasts the CLI's own retries", { timeout: 240
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle");
     h.api.setThrottle(a, 10_000);
     await typePrompt(h, "throttled across a restart");
-    await waitFor(() => d.store.tailEvents(50).some((e) => e.kind === "quota.throttle" && e.session === "dev" && e.data.attempt === 1), 120_000, "throttle seen");
+    await waitFor(
+      () =>
+        d.store.tailEvents(50).some((e) => e.kind === "quota.throttle" && e.session === "dev" && e.data.attempt === 1),
+      120_000,
+      "throttle seen",
+    );
     await d.stop(); // before the retry is due: the next daemon must find it in the row
     h.api.setThrottle(a, 0);
     d = await h.start();
@@ -83,22 +103,41 @@ describe("a StopFailure from a helper query while the turn runs", { timeout: 240
       const text = `long turn SLOW:6000 (${which})`;
       await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle");
       await typePrompt(h, text);
-      const submit = await waitFor(() => d.store.tailEvents(50).find((e) => e.kind === "hook.UserPromptSubmit" && e.data.prompt === text), 30_000, "prompt submitted");
+      const submit = await waitFor(
+        () => d.store.tailEvents(50).find((e) => e.kind === "hook.UserPromptSubmit" && e.data.prompt === text),
+        30_000,
+        "prompt submitted",
+      );
       await waitFor(() => h.api.turns().some((t) => t.userText === text), 10_000, "turn request in flight");
       const row = d.sessions.get("dev")!;
-      const promptId = which === "another prompt_id" ? "00000000-0000-4000-8000-000000000000" : String(submit.data.prompt_id);
+      const promptId =
+        which === "another prompt_id" ? "00000000-0000-4000-8000-000000000000" : String(submit.data.prompt_id);
       assert.ok(submit.data.prompt_id, "UserPromptSubmit carries a prompt_id");
       // What the CLI's hook would write for a helper's failure: same session, a rate_limit error.
       const ns = BigInt(Date.now()) * 1_000_000n;
-      const payload = { session_id: row.claudeSessionId, prompt_id: promptId, error: "rate_limit", last_assistant_message: "You've hit your 5-hour limit · resets 2:18pm (UTC)" };
+      const payload = {
+        session_id: row.claudeSessionId,
+        prompt_id: promptId,
+        error: "rate_limit",
+        last_assistant_message: "You've hit your 5-hour limit · resets 2:18pm (UTC)",
+      };
       writeFileSync(join(d.paths.spoolDir, `${ns}.4242.dev.a.StopFailure.json`), JSON.stringify(payload));
-      await waitFor(() => answered(h, text).length === 1 && d.sessions.get("dev")?.lastPromptAnswered === true, 60_000, "the turn finished");
+      await waitFor(
+        () => answered(h, text).length === 1 && d.sessions.get("dev")?.lastPromptAnswered === true,
+        60_000,
+        "the turn finished",
+      );
       await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle");
       assert.equal(d.store.listSwaps().length, 0, "no swap");
       assert.equal(d.accounts.row("a").state, "active");
       assert.equal(h.api.turns().filter((t) => t.userText === text).length, 1, "sent to the model exactly once");
-      const ignored = d.store.tailEvents(200).filter((e) => e.kind === "hook.StopFailure.ignored" || e.kind === "quota.stop_failure_ignored");
-      assert.ok(ignored.some((e) => /StopFailure from a helper ignored/.test(String(e.data.why))), JSON.stringify(ignored));
+      const ignored = d.store
+        .tailEvents(200)
+        .filter((e) => e.kind === "hook.StopFailure.ignored" || e.kind === "quota.stop_failure_ignored");
+      assert.ok(
+        ignored.some((e) => /StopFailure from a helper ignored/.test(String(e.data.why))),
+        JSON.stringify(ignored),
+      );
     });
   }
 });
@@ -114,11 +153,21 @@ describe("a rejected token, twice on A", { timeout: 240_000 }, () => {
     // The CLI tries a 401 twice before it gives up (verified on 2.1.197 and 2.1.332): two failed turns.
     h.api.setAuthFailure(a, 4);
     await typePrompt(h, "prompt with a stale token");
-    await waitFor(() => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok", 120_000, "moved to B");
+    await waitFor(
+      () => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok",
+      120_000,
+      "moved to B",
+    );
     const rejected = d.store.tailEvents(300).filter((e) => e.kind === "account.token_rejected");
-    assert.deepEqual(rejected.map((e) => e.data.action), ["restart the CLI on the same account", "account revoked: needs login"]);
+    assert.deepEqual(
+      rejected.map((e) => e.data.action),
+      ["restart the CLI on the same account", "account revoked: needs login"],
+    );
     const swaps = d.store.listSwaps().filter((s) => s.session === "dev");
-    assert.deepEqual(swaps.map((s) => [s.fromAccount, s.toAccount, s.reason]).reverse(), [["a", "a", "token_rejected"], ["a", "b", "token_rejected"]]);
+    assert.deepEqual(swaps.map((s) => [s.fromAccount, s.toAccount, s.reason]).reverse(), [
+      ["a", "a", "token_rejected"],
+      ["a", "b", "token_rejected"],
+    ]);
     const acct = d.accounts.row("a");
     assert.equal(acct.state, "revoked");
     assert.match(acct.stateReason ?? "", /needs login: token rejected/);
@@ -138,17 +187,24 @@ describe("a pool task whose account's token is rejected twice", { timeout: 240_0
     h.api.setAuthFailure(h.accountTokens.a!, 4);
     const prompt = "pool task with a stale token";
     dropFiles(join(h.root, "state", "inbox"), [{ name: "stale.md", prompt, front: { id: "stale-1" } }]);
-    const t = await waitFor(() => {
-      const x = d.inbox.tasks.get("stale-1");
-      return x && x.state !== "queued" && x.state !== "running" ? x : null;
-    }, 150_000, "task ended");
+    const t = await waitFor(
+      () => {
+        const x = d.inbox.tasks.get("stale-1");
+        return x && x.state !== "queued" && x.state !== "running" ? x : null;
+      },
+      150_000,
+      "task ended",
+    );
     assert.equal(t.state, "done", `task ${t.state}: ${t.error}`);
     assert.equal(d.sessions.get("auto-01")!.account, "b");
     assert.equal(d.accounts.row("a").state, "revoked");
     const ok = answered(h, prompt);
     assert.equal(ok.length, 1, "answered exactly once");
     assert.equal(ok[0]!.token, h.accountTokens.b, "answered on b");
-    const kinds = d.store.tailEvents(1000).filter((e) => e.data.id === "stale-1").map((e) => e.kind);
+    const kinds = d.store
+      .tailEvents(1000)
+      .filter((e) => e.data.id === "stale-1")
+      .map((e) => e.kind);
     assert.ok(!kinds.includes("task.failed"), kinds.join(","));
     assert.equal(kinds.filter((k) => k === "task.done").length, 1);
   });

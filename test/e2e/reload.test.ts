@@ -14,12 +14,19 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
   let stderr = "";
   // Straight to /status: the CLI would read the (possibly broken) config file for the address.
   const status = async () => {
-    const r = await fetch(`http://${listen()}/status`, { headers: { authorization: `Bearer ${h.token}` } }).catch(() => null);
+    const r = await fetch(`http://${listen()}/status`, { headers: { authorization: `Bearer ${h.token}` } }).catch(
+      () => null,
+    );
     return r?.status === 200 ? ((await r.json()) as Status) : null;
   };
   const state = async (name: string) => (await status())?.sessions.find((s) => s.name === name)?.state;
   const listen = () => String((h.configObject.mcp_http as Record<string, unknown>).listen);
-  const trigger = () => fetch(`http://${listen()}/trigger/checkpoint`, { method: "POST", headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" }, body: JSON.stringify({ session: "extra" }) });
+  const trigger = () =>
+    fetch(`http://${listen()}/trigger/checkpoint`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ session: "extra" }),
+    });
 
   before(async () => {
     h = await makeHarness({ accounts: 2 });
@@ -43,7 +50,11 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
     child.kill("SIGHUP");
     await waitFor(async () => (await state("extra")) === "idle", 90_000, "extra added and idle");
     assert.equal(h.tmux("has-session", "-t", "=dev").code, 0, "dev still running while its turn runs");
-    await waitFor(() => h.api.turns().find((t) => t.userText === "SLOW:6000 finish me first" && t.status === 200), 30_000, "turn answered");
+    await waitFor(
+      () => h.api.turns().find((t) => t.userText === "SLOW:6000 finish me first" && t.status === 200),
+      30_000,
+      "turn answered",
+    );
     await waitFor(() => h.tmux("has-session", "-t", "=dev").code !== 0, 30_000, "dev stopped after its turn");
     assert.equal((await trigger()).status, 200, "enable_trigger applied live");
   });

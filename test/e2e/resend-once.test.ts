@@ -15,7 +15,12 @@ import type { Daemon } from "../../src/daemon.js";
 /** How often `text` occurs across every user message of one request (history included). */
 const occurrences = (r: RecordedRequest, text: string) => r.allUserTexts.join("\n").split(text).length - 1;
 const hasToolResult = (r: RecordedRequest) =>
-  ((r.body?.messages ?? []) as { role?: string; content?: unknown }[]).some((m) => m.role === "user" && Array.isArray(m.content) && (m.content as { type?: string }[]).some((b) => b.type === "tool_result"));
+  ((r.body?.messages ?? []) as { role?: string; content?: unknown }[]).some(
+    (m) =>
+      m.role === "user" &&
+      Array.isArray(m.content) &&
+      (m.content as { type?: string }[]).some((b) => b.type === "tool_result"),
+  );
 
 describe("a hard-limit swap of a turn refused after a tool call", { timeout: 240_000 }, () => {
   let h: Harness;
@@ -30,17 +35,37 @@ describe("a hard-limit swap of a turn refused after a tool call", { timeout: 240
 
   it("the request for the resent turn on B holds the prompt exactly once, with the tool call and its result", async () => {
     await typePrompt(h, "warm up");
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "warm-up answered");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      60_000,
+      "warm-up answered",
+    );
     const notes = join(h.project("dev"), "notes.txt");
     writeFileSync(notes, "the notes say HERON\n");
     const prompt = "read notes.txt and say what KESTREL means";
-    h.api.setReplier((r) => (r.userText === prompt && !hasToolResult(r) ? { toolUse: { name: "Read", input: { file_path: notes } } } : undefined));
+    h.api.setReplier((r) =>
+      r.userText === prompt && !hasToolResult(r)
+        ? { toolUse: { name: "Read", input: { file_path: notes } } }
+        : undefined,
+    );
     // A answers the tool call, then refuses the request that carries its result.
     const a = h.accountTokens.a!;
     h.api.setCap(a, h.api.usedTurns(a) + 1);
     await typePrompt(h, prompt);
-    const resent = await waitFor(() => h.api.turns().find((t) => t.token === h.accountTokens.b && t.status === 200 && t.allUserTexts.join("\n").includes("KESTREL")), 90_000, "the turn answered on B");
-    assert.ok(h.api.turns().some((t) => t.token === a && t.status === 429 && hasToolResult(t)), "A refused the request after the tool call");
+    const resent = await waitFor(
+      () =>
+        h.api
+          .turns()
+          .find(
+            (t) => t.token === h.accountTokens.b && t.status === 200 && t.allUserTexts.join("\n").includes("KESTREL"),
+          ),
+      90_000,
+      "the turn answered on B",
+    );
+    assert.ok(
+      h.api.turns().some((t) => t.token === a && t.status === 429 && hasToolResult(t)),
+      "A refused the request after the tool call",
+    );
     assert.equal(occurrences(resent, prompt), 1, `prompt once in ${JSON.stringify(resent.allUserTexts)}`);
     assert.ok(hasToolResult(resent), "the tool call's result is still in the conversation");
     assert.ok(resent.allUserTexts.includes("warm up"), "the earlier conversation is carried");
@@ -71,9 +96,17 @@ describe("a server throttle retried on the same account", { timeout: 240_000 }, 
     const prompt = "throttled prompt: say OSPREY";
     h.api.setThrottle(a, 10_000);
     await typePrompt(h, prompt);
-    await waitFor(() => d.store.tailEvents(100).find((e) => e.kind === "quota.throttle" && e.session === "dev"), 120_000, "throttle seen");
+    await waitFor(
+      () => d.store.tailEvents(100).find((e) => e.kind === "quota.throttle" && e.session === "dev"),
+      120_000,
+      "throttle seen",
+    );
     h.api.setThrottle(a, 0); // the service recovers
-    const retried = await waitFor(() => h.api.turns().find((t) => t.status === 200 && t.allUserTexts.join("\n").includes("OSPREY")), 90_000, "answered after the retry");
+    const retried = await waitFor(
+      () => h.api.turns().find((t) => t.status === 200 && t.allUserTexts.join("\n").includes("OSPREY")),
+      90_000,
+      "answered after the retry",
+    );
     assert.equal(retried.token, a, "on the same account");
     assert.equal(occurrences(retried, prompt), 1, `prompt once in ${JSON.stringify(retried.allUserTexts)}`);
     const retry = d.store.tailEvents(200).find((e) => e.kind === "quota.throttle_retry" && e.session === "dev");

@@ -14,7 +14,11 @@ import { STUB_CLAUDE } from "../scale/stub.js";
 
 function runCli(h: Harness, ...args: string[]): Promise<{ code: number | null; out: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), ...args], { env: h.env, cwd: h.root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), ...args],
+    { env: h.env, cwd: h.root, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -27,7 +31,11 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
   before(async () => {
     h = await makeHarness({ binary: STUB_CLAUDE, config: { claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50" } } } });
     first = await h.spawnDaemon();
-    await waitFor(() => h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_dead}").out.trim() === "0", 30_000, "dev running");
+    await waitFor(
+      () => h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_dead}").out.trim() === "0",
+      30_000,
+      "dev running",
+    );
   });
   after(async () => {
     if (first.exitCode === null) first.kill("SIGCONT");
@@ -42,19 +50,32 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
     // The cost of loading the CLI through tsx, measured, so the time the lock takes can be told apart.
     const baseline = await runCli(h, "--version");
     first.kill("SIGSTOP");
-    const event = join(state, "spool", `${process.hrtime.bigint() + 1_700_000_000_000_000_000n}.1.dev.a.Notification.json`);
+    const event = join(
+      state,
+      "spool",
+      `${process.hrtime.bigint() + 1_700_000_000_000_000_000n}.1.dev.a.Notification.json`,
+    );
     writeFileSync(event, JSON.stringify({ hook_event_name: "Notification", message: "probe" }));
     try {
       const second = await runCli(h, "--config", h.configPath, "daemon");
-      t.diagnostic(`second daemon exited ${second.code} after ${second.ms} ms; loading the CLI alone takes ${baseline.ms} ms`);
+      t.diagnostic(
+        `second daemon exited ${second.code} after ${second.ms} ms; loading the CLI alone takes ${baseline.ms} ms`,
+      );
       assert.equal(second.code, 2, second.out);
       assert.match(second.out, new RegExp(`PID ${first.pid}\\b`));
       // Not a speed target: the second daemon must not wait on the frozen first one (a connect or lock
       // timeout would show as seconds here).
-      assert.ok(second.ms - baseline.ms < 5000, `exited ${second.ms} ms after start, start-up alone takes ${baseline.ms} ms: it waited on the frozen daemon`);
+      assert.ok(
+        second.ms - baseline.ms < 5000,
+        `exited ${second.ms} ms after start, start-up alone takes ${baseline.ms} ms: it waited on the frozen daemon`,
+      );
       assert.ok(existsSync(event), "the second daemon drained the first one's spool");
       assert.equal(statSync(sock).ino, sockIno, "control.sock removed or replaced");
-      assert.equal(h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_pid}").out.trim(), panePid, "the session was restarted");
+      assert.equal(
+        h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_pid}").out.trim(),
+        panePid,
+        "the session was restarted",
+      );
     } finally {
       first.kill("SIGCONT");
     }
@@ -70,6 +91,9 @@ describe("one daemon per state dir", { timeout: 120_000 }, () => {
     await waitFor(() => first.exitCode !== null || first.signalCode !== null, 10_000, "first gone");
     const next = await h.spawnDaemon();
     assert.notEqual(next.pid, first.pid);
-    assert.equal(spawnSync("cat", [join(h.root, "state", "daemon.pid")], { encoding: "utf8" }).stdout.trim(), String(next.pid));
+    assert.equal(
+      spawnSync("cat", [join(h.root, "state", "daemon.pid")], { encoding: "utf8" }).stdout.trim(),
+      String(next.pid),
+    );
   });
 });

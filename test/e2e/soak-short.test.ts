@@ -8,14 +8,22 @@ import { runSoak, soakDefaults, type SoakReport } from "../scale/soak-run.js";
 
 const lines: string[] = [];
 function explain(what: string, r: SoakReport): string {
-  const faults = r.faults.map((f) => `#${f.n} ${f.kind}${f.target ? ` [${f.target}]` : ""}: ${f.detail} → ${f.reaction}`);
-  return [`${what} seed ${r.seed}`, ...Object.entries(r.figures).map(([k, v]) => `${k}: ${v}`), ...faults, ...r.notes, ...r.violations.slice(0, 20)].join("\n");
+  const faults = r.faults.map(
+    (f) => `#${f.n} ${f.kind}${f.target ? ` [${f.target}]` : ""}: ${f.detail} → ${f.reaction}`,
+  );
+  return [
+    `${what} seed ${r.seed}`,
+    ...Object.entries(r.figures).map(([k, v]) => `${k}: ${v}`),
+    ...faults,
+    ...r.notes,
+    ...r.violations.slice(0, 20),
+  ].join("\n");
 }
 
 describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
   it("soak: 60 s of prompts and tasks on 50 sessions, every invariant holds", async () => {
     const r = await runSoak({ ...soakDefaults(process.env, "SOAK"), seconds: 60, log: (l) => lines.push(l) });
-    assert.ok(r.figures.prompts_answered_once as number > 0, "prompts flowed");
+    assert.ok((r.figures.prompts_answered_once as number) > 0, "prompts flowed");
     assert.deepEqual(r.violations, [], explain("soak", r));
   });
 
@@ -23,10 +31,20 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
     const opts = soakDefaults(process.env, "CHAOS");
     // Thirteen kinds of fault, each once before any repeats; on a loaded box injecting them (restarts,
     // a second daemon) can take longer than the run, so the load goes on until every kind has been seen.
-    const chaos = { minGapMs: 3000, maxGapMs: 4000, usageFaultMs: [4000, 6000] as [number, number], untilEveryKind: true };
+    const chaos = {
+      minGapMs: 3000,
+      maxGapMs: 4000,
+      usageFaultMs: [4000, 6000] as [number, number],
+      untilEveryKind: true,
+    };
     const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
-    assert.deepEqual(new Set(r.faults.map((f) => f.kind)), new Set(FAULT_KINDS), `faults injected: ${r.faults.map((f) => f.kind).join(", ")}`);
-    for (const f of r.faults) assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);
+    assert.deepEqual(
+      new Set(r.faults.map((f) => f.kind)),
+      new Set(FAULT_KINDS),
+      `faults injected: ${r.faults.map((f) => f.kind).join(", ")}`,
+    );
+    for (const f of r.faults)
+      assert.ok(f.recoveredMs !== null, `after ${f.kind} the sessions came back: ${f.reaction}`);
     for (const f of r.faults) assert.ok(!f.detail.includes("EXPECTED"), `#${f.n} ${f.kind}: ${f.detail}`);
     // Prompt accounting under faults (every accepted prompt answered exactly once, the drain within its
     // bound) does not hold yet: runs here showed a few prompts answered twice or never after a fault
@@ -35,6 +53,10 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
     // The soak above, without faults, holds all of them strictly.
     const OPEN = /taken by the daemon, answered|the drain did not finish|rate-limit refusal at .* with no swap or park/;
     for (const v of r.violations.filter((x) => OPEN.test(x))) t.diagnostic(`open (issue 16): ${v}`);
-    assert.deepEqual(r.violations.filter((x) => !OPEN.test(x)), [], explain("chaos", r));
+    assert.deepEqual(
+      r.violations.filter((x) => !OPEN.test(x)),
+      [],
+      explain("chaos", r),
+    );
   });
 });

@@ -16,9 +16,15 @@ import { makeHarness, REPO, type Harness } from "../support/harness.js";
 function runDaemon(h: Harness): Promise<{ code: number | null; out: string; ms: number }> {
   h.writeConfig();
   const t0 = Date.now();
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", h.configPath, "daemon"], {
-    env: h.env, stdio: ["ignore", "pipe", "pipe"], cwd: h.root,
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", h.configPath, "daemon"],
+    {
+      env: h.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: h.root,
+    },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -51,7 +57,12 @@ describe("state database refused", { timeout: 120_000 }, () => {
     db.close();
     const r = await runDaemon(h);
     assert.equal(r.code, 2, r.out);
-    assert.match(r.out, new RegExp(`schema version ${MIGRATIONS.length + 3}, newer than this claude-failover knows \\(${MIGRATIONS.length}\\)`));
+    assert.match(
+      r.out,
+      new RegExp(
+        `schema version ${MIGRATIONS.length + 3}, newer than this claude-failover knows \\(${MIGRATIONS.length}\\)`,
+      ),
+    );
     assert.ok(r.out.includes(dbPath), "names the file");
     const after = new Database(dbPath, { readonly: true });
     assert.equal(after.pragma("user_version", { simple: true }), MIGRATIONS.length + 3, "not migrated down or touched");

@@ -10,7 +10,6 @@ import { pane, typePrompt } from "../support/typing.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-
 describe("the status-line feed", { timeout: 240_000 }, () => {
   let h: Harness;
   let d: Daemon;
@@ -18,11 +17,22 @@ describe("the status-line feed", { timeout: 240_000 }, () => {
     h = await makeHarness({
       accounts: 2,
       // The endpoint would be polled every second if it were the source: it answers 429 for ever here.
-      config: { quota: { poll_interval: "1s", poll_interval_min: "1s", poll_interval_max: "2s", window_5h_threshold: 0.8, min_dwell: "10m" } },
+      config: {
+        quota: {
+          poll_interval: "1s",
+          poll_interval_min: "1s",
+          poll_interval_max: "2s",
+          window_5h_threshold: 0.8,
+          min_dwell: "10m",
+        },
+      },
     });
     // The user's own status line, in account A's home: ours must run it and show what it prints.
     const accounts = h.configObject.accounts as { name: string; home: string }[];
-    writeFileSync(join(accounts[0]!.home, ".claude", "settings.json"), JSON.stringify({ statusLine: { type: "command", command: "printf 'MINE-%s' \"$(cat | wc -c | tr -d ' ')\"" } }));
+    writeFileSync(
+      join(accounts[0]!.home, ".claude", "settings.json"),
+      JSON.stringify({ statusLine: { type: "command", command: "printf 'MINE-%s' \"$(cat | wc -c | tr -d ' ')\"" } }),
+    );
     h.api.setUsageMode("429");
     d = await h.start();
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle");
@@ -43,14 +53,28 @@ describe("the status-line feed", { timeout: 240_000 }, () => {
     h.api.setUtilization(a, { five_hour: 85 });
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle");
     await typePrompt(h, "second prompt over the threshold");
-    await waitFor(() => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok", 60_000, "moved to B");
+    await waitFor(
+      () => d.sessions.get("dev")?.account === "b" && d.store.lastSwap("dev")?.outcome === "ok",
+      60_000,
+      "moved to B",
+    );
     assert.equal(d.store.lastSwap("dev")!.reason, "quota_threshold");
     const move = d.store.tailEvents(400).find((e) => e.kind === "quota.decision.move" && e.session === "dev")!;
-    assert.ok((move.data.reasons as string[]).some((r) => /a: 5h 85% ≥ 80%/.test(r)), JSON.stringify(move.data));
+    assert.ok(
+      (move.data.reasons as string[]).some((r) => /a: 5h 85% ≥ 80%/.test(r)),
+      JSON.stringify(move.data),
+    );
     // Nothing came from the usage endpoint: every request there was refused.
     const usage = h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage"));
-    assert.ok(usage.every((r) => r.status === 429), "the usage endpoint never answered");
-    assert.equal(h.api.requests.filter((r) => r.path.startsWith("/v1/messages") && r.status === 429).length, 0, "no prompt refused");
+    assert.ok(
+      usage.every((r) => r.status === 429),
+      "the usage endpoint never answered",
+    );
+    assert.equal(
+      h.api.requests.filter((r) => r.path.startsWith("/v1/messages") && r.status === 429).length,
+      0,
+      "no prompt refused",
+    );
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "idle on B");
     await typePrompt(h, "third prompt on B");
     const t = await waitFor(() => h.api.turns().find((x) => x.userText === "third prompt on B"), 30_000, "turn on B");

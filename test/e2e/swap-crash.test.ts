@@ -7,7 +7,9 @@ import type { RecordedRequest } from "../support/stand-in-api.js";
 import { waitFor } from "../support/wait.js";
 import { SWAP_STEPS } from "../../src/sessions/swap.js";
 
-type Status = { sessions: { name: string; state: string; account: string; claudeSessionId: string; lastPromptAnswered: boolean }[] };
+type Status = {
+  sessions: { name: string; state: string; account: string; claudeSessionId: string; lastPromptAnswered: boolean }[];
+};
 
 async function status(h: Harness): Promise<Status | null> {
   const r = await h.cli("status", "--json");
@@ -21,8 +23,10 @@ async function typePrompt(h: Harness, text: string): Promise<void> {
 
 // A turn answers `q` when its last user message ends with it (recovery resent the prompt), or is the
 // continue note the swap sent after the refused prompt, with `q` in the conversation once (issue 13 point 10).
-const answers = (t: RecordedRequest, q: string) => t.status === 200 && (t.userText.endsWith(q)
-  || (t.userText.includes("Continue where you left off") && t.allUserTexts.join("\n").split(q).length - 1 === 1));
+const answers = (t: RecordedRequest, q: string) =>
+  t.status === 200 &&
+  (t.userText.endsWith(q) ||
+    (t.userText.includes("Continue where you left off") && t.allUserTexts.join("\n").split(q).length - 1 === 1));
 
 describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
   for (const step of SWAP_STEPS) {
@@ -32,10 +36,14 @@ describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
         h.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP = step;
         let child = await h.spawnDaemon();
         const dev = () => status(h).then((s) => s?.sessions.find((x) => x.name === "dev"));
-        const first = await waitFor(async () => {
-          const s = await dev();
-          return s?.state === "idle" ? s : null;
-        }, 90_000, "idle");
+        const first = await waitFor(
+          async () => {
+            const s = await dev();
+            return s?.state === "idle" ? s : null;
+          },
+          90_000,
+          "idle",
+        );
         await typePrompt(h, "before the limit");
         await waitFor(async () => (await dev())?.lastPromptAnswered, 30_000, "first answered");
         h.api.setCap(h.accountTokens.a!, h.api.usedTurns(h.accountTokens.a!));
@@ -48,12 +56,17 @@ describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
         child = await h.spawnDaemon();
         await waitFor(
           () => h.api.turns().find((t) => answers(t, question)),
-          90_000, "the failed prompt answered after recovery",
+          90_000,
+          "the failed prompt answered after recovery",
         );
-        const after = await waitFor(async () => {
-          const s = await dev();
-          return s && s.state === "idle" && s.lastPromptAnswered ? s : null;
-        }, 60_000, "idle after recovery");
+        const after = await waitFor(
+          async () => {
+            const s = await dev();
+            return s && s.state === "idle" && s.lastPromptAnswered ? s : null;
+          },
+          60_000,
+          "idle after recovery",
+        );
         const answered = h.api.turns().filter((t) => answers(t, question));
         assert.equal(answered.length, 1, "answered exactly once");
         assert.equal(answered[0]!.token, h.accountTokens.b, "on the account that has quota");
@@ -61,7 +74,11 @@ describe("daemon killed in the middle of a swap", { timeout: 900_000 }, () => {
         assert.equal(after.claudeSessionId, first.claudeSessionId, "same conversation");
         assert.ok(answered[0]!.allUserTexts.includes("before the limit"), "earlier turns carried");
         assert.deepEqual(h.tmux("list-sessions", "-F", "#{session_name}").out.trim().split("\n"), ["dev"]);
-        assert.equal(h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_id}").out.trim().split("\n").length, 1, "one pane");
+        assert.equal(
+          h.tmux("list-panes", "-t", "=dev:", "-F", "#{pane_id}").out.trim().split("\n").length,
+          1,
+          "one pane",
+        );
         child.kill("SIGTERM");
         await waitFor(() => child.exitCode !== null, 15_000, "daemon stopped");
       } finally {

@@ -26,7 +26,11 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
     h.api.setCap(h.accountTokens.a!, 0);
     h.api.setCap(h.accountTokens.b!, 0);
     await typePrompt(h, "nobody can answer this yet");
-    const parked = await waitFor(() => (d.sessions.get("dev")?.state === "parked" ? d.sessions.get("dev") : null), 90_000, "parked");
+    const parked = await waitFor(
+      () => (d.sessions.get("dev")?.state === "parked" ? d.sessions.get("dev") : null),
+      90_000,
+      "parked",
+    );
     assert.equal(d.accounts.row("a").state, "exhausted");
     assert.equal(d.accounts.row("b").state, "exhausted");
     assert.ok(parked.parkedUntil && parked.parkedUntil > clock.now(), "resume time known from the limit message");
@@ -37,8 +41,17 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
     clock.advance(parked.parkedUntil - clock.now() + 2 * 3600_000);
     // Resumed with the continue note after the refused prompt, which the conversation still holds: the
     // model reads the prompt once (issue 13 point 10).
-    const t = await waitFor(() => h.api.turns().find((x) => x.status === 200 && x.allUserTexts.join("\n").includes("nobody can answer this yet")), 90_000, "answered after reset");
-    assert.equal(t.allUserTexts.join("\n").split("nobody can answer this yet").length - 1, 1, JSON.stringify(t.allUserTexts));
+    const t = await waitFor(
+      () =>
+        h.api.turns().find((x) => x.status === 200 && x.allUserTexts.join("\n").includes("nobody can answer this yet")),
+      90_000,
+      "answered after reset",
+    );
+    assert.equal(
+      t.allUserTexts.join("\n").split("nobody can answer this yet").length - 1,
+      1,
+      JSON.stringify(t.allUserTexts),
+    );
     assert.ok([h.accountTokens.a, h.accountTokens.b].includes(t.token!));
     await waitFor(() => idle(d) && d.sessions.get("dev")?.lastPromptAnswered, 30_000, "idle again");
     assert.ok(d.store.tailEvents(300).some((e) => e.kind === "session.parked"));
@@ -50,7 +63,11 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [{ name: "one" }, { name: "two", account: "b" }], config: { checkpoint: { keep: 3 } } });
+    h = await makeHarness({
+      accounts: 2,
+      dedicated: [{ name: "one" }, { name: "two", account: "b" }],
+      config: { checkpoint: { keep: 3 } },
+    });
     d = await h.start();
     await waitFor(() => idle(d, "one") && idle(d, "two"), 90_000, "both idle");
   });
@@ -59,7 +76,11 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
   it("brings every session back with its conversation after tmux kill-server", async () => {
     await typePrompt(h, "remember one", "one");
     await typePrompt(h, "remember two", "two");
-    await waitFor(() => d.sessions.get("one")?.lastPromptAnswered && d.sessions.get("two")?.lastPromptAnswered, 30_000, "answered");
+    await waitFor(
+      () => d.sessions.get("one")?.lastPromptAnswered && d.sessions.get("two")?.lastPromptAnswered,
+      30_000,
+      "answered",
+    );
     await waitFor(() => idle(d, "one") && idle(d, "two"), 30_000, "idle");
     // The CLI writes its transcript lazily (seen: seconds after Stop) and loses unwritten turns when
     // SIGHUP kills it: that is the CLI's window, not ours. Kill once the turns are on disk.
@@ -74,13 +95,24 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
     const mark = d.store.tailEvents(1)[0]!.id;
     h.tmux("kill-server");
     for (const name of ["one", "two"] as const) {
-      const ev = await waitFor(() => d.store.eventsAfter(mark, 1000).find((e) => e.kind === "hook.SessionStart" && e.session === name && e.data.source === "resume"), 90_000, `${name} resumed`);
+      const ev = await waitFor(
+        () =>
+          d.store
+            .eventsAfter(mark, 1000)
+            .find((e) => e.kind === "hook.SessionStart" && e.session === name && e.data.source === "resume"),
+        90_000,
+        `${name} resumed`,
+      );
       assert.equal(ev.data.session_id, ids[name]);
       assert.equal(ev.account, accts[name], "on its own account");
     }
     await waitFor(() => idle(d, "one") && idle(d, "two"), 30_000, "idle after restore");
     await typePrompt(h, "what did I ask", "two");
-    const t = await waitFor(() => h.api.turns().find((x) => x.userText === "what did I ask"), 30_000, "turn after restore");
+    const t = await waitFor(
+      () => h.api.turns().find((x) => x.userText === "what did I ask"),
+      30_000,
+      "turn after restore",
+    );
     assert.ok(t.allUserTexts.includes("remember two"), "conversation carried");
     assert.equal(t.token, h.accountTokens.b);
   });
@@ -88,7 +120,9 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
   it("rotates checkpoints to keep, skips a corrupt one and uses the previous", async () => {
     for (let i = 0; i < 5; i++) await d.checkpoints.take("one", `test ${i}`);
     const dir = join(h.root, "state", "checkpoints", "one");
-    const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     assert.equal(files.length, 3, "pruned to keep");
     writeFileSync(join(dir, files[2]!), "{ not json");
     const cp = d.checkpoints.latest("one");
@@ -96,17 +130,30 @@ describe("restore and checkpoints", { timeout: 300_000 }, () => {
     assert.equal(cp.reason, "test 3");
     assert.equal(cp.session.claudeSessionId, d.sessions.get("one")!.claudeSessionId);
     assert.ok(cp.pane?.visible.includes("remember one") || cp.pane?.scrollback.includes("remember one"));
-    assert.ok(d.store.tailEvents(20).some((e) => e.kind === "checkpoint.corrupt"), "warned");
+    assert.ok(
+      d.store.tailEvents(20).some((e) => e.kind === "checkpoint.corrupt"),
+      "warned",
+    );
   });
 
   it("keeps an attached tmux client attached through a swap", async () => {
-    const client = pty.spawn("tmux", ["-L", h.socket, "attach-session", "-t", "=one"], { cols: 120, rows: 40, env: { ...process.env, TERM: "xterm-256color" } });
+    const client = pty.spawn("tmux", ["-L", h.socket, "attach-session", "-t", "=one"], {
+      cols: 120,
+      rows: 40,
+      env: { ...process.env, TERM: "xterm-256color" },
+    });
     let seen = "";
     client.onData((s) => (seen += s));
     try {
       await waitFor(() => h.tmux("list-clients", "-t", "=one").out.trim().length > 0, 10_000, "client attached");
       const from = d.sessions.get("one")!.account;
-      const out = await d.swaps.swap({ session: "one", to: from === "a" ? "b" : "a", reason: "attached test", urgent: false, hard: false });
+      const out = await d.swaps.swap({
+        session: "one",
+        to: from === "a" ? "b" : "a",
+        reason: "attached test",
+        urgent: false,
+        hard: false,
+      });
       assert.ok(out.ok, JSON.stringify(out));
       await waitFor(() => idle(d, "one"), 30_000, "idle after swap");
       assert.ok(h.tmux("list-clients", "-t", "=one").out.trim().length > 0, "still attached");

@@ -52,21 +52,38 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
     const bin = join(h.root, "bin");
     mkdirSync(bin);
     const tsx = import.meta.resolve("tsx");
-    writeExecutable(join(bin, exec[1]!), `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${join(REPO, "src/cli/bin.ts")}" "$@"\n`);
+    writeExecutable(
+      join(bin, exec[1]!),
+      `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${join(REPO, "src/cli/bin.ts")}" "$@"\n`,
+    );
     writeExecutable(join(bin, "systemd-notify"), FAKE_NOTIFY);
     // The secrets file as a secret manager would provide it: the token, and here also the config path.
     const secrets = join(h.root, "secrets.env");
-    writeFileSync(secrets, `# provided at boot\nCLAUDE_FAILOVER_TOKEN="${h.token}"\nCLAUDE_FAILOVER_CONFIG=${h.configPath}\n`, { mode: 0o600 });
-    const fromFile = Object.fromEntries(readFileSync(secrets, "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/^"(.*)"$/, "$1")]));
+    writeFileSync(
+      secrets,
+      `# provided at boot\nCLAUDE_FAILOVER_TOKEN="${h.token}"\nCLAUDE_FAILOVER_CONFIG=${h.configPath}\n`,
+      { mode: 0o600 },
+    );
+    const fromFile = Object.fromEntries(
+      readFileSync(secrets, "utf8")
+        .split("\n")
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/^"(.*)"$/, "$1")]),
+    );
 
     const notifyLog = join(h.root, "notify.json");
     const listen = String((h.configObject.mcp_http as Record<string, unknown>).listen);
     // Roughly what systemd hands a service: a bare environment plus the unit's and the files'.
     const env: NodeJS.ProcessEnv = {
       PATH: [bin, dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
-      HOME: h.root, LANG: "C.UTF-8", NOTIFY_SOCKET: join(h.root, "notify.sock"), INVOCATION_ID: "0123456789abcdef",
-      ...fromFile, CF_TEST_LISTEN: listen, CF_TEST_TMUX: h.socket, CF_TEST_NOTIFY_LOG: notifyLog,
+      HOME: h.root,
+      LANG: "C.UTF-8",
+      NOTIFY_SOCKET: join(h.root, "notify.sock"),
+      INVOCATION_ID: "0123456789abcdef",
+      ...fromFile,
+      CF_TEST_LISTEN: listen,
+      CF_TEST_TMUX: h.socket,
+      CF_TEST_NOTIFY_LOG: notifyLog,
     };
     // What systemd does at (re)start: run ExecStart, then wait for READY=1.
     const startService = async () => {
@@ -75,10 +92,15 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
       child = proc;
       proc.stdout.on("data", (d: Buffer) => (log += d.toString()));
       proc.stderr.on("data", (d: Buffer) => (log += d.toString()));
-      const rec = await waitFor(() => {
-        if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${log}`);
-        return existsSync(notifyLog) && readFileSync(notifyLog, "utf8");
-      }, 90_000, "systemd-notify called", 100).then((t) => JSON.parse(t) as { argv: string[]; socket: string; health: number; session: boolean });
+      const rec = await waitFor(
+        () => {
+          if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${log}`);
+          return existsSync(notifyLog) && readFileSync(notifyLog, "utf8");
+        },
+        90_000,
+        "systemd-notify called",
+        100,
+      ).then((t) => JSON.parse(t) as { argv: string[]; socket: string; health: number; session: boolean });
       return { proc, rec };
     };
     const stopService = async (proc: ChildProcess) => {
@@ -89,8 +111,14 @@ describe("the unit's ExecStart with the secrets env file", { timeout: 180_000 },
 
     const { proc, rec } = await startService();
     assert.equal(rec.argv[0], "--ready");
-    assert.ok(rec.argv.includes(`--pid=${proc.pid}`), `MAINPID is the process systemd started: ${JSON.stringify(rec.argv)}`);
-    assert.match(rec.argv.find((a) => a.startsWith("--status="))!, /listening on 127\.0\.0\.1:\d+, 1 session/);
+    assert.ok(
+      rec.argv.includes(`--pid=${proc.pid}`),
+      `MAINPID is the process systemd started: ${JSON.stringify(rec.argv)}`,
+    );
+    assert.match(
+      rec.argv.find((a) => a.startsWith("--status="))!,
+      /listening on 127\.0\.0\.1:\d+, 1 session/,
+    );
     assert.equal(rec.socket, env.NOTIFY_SOCKET);
     assert.equal(rec.health, 200, "the control plane answered before readiness");
     assert.equal(rec.session, true, "the session was reconciled before readiness");

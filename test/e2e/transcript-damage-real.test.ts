@@ -24,34 +24,66 @@ describe("damaged transcripts, real CLI", { timeout: 300_000 }, () => {
   const events = (kind: string) => d.store.tailEvents(200, { session: "dev", kindPrefix: kind });
 
   async function killMidTurn(prompt: string): Promise<string> {
-    await waitFor(() => d.sessions.get("dev")?.state === "idle" && !d.sessions.lockedBy("dev"), 90_000, "idle before the turn");
+    await waitFor(
+      () => d.sessions.get("dev")?.state === "idle" && !d.sessions.lockedBy("dev"),
+      90_000,
+      "idle before the turn",
+    );
     const r = await d.sessions.prompts.send("dev", prompt, { confirmTimeoutMs: 30_000 });
     assert.ok(r.ok, JSON.stringify(r));
     await h.api.waitForRequest((x) => x.isTurn && x.userText.includes(prompt), 30_000);
     // The CLI writes its transcript lazily: kill only once the prompt's own line is on disk, so the torn
     // line made below is that prompt's (not the earlier answer, whose loss would leave nothing to resume).
     const path = d.sessions.get("dev")!.transcriptPath!;
-    await waitFor(() => { try { return readFileSync(path, "utf8").trimEnd().split("\n").at(-1)!.includes(prompt.split(" ")[0]!); } catch { return false; } }, 30_000, "the prompt's line written");
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(path, "utf8").trimEnd().split("\n").at(-1)!.includes(prompt.split(" ")[0]!);
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      "the prompt's line written",
+    );
     const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
     process.kill(pid, "SIGKILL");
-    await waitFor(() => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1", 10_000, "CLI dead");
+    await waitFor(
+      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
+      10_000,
+      "CLI dead",
+    );
     return d.sessions.get("dev")!.transcriptPath!;
   }
 
   async function expectRecovered(round: number, problem: RegExp, id: string): Promise<void> {
-    const ev = await waitFor(() => events("session.transcript_repaired").find((e) => problem.test(String((e.data as { problem?: string }).problem))), 60_000, `repair event ${round}`);
+    const ev = await waitFor(
+      () =>
+        events("session.transcript_repaired").find((e) =>
+          problem.test(String((e.data as { problem?: string }).problem)),
+        ),
+      60_000,
+      `repair event ${round}`,
+    );
     assert.ok(existsSync((ev.data as { copy: string }).copy), "the whole file kept beside it");
     await waitFor(() => events("session.continued_after_restore").length >= round, 90_000, `follow-up ${round} sent`);
     const row = d.sessions.get("dev")!;
     assert.equal(row.claudeSessionId, id, "same conversation");
     assert.notEqual(row.state, "failed");
     const last = h.api.requests.filter((x) => x.isTurn).at(-1)!;
-    assert.ok(last.allUserTexts.some((t) => t.includes("first: remember KESTREL")), `the earlier conversation carried: ${JSON.stringify(last.allUserTexts).slice(0, 400)}`);
+    assert.ok(
+      last.allUserTexts.some((t) => t.includes("first: remember KESTREL")),
+      `the earlier conversation carried: ${JSON.stringify(last.allUserTexts).slice(0, 400)}`,
+    );
   }
 
   it("a half-written last line, then a NUL block at the end: cut, named, resumed, continued", async () => {
     assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 30_000 })).ok);
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 60_000, "answered");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      60_000,
+      "answered",
+    );
     const id = d.sessions.get("dev")!.claudeSessionId!;
 
     const p1 = await killMidTurn("second SLOW:60000 KESTREL?");

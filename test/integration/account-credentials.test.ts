@@ -6,7 +6,11 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { AccountService, CREDENTIAL_READS_BEFORE_REVOKE, type AccountConfig } from "../../src/accounts/account-service.js";
+import {
+  AccountService,
+  CREDENTIAL_READS_BEFORE_REVOKE,
+  type AccountConfig,
+} from "../../src/accounts/account-service.js";
 import { credentialsPath } from "../../src/accounts/credentials.js";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
@@ -20,7 +24,17 @@ describe("account credentials and revocation", () => {
   let store: Store;
   let home: string;
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 12));
-  const cfg = (): AccountConfig[] => [{ name: "a", home, priority: 1, managed: false, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [] }];
+  const cfg = (): AccountConfig[] => [
+    {
+      name: "a",
+      home,
+      priority: 1,
+      managed: false,
+      disabled: false,
+      limits: { hourly_msgs: 0, weekly_msgs: 0 },
+      link_files: [],
+    },
+  ];
   const good = fakeCredentials("sk-ant-oat01-first");
   const write = (text: string) => writeFileSync(credentialsPath(home), text, { mode: 0o600 });
   const service = () => {
@@ -28,7 +42,8 @@ describe("account credentials and revocation", () => {
     s.configure(cfg());
     return s;
   };
-  const stateChanges = () => store.tailEvents(1000, { kindPrefix: "account.state" }).map((e) => `${String(e.data.from)}>${String(e.data.to)}`);
+  const stateChanges = () =>
+    store.tailEvents(1000, { kindPrefix: "account.state" }).map((e) => `${String(e.data.from)}>${String(e.data.to)}`);
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-creds-"));

@@ -17,8 +17,16 @@ describe("AccountService: operator enable/disable and home preparation", () => {
   let store: Store;
   let accounts: AccountService;
   const clock = new ManualClock(Date.UTC(2026, 11, 1, 2));
-  const cfg = (name: string, extra: Partial<AccountConfig> = {}): AccountConfig =>
-    ({ name, home: join(root, name), priority: 1, managed: false, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [], ...extra });
+  const cfg = (name: string, extra: Partial<AccountConfig> = {}): AccountConfig => ({
+    name,
+    home: join(root, name),
+    priority: 1,
+    managed: false,
+    disabled: false,
+    limits: { hourly_msgs: 0, weekly_msgs: 0 },
+    link_files: [],
+    ...extra,
+  });
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-account-operator-"));
@@ -35,12 +43,19 @@ describe("AccountService: operator enable/disable and home preparation", () => {
     accounts.setState("a", "active", null, "test start");
     assert.deepEqual(accounts.setEnabled("a", false), { ok: true, account: "a", state: "disabled" });
     assert.equal(accounts.row("a").stateReason, "disabled by operator");
-    assert.deepEqual(accounts.setEnabled("a", false), { ok: true, account: "a", state: "disabled" }, "disabling twice changes nothing");
+    assert.deepEqual(
+      accounts.setEnabled("a", false),
+      { ok: true, account: "a", state: "disabled" },
+      "disabling twice changes nothing",
+    );
     assert.deepEqual(accounts.setEnabled("a", true), { ok: true, account: "a", state: "active" });
     assert.equal(accounts.row("a").stateReason, "enabled by operator");
     accounts.setState("a", "exhausted", clock.now() + 60_000, "limit");
     assert.equal(accounts.setEnabled("a", true).state, "exhausted", "enable only lifts a disable");
-    assert.throws(() => accounts.setEnabled("nope", true), (e) => isCfError(e, "no_such_account"));
+    assert.throws(
+      () => accounts.setEnabled("nope", true),
+      (e) => isCfError(e, "no_such_account"),
+    );
   });
 
   it("a home that can't be prepared revokes the account; prepared later, it is active again", () => {
@@ -48,7 +63,10 @@ describe("AccountService: operator enable/disable and home preparation", () => {
     writeFileSync(blocked, "a file where the home's folder should be");
     const shared = join(root, "shared", "projects");
     mkdirSync(shared, { recursive: true });
-    accounts.configure([cfg("m", { home: blocked, managed: true }), cfg("u", { home: join(root, "missing"), managed: false })]);
+    accounts.configure([
+      cfg("m", { home: blocked, managed: true }),
+      cfg("u", { home: join(root, "missing"), managed: false }),
+    ]);
     accounts.setState("m", "active", null, "test start");
     accounts.setState("u", "active", null, "test start");
     const ctx = { sharedProjectsDir: shared, projects: [], realHome: join(root, "real-home") };
@@ -60,6 +78,10 @@ describe("AccountService: operator enable/disable and home preparation", () => {
     accounts.prepareHomes(ctx);
     assert.equal(accounts.row("m").state, "active");
     assert.equal(accounts.row("m").stateReason, "home prepared");
-    assert.equal(store.eventsAfter(0, 500, { kindPrefix: "account.home_prepared" }).length, 1, "the actions taken are recorded");
+    assert.equal(
+      store.eventsAfter(0, 500, { kindPrefix: "account.home_prepared" }).length,
+      1,
+      "the actions taken are recorded",
+    );
   });
 });

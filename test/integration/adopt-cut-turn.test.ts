@@ -26,7 +26,16 @@ describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, (
     const db = openDb(stateDir);
     const store = new Store(db);
     const row = store.getSession("dev")!;
-    store.updateSession("dev", { lastPrompt: "cut turn: say KESTREL", lastPromptAt: (row.launchedAt ?? Date.now()) - 5000, lastPromptAnswered: false, state: "idle" }, Date.now());
+    store.updateSession(
+      "dev",
+      {
+        lastPrompt: "cut turn: say KESTREL",
+        lastPromptAt: (row.launchedAt ?? Date.now()) - 5000,
+        lastPromptAnswered: false,
+        state: "idle",
+      },
+      Date.now(),
+    );
     db.close();
     const second = await h.start();
     const req = await h.api.waitForRequest((x) => x.isTurn && x.userText === "cut turn: say KESTREL", 30_000);
@@ -46,12 +55,19 @@ describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, (
     const db = openDb(stateDir);
     const store = new Store(db);
     const movedAt = Date.now() - 10_000;
-    const id = store.insertSwap({ session: "dev", from: "b", to: "a", reason: "quota_threshold", urgent: false, resend: null }, movedAt - 3000);
+    const id = store.insertSwap(
+      { session: "dev", from: "b", to: "a", reason: "quota_threshold", urgent: false, resend: null },
+      movedAt - 3000,
+    );
     store.finishSwap(id, "ok", null, movedAt);
     store.deleteSession("dev");
     db.close();
     const again = await h.start();
-    await waitFor(() => again.store.tailEvents(50, { session: "dev", kindPrefix: "session.restored_from_checkpoint" }).length > 0, 30_000, "restored");
+    await waitFor(
+      () => again.store.tailEvents(50, { session: "dev", kindPrefix: "session.restored_from_checkpoint" }).length > 0,
+      30_000,
+      "restored",
+    );
     assert.equal(again.sessions.get("dev")?.lastMoveAt, movedAt);
   });
 });

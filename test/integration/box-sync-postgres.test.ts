@@ -18,120 +18,175 @@ import { postgresMissing, startPostgres, type TestPostgres } from "../support/po
 
 const MISSING = postgresMissing();
 if (MISSING && process.env.CI) {
-  it("box sync (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  it("box sync (postgres): PostgreSQL is installed", () =>
+    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
 }
 
 const T0 = Date.UTC(2026, 10, 30, 12);
 const H = 3_600_000;
 const ACCOUNTS = ["acc1", "acc2", "acc3"].map((name) => ({
-  name, home: `/nonexistent/${name}`, priority: 100, managed: true, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [],
+  name,
+  home: `/nonexistent/${name}`,
+  priority: 100,
+  managed: true,
+  disabled: false,
+  limits: { hourly_msgs: 0, weekly_msgs: 0 },
+  link_files: [],
 }));
 
-describe("box sync: account exhaustions shared through PostgreSQL", { timeout: 120_000, skip: MISSING ?? false }, () => {
-  let server: TestPostgres;
-  let root: string;
-  before(async () => {
-    server = await startPostgres();
-    root = mkdtempSync(join(tmpdir(), "cf-boxsync-"));
-  });
-  after(async () => {
-    await server?.destroy();
-    rmSync(root, { recursive: true, force: true });
-  });
+describe(
+  "box sync: account exhaustions shared through PostgreSQL",
+  { timeout: 120_000, skip: MISSING ?? false },
+  () => {
+    let server: TestPostgres;
+    let root: string;
+    before(async () => {
+      server = await startPostgres();
+      root = mkdtempSync(join(tmpdir(), "cf-boxsync-"));
+    });
+    after(async () => {
+      await server?.destroy();
+      rmSync(root, { recursive: true, force: true });
+    });
 
-  function box(name: string, url: string, clock: ManualClock) {
-    const store = new Store(openDb(join(root, name)));
-    const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
-    const accounts = new AccountService(store, clock, log);
-    accounts.configure(ACCOUNTS); // no credentials at these homes: revoked ("needs login"), set active below
-    for (const a of ACCOUNTS) accounts.setState(a.name, "active", null, "test");
-    const sync = new BoxSync({ box: name, store, accounts, clock, log, open: () => PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 }) });
-    return { store, accounts, sync, lines };
-  }
-
-  it("an exhaustion on box 1 is taken by box 2, never echoed back; revocations stay local; leases are held", async () => {
-    const url = await server.createDatabase();
-    const clock = new ManualClock(T0);
-    const b1 = box("box-1", url, clock);
-    const b2 = box("box-2", url, clock);
-    await b1.sync.connect();
-    await b2.sync.connect();
-    try {
-      b1.accounts.setState("acc1", "exhausted", T0 + H, "5-hour limit reached (resets 13:00)");
-      b1.accounts.setState("acc2", "revoked", null, "needs login: token rejected");
-      await b1.sync.syncOnce();
-      await b2.sync.syncOnce();
-      const r = b2.store.getAccount("acc1")!;
-      assert.deepEqual([r.state, r.stateUntil, r.stateReason], ["exhausted", T0 + H, "exhausted on box box-1: 5-hour limit reached (resets 13:00)"]);
-      assert.equal(b2.store.getAccount("acc2")!.state, "active", "a revocation is this box's own");
-      assert.ok(b2.store.tailEvents(5).some((e) => e.kind === "account.state" && e.account === "acc1"), "box 2 recorded the change as an event");
-
-      await b2.sync.syncOnce();
-      await b1.sync.syncOnce();
-      const marks = await b1.sync.store!.listAccountStates(clock.now());
-      assert.deepEqual(marks.map((m) => [m.account, m.box]), [["acc1", "box-1"]], "box 2 did not publish the mark it took");
-      assert.deepEqual((await b1.sync.store!.leases()).map((l) => [l.box, l.expiresAt]), [["box-1", T0 + 30_000], ["box-2", T0 + 30_000]]);
-
-      // past the reset nothing is taken any more; box 2's own state machine ends its copy
-      clock.advance(H);
-      b2.accounts.expireStates(0);
-      await b2.sync.syncOnce();
-      assert.equal(b2.store.getAccount("acc1")!.state, "active");
-    } finally {
-      await b1.sync.stop();
-      await b2.sync.stop();
+    function box(name: string, url: string, clock: ManualClock) {
+      const store = new Store(openDb(join(root, name)));
+      const lines: string[] = [];
+      const log = createLogger(
+        "info",
+        new Writable({
+          write(c, _e, cb) {
+            lines.push(String(c));
+            cb();
+          },
+        }),
+      );
+      const accounts = new AccountService(store, clock, log);
+      accounts.configure(ACCOUNTS); // no credentials at these homes: revoked ("needs login"), set active below
+      for (const a of ACCOUNTS) accounts.setState(a.name, "active", null, "test");
+      const sync = new BoxSync({
+        box: name,
+        store,
+        accounts,
+        clock,
+        log,
+        open: () => PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 }),
+      });
+      return { store, accounts, sync, lines };
     }
-    const check = await PostgresSharedStore.open({ url, box: "check" });
-    assert.deepEqual(await check.leases(), [], "a clean stop drops the leases");
-    await check.close();
-    b1.store.close();
-    b2.store.close();
-  });
 
-  it("while the database is down an exhaustion is kept and written when it returns; the daemon side never throws", async () => {
-    const url = await server.createDatabase();
-    const clock = new ManualClock(T0);
-    const b1 = box("box-3", url, clock);
-    const b2 = box("box-4", url, clock);
-    await b1.sync.connect();
-    await b2.sync.connect();
-    try {
-      await server.stop();
-      b1.accounts.setState("acc3", "exhausted", T0 + 2 * H, "weekly limit reached");
-      await b1.sync.syncOnce();
-      await b1.sync.syncOnce();
-      assert.equal(b1.lines.filter((l) => l.includes("shared store unreachable")).length, 1, "logged once per outage");
-      assert.ok(!b1.lines.join("").includes(url.split("@")[0]!.split("//")[1]!.split(":")[1]!), "the password is in no log line");
-      await server.start();
-      clock.advance(1000);
-      await b1.sync.syncOnce();
-      assert.ok(b1.lines.some((l) => l.includes("shared store reachable again")));
-      await b2.sync.syncOnce();
-      assert.deepEqual([b2.store.getAccount("acc3")!.state, b2.store.getAccount("acc3")!.stateUntil], ["exhausted", T0 + 2 * H]);
-    } finally {
-      await b1.sync.stop();
-      await b2.sync.stop();
+    it("an exhaustion on box 1 is taken by box 2, never echoed back; revocations stay local; leases are held", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      const b1 = box("box-1", url, clock);
+      const b2 = box("box-2", url, clock);
+      await b1.sync.connect();
+      await b2.sync.connect();
+      try {
+        b1.accounts.setState("acc1", "exhausted", T0 + H, "5-hour limit reached (resets 13:00)");
+        b1.accounts.setState("acc2", "revoked", null, "needs login: token rejected");
+        await b1.sync.syncOnce();
+        await b2.sync.syncOnce();
+        const r = b2.store.getAccount("acc1")!;
+        assert.deepEqual(
+          [r.state, r.stateUntil, r.stateReason],
+          ["exhausted", T0 + H, "exhausted on box box-1: 5-hour limit reached (resets 13:00)"],
+        );
+        assert.equal(b2.store.getAccount("acc2")!.state, "active", "a revocation is this box's own");
+        assert.ok(
+          b2.store.tailEvents(5).some((e) => e.kind === "account.state" && e.account === "acc1"),
+          "box 2 recorded the change as an event",
+        );
+
+        await b2.sync.syncOnce();
+        await b1.sync.syncOnce();
+        const marks = await b1.sync.store!.listAccountStates(clock.now());
+        assert.deepEqual(
+          marks.map((m) => [m.account, m.box]),
+          [["acc1", "box-1"]],
+          "box 2 did not publish the mark it took",
+        );
+        assert.deepEqual(
+          (await b1.sync.store!.leases()).map((l) => [l.box, l.expiresAt]),
+          [
+            ["box-1", T0 + 30_000],
+            ["box-2", T0 + 30_000],
+          ],
+        );
+
+        // past the reset nothing is taken any more; box 2's own state machine ends its copy
+        clock.advance(H);
+        b2.accounts.expireStates(0);
+        await b2.sync.syncOnce();
+        assert.equal(b2.store.getAccount("acc1")!.state, "active");
+      } finally {
+        await b1.sync.stop();
+        await b2.sync.stop();
+      }
+      const check = await PostgresSharedStore.open({ url, box: "check" });
+      assert.deepEqual(await check.leases(), [], "a clean stop drops the leases");
+      await check.close();
       b1.store.close();
       b2.store.close();
-    }
-  });
+    });
 
-  it("a box that cannot reach the database at start opens it later by itself", async () => {
-    const url = await server.createDatabase();
-    const clock = new ManualClock(T0);
-    await server.stop();
-    const b = box("box-5", url, clock);
-    try {
-      await b.sync.connect(); // does not throw
-      assert.equal(b.sync.store, null);
-      await server.start();
-      await b.sync.syncOnce();
-      assert.notEqual(b.sync.store, null);
-      assert.deepEqual((await b.sync.store!.leases()).map((l) => l.box), ["box-5"]);
-    } finally {
-      await b.sync.stop();
-      b.store.close();
-    }
-  });
-});
+    it("while the database is down an exhaustion is kept and written when it returns; the daemon side never throws", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      const b1 = box("box-3", url, clock);
+      const b2 = box("box-4", url, clock);
+      await b1.sync.connect();
+      await b2.sync.connect();
+      try {
+        await server.stop();
+        b1.accounts.setState("acc3", "exhausted", T0 + 2 * H, "weekly limit reached");
+        await b1.sync.syncOnce();
+        await b1.sync.syncOnce();
+        assert.equal(
+          b1.lines.filter((l) => l.includes("shared store unreachable")).length,
+          1,
+          "logged once per outage",
+        );
+        assert.ok(
+          !b1.lines.join("").includes(url.split("@")[0]!.split("//")[1]!.split(":")[1]!),
+          "the password is in no log line",
+        );
+        await server.start();
+        clock.advance(1000);
+        await b1.sync.syncOnce();
+        assert.ok(b1.lines.some((l) => l.includes("shared store reachable again")));
+        await b2.sync.syncOnce();
+        assert.deepEqual(
+          [b2.store.getAccount("acc3")!.state, b2.store.getAccount("acc3")!.stateUntil],
+          ["exhausted", T0 + 2 * H],
+        );
+      } finally {
+        await b1.sync.stop();
+        await b2.sync.stop();
+        b1.store.close();
+        b2.store.close();
+      }
+    });
+
+    it("a box that cannot reach the database at start opens it later by itself", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      await server.stop();
+      const b = box("box-5", url, clock);
+      try {
+        await b.sync.connect(); // does not throw
+        assert.equal(b.sync.store, null);
+        await server.start();
+        await b.sync.syncOnce();
+        assert.notEqual(b.sync.store, null);
+        assert.deepEqual(
+          (await b.sync.store!.leases()).map((l) => l.box),
+          ["box-5"],
+        );
+      } finally {
+        await b.sync.stop();
+        b.store.close();
+      }
+    });
+  },
+);

@@ -33,8 +33,17 @@ describe(".claude.json torn while a pool session starts", { timeout: 120_000 }, 
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], binary: STUB_CLAUDE, config: { inbox: { stable_time: "200ms" } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = { max: 1, project: h.project("work"), idle_timeout: "5m" };
+    h = await makeHarness({
+      accounts: 1,
+      dedicated: [],
+      binary: STUB_CLAUDE,
+      config: { inbox: { stable_time: "200ms" } },
+    });
+    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = {
+      max: 1,
+      project: h.project("work"),
+      idle_timeout: "5m",
+    };
     h.writeConfig();
     d = await h.start();
   });
@@ -45,27 +54,46 @@ describe(".claude.json torn while a pool session starts", { timeout: 120_000 }, 
     const path = join(home, ".claude.json");
     const seeded = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
     const full = {
-      ...seeded, oauthAccount: { emailAddress: "someone@example.com", accountUuid: "u-1" }, userID: "abc", numStartups: 12,
-      tipsHistory: { "new-user-warmup": 3 }, projects: { ...(seeded.projects as object), "/elsewhere": { allowedTools: ["Bash(ls)"] } },
+      ...seeded,
+      oauthAccount: { emailAddress: "someone@example.com", accountUuid: "u-1" },
+      userID: "abc",
+      numStartups: 12,
+      tipsHistory: { "new-user-warmup": 3 },
+      projects: { ...(seeded.projects as object), "/elsewhere": { allowedTools: ["Bash(ls)"] } },
     };
     const sub = h.project("work/sub");
     const inbox = join(h.root, "state", "inbox");
     const go = join(inbox, "processed", "t.md");
-    const writer = spawn(process.execPath, ["-e", WRITER, path, JSON.stringify(full, null, 2), go], { stdio: "ignore" });
+    const writer = spawn(process.execPath, ["-e", WRITER, path, JSON.stringify(full, null, 2), go], {
+      stdio: "ignore",
+    });
     const exited = new Promise((r) => writer.on("exit", r));
     await waitFor(() => existsSync(`${path}.half`), 10_000, "half written");
     assert.throws(() => JSON.parse(readFileSync(path, "utf8")), "the file is torn now");
     dropFiles(inbox, [{ name: "t.md", prompt: "torn trust", front: { project: sub, id: "t" } }]);
     await exited;
     await waitFor(() => d.inbox.tasks.get("t")?.state === "done", 60_000, "task done");
-    const after = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown> & { projects: Record<string, Record<string, unknown>> };
+    const after = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown> & {
+      projects: Record<string, Record<string, unknown>>;
+    };
     for (const k of Object.keys(full)) assert.ok(k in after, `key ${k} kept`);
     assert.deepEqual(after.oauthAccount, full.oauthAccount);
     assert.deepEqual(after.projects["/elsewhere"], { allowedTools: ["Bash(ls)"] });
     assert.equal(after.projects[sub]?.hasTrustDialogAccepted, true, "trust added");
-    assert.deepEqual(readdirSync(home).filter((f) => f.startsWith(".claude.json") && f !== ".claude.json" && f !== ".claude.json.half"), [], "nothing moved aside, no lock left");
-    const torn = d.store.tailEvents(50, { kindPrefix: "account.claude_json" }).map((e) => String((e.data as { warning?: string }).warning));
-    assert.ok(torn.some((w) => /read \d+ time\(s\) while not valid JSON/.test(w)), `the torn read was seen and waited out: ${torn.join(" | ")}`);
+    assert.deepEqual(
+      readdirSync(home).filter(
+        (f) => f.startsWith(".claude.json") && f !== ".claude.json" && f !== ".claude.json.half",
+      ),
+      [],
+      "nothing moved aside, no lock left",
+    );
+    const torn = d.store
+      .tailEvents(50, { kindPrefix: "account.claude_json" })
+      .map((e) => String((e.data as { warning?: string }).warning));
+    assert.ok(
+      torn.some((w) => /read \d+ time\(s\) while not valid JSON/.test(w)),
+      `the torn read was seen and waited out: ${torn.join(" | ")}`,
+    );
     assert.ok(statSync(path).size > 0);
   });
 });

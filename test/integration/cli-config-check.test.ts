@@ -26,13 +26,28 @@ const BAD: [string, string, number, string][] = [
   ["keep zero", `${VALID}checkpoint:\n  keep: 0\n`, 9, "checkpoint.keep"],
   ["priority not a number", `accounts:\n  - name: a\n    home: /h/a\n    priority: high\n`, 4, "accounts[0].priority"],
   ["relative home", `accounts:\n  - name: a\n    home: homes/a\n`, 3, "accounts[0].home"],
-  ["relative project", `accounts:\n  - name: a\n    home: /h/a\npool:\n  dedicated:\n    - name: dev\n      project: src/dev\n`, 7, "pool.dedicated[0].project"],
+  [
+    "relative project",
+    `accounts:\n  - name: a\n    home: /h/a\npool:\n  dedicated:\n    - name: dev\n      project: src/dev\n`,
+    7,
+    "pool.dedicated[0].project",
+  ],
   ["port out of range", `${VALID}mcp_http:\n  listen: 127.0.0.1:70000\n`, 9, "mcp_http.listen"],
   ["min above max", `${VALID}  autonomous:\n    min: 3\n    max: 1\n`, 10, "pool.autonomous.max"],
   ["duplicate account", `accounts:\n  - name: a\n    home: /h/a\n  - name: a\n    home: /h/b\n`, 4, "accounts[1].name"],
-  ["unknown preferred account", `accounts:\n  - name: a\n    home: /h/a\npool:\n  dedicated:\n    - name: dev\n      project: /p\n      account: zz\n`, 8, "pool.dedicated[0].account"],
+  [
+    "unknown preferred account",
+    `accounts:\n  - name: a\n    home: /h/a\npool:\n  dedicated:\n    - name: dev\n      project: /p\n      account: zz\n`,
+    8,
+    "pool.dedicated[0].account",
+  ],
   ["non-loopback listen", `${VALID}mcp_http:\n  listen: 0.0.0.0:7777\n`, 9, "mcp_http.listen"],
-  ["hourly cap negative", `accounts:\n  - name: a\n    home: /h/a\n    limits:\n      hourly_msgs: -1\n`, 5, "accounts[0].limits.hourly_msgs"],
+  [
+    "hourly cap negative",
+    `accounts:\n  - name: a\n    home: /h/a\n    limits:\n      hourly_msgs: -1\n`,
+    5,
+    "accounts[0].limits.hourly_msgs",
+  ],
 ];
 
 describe("claude-failover config check", () => {
@@ -47,7 +62,11 @@ describe("claude-failover config check", () => {
     writeFileSync(path, text);
     let out = "";
     let err = "";
-    const code = await run(["config", "check", "--config", path], { out: (s) => (out += s), err: (s) => (err += s), env: { HOME: dir } });
+    const code = await run(["config", "check", "--config", path], {
+      out: (s) => (out += s),
+      err: (s) => (err += s),
+      env: { HOME: dir },
+    });
     return { code, out, err, path };
   };
 
@@ -68,7 +87,11 @@ describe("claude-failover config check", () => {
 
   it("exits 2 for a file that is not there, naming it", async () => {
     let err = "";
-    const code = await run(["config", "check", "--config", join(dir, "missing.yaml")], { out: () => {}, err: (s) => (err += s), env: { HOME: dir } });
+    const code = await run(["config", "check", "--config", join(dir, "missing.yaml")], {
+      out: () => {},
+      err: (s) => (err += s),
+      env: { HOME: dir },
+    });
     assert.equal(code, 2);
     assert.match(err, /missing\.yaml/);
   });

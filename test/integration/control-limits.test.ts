@@ -15,9 +15,20 @@ import { createLogger, silentLogger, type Logger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";
 
 const TOKEN = "t0ken-0123456789abcdef";
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: any; text: string }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  text: string;
+}
 
-function call(target: { port?: number; socketPath?: string }, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
+function call(
+  target: { port?: number; socketPath?: string },
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const h = { ...headers };
     if (body !== undefined) {
@@ -51,7 +62,10 @@ function routes(calls: string[]): Routes {
     get: {
       "/status": () => ({ ok: 1 }),
       "/enoent": () => {
-        throw Object.assign(new Error("ENOENT: no such file or directory, open '/home/dev/.local/state/claude-failover/x.json'"), { code: "ENOENT" });
+        throw Object.assign(
+          new Error("ENOENT: no such file or directory, open '/home/dev/.local/state/claude-failover/x.json'"),
+          { code: "ENOENT" },
+        );
       },
     },
     post: {},
@@ -75,7 +89,9 @@ async function start(over: Partial<HttpOptions> = {}, socketPath?: string, log: 
   const calls: string[] = [];
   const server = new HttpServer(
     { host: "127.0.0.1", port: 0, token: TOKEN, maxBody: 4096, ratePerMinute: 0, enableTrigger: true, ...over },
-    routes(calls), log, socketPath,
+    routes(calls),
+    log,
+    socketPath,
   );
   const addr = await server.listen();
   return { server, addr, calls };
@@ -113,11 +129,17 @@ describe("control plane limits", () => {
   it("the throttle ends when the window passes; authFailures 0 turns it off", async () => {
     const { server, addr } = await start({ authFailures: 3, authFailureWindowMs: 300 });
     try {
-      for (let i = 0; i < 3; i++) assert.equal((await call({ port: addr.port }, "GET", "/status", bearer("bad-0123456789abcdef"))).status, 401);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await call({ port: addr.port }, "GET", "/status", bearer("bad-0123456789abcdef"))).status, 401);
       assert.equal((await call({ port: addr.port }, "GET", "/status", bearer())).status, 429);
-      await waitFor(async () => (await call({ port: addr.port }, "GET", "/status", bearer())).status === 200, 5_000, "throttle over");
+      await waitFor(
+        async () => (await call({ port: addr.port }, "GET", "/status", bearer())).status === 200,
+        5_000,
+        "throttle over",
+      );
       server.update({ authFailures: 0 });
-      for (let i = 0; i < 20; i++) assert.equal((await call({ port: addr.port }, "GET", "/status", bearer("bad-0123456789abcdef"))).status, 401);
+      for (let i = 0; i < 20; i++)
+        assert.equal((await call({ port: addr.port }, "GET", "/status", bearer("bad-0123456789abcdef"))).status, 401);
     } finally {
       await server.close();
     }
@@ -127,8 +149,16 @@ describe("control plane limits", () => {
     const { server, addr, calls } = await start();
     try {
       const port = addr.port;
-      for (const [path, method] of [["/status", "GET"], ["/trigger/checkpoint", "POST"], ["/health", "GET"]] as const) {
-        for (const extra of [{ host: `evil.example:${port}` }, { host: "127.0.0.1:1" }, { origin: "http://evil.example" }] as Record<string, string>[]) {
+      for (const [path, method] of [
+        ["/status", "GET"],
+        ["/trigger/checkpoint", "POST"],
+        ["/health", "GET"],
+      ] as const) {
+        for (const extra of [
+          { host: `evil.example:${port}` },
+          { host: "127.0.0.1:1" },
+          { origin: "http://evil.example" },
+        ] as Record<string, string>[]) {
           const r = await call({ port }, method, path, { ...bearer(), ...extra }, method === "POST" ? "{}" : undefined);
           assert.equal(r.status, 403, `${path} ${JSON.stringify(extra)}`);
           assert.equal(r.body.error.code, "forbidden");
@@ -175,10 +205,18 @@ describe("control plane limits", () => {
         socks.push(s);
       }
       // The server counts a connection once it has accepted it: wait until all three are counted.
-      await waitFor(async () => {
-        const n = await new Promise<number>((r) => (server as unknown as { server: { getConnections(cb: (e: unknown, n: number) => void): void } }).server.getConnections((_e, n) => r(n)));
-        return n === 3;
-      }, 5_000, "three connections held");
+      await waitFor(
+        async () => {
+          const n = await new Promise<number>((r) =>
+            (
+              server as unknown as { server: { getConnections(cb: (e: unknown, n: number) => void): void } }
+            ).server.getConnections((_e, n) => r(n)),
+          );
+          return n === 3;
+        },
+        5_000,
+        "three connections held",
+      );
       const extra = connect(addr.port, "127.0.0.1");
       socks.push(extra);
       const closed = await new Promise<boolean>((r) => {
@@ -188,7 +226,12 @@ describe("control plane limits", () => {
       });
       assert.ok(closed, "the fourth connection was closed");
       socks[0]!.destroy();
-      await waitFor(async () => (await call({ port: addr.port }, "GET", "/status", bearer()).catch(() => ({ status: 0 }))).status === 200, 5_000, "served again");
+      await waitFor(
+        async () =>
+          (await call({ port: addr.port }, "GET", "/status", bearer()).catch(() => ({ status: 0 }))).status === 200,
+        5_000,
+        "served again",
+      );
     } finally {
       for (const s of socks) s.destroy();
       await server.close();
@@ -203,15 +246,33 @@ describe("control plane limits", () => {
       const none = await call({ socketPath: sock }, "POST", "/trigger/checkpoint", {}, '{"session":"dev"}');
       assert.equal(none.status, 403);
       assert.match(none.body.error.message, /bearer token/);
-      assert.equal((await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer("wrong-0123456789abcdef"), '{"session":"dev"}')).status, 401);
+      assert.equal(
+        (
+          await call(
+            { socketPath: sock },
+            "POST",
+            "/trigger/checkpoint",
+            bearer("wrong-0123456789abcdef"),
+            '{"session":"dev"}',
+          )
+        ).status,
+        401,
+      );
       assert.deepEqual(calls, []);
-      assert.equal((await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer(), '{"session":"dev"}')).status, 200);
+      assert.equal(
+        (await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer(), '{"session":"dev"}')).status,
+        200,
+      );
       assert.deepEqual(calls, ["checkpoint"]);
       server.update({ enableTrigger: true });
-      assert.equal((await call({ socketPath: sock }, "POST", "/trigger/checkpoint", {}, '{"session":"dev"}')).status, 200);
+      assert.equal(
+        (await call({ socketPath: sock }, "POST", "/trigger/checkpoint", {}, '{"session":"dev"}')).status,
+        200,
+      );
       server.update({ enableTrigger: false });
       // Guessing the token over the socket is throttled like over TCP.
-      for (let i = 0; i < 2; i++) await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer("wrong-0123456789abcdef"), "{}");
+      for (let i = 0; i < 2; i++)
+        await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer("wrong-0123456789abcdef"), "{}");
       assert.equal((await call({ socketPath: sock }, "POST", "/trigger/checkpoint", bearer(), "{}")).status, 429);
     } finally {
       await server.close();

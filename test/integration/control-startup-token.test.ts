@@ -8,9 +8,15 @@ import { makeHarness, REPO, type Harness } from "../support/harness.js";
 
 function runDaemon(h: Harness, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", h.configPath, "daemon"], {
-      env, stdio: ["ignore", "pipe", "pipe"], cwd: h.root,
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", h.configPath, "daemon"],
+      {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        cwd: h.root,
+      },
+    );
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -11,15 +11,27 @@ describe("crash loop", { timeout: 120_000 }, () => {
   let d: Daemon;
   before(async () => {
     h = await makeHarness({
-      accounts: 1, binary: join(REPO, "test/fixtures/crashing-cli.sh"),
-      config: { sessions: { restart_backoff: "100ms", restart_backoff_max: "400ms", crash_loop_restarts: 3, crash_loop_window: "1m" } },
+      accounts: 1,
+      binary: join(REPO, "test/fixtures/crashing-cli.sh"),
+      config: {
+        sessions: {
+          restart_backoff: "100ms",
+          restart_backoff_max: "400ms",
+          crash_loop_restarts: 3,
+          crash_loop_window: "1m",
+        },
+      },
     });
     d = await h.start();
   });
   after(async () => h.cleanup());
 
   it("restarts with growing backoff, then marks the session failed with an event", async () => {
-    const row = await waitFor(() => (d.sessions.get("dev")?.state === "failed" ? d.sessions.get("dev") : null), 60_000, "failed");
+    const row = await waitFor(
+      () => (d.sessions.get("dev")?.state === "failed" ? d.sessions.get("dev") : null),
+      60_000,
+      "failed",
+    );
     assert.match(row.stateReason ?? "", /crash loop/);
     const events = d.store.tailEvents(200);
     const exits = events.filter((e) => e.kind === "session.exited" && e.session === "dev");

@@ -1,7 +1,17 @@
 // `claude-failover doctor` on a setup made by `init` (real tmux, the real CLI for --version): exit 0
 // when healthy, and each broken thing a test sets up is reported with its fix and a non-zero exit.
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  appendFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -38,15 +48,34 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     root = mkdtempSync(join(tmpdir(), "cf-doctor-"));
     cfg = join(root, "config.yaml");
     unitPath = join(root, "units", "claude-failover.service");
-    env = { HOME: root, PATH: [dirname(CLAUDE_BIN), process.env.PATH].join(delimiter), CLAUDE_FAILOVER_TOKEN: "0123456789abcdef0123456789abcdef" };
+    env = {
+      HOME: root,
+      PATH: [dirname(CLAUDE_BIN), process.env.PATH].join(delimiter),
+      CLAUDE_FAILOVER_TOKEN: "0123456789abcdef0123456789abcdef",
+    };
     mkdirSync(join(root, "proj"));
     let err = "";
-    const code = await run(["--config", cfg, "init", "--account", "a=~/homes/a", "--account", "b=~/homes/b", "--project", join(root, "proj")],
-      { out: () => {}, err: (s) => (err += s), env });
+    const code = await run(
+      [
+        "--config",
+        cfg,
+        "init",
+        "--account",
+        "a=~/homes/a",
+        "--account",
+        "b=~/homes/b",
+        "--project",
+        join(root, "proj"),
+      ],
+      { out: () => {}, err: (s) => (err += s), env },
+    );
     assert.equal(code, 0, err);
     port = await freePort();
     appendFileSync(cfg, `mcp_http:\n  listen: "127.0.0.1:${port}"\n`);
-    for (const n of ["a", "b"]) writeFileSync(join(home(n), ".claude", ".credentials.json"), fakeCredentials(`sk-ant-oat01-${n}`), { mode: 0o600 });
+    for (const n of ["a", "b"])
+      writeFileSync(join(home(n), ".claude", ".credentials.json"), fakeCredentials(`sk-ant-oat01-${n}`), {
+        mode: 0o600,
+      });
   });
   afterEach(async () => {
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
@@ -57,24 +86,48 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     const r = await doctor();
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(failed(r.out), []);
-    for (const want of [/✓ tmux: tmux \d/, /✓ Claude Code CLI: \d+\.\d+\.\d+ \(Claude Code\)/, /✓ account a: credentials: max, access token valid for [78]h/,
-      /✓ account b: links to the shared tree/, /✓ account a: \.claude\.json: seeded \(onboarding done, 1 project\(s\) trusted\)/,
-      /✓ shared tree/, /✓ state dir: .* \(mode 700\)/, /✓ token \(CLAUDE_FAILOVER_TOKEN\): set in the environment/, /✓ port \(127\.0\.0\.1:\d+\): free/,
-      /! systemd unit: not installed/, /all \d+ checks passed \(1 warning\)/]) assert.match(r.out, want);
+    for (const want of [
+      /✓ tmux: tmux \d/,
+      /✓ Claude Code CLI: \d+\.\d+\.\d+ \(Claude Code\)/,
+      /✓ account a: credentials: max, access token valid for [78]h/,
+      /✓ account b: links to the shared tree/,
+      /✓ account a: \.claude\.json: seeded \(onboarding done, 1 project\(s\) trusted\)/,
+      /✓ shared tree/,
+      /✓ state dir: .* \(mode 700\)/,
+      /✓ token \(CLAUDE_FAILOVER_TOKEN\): set in the environment/,
+      /✓ port \(127\.0\.0\.1:\d+\): free/,
+      /! systemd unit: not installed/,
+      /all \d+ checks passed \(1 warning\)/,
+    ])
+      assert.match(r.out, want);
     let out = "";
-    assert.equal(await run(["--config", cfg, "doctor"], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
+    assert.equal(
+      await run(["--config", cfg, "doctor"], { out: (s) => (out += s), err: (s) => (out += s), env }),
+      0,
+      out,
+    );
   });
 
   it("--json prints the checks as one JSON object, and still exits 1 on a failure", async () => {
     let out = "";
-    assert.equal(await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
-    const j = JSON.parse(out) as { ok: boolean; checks: Array<{ status: string; name: string; detail: string; fix?: string }> };
+    assert.equal(
+      await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env }),
+      0,
+      out,
+    );
+    const j = JSON.parse(out) as {
+      ok: boolean;
+      checks: Array<{ status: string; name: string; detail: string; fix?: string }>;
+    };
     assert.equal(j.ok, true);
     assert.ok(j.checks.some((c) => c.name === "tmux" && c.status === "ok"));
     out = "";
     const noCli = { ...env, PATH: "/nonexistent" };
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace(/binary: .*/, "binary: /nonexistent/claude"));
-    assert.equal(await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env: noCli }), 1);
+    assert.equal(
+      await run(["--config", cfg, "doctor", "--json"], { out: (s) => (out += s), err: (s) => (out += s), env: noCli }),
+      1,
+    );
     const bad = JSON.parse(out) as typeof j;
     assert.equal(bad.ok, false);
     const cli = bad.checks.find((c) => c.name === "Claude Code CLI")!;
@@ -88,14 +141,23 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     writeFileSync(join(managed, "managed-settings.json"), JSON.stringify({ permissions: { deny: [] } }));
     const fine = await doctor({ managedSettingsDir: managed });
     assert.match(fine.out, /✓ hooks \(managed settings\): 1 managed settings file\(s\) in .*, none blocks hooks/);
-    writeFileSync(join(managed, "managed-settings.d", "20-lockdown.json"), JSON.stringify({ allowManagedHooksOnly: true }));
+    writeFileSync(
+      join(managed, "managed-settings.d", "20-lockdown.json"),
+      JSON.stringify({ allowManagedHooksOnly: true }),
+    );
     writeFileSync(join(managed, "managed-settings.json"), JSON.stringify({ disableAllHooks: true }));
     const r = await doctor({ managedSettingsDir: managed });
     assert.equal(r.code, 1);
     const line = failed(r.out).find((l) => l.includes("hooks (managed settings)")) ?? "";
-    assert.match(line, /managed-settings\.json sets disableAllHooks: true; .*20-lockdown\.json sets allowManagedHooksOnly: true: the CLI then runs none of claude-failover's hooks/);
+    assert.match(
+      line,
+      /managed-settings\.json sets disableAllHooks: true; .*20-lockdown\.json sets allowManagedHooksOnly: true: the CLI then runs none of claude-failover's hooks/,
+    );
     assert.match(r.out, /fix: ask the machine's administrator/);
-    assert.match((await doctor({ managedSettingsDir: join(root, "none") })).out, /✓ hooks \(managed settings\): no managed settings in/);
+    assert.match(
+      (await doctor({ managedSettingsDir: join(root, "none") })).out,
+      /✓ hooks \(managed settings\): no managed settings in/,
+    );
   });
 
   it("missing credentials: says to log in, exit 1", async () => {
@@ -112,7 +174,10 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     mkdirSync(join(at, "-proj"), { recursive: true });
     const r = await doctor();
     assert.equal(r.code, 1);
-    assert.match(failed(r.out).join("\n"), /✗ account a: links to the shared tree: .*projects is a real directory, not a link to/);
+    assert.match(
+      failed(r.out).join("\n"),
+      /✗ account a: links to the shared tree: .*projects is a real directory, not a link to/,
+    );
     assert.match(r.out, /fix: restart the daemon/);
   });
 
@@ -144,11 +209,12 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
   });
 
   it("the port: held by our daemon is fine, held by another program is not", async () => {
-    const listen = (body: string) => new Promise<void>((res) => {
-      const s = createServer((_q, a) => a.writeHead(200, { "content-type": "application/json" }).end(body));
-      servers.push(s);
-      s.listen(port, "127.0.0.1", () => res());
-    });
+    const listen = (body: string) =>
+      new Promise<void>((res) => {
+        const s = createServer((_q, a) => a.writeHead(200, { "content-type": "application/json" }).end(body));
+        servers.push(s);
+        s.listen(port, "127.0.0.1", () => res());
+      });
     await listen(JSON.stringify({ ok: true }));
     assert.match((await doctor()).out, /✓ port .*held by the running claude-failover daemon/);
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
@@ -162,11 +228,17 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     writeFileSync(join(home("a"), ".claude.json"), '{"oauthAccount": {"emailAdd');
     const r = await doctor();
     assert.equal(r.code, 1);
-    assert.match(r.out, /✗ account a: \.claude\.json: .*is not valid JSON\n {4}fix: repair it by hand, or copy the newest .*\.claude\/backups\/\.claude\.json\.backup\.\* .* never replaces a file that does not parse/);
+    assert.match(
+      r.out,
+      /✗ account a: \.claude\.json: .*is not valid JSON\n {4}fix: repair it by hand, or copy the newest .*\.claude\/backups\/\.claude\.json\.backup\.\* .* never replaces a file that does not parse/,
+    );
   });
 
   it("token expiry: expired with a refresh token is a warning, without one a failure", async () => {
-    const creds = (refresh: string | null) => JSON.stringify({ claudeAiOauth: { accessToken: "sk-ant-oat01-x", refreshToken: refresh, expiresAt: Date.now() - 3 * 3600_000 } });
+    const creds = (refresh: string | null) =>
+      JSON.stringify({
+        claudeAiOauth: { accessToken: "sk-ant-oat01-x", refreshToken: refresh, expiresAt: Date.now() - 3 * 3600_000 },
+      });
     writeFileSync(join(home("a"), ".claude", ".credentials.json"), creds("sk-ant-ort01-x"), { mode: 0o600 });
     let r = await doctor();
     assert.equal(r.code, 0, r.out);
@@ -187,7 +259,8 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
   });
 
   it("tmux too old, the CLI missing", async () => {
-    const old: Run = async (file) => (file === "tmux" ? { code: 0, out: "tmux 2.9a" } : { code: 0, out: "2.1.197 (Claude Code)" });
+    const old: Run = async (file) =>
+      file === "tmux" ? { code: 0, out: "tmux 2.9a" } : { code: 0, out: "2.1.197 (Claude Code)" };
     assert.match((await doctor({ run: old })).out, /✗ tmux: tmux 2\.9a is too old/);
     writeFileSync(cfg, readFileSync(cfg, "utf8").replace(/binary: .*/, "binary: /nonexistent/claude"));
     const r = await doctor();
@@ -197,7 +270,15 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
 
   it("the installed unit: init's passes; one without KillMode=process fails", async () => {
     let out = "";
-    assert.equal(await run(["--config", cfg, "init", "--user", "--install", "--unit-dir", dirname(unitPath)], { out: (s) => (out += s), err: (s) => (out += s), env }), 0, out);
+    assert.equal(
+      await run(["--config", cfg, "init", "--user", "--install", "--unit-dir", dirname(unitPath)], {
+        out: (s) => (out += s),
+        err: (s) => (out += s),
+        env,
+      }),
+      0,
+      out,
+    );
     assert.match((await doctor()).out, /✓ systemd unit: .*claude-failover\.service \(user\)/);
     writeFileSync(unitPath, readFileSync(unitPath, "utf8").replace("KillMode=process", "KillMode=control-group"));
     const r = await doctor();

@@ -23,7 +23,17 @@ describe("doctor: logins and the usage endpoint", () => {
     root = mkdtempSync(join(tmpdir(), "cf-doclogin-"));
     for (const n of ["a", "b"]) {
       mkdirSync(join(root, n, ".claude"), { recursive: true });
-      writeFileSync(join(root, n, ".claude", ".credentials.json"), JSON.stringify({ claudeAiOauth: { accessToken: `sk-ant-oat01-${n}`, refreshToken: `sk-ant-ort01-${n}`, expiresAt: now + 3_600_000 } }), { mode: 0o600 });
+      writeFileSync(
+        join(root, n, ".claude", ".credentials.json"),
+        JSON.stringify({
+          claudeAiOauth: {
+            accessToken: `sk-ant-oat01-${n}`,
+            refreshToken: `sk-ant-ort01-${n}`,
+            expiresAt: now + 3_600_000,
+          },
+        }),
+        { mode: 0o600 },
+      );
     }
     const yaml = `state_dir: ${join(root, "state")}\naccounts:\n  - { name: a, home: ${join(root, "a")} }\n  - { name: b, home: ${join(root, "b")} }\n`;
     const r = parseConfig(yaml, "config.yaml", { env: {}, home: root });
@@ -39,15 +49,29 @@ describe("doctor: logins and the usage endpoint", () => {
 
   it("no ledger yet: ok, 'not recorded yet'; a login 27 days old: a warning with the fix; one at least 3 days old: ok", () => {
     let checks = checkLogins(c, now);
-    assert.deepEqual(checks.map((x) => x.status), ["ok", "ok"]);
+    assert.deepEqual(
+      checks.map((x) => x.status),
+      ["ok", "ok"],
+    );
     assert.match(checks[0]!.detail, /not recorded yet/);
-    writeFileSync(loginLedgerPath(c.state_dir), JSON.stringify({
-      a: { fingerprint: fingerprint("sk-ant-ort01-a"), expiresAt: now, loginAt: now - 27 * DAY, firstSeenAt: now - 27 * DAY },
-      b: { fingerprint: fingerprint("sk-ant-ort01-b"), expiresAt: now, loginAt: null, firstSeenAt: now - 3 * DAY },
-    }));
+    writeFileSync(
+      loginLedgerPath(c.state_dir),
+      JSON.stringify({
+        a: {
+          fingerprint: fingerprint("sk-ant-ort01-a"),
+          expiresAt: now,
+          loginAt: now - 27 * DAY,
+          firstSeenAt: now - 27 * DAY,
+        },
+        b: { fingerprint: fingerprint("sk-ant-ort01-b"), expiresAt: now, loginAt: null, firstSeenAt: now - 3 * DAY },
+      }),
+    );
     checks = checkLogins(c, now);
     assert.equal(checks[0]!.status, "warn");
-    assert.match(checks[0]!.detail, /logged in 27d ago .*likely ends around .*logins reportedly end about 30 days after login/);
+    assert.match(
+      checks[0]!.detail,
+      /logged in 27d ago .*likely ends around .*logins reportedly end about 30 days after login/,
+    );
     assert.equal(checks[0]!.fix, "claude-failover login a (before it ends, to keep the account usable)");
     assert.equal(checks[1]!.status, "ok");
     assert.match(checks[1]!.detail, /login at least 3d old .*ends by \d{4}-\d\d-\d\d at the latest/);
@@ -61,12 +85,18 @@ describe("doctor: logins and the usage endpoint", () => {
       res.end(JSON.stringify(accounts));
     });
     await new Promise<void>((res) => server!.listen(pathsFor(c).controlSocket, res));
-    accounts = [{ name: "a", usage: { status: "refused" } }, { name: "b", usage: { status: "ok" } }];
+    accounts = [
+      { name: "a", usage: { status: "refused" } },
+      { name: "b", usage: { status: "ok" } },
+    ];
     const refused = await checkUsageEndpoint(c);
     assert.equal(refused?.status, "warn");
     assert.match(refused.detail, /refuses this client .* for a:/);
     assert.match(refused.fix ?? "", /claude --version/);
-    accounts = [{ name: "a", usage: { status: "token_expired" } }, { name: "b", usage: { status: "ok" } }];
+    accounts = [
+      { name: "a", usage: { status: "token_expired" } },
+      { name: "b", usage: { status: "ok" } },
+    ];
     const fine = await checkUsageEndpoint(c);
     assert.equal(fine?.status, "ok");
     assert.match(fine.detail, /1 token_expired, 1 ok.*refreshed by a running CLI: a/);

@@ -5,8 +5,20 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import {
-  chmodSync, closeSync, existsSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync,
-  symlinkSync, writeFileSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +29,14 @@ import { TaskStore } from "../../src/inbox/task-store.js";
 import { openDb, type Db } from "../../src/store/db.js";
 import { systemClock } from "../../src/util/clock.js";
 import { isCfError } from "../../src/util/errors.js";
-import { ensureRealDir, type FileIo, nodeFileIo, onWriteFailure, WriteFailedError, writeFileAtomic } from "../../src/util/fs-atomic.js";
+import {
+  ensureRealDir,
+  type FileIo,
+  nodeFileIo,
+  onWriteFailure,
+  WriteFailedError,
+  writeFileAtomic,
+} from "../../src/util/fs-atomic.js";
 import { silentLogger } from "../../src/util/log.js";
 import { readRegularFile } from "../../src/util/safe-read.js";
 import { dropFiles } from "../support/inbox.js";
@@ -41,9 +60,18 @@ describe("readRegularFile", () => {
     const ok = readRegularFile(join(d, "ok"), 10);
     assert.ok(ok.ok && ok.bytes.toString() === "hello");
     const t0 = Date.now();
-    assert.deepEqual(pick(readRegularFile(join(d, "fifo"), 10)), { kind: "not_regular", reason: "not a regular file: FIFO" });
-    assert.deepEqual(pick(readRegularFile(join(d, "zero"), 10)), { kind: "not_regular", reason: "not a regular file: symbolic link" });
-    assert.deepEqual(pick(readRegularFile(join(d, "link-to-ok"), 10)), { kind: "not_regular", reason: "not a regular file: symbolic link" });
+    assert.deepEqual(pick(readRegularFile(join(d, "fifo"), 10)), {
+      kind: "not_regular",
+      reason: "not a regular file: FIFO",
+    });
+    assert.deepEqual(pick(readRegularFile(join(d, "zero"), 10)), {
+      kind: "not_regular",
+      reason: "not a regular file: symbolic link",
+    });
+    assert.deepEqual(pick(readRegularFile(join(d, "link-to-ok"), 10)), {
+      kind: "not_regular",
+      reason: "not a regular file: symbolic link",
+    });
     assert.equal(pick(readRegularFile(join(d, "big"), 1024)).kind, "too_large");
     assert.equal(pick(readRegularFile(join(d, "nothing"), 10)).kind, "gone");
     assert.ok(Date.now() - t0 < 500);
@@ -62,7 +90,10 @@ describe("ensureRealDir and the outbox", () => {
     ensureRealDir(join(d, "new"));
     assert.equal(statSync(join(d, "new")).mode & 0o777, 0o700);
     symlinkSync(join(d, "new"), join(d, "link"));
-    assert.throws(() => ensureRealDir(join(d, "link")), (e: unknown) => isCfError(e, "unsafe_dir") && /symbolic link/.test((e as Error).message));
+    assert.throws(
+      () => ensureRealDir(join(d, "link")),
+      (e: unknown) => isCfError(e, "unsafe_dir") && /symbolic link/.test((e as Error).message),
+    );
     writeFileSync(join(d, "file"), "");
     assert.throws(() => ensureRealDir(join(d, "file")), /EEXIST|not a directory/);
     mkdirSync(join(d, "open"));
@@ -122,14 +153,26 @@ describe("writeFileAtomic", () => {
           wrote += n;
           return n;
         },
-        fsyncSync: (fd) => (step === "fsync" ? (() => { throw enospc(); })() : nodeFileIo.fsyncSync(fd)),
-        renameSync: (a, b) => (step === "rename" ? (() => { throw enospc(); })() : nodeFileIo.renameSync(a, b)),
+        fsyncSync: (fd) =>
+          step === "fsync"
+            ? (() => {
+                throw enospc();
+              })()
+            : nodeFileIo.fsyncSync(fd),
+        renameSync: (a, b) =>
+          step === "rename"
+            ? (() => {
+                throw enospc();
+              })()
+            : nodeFileIo.renameSync(a, b),
       };
       const seen: WriteFailedError[] = [];
       const off = onWriteFailure((e) => seen.push(e));
       try {
-        assert.throws(() => writeFileAtomic(join(dir, "f.json"), "NEW CONTENT, LONGER THAN TEN BYTES", 0o600, io),
-          (e: unknown) => isCfError(e, "disk_full") && /f\.json failed: ENOSPC/.test((e as Error).message));
+        assert.throws(
+          () => writeFileAtomic(join(dir, "f.json"), "NEW CONTENT, LONGER THAN TEN BYTES", 0o600, io),
+          (e: unknown) => isCfError(e, "disk_full") && /f\.json failed: ENOSPC/.test((e as Error).message),
+        );
       } finally {
         off();
       }
@@ -165,7 +208,10 @@ describe("writeFileAtomic on a real full file system (tmpfs)", () => {
     const seen: string[] = [];
     const off = onWriteFailure((e) => seen.push(`${e.code} ${e.path}`));
     try {
-      assert.throws(() => writeFileAtomic(target, "y".repeat(200 * 1024)), (e: unknown) => isCfError(e, "disk_full"));
+      assert.throws(
+        () => writeFileAtomic(target, "y".repeat(200 * 1024)),
+        (e: unknown) => isCfError(e, "disk_full"),
+      );
     } finally {
       off();
     }
@@ -215,10 +261,11 @@ describe("inbox hand-over and private dirs", () => {
     tasks.insert = (d, meta, now, opts) => {
       const orig = db.transaction.bind(db);
       // Record the sync level in force while the insert's transaction runs, and that the file is still there.
-      (db as { transaction: unknown }).transaction = ((fn: () => void) => orig(() => {
-        levels.push(db.pragma("synchronous", { simple: true }), existsSync(join(inbox, "t.md")));
-        fn();
-      }));
+      (db as { transaction: unknown }).transaction = (fn: () => void) =>
+        orig(() => {
+          levels.push(db.pragma("synchronous", { simple: true }), existsSync(join(inbox, "t.md")));
+          fn();
+        });
       try {
         return realInsert(d, meta, now, opts);
       } finally {

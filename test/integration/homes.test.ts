@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import {
-  existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync,
-  symlinkSync, writeFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +28,13 @@ describe("account homes", () => {
   let n = 0;
 
   const ctx = () => ({ sharedProjectsDir: shared, projects: [projectLink], realHome });
-  const spec = (over: Partial<HomeSpec> = {}): HomeSpec => ({ account: `acct${++n}`, home: join(root, `home${n}`), managed: true, linkFiles: [], ...over });
+  const spec = (over: Partial<HomeSpec> = {}): HomeSpec => ({
+    account: `acct${++n}`,
+    home: join(root, `home${n}`),
+    managed: true,
+    linkFiles: [],
+    ...over,
+  });
   const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8")) as Record<string, any>;
   const isLinkTo = (at: string, target: string) => lstatSync(at).isSymbolicLink() && readlinkSync(at) === target;
 
@@ -116,10 +132,18 @@ describe("account homes", () => {
   it(".claude.json is seeded (onboarding, theme, trust for the path and its realpath), keeping the CLI's keys", () => {
     const s = spec();
     mkdirSync(s.home, { recursive: true });
-    writeFileSync(join(s.home, ".claude.json"), JSON.stringify({
-      userID: "abc", theme: "light", numStartups: 7,
-      projects: { "/unrelated": { allowedTools: ["Bash"] }, [projectLink]: { history: ["x"], hasCompletedProjectOnboarding: false } },
-    }));
+    writeFileSync(
+      join(s.home, ".claude.json"),
+      JSON.stringify({
+        userID: "abc",
+        theme: "light",
+        numStartups: 7,
+        projects: {
+          "/unrelated": { allowedTools: ["Bash"] },
+          [projectLink]: { history: ["x"], hasCompletedProjectOnboarding: false },
+        },
+      }),
+    );
     prepareHome(s, ctx());
     const doc = readJson(join(s.home, ".claude.json"));
     assert.equal(doc.hasCompletedOnboarding, true);
@@ -127,7 +151,11 @@ describe("account homes", () => {
     assert.equal(doc.userID, "abc");
     assert.equal(doc.numStartups, 7);
     assert.deepEqual(doc.projects["/unrelated"], { allowedTools: ["Bash"] });
-    assert.deepEqual(doc.projects[projectLink], { history: ["x"], hasCompletedProjectOnboarding: false, hasTrustDialogAccepted: true });
+    assert.deepEqual(doc.projects[projectLink], {
+      history: ["x"],
+      hasCompletedProjectOnboarding: false,
+      hasTrustDialogAccepted: true,
+    });
     assert.deepEqual(doc.projects[projectReal], { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true });
     assert.equal(statSync(join(s.home, ".claude.json")).mode & 0o777, 0o600);
 
@@ -158,8 +186,15 @@ describe("account homes", () => {
     writeFileSync(join(s.home, ".claude.json"), "{ not json");
     const r = prepareHome(s, { ...ctx(), claudeJson: { readRetryMs: 200 } });
     assert.equal(readFileSync(join(s.home, ".claude.json"), "utf8"), "{ not json");
-    assert.deepEqual(readdirSync(s.home).filter((f) => f.startsWith(".claude.json")), [".claude.json"], "nothing moved aside, no lock left");
-    assert.ok(r.warnings.some((w) => /not a JSON object .* left as it is, nothing written/.test(w)), r.warnings.join("\n"));
+    assert.deepEqual(
+      readdirSync(s.home).filter((f) => f.startsWith(".claude.json")),
+      [".claude.json"],
+      "nothing moved aside, no lock left",
+    );
+    assert.ok(
+      r.warnings.some((w) => /not a JSON object .* left as it is, nothing written/.test(w)),
+      r.warnings.join("\n"),
+    );
   });
 
   it(".credentials.json is never touched: same bytes, same inode, not a link", () => {
@@ -179,7 +214,8 @@ describe("account homes", () => {
     assert.equal(readFileSync(creds, "utf8"), body);
     // And nothing of it leaked into the shared tree.
     const sharedRoot = join(root, "shared");
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [e.name]));
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [e.name]));
     assert.ok(!walk(sharedRoot).some((f) => f.includes("credentials")));
   });
 
@@ -225,9 +261,18 @@ describe("readCredentials", () => {
   };
 
   it("ok: reads the OAuth fields", () => {
-    const h = home("ok", JSON.stringify({
-      claudeAiOauth: { accessToken: "at", refreshToken: "rt", expiresAt: 1_800_000_000_000, subscriptionType: "max", scopes: ["user:inference", 3] },
-    }));
+    const h = home(
+      "ok",
+      JSON.stringify({
+        claudeAiOauth: {
+          accessToken: "at",
+          refreshToken: "rt",
+          expiresAt: 1_800_000_000_000,
+          subscriptionType: "max",
+          scopes: ["user:inference", 3],
+        },
+      }),
+    );
     const r = readCredentials(h);
     assert.equal(r.ok, true);
     if (!r.ok) return;
@@ -241,7 +286,14 @@ describe("readCredentials", () => {
 
   it("ok with only an access token: optional fields are null/empty", () => {
     const r = readCredentials(home("minimal", '{"claudeAiOauth":{"accessToken":"at"}}'));
-    assert.deepEqual(r.ok && { ...r.creds, mtimeMs: 0 }, { accessToken: "at", refreshToken: null, expiresAt: null, subscriptionType: null, scopes: [], mtimeMs: 0 });
+    assert.deepEqual(r.ok && { ...r.creds, mtimeMs: 0 }, {
+      accessToken: "at",
+      refreshToken: null,
+      expiresAt: null,
+      subscriptionType: null,
+      scopes: [],
+      mtimeMs: 0,
+    });
   });
 
   it("missing", () => {
@@ -250,7 +302,12 @@ describe("readCredentials", () => {
     assert.equal(!r.ok && r.reason, "missing");
   });
 
-  for (const [name, body] of [["not-json", "{oops"], ["no-oauth", '{"other":1}'], ["empty-token", '{"claudeAiOauth":{"accessToken":""}}'], ["null", "null"]] as const) {
+  for (const [name, body] of [
+    ["not-json", "{oops"],
+    ["no-oauth", '{"other":1}'],
+    ["empty-token", '{"claudeAiOauth":{"accessToken":""}}'],
+    ["null", "null"],
+  ] as const) {
     it(`malformed: ${name}`, () => {
       const r = readCredentials(home(name, body));
       assert.equal(r.ok, false);

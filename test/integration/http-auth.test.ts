@@ -9,9 +9,19 @@ import { silentLogger } from "../../src/util/log.js";
 
 const TOKEN = "t0ken-0123456789abcdef";
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: any; text: string }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  text: string;
+}
 
-function call(addr: AddressInfo, method: string, path: string, opts: { token?: string | null; auth?: string; body?: string | Buffer; chunked?: boolean } = {}): Promise<Reply> {
+function call(
+  addr: AddressInfo,
+  method: string,
+  path: string,
+  opts: { token?: string | null; auth?: string; body?: string | Buffer; chunked?: boolean } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (opts.auth !== undefined) headers.authorization = opts.auth;
@@ -35,7 +45,9 @@ function call(addr: AddressInfo, method: string, path: string, opts: { token?: s
       });
     });
     // The server may answer (413) and close before the whole body is sent.
-    req.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e),
+    );
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
   });
@@ -68,8 +80,18 @@ async function startServer(over: Partial<HttpOptions> = {}) {
   const calls = { trigger: [] as unknown[] };
   const server = new HttpServer(
     // authFailures 0: these tests send many bad tokens on purpose (throttling: control-limits.test.ts)
-    { host: "127.0.0.1", port: 0, token: TOKEN, maxBody: 1024, ratePerMinute: 0, enableTrigger: false, authFailures: 0, ...over },
-    routes(calls), silentLogger(),
+    {
+      host: "127.0.0.1",
+      port: 0,
+      token: TOKEN,
+      maxBody: 1024,
+      ratePerMinute: 0,
+      enableTrigger: false,
+      authFailures: 0,
+      ...over,
+    },
+    routes(calls),
+    silentLogger(),
   );
   const addr = await server.listen();
   return { server, addr, calls };
@@ -215,7 +237,8 @@ describe("HTTP rate limit", () => {
 
   it("429 after N requests per minute; /health and bad tokens don't spend the budget", async () => {
     for (let i = 0; i < 3; i++) assert.equal((await call(addr, "GET", "/health", { token: null })).status, 200);
-    for (let i = 0; i < 3; i++) assert.equal((await call(addr, "GET", "/status", { token: "wrong-token-0123456789" })).status, 401);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await call(addr, "GET", "/status", { token: "wrong-token-0123456789" })).status, 401);
     for (let i = 0; i < 5; i++) assert.equal((await call(addr, "GET", "/status")).status, 200, `request ${i + 1}`);
     const limited = await call(addr, "GET", "/status");
     assert.equal(limited.status, 429);
@@ -235,7 +258,10 @@ describe("readToken / tokenMatcher / checkAuthorization", () => {
     assert.equal(short.ok, false);
     assert.match(!short.ok ? short.message : "", /too short \(15 characters, need at least 16\)/);
     assert.ok(!(!short.ok && short.message.includes("xxxxxxxx")), "the message never quotes the token");
-    assert.deepEqual(readToken({ CF_TOKEN: "x".repeat(MIN_TOKEN_LENGTH) }, "CF_TOKEN"), { ok: true, token: "x".repeat(MIN_TOKEN_LENGTH) });
+    assert.deepEqual(readToken({ CF_TOKEN: "x".repeat(MIN_TOKEN_LENGTH) }, "CF_TOKEN"), {
+      ok: true,
+      token: "x".repeat(MIN_TOKEN_LENGTH),
+    });
     assert.equal(readToken({ OTHER: TOKEN }, "CF_TOKEN").ok, false);
   });
 

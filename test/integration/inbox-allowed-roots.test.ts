@@ -20,9 +20,18 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
   let work: string;
   let elsewhere: string;
   before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [], binary: STUB_CLAUDE, config: { inbox: { stable_time: "200ms" } } });
+    h = await makeHarness({
+      accounts: 2,
+      dedicated: [],
+      binary: STUB_CLAUDE,
+      config: { inbox: { stable_time: "200ms" } },
+    });
     work = h.project("work"); // default roots: its parent, <root>/projects
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = { max: 1, project: work, idle_timeout: "5m" };
+    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = {
+      max: 1,
+      project: work,
+      idle_timeout: "5m",
+    };
     h.writeConfig();
     elsewhere = join(h.root, "elsewhere");
     mkdirSync(elsewhere);
@@ -32,10 +41,13 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
   });
   after(async () => h.cleanup());
 
-  const trusted = (): string[] => h.loadConfig().accounts.flatMap((a) => {
-    const p = join(a.home, ".claude.json");
-    return existsSync(p) ? Object.keys((JSON.parse(readFileSync(p, "utf8")) as { projects?: object }).projects ?? {}) : [];
-  });
+  const trusted = (): string[] =>
+    h.loadConfig().accounts.flatMap((a) => {
+      const p = join(a.home, ".claude.json");
+      return existsSync(p)
+        ? Object.keys((JSON.parse(readFileSync(p, "utf8")) as { projects?: object }).projects ?? {})
+        : [];
+    });
 
   it("rejects task files for a project outside the roots, /, the home folder and a symlink out of a root", async () => {
     const bad: [string, string, RegExp][] = [
@@ -44,10 +56,17 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
       ["home.md", homedir(), /home directory, never allowed|not inside any of inbox\.allowed_roots/],
       ["escape.md", join(h.root, "projects", "escape"), new RegExp(`resolves to ${elsewhere} through a symlink`)],
     ];
-    dropFiles(inbox, bad.map(([name, project]) => ({ name, prompt: `task ${name}`, front: { project } })));
+    dropFiles(
+      inbox,
+      bad.map(([name, project]) => ({ name, prompt: `task ${name}`, front: { project } })),
+    );
     for (const [name, , why] of bad) {
       const reasonFile = join(inbox, "rejected", `${name}.reason`);
-      const reason = await waitFor(() => existsSync(reasonFile) && readFileSync(reasonFile, "utf8"), 10_000, `${name} rejected`);
+      const reason = await waitFor(
+        () => existsSync(reasonFile) && readFileSync(reasonFile, "utf8"),
+        10_000,
+        `${name} rejected`,
+      );
       assert.match(reason, why, name);
     }
     assert.equal(d.inbox.tasks.list().length, 0, "nothing queued");
@@ -67,18 +86,25 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
     await waitFor(() => d.inbox.tasks.get("good")?.state === "done", 60_000, "good task done");
     const keys = trusted();
     assert.ok(keys.includes(sub), `${sub} trusted: ${keys.join(", ")}`);
-    for (const p of [elsewhere, "/", homedir(), join(h.root, "projects", "escape")]) assert.ok(!keys.includes(p), `${p} must not be trusted`);
+    for (const p of [elsewhere, "/", homedir(), join(h.root, "projects", "escape")])
+      assert.ok(!keys.includes(p), `${p} must not be trusted`);
   });
 
   it("a queued task whose project a reloaded inbox.allowed_roots no longer allows fails with the reason", async () => {
     d.inbox.plugin().scale({ min: 0, max: 0 }); // nothing starts: the task stays queued
     const other = h.project("work/other");
-    dropFiles(inbox, [{ name: "later.md", prompt: "queued before the reload", front: { project: other, id: "later" } }]);
+    dropFiles(inbox, [
+      { name: "later.md", prompt: "queued before the reload", front: { project: other, id: "later" } },
+    ]);
     await waitFor(() => d.inbox.tasks.get("later")?.state === "queued", 10_000, "queued");
     (h.configObject.inbox as Record<string, unknown>).allowed_roots = [elsewhere];
     h.writeConfig();
     await d.reload(h.loadConfig());
-    const t = await waitFor(() => (d.inbox.tasks.get("later")?.state === "failed" ? d.inbox.tasks.get("later") : null), 10_000, "failed");
+    const t = await waitFor(
+      () => (d.inbox.tasks.get("later")?.state === "failed" ? d.inbox.tasks.get("later") : null),
+      10_000,
+      "failed",
+    );
     assert.match(t.error ?? "", /is not inside any of inbox\.allowed_roots/);
     assert.ok(!trusted().includes(other));
   });

@@ -48,17 +48,28 @@ describe("intake commit and move", () => {
     const text = taskText({ prompt: "crash window", front: { priority: 3 } });
     const hash = createHash("sha256").update(text).digest("hex");
     // What the daemon left: the row committed, the file still in the inbox.
-    tasks.insert({ id: "t1", prompt: "crash window", project: root, priority: 3, account: null, model: null }, { source: "file:w.md", contentHash: hash, intakeFile: "w.md" }, Date.now());
+    tasks.insert(
+      { id: "t1", prompt: "crash window", project: root, priority: 3, account: null, model: null },
+      { source: "file:w.md", contentHash: hash, intakeFile: "w.md" },
+      Date.now(),
+    );
     dropFiles(inbox, [{ name: "w.md", prompt: "crash window", front: { priority: 3 } }]);
     await intake.start();
     await waitFor(() => existsSync(join(inbox, "processed", "w.md")), 5000, "moved");
     assert.equal(tasks.list().length, 1, "no second task");
     assert.equal(tasks.get("t1")!.intakeFile, null);
-    assert.deepEqual(events.map((e) => e.kind), ["task.intake_resumed"]);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ["task.intake_resumed"],
+    );
   });
 
   it("a committed row whose file did leave the inbox is settled at start", async () => {
-    tasks.insert({ id: "t2", prompt: "moved", project: root, priority: 0, account: null, model: null }, { source: "file:gone.md", contentHash: "h", intakeFile: "gone.md" }, Date.now());
+    tasks.insert(
+      { id: "t2", prompt: "moved", project: root, priority: 0, account: null, model: null },
+      { source: "file:gone.md", contentHash: "h", intakeFile: "gone.md" },
+      Date.now(),
+    );
     await intake.start();
     assert.equal(tasks.get("t2")!.intakeFile, null);
   });
@@ -73,16 +84,27 @@ describe("intake commit and move", () => {
   });
 
   it("files written while the daemon is down are picked up at start, oldest first", async () => {
-    dropFiles(inbox, [{ name: "b.md", prompt: "b" }, { name: "a.md", prompt: "a" }]);
+    dropFiles(inbox, [
+      { name: "b.md", prompt: "b" },
+      { name: "a.md", prompt: "a" },
+    ]);
     writeFileSync(join(inbox, ".hidden.md.tmp"), "not yet");
     await intake.start();
     await waitFor(() => tasks.list().length === 2, 5000, "both");
-    assert.deepEqual(tasks.ready(Date.now()).map((t) => t.prompt), ["a", "b"], "same mtime: by name");
+    assert.deepEqual(
+      tasks.ready(Date.now()).map((t) => t.prompt),
+      ["a", "b"],
+      "same mtime: by name",
+    );
     assert.ok(existsSync(join(inbox, ".hidden.md.tmp")), "temporary files are left alone");
   });
 
   it("ends a task exactly once: every transition is conditional on the state it leaves", () => {
-    const t = tasks.insert({ id: "x", prompt: "p", project: root, priority: 0, account: null, model: null }, { source: "api", contentHash: "h", intakeFile: null }, 1);
+    const t = tasks.insert(
+      { id: "x", prompt: "p", project: root, priority: 0, account: null, model: null },
+      { source: "api", contentHash: "h", intakeFile: null },
+      1,
+    );
     assert.equal(tasks.done(t.id, "r", null, 2), false, "queued cannot be done");
     assert.equal(tasks.start(t.id, "s", "a", 2), true);
     assert.equal(tasks.start(t.id, "s2", "a", 2), false, "not taken twice");

@@ -9,7 +9,14 @@ import { dropFiles, type TaskFileSpec } from "../support/inbox.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
-interface TaskJson { id: string; state: string; priority: number; source: string; project: string; prompt: string }
+interface TaskJson {
+  id: string;
+  state: string;
+  priority: number;
+  source: string;
+  project: string;
+  prompt: string;
+}
 
 describe("inbox intake", { timeout: 120_000 }, () => {
   let h: Harness;
@@ -17,7 +24,11 @@ describe("inbox intake", { timeout: 120_000 }, () => {
   let inbox: string;
   let work: string;
   before(async () => {
-    h = await makeHarness({ accounts: 2, dedicated: [], config: { pool: { autonomous: { max: 0 } }, inbox: { max_file_bytes: 2048, stable_time: "400ms" } } });
+    h = await makeHarness({
+      accounts: 2,
+      dedicated: [],
+      config: { pool: { autonomous: { max: 0 } }, inbox: { max_file_bytes: 2048, stable_time: "400ms" } },
+    });
     work = h.project("work");
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
     h.writeConfig();
@@ -30,15 +41,27 @@ describe("inbox intake", { timeout: 120_000 }, () => {
 
   it("queues 200 files dropped in a burst, none lost, in order of priority then arrival", async () => {
     const files: TaskFileSpec[] = Array.from({ length: 200 }, (_, i) => ({
-      name: `burst-${String(i).padStart(3, "0")}.md`, prompt: `burst task ${i}`, front: { priority: [0, 5, -3, 10][i % 4]! },
+      name: `burst-${String(i).padStart(3, "0")}.md`,
+      prompt: `burst task ${i}`,
+      front: { priority: [0, 5, -3, 10][i % 4]! },
     }));
     dropFiles(inbox, files);
-    const queued = await waitFor(async () => {
-      const t = (await list()).filter((x) => x.source.startsWith("file:burst-"));
-      return t.length === 200 ? t : null;
-    }, 60_000, "200 queued", 100);
-    const expected = [...files].sort((a, b) => Number(b.front!.priority) - Number(a.front!.priority) || (a.name < b.name ? -1 : 1));
-    assert.deepEqual(queued.map((t) => t.source), expected.map((f) => `file:${f.name}`));
+    const queued = await waitFor(
+      async () => {
+        const t = (await list()).filter((x) => x.source.startsWith("file:burst-"));
+        return t.length === 200 ? t : null;
+      },
+      60_000,
+      "200 queued",
+      100,
+    );
+    const expected = [...files].sort(
+      (a, b) => Number(b.front!.priority) - Number(a.front!.priority) || (a.name < b.name ? -1 : 1),
+    );
+    assert.deepEqual(
+      queued.map((t) => t.source),
+      expected.map((f) => `file:${f.name}`),
+    );
     assert.ok(queued.every((t) => t.state === "queued" && t.project === work));
     assert.equal(readdirSync(join(inbox, "processed")).filter((f) => f.startsWith("burst-")).length, 200);
     assert.equal(readdirSync(inbox).filter((f) => f.startsWith("burst-")).length, 0);
@@ -66,12 +89,20 @@ describe("inbox intake", { timeout: 120_000 }, () => {
     for (const [name] of bad) renameSync(join(h.root, "staging2", name), join(inbox, name));
     const rejected = join(inbox, "rejected");
     for (const [name, , why] of bad) {
-      const reason = await waitFor(() => existsSync(join(rejected, `${name}.reason`)) && readFileSync(join(rejected, `${name}.reason`), "utf8"), 10_000, `${name} rejected`);
+      const reason = await waitFor(
+        () => existsSync(join(rejected, `${name}.reason`)) && readFileSync(join(rejected, `${name}.reason`), "utf8"),
+        10_000,
+        `${name} rejected`,
+      );
       assert.match(reason, why, name);
       assert.ok(existsSync(join(rejected, name)), `${name} kept in rejected/`);
     }
     const events = d.store.tailEvents(1000, { kindPrefix: "task.rejected" });
-    for (const [name] of bad) assert.ok(events.some((e) => e.data.file === name), `event for ${name}`);
+    for (const [name] of bad)
+      assert.ok(
+        events.some((e) => e.data.file === name),
+        `event for ${name}`,
+      );
     await waitFor(async () => (await list()).find((t) => t.source === "file:good.md"), 10_000, "good one queued");
   });
 
@@ -79,7 +110,13 @@ describe("inbox intake", { timeout: 120_000 }, () => {
     dropFiles(inbox, [{ name: "first.md", prompt: "first", front: { id: "same-id" } }]);
     await waitFor(() => d.inbox.tasks.get("same-id"), 10_000, "first queued");
     dropFiles(inbox, [{ name: "second.md", prompt: "second", front: { id: "same-id" } }]);
-    const reason = await waitFor(() => existsSync(join(inbox, "rejected", "second.md.reason")) && readFileSync(join(inbox, "rejected", "second.md.reason"), "utf8"), 10_000, "second rejected");
+    const reason = await waitFor(
+      () =>
+        existsSync(join(inbox, "rejected", "second.md.reason")) &&
+        readFileSync(join(inbox, "rejected", "second.md.reason"), "utf8"),
+      10_000,
+      "second rejected",
+    );
     assert.match(reason, /duplicate id: task same-id already exists/);
     assert.equal(d.inbox.tasks.get("same-id")!.prompt, "first");
   });
@@ -92,7 +129,11 @@ describe("inbox intake", { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 150));
       appendFileSync(path, i === 0 ? "ity: 7\n" : i === 1 ? "---\n" : "written slowly\n");
     }
-    const t = await waitFor(async () => (await list()).find((x) => x.source === "file:slow-writer.md"), 10_000, "slow file queued");
+    const t = await waitFor(
+      async () => (await list()).find((x) => x.source === "file:slow-writer.md"),
+      10_000,
+      "slow file queued",
+    );
     assert.equal(t.priority, 7);
     assert.equal(t.prompt, "written slowly");
     assert.ok(!existsSync(join(inbox, "rejected", "slow-writer.md")));

@@ -43,20 +43,32 @@ describe("claude-failover login", { timeout: 120_000 }, () => {
     let out = "";
     let err = "";
     let settled = false;
-    const p = runLogin({ config, account, stdin, io: { out: (s) => (out += s), err: (s) => (err += s), env: { ...process.env, HOME: root, ...env } }, ...(exitGraceMs ? { exitGraceMs } : {}) })
-      .finally(() => (settled = true));
+    const p = runLogin({
+      config,
+      account,
+      stdin,
+      io: { out: (s) => (out += s), err: (s) => (err += s), env: { ...process.env, HOME: root, ...env } },
+      ...(exitGraceMs ? { exitGraceMs } : {}),
+    }).finally(() => (settled = true));
     p.catch(() => {});
     await waitFor(() => out.includes("Paste code here if prompted >"), 20_000, "the CLI's prompt relayed");
     const settledAtPrompt = settled;
     stdin.write(`${line}\r`);
-    const error = await p.then(() => null, (e: unknown) => e);
+    const error = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     return { out, err, error, settledAtPrompt };
   }
 
   it("relays the CLI's prompt and the typed line through the pty, returns once new credentials appear", async () => {
     const r = await login("a", "alice@example.com");
     assert.equal(r.error, null, r.err);
-    assert.match(r.out, new RegExp(`HOME=${join(root, "homes", "a")}, tty=true`), "the CLI ran in a terminal with the account's HOME");
+    assert.match(
+      r.out,
+      new RegExp(`HOME=${join(root, "homes", "a")}, tty=true`),
+      "the CLI ran in a terminal with the account's HOME",
+    );
     assert.match(r.out, /Login successful for alice@example.com/);
     assert.match(r.out, /account a: logged in \(max\), access token valid until/);
     assert.ok(readCredentials(join(root, "homes", "a")).ok);
@@ -93,16 +105,28 @@ describe("claude-failover login", { timeout: 120_000 }, () => {
   });
 
   it("unknown account: exit 2 naming the accounts", async () => {
-    const e = await runLogin({ config, account: "zz", stdin: new PassThrough(), io: { out: () => {}, err: () => {}, env: {} } }).catch((x: unknown) => x);
+    const e = await runLogin({
+      config,
+      account: "zz",
+      stdin: new PassThrough(),
+      io: { out: () => {}, err: () => {}, env: {} },
+    }).catch((x: unknown) => x);
     assert.ok(e instanceof ExitError && e.exitCode === 2);
     assert.match(e.message, /no account named "zz" \(accounts: a, b, c, d\)/);
   });
 
   it("from a real terminal: `claude-failover login` puts it in raw mode and relays keystrokes", async () => {
     unlinkSync(credentialsPath(join(root, "homes", "a")));
-    const term = pty.spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", configPath, "login", "a"], {
-      cols: 100, rows: 30, cwd: root, env: { ...process.env, HOME: root },
-    });
+    const term = pty.spawn(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", configPath, "login", "a"],
+      {
+        cols: 100,
+        rows: 30,
+        cwd: root,
+        env: { ...process.env, HOME: root },
+      },
+    );
     let seen = "";
     let exit: number | null = null;
     term.onData((d) => (seen += d));
@@ -125,7 +149,12 @@ describe("login and a running daemon", { timeout: 120_000 }, () => {
       assert.equal(d.accounts.row("b").state, "revoked");
       const stdin = new PassThrough();
       let out = "";
-      const p = runLogin({ config: h.loadConfig(), account: "b", stdin, io: { out: (s) => (out += s), err: () => {}, env: { ...process.env, HOME: h.root } } });
+      const p = runLogin({
+        config: h.loadConfig(),
+        account: "b",
+        stdin,
+        io: { out: (s) => (out += s), err: () => {}, env: { ...process.env, HOME: h.root } },
+      });
       await waitFor(() => out.includes("Paste code here"), 20_000, "prompt");
       stdin.write("bob@example.com\r");
       await p;

@@ -36,7 +36,11 @@ describe("realDeliver", () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const deliver = realDeliver({ timeoutMs: 500, env: { PATH: process.env.PATH } });
-  const post = (path: string) => deliver({ via: "http", url: `${base}${path}`, headers: { "content-type": "text/plain" }, body: "hi" }, new AbortController().signal);
+  const post = (path: string) =>
+    deliver(
+      { via: "http", url: `${base}${path}`, headers: { "content-type": "text/plain" }, body: "hi" },
+      new AbortController().signal,
+    );
 
   it("2xx is delivered; 500 and 429 are retried; 404 is not; redirects are not followed", async () => {
     assert.deepEqual(await post("/204"), { ok: true });
@@ -51,26 +55,65 @@ describe("realDeliver", () => {
     const t0 = Date.now();
     assert.deepEqual(await post("/slow"), { ok: false, error: "request failed: timed out", retry: true });
     assert.ok(Date.now() - t0 < 3000);
-    const closed = await deliver({ via: "http", url: `http://127.0.0.1:${await freePort()}/x`, headers: {}, body: "" }, new AbortController().signal);
+    const closed = await deliver(
+      { via: "http", url: `http://127.0.0.1:${await freePort()}/x`, headers: {}, body: "" },
+      new AbortController().signal,
+    );
     assert.deepEqual(closed, { ok: false, error: "request failed: ECONNREFUSED", retry: true });
   });
   it("a program gets stdin without a shell; its exit status and last stderr line say how it went", async () => {
     const out = join(dir, "out; touch pwned");
-    const ok = await deliver({ via: "exec", argv: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1], require('fs').readFileSync(0))", out], stdin: "{\"x\":1}\n" }, new AbortController().signal);
+    const ok = await deliver(
+      {
+        via: "exec",
+        argv: [
+          process.execPath,
+          "-e",
+          "require('fs').writeFileSync(process.argv[1], require('fs').readFileSync(0))",
+          out,
+        ],
+        stdin: '{"x":1}\n',
+      },
+      new AbortController().signal,
+    );
     assert.deepEqual(ok, { ok: true });
-    assert.equal(readFileSync(out, "utf8"), "{\"x\":1}\n");
-    const bad = await deliver({ via: "exec", argv: [process.execPath, "-e", "console.error('first'); console.error('no route to pager'); process.exit(3)"], stdin: "" }, new AbortController().signal);
+    assert.equal(readFileSync(out, "utf8"), '{"x":1}\n');
+    const bad = await deliver(
+      {
+        via: "exec",
+        argv: [process.execPath, "-e", "console.error('first'); console.error('no route to pager'); process.exit(3)"],
+        stdin: "",
+      },
+      new AbortController().signal,
+    );
     assert.deepEqual(bad, { ok: false, error: `${process.execPath} exited 3: no route to pager`, retry: true });
-    const missing = await deliver({ via: "exec", argv: ["notify-send-does-not-exist", "t"], stdin: "" }, new AbortController().signal);
+    const missing = await deliver(
+      { via: "exec", argv: ["notify-send-does-not-exist", "t"], stdin: "" },
+      new AbortController().signal,
+    );
     assert.deepEqual(missing, { ok: false, error: "notify-send-does-not-exist not found", retry: false });
   });
 
   it("a program runs with the environment the daemon gives per run: without its secrets and the notify config's ${VAR}s", async () => {
     const out = join(dir, "env.json");
-    const daemonEnv = { PATH: process.env.PATH, ANTHROPIC_API_KEY: "sk-x", CLAUDE_FAILOVER_TOKEN: "bearer", SLACK_HOOK: "T/B/x", KEEP: "1" };
+    const daemonEnv = {
+      PATH: process.env.PATH,
+      ANTHROPIC_API_KEY: "sk-x",
+      CLAUDE_FAILOVER_TOKEN: "bearer",
+      SLACK_HOOK: "T/B/x",
+      KEEP: "1",
+    };
     let referenced = ["SLACK_HOOK"];
-    const d = realDeliver({ timeoutMs: 5_000, env: () => notifyChildEnv(daemonEnv, { referenced_env: referenced }, ["ANTHROPIC_API_KEY", "CLAUDE_FAILOVER_TOKEN"]) });
-    const dump = { via: "exec" as const, argv: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))", out], stdin: "" };
+    const d = realDeliver({
+      timeoutMs: 5_000,
+      env: () =>
+        notifyChildEnv(daemonEnv, { referenced_env: referenced }, ["ANTHROPIC_API_KEY", "CLAUDE_FAILOVER_TOKEN"]),
+    });
+    const dump = {
+      via: "exec" as const,
+      argv: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))", out],
+      stdin: "",
+    };
     assert.deepEqual(await d(dump, new AbortController().signal), { ok: true });
     const seen = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
     assert.equal(seen.KEEP, "1");

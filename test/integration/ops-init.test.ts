@@ -1,7 +1,18 @@
 // `claude-failover init` on a scratch HOME: accounts found on disk or given, homes prepared, a token
 // file, the unit printed or installed, and an existing config never overwritten without --force.
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
@@ -14,7 +25,12 @@ describe("claude-failover init", () => {
   const roots: string[] = [];
   let home: string;
   let cfg: string;
-  const env = () => ({ HOME: home, PATH: [dirname(CLAUDE_BIN), process.env.PATH].join(delimiter), XDG_CONFIG_HOME: "", XDG_STATE_HOME: "" });
+  const env = () => ({
+    HOME: home,
+    PATH: [dirname(CLAUDE_BIN), process.env.PATH].join(delimiter),
+    XDG_CONFIG_HOME: "",
+    XDG_STATE_HOME: "",
+  });
   async function cli(...args: string[]) {
     let out = "";
     let err = "";
@@ -32,7 +48,15 @@ describe("claude-failover init", () => {
     for (const n of ["work", "play", "bad.name"]) mkdirSync(join(home, "accts", n, ".claude"), { recursive: true });
     mkdirSync(join(home, "accts", "no-claude-dir"));
     mkdirSync(join(home, "proj"));
-    const r = await cli("init", "--accounts-dir", join(home, "accts"), "--account", "extra=~/more/extra", "--project", join(home, "proj"));
+    const r = await cli(
+      "init",
+      "--accounts-dir",
+      join(home, "accts"),
+      "--account",
+      "extra=~/more/extra",
+      "--project",
+      join(home, "proj"),
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /skipped .*bad\.name/);
     assert.match(r.out, /not logged in yet: claude-failover login work/);
@@ -41,10 +65,18 @@ describe("claude-failover init", () => {
     const parsed = parseConfig(text, cfg, { env: {}, home });
     assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.issues));
     const c = parsed.config;
-    assert.deepEqual(c.accounts.map((a) => [a.name, a.home]), [
-      ["extra", join(home, "more", "extra")], ["play", join(home, "accts", "play")], ["work", join(home, "accts", "work")],
-    ]);
-    assert.deepEqual(c.pool.dedicated.map((d) => [d.name, d.project]), [["proj", join(home, "proj")]]);
+    assert.deepEqual(
+      c.accounts.map((a) => [a.name, a.home]),
+      [
+        ["extra", join(home, "more", "extra")],
+        ["play", join(home, "accts", "play")],
+        ["work", join(home, "accts", "work")],
+      ],
+    );
+    assert.deepEqual(
+      c.pool.dedicated.map((d) => [d.name, d.project]),
+      [["proj", join(home, "proj")]],
+    );
     assert.equal(c.claude.binary, CLAUDE_BIN, "the CLI found on PATH, by absolute path");
     assert.equal(c.state_dir, join(home, ".local", "state", "claude-failover"));
     assert.equal(statSync(c.state_dir).mode & 0o777, 0o700);

@@ -16,9 +16,15 @@ describe("reload into a bypassPermissions pool", { timeout: 60_000 }, () => {
   let h: Harness;
   let d: Daemon;
   let work: string;
-  const settings = () => JSON.parse(readFileSync(join(h.root, "state", "hooks-settings.json"), "utf8")) as Record<string, unknown>;
+  const settings = () =>
+    JSON.parse(readFileSync(join(h.root, "state", "hooks-settings.json"), "utf8")) as Record<string, unknown>;
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], binary: STUB_CLAUDE, config: { inbox: { stable_time: "200ms" } } });
+    h = await makeHarness({
+      accounts: 1,
+      dedicated: [],
+      binary: STUB_CLAUDE,
+      config: { inbox: { stable_time: "200ms" } },
+    });
     work = h.project("work");
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = { max: 0, project: work };
     h.writeConfig();
@@ -27,15 +33,24 @@ describe("reload into a bypassPermissions pool", { timeout: 60_000 }, () => {
   after(async () => h?.cleanup());
 
   it("fails a queued task without a worktree, refuses worktree: false, writes the acceptance key; and back", async () => {
-    dropFiles(join(h.root, "state", "inbox"), [{ name: "plain.md", prompt: "queued before the reload", front: { id: "plain" } }]);
+    dropFiles(join(h.root, "state", "inbox"), [
+      { name: "plain.md", prompt: "queued before the reload", front: { id: "plain" } },
+    ]);
     await waitFor(() => d.inbox.tasks.get("plain")?.state === "queued", 10_000, "queued");
     assert.equal(settings().skipDangerousModePermissionPrompt, undefined);
     const auto = (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous;
     Object.assign(auto, { worktree: true, permission_mode: "bypassPermissions" });
     h.writeConfig();
     await d.reload(h.loadConfig());
-    const t = await waitFor(() => (d.inbox.tasks.get("plain")?.state === "failed" ? d.inbox.tasks.get("plain")! : null), 10_000, "failed");
-    assert.match(t.error ?? "", /worktree: false is refused: pool\.autonomous\.permission_mode is now bypassPermissions/);
+    const t = await waitFor(
+      () => (d.inbox.tasks.get("plain")?.state === "failed" ? d.inbox.tasks.get("plain")! : null),
+      10_000,
+      "failed",
+    );
+    assert.match(
+      t.error ?? "",
+      /worktree: false is refused: pool\.autonomous\.permission_mode is now bypassPermissions/,
+    );
     assert.equal(settings().skipDangerousModePermissionPrompt, true);
     const f = join(h.root, "opt-out.md");
     writeFileSync(f, "---\nworktree: false\n---\nin the project's own tree, please\n");

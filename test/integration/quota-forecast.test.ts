@@ -24,14 +24,23 @@ const RESET5 = T0 + 4 * H;
 const RESET7 = T0 + 3 * 24 * H;
 
 const P = {
-  window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05, minDwellMs: 15 * M, staleAfterMs: 20 * M,
-  reactivateCooldownMs: 10 * M, loadPerSession: 0.05, minRunwayMs: 30 * M,
+  window5hThreshold: 0.85,
+  windowWeekThreshold: 0.95,
+  hysteresis: 0.05,
+  minDwellMs: 15 * M,
+  staleAfterMs: 20 * M,
+  reactivateCooldownMs: 10 * M,
+  loadPerSession: 0.05,
+  minRunwayMs: 30 * M,
 };
 
 function figures(u5: number, at: number): UsageFigures {
   return {
-    fiveHour: { utilization: u5, resetsAt: RESET5 }, sevenDay: { utilization: 0.2, resetsAt: RESET7 },
-    perModelWeekly: { opus: { utilization: 0.1, resetsAt: RESET7 } }, fetchedAt: at, source: "statusline",
+    fiveHour: { utilization: u5, resetsAt: RESET5 },
+    sevenDay: { utilization: 0.2, resetsAt: RESET7 },
+    perModelWeekly: { opus: { utilization: 0.1, resetsAt: RESET7 } },
+    fetchedAt: at,
+    source: "statusline",
   };
 }
 
@@ -47,20 +56,45 @@ describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's
     root = mkdtempSync(join(tmpdir(), "cf-quota-forecast-"));
     store = new Store(openDb(join(root, "state")));
     const accounts = new AccountService(store, clock, silentLogger());
-    const cfg = (name: string, extra: Partial<AccountConfig> = {}): AccountConfig =>
-      ({ name, home: join(root, name), priority: 1, managed: false, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [], ...extra });
+    const cfg = (name: string, extra: Partial<AccountConfig> = {}): AccountConfig => ({
+      name,
+      home: join(root, name),
+      priority: 1,
+      managed: false,
+      disabled: false,
+      limits: { hourly_msgs: 0, weekly_msgs: 0 },
+      link_files: [],
+      ...extra,
+    });
     accounts.configure([cfg("a", { window_5h_threshold: 0.6 }), cfg("b", { window_week_threshold: 0.8 }), cfg("c")]);
     const poller = { snapshot: (name: string) => snapshots.get(name)! } as unknown as UsagePoller;
     const sessions = { list: () => [] } as unknown as SessionService;
-    quota = new QuotaChooser({ store, accounts, figures: poller, sessionRows: () => [], clock }, { params: P, limits: new Map() });
+    quota = new QuotaChooser(
+      { store, accounts, figures: poller, sessionRows: () => [], clock },
+      { params: P, limits: new Map() },
+    );
     api = new ControlApi(store, sessions, accounts, clock, { usage: (name) => quota.view(name) });
     // a: the status line reports 0.40 → 0.55 over 30 minutes (0.3/h), one reading a minute.
     for (let m = 30; m >= 0; m--) {
       const at = T0 - m * M;
-      store.putUsage({ account: "a", figures: figures(0.55 - (m / 60) * 0.3, at), fetchedAt: at, source: "statusline", error: null, errorAt: null, nextPollAt: null, backoffMs: 0 });
+      store.putUsage({
+        account: "a",
+        figures: figures(0.55 - (m / 60) * 0.3, at),
+        fetchedAt: at,
+        source: "statusline",
+        error: null,
+        errorAt: null,
+        nextPollAt: null,
+        backoffMs: 0,
+      });
     }
     const snap = (f: UsageFigures | null, status: UsageSnapshot["status"]): UsageSnapshot => ({
-      figures: f ?? { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" }, status, error: null, errorAt: null, nextPollAt: null, backoffMs: 0,
+      figures: f ?? { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" },
+      status,
+      error: null,
+      errorAt: null,
+      nextPollAt: null,
+      backoffMs: 0,
     });
     snapshots.set("a", snap(figures(0.55, T0), "ok"));
     snapshots.set("b", snap(null, "token_expired"));
@@ -86,13 +120,18 @@ describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's
     const byName = new Map(quota.policyAccounts(T0).map((x) => [x.name, x]));
     assert.deepEqual([byName.get("a")?.window5hThreshold, byName.get("a")?.windowWeekThreshold], [0.6, undefined]);
     assert.deepEqual([byName.get("b")?.window5hThreshold, byName.get("b")?.windowWeekThreshold], [undefined, 0.8]);
-    assert.deepEqual(["a", "b"].map((n) => byName.get(n)?.figuresUnknown), [null, "token_expired"]);
+    assert.deepEqual(
+      ["a", "b"].map((n) => byName.get(n)?.figuresUnknown),
+      [null, "token_expired"],
+    );
     assert.deepEqual(byName.get("c")?.forecasts, { fiveHour: null, sevenDay: null, perModelWeekly: {} });
   });
 
   it("status --json and accounts --json carry utilization, burn, exhaustion and reset per window", () => {
     // Through JSON, as the CLI receives it.
-    const status = JSON.parse(JSON.stringify(api.status())) as { accounts: { name: string; usage: { forecast: Record<string, unknown> } }[] };
+    const status = JSON.parse(JSON.stringify(api.status())) as {
+      accounts: { name: string; usage: { forecast: Record<string, unknown> } }[];
+    };
     const accounts = JSON.parse(JSON.stringify(api.accountsList())) as typeof status.accounts;
     for (const list of [status.accounts, accounts]) {
       const f = list.find((a) => a.name === "a")!.usage.forecast as {
@@ -106,7 +145,11 @@ describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's
       assert.equal(f.fiveHour.resetsAt, RESET5);
       assert.deepEqual([f.sevenDay.utilization, f.sevenDay.resetsAt], [0.2, RESET7]);
       assert.equal(f.perModelWeekly.opus?.utilization, 0.1);
-      assert.deepEqual(list.find((a) => a.name === "c")!.usage.forecast, { fiveHour: null, sevenDay: null, perModelWeekly: {} });
+      assert.deepEqual(list.find((a) => a.name === "c")!.usage.forecast, {
+        fiveHour: null,
+        sevenDay: null,
+        perModelWeekly: {},
+      });
     }
   });
 

@@ -21,8 +21,13 @@ async function setup(util: { b: number; c: number }): Promise<{ h: Harness; d: D
     dedicated: NAMES.map((name) => ({ name, account: "a" })),
     config: {
       quota: {
-        poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s", stale_after: "1m",
-        min_dwell: "10m", window_5h_threshold: THRESHOLD, hysteresis: HYSTERESIS,
+        poll_interval: "1s",
+        poll_interval_min: "500ms",
+        poll_interval_max: "2s",
+        stale_after: "1m",
+        min_dwell: "10m",
+        window_5h_threshold: THRESHOLD,
+        hysteresis: HYSTERESIS,
       },
       // Offline answers: this test is about the policy and the swaps, not the model requests.
       claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50" } },
@@ -35,12 +40,21 @@ async function setup(util: { b: number; c: number }): Promise<{ h: Harness; d: D
   h.api.setUtilization(h.accountTokens.b!, { five_hour: util.b });
   h.api.setUtilization(h.accountTokens.c!, { five_hour: util.c });
   const d = await h.start();
-  await waitFor(() => NAMES.every((n) => d.sessions.get(n)?.state === "idle" && d.sessions.get(n)?.account === "a"), 60_000, "ten sessions idle on a");
-  await waitFor(() => ["a", "b", "c"].every((x) => d.quota.view(x).fetchedAt !== null), 30_000, "figures for every account");
+  await waitFor(
+    () => NAMES.every((n) => d.sessions.get(n)?.state === "idle" && d.sessions.get(n)?.account === "a"),
+    60_000,
+    "ten sessions idle on a",
+  );
+  await waitFor(
+    () => ["a", "b", "c"].every((x) => d.quota.view(x).fetchedAt !== null),
+    30_000,
+    "figures for every account",
+  );
   return { h, d };
 }
 
-const usagePolls = (h: Harness, acct: string) => h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage") && r.token === h.accountTokens[acct]).length;
+const usagePolls = (h: Harness, acct: string) =>
+  h.api.requests.filter((r) => r.path.startsWith("/api/oauth/usage") && r.token === h.accountTokens[acct]).length;
 const landed = (d: Daemon, acct: string) => NAMES.filter((n) => d.sessions.get(n)!.account === acct).length;
 
 /** Each account's load as the policy models it stays under the threshold less the hysteresis margin. */
@@ -48,7 +62,10 @@ function assertUnderModel(d: Daemon, util: { b: number; c: number }): void {
   for (const acct of ["b", "c"] as const) {
     const n = landed(d, acct);
     const planned = util[acct] / 100 + n * LOAD_PER_SESSION;
-    assert.ok(planned < THRESHOLD - HYSTERESIS + 1e-9, `${acct}: ${util[acct]}% + ${n} x ${LOAD_PER_SESSION} = ${planned.toFixed(2)} must stay under ${THRESHOLD - HYSTERESIS}`);
+    assert.ok(
+      planned < THRESHOLD - HYSTERESIS + 1e-9,
+      `${acct}: ${util[acct]}% + ${n} x ${LOAD_PER_SESSION} = ${planned.toFixed(2)} must stay under ${THRESHOLD - HYSTERESIS}`,
+    );
   }
 }
 
@@ -62,7 +79,12 @@ describe("ten sessions cross a threshold in one tick: room for all", { timeout: 
   it("moves each session once, split by headroom, none past the target's threshold", async () => {
     const since = d.store.tailEvents(1)[0]!.id;
     h.api.setUtilization(h.accountTokens.a!, { five_hour: 85 });
-    await waitFor(() => NAMES.every((n) => d.store.lastSwap(n)?.outcome === "ok" && d.sessions.get(n)?.state === "idle"), 90_000, "ten swaps done", 200);
+    await waitFor(
+      () => NAMES.every((n) => d.store.lastSwap(n)?.outcome === "ok" && d.sessions.get(n)?.state === "idle"),
+      90_000,
+      "ten swaps done",
+      200,
+    );
 
     const moves = d.store.eventsAfter(since, 5000, { kindPrefix: "quota.decision.move" });
     assert.deepEqual(moves.map((e) => e.session).sort(), NAMES, "one move decision per session");
@@ -83,10 +105,20 @@ describe("ten sessions cross a threshold in one tick: room for all", { timeout: 
     const p0 = usagePolls(h, "b");
     await waitFor(() => usagePolls(h, "b") >= p0 + 3, 30_000, "b polled three more times at 90 %");
     const onB = NAMES.filter((n) => d.sessions.get(n)!.account === "b");
-    await waitFor(() => onB.every((n) => d.store.eventsAfter(since, 5000, { session: n, kindPrefix: "quota.decision.stay" }).length > 0), 20_000, "stay decided for b's sessions");
+    await waitFor(
+      () =>
+        onB.every(
+          (n) => d.store.eventsAfter(since, 5000, { session: n, kindPrefix: "quota.decision.stay" }).length > 0,
+        ),
+      20_000,
+      "stay decided for b's sessions",
+    );
     for (const n of onB) {
       const stay = d.store.eventsAfter(since, 5000, { session: n, kindPrefix: "quota.decision.stay" }).at(-1)!;
-      assert.ok((stay.data.reasons as string[]).some((r) => r.startsWith("dwell:")), `${n}: ${JSON.stringify(stay.data.reasons)}`);
+      assert.ok(
+        (stay.data.reasons as string[]).some((r) => r.startsWith("dwell:")),
+        `${n}: ${JSON.stringify(stay.data.reasons)}`,
+      );
     }
     assert.equal(d.store.listSwaps(100).length, swapsBefore, "no second move inside the dwell time");
   });
@@ -102,11 +134,20 @@ describe("ten sessions cross a threshold in one tick: room for six", { timeout: 
 
   it("fills b and c up to the model's capacity and no further, over many ticks", async () => {
     h.api.setUtilization(h.accountTokens.a!, { five_hour: 85 });
-    await waitFor(() => d.store.listSwaps(100).filter((s) => s.outcome === "ok").length >= 6, 90_000, "six swaps done", 200);
+    await waitFor(
+      () => d.store.listSwaps(100).filter((s) => s.outcome === "ok").length >= 6,
+      90_000,
+      "six swaps done",
+      200,
+    );
     // The idle sessions add nothing real to b and c, so fresh figures still read 50 % and 60 %: later
     // ticks must remember the moves already made instead of handing the same room out again.
     const [b0, c0] = [usagePolls(h, "b"), usagePolls(h, "c")];
-    await waitFor(() => usagePolls(h, "b") >= b0 + 4 && usagePolls(h, "c") >= c0 + 4, 30_000, "b and c polled four more times");
+    await waitFor(
+      () => usagePolls(h, "b") >= b0 + 4 && usagePolls(h, "c") >= c0 + 4,
+      30_000,
+      "b and c polled four more times",
+    );
     await waitFor(() => NAMES.every((n) => !d.sessions.lockedBy(n)), 30_000, "no swap in flight");
     assert.deepEqual([landed(d, "b"), landed(d, "c"), landed(d, "a")], [4, 2, 4]);
     assertUnderModel(d, util);

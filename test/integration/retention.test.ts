@@ -2,7 +2,17 @@
 // rejected/ and the outbox pruned to the configured ages and file cap; symlinks removed, never
 // followed; directories left alone; and the daemon runs a pass when it starts.
 import assert from "node:assert/strict";
-import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -36,11 +46,13 @@ describe("planFilePrune (pure)", () => {
     ["dot-files only by age", [e(".tmp1", 1), e(".tmp2", 8), e("a", 1)], 7, 1, [".tmp2"]],
     ["exactly at the age is kept", [{ name: "a", mtimeMs: NOW - 7 * DAY }], 7, 10, []],
   ];
-  for (const [name, entries, days, max, want] of rows) it(name, () => assert.deepEqual(planFilePrune(entries, NOW, days * DAY, max).sort(), want.sort()));
+  for (const [name, entries, days, max, want] of rows)
+    it(name, () => assert.deepEqual(planFilePrune(entries, NOW, days * DAY, max).sort(), want.sort()));
 });
 
 describe("retention config", () => {
-  const parse = (extra: string) => parseConfig(`accounts:\n  - name: a\n    home: /tmp/a\n${extra}`, "c.yaml", { env: {}, home: "/home/u" });
+  const parse = (extra: string) =>
+    parseConfig(`accounts:\n  - name: a\n    home: /tmp/a\n${extra}`, "c.yaml", { env: {}, home: "/home/u" });
   it("prompts shorter than a week is refused: the weekly soft cap counts the last 7 days", () => {
     const r = parse("retention:\n  prompts: 3d\n");
     assert.equal(r.ok, false);
@@ -54,13 +66,26 @@ describe("RetentionService on real files", () => {
   let root: string;
   let store: Store;
   const clock = new ManualClock(NOW);
-  const params: RetentionParams = { events: 30 * DAY, events_max_rows: 1000, prompts: 8 * DAY, spool_bad: 7 * DAY, inbox_done: 30 * DAY, outbox: 30 * DAY, max_files: 5 };
+  const params: RetentionParams = {
+    events: 30 * DAY,
+    events_max_rows: 1000,
+    prompts: 8 * DAY,
+    spool_bad: 7 * DAY,
+    inbox_done: 30 * DAY,
+    outbox: 30 * DAY,
+    max_files: 5,
+  };
   let dirs: { spoolBad: string; processed: string; rejected: string; outbox: string };
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-retention-"));
     store = new Store(openDb(join(root, "state")));
-    dirs = { spoolBad: join(root, "state/spool/bad"), processed: join(root, "inbox/processed"), rejected: join(root, "inbox/rejected"), outbox: join(root, "outbox") };
+    dirs = {
+      spoolBad: join(root, "state/spool/bad"),
+      processed: join(root, "inbox/processed"),
+      rejected: join(root, "inbox/rejected"),
+      outbox: join(root, "outbox"),
+    };
   });
   after(() => {
     store.close();
@@ -68,7 +93,9 @@ describe("RetentionService on real files", () => {
   });
 
   it("prunes rows and files to the configured bounds, and records what it did", () => {
-    const ins = store.db.prepare("INSERT INTO events (ts, kind, session, account, data) VALUES (?, 'k', NULL, NULL, '{}')");
+    const ins = store.db.prepare(
+      "INSERT INTO events (ts, kind, session, account, data) VALUES (?, 'k', NULL, NULL, '{}')",
+    );
     store.db.transaction(() => {
       for (let i = 0; i < 200; i++) ins.run(NOW - 40 * DAY + i); // old
       for (let i = 0; i < 1500; i++) ins.run(NOW - DAY + i); // recent, but over the row cap
@@ -95,8 +122,16 @@ describe("RetentionService on real files", () => {
     const svc = new RetentionService(store, dirs, params, clock, silentLogger());
     const r = svc.runOnce();
 
-    assert.equal((store.db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'k'").get() as { n: number }).n, 1000, "capped at events_max_rows");
-    assert.equal((store.db.prepare("SELECT MIN(ts) AS t FROM events WHERE kind = 'k'").get() as { t: number }).t, NOW - DAY + 500, "the newest kept");
+    assert.equal(
+      (store.db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'k'").get() as { n: number }).n,
+      1000,
+      "capped at events_max_rows",
+    );
+    assert.equal(
+      (store.db.prepare("SELECT MIN(ts) AS t FROM events WHERE kind = 'k'").get() as { t: number }).t,
+      NOW - DAY + 500,
+      "the newest kept",
+    );
     assert.equal(store.countPrompts("a", 0), 10, "prompts older than 8d gone, the last week kept");
     assert.deepEqual(readdirSync(dirs.spoolBad), ["new.json"]);
     assert.deepEqual(readdirSync(dirs.processed).sort(), ["t0.md", "t1.md", "t2.md", "t3.md", "t4.md"]);
@@ -115,7 +150,11 @@ describe("RetentionService on real files", () => {
 
 describe("the daemon prunes when it starts", { timeout: 60_000 }, () => {
   it("an old bad spool file and an old event are gone once the daemon is up", async () => {
-    const h = await makeHarness({ accounts: 1, binary: STUB_CLAUDE, config: { retention: { spool_bad: "1d", events: "10d" } } });
+    const h = await makeHarness({
+      accounts: 1,
+      binary: STUB_CLAUDE,
+      config: { retention: { spool_bad: "1d", events: "10d" } },
+    });
     try {
       const stateDir = String(h.configObject.state_dir);
       file(join(stateDir, "spool", "bad"), "stale.json", 2 * DAY, Date.now());
@@ -124,7 +163,11 @@ describe("the daemon prunes when it starts", { timeout: 60_000 }, () => {
       pre.appendEvent(Date.now() - 11 * DAY, "ancient", null, null, {});
       pre.close();
       const d = await h.start();
-      await waitFor(() => d.store.tailEvents(50, { kindPrefix: "retention.pruned" }).length > 0, 10_000, "pruned at start");
+      await waitFor(
+        () => d.store.tailEvents(50, { kindPrefix: "retention.pruned" }).length > 0,
+        10_000,
+        "pruned at start",
+      );
       assert.deepEqual(readdirSync(join(stateDir, "spool", "bad")), ["recent.json"]);
       assert.equal(d.store.tailEvents(1000, { kindPrefix: "ancient" }).length, 0);
     } finally {

@@ -24,18 +24,32 @@ describe("a stray startup SessionStart after --resume", { timeout: 120_000 }, ()
   it("keeps the launched id across two resumes", async () => {
     const r = await d.sessions.prompts.send("dev", "remember the word HERON", { confirmTimeoutMs: 20_000 });
     assert.ok(r.ok, JSON.stringify(r));
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 20_000, "answered");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      20_000,
+      "answered",
+    );
     const id = d.sessions.get("dev")!.claudeSessionId!;
     for (let round = 1; round <= 2; round++) {
       await d.sessions.restart("dev", `test restart ${round}`);
-      await waitFor(() => d.store.tailEvents(50, { session: "dev", kindPrefix: "hook.SessionStart.ignored" }).length >= round, 20_000, `stray SessionStart ${round} ignored`);
+      await waitFor(
+        () => d.store.tailEvents(50, { session: "dev", kindPrefix: "hook.SessionStart.ignored" }).length >= round,
+        20_000,
+        `stray SessionStart ${round} ignored`,
+      );
       await waitFor(() => d.sessions.get("dev")?.state === "idle", 20_000, "idle again");
       const row = d.sessions.get("dev")!;
       assert.equal(row.claudeSessionId, id, `round ${round}: the row keeps the launched id`);
       assert.ok(row.transcriptPath?.endsWith(`${id}.jsonl`), `round ${round}: and its transcript`);
     }
-    const launches = d.store.tailEvents(50, { session: "dev", kindPrefix: "session.launch" }).map((e) => (e.data as { resume?: boolean }).resume);
-    assert.deepEqual([...launches].sort(), [false, true, true], "the first launch started the conversation, both restarts resumed it");
+    const launches = d.store
+      .tailEvents(50, { session: "dev", kindPrefix: "session.launch" })
+      .map((e) => (e.data as { resume?: boolean }).resume);
+    assert.deepEqual(
+      [...launches].sort(),
+      [false, true, true],
+      "the first launch started the conversation, both restarts resumed it",
+    );
     const ev = d.store.tailEvents(50, { session: "dev", kindPrefix: "hook.SessionStart.ignored" })[0]!;
     assert.equal((ev.data as { kept?: string }).kept, id);
     assert.notEqual((ev.data as { session_id?: string }).session_id, id);

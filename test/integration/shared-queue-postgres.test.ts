@@ -22,7 +22,8 @@ import { waitFor } from "../support/wait.js";
 
 const MISSING = postgresMissing();
 if (MISSING && process.env.CI) {
-  it("shared queue (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  it("shared queue (postgres): PostgreSQL is installed", () =>
+    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
 }
 
 const T0 = Date.UTC(2026, 10, 30, 12);
@@ -49,13 +50,27 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
     const store = new Store(openDb(dir));
     const tasks = new TaskStore(store.db);
     const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const log = createLogger(
+      "info",
+      new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
     const shared = await PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 });
     const outboxDir = join(dir, "outbox");
     const interrupted: string[] = [];
     const limits = { max };
     const q = new SharedQueue({
-      box: name, shared: () => shared, tasks, outboxDir, refused: () => null, clock, log,
+      box: name,
+      shared: () => shared,
+      tasks,
+      outboxDir,
+      refused: () => null,
+      clock,
+      log,
       event: (kind, data) => store.appendEvent(clock.now(), kind, null, null, data),
       dispatcher: {
         kick: () => {},
@@ -80,7 +95,12 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
         tasks.start(t.id, `auto-${name}`, "acc1", clock.now());
       }
     };
-    const enqueue = (prompt: string) => tasks.insert({ id: null, prompt, project, priority: 0, account: null, model: null }, { source: "api", contentHash: prompt, intakeFile: null }, clock.now());
+    const enqueue = (prompt: string) =>
+      tasks.insert(
+        { id: null, prompt, project, priority: 0, account: null, model: null },
+        { source: "api", contentHash: prompt, intakeFile: null },
+        clock.now(),
+      );
     const close = async () => {
       await q.stop();
       await shared.close().catch(() => {});
@@ -107,14 +127,27 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       }
       assert.equal(a.tasks.inState("done").length, 10, "every task done on box A's record");
       const all = await a.shared.listTasks();
-      assert.deepEqual(all.map((t) => [t.state, t.attempts, t.originBox]).filter(([s, n, o]) => s !== "done" || n !== 1 || o !== "box-a"), [], "done once each, enqueued on box A");
+      assert.deepEqual(
+        all
+          .map((t) => [t.state, t.attempts, t.originBox])
+          .filter(([s, n, o]) => s !== "done" || n !== 1 || o !== "box-a"),
+        [],
+        "done once each, enqueued on box A",
+      );
       const byB = all.filter((t) => t.box === "box-b").map((t) => t.id);
       const byA = all.filter((t) => t.box === "box-a").map((t) => t.id);
       assert.ok(byB.length >= 5, `box B (max 3) took most: ${byB.length}`);
       assert.ok(byA.length >= 1, `box A took some too: ${byA.length}`);
-      assert.deepEqual(readdirSync(a.outboxDir).sort(), ids.map((id) => `${id}.md`).sort(), "every result in box A's outbox");
+      assert.deepEqual(
+        readdirSync(a.outboxDir).sort(),
+        ids.map((id) => `${id}.md`).sort(),
+        "every result in box A's outbox",
+      );
       for (const id of byB) {
-        assert.equal(readFileSync(join(a.outboxDir, `${id}.md`), "utf8").trim(), `result of ${a.tasks.get(id)!.prompt} on box-b`);
+        assert.equal(
+          readFileSync(join(a.outboxDir, `${id}.md`), "utf8").trim(),
+          `result of ${a.tasks.get(id)!.prompt} on box-b`,
+        );
         const local = a.tasks.get(id)!;
         assert.equal(local.resultPath, join(a.outboxDir, `${id}.md`));
         assert.equal(b.tasks.get(id)!.source, "box:box-a:api", "box B's record says where the task came from");
@@ -122,9 +155,13 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       }
       assert.throws(() => readdirSync(b.outboxDir), /ENOENT/, "box B writes no result file for box A's tasks");
       // every task ran once over both boxes' records
-      for (const id of ids) assert.equal([a, b].filter((x) => x.tasks.get(id)?.attempts === 1).length, 1, `${id} started once`);
+      for (const id of ids)
+        assert.equal([a, b].filter((x) => x.tasks.get(id)?.attempts === 1).length, 1, `${id} started once`);
       const claimed = b.store.tailEvents(100, { kindPrefix: "task.claimed" }).filter((e) => e.kind === "task.claimed");
-      assert.deepEqual(claimed.map((e) => [e.data.origin, e.data.box]).filter(([o, bx]) => o !== "box-a" || bx !== "box-b"), []);
+      assert.deepEqual(
+        claimed.map((e) => [e.data.origin, e.data.box]).filter(([o, bx]) => o !== "box-a" || bx !== "box-b"),
+        [],
+      );
     } finally {
       await a.close();
       await b.close();
@@ -153,7 +190,11 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       await a.beat();
       await Promise.all([a.q.syncOnce(), a.q.syncOnce()]);
       const requeued = a.store.tailEvents(100, { kindPrefix: "task.requeued" });
-      assert.deepEqual(requeued.map((e) => [e.data.id, e.data.lapsedBox]), [[id, "box-b"]], "requeued exactly once");
+      assert.deepEqual(
+        requeued.map((e) => [e.data.id, e.data.lapsedBox]),
+        [[id, "box-b"]],
+        "requeued exactly once",
+      );
       assert.equal((await a.shared.getTask(id))!.box, "box-a", "claimed again by box A");
       a.run(false);
       a.run(true);
@@ -194,7 +235,10 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       await b.beat();
       await b.q.syncOnce();
       assert.deepEqual(b.interrupted, [id], "box B stopped its run");
-      assert.deepEqual(b.store.tailEvents(100, { kindPrefix: "task.claim_lost" }).map((e) => e.data.id), [id]);
+      assert.deepEqual(
+        b.store.tailEvents(100, { kindPrefix: "task.claim_lost" }).map((e) => e.data.id),
+        [id],
+      );
       // The same round claims it afresh (a new claim): box B's record is queued again and runs it once more.
       const s = (await b.shared.getTask(id))!;
       assert.deepEqual([s.state, s.box, s.attempts], ["running", "box-b", 2]);
@@ -263,7 +307,14 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
     try {
       await a.beat();
       await b.beat();
-      const run = { id: "s-nightly-1796040000000", prompt: "nightly run", project, priority: 0, account: null, model: null };
+      const run = {
+        id: "s-nightly-1796040000000",
+        prompt: "nightly run",
+        project,
+        priority: 0,
+        account: null,
+        model: null,
+      };
       a.tasks.insert(run, { source: "schedule:nightly", contentHash: "n", intakeFile: null }, clock.now());
       b.tasks.insert(run, { source: "schedule:nightly", contentHash: "n", intakeFile: null }, clock.now());
       for (let i = 0; i < 6; i++) {
@@ -273,11 +324,19 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
         a.run(true);
         b.run(true);
       }
-      const s = (await a.shared.listTasks());
-      assert.deepEqual(s.map((t) => [t.id, t.state, t.attempts]), [[run.id, "done", 1]]);
+      const s = await a.shared.listTasks();
+      assert.deepEqual(
+        s.map((t) => [t.id, t.state, t.attempts]),
+        [[run.id, "done", 1]],
+      );
       assert.deepEqual([a.tasks.get(run.id)!.state, b.tasks.get(run.id)!.state], ["done", "done"]);
       assert.equal([a, b].filter((x) => x.tasks.get(run.id)!.attempts === 1).length, 1, "started on one box only");
-      for (const x of [a, b]) assert.equal(readFileSync(join(x.outboxDir, `${run.id}.md`), "utf8").trim(), s[0]!.result, `${x.name} has the result in its outbox`);
+      for (const x of [a, b])
+        assert.equal(
+          readFileSync(join(x.outboxDir, `${run.id}.md`), "utf8").trim(),
+          s[0]!.result,
+          `${x.name} has the result in its outbox`,
+        );
     } finally {
       await a.close();
       await b.close();
@@ -296,24 +355,50 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
       const ids = [a.enqueue("during outage 1").id, a.enqueue("during outage 2").id];
       await a.q.syncOnce();
       await a.q.syncOnce();
-      assert.equal(a.lines.filter((l) => l.includes("shared task queue unreachable")).length, 1, "logged once per outage");
-      assert.deepEqual(ids.map((id) => a.tasks.get(id)!.state), ["queued", "queued"]);
+      assert.equal(
+        a.lines.filter((l) => l.includes("shared task queue unreachable")).length,
+        1,
+        "logged once per outage",
+      );
+      assert.deepEqual(
+        ids.map((id) => a.tasks.get(id)!.state),
+        ["queued", "queued"],
+      );
       await server.start();
       clock.advance(500);
       await a.beat();
       await b.beat();
       // The server takes a moment to accept connections again: rounds until both are done, with a deadline.
-      await waitFor(async () => {
-        clock.advance(100);
-        await a.q.syncOnce();
-        await b.q.syncOnce();
-        b.run(true);
-        return a.tasks.inState("done").length === 2;
-      }, 20_000, "both tasks done after the outage", 50);
-      assert.deepEqual(ids.map((id) => a.tasks.get(id)!.state), ["done", "done"], a.lines.join("") + b.lines.join(""));
+      await waitFor(
+        async () => {
+          clock.advance(100);
+          await a.q.syncOnce();
+          await b.q.syncOnce();
+          b.run(true);
+          return a.tasks.inState("done").length === 2;
+        },
+        20_000,
+        "both tasks done after the outage",
+        50,
+      );
+      assert.deepEqual(
+        ids.map((id) => a.tasks.get(id)!.state),
+        ["done", "done"],
+        a.lines.join("") + b.lines.join(""),
+      );
       assert.ok(a.lines.some((l) => l.includes("shared task queue reachable again")));
-      assert.deepEqual(b.lines.filter((l) => !l.includes("reachable")), [], "box B logged nothing else");
-      assert.deepEqual((await a.shared.listTasks()).map((t) => [t.state, t.attempts, t.box]), [["done", 1, "box-b"], ["done", 1, "box-b"]]);
+      assert.deepEqual(
+        b.lines.filter((l) => !l.includes("reachable")),
+        [],
+        "box B logged nothing else",
+      );
+      assert.deepEqual(
+        (await a.shared.listTasks()).map((t) => [t.state, t.attempts, t.box]),
+        [
+          ["done", 1, "box-b"],
+          ["done", 1, "box-b"],
+        ],
+      );
     } finally {
       await a.close();
       await b.close();

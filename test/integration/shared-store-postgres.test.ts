@@ -15,7 +15,8 @@ import { sharedStoreCases, type SharedStoreBackend } from "../support/shared-sto
 const MISSING = postgresMissing();
 
 if (MISSING && process.env.CI) {
-  it("shared store (postgres): PostgreSQL is installed", () => assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  it("shared store (postgres): PostgreSQL is installed", () =>
+    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
 }
 
 describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false }, () => {
@@ -50,15 +51,28 @@ describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false },
 
   it("the least-privilege role owns the tables in its schema; two boxes opening at once migrate once", async () => {
     const url = await server.createDatabase();
-    const [a, b] = await Promise.all([PostgresSharedStore.open({ url, box: "a" }), PostgresSharedStore.open({ url, box: "b" })]);
+    const [a, b] = await Promise.all([
+      PostgresSharedStore.open({ url, box: "a" }),
+      PostgresSharedStore.open({ url, box: "b" }),
+    ]);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      const tables = (await c.query<{ table_schema: string; table_name: string }>(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY table_name")).rows;
-      assert.deepEqual(tables.map((t) => `${t.table_schema}.${t.table_name}`), ["cf.box_leases", "cf.shared_account_states", "cf.shared_schema", "cf.shared_tasks", "cf.shared_usage"]);
+      const tables = (
+        await c.query<{ table_schema: string; table_name: string }>(
+          "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY table_name",
+        )
+      ).rows;
+      assert.deepEqual(
+        tables.map((t) => `${t.table_schema}.${t.table_name}`),
+        ["cf.box_leases", "cf.shared_account_states", "cf.shared_schema", "cf.shared_tasks", "cf.shared_usage"],
+      );
       assert.deepEqual((await c.query("SELECT version FROM shared_schema")).rows, [{ version: SHARED_SCHEMA_VERSION }]);
-      const su = (await c.query<{ rolsuper: boolean; rolcreatedb: boolean }>("SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user")).rows[0];
+      const su = (
+        await c.query<{ rolsuper: boolean; rolcreatedb: boolean }>(
+          "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user",
+        )
+      ).rows[0];
       assert.deepEqual(su, { rolsuper: false, rolcreatedb: false });
     } finally {
       await c.end();
@@ -69,20 +83,34 @@ describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false },
 
   it("opened from config: the URL comes from the named variable; errors name the variable, never the URL", async () => {
     const url = await server.createDatabase();
-    const config = { store: { backend: "postgres" as const, postgres_url_env: "CF_TEST_PG_URL" }, box: { name: "box-a" } };
+    const config = {
+      store: { backend: "postgres" as const, postgres_url_env: "CF_TEST_PG_URL" },
+      box: { name: "box-a" },
+    };
     const db = undefined as never; // not used by the postgres backend
-    await assert.rejects(openSharedStore({ config, env: {}, db }), (e) => isCfError(e, "config") && /CF_TEST_PG_URL/.test((e as Error).message));
-    await assert.rejects(openSharedStore({ config, env: { CF_TEST_PG_URL: "mysql://u:secret@h/db" }, db }),
-      (e) => isCfError(e, "config") && !(e as Error).message.includes("secret"));
+    await assert.rejects(
+      openSharedStore({ config, env: {}, db }),
+      (e) => isCfError(e, "config") && /CF_TEST_PG_URL/.test((e as Error).message),
+    );
+    await assert.rejects(
+      openSharedStore({ config, env: { CF_TEST_PG_URL: "mysql://u:secret@h/db" }, db }),
+      (e) => isCfError(e, "config") && !(e as Error).message.includes("secret"),
+    );
     const wrongPw = url.replace(/:[^:@/]+@/, ":wrong-password@");
-    await assert.rejects(openSharedStore({ config, env: { CF_TEST_PG_URL: wrongPw }, db }),
-      (e) => !(e as Error).message.includes("wrong-password") && /password authentication failed/.test((e as Error).message));
+    await assert.rejects(
+      openSharedStore({ config, env: { CF_TEST_PG_URL: wrongPw }, db }),
+      (e) =>
+        !(e as Error).message.includes("wrong-password") && /password authentication failed/.test((e as Error).message),
+    );
     const store = await openSharedStore({ config, env: { CF_TEST_PG_URL: url }, db });
     try {
       assert.equal(store.backend, "postgres");
       assert.equal(store.box, "box-a");
       await store.heartbeat(Date.now(), 30_000);
-      assert.deepEqual((await store.leases()).map((l) => l.box), ["box-a"]);
+      assert.deepEqual(
+        (await store.leases()).map((l) => l.box),
+        ["box-a"],
+      );
     } finally {
       await store.close();
     }
@@ -91,14 +119,26 @@ describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false },
   it("while the server is down every call rejects with shared_store_unavailable; after it returns the pool reconnects", async () => {
     const url = await server.createDatabase();
     const idleErrors: string[] = [];
-    const store = await PostgresSharedStore.open({ url, box: "box-a", connectTimeoutMs: 2000, onIdleError: (m) => idleErrors.push(m) });
+    const store = await PostgresSharedStore.open({
+      url,
+      box: "box-a",
+      connectTimeoutMs: 2000,
+      onIdleError: (m) => idleErrors.push(m),
+    });
     try {
       await store.setAccountState("acc1", "exhausted", null, "limit", 1);
       await server.stop();
-      await assert.rejects(store.getAccountState("acc1", 2), (e) => isCfError(e, "shared_store_unavailable") && !(e as Error).message.includes(url));
+      await assert.rejects(
+        store.getAccountState("acc1", 2),
+        (e) => isCfError(e, "shared_store_unavailable") && !(e as Error).message.includes(url),
+      );
       await assert.rejects(store.claimTask(2), (e) => isCfError(e, "shared_store_unavailable"));
       await server.start();
-      assert.equal((await store.getAccountState("acc1", 3))?.reason, "limit", "the data is there, the pool reconnected");
+      assert.equal(
+        (await store.getAccountState("acc1", 3))?.reason,
+        "limit",
+        "the data is there, the pool reconnected",
+      );
     } finally {
       await store.close();
     }

@@ -43,14 +43,20 @@ describe("shared store: sqlite", () => {
   it("opened from config: sqlite uses the daemon's own handle; postgres without its variable's name is refused", async () => {
     const db = openDb(join(root, "from-config"));
     try {
-      const store = await openSharedStore({ config: { store: { backend: "sqlite" }, box: { name: "laptop" } }, env: {}, db });
+      const store = await openSharedStore({
+        config: { store: { backend: "sqlite" }, box: { name: "laptop" } },
+        env: {},
+        db,
+      });
       assert.deepEqual([store.backend, store.box], ["sqlite", "laptop"]);
       await store.heartbeat(1, 1000);
       await store.close();
       assert.ok(db.open, "the daemon's handle stays open");
       assert.deepEqual(db.prepare("SELECT box FROM box_leases").all(), [{ box: "laptop" }]);
-      await assert.rejects(openSharedStore({ config: { store: { backend: "postgres" }, box: { name: "laptop" } }, env: {}, db }),
-        (e) => isCfError(e, "config") && /store\.postgres_url_env is not set/.test((e as Error).message));
+      await assert.rejects(
+        openSharedStore({ config: { store: { backend: "postgres" }, box: { name: "laptop" } }, env: {}, db }),
+        (e) => isCfError(e, "config") && /store\.postgres_url_env is not set/.test((e as Error).message),
+      );
     } finally {
       db.close();
     }

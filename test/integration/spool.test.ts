@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -17,7 +27,15 @@ let serial = 0;
 const freshDir = (label: string) => join(root, `${label}-${++serial}`);
 
 /** Writes one event the way the hook does: a dot-temp file, then a rename into place. */
-function spoolEvent(dir: string, ns: bigint, pid: number, event: string, payload: unknown, session = "s1", account = "acct-a"): string {
+function spoolEvent(
+  dir: string,
+  ns: bigint,
+  pid: number,
+  event: string,
+  payload: unknown,
+  session = "s1",
+  account = "acct-a",
+): string {
   const name = `${ns}.${pid}.${session}.${account}.${event}.json`;
   const tmp = join(dir, `.${name}.tmp`);
   writeFileSync(tmp, typeof payload === "string" ? payload : JSON.stringify(payload));
@@ -49,8 +67,14 @@ describe("Spool with a real directory", () => {
     const seen: HookEvent[] = [];
     spool = new Spool(dir, (ev) => void seen.push(ev), silentLogger());
     await spool.start();
-    assert.deepEqual(seen.map((e) => e.payload.n), [1, 2, 3, 4]);
-    assert.deepEqual(seen.map((e) => e.event), ["SessionStart", "UserPromptSubmit", "Notification", "Stop"]);
+    assert.deepEqual(
+      seen.map((e) => e.payload.n),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      seen.map((e) => e.event),
+      ["SessionStart", "UserPromptSubmit", "Notification", "Stop"],
+    );
     assert.equal(seen[0]!.session, "s1");
     assert.equal(seen[0]!.account, "acct-a");
     assert.equal(seen[0]!.ts, Number(NS0 / 1_000_000n));
@@ -62,15 +86,22 @@ describe("Spool with a real directory", () => {
   it("events arriving later are applied in order and deleted", async () => {
     const dir = freshDir("live");
     const seen: number[] = [];
-    spool = new Spool(dir, async (ev) => {
-      await new Promise((r) => setImmediate(r)); // an async handler must still be awaited in order
-      seen.push(ev.payload.n as number);
-    }, silentLogger());
+    spool = new Spool(
+      dir,
+      async (ev) => {
+        await new Promise((r) => setImmediate(r)); // an async handler must still be awaited in order
+        seen.push(ev.payload.n as number);
+      },
+      silentLogger(),
+    );
     await spool.start();
     assert.deepEqual(seen, []);
     for (let i = 1; i <= 20; i++) spoolEvent(dir, NS0 + BigInt(i) * 1_000_000n, 100 + i, "Stop", { n: i });
     await waitFor(() => seen.length === 20, 10_000, "20 live events applied");
-    assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     await waitFor(() => spoolFiles(dir).length === 0, 5_000, "applied files deleted");
   });
 
@@ -87,7 +118,10 @@ describe("Spool with a real directory", () => {
     spool = new Spool(dir, (ev) => void seen.push(ev.payload.n as number), silentLogger());
     await spool.start();
     assert.deepEqual(seen, [1, 2]);
-    assert.deepEqual(readdirSync(join(dir, "bad")).sort(), [`${NS0 + 1n}.1.s1.acct-a.Stop.json`, `${NS0 + 2n}.1.s1.acct-a.Stop.json`, "a-subdir", "garbage.txt"].sort());
+    assert.deepEqual(
+      readdirSync(join(dir, "bad")).sort(),
+      [`${NS0 + 1n}.1.s1.acct-a.Stop.json`, `${NS0 + 2n}.1.s1.acct-a.Stop.json`, "a-subdir", "garbage.txt"].sort(),
+    );
     assert.equal(readFileSync(join(dir, "bad", "garbage.txt"), "utf8"), "hello");
     assert.equal(spool.rejected, 4);
     assert.deepEqual(spoolFiles(dir), []);
@@ -104,11 +138,15 @@ describe("Spool with a real directory", () => {
     mkdirSync(dir, { recursive: true });
     for (let i = 1; i <= 4; i++) spoolEvent(dir, NS0 + BigInt(i), 1, "Stop", { n: i });
     const seen: number[] = [];
-    spool = new Spool(dir, async (ev) => {
-      seen.push(ev.payload.n as number);
-      if (ev.payload.n === 2) throw new Error("boom");
-      if (ev.payload.n === 3) await Promise.reject(new Error("async boom"));
-    }, silentLogger());
+    spool = new Spool(
+      dir,
+      async (ev) => {
+        seen.push(ev.payload.n as number);
+        if (ev.payload.n === 2) throw new Error("boom");
+        if (ev.payload.n === 3) await Promise.reject(new Error("async boom"));
+      },
+      silentLogger(),
+    );
     await spool.start();
     assert.deepEqual(seen, [1, 2, 3, 4]);
     assert.deepEqual(spoolFiles(dir), []);
@@ -140,7 +178,12 @@ describe("Spool with a real directory", () => {
     await spool.start();
     const r = spawnSync("sh", [script, "UserPromptSubmit"], {
       input: JSON.stringify({ prompt: "hello" }),
-      env: { PATH: process.env.PATH, CLAUDE_FAILOVER_SPOOL: dir, CLAUDE_FAILOVER_SESSION: "work", CLAUDE_FAILOVER_ACCOUNT: "acct-b" },
+      env: {
+        PATH: process.env.PATH,
+        CLAUDE_FAILOVER_SPOOL: dir,
+        CLAUDE_FAILOVER_SESSION: "work",
+        CLAUDE_FAILOVER_ACCOUNT: "acct-b",
+      },
     });
     assert.equal(r.status, 0);
     await waitFor(() => seen.length === 1, 10_000, "hook event applied");
@@ -170,7 +213,9 @@ describe("hook script", () => {
     mkdirSync(spool);
     const payload = `{"session_id":"abc","prompt":"multi\\nline 'q' \\"dq\\" $(x) é 漢","hook_event_name":"UserPromptSubmit"}\n`;
     const r = run(["sh", files.script, "UserPromptSubmit"], payload, {
-      CLAUDE_FAILOVER_SPOOL: spool, CLAUDE_FAILOVER_SESSION: "work-1", CLAUDE_FAILOVER_ACCOUNT: "acct_b",
+      CLAUDE_FAILOVER_SPOOL: spool,
+      CLAUDE_FAILOVER_SESSION: "work-1",
+      CLAUDE_FAILOVER_ACCOUNT: "acct_b",
     });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.length, 0);
@@ -189,9 +234,15 @@ describe("hook script", () => {
   it("runs through the exact command line in the settings file (quoted path)", () => {
     const spool = join(state, "spool-b");
     mkdirSync(spool);
-    const settings = JSON.parse(readFileSync(files.settings, "utf8")) as { hooks: Record<string, { hooks: { type: string; command: string; timeout: number }[] }[]> };
+    const settings = JSON.parse(readFileSync(files.settings, "utf8")) as {
+      hooks: Record<string, { hooks: { type: string; command: string; timeout: number }[] }[]>;
+    };
     const cmd = settings.hooks.Stop![0]!.hooks[0]!.command;
-    const r = run(["sh", "-c", cmd], '{"a":1}', { CLAUDE_FAILOVER_SPOOL: spool, CLAUDE_FAILOVER_SESSION: "s", CLAUDE_FAILOVER_ACCOUNT: "a" });
+    const r = run(["sh", "-c", cmd], '{"a":1}', {
+      CLAUDE_FAILOVER_SPOOL: spool,
+      CLAUDE_FAILOVER_SESSION: "s",
+      CLAUDE_FAILOVER_ACCOUNT: "a",
+    });
     assert.equal(r.status, 0, r.stderr.toString());
     const out = readdirSync(spool);
     assert.equal(out.length, 1);
@@ -201,21 +252,30 @@ describe("hook script", () => {
 
   it("with CLAUDE_FAILOVER_SPOOL unset it exits 0, prints nothing and writes nothing", () => {
     const before = readdirSync(state).sort();
-    const r = run(["sh", files.script, "Stop"], '{"a":1}', { CLAUDE_FAILOVER_SESSION: "s", CLAUDE_FAILOVER_ACCOUNT: "a" });
+    const r = run(["sh", files.script, "Stop"], '{"a":1}', {
+      CLAUDE_FAILOVER_SESSION: "s",
+      CLAUDE_FAILOVER_ACCOUNT: "a",
+    });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.length, 0);
     assert.deepEqual(readdirSync(state).sort(), before);
   });
 
   it("a missing spool dir still exits 0 and leaves no temp file behind", () => {
-    const r = run(["sh", files.script, "Stop"], '{"a":1}', { CLAUDE_FAILOVER_SPOOL: join(state, "no-such-dir"), CLAUDE_FAILOVER_SESSION: "s", CLAUDE_FAILOVER_ACCOUNT: "a" });
+    const r = run(["sh", files.script, "Stop"], '{"a":1}', {
+      CLAUDE_FAILOVER_SPOOL: join(state, "no-such-dir"),
+      CLAUDE_FAILOVER_SESSION: "s",
+      CLAUDE_FAILOVER_ACCOUNT: "a",
+    });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.length, 0);
     assert.equal(existsSync(join(state, "no-such-dir")), false);
   });
 
   it("the settings list every HOOK_EVENTS entry with the script and the event name; script is executable", () => {
-    const settings = JSON.parse(readFileSync(files.settings, "utf8")) as { hooks: Record<string, { hooks: { type: string; command: string }[] }[]> };
+    const settings = JSON.parse(readFileSync(files.settings, "utf8")) as {
+      hooks: Record<string, { hooks: { type: string; command: string }[] }[]>;
+    };
     assert.deepEqual(Object.keys(settings.hooks).sort(), [...HOOK_EVENTS].sort());
     for (const ev of HOOK_EVENTS) {
       const h = settings.hooks[ev]![0]!.hooks[0]!;

@@ -7,11 +7,17 @@ import { startStandInApi, type StandInApi, type RecordedRequest } from "../suppo
 /** A User-Agent the usage endpoint accepts (the real one answers only claude-code/<version>). */
 const CLIENT_UA = "claude-code/2.1.197";
 
-const TOOLS = [{ name: "Bash", description: "run a command", input_schema: { type: "object", properties: { command: { type: "string" } } } }];
+const TOOLS = [
+  {
+    name: "Bash",
+    description: "run a command",
+    input_schema: { type: "object", properties: { command: { type: "string" } } },
+  },
+];
 
 interface SseEvent {
   event: string;
-   
+
   data: any;
 }
 
@@ -46,12 +52,19 @@ describe("stand-in API", () => {
     api.setUsageMode("ok");
   });
 
-   
-  async function messages(tok: string, body: Record<string, any>, auth: "bearer" | "x-api-key" = "bearer"): Promise<Response> {
+  async function messages(
+    tok: string,
+    body: Record<string, any>,
+    auth: "bearer" | "x-api-key" = "bearer",
+  ): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": "2023-06-01" };
     if (auth === "bearer") headers.authorization = `Bearer ${tok}`;
     else headers["x-api-key"] = tok;
-    return fetch(`${api.url}/v1/messages?beta=true`, { method: "POST", headers, body: JSON.stringify({ model: "claude-test", max_tokens: 100, ...body }) });
+    return fetch(`${api.url}/v1/messages?beta=true`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ model: "claude-test", max_tokens: 100, ...body }),
+    });
   }
   const turn = (tok: string, text: string, stream = false): Promise<Response> =>
     messages(tok, { tools: TOOLS, stream, messages: [{ role: "user", content: [{ type: "text", text }] }] });
@@ -65,9 +78,19 @@ describe("stand-in API", () => {
   it("answers a JSON turn with ANSWER: <text>, the unified headers, and records it", async () => {
     const tok = token();
     const before = api.requests.length;
-    const res = await messages(tok, { tools: TOOLS, messages: [{ role: "user", content: "hello there" }] }, "x-api-key");
+    const res = await messages(
+      tok,
+      { tools: TOOLS, messages: [{ role: "user", content: "hello there" }] },
+      "x-api-key",
+    );
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { type: string; role: string; content: Array<{ type: string; text: string }>; stop_reason: string; usage: { output_tokens: number } };
+    const body = (await res.json()) as {
+      type: string;
+      role: string;
+      content: Array<{ type: string; text: string }>;
+      stop_reason: string;
+      usage: { output_tokens: number };
+    };
     assert.equal(body.type, "message");
     assert.equal(body.role, "assistant");
     assert.deepEqual(body.content, [{ type: "text", text: "ANSWER: hello there" }]);
@@ -98,9 +121,22 @@ describe("stand-in API", () => {
       await messages(tok, {
         tools: TOOLS,
         messages: [
-          { role: "user", content: [{ type: "text", text: "<system-reminder>\ncontext\n</system-reminder>\n\n" }, { type: "text", text: "first" }] },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "<system-reminder>\ncontext\n</system-reminder>\n\n" },
+              { type: "text", text: "first" },
+            ],
+          },
           { role: "assistant", content: [{ type: "text", text: "ANSWER: first" }] },
-          { role: "user", content: [{ type: "tool_result", tool_use_id: "x", content: "out" }, { type: "text", text: "second\n" }, { type: "text", text: "third" }] },
+          {
+            role: "user",
+            content: [
+              { type: "tool_result", tool_use_id: "x", content: "out" },
+              { type: "text", text: "second\n" },
+              { type: "text", text: "third" },
+            ],
+          },
         ],
       })
     ).arrayBuffer();
@@ -123,7 +159,10 @@ describe("stand-in API", () => {
     for (const e of events) assert.equal(e.data.type, e.event, "data.type matches the event name");
     const deltas = events.filter((e) => e.event === "content_block_delta");
     assert.ok(deltas.length > 1, "text arrives in several deltas");
-    assert.equal(deltas.map((e) => (e.data.delta.type === "text_delta" ? e.data.delta.text : "")).join(""), "ANSWER: stream me please, with a longer text");
+    assert.equal(
+      deltas.map((e) => (e.data.delta.type === "text_delta" ? e.data.delta.text : "")).join(""),
+      "ANSWER: stream me please, with a longer text",
+    );
     const md = events.find((e) => e.event === "message_delta");
     assert.equal(md?.data.delta.stop_reason, "end_turn");
     assert.ok(md?.data.usage.output_tokens > 0);
@@ -133,7 +172,10 @@ describe("stand-in API", () => {
   it("gives side requests (no tools) a JSON title reply and does not count them as turns", async () => {
     const tok = token();
     api.setCap(tok, 0);
-    const res = await messages(tok, { stream: true, messages: [{ role: "user", content: "<session>\nx\n</session>\n\nWrite the title" }] });
+    const res = await messages(tok, {
+      stream: true,
+      messages: [{ role: "user", content: "<session>\nx\n</session>\n\nWrite the title" }],
+    });
     assert.equal(res.status, 200, "side requests are not capped");
     const text = parseSse(await res.text())
       .filter((e) => e.event === "content_block_delta")
@@ -155,7 +197,10 @@ describe("stand-in API", () => {
     const events = parseSse(await pending);
     assert.ok(Date.now() - t0 >= 1490, "reply took at least the asked delay");
     assert.equal(
-      events.filter((e) => e.event === "content_block_delta").map((e) => e.data.delta.text).join(""),
+      events
+        .filter((e) => e.event === "content_block_delta")
+        .map((e) => e.data.delta.text)
+        .join(""),
       "ANSWER: wait SLOW:1500",
     );
   });
@@ -201,7 +246,8 @@ describe("stand-in API", () => {
     assert.equal(r5.status, 200);
     await r5.arrayBuffer();
     api.clearCap(tok);
-    for (let i = 0; i < 3; i++) assert.equal((await turn(tok, `free ${i}`).then(async (r) => (await r.arrayBuffer(), r))).status, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await turn(tok, `free ${i}`).then(async (r) => (await r.arrayBuffer(), r))).status, 200);
   });
 
   it("applies utilization overrides to headers (warning + surpassed-threshold) and to the usage endpoint", async () => {
@@ -213,7 +259,11 @@ describe("stand-in API", () => {
     assert.equal(res.headers.get("anthropic-ratelimit-unified-5h-utilization"), "0.85");
     assert.equal(res.headers.get("anthropic-ratelimit-unified-7d-utilization"), "0.4");
     assert.equal(res.headers.get("anthropic-ratelimit-unified-5h-surpassed-threshold"), "0.8");
-    const usage = (await (await fetch(`${api.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA } })).json()) as {
+    const usage = (await (
+      await fetch(`${api.url}/api/oauth/usage`, {
+        headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA },
+      })
+    ).json()) as {
       five_hour: { utilization: number };
       seven_day: { utilization: number };
     };
@@ -223,7 +273,13 @@ describe("stand-in API", () => {
 
   describe("GET /api/oauth/usage", () => {
     const usage = (tok: string | undefined, signal?: AbortSignal, ua = CLIENT_UA): Promise<Response> =>
-      fetch(`${api.url}/api/oauth/usage`, { headers: { ...(tok ? { authorization: `Bearer ${tok}`, "anthropic-beta": "oauth-2025-04-20" } : {}), "user-agent": ua }, signal });
+      fetch(`${api.url}/api/oauth/usage`, {
+        headers: {
+          ...(tok ? { authorization: `Bearer ${tok}`, "anthropic-beta": "oauth-2025-04-20" } : {}),
+          "user-agent": ua,
+        },
+        signal,
+      });
 
     it("refuses any client whose User-Agent is not claude-code/…: 429, retry-after 0, whatever the token; records the User-Agent", async () => {
       const tok = token();
@@ -262,7 +318,10 @@ describe("stand-in API", () => {
       await (await turn(tok, "a")).arrayBuffer();
       const res = await usage(tok);
       assert.equal(res.status, 200);
-      const body = (await res.json()) as Record<string, unknown> & { five_hour: { utilization: number; resets_at: string }; seven_day: { utilization: number; resets_at: string } };
+      const body = (await res.json()) as Record<string, unknown> & {
+        five_hour: { utilization: number; resets_at: string };
+        seven_day: { utilization: number; resets_at: string };
+      };
       assert.equal(body.five_hour.utilization, 25);
       assert.equal(body.five_hour.resets_at, new Date(reset * 1000).toISOString());
       assert.equal(typeof body.seven_day.utilization, "number");
@@ -298,7 +357,10 @@ describe("stand-in API", () => {
       assert.equal((await usage(tok)).status, 401);
       api.setUsageMode("hang");
       const t0 = Date.now();
-      await assert.rejects(usage(tok, AbortSignal.timeout(300)), (err: Error) => err.name === "TimeoutError" || err.name === "AbortError");
+      await assert.rejects(
+        usage(tok, AbortSignal.timeout(300)),
+        (err: Error) => err.name === "TimeoutError" || err.name === "AbortError",
+      );
       assert.ok(Date.now() - t0 < 5_000);
       api.setUsageMode("ok");
       assert.equal((await usage(tok)).status, 200);
@@ -311,8 +373,16 @@ describe("stand-in API", () => {
     api.setReplier((req) => {
       seen.push(req);
       const last = req.body.messages[req.body.messages.length - 1];
-      const hasResult = Array.isArray(last.content) && last.content.some((b: { type: string }) => b.type === "tool_result");
-      if (!hasResult) return { toolUse: { name: "Bash", input: { command: "echo hi there from the tool", description: "say hi" }, id: "toolu_fixed1" } };
+      const hasResult =
+        Array.isArray(last.content) && last.content.some((b: { type: string }) => b.type === "tool_result");
+      if (!hasResult)
+        return {
+          toolUse: {
+            name: "Bash",
+            input: { command: "echo hi there from the tool", description: "say hi" },
+            id: "toolu_fixed1",
+          },
+        };
       return { text: "tool said hi" };
     });
     const res = await turn(tok, "use a tool", true);
@@ -334,7 +404,10 @@ describe("stand-in API", () => {
       stream: false,
       messages: [
         { role: "user", content: "use a tool" },
-        { role: "assistant", content: [{ type: "tool_use", id: "toolu_fixed1", name: "Bash", input: { command: "echo hi" } }] },
+        {
+          role: "assistant",
+          content: [{ type: "tool_use", id: "toolu_fixed1", name: "Bash", input: { command: "echo hi" } }],
+        },
         { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_fixed1", content: "hi" }] },
       ],
     });
@@ -345,9 +418,14 @@ describe("stand-in API", () => {
     assert.equal(seen[1]?.userText, "", "a tool_result-only user message has no user text");
 
     // JSON (non-streaming) tool_use, and the replier falling back to the default reply.
-    api.setReplier((req) => (req.userText === "json tool" ? { toolUse: { name: "Read", input: { file_path: "/x" } } } : undefined));
+    api.setReplier((req) =>
+      req.userText === "json tool" ? { toolUse: { name: "Read", input: { file_path: "/x" } } } : undefined,
+    );
     const res3 = await messages(tok, { tools: TOOLS, messages: [{ role: "user", content: "json tool" }] });
-    const body3 = (await res3.json()) as { content: Array<{ type: string; id: string; name: string; input: unknown }>; stop_reason: string };
+    const body3 = (await res3.json()) as {
+      content: Array<{ type: string; id: string; name: string; input: unknown }>;
+      stop_reason: string;
+    };
     assert.equal(body3.stop_reason, "tool_use");
     assert.equal(body3.content[0]?.type, "tool_use");
     assert.match(body3.content[0]?.id ?? "", /^toolu_/);
@@ -358,7 +436,10 @@ describe("stand-in API", () => {
 
   it("waitForRequest rejects at its deadline, naming what it saw", async () => {
     const t0 = Date.now();
-    await assert.rejects(api.waitForRequest((r) => r.path === "/never", 150), /no matching request within 150 ms/);
+    await assert.rejects(
+      api.waitForRequest((r) => r.path === "/never", 150),
+      /no matching request within 150 ms/,
+    );
     assert.ok(Date.now() - t0 < 2_000);
   });
 
@@ -368,7 +449,9 @@ describe("stand-in API", () => {
     other.setUsageMode("hang");
     const tok = "sk-ant-oat01-hang";
     other.setCap(tok, 1);
-    const hanging = fetch(`${other.url}/api/oauth/usage`, { headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA } }).catch((e: unknown) => e);
+    const hanging = fetch(`${other.url}/api/oauth/usage`, {
+      headers: { authorization: `Bearer ${tok}`, "user-agent": CLIENT_UA },
+    }).catch((e: unknown) => e);
     await other.waitForRequest((r) => r.path === "/api/oauth/usage", 2_000);
     const t0 = Date.now();
     await other.close();

@@ -7,11 +7,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
-import { StatusFeed, type StatusLineFiles, writeStatusLineFiles, writeUserStatusLine } from "../../src/quota/status-feed.js";
+import {
+  StatusFeed,
+  type StatusLineFiles,
+  writeStatusLineFiles,
+  writeUserStatusLine,
+} from "../../src/quota/status-feed.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 
-const input = (pct: number) => JSON.stringify({ session_id: "c-1", rate_limits: { five_hour: { used_percentage: pct, resets_at: 1796048228 } } });
+const input = (pct: number) =>
+  JSON.stringify({ session_id: "c-1", rate_limits: { five_hour: { used_percentage: pct, resets_at: 1796048228 } } });
 
 describe("status-line script and feed", () => {
   let root: string;
@@ -27,7 +33,12 @@ describe("status-line script and feed", () => {
     rmSync(root, { recursive: true, force: true });
   });
   const runScript = (stdin: string, session = "dev", account = "a", cwd = root) =>
-    spawnSync("sh", ["-c", `'${files.script}'`], { input: stdin, cwd, env: { PATH: process.env.PATH, CLAUDE_FAILOVER_SESSION: session, CLAUDE_FAILOVER_ACCOUNT: account }, encoding: "utf8" });
+    spawnSync("sh", ["-c", `'${files.script}'`], {
+      input: stdin,
+      cwd,
+      env: { PATH: process.env.PATH, CLAUDE_FAILOVER_SESSION: session, CLAUDE_FAILOVER_ACCOUNT: account },
+      encoding: "utf8",
+    });
 
   it("keeps the latest input per session (no temp file left) and prints the account without a user status line", () => {
     const r = runScript(input(10));
@@ -45,10 +56,16 @@ describe("status-line script and feed", () => {
     const home = join(root, "home");
     mkdirSync(join(project, ".claude"), { recursive: true });
     mkdirSync(join(home, ".claude"), { recursive: true });
-    writeFileSync(join(home, ".claude", "settings.json"), JSON.stringify({ statusLine: { type: "command", command: "echo HOME-LINE" } }));
+    writeFileSync(
+      join(home, ".claude", "settings.json"),
+      JSON.stringify({ statusLine: { type: "command", command: "echo HOME-LINE" } }),
+    );
     assert.equal(writeUserStatusLine(files, "dev", { project, accountHome: home, userHome: null }), "echo HOME-LINE");
     assert.equal(runScript(input(30)).stdout, "HOME-LINE\n");
-    writeFileSync(join(project, ".claude", "settings.json"), JSON.stringify({ statusLine: { type: "command", command: "grep -o '\"used_percentage\":[0-9]*'" } }));
+    writeFileSync(
+      join(project, ".claude", "settings.json"),
+      JSON.stringify({ statusLine: { type: "command", command: "grep -o '\"used_percentage\":[0-9]*'" } }),
+    );
     writeUserStatusLine(files, "dev", { project, accountHome: home, userHome: null });
     assert.equal(runScript(input(31)).stdout, '"used_percentage":31\n');
     rmSync(join(project, ".claude", "settings.json"));
@@ -61,7 +78,16 @@ describe("status-line script and feed", () => {
     const clock = new ManualClock(1_796_040_000_000);
     const seen: string[] = [];
     const feed = new StatusFeed(files, store, clock, silentLogger(), (account) => seen.push(account));
-    store.putUsage({ account: "a", figures: { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" }, fetchedAt: null, source: "none", error: "429 from the usage endpoint", errorAt: 5, nextPollAt: 99, backoffMs: 60_000 });
+    store.putUsage({
+      account: "a",
+      figures: { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" },
+      fetchedAt: null,
+      source: "none",
+      error: "429 from the usage endpoint",
+      errorAt: 5,
+      nextPollAt: 99,
+      backoffMs: 60_000,
+    });
     runScript(input(42));
     const f = join(files.feedDir, "dev.a.json");
     utimesSync(f, new Date(1_796_039_000_000), new Date(1_796_039_000_000));

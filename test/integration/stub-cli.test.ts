@@ -33,14 +33,25 @@ describe("stub CLI under the daemon", { timeout: 120_000 }, () => {
     const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText === "stub first prompt", 20_000);
     assert.equal(turn.token, h.accountTokens.a, "OAuth token of the session's account");
     assert.equal(turn.body.stream, false);
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 20_000, "Stop applied");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      20_000,
+      "Stop applied",
+    );
     await waitFor(() => pane(h).includes("● ANSWER: stub first prompt"), 10_000, "answer on screen");
     const row = d.sessions.get("dev")!;
-    const lines = readFileSync(row.transcriptPath!, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; sessionId: string });
-    assert.deepEqual(lines.map((l) => l.type), ["user", "assistant"]);
+    const lines = readFileSync(row.transcriptPath!, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; sessionId: string });
+    assert.deepEqual(
+      lines.map((l) => l.type),
+      ["user", "assistant"],
+    );
     assert.ok(lines.every((l) => l.sessionId === row.claudeSessionId));
     const kinds = d.store.tailEvents(50, { session: "dev", kindPrefix: "hook." }).map((e) => e.kind);
-    for (const k of ["hook.SessionStart", "hook.UserPromptSubmit", "hook.Stop"]) assert.ok(kinds.includes(k), `${k} in ${kinds.join(",")}`);
+    for (const k of ["hook.SessionStart", "hook.UserPromptSubmit", "hook.Stop"])
+      assert.ok(kinds.includes(k), `${k} in ${kinds.join(",")}`);
   });
 
   it("takes a multi-line paste from the daemon's prompt sender byte for byte", async () => {
@@ -65,7 +76,10 @@ describe("stub CLI under the daemon", { timeout: 120_000 }, () => {
     const hit = d.store.tailEvents(100, { session: "dev", kindPrefix: "quota.hard_limit" })[0]!;
     assert.match(String(hit.data.message), /^You've hit your session limit · resets \d{1,2}:\d{2}[ap]m \(UTC\)$/);
     assert.equal(hit.data.parsed, true, "reset time parsed from the stub's message");
-    const resent = await h.api.waitForRequest((r) => r.isTurn && r.status === 200 && r.token === h.accountTokens.b && r.userText.includes("stub capped prompt"), 30_000);
+    const resent = await h.api.waitForRequest(
+      (r) => r.isTurn && r.status === 200 && r.token === h.accountTokens.b && r.userText.includes("stub capped prompt"),
+      30_000,
+    );
     assert.ok(resent.allUserTexts.includes("stub first prompt"), "resumed conversation carried to b");
     const row = d.sessions.get("dev")!;
     assert.equal(row.account, "b");
@@ -75,14 +89,29 @@ describe("stub CLI under the daemon", { timeout: 120_000 }, () => {
     assert.equal(starts.at(-1)!.data.source, "resume");
     // The refused CLI sits idle, so the swap ends it with SIGTERM (reason "other"), not /exit: it still
     // ends cleanly, with its SessionEnd.
-    assert.ok(d.store.tailEvents(200, { session: "dev", kindPrefix: "hook.SessionEnd" }).some((e) => e.data.reason === "other" || e.data.reason === "prompt_input_exit"), "the old CLI's SessionEnd");
-    assert.ok(d.store.tailEvents(200, { session: "dev", kindPrefix: "swap.exited" }).some((e) => e.data.note === "SIGTERM"), "an idle CLI is ended with SIGTERM");
+    assert.ok(
+      d.store
+        .tailEvents(200, { session: "dev", kindPrefix: "hook.SessionEnd" })
+        .some((e) => e.data.reason === "other" || e.data.reason === "prompt_input_exit"),
+      "the old CLI's SessionEnd",
+    );
+    assert.ok(
+      d.store.tailEvents(200, { session: "dev", kindPrefix: "swap.exited" }).some((e) => e.data.note === "SIGTERM"),
+      "an idle CLI is ended with SIGTERM",
+    );
   });
 
   it("/clear starts a new conversation id (SessionStart source clear)", async () => {
     const old = d.sessions.get("dev")!.claudeSessionId;
     await typePrompt(h, "/clear");
-    await waitFor(() => d.store.tailEvents(20, { session: "dev", kindPrefix: "hook.SessionStart" }).some((e) => e.data.source === "clear"), 20_000, "SessionStart clear");
+    await waitFor(
+      () =>
+        d.store
+          .tailEvents(20, { session: "dev", kindPrefix: "hook.SessionStart" })
+          .some((e) => e.data.source === "clear"),
+      20_000,
+      "SessionStart clear",
+    );
     await waitFor(() => d.sessions.get("dev")?.claudeSessionId !== old, 10_000, "new id stored");
   });
 });
@@ -96,7 +125,11 @@ describe("stub CLI on its own", () => {
     mkdirSync(proj, { recursive: true });
     try {
       const id = "0e8e7b2a-3f6c-4a57-9b8e-2f1d7c6a5b4e";
-      const r = spawnSync(STUB_CLAUDE, ["--resume", id], { cwd: proj, env: { ...process.env, HOME: home }, encoding: "utf8" });
+      const r = spawnSync(STUB_CLAUDE, ["--resume", id], {
+        cwd: proj,
+        env: { ...process.env, HOME: home },
+        encoding: "utf8",
+      });
       assert.equal(r.status, 1);
       assert.equal(r.stdout.trim(), `No conversation found with session ID: ${id}`);
       const v = spawnSync(STUB_CLAUDE, ["--version"], { encoding: "utf8" });

@@ -18,9 +18,15 @@ const NOTE = "Continue where you left off.";
 function setup(step: string, launchedAfter: boolean) {
   const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18, 27, 40));
-  store.insertSession({ name: "s32", kind: "dedicated", project: "/p", account: "e", claudeSessionId: "c1", state: "swapping" }, clock.now());
+  store.insertSession(
+    { name: "s32", kind: "dedicated", project: "/p", account: "e", claudeSessionId: "c1", state: "swapping" },
+    clock.now(),
+  );
   const started = clock.now();
-  const id = store.insertSwap({ session: "s32", from: "b", to: "e", reason: "quota_hard", urgent: false, resend: "soak-p000132" }, started);
+  const id = store.insertSwap(
+    { session: "s32", from: "b", to: "e", reason: "quota_hard", urgent: false, resend: "soak-p000132" },
+    started,
+  );
   for (const s of ["locked", "checkpointed", "turn_ended", "exited", "respawned"]) {
     store.recordSwapStep(id, { step: s, at: started, ms: 0 });
     if (s === step) break;
@@ -29,14 +35,27 @@ function setup(step: string, launchedAfter: boolean) {
   if (launchedAfter) store.updateSession("s32", { launchId: "0b1a142851ca", launchedAt: clock.now() }, clock.now());
   const sent: string[] = [];
   const sessions = {
-    tmux: { listPanes: async () => [{ session: "s32", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }] },
+    tmux: {
+      listPanes: async () => [{ session: "s32", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }],
+    },
     restart: async () => sent.push("restart"),
     waitReady: async () => true,
     get: (n: string) => store.getSession(n),
-    prompts: { send: async (_n: string, t: string) => { sent.push(t); return { ok: true }; } },
+    prompts: {
+      send: async (_n: string, t: string) => {
+        sent.push(t);
+        return { ok: true };
+      },
+    },
   };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-  const rec = new SwapRecovery(store, sessions as never, clock, log as never, () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never);
+  const rec = new SwapRecovery(
+    store,
+    sessions as never,
+    clock,
+    log as never,
+    () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never,
+  );
   return { store, clock, rec, sent };
 }
 
@@ -46,7 +65,11 @@ describe("SwapRecovery after a crash", () => {
     const [p] = t.rec.collect();
     assert.equal(p!.respawn, false);
     // The note carried at launch was submitted (and answered) before the crash: nothing resent.
-    t.store.updateSession("s32", { lastPrompt: NOTE, lastPromptAt: t.clock.now(), lastPromptAnswered: true }, t.clock.now());
+    t.store.updateSession(
+      "s32",
+      { lastPrompt: NOTE, lastPromptAt: t.clock.now(), lastPromptAnswered: true },
+      t.clock.now(),
+    );
     await t.rec.finish(p!);
     assert.deepEqual(t.sent, []);
   });
@@ -71,26 +94,52 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
   };
   async function run(transcriptPath: string) {
     const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
-    store.insertSession({ name: "s13", kind: "dedicated", project: "/p", account: "c", claudeSessionId: "c1", state: "idle" }, 1);
-    const row = store.updateSession("s13", { lastPrompt: "soak-p000017", lastPromptAt: 1, lastPromptAnswered: false, started: true, transcriptPath }, 1)!;
+    store.insertSession(
+      { name: "s13", kind: "dedicated", project: "/p", account: "c", claudeSessionId: "c1", state: "idle" },
+      1,
+    );
+    const row = store.updateSession(
+      "s13",
+      { lastPrompt: "soak-p000017", lastPromptAt: 1, lastPromptAnswered: false, started: true, transcriptPath },
+      1,
+    )!;
     const sent: string[] = [];
     const sessions = {
       waitReady: async () => true,
       get: (n: string) => store.getSession(n),
-      lock: () => {}, unlock: () => {},
+      lock: () => {},
+      unlock: () => {},
       updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
-      prompts: { send: async (_n: string, t: string) => { sent.push(t); return { ok: true }; } },
+      prompts: {
+        send: async (_n: string, t: string) => {
+          sent.push(t);
+          return { ok: true };
+        },
+      },
     };
     const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-    await continueAfterRecreate(sessions as never, store, row, { continue_note: NOTE, confirm_timeout: 1000 } as never, log as never);
+    await continueAfterRecreate(
+      sessions as never,
+      store,
+      row,
+      { continue_note: NOTE, confirm_timeout: 1000 } as never,
+      log as never,
+    );
     return sent;
   }
   it("the conversation holds the prompt, unanswered: the continue note", async () => {
-    const p = transcript([{ type: "user", message: { role: "user", content: "earlier" } }, { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } }, { type: "user", message: { role: "user", content: "soak-p000017" } }]);
+    const p = transcript([
+      { type: "user", message: { role: "user", content: "earlier" } },
+      { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
+      { type: "user", message: { role: "user", content: "soak-p000017" } },
+    ]);
     assert.deepEqual(await run(p), [NOTE]);
   });
   it("the same conversation id but the prompt never reached its transcript (a fresh one, or lost with the CLI): the prompt itself", async () => {
-    const p = transcript([{ type: "user", message: { role: "user", content: "earlier" } }, { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } }]);
+    const p = transcript([
+      { type: "user", message: { role: "user", content: "earlier" } },
+      { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
+    ]);
     assert.deepEqual(await run(p), ["soak-p000017"]);
   });
 });

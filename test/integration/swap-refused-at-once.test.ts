@@ -16,9 +16,17 @@ describe("a swap whose target refuses the resent prompt at once", { timeout: 180
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 3, binary: STUB_CLAUDE, config: { quota: { poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s" } } });
+    h = await makeHarness({
+      accounts: 3,
+      binary: STUB_CLAUDE,
+      config: { quota: { poll_interval: "1s", poll_interval_min: "500ms", poll_interval_max: "2s" } },
+    });
     d = await h.start();
-    await waitFor(() => d.sessions.get("dev")?.state === "idle" && d.sessions.get("dev")?.account === "a", 60_000, "dev idle on a");
+    await waitFor(
+      () => d.sessions.get("dev")?.state === "idle" && d.sessions.get("dev")?.account === "a",
+      60_000,
+      "dev idle on a",
+    );
   });
   after(async () => h.cleanup());
 
@@ -32,14 +40,40 @@ describe("a swap whose target refuses the resent prompt at once", { timeout: 180
     const q = "refused-twice question";
     const r = await d.sessions.prompts.send("dev", q, { confirmTimeoutMs: 30_000 });
     assert.ok(r.ok, JSON.stringify(r));
-    const onB = await waitFor(() => h.api.turns().find((t) => t.token === h.accountTokens.b && t.status === 429), 60_000, "b refused the resend");
+    const onB = await waitFor(
+      () => h.api.turns().find((t) => t.token === h.accountTokens.b && t.status === 429),
+      60_000,
+      "b refused the resend",
+    );
     assert.ok(onB.allUserTexts.join("\n").includes(q), "the resend (or its note) went to b");
-    const answered = await waitFor(() => h.api.turns().find((t) => t.token === h.accountTokens.c && t.status === 200 && t.allUserTexts.join("\n").includes(q)), 90_000, "answered on c");
-    await waitFor(() => d.sessions.get("dev")?.state === "idle" && d.sessions.get("dev")?.lastPromptAnswered, 30_000, "idle on c, answered");
+    const answered = await waitFor(
+      () =>
+        h.api
+          .turns()
+          .find((t) => t.token === h.accountTokens.c && t.status === 200 && t.allUserTexts.join("\n").includes(q)),
+      90_000,
+      "answered on c",
+    );
+    await waitFor(
+      () => d.sessions.get("dev")?.state === "idle" && d.sessions.get("dev")?.lastPromptAnswered,
+      30_000,
+      "idle on c, answered",
+    );
     assert.equal(d.sessions.get("dev")!.account, "c");
     const all = answered.allUserTexts.join("\n");
-    assert.equal(all.split(q).length - 1, 1, `the model read the prompt once: ${JSON.stringify(answered.allUserTexts)}`);
-    const answers = h.api.turns().filter((t) => t.status === 200 && (t.userText.includes(q) || (t.userText.includes("Continue where you left off") && t.allUserTexts.join("\n").includes(q))));
+    assert.equal(
+      all.split(q).length - 1,
+      1,
+      `the model read the prompt once: ${JSON.stringify(answered.allUserTexts)}`,
+    );
+    const answers = h.api
+      .turns()
+      .filter(
+        (t) =>
+          t.status === 200 &&
+          (t.userText.includes(q) ||
+            (t.userText.includes("Continue where you left off") && t.allUserTexts.join("\n").includes(q))),
+      );
     assert.equal(answers.length, 1, "answered once");
     assert.equal(d.accounts.row("b").state, "exhausted");
   });

@@ -14,7 +14,12 @@ describe("a session launched while the sweep read the pane list", { timeout: 120
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 1, binary: STUB_CLAUDE, dedicated: [], config: { pool: { autonomous: { max: 1, min: 0 } } } });
+    h = await makeHarness({
+      accounts: 1,
+      binary: STUB_CLAUDE,
+      dedicated: [],
+      config: { pool: { autonomous: { max: 1, min: 0 } } },
+    });
     (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
     h.writeConfig();
     d = await h.start();
@@ -41,7 +46,13 @@ describe("a session launched while the sweep read the pane list", { timeout: 120
       await waitFor(() => held, 10_000, "a pane list held");
       assert.ok(!(await list()).some((p) => p.session === "auto-01"));
       await d.api.enqueue({ prompt: "SLOW:1500 stale-snapshot task", id: "stale-1" });
-      await waitFor(() => d.inbox.tasks.get("stale-1")?.state === "running" && d.sessions.get("auto-01")?.lastPrompt?.includes("stale-snapshot"), 30_000, "the task submitted on auto-01");
+      await waitFor(
+        () =>
+          d.inbox.tasks.get("stale-1")?.state === "running" &&
+          d.sessions.get("auto-01")?.lastPrompt?.includes("stale-snapshot"),
+        30_000,
+        "the task submitted on auto-01",
+      );
       gate.open();
       await waitFor(() => d.inbox.tasks.get("stale-1")?.state === "done", 30_000, "task done");
     } finally {
@@ -49,9 +60,17 @@ describe("a session launched while the sweep read the pane list", { timeout: 120
       gate.open();
     }
     const events = d.store.tailEvents(500).filter((e) => e.session === "auto-01");
-    assert.deepEqual(events.filter((e) => e.kind === "session.exited").map((e) => e.data), [], "never taken for missing or dead");
+    assert.deepEqual(
+      events.filter((e) => e.kind === "session.exited").map((e) => e.data),
+      [],
+      "never taken for missing or dead",
+    );
     assert.equal(events.filter((e) => e.kind === "session.launch").length, 1, "launched once");
     assert.equal(d.inbox.tasks.get("stale-1")!.attempts, 1);
-    assert.equal(h.api.turns().filter((t) => t.status === 200 && t.userText.includes("stale-snapshot")).length, 1, "answered once");
+    assert.equal(
+      h.api.turns().filter((t) => t.status === 200 && t.userText.includes("stale-snapshot")).length,
+      1,
+      "answered once",
+    );
   });
 });

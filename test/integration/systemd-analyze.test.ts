@@ -12,12 +12,17 @@ import { run } from "../../src/cli/main.js";
 import { secretsTemplateFile, systemdDir } from "../../src/ops/unit-file.js";
 
 const analyze = spawnSync("sh", ["-c", "command -v systemd-analyze"], { encoding: "utf8" }).stdout.trim();
-const skip = analyze ? false : "systemd-analyze is not installed (Debian/Ubuntu: apt-get install systemd); structure is still checked by systemd-units.test.ts";
+const skip = analyze
+  ? false
+  : "systemd-analyze is not installed (Debian/Ubuntu: apt-get install systemd); structure is still checked by systemd-units.test.ts";
 
 function verify(file: string, userScope: boolean, runtimeDir: string): { code: number; out: string } {
   const args = userScope ? ["--user", "verify", file] : ["verify", file];
   // The user manager's verify needs a runtime dir, which a CI container without a login session lacks.
-  const r = spawnSync(analyze, args, { encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, SYSTEMD_LOG_COLOR: "0" } });
+  const r = spawnSync(analyze, args, {
+    encoding: "utf8",
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, SYSTEMD_LOG_COLOR: "0" },
+  });
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -25,7 +30,9 @@ async function printUnit(home: string, ...flags: string[]): Promise<string> {
   let out = "";
   let err = "";
   const code = await run(["--config", join(home, "config.yaml"), "init", "--print-unit", ...flags], {
-    out: (s) => (out += s), err: (s) => (err += s), env: { ...process.env, HOME: home },
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+    env: { ...process.env, HOME: home },
   });
   assert.equal(code, 0, err);
   return out;

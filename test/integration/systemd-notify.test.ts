@@ -26,9 +26,21 @@ describe("sd-notify readiness", () => {
   it("runs systemd-notify --ready --pid=<daemon> --status=... with NOTIFY_SOCKET passed through", async () => {
     const calls: { file: string; args: string[]; sock: string | undefined }[] = [];
     const exec: NotifyExec = async (file, args, env) => void calls.push({ file, args, sock: env.NOTIFY_SOCKET });
-    const r = await notifyReady({ NOTIFY_SOCKET: "/run/x.sock" }, 4242, "listening on 127.0.0.1:7777,\n2 session(s)", log, exec);
+    const r = await notifyReady(
+      { NOTIFY_SOCKET: "/run/x.sock" },
+      4242,
+      "listening on 127.0.0.1:7777,\n2 session(s)",
+      log,
+      exec,
+    );
     assert.deepEqual(r, { sent: true });
-    assert.deepEqual(calls, [{ file: "systemd-notify", args: ["--ready", "--pid=4242", "--status=listening on 127.0.0.1:7777, 2 session(s)"], sock: "/run/x.sock" }]);
+    assert.deepEqual(calls, [
+      {
+        file: "systemd-notify",
+        args: ["--ready", "--pid=4242", "--status=listening on 127.0.0.1:7777, 2 session(s)"],
+        sock: "/run/x.sock",
+      },
+    ]);
   });
 
   it("reports a failing systemd-notify as a value, not an exception", async () => {
@@ -40,27 +52,35 @@ describe("sd-notify readiness", () => {
     assert.equal(!r.sent && r.reason, "failed");
   });
 
-  const realSkip = has("systemd-notify") && has("python3") ? false : "needs systemd-notify and python3 (to bind a unix datagram socket)";
-  it("the real systemd-notify delivers READY=1 and MAINPID on a datagram socket", { skip: realSkip, timeout: 20_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cf-notify-"));
-    const sock = join(dir, "notify.sock");
-    // Keeps receiving: systemd-notify follows READY=1 with a BARRIER=1 datagram and waits for it.
-    const py = "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\n" +
-      "s.settimeout(15)\nwhile True: print(repr(s.recv(4096)),flush=True)\n";
-    const rx = spawn("python3", ["-c", py, sock], { stdio: ["ignore", "pipe", "inherit"] });
-    let got = "";
-    rx.stdout.on("data", (d: Buffer) => (got += d.toString()));
-    try {
-      await waitFor(() => got.includes("bound"), 10_000, "receiver bound");
-      const r = await notifyReady({ ...process.env, NOTIFY_SOCKET: sock }, 31337, "up", log);
-      assert.deepEqual(r, { sent: true });
-      await waitFor(() => got.includes("READY=1"), 10_000, "datagram received");
-      assert.match(got, /MAINPID=31337/);
-      assert.match(got, /STATUS=up/);
-      assert.deepEqual(readyArgs(31337, "up"), ["--ready", "--pid=31337", "--status=up"]);
-    } finally {
-      rx.kill();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const realSkip =
+    has("systemd-notify") && has("python3")
+      ? false
+      : "needs systemd-notify and python3 (to bind a unix datagram socket)";
+  it(
+    "the real systemd-notify delivers READY=1 and MAINPID on a datagram socket",
+    { skip: realSkip, timeout: 20_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "cf-notify-"));
+      const sock = join(dir, "notify.sock");
+      // Keeps receiving: systemd-notify follows READY=1 with a BARRIER=1 datagram and waits for it.
+      const py =
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\n" +
+        "s.settimeout(15)\nwhile True: print(repr(s.recv(4096)),flush=True)\n";
+      const rx = spawn("python3", ["-c", py, sock], { stdio: ["ignore", "pipe", "inherit"] });
+      let got = "";
+      rx.stdout.on("data", (d: Buffer) => (got += d.toString()));
+      try {
+        await waitFor(() => got.includes("bound"), 10_000, "receiver bound");
+        const r = await notifyReady({ ...process.env, NOTIFY_SOCKET: sock }, 31337, "up", log);
+        assert.deepEqual(r, { sent: true });
+        await waitFor(() => got.includes("READY=1"), 10_000, "datagram received");
+        assert.match(got, /MAINPID=31337/);
+        assert.match(got, /STATUS=up/);
+        assert.deepEqual(readyArgs(31337, "up"), ["--ready", "--pid=31337", "--status=up"]);
+      } finally {
+        rx.kill();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -54,8 +54,14 @@ describe("tmux formats against a real tmux server", () => {
       // respawn-pane -c, the same way
       rmSync(out);
       await tmux.respawn(session, { cwd: project, argv: PWD_TO(out) });
-      assert.equal(await waitFor(() => existsSync(out) && readFileSync(out, "utf8").trimEnd(), 10_000, "pwd after respawn"), realpathSync(project));
-      assert.ok((await tmux.listPanes()).some((p) => p.session === session && p.owned), "the session keeps its literal name");
+      assert.equal(
+        await waitFor(() => existsSync(out) && readFileSync(out, "utf8").trimEnd(), 10_000, "pwd after respawn"),
+        realpathSync(project),
+      );
+      assert.ok(
+        (await tmux.listPanes()).some((p) => p.session === session && p.owned),
+        "the session keeps its literal name",
+      );
       assert.equal(existsSync(join(dir, "fmt")), false, "#( in the path was run");
       assert.equal(existsSync(join(dir, "fmt-name")), false, "#( in the session name was run");
     });
@@ -63,9 +69,15 @@ describe("tmux formats against a real tmux server", () => {
 
   it("text ending in ';' is typed whole", async () => {
     const out = join(dir, "typed");
-    await tmux.newSession("typer", { cwd: dir, argv: ["env", "sh", "-c", 'IFS= read -r line && printf %s "$line" > "$0"', out] });
+    await tmux.newSession("typer", {
+      cwd: dir,
+      argv: ["env", "sh", "-c", 'IFS= read -r line && printf %s "$line" > "$0"', out],
+    });
     await tmux.sendLiteral("typer", "echo #(x) #{y};");
     await tmux.sendKeys("typer", "Enter");
-    assert.equal(await waitFor(() => existsSync(out) && readFileSync(out, "utf8"), 10_000, "line read"), "echo #(x) #{y};");
+    assert.equal(
+      await waitFor(() => existsSync(out) && readFileSync(out, "utf8"), 10_000, "line read"),
+      "echo #(x) #{y};",
+    );
   });
 });

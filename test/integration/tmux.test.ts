@@ -59,7 +59,11 @@ describe("Tmux against a real tmux server", () => {
     const text = `it's "q" $(rm -rf /) \`id\`; echo $HOME & | > < \\ # ~ * ? -l -- Enter C-c é 漢字`;
     await tmux.sendLiteral("lit", text);
     const want = Buffer.from(text, "utf8");
-    const got = await waitFor(() => (received(out).length >= want.length ? received(out) : null), 10_000, "literal bytes");
+    const got = await waitFor(
+      () => (received(out).length >= want.length ? received(out) : null),
+      10_000,
+      "literal bytes",
+    );
     assert.equal(got.toString("utf8"), text);
     assert.deepEqual(got, want);
   });
@@ -72,10 +76,14 @@ describe("Tmux against a real tmux server", () => {
     await tmux.paste("paste", text);
     const START = "\x1b[200~";
     const END = "\x1b[201~";
-    const got = await waitFor(() => {
-      const s = received(out).toString("utf8");
-      return s.includes(END) ? s : null;
-    }, 10_000, "bracketed paste end");
+    const got = await waitFor(
+      () => {
+        const s = received(out).toString("utf8");
+        return s.includes(END) ? s : null;
+      },
+      10_000,
+      "bracketed paste end",
+    );
     assert.ok(got.startsWith(START), `starts with ${JSON.stringify(got.slice(0, 10))}`);
     assert.ok(got.endsWith(END));
     const inner = got.slice(START.length, got.length - END.length);
@@ -113,11 +121,15 @@ describe("Tmux against a real tmux server", () => {
     // removes the utmp record of the closing pane: tmux/tmux#311), leaving the pane dead with no status
     // until the next SIGCHLD; nudge our private server's reaper as a user's next pane exit would.
     const serverPid = Number((await exec(["-L", SOCKET, "display-message", "-p", "#{pid}"])).stdout.trim());
-    const dead = await waitFor(async () => {
-      const p = await pane("dies");
-      if (p?.dead && p.deadStatus === null && serverPid > 0) process.kill(serverPid, "SIGCHLD");
-      return p?.dead && p.deadStatus !== null ? p : null;
-    }, 10_000, "pane dead with its exit status");
+    const dead = await waitFor(
+      async () => {
+        const p = await pane("dies");
+        if (p?.dead && p.deadStatus === null && serverPid > 0) process.kill(serverPid, "SIGCHLD");
+        return p?.dead && p.deadStatus !== null ? p : null;
+      },
+      10_000,
+      "pane dead with its exit status",
+    );
     assert.equal(dead.deadStatus, 7);
     assert.equal(dead.paneId, before.paneId);
     assert.equal(await tmux.hasSession("dies"), true, "remain-on-exit keeps the session");
@@ -137,10 +149,14 @@ describe("Tmux against a real tmux server", () => {
     await tmux.newSession("live", { cwd: dir, argv: ["sh", "-c", "exec cat"] });
     const before = await pane("live");
     await tmux.respawn("live", { cwd: dir, argv: ["sh", "-c", "exec cat"] });
-    const after = await waitFor(async () => {
-      const p = await pane("live");
-      return p && p.pid !== before?.pid ? p : null;
-    }, 10_000, "new pid");
+    const after = await waitFor(
+      async () => {
+        const p = await pane("live");
+        return p && p.pid !== before?.pid ? p : null;
+      },
+      10_000,
+      "new pid",
+    );
     assert.equal(after.paneId, before?.paneId);
   });
 

@@ -16,7 +16,11 @@ describe("damaged transcripts", { timeout: 180_000 }, () => {
   let h: Harness;
   let d: Daemon;
   before(async () => {
-    h = await makeHarness({ accounts: 1, binary: STUB_CLAUDE, config: { sessions: { restart_backoff: "3s", restart_backoff_max: "10s" } } });
+    h = await makeHarness({
+      accounts: 1,
+      binary: STUB_CLAUDE,
+      config: { sessions: { restart_backoff: "3s", restart_backoff_max: "10s" } },
+    });
     (h.configObject.claude as { env: Record<string, string> }).env.STUB_CLAUDE_REFUSE_DAMAGED = "1";
     h.writeConfig();
     d = await h.start();
@@ -32,13 +36,21 @@ describe("damaged transcripts", { timeout: 180_000 }, () => {
     await waitFor(() => d.sessions.get("dev")?.state === "busy", 10_000, "busy");
     const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
     process.kill(pid, "SIGKILL");
-    await waitFor(() => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1", 10_000, "CLI dead");
+    await waitFor(
+      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
+      10_000,
+      "CLI dead",
+    );
     return d.sessions.get("dev")!.transcriptPath!;
   }
 
   it("a torn last line: cut, a copy kept, an event names it; resumed and the lost prompt resent", async () => {
     assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 20_000 })).ok);
-    await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle", 20_000, "answered");
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      20_000,
+      "answered",
+    );
     const id = d.sessions.get("dev")!.claudeSessionId;
     const lost = "second: SLOW:30000 say KESTREL";
     const path = await killMidTurn(lost);
@@ -52,36 +64,64 @@ describe("damaged transcripts", { timeout: 180_000 }, () => {
     assert.match(data.problem, /half written/);
     assert.equal(data.resend, true);
     assert.ok(existsSync(data.copy), "copy kept beside it");
-    const req = await h.api.waitForRequest((x) => x.isTurn && x.userText.includes("second: SLOW:30000") && x.allUserTexts.includes("first: remember KESTREL"), 60_000);
+    const req = await h.api.waitForRequest(
+      (x) =>
+        x.isTurn && x.userText.includes("second: SLOW:30000") && x.allUserTexts.includes("first: remember KESTREL"),
+      60_000,
+    );
     assert.ok(req, "the lost prompt was resent in the resumed conversation");
     assert.equal(d.sessions.get("dev")!.claudeSessionId, id, "same conversation");
-    assert.ok(readFileSync(path, "utf8").split("\n").filter(Boolean).every((l) => JSON.parse(l)), "every line parses now");
+    assert.ok(
+      readFileSync(path, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => JSON.parse(l)),
+      "every line parses now",
+    );
   });
 
   // Skipped in the suite for now: in the fresh-clone CI run of 2026-11-30 the case before it had resent its
   // lost prompt twice (a second restart of the CLI mid-turn, under load), and this one then timed out behind
   // those slow turns. The duplicate is the open prompt-accounting problem of docs/reliability.md (issue 16);
   // run it alone with CF_RUN_FLAKY=1.
-  it("an unreadable line in the middle that the CLI refuses: event names the line; a fresh conversation with the prompt resent; no crash loop", { skip: process.env.CF_RUN_FLAKY === "1" ? false : "open: duplicate resend after a crash mid-turn (docs/reliability.md, Open)" }, async () => {
-    await waitFor(() => d.sessions.get("dev")?.state === "idle" && !d.sessions.lockedBy("dev"), 60_000, "idle again");
-    const old = d.sessions.get("dev")!.claudeSessionId;
-    const exitsBefore = events("session.exited").length;
-    const prompt = "third: SLOW:30000 after NUL";
-    const path = await killMidTurn(prompt);
-    const lines = readFileSync(path, "utf8").split("\n");
-    lines.splice(1, 0, "\0".repeat(512)); // an interrupted append that later appends went past
-    writeFileSync(path, lines.join("\n"));
-    const damaged = await waitFor(() => events("session.transcript_damaged")[0], 30_000, "damage event");
-    assert.deepEqual((damaged.data as { lines: number[] }).lines, [2]);
-    await waitFor(() => events("session.resume_refused")[0], 30_000, "refusal noted");
-    const fresh = await waitFor(() => events("session.new_conversation").find((e) => /refused/.test(String((e.data as { why?: string }).why))), 30_000, "new conversation");
-    assert.equal((fresh.data as { old: string }).old, old);
-    const req = await h.api.waitForRequest((x) => x.isTurn && x.userText.includes("third: SLOW:30000") && x.allUserTexts.length === 1, 60_000);
-    assert.ok(req, "the unanswered prompt was resent, alone, in the new conversation");
-    const row = d.sessions.get("dev")!;
-    assert.notEqual(row.claudeSessionId, old);
-    assert.notEqual(row.state, "failed");
-    const exits = events("session.exited").slice(exitsBefore).map((e) => String((e.data as { why?: string }).why));
-    assert.ok(exits.length <= 2, `the kill and one refused start, not a crash loop: ${exits.join(" | ")}`);
-  });
+  it(
+    "an unreadable line in the middle that the CLI refuses: event names the line; a fresh conversation with the prompt resent; no crash loop",
+    {
+      skip:
+        process.env.CF_RUN_FLAKY === "1"
+          ? false
+          : "open: duplicate resend after a crash mid-turn (docs/reliability.md, Open)",
+    },
+    async () => {
+      await waitFor(() => d.sessions.get("dev")?.state === "idle" && !d.sessions.lockedBy("dev"), 60_000, "idle again");
+      const old = d.sessions.get("dev")!.claudeSessionId;
+      const exitsBefore = events("session.exited").length;
+      const prompt = "third: SLOW:30000 after NUL";
+      const path = await killMidTurn(prompt);
+      const lines = readFileSync(path, "utf8").split("\n");
+      lines.splice(1, 0, "\0".repeat(512)); // an interrupted append that later appends went past
+      writeFileSync(path, lines.join("\n"));
+      const damaged = await waitFor(() => events("session.transcript_damaged")[0], 30_000, "damage event");
+      assert.deepEqual((damaged.data as { lines: number[] }).lines, [2]);
+      await waitFor(() => events("session.resume_refused")[0], 30_000, "refusal noted");
+      const fresh = await waitFor(
+        () => events("session.new_conversation").find((e) => /refused/.test(String((e.data as { why?: string }).why))),
+        30_000,
+        "new conversation",
+      );
+      assert.equal((fresh.data as { old: string }).old, old);
+      const req = await h.api.waitForRequest(
+        (x) => x.isTurn && x.userText.includes("third: SLOW:30000") && x.allUserTexts.length === 1,
+        60_000,
+      );
+      assert.ok(req, "the unanswered prompt was resent, alone, in the new conversation");
+      const row = d.sessions.get("dev")!;
+      assert.notEqual(row.claudeSessionId, old);
+      assert.notEqual(row.state, "failed");
+      const exits = events("session.exited")
+        .slice(exitsBefore)
+        .map((e) => String((e.data as { why?: string }).why));
+      assert.ok(exits.length <= 2, `the kill and one refused start, not a crash loop: ${exits.join(" | ")}`);
+    },
+  );
 });

@@ -43,12 +43,19 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
       },
     } as unknown as ControlApi;
     dash = new Dashboard({
-      api, store: { usageSamples: () => [], getSwap: () => null, tailEvents: () => [] } as never,
-      thresholds: () => ({ fiveHour: 0.85, week: 0.85 }), triggers: () => triggersOn,
-      clock: systemClock, log: silentLogger(), token: () => TOKEN,
+      api,
+      store: { usageSamples: () => [], getSwap: () => null, tailEvents: () => [] } as never,
+      thresholds: () => ({ fiveHour: 0.85, week: 0.85 }),
+      triggers: () => triggersOn,
+      clock: systemClock,
+      log: silentLogger(),
+      token: () => TOKEN,
     });
     server = createServer((req, res) => void dash.handle(req, res, new URL(req.url ?? "/", "http://localhost")));
-    server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+    server.on("connection", (s) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as AddressInfo).port;
   });
@@ -60,7 +67,9 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
 
   async function login(): Promise<string> {
     const r = await fetch(`http://127.0.0.1:${port}/ui/login`, {
-      method: "POST", body: `token=${TOKEN}`, redirect: "manual",
+      method: "POST",
+      body: `token=${TOKEN}`,
+      redirect: "manual",
       headers: { "content-type": "application/x-www-form-urlencoded", origin: `http://127.0.0.1:${port}` },
     });
     assert.equal(r.status, 303);
@@ -87,9 +96,16 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
     s.socket.pause();
     assert.equal(dash.streamCount(), 1);
     // Each event schedules a push (at most one per 500 ms); every push writes a 2 MiB frame.
-    const feed = setInterval(() => dash.onEvent({ id: 1, ts: Date.now(), kind: "swap.done", session: "dev", account: "a", data: {} }), 100);
+    const feed = setInterval(
+      () => dash.onEvent({ id: 1, ts: Date.now(), kind: "swap.done", session: "dev", account: "a", data: {} }),
+      100,
+    );
     try {
-      await waitFor(() => dash.streamCount() === 0, 30_000, "the daemon closed the stream of a client that does not read");
+      await waitFor(
+        () => dash.streamCount() === 0,
+        30_000,
+        "the daemon closed the stream of a client that does not read",
+      );
     } finally {
       clearInterval(feed);
       bigPrompt = "";
@@ -107,7 +123,15 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
     }
     assert.equal((await openStream(cookie)).status, 503);
     open.pop()!.destroy();
-    await waitFor(async () => (await openStream(cookie).then((s) => { if (s.status === 200) s.socket.destroy(); return s.status; })) === 200, 5_000, "a place freed");
+    await waitFor(
+      async () =>
+        (await openStream(cookie).then((s) => {
+          if (s.status === 200) s.socket.destroy();
+          return s.status;
+        })) === 200,
+      5_000,
+      "a place freed",
+    );
     for (const s of open) s.destroy();
   });
 
@@ -127,9 +151,13 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   });
 
   it("a POST under /ui with another origin's Origin is refused (another local app's port too); the own origin passes", async () => {
-    const post = (path: string, origin: string, body = `token=${TOKEN}`) => fetch(`http://127.0.0.1:${port}${path}`, {
-      method: "POST", body, redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin },
-    });
+    const post = (path: string, origin: string, body = `token=${TOKEN}`) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: "POST",
+        body,
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin },
+      });
     for (const origin of [`http://127.0.0.1:${port + 1}`, "http://localhost:3000", "https://evil.example", "null"]) {
       assert.equal((await post("/ui/login", origin)).status, 403, origin);
       assert.equal((await post("/ui/logout", origin, "")).status, 403, origin);
@@ -146,10 +174,12 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   for (const a of taskActions) {
     it(`the ${a.action} action reaches ControlApi.${a.method} with ${Object.keys(a.args).join(" and ")}, only with triggers on`, async () => {
       const cookie = await login();
-      const act = () => fetch(`http://127.0.0.1:${port}/ui/action`, {
-        method: "POST", body: JSON.stringify({ action: a.action, ...a.args }),
-        headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
-      });
+      const act = () =>
+        fetch(`http://127.0.0.1:${port}/ui/action`, {
+          method: "POST",
+          body: JSON.stringify({ action: a.action, ...a.args }),
+          headers: { "content-type": "application/json", "x-cf-ui": "1", cookie, origin: `http://127.0.0.1:${port}` },
+        });
       assert.equal((await act()).status, 403);
       assert.deepEqual(a.calls, []);
       triggersOn = true;
@@ -166,10 +196,24 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   it("logins in flight at once count against the throttle before their bodies arrive (10 at most, the rest 429)", async () => {
     const results: number[] = [];
     const reqs = Array.from({ length: 30 }, () => {
-      const req = request({
-        host: "127.0.0.1", port, path: "/ui/login", method: "POST", agent: false,
-        headers: { "content-type": "application/x-www-form-urlencoded", "content-length": "11", origin: `http://127.0.0.1:${port}` },
-      }, (res) => { results.push(res.statusCode ?? 0); res.resume(); });
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/ui/login",
+          method: "POST",
+          agent: false,
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "content-length": "11",
+            origin: `http://127.0.0.1:${port}`,
+          },
+        },
+        (res) => {
+          results.push(res.statusCode ?? 0);
+          res.resume();
+        },
+      );
       req.on("error", () => {});
       req.flushHeaders();
       return req;

@@ -16,7 +16,12 @@ describe("httpUsageSource against the stand-in", () => {
 
   it("calls as the CLI does (User-Agent claude-code/<version>, anthropic-beta) and parses the figures", async () => {
     let ua = "claude-code/2.1.197";
-    const src = httpUsageSource(api.url, 2_000, () => Date.now(), () => ua);
+    const src = httpUsageSource(
+      api.url,
+      2_000,
+      () => Date.now(),
+      () => ua,
+    );
     const n = api.requests.length;
     const r = await src(tok);
     assert.ok(r.ok, JSON.stringify(r));
@@ -33,13 +38,26 @@ describe("httpUsageSource against the stand-in", () => {
   });
 
   it("an unknown client is refused: rate_limited with retryAfterMs 0 (not null)", async () => {
-    const src = httpUsageSource(api.url, 2_000, () => Date.now(), () => "claude-failover/0.1.0");
+    const src = httpUsageSource(
+      api.url,
+      2_000,
+      () => Date.now(),
+      () => "claude-failover/0.1.0",
+    );
     const r = await src(tok);
-    assert.deepEqual(r.ok ? null : { kind: r.kind, ra: r.kind === "rate_limited" ? r.retryAfterMs : undefined }, { kind: "rate_limited", ra: 0 });
+    assert.deepEqual(r.ok ? null : { kind: r.kind, ra: r.kind === "rate_limited" ? r.retryAfterMs : undefined }, {
+      kind: "rate_limited",
+      ra: 0,
+    });
   });
 
   it("a long block comes back with its retry-after in ms", async () => {
-    const src = httpUsageSource(api.url, 2_000, () => Date.now(), () => "claude-code/2.1.197");
+    const src = httpUsageSource(
+      api.url,
+      2_000,
+      () => Date.now(),
+      () => "claude-code/2.1.197",
+    );
     api.setUsageMode("blocked");
     try {
       const r = await src(tok);

@@ -18,12 +18,24 @@ const RESET7 = T0 + 4 * 24 * H;
 
 function figures(u5: number, at: number, source: UsageFigures["source"], reset5 = RESET5): UsageFigures {
   return {
-    fiveHour: { utilization: u5, resetsAt: reset5 }, sevenDay: { utilization: 0.3, resetsAt: RESET7 },
-    perModelWeekly: { opus: { utilization: 0.5, resetsAt: RESET7 } }, fetchedAt: at, source,
+    fiveHour: { utilization: u5, resetsAt: reset5 },
+    sevenDay: { utilization: 0.3, resetsAt: RESET7 },
+    perModelWeekly: { opus: { utilization: 0.5, resetsAt: RESET7 } },
+    fetchedAt: at,
+    source,
   };
 }
 function row(account: string, u5: number, at: number, source: "usage_api" | "statusline", reset5 = RESET5): UsageRow {
-  return { account, figures: figures(u5, at, source, reset5), fetchedAt: at, source, error: null, errorAt: null, nextPollAt: at + 5 * M, backoffMs: 0 };
+  return {
+    account,
+    figures: figures(u5, at, source, reset5),
+    fetchedAt: at,
+    source,
+    error: null,
+    errorAt: null,
+    nextPollAt: at + 5 * M,
+    backoffMs: 0,
+  };
 }
 
 describe("usage samples on a real SQLite file", () => {
@@ -41,10 +53,16 @@ describe("usage samples on a real SQLite file", () => {
   });
 
   it("a fresh reading records one sample per window, with its source", () => {
-    store.putUsage(row("a", 0.10, T0, "usage_api"));
-    assert.deepEqual(store.usageSamples("a", "five_hour", 0), [{ at: T0, source: "usage_api", utilization: 0.10, resetsAt: RESET5 }]);
-    assert.deepEqual(store.usageSamples("a", "seven_day", 0), [{ at: T0, source: "usage_api", utilization: 0.3, resetsAt: RESET7 }]);
-    assert.deepEqual(store.usageSamples("a", "seven_day_opus", 0), [{ at: T0, source: "usage_api", utilization: 0.5, resetsAt: RESET7 }]);
+    store.putUsage(row("a", 0.1, T0, "usage_api"));
+    assert.deepEqual(store.usageSamples("a", "five_hour", 0), [
+      { at: T0, source: "usage_api", utilization: 0.1, resetsAt: RESET5 },
+    ]);
+    assert.deepEqual(store.usageSamples("a", "seven_day", 0), [
+      { at: T0, source: "usage_api", utilization: 0.3, resetsAt: RESET7 },
+    ]);
+    assert.deepEqual(store.usageSamples("a", "seven_day_opus", 0), [
+      { at: T0, source: "usage_api", utilization: 0.5, resetsAt: RESET7 },
+    ]);
     assert.deepEqual(store.usageSamples("b", "five_hour", 0), []);
   });
 
@@ -56,7 +74,7 @@ describe("usage samples on a real SQLite file", () => {
   });
 
   it("the status line's readings are thinned to one a minute per window; a reset is kept at once", () => {
-    for (let s = 1; s <= 59; s++) store.putUsage(row("a", 0.10 + s * 0.0005, T0 + s * S, "statusline"));
+    for (let s = 1; s <= 59; s++) store.putUsage(row("a", 0.1 + s * 0.0005, T0 + s * S, "statusline"));
     assert.equal(store.usageSamples("a", "five_hour", 0).length, 1, "59 readings within the minute: none kept");
     store.putUsage(row("a", 0.14, T0 + 60 * S, "statusline"));
     const five = store.usageSamples("a", "five_hour", 0);
@@ -67,18 +85,27 @@ describe("usage samples on a real SQLite file", () => {
     // The window resets 10 s later: kept despite the gap, with the new reset time.
     store.putUsage(row("a", 0.01, T0 + 70 * S, "statusline", RESET5 + 5 * H));
     const after = store.usageSamples("a", "five_hour", 0);
-    assert.deepEqual(after.at(-1), { at: T0 + 70 * S, source: "statusline", utilization: 0.01, resetsAt: RESET5 + 5 * H });
+    assert.deepEqual(after.at(-1), {
+      at: T0 + 70 * S,
+      source: "statusline",
+      utilization: 0.01,
+      resetsAt: RESET5 + 5 * H,
+    });
     assert.equal(store.usageSamples("a", "seven_day", 0).length, 2, "the weekly window did not reset: thinned");
   });
 
   it("usageSamples filters by time, oldest first", () => {
     const since = store.usageSamples("a", "five_hour", T0 + 30 * S);
-    assert.deepEqual(since.map((s) => s.at), [T0 + M, T0 + 70 * S]);
+    assert.deepEqual(
+      since.map((s) => s.at),
+      [T0 + M, T0 + 70 * S],
+    );
   });
 
   it("a forecast from stored samples: 0.3/h over the last hour", () => {
     const t = T0 + 10 * H;
-    for (let m = 0; m <= 30; m += 2) store.putUsage(row("c", 0.2 + (m / 60) * 0.3, t + m * M, m % 4 ? "statusline" : "usage_api", t + 4 * H));
+    for (let m = 0; m <= 30; m += 2)
+      store.putUsage(row("c", 0.2 + (m / 60) * 0.3, t + m * M, m % 4 ? "statusline" : "usage_api", t + 4 * H));
     const now = t + 30 * M;
     const f = forecastWindow(store.usageSamples("c", "five_hour", now - H), now);
     assert.ok(f && f.burnPerHour !== null);
@@ -90,7 +117,10 @@ describe("usage samples on a real SQLite file", () => {
   it("samples older than 8 days are pruned as new readings arrive; pruneUsageSamples prunes every account", () => {
     const later = T0 + USAGE_SAMPLES_KEEP_MS + 2 * H;
     store.putUsage(row("a", 0.2, later, "usage_api", later + H));
-    assert.deepEqual(store.usageSamples("a", "five_hour", 0).map((s) => s.at), [later]);
+    assert.deepEqual(
+      store.usageSamples("a", "five_hour", 0).map((s) => s.at),
+      [later],
+    );
     assert.ok(store.usageSamples("c", "five_hour", 0).length > 0, "another account's samples are its own to prune");
     store.pruneUsageSamples(later);
     assert.deepEqual(store.usageSamples("c", "five_hour", 0), []);

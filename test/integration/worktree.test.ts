@@ -7,7 +7,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { checkBaseRef, createWorktree, notAGitRepo, removeWorktree, summarize, worktreeDirs } from "../../src/inbox/worktree.js";
+import {
+  checkBaseRef,
+  createWorktree,
+  notAGitRepo,
+  removeWorktree,
+  summarize,
+  worktreeDirs,
+} from "../../src/inbox/worktree.js";
 
 const g = (cwd: string, ...args: string[]) => execFileSync("git", ["-C", cwd, ...args], { encoding: "utf8" }).trim();
 
@@ -76,7 +83,12 @@ describe("git worktrees for tasks", () => {
     mkdirSync(dir);
     await createWorktree(p, join(dir, "t3"), "cf/t3", null);
     mkdirSync(join(dir, "junk")); // not a worktree at all
-    assert.deepEqual(worktreeDirs(dir).map((d) => d.slice(dir.length + 1)).sort(), ["junk", "t3"]);
+    assert.deepEqual(
+      worktreeDirs(dir)
+        .map((d) => d.slice(dir.length + 1))
+        .sort(),
+      ["junk", "t3"],
+    );
     for (const d of worktreeDirs(dir)) await removeWorktree(d);
     assert.deepEqual(worktreeDirs(dir), []);
     assert.doesNotMatch(g(p, "worktree", "list", "--porcelain"), /t3/);
@@ -87,11 +99,17 @@ describe("git worktrees for tasks", () => {
     mkdirSync(plain);
     assert.match(notAGitRepo(plain) ?? "", /is not a git repository/);
     assert.equal(notAGitRepo(repo(root, "p4")), null);
-    await assert.rejects(createWorktree(join(root, "p4"), join(root, "wts", "t4"), "cf/t4", "no-such-ref"), /base "no-such-ref" is not a commit/);
+    await assert.rejects(
+      createWorktree(join(root, "p4"), join(root, "wts", "t4"), "cf/t4", "no-such-ref"),
+      /base "no-such-ref" is not a commit/,
+    );
     assert.match(checkBaseRef("--upload-pack=x") ?? "", /leading '-'/);
     assert.match(checkBaseRef("a b") ?? "", /no spaces/);
     assert.equal(checkBaseRef("main"), null);
-    await assert.rejects(createWorktree(join(root, "p4"), join(root, "wts", "t5"), "cf/bad..name", null), /not a valid branch name/);
+    await assert.rejects(
+      createWorktree(join(root, "p4"), join(root, "wts", "t5"), "cf/bad..name", null),
+      /not a valid branch name/,
+    );
     assert.equal(existsSync(join(root, "wts", "t4")), false);
   });
 });

@@ -8,8 +8,19 @@ import { delay, waitFor } from "../support/wait.js";
 import type { ScaleEnv, StatusSession } from "./scale-env.js";
 
 export const FAULT_KINDS = [
-  "daemon_kill", "cli_kill", "tmux_kill_server", "usage_hang", "usage_500", "usage_429", "usage_refuse", "spool_junk", "checkpoint_corrupt",
-  "server_throttle", "token_rejected", "second_daemon", "transcript_torn",
+  "daemon_kill",
+  "cli_kill",
+  "tmux_kill_server",
+  "usage_hang",
+  "usage_500",
+  "usage_429",
+  "usage_refuse",
+  "spool_junk",
+  "checkpoint_corrupt",
+  "server_throttle",
+  "token_rejected",
+  "second_daemon",
+  "transcript_torn",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -37,9 +48,32 @@ export interface FaultRecord {
 
 // Events worth listing per fault: what the daemon did about it.
 const REACTIONS: Record<FaultKind, string[]> = {
-  daemon_kill: ["daemon.started", "session.adopted", "session.launch", "swap.interrupted", "swap.resent_after_recovery", "task.requeued", "task.awaiting_stop"],
-  cli_kill: ["session.exited", "session.launch", "hook.SessionStart", "session.new_conversation", "session.continued_after_restore", "task.retry"],
-  tmux_kill_server: ["session.exited", "session.launch", "session.continued_after_restore", "session.new_conversation", "session.failed", "task.retry", "pool.session_stopped"],
+  daemon_kill: [
+    "daemon.started",
+    "session.adopted",
+    "session.launch",
+    "swap.interrupted",
+    "swap.resent_after_recovery",
+    "task.requeued",
+    "task.awaiting_stop",
+  ],
+  cli_kill: [
+    "session.exited",
+    "session.launch",
+    "hook.SessionStart",
+    "session.new_conversation",
+    "session.continued_after_restore",
+    "task.retry",
+  ],
+  tmux_kill_server: [
+    "session.exited",
+    "session.launch",
+    "session.continued_after_restore",
+    "session.new_conversation",
+    "session.failed",
+    "task.retry",
+    "pool.session_stopped",
+  ],
   usage_hang: ["quota.poll_error", "quota.decision.move", "swap.started"],
   usage_500: ["quota.poll_error", "quota.decision.move", "swap.started"],
   usage_429: ["quota.poll_error", "quota.decision.move", "swap.started"],
@@ -49,7 +83,13 @@ const REACTIONS: Record<FaultKind, string[]> = {
   second_daemon: ["daemon.started", "swap.interrupted", "task.requeued"],
   spool_junk: ["hook.orphan"],
   checkpoint_corrupt: ["daemon.started", "checkpoint.corrupt", "session.restored_from_checkpoint", "session.adopted"],
-  transcript_torn: ["session.exited", "session.transcript_repaired", "session.transcript_damaged", "session.launch", "hook.SessionStart"],
+  transcript_torn: [
+    "session.exited",
+    "session.transcript_repaired",
+    "session.transcript_damaged",
+    "session.launch",
+    "hook.SessionStart",
+  ],
 };
 
 export class Chaos {
@@ -61,7 +101,12 @@ export class Chaos {
   private stopped = false;
   private readonly watchers: Promise<void>[] = [];
 
-  constructor(private readonly env: ScaleEnv, private readonly rand: () => number, private readonly o: ChaosOptions, private readonly log: (s: string) => void) {}
+  constructor(
+    private readonly env: ScaleEnv,
+    private readonly rand: () => number,
+    private readonly o: ChaosOptions,
+    private readonly log: (s: string) => void,
+  ) {}
 
   start(): void {
     this.schedule();
@@ -88,10 +133,12 @@ export class Chaos {
     if (this.stopped) return;
     const gap = this.o.minGapMs + this.rand() * (this.o.maxGapMs - this.o.minGapMs);
     this.timer = setTimeout(() => {
-      this.running = this.inject(this.next()).catch((e) => this.log(`fault failed to inject: ${e instanceof Error ? e.message : String(e)}`)).finally(() => {
-        this.running = null;
-        this.schedule();
-      });
+      this.running = this.inject(this.next())
+        .catch((e) => this.log(`fault failed to inject: ${e instanceof Error ? e.message : String(e)}`))
+        .finally(() => {
+          this.running = null;
+          this.schedule();
+        });
     }, gap);
   }
 
@@ -170,7 +217,11 @@ export class Chaos {
         const account = this.pick(Object.keys(env.h.accountTokens))!;
         const n = 1 + Math.floor(this.rand() * 3);
         env.h.api.setThrottle(env.h.accountTokens[account]!, n);
-        return void this.record(kind, null, `account ${account}: next ${n} turn requests throttled (429, x-should-retry, no unified headers)`);
+        return void this.record(
+          kind,
+          null,
+          `account ${account}: next ${n} turn requests throttled (429, x-should-retry, no unified headers)`,
+        );
       }
       case "token_rejected": {
         // The API refuses an account's token twice (restart, then revoked and moved); the
@@ -178,12 +229,20 @@ export class Chaos {
         const account = this.pick(Object.keys(env.h.accountTokens))!;
         const token = env.h.accountTokens[account]!;
         env.h.api.setAuthFailure(token, 2);
-        this.record(kind, null, `account ${account}: next 2 turn requests answered 401 (token expired), logged in again after 30 s`);
-        this.watchers.push(delay(30_000).then(() => {
-          env.h.api.setAuthFailure(token, 0);
-          const home = (env.h.configObject.accounts as { name: string; home: string }[]).find((a) => a.name === account)!.home;
-          writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(token), { mode: 0o600 });
-        }));
+        this.record(
+          kind,
+          null,
+          `account ${account}: next 2 turn requests answered 401 (token expired), logged in again after 30 s`,
+        );
+        this.watchers.push(
+          delay(30_000).then(() => {
+            env.h.api.setAuthFailure(token, 0);
+            const home = (env.h.configObject.accounts as { name: string; home: string }[]).find(
+              (a) => a.name === account,
+            )!.home;
+            writeFileSync(join(home, ".claude", ".credentials.json"), fakeCredentials(token), { mode: 0o600 });
+          }),
+        );
         return;
       }
       case "second_daemon": {
@@ -194,7 +253,11 @@ export class Chaos {
         // Its start-up time (tsx compiling on a loaded box) is not the point; its exit status and that it
         // left the first one alone (the invariants) are.
         const ok = r.code === 2 && /another claude-failover daemon \(PID \d+\)/.test(r.firstLine);
-        return void this.record(kind, null, `second daemon exited ${r.code} after ${Date.now() - t0} ms${ok ? "" : " (EXPECTED exit 2 naming the first one's PID)"}: ${r.firstLine}`);
+        return void this.record(
+          kind,
+          null,
+          `second daemon exited ${r.code} after ${Date.now() - t0} ms${ok ? "" : " (EXPECTED exit 2 naming the first one's PID)"}: ${r.firstLine}`,
+        );
       }
       case "checkpoint_corrupt":
         return this.corruptCheckpoint();
@@ -205,9 +268,18 @@ export class Chaos {
   private junk(): string {
     const dir = this.env.spoolDir;
     const ns = BigInt(Date.now() - 3_600_000) * 1_000_000n;
-    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `junk-${i}-${Math.floor(this.rand() * 1e9)}.txt`), "x".repeat(i));
-    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `${ns + BigInt(i)}.${900000 + i}.${this.env.names[i % this.env.names.length]}.a.Stop.json`), i % 2 ? "{not json" : "[1,2,3]");
-    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `${ns + BigInt(200 + i)}.${910000 + i}.ghost-${i}.a.Stop.json`), JSON.stringify({ session_id: `ghost-${i}`, last_assistant_message: "boo" }));
+    for (let i = 0; i < 100; i++)
+      writeFileSync(join(dir, `junk-${i}-${Math.floor(this.rand() * 1e9)}.txt`), "x".repeat(i));
+    for (let i = 0; i < 100; i++)
+      writeFileSync(
+        join(dir, `${ns + BigInt(i)}.${900000 + i}.${this.env.names[i % this.env.names.length]}.a.Stop.json`),
+        i % 2 ? "{not json" : "[1,2,3]",
+      );
+    for (let i = 0; i < 50; i++)
+      writeFileSync(
+        join(dir, `${ns + BigInt(200 + i)}.${910000 + i}.ghost-${i}.a.Stop.json`),
+        JSON.stringify({ session_id: `ghost-${i}`, last_assistant_message: "boo" }),
+      );
     for (let i = 0; i < 20; i++) writeFileSync(join(dir, `.stray-${i}.tmp`), "half written");
     mkdirSync(join(dir, `junkdir-${Date.now()}`), { recursive: true });
     return "270 files: 100 unreadable names, 100 bad payloads under real session names, 50 events of unknown sessions, 20 stray .tmp files, and a directory";
@@ -219,7 +291,9 @@ export class Chaos {
     // A session with no turn in flight and nothing owed (a parked one holds a prompt to resend): its hook
     // events can't arrive while its row is missing, and a checkpoint taken now holds all it needs.
     const quiet = (s: StatusSession) => s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered);
-    const idle = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
+    const idle = (await env.sessions().catch(() => []))
+      .filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith)
+      .map((s) => s.name);
     const name = this.pick(idle);
     if (!name) return void this.record("checkpoint_corrupt", null, "no quiet session to pick");
     // Two fresh checkpoints: the one before the corrupted newest is then as good as the row it replaces.
@@ -232,7 +306,11 @@ export class Chaos {
     const db = new Database(join(env.stateDir, "state.db"));
     db.prepare("DELETE FROM sessions WHERE name = ?").run(name);
     db.close();
-    const f = this.record("checkpoint_corrupt", name, `truncated ${newest}, SIGKILLed the daemon, deleted the session's row, restarted`);
+    const f = this.record(
+      "checkpoint_corrupt",
+      name,
+      `truncated ${newest}, SIGKILLed the daemon, deleted the session's row, restarted`,
+    );
     await env.startDaemon();
     this.watch(f);
   }
@@ -245,14 +323,33 @@ export class Chaos {
   private async tearTranscript(): Promise<void> {
     const env = this.env;
     const quiet = (s: StatusSession) => s.state === "idle" && (s.lastPrompt === null || s.lastPromptAnswered);
-    const names = (await env.sessions().catch(() => [])).filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith).map((s) => s.name);
-    const rows = names.map((n) => ({ n, path: (env.store().prepare("SELECT transcript_path AS p FROM sessions WHERE name = ?").get(n) as { p: string | null } | undefined)?.p ?? null }));
+    const names = (await env.sessions().catch(() => []))
+      .filter((s) => s.kind === "dedicated" && quiet(s) && !s.busyWith)
+      .map((s) => s.name);
+    const rows = names.map((n) => ({
+      n,
+      path:
+        (
+          env.store().prepare("SELECT transcript_path AS p FROM sessions WHERE name = ?").get(n) as
+            { p: string | null } | undefined
+        )?.p ?? null,
+    }));
     const pick = this.pick(rows.filter((r) => r.path && existsSync(r.path)));
     const pane = pick ? env.panes().find((p) => p.session === pick.n && !p.dead && p.pid > 0) : undefined;
     if (!pick || !pane) return void this.record("transcript_torn", null, "no quiet session with a transcript");
     process.kill(pane.pid, "SIGKILL");
-    appendFileSync(pick.path!, Buffer.concat([Buffer.from('{"type":"assistant","message":{"role":"assistant","content":[{"type":"te'), Buffer.alloc(512)]));
-    const f = this.record("transcript_torn", pick.n, `SIGKILL CLI pid ${pane.pid}, half a line and 512 NUL bytes appended to its transcript`);
+    appendFileSync(
+      pick.path!,
+      Buffer.concat([
+        Buffer.from('{"type":"assistant","message":{"role":"assistant","content":[{"type":"te'),
+        Buffer.alloc(512),
+      ]),
+    );
+    const f = this.record(
+      "transcript_torn",
+      pick.n,
+      `SIGKILL CLI pid ${pane.pid}, half a line and 512 NUL bytes appended to its transcript`,
+    );
     this.watch(f, pick.n);
   }
 
@@ -266,12 +363,22 @@ export class Chaos {
   private async recovered(since: number, only?: string): Promise<number | null> {
     const up = new Set(["idle", "busy", "waiting", "limited", "parked"]);
     try {
-      await waitFor(async () => {
-        const s = await this.env.sessions();
-        const live = new Set(this.env.panes().filter((p) => !p.dead).map((p) => p.session));
-        const which = s.filter((x) => (only ? x.name === only : x.kind === "dedicated"));
-        return which.every((x) => up.has(x.state) && (x.state === "parked" || live.has(x.name)));
-      }, 60_000, "sessions back", 250);
+      await waitFor(
+        async () => {
+          const s = await this.env.sessions();
+          const live = new Set(
+            this.env
+              .panes()
+              .filter((p) => !p.dead)
+              .map((p) => p.session),
+          );
+          const which = s.filter((x) => (only ? x.name === only : x.kind === "dedicated"));
+          return which.every((x) => up.has(x.state) && (x.state === "parked" || live.has(x.name)));
+        },
+        60_000,
+        "sessions back",
+        250,
+      );
       return Date.now() - since;
     } catch {
       return null;
@@ -283,24 +390,35 @@ export class Chaos {
     this.faults.forEach((f, i) => {
       const until = this.faults[i + 1]?.at ?? endedAt;
       const kinds = REACTIONS[f.kind];
-      const rows = db.prepare(`SELECT kind, session, data FROM events WHERE ts >= ? AND ts < ? AND kind IN (${kinds.map(() => "?").join(",")})`).all(f.at - 500, until, ...kinds) as { kind: string; session: string | null; data: string }[];
+      const rows = db
+        .prepare(
+          `SELECT kind, session, data FROM events WHERE ts >= ? AND ts < ? AND kind IN (${kinds.map(() => "?").join(",")})`,
+        )
+        .all(f.at - 500, until, ...kinds) as { kind: string; session: string | null; data: string }[];
       const counts = new Map<string, number>();
       for (const r of rows) {
         if (f.target && r.session !== f.target && f.kind !== "checkpoint_corrupt") continue;
         const extra = r.kind === "hook.SessionStart" ? `(${(JSON.parse(r.data) as { source?: string }).source})` : "";
         counts.set(r.kind + extra, (counts.get(r.kind + extra) ?? 0) + 1);
       }
-      if (f.kind === "spool_junk") counts.set("spool files moved to bad/", listJson(join(this.env.spoolDir, "bad"), "").length);
+      if (f.kind === "spool_junk")
+        counts.set("spool files moved to bad/", listJson(join(this.env.spoolDir, "bad"), "").length);
       f.reaction = [...counts].map(([k, n]) => `${k} x${n}`).join(", ") || "no reaction events";
       const who = f.kind === "cli_kill" ? "the session" : "all sessions";
-      if (f.recoveredMs !== undefined) f.reaction += f.recoveredMs === null ? `; ${who} NOT live again within 60 s` : `; ${who} live again after ${f.recoveredMs} ms`;
+      if (f.recoveredMs !== undefined)
+        f.reaction +=
+          f.recoveredMs === null
+            ? `; ${who} NOT live again within 60 s`
+            : `; ${who} live again after ${f.recoveredMs} ms`;
     });
   }
 }
 
 function listJson(dir: string, ext = ".json"): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith(ext) && !f.startsWith(".")).sort();
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(ext) && !f.startsWith("."))
+      .sort();
   } catch {
     return [];
   }

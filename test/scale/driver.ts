@@ -13,7 +13,11 @@ export interface SentPrompt {
   outcome: "accepted" | "refused" | "unknown" | "pending";
   detail?: string;
 }
-export interface DroppedTask { marker: string; file: string; at: number }
+export interface DroppedTask {
+  marker: string;
+  file: string;
+  at: number;
+}
 
 export interface DriverOptions {
   promptsPerSec: number;
@@ -54,7 +58,11 @@ export class Driver {
   private lastTick = Date.now();
   statusErrors = 0;
 
-  constructor(private readonly env: ScaleEnv, private readonly rand: () => number, private readonly o: DriverOptions) {}
+  constructor(
+    private readonly env: ScaleEnv,
+    private readonly rand: () => number,
+    private readonly o: DriverOptions,
+  ) {}
 
   start(): void {
     this.lastTick = Date.now();
@@ -119,7 +127,13 @@ export class Driver {
   }
 
   private canPrompt(s: StatusSession, now: number): boolean {
-    if (s.state !== "idle" || s.busyWith || (s.lastPrompt !== null && !s.lastPromptAnswered) || this.sending.has(s.name)) return false;
+    if (
+      s.state !== "idle" ||
+      s.busyWith ||
+      (s.lastPrompt !== null && !s.lastPromptAnswered) ||
+      this.sending.has(s.name)
+    )
+      return false;
     const prev = this.last.get(s.name);
     if (!prev || this.o.answered(prev.marker)) return true;
     return prev.outcome !== "accepted" && now - prev.at > UNSURE_HOLD_MS;
@@ -131,7 +145,10 @@ export class Driver {
     this.prompts.push(rec);
     this.last.set(session, rec);
     try {
-      const r = await this.env.api("POST", "/trigger/send", { session, text: `${marker} for ${session} SLOW:${this.slow()}` });
+      const r = await this.env.api("POST", "/trigger/send", {
+        session,
+        text: `${marker} for ${session} SLOW:${this.slow()}`,
+      });
       rec.outcome = r.status === 200 ? "accepted" : "refused";
       if (r.status !== 200) rec.detail = `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
     } catch (e) {

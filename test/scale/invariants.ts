@@ -19,7 +19,10 @@ export interface RunFacts {
   faultsBySession: Map<string, number>;
 }
 
-export interface CheckResult { violations: string[]; notes: string[] }
+export interface CheckResult {
+  violations: string[];
+  notes: string[];
+}
 
 const LIMIT_REACTION_MS = 60_000;
 
@@ -33,25 +36,36 @@ export function checkRun(f: RunFacts): CheckResult {
   for (const p of f.prompts) {
     const stops = f.daemon.stopCount(p.marker);
     const answers = f.turns.answered.get(p.marker) ?? 0;
-    if (p.outcome === "accepted" && stops !== 1) v(`${p.marker} (${p.session}): taken by the daemon, answered ${stops} times (Stop events), ${answers} model answers`);
+    if (p.outcome === "accepted" && stops !== 1)
+      v(
+        `${p.marker} (${p.session}): taken by the daemon, answered ${stops} times (Stop events), ${answers} model answers`,
+      );
     if (p.outcome !== "accepted" && stops > 1) v(`${p.marker} (${p.session}, ${p.outcome}): answered ${stops} times`);
     if (answers > 1) {
       if (f.chaos) askedTwice++;
       else v(`${p.marker} (${p.session}): the model answered it ${answers} times`);
     }
   }
-  if (askedTwice) notes.push(`${askedTwice} prompt(s) reached the model twice (a turn cut by a fault, continued after the restart); each was shown once`);
+  if (askedTwice)
+    notes.push(
+      `${askedTwice} prompt(s) reached the model twice (a turn cut by a fault, continued after the restart); each was shown once`,
+    );
 
   // Every task is done exactly once.
   const byMarker = new Map(f.daemon.tasks.map((t) => [/soak-t\d{6}/.exec(t.prompt)?.[0] ?? "", t]));
   for (const t of f.tasks) {
     const row = byMarker.get(t.marker);
-    if (!row) { v(`${t.marker}: never became a task`); continue; }
+    if (!row) {
+      v(`${t.marker}: never became a task`);
+      continue;
+    }
     if (row.state !== "done") v(`${t.marker} (${row.id}): ${row.state} after ${row.attempts} attempt(s), not done`);
-    if (row.doneEvents > 1 || (row.state === "done" && row.doneEvents !== 1)) v(`${t.marker} (${row.id}): ${row.doneEvents} task.done events`);
+    if (row.doneEvents > 1 || (row.state === "done" && row.doneEvents !== 1))
+      v(`${t.marker} (${row.id}): ${row.doneEvents} task.done events`);
     const stops = f.daemon.stopCount(t.marker);
     if (stops > 1) v(`${t.marker} (${row.id}): answered ${stops} times (Stop events)`);
-    if ((f.turns.answered.get(t.marker) ?? 0) > 1 && !f.chaos) v(`${t.marker}: the model answered it ${f.turns.answered.get(t.marker)} times`);
+    if ((f.turns.answered.get(t.marker) ?? 0) > 1 && !f.chaos)
+      v(`${t.marker}: the model answered it ${f.turns.answered.get(t.marker)} times`);
   }
 
   // No token got a 200 answer beyond its cap in any window.
@@ -60,21 +74,30 @@ export function checkRun(f: RunFacts): CheckResult {
   // Every server throttle was taken as one: a retry on the same account scheduled (the prompt's being
   // answered once is checked with every other prompt), never a swap for it.
   for (const e of f.daemon.throttleHits) {
-    const retried = f.daemon.throttles.some((x) => x.session === e.session && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS);
-    if (!retried && e.ts < f.endedAt - LIMIT_REACTION_MS) v(`${e.session}: server throttle at ${new Date(e.ts).toISOString()} with no retry scheduled within ${LIMIT_REACTION_MS / 1000}s`);
+    const retried = f.daemon.throttles.some(
+      (x) => x.session === e.session && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS,
+    );
+    if (!retried && e.ts < f.endedAt - LIMIT_REACTION_MS)
+      v(
+        `${e.session}: server throttle at ${new Date(e.ts).toISOString()} with no retry scheduled within ${LIMIT_REACTION_MS / 1000}s`,
+      );
   }
 
   // Every rate-limit refusal was acted on: the session swapped away, parked, or resumed elsewhere.
   const unanswered = f.daemon.limitHits.filter((e) => {
     const s = e.session;
-    const swapped = f.daemon.swaps.some((w) => w.session === s && w.startedAt >= e.ts - 1000 && w.startedAt <= e.ts + LIMIT_REACTION_MS);
-    const near = (x: { session: string | null; ts: number }) => x.session === s && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS;
+    const swapped = f.daemon.swaps.some(
+      (w) => w.session === s && w.startedAt >= e.ts - 1000 && w.startedAt <= e.ts + LIMIT_REACTION_MS,
+    );
+    const near = (x: { session: string | null; ts: number }) =>
+      x.session === s && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS;
     const parked = f.daemon.parks.some(near) || f.daemon.resumes.some(near);
     return !swapped && !parked && e.ts < f.endedAt - LIMIT_REACTION_MS;
   });
   for (const e of unanswered) {
     const msg = `${e.session}: rate-limit refusal at ${new Date(e.ts).toISOString()} with no swap or park within ${LIMIT_REACTION_MS / 1000}s`;
-    if (f.chaos && (f.faultsBySession.get(e.session ?? "") ?? 0) > 0) notes.push(msg); else v(msg);
+    if (f.chaos && (f.faultsBySession.get(e.session ?? "") ?? 0) > 0) notes.push(msg);
+    else v(msg);
   }
 
   // Swaps per session stay bounded, and no optimisation move comes within the dwell time of the last move.
@@ -84,11 +107,13 @@ export function checkRun(f: RunFacts): CheckResult {
     const mine = f.daemon.swaps.filter((w) => w.session === s);
     const hits = f.daemon.limitHits.filter((e) => e.session === s).length;
     const bound = 2 + hits + Math.floor(dwells) + 2 * (f.faultsBySession.get(s) ?? 0);
-    if (mine.length > bound) v(`${s}: ${mine.length} swaps (bound ${bound}: 2 + ${hits} limit hits + one per dwell time + faults)`);
+    if (mine.length > bound)
+      v(`${s}: ${mine.length} swaps (bound ${bound}: 2 + ${hits} limit hits + one per dwell time + faults)`);
     const moved = mine.filter((w) => w.outcome === "ok");
     for (let i = 1; i < moved.length; i++) {
       const gap = moved[i]!.startedAt - moved[i - 1]!.startedAt;
-      if (moved[i]!.reason === "quota_threshold" && gap < f.minDwellMs) v(`${s}: threshold move ${gap} ms after the previous move (min_dwell ${f.minDwellMs} ms)`);
+      if (moved[i]!.reason === "quota_threshold" && gap < f.minDwellMs)
+        v(`${s}: threshold move ${gap} ms after the previous move (min_dwell ${f.minDwellMs} ms)`);
     }
   }
 

@@ -23,7 +23,13 @@ export interface ScaleOptions {
 }
 
 export interface StatusSession {
-  name: string; kind: string; account: string | null; state: string; lastPrompt: string | null; lastPromptAnswered: boolean; busyWith: string | null;
+  name: string;
+  kind: string;
+  account: string | null;
+  state: string;
+  lastPrompt: string | null;
+  lastPromptAnswered: boolean;
+  busyWith: string | null;
 }
 
 export const sessionName = (i: number): string => `s${String(i + 1).padStart(2, "0")}`;
@@ -32,11 +38,26 @@ export const sessionName = (i: number): string => `s${String(i + 1).padStart(2, 
 export function scaleConfig(o: ScaleOptions, poolProject: string): Record<string, unknown> {
   return {
     claude: { env: o.offlineDelayMs !== undefined ? { STUB_CLAUDE_OFFLINE_DELAY_MS: String(o.offlineDelayMs) } : {} },
-    pool: { autonomous: { max: o.poolMax, min: 0, idle_timeout: "20s", project: poolProject, retry_backoff: "2s", retry_backoff_max: "10s", max_attempts: 5 } },
+    pool: {
+      autonomous: {
+        max: o.poolMax,
+        min: 0,
+        idle_timeout: "20s",
+        project: poolProject,
+        retry_backoff: "2s",
+        retry_backoff_max: "10s",
+        max_attempts: 5,
+      },
+    },
     sessions: { restart_backoff: "500ms", restart_backoff_max: "5s", start_timeout: "60s" },
     quota: {
-      poll_interval: "3s", poll_interval_min: "1s", poll_interval_max: "10s", stale_after: "1m",
-      min_dwell: "30s", reactivate_cooldown: "2s", request_timeout: "2s",
+      poll_interval: "3s",
+      poll_interval_min: "1s",
+      poll_interval_max: "10s",
+      stale_after: "1m",
+      min_dwell: "30s",
+      reactivate_cooldown: "2s",
+      request_timeout: "2s",
     },
     swap: { graceful_timeout: "15s", exit_timeout: "10s", confirm_timeout: "30s" },
     checkpoint: { interval: "20s", keep: 5 },
@@ -52,7 +73,10 @@ export class ScaleEnv {
   readonly names: string[];
   private db: Database.Database | null = null;
 
-  private constructor(readonly h: Harness, readonly opts: ScaleOptions) {
+  private constructor(
+    readonly h: Harness,
+    readonly opts: ScaleOptions,
+  ) {
     this.logPath = join(h.root, "daemon.log");
     this.names = Array.from({ length: opts.dedicated }, (_, i) => sessionName(i));
   }
@@ -77,11 +101,21 @@ export class ScaleEnv {
     return new ScaleEnv(h, opts);
   }
 
-  get stateDir(): string { return join(this.h.root, "state"); }
-  get spoolDir(): string { return join(this.stateDir, "spool"); }
-  get inboxDir(): string { return join(this.stateDir, "inbox"); }
-  get checkpointDir(): string { return join(this.stateDir, "checkpoints"); }
-  get listen(): string { return String((this.h.configObject.mcp_http as Record<string, unknown>).listen); }
+  get stateDir(): string {
+    return join(this.h.root, "state");
+  }
+  get spoolDir(): string {
+    return join(this.stateDir, "spool");
+  }
+  get inboxDir(): string {
+    return join(this.stateDir, "inbox");
+  }
+  get checkpointDir(): string {
+    return join(this.stateDir, "checkpoints");
+  }
+  get listen(): string {
+    return String((this.h.configObject.mcp_http as Record<string, unknown>).listen);
+  }
 
   /**
    * Starts `claude-failover daemon` as a child (log appended to daemon.log) and waits for /health. Runs the
@@ -92,15 +126,23 @@ export class ScaleEnv {
     const js = process.env.SCALE_DAEMON_JS;
     const entry = js ? [js] : ["--import", "tsx", join(REPO, "src/cli/bin.ts")];
     const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], {
-      env: this.h.env, stdio: ["ignore", fd, fd], cwd: REPO,
+      env: this.h.env,
+      stdio: ["ignore", fd, fd],
+      cwd: REPO,
     });
     closeSync(fd);
     this.daemon = child;
-    await waitFor(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}); see ${this.logPath}`);
-      const r = await fetch(`http://${this.listen}/health`).catch(() => null);
-      return r?.status === 200;
-    }, timeoutMs, "daemon ready", 100);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}); see ${this.logPath}`);
+        const r = await fetch(`http://${this.listen}/health`).catch(() => null);
+        return r?.status === 200;
+      },
+      timeoutMs,
+      "daemon ready",
+      100,
+    );
     return child.pid!;
   }
 
@@ -113,7 +155,11 @@ export class ScaleEnv {
   async runSecondDaemon(): Promise<{ code: number | null; firstLine: string }> {
     const js = process.env.SCALE_DAEMON_JS;
     const entry = js ? [js] : ["--import", "tsx", join(REPO, "src/cli/bin.ts")];
-    const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], { env: this.h.env, stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
+    const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], {
+      env: this.h.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: REPO,
+    });
     let text = "";
     child.stdout.on("data", (b: Buffer) => (text += b.toString()));
     child.stderr.on("data", (b: Buffer) => (text += b.toString()));
@@ -124,7 +170,14 @@ export class ScaleEnv {
         return null;
       }),
     ]);
-    return { code, firstLine: text.split("\n").find((l) => l.trim())?.slice(0, 200) ?? "" };
+    return {
+      code,
+      firstLine:
+        text
+          .split("\n")
+          .find((l) => l.trim())
+          ?.slice(0, 200) ?? "",
+    };
   }
 
   /** SIGKILL, like a crash or an OOM kill; tmux sessions stay. */
@@ -159,17 +212,26 @@ export class ScaleEnv {
   cpuSeconds(pid = this.daemonPid()): number | null {
     if (!pid) return null;
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+        .replace(/^.*\) /, "")
+        .split(" ");
       return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
     } catch {
       return null;
     }
   }
 
-  async api(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 45_000): Promise<{ status: number; body: unknown }> {
+  async api(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    timeoutMs = 45_000,
+  ): Promise<{ status: number; body: unknown }> {
     const r = await fetch(`http://${this.listen}${path}`, {
-      method, headers: { authorization: `Bearer ${this.h.token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+      method,
+      headers: { authorization: `Bearer ${this.h.token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await r.text();
     let parsed: unknown = text;
@@ -200,10 +262,13 @@ export class ScaleEnv {
   panes(): { session: string; pid: number; dead: boolean }[] {
     const r = this.h.tmux("list-panes", "-a", "-F", "#{session_name}\t#{pane_pid}\t#{pane_dead}");
     if (r.code !== 0) return [];
-    return r.out.split("\n").filter(Boolean).map((l) => {
-      const [session = "", pid = "0", dead = "0"] = l.split("\t");
-      return { session, pid: Number(pid), dead: dead === "1" };
-    });
+    return r.out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => {
+        const [session = "", pid = "0", dead = "0"] = l.split("\t");
+        return { session, pid: Number(pid), dead: dead === "1" };
+      });
   }
 
   async cleanup(): Promise<void> {

@@ -42,16 +42,31 @@ export interface SoakReport {
 export function soakDefaults(env: NodeJS.ProcessEnv, prefix: string): SoakOptions {
   const n = (k: string, d: number) => (env[`${prefix}_${k}`] !== undefined ? Number(env[`${prefix}_${k}`]) : d);
   return {
-    seconds: n("SECONDS", 120), dedicated: n("DEDICATED", 40), poolMax: n("POOL_MAX", 10), accounts: n("ACCOUNTS", 5),
-    cap: n("CAP", 20), windowMs: n("WINDOW_S", 45) * 1000, promptsPerSec: n("RATE", 2), tasksPerSec: n("TASK_RATE", 0.3),
-    slowMs: [n("SLOW_MIN_MS", 200), n("SLOW_MAX_MS", 2500)], seed: n("SEED", Date.now() % 1_000_000), drainMs: n("DRAIN_S", 150) * 1000,
-    minDwellMs: 30_000, chaos: null, log: (l) => process.stdout.write(`${l}\n`),
+    seconds: n("SECONDS", 120),
+    dedicated: n("DEDICATED", 40),
+    poolMax: n("POOL_MAX", 10),
+    accounts: n("ACCOUNTS", 5),
+    cap: n("CAP", 20),
+    windowMs: n("WINDOW_S", 45) * 1000,
+    promptsPerSec: n("RATE", 2),
+    tasksPerSec: n("TASK_RATE", 0.3),
+    slowMs: [n("SLOW_MIN_MS", 200), n("SLOW_MAX_MS", 2500)],
+    seed: n("SEED", Date.now() % 1_000_000),
+    drainMs: n("DRAIN_S", 150) * 1000,
+    minDwellMs: 30_000,
+    chaos: null,
+    log: (l) => process.stdout.write(`${l}\n`),
   };
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const t0 = Date.now();
-  const env = await ScaleEnv.create({ dedicated: o.dedicated, poolMax: o.poolMax, accounts: o.accounts, config: { quota: { min_dwell: `${o.minDwellMs}ms` } } });
+  const env = await ScaleEnv.create({
+    dedicated: o.dedicated,
+    poolMax: o.poolMax,
+    accounts: o.accounts,
+    config: { quota: { min_dwell: `${o.minDwellMs}ms` } },
+  });
   const turns = new TurnLog(env.h.api);
   const windows = new QuotaWindows(env.h.api, env.h.accountTokens, o.cap, o.windowMs);
   const figures: Record<string, string | number> = {};
@@ -59,12 +74,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   try {
     windows.start();
     const pid = await env.startDaemon();
-    await waitFor(async () => (await env.sessions()).filter((s) => s.kind === "dedicated" && s.state === "idle").length === o.dedicated, 180_000, "all sessions idle", 500);
+    await waitFor(
+      async () =>
+        (await env.sessions()).filter((s) => s.kind === "dedicated" && s.state === "idle").length === o.dedicated,
+      180_000,
+      "all sessions idle",
+      500,
+    );
     figures.setup_s = Math.round((Date.now() - t0) / 1000);
     figures.rss_start_mb = Math.round((env.rssKb(pid) ?? 0) / 1024);
     const cpu0 = env.cpuSeconds(pid) ?? 0;
-    o.log(`seed ${o.seed}: ${o.dedicated} dedicated sessions + pool max ${o.poolMax}, ${o.accounts} accounts, cap ${o.cap} turns per window; ready in ${figures.setup_s} s, daemon RSS ${figures.rss_start_mb} MB`);
-    const driver = new Driver(env, prng(o.seed), { promptsPerSec: o.promptsPerSec, tasksPerSec: o.tasksPerSec, slowMs: o.slowMs, answered: (m) => turns.answers(m) > 0 });
+    o.log(
+      `seed ${o.seed}: ${o.dedicated} dedicated sessions + pool max ${o.poolMax}, ${o.accounts} accounts, cap ${o.cap} turns per window; ready in ${figures.setup_s} s, daemon RSS ${figures.rss_start_mb} MB`,
+    );
+    const driver = new Driver(env, prng(o.seed), {
+      promptsPerSec: o.promptsPerSec,
+      tasksPerSec: o.tasksPerSec,
+      slowMs: o.slowMs,
+      answered: (m) => turns.answers(m) > 0,
+    });
     const chaos = o.chaos ? new Chaos(env, prng(o.seed ^ 0x5bd1e995), o.chaos, o.log) : null;
     const startedAt = Date.now();
     scan = setInterval(() => turns.scan(), 1000);
@@ -74,62 +102,118 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // The daemon's RSS as a series (every 5 s): its trend after warm-up is reported (rss_slope_mb_per_h).
     const rss: Array<[number, number]> = [];
     let sampled = 0;
-    await waitFor(() => {
-      if (Date.now() - sampled >= 5000) {
-        sampled = Date.now();
-        const kb = env.rssKb();
-        if (kb) rss.push([sampled - startedAt, kb / 1024]);
-      }
-      if (Date.now() - shown >= 15_000) {
-        shown = Date.now();
-        progress(o, env, driver, turns, startedAt);
-      }
-      return Date.now() >= startedAt + o.seconds * 1000 && (chaos?.mayEnd() ?? true);
-    }, o.seconds * 1000 + (o.chaos?.untilEveryKind ? 300_000 : 60_000), "soak time", 1000);
+    await waitFor(
+      () => {
+        if (Date.now() - sampled >= 5000) {
+          sampled = Date.now();
+          const kb = env.rssKb();
+          if (kb) rss.push([sampled - startedAt, kb / 1024]);
+        }
+        if (Date.now() - shown >= 15_000) {
+          shown = Date.now();
+          progress(o, env, driver, turns, startedAt);
+        }
+        return Date.now() >= startedAt + o.seconds * 1000 && (chaos?.mayEnd() ?? true);
+      },
+      o.seconds * 1000 + (o.chaos?.untilEveryKind ? 300_000 : 60_000),
+      "soak time",
+      1000,
+    );
     await driver.stop();
     await chaos?.stop();
     o.log(`load stopped after ${Math.round((Date.now() - startedAt) / 1000)} s; draining`);
     const accepted = driver.prompts.filter((p) => p.outcome === "accepted");
-    const drained = await waitFor(() => {
-      turns.scan();
-      const rec = new DaemonRecord(env.store());
-      const open = accepted.filter((p) => rec.stopCount(p.marker) === 0).length + driver.tasks.filter((t) => !rec.tasks.some((r) => r.prompt.includes(t.marker) && (r.state === "done" || r.state === "failed"))).length;
-      return open === 0 && rec.swaps.every((s) => s.outcome !== null);
-    }, o.drainMs, "drain", 2000).then(() => true, () => false);
+    const drained = await waitFor(
+      () => {
+        turns.scan();
+        const rec = new DaemonRecord(env.store());
+        const open =
+          accepted.filter((p) => rec.stopCount(p.marker) === 0).length +
+          driver.tasks.filter(
+            (t) => !rec.tasks.some((r) => r.prompt.includes(t.marker) && (r.state === "done" || r.state === "failed")),
+          ).length;
+        return open === 0 && rec.swaps.every((s) => s.outcome !== null);
+      },
+      o.drainMs,
+      "drain",
+      2000,
+    ).then(
+      () => true,
+      () => false,
+    );
     const endedAt = Date.now();
     figures.rss_end_mb = Math.round((env.rssKb() ?? 0) / 1024);
     figures.rss_peak_mb = Math.round(Math.max(figures.rss_start_mb, ...rss.map(([, mb]) => mb)));
     const slope = rssSlope(rss);
     if (slope !== null) figures.rss_slope_mb_per_h = Math.round(slope * 10) / 10;
-    if (process.env.SOAK_RSS_SERIES) o.log(`rss series (s, MB): ${rss.map(([t, mb]) => `${Math.round(t / 1000)}:${Math.round(mb)}`).join(" ")}`);
+    if (process.env.SOAK_RSS_SERIES)
+      o.log(`rss series (s, MB): ${rss.map(([t, mb]) => `${Math.round(t / 1000)}:${Math.round(mb)}`).join(" ")}`);
     figures.daemon_cpu_s = Math.round(((env.cpuSeconds() ?? 0) - (env.daemonPid() === pid ? cpu0 : 0)) * 10) / 10;
     turns.scan();
     const rec = new DaemonRecord(env.store());
     chaos?.describe(env.store(), endedAt);
     const result = checkRun({
-      prompts: driver.prompts, tasks: driver.tasks, turns, daemon: rec, windows, startedAt, endedAt,
-      minDwellMs: o.minDwellMs, chaos: !!o.chaos, faultsBySession: chaos?.faultsBySession ?? new Map(),
+      prompts: driver.prompts,
+      tasks: driver.tasks,
+      turns,
+      daemon: rec,
+      windows,
+      startedAt,
+      endedAt,
+      minDwellMs: o.minDwellMs,
+      chaos: !!o.chaos,
+      faultsBySession: chaos?.faultsBySession ?? new Map(),
     });
     if (!drained) result.violations.unshift(`the drain did not finish within ${o.drainMs / 1000} s`);
     if (!env.daemon || env.daemon.exitCode !== null) result.violations.push("the daemon is not running at the end");
     // Hooks keep coming after the load (the CLI's idle Notification a minute after a turn): what counts is
     // an event the daemon left lying, i.e. one still there 10 s after it was written (waited for up to 30 s).
-    const stale = () => (existsSync(env.spoolDir) ? readdirSync(env.spoolDir).filter((f) => {
-      if (!f.endsWith(".json") || f.startsWith(".")) return false;
-      try { return Date.now() - statSync(join(env.spoolDir, f)).mtimeMs > 10_000; } catch { return false; }
-    }).length : 0);
-    const leftover = await waitFor(() => (stale() === 0 ? true : undefined), 30_000, "spool applied", 1000).then(() => 0, () => stale());
+    const stale = () =>
+      existsSync(env.spoolDir)
+        ? readdirSync(env.spoolDir).filter((f) => {
+            if (!f.endsWith(".json") || f.startsWith(".")) return false;
+            try {
+              return Date.now() - statSync(join(env.spoolDir, f)).mtimeMs > 10_000;
+            } catch {
+              return false;
+            }
+          }).length
+        : 0;
+    const leftover = await waitFor(() => (stale() === 0 ? true : undefined), 30_000, "spool applied", 1000).then(
+      () => 0,
+      () => stale(),
+    );
     if (leftover) result.violations.push(`${leftover} hook event file(s) left unapplied in the spool`);
     // Every turn ended and the daemon knows it: after the drain no session is still busy or mid-move.
     if (drained) {
-      const stuck = await waitFor(() => {
-        const open = new DaemonRecord(env.store()).sessions.filter((x) => ["busy", "swapping", "starting", "limited"].includes(x.state));
-        return open.length === 0 ? true : undefined;
-      }, 20_000, "sessions settled", 1000).then(() => [], () => new DaemonRecord(env.store()).sessions.filter((x) => ["busy", "swapping", "starting", "limited"].includes(x.state)));
-      for (const x of stuck) result.violations.push(`${x.name}: still ${x.state} after the drain (${x.stateReason ?? "no reason"})`);
+      const stuck = await waitFor(
+        () => {
+          const open = new DaemonRecord(env.store()).sessions.filter((x) =>
+            ["busy", "swapping", "starting", "limited"].includes(x.state),
+          );
+          return open.length === 0 ? true : undefined;
+        },
+        20_000,
+        "sessions settled",
+        1000,
+      ).then(
+        () => [],
+        () =>
+          new DaemonRecord(env.store()).sessions.filter((x) =>
+            ["busy", "swapping", "starting", "limited"].includes(x.state),
+          ),
+      );
+      for (const x of stuck)
+        result.violations.push(`${x.name}: still ${x.state} after the drain (${x.stateReason ?? "no reason"})`);
     }
-    const live = new Set(env.panes().filter((p) => !p.dead).map((p) => p.session));
-    for (const s of rec.sessions.filter((x) => x.kind === "dedicated" && x.state !== "parked" && !live.has(x.name))) result.violations.push(`${s.name}: no live CLI at the end (${s.state})`);
+    const live = new Set(
+      env
+        .panes()
+        .filter((p) => !p.dead)
+        .map((p) => p.session),
+    );
+    for (const s of rec.sessions.filter((x) => x.kind === "dedicated" && x.state !== "parked" && !live.has(x.name)))
+      result.violations.push(`${s.name}: no live CLI at the end (${s.state})`);
     if (process.env.SOAK_DEBUG && result.violations.length) debugDump(o, env, turns, rec, result.violations);
     Object.assign(figures, summarize(windows.history.length, driver, turns, rec, startedAt, endedAt));
     return { ok: result.violations.length === 0, seed: o.seed, ...result, figures, faults: chaos?.faults ?? [] };
@@ -146,22 +230,47 @@ function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRec
     const marker = /soak-[pt]\d{6}/.exec(v)?.[0];
     const session = /\((s\d\d|auto-\d\d)/.exec(v)?.[1] ?? /^(s\d\d)/.exec(v)?.[1];
     o.log(`--- ${v}`);
-    if (marker) for (const f of turns.facts.filter((x) => x.markers.includes(marker))) o.log(`  turn ${new Date(f.time).toISOString()} ${f.status} ${f.token?.slice(14, 15)} ${f.markers.join(" ")}`);
+    if (marker)
+      for (const f of turns.facts.filter((x) => x.markers.includes(marker)))
+        o.log(`  turn ${new Date(f.time).toISOString()} ${f.status} ${f.token?.slice(14, 15)} ${f.markers.join(" ")}`);
     // A task marker: the pool sessions its task ran on, from its task.* events.
     const task = marker?.startsWith("soak-t") ? rec.tasks.find((t) => t.prompt.includes(marker)) : undefined;
-    const taskSessions = task ? [...new Set(rec.events(env.store(), "kind LIKE 'task.%' ORDER BY id").filter((e) => e.data.id === task.id && e.session).map((e) => e.session!))] : [];
+    const taskSessions = task
+      ? [
+          ...new Set(
+            rec
+              .events(env.store(), "kind LIKE 'task.%' ORDER BY id")
+              .filter((e) => e.data.id === task.id && e.session)
+              .map((e) => e.session!),
+          ),
+        ]
+      : [];
     if (task) o.log(`  task ${task.id} ran on ${taskSessions.join(", ") || "no session"}`);
     const times = marker ? turns.facts.filter((x) => x.markers.includes(marker)).map((x) => x.time) : [];
-    const from = Math.min(...times) - 30_000, to = Math.max(...times) + 15_000;
-    for (const s of taskSessions) for (const e of rec.events(env.store(), "session = ? AND ts BETWEEN ? AND ? ORDER BY id", [s, from, to])) o.log(`  ${s} ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
+    const from = Math.min(...times) - 30_000,
+      to = Math.max(...times) + 15_000;
+    for (const s of taskSessions)
+      for (const e of rec.events(env.store(), "session = ? AND ts BETWEEN ? AND ? ORDER BY id", [s, from, to]))
+        o.log(
+          `  ${s} ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`,
+        );
     // The daemon's own log lines (warn and above) about those sessions.
     let logText = "";
-    try { logText = readFileSync(env.logPath, "utf8"); } catch { /* none */ }
+    try {
+      logText = readFileSync(env.logPath, "utf8");
+    } catch {
+      /* none */
+    }
     for (const s of [...taskSessions, ...(session ? [session] : [])]) {
-      const mine = logText.split("\n").filter((l) => l.includes(`"session":"${s}"`)).slice(-25);
+      const mine = logText
+        .split("\n")
+        .filter((l) => l.includes(`"session":"${s}"`))
+        .slice(-25);
       for (const l of mine) o.log(`  log ${s} ${l.slice(0, 300)}`);
     }
-    if (session) for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60)) o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
+    if (session)
+      for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60))
+        o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
   }
 }
 
@@ -177,11 +286,21 @@ function progress(o: SoakOptions, env: ScaleEnv, d: Driver, turns: TurnLog, star
   }
   const ok = turns.facts.filter((f) => f.status === 200).length;
   const refused = turns.facts.filter((f) => f.status === 429).length;
-  o.log(`t=${Math.round((Date.now() - startedAt) / 1000)}s prompts ${d.prompts.length} (accepted ${d.prompts.filter((p) => p.outcome === "accepted").length}) tasks ${d.tasks.length} (done ${done}) turns 200:${ok} 429:${refused} swaps ${swaps} rss ${Math.round((env.rssKb() ?? 0) / 1024)} MB`);
+  o.log(
+    `t=${Math.round((Date.now() - startedAt) / 1000)}s prompts ${d.prompts.length} (accepted ${d.prompts.filter((p) => p.outcome === "accepted").length}) tasks ${d.tasks.length} (done ${done}) turns 200:${ok} 429:${refused} swaps ${swaps} rss ${Math.round((env.rssKb() ?? 0) / 1024)} MB`,
+  );
 }
 
-function summarize(windows: number, d: Driver, turns: TurnLog, rec: DaemonRecord, startedAt: number, endedAt: number): Record<string, string | number> {
-  const by = <T>(xs: T[], key: (x: T) => string) => xs.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>());
+function summarize(
+  windows: number,
+  d: Driver,
+  turns: TurnLog,
+  rec: DaemonRecord,
+  startedAt: number,
+  endedAt: number,
+): Record<string, string | number> {
+  const by = <T>(xs: T[], key: (x: T) => string) =>
+    xs.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>());
   const perSession = by(rec.swaps, (s) => s.session);
   return {
     load_s: Math.round((endedAt - startedAt) / 1000),
@@ -193,7 +312,8 @@ function summarize(windows: number, d: Driver, turns: TurnLog, rec: DaemonRecord
     turns_200: turns.facts.filter((f) => f.status === 200).length,
     turns_429: turns.facts.filter((f) => f.status === 429).length,
     quota_windows: windows,
-    swaps: [...by(rec.swaps, (s) => `${s.reason}/${s.outcome ?? "open"}`)].map(([k, n]) => `${k} ${n}`).join(", ") || "none",
+    swaps:
+      [...by(rec.swaps, (s) => `${s.reason}/${s.outcome ?? "open"}`)].map(([k, n]) => `${k} ${n}`).join(", ") || "none",
     max_swaps_per_session: Math.max(0, ...perSession.values()),
     parks: rec.parks.length,
     rate_limit_hits: rec.limitHits.length,

@@ -4,7 +4,13 @@
 // beyond its cap.
 import type { StandInApi } from "../support/stand-in-api.js";
 
-export interface QuotaWindow { account: string; token: string; start: number; end: number | null; cap: number }
+export interface QuotaWindow {
+  account: string;
+  token: string;
+  start: number;
+  end: number | null;
+  cap: number;
+}
 
 const MINUTE = 60_000;
 // Reset the stand-in's count a little before the advertised minute: a daemon that comes back right at
@@ -16,7 +22,12 @@ export class QuotaWindows {
   private readonly open = new Map<string, QuotaWindow & { resetAt: number }>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly api: StandInApi, private readonly tokens: Record<string, string>, readonly cap: number, readonly minWindowMs: number) {}
+  constructor(
+    private readonly api: StandInApi,
+    private readonly tokens: Record<string, string>,
+    readonly cap: number,
+    readonly minWindowMs: number,
+  ) {}
 
   start(now = Date.now()): void {
     for (const account of Object.keys(this.tokens)) this.begin(account, now);
@@ -50,8 +61,11 @@ export class QuotaWindows {
   overCap(turns: { time: number; token: string | null; status: number }[]): string[] {
     const out: string[] = [];
     for (const w of this.history) {
-      const n = turns.filter((t) => t.token === w.token && t.status === 200 && t.time >= w.start && (w.end === null || t.time < w.end)).length;
-      if (n > w.cap) out.push(`${w.account}: ${n} answers in the window from ${new Date(w.start).toISOString()} (cap ${w.cap})`);
+      const n = turns.filter(
+        (t) => t.token === w.token && t.status === 200 && t.time >= w.start && (w.end === null || t.time < w.end),
+      ).length;
+      if (n > w.cap)
+        out.push(`${w.account}: ${n} answers in the window from ${new Date(w.start).toISOString()} (cap ${w.cap})`);
     }
     return out;
   }

@@ -9,9 +9,28 @@ import type { SessionRow } from "../../src/store/types.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
   return {
-    name, kind: "autonomous", project: "/p", account: "a", claudeSessionId: "id", transcriptPath: null, state: "idle", stateReason: null,
-    lastPrompt: null, lastPromptAt: null, lastPromptAnswered: true, failedPrompt: null, lastActivity: null, lastMoveAt: null,
-    parkedUntil: null, restarts: 0, started: true, createdAt: 0, updatedAt: 0, launchId: null, launchedAt: null, ...o,
+    name,
+    kind: "autonomous",
+    project: "/p",
+    account: "a",
+    claudeSessionId: "id",
+    transcriptPath: null,
+    state: "idle",
+    stateReason: null,
+    lastPrompt: null,
+    lastPromptAt: null,
+    lastPromptAnswered: true,
+    failedPrompt: null,
+    lastActivity: null,
+    lastMoveAt: null,
+    parkedUntil: null,
+    restarts: 0,
+    started: true,
+    createdAt: 0,
+    updatedAt: 0,
+    launchId: null,
+    launchedAt: null,
+    ...o,
   };
 }
 
@@ -38,8 +57,10 @@ export class FakeSessionLayer implements SessionLayer {
   async ensure(spec: SessionSpec) {
     this.specs.set(spec.name, spec);
     const row = this.rows.get(spec.name);
-    if (!row || row.state === "stopped") this.rows.set(spec.name, sessionRow(spec.name, { project: spec.project, account: spec.account ?? "a" }));
-    else if (row.state === "starting") this.updateRow(spec.name, { state: "idle", project: spec.project, account: spec.account ?? row.account ?? "a" });
+    if (!row || row.state === "stopped")
+      this.rows.set(spec.name, sessionRow(spec.name, { project: spec.project, account: spec.account ?? "a" }));
+    else if (row.state === "starting")
+      this.updateRow(spec.name, { state: "idle", project: spec.project, account: spec.account ?? row.account ?? "a" });
     else return; // adopted as it is
     this.log.push(`start:${spec.name}`);
   }
@@ -91,22 +112,38 @@ export class FakeSessionLayer implements SessionLayer {
   /** A hook signal, applied to the row roughly as apply-event.ts does, then told to listeners. */
   emit(session: string, signal: Signal, ts = Date.now()) {
     const r = this.rows.get(session)!;
-    if (signal.kind === "prompt_submitted") this.updateRow(session, { lastPrompt: signal.prompt, lastPromptAt: ts, lastPromptAnswered: false, state: "busy" });
+    if (signal.kind === "prompt_submitted")
+      this.updateRow(session, {
+        lastPrompt: signal.prompt,
+        lastPromptAt: ts,
+        lastPromptAnswered: false,
+        state: "busy",
+      });
     if (signal.kind === "turn_done") this.updateRow(session, { lastPromptAnswered: true, state: "idle" });
-    if (signal.kind === "turn_failed") this.updateRow(session, { state: signal.error === "rate_limit" ? "limited" : "idle", failedPrompt: r.lastPrompt });
+    if (signal.kind === "turn_failed")
+      this.updateRow(session, {
+        state: signal.error === "rate_limit" ? "limited" : "idle",
+        failedPrompt: r.lastPrompt,
+      });
     if (signal.kind === "session_start") this.updateRow(session, { state: "idle" });
     for (const l of this.listeners) l({ session, ts, signal });
   }
 
   readonly prompts = {
     // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
-    input: new CliInput({
-      capture: (n) => this.tmux.capture(n), sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
-      sendLiteral: (n, t) => this.tmux.sendLiteral(n, t), paste: (n, t) => this.tmux.sendLiteral(n, t),
-    }, (n, p, t) => this.waitForSignal(n, p, t)),
+    input: new CliInput(
+      {
+        capture: (n) => this.tmux.capture(n),
+        sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
+        sendLiteral: (n, t) => this.tmux.sendLiteral(n, t),
+        paste: (n, t) => this.tmux.sendLiteral(n, t),
+      },
+      (n, p, t) => this.waitForSignal(n, p, t),
+    ),
     send: async (name: string, text: string): Promise<SendResult> => {
       this.log.push(`send:${name}:${text}`);
-      if (this.autoSubmit) this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
+      if (this.autoSubmit)
+        this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
       return this.sendOk ? { ok: true, confirmedAt: Date.now() } : { ok: false, reason: this.sendFailReason };
     },
   };

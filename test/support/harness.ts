@@ -61,8 +61,11 @@ export interface Harness {
 export function fakeCredentials(token: string, refresh = `sk-ant-ort01-${randomBytes(8).toString("hex")}`): string {
   return JSON.stringify({
     claudeAiOauth: {
-      accessToken: token, refreshToken: refresh, expiresAt: Date.now() + 8 * 3600_000,
-      scopes: ["user:inference", "user:profile"], subscriptionType: "max",
+      accessToken: token,
+      refreshToken: refresh,
+      expiresAt: Date.now() + 8 * 3600_000,
+      scopes: ["user:inference", "user:profile"],
+      subscriptionType: "max",
     },
   });
 }
@@ -94,7 +97,13 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     tmux: { socket },
     claude: {
       binary: opts.binary ?? CLAUDE_BIN,
-      env: { ANTHROPIC_BASE_URL: api.url, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1", DISABLE_ERROR_REPORTING: "1", DISABLE_TELEMETRY: "1" },
+      env: {
+        ANTHROPIC_BASE_URL: api.url,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        DISABLE_AUTOUPDATER: "1",
+        DISABLE_ERROR_REPORTING: "1",
+        DISABLE_TELEMETRY: "1",
+      },
     },
     accounts,
     pool: { dedicated },
@@ -112,7 +121,15 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const daemons: Daemon[] = [];
 
   const h: Harness = {
-    root, api, socket, configPath, token, env, accountTokens, project, configObject,
+    root,
+    api,
+    socket,
+    configPath,
+    token,
+    env,
+    accountTokens,
+    project,
+    configObject,
     writeConfig(obj = h.configObject) {
       h.configObject = obj;
       writeFileSync(configPath, stringify(obj));
@@ -123,32 +140,54 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
       return r.config;
     },
     async start(o = {}) {
-      const d = await Daemon.start({ config: h.loadConfig(), env: h.env, log: process.env.CF_TEST_LOG ? createLogger("debug") : silentLogger(), realHome: root, sweepMs: 300, clock: o.clock });
+      const d = await Daemon.start({
+        config: h.loadConfig(),
+        env: h.env,
+        log: process.env.CF_TEST_LOG ? createLogger("debug") : silentLogger(),
+        realHome: root,
+        sweepMs: 300,
+        clock: o.clock,
+      });
       daemons.push(d);
       return d;
     },
     async spawnDaemon() {
       // A fixed port so a restarted daemon (and `status`) find it again.
       h.writeConfig();
-      const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", configPath, "daemon"], {
-        env: h.env, stdio: ["ignore", "pipe", "pipe"], cwd: root,
-      });
+      const child = spawn(
+        process.execPath,
+        ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/bin.ts"), "--config", configPath, "daemon"],
+        {
+          env: h.env,
+          stdio: ["ignore", "pipe", "pipe"],
+          cwd: root,
+        },
+      );
       let log = "";
       child.stdout.on("data", (d: Buffer) => (log += d.toString()));
       child.stderr.on("data", (d: Buffer) => (log += d.toString()));
       children.push(child);
       const listen = String((h.configObject.mcp_http as Record<string, unknown>).listen);
-      await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`daemon exited: ${log}`);
-        const r = await fetch(`http://${listen}/health`).catch(() => null);
-        return r?.status === 200;
-      }, 60_000, "daemon ready", 100);
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`daemon exited: ${log}`);
+          const r = await fetch(`http://${listen}/health`).catch(() => null);
+          return r?.status === 200;
+        },
+        60_000,
+        "daemon ready",
+        100,
+      );
       return child;
     },
     async cli(...args: string[]) {
       let out = "";
       let err = "";
-      const code = await run(["--config", configPath, ...args], { out: (s) => (out += s), err: (s) => (err += s), env: h.env });
+      const code = await run(["--config", configPath, ...args], {
+        out: (s) => (out += s),
+        err: (s) => (err += s),
+        env: h.env,
+      });
       return { code, out, err };
     },
     tmux(...args: string[]) {
@@ -160,8 +199,10 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
       // The CLIs write their transcript as they exit on the tmux server's SIGHUP, after the temp dir is
       // removed, and leave it behind again: the test is over, so they are SIGKILLed first (no writes).
-      const pids = spawnSync("tmux", ["-L", socket, "list-panes", "-a", "-F", "#{pane_pid}"], { encoding: "utf8" }).stdout
-        .split("\n").map(Number).filter((n) => Number.isInteger(n) && n > 0);
+      const pids = spawnSync("tmux", ["-L", socket, "list-panes", "-a", "-F", "#{pane_pid}"], { encoding: "utf8" })
+        .stdout.split("\n")
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0);
       const alive = (pid: number) => {
         try {
           process.kill(pid, 0);
@@ -174,14 +215,19 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
       spawnSync("tmux", ["-L", socket, "kill-server"]);
       await api.close();
       await waitFor(() => !pids.some(alive), 5_000, "the CLIs gone", 50).catch(() => {});
-      await waitFor(() => {
-        try {
-          rmSync(root, { recursive: true, force: true });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 15_000, "temp dir removed", 200);
+      await waitFor(
+        () => {
+          try {
+            rmSync(root, { recursive: true, force: true });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        15_000,
+        "temp dir removed",
+        200,
+      );
     },
   };
   h.writeConfig();

@@ -13,11 +13,17 @@ export function listenOf(h: Harness): string {
 /** An SDK client connected to http://<listen>/mcp with the bearer token (or the given headers). */
 export async function connectMcp(listen: string, headers: Record<string, string>): Promise<Client> {
   const client = new Client({ name: "cf-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`http://${listen}/mcp`), { requestInit: { headers } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`http://${listen}/mcp`), { requestInit: { headers } }),
+  );
   return client;
 }
 
-export interface ToolAnswer { isError: boolean; text: string; json: unknown }
+export interface ToolAnswer {
+  isError: boolean;
+  text: string;
+  json: unknown;
+}
 
 export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolAnswer> {
   const r = await client.callTool({ name, arguments: args });
@@ -33,16 +39,31 @@ export async function callTool(client: Client, name: string, args: Record<string
 }
 
 /** A tool call that must succeed; returns its JSON. */
-export async function callOk<T = Record<string, unknown>>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<T> {
+export async function callOk<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
   const r = await callTool(client, name, args);
   assert.equal(r.isError, false, `${name} failed: ${r.text}`);
   return r.json as T;
 }
 
-export interface RawReply { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
 
 /** One request with exactly these headers (Host included) over a fresh connection. */
-export function rawRequest(listen: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawReply> {
+export function rawRequest(
+  listen: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Buffer,
+): Promise<RawReply> {
   const [host, port] = splitListen(listen);
   return new Promise((resolve, reject) => {
     const req = request({ host, port, method, path, headers, agent: false, setHost: !("host" in headers) }, (res) => {
@@ -60,7 +81,9 @@ export function rawRequest(listen: string, method: string, path: string, headers
       });
     });
     // The server may answer (413) and close before the whole body is out.
-    req.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e),
+    );
     if (body !== undefined) req.write(body);
     req.end();
   });

@@ -32,7 +32,9 @@ export function findPostgresBin(): string | null {
   if (fromEnv) return existsSync(join(fromEnv, "initdb")) ? fromEnv : null;
   let majors: string[];
   try {
-    majors = readdirSync(PG_ROOT).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    majors = readdirSync(PG_ROOT)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
   } catch {
     return null;
   }
@@ -82,8 +84,11 @@ export async function startPostgres(): Promise<TestPostgres> {
   if (asUser) chownSync(root, asUser.uid, asUser.gid);
   chmodSync(root, 0o700);
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", TZ: "UTC" };
-  const init = spawnSync(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-sync", "-N"],
-    { env, encoding: "utf8", ...(asUser ?? {}), timeout: 60_000 });
+  const init = spawnSync(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-sync", "-N"],
+    { env, encoding: "utf8", ...(asUser ?? {}), timeout: 60_000 },
+  );
   if (init.status !== 0) {
     rmSync(root, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr || init.stdout}`);
@@ -101,25 +106,53 @@ export async function startPostgres(): Promise<TestPostgres> {
 
   const start = async (): Promise<void> => {
     output = "";
-    const c = spawn(join(bin, "postgres"), [
-      "-D", data, "-k", socketDir, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=60", "-c", "logging_collector=off",
-    ], { env, stdio: ["ignore", "pipe", "pipe"], ...(asUser ?? {}) });
+    const c = spawn(
+      join(bin, "postgres"),
+      [
+        "-D",
+        data,
+        "-k",
+        socketDir,
+        "-c",
+        "listen_addresses=",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "shared_buffers=16MB",
+        "-c",
+        "max_connections=60",
+        "-c",
+        "logging_collector=off",
+      ],
+      { env, stdio: ["ignore", "pipe", "pipe"], ...(asUser ?? {}) },
+    );
     child = c;
-    c.stdout.on("data", (b: Buffer) => { output += b.toString(); });
-    c.stderr.on("data", (b: Buffer) => { output += b.toString(); });
-    const ready = await waitFor(async () => {
-      if (c.exitCode !== null) return "exited";
-      const client = new pg.Client({ host: socketDir, user: "postgres", database: "postgres" });
-      try {
-        await client.connect();
-        await client.end();
-        return "ready";
-      } catch {
-        await client.end().catch(() => {});
-        return false;
-      }
-    }, 30_000, "postgres accepting connections");
+    c.stdout.on("data", (b: Buffer) => {
+      output += b.toString();
+    });
+    c.stderr.on("data", (b: Buffer) => {
+      output += b.toString();
+    });
+    const ready = await waitFor(
+      async () => {
+        if (c.exitCode !== null) return "exited";
+        const client = new pg.Client({ host: socketDir, user: "postgres", database: "postgres" });
+        try {
+          await client.connect();
+          await client.end();
+          return "ready";
+        } catch {
+          await client.end().catch(() => {});
+          return false;
+        }
+      },
+      30_000,
+      "postgres accepting connections",
+    );
     if (ready === "exited") throw new Error(`postgres exited (${c.exitCode}): ${output.slice(-2000)}`);
   };
 
@@ -183,9 +216,11 @@ function runAs(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   const id = (flag: string): number => {
     const r = spawnSync("id", [flag, "postgres"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`running as root and there is no 'postgres' user to run initdb as (${r.stderr.trim()}): install postgresql, which creates it`);
+    if (r.status !== 0)
+      throw new Error(
+        `running as root and there is no 'postgres' user to run initdb as (${r.stderr.trim()}): install postgresql, which creates it`,
+      );
     return Number(r.stdout.trim());
   };
   return { uid: id("-u"), gid: id("-g") };
 }
-

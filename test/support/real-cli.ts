@@ -2,7 +2,17 @@
 // interactively, in tmux, against the stand-in API (test/support/stand-in-api.ts).
 // What the CLI does with all this is written up in docs/notes/claude-cli-observed.md.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
@@ -63,7 +73,10 @@ export function makeAccountHome(dir: string, opts: AccountHomeOptions): AccountH
   writeFileSync(credentialsPath, JSON.stringify(credentials), { mode: 0o600 });
   chmodSync(credentialsPath, 0o600);
 
-  const projects: Record<string, { hasTrustDialogAccepted: boolean; hasCompletedProjectOnboarding: boolean; projectOnboardingSeenCount: number }> = {};
+  const projects: Record<
+    string,
+    { hasTrustDialogAccepted: boolean; hasCompletedProjectOnboarding: boolean; projectOnboardingSeenCount: number }
+  > = {};
   for (const p of opts.projects) {
     const entry = { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true, projectOnboardingSeenCount: 1 };
     projects[resolve(p)] = entry;
@@ -111,7 +124,14 @@ export function cliEnv(apiUrl: string): Record<string, string> {
 // ---------------------------------------------------------------------------------------------
 // Hooks: a tiny spool writer and a reader.
 
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+export const HOOK_EVENTS = [
+  "SessionStart",
+  "UserPromptSubmit",
+  "Stop",
+  "StopFailure",
+  "Notification",
+  "SessionEnd",
+] as const;
 export type HookEventName = (typeof HOOK_EVENTS)[number];
 
 /** One hook payload as spooled (the JSON the CLI wrote to the hook's stdin). */
@@ -119,7 +139,7 @@ export interface SpooledHookEvent {
   file: string;
   hook_event_name: string;
   session_id: string;
-   
+
   payload: Record<string, any>;
 }
 
@@ -155,7 +175,9 @@ export function writeHookSettings(dir: string, spoolDir: string, events: readonl
 export function readSpool(spoolDir: string): SpooledHookEvent[] {
   if (!existsSync(spoolDir)) return [];
   const out: SpooledHookEvent[] = [];
-  for (const f of readdirSync(spoolDir).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort()) {
+  for (const f of readdirSync(spoolDir)
+    .filter((n) => n.endsWith(".json") && !n.startsWith("."))
+    .sort()) {
     try {
       const payload: unknown = JSON.parse(readFileSync(join(spoolDir, f), "utf8"));
       if (typeof payload !== "object" || payload === null || Array.isArray(payload)) continue;
@@ -213,10 +235,15 @@ export function tmuxServer(prefix = "cf-test"): TmuxServer {
 
   const run = (args: string[], stdin?: string): Promise<string> =>
     new Promise((resolvePromise, reject) => {
-      const child = execFile("tmux", ["-L", socket, "-f", "/dev/null", ...args], { env, timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`tmux ${args.join(" ")} failed: ${err.message} ${stderr}`));
-        else resolvePromise(stdout);
-      });
+      const child = execFile(
+        "tmux",
+        ["-L", socket, "-f", "/dev/null", ...args],
+        { env, timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error(`tmux ${args.join(" ")} failed: ${err.message} ${stderr}`));
+          else resolvePromise(stdout);
+        },
+      );
       if (stdin !== undefined) {
         child.stdin?.end(stdin);
       } else {

@@ -41,7 +41,12 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       const [a, b] = await boxes("box-a", "box-b");
       assert.equal(await a!.setAccountState("acc1", "exhausted", T0 + H, "5-hour limit reached", T0), true);
       assert.deepEqual(await b!.getAccountState("acc1", T0 + 1), {
-        account: "acc1", state: "exhausted", until: T0 + H, reason: "5-hour limit reached", box: "box-a", at: T0,
+        account: "acc1",
+        state: "exhausted",
+        until: T0 + H,
+        reason: "5-hour limit reached",
+        box: "box-a",
+        at: T0,
       });
       assert.equal((await b!.getAccountState("acc1", T0 + H - 1))?.state, "exhausted");
       assert.equal(await b!.getAccountState("acc1", T0 + H), undefined, "expired at its until");
@@ -54,34 +59,70 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await a!.setAccountState("acc1", "revoked", null, "token rejected", T0 + 10 * S);
       // box b reconciles an older observation late: ignored
       assert.equal(await b!.setAccountState("acc1", "exhausted", T0 + H, "old", T0 + 5 * S), false);
-      assert.equal(await b!.clearAccountState("acc1", T0 + 5 * S), false, "an older clear does not remove a newer mark");
+      assert.equal(
+        await b!.clearAccountState("acc1", T0 + 5 * S),
+        false,
+        "an older clear does not remove a newer mark",
+      );
       const st = await b!.getAccountState("acc1", T0 + 100 * H);
       assert.equal(st?.state, "revoked");
       assert.equal(st?.box, "box-a");
       await b!.setAccountState("acc2", "disabled", null, null, T0);
-      assert.deepEqual((await a!.listAccountStates(T0 + 100 * H)).map((s) => `${s.account}:${s.state}`), ["acc1:revoked", "acc2:disabled"]);
+      assert.deepEqual(
+        (await a!.listAccountStates(T0 + 100 * H)).map((s) => `${s.account}:${s.state}`),
+        ["acc1:revoked", "acc2:disabled"],
+      );
       assert.equal(await b!.clearAccountState("acc1", T0 + 20 * S), true);
       assert.equal(await a!.getAccountState("acc1", T0 + 20 * S), undefined);
-      await assert.rejects(a!.setAccountState("acc1", "sleepy" as never, null, null, T0), /unknown shared account state/);
+      await assert.rejects(
+        a!.setAccountState("acc1", "sleepy" as never, null, null, T0),
+        /unknown shared account state/,
+      );
     });
   });
 
   describe("usage figures", () => {
     it("each box keeps its newest reading; the newest across boxes is read per account", async () => {
       const [a, b] = await boxes("box-a", "box-b");
-      const figs = (u: number) => ({ fiveHour: { utilization: u, resetsAt: T0 + 5 * H }, sevenDay: { utilization: u / 2, resetsAt: null }, perModelWeekly: { opus: { utilization: 0.1, resetsAt: null } } });
+      const figs = (u: number) => ({
+        fiveHour: { utilization: u, resetsAt: T0 + 5 * H },
+        sevenDay: { utilization: u / 2, resetsAt: null },
+        perModelWeekly: { opus: { utilization: 0.1, resetsAt: null } },
+      });
       assert.equal(await a!.putUsage("acc1", figs(0.2), T0, "statusline"), true);
       assert.equal(await b!.putUsage("acc1", figs(0.3), T0 + 10 * S, "usage_api"), true);
       assert.equal(await a!.putUsage("acc2", figs(0.9), T0, "statusline"), true);
       let latest = await a!.latestUsage();
-      assert.deepEqual(latest.map((u) => [u.account, u.box, u.at, u.source]), [["acc1", "box-b", T0 + 10 * S, "usage_api"], ["acc2", "box-a", T0, "statusline"]]);
+      assert.deepEqual(
+        latest.map((u) => [u.account, u.box, u.at, u.source]),
+        [
+          ["acc1", "box-b", T0 + 10 * S, "usage_api"],
+          ["acc2", "box-a", T0, "statusline"],
+        ],
+      );
       assert.deepEqual(latest[0]!.figures, figs(0.3), "figures round-trip as JSON");
       // an older reading from box a (a late status-line file) does not replace a's newer one
       assert.equal(await a!.putUsage("acc1", figs(0.1), T0 - S, "statusline"), false);
       assert.equal(await a!.putUsage("acc1", figs(0.4), T0 + 20 * S, "statusline"), true);
       latest = await b!.latestUsage();
-      assert.deepEqual(latest.map((u) => [u.account, u.box, (u.figures as { fiveHour: { utilization: number } }).fiveHour.utilization]), [["acc1", "box-a", 0.4], ["acc2", "box-a", 0.9]]);
-      assert.deepEqual((await b!.usageByBox("acc1")).map((u) => [u.box, u.at]), [["box-a", T0 + 20 * S], ["box-b", T0 + 10 * S]]);
+      assert.deepEqual(
+        latest.map((u) => [
+          u.account,
+          u.box,
+          (u.figures as { fiveHour: { utilization: number } }).fiveHour.utilization,
+        ]),
+        [
+          ["acc1", "box-a", 0.4],
+          ["acc2", "box-a", 0.9],
+        ],
+      );
+      assert.deepEqual(
+        (await b!.usageByBox("acc1")).map((u) => [u.box, u.at]),
+        [
+          ["box-a", T0 + 20 * S],
+          ["box-b", T0 + 10 * S],
+        ],
+      );
       // a tie in time goes to the first box name, on every backend
       await b!.putUsage("acc2", figs(0.5), T0, "statusline");
       assert.equal((await a!.latestUsage()).find((u) => u.account === "acc2")?.box, "box-a");
@@ -93,16 +134,35 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       const [a, b] = await boxes("box-a", "box-b");
       const first = await a!.heartbeat(T0, 30 * S, { version: "0.1.0", pid: 42 });
       assert.equal(first.lapsed, false);
-      assert.deepEqual(first.lease, { box: "box-a", since: T0, heartbeatAt: T0, expiresAt: T0 + 30 * S, info: { version: "0.1.0", pid: 42 } });
+      assert.deepEqual(first.lease, {
+        box: "box-a",
+        since: T0,
+        heartbeatAt: T0,
+        expiresAt: T0 + 30 * S,
+        info: { version: "0.1.0", pid: 42 },
+      });
       const renewed = await a!.heartbeat(T0 + 10 * S, 30 * S);
       assert.deepEqual([renewed.lapsed, renewed.lease.since, renewed.lease.expiresAt], [false, T0, T0 + 40 * S]);
       await b!.heartbeat(T0 + 10 * S, 30 * S);
-      assert.deepEqual((await b!.leases()).map((l) => [l.box, l.expiresAt]), [["box-a", T0 + 40 * S], ["box-b", T0 + 40 * S]]);
+      assert.deepEqual(
+        (await b!.leases()).map((l) => [l.box, l.expiresAt]),
+        [
+          ["box-a", T0 + 40 * S],
+          ["box-b", T0 + 40 * S],
+        ],
+      );
       // a misses its heartbeats past its TTL
       const back = await a!.heartbeat(T0 + 40 * S, 30 * S);
-      assert.deepEqual([back.lapsed, back.lease.since], [true, T0 + 40 * S], "lapsed exactly at expiresAt; since restarts");
+      assert.deepEqual(
+        [back.lapsed, back.lease.since],
+        [true, T0 + 40 * S],
+        "lapsed exactly at expiresAt; since restarts",
+      );
       await a!.releaseLease();
-      assert.deepEqual((await b!.leases()).map((l) => l.box), ["box-b"]);
+      assert.deepEqual(
+        (await b!.leases()).map((l) => l.box),
+        ["box-b"],
+      );
       await assert.rejects(a!.heartbeat(T0, 0), /TTL must be a positive/);
     });
   });
@@ -113,9 +173,16 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await a!.heartbeat(T0, H);
       await b!.heartbeat(T0, H);
       const t1 = await a!.enqueueTask(draft("t1"), T0);
-      assert.deepEqual([t1.state, t1.originBox, t1.attempts, t1.box, t1.payload], ["queued", "box-a", 0, null, { model: null }]);
+      assert.deepEqual(
+        [t1.state, t1.originBox, t1.attempts, t1.box, t1.payload],
+        ["queued", "box-a", 0, null, { model: null }],
+      );
       const again = await b!.enqueueTask(draft("t1", { prompt: "changed" }), T0 + S);
-      assert.deepEqual([again.prompt, again.originBox, again.createdAt], ["do t1", "box-a", T0], "existing task returned unchanged");
+      assert.deepEqual(
+        [again.prompt, again.originBox, again.createdAt],
+        ["do t1", "box-a", T0],
+        "existing task returned unchanged",
+      );
       await a!.enqueueTask(draft("t2", { priority: 5 }), T0 + 2 * S);
       await a!.enqueueTask(draft("t3", { pinBox: "box-b", priority: 9 }), T0 + 3 * S);
       await a!.enqueueTask(draft("t4", { project: "/src/other", priority: 9 }), T0 + 4 * S);
@@ -131,7 +198,7 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
         order.push(c.task.id);
       }
       assert.deepEqual(order, ["t2", "t1", "t5"]);
-      assert.equal((await b!.claimTask(T0 + 10 * S, { projects: [] })), null, "no project on the box: nothing");
+      assert.equal(await b!.claimTask(T0 + 10 * S, { projects: [] }), null, "no project on the box: nothing");
       const pinned = await b!.claimTask(T0 + 10 * S);
       assert.equal(pinned?.task.id, "t3", "no project filter: pinned and priority first");
       assert.equal((await b!.claimTask(T0 + 10 * S))?.task.id, "t4");
@@ -142,8 +209,14 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       assert.equal(await b!.claimTask(T0 + 59 * S), null);
       const retry = await b!.claimTask(T0 + 60 * S);
       assert.deepEqual([retry?.task.id, retry?.claim, retry?.task.error], ["t4", 2, "throttled"]);
-      assert.deepEqual((await a!.listTasks(["queued"])).map((t) => t.id), []);
-      assert.deepEqual((await a!.listTasks()).map((t) => t.id), ["t3", "t4", "t2", "t1", "t5"]);
+      assert.deepEqual(
+        (await a!.listTasks(["queued"])).map((t) => t.id),
+        [],
+      );
+      assert.deepEqual(
+        (await a!.listTasks()).map((t) => t.id),
+        ["t3", "t4", "t2", "t1", "t5"],
+      );
     });
 
     it("completion needs the current claim by its holder; a task ends once; cancel and lease checks", async () => {
@@ -155,25 +228,50 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await assert.rejects(a!.claimTask(T0 + 30 * S), (e) => isCfError(e, "lease_lapsed"), "a lapsed lease: no claim");
       const c = (await a!.claimTask(T0 + S))!;
       assert.equal(c.task.id, "t1");
-      assert.equal(await b!.completeTask("t1", c.claim, { state: "done", result: "x" }, T0 + 2 * S), false, "not b's claim");
-      assert.equal(await a!.completeTask("t1", c.claim + 1, { state: "done", result: "x" }, T0 + 2 * S), false, "not the current claim");
+      assert.equal(
+        await b!.completeTask("t1", c.claim, { state: "done", result: "x" }, T0 + 2 * S),
+        false,
+        "not b's claim",
+      );
+      assert.equal(
+        await a!.completeTask("t1", c.claim + 1, { state: "done", result: "x" }, T0 + 2 * S),
+        false,
+        "not the current claim",
+      );
       assert.equal(await a!.completeTask("t1", c.claim, { state: "done", result: "the answer" }, T0 + 2 * S), true);
-      assert.equal(await a!.completeTask("t1", c.claim, { state: "failed", error: "late" }, T0 + 3 * S), false, "ends once");
+      assert.equal(
+        await a!.completeTask("t1", c.claim, { state: "failed", error: "late" }, T0 + 3 * S),
+        false,
+        "ends once",
+      );
       const done = (await b!.getTask("t1"))!;
       assert.deepEqual([done.state, done.result, done.error, done.endedAt], ["done", "the answer", null, T0 + 2 * S]);
       assert.equal(await b!.getTask("nope"), undefined);
-      assert.deepEqual((await b!.getTasks(["nope", "t1", "t2"])).map((t) => [t.id, t.state]).sort(), [["t1", "done"], ["t2", "queued"]]);
+      assert.deepEqual((await b!.getTasks(["nope", "t1", "t2"])).map((t) => [t.id, t.state]).sort(), [
+        ["t1", "done"],
+        ["t2", "queued"],
+      ]);
       assert.deepEqual(await b!.getTasks([]), []);
 
       const c2 = (await a!.claimTask(T0 + 3 * S))!;
       assert.equal(await b!.cancelTask("t2", "cancelled by the operator", T0 + 4 * S), true);
-      assert.equal(await a!.completeTask("t2", c2.claim, { state: "done", result: "x" }, T0 + 5 * S), false, "a cancelled task's claim is void");
+      assert.equal(
+        await a!.completeTask("t2", c2.claim, { state: "done", result: "x" }, T0 + 5 * S),
+        false,
+        "a cancelled task's claim is void",
+      );
       assert.equal((await a!.getTask("t2"))?.state, "cancelled");
       assert.equal(await b!.cancelTask("t2", "again", T0 + 6 * S), false);
       await a!.enqueueTask(draft("t3"), T0);
       const c3 = (await a!.claimTask(T0 + 7 * S))!;
-      assert.equal(await a!.completeTask("t3", c3.claim, { state: "failed", error: "no project here" }, T0 + 8 * S), true);
-      assert.deepEqual([(await a!.getTask("t3"))?.state, (await a!.getTask("t3"))?.error], ["failed", "no project here"]);
+      assert.equal(
+        await a!.completeTask("t3", c3.claim, { state: "failed", error: "no project here" }, T0 + 8 * S),
+        true,
+      );
+      assert.deepEqual(
+        [(await a!.getTask("t3"))?.state, (await a!.getTask("t3"))?.error],
+        ["failed", "no project here"],
+      );
     });
 
     it("two boxes claiming in parallel (4 claimers each): every task is claimed exactly once", async () => {
@@ -181,7 +279,8 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await a!.heartbeat(T0, H);
       await b!.heartbeat(T0, H);
       const N = 60;
-      for (let i = 0; i < N; i++) await (i % 2 ? a! : b!).enqueueTask(draft(`t${String(i).padStart(3, "0")}`, { priority: i % 3 }), T0 + i);
+      for (let i = 0; i < N; i++)
+        await (i % 2 ? a! : b!).enqueueTask(draft(`t${String(i).padStart(3, "0")}`, { priority: i % 3 }), T0 + i);
       const got: { box: string; id: string }[] = [];
       const claimer = async (s: SharedStore): Promise<void> => {
         for (;;) {
@@ -197,7 +296,9 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       assert.equal(new Set(ids).size, N, "no task claimed twice");
       assert.ok(got.some((g) => g.box === "box-a") && got.some((g) => g.box === "box-b"), "both boxes took tasks");
       const tasks = await a!.listTasks();
-      assert.ok(tasks.every((t) => t.state === "done" && t.attempts === 1 && t.result === got.find((g) => g.id === t.id)!.box));
+      assert.ok(
+        tasks.every((t) => t.state === "done" && t.attempts === 1 && t.result === got.find((g) => g.id === t.id)!.box),
+      );
     });
 
     it("a lapsed box's running tasks are requeued exactly once, however many boxes requeue at once", async () => {
@@ -207,14 +308,21 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await c!.heartbeat(T0, H);
       for (const id of ["t1", "t2", "t3", "t4"]) await b!.enqueueTask(draft(id), T0);
       const claims = [(await a!.claimTask(T0 + S))!, (await a!.claimTask(T0 + S))!, (await a!.claimTask(T0 + S))!];
-      assert.equal(await a!.completeTask(claims[2]!.task.id, claims[2]!.claim, { state: "done", result: "ok" }, T0 + 2 * S), true);
+      assert.equal(
+        await a!.completeTask(claims[2]!.task.id, claims[2]!.claim, { state: "done", result: "ok" }, T0 + 2 * S),
+        true,
+      );
       const bRuns = (await b!.claimTask(T0 + S))!;
 
       assert.deepEqual(await c!.requeueLapsed(T0 + 29 * S), [], "a's lease is still live");
       // box a stops heartbeating; after its TTL two boxes notice at once
       const [r1, r2] = await Promise.all([b!.requeueLapsed(T0 + 31 * S), c!.requeueLapsed(T0 + 31 * S)]);
       const requeued = [...r1, ...r2];
-      assert.deepEqual(requeued.map((r) => r.id).sort(), ["t1", "t2"], "a's two running tasks, each once (t3 was done, t4 runs on live b)");
+      assert.deepEqual(
+        requeued.map((r) => r.id).sort(),
+        ["t1", "t2"],
+        "a's two running tasks, each once (t3 was done, t4 runs on live b)",
+      );
       assert.ok(requeued.every((r) => r.box === "box-a"));
       assert.deepEqual(await b!.requeueLapsed(T0 + 32 * S), [], "nothing twice");
       const t1 = (await c!.getTask("t1"))!;
@@ -224,12 +332,18 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       assert.equal((await c!.getTask("t4"))?.state, "running");
 
       // a comes back: its old claims are void, its heartbeat says it had lapsed
-      assert.equal(await a!.completeTask("t1", claims[0]!.claim, { state: "done", result: "late" }, T0 + 40 * S), false);
+      assert.equal(
+        await a!.completeTask("t1", claims[0]!.claim, { state: "done", result: "late" }, T0 + 40 * S),
+        false,
+      );
       assert.equal((await a!.heartbeat(T0 + 40 * S, 30 * S)).lapsed, true);
       const again = (await c!.claimTask(T0 + 41 * S))!;
       assert.deepEqual([again.task.id, again.claim], ["t1", 2]);
       assert.equal(await c!.completeTask("t1", again.claim, { state: "done", result: "c did it" }, T0 + 42 * S), true);
-      assert.equal(await a!.completeTask("t1", claims[0]!.claim, { state: "done", result: "late" }, T0 + 43 * S), false);
+      assert.equal(
+        await a!.completeTask("t1", claims[0]!.claim, { state: "done", result: "late" }, T0 + 43 * S),
+        false,
+      );
       assert.equal((await a!.getTask("t1"))?.result, "c did it");
 
       // a clean stop drops the lease: its running task is requeued at once
@@ -251,7 +365,10 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       opened.push(a2);
       assert.equal((await a2.getTask("t1"))?.prompt, "do t1");
       await db.exec("UPDATE shared_schema SET version = 99");
-      await assert.rejects(db.open("box-b"), (e) => isCfError(e, "db_too_new") && /version 99/.test((e as Error).message));
+      await assert.rejects(
+        db.open("box-b"),
+        (e) => isCfError(e, "db_too_new") && /version 99/.test((e as Error).message),
+      );
     });
   });
 }

@@ -25,7 +25,7 @@ export interface RecordedRequest {
   /** The Bearer token of `Authorization`, else the `x-api-key` header, else null. */
   token: string | null;
   /** Parsed JSON body (undefined if the body was empty or not JSON). */
-   
+
   body: any;
   /** The request's headers (lower-case names). */
   headers: Record<string, string>;
@@ -123,7 +123,11 @@ export interface StandInApi {
    */
   setAuthFailure(token: string, requests: number): void;
   /** Resolves with the first recorded request (index >= fromIndex) matching pred; rejects at the deadline. */
-  waitForRequest(pred: (r: RecordedRequest) => boolean, timeoutMs: number, fromIndex?: number): Promise<RecordedRequest>;
+  waitForRequest(
+    pred: (r: RecordedRequest) => boolean,
+    timeoutMs: number,
+    fromIndex?: number,
+  ): Promise<RecordedRequest>;
 }
 
 interface TokenState {
@@ -228,7 +232,16 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
   function state(token: string): TokenState {
     let s = tokens.get(token);
     if (!s) {
-      s = { used: 0, cap: undefined, resetAt: undefined, override: {}, claim: undefined, throttle: 0, throttleRetryAfter: 1, authFailures: 0 };
+      s = {
+        used: 0,
+        cap: undefined,
+        resetAt: undefined,
+        override: {},
+        claim: undefined,
+        throttle: 0,
+        throttleRetryAfter: 1,
+        authFailures: 0,
+      };
       tokens.set(token, s);
     }
     return s;
@@ -252,13 +265,22 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     const s = token ? tokens.get(token) : undefined;
     const { five, seven } = utilization(s);
     const reset = resetOf(s);
-    const status = rejected ? "rejected" : five >= WARNING_FRACTION * 100 || seven >= WARNING_FRACTION * 100 ? "allowed_warning" : "allowed";
+    const status = rejected
+      ? "rejected"
+      : five >= WARNING_FRACTION * 100 || seven >= WARNING_FRACTION * 100
+        ? "allowed_warning"
+        : "allowed";
     const h: Record<string, string> = {
       "anthropic-ratelimit-unified-status": status,
-      "anthropic-ratelimit-unified-5h-status": rejected ? "rejected" : five >= WARNING_FRACTION * 100 ? "allowed_warning" : "allowed",
+      "anthropic-ratelimit-unified-5h-status": rejected
+        ? "rejected"
+        : five >= WARNING_FRACTION * 100
+          ? "allowed_warning"
+          : "allowed",
       "anthropic-ratelimit-unified-5h-utilization": String(five / 100),
       "anthropic-ratelimit-unified-5h-reset": String(reset),
-      "anthropic-ratelimit-unified-7d-status": seven >= 100 ? "rejected" : seven >= WARNING_FRACTION * 100 ? "allowed_warning" : "allowed",
+      "anthropic-ratelimit-unified-7d-status":
+        seven >= 100 ? "rejected" : seven >= WARNING_FRACTION * 100 ? "allowed_warning" : "allowed",
       "anthropic-ratelimit-unified-7d-utilization": String(seven / 100),
       "anthropic-ratelimit-unified-7d-reset": String(weekResetOf()),
       "anthropic-ratelimit-unified-representative-claim": s?.claim ?? "five_hour",
@@ -270,21 +292,34 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     };
     // The CLI shows "You've used N% of your session limit" only when a -surpassed-threshold
     // header is present (or utilization >= 0.9 late in the window).
-    if (!rejected && five >= WARNING_FRACTION * 100) h["anthropic-ratelimit-unified-5h-surpassed-threshold"] = String(WARNING_FRACTION);
-    else if (!rejected && seven >= WARNING_FRACTION * 100) h["anthropic-ratelimit-unified-7d-surpassed-threshold"] = String(WARNING_FRACTION);
+    if (!rejected && five >= WARNING_FRACTION * 100)
+      h["anthropic-ratelimit-unified-5h-surpassed-threshold"] = String(WARNING_FRACTION);
+    else if (!rejected && seven >= WARNING_FRACTION * 100)
+      h["anthropic-ratelimit-unified-7d-surpassed-threshold"] = String(WARNING_FRACTION);
     if (rejected) h["retry-after"] = String(Math.max(1, reset - nowSec()));
     return h;
   }
 
   function logLine(r: RecordedRequest): void {
     if (!log) return;
-    const what = r.path.startsWith("/v1/messages") ? ` turn=${r.isTurn} stream=${isRecord(r.body) && r.body.stream === true} user=${JSON.stringify(r.userText.slice(0, 60))}` : "";
+    const what = r.path.startsWith("/v1/messages")
+      ? ` turn=${r.isTurn} stream=${isRecord(r.body) && r.body.stream === true} user=${JSON.stringify(r.userText.slice(0, 60))}`
+      : "";
     process.stderr.write(`[stand-in] ${r.method} ${r.path} -> ${r.status} token=${r.token ?? "-"}${what}\n`);
   }
 
-  function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const data = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(data)), ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(data)),
+      ...headers,
+    });
     res.end(data);
   }
 
@@ -304,7 +339,10 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       logLine(rec);
       sendJson(res, 401, {
         type: "error",
-        error: { type: "authentication_error", message: "OAuth token has expired. Please obtain a new token or refresh your existing token." },
+        error: {
+          type: "authentication_error",
+          message: "OAuth token has expired. Please obtain a new token or refresh your existing token.",
+        },
         request_id: randomId("req_"),
       });
       return;
@@ -329,7 +367,10 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         429,
         {
           type: "error",
-          error: { type: "rate_limit_error", message: "This request would exceed your account's rate limit. Please try again later." },
+          error: {
+            type: "rate_limit_error",
+            message: "This request would exceed your account's rate limit. Please try again later.",
+          },
           request_id: randomId("req_"),
         },
         rateLimitHeaders(token, true),
@@ -361,7 +402,7 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
 
     const isTool = "toolUse" in r;
     const text = isTool ? "" : r.text;
-    const toolId = isTool ? r.toolUse.id ?? randomId("toolu_") : "";
+    const toolId = isTool ? (r.toolUse.id ?? randomId("toolu_")) : "";
     const toolJson = isTool ? JSON.stringify(r.toolUse.input ?? {}) : "";
     const outputTokens = approxTokens(isTool ? toolJson : text);
     const stopReason = isTool ? "tool_use" : "end_turn";
@@ -384,14 +425,25 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
           content,
           stop_reason: stopReason,
           stop_sequence: null,
-          usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: outputTokens, service_tier: "standard" },
+          usage: {
+            input_tokens: inputTokens,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            output_tokens: outputTokens,
+            service_tier: "standard",
+          },
         },
         headers,
       );
       return;
     }
 
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...headers });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...headers,
+    });
     const event = (name: string, data: unknown): void => {
       if (!aborted && !closed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     };
@@ -405,7 +457,13 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1, service_tier: "standard" },
+        usage: {
+          input_tokens: inputTokens,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          output_tokens: 1,
+          service_tier: "standard",
+        },
       },
     });
     event("ping", { type: "ping" });
@@ -419,19 +477,43 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     }
     if (aborted || closed) return;
     if (isTool) {
-      event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: toolId, name: r.toolUse.name, input: {} } });
-      event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "" } });
+      event("content_block_start", {
+        type: "content_block_start",
+        index: 0,
+        content_block: { type: "tool_use", id: toolId, name: r.toolUse.name, input: {} },
+      });
+      event("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "input_json_delta", partial_json: "" },
+      });
       for (const part of chunkText(toolJson, 16)) {
-        event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: part } });
+        event("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "input_json_delta", partial_json: part },
+        });
       }
     } else {
-      event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+      event("content_block_start", {
+        type: "content_block_start",
+        index: 0,
+        content_block: { type: "text", text: "" },
+      });
       for (const part of chunkText(text)) {
-        event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: part } });
+        event("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: part },
+        });
       }
     }
     event("content_block_stop", { type: "content_block_stop", index: 0 });
-    event("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
+    event("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    });
     event("message_stop", { type: "message_stop" });
     if (!aborted && !closed) res.end();
   }
@@ -445,13 +527,23 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
     // The real endpoint refuses unknown clients for ever, whatever the token: 429, retry-after 0.
     if (!(rec.userAgent ?? "").startsWith(USAGE_CLIENT_PREFIX)) {
       finish(429);
-      sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "0" });
+      sendJson(
+        res,
+        429,
+        { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } },
+        { "retry-after": "0" },
+      );
       return;
     }
     switch (usageMode) {
       case "blocked":
         finish(429);
-        sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": String(usageBlockSec) });
+        sendJson(
+          res,
+          429,
+          { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } },
+          { "retry-after": String(usageBlockSec) },
+        );
         return;
       case "hang":
         finish(0);
@@ -462,11 +554,21 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         return;
       case "429":
         finish(429);
-        sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "2" });
+        sendJson(
+          res,
+          429,
+          { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } },
+          { "retry-after": "2" },
+        );
         return;
       case "refuse":
         finish(429);
-        sendJson(res, 429, { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } }, { "retry-after": "0" });
+        sendJson(
+          res,
+          429,
+          { type: "error", error: { type: "rate_limit_error", message: "Rate limited. Please try again later." } },
+          { "retry-after": "0" },
+        );
         return;
       case "garbage": {
         finish(200);
@@ -477,7 +579,10 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       }
       case "401":
         finish(401);
-        sendJson(res, 401, { type: "error", error: { type: "authentication_error", message: "OAuth token has expired." } });
+        sendJson(res, 401, {
+          type: "error",
+          error: { type: "authentication_error", message: "OAuth token has expired." },
+        });
         return;
       case "ok":
         break;
@@ -525,7 +630,12 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
         body,
         headers: flatHeaders(req.headers),
         userAgent: typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : null,
-        isTurn: method === "POST" && pathname === "/v1/messages" && isRecord(body) && Array.isArray(body.tools) && body.tools.length > 0,
+        isTurn:
+          method === "POST" &&
+          pathname === "/v1/messages" &&
+          isRecord(body) &&
+          Array.isArray(body.tools) &&
+          body.tools.length > 0,
         status: 0,
         userText: texts.length > 0 ? (texts[texts.length - 1] ?? "") : "",
         allUserTexts: texts,
@@ -541,7 +651,8 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       }
       if (method === "POST" && pathname === "/v1/messages") {
         answerMessages(res, rec).catch((err: unknown) => {
-          if (!res.headersSent) sendJson(res, 500, { type: "error", error: { type: "api_error", message: String(err) } });
+          if (!res.headersSent)
+            sendJson(res, 500, { type: "error", error: { type: "api_error", message: String(err) } });
           else res.destroy();
         });
         return;
@@ -552,7 +663,10 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
       }
       rec.status = 404;
       logLine(rec);
-      sendJson(res, 404, { type: "error", error: { type: "not_found_error", message: `Not found: ${method} ${pathname}` } });
+      sendJson(res, 404, {
+        type: "error",
+        error: { type: "not_found_error", message: `Not found: ${method} ${pathname}` },
+      });
     });
   });
   server.on("connection", (socket) => {
@@ -627,8 +741,14 @@ export async function startStandInApi(opts: StandInApiOptions = {}): Promise<Sta
           if (r && pred(r)) return r;
         }
         if (Date.now() >= deadline) {
-          const seen = requests.slice(fromIndex).map((r) => `${r.method} ${r.path} ${r.status} turn=${r.isTurn} ${JSON.stringify(r.userText.slice(0, 40))}`);
-          throw new Error(`stand-in API: no matching request within ${timeoutMs} ms; seen since #${fromIndex}: ${seen.join(" | ") || "none"}`);
+          const seen = requests
+            .slice(fromIndex)
+            .map(
+              (r) => `${r.method} ${r.path} ${r.status} turn=${r.isTurn} ${JSON.stringify(r.userText.slice(0, 40))}`,
+            );
+          throw new Error(
+            `stand-in API: no matching request within ${timeoutMs} ms; seen since #${fromIndex}: ${seen.join(" | ") || "none"}`,
+          );
         }
         await delay(Math.min(25, Math.max(1, deadline - Date.now())));
       }

@@ -29,7 +29,12 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() >= deadline) {
-      const why = lastError instanceof Error ? `: last error: ${lastError.message}` : lastError !== undefined ? `: last error: ${String(lastError)}` : "";
+      const why =
+        lastError instanceof Error
+          ? `: last error: ${lastError.message}`
+          : lastError !== undefined
+            ? `: last error: ${String(lastError)}`
+            : "";
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${why}`);
     }
     await delay(Math.max(1, Math.min(intervalMs, deadline - Date.now())));

@@ -19,16 +19,32 @@ describe("accounts add", () => {
   it("appends the account after the others, keeping every comment line and the rest of the file", () => {
     const r = addAccountText(first, { name: "work", home: "~/claude-accounts/work" }, resolveHome);
     assert.ok(r.ok);
-    for (const line of first.split("\n").filter((l) => l.trim().startsWith("#"))) assert.ok(r.text.includes(line), `comment lost: ${line}`);
+    for (const line of first.split("\n").filter((l) => l.trim().startsWith("#")))
+      assert.ok(r.text.includes(line), `comment lost: ${line}`);
     const c = valid(r.text);
-    assert.deepEqual(c.accounts.map((a) => [a.name, a.home, a.priority, a.managed]), [["default", HOME, 100, false], ["work", `${HOME}/claude-accounts/work`, 110, true]]);
+    assert.deepEqual(
+      c.accounts.map((a) => [a.name, a.home, a.priority, a.managed]),
+      [
+        ["default", HOME, 100, false],
+        ["work", `${HOME}/claude-accounts/work`, 110, true],
+      ],
+    );
     assert.ok(r.text.indexOf("name: work") < r.text.indexOf("pool:"), "the new account sits in the accounts list");
     assert.equal(c.pool.dedicated[0]!.project, "/home/u/proj");
   });
   it("refuses a taken name, a used home and a bad name", () => {
-    assert.match((addAccountText(first, { name: "DEFAULT", home: "/x" }, resolveHome) as { message: string }).message, /already an account named default/);
-    assert.match((addAccountText(first, { name: "x", home: "~" }, resolveHome) as { message: string }).message, /account default already uses the home ~/);
-    assert.match((addAccountText(first, { name: "a b", home: "/x" }, resolveHome) as { message: string }).message, /not a usable account name/);
+    assert.match(
+      (addAccountText(first, { name: "DEFAULT", home: "/x" }, resolveHome) as { message: string }).message,
+      /already an account named default/,
+    );
+    assert.match(
+      (addAccountText(first, { name: "x", home: "~" }, resolveHome) as { message: string }).message,
+      /account default already uses the home ~/,
+    );
+    assert.match(
+      (addAccountText(first, { name: "a b", home: "/x" }, resolveHome) as { message: string }).message,
+      /not a usable account name/,
+    );
   });
 });
 
@@ -40,7 +56,10 @@ describe("accounts remove", () => {
     assert.equal(valid(d.text).accounts.find((a) => a.name === "work")!.disabled, true);
     const r = removeAccountText(d.text, "work");
     assert.ok(r.ok);
-    assert.deepEqual(valid(r.text).accounts.map((a) => a.name), ["default"]);
+    assert.deepEqual(
+      valid(r.text).accounts.map((a) => a.name),
+      ["default"],
+    );
     assert.ok(r.text.includes("# Your own ~/.claude is used as it is"));
   });
   it("refuses the last account, an unknown one, and one a session is pinned to", () => {

@@ -8,15 +8,42 @@ const T0 = Date.UTC(2025, 1, 3, 12, 0);
 
 function row(over: Partial<SessionRow> = {}): SessionRow {
   return {
-    name: "s1", kind: "dedicated", project: "/p", account: "acct-a", claudeSessionId: "old-id", transcriptPath: null,
-    state: "idle", stateReason: null, lastPrompt: "previous prompt", lastPromptAt: T0 - 1000, lastPromptAnswered: true,
-    failedPrompt: null, lastActivity: T0 - 1000, lastMoveAt: null, parkedUntil: null, restarts: 0, started: false,
-    createdAt: T0 - 5000, updatedAt: T0 - 1000, launchId: null, launchedAt: null, ...over,
+    name: "s1",
+    kind: "dedicated",
+    project: "/p",
+    account: "acct-a",
+    claudeSessionId: "old-id",
+    transcriptPath: null,
+    state: "idle",
+    stateReason: null,
+    lastPrompt: "previous prompt",
+    lastPromptAt: T0 - 1000,
+    lastPromptAnswered: true,
+    failedPrompt: null,
+    lastActivity: T0 - 1000,
+    lastMoveAt: null,
+    parkedUntil: null,
+    restarts: 0,
+    started: false,
+    createdAt: T0 - 5000,
+    updatedAt: T0 - 1000,
+    launchId: null,
+    launchedAt: null,
+    ...over,
   };
 }
 
 function ev(event: string, payload: Record<string, unknown>, account = "acct-b", ts = T0): HookEvent {
-  return { file: `${ts}000000.1.s1.${account}.${event}.json`, ts, order: [BigInt(ts) * 1_000_000n, 1], session: "s1", account, launch: null, event, payload };
+  return {
+    file: `${ts}000000.1.s1.${account}.${event}.json`,
+    ts,
+    order: [BigInt(ts) * 1_000_000n, 1],
+    session: "s1",
+    account,
+    launch: null,
+    event,
+    payload,
+  };
 }
 
 describe("applyHookEvent: SessionStart", () => {
@@ -38,7 +65,10 @@ describe("applyHookEvent: SessionStart", () => {
   }
 
   it("clear changes the claude session id away from the row's", () => {
-    const { patch } = applyHookEvent(row({ claudeSessionId: "A" }), ev("SessionStart", { session_id: "B", source: "clear" }));
+    const { patch } = applyHookEvent(
+      row({ claudeSessionId: "A" }),
+      ev("SessionStart", { session_id: "B", source: "clear" }),
+    );
     assert.equal(patch.claudeSessionId, "B");
   });
 
@@ -56,20 +86,42 @@ describe("applyHookEvent: SessionStart", () => {
 describe("strayStartupSessionStart: one conversation id (issue 13 point 6)", () => {
   const launched = row({ claudeSessionId: "launched-id" });
   it("a startup SessionStart naming another id than the launched one is stray, with a reason naming both", () => {
-    const why = strayStartupSessionStart(launched, ev("SessionStart", { session_id: "new-empty-id", source: "startup" }));
+    const why = strayStartupSessionStart(
+      launched,
+      ev("SessionStart", { session_id: "new-empty-id", source: "startup" }),
+    );
     assert.match(why ?? "", /names session new-empty-id, but this CLI was launched with launched-id: ignored/);
-    assert.ok(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "new-empty-id" })), "a missing source counts as startup");
+    assert.ok(
+      strayStartupSessionStart(launched, ev("SessionStart", { session_id: "new-empty-id" })),
+      "a missing source counts as startup",
+    );
   });
   it("the launched id itself, clear, compact and resume are not", () => {
-    assert.equal(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "launched-id", source: "startup" })), null);
+    assert.equal(
+      strayStartupSessionStart(launched, ev("SessionStart", { session_id: "launched-id", source: "startup" })),
+      null,
+    );
     for (const source of ["clear", "compact", "resume"]) {
-      assert.equal(strayStartupSessionStart(launched, ev("SessionStart", { session_id: "other", source })), null, source);
+      assert.equal(
+        strayStartupSessionStart(launched, ev("SessionStart", { session_id: "other", source })),
+        null,
+        source,
+      );
     }
     assert.equal(strayStartupSessionStart(launched, ev("Stop", { session_id: "other" })), null);
-    assert.equal(strayStartupSessionStart(row({ claudeSessionId: null }), ev("SessionStart", { session_id: "x", source: "startup" })), null);
+    assert.equal(
+      strayStartupSessionStart(
+        row({ claudeSessionId: null }),
+        ev("SessionStart", { session_id: "x", source: "startup" }),
+      ),
+      null,
+    );
   });
   it("the start timeout reason names the key, the time and the likely causes", () => {
-    assert.match(startTimeoutReason(60_000), /no SessionStart within 60s .*sessions\.start_timeout.*disableAllHooks or allowManagedHooksOnly/);
+    assert.match(
+      startTimeoutReason(60_000),
+      /no SessionStart within 60s .*sessions\.start_timeout.*disableAllHooks or allowManagedHooksOnly/,
+    );
   });
 });
 
@@ -88,7 +140,10 @@ describe("applyHookEvent: turns", () => {
   });
 
   it("Stop: idle, answered, turn_done with the last message (null when absent)", () => {
-    const a = applyHookEvent(row({ state: "busy", lastPromptAnswered: false }), ev("Stop", { last_assistant_message: "Done." }));
+    const a = applyHookEvent(
+      row({ state: "busy", lastPromptAnswered: false }),
+      ev("Stop", { last_assistant_message: "Done." }),
+    );
     assert.equal(a.patch.state, "idle");
     assert.equal(a.patch.lastPromptAnswered, true);
     assert.deepEqual(a.signals, [{ kind: "turn_done", message: "Done." }]);
@@ -104,7 +159,9 @@ describe("applyHookEvent: turns", () => {
     assert.equal(patch.state, "limited");
     assert.equal(patch.stateReason, "rate_limit: limit reached · resets 3am");
     assert.equal(patch.failedPrompt, "write tests");
-    assert.deepEqual(signals, [{ kind: "turn_failed", error: "rate_limit", message: "limit reached · resets 3am", prompt: "write tests" }]);
+    assert.deepEqual(signals, [
+      { kind: "turn_failed", error: "rate_limit", message: "limit reached · resets 3am", prompt: "write tests" },
+    ]);
   });
 
   for (const error of ["server_error", "authentication_failed", undefined]) {
@@ -129,7 +186,10 @@ describe("applyHookEvent: notifications and end", () => {
   ];
   for (const c of cases) {
     it(`Notification ${c.type} from ${c.from} → ${c.want ?? "unchanged"}`, () => {
-      const { patch, signals } = applyHookEvent(row({ state: c.from }), ev("Notification", { notification_type: c.type }));
+      const { patch, signals } = applyHookEvent(
+        row({ state: c.from }),
+        ev("Notification", { notification_type: c.type }),
+      );
       assert.equal(patch.state, c.want);
       if (c.want === "waiting") assert.equal(patch.stateReason, c.type);
       assert.deepEqual(signals, []);
@@ -138,14 +198,20 @@ describe("applyHookEvent: notifications and end", () => {
   }
 
   it("PermissionRequest → waiting (permission_prompt) at once, with the tool call as a signal", () => {
-    const { patch, signals } = applyHookEvent(row({ state: "busy" }), ev("PermissionRequest", { tool_name: "Write", tool_input: { file_path: "/p/out.txt", content: "hi" } }));
+    const { patch, signals } = applyHookEvent(
+      row({ state: "busy" }),
+      ev("PermissionRequest", { tool_name: "Write", tool_input: { file_path: "/p/out.txt", content: "hi" } }),
+    );
     assert.equal(patch.state, "waiting");
     assert.equal(patch.stateReason, "permission_prompt");
     assert.deepEqual(signals, [{ kind: "permission_request", tool: "Write", summary: "Write: /p/out.txt" }]);
   });
 
   it("SessionEnd → exited with the reason, session_end signal", () => {
-    const { patch, signals } = applyHookEvent(row({ state: "idle" }), ev("SessionEnd", { reason: "prompt_input_exit" }));
+    const { patch, signals } = applyHookEvent(
+      row({ state: "idle" }),
+      ev("SessionEnd", { reason: "prompt_input_exit" }),
+    );
     assert.equal(patch.state, "exited");
     assert.equal(patch.stateReason, "prompt_input_exit");
     assert.deepEqual(signals, [{ kind: "session_end", reason: "prompt_input_exit" }]);
@@ -162,7 +228,10 @@ describe("applyHookEvent: sticky daemon-owned states", () => {
   for (const sticky of ["swapping", "parked", "stopped"] as const) {
     it(`${sticky}: CLI events never set state, other fields still update`, () => {
       const s = row({ state: sticky, stateReason: "daemon reason", lastPrompt: "the prompt" });
-      const start = applyHookEvent(s, ev("SessionStart", { session_id: "N", source: "resume", transcript_path: "/t/N.jsonl" }));
+      const start = applyHookEvent(
+        s,
+        ev("SessionStart", { session_id: "N", source: "resume", transcript_path: "/t/N.jsonl" }),
+      );
       assert.equal("state" in start.patch, false);
       assert.equal("stateReason" in start.patch, false);
       assert.equal(start.patch.claudeSessionId, "N");
@@ -184,7 +253,10 @@ describe("applyHookEvent: sticky daemon-owned states", () => {
       assert.equal(fail.patch.failedPrompt, "the prompt");
       assert.equal(fail.signals[0]?.kind, "turn_failed");
 
-      for (const e of [ev("Notification", { notification_type: "permission_prompt" }), ev("SessionEnd", { reason: "x" })]) {
+      for (const e of [
+        ev("Notification", { notification_type: "permission_prompt" }),
+        ev("SessionEnd", { reason: "x" }),
+      ]) {
         const r = applyHookEvent(s, e);
         assert.equal("state" in r.patch, false, e.event);
         assert.equal("stateReason" in r.patch, false, e.event);
@@ -254,7 +326,10 @@ describe("hook-event: compareEvents", () => {
     ];
     const parsed = names.map((n) => ({ n, ...parseSpoolName(n)! }));
     parsed.sort(compareEvents);
-    assert.deepEqual(parsed.map((p) => p.n), [names[3], names[2], names[1], names[0]]);
+    assert.deepEqual(
+      parsed.map((p) => p.n),
+      [names[3], names[2], names[1], names[0]],
+    );
   });
 
   it("ns beyond 2^53 still compare exactly (bigint, not number)", () => {

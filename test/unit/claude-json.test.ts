@@ -46,7 +46,12 @@ class FakeIo implements ClaudeJsonIo {
   }
 }
 
-const full = JSON.stringify({ oauthAccount: { emailAddress: "a@x" }, userID: "u", projects: { "/p": { allowedTools: ["Bash"] } }, numStartups: 9 });
+const full = JSON.stringify({
+  oauthAccount: { emailAddress: "a@x" },
+  userID: "u",
+  projects: { "/p": { allowedTools: ["Bash"] } },
+  numStartups: 9,
+});
 const trustQ = (doc: Record<string, unknown>): boolean => {
   const projects = (doc.projects ?? {}) as Record<string, Record<string, unknown>>;
   if (projects["/q"]?.hasTrustDialogAccepted) return false;
@@ -73,7 +78,10 @@ describe("updateClaudeJson", () => {
     io.reads = ['{"oauthAccount": {"emailAdd'];
     const r = updateClaudeJson("/h/.claude.json", trustQ, { io, readRetryMs: 500 });
     assert.equal(r.outcome, "not_json");
-    assert.match((r as { reason: string }).reason, /is not a JSON object .* after \d+ reads over 500 ms; left as it is, nothing written/);
+    assert.match(
+      (r as { reason: string }).reason,
+      /is not a JSON object .* after \d+ reads over 500 ms; left as it is, nothing written/,
+    );
     assert.deepEqual(io.writes, []);
     assert.ok(!io.log.includes("lock"));
   });

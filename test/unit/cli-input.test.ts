@@ -4,7 +4,8 @@ import { checkCommand, checkPromptText, CliInput, readInputState } from "../../s
 import { classifyPane, DIALOGS, dialogLabel, type PaneDialog } from "../../src/sessions/pane-classify.js";
 
 const RULE = "─".repeat(80);
-const box = (first: string, ...more: string[]) => ["● earlier answer", "", RULE, first, ...more, RULE, "  ? for shortcuts"].join("\n");
+const box = (first: string, ...more: string[]) =>
+  ["● earlier answer", "", RULE, first, ...more, RULE, "  ? for shortcuts"].join("\n");
 
 describe("checkPromptText", () => {
   it("keeps text as text: CR and CRLF become LF, trailing newlines go", () => {
@@ -31,7 +32,10 @@ describe("checkCommand", () => {
     assert.deepEqual(checkCommand("/clear"), { ok: true, body: "/clear" });
     assert.deepEqual(checkCommand(" /model opus "), { ok: true, body: "/model opus" });
     assert.deepEqual(checkCommand("/compact keep the API notes"), { ok: true, body: "/compact keep the API notes" });
-    assert.match((checkCommand("/logout") as { reason: string }).reason, /not an allowed command: "\/logout"; allowed: \/compact, \/clear, \/model/);
+    assert.match(
+      (checkCommand("/logout") as { reason: string }).reason,
+      /not an allowed command: "\/logout"; allowed: \/compact, \/clear, \/model/,
+    );
     assert.match((checkCommand("/clear now") as { reason: string }).reason, /takes no arguments/);
     assert.match((checkCommand("/model a b") as { reason: string }).reason, /one model name/);
     assert.match((checkCommand("/compact a\u001bb") as { reason: string }).reason, /control characters/);
@@ -48,21 +52,82 @@ describe("readInputState", () => {
     assert.deepEqual(readInputState("Resume this session with:\nclaude --resume x", 0), { kind: "none" });
   });
   it("a dialog wins over the box", () => {
-    const perm = ["● Bash(touch x)", "Bash command", "  touch x", "Do you want to proceed?", "❯ 1. Yes", "  2. No", "Esc to cancel"].join("\n");
+    const perm = [
+      "● Bash(touch x)",
+      "Bash command",
+      "  touch x",
+      "Do you want to proceed?",
+      "❯ 1. Yes",
+      "  2. No",
+      "Esc to cancel",
+    ].join("\n");
     assert.deepEqual(readInputState(perm, 0), { kind: "dialog", dialog: "permission" });
   });
 });
 
 // One sample screen per row of the dialog table (wording from docs/notes/ and the CLI's reported texts).
 const SAMPLES: Record<Exclude<PaneDialog, "unknown">, string[]> = {
-  rate_limit_options: ["  ⎿  You've hit your session limit · resets 5:44am (UTC)", RULE, "  What do you want to do?", "", "  ❯ 1. Stop and wait for limit to reset", "    2. Upgrade your plan", "", "  Enter to confirm · Esc to cancel"],
-  trust_folder: ["Accessing workspace:", "", "/tmp/p", "", "Quick safety check: Is this a project you created or one you trust?", "❯ 1. Yes, I trust this folder", "  2. No, exit", "Enter to confirm · Esc to cancel"],
-  permission: ["Bash command", "  touch /tmp/x", "Do you want to proceed?", "❯ 1. Yes", "  2. Yes, and always allow access to p/ from this project", "  3. No", "Esc to cancel · Tab to amend · ctrl+e to explain"],
-  mcp_server: ["New MCP server found in .mcp.json: files", "", "❯ 1. Use this and all future MCP servers in this project", "  2. Use this MCP server", "  3. Continue without using this MCP server", "Enter to confirm · Esc to cancel"],
-  auto_mode_check: ["● Bash(touch /tmp/x)", "Auto mode can't check actions in this session", "Enter to stay in auto mode · shift+Tab to leave for accept edits mode and stop · Esc to cancel"],
-  bypass_permissions: ["WARNING: Claude Code running in Bypass Permissions mode", "❯ 1. No, exit", "  2. Yes, I accept", "Enter to confirm · Esc to cancel"],
-  api_key: ["Detected a custom API key in your environment", "Do you want to use this API key?", "❯ 1. Yes", "  2. No (recommended)", "Enter to confirm · Esc to cancel"],
-  external_imports: ["Allow external CLAUDE.md file imports?", "❯ 1. Yes, allow external imports", "  2. No, disable external imports", "Enter to confirm · Esc to cancel"],
+  rate_limit_options: [
+    "  ⎿  You've hit your session limit · resets 5:44am (UTC)",
+    RULE,
+    "  What do you want to do?",
+    "",
+    "  ❯ 1. Stop and wait for limit to reset",
+    "    2. Upgrade your plan",
+    "",
+    "  Enter to confirm · Esc to cancel",
+  ],
+  trust_folder: [
+    "Accessing workspace:",
+    "",
+    "/tmp/p",
+    "",
+    "Quick safety check: Is this a project you created or one you trust?",
+    "❯ 1. Yes, I trust this folder",
+    "  2. No, exit",
+    "Enter to confirm · Esc to cancel",
+  ],
+  permission: [
+    "Bash command",
+    "  touch /tmp/x",
+    "Do you want to proceed?",
+    "❯ 1. Yes",
+    "  2. Yes, and always allow access to p/ from this project",
+    "  3. No",
+    "Esc to cancel · Tab to amend · ctrl+e to explain",
+  ],
+  mcp_server: [
+    "New MCP server found in .mcp.json: files",
+    "",
+    "❯ 1. Use this and all future MCP servers in this project",
+    "  2. Use this MCP server",
+    "  3. Continue without using this MCP server",
+    "Enter to confirm · Esc to cancel",
+  ],
+  auto_mode_check: [
+    "● Bash(touch /tmp/x)",
+    "Auto mode can't check actions in this session",
+    "Enter to stay in auto mode · shift+Tab to leave for accept edits mode and stop · Esc to cancel",
+  ],
+  bypass_permissions: [
+    "WARNING: Claude Code running in Bypass Permissions mode",
+    "❯ 1. No, exit",
+    "  2. Yes, I accept",
+    "Enter to confirm · Esc to cancel",
+  ],
+  api_key: [
+    "Detected a custom API key in your environment",
+    "Do you want to use this API key?",
+    "❯ 1. Yes",
+    "  2. No (recommended)",
+    "Enter to confirm · Esc to cancel",
+  ],
+  external_imports: [
+    "Allow external CLAUDE.md file imports?",
+    "❯ 1. Yes, allow external imports",
+    "  2. No, disable external imports",
+    "Enter to confirm · Esc to cancel",
+  ],
 };
 
 describe("the dialog table", () => {
@@ -74,7 +139,10 @@ describe("the dialog table", () => {
     });
   }
   it("an unnamed numbered choice with the confirm hint is an unknown dialog; the idle box is none", () => {
-    assert.equal(classifyPane(["Pick a colour", "❯ 1. Red", "  2. Blue", "Enter to confirm · Esc to cancel"].join("\n"), 0).dialog, "unknown");
+    assert.equal(
+      classifyPane(["Pick a colour", "❯ 1. Red", "  2. Blue", "Enter to confirm · Esc to cancel"].join("\n"), 0).dialog,
+      "unknown",
+    );
     assert.equal(dialogLabel("unknown"), "unrecognised dialog");
     assert.equal(classifyPane(box("❯\u00a01. Red Enter to confirm"), 0).dialog, null);
     assert.equal(classifyPane(box("❯\u00a0"), 0).dialog, null);

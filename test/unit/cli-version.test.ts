@@ -5,10 +5,17 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FALLBACK_CLI_VERSION, parseCliVersion, readCliVersion, UsageClientIdentity } from "../../src/quota/cli-version.js";
+import {
+  FALLBACK_CLI_VERSION,
+  parseCliVersion,
+  readCliVersion,
+  UsageClientIdentity,
+} from "../../src/quota/cli-version.js";
 import { fileURLToPath } from "node:url";
 
-const PINNED_CLI = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url));
+const PINNED_CLI = fileURLToPath(
+  new URL("../../node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url),
+);
 
 describe("parseCliVersion", () => {
   const rows: [string, string | null][] = [
@@ -21,7 +28,8 @@ describe("parseCliVersion", () => {
     ["2.1.197x", null],
     ["", null],
   ];
-  for (const [out, want] of rows) it(`${JSON.stringify(out)} → ${String(want)}`, () => assert.equal(parseCliVersion(out), want));
+  for (const [out, want] of rows)
+    it(`${JSON.stringify(out)} → ${String(want)}`, () => assert.equal(parseCliVersion(out), want));
 });
 
 describe("readCliVersion", () => {
@@ -39,7 +47,10 @@ describe("readCliVersion", () => {
 
   it("reads the version, passing --version as argv (no shell) and no secrets in the environment", async () => {
     const out = join(dir, "seen");
-    const p = script("good", `printf '%s|%s|%s\\n' "$1" "$#" "\${SECRET_TOKEN:-none}" > '${out}'; echo "9.8.7 (Claude Code)"`);
+    const p = script(
+      "good",
+      `printf '%s|%s|%s\\n' "$1" "$#" "\${SECRET_TOKEN:-none}" > '${out}'; echo "9.8.7 (Claude Code)"`,
+    );
     const r = await readCliVersion(p, { env: { ...process.env, SECRET_TOKEN: "s3cret" } });
     assert.deepEqual(r, { ok: true, version: "9.8.7" });
     const { readFileSync } = await import("node:fs");

@@ -33,112 +33,266 @@ function config(text: string, env: NodeJS.ProcessEnv = {}): Config {
 /** Asserts one of the messages matches, and shows them all when none does. */
 function assertReports(text: string, expected: RegExp, env: NodeJS.ProcessEnv = {}): string[] {
   const all = messages(text, env);
-  assert.ok(all.some((m) => expected.test(m)), `no message matches ${expected}:\n${all.join("\n")}`);
+  assert.ok(
+    all.some((m) => expected.test(m)),
+    `no message matches ${expected}:\n${all.join("\n")}`,
+  );
   return all;
 }
 
 describe("malformed configs name the file, line and key", () => {
   const cases: Array<[string, string, RegExp]> = [
-    ["threshold above 1", yaml(...ACCOUNT, "quota:", "  window_5h_threshold: 1.5"),
-      /^config\.yaml:5: quota\.window_5h_threshold: must be between 0 and 1$/],
-    ["threshold below 0", yaml(...ACCOUNT, "quota:", "  poll_interval: 5m", "  window_week_threshold: -0.1"),
-      /^config\.yaml:6: quota\.window_week_threshold: must be between 0 and 1$/],
-    ["negative count", yaml(...ACCOUNT, "    limits:", "      hourly_msgs: -1"),
-      /^config\.yaml:5: accounts\[0\]\.limits\.hourly_msgs: must be at least 0$/],
-    ["keep 0", yaml(...ACCOUNT, "checkpoint:", "  keep: 0"),
-      /^config\.yaml:5: checkpoint\.keep: must be between 1 and 1000$/],
-    ["min > max", yaml(...ACCOUNT, "pool:", "  autonomous:", "    min: 4", "    max: 2"),
-      /^config\.yaml:7: pool\.autonomous\.max: must be at least min \(4\)$/],
-    ["bypassPermissions for the pool without worktrees", yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: bypassPermissions"),
-      /^config\.yaml:6: pool\.autonomous\.permission_mode: bypassPermissions runs every tool call without asking; it is only accepted with pool\.autonomous\.worktree: true/],
-    ["an unknown pool permission mode", yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: yolo"),
-      /^config\.yaml:6: pool\.autonomous\.permission_mode: /],
-    ["max above 64", yaml(...ACCOUNT, "pool:", "  autonomous:", "    max: 65"),
-      /^config\.yaml:6: pool\.autonomous\.max: must be between 0 and 64$/],
-    ["port 70000", yaml(...ACCOUNT, "mcp_http:", "  listen: 127.0.0.1:70000"),
-      /^config\.yaml:5: mcp_http\.listen: must be host:port with a port between 0 and 65535/],
-    ["duration in words", yaml(...ACCOUNT, "quota:", "  poll_interval: 5 minutes"),
-      /^config\.yaml:5: quota\.poll_interval: must be a duration like 500ms, 30s, 5m, 2h or 7d, got "5 minutes"$/],
-    ["duration without unit", yaml(...ACCOUNT, "sessions:", "  start_timeout: 30"),
-      /^config\.yaml:5: sessions\.start_timeout: must be a duration like .*, got 30$/],
-    ["zero where a positive duration is needed", yaml(...ACCOUNT, "swap:", "  exit_timeout: 0s"),
-      /^config\.yaml:5: swap\.exit_timeout: must be longer than 0$/],
-    ["priority as a word", yaml(...ACCOUNT, "    priority: high"),
-      /^config\.yaml:4: accounts\[0\]\.priority: must be an integer, got "high"$/],
-    ["fractional priority", yaml(...ACCOUNT, "    priority: 1.5"),
-      /^config\.yaml:4: accounts\[0\]\.priority: must be an integer, got 1\.5$/],
-    ["relative account home", yaml("accounts:", "  - name: a", "    home: accounts/a"),
-      /^config\.yaml:3: accounts\[0\]\.home: must be an absolute path \(or start with ~\/\), got "accounts\/a"$/],
-    ["unknown top-level key", yaml(...ACCOUNT, "quotas:", "  poll_interval: 5m"),
-      /^config\.yaml:4: quotas: unknown key$/],
-    ["unknown nested key (typo)", yaml(...ACCOUNT, "quota:", "  poll_interval: 5m", "  window_5h_treshold: 0.8"),
-      /^config\.yaml:6: quota\.window_5h_treshold: unknown key$/],
-    ["unknown key inside a list item", yaml(...ACCOUNT, "    limits:", "      daily_msgs: 3"),
-      /^config\.yaml:5: accounts\[0\]\.limits\.daily_msgs: unknown key$/],
-    ["accounts empty", yaml("state_dir: /tmp/s", "accounts: []"),
-      /^config\.yaml:2: accounts: must list at least one account$/],
-    ["accounts missing", yaml("# comment", "log:", "  level: info"),
-      /^config\.yaml:2: accounts: is required$/],
-    ["required key missing in an account", yaml("accounts:", "  - name: a", "  - name: b", "    home: /b"),
-      /^config\.yaml:2: accounts\[0\]\.home: is required$/],
-    ["duplicate account name", yaml(...ACCOUNT, "  - name: A", "    home: /home/u/b"),
-      /^config\.yaml:4: accounts\[1\]\.name: same name as accounts\[0\]$/],
-    ["duplicate account home", yaml(...ACCOUNT, "  - name: b", "    home: ~/a/"),
-      /^config\.yaml:5: accounts\[1\]\.home: same home as accounts\[0\]$/],
-    ["bad account name", yaml("accounts:", "  - name: -work", "    home: /w"),
-      /^config\.yaml:2: accounts\[0\]\.name: must be 1-32 letters/],
-    ["dedicated session on an unknown account",
+    [
+      "threshold above 1",
+      yaml(...ACCOUNT, "quota:", "  window_5h_threshold: 1.5"),
+      /^config\.yaml:5: quota\.window_5h_threshold: must be between 0 and 1$/,
+    ],
+    [
+      "threshold below 0",
+      yaml(...ACCOUNT, "quota:", "  poll_interval: 5m", "  window_week_threshold: -0.1"),
+      /^config\.yaml:6: quota\.window_week_threshold: must be between 0 and 1$/,
+    ],
+    [
+      "negative count",
+      yaml(...ACCOUNT, "    limits:", "      hourly_msgs: -1"),
+      /^config\.yaml:5: accounts\[0\]\.limits\.hourly_msgs: must be at least 0$/,
+    ],
+    [
+      "keep 0",
+      yaml(...ACCOUNT, "checkpoint:", "  keep: 0"),
+      /^config\.yaml:5: checkpoint\.keep: must be between 1 and 1000$/,
+    ],
+    [
+      "min > max",
+      yaml(...ACCOUNT, "pool:", "  autonomous:", "    min: 4", "    max: 2"),
+      /^config\.yaml:7: pool\.autonomous\.max: must be at least min \(4\)$/,
+    ],
+    [
+      "bypassPermissions for the pool without worktrees",
+      yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: bypassPermissions"),
+      /^config\.yaml:6: pool\.autonomous\.permission_mode: bypassPermissions runs every tool call without asking; it is only accepted with pool\.autonomous\.worktree: true/,
+    ],
+    [
+      "an unknown pool permission mode",
+      yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: yolo"),
+      /^config\.yaml:6: pool\.autonomous\.permission_mode: /,
+    ],
+    [
+      "max above 64",
+      yaml(...ACCOUNT, "pool:", "  autonomous:", "    max: 65"),
+      /^config\.yaml:6: pool\.autonomous\.max: must be between 0 and 64$/,
+    ],
+    [
+      "port 70000",
+      yaml(...ACCOUNT, "mcp_http:", "  listen: 127.0.0.1:70000"),
+      /^config\.yaml:5: mcp_http\.listen: must be host:port with a port between 0 and 65535/,
+    ],
+    [
+      "duration in words",
+      yaml(...ACCOUNT, "quota:", "  poll_interval: 5 minutes"),
+      /^config\.yaml:5: quota\.poll_interval: must be a duration like 500ms, 30s, 5m, 2h or 7d, got "5 minutes"$/,
+    ],
+    [
+      "duration without unit",
+      yaml(...ACCOUNT, "sessions:", "  start_timeout: 30"),
+      /^config\.yaml:5: sessions\.start_timeout: must be a duration like .*, got 30$/,
+    ],
+    [
+      "zero where a positive duration is needed",
+      yaml(...ACCOUNT, "swap:", "  exit_timeout: 0s"),
+      /^config\.yaml:5: swap\.exit_timeout: must be longer than 0$/,
+    ],
+    [
+      "priority as a word",
+      yaml(...ACCOUNT, "    priority: high"),
+      /^config\.yaml:4: accounts\[0\]\.priority: must be an integer, got "high"$/,
+    ],
+    [
+      "fractional priority",
+      yaml(...ACCOUNT, "    priority: 1.5"),
+      /^config\.yaml:4: accounts\[0\]\.priority: must be an integer, got 1\.5$/,
+    ],
+    [
+      "relative account home",
+      yaml("accounts:", "  - name: a", "    home: accounts/a"),
+      /^config\.yaml:3: accounts\[0\]\.home: must be an absolute path \(or start with ~\/\), got "accounts\/a"$/,
+    ],
+    [
+      "unknown top-level key",
+      yaml(...ACCOUNT, "quotas:", "  poll_interval: 5m"),
+      /^config\.yaml:4: quotas: unknown key$/,
+    ],
+    [
+      "unknown nested key (typo)",
+      yaml(...ACCOUNT, "quota:", "  poll_interval: 5m", "  window_5h_treshold: 0.8"),
+      /^config\.yaml:6: quota\.window_5h_treshold: unknown key$/,
+    ],
+    [
+      "unknown key inside a list item",
+      yaml(...ACCOUNT, "    limits:", "      daily_msgs: 3"),
+      /^config\.yaml:5: accounts\[0\]\.limits\.daily_msgs: unknown key$/,
+    ],
+    [
+      "accounts empty",
+      yaml("state_dir: /tmp/s", "accounts: []"),
+      /^config\.yaml:2: accounts: must list at least one account$/,
+    ],
+    ["accounts missing", yaml("# comment", "log:", "  level: info"), /^config\.yaml:2: accounts: is required$/],
+    [
+      "required key missing in an account",
+      yaml("accounts:", "  - name: a", "  - name: b", "    home: /b"),
+      /^config\.yaml:2: accounts\[0\]\.home: is required$/,
+    ],
+    [
+      "duplicate account name",
+      yaml(...ACCOUNT, "  - name: A", "    home: /home/u/b"),
+      /^config\.yaml:4: accounts\[1\]\.name: same name as accounts\[0\]$/,
+    ],
+    [
+      "duplicate account home",
+      yaml(...ACCOUNT, "  - name: b", "    home: ~/a/"),
+      /^config\.yaml:5: accounts\[1\]\.home: same home as accounts\[0\]$/,
+    ],
+    [
+      "bad account name",
+      yaml("accounts:", "  - name: -work", "    home: /w"),
+      /^config\.yaml:2: accounts\[0\]\.name: must be 1-32 letters/,
+    ],
+    [
+      "dedicated session on an unknown account",
       yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: /p", "      account: nope"),
-      /^config\.yaml:8: pool\.dedicated\[0\]\.account: no account named "nope" \(accounts: a\)$/],
-    ["duplicate dedicated session names",
-      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - { name: main, project: /p }", "    - { name: main, project: /q }"),
-      /^config\.yaml:7: pool\.dedicated\[1\]\.name: same name as pool\.dedicated\[0\]$/],
-    ["dedicated name in the autonomous pattern",
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    prefix: bot-", "  dedicated:", "    - { name: bot-3, project: /p }"),
-      /^config\.yaml:8: pool\.dedicated\[0\]\.name: clashes with autonomous session names \("bot-" \+ number/],
-    ["dedicated name with a dot", yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: my.session", "      project: /p"),
-      /^config\.yaml:6: pool\.dedicated\[0\]\.name: must be 1-64 letters, digits, '_' or '-' \(no '\.' or ':'\)/],
-    ["dedicated project relative", yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: src/p"),
-      /^config\.yaml:7: pool\.dedicated\[0\]\.project: must be an absolute path/],
-    ["YAML syntax error", yaml(...ACCOUNT, "quota:", "  poll_interval: [5m", "log: {}"),
-      /^config\.yaml:\d+: YAML syntax error: /],
-    ["tab indentation", yaml(...ACCOUNT, "quota:", "\tpoll_interval: 5m"),
-      /^config\.yaml:5: YAML syntax error: Tabs are not allowed as indentation$/],
-    ["duplicate YAML key", yaml(...ACCOUNT, "log:", "  level: info", "log:", "  level: debug"),
-      /^config\.yaml:6: YAML syntax error: duplicate key/],
+      /^config\.yaml:8: pool\.dedicated\[0\]\.account: no account named "nope" \(accounts: a\)$/,
+    ],
+    [
+      "duplicate dedicated session names",
+      yaml(
+        ...ACCOUNT,
+        "pool:",
+        "  dedicated:",
+        "    - { name: main, project: /p }",
+        "    - { name: main, project: /q }",
+      ),
+      /^config\.yaml:7: pool\.dedicated\[1\]\.name: same name as pool\.dedicated\[0\]$/,
+    ],
+    [
+      "dedicated name in the autonomous pattern",
+      yaml(
+        ...ACCOUNT,
+        "pool:",
+        "  autonomous:",
+        "    prefix: bot-",
+        "  dedicated:",
+        "    - { name: bot-3, project: /p }",
+      ),
+      /^config\.yaml:8: pool\.dedicated\[0\]\.name: clashes with autonomous session names \("bot-" \+ number/,
+    ],
+    [
+      "dedicated name with a dot",
+      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: my.session", "      project: /p"),
+      /^config\.yaml:6: pool\.dedicated\[0\]\.name: must be 1-64 letters, digits, '_' or '-' \(no '\.' or ':'\)/,
+    ],
+    [
+      "dedicated project relative",
+      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: src/p"),
+      /^config\.yaml:7: pool\.dedicated\[0\]\.project: must be an absolute path/,
+    ],
+    [
+      "YAML syntax error",
+      yaml(...ACCOUNT, "quota:", "  poll_interval: [5m", "log: {}"),
+      /^config\.yaml:\d+: YAML syntax error: /,
+    ],
+    [
+      "tab indentation",
+      yaml(...ACCOUNT, "quota:", "\tpoll_interval: 5m"),
+      /^config\.yaml:5: YAML syntax error: Tabs are not allowed as indentation$/,
+    ],
+    [
+      "duplicate YAML key",
+      yaml(...ACCOUNT, "log:", "  level: info", "log:", "  level: debug"),
+      /^config\.yaml:6: YAML syntax error: duplicate key/,
+    ],
     ["garbage", "{{{ ]]] :::\n", /^config\.yaml:1: YAML syntax error: /],
-    ["top level is a list", yaml("- name: a", "  home: /a"),
-      /^config\.yaml:1: the file must be a map of settings \(with at least accounts:\), got a list$/],
-    ["top level is a scalar", "just some words\n", /^config\.yaml:1: the file must be a map of settings .*got "just some words"$/],
+    [
+      "top level is a list",
+      yaml("- name: a", "  home: /a"),
+      /^config\.yaml:1: the file must be a map of settings \(with at least accounts:\), got a list$/,
+    ],
+    [
+      "top level is a scalar",
+      "just some words\n",
+      /^config\.yaml:1: the file must be a map of settings .*got "just some words"$/,
+    ],
     ["empty file", "", /^config\.yaml:1: the file must be a map of settings .*got an empty file$/],
-    ["unset variable", yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: ${PROJECT_DIR}"),
-      /^config\.yaml:7: pool\.dedicated\[0\]\.project: environment variable PROJECT_DIR is not set/],
-    ["malformed reference", yaml(...ACCOUNT, "swap:", "  continue_note: go on ${"),
-      /^config\.yaml:5: swap\.continue_note: invalid reference/],
-    ["non-loopback listen", yaml(...ACCOUNT, "mcp_http:", "  listen: 0.0.0.0:7777"),
-      /^config\.yaml:5: mcp_http\.listen: is not a loopback address; set mcp_http\.allow_remote: true/],
-    ["bad log level", yaml(...ACCOUNT, "log:", "  level: loud"),
-      /^config\.yaml:5: log\.level: must be one of trace, debug, info, warn, error, got "loud"$/],
-    ["usage URL not http", yaml(...ACCOUNT, "quota:", "  usage_api_base: ftp://example.com"),
-      /^config\.yaml:5: quota\.usage_api_base: must be an http:\/\/ or https:\/\/ URL/],
-    ["bearer token env not a name", yaml(...ACCOUNT, "mcp_http:", "  bearer_token_env: my-token"),
-      /^config\.yaml:5: mcp_http\.bearer_token_env: must be an environment variable name, got "my-token"$/],
-    ["env value not a string", yaml(...ACCOUNT, "claude:", "  env:", "    DEBUG: 1"),
-      /^config\.yaml:6: claude\.env\.DEBUG: must be a string, got 1$/],
-    ["env name invalid", yaml(...ACCOUNT, "claude:", "  env:", "    bad-name: x"),
-      /^config\.yaml:6: claude\.env\.bad-name: "bad-name" is not a valid environment variable name$/],
-    ["relative binary path", yaml(...ACCOUNT, "claude:", "  binary: ./bin/claude"),
-      /^config\.yaml:5: claude\.binary: must be a plain name or an absolute path/],
-    ["link_files escaping home", yaml(...ACCOUNT, "    link_files: [../x]"),
-      /^config\.yaml:4: accounts\[0\]\.link_files\[0\]: must be a path relative to your home/],
-    ["section of the wrong type", yaml(...ACCOUNT, "quota: fast"),
-      /^config\.yaml:4: quota: must be a map, got "fast"$/],
-    ["per-account threshold out of range", yaml(...ACCOUNT, "    window_5h_threshold: 1.5"),
-      /^config\.yaml:4: accounts\[0\]\.window_5h_threshold: must be between 0 and 1/],
-    ["boolean as a string", yaml(...ACCOUNT, "    managed: yes"),
-      /^config\.yaml:4: accounts\[0\]\.managed: must be true or false, got "yes"$/],
-    ["backoff above its maximum", yaml(...ACCOUNT, "sessions:", "  restart_backoff: 2m", "  restart_backoff_max: 1m"),
-      /^config\.yaml:6: sessions\.restart_backoff_max: must be at least restart_backoff$/],
+    [
+      "unset variable",
+      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: ${PROJECT_DIR}"),
+      /^config\.yaml:7: pool\.dedicated\[0\]\.project: environment variable PROJECT_DIR is not set/,
+    ],
+    [
+      "malformed reference",
+      yaml(...ACCOUNT, "swap:", "  continue_note: go on ${"),
+      /^config\.yaml:5: swap\.continue_note: invalid reference/,
+    ],
+    [
+      "non-loopback listen",
+      yaml(...ACCOUNT, "mcp_http:", "  listen: 0.0.0.0:7777"),
+      /^config\.yaml:5: mcp_http\.listen: is not a loopback address; set mcp_http\.allow_remote: true/,
+    ],
+    [
+      "bad log level",
+      yaml(...ACCOUNT, "log:", "  level: loud"),
+      /^config\.yaml:5: log\.level: must be one of trace, debug, info, warn, error, got "loud"$/,
+    ],
+    [
+      "usage URL not http",
+      yaml(...ACCOUNT, "quota:", "  usage_api_base: ftp://example.com"),
+      /^config\.yaml:5: quota\.usage_api_base: must be an http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      "bearer token env not a name",
+      yaml(...ACCOUNT, "mcp_http:", "  bearer_token_env: my-token"),
+      /^config\.yaml:5: mcp_http\.bearer_token_env: must be an environment variable name, got "my-token"$/,
+    ],
+    [
+      "env value not a string",
+      yaml(...ACCOUNT, "claude:", "  env:", "    DEBUG: 1"),
+      /^config\.yaml:6: claude\.env\.DEBUG: must be a string, got 1$/,
+    ],
+    [
+      "env name invalid",
+      yaml(...ACCOUNT, "claude:", "  env:", "    bad-name: x"),
+      /^config\.yaml:6: claude\.env\.bad-name: "bad-name" is not a valid environment variable name$/,
+    ],
+    [
+      "relative binary path",
+      yaml(...ACCOUNT, "claude:", "  binary: ./bin/claude"),
+      /^config\.yaml:5: claude\.binary: must be a plain name or an absolute path/,
+    ],
+    [
+      "link_files escaping home",
+      yaml(...ACCOUNT, "    link_files: [../x]"),
+      /^config\.yaml:4: accounts\[0\]\.link_files\[0\]: must be a path relative to your home/,
+    ],
+    [
+      "section of the wrong type",
+      yaml(...ACCOUNT, "quota: fast"),
+      /^config\.yaml:4: quota: must be a map, got "fast"$/,
+    ],
+    [
+      "per-account threshold out of range",
+      yaml(...ACCOUNT, "    window_5h_threshold: 1.5"),
+      /^config\.yaml:4: accounts\[0\]\.window_5h_threshold: must be between 0 and 1/,
+    ],
+    [
+      "boolean as a string",
+      yaml(...ACCOUNT, "    managed: yes"),
+      /^config\.yaml:4: accounts\[0\]\.managed: must be true or false, got "yes"$/,
+    ],
+    [
+      "backoff above its maximum",
+      yaml(...ACCOUNT, "sessions:", "  restart_backoff: 2m", "  restart_backoff_max: 1m"),
+      /^config\.yaml:6: sessions\.restart_backoff_max: must be at least restart_backoff$/,
+    ],
   ];
   assert.ok(cases.length >= 14);
   for (const [name, text, expected] of cases) {
@@ -146,19 +300,21 @@ describe("malformed configs name the file, line and key", () => {
   }
 
   it("reports every problem in one pass, in line order", () => {
-    const all = messages(yaml(
-      "accounts:",
-      "  - name: a",
-      "    home: rel",
-      "    priority: -1",
-      "  - name: a",
-      "    home: /b",
-      "quota:",
-      "  window_5h_threshold: 2",
-      "bogus: true",
-    ));
+    const all = messages(
+      yaml(
+        "accounts:",
+        "  - name: a",
+        "    home: rel",
+        "    priority: -1",
+        "  - name: a",
+        "    home: /b",
+        "quota:",
+        "  window_5h_threshold: 2",
+        "bogus: true",
+      ),
+    );
     assert.deepEqual(all, [
-      "config.yaml:3: accounts[0].home: must be an absolute path (or start with ~/), got \"rel\"",
+      'config.yaml:3: accounts[0].home: must be an absolute path (or start with ~/), got "rel"',
       "config.yaml:4: accounts[0].priority: must be at least 0",
       "config.yaml:5: accounts[1].name: same name as accounts[0]",
       "config.yaml:8: quota.window_5h_threshold: must be between 0 and 1",
@@ -167,7 +323,9 @@ describe("malformed configs name the file, line and key", () => {
   });
 
   it("does not echo every token after a YAML syntax error", () => {
-    const all = messages(yaml(...ACCOUNT, "pool:", "  autonomous: { min: 1, max: ${X} , prefix: w }", "  dedicated: []", "log: {}"));
+    const all = messages(
+      yaml(...ACCOUNT, "pool:", "  autonomous: { min: 1, max: ${X} , prefix: w }", "  dedicated: []", "log: {}"),
+    );
     assert.equal(all.length, 1, all.join("\n"));
     assert.match(all[0] as string, /^config\.yaml:5: YAML syntax error: /);
   });
@@ -186,41 +344,82 @@ describe("valid configs", () => {
       state_dir: state,
       tmux: { socket: "" },
       claude: { binary: "claude", args: [], env: {}, permission_mode: null },
-      accounts: [{
-        name: "a", home: "/home/u/a", priority: 100, limits: { hourly_msgs: 0, weekly_msgs: 0 },
-        managed: true, link_files: [".gitconfig", ".ssh", ".config/gh"], disabled: false,
-      }],
+      accounts: [
+        {
+          name: "a",
+          home: "/home/u/a",
+          priority: 100,
+          limits: { hourly_msgs: 0, weekly_msgs: 0 },
+          managed: true,
+          link_files: [".gitconfig", ".ssh", ".config/gh"],
+          disabled: false,
+        },
+      ],
       pool: {
         shared_projects_dir: `${state}/shared/projects`,
         dedicated: [],
-        autonomous: { prefix: "auto-", min: 0, max: 0, idle_timeout: 600_000, max_attempts: 3, retry_backoff: 10_000, retry_backoff_max: 600_000, worktree: false, worktree_prefix: "cf" },
+        autonomous: {
+          prefix: "auto-",
+          min: 0,
+          max: 0,
+          idle_timeout: 600_000,
+          max_attempts: 3,
+          retry_backoff: 10_000,
+          retry_backoff_max: 600_000,
+          worktree: false,
+          worktree_prefix: "cf",
+        },
         keep_worktrees: false,
       },
       sessions: {
-        restart_backoff: 2_000, restart_backoff_max: 60_000, crash_loop_restarts: 5,
-        crash_loop_window: 300_000, start_timeout: 60_000,
+        restart_backoff: 2_000,
+        restart_backoff_max: 60_000,
+        crash_loop_restarts: 5,
+        crash_loop_window: 300_000,
+        start_timeout: 60_000,
       },
       quota: {
-        poll_interval: 300_000, poll_interval_min: 60_000, poll_interval_max: 1_800_000,
-        window_5h_threshold: 0.85, window_week_threshold: 0.95, hysteresis: 0.05,
-        min_dwell: 900_000, stale_after: 1_200_000, reactivate_cooldown: 600_000, min_runway: 1_800_000,
-        usage_api_base: "https://api.anthropic.com", request_timeout: 10_000,
-        usage_request_gap: 60_000, feed_fresh_for: 600_000,
+        poll_interval: 300_000,
+        poll_interval_min: 60_000,
+        poll_interval_max: 1_800_000,
+        window_5h_threshold: 0.85,
+        window_week_threshold: 0.95,
+        hysteresis: 0.05,
+        min_dwell: 900_000,
+        stale_after: 1_200_000,
+        reactivate_cooldown: 600_000,
+        min_runway: 1_800_000,
+        usage_api_base: "https://api.anthropic.com",
+        request_timeout: 10_000,
+        usage_request_gap: 60_000,
+        feed_fresh_for: 600_000,
       },
       swap: {
-        graceful_timeout: 120_000, exit_timeout: 10_000, confirm_timeout: 60_000,
+        graceful_timeout: 120_000,
+        exit_timeout: 10_000,
+        confirm_timeout: 60_000,
         continue_note: "Continue where you left off: your previous turn was interrupted by an account switch.",
       },
       checkpoint: { dir: `${state}/checkpoints`, interval: 300_000, keep: 10, scrollback_lines: 200 },
       mcp_http: {
-        listen: "127.0.0.1:7777", allow_remote: false, bearer_token_env: "CLAUDE_FAILOVER_TOKEN",
-        enable_trigger: false, max_body: 1_048_576, rate_limit_per_minute: 600,
-        auth_failures_per_minute: 10, max_connections: 64,
+        listen: "127.0.0.1:7777",
+        allow_remote: false,
+        bearer_token_env: "CLAUDE_FAILOVER_TOKEN",
+        enable_trigger: false,
+        max_body: 1_048_576,
+        rate_limit_per_minute: 600,
+        auth_failures_per_minute: 10,
+        max_connections: 64,
       },
       inbox: { dir: `${state}/inbox`, max_file_bytes: 1_048_576, stable_time: 500, allowed_roots: [] },
       retention: {
-        events: 90 * 86_400_000, events_max_rows: 1_000_000, prompts: 8 * 86_400_000, spool_bad: 7 * 86_400_000,
-        inbox_done: 30 * 86_400_000, outbox: 30 * 86_400_000, max_files: 10_000,
+        events: 90 * 86_400_000,
+        events_max_rows: 1_000_000,
+        prompts: 8 * 86_400_000,
+        spool_bad: 7 * 86_400_000,
+        inbox_done: 30 * 86_400_000,
+        outbox: 30 * 86_400_000,
+        max_files: 10_000,
       },
       notify: { dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 20, targets: [] },
       schedules: [],
@@ -238,12 +437,28 @@ describe("valid configs", () => {
   });
 
   it("inbox.allowed_roots defaults to the configured projects' parents, never the home or / itself", () => {
-    const c = config(yaml(...ACCOUNT, "pool:", "  dedicated:", "    - { name: x, project: ~/code/x }", "    - { name: y, project: ~/code/y }",
-      "    - { name: z, project: ~/z }", "    - { name: r, project: /srv }", "  autonomous: { project: /work/tasks/t }"));
+    const c = config(
+      yaml(
+        ...ACCOUNT,
+        "pool:",
+        "  dedicated:",
+        "    - { name: x, project: ~/code/x }",
+        "    - { name: y, project: ~/code/y }",
+        "    - { name: z, project: ~/z }",
+        "    - { name: r, project: /srv }",
+        "  autonomous: { project: /work/tasks/t }",
+      ),
+    );
     assert.deepEqual(c.inbox.allowed_roots, ["/home/u/code", "/home/u/z", "/srv", "/work/tasks"]);
-    assert.deepEqual(config(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [~/projects, /opt/work]")).inbox.allowed_roots, ["/home/u/projects", "/opt/work"]);
+    assert.deepEqual(
+      config(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [~/projects, /opt/work]")).inbox.allowed_roots,
+      ["/home/u/projects", "/opt/work"],
+    );
     assertReports(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [/]"), /inbox\.allowed_roots\[0\]: must not be \//);
-    assertReports(yaml(...ACCOUNT, "inbox:", "  allowed_roots: [rel/dir]"), /inbox\.allowed_roots\[0\]: must be an absolute path/);
+    assertReports(
+      yaml(...ACCOUNT, "inbox:", "  allowed_roots: [rel/dir]"),
+      /inbox\.allowed_roots\[0\]: must be an absolute path/,
+    );
   });
 
   it("derives directories from state_dir and XDG_STATE_HOME", () => {
@@ -258,27 +473,39 @@ describe("valid configs", () => {
   });
 
   it("expands ~ in paths and normalizes them", () => {
-    const c = config(yaml(
-      "accounts:",
-      "  - { name: me, home: ~, managed: false }",
-      "  - { name: w, home: ~/homes/w/ }",
-      "pool:",
-      "  dedicated:",
-      "    - { name: main, project: ~/src/./p, account: w, args: [--model, opus] }",
-      "  autonomous: { project: /srv/tasks }",
-      "tmux:",
-      "  socket: ~/tmux.sock",
-    ));
+    const c = config(
+      yaml(
+        "accounts:",
+        "  - { name: me, home: ~, managed: false }",
+        "  - { name: w, home: ~/homes/w/ }",
+        "pool:",
+        "  dedicated:",
+        "    - { name: main, project: ~/src/./p, account: w, args: [--model, opus] }",
+        "  autonomous: { project: /srv/tasks }",
+        "tmux:",
+        "  socket: ~/tmux.sock",
+      ),
+    );
     assert.equal(c.accounts[0]?.home, "/home/u");
     assert.equal(c.accounts[1]?.home, "/home/u/homes/w");
-    assert.deepEqual(c.pool.dedicated[0], { name: "main", project: "/home/u/src/p", account: "w", args: ["--model", "opus"] });
+    assert.deepEqual(c.pool.dedicated[0], {
+      name: "main",
+      project: "/home/u/src/p",
+      account: "w",
+      args: ["--model", "opus"],
+    });
     assert.equal(c.pool.autonomous.project, "/srv/tasks");
     assert.equal(c.tmux.socket, "/home/u/tmux.sock");
   });
 
   it("reads per-account thresholds and quota.min_runway", () => {
-    const c = config(yaml(...ACCOUNT, "    window_5h_threshold: 0.7", "    window_week_threshold: 0.8", "quota: { min_runway: 45m }"));
-    assert.deepEqual([c.accounts[0]?.window_5h_threshold, c.accounts[0]?.window_week_threshold, c.quota.min_runway], [0.7, 0.8, 2_700_000]);
+    const c = config(
+      yaml(...ACCOUNT, "    window_5h_threshold: 0.7", "    window_week_threshold: 0.8", "quota: { min_runway: 45m }"),
+    );
+    assert.deepEqual(
+      [c.accounts[0]?.window_5h_threshold, c.accounts[0]?.window_week_threshold, c.quota.min_runway],
+      [0.7, 0.8, 2_700_000],
+    );
     assert.equal(config(yaml(...ACCOUNT, "quota: { min_runway: 0s }")).quota.min_runway, 0);
   });
 
@@ -310,7 +537,11 @@ describe("valid configs", () => {
     );
     const c = config(text, { ACC_HOME: "/data", EMPTY_VAR: "", NOTE: "42" });
     assert.equal(c.accounts[0]?.home, "/data/a");
-    assert.deepEqual(c.claude.env, { ANTHROPIC_BASE_URL: "https://proxy.local", EMPTY: "fallback", LITERAL: "price is ${NOT_A_VAR}" });
+    assert.deepEqual(c.claude.env, {
+      ANTHROPIC_BASE_URL: "https://proxy.local",
+      EMPTY: "fallback",
+      LITERAL: "price is ${NOT_A_VAR}",
+    });
     assert.equal(c.pool.autonomous.max, 3); // unquoted: typed like YAML would
     assert.equal(c.swap.continue_note, "42"); // quoted: stays a string
     const set = config(text, { ACC_HOME: "/data", BASE: "http://b", POOL_MAX: "7", NOTE: "n" });
@@ -329,16 +560,24 @@ describe("valid configs", () => {
   });
 
   it("drops a trailing slash from usage_api_base", () => {
-    assert.equal(config(yaml(...ACCOUNT, "quota: { usage_api_base: 'http://127.0.0.1:9999/' }")).quota.usage_api_base, "http://127.0.0.1:9999");
+    assert.equal(
+      config(yaml(...ACCOUNT, "quota: { usage_api_base: 'http://127.0.0.1:9999/' }")).quota.usage_api_base,
+      "http://127.0.0.1:9999",
+    );
   });
 });
 
 describe("pool.autonomous.permission_mode", () => {
   it("takes default, acceptEdits, plan; bypassPermissions only with worktree: true", () => {
     for (const m of ["default", "acceptEdits", "plan"]) {
-      assert.equal(config(yaml(...ACCOUNT, "pool:", "  autonomous:", `    permission_mode: ${m}`)).pool.autonomous.permission_mode, m);
+      assert.equal(
+        config(yaml(...ACCOUNT, "pool:", "  autonomous:", `    permission_mode: ${m}`)).pool.autonomous.permission_mode,
+        m,
+      );
     }
-    const c = config(yaml(...ACCOUNT, "pool:", "  autonomous:", "    worktree: true", "    permission_mode: bypassPermissions"));
+    const c = config(
+      yaml(...ACCOUNT, "pool:", "  autonomous:", "    worktree: true", "    permission_mode: bypassPermissions"),
+    );
     assert.equal(c.pool.autonomous.permission_mode, "bypassPermissions");
     assert.equal(config(yaml(...ACCOUNT)).pool.autonomous.permission_mode, undefined);
   });
@@ -349,10 +588,13 @@ describe("config.example.yaml", () => {
 
   it("parses with an empty environment", () => {
     const c = config(example);
-    assert.deepEqual(c.accounts.map((a) => [a.name, a.home, a.managed]), [
-      ["personal", "/home/u", false],
-      ["work", "/home/u/.local/share/claude-failover/homes/work", true],
-    ]);
+    assert.deepEqual(
+      c.accounts.map((a) => [a.name, a.home, a.managed]),
+      [
+        ["personal", "/home/u", false],
+        ["work", "/home/u/.local/share/claude-failover/homes/work", true],
+      ],
+    );
     assert.equal(c.quota.usage_api_base, "https://api.anthropic.com");
     assert.equal(c.pool.dedicated[0]?.account, "work");
   });
@@ -374,7 +616,8 @@ describe("config.example.yaml", () => {
 
 /** Dotted key paths of all leaves; list items as "[]", map-valued env as a leaf. */
 function leafKeys(value: unknown, prefix = ""): string[] {
-  if (Array.isArray(value)) return value.length && typeof value[0] === "object" ? leafKeys(value[0], `${prefix}[]`) : [prefix];
+  if (Array.isArray(value))
+    return value.length && typeof value[0] === "object" ? leafKeys(value[0], `${prefix}[]`) : [prefix];
   if (value === null || typeof value !== "object" || prefix === "claude.env") return [prefix];
   return Object.entries(value).flatMap(([k, v]) => leafKeys(v, prefix ? `${prefix}.${k}` : k));
 }
@@ -396,12 +639,15 @@ describe("loading files", () => {
       writeFileSync(file, yaml(...ACCOUNT));
       assert.equal(loadConfig(file, ctx()).accounts[0]?.name, "a");
       writeFileSync(file, yaml(...ACCOUNT, "log: { level: loud }"));
-      assert.throws(() => loadConfig(file, ctx()), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.equal(err.issues.length, 1);
-        assert.match(err.message, new RegExp(`^${file.replace(/[.\\]/g, "\\$&")}:4: log\\.level: `));
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(file, ctx()),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.equal(err.issues.length, 1);
+          assert.match(err.message, new RegExp(`^${file.replace(/[.\\]/g, "\\$&")}:4: log\\.level: `));
+          return true;
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -418,8 +664,14 @@ describe("resolveConfigPath", () => {
   });
 
   it("ignores empty and relative settings, expands ~", () => {
-    assert.equal(resolveConfigPath("", { CLAUDE_FAILOVER_CONFIG: "" }, HOME), "/home/u/.config/claude-failover/config.yaml");
-    assert.equal(resolveConfigPath(undefined, { XDG_CONFIG_HOME: "rel" }, HOME), "/home/u/.config/claude-failover/config.yaml");
+    assert.equal(
+      resolveConfigPath("", { CLAUDE_FAILOVER_CONFIG: "" }, HOME),
+      "/home/u/.config/claude-failover/config.yaml",
+    );
+    assert.equal(
+      resolveConfigPath(undefined, { XDG_CONFIG_HOME: "rel" }, HOME),
+      "/home/u/.config/claude-failover/config.yaml",
+    );
     assert.equal(resolveConfigPath("~/cf.yaml", {}, HOME), "/home/u/cf.yaml");
     assert.equal(resolveConfigPath(undefined, { CLAUDE_FAILOVER_CONFIG: "~/x.yaml" }, HOME), "/home/u/x.yaml");
   });
@@ -431,8 +683,14 @@ describe("resolveConfigPath", () => {
 
 describe("formatIssue", () => {
   it("leaves out a zero line and an empty path", () => {
-    assert.equal(formatIssue({ file: "c.yaml", line: 12, path: "quota.hysteresis", message: "m" }), "c.yaml:12: quota.hysteresis: m");
+    assert.equal(
+      formatIssue({ file: "c.yaml", line: 12, path: "quota.hysteresis", message: "m" }),
+      "c.yaml:12: quota.hysteresis: m",
+    );
     assert.equal(formatIssue({ file: "c.yaml", line: 3, path: "", message: "m" }), "c.yaml:3: m");
-    assert.equal(formatIssue({ file: "c.yaml", line: 0, path: "", message: "cannot read: x" }), "c.yaml: cannot read: x");
+    assert.equal(
+      formatIssue({ file: "c.yaml", line: 0, path: "", message: "cannot read: x" }),
+      "c.yaml: cannot read: x",
+    );
   });
 });

@@ -30,22 +30,32 @@ function wiringProblems(src: string): string[] {
   const body = constructorBody(src);
   if (/\bsetChooser\(/.test(src)) out.push("setChooser( is called");
   // this.<service>.<field> = … (also a.b.c =): a field or callback set on a service after it was built.
-  for (const m of body.matchAll(/\bthis\.\w+(?:\.\w+)+\s*(?:\?\?|\|\||&&)?=(?![=>])/g)) out.push(`assigned after construction: ${m[0]}`);
+  for (const m of body.matchAll(/\bthis\.\w+(?:\.\w+)+\s*(?:\?\?|\|\||&&)?=(?![=>])/g))
+    out.push(`assigned after construction: ${m[0]}`);
   for (const name of ["restoreSource", "afterRecreate", "onStep", "onDispatched", "onUpdate", "cliProblem"]) {
     if (new RegExp(`\\.${name}\\s*=(?!=)`).test(src)) out.push(`${name} assigned after construction`);
   }
   if (/plugins\.metrics\s*=(?!=)/.test(src)) out.push("plugins.metrics assigned");
-  const io = /\b(ensurePrivateDir|openDb|writeHookFiles|writeStatusLineFiles|resolveCli|readToken|readFileSync|writeFileSync|mkdirSync|rmSync)\(|new (LoginLedger|LaunchEnvFiles|WriteFailureWatch|Store)\(|InstanceLock\.|\.(start|listen|connect|prepare)\(/g;
+  const io =
+    /\b(ensurePrivateDir|openDb|writeHookFiles|writeStatusLineFiles|resolveCli|readToken|readFileSync|writeFileSync|mkdirSync|rmSync)\(|new (LoginLedger|LaunchEnvFiles|WriteFailureWatch|Store)\(|InstanceLock\.|\.(start|listen|connect|prepare)\(/g;
   for (const m of body.matchAll(io)) out.push(`I/O in the constructor: ${m[0]}`);
-  const order = ["new QuotaChooser(", "new SessionService(", "new SwapService(", "new LimitReactor(", "new QuotaService("].map((s) => [s, body.indexOf(s)] as const);
+  const order = [
+    "new QuotaChooser(",
+    "new SessionService(",
+    "new SwapService(",
+    "new LimitReactor(",
+    "new QuotaService(",
+  ].map((s) => [s, body.indexOf(s)] as const);
   for (const [s, i] of order) if (i < 0) out.push(`${s} not in the constructor`);
-  for (let k = 1; k < order.length; k++) if (order[k]![1] < order[k - 1]![1]) out.push(`${order[k]![0]} before ${order[k - 1]![0]}`);
+  for (let k = 1; k < order.length; k++)
+    if (order[k]![1] < order[k - 1]![1]) out.push(`${order[k]![0]} before ${order[k - 1]![0]}`);
   return out;
 }
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.isFile() && e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.isFile() && e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 describe("daemon wiring (issue 15.1)", () => {
@@ -54,15 +64,23 @@ describe("daemon wiring (issue 15.1)", () => {
   });
 
   it("the check finds each kind of problem in a daemon written the old way", () => {
+    // The constructor's opening, however it is formatted (its parameters hold no parentheses).
     const old = DAEMON.replace(
-      "private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock, opened: Opened) {",
-      "private constructor(opts: DaemonOptions, token: string, private readonly lock: InstanceLock, opened: Opened) {\n" +
+      /private constructor\([^()]*\)\s*\{/,
+      (open) =>
+        `${open}\n` +
         "    ensurePrivateDir(this.paths.stateDir);\n    this.sessions.setChooser(this.quota);\n" +
         "    this.sessions.restoreSource = (name) => null;\n    this.api.plugins.metrics = () => this.metrics.render();\n    this.inbox.dispatcher.onDispatched = () => {};\n",
     );
     assert.notEqual(old, DAEMON, "the constructor line the check edits is still there");
     const problems = wiringProblems(old).join("\n");
-    for (const what of ["setChooser", "this.sessions.restoreSource =", "plugins.metrics", "onDispatched", "I/O in the constructor: ensurePrivateDir("]) {
+    for (const what of [
+      "setChooser",
+      "this.sessions.restoreSource =",
+      "plugins.metrics",
+      "onDispatched",
+      "I/O in the constructor: ensurePrivateDir(",
+    ]) {
       assert.ok(problems.includes(what), `not found: ${what}\n${problems}`);
     }
     const swapped = DAEMON.replace("new QuotaChooser(", "new QuotaChooserX(");
@@ -72,13 +90,18 @@ describe("daemon wiring (issue 15.1)", () => {
   it("no service has a setChooser; config is mapped to parameters only in config/params.ts", () => {
     const found: string[] = [];
     const files = tsFiles(join(ROOT, "src"));
-    assert.ok(files.some((f) => f.endsWith(join("src", "config", "params.ts"))) && files.length > 50, `src/ read: ${files.length} files`);
+    assert.ok(
+      files.some((f) => f.endsWith(join("src", "config", "params.ts"))) && files.length > 50,
+      `src/ read: ${files.length} files`,
+    );
     for (const f of files) {
       const rel = relative(ROOT, f);
       const text = readFileSync(f, "utf8");
       if (/\bsetChooser\b/.test(text)) found.push(`${rel}: setChooser`);
       if (rel === join("src", "config", "params.ts")) continue;
-      for (const m of text.matchAll(/\bfunction (pollParams|policyParams|swapTuning|sessionTuning|tuning|dispatchSettings|httpLimits|limitParams|accountLimits)\(/g)) {
+      for (const m of text.matchAll(
+        /\bfunction (pollParams|policyParams|swapTuning|sessionTuning|tuning|dispatchSettings|httpLimits|limitParams|accountLimits)\(/g,
+      )) {
         found.push(`${rel}: function ${m[1]}`);
       }
     }

@@ -55,51 +55,111 @@ describe("chart data", () => {
   const H = 3_600_000;
   const now = 10 * H;
   const samples: Record<string, UsageSampleRow[]> = {
-    a: [{ at: now - 2 * H, source: "statusline", utilization: 0.1, resetsAt: null }, { at: now - H, source: "statusline", utilization: 0.25, resetsAt: null }],
-    b: [{ at: now - H, source: "usage", utilization: 0.5, resetsAt: null }, { at: now - 1000, source: "usage", utilization: 0.6, resetsAt: null }],
+    a: [
+      { at: now - 2 * H, source: "statusline", utilization: 0.1, resetsAt: null },
+      { at: now - H, source: "statusline", utilization: 0.25, resetsAt: null },
+    ],
+    b: [
+      { at: now - H, source: "usage", utilization: 0.5, resetsAt: null },
+      { at: now - 1000, source: "usage", utilization: 0.6, resetsAt: null },
+    ],
   };
-  const ev = (id: number, ts: number, kind: string, data: Record<string, unknown>): EventRow => ({ id, ts, kind, session: "dev", account: "b", data });
-  const events = [ev(1, now - 7 * H, "swap.done", { id: 1 }), ev(2, now - H / 2, "swap.done", { id: 9, from: "a", to: "b" }), ev(3, now - H / 4, "session.launch", {}), ev(4, now - 100, "session.parked", { reason: "every account is spent" })];
+  const ev = (id: number, ts: number, kind: string, data: Record<string, unknown>): EventRow => ({
+    id,
+    ts,
+    kind,
+    session: "dev",
+    account: "b",
+    data,
+  });
+  const events = [
+    ev(1, now - 7 * H, "swap.done", { id: 1 }),
+    ev(2, now - H / 2, "swap.done", { id: 9, from: "a", to: "b" }),
+    ev(3, now - H / 4, "session.launch", {}),
+    ev(4, now - 100, "session.parked", { reason: "every account is spent" }),
+  ];
   const store = {
-    usageSamples: (a: string, w: string, since: number) => (w === "five_hour" ? samples[a]!.filter((s) => s.at >= since) : []),
+    usageSamples: (a: string, w: string, since: number) =>
+      w === "five_hour" ? samples[a]!.filter((s) => s.at >= since) : [],
     getSwap: (id: number) => (id === 9 ? { reason: "threshold: five_hour 87 % >= 85 %" } : undefined),
   } as unknown as Parameters<typeof chartData>[0]["store"];
 
   it("aligns samples on one time axis (seconds), percent, null where an account has none", () => {
     const c = chartData({ store, markerEvents: () => events }, ["a", "b"], now);
     assert.deepEqual(c.t, [(now - 2 * H) / 1000, (now - H) / 1000, (now - 1000) / 1000]);
-    assert.deepEqual(c.series, [[10, 25, null], [null, 50, 60]]);
+    assert.deepEqual(c.series, [
+      [10, 25, null],
+      [null, 50, 60],
+    ]);
   });
   it("markers: swaps, parks and refusals within the span, with the decision's reason", () => {
     const c = chartData({ store, markerEvents: () => events }, ["a", "b"], now);
-    assert.deepEqual(c.markers.map((m) => [m.kind, m.text]), [
-      ["swap.done", "dev: moved a → b (threshold: five_hour 87 % >= 85 %)"],
-      ["session.parked", "dev: parked: every account is spent"],
-    ]);
+    assert.deepEqual(
+      c.markers.map((m) => [m.kind, m.text]),
+      [
+        ["swap.done", "dev: moved a → b (threshold: five_hour 87 % >= 85 %)"],
+        ["session.parked", "dev: parked: every account is spent"],
+      ],
+    );
   });
   it("spans from a little before the first point, at least MIN_SPAN_MS, at most CHART_SPAN_MS", () => {
     assert.equal(chartData({ store, markerEvents: () => events }, ["a", "b"], now).since, now - 2 * H - 12 * 60_000);
     const empty = { ...store, usageSamples: () => [] } as typeof store;
     assert.equal(chartData({ store: empty, markerEvents: () => [] }, [], now).since, now - MIN_SPAN_MS);
-    const old = { ...store, usageSamples: (_a: string, _w: string, since: number) => [{ at: since, source: "x", utilization: 0, resetsAt: null }] } as typeof store;
+    const old = {
+      ...store,
+      usageSamples: (_a: string, _w: string, since: number) => [
+        { at: since, source: "x", utilization: 0, resetsAt: null },
+      ],
+    } as typeof store;
     assert.equal(chartData({ store: old, markerEvents: () => [] }, ["a"], now).since, now - CHART_SPAN_MS);
   });
   it("markerText says what each kind means", () => {
-    assert.equal(markerText(ev(1, 0, "quota.hard_limit", { message: "limit reached" }), () => null), "dev: hard limit on b: limit reached");
-    assert.equal(markerText(ev(1, 0, "session.resume", {}), () => null), "dev: resumed on b");
+    assert.equal(
+      markerText(ev(1, 0, "quota.hard_limit", { message: "limit reached" }), () => null),
+      "dev: hard limit on b: limit reached",
+    );
+    assert.equal(
+      markerText(ev(1, 0, "session.resume", {}), () => null),
+      "dev: resumed on b",
+    );
   });
 });
 
 describe("dashboardState: tasks", () => {
   it("a task waiting on a permission dialog carries its question; others carry none", () => {
     const api = {
-      accountsList: () => [], sessionsList: () => [],
+      accountsList: () => [],
+      sessionsList: () => [],
       tasksList: () => [
-        { id: "w", state: "waiting", waiting: { question: "Create file: out.txt — Do you want to create out.txt?", tool: "Write: /p/out.txt", since: 5 } },
+        {
+          id: "w",
+          state: "waiting",
+          waiting: {
+            question: "Create file: out.txt — Do you want to create out.txt?",
+            tool: "Write: /p/out.txt",
+            since: 5,
+          },
+        },
         { id: "r", state: "running", waiting: null },
       ],
     } as unknown as ControlApi;
-    const v = dashboardState({ api, store: { usageSamples: () => [], getSwap: () => undefined }, markerEvents: () => [], thresholds: () => ({ fiveHour: 0.85, week: 0.95 }), triggers: () => true }, 10);
-    assert.deepEqual(v.tasks.map((t) => [t.id, t.state, t.waiting?.question ?? null]), [["w", "waiting", "Create file: out.txt — Do you want to create out.txt?"], ["r", "running", null]]);
+    const v = dashboardState(
+      {
+        api,
+        store: { usageSamples: () => [], getSwap: () => undefined },
+        markerEvents: () => [],
+        thresholds: () => ({ fiveHour: 0.85, week: 0.95 }),
+        triggers: () => true,
+      },
+      10,
+    );
+    assert.deepEqual(
+      v.tasks.map((t) => [t.id, t.state, t.waiting?.question ?? null]),
+      [
+        ["w", "waiting", "Create file: out.txt — Do you want to create out.txt?"],
+        ["r", "running", null],
+      ],
+    );
   });
 });

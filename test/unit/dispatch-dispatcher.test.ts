@@ -26,11 +26,22 @@ describe("dispatcher", () => {
   let pool: Pool;
   let d: Dispatcher;
   const settings = (): DispatchSettings => ({
-    min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
-    retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 1000,
+    min: 0,
+    max: 1,
+    idleTimeoutMs: 60_000,
+    defaultProject: "/p",
+    confirmTimeoutMs: 1000,
+    outboxDir: join(dir, "outbox"),
+    retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+    tickMs: 10,
+    stallMs: 1000,
   });
   const add = (id: string, priority = 0) =>
-    tasks.insert({ id, prompt: `prompt of ${id}`, project: "/p", priority, account: null, model: null }, { source: "api", contentHash: id, intakeFile: null }, clock.now());
+    tasks.insert(
+      { id, prompt: `prompt of ${id}`, project: "/p", priority, account: null, model: null },
+      { source: "api", contentHash: id, intakeFile: null },
+      clock.now(),
+    );
   const sends = () => layer.log.filter((l) => l.startsWith("send:"));
   const kinds = (id: string) => layer.events.filter((e) => e.data.id === id).map((e) => e.kind);
 
@@ -62,7 +73,11 @@ describe("dispatcher", () => {
   });
 
   it("times a task out: timed_out past its limit, its turn interrupted (Escape), the session reset for the next", async () => {
-    tasks.insert({ id: "slow", prompt: "prompt of slow", project: "/p", priority: 5, account: null, model: null, timeoutMs: 5000 }, { source: "api", contentHash: "slow", intakeFile: null }, clock.now());
+    tasks.insert(
+      { id: "slow", prompt: "prompt of slow", project: "/p", priority: 5, account: null, model: null, timeoutMs: 5000 },
+      { source: "api", contentHash: "slow", intakeFile: null },
+      clock.now(),
+    );
     add("next");
     await d.start();
     await waitFor(() => tasks.get("slow")!.submittedAt, 5000, "slow submitted");
@@ -71,10 +86,17 @@ describe("dispatcher", () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(tasks.get("slow")!.state, "running", "not before its limit");
     clock.advance(1000);
-    const t = await waitFor(() => (tasks.get("slow")!.state === "timed_out" ? tasks.get("slow")! : null), 5000, "timed out");
+    const t = await waitFor(
+      () => (tasks.get("slow")!.state === "timed_out" ? tasks.get("slow")! : null),
+      5000,
+      "timed out",
+    );
     assert.match(t.error ?? "", /timed out after 5s/);
     await waitFor(() => sends().length === 2, 5000, "next sent");
-    assert.deepEqual(layer.log.filter((l) => !l.startsWith("start:")), ["send:auto-01:prompt of slow", "escape:auto-01", "clear:auto-01", "send:auto-01:prompt of next"]);
+    assert.deepEqual(
+      layer.log.filter((l) => !l.startsWith("start:")),
+      ["send:auto-01:prompt of slow", "escape:auto-01", "clear:auto-01", "send:auto-01:prompt of next"],
+    );
     assert.ok(kinds("slow").includes("task.timed_out"));
   });
 
@@ -121,8 +143,15 @@ describe("dispatcher", () => {
       assert.equal(tasks.get(id)!.state, "done");
       assert.equal(readFileSync(join(dir, "outbox", `${id}.md`), "utf8"), `result of ${id}\n`);
     }
-    assert.deepEqual(layer.log.filter((l) => !l.startsWith("send:")), ["start:auto-01", "clear:auto-01", "clear:auto-01"]);
-    assert.deepEqual(layer.log.slice(1, 4).map((l) => l.split(":")[0]), ["send", "clear", "send"], "reset before the next task");
+    assert.deepEqual(
+      layer.log.filter((l) => !l.startsWith("send:")),
+      ["start:auto-01", "clear:auto-01", "clear:auto-01"],
+    );
+    assert.deepEqual(
+      layer.log.slice(1, 4).map((l) => l.split(":")[0]),
+      ["send", "clear", "send"],
+      "reset before the next task",
+    );
     assert.deepEqual(kinds("hi"), ["task.dispatched", "task.submitted", "task.done"]);
   });
 
@@ -147,14 +176,22 @@ describe("dispatcher", () => {
     assert.equal(t.state, "failed");
     assert.equal(t.attempts, 3);
     assert.match(t.error!, /unknown \(gave up after 3 attempts\)/);
-    assert.deepEqual(kinds("t").filter((k) => k !== "task.dispatched" && k !== "task.submitted"), ["task.retry", "task.retry", "task.failed"]);
+    assert.deepEqual(
+      kinds("t").filter((k) => k !== "task.dispatched" && k !== "task.submitted"),
+      ["task.retry", "task.retry", "task.failed"],
+    );
   });
 
   it("fails at once on an error that is not transient", async () => {
     add("t");
     await d.start();
     await waitFor(() => sends().length === 1, 5000, "send");
-    layer.emit("auto-01", { kind: "turn_failed", error: "invalid_request", message: "prompt is too long", prompt: null });
+    layer.emit("auto-01", {
+      kind: "turn_failed",
+      error: "invalid_request",
+      message: "prompt is too long",
+      prompt: null,
+    });
     const t = tasks.get("t")!;
     assert.equal(t.state, "failed");
     assert.equal(t.error, "invalid_request: prompt is too long");
@@ -164,7 +201,12 @@ describe("dispatcher", () => {
     add("t");
     await d.start();
     await waitFor(() => sends().length === 1, 5000, "send");
-    layer.emit("auto-01", { kind: "turn_failed", error: "rate_limit", message: "You've hit your session limit", prompt: "prompt of t" });
+    layer.emit("auto-01", {
+      kind: "turn_failed",
+      error: "rate_limit",
+      message: "You've hit your session limit",
+      prompt: "prompt of t",
+    });
     assert.equal(tasks.get("t")!.state, "running");
     layer.emit("auto-01", { kind: "prompt_submitted", prompt: "prompt of t", account: "b" }); // the swap's resend
     layer.emit("auto-01", { kind: "turn_done", message: "answered on b" });
@@ -180,7 +222,11 @@ describe("dispatcher", () => {
   it("fails at once a task whose prompt the CLI can't take as text (a /word start)", async () => {
     layer.sendOk = false;
     layer.autoSubmit = false;
-    tasks.insert({ id: "slash", prompt: "/logout now", project: "/p", priority: 0, account: null, model: null }, { source: "api", contentHash: "slash", intakeFile: null }, clock.now());
+    tasks.insert(
+      { id: "slash", prompt: "/logout now", project: "/p", priority: 0, account: null, model: null },
+      { source: "api", contentHash: "slash", intakeFile: null },
+      clock.now(),
+    );
     await d.start();
     await waitFor(() => tasks.get("slash")!.state === "failed", 5000, "failed");
     assert.match(tasks.get("slash")!.error!, /prompt not sendable: prompt starts with \/logout/);
@@ -212,11 +258,15 @@ describe("dispatcher", () => {
 
   it("a send that gave up waiting for its hook is retried once the grace is over and no hook came", async () => {
     await startUnconfirmed("t");
-    await waitFor(() => {
-      clock.advance(10_000);
-      d.kick();
-      return tasks.get("t")!.state === "queued";
-    }, 5000, "requeued after the grace");
+    await waitFor(
+      () => {
+        clock.advance(10_000);
+        d.kick();
+        return tasks.get("t")!.state === "queued";
+      },
+      5000,
+      "requeued after the grace",
+    );
     assert.match(tasks.get("t")!.error!, /no UserPromptSubmit within/);
   });
 
@@ -225,26 +275,54 @@ describe("dispatcher", () => {
     await d.start();
     await waitFor(() => sends().length === 1, 5000, "send");
     layer.emit("auto-01", { kind: "session_start", source: "resume", claudeSessionId: "id" });
-    await waitFor(() => {
-      clock.advance(100);
-      return tasks.get("t")!.state === "queued";
-    }, 5000, "re-queued after stallMs");
+    await waitFor(
+      () => {
+        clock.advance(100);
+        return tasks.get("t")!.state === "queued";
+      },
+      5000,
+      "re-queued after stallMs",
+    );
     assert.match(tasks.get("t")!.error!, /turn lost/);
   });
 
   it("on start, settles running tasks: re-queues the unsent, completes the answered, waits for the rest", async () => {
     const transcript = join(dir, "t.jsonl");
-    writeFileSync(transcript, `${JSON.stringify({ type: "user", message: { content: "x" } })}\n${JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "from the transcript" }] } })}\n`);
-    for (const n of ["auto-01", "auto-02", "auto-03"]) tasks.poolPut({ name: n, project: "/p", model: null, clean: false }, clock.now());
-    for (const [id, s] of [["unsent", "auto-01"], ["answered", "auto-02"], ["pending", "auto-03"]] as const) {
+    writeFileSync(
+      transcript,
+      `${JSON.stringify({ type: "user", message: { content: "x" } })}\n${JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "from the transcript" }] } })}\n`,
+    );
+    for (const n of ["auto-01", "auto-02", "auto-03"])
+      tasks.poolPut({ name: n, project: "/p", model: null, clean: false }, clock.now());
+    for (const [id, s] of [
+      ["unsent", "auto-01"],
+      ["answered", "auto-02"],
+      ["pending", "auto-03"],
+    ] as const) {
       add(id);
       tasks.start(id, s, "a", clock.now());
     }
     tasks.submitted("pending", clock.now(), "a", clock.now());
     const at = clock.now() + 5;
     layer.rows.set("auto-01", sessionRow("auto-01", { lastPrompt: "an older prompt", lastPromptAt: at - 10_000 }));
-    layer.rows.set("auto-02", sessionRow("auto-02", { lastPrompt: "prompt of answered", lastPromptAt: at, lastPromptAnswered: true, transcriptPath: transcript }));
-    layer.rows.set("auto-03", sessionRow("auto-03", { lastPrompt: "prompt of pending", lastPromptAt: at, lastPromptAnswered: false, state: "busy" }));
+    layer.rows.set(
+      "auto-02",
+      sessionRow("auto-02", {
+        lastPrompt: "prompt of answered",
+        lastPromptAt: at,
+        lastPromptAnswered: true,
+        transcriptPath: transcript,
+      }),
+    );
+    layer.rows.set(
+      "auto-03",
+      sessionRow("auto-03", {
+        lastPrompt: "prompt of pending",
+        lastPromptAt: at,
+        lastPromptAnswered: false,
+        state: "busy",
+      }),
+    );
     d.configure({ max: 0 });
     await pool.adopt();
     await d.start();

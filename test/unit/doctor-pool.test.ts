@@ -11,7 +11,10 @@ import { bypassWarning, checkPoolPermissionMode } from "../../src/ops/doctor-poo
 import { writeHookFiles } from "../../src/sessions/hook-script.js";
 
 const cfg = (...lines: string[]): Config => {
-  const r = parseConfig(["accounts:", "  - name: a", "    home: /home/u/a", ...lines].join("\n") + "\n", "c.yaml", { env: {}, home: "/home/u" });
+  const r = parseConfig(["accounts:", "  - name: a", "    home: /home/u/a", ...lines].join("\n") + "\n", "c.yaml", {
+    env: {},
+    home: "/home/u",
+  });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.config;
 };
@@ -28,11 +31,14 @@ describe("doctor: pool permission mode", () => {
     const c = cfg(...BYPASS);
     const w = checkPoolPermissionMode(c, 1000);
     assert.equal(w.status, "warn");
-    assert.match(w.detail, /^WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call .* runs WITHOUT ASKING/);
+    assert.match(
+      w.detail,
+      /^WARNING: pool sessions run with --permission-mode bypassPermissions: every tool call .* runs WITHOUT ASKING/,
+    );
     const root = checkPoolPermissionMode(c, 0);
     assert.equal(root.status, "fail");
     assert.match(root.fix ?? "", /IS_SANDBOX/);
-    assert.equal(checkPoolPermissionMode(cfg(...BYPASS, "claude:", "  env:", "    IS_SANDBOX: \"1\""), 0).status, "warn");
+    assert.equal(checkPoolPermissionMode(cfg(...BYPASS, "claude:", "  env:", '    IS_SANDBOX: "1"'), 0).status, "warn");
   });
 });
 

@@ -18,7 +18,12 @@ describe("doctor: schedules", () => {
   let git: string;
   let plain: string;
   const cfg = (schedules: unknown[], autonomous: Record<string, unknown> = {}): Config => {
-    const text = stringify({ accounts: [{ name: "a", home: join(home, "a") }], pool: { autonomous: { project: git, ...autonomous } }, inbox: { allowed_roots: [join(dir, "work")] }, schedules });
+    const text = stringify({
+      accounts: [{ name: "a", home: join(home, "a") }],
+      pool: { autonomous: { project: git, ...autonomous } },
+      inbox: { allowed_roots: [join(dir, "work")] },
+      schedules,
+    });
     const r = parseConfig(text, "c.yaml", { env: {}, home });
     if (!r.ok) throw new Error(r.issues.map(formatIssue).join("\n"));
     return r.config;
@@ -35,12 +40,24 @@ describe("doctor: schedules", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("ok: the next run, its zone and the project", () => {
-    const [c] = checkSchedules(cfg([{ name: "nightly", cron: "0 3 * * *", timezone: "Europe/Berlin", prompt: "p", worktree: true }]), NOW, home);
-    assert.deepEqual(c, { status: "ok", name: "schedule nightly", detail: `next run 2026-12-01T02:00:00.000Z (0 3 * * *, Europe/Berlin), project ${git}, each run in its own worktree` });
+    const [c] = checkSchedules(
+      cfg([{ name: "nightly", cron: "0 3 * * *", timezone: "Europe/Berlin", prompt: "p", worktree: true }]),
+      NOW,
+      home,
+    );
+    assert.deepEqual(c, {
+      status: "ok",
+      name: "schedule nightly",
+      detail: `next run 2026-12-01T02:00:00.000Z (0 3 * * *, Europe/Berlin), project ${git}, each run in its own worktree`,
+    });
   });
 
   it("fail: a worktree schedule on a folder that is not a git repository", () => {
-    const [c] = checkSchedules(cfg([{ name: "w", cron: "@daily", prompt: "p", project: plain, worktree: true }]), NOW, home);
+    const [c] = checkSchedules(
+      cfg([{ name: "w", cron: "@daily", prompt: "p", project: plain, worktree: true }]),
+      NOW,
+      home,
+    );
     assert.equal(c!.status, "fail");
     assert.match(c!.detail, new RegExp(`^its runs would not be queued: worktree: ${plain} is not a git repository`));
   });
@@ -69,6 +86,16 @@ describe("doctor: schedules", () => {
 
   it("one check per schedule, none without", () => {
     assert.deepEqual(checkSchedules(cfg([]), NOW, home), []);
-    assert.equal(checkSchedules(cfg([{ name: "x", cron: "@hourly", prompt: "p" }, { name: "y", cron: "@daily", prompt: "q", project: plain }]), NOW, home).length, 2);
+    assert.equal(
+      checkSchedules(
+        cfg([
+          { name: "x", cron: "@hourly", prompt: "p" },
+          { name: "y", cron: "@daily", prompt: "q", project: plain },
+        ]),
+        NOW,
+        home,
+      ).length,
+      2,
+    );
   });
 });

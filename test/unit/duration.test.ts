@@ -58,7 +58,10 @@ describe("parseDuration", () => {
   }
 
   it("names the input and the expected form in its error", () => {
-    assert.throws(() => parseDuration("5 minutes"), /invalid duration "5 minutes": expected a duration like 500ms, 30s/);
+    assert.throws(
+      () => parseDuration("5 minutes"),
+      /invalid duration "5 minutes": expected a duration like 500ms, 30s/,
+    );
   });
 
   it("rejects non-strings passed from untyped callers", () => {

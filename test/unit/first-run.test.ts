@@ -35,7 +35,9 @@ describe("first-run config", () => {
   });
 
   it("keeps an explicit quota.usage_api_base over claude.env", () => {
-    const c = parse(`accounts:\n  - name: a\n    home: /a\nclaude:\n  env:\n    ANTHROPIC_BASE_URL: http://gw:1\nquota:\n  usage_api_base: http://usage:2\n`);
+    const c = parse(
+      `accounts:\n  - name: a\n    home: /a\nclaude:\n  env:\n    ANTHROPIC_BASE_URL: http://gw:1\nquota:\n  usage_api_base: http://usage:2\n`,
+    );
     assert.equal(c.quota.usage_api_base, "http://usage:2");
   });
 
@@ -83,7 +85,11 @@ describe("which CLI", () => {
 
 describe("ANTHROPIC_* warnings", () => {
   it("warns for each variable claude.env does not set, and explains the scrubbed ones", () => {
-    const w = anthropicEnvWarnings({ ANTHROPIC_BASE_URL: "x", ANTHROPIC_API_KEY: "k", ANTHROPIC_MODEL: "m", PATH: "/bin" }, { ANTHROPIC_MODEL: "m" }, "/c.yaml");
+    const w = anthropicEnvWarnings(
+      { ANTHROPIC_BASE_URL: "x", ANTHROPIC_API_KEY: "k", ANTHROPIC_MODEL: "m", PATH: "/bin" },
+      { ANTHROPIC_MODEL: "m" },
+      "/c.yaml",
+    );
     assert.equal(w.length, 2);
     assert.match(w[0]!, /^ANTHROPIC_API_KEY .*kept from the CLI on purpose/);
     assert.match(w[1]!, /^ANTHROPIC_BASE_URL .*set claude\.env\.ANTHROPIC_BASE_URL in \/c\.yaml/);
@@ -93,7 +99,10 @@ describe("ANTHROPIC_* warnings", () => {
 
 describe("first-run listen address", () => {
   it("takes CLAUDE_FAILOVER_LISTEN when set at first run", () => {
-    assert.equal(parse(defaultConfigText("/p", { CLAUDE_FAILOVER_LISTEN: "127.0.0.1:4567" })).mcp_http.listen, "127.0.0.1:4567");
+    assert.equal(
+      parse(defaultConfigText("/p", { CLAUDE_FAILOVER_LISTEN: "127.0.0.1:4567" })).mcp_http.listen,
+      "127.0.0.1:4567",
+    );
     assert.equal(parse(defaultConfigText("/p")).mcp_http.listen, "127.0.0.1:7777");
   });
 });

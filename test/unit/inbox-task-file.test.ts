@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isCandidateName, parseTaskFile, readiness, taskFromFile, validateTask, type ValidateContext } from "../../src/inbox/task-file.js";
+import {
+  isCandidateName,
+  parseTaskFile,
+  readiness,
+  taskFromFile,
+  validateTask,
+  type ValidateContext,
+} from "../../src/inbox/task-file.js";
 
 const ctx: ValidateContext = {
   defaultProject: "/srv/default",
@@ -11,24 +18,55 @@ const file = (s: string) => taskFromFile(Buffer.from(s), 10_000, ctx);
 
 describe("task files", () => {
   const good: [string, string, Record<string, unknown>][] = [
-    ["no front matter: all of it is the prompt", "fix the bug\n", { prompt: "fix the bug", project: "/srv/default", priority: 0, account: null, model: null, id: null }],
-    ["every key", "---\nproject: /srv/app\npriority: 5\naccount: b\nmodel: claude-sonnet-4-5\nid: nightly.report_1\n---\nrun it\n",
-      { prompt: "run it", project: "/srv/app", priority: 5, account: "b", model: "claude-sonnet-4-5", id: "nightly.report_1" }],
+    [
+      "no front matter: all of it is the prompt",
+      "fix the bug\n",
+      { prompt: "fix the bug", project: "/srv/default", priority: 0, account: null, model: null, id: null },
+    ],
+    [
+      "every key",
+      "---\nproject: /srv/app\npriority: 5\naccount: b\nmodel: claude-sonnet-4-5\nid: nightly.report_1\n---\nrun it\n",
+      {
+        prompt: "run it",
+        project: "/srv/app",
+        priority: 5,
+        account: "b",
+        model: "claude-sonnet-4-5",
+        id: "nightly.report_1",
+      },
+    ],
     ["empty front matter", "---\n---\nhello", { prompt: "hello", priority: 0 }],
-    ["CRLF and a BOM", "\uFEFF---\r\npriority: -2\r\n---\r\nline 1\r\nline 2\r\n", { prompt: "line 1\nline 2", priority: -2 }],
+    [
+      "CRLF and a BOM",
+      "\uFEFF---\r\npriority: -2\r\n---\r\nline 1\r\nline 2\r\n",
+      { prompt: "line 1\nline 2", priority: -2 },
+    ],
     ["'...' closes the front matter too", "---\npriority: 1\n...\nbody", { prompt: "body", priority: 1 }],
-    ["a quoted path with a space, trailing slash dropped", '---\nproject: "/srv/my app/"\n---\nx', { project: "/srv/my app" }],
+    [
+      "a quoted path with a space, trailing slash dropped",
+      '---\nproject: "/srv/my app/"\n---\nx',
+      { project: "/srv/my app" },
+    ],
     ["null values mean unset", "---\naccount:\nmodel: ~\n---\nx", { account: null, model: null }],
-    ["leading blank lines of the body dropped, inner layout kept", "---\nid: x1\n---\n\n\n  indented\n\n  more\n", { prompt: "  indented\n\n  more" }],
+    [
+      "leading blank lines of the body dropped, inner layout kept",
+      "---\nid: x1\n---\n\n\n  indented\n\n  more\n",
+      { prompt: "  indented\n\n  more" },
+    ],
     ["a body with its own --- rule later", "---\nid: r\n---\nabove\n---\nbelow", { prompt: "above\n---\nbelow" }],
-    ["worktree, base and timeout", "---\nworktree: true\nbase: release/1.2\ntimeout: 1h30m\n---\nx", { worktree: true, base: "release/1.2", timeoutMs: 5_400_000 }],
+    [
+      "worktree, base and timeout",
+      "---\nworktree: true\nbase: release/1.2\ntimeout: 1h30m\n---\nx",
+      { worktree: true, base: "release/1.2", timeoutMs: 5_400_000 },
+    ],
     ["no worktree and no timeout by default", "x", { worktree: false, base: null, timeoutMs: null }],
   ];
   for (const [name, text, want] of good) {
     it(`accepts ${name}`, () => {
       const r = file(text);
       assert.ok(r.ok, JSON.stringify(r));
-      for (const [k, v] of Object.entries(want)) assert.deepEqual((r.value as unknown as Record<string, unknown>)[k], v, k);
+      for (const [k, v] of Object.entries(want))
+        assert.deepEqual((r.value as unknown as Record<string, unknown>)[k], v, k);
     });
   }
 
@@ -40,20 +78,28 @@ describe("task files", () => {
     ["broken YAML", "---\nproject: [a\n---\nx", /unreadable front matter/],
     ["duplicate keys", "---\npriority: 1\npriority: 2\n---\nx", /unreadable front matter: Map keys must be unique/],
     ["a list instead of keys", "---\n- a\n---\nx", /expected 'key: value' lines/],
-    ["an unknown key", "---\nprojct: /srv/app\n---\nx", /unknown front-matter key: projct \(allowed: project, priority, account, model, id, worktree, base, timeout\)/],
+    [
+      "an unknown key",
+      "---\nprojct: /srv/app\n---\nx",
+      /unknown front-matter key: projct \(allowed: project, priority, account, model, id, worktree, base, timeout\)/,
+    ],
     ["a relative project", "---\nproject: src/app\n---\nx", /must be an absolute path, got "src\/app"/],
     ["a ~ project (not expanded)", "---\nproject: ~/app\n---\nx", /absolute path/],
     ["a missing project", "---\nproject: /srv/gone\n---\nx", /\/srv\/gone does not exist/],
     ["a non-string project", "---\nproject: 5\n---\nx", /project: must be a path, got 5/],
     ["a fractional priority", "---\npriority: 1.5\n---\nx", /priority: must be an integer from -1000 to 1000, got 1.5/],
-    ["a string priority", "---\npriority: \"3\"\n---\nx", /priority: must be an integer/],
+    ["a string priority", '---\npriority: "3"\n---\nx', /priority: must be an integer/],
     ["a priority out of range", "---\npriority: 5000\n---\nx", /priority/],
     ["an unknown account", "---\naccount: c\n---\nx", /no account named "c" \(configured: a, b\)/],
-    ["a model with a space", "---\nmodel: \"a b\"\n---\nx", /model: must be a model name/],
+    ["a model with a space", '---\nmodel: "a b"\n---\nx', /model: must be a model name/],
     ["an id with a slash", "---\nid: ../../etc\n---\nx", /id: must be 1-128 letters/],
     ["a worktree that is not a boolean", "---\nworktree: yes please\n---\nx", /worktree: must be true or false/],
     ["a base without a worktree", "---\nbase: main\n---\nx", /base: only for a task that runs in a worktree/],
-    ["an option-looking base", "---\nworktree: true\nbase: --upload-pack=evil\n---\nx", /base: must be a branch, tag or commit name/],
+    [
+      "an option-looking base",
+      "---\nworktree: true\nbase: --upload-pack=evil\n---\nx",
+      /base: must be a branch, tag or commit name/,
+    ],
     ["a timeout without a unit", "---\ntimeout: 30\n---\nx", /timeout: must be a duration like 30s/],
     ["a timeout under a second", "---\ntimeout: 500ms\n---\nx", /timeout: must be from 1s to 7d/],
     ["invalid UTF-8", Buffer.from([0x68, 0x69, 0xc3, 0x28]), /not UTF-8 text/],
@@ -74,7 +120,10 @@ describe("task files", () => {
   it("a worktree task (its own, or pool.autonomous.worktree) needs a git project; others are not asked", () => {
     const notGit = (p: string) => (p === "/srv/app" ? null : `worktree: ${p} is not a git repository`);
     const c = { ...ctx, notGit };
-    assert.match((validateTask({ prompt: "x", worktree: true }, c) as { reason: string }).reason, /\/srv\/default is not a git repository/);
+    assert.match(
+      (validateTask({ prompt: "x", worktree: true }, c) as { reason: string }).reason,
+      /\/srv\/default is not a git repository/,
+    );
     assert.ok(validateTask({ prompt: "x", worktree: true, project: "/srv/app" }, c).ok);
     assert.ok(validateTask({ prompt: "x" }, c).ok);
     const byDefault = validateTask({ prompt: "x" }, { ...c, defaultWorktree: true });
@@ -85,7 +134,10 @@ describe("task files", () => {
 
   it("with pool.autonomous.permission_mode bypassPermissions a task may not opt out of its worktree", () => {
     const c = { ...ctx, notGit: () => null, defaultWorktree: true, worktreeRequired: true };
-    assert.match((validateTask({ prompt: "x", worktree: false }, c) as { reason: string }).reason, /worktree: false is refused: pool\.autonomous\.permission_mode is bypassPermissions/);
+    assert.match(
+      (validateTask({ prompt: "x", worktree: false }, c) as { reason: string }).reason,
+      /worktree: false is refused: pool\.autonomous\.permission_mode is bypassPermissions/,
+    );
     assert.ok(validateTask({ prompt: "x" }, c).ok);
   });
 
@@ -102,13 +154,27 @@ describe("task files", () => {
 });
 
 describe("inbox file names and readiness", () => {
-  for (const [name, want] of [["task.md", true], ["notes.txt", true], [".task.md", false], ["task.md.tmp", false], ["x.part", false], ["x.swp", false], ["x~", false]] as const) {
+  for (const [name, want] of [
+    ["task.md", true],
+    ["notes.txt", true],
+    [".task.md", false],
+    ["task.md.tmp", false],
+    ["x.part", false],
+    ["x.swp", false],
+    ["x~", false],
+  ] as const) {
     it(`${name} ${want ? "is" : "is not"} a candidate`, () => assert.equal(isCandidateName(name), want));
   }
   const now = 1_000_000;
-  it("a file renamed in after its last write is ready at once", () => assert.deepEqual(readiness({ mtimeMs: now - 5, ctimeMs: now - 1 }, now, 500), { ready: true }));
-  it("a file still being written waits out the rest of stable_time", () => assert.deepEqual(readiness({ mtimeMs: now - 100, ctimeMs: now - 100 }, now, 500), { ready: false, recheckInMs: 400 }));
-  it("a file unchanged for stable_time is ready", () => assert.deepEqual(readiness({ mtimeMs: now - 500, ctimeMs: now - 500 }, now, 500), { ready: true }));
+  it("a file renamed in after its last write is ready at once", () =>
+    assert.deepEqual(readiness({ mtimeMs: now - 5, ctimeMs: now - 1 }, now, 500), { ready: true }));
+  it("a file still being written waits out the rest of stable_time", () =>
+    assert.deepEqual(readiness({ mtimeMs: now - 100, ctimeMs: now - 100 }, now, 500), {
+      ready: false,
+      recheckInMs: 400,
+    }));
+  it("a file unchanged for stable_time is ready", () =>
+    assert.deepEqual(readiness({ mtimeMs: now - 500, ctimeMs: now - 500 }, now, 500), { ready: true }));
 });
 
 describe("task files: hostile input is rejected with a reason, never thrown", () => {
@@ -118,13 +184,32 @@ describe("task files: hostile input is rejected with a reason, never thrown", ()
       assert.equal(r.ok, false);
       assert.match((r as { reason: string }).reason, reason);
     });
-  const bomb = ["---", "a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "---", "x"].join("\n");
+  const bomb = [
+    "---",
+    "a: &a [x, x, x, x, x, x, x, x, x]",
+    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+    "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+    "---",
+    "x",
+  ].join("\n");
   reject("an alias bomb", bomb, /YAML aliases \(\*name\) are not allowed/);
   reject("even a single alias", "---\nproject: &p /srv/app\nid: *p\n---\nx", /YAML aliases/);
   reject("a NUL byte, with its offset", Buffer.from("hello\0world"), /^binary file: NUL byte at offset 5$/);
-  reject("deep flow nesting (the yaml package dies of it past ~20,000)", `---\nproject: ${"[".repeat(5000)}${"]".repeat(5000)}\n---\nx`, /nested deeper than 16 levels/);
-  reject("deep block nesting", `---\n${Array.from({ length: 40 }, (_, i) => `${" ".repeat(i * 2)}k${i}:`).join("\n")} 1\n---\nx`, /nested deeper than 16 levels/);
-  reject("front matter over 16 KiB", `---\nproject: "/${"a".repeat(17_000)}"\n---\nx`, /front matter too long: \d+ characters, at most 16384/);
+  reject(
+    "deep flow nesting (the yaml package dies of it past ~20,000)",
+    `---\nproject: ${"[".repeat(5000)}${"]".repeat(5000)}\n---\nx`,
+    /nested deeper than 16 levels/,
+  );
+  reject(
+    "deep block nesting",
+    `---\n${Array.from({ length: 40 }, (_, i) => `${" ".repeat(i * 2)}k${i}:`).join("\n")} 1\n---\nx`,
+    /nested deeper than 16 levels/,
+  );
+  reject(
+    "front matter over 16 KiB",
+    `---\nproject: "/${"a".repeat(17_000)}"\n---\nx`,
+    /front matter too long: \d+ characters, at most 16384/,
+  );
   reject("a nested value", "---\nproject: {a: 1}\n---\nx", /project: must be a path, got \{"a":1\}/);
   it("a long bad value is cut in the reason", () => {
     const r = taskFromFile(Buffer.from(`---\nmodel: "${"x;".repeat(2000)}"\n---\nx`), 1_000_000, ctx);
@@ -139,7 +224,13 @@ describe("task files: hostile input is rejected with a reason, never thrown", ()
     assert.equal(r.value.priority, 3);
   });
   it("parseTaskFile never throws on garbage", () => {
-    for (const s of ["---\n: : :\n---\n", "---\n[\n---\n", "---\n!!binary x\n---\n", "---\n? [a, b]\n: c\n---\n", "---\n&a a: *a\n---\n"]) {
+    for (const s of [
+      "---\n: : :\n---\n",
+      "---\n[\n---\n",
+      "---\n!!binary x\n---\n",
+      "---\n? [a, b]\n: c\n---\n",
+      "---\n&a a: *a\n---\n",
+    ]) {
       assert.doesNotThrow(() => parseTaskFile(Buffer.from(s)), s);
     }
   });
@@ -147,8 +238,14 @@ describe("task files: hostile input is rejected with a reason, never thrown", ()
 
 describe("validateTask: prompts the CLI would not take as text", () => {
   it("refuses a /word start and a control character at enqueue, with the reason; a path start is a prompt", () => {
-    assert.match((validateTask({ prompt: "/logout now" }, ctx) as { reason: string }).reason, /prompt starts with \/logout, which the CLI would run as a slash command/);
-    assert.match((validateTask({ prompt: "a\u001b[201~b" }, ctx) as { reason: string }).reason, /control character \(ESC at offset 1\)/);
+    assert.match(
+      (validateTask({ prompt: "/logout now" }, ctx) as { reason: string }).reason,
+      /prompt starts with \/logout, which the CLI would run as a slash command/,
+    );
+    assert.match(
+      (validateTask({ prompt: "a\u001b[201~b" }, ctx) as { reason: string }).reason,
+      /control character \(ESC at offset 1\)/,
+    );
     assert.ok(validateTask({ prompt: "/tmp/x what is this" }, ctx).ok);
   });
 });

@@ -9,9 +9,14 @@ import { shellEnv } from "../../src/tmux/exec.js";
 
 /** Runs the launcher like a pane does, with an almost empty environment; returns the child's env. */
 function launch(l: { launcher: string; envDir: string }): Record<string, string> {
-  const r = spawnSync("/bin/sh", [l.launcher, l.envDir, process.execPath, "-e", "process.stdout.write(JSON.stringify(process.env))"], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, encoding: "utf8",
-  });
+  const r = spawnSync(
+    "/bin/sh",
+    [l.launcher, l.envDir, process.execPath, "-e", "process.stdout.write(JSON.stringify(process.env))"],
+    {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      encoding: "utf8",
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, string>;
 }
@@ -51,7 +56,12 @@ describe("LaunchEnvFiles and the launcher", () => {
     assert.ok(existsSync(a.envDir), "the previous dir stays for a launch in flight");
     const c = files.prepare({ A: "3" });
     assert.ok(!existsSync(a.envDir));
-    assert.deepEqual(readdirSync(root).filter((n) => n.startsWith("env-")).sort(), [b.envDir, c.envDir].map((p) => p.split("/").at(-1)).sort());
+    assert.deepEqual(
+      readdirSync(root)
+        .filter((n) => n.startsWith("env-"))
+        .sort(),
+      [b.envDir, c.envDir].map((p) => p.split("/").at(-1)).sort(),
+    );
     assert.equal(launch(c).A, "3");
   });
 
@@ -79,8 +89,21 @@ describe("LaunchEnvFiles and the launcher", () => {
 describe("shellEnv (the tmux client's and so the tmux server's environment)", () => {
   it("keeps what a shell needs, drops everything else", () => {
     const got = shellEnv({
-      PATH: "/bin", HOME: "/h", USER: "u", LANG: "C.UTF-8", LC_ALL: "C", TERM: "xterm", SHELL: "/bin/sh", TMPDIR: "/t",
-      CLAUDE_FAILOVER_TOKEN: "tok", MY_TOKEN: "x", NOTIFY_SOCKET: "/run/n", ANTHROPIC_API_KEY: "k", SSH_AUTH_SOCK: "/s", TMUX: "/tmp/t,1,0", LC_: "z",
+      PATH: "/bin",
+      HOME: "/h",
+      USER: "u",
+      LANG: "C.UTF-8",
+      LC_ALL: "C",
+      TERM: "xterm",
+      SHELL: "/bin/sh",
+      TMPDIR: "/t",
+      CLAUDE_FAILOVER_TOKEN: "tok",
+      MY_TOKEN: "x",
+      NOTIFY_SOCKET: "/run/n",
+      ANTHROPIC_API_KEY: "k",
+      SSH_AUTH_SOCK: "/s",
+      TMUX: "/tmp/t,1,0",
+      LC_: "z",
     });
     assert.deepEqual(Object.keys(got).sort(), ["HOME", "LANG", "LC_ALL", "PATH", "SHELL", "TERM", "TMPDIR", "USER"]);
   });

@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
-  AUTH_OVERRIDES, buildLaunchArgv, encodeProjectDir, type LaunchContext, resumeCheck, shouldResume, transcriptPathFor,
+  AUTH_OVERRIDES,
+  buildLaunchArgv,
+  encodeProjectDir,
+  type LaunchContext,
+  resumeCheck,
+  shouldResume,
+  transcriptPathFor,
 } from "../../src/sessions/launch.js";
 import { isCfError } from "../../src/util/errors.js";
 
@@ -24,26 +30,54 @@ function ctx(over: Partial<LaunchContext> = {}): LaunchContext {
   };
 }
 
-const S = { name: "work", account: "acct-a", home: "/homes/acct-a", claudeSessionId: "11111111-2222-3333-4444-555555555555", resume: false, extraArgs: [] as string[] };
+const S = {
+  name: "work",
+  account: "acct-a",
+  home: "/homes/acct-a",
+  claudeSessionId: "11111111-2222-3333-4444-555555555555",
+  resume: false,
+  extraArgs: [] as string[],
+};
 
 describe("buildLaunchArgv", () => {
   it("builds the exact argv for a first start", () => {
     assert.deepEqual(buildLaunchArgv(ctx(), S), [
       "env",
-      "-u", "CF_TOKEN", "-u", "ANTHROPIC_API_KEY", "-u", "ANTHROPIC_AUTH_TOKEN", "-u", "CLAUDE_CODE_OAUTH_TOKEN", "-u", "CLAUDE_CONFIG_DIR",
+      "-u",
+      "CF_TOKEN",
+      "-u",
+      "ANTHROPIC_API_KEY",
+      "-u",
+      "ANTHROPIC_AUTH_TOKEN",
+      "-u",
+      "CLAUDE_CODE_OAUTH_TOKEN",
+      "-u",
+      "CLAUDE_CONFIG_DIR",
       "HOME=/homes/acct-a",
       "CLAUDE_FAILOVER_SPOOL=/state/spool",
       "CLAUDE_FAILOVER_SESSION=work",
       "CLAUDE_FAILOVER_ACCOUNT=acct-a",
-      "/opt/claude/bin/claude", "--settings", "/state/hooks-settings.json",
-      "--session-id", S.claudeSessionId,
-      "--model", "sonnet",
+      "/opt/claude/bin/claude",
+      "--settings",
+      "/state/hooks-settings.json",
+      "--session-id",
+      S.claudeSessionId,
+      "--model",
+      "sonnet",
     ]);
   });
 
   it("a session's own --permission-mode (the pool's) replaces the one in claude.args / claude.permission_mode", () => {
-    const argv = buildLaunchArgv(ctx({ args: ["--permission-mode", "default", "--model", "sonnet", "--permission-mode=plan"] }), { ...S, extraArgs: ["--permission-mode", "acceptEdits"] });
-    assert.deepEqual(argv.slice(argv.indexOf(S.claudeSessionId) + 1), ["--model", "sonnet", "--permission-mode", "acceptEdits"]);
+    const argv = buildLaunchArgv(
+      ctx({ args: ["--permission-mode", "default", "--model", "sonnet", "--permission-mode=plan"] }),
+      { ...S, extraArgs: ["--permission-mode", "acceptEdits"] },
+    );
+    assert.deepEqual(argv.slice(argv.indexOf(S.claudeSessionId) + 1), [
+      "--model",
+      "sonnet",
+      "--permission-mode",
+      "acceptEdits",
+    ]);
     const plain = buildLaunchArgv(ctx({ args: ["--permission-mode", "default"] }), S);
     assert.deepEqual(plain.slice(plain.indexOf(S.claudeSessionId) + 1), ["--permission-mode", "default"]);
   });
@@ -55,7 +89,10 @@ describe("buildLaunchArgv", () => {
     assert.deepEqual(argv.slice(sh, sh + 4), ["/bin/sh", LAUNCH.launcher, LAUNCH.envDir, "/opt/claude/bin/claude"]);
     for (let i = 1; i < sh; i++) {
       const a = argv[i]!;
-      assert.ok(a === "-u" || argv[i - 1] === "-u" || /^[A-Z_][A-Z0-9_]*=/.test(a), `unexpected ${a} before the binary`);
+      assert.ok(
+        a === "-u" || argv[i - 1] === "-u" || /^[A-Z_][A-Z0-9_]*=/.test(a),
+        `unexpected ${a} before the binary`,
+      );
     }
   });
 
@@ -66,7 +103,10 @@ describe("buildLaunchArgv", () => {
 
   it("no launcher when claude.env is empty; values without a launcher are refused, never put in argv", () => {
     assert.ok(!buildLaunchArgv(ctx({ launch: null }), S).includes("/bin/sh"));
-    assert.throws(() => buildLaunchArgv(ctx({ env: { FOO: "x" }, launch: null }), S), (e: unknown) => isCfError(e, "no_launch_env"));
+    assert.throws(
+      () => buildLaunchArgv(ctx({ env: { FOO: "x" }, launch: null }), S),
+      (e: unknown) => isCfError(e, "no_launch_env"),
+    );
   });
 
   it("a scrub var provided in claude.env is set, not unset", () => {
@@ -149,7 +189,10 @@ describe("encodeProjectDir / shouldResume", () => {
     assert.equal(resumeCheck(shared, project, id, null), "fresh_new_id");
     assert.equal(shouldResume(shared, project, id, null), false);
 
-    writeFileSync(tp, `${JSON.stringify({ type: "user" })}\n${JSON.stringify({ type: "assistant", message: { content: "hello" } })}\n`);
+    writeFileSync(
+      tp,
+      `${JSON.stringify({ type: "user" })}\n${JSON.stringify({ type: "assistant", message: { content: "hello" } })}\n`,
+    );
     assert.equal(resumeCheck(shared, project, id, null), "resume");
     assert.equal(shouldResume(shared, project, id, null), true);
     assert.equal(shouldResume(shared, project, "another-id", null), false);

@@ -5,11 +5,35 @@ import { describe, it } from "node:test";
 import { LimitReactor } from "../../src/quota/limit-reactor.js";
 import { ManualClock } from "../../src/util/clock.js";
 
-interface Row { name: string; account: string | null; state: string; lastPrompt: string | null; lastPromptAt: number | null; lastPromptAnswered: boolean; failedPrompt: string | null; stateReason: string | null; parkedUntil: number | null; lastActivity: number | null; transcriptPath: string | null }
+interface Row {
+  name: string;
+  account: string | null;
+  state: string;
+  lastPrompt: string | null;
+  lastPromptAt: number | null;
+  lastPromptAnswered: boolean;
+  failedPrompt: string | null;
+  stateReason: string | null;
+  parkedUntil: number | null;
+  lastActivity: number | null;
+  transcriptPath: string | null;
+}
 
 function setup() {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
-  const row: Row = { name: "s1", account: "e", state: "limited", lastPrompt: "p100", lastPromptAt: clock.now() - 1000, lastPromptAnswered: false, failedPrompt: "p100", stateReason: null, parkedUntil: null, lastActivity: null, transcriptPath: null };
+  const row: Row = {
+    name: "s1",
+    account: "e",
+    state: "limited",
+    lastPrompt: "p100",
+    lastPromptAt: clock.now() - 1000,
+    lastPromptAnswered: false,
+    failedPrompt: "p100",
+    stateReason: null,
+    parkedUntil: null,
+    lastActivity: null,
+    transcriptPath: null,
+  };
   let holder: string | undefined = "send";
   const swaps: Array<{ resend: string | null; to?: string; hard?: boolean }> = [];
   const events: string[] = [];
@@ -17,35 +41,74 @@ function setup() {
   let listed: Row[] | undefined;
   const sessions = {
     get: (n: string) => (n === row.name ? row : undefined),
-    list: () => (listed ?? [row]),
+    list: () => listed ?? [row],
     lockedBy: () => holder,
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
     event: (kind: string) => events.push(kind),
     onSignal: () => () => {},
-    lock: () => {}, unlock: () => {},
+    lock: () => {},
+    unlock: () => {},
     park: (_n: string, until: number | null) => Object.assign(row, { state: "parked", parkedUntil: until }),
-    tmux: { listPanes: async () => [{ session: "s1", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }], capture: async () => "", sendKeys: async () => {} },
-    prompts: { send: async (_n: string, text: string) => { sent.push(text); return { ok: true, confirmedAt: 1 }; } },
+    tmux: {
+      listPanes: async () => [{ session: "s1", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }],
+      capture: async () => "",
+      sendKeys: async () => {},
+    },
+    prompts: {
+      send: async (_n: string, text: string) => {
+        sent.push(text);
+        return { ok: true, confirmedAt: 1 };
+      },
+    },
   };
   const accounts = { setState: () => {} };
   const swap = {
     continueNote: "continue",
     swap: async (req: { resend: string | null; to?: string; hard?: boolean; reason?: string }) => {
-      swaps.push(req.reason === "token_rejected" ? { resend: req.resend, to: req.to, hard: req.hard } : { resend: req.resend });
+      swaps.push(
+        req.reason === "token_rejected" ? { resend: req.resend, to: req.to, hard: req.hard } : { resend: req.resend },
+      );
       return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
     },
   };
   let chooserOk = false;
-  const chooser = { choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }) };
+  const chooser = {
+    choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }),
+  };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-  const reactor = new LimitReactor({ sessions: sessions as never, accounts: accounts as never, swaps: swap as never, chooser: chooser as never, clock, log: log as never }, { cooldownMs: 60_000 });
-  return { clock, row, reactor, swaps, events, sent, release: () => (holder = undefined), usable: () => (chooserOk = true), snapshot: (rows: Row[]) => (listed = rows) };
+  const reactor = new LimitReactor(
+    {
+      sessions: sessions as never,
+      accounts: accounts as never,
+      swaps: swap as never,
+      chooser: chooser as never,
+      clock,
+      log: log as never,
+    },
+    { cooldownMs: 60_000 },
+  );
+  return {
+    clock,
+    row,
+    reactor,
+    swaps,
+    events,
+    sent,
+    release: () => (holder = undefined),
+    usable: () => (chooserOk = true),
+    snapshot: (rows: Row[]) => (listed = rows),
+  };
 }
 
 describe("LimitReactor: a refusal queued behind another operation", () => {
   it("is acted on (swap with the prompt) once the holder lets go", async () => {
     const t = setup();
-    await t.reactor.onLimit("s1", "You've hit your session limit · resets 6:19pm (UTC)", "p100", "StopFailure rate_limit");
+    await t.reactor.onLimit(
+      "s1",
+      "You've hit your session limit · resets 6:19pm (UTC)",
+      "p100",
+      "StopFailure rate_limit",
+    );
     assert.deepEqual(t.swaps, [{ resend: "p100" }]); // refused: the send holds the session
     t.clock.advance(2000);
     t.release();
@@ -55,7 +118,12 @@ describe("LimitReactor: a refusal queued behind another operation", () => {
   });
   it("is dropped when a prompt was submitted after it was queued (the holder resent it): never sent twice", async () => {
     const t = setup();
-    await t.reactor.onLimit("s1", "You've hit your session limit · resets 6:19pm (UTC)", "p100", "StopFailure rate_limit");
+    await t.reactor.onLimit(
+      "s1",
+      "You've hit your session limit · resets 6:19pm (UTC)",
+      "p100",
+      "StopFailure rate_limit",
+    );
     t.clock.advance(2000);
     t.row.lastPromptAt = t.clock.now(); // UserPromptSubmit of the same prompt, typed again by the holder
     t.row.failedPrompt = null;
@@ -78,7 +146,10 @@ describe("LimitReactor: a rejected token while another operation holds the sessi
     t.release();
     await t.reactor.tick();
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(t.swaps, [{ resend: "p100", to: "e", hard: false }, { resend: "p100", to: "e", hard: false }]);
+    assert.deepEqual(t.swaps, [
+      { resend: "p100", to: "e", hard: false },
+      { resend: "p100", to: "e", hard: false },
+    ]);
   });
   it("is dropped when a prompt was submitted since", async () => {
     const t = setup();
@@ -97,7 +168,13 @@ describe("LimitReactor: resuming a parked session", () => {
     const t = setup();
     t.release();
     t.usable();
-    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p101", lastPromptAnswered: false });
+    Object.assign(t.row, {
+      state: "parked",
+      parkedUntil: t.clock.now() - 1,
+      failedPrompt: null,
+      lastPrompt: "p101",
+      lastPromptAnswered: false,
+    });
     await t.reactor.tick();
     assert.deepEqual(t.sent, ["p101"]);
   });
@@ -105,7 +182,13 @@ describe("LimitReactor: resuming a parked session", () => {
     const t = setup();
     t.release();
     t.usable();
-    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p100", lastPromptAnswered: true });
+    Object.assign(t.row, {
+      state: "parked",
+      parkedUntil: t.clock.now() - 1,
+      failedPrompt: null,
+      lastPrompt: "p100",
+      lastPromptAnswered: true,
+    });
     await t.reactor.tick();
     assert.deepEqual(t.sent, []);
   });
@@ -113,7 +196,13 @@ describe("LimitReactor: resuming a parked session", () => {
     const t = setup();
     t.release();
     t.usable();
-    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, failedPrompt: null, lastPrompt: "p102", lastPromptAnswered: false });
+    Object.assign(t.row, {
+      state: "parked",
+      parkedUntil: t.clock.now() - 1,
+      failedPrompt: null,
+      lastPrompt: "p102",
+      lastPromptAnswered: false,
+    });
     t.snapshot([{ ...t.row }]); // what the tick listed
     Object.assign(t.row, { state: "busy", parkedUntil: null, account: "b" }); // a swap since: moved, note resent
     await t.reactor.tick();

@@ -8,7 +8,7 @@ describe("classifyRateLimit", () => {
     ["API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited", "throttle"],
     ["API Error: Server is temporarily limiting requests · Rate limited", "throttle"],
     ["Rate limited (this is not your usage limit)", "throttle"],
-    ["API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}", "throttle"],
+    ['API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', "throttle"],
     ["API Error: Overloaded", "throttle"],
     // Quota: every hit-limit wording.
     ["You've hit your 5-hour limit · resets 2:18pm (UTC)", "quota"],
@@ -31,5 +31,6 @@ describe("classifyRateLimit", () => {
     ["Context limit reached · /compact or /clear to continue", "unknown"],
     ["You've used 90% of your weekly limit · resets Dec 3, 2:18pm (UTC)", "unknown"],
   ];
-  for (const [message, want] of rows) it(`${JSON.stringify(message)} → ${want}`, () => assert.equal(classifyRateLimit(message), want));
+  for (const [message, want] of rows)
+    it(`${JSON.stringify(message)} → ${want}`, () => assert.equal(classifyRateLimit(message), want));
 });

@@ -18,7 +18,13 @@ async function connect(api: ControlApi, enableTrigger: boolean) {
   let logs = "";
   const log = createLogger("trace", new Writable({ write: (c: Buffer, _e, cb) => ((logs += c.toString()), cb()) }));
   const calls: string[] = [];
-  const server = buildMcpServer(api, { triggersEnabled: () => enableTrigger, token: () => TOKEN, log, version: "test", onCall: (t, o) => calls.push(`${t}:${o}`) });
+  const server = buildMcpServer(api, {
+    triggersEnabled: () => enableTrigger,
+    token: () => TOKEN,
+    log,
+    version: "test",
+    onCall: (t, o) => calls.push(`${t}:${o}`),
+  });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
   const client = new Client({ name: "unit", version: "1" });
@@ -35,9 +41,15 @@ function fakeApi(patch: Partial<Record<keyof ControlApi, unknown>> = {}): Contro
 describe("MCP tools over in-memory transports", () => {
   it("read tools only without triggers; all of them with", async () => {
     const off = await connect(fakeApi(), false);
-    assert.deepEqual((await off.client.listTools()).tools.map((t) => t.name), READ_TOOLS);
+    assert.deepEqual(
+      (await off.client.listTools()).tools.map((t) => t.name),
+      READ_TOOLS,
+    );
     const on = await connect(fakeApi(), true);
-    assert.deepEqual((await on.client.listTools()).tools.map((t) => t.name), [...READ_TOOLS, ...MUTATING_TOOLS]);
+    assert.deepEqual(
+      (await on.client.listTools()).tools.map((t) => t.name),
+      [...READ_TOOLS, ...MUTATING_TOOLS],
+    );
     const readOnly = (await on.client.listTools()).tools.filter((t) => t.annotations?.readOnlyHint).map((t) => t.name);
     assert.deepEqual(readOnly, READ_TOOLS);
   });
@@ -56,7 +68,10 @@ describe("MCP tools over in-memory transports", () => {
   it("an expected failure keeps its code; its message loses tokens and paths", async () => {
     const api = fakeApi({
       sessionsList: () => {
-        throw new CfError("conflict", `busy with ${TOKEN} at /home/u/.claude/.credentials.json, token sk-ant-oat01-secret_1`);
+        throw new CfError(
+          "conflict",
+          `busy with ${TOKEN} at /home/u/.claude/.credentials.json, token sk-ant-oat01-secret_1`,
+        );
       },
     });
     const r = await callTool((await connect(api, false)).client, "sessions_list");
@@ -83,7 +98,15 @@ describe("MCP tools over in-memory transports", () => {
     let ran = 0;
     const api = fakeApi({ sessionGet: async () => (ran++, {}) });
     const { client } = await connect(api, false);
-    for (const args of [{}, { session: "" }, { session: 5 }, { session: "x".repeat(65) }, { session: "dev", lines: 0 }, { session: "dev", lines: 1.5 }, { session: "dev", x: 1 }]) {
+    for (const args of [
+      {},
+      { session: "" },
+      { session: 5 },
+      { session: "x".repeat(65) },
+      { session: "dev", lines: 0 },
+      { session: "dev", lines: 1.5 },
+      { session: "dev", x: 1 },
+    ]) {
       const r = await callTool(client, "session_get", args);
       assert.equal(r.isError, true, JSON.stringify(args));
     }

@@ -6,13 +6,31 @@ import { register } from "prom-client";
 import type { ControlApi } from "../../src/control/control-api.js";
 import { ControlMetrics } from "../../src/control/metrics.js";
 
-type Ev = { id: number; ts: number; kind: string; session: string | null; account: string | null; data: Record<string, unknown> };
+type Ev = {
+  id: number;
+  ts: number;
+  kind: string;
+  session: string | null;
+  account: string | null;
+  data: Record<string, unknown>;
+};
 
 function fakeApi() {
   const s = {
     sessions: [{ state: "idle" }, { state: "busy" }, { state: "idle" }],
     accounts: [
-      { name: "a", state: "active", promptsLastHour: 3, promptsLastWeek: 40, usage: { fiveHour: { utilization: 0.42 }, sevenDay: { utilization: 0.1 }, perModelWeekly: { opus: { utilization: 0.5 } }, ageMs: 1500 } },
+      {
+        name: "a",
+        state: "active",
+        promptsLastHour: 3,
+        promptsLastWeek: 40,
+        usage: {
+          fiveHour: { utilization: 0.42 },
+          sevenDay: { utilization: 0.1 },
+          perModelWeekly: { opus: { utilization: 0.5 } },
+          ageMs: 1500,
+        },
+      },
       { name: "b", state: "exhausted", promptsLastHour: 0, promptsLastWeek: 0, usage: null },
     ],
     tasks: [{ state: "queued" }, { state: "running" }, { state: "queued" }, { state: "Weird State!" }],
@@ -68,7 +86,11 @@ describe("ControlMetrics", () => {
     const { api } = fakeApi();
     const text = await new ControlMetrics({ api }).render();
     assert.equal(value(text, 'claude_failover_swaps_total{reason="rate_limit",outcome="ok"}'), 1);
-    assert.equal(value(text, 'claude_failover_swaps_total{reason="manual",outcome="ok"}'), 1, "free text counts as manual");
+    assert.equal(
+      value(text, 'claude_failover_swaps_total{reason="manual",outcome="ok"}'),
+      1,
+      "free text counts as manual",
+    );
     assert.equal(value(text, 'claude_failover_swaps_total{reason="quota_threshold",outcome="rolled_back"}'), 1);
     assert.ok(!text.includes("operator"));
     assert.equal(value(text, 'claude_failover_swap_duration_seconds_count{outcome="ok"}'), 2);
@@ -84,13 +106,28 @@ describe("ControlMetrics", () => {
     const { s, api } = fakeApi();
     const spool = { applied: 7, rejected: 1 };
     const m = new ControlMetrics({ api, spool: () => spool });
-    const ev = (id: number, kind: string, account: string, k: unknown): Ev => ({ id, ts: id, kind, session: null, account, data: { kind: k } });
-    s.events.push(ev(1, "quota.poll_error", "a", "rate_limited"), ev(2, "quota.poll_errors_other", "a", "x"), ev(3, "quota.poll_error", "b", "DROP TABLE"));
+    const ev = (id: number, kind: string, account: string, k: unknown): Ev => ({
+      id,
+      ts: id,
+      kind,
+      session: null,
+      account,
+      data: { kind: k },
+    });
+    s.events.push(
+      ev(1, "quota.poll_error", "a", "rate_limited"),
+      ev(2, "quota.poll_errors_other", "a", "x"),
+      ev(3, "quota.poll_error", "b", "DROP TABLE"),
+    );
     let text = await m.render();
     assert.equal(value(text, "claude_failover_hook_events_applied_total"), 7);
     assert.equal(value(text, "claude_failover_hook_events_rejected_total"), 1);
     assert.equal(value(text, 'claude_failover_usage_poll_errors_total{account="a",kind="rate_limited"}'), 1);
-    assert.equal(value(text, 'claude_failover_usage_poll_errors_total{account="b",kind="error"}'), 1, "odd kinds don't become labels");
+    assert.equal(
+      value(text, 'claude_failover_usage_poll_errors_total{account="b",kind="error"}'),
+      1,
+      "odd kinds don't become labels",
+    );
     s.events.push(ev(4, "quota.poll_error", "a", "rate_limited"));
     spool.applied = 9;
     text = await m.render();

@@ -8,25 +8,88 @@ import { NOTIFY_EVENTS } from "../../src/notify/types.js";
 import type { EventRow } from "../../src/store/types.js";
 
 const T = Date.UTC(2026, 10, 30, 17, 0);
-const ev = (kind: string, data: Record<string, unknown>, session: string | null = "dev", account: string | null = "b"): EventRow => ({ id: 7, ts: T, kind, session, account, data });
+const ev = (
+  kind: string,
+  data: Record<string, unknown>,
+  session: string | null = "dev",
+  account: string | null = "b",
+): EventRow => ({ id: 7, ts: T, kind, session, account, data });
 
 describe("catalog", () => {
   const table: [EventRow, RegExp, RegExp][] = [
-    [ev("swap.done", { id: 3, from: "a", to: "b", ms: 4200, resent: true }), /^dev moved from a to b$/, /Swap 3 done in 4\.2 s; the unanswered prompt was sent again/],
-    [ev("swap.rolled_back", { id: 3, to: "b", reason: "confirm failed" }, "dev", "a"), /swap of dev to b rolled back/, /Back on a: confirm failed/],
+    [
+      ev("swap.done", { id: 3, from: "a", to: "b", ms: 4200, resent: true }),
+      /^dev moved from a to b$/,
+      /Swap 3 done in 4\.2 s; the unanswered prompt was sent again/,
+    ],
+    [
+      ev("swap.rolled_back", { id: 3, to: "b", reason: "confirm failed" }, "dev", "a"),
+      /swap of dev to b rolled back/,
+      /Back on a: confirm failed/,
+    ],
     [ev("swap.parked", { id: 3, to: "b", reason: "boom" }), /swap of dev to b failed/, /parked: boom/],
-    [ev("session.parked", { resumeAt: Date.UTC(2026, 10, 30, 19, 17), reason: "every account is spent" }), /dev parked/, /resumes at 2026-11-30 19:17 UTC/],
+    [
+      ev("session.parked", { resumeAt: Date.UTC(2026, 10, 30, 19, 17), reason: "every account is spent" }),
+      /dev parked/,
+      /resumes at 2026-11-30 19:17 UTC/,
+    ],
     [ev("session.parked", { resumeAt: null, reason: "x" }), /dev parked/, /resumes when an account is usable again/],
     [ev("session.resume", { from: "a", prompt: true }), /dev resumed on b/, /Parked on a .*sent again/],
-    [ev("session.dialog_overdue", { dialog: "permission", since: T - 90_000, waitingMs: 90_000 }), /dev is waiting for you/, /permission dialog has been open for 2 min: answer it with claude-failover attach dev/],
+    [
+      ev("session.dialog_overdue", { dialog: "permission", since: T - 90_000, waitingMs: 90_000 }),
+      /dev is waiting for you/,
+      /permission dialog has been open for 2 min: answer it with claude-failover attach dev/,
+    ],
     [ev("session.failed", { reason: "crash loop", restarts: 5 }), /dev failed/, /crash loop \(5 restarts\)/],
-    [ev("task.done", { id: "t1", ms: 65_000, resultPath: "/o/t1.md" }, "auto-01"), /task t1 done/, /auto-01 in 1 min; result: \/o\/t1\.md/],
-    [ev("task.failed", { id: "t1", attempts: 3, reason: "no Stop" }, null, null), /task t1 failed/, /no Stop after 3 attempts/],
-    [ev("task.waiting", { id: "t1", question: "Bash command: touch /x — Do you want to proceed?" }, "auto-01"), /task t1 is waiting for you/, /auto-01 stopped at a permission dialog: Bash command: touch \/x — Do you want to proceed\?\. Answer with claude-failover task answer t1 yes\|no/],
-    [ev("schedule.refused", { name: "nightly", at: Date.UTC(2026, 10, 30, 3, 0), reason: "project: /p does not exist or is not a directory" }, null, null), /schedule nightly did not run/, /run of 2026-11-30 03:00 UTC was not queued: project: \/p does not exist or is not a directory\. It runs again at its next time/],
-    [ev("account.login_ending", { warning: "login is 29 days old" }, null, "a"), /account a: login ending/, /29 days old: log in again with claude-failover login a/],
-    [ev("account.forecast_short", { window: "five_hour", utilization: 0.8, exhaustAt: T + 3_600_000, resetsAt: T + 7_200_000 }, null, "a"), /account a will run out before its reset/, /five_hour window is at 80 % .* full at 2026-11-30 18:00 UTC, before it resets at 2026-11-30 19:00 UTC/],
-    [ev("quota.usage_refused", { detail: "refuses this client" }, null, "a"), /usage endpoint refusing us \(account a\)/, /refuses this client/],
+    [
+      ev("task.done", { id: "t1", ms: 65_000, resultPath: "/o/t1.md" }, "auto-01"),
+      /task t1 done/,
+      /auto-01 in 1 min; result: \/o\/t1\.md/,
+    ],
+    [
+      ev("task.failed", { id: "t1", attempts: 3, reason: "no Stop" }, null, null),
+      /task t1 failed/,
+      /no Stop after 3 attempts/,
+    ],
+    [
+      ev("task.waiting", { id: "t1", question: "Bash command: touch /x — Do you want to proceed?" }, "auto-01"),
+      /task t1 is waiting for you/,
+      /auto-01 stopped at a permission dialog: Bash command: touch \/x — Do you want to proceed\?\. Answer with claude-failover task answer t1 yes\|no/,
+    ],
+    [
+      ev(
+        "schedule.refused",
+        {
+          name: "nightly",
+          at: Date.UTC(2026, 10, 30, 3, 0),
+          reason: "project: /p does not exist or is not a directory",
+        },
+        null,
+        null,
+      ),
+      /schedule nightly did not run/,
+      /run of 2026-11-30 03:00 UTC was not queued: project: \/p does not exist or is not a directory\. It runs again at its next time/,
+    ],
+    [
+      ev("account.login_ending", { warning: "login is 29 days old" }, null, "a"),
+      /account a: login ending/,
+      /29 days old: log in again with claude-failover login a/,
+    ],
+    [
+      ev(
+        "account.forecast_short",
+        { window: "five_hour", utilization: 0.8, exhaustAt: T + 3_600_000, resetsAt: T + 7_200_000 },
+        null,
+        "a",
+      ),
+      /account a will run out before its reset/,
+      /five_hour window is at 80 % .* full at 2026-11-30 18:00 UTC, before it resets at 2026-11-30 19:00 UTC/,
+    ],
+    [
+      ev("quota.usage_refused", { detail: "refuses this client" }, null, "a"),
+      /usage endpoint refusing us \(account a\)/,
+      /refuses this client/,
+    ],
   ];
   for (const [e, title, text] of table) {
     it(`${e.kind} → a notification`, () => {
@@ -41,7 +104,8 @@ describe("catalog", () => {
   it("covers every NOTIFY_EVENTS kind and nothing else", () => {
     const kinds = new Set(table.map(([e]) => e.kind));
     assert.deepEqual([...kinds].sort(), [...NOTIFY_EVENTS].sort());
-    for (const k of ["swap.started", "session.waiting", "notify.failed", "hook.Stop", "session.launch"]) assert.equal(toNotification(ev(k, {})), null, k);
+    for (const k of ["swap.started", "session.waiting", "notify.failed", "hook.Stop", "session.launch"])
+      assert.equal(toNotification(ev(k, {})), null, k);
   });
   it("dedup keys: the same swap twice is one key, two swaps two", () => {
     const a = toNotification(ev("swap.done", { id: 1, from: "a", to: "b", ms: 1 }))!;
@@ -52,13 +116,22 @@ describe("catalog", () => {
   });
   it("dedup keys: a task waiting is one per task, whatever the question or session", () => {
     const key = (e: EventRow) => dedupKey(toNotification(e)!);
-    assert.equal(key(ev("task.waiting", { id: "t1", question: "q1" }, "auto-01")), key(ev("task.waiting", { id: "t1", question: "q2" }, "auto-02", "c")));
-    assert.notEqual(key(ev("task.waiting", { id: "t1", question: "q" })), key(ev("task.waiting", { id: "t2", question: "q" })));
+    assert.equal(
+      key(ev("task.waiting", { id: "t1", question: "q1" }, "auto-01")),
+      key(ev("task.waiting", { id: "t1", question: "q2" }, "auto-02", "c")),
+    );
+    assert.notEqual(
+      key(ev("task.waiting", { id: "t1", question: "q" })),
+      key(ev("task.waiting", { id: "t2", question: "q" })),
+    );
   });
   it("dedup keys: a park is one per session (whatever its resume time, whichever event tells it); a resume one per session", () => {
     const key = (e: EventRow) => dedupKey(toNotification(e)!);
     const park1 = key({ ...ev("session.parked", { resumeAt: T + 60_000, reason: "spent" }), ts: T });
-    const park2 = key({ ...ev("session.parked", { resumeAt: T + 120_000, reason: "spent" }, "dev", "a"), ts: T + 5_000 });
+    const park2 = key({
+      ...ev("session.parked", { resumeAt: T + 120_000, reason: "spent" }, "dev", "a"),
+      ts: T + 5_000,
+    });
     const swapPark = key(ev("swap.parked", { id: 9, to: "c", reason: "boom" }, "dev", "a"));
     assert.equal(park1, park2);
     assert.equal(park1, swapPark);
@@ -71,7 +144,13 @@ describe("catalog", () => {
 
 describe("render", () => {
   const x = toNotification(ev("swap.done", { id: 3, from: "a", to: "b", ms: 4200 }, "<script>alert(1)</script>"))!;
-  const t = (over: Partial<ResolvedTarget>): ResolvedTarget => ({ name: "t", kind: "webhook", url: "http://127.0.0.1:1/h", format: "json", ...over });
+  const t = (over: Partial<ResolvedTarget>): ResolvedTarget => ({
+    name: "t",
+    kind: "webhook",
+    url: "http://127.0.0.1:1/h",
+    format: "json",
+    ...over,
+  });
   it("json webhook: the event with stable fields", () => {
     const d = render(t({}), x);
     assert.equal(d.via, "http");
@@ -120,7 +199,10 @@ describe("redaction", () => {
   it("blanks a target's URL path, query and arguments in error text", () => {
     const secrets = targetSecrets({ url: "https://hooks.example.com/services/T0/B0/XYZSECRET?token=abcd1234" });
     const r = redactor(secrets);
-    assert.equal(r("POST https://hooks.example.com/services/T0/B0/XYZSECRET?token=abcd1234 failed"), "POST https://hooks.example.com/[redacted] failed");
+    assert.equal(
+      r("POST https://hooks.example.com/services/T0/B0/XYZSECRET?token=abcd1234 failed"),
+      "POST https://hooks.example.com/[redacted] failed",
+    );
     assert.equal(r("saw XYZSECRET and abcd1234"), "saw [redacted] and [redacted]");
     const c = redactor(targetSecrets({ argv: ["/bin/page", "--key", "s3cr3t-key"] }));
     assert.equal(c("page said: bad key s3cr3t-key"), "page said: bad key [redacted]");

@@ -15,16 +15,63 @@ function run(params: { dedupWindowMs: number; ratePerMinute: number }, steps: St
 
 describe("NotifyGate", () => {
   const cases: { name: string; params: { dedupWindowMs: number; ratePerMinute: number }; steps: Step[] }[] = [
-    { name: "the same key within the window is a duplicate; after it, sent again", params: { dedupWindowMs: 10_000, ratePerMinute: 0 },
-      steps: [["a", 0, "ok"], ["a", 9_999, "duplicate"], ["b", 9_999, "ok"], ["a", 10_000, "ok"], ["a", 15_000, "duplicate"]] },
-    { name: "a zero window never deduplicates", params: { dedupWindowMs: 0, ratePerMinute: 0 },
-      steps: [["a", 0, "ok"], ["a", 0, "ok"]] },
-    { name: "a burst of rate_per_minute, then refused until the bucket refills", params: { dedupWindowMs: 0, ratePerMinute: 3 },
-      steps: [["a", 0, "ok"], ["b", 0, "ok"], ["c", 0, "ok"], ["d", 0, "rate_limited"], ["d", 19_999, "rate_limited"], ["d", 20_000, "ok"], ["e", 20_000, "rate_limited"], ["e", 80_000, "ok"], ["f", 80_000, "ok"], ["g", 80_000, "ok"], ["h", 80_000, "rate_limited"]] },
-    { name: "a rate-limited notification is not remembered as sent", params: { dedupWindowMs: 600_000, ratePerMinute: 1 },
-      steps: [["a", 0, "ok"], ["b", 1_000, "rate_limited"], ["b", 61_000, "ok"], ["b", 62_000, "duplicate"]] },
-    { name: "duplicates do not use up the rate", params: { dedupWindowMs: 600_000, ratePerMinute: 2 },
-      steps: [["a", 0, "ok"], ["a", 1, "duplicate"], ["a", 2, "duplicate"], ["b", 3, "ok"], ["c", 4, "rate_limited"]] },
+    {
+      name: "the same key within the window is a duplicate; after it, sent again",
+      params: { dedupWindowMs: 10_000, ratePerMinute: 0 },
+      steps: [
+        ["a", 0, "ok"],
+        ["a", 9_999, "duplicate"],
+        ["b", 9_999, "ok"],
+        ["a", 10_000, "ok"],
+        ["a", 15_000, "duplicate"],
+      ],
+    },
+    {
+      name: "a zero window never deduplicates",
+      params: { dedupWindowMs: 0, ratePerMinute: 0 },
+      steps: [
+        ["a", 0, "ok"],
+        ["a", 0, "ok"],
+      ],
+    },
+    {
+      name: "a burst of rate_per_minute, then refused until the bucket refills",
+      params: { dedupWindowMs: 0, ratePerMinute: 3 },
+      steps: [
+        ["a", 0, "ok"],
+        ["b", 0, "ok"],
+        ["c", 0, "ok"],
+        ["d", 0, "rate_limited"],
+        ["d", 19_999, "rate_limited"],
+        ["d", 20_000, "ok"],
+        ["e", 20_000, "rate_limited"],
+        ["e", 80_000, "ok"],
+        ["f", 80_000, "ok"],
+        ["g", 80_000, "ok"],
+        ["h", 80_000, "rate_limited"],
+      ],
+    },
+    {
+      name: "a rate-limited notification is not remembered as sent",
+      params: { dedupWindowMs: 600_000, ratePerMinute: 1 },
+      steps: [
+        ["a", 0, "ok"],
+        ["b", 1_000, "rate_limited"],
+        ["b", 61_000, "ok"],
+        ["b", 62_000, "duplicate"],
+      ],
+    },
+    {
+      name: "duplicates do not use up the rate",
+      params: { dedupWindowMs: 600_000, ratePerMinute: 2 },
+      steps: [
+        ["a", 0, "ok"],
+        ["a", 1, "duplicate"],
+        ["a", 2, "duplicate"],
+        ["b", 3, "ok"],
+        ["c", 4, "rate_limited"],
+      ],
+    },
   ];
   for (const c of cases) it(c.name, () => run(c.params, c.steps));
 
@@ -46,12 +93,30 @@ describe("NotifyGate", () => {
 
 describe("retries", () => {
   it("waits 1 s, 5 s, 30 s, 2 min, then gives up", () => {
-    assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelay(a)), [...RETRY_DELAYS_MS, null]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((a) => retryDelay(a)),
+      [...RETRY_DELAYS_MS, null],
+    );
     assert.equal(retryDelay(0), null);
-    assert.deepEqual([1, 2, 3].map((a) => retryDelay(a, [10, 20])), [10, 20, null]);
+    assert.deepEqual(
+      [1, 2, 3].map((a) => retryDelay(a, [10, 20])),
+      [10, 20, null],
+    );
   });
   it("retries 408, 425, 429 and 5xx, not other statuses", () => {
-    const table: [number, boolean][] = [[200, false], [400, false], [401, false], [404, false], [408, true], [410, false], [425, true], [429, true], [500, true], [502, true], [503, true]];
+    const table: [number, boolean][] = [
+      [200, false],
+      [400, false],
+      [401, false],
+      [404, false],
+      [408, true],
+      [410, false],
+      [425, true],
+      [429, true],
+      [500, true],
+      [502, true],
+      [503, true],
+    ];
     for (const [status, want] of table) assert.equal(retryableStatus(status), want, String(status));
   });
 });

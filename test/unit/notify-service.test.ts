@@ -11,8 +11,11 @@ import { silentLogger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";
 
 const cfg = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
-  dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 0,
-  targets: [{ name: "hook", kind: "webhook", url: "http://127.0.0.1:9/x/SECRET", format: "json", events: [] }], ...over,
+  dialog_after: 60_000,
+  dedup_window: 600_000,
+  rate_per_minute: 0,
+  targets: [{ name: "hook", kind: "webhook", url: "http://127.0.0.1:9/x/SECRET", format: "json", events: [] }],
+  ...over,
 });
 
 function setup(deliver: Deliver, c = cfg()) {
@@ -20,11 +23,19 @@ function setup(deliver: Deliver, c = cfg()) {
   const recorded: { kind: string; data: Record<string, unknown> }[] = [];
   const slept: number[] = [];
   const svc = new NotifyService(c, {
-    clock, log: silentLogger(), deliver, record: (kind, _s, _a, data) => recorded.push({ kind, data }),
-    sessions: () => [], forecasts: () => [], sleep: async (ms) => { slept.push(ms); },
+    clock,
+    log: silentLogger(),
+    deliver,
+    record: (kind, _s, _a, data) => recorded.push({ kind, data }),
+    sessions: () => [],
+    forecasts: () => [],
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
   });
   let id = 0;
-  const emit = (kind: string, data: Record<string, unknown>, session = "dev") => svc.onEvent({ id: ++id, ts: clock.now(), kind, session, account: "b", data });
+  const emit = (kind: string, data: Record<string, unknown>, session = "dev") =>
+    svc.onEvent({ id: ++id, ts: clock.now(), kind, session, account: "b", data });
   return { svc, clock, recorded, slept, emit };
 }
 
@@ -33,7 +44,11 @@ describe("NotifyService", () => {
     const seen: Delivery[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { svc, emit } = setup(async (d) => { seen.push(d); await gate; return { ok: true }; });
+    const { svc, emit } = setup(async (d) => {
+      seen.push(d);
+      await gate;
+      return { ok: true };
+    });
     const t0 = performance.now();
     emit("swap.done", { id: 1, from: "a", to: "b", ms: 5 });
     emit("swap.done", { id: 2, from: "b", to: "a", ms: 5 });
@@ -42,13 +57,18 @@ describe("NotifyService", () => {
     assert.equal(svc.status().targets[0]!.queued, 2);
     release();
     await waitFor(() => svc.status().targets[0]!.sent === 2, 2000, "both sent");
-    assert.deepEqual(seen.map((d) => d.via === "http" && (JSON.parse(d.body) as { data: { id: number } }).data.id), [1, 2]);
+    assert.deepEqual(
+      seen.map((d) => d.via === "http" && (JSON.parse(d.body) as { data: { id: number } }).data.id),
+      [1, 2],
+    );
     svc.stop();
   });
 
   it("retries a 500 with backoff and counts one delivery", async () => {
     let calls = 0;
-    const { svc, emit, slept } = setup(async () => (++calls < 3 ? { ok: false, error: "HTTP 500", retry: true } : { ok: true }));
+    const { svc, emit, slept } = setup(async () =>
+      ++calls < 3 ? { ok: false, error: "HTTP 500", retry: true } : { ok: true },
+    );
     emit("session.parked", { resumeAt: null, reason: "spent" });
     await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
     assert.deepEqual(slept, [1_000, 5_000]);
@@ -58,7 +78,11 @@ describe("NotifyService", () => {
   });
 
   it("gives up after the last retry: a notify.failed event, status counts it, the URL's secret redacted", async () => {
-    const { svc, emit, recorded, slept } = setup(async () => ({ ok: false, error: "POST http://127.0.0.1:9/x/SECRET: ECONNREFUSED", retry: true }));
+    const { svc, emit, recorded, slept } = setup(async () => ({
+      ok: false,
+      error: "POST http://127.0.0.1:9/x/SECRET: ECONNREFUSED",
+      retry: true,
+    }));
     emit("task.failed", { id: "t1", reason: "x" });
     await waitFor(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
     assert.equal(slept.length, 4);
@@ -80,11 +104,26 @@ describe("NotifyService", () => {
 
   it("filters by events, drops duplicates, and test() reaches each target once", async () => {
     const got: string[] = [];
-    const c = cfg({ targets: [
-      { name: "only-parks", kind: "webhook", url: "http://127.0.0.1:9/p", format: "json", events: ["session.parked"] },
-      { name: "all", kind: "command", argv: ["/bin/true"], format: "json", events: [] },
-    ] });
-    const { svc, emit } = setup(async (d) => { got.push(d.via === "http" ? `http ${(JSON.parse(d.body) as { event: string }).event}` : `exec ${JSON.parse(d.stdin).event as string}`); return { ok: true }; }, c);
+    const c = cfg({
+      targets: [
+        {
+          name: "only-parks",
+          kind: "webhook",
+          url: "http://127.0.0.1:9/p",
+          format: "json",
+          events: ["session.parked"],
+        },
+        { name: "all", kind: "command", argv: ["/bin/true"], format: "json", events: [] },
+      ],
+    });
+    const { svc, emit } = setup(async (d) => {
+      got.push(
+        d.via === "http"
+          ? `http ${(JSON.parse(d.body) as { event: string }).event}`
+          : `exec ${JSON.parse(d.stdin).event as string}`,
+      );
+      return { ok: true };
+    }, c);
     emit("swap.done", { id: 1 });
     emit("session.parked", { resumeAt: 5, reason: "r" });
     emit("session.parked", { resumeAt: 5, reason: "r" });
@@ -92,7 +131,13 @@ describe("NotifyService", () => {
     assert.deepEqual(got.sort(), ["exec session.parked", "exec swap.done", "http session.parked"]);
     assert.equal(svc.status().targets[0]!.duplicates, 1);
     const r = await svc.test();
-    assert.deepEqual(r.results.map((x) => [x.target, x.ok]), [["only-parks", true], ["all", true]]);
+    assert.deepEqual(
+      r.results.map((x) => [x.target, x.ok]),
+      [
+        ["only-parks", true],
+        ["all", true],
+      ],
+    );
     await assert.rejects(svc.test("nope"), /no notify target named nope \(targets: only-parks, all\)/);
     svc.stop();
   });
@@ -102,10 +147,21 @@ describe("NotifyService", () => {
     const recorded: string[] = [];
     let rows = [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }];
     const svc = new NotifyService(cfg({ dialog_after: 2_000, targets: [] }), {
-      clock, log: silentLogger(), deliver: async () => ({ ok: true }), record: (kind, s) => recorded.push(`${kind} ${s}`),
-      sessions: () => rows, forecasts: () => [],
+      clock,
+      log: silentLogger(),
+      deliver: async () => ({ ok: true }),
+      record: (kind, s) => recorded.push(`${kind} ${s}`),
+      sessions: () => rows,
+      forecasts: () => [],
     });
-    svc.onEvent({ id: 1, ts: 0, kind: "session.waiting", session: "auto-01", account: "a", data: { dialog: "permission" } });
+    svc.onEvent({
+      id: 1,
+      ts: 0,
+      kind: "session.waiting",
+      session: "auto-01",
+      account: "a",
+      data: { dialog: "permission" },
+    });
     clock.set(1_999);
     svc.tick();
     assert.deepEqual(recorded, []);
@@ -124,11 +180,22 @@ describe("NotifyService reload", () => {
     const { svc, emit } = setup(async () => ({ ok: true }));
     emit("swap.done", { id: 1 });
     await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
-    svc.configure(cfg({ rate_per_minute: 5, targets: [
-      { name: "hook", kind: "webhook", url: "http://127.0.0.1:9/y", format: "slack", events: [] },
-      { name: "new", kind: "desktop", format: "json", events: [] },
-    ] }));
-    assert.deepEqual(svc.status().targets.map((t) => [t.name, t.sent]), [["hook", 1], ["new", 0]]);
+    svc.configure(
+      cfg({
+        rate_per_minute: 5,
+        targets: [
+          { name: "hook", kind: "webhook", url: "http://127.0.0.1:9/y", format: "slack", events: [] },
+          { name: "new", kind: "desktop", format: "json", events: [] },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      svc.status().targets.map((t) => [t.name, t.sent]),
+      [
+        ["hook", 1],
+        ["new", 0],
+      ],
+    );
     emit("swap.done", { id: 1 });
     assert.equal(svc.status().targets[0]!.duplicates, 1, "the dedup memory survives a reload");
     svc.configure(cfg({ targets: [] }));
@@ -140,13 +207,24 @@ describe("NotifyService reload", () => {
 describe("status text", () => {
   it("lists targets that failed or cannot be used, not the healthy ones", async () => {
     const { formatStatus } = await import("../../src/cli/format.js");
-    const text = formatStatus({ now: 61_000, sessions: [], accounts: [], tasks: [], notify: { targets: [
-      { name: "team", kind: "webhook", problem: null, failed: 2, lastError: "HTTP 500", lastErrorAt: 1_000 },
-      { name: "fine", kind: "ntfy", problem: null, failed: 0 },
-    ] } });
+    const text = formatStatus({
+      now: 61_000,
+      sessions: [],
+      accounts: [],
+      tasks: [],
+      notify: {
+        targets: [
+          { name: "team", kind: "webhook", problem: null, failed: 2, lastError: "HTTP 500", lastErrorAt: 1_000 },
+          { name: "fine", kind: "ntfy", problem: null, failed: 0 },
+        ],
+      },
+    });
     assert.match(text, /NOTIFY FAILURES\n {2}team \(webhook\): 2 not delivered, last 1 ?m(in)? ago: HTTP 500/);
     assert.doesNotMatch(text, /fine/);
-    assert.doesNotMatch(formatStatus({ now: 0, sessions: [], accounts: [], tasks: [], notify: { targets: [] } }), /NOTIFY/);
+    assert.doesNotMatch(
+      formatStatus({ now: 0, sessions: [], accounts: [], tasks: [], notify: { targets: [] } }),
+      /NOTIFY/,
+    );
   });
 });
 
@@ -173,7 +251,10 @@ describe("NotifyService queue bound", () => {
 describe("NotifyService off the hot path", () => {
   it("onEvent never renders or delivers inside the caller: delivery starts on a later turn", async () => {
     let calls = 0;
-    const { svc, emit } = setup(async () => { calls++; return { ok: true }; });
+    const { svc, emit } = setup(async () => {
+      calls++;
+      return { ok: true };
+    });
     emit("swap.done", { id: 1, from: "a", to: "b", ms: 5 });
     assert.equal(calls, 0, "deliver was not called inside onEvent");
     await waitFor(() => calls === 1, 2000, "delivered later");
@@ -183,12 +264,20 @@ describe("NotifyService off the hot path", () => {
   it("a store that refuses notify.failed (disk full, closed) is logged, not an unhandled rejection; the next one is still delivered", async () => {
     const clock = new ManualClock(0);
     const errors: string[] = [];
-    const log = { ...silentLogger(), error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as ReturnType<typeof silentLogger>;
+    const log = { ...silentLogger(), error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as ReturnType<
+      typeof silentLogger
+    >;
     let n = 0;
     const svc = new NotifyService(cfg(), {
-      clock, log, deliver: async () => (++n === 1 ? { ok: false, error: "HTTP 404", retry: false } : { ok: true }),
-      record: () => { throw new Error("SQLITE_FULL: database or disk is full"); },
-      sessions: () => [], forecasts: () => [], sleep: async () => {},
+      clock,
+      log,
+      deliver: async () => (++n === 1 ? { ok: false, error: "HTTP 404", retry: false } : { ok: true }),
+      record: () => {
+        throw new Error("SQLITE_FULL: database or disk is full");
+      },
+      sessions: () => [],
+      forecasts: () => [],
+      sleep: async () => {},
     });
     const rejections: unknown[] = [];
     const onRejection = (r: unknown) => rejections.push(r);
@@ -211,7 +300,10 @@ describe("NotifyService off the hot path", () => {
 describe("NotifyService floods", () => {
   it("a failed swap (session.parked then swap.parked) is one notification; parks and resumes repeated within the window are dropped", async () => {
     const got: string[] = [];
-    const { svc, emit, clock } = setup(async (d) => { if (d.via === "http") got.push((JSON.parse(d.body) as { event: string }).event); return { ok: true }; });
+    const { svc, emit, clock } = setup(async (d) => {
+      if (d.via === "http") got.push((JSON.parse(d.body) as { event: string }).event);
+      return { ok: true };
+    });
     emit("session.parked", { resumeAt: null, reason: "swap to c failed: boom" });
     emit("swap.parked", { id: 4, to: "c", reason: "boom" });
     clock.advance(60_000);

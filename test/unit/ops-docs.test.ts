@@ -11,13 +11,27 @@ import { REPO } from "../support/harness.js";
 
 const DOC = join(REPO, "docs", "operations.md");
 // Programs the doc may run besides claude-failover: system tools whose behaviour is not ours to test.
-const OTHER_PROGRAMS = new Set(["npm", "systemctl", "journalctl", "loginctl", "tar", "git", "tee", "mkdir", "cp", "bash"]);
+const OTHER_PROGRAMS = new Set([
+  "npm",
+  "systemctl",
+  "journalctl",
+  "loginctl",
+  "tar",
+  "git",
+  "tee",
+  "mkdir",
+  "cp",
+  "bash",
+]);
 
 /** Shell command segments from fenced code blocks, split at && | ; with a leading sudo removed. */
 function commands(md: string): string[] {
   const blocks = [...md.matchAll(/```(?:sh|bash)?\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  return blocks.flatMap((b) => b.split("\n")).flatMap((line) => line.split(/&&|\||;/))
-    .map((s) => s.trim().replace(/^sudo\s+/, "")).filter((s) => s && !s.startsWith("#"));
+  return blocks
+    .flatMap((b) => b.split("\n"))
+    .flatMap((line) => line.split(/&&|\||;/))
+    .map((s) => s.trim().replace(/^sudo\s+/, ""))
+    .filter((s) => s && !s.startsWith("#"));
 }
 
 function words(segment: string): string[] {
@@ -43,7 +57,10 @@ function resolvePath(program: Command, argv: string[]): string[] {
       path.push(w);
       continue;
     }
-    assert.ok(cmd !== program && cmd.registeredArguments.length > 0, `\`${argv.join(" ")}\`: no command ${JSON.stringify(w)}`);
+    assert.ok(
+      cmd !== program && cmd.registeredArguments.length > 0,
+      `\`${argv.join(" ")}\`: no command ${JSON.stringify(w)}`,
+    );
   }
   assert.ok(path.length > 0, `\`${argv.join(" ")}\` names no command`);
   return path;
@@ -55,7 +72,8 @@ describe("docs/operations.md commands", () => {
 
   it("has claude-failover commands for setup, login, doctor, service install, reload and status", () => {
     const names = new Set(ours.map((a) => a[0]));
-    for (const n of ["init", "login", "doctor", "config", "status", "events", "attach"]) assert.ok(names.has(n), `the doc shows ${n}`);
+    for (const n of ["init", "login", "doctor", "config", "status", "events", "attach"])
+      assert.ok(names.has(n), `the doc shows ${n}`);
   });
 
   it("every claude-failover command names existing subcommands and options, and --help on it exits 0", async () => {
@@ -72,7 +90,8 @@ describe("docs/operations.md commands", () => {
     for (const s of segments.filter((x) => !x.startsWith("claude-failover "))) {
       const w = words(s);
       assert.ok(OTHER_PROGRAMS.has(w[0]!), `unexpected program in the doc: \`${s}\``);
-      for (const p of w.filter((x) => x.startsWith("systemd/") || x.startsWith("scripts/"))) assert.ok(existsSync(join(REPO, p)), `${p} exists`);
+      for (const p of w.filter((x) => x.startsWith("systemd/") || x.startsWith("scripts/")))
+        assert.ok(existsSync(join(REPO, p)), `${p} exists`);
     }
   });
 

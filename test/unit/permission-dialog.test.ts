@@ -16,26 +16,43 @@ describe("readPermissionDialog", () => {
     assert.equal(d.title, "Create file");
     assert.equal(d.ask, "Do you want to create out.txt?");
     assert.match(d.detail, /^out\.txt/);
-    assert.deepEqual(d.options.map((o) => [o.n, o.label, o.selected]), [
-      [1, "Yes", true], [2, "Yes, allow all edits during this session (shift+tab)", false], [3, "No", false],
-    ]);
+    assert.deepEqual(
+      d.options.map((o) => [o.n, o.label, o.selected]),
+      [
+        [1, "Yes", true],
+        [2, "Yes, allow all edits during this session (shift+tab)", false],
+        [3, "No", false],
+      ],
+    );
     assert.match(d.question, /^Create file: out\.txt.* — Do you want to create out\.txt\?$/);
   });
 
   it("reads the Bash dialog of 2.1.197 and of 2.1.332 (four options, a tip line left out)", () => {
     const a = readPermissionDialog(pane("perm-bash-2.1.197.txt"), NOW)!;
-    assert.equal(a.question, "Bash command: touch /tmp/pprobe-7kCL9Z/proj/out.txt · touch a file — Do you want to proceed?");
+    assert.equal(
+      a.question,
+      "Bash command: touch /tmp/pprobe-7kCL9Z/proj/out.txt · touch a file — Do you want to proceed?",
+    );
     const b = readPermissionDialog(pane("perm-bash-2.1.332.txt"), NOW)!;
     assert.equal(b.options.length, 4);
     assert.doesNotMatch(b.question, /Tip:/);
-    assert.match(b.question, /^Bash command: touch a file · touch \/tmp\/pprobe-HBpwPa\/proj\/out\.txt — Do you want to proceed\?$/);
+    assert.match(
+      b.question,
+      /^Bash command: touch a file · touch \/tmp\/pprobe-HBpwPa\/proj\/out\.txt — Do you want to proceed\?$/,
+    );
   });
 
   it("is null with no permission dialog: an idle box, a quoted question without options, another dialog", () => {
     const rule = "─".repeat(40);
     assert.equal(readPermissionDialog(`● done\n${rule}\n❯ \n${rule}\n`, NOW), null);
     assert.equal(readPermissionDialog(`● I asked: Do you want to proceed?\n${rule}\n❯ \n${rule}\n`, NOW), null);
-    assert.equal(readPermissionDialog(` What do you want to do?\n ❯ 1. Stop and wait for limit to reset\n   2. Upgrade your plan\n`, NOW), null);
+    assert.equal(
+      readPermissionDialog(
+        ` What do you want to do?\n ❯ 1. Stop and wait for limit to reset\n   2. Upgrade your plan\n`,
+        NOW,
+      ),
+      null,
+    );
   });
 });
 
@@ -43,9 +60,15 @@ describe("answerKey", () => {
   it("yes is the digit of the option labelled exactly Yes, no the one labelled No, whatever their number", () => {
     const old = readPermissionDialog(pane("perm-bash-2.1.197.txt"), NOW)!;
     const neu = readPermissionDialog(pane("perm-bash-2.1.332.txt"), NOW)!;
-    assert.deepEqual([answerKey(old, "yes"), answerKey(old, "no")].map((k) => k.ok && k.key), ["1", "3"]);
+    assert.deepEqual(
+      [answerKey(old, "yes"), answerKey(old, "no")].map((k) => k.ok && k.key),
+      ["1", "3"],
+    );
     // On 2.1.332, 3 is "Yes, and switch to auto mode": never pressed for a no.
-    assert.deepEqual([answerKey(neu, "yes"), answerKey(neu, "no")].map((k) => k.ok && k.key), ["1", "4"]);
+    assert.deepEqual(
+      [answerKey(neu, "yes"), answerKey(neu, "no")].map((k) => k.ok && k.key),
+      ["1", "4"],
+    );
   });
 
   it("refuses when no plain option is offered", () => {

@@ -3,12 +3,29 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  budgetAllows, INITIAL_ENDPOINT, MAX_BLOCK_MS, nextEndpointState, nextInterval, pickDue, REFUSED_AFTER, usageChanged,
-  type EndpointAnswer, type EndpointState, type PollParams,
+  budgetAllows,
+  INITIAL_ENDPOINT,
+  MAX_BLOCK_MS,
+  nextEndpointState,
+  nextInterval,
+  pickDue,
+  REFUSED_AFTER,
+  usageChanged,
+  type EndpointAnswer,
+  type EndpointState,
+  type PollParams,
 } from "../../src/quota/poll-schedule.js";
 
 const MIN = 60_000;
-const P: PollParams = { baseMs: 5 * MIN, minMs: MIN, maxMs: 30 * MIN, window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05, requestGapMs: MIN };
+const P: PollParams = {
+  baseMs: 5 * MIN,
+  minMs: MIN,
+  maxMs: 30 * MIN,
+  window5hThreshold: 0.85,
+  windowWeekThreshold: 0.95,
+  hysteresis: 0.05,
+  requestGapMs: MIN,
+};
 
 describe("nextInterval", () => {
   const rows: [string, number | null, number | null, boolean, number][] = [
@@ -18,7 +35,8 @@ describe("nextInterval", () => {
     ["figures still", 0.5, 0.2, false, P.maxMs],
     ["nothing known", null, null, false, P.maxMs],
   ];
-  for (const [name, five, week, changed, want] of rows) it(name, () => assert.equal(nextInterval(P, five, week, changed), want));
+  for (const [name, five, week, changed, want] of rows)
+    it(name, () => assert.equal(nextInterval(P, five, week, changed), want));
 });
 
 describe("usageChanged", () => {
@@ -32,10 +50,15 @@ describe("usageChanged", () => {
 describe("pickDue", () => {
   it("only due accounts, the longest overdue first, near-threshold ones first among equals", () => {
     const items = [
-      { name: "b", dueAt: 100, urgent: true }, { name: "a", dueAt: 50, urgent: false },
-      { name: "c", dueAt: 100, urgent: false }, { name: "d", dueAt: 500, urgent: true },
+      { name: "b", dueAt: 100, urgent: true },
+      { name: "a", dueAt: 50, urgent: false },
+      { name: "c", dueAt: 100, urgent: false },
+      { name: "d", dueAt: 500, urgent: true },
     ];
-    assert.deepEqual(pickDue(items, 200).map((i) => i.name), ["a", "b", "c"]);
+    assert.deepEqual(
+      pickDue(items, 200).map((i) => i.name),
+      ["a", "b", "c"],
+    );
   });
 });
 
@@ -77,8 +100,14 @@ describe("nextEndpointState", () => {
     assert.equal(step(afterOther, zero).state.refusedSince, null, "the streak starts again");
   });
   it("a long retry-after blocks every account for it, capped at MAX_BLOCK_MS", () => {
-    assert.equal(step(INITIAL_ENDPOINT, { kind: "rate_limited", retryAfterMs: 3_600_000 }, 1000).state.notBefore, 1000 + 3_600_000);
-    assert.equal(step(INITIAL_ENDPOINT, { kind: "rate_limited", retryAfterMs: 99 * 3_600_000 }, 0).waitMs, MAX_BLOCK_MS);
+    assert.equal(
+      step(INITIAL_ENDPOINT, { kind: "rate_limited", retryAfterMs: 3_600_000 }, 1000).state.notBefore,
+      1000 + 3_600_000,
+    );
+    assert.equal(
+      step(INITIAL_ENDPOINT, { kind: "rate_limited", retryAfterMs: 99 * 3_600_000 }, 0).waitMs,
+      MAX_BLOCK_MS,
+    );
   });
   it("a 429 without retry-after backs off exponentially, bounded by maxMs", () => {
     let s = INITIAL_ENDPOINT;

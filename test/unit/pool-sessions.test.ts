@@ -29,8 +29,20 @@ describe("pool sessions", () => {
   it("names sessions prefix + two-digit serial, autonomous, with the task's model and preferred account", async () => {
     assert.equal(await pool.start({ project: "/p", model: null, account: null }), "auto-01");
     assert.equal(await pool.start({ project: "/q", model: "opus", account: "b" }), "auto-02");
-    assert.deepEqual(layer.specs.get("auto-02"), { name: "auto-02", kind: "autonomous", project: "/q", account: "b", args: ["--model", "opus"] });
-    assert.deepEqual(store.poolSessions().map((s) => [s.name, s.project, s.model, s.clean]), [["auto-01", "/p", null, true], ["auto-02", "/q", "opus", true]]);
+    assert.deepEqual(layer.specs.get("auto-02"), {
+      name: "auto-02",
+      kind: "autonomous",
+      project: "/q",
+      account: "b",
+      args: ["--model", "opus"],
+    });
+    assert.deepEqual(
+      store.poolSessions().map((s) => [s.name, s.project, s.model, s.clean]),
+      [
+        ["auto-01", "/p", null, true],
+        ["auto-02", "/q", "opus", true],
+      ],
+    );
     assert.deepEqual(trusted, ["/p", "/q"], "the project is trusted before the CLI starts there");
   });
 
@@ -74,7 +86,10 @@ describe("pool sessions", () => {
     layer.rows.set("auto-02", sessionRow("auto-02", { state: "stopped" }));
     await pool.adopt();
     assert.deepEqual(layer.specs.get("auto-01")?.args, ["--model", "opus"]);
-    assert.deepEqual(store.poolSessions().map((s) => s.name), ["auto-01"]);
+    assert.deepEqual(
+      store.poolSessions().map((s) => s.name),
+      ["auto-01"],
+    );
     pool.forget("auto-01", "a tmux session with this name exists and is not ours");
     assert.equal(layer.specs.has("auto-01"), false);
     assert.ok(!layer.log.includes("remove:auto-01"), "its tmux session is not killed");
@@ -99,10 +114,22 @@ describe("pool sessions", () => {
     layer.rows.set("auto-02", sessionRow("auto-02", { state: "busy" }));
     layer.rows.set("auto-03", sessionRow("auto-03", { state: "busy" }));
     await p.adopt();
-    assert.deepEqual(layer.specs.get("auto-02")?.args, ["--permission-mode", "default"], "its next launch (a swap, a restart) asks");
-    assert.deepEqual(layer.specs.get("auto-03")?.args, ["--permission-mode", "default"], "a sibling folder is not the worktree root");
+    assert.deepEqual(
+      layer.specs.get("auto-02")?.args,
+      ["--permission-mode", "default"],
+      "its next launch (a swap, a restart) asks",
+    );
+    assert.deepEqual(
+      layer.specs.get("auto-03")?.args,
+      ["--permission-mode", "default"],
+      "a sibling folder is not the worktree root",
+    );
     const plain = new Pool(layer, store, clock, silentLogger(), "auto-", () => {}, "acceptEdits", "/state/worktrees");
     await plain.adopt();
-    assert.deepEqual(layer.specs.get("auto-02")?.args, ["--permission-mode", "acceptEdits"], "other modes are the pool's for every session");
+    assert.deepEqual(
+      layer.specs.get("auto-02")?.args,
+      ["--permission-mode", "acceptEdits"],
+      "other modes are the pool's for every session",
+    );
   });
 });

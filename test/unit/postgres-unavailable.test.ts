@@ -9,7 +9,8 @@ const err = (code: string, message = "x") => Object.assign(new Error(message), {
 
 describe("isUnavailable", () => {
   it("socket errors, a host name that does not resolve, and SQLSTATE classes 08/57P/53300 are an outage", () => {
-    for (const c of ["ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND", "08006", "57P01", "53300"]) assert.equal(isUnavailable(err(c)), true, c);
+    for (const c of ["ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND", "08006", "57P01", "53300"])
+      assert.equal(isUnavailable(err(c)), true, c);
   });
   it("a bad password, a missing database or a permission error is not", () => {
     for (const c of ["28P01", "3D000", "42501", "42P01"]) assert.equal(isUnavailable(err(c)), false, c);

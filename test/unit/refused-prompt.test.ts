@@ -3,20 +3,41 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { refusalRecorded, resendFor, transcriptHoldsRefused, transcriptRecordsRefusal, unansweredPrompt, unansweredPrompts } from "../../src/sessions/refused-prompt.js";
+import {
+  refusalRecorded,
+  resendFor,
+  transcriptHoldsRefused,
+  transcriptRecordsRefusal,
+  unansweredPrompt,
+  unansweredPrompts,
+} from "../../src/sessions/refused-prompt.js";
 
-const user = (content: unknown, extra: object = {}) => JSON.stringify({ type: "user", message: { role: "user", content }, ...extra });
-const assistant = (text: string, model = "claude-opus-4-8", extra: object = {}) => JSON.stringify({ type: "assistant", message: { model, content: [{ type: "text", text }] }, ...extra });
+const user = (content: unknown, extra: object = {}) =>
+  JSON.stringify({ type: "user", message: { role: "user", content }, ...extra });
+const assistant = (text: string, model = "claude-opus-4-8", extra: object = {}) =>
+  JSON.stringify({ type: "assistant", message: { model, content: [{ type: "text", text }] }, ...extra });
 const sys = JSON.stringify({ type: "system", subtype: "turn_duration" });
 
 describe("unansweredPrompt", () => {
   it("a refused prompt followed by the synthetic limit answer is unanswered", () => {
-    const t = [user("first"), assistant("ANSWER: first"), user([{ type: "text", text: "second question" }]), assistant("You've hit your session limit", "<synthetic>", { isApiErrorMessage: true }), sys].join("\n");
+    const t = [
+      user("first"),
+      assistant("ANSWER: first"),
+      user([{ type: "text", text: "second question" }]),
+      assistant("You've hit your session limit", "<synthetic>", { isApiErrorMessage: true }),
+      sys,
+    ].join("\n");
     assert.equal(unansweredPrompt(t), "second question");
   });
   it("the /exit command's own lines after it are skipped", () => {
-    const t = [user("second question"), assistant("limit", "<synthetic>"), user("<local-command-caveat>Caveat…</local-command-caveat>", { isMeta: true }),
-      user("<command-name>/exit</command-name>\n<command-message>exit</command-message>"), user("<local-command-stdout>Goodbye!</local-command-stdout>"), ""].join("\n");
+    const t = [
+      user("second question"),
+      assistant("limit", "<synthetic>"),
+      user("<local-command-caveat>Caveat…</local-command-caveat>", { isMeta: true }),
+      user("<command-name>/exit</command-name>\n<command-message>exit</command-message>"),
+      user("<local-command-stdout>Goodbye!</local-command-stdout>"),
+      "",
+    ].join("\n");
     assert.equal(unansweredPrompt(t), "second question");
   });
   it("a refused note after a refused prompt: both unanswered, the prompt still found", () => {
@@ -45,17 +66,28 @@ describe("unansweredPrompt", () => {
   });
   it("a turn refused after a tool call still holds its prompt; sidechain lines are not the conversation's", () => {
     const lim = assistant("limit", "<synthetic>", { isApiErrorMessage: true });
-    const toolUse = JSON.stringify({ type: "assistant", message: { model: "m", content: [{ type: "tool_use", id: "t1", name: "Bash", input: {} }] } });
+    const toolUse = JSON.stringify({
+      type: "assistant",
+      message: { model: "m", content: [{ type: "tool_use", id: "t1", name: "Bash", input: {} }] },
+    });
     const result = user([{ type: "tool_result", tool_use_id: "t1", content: "ok" }]);
     const t = [user("q"), assistant("a"), user("run it"), toolUse, result, lim, sys].join("\n");
     assert.deepEqual(unansweredPrompts(t), ["run it"]);
     assert.equal(refusalRecorded(t, "run it"), true);
     // The CLI writes each content block on its own line: a text before the tool call is not the answer.
-    const withText = [user("q"), assistant("a"), user("run it"), assistant("I'll run it."), toolUse, result, lim].join("\n");
+    const withText = [user("q"), assistant("a"), user("run it"), assistant("I'll run it."), toolUse, result, lim].join(
+      "\n",
+    );
     assert.deepEqual(unansweredPrompts(withText), ["run it"]);
     // A turn that ended with an answer after its tool calls is answered.
     assert.deepEqual(unansweredPrompts([user("run it"), toolUse, result, assistant("done")].join("\n")), []);
-    const side = [user("q"), assistant("a"), user("main prompt"), user("sub task", { isSidechain: true }), assistant("sub answer", "m", { isSidechain: true })].join("\n");
+    const side = [
+      user("q"),
+      assistant("a"),
+      user("main prompt"),
+      user("sub task", { isSidechain: true }),
+      assistant("sub answer", "m", { isSidechain: true }),
+    ].join("\n");
     assert.deepEqual(unansweredPrompts(side), ["main prompt"]);
   });
 });
@@ -65,7 +97,11 @@ describe("refusalRecorded", () => {
   const meta = JSON.stringify({ type: "last-prompt", lastPrompt: "p" });
   it("true once the synthetic error answer follows the unanswered prompt (system and metadata lines after it are fine)", () => {
     assert.equal(refusalRecorded([user("q"), assistant("a"), user("p"), lim, sys, meta].join("\n"), "p"), true);
-    assert.equal(refusalRecorded([user("q"), assistant("a"), user("p\n"), lim].join("\n"), "p"), true, "trailing whitespace ignored");
+    assert.equal(
+      refusalRecorded([user("q"), assistant("a"), user("p\n"), lim].join("\n"), "p"),
+      true,
+      "trailing whitespace ignored",
+    );
   });
   it("false while only the prompt is written (the CLI writes the error line a moment after StopFailure), for another prompt, or after an answer", () => {
     assert.equal(refusalRecorded([user("q"), assistant("a"), user("p")].join("\n"), "p"), false);
@@ -74,7 +110,18 @@ describe("refusalRecorded", () => {
     assert.equal(refusalRecorded("", "p"), false);
   });
   it("a helper's failure leaves no error line in the main chain: a sidechain error is not the turn's refusal", () => {
-    assert.equal(refusalRecorded([user("q"), assistant("a"), user("p"), assistant("limit", "<synthetic>", { isSidechain: true, isApiErrorMessage: true })].join("\n"), "p"), false);
+    assert.equal(
+      refusalRecorded(
+        [
+          user("q"),
+          assistant("a"),
+          user("p"),
+          assistant("limit", "<synthetic>", { isSidechain: true, isApiErrorMessage: true }),
+        ].join("\n"),
+        "p",
+      ),
+      false,
+    );
   });
   it("transcriptRecordsRefusal and resendFor read the file", () => {
     const dir = mkdtempSync(join(tmpdir(), "cf-refused-"));

@@ -5,7 +5,13 @@ import Database from "better-sqlite3";
 import type { ScheduleConfig } from "../../src/config/schedules.js";
 import { validateTask } from "../../src/inbox/task-file.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
-import { MAX_WAIT_MS, RETRY_MS, ScheduleService, type ScheduleDeps, type Timers } from "../../src/schedules/schedule-service.js";
+import {
+  MAX_WAIT_MS,
+  RETRY_MS,
+  ScheduleService,
+  type ScheduleDeps,
+  type Timers,
+} from "../../src/schedules/schedule-service.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
@@ -38,7 +44,14 @@ class HandTimers implements Timers {
 }
 
 const minutely = (o: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
-  name: "m", cron: "* * * * *", timezone: "UTC", project: "/p", prompt: "tidy up on {{date}} ({{name}})", priority: 3, catch_up: "latest", ...o,
+  name: "m",
+  cron: "* * * * *",
+  timezone: "UTC",
+  project: "/p",
+  prompt: "tidy up on {{date}} ({{name}})",
+  priority: 3,
+  catch_up: "latest",
+  ...o,
 });
 
 describe("ScheduleService", () => {
@@ -52,8 +65,15 @@ describe("ScheduleService", () => {
   let refuse: string | null;
 
   const deps = (): ScheduleDeps => ({
-    db, tasks, clock, timers, log: silentLogger(),
-    validate: (f) => (refuse ? { ok: false, reason: refuse } : validateTask(f, { defaultProject: "/p", accounts: [], projectExists: () => true })),
+    db,
+    tasks,
+    clock,
+    timers,
+    log: silentLogger(),
+    validate: (f) =>
+      refuse
+        ? { ok: false, reason: refuse }
+        : validateTask(f, { defaultProject: "/p", accounts: [], projectExists: () => true }),
     maxPromptBytes: () => 10_000,
     event: (kind, data) => events.push({ kind, data }),
     queued: () => queued++,
@@ -141,7 +161,14 @@ describe("ScheduleService", () => {
     start([minutely(), minutely({ name: "n", catch_up: "none" })]);
     assert.deepEqual(ids(), ["sched-m-20260101T100100Z", "sched-n-20260101T100100Z", "sched-m-20260101T101100Z"]);
     const run = events.filter((e) => e.kind === "schedule.run").at(-1)!;
-    assert.deepEqual(run.data, { name: "m", at: T0 + 11 * M, task: "sched-m-20260101T101100Z", outcome: "queued", due: 10, missed: true });
+    assert.deepEqual(run.data, {
+      name: "m",
+      at: T0 + 11 * M,
+      task: "sched-m-20260101T101100Z",
+      outcome: "queued",
+      due: 10,
+      missed: true,
+    });
     const skip = events.filter((e) => e.kind === "schedule.skipped").at(-1)!;
     assert.equal(skip.data.name, "n");
     assert.equal(skip.data.due, 10);
@@ -158,7 +185,10 @@ describe("ScheduleService", () => {
     s.configure([minutely({ name: "other", cron: "*/10 * * * * *" })]);
     assert.deepEqual(kinds().slice(-2), ["schedule.added", "schedule.removed"]);
     assert.equal(timers.wait, 10 * S);
-    assert.deepEqual(s.store.all().map((r) => r.name), ["other"]);
+    assert.deepEqual(
+      s.store.all().map((r) => r.name),
+      ["other"],
+    );
     s.configure([minutely({ name: "other", cron: "*/20 * * * * *" })]);
     assert.equal(kinds().at(-1), "schedule.changed");
     assert.equal(timers.wait, 20 * S);
@@ -204,7 +234,13 @@ describe("ScheduleService", () => {
     clock.set(T0 + M);
     timers.fire();
     const v = s.list()[0]!;
-    assert.deepEqual(v.lastRun, { at: T0 + M, task: "sched-m-20260101T100100Z", outcome: "queued", error: null, taskState: "queued" });
+    assert.deepEqual(v.lastRun, {
+      at: T0 + M,
+      task: "sched-m-20260101T100100Z",
+      outcome: "queued",
+      error: null,
+      taskState: "queued",
+    });
     assert.equal(v.nextRun, T0 + 2 * M);
     assert.equal(v.timeoutMs, 5 * M);
     assert.equal(tasks.get("sched-m-20260101T100100Z")!.timeoutMs, 5 * M, "the schedule's timeout is the task's");

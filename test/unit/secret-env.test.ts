@@ -16,12 +16,21 @@ function config(...extra: string[]): Config {
 }
 
 const PG = "postgresql://cf:s3cret@db/cf";
-const DAEMON_ENV = { PATH: "/usr/bin", HOME: "/home/u", LANG: "C.UTF-8", CF_PG: PG, CLAUDE_FAILOVER_TOKEN: "bearer", ANTHROPIC_API_KEY: "k", NOTIFY_SOCKET: "/run/n" };
+const DAEMON_ENV = {
+  PATH: "/usr/bin",
+  HOME: "/home/u",
+  LANG: "C.UTF-8",
+  CF_PG: PG,
+  CLAUDE_FAILOVER_TOKEN: "bearer",
+  ANTHROPIC_API_KEY: "k",
+  NOTIFY_SOCKET: "/run/n",
+};
 
 describe("secretEnvNames", () => {
   it("names the PostgreSQL URL's variable (store.postgres_url_env) with the bearer token's, the auth overrides and systemd's", () => {
     const names = secretEnvNames(config("store:", "  backend: postgres", "  postgres_url_env: CF_PG"));
-    for (const n of ["CF_PG", "CLAUDE_FAILOVER_TOKEN", "ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "NOTIFY_SOCKET"]) assert.ok(names.includes(n), n);
+    for (const n of ["CF_PG", "CLAUDE_FAILOVER_TOKEN", "ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "NOTIFY_SOCKET"])
+      assert.ok(names.includes(n), n);
     assert.equal(new Set(names).size, names.length, "no repeats");
     assert.ok(!secretEnvNames(config()).includes("CF_PG"), "sqlite: no URL variable");
   });
@@ -43,7 +52,8 @@ describe("gitEnv", () => {
     assert.equal(env.PATH, "/usr/bin");
     assert.equal(env.HOME, "/home/u");
     assert.equal(env.GIT_TERMINAL_PROMPT, "0");
-    for (const k of ["CF_PG", "CLAUDE_FAILOVER_TOKEN", "ANTHROPIC_API_KEY", "NOTIFY_SOCKET"]) assert.equal(env[k], undefined, k);
+    for (const k of ["CF_PG", "CLAUDE_FAILOVER_TOKEN", "ANTHROPIC_API_KEY", "NOTIFY_SOCKET"])
+      assert.equal(env[k], undefined, k);
     assert.ok(!Object.values(env).includes(PG));
   });
 });

@@ -11,7 +11,11 @@ const ACCOUNT = ["accounts:", "  - name: a", "    home: /home/u/a"];
 const yaml = (...lines: string[]) => [...ACCOUNT, ...lines].join("\n") + "\n";
 
 function parse(text: string, host?: string) {
-  return parseConfig(text, "config.yaml", { env: {}, home: "/home/u", ...(host === undefined ? {} : { hostname: host }) });
+  return parseConfig(text, "config.yaml", {
+    env: {},
+    home: "/home/u",
+    ...(host === undefined ? {} : { hostname: host }),
+  });
 }
 function config(text: string, host?: string): Config {
   const r = parse(text, host);
@@ -48,19 +52,28 @@ describe("store and box config", () => {
   it("postgres without postgres_url_env is an error naming the key and what to put there", () => {
     const [e, ...rest] = errors(yaml("store:", "  backend: postgres"));
     assert.deepEqual(rest, []);
-    assert.match(e!, /^config\.yaml:\d+: store\.postgres_url_env: is required with store\.backend: postgres: the name of the environment variable/);
+    assert.match(
+      e!,
+      /^config\.yaml:\d+: store\.postgres_url_env: is required with store\.backend: postgres: the name of the environment variable/,
+    );
   });
 
   it("a URL put in postgres_url_env is refused without being shown", () => {
     const all = errors(yaml("store:", "  backend: postgres", "  postgres_url_env: postgresql://cf:s3cret@db.lan/cf"));
     assert.equal(all.length, 1);
-    assert.match(all[0]!, /store\.postgres_url_env: must be the name of an environment variable that holds the URL, not the URL itself/);
+    assert.match(
+      all[0]!,
+      /store\.postgres_url_env: must be the name of an environment variable that holds the URL, not the URL itself/,
+    );
     assert.ok(!all[0]!.includes("s3cret"), all[0]);
   });
 
   it("an unknown backend, a bad box name and an unknown key are errors", () => {
     assert.match(errors(yaml("store:", "  backend: mysql")).join("\n"), /store\.backend: .*sqlite.*postgres/);
-    assert.match(errors(yaml("box:", "  name: 'two words'")).join("\n"), /box\.name: must be 1-63 letters, digits, '_', '\.' or '-'.*got "two words"/);
+    assert.match(
+      errors(yaml("box:", "  name: 'two words'")).join("\n"),
+      /box\.name: must be 1-63 letters, digits, '_', '\.' or '-'.*got "two words"/,
+    );
     assert.match(errors(yaml("store:", "  url: x")).join("\n"), /store\.url: unknown key/);
   });
 

@@ -5,7 +5,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
-  parseUnit, quoteWord, readTemplate, renderUnit, secretsTemplateFile, splitExecStart, systemdDir, unitValues, type UnitEntry,
+  parseUnit,
+  quoteWord,
+  readTemplate,
+  renderUnit,
+  secretsTemplateFile,
+  splitExecStart,
+  systemdDir,
+  unitValues,
+  type UnitEntry,
 } from "../../src/ops/unit-file.js";
 
 const system = parseUnit(readTemplate("system"));
@@ -17,13 +25,20 @@ const one = (u: UnitEntry[], section: string, key: string) => {
 };
 
 describe("systemd unit files (structure)", () => {
-  for (const [label, u] of [["system", system], ["user", user]] as const) {
+  for (const [label, u] of [
+    ["system", system],
+    ["user", user],
+  ] as const) {
     it(`${label} unit: notify readiness, SIGHUP reload, sessions survive stop, restart on failure`, () => {
       assert.equal(one(u, "Service", "Type"), "notify");
       assert.equal(one(u, "Service", "NotifyAccess"), "all", "systemd-notify is a child process");
       assert.equal(one(u, "Service", "KillMode"), "process", "tmux sessions must outlive the daemon");
       assert.equal(one(u, "Service", "Restart"), "on-failure");
-      assert.equal(one(u, "Service", "RestartPreventExitStatus"), "2", "a second daemon (exit 2) is not restarted in a loop");
+      assert.equal(
+        one(u, "Service", "RestartPreventExitStatus"),
+        "2",
+        "a second daemon (exit 2) is not restarted in a loop",
+      );
       assert.equal(one(u, "Service", "ExecReload"), "/bin/kill -HUP $MAINPID");
       assert.deepEqual(splitExecStart(one(u, "Service", "ExecStart")), ["/usr/bin/env", "claude-failover", "daemon"]);
       assert.equal(one(u, "Service", "NoNewPrivileges"), "yes");
@@ -50,7 +65,10 @@ describe("systemd unit files (structure)", () => {
 
   it("the secrets drop-in loads /run/secrets/claude-failover.env into the service", () => {
     const d = parseUnit(readFileSync(secretsTemplateFile(), "utf8"));
-    assert.deepEqual(d.map((e) => `${e.section}.${e.key}=${e.value}`), ["Service.EnvironmentFile=/run/secrets/claude-failover.env"]);
+    assert.deepEqual(
+      d.map((e) => `${e.section}.${e.key}=${e.value}`),
+      ["Service.EnvironmentFile=/run/secrets/claude-failover.env"],
+    );
     assert.equal(secretsTemplateFile(), join(systemdDir(), "claude-failover.service.d", "secrets.conf"));
   });
 });
@@ -58,12 +76,23 @@ describe("systemd unit files (structure)", () => {
 describe("unit rendering", () => {
   it("fills in User=, an absolute ExecStart with PATH after it, and the token file", () => {
     const text = renderUnit(readTemplate("system"), {
-      execStart: ["/opt/node/bin/node", "/opt/cf/dist/src/cli/bin.js", "--config", "/home/u/.config/claude-failover/config.yaml", "daemon"],
-      user: "dev", path: "/opt/node/bin:/usr/bin", envFile: "/home/u/.config/claude-failover/token.env",
+      execStart: [
+        "/opt/node/bin/node",
+        "/opt/cf/dist/src/cli/bin.js",
+        "--config",
+        "/home/u/.config/claude-failover/config.yaml",
+        "daemon",
+      ],
+      user: "dev",
+      path: "/opt/node/bin:/usr/bin",
+      envFile: "/home/u/.config/claude-failover/token.env",
     });
     const u = parseUnit(text);
     assert.equal(one(u, "Service", "User"), "dev");
-    assert.equal(one(u, "Service", "ExecStart"), "/opt/node/bin/node /opt/cf/dist/src/cli/bin.js --config /home/u/.config/claude-failover/config.yaml daemon");
+    assert.equal(
+      one(u, "Service", "ExecStart"),
+      "/opt/node/bin/node /opt/cf/dist/src/cli/bin.js --config /home/u/.config/claude-failover/config.yaml daemon",
+    );
     assert.equal(one(u, "Service", "Environment"), "PATH=/opt/node/bin:/usr/bin");
     assert.equal(one(u, "Service", "EnvironmentFile"), "-/home/u/.config/claude-failover/token.env");
     assert.equal(one(u, "Service", "KillMode"), "process");
@@ -72,7 +101,9 @@ describe("unit rendering", () => {
   });
 
   it("replaces the user unit's EnvironmentFile= instead of adding a second one", () => {
-    const u = parseUnit(renderUnit(readTemplate("user"), { execStart: ["/n", "daemon"], envFile: "/h/100%/token.env" }));
+    const u = parseUnit(
+      renderUnit(readTemplate("user"), { execStart: ["/n", "daemon"], envFile: "/h/100%/token.env" }),
+    );
     assert.deepEqual(unitValues(u, "Service", "EnvironmentFile"), ["-/h/100%%/token.env"]);
   });
 
@@ -86,7 +117,10 @@ describe("unit rendering", () => {
   });
 
   it("parses continuation lines and rejects a line that is not key=value", () => {
-    assert.deepEqual(parseUnit("[S]\nA=1\\\n  2\n# c\n; c\n").map((e) => [e.key, e.value]), [["A", "1 2"]]);
+    assert.deepEqual(
+      parseUnit("[S]\nA=1\\\n  2\n# c\n; c\n").map((e) => [e.key, e.value]),
+      [["A", "1 2"]],
+    );
     assert.throws(() => parseUnit("[S]\nnonsense\n"), /line 2/);
   });
 });

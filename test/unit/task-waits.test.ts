@@ -50,12 +50,22 @@ describe("nextWait (pure)", () => {
     assert.deepEqual([b.change, b.wait?.since, b.wait?.tool], ["waiting", T0 + 500, null]);
     const c = nextWait(a.wait, task, { tool: "Bash: ls" }, T0 + 700);
     assert.deepEqual([c.change, c.wait?.since, c.wait?.tool], ["waiting", T0 + 700, "Bash: ls"]);
-    assert.equal(nextWait(a.wait, task, { tool: "Bash: rm -rf /tmp/other" }, T0 + 800).change, null, "the same hook again");
+    assert.equal(
+      nextWait(a.wait, task, { tool: "Bash: rm -rf /tmp/other" }, T0 + 800).change,
+      null,
+      "the same hook again",
+    );
   });
   it("two dialogs whose commands share a 500-character prefix are two dialogs", () => {
     const long = "x".repeat(600);
-    const one = readPermissionDialog(PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}1\n`), T0)!;
-    const two = readPermissionDialog(PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}2\n`), T0)!;
+    const one = readPermissionDialog(
+      PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}1\n`),
+      T0,
+    )!;
+    const two = readPermissionDialog(
+      PANE.replaceAll("touch /tmp/pprobe-HBpwPa/proj/out.txt\n", `echo ${long}2\n`),
+      T0,
+    )!;
     assert.equal(one.question, two.question, "the clipped questions are equal");
     assert.notEqual(one.key, two.key);
     const w = nextWait(undefined, task, { dialog: one }, T0).wait!;
@@ -69,7 +79,10 @@ describe("nextWait (pure)", () => {
   });
   it("no dialog ends a wait the pane had shown; a hook-only wait only after UNSEEN_WAIT_MS", () => {
     const seen = nextWait(undefined, task, { dialog: d }, T0).wait!;
-    assert.deepEqual([nextWait(seen, task, { dialog: null }, T0 + 10).change, nextWait(seen, task, { dialog: null }, T0 + 10).wait], ["resumed", undefined]);
+    assert.deepEqual(
+      [nextWait(seen, task, { dialog: null }, T0 + 10).change, nextWait(seen, task, { dialog: null }, T0 + 10).wait],
+      ["resumed", undefined],
+    );
     const hook: TaskWait = nextWait(undefined, task, { tool: "Write: /p" }, T0).wait!;
     assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS - 1).change, null);
     assert.equal(nextWait(hook, task, { dialog: null }, T0 + UNSEEN_WAIT_MS).change, "resumed");
@@ -77,12 +90,21 @@ describe("nextWait (pure)", () => {
   });
   it("the note after a no is one line of plain text the input module takes", () => {
     const n = deniedNote("Bash command: rm x\u001b[2J\n\tthen   more — Do you want to proceed?");
-    assert.equal(n, "The operator answered no to the permission request (Bash command: rm x [2J then more — Do you want to proceed?). Do not retry that call; finish the task without it and say what was left undone.");
+    assert.equal(
+      n,
+      "The operator answered no to the permission request (Bash command: rm x [2J then more — Do you want to proceed?). Do not retry that call; finish the task without it and say what was left undone.",
+    );
     assert.equal(checkPromptText(n).ok, true);
   });
   it("the view shows a running task with a wait as waiting, with the question; others unchanged", () => {
     const row = { state: "running", prompt: "p" } as Parameters<typeof taskView>[0];
-    assert.deepEqual([taskView(row, { question: "q", tool: null, since: 1 }).state, taskView(row, { question: "q", tool: null, since: 1 }).waiting?.question], ["waiting", "q"]);
+    assert.deepEqual(
+      [
+        taskView(row, { question: "q", tool: null, since: 1 }).state,
+        taskView(row, { question: "q", tool: null, since: 1 }).waiting?.question,
+      ],
+      ["waiting", "q"],
+    );
     assert.deepEqual([taskView(row).state, taskView(row).waiting], ["running", null]);
     assert.equal(taskView({ ...row, state: "done" }, { question: "q", tool: null, since: 1 }).state, "done");
   });
@@ -125,11 +147,22 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     };
     const pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
     d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), {
-      min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
-      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 60_000,
+      min: 0,
+      max: 1,
+      idleTimeoutMs: 60_000,
+      defaultProject: "/p",
+      confirmTimeoutMs: 1000,
+      outboxDir: join(dir, "outbox"),
+      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+      tickMs: 10,
+      stallMs: 60_000,
     });
     d.attach();
-    tasks.insert({ id: "t1", prompt: "write it", project: "/p", priority: 0, account: null, model: null, timeoutMs: 60_000 }, { source: "api", contentHash: "h", intakeFile: null }, clock.now());
+    tasks.insert(
+      { id: "t1", prompt: "write it", project: "/p", priority: 0, account: null, model: null, timeoutMs: 60_000 },
+      { source: "api", contentHash: "h", intakeFile: null },
+      clock.now(),
+    );
     await d.start();
     await waitFor(() => tasks.get("t1")!.submittedAt, 5000, "t1 submitted");
   });
@@ -141,13 +174,20 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
 
   const openDialog = async () => {
     pane = PANE;
-    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" });
+    layer.emit("auto-01", {
+      kind: "permission_request",
+      tool: "Bash",
+      summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
+    });
     layer.updateRow("auto-01", { state: "waiting", stateReason: "permission_prompt" });
     return waitFor(() => d.waits.get("t1")?.paneQuestion ?? null, 5000, "wait read from the pane");
   };
 
   it("answer on a task not waiting is refused and no key is pressed", async () => {
-    await assert.rejects(d.waits.answer("t1", "yes"), /task t1 is running, not waiting on a permission dialog: nothing was answered/);
+    await assert.rejects(
+      d.waits.answer("t1", "yes"),
+      /task t1 is running, not waiting on a permission dialog: nothing was answered/,
+    );
     await assert.rejects(d.waits.answer("nope", "yes"), /no task nope/);
     assert.deepEqual(keys, []);
   });
@@ -155,7 +195,11 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("shows the question; yes presses the digit of the Yes option only; the wait ends, the task runs on and completes on Stop", async () => {
     const q = await openDialog();
     assert.match(q, /^Bash command: .* — Do you want to proceed\?$/);
-    assert.deepEqual(kinds("t1").filter((k) => k === "task.waiting"), ["task.waiting"], "one event for the wait");
+    assert.deepEqual(
+      kinds("t1").filter((k) => k === "task.waiting"),
+      ["task.waiting"],
+      "one event for the wait",
+    );
     const r = await d.waits.answer("t1", "yes");
     assert.deepEqual([r.answer, r.option], ["yes", "Yes"]);
     assert.deepEqual(keys, ["literal:1"]);
@@ -169,7 +213,10 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("an answer for the wait the caller saw (since) is refused when the task waits on another one now; nothing pressed", async () => {
     await openDialog();
     const w = d.waits.get("t1")!;
-    await assert.rejects(d.waits.answer("t1", "yes", w.since - 1000), /task t1 waits on another dialog now \(since .*\): nothing was answered; look again/);
+    await assert.rejects(
+      d.waits.answer("t1", "yes", w.since - 1000),
+      /task t1 waits on another dialog now \(since .*\): nothing was answered; look again/,
+    );
     assert.deepEqual(keys, []);
     assert.ok(d.waits.get("t1"), "still waiting");
     const r = await d.waits.answer("t1", "yes", w.since);
@@ -181,7 +228,12 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     await openDialog();
     await d.waits.answer("t1", "no");
     assert.deepEqual(keys, ["literal:4"]);
-    assert.ok(layer.log.some((l) => l.startsWith("send:auto-01:The operator answered no to the permission request (Bash command: ")), layer.log.join("\n"));
+    assert.ok(
+      layer.log.some((l) =>
+        l.startsWith("send:auto-01:The operator answered no to the permission request (Bash command: "),
+      ),
+      layer.log.join("\n"),
+    );
     assert.equal(tasks.get("t1")!.state, "running");
   });
 
@@ -202,7 +254,15 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     drop = 5; // the identical dialog stays on screen
     layer.tmux.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
-      setTimeout(() => layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" }), 20);
+      setTimeout(
+        () =>
+          layer.emit("auto-01", {
+            kind: "permission_request",
+            tool: "Bash",
+            summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
+          }),
+        20,
+      );
     };
     const r = await d.waits.answer("t1", "yes");
     assert.equal(r.answer, "yes");
@@ -212,9 +272,16 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   });
 
   it("a wait known only from the hook: the answer waits for its dialog to be drawn; none drawn, nothing pressed", async () => {
-    layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt" });
+    layer.emit("auto-01", {
+      kind: "permission_request",
+      tool: "Bash",
+      summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
+    });
     await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
-    await assert.rejects(d.waits.answer("t1", "yes"), /no permission dialog is open in session auto-01 now: nothing was answered/);
+    await assert.rejects(
+      d.waits.answer("t1", "yes"),
+      /no permission dialog is open in session auto-01 now: nothing was answered/,
+    );
     assert.deepEqual(keys, []);
     setTimeout(() => (pane = PANE), 300);
     const r = await d.waits.answer("t1", "yes");
@@ -269,8 +336,15 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     await d.stop();
     const pool2 = new Pool(layer, tasks, clock, silentLogger(), "auto-");
     const d2 = new Dispatcher(tasks, pool2, layer, clock, silentLogger(), {
-      min: 0, max: 1, idleTimeoutMs: 60_000, defaultProject: "/p", confirmTimeoutMs: 1000, outboxDir: join(dir, "outbox"),
-      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 }, tickMs: 10, stallMs: 60_000,
+      min: 0,
+      max: 1,
+      idleTimeoutMs: 60_000,
+      defaultProject: "/p",
+      confirmTimeoutMs: 1000,
+      outboxDir: join(dir, "outbox"),
+      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+      tickMs: 10,
+      stallMs: 60_000,
     });
     d2.attach();
     await pool2.adopt();

@@ -4,7 +4,10 @@ import type { Exec, ExecResult } from "../../src/tmux/exec.js";
 import { commandList, formatLiteral, OWNER_OPTION, socketArgs, Tmux } from "../../src/tmux/tmux.js";
 import { isCfError } from "../../src/util/errors.js";
 
-interface Call { argv: string[]; input: string | undefined }
+interface Call {
+  argv: string[];
+  input: string | undefined;
+}
 
 /** Records every tmux invocation; `reply` decides the result per call (default: success, no output). */
 function fakeExec(reply: (argv: string[]) => Partial<ExecResult> = () => ({})): { exec: Exec; calls: Call[] } {
@@ -22,7 +25,8 @@ const SPEC = { cwd: "/work/proj", argv: ["env", "HOME=/h", "claude", "--session-
 function assertExactTargets(calls: Call[], name: string): void {
   for (const c of calls) {
     c.argv.forEach((a, i) => {
-      if (a === "-t") assert.ok(c.argv[i + 1] === `=${name}` || c.argv[i + 1] === `=${name}:`, `bad target in ${c.argv.join(" ")}`);
+      if (a === "-t")
+        assert.ok(c.argv[i + 1] === `=${name}` || c.argv[i + 1] === `=${name}:`, `bad target in ${c.argv.join(" ")}`);
     });
   }
 }
@@ -35,7 +39,11 @@ describe("socketArgs", () => {
   });
 
   it("every call is prefixed with the socket args", async () => {
-    for (const [socket, prefix] of [["cf", ["-L", "cf"]], ["/tmp/s", ["-S", "/tmp/s"]], ["", []]] as const) {
+    for (const [socket, prefix] of [
+      ["cf", ["-L", "cf"]],
+      ["/tmp/s", ["-S", "/tmp/s"]],
+      ["", []],
+    ] as const) {
       const { exec, calls } = fakeExec();
       const t = new Tmux(exec, socket);
       await t.hasSession("a");
@@ -82,18 +90,65 @@ describe("Tmux argv", () => {
   it("newSession: one command list: a placeholder, then owner, remain-on-exit, history-limit, then the argv respawned in", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").newSession("a", SPEC, { cols: 120, rows: 40 });
-    assert.deepEqual(calls.map((c) => c.argv), [[
-      "-L", "cf", "new-session", "-d", "-s", "a", "-x", "120", "-y", "40", "-c", "/work/proj", "--", "env", "sleep", "86400", ";",
-      "set-option", "-t", "=a:", OWNER_OPTION, "1", ";",
-      "set-option", "-w", "-t", "=a:", "remain-on-exit", "on", ";",
-      "set-option", "-t", "=a:", "history-limit", "10000", ";",
-      "respawn-pane", "-k", "-t", "=a:", "-c", "/work/proj", "--", ...SPEC.argv,
-    ]]);
+    assert.deepEqual(
+      calls.map((c) => c.argv),
+      [
+        [
+          "-L",
+          "cf",
+          "new-session",
+          "-d",
+          "-s",
+          "a",
+          "-x",
+          "120",
+          "-y",
+          "40",
+          "-c",
+          "/work/proj",
+          "--",
+          "env",
+          "sleep",
+          "86400",
+          ";",
+          "set-option",
+          "-t",
+          "=a:",
+          OWNER_OPTION,
+          "1",
+          ";",
+          "set-option",
+          "-w",
+          "-t",
+          "=a:",
+          "remain-on-exit",
+          "on",
+          ";",
+          "set-option",
+          "-t",
+          "=a:",
+          "history-limit",
+          "10000",
+          ";",
+          "respawn-pane",
+          "-k",
+          "-t",
+          "=a:",
+          "-c",
+          "/work/proj",
+          "--",
+          ...SPEC.argv,
+        ],
+      ],
+    );
   });
 
   it("newSession escapes an argument ending in ';' so tmux doesn't end the command list there", async () => {
     const { exec, calls } = fakeExec();
-    await new Tmux(exec, "cf").newSession("a", { cwd: "/", argv: ["env", "claude", "--append-system-prompt", "be brief;", ";"] });
+    await new Tmux(exec, "cf").newSession("a", {
+      cwd: "/",
+      argv: ["env", "claude", "--append-system-prompt", "be brief;", ";"],
+    });
     assert.deepEqual(calls[0]!.argv.slice(-3), ["--append-system-prompt", "be brief\\;", "\\;"]);
   });
 
@@ -105,15 +160,22 @@ describe("Tmux argv", () => {
   });
 
   it("newSession kills the half-made session when setting an option fails, and rethrows", async () => {
-    const { exec, calls } = fakeExec((argv) => (argv.includes("remain-on-exit") ? { code: 1, stderr: "invalid option" } : {}));
+    const { exec, calls } = fakeExec((argv) =>
+      argv.includes("remain-on-exit") ? { code: 1, stderr: "invalid option" } : {},
+    );
     const t = new Tmux(exec, "cf");
-    await assert.rejects(t.newSession("a", SPEC), (e: unknown) => isCfError(e, "tmux_failed") && /invalid option/.test((e as Error).message));
+    await assert.rejects(
+      t.newSession("a", SPEC),
+      (e: unknown) => isCfError(e, "tmux_failed") && /invalid option/.test((e as Error).message),
+    );
     assert.equal(calls.length, 2, "the command list, then the clean-up");
     assert.deepEqual(calls.at(-1)!.argv, ["-L", "cf", "kill-session", "-t", "=a"]);
   });
 
   it("newSession failing on a duplicate name leaves the existing session alone", async () => {
-    const { exec, calls } = fakeExec((argv) => (argv.includes("new-session") ? { code: 1, stderr: "duplicate session: a" } : {}));
+    const { exec, calls } = fakeExec((argv) =>
+      argv.includes("new-session") ? { code: 1, stderr: "duplicate session: a" } : {},
+    );
     await assert.rejects(new Tmux(exec, "cf").newSession("a", SPEC), /duplicate session/);
     assert.equal(calls.length, 1);
   });
@@ -121,7 +183,18 @@ describe("Tmux argv", () => {
   it("respawn: respawn-pane -k on the exact pane with `--` argv", async () => {
     const { exec, calls } = fakeExec();
     await new Tmux(exec, "cf").respawn("a", SPEC);
-    assert.deepEqual(calls[0]!.argv, ["-L", "cf", "respawn-pane", "-k", "-t", "=a:", "-c", "/work/proj", "--", ...SPEC.argv]);
+    assert.deepEqual(calls[0]!.argv, [
+      "-L",
+      "cf",
+      "respawn-pane",
+      "-k",
+      "-t",
+      "=a:",
+      "-c",
+      "/work/proj",
+      "--",
+      ...SPEC.argv,
+    ]);
   });
 
   it("sendLiteral uses -l -- so text starting with '-' or naming a key is literal; empty text sends nothing", async () => {
@@ -129,7 +202,10 @@ describe("Tmux argv", () => {
     const t = new Tmux(exec, "cf");
     await t.sendLiteral("a", "-n Enter $(x) 'q'");
     await t.sendLiteral("a", "");
-    assert.deepEqual(calls.map((c) => c.argv), [["-L", "cf", "send-keys", "-t", "=a:", "-l", "--", "-n Enter $(x) 'q'"]]);
+    assert.deepEqual(
+      calls.map((c) => c.argv),
+      [["-L", "cf", "send-keys", "-t", "=a:", "-l", "--", "-n Enter $(x) 'q'"]],
+    );
   });
 
   it("sendKeys passes key names without -l", async () => {
@@ -167,7 +243,9 @@ describe("Tmux argv", () => {
   });
 
   it("paste deletes the buffer when paste-buffer fails, and rethrows", async () => {
-    const { exec, calls } = fakeExec((argv) => (argv.includes("paste-buffer") ? { code: 1, stderr: "can't find pane" } : {}));
+    const { exec, calls } = fakeExec((argv) =>
+      argv.includes("paste-buffer") ? { code: 1, stderr: "can't find pane" } : {},
+    );
     await assert.rejects(new Tmux(exec, "cf").paste("a", "x"), /can't find pane/);
     const buf = calls[0]!.argv[4]!;
     assert.deepEqual(calls.at(-1)!.argv, ["-L", "cf", "delete-buffer", "-b", buf]);
@@ -181,7 +259,10 @@ describe("Tmux argv", () => {
 
   it("other failures raise tmux_failed with tmux's stderr", async () => {
     const t = new Tmux(fakeExec(() => ({ code: 1, stderr: "can't find pane: =a:\n" })).exec, "cf");
-    await assert.rejects(t.sendKeys("a", "Enter"), (e: unknown) => isCfError(e, "tmux_failed") && /can't find pane: =a:$/.test((e as Error).message));
+    await assert.rejects(
+      t.sendKeys("a", "Enter"),
+      (e: unknown) => isCfError(e, "tmux_failed") && /can't find pane: =a:$/.test((e as Error).message),
+    );
     const t2 = new Tmux(fakeExec(() => ({ code: 3 })).exec, "cf");
     await assert.rejects(t2.capture("a"), /exit 3/);
   });
@@ -193,7 +274,14 @@ describe("Tmux.listPanes", () => {
     await new Tmux(exec, "cf").listPanes();
     const argv = calls[0]!.argv;
     assert.deepEqual(argv.slice(0, 5), ["-L", "cf", "list-panes", "-a", "-F"]);
-    assert.deepEqual(argv[5]!.split("\t"), ["#{session_name}", "#{pane_id}", "#{pane_dead}", "#{pane_dead_status}", "#{pane_pid}", `#{${OWNER_OPTION}}`]);
+    assert.deepEqual(argv[5]!.split("\t"), [
+      "#{session_name}",
+      "#{pane_id}",
+      "#{pane_dead}",
+      "#{pane_dead_status}",
+      "#{pane_pid}",
+      `#{${OWNER_OPTION}}`,
+    ]);
   });
 
   it("parses live, dead and foreign panes", async () => {
@@ -216,8 +304,17 @@ describe("Tmux.listPanes", () => {
 // client splits any argument ending in ';' into a new command, in every call.
 describe("Tmux argv: hostile text", () => {
   const HOSTILE = [
-    "/p/#(touch /tmp/x)", "/p/C#Sharp", "/p/#{session_name}", "/p/#[fg=red]", "/p/##[x", "/p/#S#[y", "/p/#{l:#[}",
-    "/p/end;", "/p/it's \"q\" x", "/p/a\\;", "/p/##",
+    "/p/#(touch /tmp/x)",
+    "/p/C#Sharp",
+    "/p/#{session_name}",
+    "/p/#[fg=red]",
+    "/p/##[x",
+    "/p/#S#[y",
+    "/p/#{l:#[}",
+    "/p/end;",
+    '/p/it\'s "q" x',
+    "/p/a\\;",
+    "/p/##",
   ];
 
   /** What tmux makes of one argument: `;`-escape undone by the client, then `##` → `#` by the format. */
@@ -228,7 +325,11 @@ describe("Tmux argv: hostile text", () => {
 
   it("formatLiteral doubles every '#', nothing else", () => {
     assert.equal(formatLiteral("a#b##c#(x)#{y}#S"), "a##b####c##(x)##{y}##S");
-    assert.equal(formatLiteral("#[z]##[w]#x#[v"), "#[z]##[w]##x#[v", "runs of '#' before '[' are copied by tmux as they are");
+    assert.equal(
+      formatLiteral("#[z]##[w]#x#[v"),
+      "#[z]##[w]##x#[v",
+      "runs of '#' before '[' are copied by tmux as they are",
+    );
     assert.equal(formatLiteral("/plain/path ;'\""), "/plain/path ;'\"");
   });
 

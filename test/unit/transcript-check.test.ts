@@ -7,16 +7,25 @@ import { join } from "node:path";
 import { checkAndRepairTranscript, inspectTranscript } from "../../src/sessions/transcript-check.js";
 
 const user = (text: string) => JSON.stringify({ type: "user", message: { role: "user", content: text } });
-const toolResult = JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "x", content: "ok" }] } });
-const assistant = (text: string) => JSON.stringify({ type: "assistant", message: { role: "assistant", content: [{ type: "text", text }] } });
+const toolResult = JSON.stringify({
+  type: "user",
+  message: { role: "user", content: [{ type: "tool_result", tool_use_id: "x", content: "ok" }] },
+});
+const assistant = (text: string) =>
+  JSON.stringify({ type: "assistant", message: { role: "assistant", content: [{ type: "text", text }] } });
 const meta = JSON.stringify({ type: "last-prompt" });
-const buf = (...parts: (string | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+const buf = (...parts: (string | Buffer)[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
 
 describe("inspectTranscript", () => {
   it("a sound transcript: no damage, assistant seen, the last user prompt (tool results are not prompts)", () => {
     const r = inspectTranscript(buf(`${meta}\n${user("one")}\n${assistant("A")}\n${toolResult}\n`));
     assert.deepEqual(r, { goodLines: 4, hasAssistant: true, badLines: [], tornTail: null, lastUserPrompt: "one" });
-    assert.equal(inspectTranscript(buf(`${user("text blocks")}`)).lastUserPrompt, "text blocks", "a last line without newline that parses is fine");
+    assert.equal(
+      inspectTranscript(buf(`${user("text blocks")}`)).lastUserPrompt,
+      "text blocks",
+      "a last line without newline that parses is fine",
+    );
   });
 
   it("a half-written last line is a torn tail starting after the last good line", () => {
@@ -40,8 +49,18 @@ describe("inspectTranscript", () => {
   });
 
   it("bad lines in the middle are reported by number and left; the good lines around them count", () => {
-    const r = inspectTranscript(buf(`${user("one")}\n`, Buffer.alloc(200), "\n", `${assistant("A")}\n{"broken\n${user("two")}\n${assistant("B")}\n`));
-    assert.deepEqual(r.badLines.map((b) => b.line), [2, 4]);
+    const r = inspectTranscript(
+      buf(
+        `${user("one")}\n`,
+        Buffer.alloc(200),
+        "\n",
+        `${assistant("A")}\n{"broken\n${user("two")}\n${assistant("B")}\n`,
+      ),
+    );
+    assert.deepEqual(
+      r.badLines.map((b) => b.line),
+      [2, 4],
+    );
     assert.match(r.badLines[0]!.problem, /200 NUL byte/);
     assert.equal(r.badLines[1]!.problem, "not JSON");
     assert.equal(r.tornTail, null);
@@ -79,7 +98,10 @@ describe("checkAndRepairTranscript", () => {
     const r = checkAndRepairTranscript(p, 1)!;
     assert.equal(r.copy, null);
     assert.deepEqual(readFileSync(p), content);
-    assert.deepEqual(r.report.badLines.map((b) => b.line), [2]);
+    assert.deepEqual(
+      r.report.badLines.map((b) => b.line),
+      [2],
+    );
     assert.equal(checkAndRepairTranscript(join(dir, "missing.jsonl"), 1), null);
   });
 });

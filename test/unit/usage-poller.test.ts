@@ -21,11 +21,22 @@ import { createLogger, silentLogger } from "../../src/util/log.js";
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const PARAMS: PollParams = {
-  baseMs: 5 * MIN, minMs: MIN, maxMs: 30 * MIN, window5hThreshold: 0.85, windowWeekThreshold: 0.95, hysteresis: 0.05, requestGapMs: MIN,
+  baseMs: 5 * MIN,
+  minMs: MIN,
+  maxMs: 30 * MIN,
+  window5hThreshold: 0.85,
+  windowWeekThreshold: 0.95,
+  hysteresis: 0.05,
+  requestGapMs: MIN,
 };
 
-const figures = (u: number, at: number, source: UsageFigures["source"] = "usage_api"): UsageFigures =>
-  ({ fiveHour: { utilization: u, resetsAt: null }, sevenDay: { utilization: 0.1, resetsAt: null }, perModelWeekly: {}, fetchedAt: at, source });
+const figures = (u: number, at: number, source: UsageFigures["source"] = "usage_api"): UsageFigures => ({
+  fiveHour: { utilization: u, resetsAt: null },
+  sevenDay: { utilization: 0.1, resetsAt: null },
+  perModelWeekly: {},
+  fetchedAt: at,
+  source,
+});
 
 interface World {
   root: string;
@@ -53,25 +64,54 @@ function world(n: number): World {
     const home = join(root, name);
     mkdirSync(join(home, ".claude"), { recursive: true });
     const refreshToken = o.refreshToken === undefined ? `rt-${name}` : o.refreshToken;
-    writeFileSync(join(home, ".claude", ".credentials.json"), JSON.stringify({ claudeAiOauth: { accessToken: `tok-${name}`, refreshToken, expiresAt: o.expiresAt } }));
+    writeFileSync(
+      join(home, ".claude", ".credentials.json"),
+      JSON.stringify({ claudeAiOauth: { accessToken: `tok-${name}`, refreshToken, expiresAt: o.expiresAt } }),
+    );
   };
-  accounts.configure(names.map((name, i) => {
-    writeCreds(name, { expiresAt: clock.now() + 48 * HOUR });
-    return { name, home: join(root, name), priority: i, managed: true, disabled: false, limits: { hourly_msgs: 0, weekly_msgs: 0 }, link_files: [] };
-  }));
+  accounts.configure(
+    names.map((name, i) => {
+      writeCreds(name, { expiresAt: clock.now() + 48 * HOUR });
+      return {
+        name,
+        home: join(root, name),
+        priority: i,
+        managed: true,
+        disabled: false,
+        limits: { hourly_msgs: 0, weekly_msgs: 0 },
+        link_files: [],
+      };
+    }),
+  );
   const calls: World["calls"] = [];
   const fed = new Set<string>();
   const logLines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _e, cb) { for (const l of chunk.toString().split("\n")) if (l) logLines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      for (const l of chunk.toString().split("\n")) if (l) logLines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
   return {
-    root, clock, store, accounts, names, calls, fed, logLines, writeCreds,
+    root,
+    clock,
+    store,
+    accounts,
+    names,
+    calls,
+    fed,
+    logLines,
+    writeCreds,
     poller(answer, params = {}) {
       const source: UsageSource = async (token) => {
         const account = token.slice(4);
         calls.push({ account, at: clock.now() });
         return answer(account);
       };
-      return new UsagePoller({ store, accounts, clock, log: createLogger("info", sink), feedFresh: (a) => fed.has(a) }, { source, params: { ...PARAMS, ...params } });
+      return new UsagePoller(
+        { store, accounts, clock, log: createLogger("info", sink), feedFresh: (a) => fed.has(a) },
+        { source, params: { ...PARAMS, ...params } },
+      );
     },
     async run(p, ms) {
       for (let t = 0; t < ms; t += 500) {
@@ -97,7 +137,10 @@ describe("UsagePoller (backstop)", () => {
     await w.run(p, 10 * MIN);
     // Not a tight loop: 1st at once, then 1 min and 2 min backoffs; the 3rd makes it "refused".
     assert.equal(w.calls.length, REFUSED_AFTER, JSON.stringify(w.calls));
-    assert.ok(w.calls[1]!.at - w.calls[0]!.at >= MIN && w.calls[2]!.at - w.calls[1]!.at >= 2 * MIN, JSON.stringify(w.calls));
+    assert.ok(
+      w.calls[1]!.at - w.calls[0]!.at >= MIN && w.calls[2]!.at - w.calls[1]!.at >= 2 * MIN,
+      JSON.stringify(w.calls),
+    );
     assert.notEqual(p.refusedSince(), null);
     for (const name of w.names) {
       const s = p.snapshot(name);
@@ -111,12 +154,20 @@ describe("UsagePoller (backstop)", () => {
     const refusedEvents = w.store.tailEvents(500).filter((e) => e.kind === "quota.usage_refused");
     assert.equal(refusedEvents.length, 1, "event once");
     assert.equal(w.logLines.filter((l) => /refuses this client/.test(String(l.msg))).length, 1, "logged once");
-    assert.equal(w.logLines.filter((l) => l.msg === "usage poll failed").length, REFUSED_AFTER, "per-poll warnings stop once refused");
+    assert.equal(
+      w.logLines.filter((l) => l.msg === "usage poll failed").length,
+      REFUSED_AFTER,
+      "per-poll warnings stop once refused",
+    );
   });
 
   it("a refusal ends with the first good answer", async () => {
     let refuse = true;
-    const p = w.poller((a) => (refuse ? { ok: false, kind: "rate_limited", retryAfterMs: 0, detail: "429" } : { ok: true, figures: figures(0.2, w.clock.now()) }));
+    const p = w.poller((a) =>
+      refuse
+        ? { ok: false, kind: "rate_limited", retryAfterMs: 0, detail: "429" }
+        : { ok: true, figures: figures(0.2, w.clock.now()) },
+    );
     await w.run(p, 10 * MIN);
     assert.notEqual(p.refusedSince(), null);
     refuse = false;
@@ -140,7 +191,8 @@ describe("UsagePoller (backstop)", () => {
     const t429 = w.calls[0]!.at;
     await w.run(p, HOUR - 5_000);
     assert.equal(w.calls.length, 1, "no request to any account during the block");
-    for (const n of w.names) assert.ok((p.snapshot(n).nextPollAt ?? 0) >= t429 + HOUR, `${n}: next poll shown after the block`);
+    for (const n of w.names)
+      assert.ok((p.snapshot(n).nextPollAt ?? 0) >= t429 + HOUR, `${n}: next poll shown after the block`);
     await w.run(p, 5 * MIN);
     assert.ok(w.calls.length >= 2 && w.calls[1]!.at >= t429 + HOUR);
     assert.equal(p.refusedSince(), null, "a long block is not a refusal");
@@ -149,11 +201,24 @@ describe("UsagePoller (backstop)", () => {
   it("accounts with a fresh status-line feed are not polled; the feed's figures show as ok", async () => {
     const fedName = w.names[0]!;
     w.fed.add(fedName);
-    w.store.putUsage({ account: fedName, figures: figures(0.42, w.clock.now(), "statusline"), fetchedAt: w.clock.now(), source: "statusline", error: null, errorAt: null, nextPollAt: null, backoffMs: 0 });
+    w.store.putUsage({
+      account: fedName,
+      figures: figures(0.42, w.clock.now(), "statusline"),
+      fetchedAt: w.clock.now(),
+      source: "statusline",
+      error: null,
+      errorAt: null,
+      nextPollAt: null,
+      backoffMs: 0,
+    });
     const p = w.poller(() => ({ ok: true, figures: figures(0.1, w.clock.now()) }));
     await w.run(p, HOUR);
     assert.equal(w.calls.filter((c) => c.account === fedName).length, 0);
-    for (const n of w.names.slice(1)) assert.ok(w.calls.some((c) => c.account === n), `${n} polled`);
+    for (const n of w.names.slice(1))
+      assert.ok(
+        w.calls.some((c) => c.account === n),
+        `${n} polled`,
+      );
     const s = p.snapshot(fedName);
     assert.equal(s.status, "ok");
     assert.equal(s.figures.source, "statusline");
@@ -175,7 +240,16 @@ describe("UsagePoller (backstop)", () => {
     const p = w.poller(async () => {
       // The feed writes while the request is in flight.
       w.clock.advance(200);
-      w.store.putUsage({ account: name, figures: figures(0.61, w.clock.now(), "statusline"), fetchedAt: w.clock.now(), source: "statusline", error: null, errorAt: null, nextPollAt: null, backoffMs: 0 });
+      w.store.putUsage({
+        account: name,
+        figures: figures(0.61, w.clock.now(), "statusline"),
+        fetchedAt: w.clock.now(),
+        source: "statusline",
+        error: null,
+        errorAt: null,
+        nextPollAt: null,
+        backoffMs: 0,
+      });
       w.clock.advance(200);
       return { ok: true, figures: figures(0.5, w.clock.now()) };
     });
@@ -215,7 +289,11 @@ describe("UsagePoller (backstop)", () => {
       assert.ok(big.calls.length <= 61 && big.calls.length >= 55, `requests in an hour: ${big.calls.length}`);
       for (let i = 1; i < big.calls.length; i++) assert.ok(big.calls[i]!.at - big.calls[i - 1]!.at >= MIN);
       // Fair: every account got figures.
-      for (const n of big.names) assert.ok(big.calls.some((c) => c.account === n), n);
+      for (const n of big.names)
+        assert.ok(
+          big.calls.some((c) => c.account === n),
+          n,
+        );
     } finally {
       big.store.close();
       rmSync(big.root, { recursive: true, force: true });

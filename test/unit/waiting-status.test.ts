@@ -15,14 +15,32 @@ describe("dialogLabel", () => {
 
 describe("status: state and reason columns", () => {
   const cases: Array<[string, Record<string, unknown>, string, string]> = [
-    ["starting at the trust dialog", { state: "starting", stateReason: "waiting: trust dialog (answer it: claude-failover attach a)" },
-      "starting (waiting: trust dialog)", "waiting: trust dialog (answer it: claude-failover attach a)"],
+    [
+      "starting at the trust dialog",
+      { state: "starting", stateReason: "waiting: trust dialog (answer it: claude-failover attach a)" },
+      "starting (waiting: trust dialog)",
+      "waiting: trust dialog (answer it: claude-failover attach a)",
+    ],
     ["starting, nothing shown yet", { state: "starting", stateReason: "no tmux session" }, "starting", ""],
-    ["waiting at a permission prompt (Notification hook)", { state: "waiting", stateReason: "permission_prompt" }, "waiting: permission dialog", ""],
+    [
+      "waiting at a permission prompt (Notification hook)",
+      { state: "waiting", stateReason: "permission_prompt" },
+      "waiting: permission dialog",
+      "",
+    ],
     ["idle, locked by a swap", { state: "idle", stateReason: "adopted", busyWith: "swap" }, "idle (swap)", ""],
-    ["failed: no CLI", { state: "failed", stateReason: "Claude Code CLI not found: `claude` is not on PATH; fix: install it" },
-      "failed", "Claude Code CLI not found: `claude` is not on PATH; fix: install it"],
-    ["exited with its last lines", { state: "exited", stateReason: "CLI exited (status 1); last lines: boom" }, "exited", "CLI exited (status 1); last lines: boom"],
+    [
+      "failed: no CLI",
+      { state: "failed", stateReason: "Claude Code CLI not found: `claude` is not on PATH; fix: install it" },
+      "failed",
+      "Claude Code CLI not found: `claude` is not on PATH; fix: install it",
+    ],
+    [
+      "exited with its last lines",
+      { state: "exited", stateReason: "CLI exited (status 1); last lines: boom" },
+      "exited",
+      "CLI exited (status 1); last lines: boom",
+    ],
   ];
   for (const [label, row, state, reason] of cases) {
     it(label, () => {

@@ -26,9 +26,21 @@ export async function openSharedStore(i: OpenSharedStoreInput): Promise<SharedSt
   const { store, box } = i.config;
   if (store.backend === "sqlite") return new SqliteSharedStore(i.db, box.name);
   const name = store.postgres_url_env;
-  if (!name) throw new CfError("config", "store.backend is postgres but store.postgres_url_env is not set: name the environment variable that holds the postgresql:// URL");
+  if (!name)
+    throw new CfError(
+      "config",
+      "store.backend is postgres but store.postgres_url_env is not set: name the environment variable that holds the postgresql:// URL",
+    );
   const url = i.env[name];
-  if (!url) throw new CfError("config", `store.backend is postgres but the environment variable ${name} (store.postgres_url_env) is not set or empty: set it to the postgresql:// URL in the daemon's environment (docs/multi-box.md)`);
-  if (!/^postgres(ql)?:\/\//i.test(url)) throw new CfError("config", `the environment variable ${name} (store.postgres_url_env) does not hold a postgres:// or postgresql:// URL (its value is not shown)`);
+  if (!url)
+    throw new CfError(
+      "config",
+      `store.backend is postgres but the environment variable ${name} (store.postgres_url_env) is not set or empty: set it to the postgresql:// URL in the daemon's environment (docs/multi-box.md)`,
+    );
+  if (!/^postgres(ql)?:\/\//i.test(url))
+    throw new CfError(
+      "config",
+      `the environment variable ${name} (store.postgres_url_env) does not hold a postgres:// or postgresql:// URL (its value is not shown)`,
+    );
   return PostgresSharedStore.open({ url, box: box.name, ...(i.onIdleError ? { onIdleError: i.onIdleError } : {}) });
 }

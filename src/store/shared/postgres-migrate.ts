@@ -30,7 +30,10 @@ export async function migrateSharedPostgres(pool: pg.Pool): Promise<number> {
         v = 0;
       }
       if (v > SHARED_MIGRATIONS.length) {
-        throw new CfError("db_too_new", `the shared store in PostgreSQL is at schema version ${v}, newer than this claude-failover knows (${SHARED_MIGRATIONS.length}): run the newer version on every box`);
+        throw new CfError(
+          "db_too_new",
+          `the shared store in PostgreSQL is at schema version ${v}, newer than this claude-failover knows (${SHARED_MIGRATIONS.length}): run the newer version on every box`,
+        );
       }
       if (v < SHARED_MIGRATIONS.length) {
         await c.query(SHARED_MIGRATIONS[v]!.postgres);
@@ -40,7 +43,9 @@ export async function migrateSharedPostgres(pool: pg.Pool): Promise<number> {
       await c.query("COMMIT");
       if (!applied) return v;
     } catch (e) {
-      await c.query("ROLLBACK").catch(() => { broken = true; });
+      await c.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
       throw e;
     } finally {
       c.release(broken);

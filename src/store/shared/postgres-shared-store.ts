@@ -7,10 +7,30 @@
 import pg from "pg";
 import { CfError } from "../../util/errors.js";
 import { migrateSharedPostgres } from "./postgres-migrate.js";
-import { LATEST_USAGE_SQL, checkAccountState, checkTtl, lapsedNote, leaseLapsed, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
+import {
+  LATEST_USAGE_SQL,
+  checkAccountState,
+  checkTtl,
+  lapsedNote,
+  leaseLapsed,
+  toAccountState,
+  toLease,
+  toTask,
+  toUsage,
+  type Row,
+} from "./shared-rows.js";
 import type {
-  BoxLease, HeartbeatResult, RequeuedTask, SharedAccountState, SharedAccountStateName, SharedStore, SharedTask, SharedTaskDraft,
-  SharedTaskState, SharedUsage, TaskClaim,
+  BoxLease,
+  HeartbeatResult,
+  RequeuedTask,
+  SharedAccountState,
+  SharedAccountStateName,
+  SharedStore,
+  SharedTask,
+  SharedTaskDraft,
+  SharedTaskState,
+  SharedUsage,
+  TaskClaim,
 } from "./shared-types.js";
 
 export interface PostgresSharedStoreOptions {
@@ -36,14 +56,30 @@ type Q = pg.Pool | pg.PoolClient;
 export function isUnavailable(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   if (typeof code !== "string") return /timeout|Connection terminated|connect/i.test((e as Error)?.message ?? "");
-  return code.startsWith("08") || code.startsWith("57P") || code === "53300"
-    || ["ECONNREFUSED", "ECONNRESET", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN", "ENOTFOUND"].includes(code);
+  return (
+    code.startsWith("08") ||
+    code.startsWith("57P") ||
+    code === "53300" ||
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ENOENT",
+      "ETIMEDOUT",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "EPIPE",
+      "EAI_AGAIN",
+      "ENOTFOUND",
+    ].includes(code)
+  );
 }
 
 function wrap(e: unknown): unknown {
   if (e instanceof CfError) return e;
   if (isUnavailable(e)) {
-    return new CfError("shared_store_unavailable", `shared store (PostgreSQL) unreachable: ${(e as Error).message}`, { cause: e });
+    return new CfError("shared_store_unavailable", `shared store (PostgreSQL) unreachable: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return e;
 }
@@ -51,7 +87,10 @@ function wrap(e: unknown): unknown {
 export class PostgresSharedStore implements SharedStore {
   readonly backend = "postgres" as const;
 
-  private constructor(private readonly pool: pg.Pool, readonly box: string) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly box: string,
+  ) {}
 
   /**
    * Connects (a pool; the first connection is made now), brings the schema to SHARED_SCHEMA_VERSION under an
@@ -96,7 +135,9 @@ export class PostgresSharedStore implements SharedStore {
     // A checked-out client whose connection dies (the server stopped mid-transaction) emits `error`: without
     // a listener that is an uncaught exception (the pool listens only to idle clients). The query in flight
     // rejects as well, which is what the caller sees.
-    const onError = () => { broken = true; };
+    const onError = () => {
+      broken = true;
+    };
     c.on("error", onError);
     try {
       await c.query("BEGIN");
@@ -117,13 +158,20 @@ export class PostgresSharedStore implements SharedStore {
   }
 
   // ---- account states
-  async setAccountState(account: string, state: SharedAccountStateName, until: number | null, reason: string | null, now: number): Promise<boolean> {
+  async setAccountState(
+    account: string,
+    state: SharedAccountStateName,
+    until: number | null,
+    reason: string | null,
+    now: number,
+  ): Promise<boolean> {
     checkAccountState(state);
     const r = await this.q(
       `INSERT INTO shared_account_states (account, state, until, reason, box, at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (account) DO UPDATE SET state = excluded.state, until = excluded.until, reason = excluded.reason, box = excluded.box, at = excluded.at
        WHERE excluded.at >= shared_account_states.at`,
-      [account, state, until, reason, this.box, now]);
+      [account, state, until, reason, this.box, now],
+    );
     return (r.rowCount ?? 0) > 0;
   }
   async clearAccountState(account: string, now: number): Promise<boolean> {
@@ -131,11 +179,16 @@ export class PostgresSharedStore implements SharedStore {
     return (r.rowCount ?? 0) > 0;
   }
   async getAccountState(account: string, now: number): Promise<SharedAccountState | undefined> {
-    const r = await this.q("SELECT * FROM shared_account_states WHERE account = $1 AND (until IS NULL OR until > $2)", [account, now]);
+    const r = await this.q("SELECT * FROM shared_account_states WHERE account = $1 AND (until IS NULL OR until > $2)", [
+      account,
+      now,
+    ]);
     return r.rows[0] ? toAccountState(r.rows[0]) : undefined;
   }
   async listAccountStates(now: number): Promise<SharedAccountState[]> {
-    return (await this.q("SELECT * FROM shared_account_states WHERE until IS NULL OR until > $1 ORDER BY account", [now])).rows.map(toAccountState);
+    return (
+      await this.q("SELECT * FROM shared_account_states WHERE until IS NULL OR until > $1 ORDER BY account", [now])
+    ).rows.map(toAccountState);
   }
 
   // ---- usage
@@ -144,14 +197,17 @@ export class PostgresSharedStore implements SharedStore {
       `INSERT INTO shared_usage (account, box, figures, at, source) VALUES ($1, $2, $3::jsonb, $4, $5)
        ON CONFLICT (account, box) DO UPDATE SET figures = excluded.figures, at = excluded.at, source = excluded.source
        WHERE excluded.at > shared_usage.at`,
-      [account, this.box, JSON.stringify(figures ?? null), at, source]);
+      [account, this.box, JSON.stringify(figures ?? null), at, source],
+    );
     return (r.rowCount ?? 0) > 0;
   }
   async latestUsage(): Promise<SharedUsage[]> {
     return (await this.q(LATEST_USAGE_SQL)).rows.map(toUsage);
   }
   async usageByBox(account: string): Promise<SharedUsage[]> {
-    return (await this.q("SELECT * FROM shared_usage WHERE account = $1 ORDER BY at DESC, box", [account])).rows.map(toUsage);
+    return (await this.q("SELECT * FROM shared_usage WHERE account = $1 ORDER BY at DESC, box", [account])).rows.map(
+      toUsage,
+    );
   }
 
   // ---- leases
@@ -165,7 +221,8 @@ export class PostgresSharedStore implements SharedStore {
         `INSERT INTO box_leases (box, since, heartbeat_at, expires_at, info) VALUES ($1, $2, $3, $4, $5::jsonb)
          ON CONFLICT (box) DO UPDATE SET since = excluded.since, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, info = excluded.info
          RETURNING *`,
-        [this.box, since, now, now + ttlMs, JSON.stringify(info)]);
+        [this.box, since, now, now + ttlMs, JSON.stringify(info)],
+      );
       return { lease: toLease(r.rows[0]!), lapsed };
     });
   }
@@ -182,7 +239,8 @@ export class PostgresSharedStore implements SharedStore {
       await c.query(
         `INSERT INTO shared_tasks (id, origin_box, pin_box, project, prompt, priority, payload, state, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $8) ON CONFLICT (id) DO NOTHING`,
-        [d.id, this.box, d.pinBox, d.project, d.prompt, d.priority, JSON.stringify(d.payload), now]);
+        [d.id, this.box, d.pinBox, d.project, d.prompt, d.priority, JSON.stringify(d.payload), now],
+      );
       return toTask((await c.query<Row>("SELECT * FROM shared_tasks WHERE id = $1", [d.id])).rows[0]!);
     });
   }
@@ -201,43 +259,72 @@ export class PostgresSharedStore implements SharedStore {
            LIMIT 1
            FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, this.box, opts.projects === undefined ? null : [...opts.projects]]);
+        [now, this.box, opts.projects === undefined ? null : [...opts.projects]],
+      );
       if (!r.rows[0]) return null;
       const task = toTask(r.rows[0]);
       return { task, claim: task.attempts };
     });
   }
-  async completeTask(id: string, claim: number, outcome: { state: "done"; result: string } | { state: "failed"; error: string }, now: number): Promise<boolean> {
+  async completeTask(
+    id: string,
+    claim: number,
+    outcome: { state: "done"; result: string } | { state: "failed"; error: string },
+    now: number,
+  ): Promise<boolean> {
     const r = await this.q(
       `UPDATE shared_tasks SET state = $1, result = $2, error = $3, ended_at = $4, updated_at = $4
        WHERE id = $5 AND state = 'running' AND box = $6 AND attempts = $7`,
-      [outcome.state, outcome.state === "done" ? outcome.result : null, outcome.state === "failed" ? outcome.error : null, now, id, this.box, claim]);
+      [
+        outcome.state,
+        outcome.state === "done" ? outcome.result : null,
+        outcome.state === "failed" ? outcome.error : null,
+        now,
+        id,
+        this.box,
+        claim,
+      ],
+    );
     return (r.rowCount ?? 0) > 0;
   }
-  async releaseTask(id: string, claim: number, notBefore: number | null, error: string | null, now: number): Promise<boolean> {
+  async releaseTask(
+    id: string,
+    claim: number,
+    notBefore: number | null,
+    error: string | null,
+    now: number,
+  ): Promise<boolean> {
     const r = await this.q(
       `UPDATE shared_tasks SET state = 'queued', not_before = $1, error = $2, updated_at = $3
        WHERE id = $4 AND state = 'running' AND box = $5 AND attempts = $6`,
-      [notBefore, error, now, id, this.box, claim]);
+      [notBefore, error, now, id, this.box, claim],
+    );
     return (r.rowCount ?? 0) > 0;
   }
   async cancelTask(id: string, reason: string, now: number): Promise<boolean> {
     const r = await this.q(
       "UPDATE shared_tasks SET state = 'cancelled', error = $1, ended_at = $2, updated_at = $2 WHERE id = $3 AND state IN ('queued', 'running')",
-      [reason, now, id]);
+      [reason, now, id],
+    );
     return (r.rowCount ?? 0) > 0;
   }
   async requeueLapsed(now: number): Promise<RequeuedTask[]> {
     return this.tx(async (c) => {
       // Rows another requeuer (or the task's own runner) has locked are skipped: that one decides them.
-      const rows = (await c.query<Row>(
-        `SELECT t.id, t.box, l.expires_at FROM shared_tasks t LEFT JOIN box_leases l ON l.box = t.box
+      const rows = (
+        await c.query<Row>(
+          `SELECT t.id, t.box, l.expires_at FROM shared_tasks t LEFT JOIN box_leases l ON l.box = t.box
          WHERE t.state = 'running' AND (l.box IS NULL OR l.expires_at <= $1)
-         ORDER BY t.seq FOR UPDATE OF t SKIP LOCKED`, [now])).rows;
+         ORDER BY t.seq FOR UPDATE OF t SKIP LOCKED`,
+          [now],
+        )
+      ).rows;
       const out: RequeuedTask[] = [];
       for (const r of rows) {
-        const u = await c.query("UPDATE shared_tasks SET state = 'queued', error = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
-          [lapsedNote(String(r.box), r.expires_at), now, r.id]);
+        const u = await c.query(
+          "UPDATE shared_tasks SET state = 'queued', error = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
+          [lapsedNote(String(r.box), r.expires_at), now, r.id],
+        );
         if ((u.rowCount ?? 0) > 0) out.push({ id: String(r.id), box: String(r.box) });
       }
       return out;
@@ -252,8 +339,10 @@ export class PostgresSharedStore implements SharedStore {
     return (await this.q("SELECT * FROM shared_tasks WHERE id = ANY($1::text[])", [[...ids]])).rows.map(toTask);
   }
   async listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]> {
-    const r = await this.q("SELECT * FROM shared_tasks WHERE ($1::text[] IS NULL OR state = ANY($1::text[])) ORDER BY priority DESC, seq ASC",
-      [states === undefined ? null : [...states]]);
+    const r = await this.q(
+      "SELECT * FROM shared_tasks WHERE ($1::text[] IS NULL OR state = ANY($1::text[])) ORDER BY priority DESC, seq ASC",
+      [states === undefined ? null : [...states]],
+    );
     return r.rows.map(toTask);
   }
 

@@ -2,11 +2,23 @@
 // back from pg as a string and JSONB as a value; SQLite gives numbers and JSON text.
 
 import { CfError } from "../../util/errors.js";
-import type { BoxLease, SharedAccountState, SharedAccountStateName, SharedTask, SharedTaskState, SharedUsage } from "./shared-types.js";
+import type {
+  BoxLease,
+  SharedAccountState,
+  SharedAccountStateName,
+  SharedTask,
+  SharedTaskState,
+  SharedUsage,
+} from "./shared-types.js";
 
 export type Row = Record<string, unknown>;
 
-export const SHARED_ACCOUNT_STATES: readonly SharedAccountStateName[] = ["exhausted", "revoked", "disabled", "cooldown"];
+export const SHARED_ACCOUNT_STATES: readonly SharedAccountStateName[] = [
+  "exhausted",
+  "revoked",
+  "disabled",
+  "cooldown",
+];
 
 function num(v: unknown): number {
   return typeof v === "number" ? v : Number(v);
@@ -19,43 +31,75 @@ function str(v: unknown): string | null {
 }
 /** JSON text (SQLite) or an already parsed JSONB value (pg). */
 function json(v: unknown): unknown {
-  return typeof v === "string" ? JSON.parse(v) as unknown : v;
+  return typeof v === "string" ? (JSON.parse(v) as unknown) : v;
 }
 function obj(v: unknown): Record<string, unknown> {
   const o = json(v);
-  return o && typeof o === "object" && !Array.isArray(o) ? o as Record<string, unknown> : {};
+  return o && typeof o === "object" && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
 }
 
 export function toAccountState(r: Row): SharedAccountState {
   return {
-    account: String(r.account), state: r.state as SharedAccountStateName, until: numOrNull(r.until), reason: str(r.reason),
-    box: String(r.box), at: num(r.at),
+    account: String(r.account),
+    state: r.state as SharedAccountStateName,
+    until: numOrNull(r.until),
+    reason: str(r.reason),
+    box: String(r.box),
+    at: num(r.at),
   };
 }
 
 export function toUsage(r: Row): SharedUsage {
-  return { account: String(r.account), box: String(r.box), figures: json(r.figures), at: num(r.at), source: String(r.source) };
+  return {
+    account: String(r.account),
+    box: String(r.box),
+    figures: json(r.figures),
+    at: num(r.at),
+    source: String(r.source),
+  };
 }
 
 export function toLease(r: Row): BoxLease {
-  return { box: String(r.box), since: num(r.since), heartbeatAt: num(r.heartbeat_at), expiresAt: num(r.expires_at), info: obj(r.info) };
+  return {
+    box: String(r.box),
+    since: num(r.since),
+    heartbeatAt: num(r.heartbeat_at),
+    expiresAt: num(r.expires_at),
+    info: obj(r.info),
+  };
 }
 
 export function toTask(r: Row): SharedTask {
   return {
-    id: String(r.id), originBox: String(r.origin_box), pinBox: str(r.pin_box), project: String(r.project), prompt: String(r.prompt),
-    priority: num(r.priority), payload: obj(r.payload), state: r.state as SharedTaskState, box: str(r.box), attempts: num(r.attempts),
-    notBefore: numOrNull(r.not_before), result: str(r.result), error: str(r.error), seq: num(r.seq), createdAt: num(r.created_at),
-    claimedAt: numOrNull(r.claimed_at), endedAt: numOrNull(r.ended_at), updatedAt: num(r.updated_at),
+    id: String(r.id),
+    originBox: String(r.origin_box),
+    pinBox: str(r.pin_box),
+    project: String(r.project),
+    prompt: String(r.prompt),
+    priority: num(r.priority),
+    payload: obj(r.payload),
+    state: r.state as SharedTaskState,
+    box: str(r.box),
+    attempts: num(r.attempts),
+    notBefore: numOrNull(r.not_before),
+    result: str(r.result),
+    error: str(r.error),
+    seq: num(r.seq),
+    createdAt: num(r.created_at),
+    claimedAt: numOrNull(r.claimed_at),
+    endedAt: numOrNull(r.ended_at),
+    updatedAt: num(r.updated_at),
   };
 }
 
 /** Argument checks shared by both backends (a programming error, not bad user input). */
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`lease TTL must be a positive number of ms, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`lease TTL must be a positive number of ms, got ${ttlMs}`);
 }
 export function checkAccountState(state: string): void {
-  if (!SHARED_ACCOUNT_STATES.includes(state as SharedAccountStateName)) throw new RangeError(`unknown shared account state ${JSON.stringify(state)}`);
+  if (!SHARED_ACCOUNT_STATES.includes(state as SharedAccountStateName))
+    throw new RangeError(`unknown shared account state ${JSON.stringify(state)}`);
 }
 
 /** The newest reading per account across boxes (ties: the first box name); the same SQL runs on both backends. */
@@ -64,7 +108,10 @@ export const LATEST_USAGE_SQL = `SELECT * FROM shared_usage u
   ORDER BY u.account`;
 
 export function leaseLapsed(box: string): CfError {
-  return new CfError("lease_lapsed", `box ${box} holds no live lease in the shared store: heartbeat before claiming tasks`);
+  return new CfError(
+    "lease_lapsed",
+    `box ${box} holds no live lease in the shared store: heartbeat before claiming tasks`,
+  );
 }
 
 /** The error a requeued task carries: which box lapsed, and when its lease ended. */

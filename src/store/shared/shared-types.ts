@@ -113,7 +113,13 @@ export interface SharedStore {
    * Sets this box's mark on an account for every box. A write older (`now`) than the mark already stored
    * is ignored (a box catching up after an outage does not undo a newer mark); returns whether it was stored.
    */
-  setAccountState(account: string, state: SharedAccountStateName, until: number | null, reason: string | null, now: number): Promise<boolean>;
+  setAccountState(
+    account: string,
+    state: SharedAccountStateName,
+    until: number | null,
+    reason: string | null,
+    now: number,
+  ): Promise<boolean>;
   /** Removes the mark (the account is usable again for all), unless a mark newer than `now` is there. */
   clearAccountState(account: string, now: number): Promise<boolean>;
   /** The mark in force at `now`: undefined when none, or when its `until` is at or before `now`. */
@@ -147,7 +153,12 @@ export interface SharedStore {
    */
   claimTask(now: number, opts?: { projects?: readonly string[] }): Promise<TaskClaim | null>;
   /** running → done or failed, only by the box holding claim `claim`; false otherwise (the claim is void). */
-  completeTask(id: string, claim: number, outcome: { state: "done"; result: string } | { state: "failed"; error: string }, now: number): Promise<boolean>;
+  completeTask(
+    id: string,
+    claim: number,
+    outcome: { state: "done"; result: string } | { state: "failed"; error: string },
+    now: number,
+  ): Promise<boolean>;
   /** running → queued (a retry after `notBefore`), only by the holder of claim `claim`. */
   releaseTask(id: string, claim: number, notBefore: number | null, error: string | null, now: number): Promise<boolean>;
   /** queued → cancelled, or running → cancelled by any box (its runner finds its claim void). */

@@ -7,10 +7,30 @@
 import { CfError } from "../../util/errors.js";
 import type { Db } from "../db.js";
 import { SHARED_MIGRATIONS } from "./shared-migrations.js";
-import { LATEST_USAGE_SQL, checkAccountState, checkTtl, lapsedNote, leaseLapsed, toAccountState, toLease, toTask, toUsage, type Row } from "./shared-rows.js";
+import {
+  LATEST_USAGE_SQL,
+  checkAccountState,
+  checkTtl,
+  lapsedNote,
+  leaseLapsed,
+  toAccountState,
+  toLease,
+  toTask,
+  toUsage,
+  type Row,
+} from "./shared-rows.js";
 import type {
-  BoxLease, HeartbeatResult, RequeuedTask, SharedAccountState, SharedAccountStateName, SharedStore, SharedTask, SharedTaskDraft,
-  SharedTaskState, SharedUsage, TaskClaim,
+  BoxLease,
+  HeartbeatResult,
+  RequeuedTask,
+  SharedAccountState,
+  SharedAccountStateName,
+  SharedStore,
+  SharedTask,
+  SharedTaskDraft,
+  SharedTaskState,
+  SharedUsage,
+  TaskClaim,
 } from "./shared-types.js";
 
 /**
@@ -18,22 +38,27 @@ import type {
  * PRAGMA user_version). Throws CfError `db_too_new` when the file is at a newer version. Returns the version.
  */
 export function migrateSharedSqlite(db: Db): number {
-  return db.transaction(() => {
-    db.exec("CREATE TABLE IF NOT EXISTS shared_schema (version INTEGER NOT NULL)");
-    let row = db.prepare("SELECT version FROM shared_schema").get() as { version: number } | undefined;
-    if (!row) {
-      db.prepare("INSERT INTO shared_schema (version) VALUES (0)").run();
-      row = { version: 0 };
-    }
-    if (row.version > SHARED_MIGRATIONS.length) {
-      throw new CfError("db_too_new", `the shared tables of ${db.name} are at version ${row.version}, newer than this claude-failover knows (${SHARED_MIGRATIONS.length}): run the newer version`);
-    }
-    for (let v = row.version; v < SHARED_MIGRATIONS.length; v++) {
-      db.exec(SHARED_MIGRATIONS[v]!.sqlite);
-      db.prepare("UPDATE shared_schema SET version = ?").run(v + 1);
-    }
-    return SHARED_MIGRATIONS.length;
-  }).immediate();
+  return db
+    .transaction(() => {
+      db.exec("CREATE TABLE IF NOT EXISTS shared_schema (version INTEGER NOT NULL)");
+      let row = db.prepare("SELECT version FROM shared_schema").get() as { version: number } | undefined;
+      if (!row) {
+        db.prepare("INSERT INTO shared_schema (version) VALUES (0)").run();
+        row = { version: 0 };
+      }
+      if (row.version > SHARED_MIGRATIONS.length) {
+        throw new CfError(
+          "db_too_new",
+          `the shared tables of ${db.name} are at version ${row.version}, newer than this claude-failover knows (${SHARED_MIGRATIONS.length}): run the newer version`,
+        );
+      }
+      for (let v = row.version; v < SHARED_MIGRATIONS.length; v++) {
+        db.exec(SHARED_MIGRATIONS[v]!.sqlite);
+        db.prepare("UPDATE shared_schema SET version = ?").run(v + 1);
+      }
+      return SHARED_MIGRATIONS.length;
+    })
+    .immediate();
 }
 
 export class SqliteSharedStore implements SharedStore {
@@ -44,7 +69,11 @@ export class SqliteSharedStore implements SharedStore {
    * tables are migrated here. `box`: this box's name. `closeDb`: close the handle in `close()` (only when
    * this store opened it).
    */
-  constructor(private readonly db: Db, readonly box: string, private readonly closeDb = false) {
+  constructor(
+    private readonly db: Db,
+    readonly box: string,
+    private readonly closeDb = false,
+  ) {
     migrateSharedSqlite(db);
   }
 
@@ -74,14 +103,28 @@ export class SqliteSharedStore implements SharedStore {
   }
 
   // ---- account states
-  setAccountState(account: string, state: SharedAccountStateName, until: number | null, reason: string | null, now: number): Promise<boolean> {
+  setAccountState(
+    account: string,
+    state: SharedAccountStateName,
+    until: number | null,
+    reason: string | null,
+    now: number,
+  ): Promise<boolean> {
     return this.tx(() => {
       checkAccountState(state);
-      return this.run(
-      `INSERT INTO shared_account_states (account, state, until, reason, box, at) VALUES (?, ?, ?, ?, ?, ?)
+      return (
+        this.run(
+          `INSERT INTO shared_account_states (account, state, until, reason, box, at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(account) DO UPDATE SET state = excluded.state, until = excluded.until, reason = excluded.reason, box = excluded.box, at = excluded.at
        WHERE excluded.at >= shared_account_states.at`,
-      account, state, until, reason, this.box, now) > 0;
+          account,
+          state,
+          until,
+          reason,
+          this.box,
+          now,
+        ) > 0
+      );
     });
   }
   clearAccountState(account: string, now: number): Promise<boolean> {
@@ -89,27 +132,45 @@ export class SqliteSharedStore implements SharedStore {
   }
   getAccountState(account: string, now: number): Promise<SharedAccountState | undefined> {
     return this.read(() => {
-      const r = this.one("SELECT * FROM shared_account_states WHERE account = ? AND (until IS NULL OR until > ?)", account, now);
+      const r = this.one(
+        "SELECT * FROM shared_account_states WHERE account = ? AND (until IS NULL OR until > ?)",
+        account,
+        now,
+      );
       return r ? toAccountState(r) : undefined;
     });
   }
   listAccountStates(now: number): Promise<SharedAccountState[]> {
-    return this.read(() => this.all("SELECT * FROM shared_account_states WHERE until IS NULL OR until > ? ORDER BY account", now).map(toAccountState));
+    return this.read(() =>
+      this.all("SELECT * FROM shared_account_states WHERE until IS NULL OR until > ? ORDER BY account", now).map(
+        toAccountState,
+      ),
+    );
   }
 
   // ---- usage
   putUsage(account: string, figures: unknown, at: number, source: string): Promise<boolean> {
-    return this.tx(() => this.run(
-      `INSERT INTO shared_usage (account, box, figures, at, source) VALUES (?, ?, ?, ?, ?)
+    return this.tx(
+      () =>
+        this.run(
+          `INSERT INTO shared_usage (account, box, figures, at, source) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(account, box) DO UPDATE SET figures = excluded.figures, at = excluded.at, source = excluded.source
        WHERE excluded.at > shared_usage.at`,
-      account, this.box, JSON.stringify(figures ?? null), at, source) > 0);
+          account,
+          this.box,
+          JSON.stringify(figures ?? null),
+          at,
+          source,
+        ) > 0,
+    );
   }
   latestUsage(): Promise<SharedUsage[]> {
     return this.read(() => this.all(LATEST_USAGE_SQL).map(toUsage));
   }
   usageByBox(account: string): Promise<SharedUsage[]> {
-    return this.read(() => this.all("SELECT * FROM shared_usage WHERE account = ? ORDER BY at DESC, box", account).map(toUsage));
+    return this.read(() =>
+      this.all("SELECT * FROM shared_usage WHERE account = ? ORDER BY at DESC, box", account).map(toUsage),
+    );
   }
 
   // ---- leases
@@ -122,7 +183,12 @@ export class SqliteSharedStore implements SharedStore {
       this.run(
         `INSERT INTO box_leases (box, since, heartbeat_at, expires_at, info) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(box) DO UPDATE SET since = excluded.since, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, info = excluded.info`,
-        this.box, since, now, now + ttlMs, JSON.stringify(info));
+        this.box,
+        since,
+        now,
+        now + ttlMs,
+        JSON.stringify(info),
+      );
       return { lease: toLease(this.one("SELECT * FROM box_leases WHERE box = ?", this.box)!), lapsed };
     });
   }
@@ -143,7 +209,17 @@ export class SqliteSharedStore implements SharedStore {
         this.run(
           `INSERT INTO shared_tasks (id, origin_box, pin_box, project, prompt, priority, payload, state, seq, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-          d.id, this.box, d.pinBox, d.project, d.prompt, d.priority, JSON.stringify(d.payload), seq, now, now);
+          d.id,
+          this.box,
+          d.pinBox,
+          d.project,
+          d.prompt,
+          d.priority,
+          JSON.stringify(d.payload),
+          seq,
+          now,
+          now,
+        );
       }
       return toTask(this.one("SELECT * FROM shared_tasks WHERE id = ?", d.id)!);
     });
@@ -157,11 +233,19 @@ export class SqliteSharedStore implements SharedStore {
          WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) AND (pin_box IS NULL OR pin_box = ?)
            AND (? IS NULL OR project IN (SELECT value FROM json_each(?)))
          ORDER BY priority DESC, seq ASC LIMIT 1`,
-        now, this.box, projects, projects);
+        now,
+        this.box,
+        projects,
+        projects,
+      );
       if (!next) return null;
       this.run(
         "UPDATE shared_tasks SET state = 'running', box = ?, attempts = attempts + 1, claimed_at = ?, not_before = NULL, updated_at = ? WHERE id = ?",
-        this.box, now, now, next.id);
+        this.box,
+        now,
+        now,
+        next.id,
+      );
       const task = toTask(this.one("SELECT * FROM shared_tasks WHERE id = ?", next.id)!);
       return { task, claim: task.attempts };
     });
@@ -170,32 +254,75 @@ export class SqliteSharedStore implements SharedStore {
     const l = this.one("SELECT expires_at FROM box_leases WHERE box = ?", this.box);
     if (!l || Number(l.expires_at) <= now) throw leaseLapsed(this.box);
   }
-  completeTask(id: string, claim: number, outcome: { state: "done"; result: string } | { state: "failed"; error: string }, now: number): Promise<boolean> {
-    return this.tx(() => this.run(
-      `UPDATE shared_tasks SET state = ?, result = ?, error = ?, ended_at = ?, updated_at = ?
+  completeTask(
+    id: string,
+    claim: number,
+    outcome: { state: "done"; result: string } | { state: "failed"; error: string },
+    now: number,
+  ): Promise<boolean> {
+    return this.tx(
+      () =>
+        this.run(
+          `UPDATE shared_tasks SET state = ?, result = ?, error = ?, ended_at = ?, updated_at = ?
        WHERE id = ? AND state = 'running' AND box = ? AND attempts = ?`,
-      outcome.state, outcome.state === "done" ? outcome.result : null, outcome.state === "failed" ? outcome.error : null, now, now,
-      id, this.box, claim) > 0);
+          outcome.state,
+          outcome.state === "done" ? outcome.result : null,
+          outcome.state === "failed" ? outcome.error : null,
+          now,
+          now,
+          id,
+          this.box,
+          claim,
+        ) > 0,
+    );
   }
-  releaseTask(id: string, claim: number, notBefore: number | null, error: string | null, now: number): Promise<boolean> {
-    return this.tx(() => this.run(
-      `UPDATE shared_tasks SET state = 'queued', not_before = ?, error = ?, updated_at = ?
+  releaseTask(
+    id: string,
+    claim: number,
+    notBefore: number | null,
+    error: string | null,
+    now: number,
+  ): Promise<boolean> {
+    return this.tx(
+      () =>
+        this.run(
+          `UPDATE shared_tasks SET state = 'queued', not_before = ?, error = ?, updated_at = ?
        WHERE id = ? AND state = 'running' AND box = ? AND attempts = ?`,
-      notBefore, error, now, id, this.box, claim) > 0);
+          notBefore,
+          error,
+          now,
+          id,
+          this.box,
+          claim,
+        ) > 0,
+    );
   }
   cancelTask(id: string, reason: string, now: number): Promise<boolean> {
-    return this.tx(() => this.run(
-      "UPDATE shared_tasks SET state = 'cancelled', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
-      reason, now, now, id) > 0);
+    return this.tx(
+      () =>
+        this.run(
+          "UPDATE shared_tasks SET state = 'cancelled', error = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+          reason,
+          now,
+          now,
+          id,
+        ) > 0,
+    );
   }
   requeueLapsed(now: number): Promise<RequeuedTask[]> {
     return this.tx(() => {
       const rows = this.all(
         `SELECT t.id, t.box, l.expires_at FROM shared_tasks t LEFT JOIN box_leases l ON l.box = t.box
-         WHERE t.state = 'running' AND (l.box IS NULL OR l.expires_at <= ?) ORDER BY t.seq`, now);
+         WHERE t.state = 'running' AND (l.box IS NULL OR l.expires_at <= ?) ORDER BY t.seq`,
+        now,
+      );
       for (const r of rows) {
-        this.run("UPDATE shared_tasks SET state = 'queued', error = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-          lapsedNote(String(r.box), r.expires_at), now, r.id);
+        this.run(
+          "UPDATE shared_tasks SET state = 'queued', error = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+          lapsedNote(String(r.box), r.expires_at),
+          now,
+          r.id,
+        );
       }
       return rows.map((r) => ({ id: String(r.id), box: String(r.box) }));
     });
@@ -207,12 +334,20 @@ export class SqliteSharedStore implements SharedStore {
     });
   }
   getTasks(ids: readonly string[]): Promise<SharedTask[]> {
-    return this.read(() => this.all("SELECT * FROM shared_tasks WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).map(toTask));
+    return this.read(() =>
+      this.all("SELECT * FROM shared_tasks WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).map(
+        toTask,
+      ),
+    );
   }
   listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]> {
     return this.read(() => {
       const s = states === undefined ? null : JSON.stringify(states);
-      return this.all("SELECT * FROM shared_tasks WHERE (? IS NULL OR state IN (SELECT value FROM json_each(?))) ORDER BY priority DESC, seq ASC", s, s).map(toTask);
+      return this.all(
+        "SELECT * FROM shared_tasks WHERE (? IS NULL OR state IN (SELECT value FROM json_each(?))) ORDER BY priority DESC, seq ASC",
+        s,
+        s,
+      ).map(toTask);
     });
   }
 
