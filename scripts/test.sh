@@ -37,14 +37,16 @@ fi
 command -v tmux >/dev/null 2>&1 || { echo "tmux is required: install it (e.g. sudo apt-get install tmux) and run again" >&2; exit 1; }
 npm ci --no-audit --no-fund
 npm run typecheck
-# House checks (issue 15, point 7): ESLint (eslint.config.js; the findings listed in eslint-suppressions.json
-# are known and awaiting a fix) and no import cycle between folders of src/ (.dependency-cruiser.cjs). They
+# House checks (issue 15, point 7): formatting (Prettier, .prettierrc.json; `npm run format` fixes it), ESLint
+# (eslint.config.js; the findings listed in eslint-suppressions.json are known and awaiting a fix) and no
+# import cycle between folders of src/ (.dependency-cruiser.cjs). They
 # run before the tests; a failure fails the run, but only after the tests, so one run shows every problem.
 checks=0
+npm run format:check || checks=1
 npm run lint || checks=1
 npm run check:cycles || checks=1
 npm test
 if [ "$checks" != 0 ]; then
-  echo "error: the tests ran, but npm run lint or npm run check:cycles failed (their output is above)" >&2
+  echo "error: the tests ran, but npm run format:check, lint or check:cycles failed (their output is above)" >&2
   exit 1
 fi
