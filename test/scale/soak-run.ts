@@ -261,15 +261,22 @@ function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRec
     } catch {
       /* none */
     }
+    // Around the prompt's turns (a long run's last lines are about something else), else the last ones.
+    const inWindow = (l: string) => {
+      const t = Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? "");
+      return !times.length || (t >= from && t <= to);
+    };
     for (const s of [...taskSessions, ...(session ? [session] : [])]) {
       const mine = logText
         .split("\n")
-        .filter((l) => l.includes(`"session":"${s}"`))
-        .slice(-25);
+        .filter((l) => l.includes(`"session":"${s}"`) && inWindow(l))
+        .slice(-40);
       for (const l of mine) o.log(`  log ${s} ${l.slice(0, 300)}`);
     }
     if (session)
-      for (const e of rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60))
+      for (const e of times.length
+        ? rec.events(env.store(), "session = ? AND ts BETWEEN ? AND ? ORDER BY id", [session, from, to])
+        : rec.events(env.store(), "session = ? ORDER BY id", [session]).slice(-60))
         o.log(`  ${new Date(e.ts).toISOString()} ${e.kind} ${e.account ?? ""} ${JSON.stringify(e.data).slice(0, 160)}`);
   }
 }
