@@ -38,7 +38,7 @@ command -v tmux >/dev/null 2>&1 || { echo "tmux is required: install it (e.g. su
 npm ci --no-audit --no-fund
 npm run typecheck
 # House checks (issue 15, point 7): formatting (Prettier, .prettierrc.json; `npm run format` fixes it), ESLint
-# (eslint.config.js; the findings listed in eslint-suppressions.json are known and awaiting a fix) and no
+# (eslint.config.js, no finding allowed) and no
 # import cycle between folders of src/ (.dependency-cruiser.cjs). They
 # run before the tests; a failure fails the run, but only after the tests, so one run shows every problem.
 checks=0

@@ -515,7 +515,7 @@ export class Daemon {
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
     this.sweepTimer = setInterval(
-      () => this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")),
+      () => void this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")),
       sweepMs,
     );
     this.boxSync?.start();

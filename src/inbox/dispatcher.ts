@@ -232,7 +232,7 @@ export class Dispatcher {
     this.pool.setOp(session, "sending");
     const now = this.clock.now();
     let task: TaskRow | undefined;
-    let result: { ok: true } | { ok: false; reason: string } = { ok: false, reason: "not sent" };
+    let result: { ok: true } | { ok: false; reason: string };
     try {
       if (!this.tasks.start(taskId, session, row?.account ?? null, now)) return;
       task = this.tasks.get(taskId)!;

@@ -142,7 +142,8 @@ export class SharedQueue implements TaskGate {
       return;
     }
     this.spin();
-    await this.running;
+    // spin() has just set it (TypeScript narrowed it to null above, before the call)
+    await (this.running as Promise<void> | null);
   }
 
   /**

@@ -134,7 +134,7 @@ export function taskView(t: TaskRow, wait?: WaitView | null) {
 
 /** The single-task view: the list view plus the whole prompt and result. */
 export function taskDetail(t: TaskRow, wait?: WaitView | null) {
-  let info: WorktreeInfo | null = null;
+  let info: WorktreeInfo | null;
   try {
     info = t.worktreeInfo ? (JSON.parse(t.worktreeInfo) as WorktreeInfo) : null;
   } catch {

@@ -67,6 +67,7 @@ export function checkBaseRef(ref: string): string | null {
     !ref ||
     ref.length > 200 ||
     ref.startsWith("-") ||
+    // eslint-disable-next-line no-control-regex -- git check-ref-format refuses control characters: so do we
     /[\s\x00-\x1f\x7f~^:?*[\\]/.test(ref.replace(/\^\{commit\}$/, ""))
   ) {
     return `base: must be a branch, tag or commit name (no spaces, no leading '-', none of ~ ^ : ? * [ \\), got ${JSON.stringify(ref).slice(0, 210)}`;
@@ -160,7 +161,7 @@ export async function summarize(
  */
 export async function removeWorktree(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  let common: string | null = null;
+  let common: string | null;
   try {
     common = (await git(path, ["rev-parse", "--path-format=absolute", "--git-common-dir"])).trim();
   } catch {

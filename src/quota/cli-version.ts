@@ -58,10 +58,10 @@ export function readCliVersion(binary: string, o: CliVersionOptions): Promise<Cl
           if (e.code === "ENOENT") return resolve({ ok: false, detail: `${binary} not found` });
           if (e.killed)
             return resolve({ ok: false, detail: `${binary} --version gave no answer within ${timeoutMs} ms` });
-          return resolve({
-            ok: false,
-            detail: `${binary} --version failed (${typeof e.code === "number" ? `exit ${e.code}` : (e.code ?? e.message)})`,
-          });
+          // execFile gives the exit status as a number in `code` (typed as an errno string only)
+          const code: unknown = e.code;
+          const why = typeof code === "number" ? `exit ${code}` : typeof code === "string" ? code : e.message;
+          return resolve({ ok: false, detail: `${binary} --version failed (${why})` });
         }
         const v = parseCliVersion(stdout);
         resolve(

@@ -190,8 +190,7 @@ function assess(a: PolicyAccount, p: PolicyParams, now: number): Assessed {
     );
   const ok = block === null && !over;
   // Usable again once every blocker has cleared; unknown if any blocker has no known end.
-  const earliestReset =
-    blockers.length && blockers.every((b) => b !== null) ? Math.max(...(blockers as number[])) : null;
+  const earliestReset = blockers.length && blockers.every((b) => b !== null) ? Math.max(...blockers) : null;
   const hard = a.state === "revoked" || (a.state === "exhausted" && (a.stateUntil === null || now < a.stateUntil));
   let nextReset = Infinity;
   let windowReset = Infinity;

@@ -95,7 +95,7 @@ export class SessionService {
 
   constructor(deps: SessionDeps, opts: SessionOptions) {
     this.store = deps.store;
-    this.specs = deps.specs ?? new Map();
+    this.specs = deps.specs ?? new Map<string, SessionSpec>();
     this.tmux = deps.tmux;
     this.accounts = deps.accounts;
     this.chooser = deps.chooser;

@@ -210,7 +210,7 @@ export class SwapService {
       };
       const note = this.tuning.continueNote;
       let submitted: Promise<unknown> | null = null;
-      const launched = await this.launchOn(req.session, to, terminated, (fresh) => {
+      await this.launchOn(req.session, to, terminated, (fresh) => {
         // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
         const cutPrompt = fresh ? late.lastPrompt : note;
         // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
@@ -245,7 +245,9 @@ export class SwapService {
             id,
             why: "the refused prompt is the conversation's last, unanswered user message",
           });
-        const carried = submitted ? await submitted : null;
+        // Set inside the launch callback, which TypeScript can't see: it narrowed `submitted` to null.
+        const pending = submitted as Promise<unknown> | null;
+        const carried = pending ? await pending : null;
         if (!carried) {
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
           if (!r.ok) throw new CfError("resend_failed", `resent prompt not confirmed: ${r.reason}`);

@@ -163,7 +163,7 @@ describe("UsagePoller (backstop)", () => {
 
   it("a refusal ends with the first good answer", async () => {
     let refuse = true;
-    const p = w.poller((a) =>
+    const p = w.poller(() =>
       refuse
         ? { ok: false, kind: "rate_limited", retryAfterMs: 0, detail: "429" }
         : { ok: true, figures: figures(0.2, w.clock.now()) },

@@ -91,14 +91,14 @@ export class SqliteSharedStore implements SharedStore {
     try {
       return Promise.resolve(this.db.transaction(fn).immediate());
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
   private read<T>(fn: () => T): Promise<T> {
     try {
       return Promise.resolve(fn());
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
