@@ -52,7 +52,15 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       patch.lastPromptAnswered = false;
       patch.failedPrompt = null;
       signals.push({ kind: "prompt_submitted", prompt, account: ev.account });
-      setState("busy");
+      if (s.state === "parked") {
+        // The CLI took a prompt (typed by a person in the pane, or sent through us) while the session waited
+        // for quota: it works on it now and is not parked any more. Kept parked, the resume would find this
+        // prompt unanswered and send it again (soak seed 804754, one hour: answered twice); refused, its
+        // StopFailure parks the session again with this prompt owed.
+        patch.state = "busy";
+        patch.stateReason = null;
+        patch.parkedUntil = null;
+      } else setState("busy");
       break;
     }
     case "Stop": {

@@ -224,6 +224,25 @@ describe("applyHookEvent: notifications and end", () => {
   });
 });
 
+describe("applyHookEvent: a prompt taken while parked", () => {
+  it("ends the park: busy, no parked-until, so the resume does not send that prompt again (soak seed 804754)", () => {
+    const s = row({ state: "parked", stateReason: "no usable account", parkedUntil: T0 + 60_000, failedPrompt: "p1" });
+    const { patch, signals } = applyHookEvent(s, ev("UserPromptSubmit", { prompt: "p2" }));
+    assert.deepEqual(
+      [
+        patch.state,
+        patch.stateReason,
+        patch.parkedUntil,
+        patch.lastPrompt,
+        patch.lastPromptAnswered,
+        patch.failedPrompt,
+      ],
+      ["busy", null, null, "p2", false, null],
+    );
+    assert.equal(signals[0]?.kind, "prompt_submitted");
+  });
+});
+
 describe("applyHookEvent: sticky daemon-owned states", () => {
   for (const sticky of ["swapping", "parked", "stopped"] as const) {
     it(`${sticky}: CLI events never set state, other fields still update`, () => {
@@ -240,7 +259,8 @@ describe("applyHookEvent: sticky daemon-owned states", () => {
       assert.equal(start.signals.length, 1);
 
       const submit = applyHookEvent(s, ev("UserPromptSubmit", { prompt: "q" }));
-      assert.equal("state" in submit.patch, false);
+      // A prompt the CLI took ends a park (see below); the other daemon-owned states hold.
+      assert.equal("state" in submit.patch, sticky === "parked");
       assert.equal(submit.patch.lastPrompt, "q");
       assert.equal(submit.patch.lastPromptAnswered, false);
 
