@@ -1,6 +1,7 @@
 // The side effects of notifications: one HTTP POST or one program run. Small seam (`Deliver`) so the
 // service's queue and retries are tested against a real local receiver and real programs, and its pure
 // parts with fakes.
+import { attemptSignal } from "../util/abort.js";
 import { spawn } from "node:child_process";
 import { retryableStatus } from "./gate.js";
 import type { Delivery } from "./render.js";
@@ -20,10 +21,14 @@ export interface DeliverOptions {
 /** The real deliverer: fetch for http, spawn (no shell) for exec. */
 export function realDeliver(opts: DeliverOptions): Deliver {
   return async (d, signal) => {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
-    return d.via === "http"
-      ? post(d.url, d.headers, d.body, timeout)
-      : run(d.argv, d.stdin, typeof opts.env === "function" ? opts.env() : opts.env, timeout);
+    const { signal: timeout, done } = attemptSignal(signal, opts.timeoutMs);
+    try {
+      return d.via === "http"
+        ? await post(d.url, d.headers, d.body, timeout)
+        : await run(d.argv, d.stdin, typeof opts.env === "function" ? opts.env() : opts.env, timeout);
+    } finally {
+      done();
+    }
   };
 }
 

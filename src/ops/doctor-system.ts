@@ -1,4 +1,5 @@
 // Doctor checks of the machine: tmux, the Claude Code CLI, the state dir, the token, the port, the unit.
+import { attemptSignal } from "../util/abort.js";
 import { packagedCli, resolveCli } from "./cli-binary.js";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -110,11 +111,13 @@ export async function checkPort(c: Config): Promise<Check> {
   if (!l) return fail(name, "cannot parse mcp_http.listen", "fix mcp_http.listen (host:port)");
   if (l.port === 0) return ok(name, "port 0: any free port");
   const host = l.host === "0.0.0.0" ? "127.0.0.1" : l.host === "::" ? "::1" : l.host;
+  const attempt = attemptSignal(null, 2000);
   const health = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${l.port}/health`, {
-    signal: AbortSignal.timeout(2000),
+    signal: attempt.signal,
   })
     .then(async (r) => r.status === 200 && ((await r.json()) as { ok?: unknown }).ok === true)
-    .catch(() => false);
+    .catch(() => false)
+    .finally(attempt.done);
   if (health) return ok(name, "held by the running claude-failover daemon (/health answers)");
   const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     const s = createServer();

@@ -1,3 +1,4 @@
+import { attemptSignal } from "../util/abort.js";
 import type { UsageFigures, WindowFigure } from "./policy-types.js";
 
 export type UsageFetch =
@@ -57,6 +58,14 @@ export function httpUsageSource(
   userAgent: () => string,
 ): UsageSource {
   return async (accessToken) => {
+    const attempt = attemptSignal(null, timeoutMs);
+    try {
+      return await fetchUsage(accessToken, attempt.signal);
+    } finally {
+      attempt.done();
+    }
+  };
+  async function fetchUsage(accessToken: string, signal: AbortSignal): ReturnType<UsageSource> {
     let res: Response;
     try {
       res = await fetch(`${base}/api/oauth/usage`, {
@@ -66,7 +75,7 @@ export function httpUsageSource(
           accept: "application/json",
           "user-agent": userAgent(),
         },
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
     } catch (e) {
       const name = e instanceof Error ? e.name : "";
@@ -108,5 +117,5 @@ export function httpUsageSource(
     return figures
       ? { ok: true, figures }
       : { ok: false, kind: "error", detail: "usage endpoint answered without usage windows" };
-  };
+  }
 }

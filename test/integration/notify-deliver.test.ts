@@ -6,6 +6,8 @@ import { createServer, type Server } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { notifyChildEnv } from "../../src/notify/child-env.js";
 import { realDeliver } from "../../src/notify/deliver.js";
 import { freePort } from "../support/harness.js";
@@ -50,6 +52,23 @@ describe("realDeliver", () => {
     const r = await post("/redirect");
     assert.equal(r.ok, false);
     assert.equal(bodies.at(-1), "hi");
+  });
+  it("the timeout still fires after garbage collections during the attempt (CI, Node 20: it once waited 300 s)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const t0 = Date.now();
+    const pending = post("/slow");
+    const collect = setInterval(gc, 20);
+    try {
+      const r = await Promise.race([
+        pending,
+        new Promise((res) => setTimeout(() => res("still waiting after 5 s"), 5000)),
+      ]);
+      assert.deepEqual(r, { ok: false, error: "request failed: timed out", retry: true });
+    } finally {
+      clearInterval(collect);
+    }
+    assert.ok(Date.now() - t0 < 3000);
   });
   it("a target that never answers times out (retried); a closed port is refused (retried)", async () => {
     const t0 = Date.now();
