@@ -481,8 +481,10 @@ export class SessionService {
   /** "CLI exited (status 127); last lines: …" — the pane of a dead CLI still shows what it printed (remain-on-exit). */
   private async deadReason(name: string, pane: PaneInfo): Promise<string> {
     // tmux marks the pane dead when the pty closes and fills #{pane_dead_status} only once it has reaped
-    // the process (tmux 3.3a, window_pane status flags): a sweep between the two sees no status yet.
-    for (let i = 0; pane.deadStatus === null && i < 10; i++) {
+    // the process (tmux 3.3a, window_pane status flags): a sweep between the two sees no status yet. Under
+    // load the reaping took over 500 ms (CI); up to 2 s is waited. A CLI killed by a signal never gets a
+    // status (tmux 3.3a has no #{pane_dead_signal} value for it), so its reason waits those 2 s.
+    for (let i = 0; pane.deadStatus === null && i < 40; i++) {
       await new Promise((res) => setTimeout(res, 50));
       const again = (await this.tmux.listPanes().catch(() => [])).find((p) => p.paneId === pane.paneId);
       if (!again?.dead) break;
