@@ -65,7 +65,14 @@ describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false },
       ).rows;
       assert.deepEqual(
         tables.map((t) => `${t.table_schema}.${t.table_name}`),
-        ["cf.box_leases", "cf.shared_account_states", "cf.shared_schema", "cf.shared_tasks", "cf.shared_usage"],
+        [
+          "cf.box_leases",
+          "cf.shared_account_states",
+          "cf.shared_reservations",
+          "cf.shared_schema",
+          "cf.shared_tasks",
+          "cf.shared_usage",
+        ],
       );
       assert.deepEqual((await c.query("SELECT version FROM shared_schema")).rows, [{ version: SHARED_SCHEMA_VERSION }]);
       const su = (

@@ -354,6 +354,91 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
     });
   });
 
+  describe("planned-move reservations", () => {
+    const res = (id: string, account: string, capacity: number | null, ttlMs = 5 * 60 * S) => ({
+      id,
+      account,
+      session: `s-${id}`,
+      capacity,
+      ttlMs,
+    });
+
+    it("reservations of every box count against one capacity; ended, expired and lapsed boxes' ones stop counting", async () => {
+      const [a, b] = await boxes("box-a", "box-b");
+      await a!.heartbeat(T0, 30 * S);
+      await b!.heartbeat(T0, 30 * S);
+      const r1 = await a!.reserveMove(res("a1", "acc-c", 2), T0);
+      assert.equal(r1.ok, true);
+      assert.equal(r1.held, 0);
+      assert.deepEqual(r1.ok && r1.reservation, {
+        id: "a1",
+        account: "acc-c",
+        box: "box-a",
+        session: "s-a1",
+        sessions: 1,
+        createdAt: T0,
+        expiresAt: T0 + 5 * 60 * S,
+      });
+      assert.deepEqual(await b!.reserveMove(res("b1", "acc-c", 2), T0 + S), {
+        ok: true,
+        held: 1,
+        reservation: (await b!.listReservations(T0 + S)).find((r) => r.id === "b1"),
+      });
+      // full at 2: a third move onto acc-c is refused on either box, another account is not affected
+      assert.deepEqual(await b!.reserveMove(res("b2", "acc-c", 2), T0 + 2 * S), { ok: false, held: 2 });
+      assert.deepEqual(await a!.reserveMove(res("a2", "acc-c", 2), T0 + 2 * S), { ok: false, held: 2 });
+      assert.equal((await a!.reserveMove(res("a3", "acc-d", 1), T0 + 2 * S)).ok, true);
+      assert.equal((await a!.reserveMove(res("a4", "acc-e", null), T0 + 2 * S)).ok, true, "no limit known");
+      assert.deepEqual(
+        (await a!.listReservations(T0 + 3 * S)).map((r) => [r.account, r.box, r.id]),
+        [
+          ["acc-c", "box-a", "a1"],
+          ["acc-c", "box-b", "b1"],
+          ["acc-d", "box-a", "a3"],
+          ["acc-e", "box-a", "a4"],
+        ],
+      );
+      // a move that did not happen releases its reservation; only its own box can end it
+      assert.equal(await a!.endReservation("b1", null, T0 + 3 * S), false, "not box-a's");
+      assert.equal(await b!.endReservation("b1", null, T0 + 3 * S), true);
+      assert.equal((await a!.reserveMove(res("a2", "acc-c", 2), T0 + 4 * S)).ok, true, "room again");
+      // a move that happened keeps counting until the given time, then expires
+      assert.equal(await a!.endReservation("a1", T0 + 10 * S, T0 + 5 * S), true);
+      assert.deepEqual(await b!.reserveMove(res("b3", "acc-c", 2), T0 + 9 * S), { ok: false, held: 2 });
+      assert.equal((await b!.reserveMove(res("b3", "acc-c", 2), T0 + 10 * S)).ok, true, "a1 expired at its time");
+      // box-a's lease lapses: its reservations stop counting for box-b (and are deleted), box-a still sees its own
+      await b!.heartbeat(T0 + 40 * S, 30 * S);
+      assert.deepEqual(
+        (await b!.listReservations(T0 + 41 * S)).map((r) => r.id),
+        ["b3"],
+      );
+      assert.deepEqual(
+        (await a!.listReservations(T0 + 41 * S)).map((r) => r.id).sort(),
+        ["a2", "a3", "a4", "b3"],
+        "box-b's lease is live; box-a's own count for box-a",
+      );
+      assert.equal(
+        (await b!.reserveMove(res("b4", "acc-c", 2), T0 + 41 * S)).ok,
+        true,
+        "a2 released with box-a's lease",
+      );
+      assert.equal(await a!.endReservation("a2", null, T0 + 42 * S), false, "deleted by box-b's reservation");
+    });
+
+    it("reservers on two boxes in parallel never pass the capacity together", async () => {
+      const [a, b] = await boxes("box-a", "box-b");
+      await a!.heartbeat(T0, 30 * S);
+      await b!.heartbeat(T0, 30 * S);
+      const tries = Array.from({ length: 8 }, (_, i) => [
+        a!.reserveMove(res(`a${i}`, "acc-c", 5), T0 + i),
+        b!.reserveMove(res(`b${i}`, "acc-c", 5), T0 + i),
+      ]).flat();
+      const out = await Promise.all(tries);
+      assert.equal(out.filter((r) => r.ok).length, 5);
+      assert.equal((await a!.listReservations(T0 + 10)).length, 5);
+    });
+  });
+
   describe("schema", () => {
     it("reopening keeps the data; a newer schema is refused", async () => {
       const backend = getBackend();

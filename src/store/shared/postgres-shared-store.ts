@@ -11,10 +11,13 @@ import {
   LATEST_USAGE_SQL,
   checkAccountState,
   checkTtl,
+  deadReservationsWhere,
   lapsedNote,
   leaseLapsed,
+  reservationFits,
   toAccountState,
   toLease,
+  toReservation,
   toTask,
   toUsage,
   type Row,
@@ -22,7 +25,10 @@ import {
 import type {
   BoxLease,
   HeartbeatResult,
+  MoveReservation,
+  MoveReservationDraft,
   RequeuedTask,
+  ReserveResult,
   SharedAccountState,
   SharedAccountStateName,
   SharedStore,
@@ -48,6 +54,9 @@ export interface PostgresSharedStoreOptions {
 }
 
 type Q = pg.Pool | pg.PoolClient;
+
+/** Names "claude-failover's move reservations" among advisory locks (the second key is the account's hash). */
+const RESERVATION_LOCK = 0x63665f72; // "cf_r"
 
 /**
  * SQLSTATE classes and socket errors that mean "the database cannot be reached now", not a bad statement.
@@ -344,6 +353,50 @@ export class PostgresSharedStore implements SharedStore {
       [states === undefined ? null : [...states]],
     );
     return r.rows.map(toTask);
+  }
+
+  // ---- planned-move reservations
+  async reserveMove(d: MoveReservationDraft, now: number): Promise<ReserveResult> {
+    checkTtl(d.ttlMs);
+    return this.tx(async (c) => {
+      // One reserver per account at a time, on every box: the sum read below cannot change before the insert.
+      await c.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [RESERVATION_LOCK, d.account]);
+      await c.query(`DELETE FROM shared_reservations WHERE ${deadReservationsWhere("$1", "$2")}`, [now, this.box]);
+      const held = Number(
+        (
+          await c.query<Row>(
+            "SELECT COALESCE(SUM(sessions), 0) AS held FROM shared_reservations WHERE account = $1 AND id <> $2",
+            [d.account, d.id],
+          )
+        ).rows[0]!.held,
+      );
+      if (!reservationFits(held, d.capacity)) return { ok: false, held };
+      const r = await c.query<Row>(
+        `INSERT INTO shared_reservations (id, account, box, session, sessions, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, 1, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at RETURNING *`,
+        [d.id, d.account, this.box, d.session, now, now + d.ttlMs],
+      );
+      return { ok: true, reservation: toReservation(r.rows[0]!), held };
+    });
+  }
+  async endReservation(id: string, keepUntil: number | null, now: number): Promise<boolean> {
+    const r =
+      keepUntil === null
+        ? await this.q("DELETE FROM shared_reservations WHERE id = $1 AND box = $2", [id, this.box])
+        : await this.q(
+            "UPDATE shared_reservations SET expires_at = $1 WHERE id = $2 AND box = $3 AND expires_at > $4",
+            [keepUntil, id, this.box, now],
+          );
+    return (r.rowCount ?? 0) > 0;
+  }
+  async listReservations(now: number): Promise<MoveReservation[]> {
+    return (
+      await this.q(
+        `SELECT * FROM shared_reservations WHERE NOT ${deadReservationsWhere("$1", "$2")} ORDER BY account, created_at, id`,
+        [now, this.box],
+      )
+    ).rows.map(toReservation);
   }
 
   async close(): Promise<void> {

@@ -109,6 +109,33 @@ export const SHARED_MIGRATIONS: SharedMigration[] = [
     CREATE INDEX shared_tasks_box ON shared_tasks(box, state);
     `,
   },
+  // 2: planned-move reservations (issue 19, planning together)
+  {
+    sqlite: `
+    CREATE TABLE shared_reservations (
+      id TEXT PRIMARY KEY,
+      account TEXT NOT NULL,
+      box TEXT NOT NULL,
+      session TEXT NOT NULL,
+      sessions INTEGER NOT NULL DEFAULT 1,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX shared_reservations_account ON shared_reservations(account, expires_at);
+    `,
+    postgres: `
+    CREATE TABLE shared_reservations (
+      id TEXT PRIMARY KEY,
+      account TEXT NOT NULL,
+      box TEXT NOT NULL,
+      session TEXT NOT NULL,
+      sessions INTEGER NOT NULL DEFAULT 1,
+      created_at BIGINT NOT NULL,
+      expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX shared_reservations_account ON shared_reservations(account, expires_at);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

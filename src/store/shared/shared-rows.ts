@@ -4,6 +4,7 @@
 import { CfError } from "../../util/errors.js";
 import type {
   BoxLease,
+  MoveReservation,
   SharedAccountState,
   SharedAccountStateName,
   SharedTask,
@@ -119,4 +120,31 @@ export function lapsedNote(box: string, expiresAt: unknown): string {
   return expiresAt === null || expiresAt === undefined
     ? `requeued: box ${box} holds no lease`
     : `requeued: the lease of box ${box} lapsed at ${new Date(Number(expiresAt)).toISOString()}`;
+}
+
+export function toReservation(r: Row): MoveReservation {
+  return {
+    id: String(r.id),
+    account: String(r.account),
+    box: String(r.box),
+    session: String(r.session),
+    sessions: num(r.sessions),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+/** Whether one more move fits: `held` sessions reserved already, `capacity` null = no limit. */
+export function reservationFits(held: number, capacity: number | null): boolean {
+  return capacity === null || held + 1 <= capacity;
+}
+
+/**
+ * Reservations that no longer count: expired at `now`, or of another box than `me` without a live lease
+ * (a lapsed box's reservations are released). `now` and `me` are the backend's placeholders (SQLite: `?`,
+ * bound in the order now, me, now; PostgreSQL: `$n`).
+ */
+export function deadReservationsWhere(now: string, me: string, now2 = now): string {
+  return `(expires_at <= ${now} OR (box <> ${me} AND NOT EXISTS
+  (SELECT 1 FROM box_leases l WHERE l.box = shared_reservations.box AND l.expires_at > ${now2})))`;
 }

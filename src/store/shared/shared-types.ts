@@ -99,6 +99,47 @@ export interface RequeuedTask {
 }
 
 /**
+ * A planned move's reservation of load on its target account (issue 19, planning together): a box reserves
+ * before it moves a session onto `account`, so the moves of every box together stay under the target's
+ * threshold. Counted by every box's policy until `expiresAt`, or until its box's lease lapses.
+ */
+export interface MoveReservation {
+  /** the reserving box's id for it (unique) */
+  id: string;
+  /** the target account */
+  account: string;
+  /** the box that moves the session */
+  box: string;
+  /** that box's session */
+  session: string;
+  /** load in sessions (a move is 1): what the policy counts like one of its own planned moves */
+  sessions: number;
+  createdAt: number;
+  /** in force while `expiresAt > now` */
+  expiresAt: number;
+}
+
+/** What `reserveMove` asks for. */
+export interface MoveReservationDraft {
+  id: string;
+  account: string;
+  session: string;
+  /**
+   * How many moved sessions the target takes in all (every box's live reservations, this one included)
+   * before it would reach its threshold, by the reserving box's figures (quota/policy.ts moveCapacity);
+   * null = no limit known.
+   */
+  capacity: number | null;
+  /** the reservation lapses this long after `now` unless ended or renewed first */
+  ttlMs: number;
+}
+
+export type ReserveResult =
+  | { ok: true; reservation: MoveReservation; held: number }
+  /** refused: `held` sessions are already reserved on the account (every box), `capacity` reached */
+  | { ok: false; held: number };
+
+/**
  * The shared store. Every method may reject: with the PostgreSQL backend when the database is unreachable
  * (CfError `shared_store_unavailable`, nothing changed), and with CfError `lease_lapsed` from `claimTask`
  * when this box holds no live lease. Each method is one transaction.
@@ -173,6 +214,22 @@ export interface SharedStore {
   getTasks(ids: readonly string[]): Promise<SharedTask[]>;
   /** Tasks in the given states (all when omitted), by priority then age. */
   listTasks(states?: readonly SharedTaskState[]): Promise<SharedTask[]>;
+
+  // ---- planned-move reservations
+  /**
+   * Reserves one move's load on `draft.account` in one transaction (PostgreSQL: an advisory lock on the
+   * account, so concurrent reservers on any box are serialised): granted when the live reservations on it
+   * (every box; a reservation of a box whose lease lapsed does not count, and is deleted) plus this one stay
+   * within `draft.capacity`. Expired and lapsed boxes' reservations are deleted on the way.
+   */
+  reserveMove(draft: MoveReservationDraft, now: number): Promise<ReserveResult>;
+  /**
+   * Ends this box's reservation `id`: deleted when `keepUntil` is null (the move did not happen), else kept
+   * until `keepUntil` (a session that arrived, counted until the target's figures show it). false when not there.
+   */
+  endReservation(id: string, keepUntil: number | null, now: number): Promise<boolean>;
+  /** The reservations in force at `now` (not expired; their box holds a live lease, or is this box), by account then time. */
+  listReservations(now: number): Promise<MoveReservation[]>;
 
   close(): Promise<void>;
 }

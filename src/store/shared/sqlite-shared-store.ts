@@ -11,10 +11,13 @@ import {
   LATEST_USAGE_SQL,
   checkAccountState,
   checkTtl,
+  deadReservationsWhere,
   lapsedNote,
   leaseLapsed,
+  reservationFits,
   toAccountState,
   toLease,
+  toReservation,
   toTask,
   toUsage,
   type Row,
@@ -22,7 +25,10 @@ import {
 import type {
   BoxLease,
   HeartbeatResult,
+  MoveReservation,
+  MoveReservationDraft,
   RequeuedTask,
+  ReserveResult,
   SharedAccountState,
   SharedAccountStateName,
   SharedStore,
@@ -349,6 +355,60 @@ export class SqliteSharedStore implements SharedStore {
         s,
       ).map(toTask);
     });
+  }
+
+  // ---- planned-move reservations (one box: the same arithmetic, serialised by BEGIN IMMEDIATE)
+  reserveMove(d: MoveReservationDraft, now: number): Promise<ReserveResult> {
+    return this.tx((): ReserveResult => {
+      checkTtl(d.ttlMs);
+      this.run(`DELETE FROM shared_reservations WHERE ${deadReservationsWhere("?", "?")}`, now, this.box, now);
+      const held = Number(
+        this.one(
+          "SELECT COALESCE(SUM(sessions), 0) AS held FROM shared_reservations WHERE account = ? AND id <> ?",
+          d.account,
+          d.id,
+        )!.held,
+      );
+      if (!reservationFits(held, d.capacity)) return { ok: false, held };
+      this.run(
+        `INSERT INTO shared_reservations (id, account, box, session, sessions, created_at, expires_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET expires_at = excluded.expires_at`,
+        d.id,
+        d.account,
+        this.box,
+        d.session,
+        now,
+        now + d.ttlMs,
+      );
+      return {
+        ok: true,
+        reservation: toReservation(this.one("SELECT * FROM shared_reservations WHERE id = ?", d.id)!),
+        held,
+      };
+    });
+  }
+  endReservation(id: string, keepUntil: number | null, now: number): Promise<boolean> {
+    return this.tx(() =>
+      keepUntil === null
+        ? this.run("DELETE FROM shared_reservations WHERE id = ? AND box = ?", id, this.box) > 0
+        : this.run(
+            "UPDATE shared_reservations SET expires_at = ? WHERE id = ? AND box = ? AND expires_at > ?",
+            keepUntil,
+            id,
+            this.box,
+            now,
+          ) > 0,
+    );
+  }
+  listReservations(now: number): Promise<MoveReservation[]> {
+    return this.read(() =>
+      this.all(
+        `SELECT * FROM shared_reservations WHERE NOT ${deadReservationsWhere("?", "?")} ORDER BY account, created_at, id`,
+        now,
+        this.box,
+        now,
+      ).map(toReservation),
+    );
   }
 
   close(): Promise<void> {
