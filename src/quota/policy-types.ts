@@ -98,10 +98,26 @@ export interface PolicyParams {
   minRunwayMs: number;
 }
 
+/**
+ * Another box's planned move onto an account (issue 19, planning together; the shared store's
+ * `MoveReservation`): load its target's figures need not show yet, counted like one of this box's own
+ * planned moves while `expiresAt > now`.
+ */
+export interface OtherBoxReservation {
+  account: string;
+  box: string;
+  /** load in sessions (a move is 1) */
+  sessions: number;
+  /** epoch ms */
+  expiresAt: number;
+}
+
 export interface PolicyInput {
   accounts: PolicyAccount[];
   sessions: PolicySession[];
   params: PolicyParams;
+  /** other boxes' reservations (store.backend: postgres); absent or empty on one box */
+  reservations?: readonly OtherBoxReservation[];
 }
 
 export type PolicyDecision =

@@ -21,6 +21,7 @@ import { reachesAt } from "./forecast.js";
 import type {
   AccountPressure,
   InitialChoice,
+  OtherBoxReservation,
   PolicyAccount,
   PolicyDecision,
   PolicyInput,
@@ -222,12 +223,62 @@ type Tier = "strict" | "relaxed" | "short_runway" | "last_resort";
 const SOFT_TIERS: Tier[] = ["strict"];
 const HARD_TIERS: Tier[] = ["strict", "relaxed", "short_runway", "last_resort"];
 
-// Whether one more session fits under every threshold less `margin`, counting
-// the moves already planned to this account this tick (and recent arrivals).
-function fitsOneMore(x: Assessed, margin: number): boolean {
-  const extra = x.planned + 1;
-  for (const g of x.gauges) if (g.value + extra * g.perMove >= g.threshold - margin) return false;
+// Whether `extra` more sessions fit under every threshold less `margin`.
+function fitsMoves(gauges: Gauge[], extra: number, margin: number): boolean {
+  for (const g of gauges) if (g.value + extra * g.perMove >= g.threshold - margin) return false;
   return true;
+}
+
+// Whether one more session fits under every threshold less `margin`, counting
+// the moves already planned to this account this tick (and recent arrivals, and other boxes' reservations).
+function fitsOneMore(x: Assessed, margin: number): boolean {
+  return fitsMoves(x.gauges, x.planned + 1, margin);
+}
+
+/** Above this many moved sessions an account counts as unlimited (no gauge grows with moves). */
+const CAPACITY_CEILING = 1000;
+
+/**
+ * How many moved sessions `a` takes in all before a gauge would reach its threshold less `margin`
+ * (utilization fraction; the policy uses the hysteresis for optimisation moves, 0 for forced ones), by its
+ * figures at `now` — the same test as the policy's own planning (fitsOneMore), so a box's reservation and
+ * its plan agree. null when nothing limits it (no gauge that a move adds to, or figures unknown).
+ * For planned-move reservations across boxes (issue 19): the shared store grants a reservation while
+ * every box's reservations on the account stay within this.
+ */
+export function moveCapacity(a: PolicyAccount, params: PolicyParams, now: number, margin: number): number | null {
+  const gauges = gaugesOf(a, params, now);
+  if (!fitsMoves(gauges, 0, margin)) return 0;
+  if (!gauges.some((g) => g.perMove > 0)) return null;
+  let lo = 0; // fits
+  let hi = CAPACITY_CEILING + 1; // assumed not to fit
+  if (fitsMoves(gauges, CAPACITY_CEILING, margin)) return null;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fitsMoves(gauges, mid, margin)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Other boxes' reservations in force at `now` (`expiresAt > now`), summed by account then box, in name
+ * order: what planTick counts as planned load on each account.
+ */
+export function reservedByOthers(
+  reservations: readonly OtherBoxReservation[],
+  now: number,
+): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  const live = reservations
+    .filter((r) => r.expiresAt > now && r.sessions > 0)
+    .sort((l, r) => (l.account === r.account ? (l.box < r.box ? -1 : 1) : l.account < r.account ? -1 : 1));
+  for (const r of live) {
+    const byBox = out.get(r.account) ?? new Map<string, number>();
+    byBox.set(r.box, (byBox.get(r.box) ?? 0) + r.sessions);
+    out.set(r.account, byBox);
+  }
+  return out;
 }
 
 const headroomAfter = (x: Assessed, extraMoves: number): number => minHeadroom(x.gauges, extraMoves);
@@ -363,7 +414,9 @@ function pickTarget(from: string, hard: boolean, ctx: Ctx): { to: string; reason
     if (ctx.p.minRunwayMs > 0 && (tier === "strict" || tier === "relaxed"))
       why.push(`${name}: lasts at least the ${mins(ctx.p.minRunwayMs)} runway`);
     if (best.planned > 0)
-      why.push(`${name}: ${best.planned} other move(s) planned this tick or made within the dwell time`);
+      why.push(
+        `${name}: ${best.planned} other move(s) planned this tick, made within the dwell time or reserved by other boxes`,
+      );
     if (best.unknownFigures)
       why.push(
         `${name}: figures unknown (${best.account.figuresUnknown === "token_expired" ? "access token expired" : "never read"}), ranked after accounts with known figures`,
@@ -501,6 +554,17 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
     const x = to ? ctx.byName.get(to) : undefined;
     if (x) x.planned++;
   }
+  // Other boxes' planned moves (issue 19): the same kind of load, reserved in the shared store. Every
+  // decision of the tick says which it counted, so each box's decision log shows the others' reservations.
+  const counted: string[] = [];
+  for (const [account, byBox] of reservedByOthers(input.reservations ?? [], now)) {
+    const x = ctx.byName.get(account);
+    if (!x) continue;
+    for (const [box, n] of byBox) {
+      x.planned += n;
+      counted.push(`${account}: ${n} move(s) reserved by box ${box}, counted as planned`);
+    }
+  }
   const byName = (l: PolicySession, r: PolicySession): number => (l.name < r.name ? -1 : l.name > r.name ? 1 : 0);
   const jobs = [...input.sessions].sort(byName).map((s) => ({ s, need: needOf(s, ctx) }));
   // Forced moves claim capacity before optimisation moves do.
@@ -508,6 +572,7 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
   const out = new Map<string, PolicyDecision>();
   for (const j of ordered) {
     const d = decide(j.s, j.need, ctx);
+    if (d) d.reasons.push(...counted);
     if (d) out.set(j.s.name, d);
   }
   return jobs.map((j) => out.get(j.s.name)).filter((d): d is PolicyDecision => d !== undefined);
