@@ -350,7 +350,7 @@ export class Daemon {
       api: this.api,
       spool: () => ({ applied: this.spool.applied, rejected: this.spool.rejected }),
     });
-    const routes = buildRoutes(this.api, { metrics: () => this.metrics.render() });
+    const routes = buildRoutes(this.api, { metrics: () => this.metrics.render(), log: this.log });
     // /mcp only on the TCP listener: its Host/Origin checks are about a port, not the unix socket.
     const mcp = createMcpHandler(this.api, {
       listenHost: listen.host,

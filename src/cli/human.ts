@@ -14,7 +14,7 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
         const secs = typeof r.durationMs === "number" ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : "";
         return {
           ok: true,
-          text: `moved ${session} from ${r.from === null ? "no account" : str(r.from)} to ${str(r.to)}${secs}${r.resent ? "; the unanswered prompt was sent again" : ""}`,
+          text: `swapped ${session} from ${r.from === null ? "no account" : str(r.from)} to ${str(r.to)}${secs}${r.resent ? "; the unanswered prompt was sent again" : ""}`,
         };
       }
       return { ok: false, text: `the swap of ${session} was ${str(r.outcome).replace("_", " ")}: ${str(r.reason)}` };
@@ -27,7 +27,14 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
     case "/trigger/command":
       return { ok: true, text: `ran ${str(r.command ?? req.command)} in ${session}; the CLI took it` };
     case "/trigger/account":
+    case "/trigger/account-enable":
+    case "/trigger/account-disable":
       return { ok: true, text: `account ${str(r.account ?? req.account)} is ${str(r.state)} now` };
+    case "/trigger/scale":
+      return {
+        ok: true,
+        text: `the pool now runs at least ${str(r.min)} and at most ${str(r.max)} pool sessions (until the next reload or restart, which apply pool.autonomous.min/max)`,
+      };
     default:
       return { ok: r.ok !== false, text: JSON.stringify(res, null, 2) };
   }

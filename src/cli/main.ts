@@ -80,7 +80,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command("swap")
     .argument("<name>", "session name")
-    .description("move a session to another account")
+    .description("swap a session onto another account (its CLI resumes the conversation there)")
     .option("--to <account>", "target account (default: the best usable one)")
     .option("--reason <text>", "reason recorded with the swap", "manual")
     .option("--urgent", "do not wait for a running turn to end")
@@ -148,7 +148,7 @@ export function buildProgram(io: CliIo): Command {
       if (action) {
         if ((action !== "enable" && action !== "disable") || !name)
           throw new ExitError(2, "usage: claude-failover accounts [enable|disable|add|remove NAME] [--json]");
-        return local(io, cfgFlag(), "/trigger/account", { account: name, action }, o.json);
+        return local(io, cfgFlag(), `/trigger/account-${action}`, { account: name }, o.json);
       }
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
       const r = await localCall(c, "GET", "/accounts").catch((e: unknown) => {
@@ -158,6 +158,17 @@ export function buildProgram(io: CliIo): Command {
       io.out(
         o.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatAccounts(r.body as Record<string, unknown>[])}\n`,
       );
+    });
+
+  program
+    .command("scale")
+    .description("set the pool's size: at least --min and at most --max pool sessions (until a reload or restart)")
+    .option("--min <n>", "keep at least this many pool sessions running (0-64)")
+    .option("--max <n>", "never run more than this many (0-64; 0: no pool sessions)")
+    .option("--json", "print JSON")
+    .action(async (o: { min?: string; max?: string; json?: boolean }) => {
+      const body = scaleBody(o);
+      await local(io, cfgFlag(), "/trigger/scale", body, o.json);
     });
 
   program
@@ -193,6 +204,23 @@ export function buildProgram(io: CliIo): Command {
   registerNotifyCommand(program, io, cfgFlag);
   registerScheduleCommand(program, io, cfgFlag);
   return program;
+}
+
+/** `scale`'s flags as the /trigger/scale body; exit 2 for a flag that is not a whole number 0-64, or for neither. */
+export function scaleBody(o: { min?: string; max?: string }): { min?: number; max?: number } {
+  const body: { min?: number; max?: number } = {};
+  for (const key of ["min", "max"] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n > 64) throw new ExitError(2, `--${key} ${v}: must be a whole number from 0 to 64`);
+    body[key] = n;
+  }
+  if (body.min === undefined && body.max === undefined)
+    throw new ExitError(2, "usage: claude-failover scale [--min N] [--max N] (give at least one)");
+  if (body.min !== undefined && body.max !== undefined && body.min > body.max)
+    throw new ExitError(2, `--min ${body.min} must not be above --max ${body.max}`);
+  return body;
 }
 
 interface EventJson {

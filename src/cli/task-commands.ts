@@ -26,7 +26,7 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
   program
     .command("enqueue")
     .argument("<file>", "task file (Markdown, optional front matter), or - for stdin")
-    .description("queue a task for the autonomous pool")
+    .description("queue a task for the pool")
     .option("--project <dir>", "project directory (default: the file's front matter, else pool.autonomous.project)")
     .option("--priority <n>", "higher runs first (default 0)")
     .option("--account <name>", "preferred account")

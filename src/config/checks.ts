@@ -1,5 +1,5 @@
 // Checks that relate entries to each other: duplicate names, references to
-// accounts, session names that would collide with the autonomous pool.
+// accounts, session names that would collide with the pool's sessions.
 // They read the raw (pre-validation) data defensively so that they still
 // report when some unrelated key elsewhere is wrong: one run of the
 // validator should list every problem in the file.
@@ -77,12 +77,12 @@ function dedicatedIssues(root: Obj, accounts: unknown[]): PathIssue[] {
   dedicated.forEach((item, i) => {
     const d = obj(item);
     const name = str(d?.name);
-    // Autonomous sessions are named prefix + serial number; a dedicated
+    // Pool sessions are named prefix + serial number; a dedicated
     // session with such a name would be mistaken for (or block) one of them.
     if (name !== undefined && name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) {
       issues.push({
         path: ["pool", "dedicated", i, "name"],
-        message: `clashes with autonomous session names (${JSON.stringify(prefix)} + number, from pool.autonomous.prefix)`,
+        message: `clashes with pool session names (${JSON.stringify(prefix)} + number, from pool.autonomous.prefix)`,
       });
     }
     const account = str(d?.account); // a non-string is reported by the schema

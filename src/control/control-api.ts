@@ -60,10 +60,12 @@ export const EnqueueInputSchema = z.strictObject({
   timeout: z.string().min(1).max(32).optional(),
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
+/** Deprecated shape (MCP `account_set`, route `/trigger/account`): account_enable / account_disable take AccountNameInput. */
 export const AccountInput = z.strictObject({
   account: z.string().min(1).max(32),
   action: z.enum(["enable", "disable"]),
 });
+export const AccountNameInput = z.strictObject({ account: z.string().min(1).max(32) });
 export const NotifyTestInput = z.strictObject({ target: z.string().min(1).max(64).optional() });
 export const TaskCancelInput = z.strictObject({ id: z.string().min(1).max(128) });
 /** The answer to the permission dialog a waiting task's turn stopped at: its plain "Yes" or "No" option. */
@@ -260,14 +262,29 @@ export class ControlApi {
 
   scale(input: unknown) {
     const i = parseInput(ScaleInput, input);
-    if (!this.plugins.tasks) throw new CfError("unavailable", "the autonomous pool is not available");
+    if (!this.plugins.tasks) throw new CfError("unavailable", "the pool is not available");
     return this.plugins.tasks.scale(i);
   }
 
+  /** Enable an account (MCP account_enable, route /trigger/account-enable, CLI `accounts enable`). */
+  enableAccount(input: unknown) {
+    return this.accountAction(parseInput(AccountNameInput, input).account, "enable");
+  }
+
+  /** Disable an account: its sessions are swapped off it (MCP account_disable, /trigger/account-disable). */
+  disableAccount(input: unknown) {
+    return this.accountAction(parseInput(AccountNameInput, input).account, "disable");
+  }
+
+  /** Deprecated (MCP account_set, /trigger/account): `{account, action}`; enableAccount/disableAccount. */
   accountSet(input: unknown) {
     const i = parseInput(AccountInput, input);
+    return this.accountAction(i.account, i.action);
+  }
+
+  private accountAction(account: string, action: "enable" | "disable") {
     if (!this.plugins.account) throw new CfError("unavailable", "account control is not available");
-    return this.plugins.account(i.account, i.action);
+    return this.plugins.account(account, action);
   }
 
   tasksList() {

@@ -9,6 +9,7 @@ import { CfError } from "../util/errors.js";
 import { faultDetail, publicError, sanitize } from "./error-map.js";
 import {
   AccountInput,
+  AccountNameInput,
   EnqueueInputSchema,
   ScaleInput,
   TaskAnswerInput,
@@ -76,7 +77,7 @@ function readTools(api: ControlApi): Record<string, Spec> {
     },
     tasks_list: {
       description:
-        "Tasks of the inbox and the autonomous pool, optionally only those in one state (`waiting`: a running task stopped at a permission dialog, with its question under `waiting`).",
+        "Tasks of the inbox and the pool, optionally only those in one state (`waiting`: a running task stopped at a permission dialog, with its question under `waiting`).",
       input: TasksListInput,
       annotations: READ,
       run: (a: z.infer<typeof TasksListInput>) => ({
@@ -109,8 +110,8 @@ function readTools(api: ControlApi): Record<string, Spec> {
 
 function mutatingTools(api: ControlApi): Record<string, Spec> {
   return {
-    inbox_enqueue: {
-      description: "Queue a task (a prompt for a project) for the autonomous pool.",
+    task_enqueue: {
+      description: "Queue a task (a prompt for a project) for the pool.",
       input: EnqueueInputSchema,
       annotations: WRITE,
       run: (a) => api.enqueue(a),
@@ -144,7 +145,7 @@ function mutatingTools(api: ControlApi): Record<string, Spec> {
     },
     session_swap: {
       description:
-        "Move a session to another account (a given one, or the best available); urgent cuts a running turn.",
+        "Swap a session onto another account (a given one, or the best available); urgent cuts a running turn.",
       input: SwapInput,
       annotations: DESTRUCTIVE,
       run: (a) => api.swap(a),
@@ -161,20 +162,45 @@ function mutatingTools(api: ControlApi): Record<string, Spec> {
       annotations: DESTRUCTIVE,
       run: (a) => api.restart(a),
     },
-    account_set: {
-      description: "Enable or disable an account; a disabled account's sessions are moved off it.",
-      input: AccountInput,
+    account_enable: {
+      description: "Enable an account: sessions may run on it again.",
+      input: AccountNameInput,
       annotations: WRITE,
-      run: (a) => api.accountSet(a),
+      run: (a) => api.enableAccount(a),
+    },
+    account_disable: {
+      description: "Disable an account; its sessions are swapped off it.",
+      input: AccountNameInput,
+      annotations: WRITE,
+      run: (a) => api.disableAccount(a),
     },
     pool_scale: {
-      description: "Set the autonomous pool's min and/or max size.",
+      description: "Set the pool's min and/or max number of pool sessions.",
       input: ScaleInput,
       annotations: WRITE,
       run: (a) => api.scale(a),
     },
+    // Old names (docs/architecture.md, Glossary): still served, each call logs a deprecation warning.
+    inbox_enqueue: {
+      description: "Deprecated: use task_enqueue (same input).",
+      input: EnqueueInputSchema,
+      annotations: WRITE,
+      run: (a) => api.enqueue(a),
+    },
+    account_set: {
+      description: "Deprecated: use account_enable or account_disable. Enable or disable an account.",
+      input: AccountInput,
+      annotations: WRITE,
+      run: (a) => api.accountSet(a),
+    },
   };
 }
+
+/** Deprecated MCP tool name → the name to use instead. */
+export const DEPRECATED_TOOLS: Readonly<Record<string, string>> = {
+  inbox_enqueue: "task_enqueue",
+  account_set: "account_enable / account_disable",
+};
 
 export const READ_TOOLS = Object.keys(readTools({} as ControlApi));
 export const MUTATING_TOOLS = Object.keys(mutatingTools({} as ControlApi));
@@ -187,6 +213,8 @@ export function registerTools(server: McpServer, api: ControlApi, opts: ToolOpti
       name,
       { description: spec.description, inputSchema: spec.input, annotations: spec.annotations },
       async (args: unknown) => {
+        const instead = DEPRECATED_TOOLS[name];
+        if (instead) opts.log.warn({ tool: name, instead }, `MCP tool ${name} is deprecated: use ${instead}`);
         try {
           const result = await (spec.run as (a: unknown) => unknown)(args);
           opts.onCall?.(name, "ok");

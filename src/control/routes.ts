@@ -1,12 +1,17 @@
 import type { ControlApi } from "./control-api.js";
 import type { Routes } from "./http-server.js";
 import { CfError } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
 
 /**
  * Plain HTTP routes over the facade. /trigger/* are gated by enable_trigger in the server. `metrics`: the
  * Prometheus text for /metrics (control/metrics.ts reads the facade, so it is built after it and passed here).
+ * `log`: where a call to a deprecated route is warned about (each one also answers with a Deprecation header).
  */
-export function buildRoutes(api: ControlApi, extras: { metrics?: () => Promise<string> } = {}): Routes {
+export function buildRoutes(
+  api: ControlApi,
+  extras: { metrics?: () => Promise<string>; log?: Pick<Logger, "warn"> } = {},
+): Routes {
   return {
     get: {
       "/status": () => api.status(),
@@ -43,7 +48,18 @@ export function buildRoutes(api: ControlApi, extras: { metrics?: () => Promise<s
       "/trigger/command": ({ body }) => api.command(body),
       "/trigger/restart": ({ body }) => api.restart(body),
       "/trigger/scale": ({ body }) => api.scale(body),
-      "/trigger/account": ({ body }) => api.accountSet(body),
+      "/trigger/account-enable": ({ body }) => api.enableAccount(body),
+      "/trigger/account-disable": ({ body }) => api.disableAccount(body),
+      // Deprecated (docs/architecture.md, Glossary): `{account, action}`; answered with a Deprecation header.
+      "/trigger/account": ({ body, res }) => {
+        extras.log?.warn(
+          { route: "/trigger/account", instead: "/trigger/account-enable, /trigger/account-disable" },
+          "route /trigger/account is deprecated: use /trigger/account-enable or /trigger/account-disable",
+        );
+        res.setHeader("Deprecation", "true");
+        res.setHeader("Link", '</trigger/account-enable>; rel="successor-version"');
+        return api.accountSet(body);
+      },
       "/trigger/notify-test": ({ body }) => api.notifyTest(body),
     },
     raw: {},

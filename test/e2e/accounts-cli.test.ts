@@ -55,6 +55,18 @@ describe("accounts and events commands", { timeout: 300_000 }, () => {
     assert.match(bad.err, /no account named nope/);
   });
 
+  it("scale sets the pool's size over the socket, recorded as pool.limits; a bad flag exits 2", async () => {
+    const r = await h.cli("scale", "--min", "0", "--max", "2");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^the pool now runs at least 0 and at most 2 pool sessions/);
+    const ev = d.store.tailEvents(50).filter((e) => e.kind === "pool.limits");
+    assert.deepEqual(ev.at(-1)?.data, { min: 0, max: 2, before: { min: 0, max: 0 } });
+    assert.equal((await h.cli("scale", "--max", "0")).code, 0);
+    const bad = await h.cli("scale", "--min", "3", "--max", "1");
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--min 3 must not be above --max 1/);
+  });
+
   it("prints the decision and audit log", async () => {
     const r = await h.cli("events", "-n", "200");
     assert.equal(r.code, 0, r.err);

@@ -23,6 +23,7 @@ const TOOLS = [
   "tasks_list",
   "task_get",
   "events_tail",
+  "task_enqueue",
   "inbox_enqueue",
   "session_send",
   "session_swap",
@@ -30,6 +31,8 @@ const TOOLS = [
   "session_restart",
   "pool_scale",
   "account_set",
+  "account_enable",
+  "account_disable",
   "nope",
   "",
 ];
@@ -79,12 +82,16 @@ type R = ReturnType<typeof rng>;
 function invalidArgs(r: R, tool: string): unknown {
   const ghost = `fz-${r.str(8)}`;
   switch (tool) {
+    case "task_enqueue":
     case "inbox_enqueue":
       return r.pick([{ prompt: r.int(100) }, { prompt: "x", [`x${r.str(4)}`]: 1 }, { prompt: "" }, { project: "x" }]);
     case "pool_scale":
       return r.pick([{ min: -1 - r.int(9) }, { max: r.str(3) }, { min: 1.5 }, { min: 1, junk: true }]);
     case "account_set":
       return { account: ghost, action: r.pick(["enable", "disable", r.str(4)]) };
+    case "account_enable":
+    case "account_disable":
+      return r.pick([{ account: ghost }, { account: r.int(9) }, { account: "a", action: "enable" }]);
     case "session_send":
       return r.pick([
         { session: ghost, text: r.str(40) || "x" },

@@ -193,22 +193,24 @@ describe("MCP tools, triggers on", { timeout: 300_000 }, () => {
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "idle after restart");
   });
 
-  it("account_set disables and enables an account", async () => {
+  it("account_disable and account_enable; the deprecated account_set still works", async () => {
+    assert.equal((await callOk<{ state: string }>(c, "account_disable", { account: "a" })).state, "disabled");
+    assert.equal(d.accounts.row("a").state, "disabled");
+    assert.equal((await callOk<{ state: string }>(c, "account_enable", { account: "a" })).state, "active");
     assert.equal(
       (await callOk<{ state: string }>(c, "account_set", { account: "a", action: "disable" })).state,
       "disabled",
     );
-    assert.equal(d.accounts.row("a").state, "disabled");
     assert.equal(
       (await callOk<{ state: string }>(c, "account_set", { account: "a", action: "enable" })).state,
       "active",
     );
   });
 
-  it("inbox_enqueue, tasks_list, task_get and pool_scale with the task inbox", async () => {
+  it("task_enqueue, tasks_list, task_get and pool_scale with the task inbox", async () => {
     assert.ok(d.api.plugins.tasks, "the daemon wires the task inbox into the facade");
     // The pool's max is 0 here, so the task stays queued and no CLI is started for it.
-    const q = await callOk<{ id: string; state: string }>(c, "inbox_enqueue", {
+    const q = await callOk<{ id: string; state: string }>(c, "task_enqueue", {
       prompt: "queued over MCP",
       project: h.project("dev"),
       id: "mcp-t1",

@@ -184,7 +184,7 @@ describe("malformed configs name the file, line and key", () => {
         "  dedicated:",
         "    - { name: bot-3, project: /p }",
       ),
-      /^config\.yaml:8: pool\.dedicated\[0\]\.name: clashes with autonomous session names \("bot-" \+ number/,
+      /^config\.yaml:8: pool\.dedicated\[0\]\.name: clashes with pool session names \("bot-" \+ number/,
     ],
     [
       "dedicated name with a dot",

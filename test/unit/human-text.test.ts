@@ -10,7 +10,7 @@ describe("describeTrigger", () => {
       { session: "dev" },
       { ok: true, swapId: 3, from: "a", to: "b", durationMs: 4200, resent: true },
       true,
-      /^moved dev from a to b in 4\.2 s; the unanswered prompt was sent again$/,
+      /^swapped dev from a to b in 4\.2 s; the unanswered prompt was sent again$/,
     ],
     [
       "/trigger/swap",
@@ -41,6 +41,20 @@ describe("describeTrigger", () => {
       { ok: true, account: "a", state: "disabled" },
       true,
       /^account a is disabled now$/,
+    ],
+    [
+      "/trigger/account-enable",
+      { account: "a" },
+      { ok: true, account: "a", state: "active" },
+      true,
+      /^account a is active now$/,
+    ],
+    [
+      "/trigger/scale",
+      { min: 1, max: 3 },
+      { ok: true, min: 1, max: 3 },
+      true,
+      /^the pool now runs at least 1 and at most 3 pool sessions \(until the next reload or restart/,
     ],
   ];
   for (const [path, req, res, ok, re] of cases) {

@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ControlApi } from "../../src/control/control-api.js";
 import { buildMcpServer } from "../../src/control/mcp-server.js";
-import { MUTATING_TOOLS, READ_TOOLS } from "../../src/control/mcp-tools.js";
+import { DEPRECATED_TOOLS, MUTATING_TOOLS, READ_TOOLS } from "../../src/control/mcp-tools.js";
 import { CfError } from "../../src/util/errors.js";
 import { createLogger } from "../../src/util/log.js";
 import { callTool } from "../support/mcp-client.js";
@@ -54,15 +54,45 @@ describe("MCP tools over in-memory transports", () => {
     assert.deepEqual(readOnly, READ_TOOLS);
   });
 
-  it("without the task inbox, inbox_enqueue and pool_scale are clean 'unavailable' errors", async () => {
+  it("without the task inbox, task_enqueue and pool_scale are clean 'unavailable' errors", async () => {
     const { client, calls } = await connect(fakeApi(), true);
-    const enq = await callTool(client, "inbox_enqueue", { prompt: "x" });
+    const enq = await callTool(client, "task_enqueue", { prompt: "x" });
     assert.deepEqual([enq.isError, enq.text], [true, "unavailable: the task inbox is not available"]);
     const scale = await callTool(client, "pool_scale", { max: 2 });
-    assert.deepEqual([scale.isError, scale.text], [true, "unavailable: the autonomous pool is not available"]);
+    assert.deepEqual([scale.isError, scale.text], [true, "unavailable: the pool is not available"]);
     assert.deepEqual((await callTool(client, "tasks_list")).json, { tasks: [] });
     assert.match((await callTool(client, "task_get", { id: "t1" })).text, /^no_such_task: /);
-    assert.deepEqual(calls, ["inbox_enqueue:error", "pool_scale:error", "tasks_list:ok", "task_get:error"]);
+    assert.deepEqual(calls, ["task_enqueue:error", "pool_scale:error", "tasks_list:ok", "task_get:error"]);
+  });
+
+  it("old tool names still work, each call warned about in the log; new and old reach the same facade", async () => {
+    const seen: string[] = [];
+    const api = fakeApi({
+      plugins: {
+        account: (name: string, action: string) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
+        tasks: { enqueue: (i: { prompt: string }) => (seen.push(`enqueue ${i.prompt}`), { id: "t" }) },
+      },
+    });
+    const { client, logs } = await connect(api, true);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    for (const [old, instead] of Object.entries(DEPRECATED_TOOLS)) {
+      assert.ok(names.includes(old), old);
+      const desc = (await client.listTools()).tools.find((t) => t.name === old)?.description ?? "";
+      assert.match(desc, new RegExp(`^Deprecated: use ${instead.split(" ")[0]}`));
+    }
+    for (const [tool, args] of [
+      ["account_enable", { account: "a" }],
+      ["account_disable", { account: "a" }],
+      ["task_enqueue", { prompt: "new" }],
+    ] as const)
+      assert.equal((await callTool(client, tool, args)).isError, false, tool);
+    assert.ok(!logs().includes("deprecated"), "new names are not warned about");
+    assert.equal((await callTool(client, "account_set", { account: "b", action: "disable" })).isError, false);
+    assert.equal((await callTool(client, "inbox_enqueue", { prompt: "old" })).isError, false);
+    assert.deepEqual(seen, ["enable a", "disable a", "enqueue new", "disable b", "enqueue old"]);
+    assert.match(logs(), /MCP tool account_set is deprecated: use account_enable \/ account_disable/);
+    assert.match(logs(), /MCP tool inbox_enqueue is deprecated: use task_enqueue/);
+    assert.equal((await callTool(client, "account_enable", { account: "a", action: "enable" })).isError, true);
   });
 
   it("an expected failure keeps its code; its message loses tokens and paths", async () => {
