@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { makeHarness } from "../../test/support/harness.js";
 import { cliEnv, claudeBinary, readSpool, writeHookSettings } from "../../test/support/real-cli.js";
 import { waitFor } from "../../test/support/wait.js";
-import type { SessionSignal } from "../../src/sessions/types.js";
+import type { SessionSignal } from "../../src/sessions/signals.js";
 import { machine, median, quantile } from "../scale-report.js";
 
 const SWAPS = Number(process.env.SWAPS ?? 7);
@@ -113,6 +113,7 @@ try {
   const carriedMs: number[] = [];
   const preMs: number[] = [];
   const gapMs: number[] = [];
+  const goneMs: number[] = [];
   const steps = new Map<string, number[]>();
   for (let i = 1; i <= SWAPS; i++) {
     const t0 = Date.now();
@@ -179,6 +180,8 @@ try {
     );
     if (newStart) gapMs.push(resent.s.ts - newStart.s.ts);
     for (const st of sw.steps) steps.set(st.step, [...(steps.get(st.step) ?? []), st.ms]);
+    const exited = sw.steps.find((st) => st.step === "exited");
+    if (exited) goneMs.push(exited.at - sw.startedAt);
     await waitFor(
       () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
       60_000,
@@ -214,6 +217,7 @@ try {
   );
   out(`StopFailure → swap started (the limit reactor's own-failure check): median ${median(preMs)} ms`);
   out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
+  out(`swap started → old CLI gone (locked + checkpointed + turn_ended + exited): median ${median(goneMs)} ms`);
   out(`new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms`);
   out(
     `hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`,

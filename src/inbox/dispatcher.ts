@@ -6,7 +6,7 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { delay } from "../util/wait.js";
 import type { Logger } from "../util/log.js";
-import type { SessionSignal } from "../sessions/types.js";
+import type { SessionSignal } from "../sessions/signals.js";
 import { planDispatch } from "./dispatch-plan.js";
 import { lastAssistantText, writeResult } from "./outbox.js";
 import type { Pool, SessionLayer } from "./pool.js";

@@ -3,7 +3,8 @@ import { resendFor, transcriptRecordsRefusal } from "../sessions/refused-prompt.
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
-import type { AccountChooser, SessionSignal } from "../sessions/types.js";
+import type { SessionSignal } from "../sessions/signals.js";
+import type { AccountChooser } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";

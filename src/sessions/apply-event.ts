@@ -2,16 +2,7 @@ import type { SessionRow } from "../store/types.js";
 import { classifyRateLimit, THROTTLE_REASON } from "../claude/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
 import { toolSummary } from "./permission-dialog.js";
-
-/** What an event means beyond the row patch; the session service acts on these. */
-export type Signal =
-  | { kind: "session_start"; source: string; claudeSessionId: string }
-  | { kind: "prompt_submitted"; prompt: string; account: string }
-  | { kind: "turn_done"; message: string | null }
-  | { kind: "turn_failed"; error: string; message: string | null; prompt: string | null }
-  | { kind: "session_end"; reason: string | null }
-  /** a tool-permission dialog opened (PermissionRequest hook): the tool call in one line (permission-dialog.ts toolSummary) */
-  | { kind: "permission_request"; tool: string | null; summary: string | null };
+import type { Signal } from "./signals.js";
 
 export interface Applied {
   patch: Partial<SessionRow>;

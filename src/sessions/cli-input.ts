@@ -4,7 +4,7 @@
 // A dialog other than the rate-limit one gets no keys: the send is refused with `dialog open: <kind>`.
 // What the CLI does with each kind of input was verified against 2.1.197 and 2.1.332: docs/notes/cli-input.md.
 
-import type { SessionSignal } from "./types.js";
+import type { SessionSignal } from "./signals.js";
 import { classifyPane, type PaneDialog } from "./pane-classify.js";
 import { pollUntil } from "../util/wait.js";
 import { checkPromptText, type TextCheck } from "../claude/prompt-text.js";

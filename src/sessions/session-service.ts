@@ -13,7 +13,8 @@ import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision 
 import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
-import type { AccountChooser, SessionSignal, SessionSpec, SessionTuning } from "./types.js";
+import type { SessionSignal } from "./signals.js";
+import type { AccountChooser, SessionSpec, SessionTuning } from "./types.js";
 
 type SignalListener = (s: SessionSignal) => void;
 

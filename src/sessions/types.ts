@@ -1,5 +1,4 @@
 import type { SessionKind } from "../store/types.js";
-import type { Signal } from "./apply-event.js";
 
 export interface SessionSpec {
   name: string;
@@ -15,12 +14,6 @@ export type AccountChoice = { ok: true; account: string } | { ok: false; resumeA
 /** Picks the account a session starts (or moves) on. The quota service implements it. */
 export interface AccountChooser {
   choose(opts: { preferred?: string | null; exclude?: string[]; session?: string }): AccountChoice;
-}
-
-export interface SessionSignal {
-  session: string;
-  ts: number;
-  signal: Signal;
 }
 
 export interface SessionTuning {

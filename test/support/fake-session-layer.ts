@@ -3,8 +3,8 @@
 import type { SessionLayer } from "../../src/inbox/pool.js";
 import { CliInput } from "../../src/sessions/cli-input.js";
 import type { SendResult } from "../../src/sessions/prompt-sender.js";
-import type { Signal } from "../../src/sessions/apply-event.js";
-import type { SessionSignal, SessionSpec } from "../../src/sessions/types.js";
+import type { SessionSignal, Signal } from "../../src/sessions/signals.js";
+import type { SessionSpec } from "../../src/sessions/types.js";
 import type { SessionRow } from "../../src/store/types.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
