@@ -4,7 +4,8 @@ import type { SessionService } from "../sessions/session-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow, SwapRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
-import { checkCommand, checkPromptText } from "../sessions/cli-input.js";
+import { checkPromptText } from "../claude/prompt-text.js";
+import { checkCommand } from "../sessions/cli-input.js";
 import { CfError } from "../util/errors.js";
 import { publicReason } from "./error-map.js";
 

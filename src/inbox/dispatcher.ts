@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { formatDuration } from "../config/duration.js";
-import { checkPromptText, NOT_CONFIRMED } from "../sessions/cli-input.js";
+import { checkPromptText } from "../claude/prompt-text.js";
+import { NOT_CONFIRMED } from "../sessions/cli-input.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { delay } from "../util/wait.js";

@@ -6,7 +6,7 @@ import { parseDuration } from "../config/duration.js";
 import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../config/task-limits.js";
 import type { TaskDraft } from "./task-types.js";
 import { checkBaseRef } from "./worktree.js";
-import { checkPromptText } from "../sessions/cli-input.js";
+import { checkPromptText } from "../claude/prompt-text.js";
 
 /** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
 export const TASK_KEYS = ["project", "priority", "account", "model", "id", "worktree", "base", "timeout"] as const;

@@ -3,7 +3,8 @@
 // daemon records (sessions/swap.ts, sessions/session-service.ts, quota/limit-reactor.ts, inbox/dispatcher.ts,
 // quota/usage-poller.ts, daemon.ts, notify/watchers.ts, schedules/schedule-service.ts).
 import type { EventRow } from "../store/types.js";
-import { NOTIFY_EVENTS, type Notification, type NotifyEventKind } from "./types.js";
+import { NOTIFY_EVENTS, type NotifyEventKind } from "../config/notify-config.js";
+import type { Notification } from "./types.js";
 
 const KINDS = new Set<string>(NOTIFY_EVENTS);
 

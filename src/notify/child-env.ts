@@ -1,6 +1,6 @@
 // The environment a command target or notify-send runs with: the daemon's own, less everything secret
 // the daemon knows of. Pure.
-import type { NotifyConfig } from "./types.js";
+import type { NotifyConfig } from "../config/notify-config.js";
 
 /**
  * `env` without the variables in `scrub` (the daemon passes what it keeps out of sessions: the auth

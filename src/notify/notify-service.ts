@@ -12,7 +12,8 @@ import type { Deliver, DeliveryResult } from "./deliver.js";
 import { redactor, targetSecrets } from "./redact.js";
 import { NotifyGate, retryDelay, type GateParams } from "./gate.js";
 import { render, type ResolvedTarget } from "./render.js";
-import type { Notification, NotifyConfig, NotifyTargetConfig } from "./types.js";
+import type { NotifyConfig, NotifyTargetConfig } from "../config/notify-config.js";
+import type { Notification } from "./types.js";
 import { DialogWatch, ForecastWatch, outlookWindows, type WaitingRow } from "./watchers.js";
 
 /** Notifications waiting per target at most; past it the oldest is dropped (and counted). */

@@ -1,6 +1,7 @@
 // What one notification looks like on the wire for one target. Pure: no I/O, no clock.
 import { utcMinute } from "./catalog.js";
-import type { Notification, NotifyKind, WebhookFormat } from "./types.js";
+import type { NotifyKind, WebhookFormat } from "../config/notify-config.js";
+import type { Notification } from "./types.js";
 
 /** A target checked for use (notify-service.ts resolveTarget); its `${VAR}`s were substituted by the config loader. */
 export interface ResolvedTarget {

@@ -1,17 +1,6 @@
 // Notifications: what a target is and what one notification carries. Shapes only, no behaviour.
-// The configured shapes (kinds, formats, events, targets) are config/notify-config.ts, re-exported here.
+// The configured shapes (kinds, formats, events, targets) are config/notify-config.ts.
 import type { NotifyEventKind } from "../config/notify-config.js";
-
-export {
-  NOTIFY_EVENTS,
-  NOTIFY_KINDS,
-  WEBHOOK_FORMATS,
-  type NotifyConfig,
-  type NotifyEventKind,
-  type NotifyKind,
-  type NotifyTargetConfig,
-  type WebhookFormat,
-} from "../config/notify-config.js";
 
 /** One thing to tell people about, rendered per target (render.ts). */
 export interface Notification {

@@ -9,8 +9,6 @@ import type { UsageFigures } from "./policy-types.js";
 import { parseFeedName, parseStatusLine } from "./status-line.js";
 import type { StatusLineFiles } from "../claude/status-line-files.js";
 
-export { type StatusLineFiles, writeStatusLineFiles, writeUserStatusLine } from "../claude/status-line-files.js";
-
 /** A status-line input is a few KB; anything larger is not one. */
 const MAX_FEED_BYTES = 256 * 1024;
 /** Each session's file is read at most this often (the last write of a burst is always read). */

@@ -64,5 +64,3 @@ export function parseFeedName(file: string): { session: string; account: string 
   const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.json$/.exec(file);
   return m ? { session: m[1]!, account: m[2]! } : null;
 }
-
-export { STATUS_LINE_SCRIPT, userStatusLineCommand } from "../claude/status-line-files.js";

@@ -7,12 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
-import {
-  StatusFeed,
-  type StatusLineFiles,
-  writeStatusLineFiles,
-  writeUserStatusLine,
-} from "../../src/quota/status-feed.js";
+import { type StatusLineFiles, writeStatusLineFiles, writeUserStatusLine } from "../../src/claude/status-line-files.js";
+import { StatusFeed } from "../../src/quota/status-feed.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 

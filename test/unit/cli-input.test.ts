@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkCommand, checkPromptText, CliInput, readInputState } from "../../src/sessions/cli-input.js";
+import { checkPromptText } from "../../src/claude/prompt-text.js";
+import { checkCommand, CliInput, readInputState } from "../../src/sessions/cli-input.js";
 import { classifyPane, DIALOGS, dialogLabel, type PaneDialog } from "../../src/sessions/pane-classify.js";
 
 const RULE = "─".repeat(80);

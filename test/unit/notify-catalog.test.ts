@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { dedupKey, sampleNotification, toNotification } from "../../src/notify/catalog.js";
 import { redactor, targetSecrets } from "../../src/notify/redact.js";
 import { render, type ResolvedTarget } from "../../src/notify/render.js";
-import { NOTIFY_EVENTS } from "../../src/notify/types.js";
+import { NOTIFY_EVENTS } from "../../src/config/notify-config.js";
 import type { EventRow } from "../../src/store/types.js";
 
 const T = Date.UTC(2026, 10, 30, 17, 0);

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import type { Deliver } from "../../src/notify/deliver.js";
 import { MAX_QUEUE, NotifyService } from "../../src/notify/notify-service.js";
 import type { Delivery } from "../../src/notify/render.js";
-import type { NotifyConfig } from "../../src/notify/types.js";
+import type { NotifyConfig } from "../../src/config/notify-config.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";

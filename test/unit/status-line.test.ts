@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseFeedName, parseStatusLine, userStatusLineCommand } from "../../src/quota/status-line.js";
+import { userStatusLineCommand } from "../../src/claude/status-line-files.js";
+import { parseFeedName, parseStatusLine } from "../../src/quota/status-line.js";
 
 const AT = 1_796_040_000_000;
 

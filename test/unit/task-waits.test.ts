@@ -14,7 +14,7 @@ import { TaskStore } from "../../src/inbox/task-store.js";
 import { taskView } from "../../src/inbox/task-types.js";
 import { deniedNote, nextWait, UNSEEN_WAIT_MS, type TaskWait } from "../../src/inbox/task-waits.js";
 import { readPermissionDialog } from "../../src/sessions/permission-dialog.js";
-import { checkPromptText } from "../../src/sessions/cli-input.js";
+import { checkPromptText } from "../../src/claude/prompt-text.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
