@@ -165,6 +165,8 @@ export class Daemon {
                 onIdleError: (m) => boxLog.warn({ err: m }, "shared store connection lost"),
               }),
             info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
+            reservationKeepMs: () => this.config.quota.min_dwell,
+            localUsage: (name) => this.poller.snapshot(name).figures, // called once running
           })
         : null;
     // Account choice first: accounts, figures and the policy only, so every service that picks an account gets it built.
@@ -184,7 +186,7 @@ export class Daemon {
       {
         store: this.store,
         accounts: this.accounts,
-        figures: this.poller,
+        figures: this.boxSync ? this.boxSync.withSharedUsage(this.poller) : this.poller, // any box's newest reading
         sessionRows: () => supervisedRows(this.store, specs),
         clock: this.clock,
       },
@@ -265,6 +267,7 @@ export class Daemon {
       chooser: this.chooser,
       clock: this.clock,
       log: this.log.child({ component: "quota" }),
+      reservations: this.boxSync?.reservations ?? null, // planned moves shared with other boxes (postgres)
     });
     // Usage from the CLIs' own status lines: the primary source; each new reading plans at once.
     this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () =>

@@ -3,17 +3,20 @@
 // - shares its account exhaustions: an `account.state` event to `exhausted` (LimitReactor, a refused
 //   prompt) is written to the shared store, kept in memory and written again while the database is away;
 // - takes other boxes' exhaustions: every `syncMs` it reads the marks in force and sets those accounts
-//   exhausted here too (account-marks.ts decides which), so the quota policy moves its sessions off them.
+//   exhausted here too (account-marks.ts decides which), so the quota policy moves its sessions off them;
+// - reads the other boxes' planned-move reservations at the same rounds (move-reservations.ts), for the policy.
 // The database being unreachable never stops the daemon: each failed round is logged once per outage and
 // the next round tries again (opening the store too, when the first open at boot failed).
 
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
-import type { SharedStore } from "../store/shared/shared-types.js";
+import type { SharedStore, SharedUsage } from "../store/shared/shared-types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { markToPublish, marksToApply, type MarkToPublish } from "./account-marks.js";
+import { MoveReservations } from "./move-reservations.js";
+import { newestFigures, usageToPublish, type FiguresLike } from "./shared-usage.js";
 
 export interface BoxSyncOptions {
   box: string;
@@ -31,6 +34,10 @@ export interface BoxSyncOptions {
   leaseTtlMs?: number;
   /** what the lease row says about this box (JSON) */
   info?: () => Record<string, unknown>;
+  /** how long a made move's reservation keeps counting (ms): quota.min_dwell; default 15 min */
+  reservationKeepMs?: () => number;
+  /** this box's own newest figures of an account (the usage poller's, fed by the status lines), to share */
+  localUsage?: (account: string) => FiguresLike;
 }
 
 export class BoxSync {
@@ -44,8 +51,21 @@ export class BoxSync {
   /** exhaustions not yet written, by account (the newest wins), with when they happened */
   private readonly pending = new Map<string, MarkToPublish & { at: number }>();
   private unsubscribe: (() => void) | null = null;
+  /** this box's planned-move reservations, and the other boxes' ones as of the last round */
+  readonly reservations: MoveReservations;
+  /** the newest reading of each account, whichever box took it, as of the last round */
+  private sharedUsage = new Map<string, SharedUsage>();
+  /** the time of the reading of each account this box wrote last */
+  private readonly published = new Map<string, number>();
 
-  constructor(private readonly o: BoxSyncOptions) {}
+  constructor(private readonly o: BoxSyncOptions) {
+    this.reservations = new MoveReservations({
+      box: o.box,
+      store: () => this.shared,
+      log: o.log,
+      keepMs: o.reservationKeepMs ?? (() => 15 * 60_000),
+    });
+  }
 
   /**
    * Subscribes to account state changes and opens the store once. Rejects on a configuration problem
@@ -148,12 +168,45 @@ export class BoxSync {
       for (const a of marksToApply(local, marks, this.o.box, this.o.clock.now())) {
         this.o.accounts.setState(a.account, "exhausted", a.until, a.reason);
       }
+      await this.shareUsage();
+      await this.reservations.refresh(this.o.clock.now());
       if (this.down) this.o.log.info({ box: this.o.box }, "shared store reachable again");
       this.down = false;
     } catch (e) {
       if (isCfError(e, "shared_store_unavailable")) this.noteDown(e);
       else this.o.log.error({ box: this.o.box, err: errorMessage(e) }, "shared store round failed");
     }
+  }
+
+  /** Writes this box's readings newer than those it wrote last; reads the newest of every box. */
+  private async shareUsage(): Promise<void> {
+    const s = this.shared!;
+    if (this.o.localUsage) {
+      for (const name of this.o.accounts.names()) {
+        const f = this.o.localUsage(name);
+        if (!usageToPublish(f, this.published.get(name))) continue;
+        await s.putUsage(name, f, f.fetchedAt!, f.source);
+        this.published.set(name, f.fetchedAt!);
+      }
+    }
+    this.sharedUsage = new Map((await s.latestUsage()).map((u) => [u.account, u]));
+  }
+
+  /**
+   * `src`'s snapshots with each account's figures replaced by another box's reading when that is newer
+   * (shared-usage.ts newestFigures): what account choice and the quota policy read, so a reading taken on
+   * any box counts for all. The rest of the snapshot (this box's poll status) is this box's.
+   */
+  withSharedUsage<F extends FiguresLike, S extends { figures: F }>(src: {
+    snapshot(account: string): S;
+  }): { snapshot(account: string): S } {
+    return {
+      snapshot: (account) => {
+        const snap = src.snapshot(account);
+        const figures = newestFigures(snap.figures, this.sharedUsage.get(account), this.o.box);
+        return figures === snap.figures ? snap : { ...snap, figures };
+      },
+    };
   }
 
   /** Stops the rounds, drops this box's lease (a clean stop) when the store is reachable, closes it. */

@@ -6,8 +6,8 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { QuotaChooser } from "./account-chooser.js";
-import { accountPressure, planTick } from "./policy.js";
-import type { PolicyDecision, PolicySession } from "./policy-types.js";
+import { accountPressure, moveCapacity, planTick } from "./policy.js";
+import type { OtherBoxReservation, PolicyDecision, PolicySession } from "./policy-types.js";
 import type { UsagePoller } from "./usage-poller.js";
 
 /** Kept here for the tests and benchmarks that import it; the value lives with the other config mappings. */
@@ -24,6 +24,20 @@ export interface QuotaDeps {
   chooser: QuotaChooser;
   clock: Clock;
   log: Logger;
+  /** planned-move reservations shared with other boxes (boxes/move-reservations.ts; store.backend: postgres) */
+  reservations?: MoveReserver | null;
+}
+
+/** What the quota monitor needs of the shared reservations (issue 19): boxes/move-reservations.ts. */
+export interface MoveReserver {
+  fromOtherBoxes(): readonly OtherBoxReservation[];
+  reserve(
+    session: string,
+    account: string,
+    capacity: number | null,
+    now: number,
+  ): Promise<{ ok: true; id: string | null } | { ok: false; held: number }>;
+  end(id: string | null, moved: boolean, now: number): Promise<void>;
 }
 
 /**
@@ -46,8 +60,10 @@ export class QuotaService {
   private readonly chooser: QuotaChooser;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly reservations: MoveReserver | null;
 
   constructor(deps: QuotaDeps) {
+    this.reservations = deps.reservations ?? null;
     this.store = deps.store;
     this.accounts = deps.accounts;
     this.sessions = deps.sessions;
@@ -79,7 +95,12 @@ export class QuotaService {
       const now = this.clock.now();
       const t0 = performance.now();
       const decisions = planTick(
-        { accounts: this.chooser.policyAccounts(now), sessions: this.policySessions(), params: this.chooser.params },
+        {
+          accounts: this.chooser.policyAccounts(now),
+          sessions: this.policySessions(),
+          params: this.chooser.params,
+          reservations: this.reservations?.fromOtherBoxes() ?? [],
+        },
         now,
       );
       this.lastTickMs = performance.now() - t0;
@@ -123,13 +144,37 @@ export class QuotaService {
           return;
         }
       }
-      const out = await this.swaps.swap({
-        session: d.session,
-        to: d.to,
-        reason: d.hard ? "quota_hard" : "quota_threshold",
-        urgent: false,
-        hard: d.hard,
-      });
+      // Several boxes: reserve the move's load on the target first, so every box's moves together stay
+      // within its threshold (less the hysteresis for an optimisation move, as planned).
+      const target = this.reservations ? this.chooser.policyAccounts(now).find((a) => a.name === d.to) : undefined;
+      let held: string | null = null;
+      if (this.reservations && target) {
+        const p = this.chooser.params;
+        const capacity = moveCapacity(target, p, now, d.hard ? 0 : p.hysteresis);
+        const r = await this.reservations.reserve(d.session, d.to, capacity, now);
+        if (!r.ok) {
+          this.store.appendEvent(now, "quota.decision.cancelled", d.session, d.from, {
+            reason: `${d.to} is full: ${r.held} move(s) onto it reserved by every box, room for ${capacity}`,
+            to: d.to,
+          });
+          return;
+        }
+        held = r.id;
+      }
+      let moved = false;
+      let out: Awaited<ReturnType<SwapService["swap"]>>;
+      try {
+        out = await this.swaps.swap({
+          session: d.session,
+          to: d.to,
+          reason: d.hard ? "quota_hard" : "quota_threshold",
+          urgent: false,
+          hard: d.hard,
+        });
+        moved = out.ok;
+      } finally {
+        await this.reservations?.end(held, moved, this.clock.now());
+      }
       if (out.ok) this.poller.pollSoon(d.to);
       else this.log.info({ session: d.session, outcome: out.outcome, reason: out.reason }, "planned move not made");
     } catch (e) {

@@ -14,6 +14,7 @@ import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-stor
 import { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { createLogger } from "../../src/util/log.js";
+import type { UsageFigures } from "../../src/quota/policy-types.js";
 import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
 
 const MISSING = postgresMissing();
@@ -34,6 +35,15 @@ const ACCOUNTS = ["acc1", "acc2", "acc3"].map((name) => ({
   link_files: [],
 }));
 
+const NONE: UsageFigures = { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" };
+const reading = (u5: number, at: number): UsageFigures => ({
+  fiveHour: { utilization: u5, resetsAt: at + H },
+  sevenDay: null,
+  perModelWeekly: {},
+  fetchedAt: at,
+  source: "statusline",
+});
+
 describe(
   "box sync: account exhaustions shared through PostgreSQL",
   { timeout: 120_000, skip: MISSING ?? false },
@@ -49,7 +59,7 @@ describe(
       rmSync(root, { recursive: true, force: true });
     });
 
-    function box(name: string, url: string, clock: ManualClock) {
+    function box(name: string, url: string, clock: ManualClock, usage?: Map<string, UsageFigures>) {
       const store = new Store(openDb(join(root, name)));
       const lines: string[] = [];
       const log = createLogger(
@@ -71,6 +81,7 @@ describe(
         clock,
         log,
         open: () => PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 }),
+        ...(usage ? { localUsage: (a: string) => usage.get(a) ?? NONE } : {}),
       });
       return { store, accounts, sync, lines };
     }
@@ -126,6 +137,62 @@ describe(
       const check = await PostgresSharedStore.open({ url, box: "check" });
       assert.deepEqual(await check.leases(), [], "a clean stop drops the leases");
       await check.close();
+      b1.store.close();
+      b2.store.close();
+    });
+
+    it("usage readings of any box count for all; other boxes' move reservations are read each round, a stopped box's dropped", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      const u1 = new Map([["acc1", reading(0.7, T0 - 5000)]]);
+      const u2 = new Map([["acc1", reading(0.4, T0 - 60_000)]]);
+      const b1 = box("box-1", url, clock, u1);
+      const b2 = box("box-2", url, clock, u2);
+      await b1.sync.connect();
+      await b2.sync.connect();
+      try {
+        await b1.sync.syncOnce();
+        await b2.sync.syncOnce();
+        const local2 = { snapshot: (a: string) => ({ status: "ok", figures: u2.get(a) ?? NONE }) };
+        const view2 = b2.sync.withSharedUsage(local2);
+        assert.equal(view2.snapshot("acc1").figures.fiveHour?.utilization, 0.7, "box 1's newer reading");
+        assert.equal(view2.snapshot("acc1").status, "ok", "the rest is box 2's");
+        assert.equal(view2.snapshot("acc2").figures, NONE, "no reading anywhere");
+        // box 2 reads acc1 later: its own reading wins again, on both boxes
+        clock.advance(1000);
+        u2.set("acc1", reading(0.75, T0 + 500));
+        await b2.sync.syncOnce();
+        await b1.sync.syncOnce();
+        assert.equal(view2.snapshot("acc1").figures.fiveHour?.utilization, 0.75);
+        const view1 = b1.sync.withSharedUsage({ snapshot: (a: string) => ({ figures: u1.get(a) ?? NONE }) });
+        assert.deepEqual(view1.snapshot("acc1").figures, reading(0.75, T0 + 500));
+        assert.deepEqual(
+          (await b1.sync.store!.usageByBox("acc1")).map((u) => [u.box, u.at]),
+          [
+            ["box-2", T0 + 500],
+            ["box-1", T0 - 5000],
+          ],
+        );
+
+        // box 1 reserves a move onto acc3: box 2 sees it at its next round, box 1 does not count its own
+        const r = await b1.sync.reservations.reserve("dev", "acc3", 2, clock.now());
+        assert.equal(r.ok, true);
+        await b2.sync.syncOnce();
+        await b1.sync.syncOnce();
+        assert.deepEqual(
+          b2.sync.reservations.fromOtherBoxes().map((x) => [x.box, x.session, x.account, x.sessions]),
+          [["box-1", "dev", "acc3", 1]],
+        );
+        assert.deepEqual(b1.sync.reservations.fromOtherBoxes(), []);
+        // box 1 stops (its lease is dropped, as when it lapses): its reservation no longer counts for box 2
+        await b1.sync.stop();
+        clock.advance(31_000);
+        await b2.sync.syncOnce();
+        assert.deepEqual(b2.sync.reservations.fromOtherBoxes(), []);
+      } finally {
+        await b1.sync.stop();
+        await b2.sync.stop();
+      }
       b1.store.close();
       b2.store.close();
     });
