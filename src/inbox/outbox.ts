@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureRealDir, writeFileAtomic } from "../util/fs-atomic.js";
 
@@ -25,34 +24,4 @@ export function writeResult(outboxDir: string, taskId: string, result: string): 
   const path = join(outboxDir, `${resultFileStem(taskId)}.md`);
   writeFileAtomic(path, result.endsWith("\n") ? result : `${result}\n`, 0o600);
   return path;
-}
-
-/**
- * The last assistant text of a transcript: the result of a turn whose Stop was applied without the
- * dispatcher seeing it (only possible when the task row and the session row disagree after a crash).
- */
-export function lastAssistantText(transcriptPath: string | null): string | null {
-  if (!transcriptPath) return null;
-  let text: string;
-  try {
-    text = readFileSync(transcriptPath, "utf8");
-  } catch {
-    return null;
-  }
-  const lines = text.split("\n");
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (!line.includes('"type":"assistant"')) continue;
-    try {
-      const o = JSON.parse(line) as { type?: string; message?: { content?: unknown } };
-      if (o.type !== "assistant" || !Array.isArray(o.message?.content)) continue;
-      const parts = (o.message.content as { type?: string; text?: string }[])
-        .filter((c) => c.type === "text" && typeof c.text === "string")
-        .map((c) => c.text!);
-      if (parts.length) return parts.join("\n");
-    } catch {
-      /* a line being written */
-    }
-  }
-  return null;
 }

@@ -1,9 +1,8 @@
-import { existsSync, realpathSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import type { StatusLineFiles } from "../claude/status-line-files.js";
 import { CfError } from "../util/errors.js";
 import type { LaunchEnv } from "./launch-env.js";
-import { checkAndRepairTranscript, type TranscriptRepair } from "./transcript-check.js";
+import { checkAndRepairTranscript, transcriptPathFor, type TranscriptRepair } from "../claude/transcript.js";
 
 export interface LaunchContext {
   binary: string;
@@ -31,21 +30,6 @@ export const AUTH_OVERRIDES = [
   "CLAUDE_CONFIG_DIR",
 ];
 
-/** The transcript folder name: the real cwd with every non-alphanumeric character turned into "-". */
-export function encodeProjectDir(cwd: string): string {
-  let real = cwd;
-  try {
-    real = realpathSync(cwd);
-  } catch {
-    /* not created yet */
-  }
-  return real.replace(/[^A-Za-z0-9]/g, "-");
-}
-
-export function transcriptPathFor(sharedProjectsDir: string, project: string, claudeSessionId: string): string {
-  return join(sharedProjectsDir, encodeProjectDir(project), `${claudeSessionId}.jsonl`);
-}
-
 export type ResumeCheck = "resume" | "fresh_same_id" | "fresh_new_id";
 
 export interface ResumeDecision {
@@ -61,7 +45,7 @@ export interface ResumeDecision {
  * unanswered (interrupted) prompt is refused with "No conversation found", and `--session-id` with an
  * id whose transcript exists may be refused too. So: a transcript with an assistant line → resume;
  * no transcript → start with the same id; a transcript without one → start a new conversation.
- * The transcript is checked line by line first (transcript-check.ts): a torn tail (a half-written last
+ * The transcript is checked line by line first (claude/transcript.ts): a torn tail (a half-written last
  * line, a block of NUL bytes) is cut off, a copy kept beside it; bad lines in the middle are reported.
  */
 export function decideResume(

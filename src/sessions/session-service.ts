@@ -364,7 +364,7 @@ export class SessionService {
   }
 
   /**
-   * Events for what the line-by-line transcript check found (transcript-check.ts). When a torn tail was cut
+   * Events for what the line-by-line transcript check found (claude/transcript.ts). When a torn tail was cut
    * and the unanswered prompt went with it, the prompt becomes `failedPrompt`, so it is resent (not a
    * continue note) once the CLI is up.
    */

@@ -3,14 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { encodeProjectDir, transcriptPathFor } from "../../src/claude/transcript.js";
 import {
   AUTH_OVERRIDES,
   buildLaunchArgv,
-  encodeProjectDir,
   type LaunchContext,
   resumeCheck,
   shouldResume,
-  transcriptPathFor,
 } from "../../src/sessions/launch.js";
 import { isCfError } from "../../src/util/errors.js";
 

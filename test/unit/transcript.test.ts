@@ -1,10 +1,11 @@
-// Transcripts checked line by line (issue 13 point 7): inspectTranscript on exact bytes, and the repair on a real file.
+// Transcripts (claude/transcript.ts): inspectTranscript on exact bytes, the repair on a real file (issue 13 point 7),
+// and the last assistant text a task's result is read from.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkAndRepairTranscript, inspectTranscript } from "../../src/sessions/transcript-check.js";
+import { checkAndRepairTranscript, inspectTranscript, lastAssistantText } from "../../src/claude/transcript.js";
 
 const user = (text: string) => JSON.stringify({ type: "user", message: { role: "user", content: text } });
 const toolResult = JSON.stringify({
@@ -103,5 +104,34 @@ describe("checkAndRepairTranscript", () => {
       [2],
     );
     assert.equal(checkAndRepairTranscript(join(dir, "missing.jsonl"), 1), null);
+  });
+});
+
+describe("lastAssistantText", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cf-transcript-last-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the text blocks of the last assistant line; a torn last line and non-text blocks skipped", () => {
+    const p = join(dir, "t.jsonl");
+    const toolUse = JSON.stringify({
+      type: "assistant",
+      message: { role: "assistant", content: [{ type: "tool_use", id: "x", name: "Bash", input: {} }] },
+    });
+    const two = JSON.stringify({
+      type: "assistant",
+      message: {
+        role: "assistant",
+        content: [
+          { type: "text", text: "first" },
+          { type: "text", text: "second" },
+        ],
+      },
+    });
+    writeFileSync(p, `${user("q")}\n${assistant("old")}\n${two}\n${toolUse}\n{"type":"assistant","mess`);
+    assert.equal(lastAssistantText(p), "first\nsecond");
+    writeFileSync(p, `${user("q")}\n${meta}\n`);
+    assert.equal(lastAssistantText(p), null);
+    assert.equal(lastAssistantText(join(dir, "missing.jsonl")), null);
+    assert.equal(lastAssistantText(null), null);
   });
 });

@@ -1,8 +1,10 @@
-// Transcripts checked line by line before a resume (issue 13 point 7). A transcript is JSONL the CLI
-// appends to; an interrupted append leaves a half-written last line or a block of NUL bytes
+// What the daemon knows about the CLI's transcripts, in one place: where one lives
+// (<projects dir>/<encoded cwd>/<conversation id>.jsonl), its last assistant text (a task's result), and the
+// line-by-line check before a resume (issue 13 point 7). A transcript is JSONL the CLI appends to; an interrupted append leaves a half-written last line or a block of NUL bytes
 // (anthropics/claude-code 53821, 49876). Cutting such a tail (a copy kept beside the file) lets the
 // conversation be resumed; a bad line in the middle is left as it is and reported by its number.
-import { chmodSync, copyFileSync, readFileSync, truncateSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, realpathSync, truncateSync } from "node:fs";
+import { join } from "node:path";
 
 export interface TranscriptReport {
   /** lines that parse as JSON objects */
@@ -119,4 +121,49 @@ export function checkAndRepairTranscript(path: string, now: number): TranscriptR
   chmodSync(copy, 0o600);
   truncateSync(path, report.tornTail.offset);
   return { report, copy };
+}
+
+/** The transcript folder name: the real cwd with every non-alphanumeric character turned into "-". */
+export function encodeProjectDir(cwd: string): string {
+  let real = cwd;
+  try {
+    real = realpathSync(cwd);
+  } catch {
+    /* not created yet */
+  }
+  return real.replace(/[^A-Za-z0-9]/g, "-");
+}
+
+export function transcriptPathFor(sharedProjectsDir: string, project: string, claudeSessionId: string): string {
+  return join(sharedProjectsDir, encodeProjectDir(project), `${claudeSessionId}.jsonl`);
+}
+
+/**
+ * The last assistant text of a transcript: the result of a turn whose Stop was applied without the
+ * dispatcher seeing it (only possible when the task row and the session row disagree after a crash).
+ */
+export function lastAssistantText(transcriptPath: string | null): string | null {
+  if (!transcriptPath) return null;
+  let text: string;
+  try {
+    text = readFileSync(transcriptPath, "utf8");
+  } catch {
+    return null;
+  }
+  const lines = text.split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line.includes('"type":"assistant"')) continue;
+    try {
+      const o = JSON.parse(line) as { type?: string; message?: { content?: unknown } };
+      if (o.type !== "assistant" || !Array.isArray(o.message?.content)) continue;
+      const parts = (o.message.content as { type?: string; text?: string }[])
+        .filter((c) => c.type === "text" && typeof c.text === "string")
+        .map((c) => c.text!);
+      if (parts.length) return parts.join("\n");
+    } catch {
+      /* a line being written */
+    }
+  }
+  return null;
 }
