@@ -5,7 +5,8 @@
 //   bare: `tmux new-session … claude --resume <id>` spawned → its SessionStart hook fired; and, like for
 //         like with the swap's carried note, `claude --resume <id> -- <prompt>` spawned → its UserPromptSubmit.
 // The difference is what the daemon adds (target: at most 250 ms, issue 13). Also prints the limit
-// reactor's part (StopFailure → swap started), each swap step, SessionStart → the resend's
+// reactor's part (StopFailure → swap started), each swap step, swap started → old CLI gone, a bare SIGTERM's
+// signal → process exited and → tmux pane dead (what the swap waits for now, and did before), SessionStart → the resend's
 // UserPromptSubmit, and the hook-to-state latency (hook file written → the store row updated and the signal raised).
 // Run: node --import tsx bench/swap/swap-overhead.ts   (SWAPS=7; needs tmux)
 import { randomUUID } from "node:crypto";
@@ -14,6 +15,7 @@ import { makeHarness } from "../../test/support/harness.js";
 import { cliEnv, claudeBinary, readSpool, writeHookSettings } from "../../test/support/real-cli.js";
 import { waitFor } from "../../test/support/wait.js";
 import type { SessionSignal } from "../../src/sessions/signals.js";
+import { processEnded, processStart } from "../../src/sessions/swap-process-exit.js";
 import { machine, median, quantile } from "../scale-report.js";
 
 const SWAPS = Number(process.env.SWAPS ?? 7);
@@ -73,6 +75,28 @@ try {
     await bareGone();
     return Date.now() - t;
   };
+  // SIGTERM to the idle bare CLI, as the swap does: signal → process exited (/proc: zombie or gone, what the swap
+  // now waits for) and → tmux marks the pane dead (what it waited for before), both in one loop.
+  const bareTerm = async (): Promise<{ proc: number; pane: number }> => {
+    h.tmux("set-option", "-w", "-t", "=bare:", "remain-on-exit", "on");
+    const pid = Number(h.tmux("list-panes", "-t", "=bare:", "-F", "#{pane_pid}").out.trim());
+    const start = processStart(pid);
+    if (start === null) throw new Error("bare CLI's /proc entry not readable");
+    const t = performance.now();
+    process.kill(pid, "SIGTERM");
+    let proc = 0;
+    let dead = 0;
+    while (!proc || !dead) {
+      if (!proc && processEnded(pid, start)) proc = performance.now() - t;
+      if (!dead && h.tmux("list-panes", "-t", "=bare:", "-F", "#{pane_dead}").out.trim() === "1")
+        dead = performance.now() - t;
+      if (performance.now() - t > 30_000) throw new Error("bare CLI did not end after SIGTERM");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    h.tmux("kill-session", "-t", "=bare");
+    await bareGone();
+    return { proc: Math.round(proc), pane: Math.round(dead) };
+  };
   // Typed as the daemon's prompt sender does (literal keys, wait for the input box, Enter): start → hook.
   const barePrompt = async (text: string): Promise<number> => {
     const t = Date.now();
@@ -114,6 +138,8 @@ try {
   const preMs: number[] = [];
   const gapMs: number[] = [];
   const goneMs: number[] = [];
+  const termProcMs: number[] = [];
+  const termPaneMs: number[] = [];
   const steps = new Map<string, number[]>();
   for (let i = 1; i <= SWAPS; i++) {
     const t0 = Date.now();
@@ -145,7 +171,9 @@ try {
       30_000,
       "bare carried answered",
     );
-    await bareExit();
+    const term = await bareTerm();
+    termProcMs.push(term.proc);
+    termPaneMs.push(term.pane);
 
     const from = d.sessions.get("dev")!.account!;
     const token = h.accountTokens[from]!;
@@ -217,6 +245,9 @@ try {
   );
   out(`StopFailure → swap started (the limit reactor's own-failure check): median ${median(preMs)} ms`);
   out(`swap steps (median ms): ${[...steps].map(([k, v]) => `${k} ${median(v)}`).join(", ")}`);
+  out(
+    `bare SIGTERM of an idle CLI: process exited median ${median(termProcMs)} ms, tmux pane dead median ${median(termPaneMs)} ms after the signal`,
+  );
   out(`swap started → old CLI gone (locked + checkpointed + turn_ended + exited): median ${median(goneMs)} ms`);
   out(`new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms`);
   out(

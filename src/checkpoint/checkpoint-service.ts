@@ -56,6 +56,15 @@ export class CheckpointService {
   }
 
   async take(name: string, reason: string): Promise<{ path: string; checkpoint: Checkpoint }> {
+    return this.save(await this.capture(name, reason));
+  }
+
+  /**
+   * A checkpoint of the session as it is now (its row, its pane), not yet written: take() is capture + save.
+   * A swap captures before its old CLI is gone and saves once the new one is launched, so the synchronous,
+   * fsynced write does not hold up the respawn. Throws CfError("no_such_session").
+   */
+  async capture(name: string, reason: string): Promise<Checkpoint> {
     const row = this.sessions.get(name);
     if (!row) throw new CfError("no_such_session", `no session named ${name}`);
     let pane: Checkpoint["pane"];
@@ -67,9 +76,13 @@ export class CheckpointService {
     } catch {
       pane = null; // no tmux session right now: the store still knows enough to restore
     }
-    const cp = buildCheckpoint(row, pane, this.clock.now(), reason);
+    return buildCheckpoint(row, pane, this.clock.now(), reason);
+  }
+
+  /** Writes a captured checkpoint (atomically; blocks for the fsyncs) and records the event; throws what the write throws. */
+  save(cp: Checkpoint): { path: string; checkpoint: Checkpoint } {
     const path = this.files.write(cp);
-    this.sessions.event("checkpoint.taken", name, row.account, { path, reason });
+    this.sessions.event("checkpoint.taken", cp.session.name, cp.session.account, { path, reason: cp.reason });
     return { path, checkpoint: cp };
   }
 

@@ -1,4 +1,5 @@
 import type { AccountService } from "../accounts/account-service.js";
+import type { Checkpoint } from "../checkpoint/checkpoint.js";
 import type { CheckpointService } from "../checkpoint/checkpoint-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
@@ -9,6 +10,7 @@ import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
 import { checkPromptText } from "./cli-input.js";
 import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
+import { processEnded, processStart } from "./swap-process-exit.js";
 import type { AccountChooser } from "./types.js";
 
 export interface SwapRequest {
@@ -175,14 +177,30 @@ export class SwapService {
     this.store.updateSession(req.session, { state: "swapping", stateReason: `to ${to}: ${req.reason}` }, started);
     await step("locked");
     let respawned = false;
+    // Captured before the old CLI goes, written once the new one is launched (or the swap fails): the write
+    // is synchronous and fsynced (5–30 ms on a loaded box), and would hold up noticing the old CLI's end.
+    let captured: Checkpoint | null = null;
+    const saveCheckpoint = () => {
+      const cp = captured;
+      captured = null;
+      if (!cp) return;
+      try {
+        this.checkpoints.save(cp);
+      } catch (e) {
+        // The swap goes on (the store row is what a restart restores from); the write's own error is an event.
+        this.log.warn({ session: req.session, err: errorMessage(e) }, "checkpoint before the swap not written");
+      }
+    };
     try {
       // An idle CLI (a refusal ended its turn, or no turn ran) is ended with SIGTERM, not /exit, while the
-      // checkpoint is written (it captures the pane first): issue 13 point 11.
-      const checkpoint = this.checkpoints.take(req.session, `before swap ${id}`);
+      // pane is captured for the checkpoint (the capture starts first): issue 13 point 11.
+      const checkpoint = this.checkpoints.capture(req.session, `before swap ${id}`);
       const idleCli = !turnWasRunning && (row.state === "idle" || row.state === "limited");
-      const terminating = idleCli ? this.terminateCli(req.session).catch(() => false) : Promise.resolve(false);
+      const terminating = idleCli
+        ? this.terminateCli(req.session).catch(() => false as const)
+        : Promise.resolve(false as const);
       try {
-        await checkpoint;
+        captured = await checkpoint;
       } catch (e) {
         await terminating;
         throw e;
@@ -193,12 +211,15 @@ export class SwapService {
       // A turn that ended while we waited (Stop, or its refusal) leaves an idle CLI too.
       const terminated = idleCli
         ? await terminating
-        : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false));
+        : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false as const));
       if (!terminated) await this.exitCli(req.session);
       // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
       const late = this.sessions.get(req.session)!;
       const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
-      await step("exited", cutLate ? "cut a turn that started during the swap" : terminated ? "SIGTERM" : undefined);
+      const how = terminated
+        ? `SIGTERM: ${terminated.how === "process" ? "process" : "pane"} gone ${terminated.ms} ms after the signal`
+        : undefined;
+      await step("exited", cutLate ? "cut a turn that started during the swap" : how);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
       // What is sent after the resume, decided before the launch: the continue note can then ride on the
@@ -210,7 +231,7 @@ export class SwapService {
       };
       const note = this.tuning.continueNote;
       let submitted: Promise<unknown> | null = null;
-      await this.launchOn(req.session, to, terminated, (fresh) => {
+      await this.launchOn(req.session, to, !!terminated, (fresh) => {
         // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
         const cutPrompt = fresh ? late.lastPrompt : note;
         // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
@@ -230,6 +251,7 @@ export class SwapService {
           );
         return carry;
       });
+      saveCheckpoint();
       const { resend, text, inTranscript } = plan;
       // The row names what is actually sent (the note, when it replaces the prompt): a daemon restarted after
       // the launch finds it already submitted (a carried note) and does not send the prompt on top.
@@ -265,6 +287,7 @@ export class SwapService {
       this.log.info({ session: req.session, from, to, ms: end - started }, "swap done");
       return { ok: true, swapId: id, from, to, durationMs: end - started, resent };
     } catch (e) {
+      saveCheckpoint();
       const reason = errorMessage(e);
       this.log.warn({ session: req.session, from, to, err: reason }, "swap failed; rolling back");
       return this.rollback(req, id, from, to, reason, respawned, resendFailed);
@@ -325,24 +348,35 @@ export class SwapService {
   }
 
   /**
-   * Ends an idle CLI with SIGTERM and waits (up to swap.exit_timeout) until its pane is dead; false when it
-   * is not (or its process is unknown): the caller then goes the /exit way. On SIGTERM the CLI shuts down as
+   * Ends an idle CLI with SIGTERM and waits (up to swap.exit_timeout) until its process has exited; false when
+   * it has not (or its process is unknown): the caller then goes the /exit way. On SIGTERM the CLI shuts down as
    * on /exit — writes what its transcript still lacks (the refused turn's error line comes a moment after
    * the StopFailure), its own `.claude.json`, fires SessionEnd — without the input box: no rate-limit dialog
    * to close first, and no `/exit` lines in the transcript (verified on 2.1.197 and 2.1.332,
    * docs/notes/cli-input.md). Only for an idle CLI: a running turn is interrupted and /exit-ed.
    */
-  private async terminateCli(name: string): Promise<boolean> {
+  private async terminateCli(name: string): Promise<{ ms: number; how: "process" | "pane" } | false> {
     const tmux = this.sessions.tmux;
     const pane = (await tmux.listPanes()).find((p) => p.session === name);
     if (!pane || pane.dead || !pane.pid) return false;
+    const pid = pane.pid;
+    const start = processStart(pid);
     try {
-      process.kill(pane.pid, "SIGTERM");
+      process.kill(pid, "SIGTERM");
     } catch {
       return false;
     }
-    const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
-    return !!(await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: 15 }));
+    // The process's own end, read from /proc every 5 ms (no process spawned): tmux marks the pane dead
+    // 120–170 ms later, and the respawn needs no more than the CLI gone — its transcript lines, its
+    // `.claude.json` and its SessionEnd hook are all written before it exits (swap-process-exit.ts,
+    // docs/notes/swap-exit.md). Without /proc, tmux's pane state.
+    const dead =
+      start !== null
+        ? () => processEnded(pid, start)
+        : async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+    const signalled = Date.now();
+    const gone = await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: start !== null ? 5 : 15 });
+    return gone ? { ms: Date.now() - signalled, how: start !== null ? "process" : "pane" } : false;
   }
 
   /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. `live`: the pane is known to be there. */
