@@ -1,7 +1,7 @@
 // The CLI side of `accounts add NAME` / `accounts remove NAME` (the work is in ops/accounts-commands.ts).
 import { runAccountsAdd, runAccountsRemove } from "../ops/accounts-commands.js";
 import { ExitError } from "../ops/cli-config.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 
 export interface AccountsCliOptions {
   json?: boolean;

@@ -7,7 +7,7 @@ import { anthropicEnvWarnings } from "../ops/env-warnings.js";
 import { readEnvFile, tokenFileFor } from "../ops/env-file.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import { createLogger, type Logger } from "../util/log.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
 import { homedir } from "node:os";
 

@@ -5,7 +5,8 @@ import { errorMessage, isCfError } from "../util/errors.js";
 import { errorText, localCall, operatorToken } from "../ops/control-client.js";
 import { runDaemon } from "./daemon-command.js";
 import { registerTaskCommands } from "./task-commands.js";
-import { registerOpsCommands } from "../ops/commands.js";
+import { registerOpsCommands } from "./ops-commands.js";
+import { notRunning, type CliIo } from "./io.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
 import { registerStopCommand } from "./stop-command.js";
@@ -15,12 +16,6 @@ import { accountsEdit, type AccountsCliOptions } from "./accounts-edit-command.j
 import { describeTrigger, explainError } from "./human.js";
 import { tokenFileFor } from "../ops/env-file.js";
 import { packageVersion } from "../ops/cli-binary.js";
-
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
 
 /** Builds the command tree. Every action throws ExitError for a non-zero exit; nothing calls process.exit here. */
 export function buildProgram(io: CliIo): Command {
@@ -251,14 +246,6 @@ async function local(
   const said = describeTrigger(path, body, r.body);
   io.out(json ? `${JSON.stringify(r.body, null, 2)}\n` : `${said.text}\n`);
   if (!said.ok) throw new ExitError(1, "");
-}
-
-/** "cannot reach the daemon …" with what to do about it. */
-export function notRunning(c: { state_dir: string }, e: unknown): string {
-  return (
-    `cannot reach the daemon (its control socket in ${c.state_dir}: ${errorMessage(e)}); is it running? ` +
-    "Start it with `claude-failover daemon` (or `systemctl --user start claude-failover`, or run the quick start again)"
-  );
 }
 
 /** Entry used by bin.ts and tests: returns the exit code. */

@@ -5,8 +5,7 @@ import { tokenFileFor } from "../ops/env-file.js";
 import { localCall, operatorToken } from "../ops/control-client.js";
 import { explainError } from "./human.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
-import type { CliIo } from "./main.js";
-import { notRunning } from "./main.js";
+import { notRunning, type CliIo } from "./io.js";
 
 interface TestResult {
   target: string;

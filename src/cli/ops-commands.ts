@@ -1,14 +1,15 @@
-// The operator's setup commands (init, login, doctor), added to the CLI's command tree.
+// The operator's setup commands (init, login, doctor), added to the CLI's command tree; the work is in ops/.
 import type { Command } from "commander";
-import { loadCliConfig } from "./cli-config.js";
-import { runDoctor } from "./doctor.js";
-import { runInit, type InitOptions, type OpsIo } from "./init.js";
-import { runLogin } from "./login.js";
+import { loadCliConfig } from "../ops/cli-config.js";
+import { runDoctor } from "../ops/doctor.js";
+import { runInit, type InitOptions } from "../ops/init.js";
+import { runLogin } from "../ops/login.js";
+import type { CliIo } from "./io.js";
 
 // Repeatable options start undefined (commander would print a default of [] in --help).
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
-export function registerOpsCommands(program: Command, io: OpsIo, cfgFlag: () => string | undefined): void {
+export function registerOpsCommands(program: Command, io: CliIo, cfgFlag: () => string | undefined): void {
   program
     .command("init")
     .description("write a config, prepare the account homes, and print or install the systemd unit")

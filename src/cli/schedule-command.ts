@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { errorText, localCall } from "../ops/control-client.js";
 import { ago, table } from "./format.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 
 type Obj = Record<string, unknown>;
 

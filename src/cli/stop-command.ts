@@ -7,7 +7,7 @@ import { Tmux } from "../tmux/tmux.js";
 import { pollUntil } from "../util/wait.js";
 import { localCall } from "../ops/control-client.js";
 import { loadCliConfig } from "../ops/cli-config.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 
 /** Whether `pid` still runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
 function alive(pid: number): boolean {

@@ -7,7 +7,7 @@ import { errorMessage } from "../util/errors.js";
 import { errorText, localCall, operatorToken, type ClientResponse } from "../ops/control-client.js";
 import { ago, table } from "./format.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 
 type Obj = Record<string, unknown>;
 

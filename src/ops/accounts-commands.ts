@@ -15,7 +15,7 @@ import { errorMessage } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs-atomic.js";
 import { pollUntil } from "../util/wait.js";
 import { addAccountText, removeAccountText, setAccountDisabledText, type EditResult } from "./accounts-edit.js";
-import type { OpsIo } from "./init.js";
+import type { OpsIo } from "./io.js";
 import { runLogin, type TermIn, type TermOut } from "./login.js";
 import { existsSync } from "node:fs";
 

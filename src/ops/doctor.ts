@@ -20,7 +20,7 @@ import {
   type Run,
   type UnitLocation,
 } from "./doctor-system.js";
-import type { OpsIo } from "./init.js";
+import type { OpsIo } from "./io.js";
 import { unitDirFor } from "./init.js";
 import { UNIT_NAME, which } from "./unit-file.js";
 

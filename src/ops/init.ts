@@ -24,13 +24,8 @@ import {
   projectSessions,
   type InitAccount,
 } from "./init-config.js";
+import type { OpsIo } from "./io.js";
 import { daemonArgv, readTemplate, renderUnit, servicePath, UNIT_NAME, which, type UnitScope } from "./unit-file.js";
-
-export interface OpsIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
 
 export interface InitOptions {
   accountsDir?: string;

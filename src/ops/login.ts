@@ -13,7 +13,7 @@ import { ExitError } from "./cli-config.js";
 import { pathsFor } from "../config/paths.js";
 import { describeDuplicate, duplicateLogins, readIdentity } from "./identity.js";
 import { secretEnvNames } from "./secret-env.js";
-import type { OpsIo } from "./init.js";
+import type { OpsIo } from "./io.js";
 
 /** The user's terminal: raw mode is switched on only when it is one. */
 export interface TermIn extends NodeJS.ReadableStream {
