@@ -7,17 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import type { Daemon } from "../../src/daemon.js";
-import { makeHarness, type Harness } from "../support/harness.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import type { Harness } from "../support/harness.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, twoBoxHarnesses } from "../support/two-boxes.js";
 import { waitFor } from "../support/wait.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("multi-box (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
-
-const store = (name: string) => ({ store: { backend: "postgres", postgres_url_env: "CF_TEST_PG_URL" }, box: { name } });
+const MISSING = postgresGate("multi-box");
 
 describe("two boxes share account exhaustions through PostgreSQL", { timeout: 240_000, skip: MISSING ?? false }, () => {
   let pg: TestPostgres;
@@ -29,10 +24,14 @@ describe("two boxes share account exhaustions through PostgreSQL", { timeout: 24
   before(async () => {
     pg = await startPostgres();
     url = await pg.createDatabase();
-    h1 = await makeHarness({ accounts: 2, dedicated: [], config: store("box-1") });
-    h2 = await makeHarness({ accounts: 2, config: { ...store("box-2"), quota: { min_dwell: "0s" } } });
-    h1.env.CF_TEST_PG_URL = url;
-    h2.env.CF_TEST_PG_URL = url;
+    [h1, h2] = await twoBoxHarnesses(
+      url,
+      ["box-1", "box-2"],
+      [
+        { accounts: 2, dedicated: [] },
+        { accounts: 2, config: { quota: { min_dwell: "0s" } } },
+      ],
+    );
     d1 = await h1.start();
     d2 = await h2.start();
     await waitFor(() => d2.sessions.get("dev")?.state === "idle", 90_000, "box 2's session idle");
