@@ -31,8 +31,12 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
       90_000,
       "parked",
     );
-    assert.equal(d.accounts.row("a").state, "exhausted");
-    assert.equal(d.accounts.row("b").state, "exhausted");
+    // On failure, the events and the park's reason say how it got here (CI has seen B still active once).
+    const events = (): string =>
+      `parked: ${parked.stateReason}; ` +
+      JSON.stringify(d.store.tailEvents(300).filter((e) => e.kind !== "account.home_prepared"));
+    assert.equal(d.accounts.row("a").state, "exhausted", events());
+    assert.equal(d.accounts.row("b").state, "exhausted", events());
     assert.ok(parked.parkedUntil && parked.parkedUntil > clock.now(), "resume time known from the limit message");
     assert.equal(parked.failedPrompt, "nobody can answer this yet");
     // The reset passes (the service resets its counters then).
@@ -50,7 +54,7 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
     assert.equal(
       t.allUserTexts.join("\n").split("nobody can answer this yet").length - 1,
       1,
-      JSON.stringify(t.allUserTexts),
+      `${JSON.stringify(t.allUserTexts)}; ${events()}`,
     );
     assert.ok([h.accountTokens.a, h.accountTokens.b].includes(t.token!));
     await waitFor(() => idle(d) && d.sessions.get("dev")?.lastPromptAnswered, 30_000, "idle again");
