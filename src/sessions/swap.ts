@@ -196,9 +196,7 @@ export class SwapService {
       // pane is captured for the checkpoint (the capture starts first): issue 13 point 11.
       const checkpoint = this.checkpoints.capture(req.session, `before swap ${id}`);
       const idleCli = !turnWasRunning && (row.state === "idle" || row.state === "limited");
-      const terminating = idleCli
-        ? this.terminateCli(req.session).catch(() => false as const)
-        : Promise.resolve(false as const);
+      const terminating = idleCli ? this.terminateCli(req.session).catch(() => false) : Promise.resolve(false);
       try {
         captured = await checkpoint;
       } catch (e) {
@@ -211,15 +209,12 @@ export class SwapService {
       // A turn that ended while we waited (Stop, or its refusal) leaves an idle CLI too.
       const terminated = idleCli
         ? await terminating
-        : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false as const));
+        : !cut && turnWasRunning && (await this.terminateCli(req.session).catch(() => false));
       if (!terminated) await this.exitCli(req.session);
       // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
       const late = this.sessions.get(req.session)!;
       const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
-      const how = terminated
-        ? `SIGTERM: ${terminated.how === "process" ? "process" : "pane"} gone ${terminated.ms} ms after the signal`
-        : undefined;
-      await step("exited", cutLate ? "cut a turn that started during the swap" : how);
+      await step("exited", cutLate ? "cut a turn that started during the swap" : terminated ? "SIGTERM" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
       // What is sent after the resume, decided before the launch: the continue note can then ride on the
@@ -231,7 +226,7 @@ export class SwapService {
       };
       const note = this.tuning.continueNote;
       let submitted: Promise<unknown> | null = null;
-      await this.launchOn(req.session, to, !!terminated, (fresh) => {
+      await this.launchOn(req.session, to, terminated, (fresh) => {
         // A cut turn gets a continue note; if the conversation had to start afresh, the cut prompt itself.
         const cutPrompt = fresh ? late.lastPrompt : note;
         // A turn refused while we waited for it to end (its StopFailure lands here, the limit reactor is
@@ -333,8 +328,15 @@ export class SwapService {
    */
   private async exitCli(name: string): Promise<void> {
     const tmux = this.sessions.tmux;
-    const dead = async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
-    if (await dead()) return;
+    const pane = (await tmux.listPanes()).find((p) => p.session === name);
+    if (!pane || pane.dead) return;
+    // As in terminateCli: the process's own end (from /proc) when it can be read, tmux's pane state otherwise.
+    const pid = pane.pid;
+    const start = pid ? processStart(pid) : null;
+    const dead = async () =>
+      pid && start !== null
+        ? processEnded(pid, start)
+        : (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
     await this.sessions.prompts.input.command(name, "/exit", {
       internal: true,
       dismissAny: true,
@@ -355,7 +357,7 @@ export class SwapService {
    * to close first, and no `/exit` lines in the transcript (verified on 2.1.197 and 2.1.332,
    * docs/notes/cli-input.md). Only for an idle CLI: a running turn is interrupted and /exit-ed.
    */
-  private async terminateCli(name: string): Promise<{ ms: number; how: "process" | "pane" } | false> {
+  private async terminateCli(name: string): Promise<boolean> {
     const tmux = this.sessions.tmux;
     const pane = (await tmux.listPanes()).find((p) => p.session === name);
     if (!pane || pane.dead || !pane.pid) return false;
@@ -374,9 +376,7 @@ export class SwapService {
       start !== null
         ? () => processEnded(pid, start)
         : async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
-    const signalled = Date.now();
-    const gone = await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: start !== null ? 5 : 15 });
-    return gone ? { ms: Date.now() - signalled, how: start !== null ? "process" : "pane" } : false;
+    return !!(await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: start !== null ? 5 : 15 }));
   }
 
   /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. `live`: the pane is known to be there. */
