@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
-import { LoginLedger, loginLedgerPath } from "./accounts/login-ledger.js";
+import { LoginLedger } from "./accounts/login-ledger.js";
 import { parseListen } from "./config/fields.js";
 import type { Config } from "./config/types.js";
 import {
@@ -55,7 +55,6 @@ import { openDb } from "./store/db.js";
 import { openSharedStore } from "./store/shared/open-shared-store.js";
 import { BoxSync } from "./boxes/box-sync.js";
 import { RetentionService } from "./store/retention.js";
-import { outboxDirFor } from "./config/paths.js";
 import { Store } from "./store/store.js";
 import { realExec, type Exec } from "./tmux/exec.js";
 import { Tmux } from "./tmux/tmux.js";
@@ -297,10 +296,10 @@ export class Daemon {
     this.retention = new RetentionService(
       this.store,
       {
-        spoolBad: join(this.paths.spoolDir, "bad"),
+        spoolBad: this.paths.spoolBadDir,
         processed: join(c.inbox.dir, "processed"),
         rejected: join(c.inbox.dir, "rejected"),
-        outbox: outboxDirFor(c.inbox.dir),
+        outbox: this.paths.outboxDir,
       },
       c.retention,
       this.clock,
@@ -400,7 +399,7 @@ export class Daemon {
     // First of all: a second daemon on this state dir stops here (InstanceLockedError), before it drains
     // the spool, touches a session or a task, or removes the running one's control.sock.
     ensurePrivateDir(opts.config.state_dir);
-    const lock = InstanceLock.acquire(opts.config.state_dir);
+    const lock = InstanceLock.acquire(pathsFor(opts.config));
     const tok = readToken(opts.env, opts.config.mcp_http.bearer_token_env);
     let d: Daemon;
     let opened: Opened | null = null;
@@ -443,12 +442,12 @@ export class Daemon {
     );
     try {
       writeFailures.start();
-      const statusFiles = writeStatusLineFiles(paths.stateDir);
-      const hookFiles = writeHookFiles(paths.stateDir, statusFiles.script, {
+      const statusFiles = writeStatusLineFiles(paths.statusLineDir);
+      const hookFiles = writeHookFiles(paths.hookFiles, statusFiles.script, {
         acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
       });
       const realHome = opts.realHome ?? homedir();
-      const launchFiles = new LaunchEnvFiles(`${paths.stateDir}/launch`);
+      const launchFiles = new LaunchEnvFiles(paths.launchDir);
       const bin = resolveBinary(c, opts.env, opts.log, undefined);
       const launch = launchContext(c, {
         binary: bin.path,
@@ -458,7 +457,7 @@ export class Daemon {
         launchFiles,
         userHome: realHome,
       });
-      const logins = new LoginLedger(loginLedgerPath(paths.stateDir));
+      const logins = new LoginLedger(paths.loginLedger);
       return {
         paths,
         store,
@@ -499,7 +498,7 @@ export class Daemon {
     const pending = recovery.collect();
     await this.leaveOldTmuxServer(opts);
     await this.reconcile();
-    recordSocket(this.paths.stateDir, c.tmux.socket);
+    recordSocket(this.paths.tmuxSocketRecord, c.tmux.socket);
     this.retryCliFailed();
     await this.inbox.start();
     this.schedules.start(); // runs missed while down first (catch_up), then the timer
@@ -563,7 +562,7 @@ export class Daemon {
 
   /** A reloaded config into the running services: each gets the config/params.ts mapping it was built with. */
   private applyTunables(c: Config): void {
-    writeHookFiles(this.paths.stateDir, this.statusFiles.script, {
+    writeHookFiles(this.paths.hookFiles, this.statusFiles.script, {
       acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
     });
     const bypass = bypassWarning(c);
@@ -693,7 +692,7 @@ export class Daemon {
 
   /** tmux.socket changed since the last run: end our sessions on the old server first (ops/socket-change.ts). */
   private async leaveOldTmuxServer(opts: DaemonOptions): Promise<void> {
-    const was = recordedSocket(this.paths.stateDir);
+    const was = recordedSocket(this.paths.tmuxSocketRecord);
     if (was === null || was === this.config.tmux.socket) return;
     const ended = await endSessionsOnOldServer({
       old: new Tmux(opts.exec ?? realExec(), was),

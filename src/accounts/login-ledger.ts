@@ -19,7 +19,6 @@
 // refresh tokens are stored, never tokens; the credentials file is only read.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs-atomic.js";
 import { readCredentials } from "./credentials.js";
 
@@ -123,10 +122,6 @@ export function loginView(
     loginEndsBy: endsBy,
     warning,
   };
-}
-
-export function loginLedgerPath(stateDir: string): string {
-  return join(stateDir, "logins.json");
 }
 
 /** Reads the ledger file; a missing or damaged one is empty (it is rebuilt by watching). */

@@ -15,9 +15,8 @@ export interface StatusLineFiles {
   userDir: string;
 }
 
-/** Writes the status-line script and its folders under `stateDir/statusline` (0700, script 0700). */
-export function writeStatusLineFiles(stateDir: string): StatusLineFiles {
-  const root = join(stateDir, "statusline");
+/** Writes the status-line script and its folders under `root` (config/paths.ts statusLineDir; 0700, script 0700). */
+export function writeStatusLineFiles(root: string): StatusLineFiles {
   const files = { script: join(root, "statusline.sh"), feedDir: join(root, "feed"), userDir: join(root, "user") };
   for (const d of [root, files.feedDir, files.userDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   writeFileAtomic(files.script, STATUS_LINE_SCRIPT, 0o700);

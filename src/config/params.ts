@@ -8,8 +8,7 @@
  * DispatchSettings, HttpOptions): this file does not import them, so config/ (which every folder imports)
  * depends on no service folder; the compiler checks each result where the daemon passes it to its service.
  */
-import { join } from "node:path";
-import { outboxDirFor } from "./paths.js";
+import { pathsFor } from "./paths.js";
 import type { Config } from "./types.js";
 
 /** Utilization one moved session is assumed to add to its target's 5-hour window while planning a tick. */
@@ -87,9 +86,9 @@ export function dispatchSettings(c: Config) {
     defaultProject: a.project ?? null,
     retry: { maxAttempts: a.max_attempts, backoffMs: a.retry_backoff, backoffMaxMs: a.retry_backoff_max },
     confirmTimeoutMs: c.swap.confirm_timeout,
-    outboxDir: outboxDirFor(c.inbox.dir),
+    outboxDir: pathsFor(c).outboxDir,
     taskTimeoutMs: a.task_timeout ?? null,
-    worktreeDir: join(c.state_dir, "worktrees"),
+    worktreeDir: pathsFor(c).worktreeDir,
     worktreePrefix: a.worktree_prefix,
     keepWorktrees: c.pool.keep_worktrees,
   };

@@ -23,6 +23,7 @@ import {
   stringList,
 } from "./fields.js";
 import type { Config, ConfigContext } from "./types.js";
+import { stateLayout } from "./paths.js";
 import { scheduleIssues, scheduleSchema } from "./schedules.js";
 import { boxSchema, storeSchema } from "./store-config.js";
 import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from "./notify-config.js";
@@ -393,14 +394,15 @@ export function defaultAllowedRoots(projects: string[], home: string): string[] 
 /** Directories that default to places under state_dir. */
 function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
   const state_dir = c.state_dir ?? defaultStateDir(ctx.env, ctx.home);
+  const defaults = stateLayout(state_dir).defaults;
   return {
     ...c,
     state_dir,
-    pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? join(state_dir, "shared", "projects") },
-    checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? join(state_dir, "checkpoints") },
+    pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? defaults.sharedProjectsDir },
+    checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? defaults.checkpointDir },
     inbox: {
       ...c.inbox,
-      dir: c.inbox.dir ?? join(state_dir, "inbox"),
+      dir: c.inbox.dir ?? defaults.inboxDir,
       allowed_roots:
         c.inbox.allowed_roots ??
         defaultAllowedRoots(

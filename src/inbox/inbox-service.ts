@@ -13,7 +13,7 @@ import type { SharedStore } from "../store/shared/shared-types.js";
 import { dispatchSettings } from "../config/params.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
-import { outboxDirFor } from "../config/paths.js";
+import { pathsFor } from "../config/paths.js";
 import { Pool, type SessionLayer } from "./pool.js";
 import { validateTask, type Parsed, type TaskFields, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";
@@ -73,8 +73,8 @@ export class InboxService {
   ) {
     this.config = config;
     this.tasks = new TaskStore(deps.store.db);
-    this.outboxDir = outboxDirFor(config.inbox.dir);
-    this.worktreeDir = join(config.state_dir, "worktrees");
+    this.outboxDir = pathsFor(config).outboxDir;
+    this.worktreeDir = pathsFor(config).worktreeDir;
     this.pool = new Pool(
       deps.sessions,
       this.tasks,

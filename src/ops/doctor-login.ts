@@ -1,7 +1,8 @@
 // Doctor checks of each login's age (from the daemon's login ledger, read-only) and of how the usage
 // endpoint treats this client (asked of the running daemon, if any).
 import { readCredentials } from "../accounts/credentials.js";
-import { loginLedgerPath, loginView, readLoginLedger, type LoginView } from "../accounts/login-ledger.js";
+import { loginView, readLoginLedger, type LoginView } from "../accounts/login-ledger.js";
+import { pathsFor } from "../config/paths.js";
 import { localCall } from "./control-client.js";
 import type { Config } from "../config/types.js";
 import { humanDuration, ok, warn, type Check } from "./doctor-report.js";
@@ -20,7 +21,7 @@ export function describeLogin(v: LoginView, now: number): string {
 
 /** Per account with credentials: ok with the login's age, warn ahead of its likely end (about 30 days after login). */
 export function checkLogins(c: Config, now: number): Check[] {
-  const ledger = readLoginLedger(loginLedgerPath(c.state_dir));
+  const ledger = readLoginLedger(pathsFor(c).loginLedger);
   const out: Check[] = [];
   for (const a of c.accounts) {
     const r = readCredentials(a.home);

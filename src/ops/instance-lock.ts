@@ -3,12 +3,8 @@
 // (SIGKILL, OOM, power cut): no stale lock to guess about, no PID-reuse race. See docs/architecture.md.
 import Database from "better-sqlite3";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { CfError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs-atomic.js";
-
-export const LOCK_FILE = "daemon.lock";
-export const PID_FILE = "daemon.pid";
 
 /** Exit status of a daemon that finds another one on its state dir (systemd: RestartPreventExitStatus=2). */
 export const EXIT_LOCKED = 2;
@@ -29,7 +25,7 @@ export class InstanceLockedError extends CfError {
 }
 
 /**
- * The exclusive lock on `<stateDir>/daemon.lock`: an SQLite connection in EXCLUSIVE locking mode inside an
+ * The exclusive lock on the lock file (config/paths.ts lockFile, `<state_dir>/daemon.lock`): an SQLite connection in EXCLUSIVE locking mode inside an
  * open EXCLUSIVE transaction (no journal file: journal_mode MEMORY). Another process, or another
  * connection in this one, gets SQLITE_BUSY at once. The lock file must never be opened any other way in
  * this process: closing any descriptor of a file drops the process's fcntl locks on it.
@@ -37,16 +33,19 @@ export class InstanceLockedError extends CfError {
 export class InstanceLock {
   private constructor(
     private db: Database.Database | null,
-    readonly stateDir: string,
+    readonly pidFile: string,
   ) {}
 
   /**
-   * Takes the lock, then writes `daemon.pid` (0600). The state dir must exist. Throws InstanceLockedError
+   * Takes the lock, then writes the PID file (`daemon.pid`, 0600). The state dir must exist. Throws InstanceLockedError
    * when another daemon holds it; waits up to `pidWaitMs` for that daemon's PID file (it writes it just
    * after taking the lock).
    */
-  static acquire(stateDir: string, opts: { pid?: number; pidWaitMs?: number } = {}): InstanceLock {
-    const path = join(stateDir, LOCK_FILE);
+  static acquire(
+    files: { lockFile: string; pidFile: string },
+    opts: { pid?: number; pidWaitMs?: number } = {},
+  ): InstanceLock {
+    const path = files.lockFile;
     const db = new Database(path, { timeout: 0 });
     try {
       db.pragma("journal_mode = MEMORY");
@@ -56,26 +55,26 @@ export class InstanceLock {
       db.close();
       if ((e as { code?: string }).code !== "SQLITE_BUSY")
         throw new CfError("lock_failed", `cannot lock ${path}: ${(e as Error).message}`, { cause: e });
-      throw new InstanceLockedError(path, waitForHolder(stateDir, opts.pidWaitMs ?? 500));
+      throw new InstanceLockedError(path, waitForHolder(files.pidFile, opts.pidWaitMs ?? 500));
     }
-    writeFileAtomic(join(stateDir, PID_FILE), `${opts.pid ?? process.pid}\n`, 0o600);
-    return new InstanceLock(db, stateDir);
+    writeFileAtomic(files.pidFile, `${opts.pid ?? process.pid}\n`, 0o600);
+    return new InstanceLock(db, files.pidFile);
   }
 
   /** Removes the PID file and drops the lock (idempotent). */
   release(): void {
     if (!this.db) return;
-    rmSync(join(this.stateDir, PID_FILE), { force: true });
+    rmSync(this.pidFile, { force: true });
     this.db.close();
     this.db = null;
   }
 }
 
 /** The PID in `daemon.pid` if it names a live process, polling until `waitMs` has passed. */
-function waitForHolder(stateDir: string, waitMs: number): number | null {
+function waitForHolder(pidFile: string, waitMs: number): number | null {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const pid = readPid(join(stateDir, PID_FILE));
+    const pid = readPid(pidFile);
     if (pid !== null && alive(pid)) return pid;
     if (Date.now() >= deadline) return pid;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // start-up only: a short synchronous pause

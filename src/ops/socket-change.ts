@@ -3,23 +3,25 @@
 // The daemon remembers the socket it used (state_dir/tmux-socket); at start, before it adopts or
 // creates sessions, it ends its own sessions on the old server, each after its running turn.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Tmux } from "../tmux/tmux.js";
 import { writeFileAtomic } from "../util/fs-atomic.js";
 import { pollUntil } from "../util/wait.js";
 
-/** The socket the daemon used last ("" = tmux's default server), or null when it never recorded one. */
-export function recordedSocket(stateDir: string): string | null {
+/**
+ * The socket the daemon used last ("" = tmux's default server), or null when it never recorded one. `file`:
+ * config/paths.ts tmuxSocketRecord.
+ */
+export function recordedSocket(file: string): string | null {
   try {
-    const v = (JSON.parse(readFileSync(join(stateDir, "tmux-socket"), "utf8")) as { socket?: unknown }).socket;
+    const v = (JSON.parse(readFileSync(file, "utf8")) as { socket?: unknown }).socket;
     return typeof v === "string" ? v : null;
   } catch {
     return null;
   }
 }
 
-export function recordSocket(stateDir: string, socket: string): void {
-  writeFileAtomic(join(stateDir, "tmux-socket"), `${JSON.stringify({ socket })}\n`, 0o600);
+export function recordSocket(file: string, socket: string): void {
+  writeFileAtomic(file, `${JSON.stringify({ socket })}\n`, 0o600);
 }
 
 export interface SocketMoveDeps {

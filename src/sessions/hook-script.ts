@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs-atomic.js";
 
 // PermissionRequest: fires the moment a tool-permission dialog opens, with tool_name and tool_input (the
@@ -52,12 +51,11 @@ function shq(s: string): string {
  * again on reload (same paths, atomically).
  */
 export function writeHookFiles(
-  stateDir: string,
+  files: HookFiles,
   statusLineScript?: string,
   opts: { acceptBypass?: boolean } = {},
 ): HookFiles {
-  const script = join(stateDir, "hook.sh");
-  const settings = join(stateDir, "hooks-settings.json");
+  const { script, settings } = files;
   writeFileAtomic(script, HOOK_SCRIPT, 0o700);
   const hooks: Record<string, unknown> = {};
   for (const ev of HOOK_EVENTS) {

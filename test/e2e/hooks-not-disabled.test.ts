@@ -15,6 +15,7 @@ import { writeHookFiles } from "../../src/sessions/hook-script.js";
 import { startStandInApi, type StandInApi } from "../support/stand-in-api.js";
 import { claudeBinary, cliEnv, makeAccountHome, removeDir, tmuxServer, type TmuxServer } from "../support/real-cli.js";
 import { waitFor } from "../support/wait.js";
+import { stateLayout } from "../../src/config/paths.js";
 
 const START_TIMEOUT = 60_000;
 const TURN_TIMEOUT = 30_000;
@@ -115,7 +116,7 @@ test(
 
     const stateDir = join(root, "state");
     mkdirSync(stateDir, { recursive: true });
-    const ours = writeHookFiles(stateDir);
+    const ours = writeHookFiles(stateLayout(stateDir).hookFiles);
     assert.equal(
       JSON.parse(readFileSync(ours.settings, "utf8")).disableAllHooks,
       false,

@@ -6,7 +6,8 @@ import { createServer, type Server } from "node:http";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fingerprint, loginLedgerPath } from "../../src/accounts/login-ledger.js";
+import { fingerprint } from "../../src/accounts/login-ledger.js";
+import { stateLayout } from "../../src/config/paths.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { checkLogins, checkUsageEndpoint } from "../../src/ops/doctor-login.js";
@@ -55,7 +56,7 @@ describe("doctor: logins and the usage endpoint", () => {
     );
     assert.match(checks[0]!.detail, /not recorded yet/);
     writeFileSync(
-      loginLedgerPath(c.state_dir),
+      stateLayout(c.state_dir).loginLedger,
       JSON.stringify({
         a: {
           fingerprint: fingerprint("sk-ant-ort01-a"),

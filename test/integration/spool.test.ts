@@ -19,6 +19,7 @@ import { HOOK_EVENTS, HOOK_SCRIPT, writeHookFiles } from "../../src/sessions/hoo
 import { Spool } from "../../src/sessions/spool.js";
 import { silentLogger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";
+import { stateLayout } from "../../src/config/paths.js";
 
 const NS0 = 1_738_584_000_000_000_000n;
 
@@ -172,7 +173,7 @@ describe("Spool with a real directory", () => {
   it("events spooled by the real hook script reach a running spool", async () => {
     const state = freshDir("state-live");
     const dir = join(state, "spool");
-    const { script } = writeHookFiles(state);
+    const { script } = writeHookFiles(stateLayout(state).hookFiles);
     const seen: HookEvent[] = [];
     spool = new Spool(dir, (ev) => void seen.push(ev), silentLogger());
     await spool.start();
@@ -201,7 +202,7 @@ describe("hook script", () => {
   before(() => {
     // A state dir whose path needs quoting in the settings' command line.
     state = join(mkdtempSync(join(tmpdir(), "cf-hook-it-")), "it's a $(dir)");
-    files = writeHookFiles(state);
+    files = writeHookFiles(stateLayout(state).hookFiles);
   });
   after(() => rmSync(join(state, ".."), { recursive: true, force: true }));
 

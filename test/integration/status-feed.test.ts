@@ -11,6 +11,7 @@ import { type StatusLineFiles, writeStatusLineFiles, writeUserStatusLine } from 
 import { StatusFeed } from "../../src/quota/status-feed.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
+import { stateLayout } from "../../src/config/paths.js";
 
 const input = (pct: number) =>
   JSON.stringify({ session_id: "c-1", rate_limits: { five_hour: { used_percentage: pct, resets_at: 1796048228 } } });
@@ -21,7 +22,7 @@ describe("status-line script and feed", () => {
   let store: Store;
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-feed-"));
-    files = writeStatusLineFiles(join(root, "state"));
+    files = writeStatusLineFiles(stateLayout(join(root, "state")).statusLineDir);
     store = new Store(openDb(join(root, "state")));
   });
   after(() => {

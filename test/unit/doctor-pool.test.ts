@@ -9,6 +9,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { bypassWarning, checkPoolPermissionMode } from "../../src/ops/doctor-pool.js";
 import { writeHookFiles } from "../../src/sessions/hook-script.js";
+import { stateLayout } from "../../src/config/paths.js";
 
 const cfg = (...lines: string[]): Config => {
   const r = parseConfig(["accounts:", "  - name: a", "    home: /home/u/a", ...lines].join("\n") + "\n", "c.yaml", {
@@ -47,9 +48,9 @@ describe("hook settings: the bypass acceptance", () => {
     const dir = mkdtempSync(join(tmpdir(), "cf-hookset-"));
     try {
       const read = () => JSON.parse(readFileSync(join(dir, "hooks-settings.json"), "utf8")) as Record<string, unknown>;
-      writeHookFiles(dir);
+      writeHookFiles(stateLayout(dir).hookFiles);
       assert.equal(read().skipDangerousModePermissionPrompt, undefined);
-      writeHookFiles(dir, undefined, { acceptBypass: true });
+      writeHookFiles(stateLayout(dir).hookFiles, undefined, { acceptBypass: true });
       assert.equal(read().skipDangerousModePermissionPrompt, true);
       assert.equal(read().disableAllHooks, false);
     } finally {

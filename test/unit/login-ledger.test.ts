@@ -9,13 +9,13 @@ import {
   fingerprint,
   LOGIN_LIFETIME_MS,
   LoginLedger,
-  loginLedgerPath,
   loginView,
   nextLoginRecord,
   type LoginObservation,
   type LoginRecord,
 } from "../../src/accounts/login-ledger.js";
 import { loginCell } from "../../src/cli/format.js";
+import { stateLayout } from "../../src/config/paths.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -162,7 +162,7 @@ describe("LoginLedger (files)", () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it("records a re-login at the file's time, keeps it across restarts, stores no token, mode 0600", () => {
-    const path = loginLedgerPath(join(root, "state"));
+    const path = stateLayout(join(root, "state")).loginLedger;
     write("sk-ant-ort01-first", T + 8 * HOUR, T);
     let l = new LoginLedger(path);
     assert.deepEqual(l.observe([{ name: "a", home: home() }], T), []);
