@@ -1,5 +1,5 @@
 import type { AccountService } from "../accounts/account-service.js";
-import { resendFor, transcriptRecordsRefusal } from "../sessions/refused-prompt.js";
+import { resendFor, transcriptHoldsRefused, transcriptRecordsRefusal } from "../sessions/refused-prompt.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
@@ -23,6 +23,11 @@ export const THROTTLE_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000, 300_000, 60
 const OWN_FAILURE_GRACE_MS = 300;
 /** How long a pane still busy after a StopFailure is given to end its turn with a Stop before the refusal is acted on. */
 const BUSY_PANE_MS = 30_000;
+/**
+ * How long a resume in the pane that refused a prompt waits for its transcript to show that prompt: the CLI
+ * writes the transcript lazily, seconds after a turn on a loaded box (docs/swap.md, 2.1.197).
+ */
+const TRANSCRIPT_FLUSH_MS = 10_000;
 /** A second rejected token on the same account within this long revokes the account. */
 const AUTH_RETRY_WINDOW_MS = 15 * 60_000;
 
@@ -501,7 +506,8 @@ export class LimitReactor {
       );
       this.sessions.event("session.resume", name, choice.account, { from: row.account, prompt: !!prompt });
       const pane = (await this.sessions.tmux.listPanes()).find((p) => p.session === name);
-      if (pane && !pane.dead && choice.account === row.account) {
+      const inPlace = !!pane && !pane.dead && choice.account === row.account;
+      if (inPlace) {
         const cls = classifyPane(await this.sessions.tmux.capture(name), now);
         if (cls.dialog) {
           await this.sessions.tmux.sendKeys(name, "Escape");
@@ -519,6 +525,15 @@ export class LimitReactor {
       if (prompt) {
         // The refused prompt is still in the conversation, unanswered: the model reads it once when the
         // continue note follows it (issue 13 point 10); the session still works on the prompt.
+        // The CLI that refused it still runs here and writes its transcript lazily (seconds after the turn,
+        // docs/swap.md): read too soon, the file lacks the prompt, which was then typed again into a
+        // conversation that held it, and the model read it twice (CI, under load). Wait for the file.
+        const path = this.sessions.get(name)!.transcriptPath;
+        if (inPlace && row.failedPrompt !== null && path)
+          await pollUntil(() => transcriptHoldsRefused(path, prompt), {
+            timeoutMs: TRANSCRIPT_FLUSH_MS,
+            intervalMs: 50,
+          });
         const { text, asNote } = resendFor(this.sessions.get(name)!.transcriptPath, prompt, this.swaps.continueNote);
         const r = await this.sessions.prompts.send(name, text, { confirmTimeoutMs: 60_000 });
         if (!r.ok) throw new Error(r.reason);

@@ -31,12 +31,14 @@ describe("every account exhausted", { timeout: 300_000 }, () => {
       90_000,
       "parked",
     );
-    // On failure, the events and the park's reason say how it got here (CI has seen B still active once).
+    // On failure, the events and the park's reason say how it got here.
     const events = (): string =>
       `parked: ${parked.stateReason}; ` +
       JSON.stringify(d.store.tailEvents(300).filter((e) => e.kind !== "account.home_prepared"));
     assert.equal(d.accounts.row("a").state, "exhausted", events());
-    assert.equal(d.accounts.row("b").state, "exhausted", events());
+    // B can't take the session: it refused the moved prompt (exhausted), or the usage poll had read B's
+    // figures (100 %, cap 0) before A's refusal, and the park names them (no move to B is tried then).
+    assert.ok(d.accounts.row("b").state === "exhausted" || /\bb: 5h 100% ≥/.test(parked.stateReason ?? ""), events());
     assert.ok(parked.parkedUntil && parked.parkedUntil > clock.now(), "resume time known from the limit message");
     assert.equal(parked.failedPrompt, "nobody can answer this yet");
     // The reset passes (the service resets its counters then).

@@ -2,6 +2,9 @@
 // on fakes and a manual clock: replayed once the holder lets go, unless a prompt was submitted since.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LimitReactor } from "../../src/quota/limit-reactor.js";
 import { ManualClock } from "../../src/util/clock.js";
 
@@ -209,5 +212,41 @@ describe("LimitReactor: resuming a parked session", () => {
     assert.deepEqual(t.sent, []);
     assert.ok(!t.events.includes("session.resume"));
     assert.equal(t.row.state, "busy");
+  });
+});
+
+describe("LimitReactor: resuming in the pane that refused the prompt", () => {
+  it("waits for the lazily written transcript to hold the refused prompt, then sends the note, not the prompt", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cf-reactor-"));
+    try {
+      const path = join(dir, "t.jsonl");
+      const line = (o: object) => `${JSON.stringify(o)}\n`;
+      // On disk so far: an earlier answered turn only; the CLI still holds the refused p100 in memory.
+      writeFileSync(
+        path,
+        line({ type: "user", message: { role: "user", content: "p99" } }) +
+          line({ type: "assistant", message: { model: "m", content: [{ type: "text", text: "a99" }] } }),
+      );
+      const t = setup();
+      t.release();
+      t.usable();
+      Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, transcriptPath: path });
+      // The CLI writes the refused turn a moment later.
+      const flush = setTimeout(
+        () =>
+          appendFileSync(
+            path,
+            line({ type: "user", message: { role: "user", content: "p100" } }) +
+              line({ type: "assistant", isApiErrorMessage: true, message: { model: "<synthetic>", content: [] } }),
+          ),
+        150,
+      );
+      await t.reactor.tick();
+      clearTimeout(flush);
+      assert.deepEqual(t.sent, ["continue"]);
+      assert.equal(t.row.lastPrompt, "p100", "the session still works on the prompt");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
