@@ -9,9 +9,6 @@ import { classifyPane, type PaneDialog } from "./pane-classify.js";
 import { pollUntil } from "../util/wait.js";
 import { checkPromptText, type TextCheck } from "../claude/prompt-text.js";
 
-// Kept only for sessions/swap.ts (being edited elsewhere); every other importer uses claude/prompt-text.ts.
-export { checkPromptText, type TextCheck } from "../claude/prompt-text.js";
-
 /** The tmux calls this module needs (src/tmux/tmux.ts implements them; never a shell, never key names from user text). */
 export interface InputTmux {
   capture(name: string): Promise<string>;

@@ -8,7 +8,7 @@ import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
-import { checkPromptText } from "./cli-input.js";
+import { checkPromptText } from "../claude/prompt-text.js";
 import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { processEnded, processStart } from "./swap-process-exit.js";
 import type { AccountChooser } from "./types.js";
