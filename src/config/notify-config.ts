@@ -1,5 +1,5 @@
 // `notify:` as configured: what a target is and which events it hears. Shapes only, no behaviour. The
-// notifications themselves are src/notify/ (notify/types.ts re-exports these names).
+// notifications themselves are src/notify/, which imports these names from here.
 
 /** How a target is reached (docs/notifications.md has a worked example of each). */
 export const NOTIFY_KINDS = ["webhook", "ntfy", "command", "desktop"] as const;
