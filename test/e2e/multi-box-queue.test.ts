@@ -14,18 +14,13 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import type { Daemon } from "../../src/daemon.js";
-import { makeHarness, type Harness } from "../support/harness.js";
+import type { Harness } from "../support/harness.js";
 import { dropFiles } from "../support/inbox.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, twoBoxHarnesses } from "../support/two-boxes.js";
 import { waitFor } from "../support/wait.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("multi-box queue (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
-
-const store = (name: string) => ({ store: { backend: "postgres", postgres_url_env: "CF_TEST_PG_URL" }, box: { name } });
+const MISSING = postgresGate("multi-box queue");
 
 /** Two boxes: A (in this process) and B, whose pool may run A's project (its allowed_roots include it). */
 async function twoBoxes(url: string, maxA: number, maxB: number) {
@@ -33,15 +28,19 @@ async function twoBoxes(url: string, maxA: number, maxB: number) {
     pool: { autonomous: { max, min: 0, idle_timeout: "30s" } },
     inbox: { stable_time: "200ms" },
   });
-  const h1 = await makeHarness({ accounts: 2, dedicated: [], config: { ...store("box-a"), ...pool(maxA) } });
+  const [h1, h2] = await twoBoxHarnesses(
+    url,
+    ["box-a", "box-b"],
+    [
+      { accounts: 2, dedicated: [], config: pool(maxA) },
+      { accounts: 2, dedicated: [], config: pool(maxB) },
+    ],
+  );
   const work = h1.project("work");
   (h1.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
   h1.writeConfig();
-  const h2 = await makeHarness({ accounts: 2, dedicated: [], config: { ...store("box-b"), ...pool(maxB) } });
   (h2.configObject.inbox as Record<string, unknown>).allowed_roots = [dirname(work)];
   h2.writeConfig();
-  h1.env.CF_TEST_PG_URL = url;
-  h2.env.CF_TEST_PG_URL = url;
   return { h1, h2, work };
 }
 
