@@ -87,7 +87,12 @@ export function checkRun(f: RunFacts): CheckResult {
   const unanswered = f.daemon.limitHits.filter((e) => {
     const s = e.session;
     const swapped = f.daemon.swaps.some(
-      (w) => w.session === s && w.startedAt >= e.ts - 1000 && w.startedAt <= e.ts + LIMIT_REACTION_MS,
+      (w) =>
+        w.session === s &&
+        ((w.startedAt >= e.ts - 1000 && w.startedAt <= e.ts + LIMIT_REACTION_MS) ||
+          // A swap away from the refusing account already under way is the reaction: the limit reactor
+          // queues the refusal behind it (soak seed 131071, s14: refused 11 s into a 27 s swap off c).
+          (e.account !== null && w.from === e.account && w.startedAt <= e.ts && (w.endedAt ?? Infinity) >= e.ts)),
     );
     const near = (x: { session: string | null; ts: number }) =>
       x.session === s && x.ts >= e.ts - 1000 && x.ts <= e.ts + LIMIT_REACTION_MS;

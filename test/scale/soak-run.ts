@@ -246,7 +246,13 @@ function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRec
         ]
       : [];
     if (task) o.log(`  task ${task.id} ran on ${taskSessions.join(", ") || "no session"}`);
-    const times = marker ? turns.facts.filter((x) => x.markers.includes(marker)).map((x) => x.time) : [];
+    // A violation at a time (a refusal not acted on) is shown around that time, like a prompt's turns.
+    const at = Date.parse(/ at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(v)?.[1] ?? "");
+    const times = marker
+      ? turns.facts.filter((x) => x.markers.includes(marker)).map((x) => x.time)
+      : Number.isFinite(at)
+        ? [at, at + 45_000]
+        : [];
     const from = Math.min(...times) - 30_000,
       to = Math.max(...times) + 15_000;
     for (const s of taskSessions)
