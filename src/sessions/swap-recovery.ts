@@ -42,7 +42,7 @@ export class SwapRecovery {
       const row = this.store.getSession(sw.session);
       if (!row) continue;
       if (row.state === "swapping")
-        this.store.updateSession(sw.session, { state: "starting", stateReason: "recovering interrupted swap" }, now);
+        this.sessions.updateRow(sw.session, { state: "starting", stateReason: "recovering interrupted swap" });
       out.push({
         session: sw.session,
         resend: stepIndex(sw.step) < stepIndex("resent") ? sw.resend : null,

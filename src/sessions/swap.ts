@@ -174,7 +174,7 @@ export class SwapService {
       await this.onStep?.(name, req.session);
     };
     const turnWasRunning = row.state === "busy";
-    this.store.updateSession(req.session, { state: "swapping", stateReason: `to ${to}: ${req.reason}` }, started);
+    this.sessions.updateRow(req.session, { state: "swapping", stateReason: `to ${to}: ${req.reason}` });
     await step("locked");
     let respawned = false;
     // Captured before the old CLI goes, written once the new one is launched (or the swap fails): the write
@@ -216,7 +216,7 @@ export class SwapService {
       const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
       await step("exited", cutLate ? "cut a turn that started during the swap" : terminated ? "SIGTERM" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
-      this.store.updateSession(req.session, { account: to, lastMoveAt: this.clock.now() }, this.clock.now());
+      this.sessions.updateRow(req.session, { account: to, lastMoveAt: this.clock.now() });
       // What is sent after the resume, decided before the launch: the continue note can then ride on the
       // launch itself (`claude --resume <id> -- <note>`: both CLI versions submit it at start, verified).
       let plan: { resend: string | null; text: string | null; inTranscript: boolean } = {
@@ -271,7 +271,7 @@ export class SwapService {
         }
         // The session still works on the refused prompt, not on the note: should the note be refused too,
         // the prompt (not the note) is what a park keeps and a fresh conversation would get.
-        if (text !== resend) this.store.updateSession(req.session, { lastPrompt: resend }, this.clock.now());
+        if (text !== resend) this.sessions.updateRow(req.session, { lastPrompt: resend });
         resent = true;
         await step("resent", carried ? "carried at launch" : undefined);
       }
@@ -391,7 +391,7 @@ export class SwapService {
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     const prompt = carry?.(newConversation) ?? null;
     if (prompt) argv.push("--", prompt);
-    this.store.updateSession(name, { state: "swapping" }, this.clock.now());
+    this.sessions.updateRow(name, { state: "swapping" });
     if (live || (await this.sessions.tmux.listPanes()).some((p) => p.session === name))
       await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
     else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
@@ -437,18 +437,14 @@ export class SwapService {
    */
   private finishState(name: string, resent: boolean): void {
     if (!resent) {
-      this.store.updateSession(name, { state: "idle", stateReason: null, failedPrompt: null }, this.clock.now());
+      this.sessions.updateRow(name, { state: "idle", stateReason: null, failedPrompt: null });
       return;
     }
     const row = this.sessions.get(name);
     // A Stop applied while the state was still `swapping` (hook files read in one batch) left only the answered flag.
     if (row?.state === "starting" || row?.state === "swapping")
-      this.store.updateSession(
-        name,
-        { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null },
-        this.clock.now(),
-      );
-    else if (row?.state === "busy") this.store.updateSession(name, { stateReason: null }, this.clock.now());
+      this.sessions.updateRow(name, { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null });
+    else if (row?.state === "busy") this.sessions.updateRow(name, { stateReason: null });
   }
 
   private async rollback(
@@ -475,7 +471,7 @@ export class SwapService {
     const back = from && this.accounts.row(from).state === "active" && !req.hard ? from : null;
     try {
       if (back) {
-        this.store.updateSession(req.session, { account: back }, now);
+        this.sessions.updateRow(req.session, { account: back });
         const { newConversation } = await this.launchOn(req.session, back, false);
         await this.confirmStart(req.session).catch(() => {});
         if (resend) {
@@ -484,13 +480,9 @@ export class SwapService {
             ? { text: resend, asNote: false }
             : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
-          if (r.ok && asNote) this.store.updateSession(req.session, { lastPrompt: resend }, this.clock.now());
+          if (r.ok && asNote) this.sessions.updateRow(req.session, { lastPrompt: resend });
         }
-        this.store.updateSession(
-          req.session,
-          { state: "idle", stateReason: `swap to ${to} failed: ${reason}` },
-          this.clock.now(),
-        );
+        this.sessions.updateRow(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` });
         this.store.finishSwap(id, "rolled_back", reason, this.clock.now());
         this.sessions.event("swap.rolled_back", req.session, back, { id, to, reason, respawned });
         return { ok: false, swapId: id, outcome: "rolled_back", reason };
@@ -500,7 +492,7 @@ export class SwapService {
     }
     const choice = this.chooser.choose({ exclude: [to], session: req.session });
     this.sessions.park(req.session, choice.ok ? null : choice.resumeAt, `swap to ${to} failed: ${reason}`);
-    this.store.updateSession(req.session, { failedPrompt: resend }, this.clock.now());
+    this.sessions.updateRow(req.session, { failedPrompt: resend });
     this.store.finishSwap(id, "parked", reason, this.clock.now());
     this.sessions.event("swap.parked", req.session, from, { id, to, reason });
     return { ok: false, swapId: id, outcome: "parked", reason };

@@ -41,6 +41,7 @@ function setup(step: string, launchedAfter: boolean) {
     restart: async () => sent.push("restart"),
     waitReady: async () => true,
     get: (n: string) => store.getSession(n),
+    updateRow: (n: string, patch: object) => store.updateSession(n, patch, clock.now()),
     prompts: {
       send: async (_n: string, t: string) => {
         sent.push(t);
