@@ -64,6 +64,12 @@ export class MoveReservations {
     } catch (e) {
       if (!isCfError(e, "shared_store_unavailable"))
         this.o.log.error({ box: this.o.box, account, err: errorMessage(e) }, "move reservation failed");
+      // Seen, not silent: the move goes ahead on this box's own figures, unchecked against other boxes.
+      else
+        this.o.log.warn(
+          { box: this.o.box, session, account, err: errorMessage(e) },
+          "shared store unreachable: move made without a reservation",
+        );
       return { ok: true, id: null };
     }
   }

@@ -525,16 +525,33 @@ export class LimitReactor {
       if (prompt) {
         // The refused prompt is still in the conversation, unanswered: the model reads it once when the
         // continue note follows it (issue 13 point 10); the session still works on the prompt.
-        // The CLI that refused it still runs here and writes its transcript lazily (seconds after the turn,
-        // docs/swap.md): read too soon, the file lacks the prompt, which was then typed again into a
-        // conversation that held it, and the model read it twice (CI, under load). Wait for the file.
-        const path = this.sessions.get(name)!.transcriptPath;
-        if (inPlace && row.failedPrompt !== null && path)
-          await pollUntil(() => transcriptHoldsRefused(path, prompt), {
+        // The CLI that refused it may still run here. When it took the prompt itself (submitted after its
+        // launch), it holds it in memory: the note, whatever its transcript shows yet. Otherwise the
+        // transcript decides; it is written lazily (seconds after the turn, docs/swap.md): read too soon it
+        // lacked the prompt, which was typed again into a conversation that held it, and the model read it
+        // twice (CI, under load). So it is waited for, up to TRANSCRIPT_FLUSH_MS.
+        const cur = this.sessions.get(name)!;
+        const heldByThisCli =
+          inPlace &&
+          row.failedPrompt !== null &&
+          cur.lastPrompt === prompt &&
+          cur.lastPromptAt !== null &&
+          cur.launchedAt !== null &&
+          cur.lastPromptAt >= cur.launchedAt;
+        const path = cur.transcriptPath;
+        if (!heldByThisCli && inPlace && row.failedPrompt !== null && path) {
+          const shown = await pollUntil(() => transcriptHoldsRefused(path, prompt), {
             timeoutMs: TRANSCRIPT_FLUSH_MS,
-            intervalMs: 50,
+            intervalMs: 100,
           });
-        const { text, asNote } = resendFor(this.sessions.get(name)!.transcriptPath, prompt, this.swaps.continueNote);
+          if (!shown)
+            this.sessions.event("session.resume_transcript_late", name, choice.account, {
+              waitedMs: TRANSCRIPT_FLUSH_MS,
+            });
+        }
+        const { text, asNote } = heldByThisCli
+          ? { text: this.swaps.continueNote, asNote: true }
+          : resendFor(path, prompt, this.swaps.continueNote);
         const r = await this.sessions.prompts.send(name, text, { confirmTimeoutMs: 60_000 });
         if (!r.ok) throw new Error(r.reason);
         if (asNote) this.sessions.updateRow(name, { lastPrompt: prompt });

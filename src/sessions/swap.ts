@@ -246,11 +246,12 @@ export class SwapService {
           );
         return carry;
       });
-      saveCheckpoint();
       const { resend, text, inTranscript } = plan;
       // The row names what is actually sent (the note, when it replaces the prompt): a daemon restarted after
       // the launch finds it already submitted (a carried note) and does not send the prompt on top.
       if (text !== resendFailed) this.store.db.prepare("UPDATE swaps SET resend = ? WHERE id = ?").run(text, id);
+      // After that record (a crash during the fsynced write must find it), before waiting on the new CLI.
+      saveCheckpoint();
       respawned = true;
       await step("respawned");
       await this.confirmStart(req.session);

@@ -250,3 +250,37 @@ describe("LimitReactor: resuming in the pane that refused the prompt", () => {
     }
   });
 });
+
+describe("LimitReactor: resuming in the pane whose CLI took the refused prompt", () => {
+  it("sends the note at once, whatever the transcript shows (the CLI holds the prompt in memory)", async () => {
+    const t = setup();
+    t.release();
+    t.usable();
+    const launchedAt = t.clock.now() - 60_000;
+    Object.assign(t.row, {
+      state: "parked",
+      parkedUntil: t.clock.now() - 1,
+      lastPromptAt: launchedAt + 5000,
+      launchedAt,
+      transcriptPath: join(tmpdir(), "cf-no-such-transcript.jsonl"),
+    });
+    await t.reactor.tick();
+    // Read from the transcript (which never shows it), the prompt itself would be typed again.
+    assert.deepEqual(t.sent, ["continue"]);
+  });
+  it("a prompt submitted to an earlier launch of the pane is resent when the transcript does not hold it", async () => {
+    const t = setup();
+    t.release();
+    t.usable();
+    const launchedAt = t.clock.now() - 1000;
+    Object.assign(t.row, {
+      state: "parked",
+      parkedUntil: t.clock.now() - 1,
+      lastPromptAt: launchedAt - 5000,
+      launchedAt,
+      transcriptPath: null,
+    });
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, ["p100"]);
+  });
+});
