@@ -19,6 +19,7 @@ interface EnqueueOpts {
   id?: string;
   worktree?: boolean;
   timeout?: string;
+  box?: string;
   json?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     .option("--id <id>", "task id (enqueueing the same id twice queues it once)")
     .option("--worktree", "run it in a new git worktree of the project (branch <worktree_prefix>/<id>)")
     .option("--timeout <duration>", "interrupt it (timed_out) if still running after this, e.g. 30m")
+    .option("--box <name>", "only this box runs it (store.backend: postgres; a box not seen yet is accepted)")
     .option("--json", "print JSON")
     .action(async (file: string, o: EnqueueOpts) => {
       const body = enqueueBody(file === "-" ? readFileSync(0) : readFile(file), o);
@@ -140,6 +142,7 @@ export function enqueueBody(bytes: Buffer, o: EnqueueOpts, cwd = process.cwd()):
   if (o.id !== undefined) body.id = o.id;
   if (o.worktree) body.worktree = true;
   if (o.timeout !== undefined) body.timeout = o.timeout;
+  if (o.box !== undefined) body.box = o.box;
   for (const k of Object.keys(body)) if (body[k] === null || body[k] === undefined) delete body[k];
   if (!String(body.prompt ?? "").trim()) throw new ExitError(2, "enqueue: the task has no prompt text");
   return body;
@@ -230,6 +233,7 @@ export function formatTask(t: Obj, now = Date.now()): string {
       "worktree",
       `${String(t.branch ?? "(not made yet)")}${t.workdir ? ` in ${String(t.workdir)}` : ""}${t.base ? ` from ${String(t.base)}` : ""}`,
     ]);
+  if (typeof t.pinBox === "string") rows.push(["pinned to", `box ${t.pinBox} (only it runs this task)`]);
   if (typeof t.timeoutMs === "number") rows.push(["timeout", `${Math.round(t.timeoutMs / 1000)}s`]);
   const w = t.worktreeResult as
     | {

@@ -59,6 +59,8 @@ export const EnqueueInputSchema = z.strictObject({
   base: z.string().min(1).max(200).optional(),
   /** time limit, a duration like 30s or 1h (default pool.autonomous.task_timeout) */
   timeout: z.string().min(1).max(32).optional(),
+  /** only this box may run it (issue 19; a box name, checked by inbox/task-file.ts) */
+  box: z.string().min(1).max(63).optional(),
 });
 export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
 /** Deprecated shape (MCP `account_set`, route `/trigger/account`): account_enable / account_disable take AccountNameInput. */

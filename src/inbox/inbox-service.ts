@@ -249,6 +249,7 @@ export class InboxService {
         worktree: i.worktree,
         base: i.base,
         timeout: i.timeout,
+        box: i.box,
       },
       this.validation(),
     );

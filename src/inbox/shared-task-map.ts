@@ -20,7 +20,7 @@ export function toSharedDraft(t: TaskRow): SharedTaskDraft {
     project: t.project,
     prompt: t.prompt,
     priority: t.priority,
-    pinBox: null,
+    pinBox: t.pinBox,
     payload: {
       source: t.source,
       contentHash: t.contentHash,
@@ -54,6 +54,7 @@ export function fromShared(t: SharedTask, me: string): { draft: TaskDraft; sourc
       worktree: p.worktree === true,
       base: str(p.base),
       timeoutMs: typeof p.timeoutMs === "number" ? p.timeoutMs : null,
+      pinBox: t.pinBox,
     },
     source: t.originBox === me ? source : `box:${t.originBox}:${source}`,
     contentHash: str(p.contentHash) ?? "",

@@ -7,9 +7,20 @@ import { PRIORITY_MAX, PRIORITY_MIN, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS } from "../c
 import type { TaskDraft } from "./task-types.js";
 import { checkBaseRef } from "./worktree.js";
 import { checkPromptText } from "../claude/prompt-text.js";
+import { BOX_NAME } from "../config/store-config.js";
 
 /** The front-matter keys a task file may use; anything else is rejected, so a typo is never ignored. */
-export const TASK_KEYS = ["project", "priority", "account", "model", "id", "worktree", "base", "timeout"] as const;
+export const TASK_KEYS = [
+  "project",
+  "priority",
+  "account",
+  "model",
+  "id",
+  "worktree",
+  "base",
+  "timeout",
+  "box",
+] as const;
 // Ids name the outbox file, models go into the CLI's argv: both are kept to plain characters.
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/;
@@ -34,6 +45,7 @@ export interface TaskFields {
   worktree?: unknown;
   base?: unknown;
   timeout?: unknown;
+  box?: unknown;
 }
 
 export interface ValidateContext {
@@ -50,6 +62,12 @@ export interface ValidateContext {
   worktreeRequired?: boolean;
   /** null when the project is a git work tree, else why not (worktree.ts notAGitRepo); asked of worktree tasks only */
   notGit?: (path: string) => string | null;
+  /**
+   * For `box:` (issue 19): this box's name (box.name) and whether other boxes share its queue
+   * (store.backend: postgres). Without a shared queue a pin to another box is refused: no box would ever
+   * take the task. Omitted: `box:` is checked for form only.
+   */
+  boxes?: { me: string; shared: boolean };
 }
 
 /** Splits raw file bytes into front-matter fields and the prompt body. Never throws. */
@@ -173,14 +191,48 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
     if (timeoutMs < TIMEOUT_MIN_MS || timeoutMs > TIMEOUT_MAX_MS)
       return { ok: false, reason: `timeout: must be from 1s to 7d, got ${show(f.timeout)}` };
   }
+  const pin = checkPin(f.box ?? null, ctx);
+  if (!pin.ok) return pin;
   if (worktree) {
     const notGit = ctx.notGit?.(project.value) ?? null;
     if (notGit) return { ok: false, reason: notGit };
   }
   return {
     ok: true,
-    value: { id, prompt, project: project.value, priority, account, model, worktree, base, timeoutMs },
+    value: {
+      id,
+      prompt,
+      project: project.value,
+      priority,
+      account,
+      model,
+      worktree,
+      base,
+      timeoutMs,
+      pinBox: pin.value,
+    },
   };
+}
+
+/**
+ * `box:`: the one box that may run the task (the shared queue's claim filters on it). Any well-formed name
+ * is accepted with a shared queue, a box not seen yet included (boxes come and go: the task waits for it);
+ * without one (store.backend: sqlite) only this box's own name is.
+ */
+function checkPin(b: unknown, ctx: ValidateContext): Parsed<string | null> {
+  if (b === null) return { ok: true, value: null };
+  if (typeof b !== "string" || !BOX_NAME.test(b))
+    return {
+      ok: false,
+      reason: `box: must be a box name (1-63 letters, digits, '_', '.' or '-', starting with a letter or digit), got ${show(b)}`,
+    };
+  const boxes = ctx.boxes;
+  if (boxes && !boxes.shared && b !== boxes.me)
+    return {
+      ok: false,
+      reason: `box: pins the task to box ${show(b)}, but this box is ${show(boxes.me)} and store.backend is sqlite (no shared queue): no other box can take it`,
+    };
+  return { ok: true, value: b };
 }
 
 function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {

@@ -35,6 +35,7 @@ const COLS: Record<keyof TaskRow, string> = {
   branch: "branch",
   baseCommit: "base_commit",
   worktreeInfo: "worktree_info",
+  pinBox: "pin_box",
 };
 
 function toTask(r: Row): TaskRow {
@@ -89,8 +90,8 @@ export class TaskStore {
       const { seq } = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM tasks").get() as { seq: number };
       this.db
         .prepare(
-          `INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file, worktree, base, timeout_ms)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO tasks (id, content_hash, source, project, priority, account, model, prompt, state, created_at, updated_at, seq, intake_file, worktree, base, timeout_ms, pin_box)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -108,6 +109,7 @@ export class TaskStore {
           d.worktree ? 1 : 0,
           d.base ?? null,
           d.timeoutMs ?? null,
+          d.pinBox ?? null,
         );
     })();
   }

@@ -37,6 +37,8 @@ export interface TaskDraft {
   base?: string | null;
   /** the task's own time limit (ms); null = pool.autonomous.task_timeout */
   timeoutMs?: number | null;
+  /** only this box may run it (`box:`, issue 19); null or omitted = any box */
+  pinBox?: string | null;
 }
 
 export interface TaskRow {
@@ -78,6 +80,8 @@ export interface TaskRow {
   baseCommit: string | null;
   /** JSON of a WorktreeInfo, once the worktree task ended */
   worktreeInfo: string | null;
+  /** only this box may run it (`box:` in the task file or the enqueue request); null = any box */
+  pinBox: string | null;
 }
 
 /** A session of the autonomous pool as the pool records it (beside its row in `sessions`). */
@@ -129,6 +133,8 @@ export function taskView(t: TaskRow, wait?: WaitView | null) {
     timeoutMs: t.timeoutMs,
     workdir: t.workdir,
     branch: t.branch,
+    /** the one box that may run it (`box:`); null = any */
+    pinBox: t.pinBox,
   };
 }
 

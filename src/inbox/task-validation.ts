@@ -22,6 +22,7 @@ export function taskValidation(c: Config, home: string): ValidateContext {
     defaultWorktree: c.pool.autonomous.worktree,
     worktreeRequired: c.pool.autonomous.permission_mode === "bypassPermissions",
     notGit: (p) => notAGitRepo(p),
+    boxes: { me: c.box.name, shared: c.store.backend === "postgres" },
   };
 }
 

@@ -174,4 +174,9 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 10: a task pinned to one box (`box:` in its file or enqueue request, issue 19): only that box's shared
+  // queue claims it. NULL = any box.
+  `
+  ALTER TABLE tasks ADD COLUMN pin_box TEXT;
+  `,
 ];

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { isCfError } from "../../src/util/errors.js";
-import type { SharedStore, SharedTaskDraft } from "../../src/store/shared/shared-types.js";
+import type { SharedStore, SharedTaskDraft, TaskClaim } from "../../src/store/shared/shared-types.js";
 
 export interface SharedStoreBackend {
   name: "sqlite" | "postgres";
@@ -351,6 +351,38 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       await a!.releaseLease();
       assert.deepEqual(await b!.requeueLapsed(T0 + 45 * S), [{ id: d.task.id, box: "box-a" }]);
       assert.equal(bRuns.task.id, "t4");
+    });
+
+    it("a task pinned to a box is claimed by that box only: never by another, not after a requeue, not one not seen yet", async () => {
+      // box-c is opened here but takes no lease (runs no round) until later
+      const [a, b, c] = await boxes("box-a", "box-b", "box-c");
+      await a!.heartbeat(T0, H);
+      await b!.heartbeat(T0, H);
+      // pinned to box-c, which has no lease yet (boxes come and go): it waits, at the top of the queue
+      await a!.enqueueTask(draft("p1", { pinBox: "box-c", priority: 9 }), T0);
+      await a!.enqueueTask(draft("free"), T0 + S);
+      // four claimers on each of a and b at once: only the unpinned task is taken, once
+      const got = (
+        await Promise.all([...Array(4)].flatMap(() => [a!.claimTask(T0 + 2 * S), b!.claimTask(T0 + 2 * S)]))
+      ).filter((c): c is TaskClaim => c !== null);
+      assert.deepEqual(
+        got.map((c) => c.task.id),
+        ["free"],
+      );
+      assert.equal((await a!.getTask("p1"))?.state, "queued");
+
+      // box-c comes up and takes it; it lapses while running; a requeue keeps the pin
+      await c!.heartbeat(T0 + 3 * S, 30 * S);
+      const mine = (await c!.claimTask(T0 + 3 * S))!;
+      assert.deepEqual([mine.task.id, mine.task.box, mine.task.pinBox], ["p1", "box-c", "box-c"]);
+      assert.deepEqual(await a!.requeueLapsed(T0 + 40 * S), [{ id: "p1", box: "box-c" }]);
+      assert.equal(await a!.claimTask(T0 + 41 * S), null, "a never claims it");
+      assert.equal(await b!.claimTask(T0 + 41 * S), null, "b never claims it");
+      const p1 = (await b!.getTask("p1"))!;
+      assert.deepEqual([p1.state, p1.pinBox], ["queued", "box-c"]);
+      assert.equal((await c!.heartbeat(T0 + 42 * S, 30 * S)).lapsed, true);
+      const again = (await c!.claimTask(T0 + 42 * S))!;
+      assert.deepEqual([again.task.id, again.claim], ["p1", 2]);
     });
   });
 

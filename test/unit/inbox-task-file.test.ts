@@ -81,7 +81,7 @@ describe("task files", () => {
     [
       "an unknown key",
       "---\nprojct: /srv/app\n---\nx",
-      /unknown front-matter key: projct \(allowed: project, priority, account, model, id, worktree, base, timeout\)/,
+      /unknown front-matter key: projct \(allowed: project, priority, account, model, id, worktree, base, timeout, box\)/,
     ],
     ["a relative project", "---\nproject: src/app\n---\nx", /must be an absolute path, got "src\/app"/],
     ["a ~ project (not expanded)", "---\nproject: ~/app\n---\nx", /absolute path/],
@@ -247,5 +247,46 @@ describe("validateTask: prompts the CLI would not take as text", () => {
       /control character \(ESC at offset 1\)/,
     );
     assert.ok(validateTask({ prompt: "/tmp/x what is this" }, ctx).ok);
+  });
+});
+
+describe("box: pins a task to one box (issue 19)", () => {
+  const shared = { ...ctx, boxes: { me: "laptop", shared: true } };
+  const local = { ...ctx, boxes: { me: "laptop", shared: false } };
+  const pinOf = (s: string, c: ValidateContext) => {
+    const r = taskFromFile(Buffer.from(s), 10_000, c);
+    return r.ok ? { pin: r.value.pinBox } : { reason: r.reason };
+  };
+
+  it("no box: means any box", () => {
+    assert.deepEqual(pinOf("x\n", shared), { pin: null });
+    assert.deepEqual(pinOf("---\nbox:\n---\nx", shared), { pin: null });
+  });
+
+  it("with a shared queue any well-formed name is taken, one no box has used yet included", () => {
+    assert.deepEqual(pinOf("---\nbox: server-2\n---\nx", shared), { pin: "server-2" });
+    assert.deepEqual(pinOf("---\nbox: laptop\n---\nx", shared), { pin: "laptop" });
+  });
+
+  it("without a shared queue (sqlite) only this box's own name is taken: a pin to another box is refused with why", () => {
+    assert.deepEqual(pinOf("---\nbox: laptop\n---\nx", local), { pin: "laptop" });
+    const r = pinOf("---\nbox: server-2\n---\nx", local);
+    assert.match(
+      String(r.reason),
+      /^box: pins the task to box "server-2", but this box is "laptop" and store.backend is sqlite/,
+    );
+  });
+
+  it("a malformed name is refused, saying what is wrong", () => {
+    for (const bad of ["box: -x", "box: 'a b'", "box: 12", "box: [a]", `box: ${"a".repeat(64)}`]) {
+      const r = pinOf(`---\n${bad}\n---\nx`, shared);
+      assert.match(String(r.reason), /^box: must be a box name/, bad);
+    }
+  });
+
+  it("validateTask takes box from an enqueue request like from a file", () => {
+    const r = validateTask({ prompt: "x", box: "server-2" }, shared);
+    assert.ok(r.ok);
+    assert.equal(r.value.pinBox, "server-2");
   });
 });

@@ -43,6 +43,7 @@ const row = (over: Partial<TaskRow> = {}): TaskRow => ({
   branch: null,
   baseCommit: null,
   worktreeInfo: null,
+  pinBox: null,
   ...over,
 });
 
@@ -76,6 +77,7 @@ describe("shared task map", () => {
       worktree: true,
       base: "main",
       timeoutMs: 60_000,
+      pinBox: null,
     });
     assert.equal(f.source, "box:box-a:file:a.md");
     assert.equal(f.contentHash, "h");
@@ -83,6 +85,13 @@ describe("shared task map", () => {
     assert.equal(fromShared(shared(), "box-a").source, "file:a.md");
     assert.equal(originOf({ source: "file:a.md" }, "box-b"), "box-b");
     assert.equal(originOf({ source: "schedule:nightly" }, "box-b"), "box-b");
+  });
+
+  it("a task's pin (box:) goes into the shared queue's pinBox and comes back on the box that claims it", () => {
+    const d = toSharedDraft(row({ pinBox: "box-b" }));
+    assert.equal(d.pinBox, "box-b");
+    assert.equal(toSharedDraft(row()).pinBox, null);
+    assert.equal(fromShared({ ...shared(), pinBox: "box-b" }, "box-b").draft.pinBox, "box-b");
   });
 
   it("a payload with missing or mistyped fields falls back to the defaults", () => {
