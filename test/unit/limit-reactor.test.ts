@@ -284,3 +284,162 @@ describe("LimitReactor: resuming in the pane whose CLI took the refused prompt",
     assert.deepEqual(t.sent, ["p100"]);
   });
 });
+
+// Park and resume on their own fakes: the account marked exhausted and the hard swap asked for on a refusal
+// (the swap parks when there is nowhere to go: test/unit/swap-service.test.ts), then the tick's resume.
+function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boolean } = {}) {
+  const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
+  const row: Row & { launchedAt: number | null } = {
+    name: "s1",
+    account: "a",
+    state: "parked",
+    lastPrompt: "p7",
+    lastPromptAt: clock.now() - 60_000,
+    lastPromptAnswered: false,
+    failedPrompt: "p7",
+    stateReason: "no account has room",
+    parkedUntil: clock.now() + 60_000,
+    lastActivity: null,
+    transcriptPath: null,
+    launchedAt: null,
+  };
+  let holder: string | undefined;
+  const calls: string[] = [];
+  const parks: Array<{ until: number | null; reason: string }> = [];
+  const states: Array<{ account: string; state: string; until: number | null }> = [];
+  const swaps: unknown[] = [];
+  const sent: string[] = [];
+  const sessions = {
+    get: (n: string) => (n === row.name ? row : undefined),
+    list: () => [row],
+    lockedBy: () => holder,
+    lock: (_n: string, op: string) => {
+      if (holder) throw new Error(`busy (${holder})`);
+      calls.push(`lock ${op}`);
+      holder = op;
+    },
+    unlock: () => {
+      calls.push("unlock");
+      holder = undefined;
+    },
+    updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
+    event: (kind: string) => calls.push(`event ${kind}`),
+    onSignal: () => () => {},
+    park: (_n: string, until: number | null, reason: string) => {
+      parks.push({ until, reason });
+      Object.assign(row, { state: "parked", parkedUntil: until, stateReason: reason });
+    },
+    start: async (_n: string, how: string, _why: string, account: string) => {
+      calls.push(`start ${how} on ${account}`);
+      row.account = account;
+    },
+    waitReady: async () => o.ready ?? true,
+    tmux: {
+      listPanes: async () => [{ session: "s1", paneId: "%1", dead: true, deadStatus: 0, pid: null, owned: true }],
+      capture: async () => "",
+      sendKeys: async () => {},
+    },
+    prompts: {
+      send: async (_n: string, text: string) => {
+        sent.push(text);
+        return o.sendOk === false ? { ok: false, reason: "not confirmed" } : { ok: true, confirmedAt: clock.now() };
+      },
+    },
+  };
+  const accounts = {
+    setState: (account: string, state: string, until: number | null) => states.push({ account, state, until }),
+  };
+  const swap = {
+    continueNote: "continue",
+    swap: async (req: unknown) => {
+      swaps.push(req);
+      return { ok: false, swapId: null, outcome: "parked", reason: "no account has room" };
+    },
+  };
+  const chooser = { choose: o.chooser ?? (() => ({ ok: true, account: "b" })) };
+  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+  const reactor = new LimitReactor(
+    {
+      sessions: sessions as never,
+      accounts: accounts as never,
+      swaps: swap as never,
+      chooser: chooser as never,
+      clock,
+      log: log as never,
+    },
+    { cooldownMs: 60_000 },
+  );
+  return { clock, row, reactor, calls, parks, states, swaps, sent, hold: (op: string) => (holder = op) };
+}
+
+describe("LimitReactor: a hard limit", () => {
+  it("marks the account exhausted until the reset the message names and asks for a hard swap with the prompt", async () => {
+    const t = parkSetup();
+    Object.assign(t.row, { state: "limited", parkedUntil: null });
+    await t.reactor.onLimit(
+      "s1",
+      "You've hit your session limit · resets 6:19pm (UTC)",
+      "p7",
+      "StopFailure rate_limit",
+    );
+    assert.deepEqual(t.states, [{ account: "a", state: "exhausted", until: Date.UTC(2026, 10, 30, 18, 19) }]);
+    assert.deepEqual(t.swaps, [{ session: "s1", reason: "rate_limit", urgent: true, hard: true, resend: "p7" }]);
+  });
+  it("without a reset time, exhausted for the cooldown", async () => {
+    const t = parkSetup();
+    Object.assign(t.row, { state: "limited", parkedUntil: null });
+    await t.reactor.onLimit("s1", "limit reached", "p7", "pane");
+    assert.deepEqual(t.states, [{ account: "a", state: "exhausted", until: t.clock.now() + 60_000 }]);
+  });
+});
+
+describe("LimitReactor: resuming a parked session (time and choice)", () => {
+  it("waits for the park's end, then resumes on the chosen account with the refused prompt", async () => {
+    const t = parkSetup();
+    await t.reactor.tick();
+    assert.deepEqual(t.calls, [], "not before parkedUntil");
+    t.clock.advance(60_000);
+    await t.reactor.tick();
+    assert.deepEqual(t.calls, ["lock resume", "event session.resume", "start respawn on b", "unlock"]);
+    assert.deepEqual(t.sent, ["p7"]);
+    assert.equal(t.row.account, "b");
+    assert.equal(t.row.parkedUntil, null);
+    assert.deepEqual(t.parks, []);
+  });
+  it("with still no account, parks again until the chooser's new resume time (no lock, nothing sent)", async () => {
+    const later = Date.UTC(2026, 10, 30, 20);
+    const t = parkSetup({ chooser: () => ({ ok: false, reason: "all exhausted", resumeAt: later }) });
+    t.clock.advance(60_000);
+    await t.reactor.tick();
+    assert.deepEqual(t.parks, [{ until: later, reason: "all exhausted" }]);
+    assert.deepEqual(t.calls, []);
+    assert.deepEqual(t.sent, []);
+    await t.reactor.tick(); // due again only at `later`
+    assert.equal(t.parks.length, 1);
+  });
+  it("a session another operation holds is not resumed", async () => {
+    const t = parkSetup();
+    t.clock.advance(60_000);
+    t.hold("swap");
+    await t.reactor.tick();
+    assert.deepEqual(t.calls, []);
+    assert.equal(t.row.state, "parked");
+  });
+  it("a CLI that does not start: parked again 30 s later, nothing sent, the lock released", async () => {
+    const t = parkSetup({ ready: false });
+    t.clock.advance(60_000);
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, []);
+    assert.deepEqual(t.parks, [{ until: t.clock.now() + 30_000, reason: "resume failed: CLI did not start" }]);
+    assert.equal(t.calls.at(-1), "unlock");
+    assert.equal(t.row.failedPrompt, "p7", "still owed");
+  });
+  it("a resent prompt not confirmed: parked again 30 s later", async () => {
+    const t = parkSetup({ sendOk: false });
+    t.clock.advance(60_000);
+    await t.reactor.tick();
+    assert.deepEqual(t.sent, ["p7"]);
+    assert.deepEqual(t.parks, [{ until: t.clock.now() + 30_000, reason: "resume failed: not confirmed" }]);
+    assert.equal(t.calls.at(-1), "unlock");
+  });
+});
