@@ -10,6 +10,7 @@ import {
   accountLimits,
   checkpointParams,
   httpLimits,
+  leaseParams,
   limitParams,
   pollParams,
   policyParams,
@@ -165,6 +166,7 @@ export class Daemon {
               }),
             info: () => ({ pid: process.pid, version: "0.1.0", accounts: this.accounts.names() }),
             reservationKeepMs: () => this.config.quota.min_dwell,
+            ...leaseParams(c),
             localUsage: (name) => this.poller.snapshot(name).figures, // called once running
           })
         : null;

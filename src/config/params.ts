@@ -60,6 +60,15 @@ export function swapTuning(c: Config) {
   };
 }
 
+/**
+ * store.lease_ttl → the box's lease (boxes/box-sync.ts): its TTL, and a heartbeat every third of it (at
+ * most 10 s), so two heartbeats can be missed before the lease lapses. ms.
+ */
+export function leaseParams(c: Config): { leaseTtlMs: number; heartbeatMs: number } {
+  const ttl = c.store.lease_ttl;
+  return { leaseTtlMs: ttl, heartbeatMs: Math.min(10_000, Math.floor(ttl / 3)) };
+}
+
 /** sessions.* → restart backoff, crash-loop detection and the start timeout. */
 export function sessionTuning(c: Config) {
   return {

@@ -3,7 +3,7 @@
 // variable holding it (read when the store is opened: src/store/shared/open-shared-store.ts).
 import { hostname as osHostname } from "node:os";
 import { z } from "zod";
-import { ENV_NAME, matching } from "./fields.js";
+import { duration, ENV_NAME, matching } from "./fields.js";
 
 export const STORE_BACKENDS = ["sqlite", "postgres"] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -16,7 +16,17 @@ export interface StoreConfig {
   backend: StoreBackend;
   /** the environment variable holding the postgresql:// URL; required with backend postgres, else undefined */
   postgres_url_env?: string | undefined;
+  /**
+   * ms a box's lease lives without a heartbeat (postgres): a box silent this long counts as gone, its
+   * running tasks are requeued and its reservations stop counting. LEASE_TTL_MIN_MS..LEASE_TTL_MAX_MS.
+   */
+  lease_ttl: number;
 }
+
+/** store.lease_ttl's bounds: at least 3 heartbeats fit (heartbeat ≥ 1 s), at most an hour of a dead box's tasks held. */
+export const LEASE_TTL_MIN_MS = 3_000;
+export const LEASE_TTL_MAX_MS = 3_600_000;
+export const LEASE_TTL_DEFAULT_MS = 30_000;
 
 export interface BoxConfig {
   /** this box's name in the shared store (default: the host name, made to fit BOX_NAME) */
@@ -38,6 +48,9 @@ export const storeSchema = z
         });
       })
       .optional(),
+    lease_ttl: duration(LEASE_TTL_MIN_MS)
+      .refine((ms) => ms <= LEASE_TTL_MAX_MS, { message: "must be at most 1h" })
+      .default(LEASE_TTL_DEFAULT_MS),
   })
   .superRefine((s, ctx) => {
     if (s.backend === "postgres" && s.postgres_url_env === undefined) {

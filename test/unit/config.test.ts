@@ -423,7 +423,7 @@ describe("valid configs", () => {
       },
       notify: { dialog_after: 60_000, dedup_window: 600_000, rate_per_minute: 20, targets: [] },
       schedules: [],
-      store: { backend: "sqlite" },
+      store: { backend: "sqlite", lease_ttl: 30_000 },
       box: { name: "testhost" },
       log: { level: "info" },
     };

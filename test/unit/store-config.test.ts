@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { formatIssue, parseConfig, type Config } from "../../src/config/load.js";
 import { diffConfig } from "../../src/config/diff.js";
 import { defaultBoxName } from "../../src/config/store-config.js";
+import { leaseParams } from "../../src/config/params.js";
 
 const ACCOUNT = ["accounts:", "  - name: a", "    home: /home/u/a"];
 const yaml = (...lines: string[]) => [...ACCOUNT, ...lines].join("\n") + "\n";
@@ -31,7 +32,7 @@ function errors(text: string): string[] {
 describe("store and box config", () => {
   it("defaults: sqlite, and the host name as the box name", () => {
     const c = config(yaml(), "build-01.example.org");
-    assert.deepEqual(c.store, { backend: "sqlite" });
+    assert.deepEqual(c.store, { backend: "sqlite", lease_ttl: 30_000 });
     assert.deepEqual(c.box, { name: "build-01.example.org" });
     assert.equal(config(yaml()).box.name, defaultBoxName(hostname()), "without a host name given: os.hostname()");
   });
@@ -45,7 +46,7 @@ describe("store and box config", () => {
 
   it("postgres with the variable's name", () => {
     const c = config(yaml("store:", "  backend: postgres", "  postgres_url_env: CF_PG_URL", "box:", "  name: box-2"));
-    assert.deepEqual(c.store, { backend: "postgres", postgres_url_env: "CF_PG_URL" });
+    assert.deepEqual(c.store, { backend: "postgres", postgres_url_env: "CF_PG_URL", lease_ttl: 30_000 });
     assert.equal(c.box.name, "box-2");
   });
 
@@ -75,6 +76,28 @@ describe("store and box config", () => {
       /box\.name: must be 1-63 letters, digits, '_', '\.' or '-'.*got "two words"/,
     );
     assert.match(errors(yaml("store:", "  url: x")).join("\n"), /store\.url: unknown key/);
+  });
+
+  it("store.lease_ttl: a duration from 3s to 1h, mapped to the lease TTL and a heartbeat a third of it (at most 10 s)", () => {
+    const c = config(yaml("store:", "  backend: postgres", "  postgres_url_env: X", "  lease_ttl: 2m"));
+    assert.equal(c.store.lease_ttl, 120_000);
+    assert.deepEqual(leaseParams(c), { leaseTtlMs: 120_000, heartbeatMs: 10_000 });
+    assert.deepEqual(leaseParams(config(yaml())), { leaseTtlMs: 30_000, heartbeatMs: 10_000 }, "the default: 30s");
+    assert.deepEqual(leaseParams(config(yaml("store:", "  lease_ttl: 6s"))), { leaseTtlMs: 6_000, heartbeatMs: 2_000 });
+    assert.equal(config(yaml("store:", "  lease_ttl: 1h")).store.lease_ttl, 3_600_000);
+    // errors name the file, the line and the key
+    const [low, ...r1] = errors(yaml("store:", "  backend: sqlite", "  lease_ttl: 2s"));
+    assert.deepEqual(r1, []);
+    assert.match(low!, /^config\.yaml:6: store\.lease_ttl: must be at least 3000ms/);
+    assert.match(
+      errors(yaml("store:", "  lease_ttl: 2h"))[0]!,
+      /^config\.yaml:5: store\.lease_ttl: must be at most 1h/,
+    );
+    assert.match(
+      errors(yaml("store:", "  lease_ttl: soon"))[0]!,
+      /^config\.yaml:5: store\.lease_ttl: must be .*got "soon"/,
+    );
+    assert.match(errors(yaml("store:", "  lease_ttl: 30"))[0]!, /^config\.yaml:5: store\.lease_ttl: must be /);
   });
 
   it("changing them needs a restart", () => {

@@ -2,6 +2,7 @@
 // the URL read from the environment variable `store.postgres_url_env` (never from the file, never logged:
 // the errors below name the variable, not its value).
 
+import type { StoreConfig } from "../../config/store-config.js";
 import type { Config } from "../../config/types.js";
 import { CfError } from "../../util/errors.js";
 import type { Db } from "../db.js";
@@ -10,7 +11,8 @@ import type { SharedStore } from "./shared-types.js";
 import { SqliteSharedStore } from "./sqlite-shared-store.js";
 
 export interface OpenSharedStoreInput {
-  config: Pick<Config, "store" | "box">;
+  /** only the backend, the URL variable and the box name are read */
+  config: { store: Pick<StoreConfig, "backend" | "postgres_url_env">; box: Config["box"] };
   env: NodeJS.ProcessEnv;
   /** the daemon's open state.db (used by the sqlite backend; its shared tables are migrated) */
   db: Db;
