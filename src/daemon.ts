@@ -325,6 +325,7 @@ export class Daemon {
       tasks: this.inbox.plugin(),
       schedules: () => this.schedules.list(),
       writeFailures: () => this.writeFailures.status(),
+      ...(this.boxSync ? { boxes: () => this.boxSync!.boxesStatus(this.clock.now()) } : {}),
       usage: (name) => this.quota.view(name),
       login: (name) => {
         const a = this.config.accounts.find((x) => x.name === name);

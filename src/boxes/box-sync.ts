@@ -10,11 +10,12 @@
 
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
-import type { SharedStore, SharedUsage } from "../store/shared/shared-types.js";
+import type { BoxLease, SharedStore, SharedUsage } from "../store/shared/shared-types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { markToPublish, marksToApply, type MarkToPublish } from "./account-marks.js";
+import { boxesView, type BoxView } from "./box-view.js";
 import { MoveReservations } from "./move-reservations.js";
 import { newestFigures, usageToPublish, type FiguresLike } from "./shared-usage.js";
 
@@ -57,6 +58,8 @@ export class BoxSync {
   private sharedUsage = new Map<string, SharedUsage>();
   /** the time of the reading of each account this box wrote last */
   private readonly published = new Map<string, number>();
+  /** the leases and running tasks' boxes read by the last round that got through, and when (for status) */
+  private seen: { leases: BoxLease[]; runningOn: (string | null)[]; at: number } | null = null;
 
   constructor(private readonly o: BoxSyncOptions) {
     this.reservations = new MoveReservations({
@@ -170,6 +173,9 @@ export class BoxSync {
       }
       await this.shareUsage();
       await this.reservations.refresh(this.o.clock.now());
+      const leases = await s.leases();
+      const runningOn = (await s.listTasks(["running"])).map((t) => t.box);
+      this.seen = { leases, runningOn, at: this.o.clock.now() };
       if (this.down) this.o.log.info({ box: this.o.box }, "shared store reachable again");
       this.down = false;
     } catch (e) {
@@ -206,6 +212,20 @@ export class BoxSync {
         const figures = newestFigures(snap.figures, this.sharedUsage.get(account), this.o.box);
         return figures === snap.figures ? snap : { ...snap, figures };
       },
+    };
+  }
+
+  /**
+   * Every box sharing the store as of the last round that reached it (box-view.ts): lease state, heartbeat
+   * age at `now`, running tasks. `asOf` is that round's time (epoch ms); null before any round got through.
+   * `reachable` is false while the store is unreachable (the figures are then the last known ones).
+   */
+  boxesStatus(now: number): { asOf: number | null; reachable: boolean; boxes: BoxView[] } {
+    const seen = this.seen;
+    return {
+      asOf: seen?.at ?? null,
+      reachable: !this.down && this.shared !== null,
+      boxes: seen ? boxesView(seen.leases, seen.runningOn, this.o.box, now) : [],
     };
   }
 

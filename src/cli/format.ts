@@ -152,6 +152,8 @@ export function formatStatus(s: Obj): string {
   );
   const forecast = formatForecast(accounts, now);
   if (forecast) out.push("", "FORECAST", forecast);
+  const boxes = formatBoxes(s.boxes as Obj | null | undefined, now);
+  if (boxes) out.push("", boxes);
   const wf = s.writeFailures as { count: number; last: Obj | null } | null | undefined;
   if (wf?.last)
     out.push(
@@ -203,4 +205,23 @@ export function loginCell(l: Obj | null | undefined, now = Date.now()): string {
       ? ago(l.loginAt, now)
       : `≥${ago(now - l.loginAgeMs, now).replace(/ ago$/, "")}`;
   return `${age}${l.warning ? " ! ending" : ""}`;
+}
+
+/**
+ * The BOXES section of `status` (store.backend: postgres; control-api.ts status().boxes, boxes/box-view.ts):
+ * each box's lease (alive, lapsed, gone), its last heartbeat's age and its running tasks; "" without it.
+ */
+export function formatBoxes(b: Obj | null | undefined, now: number): string {
+  if (!b) return "";
+  const rows = ((b.boxes as Obj[]) ?? []).map((x) => [
+    `${String(x.box)}${x.self ? " (this box)" : ""}`,
+    String(x.lease),
+    typeof x.heartbeatAgeMs === "number" ? ago(now - x.heartbeatAgeMs, now) : "-",
+    String(x.runningTasks),
+  ]);
+  const head =
+    b.asOf === null
+      ? "BOXES (the shared store has not been reached yet)"
+      : `BOXES (shared store${b.reachable ? "" : " unreachable"}; as of ${ago(b.asOf, now)})`;
+  return rows.length ? `${head}\n${table([["BOX", "LEASE", "LAST HEARTBEAT", "RUNNING TASKS"], ...rows])}` : head;
 }

@@ -31,6 +31,8 @@ export interface ControlPlugins {
   writeFailures?: () => unknown;
   /** notifications (notify/notify-service.ts): per-target counts and last error; a sample to each target */
   notify?: { status(): unknown; test(target?: string): Promise<unknown> };
+  /** the boxes sharing the store (store.backend: postgres only): boxes/box-sync.ts boxesStatus */
+  boxes?: () => unknown;
 }
 
 export const SessionInput = z.strictObject({ session: z.string().min(1).max(64) });
@@ -121,6 +123,8 @@ export class ControlApi {
       tasks: this.plugins.tasks?.list() ?? [],
       writeFailures: this.plugins.writeFailures?.() ?? null,
       notify: this.plugins.notify?.status() ?? null,
+      /** { asOf, reachable, boxes: [{ box, self, lease, heartbeatAgeMs, since, expiresAt, runningTasks }] }; null with sqlite */
+      boxes: this.plugins.boxes?.() ?? null,
     };
   }
 

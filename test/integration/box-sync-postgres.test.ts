@@ -9,6 +9,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { AccountService } from "../../src/accounts/account-service.js";
 import { BoxSync } from "../../src/boxes/box-sync.js";
+import { formatBoxes } from "../../src/cli/format.js";
 import { openDb } from "../../src/store/db.js";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import { Store } from "../../src/store/store.js";
@@ -85,6 +86,70 @@ describe(
       });
       return { store, accounts, sync, lines };
     }
+
+    it("status shows every box: lease alive or lapsed, heartbeat age, running tasks (issue 19 point 5)", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      const b1 = box("box-1", url, clock);
+      const b2 = box("box-2", url, clock);
+      assert.deepEqual(b1.sync.boxesStatus(T0), { asOf: null, reachable: false, boxes: [] }, "before any round");
+      await b1.sync.connect();
+      await b2.sync.connect();
+      try {
+        await b2.sync.syncOnce();
+        const draft = { project: "/p", prompt: "x", priority: 0, pinBox: null, payload: {} };
+        await b1.sync.store!.enqueueTask({ ...draft, id: "t1" }, T0);
+        await b1.sync.store!.enqueueTask({ ...draft, id: "t2" }, T0);
+        assert.equal((await b2.sync.store!.claimTask(T0))?.task.id, "t1");
+        clock.advance(2_000);
+        await b1.sync.syncOnce();
+        const st = b1.sync.boxesStatus(clock.now());
+        assert.deepEqual(st, {
+          asOf: T0 + 2_000,
+          reachable: true,
+          boxes: [
+            {
+              box: "box-1",
+              self: true,
+              lease: "alive",
+              heartbeatAgeMs: 0,
+              since: T0 + 2_000,
+              expiresAt: T0 + 32_000,
+              runningTasks: 0,
+            },
+            {
+              box: "box-2",
+              self: false,
+              lease: "alive",
+              heartbeatAgeMs: 2_000,
+              since: T0,
+              expiresAt: T0 + 30_000,
+              runningTasks: 1,
+            },
+          ],
+        });
+        // box 2 goes silent: past its TTL box 1's next round shows it lapsed, still holding its task
+        clock.advance(29_000);
+        await b1.sync.syncOnce();
+        const later = b1.sync.boxesStatus(clock.now());
+        assert.deepEqual(
+          later.boxes.map((b) => [b.box, b.lease, b.heartbeatAgeMs, b.runningTasks]),
+          [
+            ["box-1", "alive", 0, 0],
+            ["box-2", "lapsed", 31_000, 1],
+          ],
+        );
+        assert.match(
+          formatBoxes(later, clock.now()),
+          /^BOXES \(shared store; as of 0s ago\)\nBOX +LEASE +LAST HEARTBEAT +RUNNING TASKS\nbox-1 \(this box\) +alive +0s ago +0\nbox-2 +lapsed +31s ago +1$/,
+        );
+      } finally {
+        await b1.sync.stop();
+        await b2.sync.stop();
+      }
+      b1.store.close();
+      b2.store.close();
+    });
 
     it("an exhaustion on box 1 is taken by box 2, never echoed back; revocations stay local; leases are held", async () => {
       const url = await server.createDatabase();
