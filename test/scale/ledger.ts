@@ -8,6 +8,8 @@ import type { StandInApi } from "../support/stand-in-api.js";
 export const MARKER_RE = /soak-[pt]\d{6}/g;
 
 export interface TurnFact {
+  /** the request's index in the stand-in's log (`api.requests`): the order in which it was counted */
+  seq: number;
   time: number;
   token: string | null;
   status: number;
@@ -29,7 +31,7 @@ export class TurnLog {
       const r = reqs[this.scanned]!;
       if (r.isTurn) {
         const markers = [...new Set(r.userText.match(MARKER_RE) ?? [])];
-        this.facts.push({ time: r.time, token: r.token, status: r.status, markers });
+        this.facts.push({ seq: this.scanned, time: r.time, token: r.token, status: r.status, markers });
         const into = r.status === 200 ? this.answered : r.status === 429 ? this.refused : null;
         for (const m of markers) into?.set(m, (into.get(m) ?? 0) + 1);
       }
