@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { Daemon } from "../../src/daemon.js";
+import { systemClock, type Clock, type Timer } from "../../src/util/clock.js";
 import { run } from "../../src/cli/main.js";
 import { createLogger, silentLogger } from "../../src/util/log.js";
 import { cliBinary } from "./cli-matrix.js";
@@ -20,11 +21,23 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..")
 /** The Claude Code under test (CF_TEST_CLI=latest selects the newest; see cli-matrix.ts). */
 export const CLAUDE_BIN = cliBinary();
 
-/** Real time plus an offset a test can move forward: "the reset time passes" without waiting an hour. */
-export class OffsetClock {
+/**
+ * Real time plus an offset a test can move forward: "the reset time passes" without waiting an hour. Timers
+ * and sleeps run in real time (a jump does not fire them early).
+ */
+export class OffsetClock implements Clock {
   offset = 0;
   now(): number {
-    return Date.now() + this.offset;
+    return systemClock.now() + this.offset;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return systemClock.sleep(ms, signal);
+  }
+  after(ms: number, fn: () => void, signal?: AbortSignal): Timer {
+    return systemClock.after(ms, fn, signal);
+  }
+  every(ms: number, fn: () => void, signal?: AbortSignal): Timer {
+    return systemClock.every(ms, fn, signal);
   }
   advance(ms: number): void {
     this.offset += ms;
@@ -51,7 +64,7 @@ export interface Harness {
   configObject: Record<string, unknown>;
   writeConfig(obj?: Record<string, unknown>): void;
   loadConfig(): Config;
-  start(opts?: { clock?: { now(): number } }): Promise<Daemon>;
+  start(opts?: { clock?: Clock }): Promise<Daemon>;
   spawnDaemon(): Promise<ChildProcess>;
   cli(...args: string[]): Promise<{ code: number; out: string; err: string }>;
   tmux(...args: string[]): { code: number; out: string; err: string };

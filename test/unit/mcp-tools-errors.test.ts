@@ -8,6 +8,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ControlApi } from "../../src/control/control-api.js";
 import { buildMcpServer } from "../../src/control/mcp-server.js";
 import { DEPRECATED_TOOLS, MUTATING_TOOLS, READ_TOOLS } from "../../src/control/mcp-tools.js";
+import { ManualClock } from "../../src/util/clock.js";
 import { CfError } from "../../src/util/errors.js";
 import { createLogger } from "../../src/util/log.js";
 import { callTool } from "../support/mcp-client.js";
@@ -34,7 +35,7 @@ async function connect(api: ControlApi, enableTrigger: boolean) {
 
 /** A facade whose collaborators are never reached: only plugins and the methods patched here run. */
 function fakeApi(patch: Partial<Record<keyof ControlApi, unknown>> = {}): ControlApi {
-  const api = new ControlApi(null as never, null as never, null as never, { now: () => 0 }, {});
+  const api = new ControlApi(null as never, null as never, null as never, new ManualClock(0), {});
   return Object.assign(api, patch);
 }
 

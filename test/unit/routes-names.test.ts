@@ -6,19 +6,14 @@ import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { ControlApi } from "../../src/control/control-api.js";
 import { buildRoutes } from "../../src/control/routes.js";
+import { ManualClock } from "../../src/util/clock.js";
 
 function fixture() {
   const seen: string[] = [];
   const warned: string[] = [];
-  const api = new ControlApi(
-    null as never,
-    null as never,
-    null as never,
-    { now: () => 0 },
-    {
-      account: (name, action) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
-    },
-  );
+  const api = new ControlApi(null as never, null as never, null as never, new ManualClock(0), {
+    account: (name, action) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
+  });
   const routes = buildRoutes(api, {
     log: { warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) },
   });
