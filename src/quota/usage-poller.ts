@@ -1,6 +1,6 @@
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store, UsageRow } from "../store/store.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import {
@@ -75,7 +75,7 @@ export interface PollerOptions {
  * (they would 401): status token_expired. Never touches account states.
  */
 export class UsagePoller {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private running = false;
   private endpoint: EndpointState = INITIAL_ENDPOINT;
   private lastRequestAt: number | null = null;
@@ -105,13 +105,14 @@ export class UsagePoller {
     this.params = opts.params;
   }
 
-  start(tickMs = 500): void {
+  /** Ticks every `tickMs` of the clock until stop() or `signal` aborts. */
+  start(tickMs = 500, signal?: AbortSignal): void {
     this.stop();
-    this.timer = setInterval(() => void this.tick(), tickMs);
+    this.timer = this.clock.every(tickMs, () => void this.tick(), signal);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

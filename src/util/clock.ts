@@ -110,7 +110,7 @@ export class ManualClock implements Clock {
   /** `settleTurns`: event-loop turns (setImmediate) advanceAsync lets pass after each firing. */
   constructor(
     private t: number,
-    private readonly settleTurns = 3,
+    private readonly settleTurns = 1,
   ) {}
 
   now(): number {

@@ -1,4 +1,4 @@
-// The usage poller as a backstop, on a manual clock with a fake UsageSource and a real store: the
+// The usage poller as a backstop, on a manual clock (its own timer, no real sleep) with a fake UsageSource and a real store: the
 // refusal of an unknown client detected and not retried in a loop, long blocks honoured for every
 // account, fed accounts skipped, the box-wide request budget, expired access tokens not polled, and a
 // newer status-line reading never overwritten by an endpoint reading.
@@ -49,7 +49,7 @@ interface World {
   fed: Set<string>;
   logLines: Record<string, unknown>[];
   poller(answer: (account: string) => UsageFetch | Promise<UsageFetch>, params?: Partial<PollParams>): UsagePoller;
-  /** Ticks every 500 ms for `ms`. */
+  /** Runs the poller's own timer (every 500 ms) for `ms` of the manual clock. */
   run(p: UsagePoller, ms: number): Promise<void>;
   writeCreds(name: string, o: { expiresAt: number | null; refreshToken?: string | null }): void;
 }
@@ -114,10 +114,9 @@ function world(n: number): World {
       );
     },
     async run(p, ms) {
-      for (let t = 0; t < ms; t += 500) {
-        clock.advance(500);
-        await p.tick();
-      }
+      p.start(500);
+      await clock.advanceAsync(ms);
+      p.stop();
     },
   };
 }
