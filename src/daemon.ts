@@ -28,6 +28,7 @@ import { LimitReactor } from "./quota/limit-reactor.js";
 import { InboxService } from "./inbox/inbox-service.js";
 import { ScheduleService } from "./schedules/schedule-service.js";
 import { QuotaService } from "./quota/quota-service.js";
+import { forcedMoveGate } from "./quota/move-gate.js";
 import { QuotaChooser, type ChooserOptions } from "./quota/account-chooser.js";
 import { httpUsageSource } from "./quota/usage-client.js";
 import { UsageClientIdentity } from "./quota/cli-version.js";
@@ -190,6 +191,7 @@ export class Daemon {
         figures: this.boxSync ? this.boxSync.withSharedUsage(this.poller) : this.poller, // any box's newest reading
         sessionRows: () => supervisedRows(this.store, specs),
         clock: this.clock,
+        reservations: this.boxSync ? () => this.boxSync!.reservations.fromOtherBoxes() : undefined,
       },
       chooserOptions(c),
     );
@@ -237,6 +239,7 @@ export class Daemon {
         checkpoints: this.checkpoints,
         clock: this.clock,
         log: this.log.child({ component: "swap" }),
+        moves: this.boxSync ? forcedMoveGate(this.boxSync.reservations, this.chooser) : null, // planned with other boxes
       },
       {
         tuning: swapTuning(c),

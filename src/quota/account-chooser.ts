@@ -8,6 +8,7 @@ import { DEFAULT_FORECAST, forecastWindow } from "./forecast.js";
 import { accountPressure, chooseInitialAccount } from "./policy.js";
 import type {
   AccountForecasts,
+  OtherBoxReservation,
   PolicyAccount,
   PolicyParams,
   UsageFigures,
@@ -67,6 +68,8 @@ export interface ChooserDeps {
    */
   sessionRows: () => SessionRow[];
   clock: Clock;
+  /** other boxes' planned-move reservations as of the last BoxSync round (issue 19); absent on one box */
+  reservations?: () => readonly OtherBoxReservation[];
 }
 
 export interface ChooserOptions {
@@ -165,7 +168,13 @@ export class QuotaChooser implements AccountChooser {
       const p = accountPressure(pref, this.opts.params, now);
       if (p.usable || p.lastResort) return { ok: true, account: pref.name };
     }
-    const c = chooseInitialAccount(accounts, this.opts.params, now, opts.preferred ?? undefined);
+    const c = chooseInitialAccount(
+      accounts,
+      this.opts.params,
+      now,
+      opts.preferred ?? undefined,
+      this.deps.reservations?.() ?? [],
+    );
     if ("account" in c) return { ok: true, account: c.account };
     return { ok: false, resumeAt: c.resumeAt, reason: c.reasons.slice(0, 4).join("; ") };
   }

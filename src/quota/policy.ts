@@ -578,26 +578,44 @@ export function planTick(input: PolicyInput, now: number): PolicyDecision[] {
   return jobs.map((j) => out.get(j.s.name)).filter((d): d is PolicyDecision => d !== undefined);
 }
 
-/** Picks the account for a new session: preferred if usable, else the best usable, else a last resort. */
+/**
+ * Picks the account for a new session or a move the swap chooses itself: preferred if usable, else the best
+ * usable, else a last resort. Other boxes' reservations in force at `now` (issue 19) count as planned load,
+ * as in planTick, so an account they filled is passed over while another has room.
+ */
 export function chooseInitialAccount(
   accounts: PolicyAccount[],
   params: PolicyParams,
   now: number,
   preferred?: string,
+  reservations: readonly OtherBoxReservation[] = [],
 ): InitialChoice {
   const all = accounts.map((a) => assess(a, params, now));
   const pref = all.find((x) => x.account.name === preferred);
   if (pref?.pressure.usable)
     return { account: pref.account.name, reasons: [`${pref.account.name}: preferred and usable`] };
+  const counted: string[] = [];
+  for (const [account, byBox] of reservedByOthers(reservations, now)) {
+    const x = all.find((a) => a.account.name === account);
+    if (!x) continue;
+    for (const [box, n] of byBox) {
+      x.planned += n;
+      counted.push(`${account}: ${n} move(s) reserved by box ${box}, counted as planned`);
+    }
+  }
   // A new session's own burn is unknown: the runway counts the account's burn only.
   for (const tier of HARD_TIERS) {
     const best = bestIn(all, tier, new Set(), params, null, NO_LOAD, now);
     if (best)
       return {
         account: best.account.name,
-        reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons],
+        reasons: [`${best.account.name}: best ${tier.replace("_", " ")} choice`, ...best.pressure.reasons, ...counted],
       };
   }
   const resumeAt = earliestResume(newCtx(all, new Set(), params, now, []));
-  return { none: true, resumeAt, reasons: ["no usable account", ...all.flatMap((x) => x.pressure.reasons)] };
+  return {
+    none: true,
+    resumeAt,
+    reasons: ["no usable account", ...counted, ...all.flatMap((x) => x.pressure.reasons)],
+  };
 }

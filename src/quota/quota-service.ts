@@ -6,7 +6,8 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { QuotaChooser } from "./account-chooser.js";
-import { accountPressure, moveCapacity, planTick } from "./policy.js";
+import { reserveOnto } from "./move-gate.js";
+import { accountPressure, planTick } from "./policy.js";
 import type { OtherBoxReservation, PolicyDecision, PolicySession } from "./policy-types.js";
 import type { UsagePoller } from "./usage-poller.js";
 
@@ -146,17 +147,12 @@ export class QuotaService {
       }
       // Several boxes: reserve the move's load on the target first, so every box's moves together stay
       // within its threshold (less the hysteresis for an optimisation move, as planned).
-      const target = this.reservations ? this.chooser.policyAccounts(now).find((a) => a.name === d.to) : undefined;
       let held: string | null = null;
-      if (this.reservations && target) {
-        const p = this.chooser.params;
-        const capacity = moveCapacity(target, p, now, d.hard ? 0 : p.hysteresis);
-        const r = await this.reservations.reserve(d.session, d.to, capacity, now);
+      if (this.reservations) {
+        const margin = d.hard ? 0 : this.chooser.params.hysteresis;
+        const r = await reserveOnto(this.reservations, this.chooser, d.session, d.to, margin, now);
         if (!r.ok) {
-          this.store.appendEvent(now, "quota.decision.cancelled", d.session, d.from, {
-            reason: `${d.to} is full: ${r.held} move(s) onto it reserved by every box, room for ${capacity}`,
-            to: d.to,
-          });
+          this.store.appendEvent(now, "quota.decision.cancelled", d.session, d.from, { reason: r.reason, to: d.to });
           return;
         }
         held = r.id;

@@ -62,6 +62,23 @@ export function carryable(note: string): boolean {
   return c.ok && c.body === note && !/^[-!#&?]/.test(note) && !note.includes("\n") && note.length <= 1000;
 }
 
+/**
+ * Planned-move reservations shared with other boxes (issue 19; store.backend: postgres), for the moves whose
+ * target the swap picks itself (a refusal's urgent move, a token's move, a manual swap with no target): one
+ * move of `session` onto `account` is reserved before the swap starts, so every box's moves together stay
+ * within the account's threshold. quota/move-gate.ts; absent with one box.
+ */
+export interface MoveGate {
+  /** Never rejects; `ok: false` when every box's reservations fill `account` (`reason` says so). */
+  reserve(
+    session: string,
+    account: string,
+    now: number,
+  ): Promise<{ ok: true; id: string | null } | { ok: false; reason: string }>;
+  /** Ends reservation `id`: kept for the dwell time when the session moved, else released. Never rejects. */
+  end(id: string | null, moved: boolean, now: number): Promise<void>;
+}
+
 /** What the swap works with; the chooser is built before it (quota/account-chooser.ts). */
 export interface SwapDeps {
   sessions: SessionService;
@@ -72,6 +89,8 @@ export interface SwapDeps {
   checkpoints: CheckpointService;
   clock: Clock;
   log: Logger;
+  /** reservations shared with other boxes (store.backend: postgres); null or absent on one box */
+  moves?: MoveGate | null;
 }
 
 export interface SwapOptions {
@@ -90,6 +109,7 @@ export class SwapService {
   private readonly checkpoints: CheckpointService;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly moves: MoveGate | null;
   private tuning: SwapTuning;
 
   constructor(deps: SwapDeps, opts: SwapOptions) {
@@ -100,6 +120,7 @@ export class SwapService {
     this.checkpoints = deps.checkpoints;
     this.clock = deps.clock;
     this.log = deps.log;
+    this.moves = deps.moves ?? null;
     this.tuning = opts.tuning;
     this.onStep = opts.onStep ?? null;
   }
@@ -127,16 +148,21 @@ export class SwapService {
       }
       throw e;
     }
+    const hold: { id: string | null } = { id: null };
+    let moved = false;
     try {
-      return await this.run(req, row);
+      const out = await this.run(req, row, hold);
+      moved = out.ok;
+      return out;
     } finally {
       this.sessions.unlock(req.session);
+      if (hold.id !== null) await this.moves?.end(hold.id, moved, this.clock.now());
     }
   }
 
-  private async run(req: SwapRequest, row: SessionRow): Promise<SwapOutcome> {
+  private async run(req: SwapRequest, row: SessionRow, hold: { id: string | null }): Promise<SwapOutcome> {
     const from = row.account;
-    const target = this.pickTarget(req, from);
+    const target = await this.pickAndReserve(req, from, hold);
     if (!target.ok) {
       if (req.hard) {
         this.sessions.park(req.session, target.resumeAt, target.reason);
@@ -287,6 +313,31 @@ export class SwapService {
       const reason = errorMessage(e);
       this.log.warn({ session: req.session, from, to, err: reason }, "swap failed; rolling back");
       return this.rollback(req, id, from, to, reason, respawned, resendFailed);
+    }
+  }
+
+  /**
+   * The target (pickTarget), with one move onto it reserved when the swap chose it itself and other boxes
+   * plan too (MoveGate): an account their reservations filled since the choice read them is passed over for
+   * the next best, until none is left (then the same outcome as no account with room: park or refuse).
+   */
+  private async pickAndReserve(req: SwapRequest, from: string | null, hold: { id: string | null }) {
+    let target = this.pickTarget(req, from);
+    if (!this.moves || req.to || !target.ok) return target;
+    const exclude = from ? [from] : [];
+    const full: string[] = [];
+    for (;;) {
+      const r = await this.moves.reserve(req.session, target.account, this.clock.now());
+      if (r.ok) {
+        hold.id = r.id;
+        return target;
+      }
+      full.push(r.reason);
+      this.sessions.event("swap.target_full", req.session, from, { to: target.account, reason: r.reason });
+      exclude.push(target.account);
+      const next = this.chooser.choose({ exclude, session: req.session });
+      if (!next.ok) return { ok: false as const, resumeAt: next.resumeAt, reason: [...full, next.reason].join("; ") };
+      target = next;
     }
   }
 

@@ -137,4 +137,36 @@ describe("two boxes plan moves together through PostgreSQL", { timeout: 420_000,
       await check.close();
     }
   });
+
+  it("a move whose target the swap picks itself counts other boxes' reservations: the account they filled is not taken", async (t) => {
+    // A third box reserves the whole of the account box 1's first session is not on; a is over. A swap told
+    // no target (as a refusal's urgent move is) then has nowhere to go; without the reservations it would
+    // take that account (its figures alone leave room).
+    const s = d1.sessions.get("s1")!;
+    const other = s.account === "b" ? "c" : "b";
+    const box3 = await PostgresSharedStore.open({ url, box: "box-3" });
+    try {
+      await box3.heartbeat(Date.now(), 600_000); // a live box: a lapsed one's reservations count for nothing
+      for (let i = 0; i < 20; i++) {
+        const r = await box3.reserveMove(
+          { id: `box3-${i}`, account: other, session: `x${i}`, capacity: null, ttlMs: 600_000 },
+          Date.now(),
+        );
+        assert.ok(r.ok);
+      }
+      await waitFor(
+        () => d1.boxSync!.reservations.fromOtherBoxes().filter((r) => r.box === "box-3").length === 20,
+        15_000,
+        "box 1 read box 3's reservations",
+      );
+      const out = await d1.swaps.swap({ session: "s1", reason: "manual", urgent: true, hard: false });
+      t.diagnostic(JSON.stringify(out));
+      assert.equal(out.ok, false, `moved onto ${out.ok ? out.to : ""} though box 3 filled it`);
+      assert.equal(!out.ok && out.outcome, "refused");
+      assert.match(!out.ok ? out.reason : "", new RegExp(`${other}: 20 move\\(s\\) reserved by box box-3`));
+      assert.equal(d1.sessions.get("s1")!.account, s.account, "the session stayed");
+    } finally {
+      await box3.close();
+    }
+  });
 });

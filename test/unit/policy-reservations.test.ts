@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  chooseInitialAccount,
   moveCapacity,
   planTick,
   reservedByOthers,
@@ -180,6 +181,40 @@ describe("planTick with other boxes' reservations", () => {
     assert.deepEqual(
       d.map((x) => (x.kind === "move" ? x.to : x.kind)),
       ["b", "b", "c"],
+    );
+  });
+});
+
+describe("chooseInitialAccount with other boxes' reservations (a move the swap picks itself)", () => {
+  // b (priority 2) at 0.62 has room for 3 moves (0.62 + 3 × 0.05 < 0.8); c (priority 3) at 0.3 for 9.
+  const accounts = () => [acct("a", 0.85, 1), acct("b", 0.62, 2), acct("c", 0.3, 3)];
+
+  it("takes the best account when no box reserved anything", () => {
+    assert.equal((chooseInitialAccount(accounts(), P, T0) as { account: string }).account, "b");
+  });
+
+  it("passes over an account other boxes' reservations filled, and says which it counted", () => {
+    const c = chooseInitialAccount(accounts(), P, T0, undefined, [res("b", "box-2", 3)]);
+    assert.ok("account" in c, JSON.stringify(c));
+    assert.equal(c.account, "c");
+    assert.ok(c.reasons.includes("b: 3 move(s) reserved by box box-2, counted as planned"), JSON.stringify(c.reasons));
+  });
+
+  it("counts only reservations in force at `now`", () => {
+    const c = chooseInitialAccount(accounts(), P, T0, undefined, [res("b", "box-2", 3, T0 - 1)]);
+    assert.equal((c as { account: string }).account, "b");
+  });
+
+  it("with every account filled by reservations, no usable account (the reservations named)", () => {
+    const two = [acct("a", 0.85, 1), acct("b", 0.62, 2)];
+    const c = chooseInitialAccount(two, P, T0, undefined, [res("b", "box-2", 2), res("b", "box-3", 1)]);
+    assert.ok("none" in c, JSON.stringify(c));
+    assert.ok(c.reasons.includes("b: 2 move(s) reserved by box box-2, counted as planned"));
+    assert.ok(c.reasons.includes("b: 1 move(s) reserved by box box-3, counted as planned"));
+    // one fewer reserved: b has room again
+    assert.equal(
+      (chooseInitialAccount(two, P, T0, undefined, [res("b", "box-2", 2)]) as { account: string }).account,
+      "b",
     );
   });
 });

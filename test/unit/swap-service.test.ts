@@ -40,6 +40,10 @@ interface Setup {
   /** signals that arrive while the swap listens (session_start always does, unless failAt confirm on b) */
   turnDone?: boolean;
   carriedSubmitted?: boolean;
+  /** other boxes plan too (issue 19): the accounts whose reservation the shared store refuses (full) */
+  full?: string[];
+  /** the chooser's ranking when it honours `exclude` (default: just `target`) */
+  ranking?: string[];
 }
 
 function setup(o: Setup = {}) {
@@ -173,9 +177,25 @@ function setup(o: Setup = {}) {
   };
   const target = o.target === undefined ? "b" : o.target;
   const chooser = {
-    choose: () =>
-      target ? { ok: true, account: target } : { ok: false, reason: "no account has room", resumeAt: RESUME_AT },
+    choose: (c: { exclude?: string[] } = {}) => {
+      const pick = o.ranking ? (o.ranking.find((x) => !c.exclude?.includes(x)) ?? null) : target;
+      return pick ? { ok: true, account: pick } : { ok: false, reason: "no account has room", resumeAt: RESUME_AT };
+    },
   };
+  const reservations: Array<{ op: "reserve" | "end"; account?: string; id?: string | null; moved?: boolean }> = [];
+  const moves = o.full
+    ? {
+        reserve: async (_s: string, account: string) => {
+          reservations.push({ op: "reserve" as const, account });
+          return o.full!.includes(account)
+            ? { ok: false as const, reason: `${account} is full` }
+            : { ok: true as const, id: `r-${account}` };
+        },
+        end: async (id: string | null, moved: boolean) => {
+          reservations.push({ op: "end" as const, id, moved });
+        },
+      }
+    : null;
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, child: () => log };
   const swaps = new SwapService(
     {
@@ -186,12 +206,26 @@ function setup(o: Setup = {}) {
       checkpoints: checkpoints as never,
       clock,
       log: log as never,
+      moves,
     },
     { tuning: { gracefulMs: 1000, exitMs: 2000, confirmMs: 1000, continueNote: NOTE } },
   );
   const steps = (id: number) => store.getSwap(id)!.steps.map((s) => s.step);
   const lockSession = (op: string) => sessions.lock("s1", op);
-  return { store, clock, swaps, calls, events, sent, launches, saved, steps, lockSession, lockedBy: () => held };
+  return {
+    store,
+    clock,
+    swaps,
+    calls,
+    events,
+    sent,
+    launches,
+    saved,
+    steps,
+    lockSession,
+    lockedBy: () => held,
+    reservations,
+  };
 }
 
 const req = (x: Partial<SwapRequest> = {}): SwapRequest => ({
@@ -403,5 +437,61 @@ describe("SwapService: ending the old CLI", () => {
     } finally {
       child.kill("SIGKILL");
     }
+  });
+});
+
+describe("SwapService: moves planned with other boxes (issue 19 MoveGate)", () => {
+  it("reserves the chosen target before the swap and keeps the reservation once the session moved", async () => {
+    const t = setup({ state: "limited", failedPrompt: "p1", full: [], ranking: ["b", "c"] });
+    const r = await t.swaps.swap(req({ hard: true, urgent: true, reason: "rate_limit" }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.to, "b");
+    assert.deepEqual(t.reservations, [
+      { op: "reserve", account: "b" },
+      { op: "end", id: "r-b", moved: true },
+    ]);
+  });
+
+  it("passes over a target other boxes' reservations filled and moves to the next best", async () => {
+    const t = setup({ state: "limited", failedPrompt: "p1", full: ["b"], ranking: ["b", "c"] });
+    const r = await t.swaps.swap(req({ hard: true, urgent: true, reason: "rate_limit" }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.to, "c");
+    assert.equal(t.store.getSession("s1")!.account, "c");
+    assert.deepEqual(t.reservations, [
+      { op: "reserve", account: "b" },
+      { op: "reserve", account: "c" },
+      { op: "end", id: "r-c", moved: true },
+    ]);
+    const full = t.events.find((e) => e.kind === "swap.target_full");
+    assert.deepEqual(full?.data, { to: "b", reason: "b is full" });
+  });
+
+  it("parks a hard-limited session when every target is full, naming why; nothing left reserved", async () => {
+    const t = setup({ state: "limited", failedPrompt: "p1", full: ["b", "c"], ranking: ["b", "c"] });
+    const r = await t.swaps.swap(req({ hard: true, urgent: true, reason: "rate_limit" }));
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.outcome, "parked");
+    assert.equal(!r.ok && r.reason, "b is full; c is full; no account has room");
+    assert.deepEqual(t.calls, ["park"]);
+    assert.equal(t.store.getSession("s1")!.parkedUntil, RESUME_AT);
+    assert.deepEqual(
+      t.reservations.map((x) => x.op),
+      ["reserve", "reserve"],
+    );
+  });
+
+  it("releases the reservation when the swap rolls back", async () => {
+    const t = setup({ state: "idle", full: [], ranking: ["b"], failAt: "respawn" });
+    const r = await t.swaps.swap(req({ reason: "manual" }));
+    assert.equal(r.ok, false);
+    assert.deepEqual(t.reservations.at(-1), { op: "end", id: "r-b", moved: false });
+  });
+
+  it("does not reserve for a swap told its target (the quota monitor reserved it already)", async () => {
+    const t = setup({ state: "idle", full: ["b"], ranking: ["b"] });
+    const r = await t.swaps.swap(req({ to: "b", reason: "quota_threshold" }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(t.reservations, []);
   });
 });
