@@ -123,9 +123,16 @@ export class ControlApi {
       tasks: this.plugins.tasks?.list() ?? [],
       writeFailures: this.plugins.writeFailures?.() ?? null,
       notify: this.plugins.notify?.status() ?? null,
-      /** { asOf, reachable, boxes: [{ box, self, lease, heartbeatAgeMs, since, expiresAt, runningTasks }] }; null with sqlite */
-      boxes: this.plugins.boxes?.() ?? null,
+      boxes: this.boxesStatus(),
     };
+  }
+
+  /**
+   * The boxes sharing the store (boxes/box-sync.ts boxesStatus): { asOf, reachable, boxes: [{ box, self, lease,
+   * heartbeatAgeMs, since, expiresAt, runningTasks }] }; null with store.backend: sqlite.
+   */
+  boxesStatus() {
+    return this.plugins.boxes?.() ?? null;
   }
 
   /** A sample notification to every target, or to `target`; each one's result. */

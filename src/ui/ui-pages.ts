@@ -27,6 +27,8 @@ export function dashboardPage(): string {
 <form method="post" action="/ui/logout"><button type="submit">Log out</button></form></header>
 <main>
 <section id="accounts-section"><h2>Accounts</h2><div id="accounts"></div></section>
+<section id="boxes-section" hidden><h2>Boxes</h2><p id="boxes-status" class="small"></p><div class="scroll"><table id="boxes"><thead><tr>
+<th>box</th><th>lease</th><th>last heartbeat</th><th>running tasks</th></tr></thead><tbody></tbody></table></div></section>
 <section id="chart-section"><h2>Utilization of the 5-hour window (up to the last 6 hours)</h2><div id="chart"></div>
 <div id="tip" class="tip" hidden></div><ul id="markers" class="markers"></ul></section>
 <section id="sessions-section"><h2>Sessions</h2><div class="scroll"><table id="sessions"><thead><tr>

@@ -1,6 +1,7 @@
 // The dashboard at /ui on the control plane's TCP listener (after its Host/Origin check): a login form that
 // trades the bearer token for a session cookie (ui-auth.ts), the page and its files, a JSON snapshot, a
-// server-sent event stream pushed when the store records an event (Store.onEvent) and every 5 s, a pane's
+// server-sent event stream pushed when the store records an event (Store.onEvent), when the boxes sharing
+// the store change (a lease, a running count, the store's reachability; checked each second) and every 5 s, a pane's
 // tail, a task's result, and — only with mcp_http.enable_trigger — actions through the same ControlApi
 // facade as MCP and /trigger/*. Without a live cookie everything but the login form and static files
 // answers 401.
@@ -18,7 +19,7 @@ import type { Logger } from "../util/log.js";
 import { loadAssets, type Asset } from "./ui-assets.js";
 import { clearCookie, sessionCookie, UiSessions } from "./ui-auth.js";
 import { dashboardPage, loginPage } from "./ui-pages.js";
-import { dashboardState, MARKER_KINDS, type ViewDeps } from "./ui-view.js";
+import { boxesKey, dashboardState, MARKER_KINDS, type BoxesStatusIn, type ViewDeps } from "./ui-view.js";
 
 /** No inline script or style anywhere; only our own origin. */
 export const CSP =
@@ -29,6 +30,8 @@ const SESSION_TTL_MS = 12 * 3_600_000;
 const PUSH_DELAY_MS = 150;
 /** Pushed at least this often while someone watches (figures change without events). */
 const REFRESH_MS = 5_000;
+/** While someone watches, the boxes sharing the store are checked this often; a change is pushed at once. */
+const TICK_MS = 1_000;
 /** Two pushes are at least this far apart (a busy pool records many events a second). */
 const MIN_PUSH_GAP_MS = 500;
 /** Marker events kept in memory for the chart. */
@@ -61,6 +64,10 @@ export class Dashboard {
 
   private markers: EventRow[] | null = null;
   private lastPush = 0;
+  /** ticks of refreshTimer since it started (every REFRESH_MS / TICK_MS-th one pushes) */
+  private ticks = 0;
+  /** boxesKey of the boxes' status at the last tick */
+  private boxes = "";
   private readonly view: ViewDeps;
 
   constructor(private readonly o: DashboardOptions) {
@@ -198,7 +205,7 @@ export class Dashboard {
     // The response's close: fires when the connection goes, whichever side ends it.
     res.on("close", () => this.clients.delete(c));
     // Before the first send: a first snapshot that throws still leaves a timer that ends or serves this client.
-    this.refreshTimer ??= setInterval(() => this.push(), REFRESH_MS);
+    this.refreshTimer ??= setInterval(() => this.tick(), TICK_MS);
     res.write("retry: 3000\n\n");
     try {
       this.send(c, this.snapshot());
@@ -226,10 +233,25 @@ export class Dashboard {
     c.res.write(frame);
   }
 
+  /** Each TICK_MS while streams are open: a push every REFRESH_MS, and at once when the boxes changed. */
+  private tick(): void {
+    this.ticks += 1;
+    let changed = false;
+    try {
+      const key = boxesKey(this.o.api.boxesStatus() as BoxesStatusIn | null);
+      changed = key !== this.boxes;
+      this.boxes = key;
+    } catch (e) {
+      this.o.log.error({ err: errorMessage(e) }, "dashboard boxes check failed");
+    }
+    if (changed || this.ticks % (REFRESH_MS / TICK_MS) === 0 || !this.clients.size) this.push();
+  }
+
   private push(): void {
     if (!this.clients.size) {
       if (this.refreshTimer) clearInterval(this.refreshTimer);
       this.refreshTimer = null;
+      this.ticks = 0;
       return;
     }
     this.lastPush = this.o.clock.now();

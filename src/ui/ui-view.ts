@@ -1,7 +1,9 @@
 // What the dashboard shows, as one JSON snapshot: accounts with their windows and thresholds, sessions,
-// tasks, and the chart's series (usage_samples) with markers (swaps, parks, refusals). Built from the
+// tasks, the boxes sharing the store (store.backend: postgres), and the chart's series (usage_samples)
+// with markers (swaps, parks, refusals). Built from the
 // control facade and the store's read methods only; plain data, escaped by the page (app.js uses
 // textContent throughout).
+import type { BoxView } from "../boxes/box-view.js";
 import type { ControlApi } from "../control/control-api.js";
 import type { Store } from "../store/store.js";
 import type { EventRow } from "../store/types.js";
@@ -155,6 +157,8 @@ export function dashboardState(deps: ViewDeps, now: number) {
     error: t.error,
     // a running task stopped at a permission dialog: its question (inbox/task-waits.ts)
     waiting: (t.waiting as { question: string; since: number } | null | undefined) ?? null,
+    // the other box running this box's task (shared queue; the local record says queued meanwhile), else null
+    runsOn: typeof t.runsOn === "string" ? t.runsOn : null,
   }));
   return {
     now,
@@ -162,12 +166,79 @@ export function dashboardState(deps: ViewDeps, now: number) {
     accounts,
     sessions,
     tasks,
+    boxes: boxesSection(api.boxesStatus() as BoxesStatusIn | null, tasks, now),
     chart: chartData(
       deps,
       accounts.map((a) => a.name),
       now,
     ),
   };
+}
+
+/** What control-api.ts boxesStatus gives (boxes/box-sync.ts boxesStatus). */
+export interface BoxesStatusIn {
+  asOf: number | null;
+  reachable: boolean;
+  boxes: readonly BoxView[];
+}
+
+/** One row of the Boxes section. */
+export interface BoxRow {
+  box: string;
+  /** this daemon's own box */
+  self: boolean;
+  lease: BoxView["lease"];
+  /** its last heartbeat (epoch ms: `now` minus its age); null without a lease row */
+  heartbeatAt: number | null;
+  /** tasks of the shared queue running on it (any box's) */
+  runningTasks: number;
+  /** the ids of this box's tasks it runs (the tasks' `runsOn`); always empty for this box */
+  ourTasks: string[];
+}
+
+/** The Boxes section: null with store.backend: sqlite (no box sync). */
+export interface BoxesSection {
+  /** false while the shared store is unreachable (or not reached yet): the rows are the last read's */
+  reachable: boolean;
+  /** when the last read that reached the store was made (epoch ms); null before any */
+  asOf: number | null;
+  boxes: BoxRow[];
+}
+
+/**
+ * The Boxes section from the boxes' status (null with sqlite: null) and this box's task views (their
+ * `runsOn`), at `now` (epoch ms, the clock `status.boxes[].heartbeatAgeMs` was measured on).
+ */
+export function boxesSection(
+  status: BoxesStatusIn | null,
+  tasks: readonly { id: unknown; runsOn: string | null }[],
+  now: number,
+): BoxesSection | null {
+  if (!status) return null;
+  const ours = new Map<string, string[]>();
+  for (const t of tasks) if (t.runsOn !== null) ours.set(t.runsOn, [...(ours.get(t.runsOn) ?? []), String(t.id)]);
+  return {
+    reachable: status.reachable,
+    asOf: status.asOf,
+    boxes: status.boxes.map((b) => ({
+      box: b.box,
+      self: b.self,
+      lease: b.lease,
+      heartbeatAt: b.heartbeatAgeMs === null ? null : now - b.heartbeatAgeMs,
+      runningTasks: b.runningTasks,
+      ourTasks: b.self ? [] : (ours.get(b.box) ?? []),
+    })),
+  };
+}
+
+/**
+ * What of the boxes' status makes the dashboard push at once when it changes (ui-server.ts): the store's
+ * reachability and each box's name, lease state and running count; not the heartbeat ages nor the read's
+ * time, which change every round. "" with sqlite (null).
+ */
+export function boxesKey(status: BoxesStatusIn | null): string {
+  if (!status) return "";
+  return JSON.stringify([status.reachable, status.boxes.map((b) => [b.box, b.lease, b.runningTasks])]);
 }
 
 /** uPlot's aligned data: x in seconds, one series per account (null where it has no sample), and the markers. */

@@ -105,6 +105,7 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
       await page.$$eval("#sessions tbody tr", (rows) => rows.map((r) => r.getAttribute("data-session"))),
       ["one", "two"],
     );
+    assert.equal(await page.isHidden("#boxes-section"), true, "no Boxes section with store.backend: sqlite");
     const project = await page.textContent('tr[data-session="two"] td.project');
     assert.ok(project?.endsWith(`x${EVIL}`), String(project));
     // A prompt with markup in it: text in the table, nothing ran.

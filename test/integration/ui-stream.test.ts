@@ -1,12 +1,14 @@
 // The dashboard's HTTP handler on a real listener (port 0) with a stand-in control facade: the event
 // stream's limits (a client that does not read is dropped, at most MAX_STREAMS at once) and the login's
-// throttle and same-origin checks. The whole dashboard in a browser is test/e2e/dashboard.test.ts.
+// throttle and same-origin checks, and a change of the boxes sharing the store pushed at once. The whole
+// dashboard in a browser is test/e2e/dashboard.test.ts (dashboard-boxes.test.ts with PostgreSQL).
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { ControlApi } from "../../src/control/control-api.js";
 import { Dashboard, MAX_STREAMS } from "../../src/ui/ui-server.js";
+import type { BoxesSection, BoxesStatusIn } from "../../src/ui/ui-view.js";
 import { systemClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";
@@ -21,6 +23,8 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
   let bigPrompt = "";
   let snapshotThrows = false;
   let triggersOn = false;
+  /** what the facade's boxesStatus answers (null: sqlite) */
+  let boxesNow: BoxesStatusIn | null = null;
   const answered: unknown[] = [];
   const cancelled: unknown[] = [];
   const sockets = new Set<Socket>();
@@ -33,6 +37,7 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
         return [{ name: "dev", kind: "dedicated", state: "idle", stateReason: null, lastPrompt: bigPrompt }];
       },
       tasksList: () => [],
+      boxesStatus: () => boxesNow,
       taskAnswer: async (b: unknown) => {
         answered.push(b);
         return { ok: true };
@@ -147,6 +152,60 @@ describe("dashboard HTTP", { timeout: 60_000 }, () => {
       s.socket.destroy();
     } finally {
       snapshotThrows = false;
+    }
+  });
+
+  it("a change of the boxes sharing the store (a lease, the store's reachability) is pushed within 2.5 s, not at the 5 s refresh", async () => {
+    const cookie = await login();
+    const box = (lease: "alive" | "lapsed") => ({
+      box: "box-2",
+      self: false,
+      lease,
+      heartbeatAgeMs: 1_000,
+      since: 0,
+      expiresAt: 0,
+      runningTasks: 1,
+    });
+    boxesNow = { asOf: Date.now(), reachable: true, boxes: [box("alive")] };
+    const ac = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/ui/stream`, { headers: { cookie }, signal: ac.signal });
+    assert.equal(res.status, 200);
+    const snapshots: { boxes: BoxesSection | null }[] = [];
+    const pump = (async () => {
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          buf += dec.decode(value, { stream: true });
+          for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+            const m = /^event: snapshot\ndata: (.*)$/s.exec(buf.slice(0, i));
+            buf = buf.slice(i + 2);
+            if (m) snapshots.push(JSON.parse(m[1]!) as { boxes: BoxesSection | null });
+          }
+        }
+      } catch {
+        // aborted at the end
+      }
+    })();
+    const shown = async (what: string, ok: (b: BoxesSection | null) => boolean) => {
+      const t0 = Date.now();
+      await waitFor(() => ok(snapshots.at(-1)?.boxes ?? null), 6_000, what, 20);
+      return Date.now() - t0;
+    };
+    try {
+      await shown("the first snapshot with box-2 alive", (b) => b?.boxes[0]?.lease === "alive");
+      boxesNow = { ...boxesNow, boxes: [box("lapsed")] };
+      const lapsed = await shown("box-2 lapsed", (b) => b?.boxes[0]?.lease === "lapsed");
+      boxesNow = { ...boxesNow, reachable: false };
+      const down = await shown("the store unreachable", (b) => b?.reachable === false);
+      assert.ok(lapsed <= 2_500 && down <= 2_500, `lapse shown after ${lapsed} ms, unreachable after ${down} ms`);
+    } finally {
+      boxesNow = null;
+      ac.abort();
+      await pump;
     }
   });
 

@@ -1,10 +1,19 @@
 // The dashboard's pure parts: the cookie session store (ui-auth.ts), HTML escaping (ui-pages.ts), the
-// chart's aligned series and markers (ui-view.ts).
+// chart's aligned series and markers, the Boxes section and tasks' runsOn (ui-view.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { clearCookie, MAX_SESSIONS, readCookie, sessionCookie, UiSessions } from "../../src/ui/ui-auth.js";
 import { dashboardPage, esc, loginPage } from "../../src/ui/ui-pages.js";
-import { chartData, CHART_SPAN_MS, dashboardState, markerText, MIN_SPAN_MS } from "../../src/ui/ui-view.js";
+import {
+  boxesKey,
+  boxesSection,
+  chartData,
+  CHART_SPAN_MS,
+  dashboardState,
+  markerText,
+  MIN_SPAN_MS,
+  type BoxesStatusIn,
+} from "../../src/ui/ui-view.js";
 import type { ControlApi } from "../../src/control/control-api.js";
 import type { EventRow } from "../../src/store/types.js";
 import type { UsageSampleRow } from "../../src/store/store.js";
@@ -143,6 +152,7 @@ describe("dashboardState: tasks", () => {
         },
         { id: "r", state: "running", waiting: null },
       ],
+      boxesStatus: () => null,
     } as unknown as ControlApi;
     const v = dashboardState(
       {
@@ -161,5 +171,117 @@ describe("dashboardState: tasks", () => {
         ["r", "running", null],
       ],
     );
+  });
+});
+
+describe("dashboardState: boxes (store.backend: postgres)", () => {
+  const EVIL = "<img src=x onerror=window.__pwned=1>";
+  const status: BoxesStatusIn = {
+    asOf: 9_000,
+    reachable: true,
+    boxes: [
+      { box: EVIL, self: false, lease: "alive", heartbeatAgeMs: 2_500, since: 0, expiresAt: 40_000, runningTasks: 2 },
+      { box: "box-1", self: true, lease: "alive", heartbeatAgeMs: 0, since: 0, expiresAt: 40_000, runningTasks: 1 },
+      {
+        box: "gone-box",
+        self: false,
+        lease: "gone",
+        heartbeatAgeMs: null,
+        since: null,
+        expiresAt: null,
+        runningTasks: 1,
+      },
+      { box: "old", self: false, lease: "lapsed", heartbeatAgeMs: 61_000, since: 0, expiresAt: 0, runningTasks: 0 },
+    ],
+  };
+  const deps = (api: unknown) => ({
+    api: api as ControlApi,
+    store: { usageSamples: () => [], getSwap: () => undefined },
+    markerEvents: () => [],
+    thresholds: () => ({ fiveHour: 0.85, week: 0.95 }),
+    triggers: () => false,
+  });
+
+  it("each box's lease, last heartbeat (now minus its age) and running tasks; this box's tasks another box runs", () => {
+    const api = {
+      accountsList: () => [],
+      sessionsList: () => [],
+      tasksList: () => [
+        { id: "t1", state: "queued", runsOn: EVIL },
+        { id: "t2", state: "running", runsOn: null },
+        { id: "t3", state: "queued", runsOn: EVIL },
+        { id: "t4", state: "queued", runsOn: "gone-box" },
+      ],
+      boxesStatus: () => status,
+    };
+    const v = dashboardState(deps(api), 10_000);
+    assert.deepEqual(
+      v.tasks.map((t) => [t.id, t.state, t.runsOn]),
+      [
+        ["t1", "queued", EVIL],
+        ["t2", "running", null],
+        ["t3", "queued", EVIL],
+        ["t4", "queued", "gone-box"],
+      ],
+    );
+    assert.deepEqual(v.boxes, {
+      reachable: true,
+      asOf: 9_000,
+      boxes: [
+        { box: EVIL, self: false, lease: "alive", heartbeatAt: 7_500, runningTasks: 2, ourTasks: ["t1", "t3"] },
+        { box: "box-1", self: true, lease: "alive", heartbeatAt: 10_000, runningTasks: 1, ourTasks: [] },
+        { box: "gone-box", self: false, lease: "gone", heartbeatAt: null, runningTasks: 1, ourTasks: ["t4"] },
+        { box: "old", self: false, lease: "lapsed", heartbeatAt: -51_000, runningTasks: 0, ourTasks: [] },
+      ],
+    });
+    // the snapshot goes over the stream as JSON: the name is data, escaped by nobody but shown as text by the page
+    assert.ok(JSON.stringify(v).includes(JSON.stringify(EVIL)));
+  });
+
+  it("unreachable: the last read's rows with reachable false; never read: asOf null", () => {
+    assert.deepEqual(boxesSection({ ...status, reachable: false, boxes: [] }, [], 10_000), {
+      reachable: false,
+      asOf: 9_000,
+      boxes: [],
+    });
+    assert.deepEqual(boxesSection({ asOf: null, reachable: false, boxes: [] }, [], 1), {
+      reachable: false,
+      asOf: null,
+      boxes: [],
+    });
+  });
+
+  it("boxesKey (a push at once when it changes): reachability, a lease's state, a running count; not the ages", () => {
+    const key = boxesKey(status);
+    assert.equal(boxesKey(null), "");
+    assert.equal(
+      boxesKey({ ...status, asOf: 99_000, boxes: status.boxes.map((b) => ({ ...b, heartbeatAgeMs: 1 })) }),
+      key,
+    );
+    assert.notEqual(boxesKey({ ...status, reachable: false }), key);
+    const changed = (i: number, b: Partial<BoxesStatusIn["boxes"][number]>) =>
+      boxesKey({ ...status, boxes: status.boxes.map((x, j) => (j === i ? { ...x, ...b } : x)) });
+    assert.notEqual(changed(0, { lease: "lapsed" }), key);
+    assert.notEqual(changed(1, { runningTasks: 0 }), key);
+    assert.notEqual(boxesKey({ ...status, boxes: status.boxes.slice(1) }), key);
+  });
+
+  it("with sqlite (no box sync) there is no Boxes section, and tasks carry runsOn null", () => {
+    const api = {
+      accountsList: () => [],
+      sessionsList: () => [],
+      tasksList: () => [{ id: "t1", state: "queued" }],
+      boxesStatus: () => null,
+    };
+    const v = dashboardState(deps(api), 10_000);
+    assert.equal(v.boxes, null);
+    assert.equal(v.tasks[0]!.runsOn, null);
+    assert.equal(boxesSection(null, [], 1), null);
+  });
+});
+
+describe("pages: the Boxes section", () => {
+  it("is in the page, hidden until a snapshot carries boxes", () => {
+    assert.match(dashboardPage(), /<section id="boxes-section" hidden><h2>Boxes<\/h2>/);
   });
 });

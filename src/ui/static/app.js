@@ -190,6 +190,37 @@
     });
   }
 
+  // The boxes sharing the store (store.backend: postgres); the section stays hidden with sqlite (boxes null).
+  function renderBoxes(s) {
+    var b = s.boxes;
+    document.getElementById("boxes-section").hidden = !b;
+    if (!b) return;
+    var status = document.getElementById("boxes-status");
+    status.textContent = !b.reachable
+      ? "database unreachable · " + (b.asOf ? "as last read " + ago(b.asOf, s.now) : "not reached since the start")
+      : b.asOf
+        ? "shared store · read " + ago(b.asOf, s.now)
+        : "shared store · not read yet";
+    status.className = "small" + (b.reachable ? "" : " unreachable");
+    var body = clear(document.querySelector("#boxes tbody"));
+    b.boxes.forEach(function (x) {
+      body.appendChild(
+        el("tr", { cls: "lease-" + str(x.lease) + (x.self ? " self" : ""), "data-box": x.box }, [
+          el("td", { cls: "box" }, [
+            el("span", { cls: "name", text: x.box }),
+            x.self ? el("span", { cls: "small", text: " (this box)" }) : null,
+          ]),
+          el("td", { cls: "lease", text: str(x.lease) }),
+          el("td", { cls: "heartbeat", text: x.heartbeatAt === null ? "-" : ago(x.heartbeatAt, s.now) }),
+          el("td", {
+            cls: "running",
+            text: String(x.runningTasks) + (x.ourTasks.length ? " (this box's: " + x.ourTasks.join(", ") + ")" : ""),
+          }),
+        ]),
+      );
+    });
+  }
+
   function renderTasks(s) {
     var body = clear(document.querySelector("#tasks tbody"));
     s.tasks
@@ -252,7 +283,11 @@
             { cls: "task-" + str(t.state) + (t.waiting ? " waiting" : ""), title: str(t.prompt), "data-task": t.id },
             [
               el("td", { text: t.id }),
-              el("td", { cls: "state", text: t.state }),
+              // A task of this box another box runs: queued in this box's record, and which box runs it.
+              el("td", { cls: "state" }, [
+                str(t.state),
+                t.runsOn ? el("span", { cls: "runs-on small", text: " runs on " + t.runsOn }) : null,
+              ]),
               el("td", { text: str(t.project) }),
               el("td", { text: str(t.session) }),
               el("td", { text: time }),
@@ -364,6 +399,7 @@
     state = s;
     document.getElementById("controls").hidden = !s.triggers;
     renderAccounts(s);
+    renderBoxes(s);
     renderSessions(s);
     renderTasks(s);
     if (window.uPlot) renderChart(s);
