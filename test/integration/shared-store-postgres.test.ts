@@ -68,6 +68,7 @@ describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false },
         [
           "cf.box_leases",
           "cf.shared_account_states",
+          "cf.shared_events",
           "cf.shared_reservations",
           "cf.shared_schema",
           "cf.shared_tasks",

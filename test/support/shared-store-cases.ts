@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { isCfError } from "../../src/util/errors.js";
-import type { SharedStore, SharedTaskDraft, TaskClaim } from "../../src/store/shared/shared-types.js";
+import type { SharedEventDraft, SharedStore, SharedTaskDraft, TaskClaim } from "../../src/store/shared/shared-types.js";
 
 export interface SharedStoreBackend {
   name: "sqlite" | "postgres";
@@ -468,6 +468,139 @@ export function sharedStoreCases(getBackend: () => SharedStoreBackend): void {
       const out = await Promise.all(tries);
       assert.equal(out.filter((r) => r.ok).length, 5);
       assert.equal((await a!.listReservations(T0 + 10)).length, 5);
+    });
+  });
+
+  describe("events", () => {
+    const ev = (localId: number | null, ts: number, kind: string, extra: Partial<SharedEventDraft> = {}) => ({
+      localId,
+      ts,
+      kind,
+      session: null,
+      account: null,
+      data: {},
+      ...extra,
+    });
+
+    it("each box's events carry its name; read after an id, by time, box, session and kind prefix, the newest N; a batch sent again is not doubled", async () => {
+      const [a, b] = await boxes("box-a", "box-b");
+      const first = ev(1, T0, "swap.started", {
+        session: "dev",
+        account: "acc1",
+        data: { to: "acc2", n: [1, { k: true }] },
+      });
+      assert.equal(
+        await a!.appendEvents([
+          first,
+          ev(2, T0 + 1 * S, "swap.done", { session: "dev" }),
+          ev(3, T0 + 2 * S, "hook.Stop"),
+        ]),
+        3,
+      );
+      assert.equal(await b!.appendEvents([ev(1, T0 + 500, "swap.started", { session: "dev" })]), 1);
+      assert.equal(await b!.appendEvents([]), 0);
+      // a batch whose answer was lost is sent again (with one new event): only the new one is added
+      assert.equal(
+        await a!.appendEvents([
+          ev(2, T0 + 1 * S, "swap.done"),
+          ev(3, T0 + 2 * S, "hook.Stop"),
+          ev(4, T0 + 3 * S, "sw%p"),
+        ]),
+        1,
+      );
+      // the same local id at another time (the box's state.db was started afresh) is another event
+      assert.equal(await a!.appendEvents([ev(1, T0 + 9 * S, "daemon.started")]), 1);
+
+      const all = await b!.readEvents({ limit: 100 });
+      assert.deepEqual(
+        all.map((e) => `${e.box}:${e.localId}:${e.kind}`),
+        [
+          "box-a:1:swap.started",
+          "box-a:2:swap.done",
+          "box-a:3:hook.Stop",
+          "box-b:1:swap.started",
+          "box-a:4:sw%p",
+          "box-a:1:daemon.started",
+        ],
+        "in arrival order",
+      );
+      assert.ok(
+        all.every((e, i) => i === 0 || e.id > all[i - 1]!.id),
+        "ids grow",
+      );
+      assert.deepEqual(all[0], { id: all[0]!.id, box: "box-a", ...first });
+      assert.deepEqual(all[4]!.data, {});
+
+      const kinds = (rows: { kind: string }[]) => rows.map((e) => e.kind);
+      assert.deepEqual(kinds(await a!.readEvents({ afterId: all[3]!.id, limit: 100 })), ["sw%p", "daemon.started"]);
+      assert.deepEqual(kinds(await a!.readEvents({ afterId: all[0].id, limit: 2 })), ["swap.done", "hook.Stop"]);
+      assert.deepEqual(
+        (await a!.readEvents({ box: "box-b", limit: 100 })).map((e) => e.box),
+        ["box-b"],
+      );
+      assert.deepEqual(kinds(await a!.readEvents({ kindPrefix: "swap.", limit: 100 })), [
+        "swap.started",
+        "swap.done",
+        "swap.started",
+      ]);
+      assert.deepEqual(kinds(await a!.readEvents({ kindPrefix: "sw%", limit: 100 })), ["sw%p"], "% is no wildcard");
+      assert.deepEqual(kinds(await a!.readEvents({ kindPrefix: "swap_", limit: 100 })), [], "_ is no wildcard");
+      assert.deepEqual(kinds(await a!.readEvents({ kindPrefix: "Swap.", limit: 100 })), [], "case counts");
+      assert.deepEqual(
+        (await a!.readEvents({ session: "dev", kindPrefix: "swap.", box: "box-a", limit: 100 })).map((e) => e.localId),
+        [1, 2],
+      );
+      assert.deepEqual(
+        (await a!.readEvents({ since: T0 + 1 * S, until: T0 + 3 * S, limit: 100 })).map((e) => e.ts),
+        [T0 + 1 * S, T0 + 2 * S],
+        "since is inclusive, until exclusive",
+      );
+      assert.deepEqual(
+        (await a!.readEvents({ newest: true, limit: 2 })).map((e) => e.kind),
+        ["sw%p", "daemon.started"],
+        "the newest two, oldest first",
+      );
+      assert.deepEqual(
+        (await a!.readEvents({ newest: true, limit: 2, box: "box-a", kindPrefix: "swap" })).map((e) => e.kind),
+        ["swap.started", "swap.done"],
+      );
+      await assert.rejects(a!.readEvents({ limit: 0 }), RangeError);
+    });
+
+    it("text PostgreSQL refuses (NUL, a lone surrogate) is stored as U+FFFD on both backends", async () => {
+      const [a] = await boxes("box-a");
+      await a!.appendEvents([
+        ev(1, T0, "hook.\0Stop", {
+          session: "s\0",
+          account: null,
+          data: { text: "a\0b", odd: "x\uD800y", pair: "\uD83D\uDE00" },
+        }),
+      ]);
+      const [e] = await a!.readEvents({ limit: 1 });
+      assert.deepEqual(
+        [e!.kind, e!.session, e!.data],
+        ["hook.\uFFFDStop", "s\uFFFD", { text: "a\uFFFDb", odd: "x\uFFFDy", pair: "\uD83D\uDE00" }],
+      );
+    });
+
+    it("prune: every box's events older than the cutoff, then each box to its newest N; ids keep growing", async () => {
+      const [a, b] = await boxes("box-a", "box-b");
+      await a!.appendEvents([1, 2, 3, 4, 5].map((i) => ev(i, T0 + i * S, `a.${i}`)));
+      await b!.appendEvents([1, 2, 3].map((i) => ev(i, T0 + i * S, `b.${i}`)));
+      const maxId = Math.max(...(await a!.readEvents({ limit: 100 })).map((e) => e.id));
+      // older than T0+2s: a.1 and b.1 (any box's); then a keeps its newest 2 (a.4, a.5), b has 2 left
+      assert.equal(await a!.pruneEvents(T0 + 2 * S, 2), 4);
+      assert.deepEqual(
+        (await b!.readEvents({ limit: 100 })).map((e) => e.kind),
+        ["a.4", "a.5", "b.2", "b.3"],
+      );
+      assert.equal(await b!.pruneEvents(T0, 2), 0, "nothing more to prune");
+      await b!.appendEvents([ev(9, T0 + 9 * S, "b.9")]);
+      const [last] = await a!.readEvents({ newest: true, limit: 1 });
+      assert.ok(last!.kind === "b.9" && last!.id > maxId, "a pruned id is never given again");
+      assert.equal(await a!.pruneEvents(T0 + 100 * S, 10), 5, "all older than the cutoff");
+      assert.deepEqual(await a!.readEvents({ limit: 100 }), []);
+      await assert.rejects(a!.pruneEvents(T0, -1), RangeError);
     });
   });
 

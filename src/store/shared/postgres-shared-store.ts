@@ -10,14 +10,21 @@ import { migrateSharedPostgres } from "./postgres-migrate.js";
 import {
   LATEST_USAGE_SQL,
   checkAccountState,
+  checkEventQuery,
+  checkMaxRows,
   checkTtl,
   deadReservationsWhere,
+  eventDataJson,
+  eventsQuery,
   lapsedNote,
   leaseLapsed,
   reservationFits,
+  storableText,
+  storableTextOrNull,
   toAccountState,
   toLease,
   toReservation,
+  toSharedEvent,
   toTask,
   toUsage,
   type Row,
@@ -31,6 +38,9 @@ import type {
   ReserveResult,
   SharedAccountState,
   SharedAccountStateName,
+  SharedEvent,
+  SharedEventDraft,
+  SharedEventQuery,
   SharedStore,
   SharedTask,
   SharedTaskDraft,
@@ -397,6 +407,49 @@ export class PostgresSharedStore implements SharedStore {
         [now, this.box],
       )
     ).rows.map(toReservation);
+  }
+
+  // ---- events (each box's own log mirrored with its name; boxes/shared-events.ts writes them in batches)
+  async appendEvents(events: readonly SharedEventDraft[]): Promise<number> {
+    if (!events.length) return 0;
+    // One statement for the batch (atomic without a transaction): the columns as arrays, in the given order.
+    const r = await this.q(
+      `INSERT INTO shared_events (box, local_id, ts, kind, session, account, data)
+       SELECT $1, e.local_id, e.ts, e.kind, e.session, e.account, e.data::jsonb
+       FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+         WITH ORDINALITY AS e(local_id, ts, kind, session, account, data, n)
+       ORDER BY e.n
+       ON CONFLICT (box, local_id, ts) DO NOTHING`,
+      [
+        this.box,
+        events.map((e) => e.localId),
+        events.map((e) => e.ts),
+        events.map((e) => storableText(e.kind)),
+        events.map((e) => storableTextOrNull(e.session)),
+        events.map((e) => storableTextOrNull(e.account)),
+        events.map((e) => eventDataJson(e.data)),
+      ],
+    );
+    return r.rowCount ?? 0;
+  }
+  async readEvents(q: SharedEventQuery): Promise<SharedEvent[]> {
+    checkEventQuery(q);
+    const { sql, args } = eventsQuery(q, "postgres");
+    return (await this.q(sql, args)).rows.map(toSharedEvent);
+  }
+  async pruneEvents(before: number, maxRowsPerBox: number): Promise<number> {
+    checkMaxRows(maxRowsPerBox);
+    return this.tx(async (c) => {
+      let n = (await c.query("DELETE FROM shared_events WHERE ts < $1", [before])).rowCount ?? 0;
+      for (const r of (await c.query<Row>("SELECT DISTINCT box FROM shared_events")).rows) {
+        const d = await c.query(
+          "DELETE FROM shared_events WHERE box = $1 AND id <= (SELECT id FROM shared_events WHERE box = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+          [r.box, maxRowsPerBox],
+        );
+        n += d.rowCount ?? 0;
+      }
+      return n;
+    });
   }
 
   async close(): Promise<void> {

@@ -136,6 +136,39 @@ export const SHARED_MIGRATIONS: SharedMigration[] = [
     CREATE INDEX shared_reservations_account ON shared_reservations(account, expires_at);
     `,
   },
+  // 3: events, each box's own log mirrored with the box's name (issue 19: "events (with the box name)")
+  {
+    sqlite: `
+    CREATE TABLE shared_events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      box TEXT NOT NULL,
+      local_id INTEGER,
+      ts INTEGER NOT NULL,
+      kind TEXT NOT NULL,
+      session TEXT,
+      account TEXT,
+      data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE UNIQUE INDEX shared_events_local ON shared_events(box, local_id, ts);
+    CREATE INDEX shared_events_box ON shared_events(box, id);
+    CREATE INDEX shared_events_ts ON shared_events(ts);
+    `,
+    postgres: `
+    CREATE TABLE shared_events (
+      id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      box TEXT NOT NULL,
+      local_id BIGINT,
+      ts BIGINT NOT NULL,
+      kind TEXT NOT NULL,
+      session TEXT,
+      account TEXT,
+      data JSONB NOT NULL DEFAULT '{}'
+    );
+    CREATE UNIQUE INDEX shared_events_local ON shared_events(box, local_id, ts);
+    CREATE INDEX shared_events_box ON shared_events(box, id);
+    CREATE INDEX shared_events_ts ON shared_events(ts);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

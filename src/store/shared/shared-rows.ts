@@ -7,6 +7,8 @@ import type {
   MoveReservation,
   SharedAccountState,
   SharedAccountStateName,
+  SharedEvent,
+  SharedEventQuery,
   SharedTask,
   SharedTaskState,
   SharedUsage,
@@ -147,4 +149,66 @@ export function reservationFits(held: number, capacity: number | null): boolean 
 export function deadReservationsWhere(now: string, me: string, now2 = now): string {
   return `(expires_at <= ${now} OR (box <> ${me} AND NOT EXISTS
   (SELECT 1 FROM box_leases l WHERE l.box = shared_reservations.box AND l.expires_at > ${now2})))`;
+}
+
+export function toSharedEvent(r: Row): SharedEvent {
+  return {
+    id: num(r.id),
+    box: String(r.box),
+    localId: numOrNull(r.local_id),
+    ts: num(r.ts),
+    kind: String(r.kind),
+    session: str(r.session),
+    account: str(r.account),
+    data: obj(r.data),
+  };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text PostgreSQL takes: NUL (refused in TEXT and in JSONB strings) and lone UTF-16 surrogates (refused by
+ * JSONB) become U+FFFD. Applied on both backends, so they store the same thing.
+ */
+export function storableText(s: string): string {
+  return s.replace(/\0/g, "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+}
+export function storableTextOrNull(s: string | null): string | null {
+  return s === null ? null : storableText(s);
+}
+
+/** An event's data as JSON text both backends store (its strings made storable). */
+export function eventDataJson(data: Record<string, unknown>): string {
+  return JSON.stringify(data ?? {}, (_k, v: unknown) => (typeof v === "string" ? storableText(v) : v));
+}
+
+/** Argument checks of the events calls. */
+export function checkEventQuery(q: SharedEventQuery): void {
+  if (!Number.isInteger(q.limit) || q.limit < 1)
+    throw new RangeError(`event limit must be a whole number >= 1, got ${q.limit}`);
+}
+export function checkMaxRows(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`max rows must be a whole number >= 0, got ${n}`);
+}
+
+/**
+ * The SELECT of `readEvents` for a backend: SQLite (`?` placeholders, `instr` for the prefix) or PostgreSQL
+ * (`$n`, `starts_with`). Neither uses LIKE: it would take `_` and `%` as wildcards.
+ */
+export function eventsQuery(q: SharedEventQuery, dialect: "sqlite" | "postgres"): { sql: string; args: unknown[] } {
+  const args: unknown[] = [];
+  const p = (v: unknown): string => {
+    args.push(v);
+    return dialect === "sqlite" ? "?" : `$${args.length}`;
+  };
+  const where: string[] = [];
+  if (q.afterId !== undefined) where.push(`id > ${p(q.afterId)}`);
+  if (q.since !== undefined) where.push(`ts >= ${p(q.since)}`);
+  if (q.until !== undefined) where.push(`ts < ${p(q.until)}`);
+  if (q.box !== undefined) where.push(`box = ${p(q.box)}`);
+  if (q.session !== undefined) where.push(`session = ${p(q.session)}`);
+  if (q.kindPrefix !== undefined)
+    where.push(dialect === "sqlite" ? `instr(kind, ${p(q.kindPrefix)}) = 1` : `starts_with(kind, ${p(q.kindPrefix)})`);
+  const inner = `SELECT * FROM shared_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id ${q.newest ? "DESC" : "ASC"} LIMIT ${p(q.limit)}`;
+  return { sql: q.newest ? `SELECT * FROM (${inner}) AS x ORDER BY id ASC` : inner, args };
 }

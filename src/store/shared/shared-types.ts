@@ -139,6 +139,44 @@ export type ReserveResult =
   /** refused: `held` sessions are already reserved on the account (every box), `capacity` reached */
   | { ok: false; held: number };
 
+/** An event of a box's own log (store/store.ts events) as it is mirrored into the shared store. */
+export interface SharedEventDraft {
+  /** its id in the box's own log: (box, localId, ts) is stored once, so a batch sent again is not doubled */
+  localId: number | null;
+  /** epoch ms, the box's clock */
+  ts: number;
+  kind: string;
+  session: string | null;
+  account: string | null;
+  data: Record<string, unknown>;
+}
+
+/** An event in the shared table: one box's event, with the box's name. */
+export interface SharedEvent extends SharedEventDraft {
+  /** the shared table's id: the order rows arrived in (not the order of `ts` across boxes) */
+  id: number;
+  box: string;
+}
+
+/** What `readEvents` reads: the filters all hold at once; at most `limit` rows, in `id` order (oldest first). */
+export interface SharedEventQuery {
+  /** only rows with `id > afterId` (following the table) */
+  afterId?: number;
+  /** only rows with `ts >= since` (epoch ms) */
+  since?: number;
+  /** only rows with `ts < until` (epoch ms) */
+  until?: number;
+  /** only this box's rows */
+  box?: string;
+  /** only kinds starting with this (literally: `_` and `%` are no wildcards; case counts) */
+  kindPrefix?: string;
+  session?: string;
+  /** 1 or more */
+  limit: number;
+  /** the newest `limit` matching rows instead of the oldest (still returned oldest first) */
+  newest?: boolean;
+}
+
 /**
  * The shared store. Every method may reject: with the PostgreSQL backend when the database is unreachable
  * (CfError `shared_store_unavailable`, nothing changed), and with CfError `lease_lapsed` from `claimTask`
@@ -230,6 +268,20 @@ export interface SharedStore {
   endReservation(id: string, keepUntil: number | null, now: number): Promise<boolean>;
   /** The reservations in force at `now` (not expired; their box holds a live lease, or is this box), by account then time. */
   listReservations(now: number): Promise<MoveReservation[]>;
+
+  // ---- events (each box's own log, mirrored with the box's name)
+  /**
+   * Appends this box's events in one transaction, in the given order; an event already stored (the same
+   * box, `localId` and `ts`: a batch sent again after an answer was lost) is skipped. Returns how many were added.
+   */
+  appendEvents(events: readonly SharedEventDraft[]): Promise<number>;
+  /** Events of every box matching `q` (see SharedEventQuery). */
+  readEvents(q: SharedEventQuery): Promise<SharedEvent[]>;
+  /**
+   * Deletes every box's events older than `before` (epoch ms), then each box's all but its newest
+   * `maxRowsPerBox`; returns how many went.
+   */
+  pruneEvents(before: number, maxRowsPerBox: number): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -10,14 +10,21 @@ import { SHARED_MIGRATIONS } from "./shared-migrations.js";
 import {
   LATEST_USAGE_SQL,
   checkAccountState,
+  checkEventQuery,
+  checkMaxRows,
   checkTtl,
   deadReservationsWhere,
+  eventDataJson,
+  eventsQuery,
   lapsedNote,
   leaseLapsed,
   reservationFits,
+  storableText,
+  storableTextOrNull,
   toAccountState,
   toLease,
   toReservation,
+  toSharedEvent,
   toTask,
   toUsage,
   type Row,
@@ -31,6 +38,9 @@ import type {
   ReserveResult,
   SharedAccountState,
   SharedAccountStateName,
+  SharedEvent,
+  SharedEventDraft,
+  SharedEventQuery,
   SharedStore,
   SharedTask,
   SharedTaskDraft,
@@ -409,6 +419,51 @@ export class SqliteSharedStore implements SharedStore {
         now,
       ).map(toReservation),
     );
+  }
+
+  // ---- events
+  appendEvents(events: readonly SharedEventDraft[]): Promise<number> {
+    return this.tx(() => {
+      const ins = this.db.prepare(
+        `INSERT INTO shared_events (box, local_id, ts, kind, session, account, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(box, local_id, ts) DO NOTHING`,
+      );
+      let n = 0;
+      for (const e of events) {
+        n += ins.run(
+          this.box,
+          e.localId,
+          e.ts,
+          storableText(e.kind),
+          storableTextOrNull(e.session),
+          storableTextOrNull(e.account),
+          eventDataJson(e.data),
+        ).changes;
+      }
+      return n;
+    });
+  }
+  readEvents(q: SharedEventQuery): Promise<SharedEvent[]> {
+    return this.read(() => {
+      checkEventQuery(q);
+      const { sql, args } = eventsQuery(q, "sqlite");
+      return this.all(sql, ...args).map(toSharedEvent);
+    });
+  }
+  pruneEvents(before: number, maxRowsPerBox: number): Promise<number> {
+    return this.tx(() => {
+      checkMaxRows(maxRowsPerBox);
+      let n = this.run("DELETE FROM shared_events WHERE ts < ?", before);
+      for (const r of this.all("SELECT DISTINCT box FROM shared_events")) {
+        n += this.run(
+          "DELETE FROM shared_events WHERE box = ? AND id <= (SELECT id FROM shared_events WHERE box = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+          r.box,
+          r.box,
+          maxRowsPerBox,
+        );
+      }
+      return n;
+    });
   }
 
   close(): Promise<void> {
