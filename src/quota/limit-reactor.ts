@@ -152,13 +152,17 @@ export class LimitReactor {
     }
     try {
       let next: SessionSignal | null = null;
+      let waited = false; // the wait for a Stop ended (a signal, or BUSY_PANE_MS without one)
       const followed = this.sessions
         .waitForSignal(
           session,
           (x) => x.signal.kind === "turn_done" || x.signal.kind === "prompt_submitted",
           BUSY_PANE_MS,
         )
-        .then((s) => (next = s));
+        .then((s) => {
+          waited = true;
+          return (next = s);
+        });
       // Settled early by what the CLI shows of the turn's own refusal: the synthetic error answer after the
       // turn's prompt in the transcript, or the limit message under that prompt in an idle pane. A helper's
       // failure does neither (it writes nothing to the main chain and prints nothing).
@@ -176,18 +180,25 @@ export class LimitReactor {
           return false; // the pane or the store is gone (daemon stopping): the grace decides
         }
       };
-      const recorded = pollUntil(shown, { timeoutMs: OWN_FAILURE_GRACE_MS, intervalMs: 20, signal: abort.signal });
+      const recorded = pollUntil(shown, {
+        clock: this.clock,
+        timeoutMs: OWN_FAILURE_GRACE_MS,
+        intervalMs: 20,
+        signal: abort.signal,
+      });
       const early = await Promise.race([followed.then(() => false), recorded]);
       abort.abort();
       if (early === true && next === null) return true;
       // A pane still busy means the turn may go on (a helper's failure): wait for its Stop. But the hook can
       // fire before the CLI redraws, and a stale frame must never cost the prompt: the refusal is acted on
       // as soon as the pane is idle, and after BUSY_PANE_MS whatever the pane shows.
-      const until = Date.now() + BUSY_PANE_MS;
-      while (!next && Date.now() < until) {
+      const until = this.clock.now() + BUSY_PANE_MS;
+      while (!waited && this.clock.now() < until) {
         const text = await this.sessions.tmux.capture(session).catch(() => "");
         if (!text || !classifyPane(text, this.clock.now()).busy) break;
-        await Promise.race([followed, new Promise((r) => setTimeout(r, 100))]);
+        const pause = new AbortController();
+        await Promise.race([followed, this.clock.sleep(100, pause.signal)]);
+        pause.abort(); // the sleep's timer goes with it when the Stop came first
       }
       const sig = next as SessionSignal | null;
       const why: string | null = sig
@@ -512,6 +523,7 @@ export class LimitReactor {
         if (cls.dialog) {
           await this.sessions.tmux.sendKeys(name, "Escape");
           await pollUntil(async () => !classifyPane(await this.sessions.tmux.capture(name), now).dialog, {
+            clock: this.clock,
             timeoutMs: 2000,
             intervalMs: 50,
           });
@@ -541,6 +553,7 @@ export class LimitReactor {
         const path = cur.transcriptPath;
         if (!heldByThisCli && inPlace && row.failedPrompt !== null && path) {
           const shown = await pollUntil(() => transcriptHoldsRefused(path, prompt), {
+            clock: this.clock,
             timeoutMs: TRANSCRIPT_FLUSH_MS,
             intervalMs: 100,
           });

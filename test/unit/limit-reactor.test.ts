@@ -1,5 +1,6 @@
 // The limit reactor's queued refusals (a refusal that came while another operation held the session),
-// on fakes and a manual clock: replayed once the holder lets go, unless a prompt was submitted since.
+// on fakes and a manual clock: replayed once the holder lets go, unless a prompt was submitted since. A
+// StopFailure while the pane is busy, park and resume, all on the manual clock with no real sleep.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -97,6 +98,7 @@ function setup() {
     swaps,
     events,
     sent,
+    sessions,
     release: () => (holder = undefined),
     usable: () => (chooserOk = true),
     snapshot: (rows: Row[]) => (listed = rows),
@@ -231,18 +233,19 @@ describe("LimitReactor: resuming in the pane that refused the prompt", () => {
       t.release();
       t.usable();
       Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, transcriptPath: path });
-      // The CLI writes the refused turn a moment later.
-      const flush = setTimeout(
-        () =>
-          appendFileSync(
-            path,
-            line({ type: "user", message: { role: "user", content: "p100" } }) +
-              line({ type: "assistant", isApiErrorMessage: true, message: { model: "<synthetic>", content: [] } }),
-          ),
-        150,
+      const t0 = t.clock.now();
+      // The CLI writes the refused turn a moment later (150 ms of the manual clock).
+      t.clock.after(150, () =>
+        appendFileSync(
+          path,
+          line({ type: "user", message: { role: "user", content: "p100" } }) +
+            line({ type: "assistant", isApiErrorMessage: true, message: { model: "<synthetic>", content: [] } }),
+        ),
       );
-      await t.reactor.tick();
-      clearTimeout(flush);
+      let ticked = false;
+      void t.reactor.tick().then(() => (ticked = true));
+      await t.clock.advanceUntil(() => ticked, 20_000, "the resume");
+      assert.ok(t.clock.now() - t0 >= 150 && t.clock.now() - t0 < 10_000, "waited for the transcript, not the limit");
       assert.deepEqual(t.sent, ["continue"]);
       assert.equal(t.row.lastPrompt, "p100", "the session still works on the prompt");
     } finally {
@@ -282,6 +285,61 @@ describe("LimitReactor: resuming in the pane whose CLI took the refused prompt",
     });
     await t.reactor.tick();
     assert.deepEqual(t.sent, ["p100"]);
+  });
+});
+
+describe("LimitReactor: a StopFailure while the pane is still busy (manual clock, no real sleep)", () => {
+  const BUSY = "✻ Pondering… (12s · ↑ 1.2k tokens · esc to interrupt)";
+  const LIMIT = "You've hit your session limit · resets 6:19pm (UTC)";
+  function busySetup() {
+    const t = setup();
+    t.release();
+    t.row.state = "busy";
+    const pane = { text: BUSY };
+    let follow: (s: unknown) => void = () => {};
+    Object.assign(t.sessions, {
+      waitForSignal: (_n: string, _p: unknown, ms: number) =>
+        new Promise((res) => {
+          follow = res;
+          t.clock.after(ms, () => res(null));
+        }),
+    });
+    t.sessions.tmux.capture = async () => pane.text;
+    let ended = false;
+    const t0 = t.clock.now();
+    void t.reactor.onRateLimit("s1", LIMIT, "p100").then(() => (ended = true));
+    return {
+      ...t,
+      pane,
+      t0,
+      ended: () => ended,
+      follow: (kind: string) => follow({ session: "s1", signal: { kind } }),
+    };
+  }
+
+  it("a Stop that follows while the pane is busy: the turn went on, nothing done", async () => {
+    const t = busySetup();
+    await t.clock.advanceAsync(5000);
+    assert.equal(t.ended(), false, "still waiting on the busy pane");
+    t.follow("turn_done");
+    await t.clock.advanceUntil(t.ended, 1000, "the check");
+    assert.deepEqual(t.swaps, []);
+    assert.ok(t.events.includes("quota.stop_failure_ignored"));
+  });
+  it("the pane goes idle with no Stop: the refusal is acted on then (read every 100 ms)", async () => {
+    const t = busySetup();
+    t.clock.after(2000, () => (t.pane.text = "> "));
+    await t.clock.advanceUntil(t.ended, 60_000, "the check");
+    assert.ok(t.clock.now() - t.t0 >= 2000 && t.clock.now() - t.t0 <= 2100, `acted at +${t.clock.now() - t.t0} ms`);
+    assert.deepEqual(t.swaps, [{ resend: "p100" }]);
+  });
+  it("a pane busy throughout: acted on after 30 s whatever it shows", async () => {
+    const t = busySetup();
+    await t.clock.advanceAsync(29_000);
+    assert.equal(t.ended(), false);
+    await t.clock.advanceUntil(t.ended, 5000, "the check");
+    assert.ok(t.clock.now() - t.t0 >= 30_000, `acted at +${t.clock.now() - t.t0} ms`);
+    assert.deepEqual(t.swaps, [{ resend: "p100" }]);
   });
 });
 
