@@ -398,7 +398,7 @@ export class SwapService {
     if (await dead()) return;
     await tmux.sendKeys(name, "C-c");
     await tmux.sendKeys(name, "C-c");
-    await pollUntil(dead, { timeoutMs: 3000, intervalMs: 50 });
+    await pollUntil(dead, { clock: this.clock, timeoutMs: 3000, intervalMs: 50 });
   }
 
   /**
@@ -428,7 +428,11 @@ export class SwapService {
       start !== null
         ? () => processEnded(pid, start)
         : async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
-    return !!(await pollUntil(dead, { timeoutMs: this.tuning.exitMs, intervalMs: start !== null ? 5 : 15 }));
+    return !!(await pollUntil(dead, {
+      clock: this.clock,
+      timeoutMs: this.tuning.exitMs,
+      intervalMs: start !== null ? 5 : 15,
+    }));
   }
 
   /** `carry(newConversation)`: a prompt to pass at launch (after `--`), or null. `live`: the pane is known to be there. */
@@ -458,6 +462,7 @@ export class SwapService {
     const died = pollUntil(
       async () => (await this.sessions.tmux.listPanes()).find((p) => p.session === name)?.dead !== false,
       {
+        clock: this.clock,
         timeoutMs: this.tuning.confirmMs,
         intervalMs: 250,
         signal: abort.signal,

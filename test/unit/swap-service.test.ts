@@ -2,8 +2,8 @@
 // success with the prompt (or the continue note) resent, park/refuse when there is nowhere to go, a lock
 // already held, the rollback when each step fails (and its own resend on the old account), and the choice
 // between SIGTERM (idle CLI) and /exit (busy CLI). Fakes answer at once, so no poll waits past its first check;
-// the only real waits are on a `sleep` child process ending after the signal it is sent (the SIGTERM path
-// reads /proc for a real pid), each bounded by swap tuning's exitMs.
+// the swap's waits run on the manual clock. The only real wait is for a `sleep` child process's exit event
+// after the signal it is sent (the SIGTERM path reads /proc for a real pid); no real sleep.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -244,6 +244,18 @@ async function ended(child: ChildProcess): Promise<NodeJS.Signals | null> {
   return child.signalCode;
 }
 
+/**
+ * Runs a swap that ends a real child: the child's exit is awaited as an event (it comes without any clock
+ * time passing: the signal is sent before the first sleep), then the manual clock is driven until the swap
+ * returns. No real sleep.
+ */
+async function swapEnding(t: ReturnType<typeof setup>, child: ChildProcess, r: SwapRequest) {
+  let out: Awaited<ReturnType<typeof t.swaps.swap>> | undefined;
+  void t.swaps.swap(r).then((v) => (out = v));
+  const signal = await ended(child);
+  return { signal, r: await t.clock.advanceUntil(() => out, 60_000, "the swap") };
+}
+
 describe("SwapService: success", () => {
   it("moves the session to the chosen account and resends the refused prompt", async () => {
     const t = setup({ state: "limited", failedPrompt: "p1" });
@@ -400,9 +412,9 @@ describe("SwapService: ending the old CLI", () => {
     const child = sleeper();
     try {
       const t = setup({ state: "idle", child });
-      const r = await t.swaps.swap(req());
+      const { r, signal } = await swapEnding(t, child, req());
       assert.ok(r.ok, JSON.stringify(r));
-      assert.equal(await ended(child), "SIGTERM");
+      assert.equal(signal, "SIGTERM");
       assert.ok(!t.calls.includes("command /exit"), t.calls.join(", "));
       assert.equal(t.store.getSwap(r.swapId)!.steps.find((s) => s.step === "exited")!.note, "SIGTERM");
     } finally {
@@ -414,9 +426,9 @@ describe("SwapService: ending the old CLI", () => {
     const child = sleeper();
     try {
       const t = setup({ state: "busy", child });
-      const r = await t.swaps.swap(req({ urgent: true }));
+      const { r, signal } = await swapEnding(t, child, req({ urgent: true }));
       assert.ok(r.ok, JSON.stringify(r));
-      assert.equal(await ended(child), "SIGHUP", "ended by the fake /exit, not by a SIGTERM");
+      assert.equal(signal, "SIGHUP", "ended by the fake /exit, not by a SIGTERM");
       assert.deepEqual(t.calls.slice(0, 3), ["capture", "key Escape", "command /exit"]);
       assert.equal(t.store.getSwap(r.swapId)!.steps.find((s) => s.step === "exited")!.note, undefined);
       assert.equal(t.store.getSwap(r.swapId)!.steps.find((s) => s.step === "turn_ended")!.note, "turn cut short");
@@ -429,9 +441,9 @@ describe("SwapService: ending the old CLI", () => {
     const child = sleeper();
     try {
       const t = setup({ state: "busy", child, turnDone: true });
-      const r = await t.swaps.swap(req());
+      const { r, signal } = await swapEnding(t, child, req());
       assert.ok(r.ok, JSON.stringify(r));
-      assert.equal(await ended(child), "SIGTERM");
+      assert.equal(signal, "SIGTERM");
       assert.ok(!t.calls.includes("key Escape"));
       assert.ok(!t.calls.includes("command /exit"));
     } finally {
