@@ -169,6 +169,7 @@ export class Daemon {
             reservationKeepMs: () => this.config.quota.min_dwell,
             ...leaseParams(c),
             localUsage: (name) => this.poller.snapshot(name).figures, // called once running
+            onTasksChanged: () => this.inbox.sharedQueue?.kick(), // another box's notice; called once running
           })
         : null;
     // Account choice first: accounts, figures and the policy only, so every service that picks an account gets it built.

@@ -4,12 +4,16 @@
 //   prompt) is written to the shared store, kept in memory and written again while the database is away;
 // - takes other boxes' exhaustions: every `syncMs` it reads the marks in force and sets those accounts
 //   exhausted here too (account-marks.ts decides which), so the quota policy moves its sessions off them;
-// - reads the other boxes' planned-move reservations at the same rounds (move-reservations.ts), for the policy.
+// - reads the other boxes' planned-move reservations at the same rounds (move-reservations.ts), for the policy;
+// - listens for other boxes' change notices (store/shared/shared-notify.ts, PostgreSQL LISTEN/NOTIFY): a mark
+//   or reservation written elsewhere brings the next round forward at once, a change to the task queue kicks
+//   the queue (`onTasksChanged`); the polled rounds go on regardless, so a lost connection loses nothing.
 // The database being unreachable never stops the daemon: each failed round is logged once per outage and
 // the next round tries again (opening the store too, when the first open at boot failed).
 
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
+import { isNotifier, type SharedListener, type SharedNotice } from "../store/shared/shared-notify.js";
 import type { BoxLease, SharedStore, SharedUsage } from "../store/shared/shared-types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage, isCfError } from "../util/errors.js";
@@ -39,6 +43,8 @@ export interface BoxSyncOptions {
   reservationKeepMs?: () => number;
   /** this box's own newest figures of an account (the usage poller's, fed by the status lines), to share */
   localUsage?: (account: string) => FiguresLike;
+  /** another box changed the shared task queue (a notice): called once running, e.g. to kick this box's claims */
+  onTasksChanged?: () => void;
 }
 
 export class BoxSync {
@@ -46,6 +52,11 @@ export class BoxSync {
   private opening: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** a notice came during a round: run one more after it (the running one may have read before the write) */
+  private again = false;
+  /** the live LISTEN connection (PostgreSQL), null before the first round or after it was lost */
+  private listener: SharedListener | null = null;
+  private listenFailed = false;
   private lastBeat = -Infinity;
   private down = false;
   private stopped = false;
@@ -85,7 +96,9 @@ export class BoxSync {
         typeof d.until === "number" ? d.until : null,
         typeof d.reason === "string" ? d.reason : null,
       );
-      if (m) this.pending.set(m.account, { ...m, at: e.ts });
+      if (!m) return;
+      this.pending.set(m.account, { ...m, at: e.ts });
+      if (this.timer) this.kick(); // written at once (once running), not at the next polled round
     });
     try {
       await this.openStore();
@@ -142,8 +155,50 @@ export class BoxSync {
     if (this.running) return this.running;
     this.running = this.round().finally(() => {
       this.running = null;
+      if (this.again) {
+        this.again = false;
+        void this.syncOnce();
+      }
     });
     return this.running;
+  }
+
+  /** Brings a round forward: one now, or one more right after the running one. Never rejects. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else void this.syncOnce();
+  }
+
+  /** Whether this box listens for other boxes' notices now (for tests and status). */
+  get listening(): boolean {
+    return this.listener !== null;
+  }
+
+  private onNotice(n: SharedNotice): void {
+    if (n.box === this.o.box || this.stopped) return; // our own write: nothing new to read
+    if (n.topic === "tasks") this.o.onTasksChanged?.();
+    else this.kick();
+  }
+
+  /** Opens the LISTEN connection when the store sends notices and none is live. Rejects like the store. */
+  private async listen(s: SharedStore): Promise<void> {
+    if (this.listener || !isNotifier(s)) return;
+    let lost = false;
+    let l: SharedListener | null = null; // set once listen resolves; onLost may come before
+    l = await s.listen(
+      (n) => this.onNotice(n),
+      (err) => {
+        lost = true;
+        if (l === null || this.listener !== l) return;
+        this.listener = null;
+        if (!this.stopped)
+          this.o.log.warn({ box: this.o.box, err }, "shared store notices lost: polling only until the next round");
+      },
+    );
+    if (lost || this.stopped) return void (await l.close());
+    this.listener = l;
+    this.listenFailed = false;
   }
 
   private async round(): Promise<void> {
@@ -176,6 +231,12 @@ export class BoxSync {
       const leases = await s.leases();
       const runningOn = (await s.listTasks(["running"])).map((t) => t.box);
       this.seen = { leases, runningOn, at: this.o.clock.now() };
+      await this.listen(s).catch((e: unknown) => {
+        if (isCfError(e, "shared_store_unavailable")) throw e;
+        if (!this.listenFailed)
+          this.o.log.warn({ box: this.o.box, err: errorMessage(e) }, "could not listen for shared store notices");
+        this.listenFailed = true;
+      });
       if (this.down) this.o.log.info({ box: this.o.box }, "shared store reachable again");
       this.down = false;
     } catch (e) {
@@ -236,6 +297,9 @@ export class BoxSync {
     this.timer = null;
     this.unsubscribe?.();
     await this.running?.catch(() => {});
+    const l = this.listener;
+    this.listener = null;
+    await l?.close();
     const s = this.shared;
     this.shared = null;
     if (!s) return;

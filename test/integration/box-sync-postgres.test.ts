@@ -60,7 +60,13 @@ describe(
       rmSync(root, { recursive: true, force: true });
     });
 
-    function box(name: string, url: string, clock: ManualClock, usage?: Map<string, UsageFigures>) {
+    function box(
+      name: string,
+      url: string,
+      clock: ManualClock,
+      usage?: Map<string, UsageFigures>,
+      onTasksChanged?: () => void,
+    ) {
       const store = new Store(openDb(join(root, name)));
       const lines: string[] = [];
       const log = createLogger(
@@ -83,6 +89,7 @@ describe(
         log,
         open: () => PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 }),
         ...(usage ? { localUsage: (a: string) => usage.get(a) ?? NONE } : {}),
+        ...(onTasksChanged ? { onTasksChanged } : {}),
       });
       return { store, accounts, sync, lines };
     }
@@ -260,6 +267,66 @@ describe(
       }
       b1.store.close();
       b2.store.close();
+    });
+
+    it("notices (LISTEN/NOTIFY): another box's mark, reservation and queue change arrive with no round run by hand; listening again after an outage", async () => {
+      const url = await server.createDatabase();
+      const clock = new ManualClock(T0);
+      let tasksChanged = 0;
+      const b1 = box("box-1", url, clock);
+      const b2 = box("box-2", url, clock, undefined, () => tasksChanged++);
+      await b1.sync.connect();
+      await b2.sync.connect();
+      // Real time for the notices to travel; the clock stays put (rounds are not due by time: no timer runs).
+      const until = async (what: string, cond: () => boolean, ms = 5_000) => {
+        const end = Date.now() + ms;
+        while (!cond()) {
+          if (Date.now() > end) assert.fail(`no notice within ${ms} ms: ${what}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      try {
+        await b1.sync.syncOnce();
+        await b2.sync.syncOnce(); // the first rounds open the LISTEN connections
+        assert.equal(b2.sync.listening, true);
+        // box 1 writes a mark (its round publishes it): box 2 takes it by the notice alone
+        const t0 = Date.now();
+        b1.accounts.setState("acc1", "exhausted", T0 + H, "5-hour limit reached");
+        await b1.sync.syncOnce();
+        await until("box 1's mark on box 2", () => b2.store.getAccount("acc1")!.state === "exhausted");
+        const markMs = Date.now() - t0;
+        // a reservation
+        assert.equal((await b1.sync.reservations.reserve("dev", "acc3", 2, clock.now())).ok, true);
+        await until("box 1's reservation on box 2", () => b2.sync.reservations.fromOtherBoxes().length === 1);
+        // the queue: enqueued on box 1, box 2 is told (its claims are kicked)
+        const draft = { project: "/p", prompt: "x", priority: 0, pinBox: null, payload: {} };
+        await b1.sync.store!.enqueueTask({ ...draft, id: "t1" }, clock.now());
+        await until("box 1's task on box 2", () => tasksChanged === 1);
+        // its own writes tell box 2 nothing new
+        await b2.sync.store!.enqueueTask({ ...draft, id: "t2" }, clock.now());
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(tasksChanged, 1, "box 2's own notice is ignored");
+
+        // an outage: the LISTEN connection is lost; the next round that reaches the database listens again
+        await server.stop();
+        await until("the lost connection noticed", () => !b2.sync.listening);
+        await server.start();
+        await b2.sync.syncOnce();
+        assert.equal(b2.sync.listening, true, "listening again");
+        b1.accounts.setState("acc2", "exhausted", T0 + H, "weekly limit reached");
+        await b1.sync.syncOnce();
+        await until("a mark after the outage", () => b2.store.getAccount("acc2")!.state === "exhausted");
+        assert.ok(
+          b2.lines.some((l) => l.includes("shared store notices lost")),
+          "the loss is logged",
+        );
+        console.log(`# a mark reached the other box in ${markMs} ms (notice, no polled round)`);
+      } finally {
+        await b1.sync.stop();
+        await b2.sync.stop();
+        b1.store.close();
+        b2.store.close();
+      }
     });
 
     it("while the database is down an exhaustion is kept and written when it returns; the daemon side never throws", async () => {

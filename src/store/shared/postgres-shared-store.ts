@@ -8,6 +8,15 @@ import pg from "pg";
 import { CfError } from "../../util/errors.js";
 import { migrateSharedPostgres } from "./postgres-migrate.js";
 import {
+  noticePayload,
+  parseNotice,
+  SHARED_CHANNEL,
+  type SharedListener,
+  type SharedNotice,
+  type SharedNotifier,
+  type SharedTopic,
+} from "./shared-notify.js";
+import {
   LATEST_USAGE_SQL,
   checkAccountState,
   checkEventQuery,
@@ -103,12 +112,14 @@ function wrap(e: unknown): unknown {
   return e;
 }
 
-export class PostgresSharedStore implements SharedStore {
+export class PostgresSharedStore implements SharedStore, SharedNotifier {
   readonly backend = "postgres" as const;
 
   private constructor(
     private readonly pool: pg.Pool,
     readonly box: string,
+    /** how a connection of its own is made (the LISTEN connection): the pool's settings */
+    private readonly clientConfig: pg.ClientConfig,
   ) {}
 
   /**
@@ -117,14 +128,13 @@ export class PostgresSharedStore implements SharedStore {
    * `shared_store_unavailable` when the server cannot be reached, `db_too_new` when its schema is newer.
    */
   static async open(o: PostgresSharedStoreOptions): Promise<PostgresSharedStore> {
-    const pool = new pg.Pool({
+    const clientConfig: pg.ClientConfig = {
       connectionString: o.url,
-      max: o.poolMax ?? 4,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
-      idleTimeoutMillis: 30_000,
       statement_timeout: o.statementTimeoutMs ?? 15_000,
       application_name: `claude-failover/${o.box}`.slice(0, 63),
-    });
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: o.poolMax ?? 4, idleTimeoutMillis: 30_000 });
     // Without a listener an idle connection's error (server restart) would be an uncaught exception.
     pool.on("error", (e) => o.onIdleError?.(e.message));
     try {
@@ -133,7 +143,50 @@ export class PostgresSharedStore implements SharedStore {
       await pool.end().catch(() => {});
       throw wrap(e);
     }
-    return new PostgresSharedStore(pool, o.box);
+    return new PostgresSharedStore(pool, o.box, clientConfig);
+  }
+
+  // ---- change notices (shared-notify.ts): NOTIFY on every write another box acts on, LISTEN on a connection
+  // of its own. A notice sent with `on` a transaction's client is delivered at its commit (never for a
+  // rollback); sent on the pool, right after the write it follows. A notice that fails is dropped: the
+  // write stands, and the other boxes' polled rounds read it anyway.
+  private async notify(topic: SharedTopic, on: Q = this.pool): Promise<void> {
+    try {
+      await on.query("SELECT pg_notify($1, $2)", [SHARED_CHANNEL, noticePayload({ topic, box: this.box })]);
+    } catch (e) {
+      if (on !== this.pool) throw e; // inside a transaction: the transaction fails like any statement
+    }
+  }
+
+  async listen(onNotice: (n: SharedNotice) => void, onLost: (err: string) => void): Promise<SharedListener> {
+    const c = new pg.Client(this.clientConfig);
+    let ended = false;
+    const lost = (err: string) => {
+      if (ended) return;
+      ended = true;
+      onLost(err);
+    };
+    c.on("error", (e) => lost(e.message)); // the server went away: also ends the client
+    c.on("end", () => lost("connection ended"));
+    c.on("notification", (m) => {
+      if (m.channel !== SHARED_CHANNEL) return;
+      const n = parseNotice(m.payload);
+      if (n) onNotice(n);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${SHARED_CHANNEL}`);
+    } catch (e) {
+      ended = true;
+      await c.end().catch(() => {});
+      throw wrap(e);
+    }
+    return {
+      close: async () => {
+        ended = true;
+        await c.end().catch(() => {});
+      },
+    };
   }
 
   private async q(sql: string, args: unknown[] = [], on: Q = this.pool): Promise<pg.QueryResult<Row>> {
@@ -191,11 +244,15 @@ export class PostgresSharedStore implements SharedStore {
        WHERE excluded.at >= shared_account_states.at`,
       [account, state, until, reason, this.box, now],
     );
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    await this.notify("marks");
+    return true;
   }
   async clearAccountState(account: string, now: number): Promise<boolean> {
     const r = await this.q("DELETE FROM shared_account_states WHERE account = $1 AND at <= $2", [account, now]);
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    await this.notify("marks");
+    return true;
   }
   async getAccountState(account: string, now: number): Promise<SharedAccountState | undefined> {
     const r = await this.q("SELECT * FROM shared_account_states WHERE account = $1 AND (until IS NULL OR until > $2)", [
@@ -260,6 +317,7 @@ export class PostgresSharedStore implements SharedStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $8) ON CONFLICT (id) DO NOTHING`,
         [d.id, this.box, d.pinBox, d.project, d.prompt, d.priority, JSON.stringify(d.payload), now],
       );
+      await this.notify("tasks", c);
       return toTask((await c.query<Row>("SELECT * FROM shared_tasks WHERE id = $1", [d.id])).rows[0]!);
     });
   }
@@ -304,7 +362,9 @@ export class PostgresSharedStore implements SharedStore {
         claim,
       ],
     );
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    await this.notify("tasks");
+    return true;
   }
   async releaseTask(
     id: string,
@@ -318,14 +378,18 @@ export class PostgresSharedStore implements SharedStore {
        WHERE id = $4 AND state = 'running' AND box = $5 AND attempts = $6`,
       [notBefore, error, now, id, this.box, claim],
     );
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    await this.notify("tasks");
+    return true;
   }
   async cancelTask(id: string, reason: string, now: number): Promise<boolean> {
     const r = await this.q(
       "UPDATE shared_tasks SET state = 'cancelled', error = $1, ended_at = $2, updated_at = $2 WHERE id = $3 AND state IN ('queued', 'running')",
       [reason, now, id],
     );
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    await this.notify("tasks");
+    return true;
   }
   async requeueLapsed(now: number): Promise<RequeuedTask[]> {
     return this.tx(async (c) => {
@@ -346,6 +410,7 @@ export class PostgresSharedStore implements SharedStore {
         );
         if ((u.rowCount ?? 0) > 0) out.push({ id: String(r.id), box: String(r.box) });
       }
+      if (out.length) await this.notify("tasks", c);
       return out;
     });
   }
@@ -387,6 +452,7 @@ export class PostgresSharedStore implements SharedStore {
          ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at RETURNING *`,
         [d.id, d.account, this.box, d.session, now, now + d.ttlMs],
       );
+      await this.notify("reservations", c);
       return { ok: true, reservation: toReservation(r.rows[0]!), held };
     });
   }
@@ -398,7 +464,9 @@ export class PostgresSharedStore implements SharedStore {
             "UPDATE shared_reservations SET expires_at = $1 WHERE id = $2 AND box = $3 AND expires_at > $4",
             [keepUntil, id, this.box, now],
           );
-    return (r.rowCount ?? 0) > 0;
+    if ((r.rowCount ?? 0) === 0) return false;
+    if (keepUntil === null) await this.notify("reservations"); // room freed; a kept one changes no count
+    return true;
   }
   async listReservations(now: number): Promise<MoveReservation[]> {
     return (
