@@ -6,6 +6,7 @@
 
 import type { SessionSignal } from "./signals.js";
 import { classifyPane, type PaneDialog } from "./pane-classify.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { pollUntil } from "../util/wait.js";
 import { checkPromptText, type TextCheck } from "../claude/prompt-text.js";
 
@@ -137,8 +138,12 @@ export class CliInput {
   constructor(
     private readonly tmux: InputTmux,
     private readonly waitSignal: WaitSignal,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private now(): number {
+    return this.clock.now();
+  }
 
   async state(name: string): Promise<InputState> {
     return readInputState(await this.tmux.capture(name), this.now());
@@ -159,12 +164,20 @@ export class CliInput {
       if (s.kind === "dialog") {
         if (s.dialog !== "rate_limit_options" && !opts.dismissAny) return this.refuse(name, s.dialog);
         await this.tmux.sendKeys(name, "Escape");
-        await pollUntil(async () => (await this.state(name)).kind !== "dialog", { timeoutMs: 1500, intervalMs: 25 });
+        await pollUntil(async () => (await this.state(name)).kind !== "dialog", {
+          clock: this.clock,
+          timeoutMs: 1500,
+          intervalMs: 25,
+        });
         continue;
       }
       if (s.kind === "bash") {
         await this.tmux.sendKeys(name, "C-u", "BSpace");
-        await pollUntil(async () => (await this.state(name)).kind !== "bash", { timeoutMs: 1500, intervalMs: 25 });
+        await pollUntil(async () => (await this.state(name)).kind !== "bash", {
+          clock: this.clock,
+          timeoutMs: 1500,
+          intervalMs: 25,
+        });
         continue;
       }
       if (s.kind === "prompt" && s.text && !/^Press up to edit queued messages/.test(s.text)) {
@@ -174,7 +187,7 @@ export class CliInput {
             const t = await this.state(name);
             return t.kind !== "prompt" || !t.text;
           },
-          { timeoutMs: 1000, intervalMs: 25 },
+          { clock: this.clock, timeoutMs: 1000, intervalMs: 25 },
         );
         continue;
       }
@@ -206,7 +219,7 @@ export class CliInput {
           const s = readInputState(pane, this.now());
           return s.kind === "prompt" && inputShows(pane, want);
         },
-        { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
+        { clock: this.clock, timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
       );
     if (!MODE_LEAD.test(body)) {
       await this.tmux.paste(name, body);
@@ -227,7 +240,7 @@ export class CliInput {
         const s = await this.state(name);
         return s.kind === "prompt" && s.text.startsWith(lead) && !s.text.startsWith("X");
       },
-      { timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
+      { clock: this.clock, timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
     );
     if (!moved) return false;
     if (rest) {
@@ -247,7 +260,7 @@ export class CliInput {
     const checked = checkPromptText(text);
     if (!checked.ok) return { ok: false, reason: checked.reason };
     const body = checked.body;
-    const deadline = Date.now() + (opts.confirmTimeoutMs ?? 0);
+    const deadline = this.now() + (opts.confirmTimeoutMs ?? 0);
     let confirmed: SessionSignal | null = null;
     const confirm = opts.confirmTimeoutMs
       ? this.waitSignal(name, (s) => s.signal.kind === "prompt_submitted", opts.confirmTimeoutMs).then(
@@ -297,8 +310,10 @@ export class CliInput {
     const first = await enterIfReady();
     if (first) return first;
     if (!confirm) return { ok: true, confirmedAt: null };
-    while (!confirmed && Date.now() < deadline) {
-      await Promise.race([confirm, new Promise((r) => setTimeout(r, ENTER_RETRY_MS))]);
+    while (!confirmed && this.now() < deadline) {
+      const pause = new AbortController();
+      await Promise.race([confirm, this.clock.sleep(ENTER_RETRY_MS, pause.signal)]);
+      pause.abort(); // the sleep's timer goes when the hook came first
       if (confirmed) break;
       const pane = await this.tmux.capture(name);
       const s = readInputState(pane, this.now());
@@ -331,14 +346,14 @@ export class CliInput {
       if (!c.ok) return { ok: false, reason: c.reason };
       line = c.body;
     }
-    const deadline = Date.now() + opts.timeoutMs;
+    const deadline = this.now() + opts.timeoutMs;
     const done =
       opts.done ??
       (async () => {
         const s = await this.state(name);
         return s.kind === "prompt" && !inputShows(await this.tmux.capture(name), line);
       });
-    for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
+    for (let attempt = 0; attempt < 3 && this.now() < deadline; attempt++) {
       const p = await this.prepare(name, { dismissAny: opts.dismissAny });
       if (!p.ok) return p;
       await this.tmux.sendLiteral(name, line);
@@ -350,17 +365,22 @@ export class CliInput {
           const s = readInputState(pane, this.now());
           return s.kind === "dialog" ? "dialog" : s.kind === "prompt" && inputShows(pane, line) ? "shown" : false;
         },
-        { timeoutMs: Math.min(SHOW_TIMEOUT_MS, Math.max(100, deadline - Date.now())), intervalMs: 25 },
+        {
+          clock: this.clock,
+          timeoutMs: Math.min(SHOW_TIMEOUT_MS, Math.max(100, deadline - this.now())),
+          intervalMs: 25,
+        },
       );
       if (shown !== "shown") continue;
       await this.tmux.sendKeys(name, "Enter");
-      while (Date.now() < deadline) {
+      while (this.now() < deadline) {
         // A dialog that opens over the command (the rate-limit one: Enter then picks its first option and
         // the command is lost) is seen at once, not after the wait.
         const r = await pollUntil(
           async () => ((await done()) ? "done" : (await this.state(name)).kind === "dialog" ? "dialog" : false),
           {
-            timeoutMs: Math.min(2000, Math.max(50, deadline - Date.now())),
+            clock: this.clock,
+            timeoutMs: Math.min(2000, Math.max(50, deadline - this.now())),
             intervalMs: 25,
           },
         );

@@ -1,4 +1,5 @@
 import type { Tmux } from "../tmux/tmux.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { CliInput, type SendResult, type WaitSignal } from "./cli-input.js";
 
 export { inputBoxText, inputShows } from "./cli-input.js";
@@ -13,8 +14,8 @@ export type { SendResult } from "./cli-input.js";
  */
 export class PromptSender {
   readonly input: CliInput;
-  constructor(tmux: Tmux, waitSignal: WaitSignal) {
-    this.input = new CliInput(tmux, waitSignal);
+  constructor(tmux: Tmux, waitSignal: WaitSignal, clock: Clock = systemClock) {
+    this.input = new CliInput(tmux, waitSignal, clock);
   }
 
   send(name: string, text: string, opts: { confirmTimeoutMs?: number } = {}): Promise<SendResult> {

@@ -3,7 +3,7 @@ import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
 import type { PaneInfo, Tmux } from "../tmux/tmux.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
@@ -64,7 +64,9 @@ export class SessionService {
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
   private readonly locks = new Map<string, string>();
   private readonly restarts = new Map<string, number[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, Timer>();
+  /** aborted by shutdown(): pending restarts and the dead-pane status wait end */
+  private readonly stopping = new AbortController();
   /** Sessions whose launch (start: prepareLaunch up to the tmux command's end) is in flight. */
   private readonly launching = new Set<string>();
   /** Launches counted (prepareLaunch), and each session's latest: the sweep skips sessions launched since its pane list. */
@@ -107,7 +109,7 @@ export class SessionService {
     this.restoreSource = opts.restoreSource ?? null;
     this.afterRecreate = opts.afterRecreate ?? null;
     this.problem = opts.cliProblem ?? null;
-    this.prompts = new PromptSender(this.tmux, (name, pred, t) => this.waitForSignal(name, pred, t));
+    this.prompts = new PromptSender(this.tmux, (name, pred, t) => this.waitForSignal(name, pred, t), this.clock);
     this.prompts.input.onDialog = (name, dialog, reason) => this.noteWaiting(name, dialog, reason);
   }
 
@@ -128,20 +130,23 @@ export class SessionService {
     return () => this.listeners.delete(fn);
   }
 
-  /** Resolves with the first signal of `name` that `pred` accepts, or null at the deadline. */
+  /**
+   * Resolves with the first signal of `name` that `pred` accepts, or null at the deadline (a wait still
+   * open at shutdown runs to its deadline, as its caller's operation does).
+   */
   waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null> {
     return new Promise((resolve) => {
       const off = this.onSignal((s) => {
         if (s.session === name && pred(s)) {
-          clearTimeout(t);
+          t.cancel();
           off();
           resolve(s);
         }
       });
-      const t = setTimeout(() => {
+      const t = this.clock.after(timeoutMs, () => {
         off();
         resolve(null);
-      }, timeoutMs);
+      });
     });
   }
 
@@ -486,7 +491,8 @@ export class SessionService {
     // load the reaping took over 500 ms (CI); up to 2 s is waited. A CLI killed by a signal never gets a
     // status (tmux 3.3a has no #{pane_dead_signal} value for it), so its reason waits those 2 s.
     for (let i = 0; pane.deadStatus === null && i < 40; i++) {
-      await new Promise((res) => setTimeout(res, 50));
+      await this.clock.sleep(50, this.stopping.signal);
+      if (this.stopped) break;
       const again = (await this.tmux.listPanes().catch(() => [])).find((p) => p.paneId === pane.paneId);
       if (!again?.dead) break;
       pane = again;
@@ -534,20 +540,24 @@ export class SessionService {
     const done = () => {
       if (this.timers.get(name) === t) this.timers.delete(name);
     };
-    const t = setTimeout(() => {
-      if (this.stopped || this.locks.has(name)) return done();
-      const row = this.store.getSession(name);
-      if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
-      this.start(name, how, `restart: ${why}`)
-        .then(() => {
-          done();
-          if (row?.started) this.afterRecreate?.(name, row, this);
-        })
-        .catch((e) => {
-          done();
-          this.log.error({ session: name, err: errorMessage(e) }, "restart failed");
-        });
-    }, delay);
+    const t = this.clock.after(
+      delay,
+      () => {
+        if (this.stopped || this.locks.has(name)) return done();
+        const row = this.store.getSession(name);
+        if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
+        this.start(name, how, `restart: ${why}`)
+          .then(() => {
+            done();
+            if (row?.started) this.afterRecreate?.(name, row, this);
+          })
+          .catch((e) => {
+            done();
+            this.log.error({ session: name, err: errorMessage(e) }, "restart failed");
+          });
+      },
+      this.stopping.signal,
+    );
     this.timers.set(name, t);
   }
 
@@ -555,7 +565,7 @@ export class SessionService {
   async restart(name: string, why = "operator restart", account?: string): Promise<void> {
     if (!this.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
     this.restarts.delete(name);
-    clearTimeout(this.timers.get(name));
+    this.timers.get(name)?.cancel();
     this.timers.delete(name);
     const panes = await this.tmux.listPanes();
     const pane = panes.find((p) => p.session === name);
@@ -645,7 +655,7 @@ export class SessionService {
         if (s?.state === "failed" || s?.state === "stopped") return "no";
         return s && s.state !== "starting" && s.state !== "exited" ? "yes" : null;
       },
-      { timeoutMs, intervalMs: 50 },
+      { clock: this.clock, timeoutMs, intervalMs: 50 },
     );
     if (r === "yes") return true;
     if (!r) await this.failIfStartOverdue(name);
@@ -675,7 +685,7 @@ export class SessionService {
 
   /** Stops a session for good (config removal, pool shrink): kills its tmux session and forgets it. */
   async remove(name: string, why: string): Promise<void> {
-    clearTimeout(this.timers.get(name));
+    this.timers.get(name)?.cancel();
     this.timers.delete(name);
     this.specs.delete(name);
     await this.tmux.killSession(name);
@@ -685,7 +695,7 @@ export class SessionService {
 
   shutdown(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    this.stopping.abort();
     this.timers.clear();
   }
 }

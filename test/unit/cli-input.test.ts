@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkPromptText } from "../../src/claude/prompt-text.js";
-import { checkCommand, CliInput, readInputState } from "../../src/sessions/cli-input.js";
+import { checkCommand, CliInput, readInputState, type SendResult } from "../../src/sessions/cli-input.js";
+import { ManualClock } from "../../src/util/clock.js";
 import { classifyPane, DIALOGS, dialogLabel, type PaneDialog } from "../../src/sessions/pane-classify.js";
 
 const RULE = "─".repeat(80);
@@ -213,15 +214,22 @@ describe("CliInput", () => {
     };
     let hook: (() => void) | null = null;
     const late = () => new Promise<null>((res) => (hook = () => res(null)));
-    const input = new CliInput(p.tmux, async (_n, _pred, ms) => {
-      // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
-      const t = setTimeout(() => hook?.(), Math.min(ms, 3_500));
-      await late();
-      clearTimeout(t);
-      return { session: "s", ts: 1, signal: { kind: "prompt_submitted", prompt: "once", account: null } } as never;
-    });
-    const r = await input.sendPrompt("s", "once", { confirmTimeoutMs: 10_000 });
-    assert.equal(r.ok, true);
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    const input = new CliInput(
+      p.tmux,
+      async (_n, _pred, ms) => {
+        // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
+        const t = clock.after(Math.min(ms, 3_500), () => hook?.());
+        await late();
+        t.cancel();
+        return { session: "s", ts: 1, signal: { kind: "prompt_submitted", prompt: "once", account: null } } as never;
+      },
+      clock,
+    );
+    let r: SendResult | undefined;
+    void input.sendPrompt("s", "once", { confirmTimeoutMs: 10_000 }).then((x) => (r = x));
+    await clock.advanceUntil(() => r, 20_000, "the send");
+    assert.equal(r?.ok, true);
     assert.deepEqual(p.submitted, ["once"]);
     assert.deepEqual(p.keys, ["paste:once", "Enter"]);
   });
@@ -247,7 +255,10 @@ describe("CliInput", () => {
     p.tmux.paste = async (_n: string, t: string) => {
       p.keys.push(`paste:${t}`); // dropped by the CLI
     };
-    const r = await new CliInput(p.tmux, noSignal).sendPrompt("s", "lost");
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    let r: SendResult | undefined;
+    void new CliInput(p.tmux, noSignal, clock).sendPrompt("s", "lost").then((x) => (r = x));
+    await clock.advanceUntil(() => r, 60_000, "the send"); // three tries, each waiting SHOW_TIMEOUT_MS of the clock
     assert.deepEqual(r, { ok: false, reason: "the text did not show in the input box" });
     assert.ok(!p.keys.includes("Enter"));
   });
