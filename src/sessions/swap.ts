@@ -27,6 +27,12 @@ export interface SwapRequest {
   sameAccount?: boolean;
 }
 
+/** A prompt the session is owed should the swap fail; `cut`: a turn the swap cut short (not a refused one). */
+interface Owed {
+  prompt: string | null;
+  cut: boolean;
+}
+
 export type SwapOutcome =
   | { ok: true; swapId: number; from: string | null; to: string; durationMs: number; resent: boolean }
   | { ok: false; swapId: number | null; outcome: "refused" | "rolled_back" | "parked" | "failed"; reason: string };
@@ -178,6 +184,9 @@ export class SwapService {
         ? row.lastPrompt
         : row.failedPrompt;
     const resendFailed = req.resend ?? (req.hard ? failed : null);
+    // What the session is owed should the swap fail and roll back: the refused prompt, or a turn the swap
+    // cut short (it gets the continue note, or itself in a fresh conversation). Refined as the steps learn more.
+    const owed: Owed = { prompt: resendFailed, cut: false };
     const id = this.store.insertSwap(
       { session: req.session, from, to, reason: req.reason, urgent: req.urgent, resend: resendFailed },
       started,
@@ -231,6 +240,8 @@ export class SwapService {
       }
       await step("checkpointed");
       const cut = await this.endTurn(req, turnWasRunning);
+      if (cut && owed.prompt === null)
+        Object.assign(owed, { prompt: this.sessions.get(req.session)!.lastPrompt, cut: true });
       await step("turn_ended", cut ? "turn cut short" : undefined);
       // A turn that ended while we waited (Stop, or its refusal) leaves an idle CLI too.
       const terminated = idleCli
@@ -240,6 +251,8 @@ export class SwapService {
       // A prompt typed into the pane while the swap ran (someone attached) started a turn /exit cut short.
       const late = this.sessions.get(req.session)!;
       const cutLate = !cut && !late.lastPromptAnswered && (late.lastPromptAt ?? 0) >= started;
+      if (owed.prompt === null && late.failedPrompt) Object.assign(owed, { prompt: late.failedPrompt, cut: false });
+      else if (owed.prompt === null && cutLate) Object.assign(owed, { prompt: late.lastPrompt, cut: true });
       await step("exited", cutLate ? "cut a turn that started during the swap" : terminated ? "SIGTERM" : undefined);
       // The account changes in the store before the pane does: a crash from here on resumes on `to`.
       this.sessions.updateRow(req.session, { account: to, lastMoveAt: this.clock.now() });
@@ -312,7 +325,7 @@ export class SwapService {
       saveCheckpoint();
       const reason = errorMessage(e);
       this.log.warn({ session: req.session, from, to, err: reason }, "swap failed; rolling back");
-      return this.rollback(req, id, from, to, reason, respawned, resendFailed);
+      return this.rollback(req, id, from, to, reason, respawned, owed);
     }
   }
 
@@ -511,8 +524,9 @@ export class SwapService {
     to: string,
     reason: string,
     respawned: boolean,
-    resendIn: string | null,
+    owed: Owed,
   ): Promise<SwapOutcome> {
+    const resendIn = owed.prompt;
     const now = this.clock.now();
     // The resend (or the note carried in its place) may have gone in on the new CLI and been answered before
     // the step that failed (chaos seed 130738: tmux killed after the answer, the swap saw its CLI die and
@@ -532,12 +546,18 @@ export class SwapService {
         const { newConversation } = await this.launchOn(req.session, back, false);
         await this.confirmStart(req.session).catch(() => {});
         if (resend) {
-          // As in the swap: the model reads the prompt once (a note after it when the conversation still holds it).
+          // As in the swap: the model reads the prompt once (a note after it when the conversation still holds
+          // it: always for a turn the swap cut, whose prompt the resumed conversation has).
           const { text, asNote } = newConversation
             ? { text: resend, asNote: false }
-            : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
+            : owed.cut
+              ? { text: this.tuning.continueNote, asNote: true }
+              : resendFor(this.sessions.get(req.session)!.transcriptPath, resend, this.tuning.continueNote);
           const r = await this.sessions.prompts.send(req.session, text, { confirmTimeoutMs: this.tuning.confirmMs });
-          if (r.ok && asNote) this.sessions.updateRow(req.session, { lastPrompt: resend });
+          // Not confirmed: the prompt is still owed. Parked below with it, the resume sends it again (and
+          // again 30 s later, until it is taken), rather than left idle with the prompt dropped.
+          if (!r.ok) throw new CfError("resend_failed", `the prompt resent on ${back} was not confirmed: ${r.reason}`);
+          if (asNote) this.sessions.updateRow(req.session, { lastPrompt: resend });
         }
         this.sessions.updateRow(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` });
         this.store.finishSwap(id, "rolled_back", reason, this.clock.now());

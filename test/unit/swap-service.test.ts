@@ -44,6 +44,8 @@ interface Setup {
   full?: string[];
   /** the chooser's ranking when it honours `exclude` (default: just `target`) */
   ranking?: string[];
+  /** prompts sent on the old account ("a", the rollback's) are not confirmed either */
+  resendFailsOnA?: boolean;
 }
 
 function setup(o: Setup = {}) {
@@ -146,7 +148,9 @@ function setup(o: Setup = {}) {
     prompts: {
       send: async (_n: string, text: string) => {
         sent.push({ text, on: account() });
-        return fail("resend") ? { ok: false, reason: "no UserPromptSubmit" } : { ok: true, confirmedAt: clock.now() };
+        return fail("resend") || (o.resendFailsOnA && account() === "a")
+          ? { ok: false, reason: "no UserPromptSubmit" }
+          : { ok: true, confirmedAt: clock.now() };
       },
       input: {
         command: async (_n: string, cmd: string) => {
@@ -393,6 +397,26 @@ describe("SwapService: rollback when a step fails", () => {
     assert.ok(!r.ok && r.outcome === "rolled_back", JSON.stringify(r));
     assert.deepEqual(t.sent, [{ text: NOTE, on: "a" }]);
     assert.equal(t.store.getSession("s1")!.lastPrompt, "p1");
+  });
+
+  it("a turn the swap cut short is continued on the old account when the swap rolls back", async () => {
+    const t = setup({ state: "busy", failAt: "confirm" });
+    const r = await t.swaps.swap(req({ urgent: true, reason: "manual" }));
+    assert.ok(!r.ok && r.outcome === "rolled_back", JSON.stringify(r));
+    assert.ok(t.calls.includes("key Escape"), "the turn was cut");
+    assert.deepEqual(t.sent, [{ text: NOTE, on: "a" }], "the cut turn is continued, not dropped");
+    assert.equal(t.store.getSession("s1")!.lastPrompt, "earlier", "the session still works on the cut prompt");
+  });
+
+  it("a rollback whose resend is not confirmed parks with the prompt owed, never drops it", async () => {
+    const t = setup({ state: "idle", failAt: "confirm", resendFailsOnA: true });
+    const r = await t.swaps.swap(req({ resend: "p1", reason: "quota_soft" }));
+    assert.ok(!r.ok && r.outcome === "parked", JSON.stringify(r));
+    assert.match(r.reason, /rollback failed: the prompt resent on a was not confirmed/);
+    const row = t.store.getSession("s1")!;
+    assert.equal(row.state, "parked");
+    assert.equal(row.failedPrompt, "p1", "the resume will send it");
+    assert.deepEqual(t.sent, [{ text: "p1", on: "a" }]);
   });
 
   it("a hard swap whose step fails parks, keeping the prompt owed", async () => {
