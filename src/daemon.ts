@@ -15,6 +15,7 @@ import {
   pollParams,
   policyParams,
   sessionTuning,
+  sharedEventsRetention,
   swapTuning,
 } from "./config/params.js";
 import { readToken } from "./control/auth.js";
@@ -56,6 +57,7 @@ import type { SessionSpec } from "./sessions/types.js";
 import { openDb } from "./store/db.js";
 import { openSharedStore } from "./store/shared/open-shared-store.js";
 import { BoxSync } from "./boxes/box-sync.js";
+import { SharedEventsMirror, localEventsOfBox } from "./boxes/shared-events.js";
 import { RetentionService } from "./store/retention.js";
 import { Store } from "./store/store.js";
 import { realExec, type Exec } from "./tmux/exec.js";
@@ -118,6 +120,8 @@ export class Daemon {
   readonly dashboard: Dashboard;
   /** this box in the shared store (boxes/box-sync.ts): only with store.backend postgres; null with sqlite */
   readonly boxSync: BoxSync | null;
+  /** this box's events mirrored into the shared store with its name (boxes/shared-events.ts); postgres only */
+  readonly sharedEvents: SharedEventsMirror | null;
   address: AddressInfo | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private config: Config;
@@ -172,6 +176,16 @@ export class Daemon {
             onTasksChanged: () => this.inbox.sharedQueue?.kick(), // another box's notice; called once running
           })
         : null;
+    this.sharedEvents = this.boxSync
+      ? new SharedEventsMirror({
+          box: c.box.name,
+          store: () => this.boxSync?.store ?? null,
+          events: this.store,
+          clock: this.clock,
+          log: boxLog,
+          retention: () => sharedEventsRetention(this.config), // reloadable
+        })
+      : null;
     // Account choice first: accounts, figures and the policy only, so every service that picks an account gets it built.
     this.usageIdentity = new UsageClientIdentity(opts.env);
     this.poller = new UsagePoller(
@@ -330,6 +344,7 @@ export class Daemon {
       schedules: () => this.schedules.list(),
       writeFailures: () => this.writeFailures.status(),
       ...(this.boxSync ? { boxes: () => this.boxSync!.boxesStatus(this.clock.now()) } : {}),
+      eventsAllBoxes: async (q) => this.sharedEvents?.read(q) ?? localEventsOfBox(this.store, c.box.name, q),
       usage: (name) => this.quota.view(name),
       login: (name) => {
         const a = this.config.accounts.find((x) => x.name === name);
@@ -490,6 +505,7 @@ export class Daemon {
     if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
     this.accounts.configure(c.accounts);
     await this.boxSync?.connect(); // a bad store config stops the start here; an unreachable database does not
+    this.sharedEvents?.start(); // from here on each event is also sent to the shared store (buffered, batched)
     this.prepareHomes(this.realHome);
     // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
     this.inbox.attach(); // task states follow the hook events replayed from the spool
@@ -737,6 +753,7 @@ export class Daemon {
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sharedEvents?.stop().catch(() => {}); // a last flush (bounded) before the store closes
     await this.boxSync?.stop().catch(() => {}); // rounds end, the lease is dropped (a clean stop)
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
     await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), {

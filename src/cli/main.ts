@@ -172,10 +172,13 @@ export function buildProgram(io: CliIo): Command {
     .option("-n <count>", "how many", "50")
     .option("-f, --follow", "keep printing new events")
     .option("--json", "one JSON object per line")
-    .action(async (o: { n: string; follow?: boolean; json?: boolean }) => {
+    .option("--all-boxes", "the events of every box sharing the store (store.backend postgres), each with its box")
+    .option("--box <name>", "only this box's events (from the shared store; implies --all-boxes)")
+    .action(async (o: { n: string; follow?: boolean; json?: boolean; allBoxes?: boolean; box?: string }) => {
       const fmtEvent = (e: EventJson) => (o.json ? `${JSON.stringify(e)}\n` : fmtEventText(e));
       const { config: c } = loadCliConfig(cfgFlag(), io.env);
-      const r = await localCall(c, "GET", `/events?n=${Number(o.n) || 50}`);
+      const boxes = eventsBoxesQuery(o);
+      const r = await localCall(c, "GET", `/events?n=${Number(o.n) || 50}${boxes}`);
       if (r.status !== 200) throw new ExitError(1, errorText(r));
       let last = 0;
       for (const e of r.body as EventJson[]) {
@@ -184,7 +187,7 @@ export function buildProgram(io: CliIo): Command {
       }
       while (o.follow) {
         await new Promise((res) => setTimeout(res, 1000));
-        const more = await localCall(c, "GET", `/events?after=${last}`);
+        const more = await localCall(c, "GET", `/events?after=${last}${boxes}`);
         if (more.status !== 200) throw new ExitError(1, errorText(more));
         for (const e of more.body as EventJson[]) {
           io.out(fmtEvent(e));
@@ -218,16 +221,27 @@ export function scaleBody(o: { min?: string; max?: string }): { min?: number; ma
   return body;
 }
 
-interface EventJson {
+/** `events`' --all-boxes and --box as query parameters of /events ("" for this box's own log). */
+export function eventsBoxesQuery(o: { allBoxes?: boolean; box?: string }): string {
+  if (!o.allBoxes && o.box === undefined) return "";
+  return `&boxes=all${o.box !== undefined ? `&box=${encodeURIComponent(o.box)}` : ""}`;
+}
+
+export interface EventJson {
   id: number;
   ts: number;
+  /** with --all-boxes: the box it happened on */
+  box?: string;
   kind: string;
   session: string | null;
   account: string | null;
   data: unknown;
 }
-function fmtEventText(e: EventJson): string {
-  return `${new Date(e.ts).toISOString()} ${e.kind}${e.session ? ` session=${e.session}` : ""}${e.account ? ` account=${e.account}` : ""} ${JSON.stringify(e.data)}\n`;
+/** One event as a line; names are shown without control characters (another box's rows come from the shared store). */
+export function fmtEventText(e: EventJson): string {
+  // eslint-disable-next-line no-control-regex -- the control characters are what is replaced
+  const p = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+  return `${new Date(e.ts).toISOString()}${e.box ? ` [${p(e.box)}]` : ""} ${p(e.kind)}${e.session ? ` session=${p(e.session)}` : ""}${e.account ? ` account=${p(e.account)}` : ""} ${JSON.stringify(e.data)}\n`;
 }
 
 /** An operator command over the local socket: a sentence saying what happened, or the JSON with --json. */

@@ -69,6 +69,11 @@ export function leaseParams(c: Config): { leaseTtlMs: number; heartbeatMs: numbe
   return { leaseTtlMs: ttl, heartbeatMs: Math.min(10_000, Math.floor(ttl / 3)) };
 }
 
+/** retention.events, events_max_rows → the shared events table's bounds (boxes/shared-events.ts), per box. ms, rows. */
+export function sharedEventsRetention(c: Config): { maxAgeMs: number; maxRows: number } {
+  return { maxAgeMs: c.retention.events, maxRows: c.retention.events_max_rows };
+}
+
 /** sessions.* → restart backoff, crash-loop detection and the start timeout. */
 export function sessionTuning(c: Config) {
   return {

@@ -33,6 +33,20 @@ export interface ControlPlugins {
   notify?: { status(): unknown; test(target?: string): Promise<unknown> };
   /** the boxes sharing the store (store.backend: postgres only): boxes/box-sync.ts boxesStatus */
   boxes?: () => unknown;
+  /**
+   * Every box's events, oldest first (boxes/shared-events.ts: the shared table with store.backend postgres,
+   * this box's own log with sqlite): the newest `limit`, or the first `limit` after `afterId`.
+   */
+  eventsAllBoxes?: (q: AllBoxesEventsQuery) => Promise<unknown[]>;
+}
+
+/** A read of every box's events (each row has its `box`); the filters hold together. */
+export interface AllBoxesEventsQuery {
+  afterId?: number;
+  limit: number;
+  box?: string;
+  session?: string;
+  kindPrefix?: string;
 }
 
 export const SessionInput = z.strictObject({ session: z.string().min(1).max(64) });
@@ -182,6 +196,23 @@ export class ControlApi {
 
   eventsAfter(id: number, limit = 500, filter?: { session?: string; kindPrefix?: string }) {
     return this.store.eventsAfter(id, Math.max(1, Math.min(limit, 5000)), filter);
+  }
+
+  /**
+   * Every box's events (`events` with boxes: all), each with its `box`: the newest `n` (1-1000), or up to
+   * `limit` (1-5000) after the id `after` of that list. CfError `unavailable` while the shared store is away.
+   */
+  async eventsAllBoxes(
+    o: { n?: number; after?: number; limit?: number },
+    filter: { box?: string; session?: string; kindPrefix?: string } = {},
+  ): Promise<unknown[]> {
+    if (!this.plugins.eventsAllBoxes) throw new CfError("unavailable", "the events of every box are not available");
+    const q: AllBoxesEventsQuery =
+      o.after !== undefined
+        ? { afterId: o.after, limit: Math.max(1, Math.min(o.limit ?? 500, 5000)) }
+        : { limit: Math.max(1, Math.min(o.n ?? 50, 1000)) };
+    for (const k of ["box", "session", "kindPrefix"] as const) if (filter[k] !== undefined) q[k] = filter[k];
+    return this.plugins.eventsAllBoxes(q);
   }
 
   async swap(input: unknown) {

@@ -38,6 +38,11 @@ const EventsTailInput = z.strictObject({
   n: z.number().int().min(1).max(1000).optional().describe("how many of the latest events (default 50)"),
   session: z.string().min(1).max(64).optional(),
   kind_prefix: z.string().min(1).max(100).optional().describe('e.g. "swap." or "hook.Stop"'),
+  boxes: z
+    .enum(["this", "all"])
+    .optional()
+    .describe('"all": every box sharing the store (store.backend postgres), each event with its box; default "this"'),
+  box: z.string().min(1).max(63).optional().describe("only this box's events (implies boxes all)"),
 });
 const TaskGetInput = z.strictObject({ id: z.string().min(1).max(128) });
 const TasksListInput = z.strictObject({ state: z.string().min(1).max(32).optional() });
@@ -98,11 +103,22 @@ function readTools(api: ControlApi): Record<string, Spec> {
       run: () => ({ schedules: api.schedulesList() }),
     },
     events_tail: {
-      description: "The latest events of the audit log (swaps, hooks, account states, ...), oldest first.",
+      description:
+        "The latest events of the audit log (swaps, hooks, account states, ...), oldest first; boxes all: those of every box sharing the store, each with its box.",
       input: EventsTailInput,
       annotations: READ,
-      run: (a: z.infer<typeof EventsTailInput>) => ({
-        events: api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }),
+      run: async (a: z.infer<typeof EventsTailInput>) => ({
+        events:
+          a.boxes === "all" || a.box !== undefined
+            ? await api.eventsAllBoxes(
+                { n: a.n ?? 50 },
+                {
+                  ...(a.box !== undefined ? { box: a.box } : {}),
+                  ...(a.session !== undefined ? { session: a.session } : {}),
+                  ...(a.kind_prefix !== undefined ? { kindPrefix: a.kind_prefix } : {}),
+                },
+              )
+            : api.eventsTail(a.n ?? 50, { session: a.session, kindPrefix: a.kind_prefix }),
       }),
     },
   };

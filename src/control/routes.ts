@@ -22,6 +22,17 @@ export function buildRoutes(
       "/events": ({ url }) => {
         const after = url.searchParams.get("after");
         const n = Number(url.searchParams.get("n") ?? "50");
+        // boxes=all (or box=NAME): every box's events from the shared store, each with its box (issue 19)
+        const boxes = url.searchParams.get("boxes");
+        const box = url.searchParams.get("box");
+        if (boxes !== null && boxes !== "all" && boxes !== "this")
+          throw new CfError("bad_request", `boxes must be "all" or "this", not ${JSON.stringify(boxes.slice(0, 20))}`);
+        if (boxes === "all" || box !== null) {
+          return api.eventsAllBoxes(
+            after !== null ? { after: Number(after) || 0 } : { n: Number.isFinite(n) ? n : 50 },
+            box !== null ? { box } : {},
+          );
+        }
         return after !== null ? api.eventsAfter(Number(after) || 0) : api.eventsTail(Number.isFinite(n) ? n : 50);
       },
       "/session": ({ url }) =>

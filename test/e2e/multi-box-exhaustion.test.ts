@@ -1,7 +1,8 @@
 // Two daemons (two state dirs, two tmux sockets, their own stand-in APIs) share one real PostgreSQL
 // (store.backend: postgres). An account exhausted on box 1 (set through AccountService.setState, the
 // call LimitReactor makes on a refused prompt) is exhausted on box 2 within 2 s, and box 2's quota
-// policy moves its session off it; both boxes hold a lease; a daemon's stop drops its lease. Skipped when
+// policy moves its session off it; both boxes hold a lease; box 2's `/events?boxes=all` shows both boxes'
+// events (the shared events table); a daemon's stop drops its lease. Skipped when
 // PostgreSQL is missing, failed under CI.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +10,7 @@ import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-stor
 import type { Daemon } from "../../src/daemon.js";
 import type { Harness } from "../support/harness.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { listenOf } from "../support/mcp-client.js";
 import { postgresGate, twoBoxHarnesses } from "../support/two-boxes.js";
 import { waitFor } from "../support/wait.js";
 
@@ -71,6 +73,29 @@ describe("two boxes share account exhaustions through PostgreSQL", { timeout: 24
         60_000,
         "box 2's session moved to b",
       );
+      // every box's events, each with its box, read on box 2 (the shared events table, issue 19 point 2)
+      const events = async (q: string) => {
+        const r = await fetch(`http://${listenOf(h2)}/events?${q}`, {
+          headers: { authorization: `Bearer ${h2.token}` },
+        });
+        assert.equal(r.status, 200);
+        return (await r.json()) as { box: string; kind: string; account: string | null; data: { to?: string } }[];
+      };
+      await waitFor(
+        async () => {
+          const rows = await events("boxes=all&n=1000");
+          const theirs = rows.some((e) => e.box === "box-1" && e.kind === "account.state" && e.data.to === "exhausted");
+          return theirs && rows.some((e) => e.box === "box-2" && e.kind.startsWith("swap."));
+        },
+        10_000,
+        "box 1's exhaustion and box 2's swap among every box's events on box 2",
+      );
+      assert.deepEqual([...new Set((await events("box=box-1&n=1000")).map((e) => e.box))], ["box-1"]);
+      assert.ok(
+        (await events("n=1000")).every((e) => e.box === undefined),
+        "the default: this box's own log",
+      );
+
       // box 2 never wrote the mark back as its own
       assert.deepEqual(
         (await check.listAccountStates(Date.now())).map((m) => [m.account, m.box]),
