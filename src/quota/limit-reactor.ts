@@ -122,19 +122,19 @@ export class LimitReactor {
         this.authFailures.delete(s.session);
       }
       if (sig.kind !== "turn_failed") return;
-      if (sig.error === "rate_limit") void this.onRateLimit(s.session, sig.message, sig.prompt);
+      if (sig.error === "rate_limit") void this.onRateLimit(s.session, sig.message, sig.prompt, sig.account);
       else if (sig.error === "authentication_failed") void this.onTokenRejected(s.session, sig.message, sig.prompt);
     });
   }
 
   /** throttle → retry here later; otherwise, once it is known to be the turn's own failure, the hard limit. */
-  async onRateLimit(session: string, message: string | null, prompt: string | null): Promise<void> {
+  async onRateLimit(session: string, message: string | null, prompt: string | null, account?: string): Promise<void> {
     if (classifyRateLimit(message) === "throttle") {
       this.onThrottle(session, message ?? "", prompt);
       return;
     }
     if (!(await this.ownFailure(session, "rate_limit"))) return;
-    await this.onLimit(session, message ?? "", prompt, "StopFailure rate_limit");
+    await this.onLimit(session, message ?? "", prompt, "StopFailure rate_limit", account);
   }
 
   /**
@@ -346,13 +346,25 @@ export class LimitReactor {
     return row?.lastPrompt && row.lastPrompt !== note ? row.lastPrompt : prompt;
   }
 
-  async onLimit(session: string, message: string, promptIn: string | null, source: string): Promise<void> {
+  /**
+   * A hard limit: the account that refused is marked exhausted and the session swapped off it with the
+   * prompt owed (parked when no account has room). `refusedOn` is the account of the CLI that refused (its
+   * hook event's); when a swap has moved the session off it since, that account is marked but the session,
+   * elsewhere now, is left alone (its swap carried the prompt).
+   */
+  async onLimit(
+    session: string,
+    message: string,
+    promptIn: string | null,
+    source: string,
+    refusedOn?: string,
+  ): Promise<void> {
     const prompt = this.owed(session, promptIn);
     if (this.inFlight.has(session)) {
       // Refused again while the last refusal is still being handled (the resent prompt refused on the
       // new account too): the running swap would end by clearing it. Handle it once that swap is over.
       this.pending.set(session, {
-        account: this.sessions.get(session)?.account ?? null,
+        account: refusedOn ?? this.sessions.get(session)?.account ?? null,
         message,
         prompt,
         source,
@@ -362,6 +374,18 @@ export class LimitReactor {
     }
     const row = this.sessions.get(session);
     if (!row?.account) return;
+    if (refusedOn && refusedOn !== row.account && this.accounts.config(refusedOn)) {
+      const now = this.clock.now();
+      const until = parseLimitMessage(message, now)?.resetAt ?? now + this.cooldownMs;
+      this.accounts.setState(refusedOn, "exhausted", until, `${source}: ${message || "limit hit"}`);
+      this.sessions.event("quota.hard_limit", session, refusedOn, {
+        message,
+        until,
+        source,
+        left: `the session is on ${row.account} now: not moved again`,
+      });
+      return;
+    }
     this.inFlight.add(session);
     try {
       const now = this.clock.now();

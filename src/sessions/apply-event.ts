@@ -64,7 +64,7 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       const error = str(p, "error") ?? "unknown";
       const message = str(p, "last_assistant_message");
       patch.failedPrompt = s.lastPrompt;
-      signals.push({ kind: "turn_failed", error, message, prompt: s.lastPrompt });
+      signals.push({ kind: "turn_failed", error, message, prompt: s.lastPrompt, account: ev.account });
       // A server throttle ("not your usage limit") says nothing about the account: the session is idle,
       // waiting for the limit reactor's retry on the same account, never `limited` (which moves it).
       const throttle = error === "rate_limit" && classifyRateLimit(message) === "throttle";

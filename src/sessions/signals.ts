@@ -7,7 +7,14 @@ export type Signal =
   | { kind: "session_start"; source: string; claudeSessionId: string }
   | { kind: "prompt_submitted"; prompt: string; account: string }
   | { kind: "turn_done"; message: string | null }
-  | { kind: "turn_failed"; error: string; message: string | null; prompt: string | null }
+  | {
+      kind: "turn_failed";
+      error: string;
+      message: string | null;
+      prompt: string | null;
+      /** the account the failing CLI ran on (its hook event's), which a swap may have moved the row off since */
+      account?: string;
+    }
   | { kind: "session_end"; reason: string | null }
   /** a tool-permission dialog opened (PermissionRequest hook): the tool call in one line (permission-dialog.ts toolSummary) */
   | { kind: "permission_request"; tool: string | null; summary: string | null };

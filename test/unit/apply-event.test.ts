@@ -160,7 +160,13 @@ describe("applyHookEvent: turns", () => {
     assert.equal(patch.stateReason, "rate_limit: limit reached · resets 3am");
     assert.equal(patch.failedPrompt, "write tests");
     assert.deepEqual(signals, [
-      { kind: "turn_failed", error: "rate_limit", message: "limit reached · resets 3am", prompt: "write tests" },
+      {
+        kind: "turn_failed",
+        error: "rate_limit",
+        message: "limit reached · resets 3am",
+        prompt: "write tests",
+        account: "acct-b",
+      },
     ]);
   });
 

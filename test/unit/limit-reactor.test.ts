@@ -65,7 +65,11 @@ function setup() {
       },
     },
   };
-  const accounts = { setState: () => {} };
+  const marked: Array<{ account: string; state: string }> = [];
+  const accounts = {
+    setState: (account: string, state: string) => marked.push({ account, state }),
+    config: (n: string) => (["e", "f"].includes(n) ? { name: n } : undefined),
+  };
   const swap = {
     continueNote: "continue",
     swap: async (req: { resend: string | null; to?: string; hard?: boolean; reason?: string }) => {
@@ -102,8 +106,30 @@ function setup() {
     release: () => (holder = undefined),
     usable: () => (chooserOk = true),
     snapshot: (rows: Row[]) => (listed = rows),
+    marked,
   };
 }
+
+describe("LimitReactor: a refusal from the account a swap has just moved the session off", () => {
+  it("marks that account, leaves the session (now elsewhere) alone", async () => {
+    const t = setup();
+    t.release();
+    t.row.account = "f"; // the swap moved it to f before the old CLI's StopFailure (on e) was applied
+    await t.reactor.onLimit("s1", "You've hit your session limit · resets 6:19pm (UTC)", "p100", "StopFailure", "e");
+    assert.deepEqual(t.marked, [{ account: "e", state: "exhausted" }], "e refused: e is marked, f is not");
+    assert.deepEqual(t.swaps, [], "not swapped again");
+    assert.deepEqual(t.events, ["quota.hard_limit"]);
+  });
+  it("a refusal on the session's own account is handled as before; an unknown account name falls back to it", async () => {
+    for (const on of ["e", "unknown"]) {
+      const t = setup();
+      t.release();
+      await t.reactor.onLimit("s1", "limit reached", "p100", "StopFailure", on);
+      assert.deepEqual(t.marked, [{ account: "e", state: "exhausted" }]);
+      assert.deepEqual(t.swaps, [{ resend: "p100" }]);
+    }
+  });
+});
 
 describe("LimitReactor: a refusal queued behind another operation", () => {
   it("is acted on (swap with the prompt) once the holder lets go", async () => {
