@@ -132,13 +132,15 @@ export function dialogReason(d: PaneDialog): string {
 }
 
 export class CliInput {
-  /** Told about every send refused at a dialog (session-service records `waiting: <kind>` and an event). */
-  onDialog: DialogListener | null = null;
-
+  /**
+   * `onDialog` is told about every send refused at a dialog (session-service records `waiting: <kind>` and
+   * an event).
+   */
   constructor(
     private readonly tmux: InputTmux,
     private readonly waitSignal: WaitSignal,
     private readonly clock: Clock = systemClock,
+    private readonly onDialog: DialogListener | null = null,
   ) {}
 
   private now(): number {

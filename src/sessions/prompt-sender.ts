@@ -1,6 +1,6 @@
 import type { Tmux } from "../tmux/tmux.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { CliInput, type SendResult, type WaitSignal } from "./cli-input.js";
+import { CliInput, type DialogListener, type SendResult, type WaitSignal } from "./cli-input.js";
 
 export { inputBoxText, inputShows } from "./cli-input.js";
 export type { SendResult } from "./cli-input.js";
@@ -14,8 +14,8 @@ export type { SendResult } from "./cli-input.js";
  */
 export class PromptSender {
   readonly input: CliInput;
-  constructor(tmux: Tmux, waitSignal: WaitSignal, clock: Clock = systemClock) {
-    this.input = new CliInput(tmux, waitSignal, clock);
+  constructor(tmux: Tmux, waitSignal: WaitSignal, clock: Clock = systemClock, onDialog: DialogListener | null = null) {
+    this.input = new CliInput(tmux, waitSignal, clock, onDialog);
   }
 
   send(name: string, text: string, opts: { confirmTimeoutMs?: number } = {}): Promise<SendResult> {

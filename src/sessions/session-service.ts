@@ -109,8 +109,12 @@ export class SessionService {
     this.restoreSource = opts.restoreSource ?? null;
     this.afterRecreate = opts.afterRecreate ?? null;
     this.problem = opts.cliProblem ?? null;
-    this.prompts = new PromptSender(this.tmux, (name, pred, t) => this.waitForSignal(name, pred, t), this.clock);
-    this.prompts.input.onDialog = (name, dialog, reason) => this.noteWaiting(name, dialog, reason);
+    this.prompts = new PromptSender(
+      this.tmux,
+      (name, pred, t) => this.waitForSignal(name, pred, t),
+      this.clock,
+      (name, dialog, reason) => this.noteWaiting(name, dialog, reason),
+    );
   }
 
   /** A reloaded config: the next launches use these (options as in the constructor). */

@@ -186,9 +186,8 @@ describe("CliInput", () => {
   it("a permission dialog: no key at all, refused with dialog open: permission, listener told", async () => {
     const p = new FakePane();
     p.dialog = SAMPLES.permission;
-    const input = new CliInput(p.tmux, noSignal);
     const told: string[] = [];
-    input.onDialog = (n, d, r) => told.push(`${n}:${d}:${r}`);
+    const input = new CliInput(p.tmux, noSignal, undefined, (n, d, r) => told.push(`${n}:${d}:${r}`));
     const r = await input.sendPrompt("s", "hello");
     assert.deepEqual(r, { ok: false, reason: "dialog open: permission", dialog: "permission" });
     assert.deepEqual(p.keys, []);
