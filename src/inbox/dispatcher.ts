@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { formatDuration } from "../config/duration.js";
 import { checkPromptText } from "../claude/prompt-text.js";
 import { NOT_CONFIRMED } from "../sessions/cli-input.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
-import { delay } from "../util/wait.js";
 import type { Logger } from "../util/log.js";
 import type { SessionSignal } from "../sessions/signals.js";
 import { planDispatch } from "./dispatch-plan.js";
@@ -61,7 +60,7 @@ export interface TaskGate {
  * Every transition is a conditional update in the task store, so a replayed event never ends a task twice.
  */
 export class Dispatcher {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private started = false;
   private ticking = false;
   private again = false;
@@ -118,19 +117,22 @@ export class Dispatcher {
   async start(): Promise<void> {
     this.reconcile();
     this.started = true;
-    this.timer = setInterval(() => this.kick(), this.settings.tickMs ?? 1000);
+    this.timer?.cancel();
+    this.timer = this.clock.every(this.settings.tickMs ?? 1000, () => this.kick());
     this.kick();
   }
 
   /** Stops the loop; operations in flight get a moment to finish, then are left to the next start's reconcile. */
   async stop(): Promise<void> {
     this.started = false;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.off?.();
     this.off = null;
     this.pool.close();
-    await Promise.race([Promise.allSettled([...this.inflight]), delay(2000)]);
+    const grace = new AbortController();
+    await Promise.race([Promise.allSettled([...this.inflight]), this.clock.sleep(2000, grace.signal)]);
+    grace.abort();
   }
 
   /** Runs an operation in the background (its failure logged, never unhandled), then plans again. */

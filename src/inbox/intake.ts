@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from "chokidar";
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, renameSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { ensureRealDir, fsyncDir, writeFileAtomic } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
@@ -40,8 +40,8 @@ export class Intake {
   private watcher: FSWatcher | null = null;
   private scanning = false;
   private again = false;
-  private recheck: NodeJS.Timeout | null = null;
-  private rescan: NodeJS.Timeout | null = null;
+  private recheck: Timer | null = null;
+  private rescan: Timer | null = null;
   readonly processedDir: string;
   readonly rejectedDir: string;
 
@@ -66,13 +66,14 @@ export class Intake {
     this.watcher.on("change", () => this.kick());
     this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "inbox watcher error"));
     await new Promise<void>((r) => this.watcher!.once("ready", () => r()));
-    this.rescan = setInterval(() => this.kick(), this.opts.rescanMs ?? Math.max(2000, this.opts.stableMs));
+    this.rescan?.cancel();
+    this.rescan = this.clock.every(this.opts.rescanMs ?? Math.max(2000, this.opts.stableMs), () => this.kick());
     this.kick();
   }
 
   async stop(): Promise<void> {
-    if (this.rescan) clearInterval(this.rescan);
-    if (this.recheck) clearTimeout(this.recheck);
+    this.rescan?.cancel();
+    this.recheck?.cancel();
     this.rescan = this.recheck = null;
     await this.watcher?.close();
     this.watcher = null;
@@ -125,10 +126,10 @@ export class Intake {
       else if (!this.ingestSafely(f.name, f.st)) wait = Math.min(wait, this.opts.stableMs);
     }
     if (wait !== Infinity && !this.recheck) {
-      this.recheck = setTimeout(() => {
+      this.recheck = this.clock.after(wait, () => {
         this.recheck = null;
         this.kick();
-      }, wait);
+      });
     }
   }
 

@@ -248,7 +248,7 @@ export class Pool {
       await tmux.sendKeys(name, "Escape");
       const calm = await pollUntil(
         async () => !classifyPane(await tmux.capture(name).catch(() => ""), this.clock.now()).busy,
-        { timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 },
+        { clock: this.clock, timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 },
       );
       if (holder && holder !== "dispatch") return !!calm;
       const row = this.layer.get(name);
@@ -318,6 +318,7 @@ export class Pool {
     if (!r.ok || (await cleared) === null) return false;
     // The CLI keeps its spinner up for a moment after /clear; keys typed then are taken late.
     await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, {
+      clock: this.clock,
       timeoutMs: 3000,
       intervalMs: 50,
     });

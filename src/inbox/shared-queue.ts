@@ -23,7 +23,7 @@ import { writeResult } from "./outbox.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow } from "./task-types.js";
 import type { SharedStore, SharedTask, TaskClaim } from "../store/shared/shared-types.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { CfError, errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { claimBudget, fromShared, localEnd, originOf, sharedEnd, toSharedDraft } from "./shared-task-map.js";
@@ -64,7 +64,7 @@ export class SharedQueue implements TaskGate {
   /** tasks ended here without a claim, to cancel in the shared queue (endedHere) */
   private readonly toCancel = new Map<string, string>();
   private loaded = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -101,14 +101,14 @@ export class SharedQueue implements TaskGate {
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.kick(), this.o.tickMs ?? 500);
-    this.timer.unref();
+    this.timer?.cancel();
+    this.timer = this.o.clock.every(this.o.tickMs ?? 500, () => this.kick());
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await this.running?.catch(() => {});
   }

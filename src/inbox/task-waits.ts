@@ -224,7 +224,7 @@ export class TaskWaits {
       const d =
         (await read()) ??
         (wait.paneKey === null
-          ? ((await pollUntil(read, { timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null)
+          ? ((await pollUntil(read, { clock: this.clock, timeoutMs: DIALOG_DRAW_MS, intervalMs: 50 })) ?? null)
           : null);
       if (!d)
         throw new CfError(
@@ -260,6 +260,7 @@ export class TaskWaits {
           await tmux.sendLiteral(session, k.key);
           sent++;
           closed = !!(await pollUntil(async () => reopened || !(await still()), {
+            clock: this.clock,
             timeoutMs: ANSWER_CLOSE_MS / ANSWER_ATTEMPTS,
             intervalMs: 50,
           }));
@@ -306,7 +307,7 @@ export class TaskWaits {
         const s = await state();
         return s.kind === "prompt" && s.text === key ? true : null;
       },
-      { timeoutMs: 500, intervalMs: 50 },
+      { clock: this.clock, timeoutMs: 500, intervalMs: 50 },
     );
     if (!stray) return;
     await tmux.sendKeys(session, "BSpace");
@@ -318,7 +319,7 @@ export class TaskWaits {
     const tmux = this.layer.tmux;
     const calm = await pollUntil(
       async () => !classifyPane(await tmux.capture(session).catch(() => ""), this.clock.now()).busy,
-      { timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 },
+      { clock: this.clock, timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 },
     );
     // Still working: this CLI went on with the turn itself; its Stop completes the task.
     if (!calm) return;

@@ -172,24 +172,40 @@ export class ManualClock implements Clock {
 
   /**
    * Advances from timer to timer (by `idleStepMs` when none is set) until `cond` holds; resolves with its
-   * value. Rejects naming `label` once `maxMs` of clock time passed without it.
+   * value. Before each step it lets the event loop turn up to `quietTurns` times, checking `cond` after
+   * each, so time does not move while the work can go on without it. Rejects naming `label` once `maxMs`
+   * of clock time passed without it.
    */
   async advanceUntil<T>(
     cond: () => T | Promise<T>,
     maxMs: number,
     label: string,
-    idleStepMs = 10,
+    opts: { idleStepMs?: number; quietTurns?: number } = {},
   ): Promise<Exclude<T, undefined | null | false>> {
     const deadline = this.t + maxMs;
+    const quiet = Math.max(1, opts.quietTurns ?? 5);
     for (;;) {
-      await this.settle();
-      const v = await cond();
-      if (v !== undefined && v !== null && v !== false) return v as Exclude<T, undefined | null | false>;
+      for (let i = 0; i < quiet; i++) {
+        await this.settle();
+        const v = await cond();
+        if (v !== undefined && v !== null && v !== false) return v as Exclude<T, undefined | null | false>;
+      }
       if (this.t >= deadline) throw new Error(`manual clock: ${label} not reached within ${maxMs} ms`);
       const next = this.nextAt();
-      const step = next === null ? idleStepMs : Math.max(0, next - this.t);
+      const step = next === null ? (opts.idleStepMs ?? 10) : Math.max(0, next - this.t);
       await this.advanceAsync(Math.min(step, deadline - this.t));
     }
+  }
+
+  /** Drives the clock (advanceUntil) until `p` settles; resolves or rejects as it does. */
+  async drive<T>(p: Promise<T>, maxMs = 60_000, label = "the operation"): Promise<T> {
+    let settled = false;
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await this.advanceUntil(() => settled, maxMs, label);
+    return p;
   }
 
   private add(ms: number, fn: () => void, period: number | null, signal?: AbortSignal): Timer {

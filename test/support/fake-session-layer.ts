@@ -6,6 +6,7 @@ import type { SendResult } from "../../src/sessions/prompt-sender.js";
 import type { SessionSignal, Signal } from "../../src/sessions/signals.js";
 import type { SessionSpec } from "../../src/sessions/types.js";
 import type { SessionRow } from "../../src/store/types.js";
+import { systemClock, type Clock } from "../../src/util/clock.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
   return {
@@ -35,6 +36,29 @@ export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRo
 }
 
 export class FakeSessionLayer implements SessionLayer {
+  readonly prompts: { input: CliInput; send: (name: string, text: string) => Promise<SendResult> };
+  /** `clock`: the time its rows, signals and waits use (a test's manual clock, or the wall clock) */
+  constructor(readonly clock: Clock = systemClock) {
+    this.prompts = {
+      // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
+      input: new CliInput(
+        {
+          capture: (n) => this.tmux.capture(n),
+          sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
+          sendLiteral: (n, t) => this.tmux.sendLiteral(n, t),
+          paste: (n, t) => this.tmux.sendLiteral(n, t),
+        },
+        (n, p, t) => this.waitForSignal(n, p, t),
+        this.clock,
+      ),
+      send: async (name: string, text: string): Promise<SendResult> => {
+        this.log.push(`send:${name}:${text}`);
+        if (this.autoSubmit)
+          this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
+        return this.sendOk ? { ok: true, confirmedAt: this.clock.now() } : { ok: false, reason: this.sendFailReason };
+      },
+    };
+  }
   readonly specs = new Map<string, SessionSpec>();
   readonly rows = new Map<string, SessionRow>();
   readonly locks = new Map<string, string>();
@@ -47,7 +71,7 @@ export class FakeSessionLayer implements SessionLayer {
   /** why a send fails when sendOk is false (the input module's words) */
   sendFailReason = "the text did not show in the input box";
   /** stamps rows' updatedAt, as the store does */
-  now: () => number = () => Date.now();
+  now: () => number = () => this.clock.now();
   /** the CLI reports UserPromptSubmit when a prompt is sent */
   autoSubmit = true;
 
@@ -94,15 +118,15 @@ export class FakeSessionLayer implements SessionLayer {
     return new Promise((resolve) => {
       const off = this.onSignal((s) => {
         if (s.session === name && pred(s)) {
-          clearTimeout(t);
+          t.cancel();
           off();
           resolve(s);
         }
       });
-      const t = setTimeout(() => {
+      const t = this.clock.after(timeoutMs, () => {
         off();
         resolve(null);
-      }, timeoutMs);
+      });
     });
   }
   event(kind: string, session: string | null, _account: string | null, data: Record<string, unknown> = {}) {
@@ -110,7 +134,7 @@ export class FakeSessionLayer implements SessionLayer {
   }
 
   /** A hook signal, applied to the row roughly as apply-event.ts does, then told to listeners. */
-  emit(session: string, signal: Signal, ts = Date.now()) {
+  emit(session: string, signal: Signal, ts = this.clock.now()) {
     const r = this.rows.get(session)!;
     if (signal.kind === "prompt_submitted")
       this.updateRow(session, {
@@ -128,25 +152,6 @@ export class FakeSessionLayer implements SessionLayer {
     if (signal.kind === "session_start") this.updateRow(session, { state: "idle" });
     for (const l of this.listeners) l({ session, ts, signal });
   }
-
-  readonly prompts = {
-    // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
-    input: new CliInput(
-      {
-        capture: (n) => this.tmux.capture(n),
-        sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
-        sendLiteral: (n, t) => this.tmux.sendLiteral(n, t),
-        paste: (n, t) => this.tmux.sendLiteral(n, t),
-      },
-      (n, p, t) => this.waitForSignal(n, p, t),
-    ),
-    send: async (name: string, text: string): Promise<SendResult> => {
-      this.log.push(`send:${name}:${text}`);
-      if (this.autoSubmit)
-        this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
-      return this.sendOk ? { ok: true, confirmedAt: Date.now() } : { ok: false, reason: this.sendFailReason };
-    },
-  };
 
   readonly tmux = {
     sendLiteral: async (name: string, text: string) => {

@@ -1,4 +1,5 @@
-// The dispatcher with a fake session layer, a real task store (SQLite in memory) and a manual clock.
+// The dispatcher with a fake session layer, a real task store (SQLite in memory) and a manual clock: its
+// ticks, the session resets and every wait run on the clock, with no real sleep.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -13,7 +14,6 @@ import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { FakeSessionLayer, sessionRow } from "../support/fake-session-layer.js";
-import { waitFor } from "../support/wait.js";
 
 const T0 = Date.UTC(2025, 1, 3, 12, 0);
 
@@ -52,7 +52,7 @@ describe("dispatcher", () => {
     layer.autoSubmit = false;
     add(id);
     await d.start();
-    await waitFor(() => kinds(id).includes("task.unconfirmed"), 5000, "unconfirmed");
+    await clock.advanceUntil(() => kinds(id).includes("task.unconfirmed"), 5000, "unconfirmed");
   };
 
   beforeEach(() => {
@@ -60,14 +60,14 @@ describe("dispatcher", () => {
     db = new Database(":memory:");
     migrate(db);
     tasks = new TaskStore(db);
-    layer = new FakeSessionLayer();
     clock = new ManualClock(T0);
+    layer = new FakeSessionLayer(clock);
     pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
     d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), settings());
     d.attach();
   });
   afterEach(async () => {
-    await d.stop();
+    await clock.drive(d.stop());
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -80,19 +80,17 @@ describe("dispatcher", () => {
     );
     add("next");
     await d.start();
-    await waitFor(() => tasks.get("slow")!.submittedAt, 5000, "slow submitted");
-    clock.advance(4000);
-    d.kick();
-    await new Promise((r) => setTimeout(r, 50));
+    await clock.advanceUntil(() => tasks.get("slow")!.submittedAt, 5000, "slow submitted");
+    await clock.advanceAsync(4000);
     assert.equal(tasks.get("slow")!.state, "running", "not before its limit");
-    clock.advance(1000);
-    const t = await waitFor(
+    await clock.advanceAsync(1000);
+    const t = await clock.advanceUntil(
       () => (tasks.get("slow")!.state === "timed_out" ? tasks.get("slow")! : null),
       5000,
       "timed out",
     );
     assert.match(t.error ?? "", /timed out after 5s/);
-    await waitFor(() => sends().length === 2, 5000, "next sent");
+    await clock.advanceUntil(() => sends().length === 2, 5000, "next sent");
     assert.deepEqual(
       layer.log.filter((l) => !l.startsWith("start:")),
       ["send:auto-01:prompt of slow", "escape:auto-01", "clear:auto-01", "send:auto-01:prompt of next"],
@@ -105,29 +103,29 @@ describe("dispatcher", () => {
     add("run");
     add("wait");
     await d.start();
-    await waitFor(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
+    await clock.advanceUntil(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
     const q = await d.interrupt("wait", "cancelled", "by test");
     assert.equal(q?.state, "cancelled");
     assert.equal(q?.startedAt, null);
     assert.equal(await d.interrupt("wait", "cancelled", "again"), null, "an ended task is not cancelled twice");
     assert.equal(await d.interrupt("wait", "timed_out", "queued"), null, "only a running task times out");
     assert.ok(!layer.log.includes("escape:auto-01"), "a queued cancel touches no session");
-    clock.advance(60_000);
-    await waitFor(() => tasks.get("run")!.state === "timed_out", 5000, "pool default applied");
+    clock.advance(59_000); // its ticks fire at once (one dispatch tick runs, the others fold into it)
+    await clock.advanceUntil(() => tasks.get("run")!.state === "timed_out", 5000, "pool default applied");
     assert.ok(layer.log.includes("escape:auto-01"));
   });
 
   it("cancel of a running task interrupts its turn and marks it cancelled; a late Stop changes nothing", async () => {
     add("run");
     await d.start();
-    await waitFor(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
+    await clock.advanceUntil(() => tasks.get("run")!.submittedAt, 5000, "run submitted");
     const t = await d.interrupt("run", "cancelled", "cancelled by the operator while running");
     assert.equal(t?.state, "cancelled");
     assert.ok(layer.log.includes("escape:auto-01"));
     assert.equal(layer.get("auto-01")!.state, "idle", "the interrupted session is idle again");
     layer.emit("auto-01", { kind: "turn_done", message: "late" });
     assert.equal(tasks.get("run")!.state, "cancelled");
-    await waitFor(() => layer.log.includes("clear:auto-01"), 5000, "reset after the cancel");
+    await clock.advanceUntil(() => layer.log.includes("clear:auto-01"), 5000, "reset after the cancel");
   });
 
   it("runs tasks by priority then age, one session, resetting it between tasks, results in the outbox", async () => {
@@ -136,7 +134,7 @@ describe("dispatcher", () => {
     add("hi-later", 5);
     await d.start();
     for (const [i, id] of ["hi", "hi-later", "lo"].entries()) {
-      await waitFor(() => sends().length === i + 1, 5000, `send ${i + 1}`);
+      await clock.advanceUntil(() => sends().length === i + 1, 5000, `send ${i + 1}`);
       assert.equal(sends()[i], `send:auto-01:prompt of ${id}`);
       assert.ok(tasks.get(id)!.submittedAt, "submitted on UserPromptSubmit");
       layer.emit("auto-01", { kind: "turn_done", message: `result of ${id}` });
@@ -158,19 +156,21 @@ describe("dispatcher", () => {
   it("retries a transient failure with doubling backoff, then fails after max attempts", async () => {
     add("t");
     await d.start();
-    await waitFor(() => sends().length === 1, 5000, "first send");
+    await clock.advanceUntil(() => sends().length === 1, 5000, "first send");
+    const failed1 = clock.now();
     layer.emit("auto-01", { kind: "turn_failed", error: "server_error", message: "500", prompt: "prompt of t" });
     let t = tasks.get("t")!;
     assert.equal(t.state, "queued");
-    assert.equal(t.notBefore, T0 + 1000);
-    await waitFor(() => pool.views(new Set()).some((v) => v.clean), 5000, "session reset");
+    assert.equal(t.notBefore, failed1 + 1000);
+    await clock.advanceUntil(() => pool.views(new Set()).some((v) => v.clean), 5000, "session reset");
     assert.equal(sends().length, 1, "not before the backoff");
-    clock.advance(1000);
-    await waitFor(() => sends().length === 2, 5000, "second send");
+    const sent2 = await clock.advanceUntil(() => sends().length === 2 && clock.now(), 5000, "second send");
+    assert.ok(sent2 >= failed1 + 1000 && sent2 < failed1 + 1100, `second send at +${sent2 - failed1} ms`);
+    const failed2 = clock.now();
     layer.emit("auto-01", { kind: "turn_failed", error: "overloaded", message: null, prompt: null });
-    assert.equal(tasks.get("t")!.notBefore, T0 + 1000 + 2000, "backoff doubled");
-    clock.advance(2000);
-    await waitFor(() => sends().length === 3, 5000, "third send");
+    assert.equal(tasks.get("t")!.notBefore, failed2 + 2000, "backoff doubled");
+    const sent3 = await clock.advanceUntil(() => sends().length === 3 && clock.now(), 5000, "third send");
+    assert.ok(sent3 >= failed2 + 2000 && sent3 < failed2 + 2100, `third send at +${sent3 - failed2} ms`);
     layer.emit("auto-01", { kind: "turn_failed", error: "unknown", message: null, prompt: null });
     t = tasks.get("t")!;
     assert.equal(t.state, "failed");
@@ -185,7 +185,7 @@ describe("dispatcher", () => {
   it("fails at once on an error that is not transient", async () => {
     add("t");
     await d.start();
-    await waitFor(() => sends().length === 1, 5000, "send");
+    await clock.advanceUntil(() => sends().length === 1, 5000, "send");
     layer.emit("auto-01", {
       kind: "turn_failed",
       error: "invalid_request",
@@ -200,7 +200,7 @@ describe("dispatcher", () => {
   it("leaves a rate-limited task running for the swap, and ends it once however often the Stop is replayed", async () => {
     add("t");
     await d.start();
-    await waitFor(() => sends().length === 1, 5000, "send");
+    await clock.advanceUntil(() => sends().length === 1, 5000, "send");
     layer.emit("auto-01", {
       kind: "turn_failed",
       error: "rate_limit",
@@ -228,7 +228,7 @@ describe("dispatcher", () => {
       clock.now(),
     );
     await d.start();
-    await waitFor(() => tasks.get("slash")!.state === "failed", 5000, "failed");
+    await clock.advanceUntil(() => tasks.get("slash")!.state === "failed", 5000, "failed");
     assert.match(tasks.get("slash")!.error!, /prompt not sendable: prompt starts with \/logout/);
     assert.equal(tasks.get("slash")!.attempts, 1);
   });
@@ -238,7 +238,11 @@ describe("dispatcher", () => {
     layer.autoSubmit = false;
     add("t");
     await d.start();
-    await waitFor(() => tasks.get("t")!.state === "queued" && tasks.get("t")!.attempts === 1, 5000, "requeued");
+    await clock.advanceUntil(
+      () => tasks.get("t")!.state === "queued" && tasks.get("t")!.attempts === 1,
+      5000,
+      "requeued",
+    );
     const t = tasks.get("t")!;
     assert.equal(t.notBefore, T0 + 1000);
     assert.match(t.error!, /prompt not taken/);
@@ -246,43 +250,29 @@ describe("dispatcher", () => {
 
   it("a send that gave up waiting for its hook keeps the task on its session: a late UserPromptSubmit counts, nothing is sent twice", async () => {
     await startUnconfirmed("t");
-    clock.advance(60_000);
-    d.kick();
-    await new Promise((r) => setTimeout(r, 50));
+    await clock.advanceAsync(60_000);
     assert.equal(tasks.get("t")!.state, "running", "still waiting for the late hook");
     layer.emit("auto-01", { kind: "prompt_submitted", prompt: "prompt of t", account: "a" });
     layer.emit("auto-01", { kind: "turn_done", message: "answered" });
-    await waitFor(() => tasks.get("t")!.state === "done", 5000, "done");
+    await clock.advanceUntil(() => tasks.get("t")!.state === "done", 5000, "done");
     assert.equal(sends().length, 1);
   });
 
   it("a send that gave up waiting for its hook is retried once the grace is over and no hook came", async () => {
     await startUnconfirmed("t");
-    await waitFor(
-      () => {
-        clock.advance(10_000);
-        d.kick();
-        return tasks.get("t")!.state === "queued";
-      },
-      5000,
-      "requeued after the grace",
-    );
+    clock.advance(109_000); // its ticks fire at once (one dispatch tick runs, the others fold into it)
+    await clock.advanceAsync(1000);
+    assert.equal(tasks.get("t")!.state, "running", "not before the grace");
+    await clock.advanceUntil(() => tasks.get("t")!.state === "queued", 20_000, "requeued after the grace");
     assert.match(tasks.get("t")!.error!, /no UserPromptSubmit within/);
   });
 
   it("re-queues a submitted task whose turn was lost (CLI restarted, session idle without an answer)", async () => {
     add("t");
     await d.start();
-    await waitFor(() => sends().length === 1, 5000, "send");
+    await clock.advanceUntil(() => sends().length === 1, 5000, "send");
     layer.emit("auto-01", { kind: "session_start", source: "resume", claudeSessionId: "id" });
-    await waitFor(
-      () => {
-        clock.advance(100);
-        return tasks.get("t")!.state === "queued";
-      },
-      5000,
-      "re-queued after stallMs",
-    );
+    await clock.advanceUntil(() => tasks.get("t")!.state === "queued", 5000, "re-queued after stallMs");
     assert.match(tasks.get("t")!.error!, /turn lost/);
   });
 

@@ -19,8 +19,8 @@ describe("pool sessions", () => {
     const db = new Database(":memory:");
     migrate(db);
     store = new TaskStore(db);
-    layer = new FakeSessionLayer();
     clock = new ManualClock(Date.UTC(2025, 1, 3));
+    layer = new FakeSessionLayer(clock);
     layer.now = () => clock.now();
     trusted = [];
     pool = new Pool(layer, store, clock, silentLogger(), "auto-", (p) => trusted.push(p));
@@ -64,7 +64,7 @@ describe("pool sessions", () => {
     await pool.start({ project: "/p", model: null, account: null });
     pool.markUsed("auto-01");
     assert.equal(store.poolSessions()[0]!.clean, false);
-    assert.equal(await pool.reset("auto-01"), true);
+    assert.equal(await clock.drive(pool.reset("auto-01")), true);
     assert.equal(store.poolSessions()[0]!.clean, true);
     assert.ok(layer.log.includes("clear:auto-01"));
     assert.equal(layer.lockedBy("auto-01"), undefined, "lock released");
@@ -74,7 +74,7 @@ describe("pool sessions", () => {
   it("does not reset a session someone else holds", async () => {
     await pool.start({ project: "/p", model: null, account: null });
     layer.lock("auto-01", "swap");
-    assert.equal(await pool.reset("auto-01"), false);
+    assert.equal(await clock.drive(pool.reset("auto-01")), false);
     assert.equal(layer.lockedBy("auto-01"), "swap");
     assert.ok(!layer.events.some((e) => e.kind === "pool.reset_failed"), "not counted as a failure");
   });

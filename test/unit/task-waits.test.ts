@@ -20,7 +20,6 @@ import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { FakeSessionLayer } from "../support/fake-session-layer.js";
 import { REPO } from "../support/harness.js";
-import { waitFor } from "../support/wait.js";
 
 const T0 = Date.UTC(2026, 10, 30, 23, 0);
 const PANE = readFileSync(join(REPO, "test", "fixtures", "panes", "perm-bash-2.1.332.txt"), "utf8");
@@ -128,8 +127,8 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     db = new Database(":memory:");
     migrate(db);
     tasks = new TaskStore(db);
-    layer = new FakeSessionLayer();
     clock = new ManualClock(T0);
+    layer = new FakeSessionLayer(clock);
     pane = IDLE;
     drop = 0;
     keys.length = 0;
@@ -154,7 +153,7 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       confirmTimeoutMs: 1000,
       outboxDir: join(dir, "outbox"),
       retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
-      tickMs: 10,
+      tickMs: 1000,
       stallMs: 60_000,
     });
     d.attach();
@@ -164,10 +163,10 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       clock.now(),
     );
     await d.start();
-    await waitFor(() => tasks.get("t1")!.submittedAt, 5000, "t1 submitted");
+    await clock.advanceUntil(() => tasks.get("t1")!.submittedAt, 5000, "t1 submitted");
   });
   afterEach(async () => {
-    await d.stop();
+    await clock.drive(d.stop());
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -180,15 +179,15 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
     });
     layer.updateRow("auto-01", { state: "waiting", stateReason: "permission_prompt" });
-    return waitFor(() => d.waits.get("t1")?.paneQuestion ?? null, 5000, "wait read from the pane");
+    return clock.advanceUntil(() => d.waits.get("t1")?.paneQuestion ?? null, 5000, "wait read from the pane");
   };
 
   it("answer on a task not waiting is refused and no key is pressed", async () => {
     await assert.rejects(
-      d.waits.answer("t1", "yes"),
+      clock.drive(d.waits.answer("t1", "yes")),
       /task t1 is running, not waiting on a permission dialog: nothing was answered/,
     );
-    await assert.rejects(d.waits.answer("nope", "yes"), /no task nope/);
+    await assert.rejects(clock.drive(d.waits.answer("nope", "yes")), /no task nope/);
     assert.deepEqual(keys, []);
   });
 
@@ -200,33 +199,33 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       ["task.waiting"],
       "one event for the wait",
     );
-    const r = await d.waits.answer("t1", "yes");
+    const r = await clock.drive(d.waits.answer("t1", "yes"));
     assert.deepEqual([r.answer, r.option], ["yes", "Yes"]);
     assert.deepEqual(keys, ["literal:1"]);
     assert.equal(d.waits.get("t1"), undefined);
     assert.equal(layer.get("auto-01")!.state, "busy");
     assert.ok(kinds("t1").includes("task.answered"));
     layer.emit("auto-01", { kind: "turn_done", message: "done after the tool" });
-    await waitFor(() => tasks.get("t1")!.state === "done", 5000, "done");
+    await clock.advanceUntil(() => tasks.get("t1")!.state === "done", 5000, "done");
   });
 
   it("an answer for the wait the caller saw (since) is refused when the task waits on another one now; nothing pressed", async () => {
     await openDialog();
     const w = d.waits.get("t1")!;
     await assert.rejects(
-      d.waits.answer("t1", "yes", w.since - 1000),
+      clock.drive(d.waits.answer("t1", "yes", w.since - 1000)),
       /task t1 waits on another dialog now \(since .*\): nothing was answered; look again/,
     );
     assert.deepEqual(keys, []);
     assert.ok(d.waits.get("t1"), "still waiting");
-    const r = await d.waits.answer("t1", "yes", w.since);
+    const r = await clock.drive(d.waits.answer("t1", "yes", w.since));
     assert.equal(r.answer, "yes");
     assert.deepEqual(keys, ["literal:1"]);
   });
 
   it("no presses the digit of the No option (4 on 2.1.332, never 3) and tells the model to finish", async () => {
     await openDialog();
-    await d.waits.answer("t1", "no");
+    await clock.drive(d.waits.answer("t1", "no"));
     assert.deepEqual(keys, ["literal:4"]);
     assert.ok(
       layer.log.some((l) =>
@@ -240,12 +239,12 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("a digit not taken is sent again while the same dialog stays open, at most three times", async () => {
     await openDialog();
     drop = 1;
-    await d.waits.answer("t1", "yes");
+    await clock.drive(d.waits.answer("t1", "yes"));
     assert.deepEqual(keys, ["literal:1", "literal:1"]);
     await openDialog();
     keys.length = 0;
     drop = 5;
-    await assert.rejects(d.waits.answer("t1", "yes"), /did not close after 1 \(Yes\)/);
+    await assert.rejects(clock.drive(d.waits.answer("t1", "yes")), /did not close after 1 \(Yes\)/);
     assert.deepEqual(keys, ["literal:1", "literal:1", "literal:1"]);
   });
 
@@ -254,21 +253,19 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     drop = 5; // the identical dialog stays on screen
     layer.tmux.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
-      setTimeout(
-        () =>
-          layer.emit("auto-01", {
-            kind: "permission_request",
-            tool: "Bash",
-            summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
-          }),
-        20,
+      clock.after(20, () =>
+        layer.emit("auto-01", {
+          kind: "permission_request",
+          tool: "Bash",
+          summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
+        }),
       );
     };
-    const r = await d.waits.answer("t1", "yes");
+    const r = await clock.drive(d.waits.answer("t1", "yes"));
     assert.equal(r.answer, "yes");
     assert.deepEqual(keys, ["literal:1"]);
     assert.equal(layer.get("auto-01")!.state, "waiting", "still waiting: on the new dialog");
-    await waitFor(() => d.waits.get("t1") ?? null, 5000, "the new dialog is a new wait");
+    await clock.advanceUntil(() => d.waits.get("t1") ?? null, 5000, "the new dialog is a new wait");
   });
 
   it("a wait known only from the hook: the answer waits for its dialog to be drawn; none drawn, nothing pressed", async () => {
@@ -277,23 +274,26 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       tool: "Bash",
       summary: "Bash: touch /tmp/pprobe-HBpwPa/proj/out.txt",
     });
-    await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
+    await clock.advanceUntil(() => d.waits.get("t1") ?? null, 5000, "hook wait");
     await assert.rejects(
-      d.waits.answer("t1", "yes"),
+      clock.drive(d.waits.answer("t1", "yes")),
       /no permission dialog is open in session auto-01 now: nothing was answered/,
     );
     assert.deepEqual(keys, []);
-    setTimeout(() => (pane = PANE), 300);
-    const r = await d.waits.answer("t1", "yes");
+    clock.after(300, () => (pane = PANE));
+    const r = await clock.drive(d.waits.answer("t1", "yes"));
     assert.equal(r.option, "Yes");
     assert.deepEqual(keys, ["literal:1"]);
   });
 
   it("a wait known only from the hook is not answered on another call's dialog", async () => {
     layer.emit("auto-01", { kind: "permission_request", tool: "Bash", summary: "Bash: rm -rf /tmp/elsewhere" });
-    await waitFor(() => d.waits.get("t1") ?? null, 5000, "hook wait");
+    await clock.advanceUntil(() => d.waits.get("t1") ?? null, 5000, "hook wait");
     pane = PANE; // drawn: the dialog of another call (touch …)
-    await assert.rejects(d.waits.answer("t1", "yes"), /is not the one shown .*nothing was answered; look again/);
+    await assert.rejects(
+      clock.drive(d.waits.answer("t1", "yes")),
+      /is not the one shown .*nothing was answered; look again/,
+    );
     assert.deepEqual(keys, []);
   });
 
@@ -311,29 +311,29 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       if (k[0] === "BSpace") pane = IDLE;
       return sendKeys(n, ...k); // records the key
     };
-    await d.waits.answer("t1", "yes");
+    await clock.drive(d.waits.answer("t1", "yes"));
     assert.deepEqual(keys, ["literal:1", "literal:1", "keys:BSpace"]);
   });
 
   it("a dialog other than the one shown is not answered", async () => {
     await openDialog();
     pane = WRITE; // another dialog took its place before the answer came
-    await assert.rejects(d.waits.answer("t1", "yes"), /is not the one shown .*nothing was answered/);
+    await assert.rejects(clock.drive(d.waits.answer("t1", "yes")), /is not the one shown .*nothing was answered/);
     assert.deepEqual(keys, []);
   });
 
   it("a dialog closed in the pane (answered there) ends the wait: task.resumed, running again", async () => {
     await openDialog();
     pane = IDLE;
-    await waitFor(() => (d.waits.get("t1") ? null : true), 5000, "wait ended");
+    await clock.advanceUntil(() => (d.waits.get("t1") ? null : true), 5000, "wait ended");
     assert.ok(kinds("t1").includes("task.resumed"));
-    await assert.rejects(d.waits.answer("t1", "no"), /not waiting/);
+    await assert.rejects(clock.drive(d.waits.answer("t1", "no")), /not waiting/);
     assert.deepEqual(keys, []);
   });
 
   it("after a daemon restart the wait is found again from the pane (the session row still says waiting)", async () => {
     await openDialog();
-    await d.stop();
+    await clock.drive(d.stop());
     const pool2 = new Pool(layer, tasks, clock, silentLogger(), "auto-");
     const d2 = new Dispatcher(tasks, pool2, layer, clock, silentLogger(), {
       min: 0,
@@ -343,27 +343,26 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       confirmTimeoutMs: 1000,
       outboxDir: join(dir, "outbox"),
       retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
-      tickMs: 10,
+      tickMs: 1000,
       stallMs: 60_000,
     });
     d2.attach();
     await pool2.adopt();
     await d2.start();
     try {
-      const q = await waitFor(() => d2.waits.get("t1")?.paneQuestion ?? null, 5000, "wait found again");
+      const q = await clock.advanceUntil(() => d2.waits.get("t1")?.paneQuestion ?? null, 5000, "wait found again");
       assert.match(q, /Do you want to proceed\?$/);
       assert.equal(tasks.get("t1")!.state, "running");
     } finally {
-      await d2.stop();
+      await clock.drive(d2.stop());
     }
   });
 
   it("a waiting task still times out (Escape), and its wait is dropped", async () => {
     await openDialog();
-    clock.advance(60_000);
-    d.kick();
-    await waitFor(() => tasks.get("t1")!.state === "timed_out", 5000, "timed out");
+    await clock.advanceAsync(60_000);
+    await clock.advanceUntil(() => tasks.get("t1")!.state === "timed_out", 5000, "timed out");
     assert.ok(keys.includes("keys:Escape"));
-    await waitFor(() => (d.waits.get("t1") ? null : true), 5000, "wait dropped");
+    await clock.advanceUntil(() => (d.waits.get("t1") ? null : true), 5000, "wait dropped");
   });
 });
