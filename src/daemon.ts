@@ -66,7 +66,6 @@ import { systemClock, type Clock } from "./util/clock.js";
 import { CfError, errorMessage } from "./util/errors.js";
 import { ensurePrivateDir } from "./util/fs-atomic.js";
 import type { Logger } from "./util/log.js";
-import { pollUntil } from "./util/wait.js";
 import { NotifyService } from "./notify/notify-service.js";
 import { realDeliver } from "./notify/deliver.js";
 import { notifyChildEnv } from "./notify/child-env.js";
@@ -123,7 +122,8 @@ export class Daemon {
   /** this box's events mirrored into the shared store with its name (boxes/shared-events.ts); postgres only */
   readonly sharedEvents: SharedEventsMirror | null;
   address: AddressInfo | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  /** aborted by stop(): the sweep and the usage poller's timers end with it */
+  private readonly stopping = new AbortController();
   private config: Config;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -532,7 +532,7 @@ export class Daemon {
     this.retention.start();
     this.notify.start();
     await this.refreshUsageIdentity(c);
-    this.poller.start();
+    this.poller.start(undefined, this.stopping.signal);
     // A prompt changes the soft-cap counts: plan again soon, not only on the next tick.
     this.sessions.onSignal((s) => {
       if (s.signal.kind === "prompt_submitted" || s.signal.kind === "turn_done") this.kickQuota();
@@ -540,9 +540,10 @@ export class Daemon {
     this.address = await this.http.listen();
     await this.local.listen();
     const sweepMs = opts.sweepMs ?? 2000;
-    this.sweepTimer = setInterval(
-      () => void this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")),
+    this.clock.every(
       sweepMs,
+      () => void this.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "sweep failed")),
+      this.stopping.signal,
     );
     this.boxSync?.start();
     this.store.appendEvent(this.clock.now(), "daemon.started", null, null, {
@@ -655,7 +656,7 @@ export class Daemon {
 
   private quotaKick: NodeJS.Immediate | null = null;
   private kickQuota(): void {
-    if (this.quotaKick) return;
+    if (this.quotaKick || this.stopping.signal.aborted) return;
     this.quotaKick = setImmediate(() => {
       this.quotaKick = null;
       this.quota.tick().catch((e) => this.log.error({ err: errorMessage(e) }, "quota tick failed"));
@@ -752,20 +753,16 @@ export class Daemon {
 
   /** Stops loops and servers and closes the store; tmux sessions keep running. */
   async stop(): Promise<void> {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.stopping.abort(); // the sweep and the poller stop; no quota kick after this
     await this.sharedEvents?.stop().catch(() => {}); // a last flush (bounded) before the store closes
     await this.boxSync?.stop().catch(() => {}); // rounds end, the lease is dropped (a clean stop)
     // A swap in flight is allowed to finish (bounded); one still running is recovered at the next start.
-    await pollUntil(() => !this.sessions.list().some((s) => this.sessions.lockedBy(s.name) === "swap"), {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-    });
+    await this.swaps.settled(30_000);
     this.schedules?.stop();
     this.checkpoints?.stop();
     this.retention?.stop();
     this.poller?.stop();
     if (this.quotaKick) clearImmediate(this.quotaKick);
-    this.sweepTimer = null;
     this.sessions.shutdown();
     await this.inbox?.stop().catch(() => {});
     await this.spool.stop().catch(() => {});

@@ -114,6 +114,8 @@ export class SwapService {
   private readonly chooser: AccountChooser;
   private readonly checkpoints: CheckpointService;
   private readonly clock: Clock;
+  /** swaps under way (settled() waits for them) */
+  private readonly running = new Set<Promise<SwapOutcome>>();
   private readonly log: Logger;
   private readonly moves: MoveGate | null;
   private tuning: SwapTuning;
@@ -140,6 +142,22 @@ export class SwapService {
     return this.tuning.continueNote;
   }
 
+  /**
+   * Resolves true once no swap is running (those started meanwhile included), false after `maxMs` of the
+   * clock with one still running (it is recovered at the next start: swap-recovery.ts). No polling.
+   */
+  async settled(maxMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + maxMs;
+    while (this.running.size > 0) {
+      const left = deadline - this.clock.now();
+      if (left <= 0) return false;
+      const pause = new AbortController();
+      await Promise.race([Promise.allSettled([...this.running]), this.clock.sleep(left, pause.signal)]);
+      pause.abort();
+    }
+    return true;
+  }
+
   async swap(req: SwapRequest): Promise<SwapOutcome> {
     const row = this.sessions.get(req.session);
     if (!row || !this.sessions.specs.has(req.session))
@@ -156,13 +174,21 @@ export class SwapService {
     }
     const hold: { id: string | null } = { id: null };
     let moved = false;
+    const running = (async () => {
+      try {
+        const out = await this.run(req, row, hold);
+        moved = out.ok;
+        return out;
+      } finally {
+        this.sessions.unlock(req.session);
+        if (hold.id !== null) await this.moves?.end(hold.id, moved, this.clock.now());
+      }
+    })();
+    this.running.add(running);
     try {
-      const out = await this.run(req, row, hold);
-      moved = out.ok;
-      return out;
+      return await running;
     } finally {
-      this.sessions.unlock(req.session);
-      if (hold.id !== null) await this.moves?.end(hold.id, moved, this.clock.now());
+      this.running.delete(running);
     }
   }
 

@@ -46,6 +46,8 @@ interface Setup {
   ranking?: string[];
   /** prompts sent on the old account ("a", the rollback's) are not confirmed either */
   resendFailsOnA?: boolean;
+  /** the pre-swap checkpoint's capture waits for this */
+  captureGate?: Promise<void>;
 }
 
 function setup(o: Setup = {}) {
@@ -170,6 +172,7 @@ function setup(o: Setup = {}) {
   const checkpoints = {
     capture: async (session: string, why: string) => {
       calls.push("capture");
+      await o.captureGate;
       if (o.failAt === "capture") throw new CfError("checkpoint_failed", "pane capture failed");
       return { session, why };
     },
@@ -529,5 +532,35 @@ describe("SwapService: moves planned with other boxes (issue 19 MoveGate)", () =
     const r = await t.swaps.swap(req({ to: "b", reason: "quota_threshold" }));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(t.reservations, []);
+  });
+});
+
+describe("SwapService.settled (what Daemon.stop waits for)", () => {
+  it("resolves true once the running swap ends, holding one timer and no poll; at once with none running", async () => {
+    let open: () => void = () => {};
+    const t = setup({ captureGate: new Promise<void>((r) => (open = r)) });
+    assert.equal(await t.swaps.settled(30_000), true, "none running");
+    const swap = t.swaps.swap(req());
+    let settled: boolean | undefined;
+    void t.swaps.settled(30_000).then((v) => (settled = v));
+    await t.clock.advanceAsync(29_000);
+    assert.equal(settled, undefined, "still running");
+    assert.equal(t.clock.pending(), 1, "only its deadline: nothing polls");
+    open();
+    await t.clock.advanceUntil(() => settled !== undefined, 1000, "settled");
+    assert.equal(settled, true);
+    assert.ok((await swap).ok);
+    assert.equal(t.clock.pending(), 0, "its deadline cancelled");
+  });
+
+  it("resolves false after its limit of clock time with a swap still running", async () => {
+    const t = setup({ captureGate: new Promise<void>(() => {}) });
+    void t.swaps.swap(req());
+    const t0 = t.clock.now();
+    let settled: boolean | undefined;
+    void t.swaps.settled(30_000).then((v) => (settled = v));
+    await t.clock.advanceUntil(() => settled !== undefined, 60_000, "settled");
+    assert.equal(settled, false);
+    assert.equal(t.clock.now() - t0, 30_000);
   });
 });
