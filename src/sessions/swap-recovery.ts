@@ -108,7 +108,7 @@ export async function continueAfterRecreate(
     if (now.state === "parked") {
       // No account to start on: the resume at the reset sends what it finds in failedPrompt.
       sessions.updateRow(before.name, { failedPrompt: now.failedPrompt ?? now.lastPrompt });
-      store.appendEvent(Date.now(), "session.continue_deferred", before.name, null, { until: now.parkedUntil });
+      sessions.event("session.continue_deferred", before.name, null, { until: now.parkedUntil });
       return;
     }
     // The continue note only makes sense in a conversation that still holds the cut prompt, unanswered. A
@@ -131,7 +131,7 @@ export async function continueAfterRecreate(
     } finally {
       sessions.unlock(before.name);
     }
-    store.appendEvent(Date.now(), "session.continued_after_restore", before.name, null, {});
+    sessions.event("session.continued_after_restore", before.name, null, {});
   } catch (e) {
     log.warn({ session: before.name, err: errorMessage(e) }, "continue after restore failed");
   }

@@ -111,6 +111,8 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
       lock: () => {},
       unlock: () => {},
       updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
+      event: (kind: string, s: string | null, a: string | null, data: Record<string, unknown>) =>
+        store.appendEvent(2, kind, s, a, data),
       prompts: {
         send: async (_n: string, t: string) => {
           sent.push(t);
