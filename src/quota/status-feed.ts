@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from "chokidar";
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { UsageFigures } from "./policy-types.js";
@@ -47,7 +47,7 @@ function readSmallRegular(path: string, max: number): { text: string; mtimeMs: n
 export class StatusFeed {
   private watcher: FSWatcher | null = null;
   private lastRead = new Map<string, number>();
-  private trailing = new Map<string, NodeJS.Timeout>();
+  private trailing = new Map<string, Timer>();
   readings = 0;
 
   constructor(
@@ -70,7 +70,7 @@ export class StatusFeed {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.trailing.values()) clearTimeout(t);
+    for (const t of this.trailing.values()) t.cancel();
     this.trailing.clear();
     await this.watcher?.close();
     this.watcher = null;
@@ -86,10 +86,10 @@ export class StatusFeed {
     }
     this.trailing.set(
       file,
-      setTimeout(() => {
+      this.clock.after(wait, () => {
         this.trailing.delete(file);
         this.readNow(file);
-      }, wait),
+      }),
     );
   }
 

@@ -104,6 +104,30 @@ describe("status-line script and feed", () => {
     assert.deepEqual(seen, ["a"]);
   });
 
+  it("a file changing often is read at most once a second: a change inside the gap is read on its trailing edge (manual clock)", () => {
+    const clock = new ManualClock(1_796_040_000_000);
+    const seen: string[] = [];
+    const feed = new StatusFeed(files, store, clock, silentLogger(), (account) => seen.push(account));
+    const f = join(files.feedDir, "dev.a.json");
+    const five = () => (store.getUsage("a")!.figures as { fiveHour: { utilization: number } }).fiveHour.utilization;
+    runScript(input(10));
+    utimesSync(f, new Date(1_796_039_100_000), new Date(1_796_039_100_000)); // newer than the earlier test's reading
+    feed.kick("dev.a.json");
+    assert.equal(five(), 0.1, "the first change is read at once");
+    clock.advance(200);
+    runScript(input(20));
+    utimesSync(f, new Date(1_796_039_101_000), new Date(1_796_039_101_000));
+    feed.kick("dev.a.json");
+    feed.kick("dev.a.json");
+    assert.equal(five(), 0.1, "not within a second of the last read");
+    assert.equal(clock.pending(), 1, "one trailing read, however many kicks");
+    clock.advance(799);
+    assert.equal(five(), 0.1);
+    clock.advance(1);
+    assert.equal(five(), 0.2, "read on the trailing edge, a second after the last read");
+    assert.deepEqual(seen, ["a", "a"]);
+  });
+
   it("reads only small regular files: a symlink or a FIFO in the feed is skipped", () => {
     const clock = new ManualClock(1_796_040_000_000);
     const feed = new StatusFeed(files, store, clock, silentLogger(), () => {});
