@@ -149,10 +149,16 @@ export class BoxSync {
 
   /**
    * One round: open the store if needed, heartbeat when due, write pending exhaustions, take other boxes'
-   * marks. Never rejects (failures are logged); rounds never overlap (a call during one waits for it).
+   * marks. Never rejects (failures are logged). Rounds never overlap; a call during one waits for it and
+   * for one more started after it (the running one may have read before what the caller wants seen: a
+   * notice's write, a lease dropped), several such calls sharing that one.
    */
   async syncOnce(): Promise<void> {
-    if (this.running) return this.running;
+    if (this.running) {
+      this.again = true;
+      await this.running;
+      return this.running ?? this.syncOnce(); // the round started after it (set as that one ended)
+    }
     this.running = this.round().finally(() => {
       this.running = null;
       if (this.again) {
@@ -165,9 +171,7 @@ export class BoxSync {
 
   /** Brings a round forward: one now, or one more right after the running one. Never rejects. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else void this.syncOnce();
+    if (!this.stopped) void this.syncOnce();
   }
 
   /** Whether this box listens for other boxes' notices now (for tests and status). */
