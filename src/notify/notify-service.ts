@@ -4,7 +4,7 @@
 // the code that recorded the event (a swap, a park). A delivery that fails for good is recorded as a
 // `notify.failed` event and counted in status.
 import type { EventRow } from "../store/types.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { dedupKey, sampleNotification, toNotification } from "./catalog.js";
@@ -29,7 +29,7 @@ export interface NotifyDeps {
   sessions: () => readonly WaitingRow[];
   /** each account's forecast view (quota/account-chooser.ts view().forecast) */
   forecasts: () => readonly { account: string; view: Parameters<typeof outlookWindows>[0] }[];
-  /** waits `ms` unless `signal` aborts first (retries); default: a timer */
+  /** waits `ms` unless `signal` aborts first (retries); default: the clock's sleep */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -62,27 +62,13 @@ interface Target {
   st: TargetStatus;
 }
 
-const defaultSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 export class NotifyService {
   private targets: Target[] = [];
   private cfg: NotifyConfig;
   private readonly abort = new AbortController();
   private readonly dialogs = new DialogWatch();
   private readonly forecastWatch = new ForecastWatch();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private lastForecastCheck = 0;
   private readonly sleep: NonNullable<NotifyDeps["sleep"]>;
 
@@ -91,7 +77,7 @@ export class NotifyService {
     private readonly deps: NotifyDeps,
   ) {
     this.cfg = cfg;
-    this.sleep = deps.sleep ?? defaultSleep;
+    this.sleep = deps.sleep ?? ((ms, signal) => deps.clock.sleep(ms, signal));
     this.configure(cfg);
   }
 
@@ -136,15 +122,14 @@ export class NotifyService {
   }
 
   private startTimer(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     // Often enough that a wait is reported within a quarter of dialog_after (at most 5 s late).
     const every = Math.max(200, Math.min(5_000, Math.floor(this.cfg.dialog_after / 4)));
-    this.timer = setInterval(() => this.tick(), every);
-    this.timer.unref();
+    this.timer = this.deps.clock.every(every, () => this.tick());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.abort.abort();
   }

@@ -175,6 +175,36 @@ describe("NotifyService", () => {
   });
 });
 
+describe("NotifyService watchers' timer", () => {
+  it("ticks on the clock every quarter of dialog_after once started; stop cancels it", () => {
+    const clock = new ManualClock(0);
+    const recorded: string[] = [];
+    const svc = new NotifyService(cfg({ dialog_after: 2_000, targets: [] }), {
+      clock,
+      log: silentLogger(),
+      deliver: async () => ({ ok: true }),
+      record: (kind, s) => recorded.push(`${kind} ${s}`),
+      sessions: () => [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }],
+      forecasts: () => [],
+    });
+    svc.onEvent({
+      id: 1,
+      ts: 0,
+      kind: "session.waiting",
+      session: "auto-01",
+      account: "a",
+      data: { dialog: "permission" },
+    });
+    svc.start();
+    clock.advance(1_999);
+    assert.deepEqual(recorded, []);
+    clock.advance(1); // the tick at 2 000 ms
+    assert.deepEqual(recorded, ["session.dialog_overdue auto-01"]);
+    svc.stop();
+    assert.equal(clock.pending(), 0);
+  });
+});
+
 describe("NotifyService reload", () => {
   it("keeps a target's counters and queue across configure; a new target starts at zero; a removed one is gone", async () => {
     const { svc, emit } = setup(async () => ({ ok: true }));
