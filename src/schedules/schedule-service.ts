@@ -8,22 +8,12 @@ import type { Parsed, TaskFields } from "../inbox/task-file.js";
 import type { TaskStore } from "../inbox/task-store.js";
 import type { TaskDraft } from "../inbox/task-types.js";
 import type { Db } from "../store/db.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { cronTimes, dateIn } from "../util/cron.js";
 import { nextWake, planSchedules, runTaskId, type PlanSpec, type ScheduleAction } from "./schedule-plan.js";
 import { ScheduleStore, type RunOutcome } from "./schedule-store.js";
-
-/** The timer seam: tests drive wakes by hand. */
-export interface Timers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-export const realTimers: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /**
  * The longest single wait. Far below Node's ~24.8-day timer limit; short enough that a wall clock that jumps
@@ -37,9 +27,9 @@ export const RETRY_MS = 10_000;
 export interface ScheduleDeps {
   db: Db;
   tasks: TaskStore;
+  /** time and the one timer (tests fire wakes by hand through it) */
   clock: Clock;
   log: Logger;
-  timers?: Timers;
   /** validates a run's task like an enqueue request (project, allowed roots, worktree on a git project...) */
   validate(f: TaskFields): Parsed<TaskDraft>;
   /** inbox.max_file_bytes: a run's prompt may not be larger */
@@ -76,8 +66,7 @@ export interface ScheduleView {
 export class ScheduleService {
   readonly store: ScheduleStore;
   private schedules: ScheduleConfig[];
-  private readonly timers: Timers;
-  private timer: unknown = null;
+  private timer: Timer | null = null;
   private running = false;
   /** when start() ran: run times before it came while the daemon was down (catch_up) */
   private upSince = 0;
@@ -90,7 +79,6 @@ export class ScheduleService {
   ) {
     this.schedules = schedules;
     this.store = new ScheduleStore(deps.db);
-    this.timers = deps.timers ?? realTimers;
   }
 
   /** Decides what came due while the daemon was down (catch_up), then keeps the timer armed. */
@@ -173,14 +161,14 @@ export class ScheduleService {
     if (next === null && !retrySoon) return; // nothing will ever run again; configure() re-arms
     let wait = Math.min(next === null ? MAX_WAIT_MS : Math.max(0, next - now), MAX_WAIT_MS);
     if (retrySoon) wait = Math.min(wait, RETRY_MS);
-    this.timer = this.timers.set(() => {
+    this.timer = this.deps.clock.after(wait, () => {
       this.timer = null;
       this.wake();
-    }, wait);
+    });
   }
 
   private disarm(): void {
-    if (this.timer !== null) this.timers.clear(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

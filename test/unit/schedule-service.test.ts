@@ -1,43 +1,37 @@
-// The scheduler's timer and I/O: a manual clock, timers fired by hand, a real task store (SQLite in memory).
+// The scheduler's timer and I/O: a manual clock whose one timer is fired by hand, a real task store (SQLite in memory).
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { ScheduleConfig } from "../../src/config/schedules.js";
 import { validateTask } from "../../src/inbox/task-file.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
-import {
-  MAX_WAIT_MS,
-  RETRY_MS,
-  ScheduleService,
-  type ScheduleDeps,
-  type Timers,
-} from "../../src/schedules/schedule-service.js";
+import { MAX_WAIT_MS, RETRY_MS, ScheduleService, type ScheduleDeps } from "../../src/schedules/schedule-service.js";
 import { migrate } from "../../src/store/db.js";
-import { ManualClock } from "../../src/util/clock.js";
+import { ManualClock, type Timer } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 
 const T0 = Date.parse("2026-01-01T10:00:00Z");
 const S = 1000;
 const M = 60 * S;
 
-class HandTimers implements Timers {
-  private seq = 0;
-  pending: { id: number; fn: () => void; ms: number }[] = [];
-  set(fn: () => void, ms: number): unknown {
-    const t = { id: ++this.seq, fn, ms };
-    this.pending.push(t);
-    return t.id;
-  }
-  clear(h: unknown): void {
-    this.pending = this.pending.filter((t) => t.id !== h);
+/**
+ * The service's clock, its timers fired by hand: moving the time fires nothing, so a wake can come early or
+ * late against the wall clock (as a monotonic timer does when the wall clock jumps).
+ */
+class HandClock extends ManualClock {
+  armed: { fn: () => void; ms: number }[] = [];
+  override after(ms: number, fn: () => void): Timer {
+    const t = { fn, ms };
+    this.armed.push(t);
+    return { cancel: () => (this.armed = this.armed.filter((x) => x !== t)) };
   }
   /** the one armed wait, in ms */
   get wait(): number | null {
-    assert.ok(this.pending.length <= 1, "at most one timer armed");
-    return this.pending[0]?.ms ?? null;
+    assert.ok(this.armed.length <= 1, "at most one timer armed");
+    return this.armed[0]?.ms ?? null;
   }
-  fire(): void {
-    const t = this.pending.shift();
+  fireArmed(): void {
+    const t = this.armed.shift();
     assert.ok(t, "a timer is armed");
     t.fn();
   }
@@ -57,8 +51,8 @@ const minutely = (o: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
 describe("ScheduleService", () => {
   let db: Database.Database;
   let tasks: TaskStore;
-  let clock: ManualClock;
-  let timers: HandTimers;
+  let clock: HandClock;
+  let timers: HandClock;
   let events: { kind: string; data: Record<string, unknown> }[];
   let queued: number;
   let services: ScheduleService[];
@@ -68,7 +62,6 @@ describe("ScheduleService", () => {
     db,
     tasks,
     clock,
-    timers,
     log: silentLogger(),
     validate: (f) =>
       refuse
@@ -91,8 +84,8 @@ describe("ScheduleService", () => {
     db = new Database(":memory:");
     migrate(db);
     tasks = new TaskStore(db);
-    clock = new ManualClock(T0 + 20 * S);
-    timers = new HandTimers();
+    clock = new HandClock(T0 + 20 * S);
+    timers = clock;
     events = [];
     queued = 0;
     services = [];
@@ -108,7 +101,7 @@ describe("ScheduleService", () => {
     assert.deepEqual(kinds(), ["schedule.added"]);
     assert.equal(timers.wait, 40 * S, "armed for 10:01:00");
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), ["sched-m-20260101T100100Z"]);
     const t = tasks.get("sched-m-20260101T100100Z")!;
     assert.equal(t.prompt, "tidy up on 2026-01-01 (m)");
@@ -119,7 +112,7 @@ describe("ScheduleService", () => {
     assert.equal(timers.wait, M, "armed for 10:02:00");
     // The timer fires a little late: still one run, and the next wait is shorter, not another full minute.
     clock.set(T0 + 2 * M + 250);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), ["sched-m-20260101T100100Z", "sched-m-20260101T100200Z"]);
     assert.equal(timers.wait, M - 250, "no drift: armed for 10:03:00 exactly");
   });
@@ -127,11 +120,11 @@ describe("ScheduleService", () => {
   it("a wake that comes early, or twice for the same time, queues nothing more", () => {
     start([minutely()]);
     clock.set(T0 + M - 3);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), []);
     assert.equal(timers.wait, 3, "re-armed for what is left");
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     clock.set(T0 + M + 10);
     const again = new ScheduleService([minutely()], deps()); // a second instance, as after a reload or a restart
     services.push(again);
@@ -145,7 +138,7 @@ describe("ScheduleService", () => {
     start([minutely({ cron: "0 3 * * *" })]);
     assert.equal(timers.wait, MAX_WAIT_MS);
     clock.advance(MAX_WAIT_MS);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), []);
     assert.equal(timers.wait, MAX_WAIT_MS);
   });
@@ -153,7 +146,7 @@ describe("ScheduleService", () => {
   it("ten minutes down: catch_up latest queues the latest run once, none queues nothing", () => {
     const first = start([minutely(), minutely({ name: "n", catch_up: "none" })]);
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), ["sched-m-20260101T100100Z", "sched-n-20260101T100100Z"]);
     first.stop();
     assert.equal(timers.wait, null, "stop disarms");
@@ -174,14 +167,14 @@ describe("ScheduleService", () => {
     assert.equal(skip.data.due, 10);
     // Both go on at the next minute as usual.
     clock.set(T0 + 12 * M);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids().slice(3), ["sched-m-20260101T101200Z", "sched-n-20260101T101200Z"]);
   });
 
   it("reload: a removed schedule is forgotten, an added one baselined, a changed cron re-timed", () => {
     const s = start([minutely()]);
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     s.configure([minutely({ name: "other", cron: "*/10 * * * * *" })]);
     assert.deepEqual(kinds().slice(-2), ["schedule.added", "schedule.removed"]);
     assert.equal(timers.wait, 10 * S);
@@ -200,12 +193,12 @@ describe("ScheduleService", () => {
     const s = start([minutely()]);
     refuse = "project: /p does not exist or is not a directory";
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), []);
     assert.equal(s.list()[0]!.lastRun?.outcome, "refused");
     assert.equal(s.list()[0]!.lastRun?.error, refuse);
     clock.set(T0 + M + 30 * S);
-    timers.fire();
+    timers.fireArmed();
     assert.equal(events.filter((e) => e.kind === "schedule.refused").length, 1);
   });
 
@@ -218,12 +211,12 @@ describe("ScheduleService", () => {
       return insert(...a);
     };
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), []);
     assert.equal(timers.wait, RETRY_MS);
     fail = false;
     clock.set(T0 + M + RETRY_MS);
-    timers.fire();
+    timers.fireArmed();
     assert.deepEqual(ids(), ["sched-m-20260101T100100Z"]);
   });
 
@@ -232,7 +225,7 @@ describe("ScheduleService", () => {
     assert.equal(s.list()[0]!.nextRun, T0 + M);
     assert.equal(s.list()[0]!.lastRun, null);
     clock.set(T0 + M);
-    timers.fire();
+    timers.fireArmed();
     const v = s.list()[0]!;
     assert.deepEqual(v.lastRun, {
       at: T0 + M,
