@@ -406,10 +406,18 @@ export class Daemon {
       httpOpts,
       { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle },
       this.log.child({ component: "http" }),
+      undefined,
+      this.clock,
     );
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
     // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
-    this.local = new HttpServer(httpOpts, routes, this.log.child({ component: "local" }), this.paths.controlSocket);
+    this.local = new HttpServer(
+      httpOpts,
+      routes,
+      this.log.child({ component: "local" }),
+      this.paths.controlSocket,
+      this.clock,
+    );
   }
   private readonly hookSettings: string;
   private readonly statusFiles: StatusLineFiles;

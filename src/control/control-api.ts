@@ -127,6 +127,11 @@ export class ControlApi {
     this.startedAt = clock.now();
   }
 
+  /** The daemon's time (its clock), for views built outside this facade. */
+  now(): number {
+    return this.clock.now();
+  }
+
   status() {
     return {
       pid: process.pid,

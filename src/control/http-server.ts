@@ -9,6 +9,7 @@ import { faultDetail, publicError } from "./error-map.js";
 import { checkHostOrigin } from "./host-check.js";
 import { RateLimiter } from "./rate-limit.js";
 import { readJsonBody, sendError, sendJson } from "./http-util.js";
+import { systemClock, type Clock } from "../util/clock.js";
 
 export interface HttpOptions {
   host: string;
@@ -70,6 +71,7 @@ export class HttpServer {
     private routes: Routes,
     private readonly log: Logger,
     private readonly socketPath?: string,
+    private readonly clock: Clock = systemClock,
   ) {
     this.matches = tokenMatcher(opts.token);
     this.limiter = new RateLimiter(opts.ratePerMinute);
@@ -134,7 +136,7 @@ export class HttpServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.socketPath) {
       // Every route, /health included: a page that rebinds a name to 127.0.0.1 must learn nothing.
       const host = checkHostOrigin(
@@ -170,7 +172,7 @@ export class HttpServer {
       if (!this.socketPath) {
         const key = createHash("sha256").update(auth.token).digest("hex");
         if (!this.limiter.take(key, now)) return this.rateLimited(res);
-        charge = (n) => n <= 0 || this.limiter.take(key, Date.now(), n);
+        charge = (n) => n <= 0 || this.limiter.take(key, this.clock.now(), n);
       }
     }
     const raw = this.routes.raw[url.pathname];

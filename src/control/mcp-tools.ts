@@ -255,7 +255,7 @@ function quotaStatus(api: ControlApi, only?: string) {
   const accounts = api.accountsList().filter((a) => !only || a.name === only);
   if (only && !accounts.length) throw new CfError("no_such_account", `no account named ${only}`);
   return {
-    now: Date.now(),
+    now: api.now(),
     accounts: accounts.map((a) => ({
       name: a.name,
       state: a.state,
