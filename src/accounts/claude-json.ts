@@ -6,6 +6,7 @@
 // content read under that lock.
 import { lstatSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { writeFileAtomic } from "../util/fs-atomic.js";
+import { systemClock } from "../util/clock.js";
 
 export type JsonDoc = Record<string, unknown>;
 
@@ -59,7 +60,8 @@ export const nodeClaudeJsonIo: ClaudeJsonIo = {
   },
   // Synchronous on purpose: callers are synchronous, and the waits are short (a torn read, a held lock).
   sleep: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
-  now: () => Date.now(),
+  // The lock's age is compared with its directory's mtime: the wall clock, as the file system keeps it.
+  now: () => systemClock.now(),
 };
 
 export interface UpdateOptions {

@@ -80,7 +80,7 @@ async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logg
     const messages = r.issues.map(formatIssue);
     log.error({ issues: messages }, "reload rejected: config is invalid; keeping the running config");
     for (const m of messages) process.stderr.write(`${m}\n`);
-    d.store.appendEvent(Date.now(), "daemon.reload_rejected", null, null, { issues: messages });
+    d.store.appendEvent(d.api.now(), "daemon.reload_rejected", null, null, { issues: messages });
     return;
   }
   try {

@@ -5,6 +5,7 @@ import { lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CfError } from "../util/errors.js";
+import { systemClock } from "../util/clock.js";
 import { ensureRealDir, writeFileAtomic } from "../util/fs-atomic.js";
 
 /**
@@ -62,7 +63,7 @@ export class LaunchEnvFiles {
     }
     writeFileAtomic(this.launcher, LAUNCHER_SCRIPT, 0o700);
     if (this.current?.key !== key) {
-      const dir = join(this.root, `env-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`);
+      const dir = join(this.root, `env-${systemClock.now().toString(36)}-${randomBytes(4).toString("hex")}`);
       mkdirSync(dir, { mode: 0o700 });
       for (const [k, v] of Object.entries(env)) writeFileAtomic(join(dir, k), v, 0o600);
       if (this.previous) rmSync(this.previous, { recursive: true, force: true });

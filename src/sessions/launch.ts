@@ -53,7 +53,7 @@ export function decideResume(
   project: string,
   claudeSessionId: string,
   knownPath: string | null,
-  now = Date.now(),
+  now: number,
 ): ResumeDecision {
   for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
     if (!p || !existsSync(p)) continue;
@@ -69,8 +69,9 @@ export function resumeCheck(
   project: string,
   claudeSessionId: string,
   knownPath: string | null,
+  now: number,
 ): ResumeCheck {
-  return decideResume(sharedProjectsDir, project, claudeSessionId, knownPath).check;
+  return decideResume(sharedProjectsDir, project, claudeSessionId, knownPath, now).check;
 }
 
 /**
@@ -137,6 +138,7 @@ export function shouldResume(
   project: string,
   claudeSessionId: string,
   knownPath: string | null,
+  now: number,
 ): boolean {
-  return resumeCheck(sharedProjectsDir, project, claudeSessionId, knownPath) === "resume";
+  return resumeCheck(sharedProjectsDir, project, claudeSessionId, knownPath, now) === "resume";
 }

@@ -13,6 +13,8 @@ import {
 } from "../../src/sessions/launch.js";
 import { isCfError } from "../../src/util/errors.js";
 
+/** the time a torn transcript's repair is stamped with */
+const NOW = Date.UTC(2026, 11, 1, 12);
 const LAUNCH = { launcher: "/state/launch/launch.sh", envDir: "/state/launch/env-1" };
 
 function ctx(over: Partial<LaunchContext> = {}): LaunchContext {
@@ -176,29 +178,29 @@ describe("encodeProjectDir / shouldResume", () => {
     const project = join(dir, "proj-x");
     mkdirSync(project);
     const id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-    assert.equal(resumeCheck(shared, project, id, null), "fresh_same_id");
-    assert.equal(resumeCheck(shared, project, id, join(dir, "missing.jsonl")), "fresh_same_id");
-    assert.equal(shouldResume(shared, project, id, null), false);
+    assert.equal(resumeCheck(shared, project, id, null, NOW), "fresh_same_id");
+    assert.equal(resumeCheck(shared, project, id, join(dir, "missing.jsonl"), NOW), "fresh_same_id");
+    assert.equal(shouldResume(shared, project, id, null, NOW), false);
 
     const tp = transcriptPathFor(shared, project, id);
     assert.equal(tp, join(shared, encodeProjectDir(project), `${id}.jsonl`));
     mkdirSync(join(shared, encodeProjectDir(project)), { recursive: true });
     // Only an interrupted prompt: the CLI refuses --resume ("No conversation found").
     writeFileSync(tp, `${JSON.stringify({ type: "user", message: { role: "user", content: "hi" } })}\n`);
-    assert.equal(resumeCheck(shared, project, id, null), "fresh_new_id");
-    assert.equal(shouldResume(shared, project, id, null), false);
+    assert.equal(resumeCheck(shared, project, id, null, NOW), "fresh_new_id");
+    assert.equal(shouldResume(shared, project, id, null, NOW), false);
 
     writeFileSync(
       tp,
       `${JSON.stringify({ type: "user" })}\n${JSON.stringify({ type: "assistant", message: { content: "hello" } })}\n`,
     );
-    assert.equal(resumeCheck(shared, project, id, null), "resume");
-    assert.equal(shouldResume(shared, project, id, null), true);
-    assert.equal(shouldResume(shared, project, "another-id", null), false);
+    assert.equal(resumeCheck(shared, project, id, null, NOW), "resume");
+    assert.equal(shouldResume(shared, project, id, null, NOW), true);
+    assert.equal(shouldResume(shared, project, "another-id", null, NOW), false);
 
     // A known transcript path (e.g. from SessionStart) is used even outside the shared tree.
     const known = join(dir, "elsewhere.jsonl");
     writeFileSync(known, `${JSON.stringify({ type: "assistant" })}\n`);
-    assert.equal(resumeCheck(shared, project, "other", known), "resume");
+    assert.equal(resumeCheck(shared, project, "other", known, NOW), "resume");
   });
 });
