@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { realExec } from "../tmux/exec.js";
 import { Tmux } from "../tmux/tmux.js";
+import { systemClock } from "../util/clock.js";
 import { pollUntil } from "../util/wait.js";
 import { localCall } from "../ops/control-client.js";
 import { loadCliConfig } from "../ops/cli-config.js";
@@ -45,7 +46,11 @@ export function registerStopCommand(program: Command, io: CliIo, cfgFlag: () => 
         out.daemonPid = pid;
         process.kill(pid, "SIGTERM");
         // The daemon lets a swap in flight finish (up to 30 s) before it exits.
-        out.daemonStopped = !!(await pollUntil(() => !alive(pid), { timeoutMs: 40_000, intervalMs: 100 }));
+        out.daemonStopped = !!(await pollUntil(() => !alive(pid), {
+          clock: systemClock,
+          timeoutMs: 40_000,
+          intervalMs: 100,
+        }));
         lines.push(
           out.daemonStopped
             ? `stopped the daemon (pid ${pid})`

@@ -13,6 +13,7 @@ import { expandHome } from "../config/fields.js";
 import { formatIssue, parseConfig, resolveConfigPath, type Config } from "../config/load.js";
 import { errorMessage } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs-atomic.js";
+import { systemClock } from "../util/clock.js";
 import { pollUntil } from "../util/wait.js";
 import { addAccountText, removeAccountText, setAccountDisabledText, type EditResult } from "./accounts-edit.js";
 import type { OpsIo } from "./io.js";
@@ -160,7 +161,7 @@ export async function runAccountsRemove(
         on = row?.sessions ?? [];
         return row?.state === "disabled" && on.length === 0;
       },
-      { timeoutMs: o.timeoutMs ?? 300_000, intervalMs: 500 },
+      { clock: systemClock, timeoutMs: o.timeoutMs ?? 300_000, intervalMs: 500 },
     );
     if (!moved) {
       throw new ExitError(

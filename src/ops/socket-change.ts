@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Tmux } from "../tmux/tmux.js";
 import { writeFileAtomic } from "../util/fs-atomic.js";
+import { systemClock } from "../util/clock.js";
 import { pollUntil } from "../util/wait.js";
 
 /**
@@ -46,7 +47,11 @@ export async function endSessionsOnOldServer(d: SocketMoveDeps): Promise<string[
   const names = [...new Set(panes.filter((p) => p.owned && d.ours.has(p.session)).map((p) => p.session))];
   await Promise.all(
     names.map(async (name) => {
-      const waited = await pollUntil(() => !d.busy(name), { timeoutMs: d.turnTimeoutMs, intervalMs: 200 });
+      const waited = await pollUntil(() => !d.busy(name), {
+        clock: systemClock,
+        timeoutMs: d.turnTimeoutMs,
+        intervalMs: 200,
+      });
       await d.old.killSession(name);
       d.event("session.moved_from_old_tmux_server", name, { turnEnded: !!waited });
     }),
