@@ -55,9 +55,9 @@ export interface SharedQueueOptions {
 export class SharedQueue implements TaskGate {
   /** task id → the claim token this box holds on it */
   private readonly claims = new Map<string, number>();
-  /** local tasks already put in the shared queue since this daemon started */
+  /** local open tasks already put in the shared queue since this daemon started */
   private readonly pushed = new Set<string>();
-  /** `<id>:<attempt>` of remote runs already reported (task.claimed_elsewhere) */
+  /** `<id>:<attempt>` of remote runs of local open tasks already reported (task.claimed_elsewhere) */
   private readonly announced = new Set<string>();
   /** tasks of this box's record that another box runs now (as of the last round): the box's name */
   private readonly elsewhere = new Map<string, string>();
@@ -97,6 +97,16 @@ export class SharedQueue implements TaskGate {
   /** whether this box holds the claim on a task */
   holds(id: string): boolean {
     return this.claims.has(id);
+  }
+  /** How many entries each per-task memo holds now (for tests: they empty once the tasks end). */
+  tracked(): { claims: number; pushed: number; announced: number; elsewhere: number; toCancel: number } {
+    return {
+      claims: this.claims.size,
+      pushed: this.pushed.size,
+      announced: this.announced.size,
+      elsewhere: this.elsewhere.size,
+      toCancel: this.toCancel.size,
+    };
   }
 
   start(): void {
@@ -187,9 +197,13 @@ export class SharedQueue implements TaskGate {
         this.toCancel.delete(id);
       }
       for (const [id, claim] of [...this.claims]) await this.checkClaim(s, id, claim);
-      const open = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")].filter(
-        (t) => !this.claims.has(t.id),
-      );
+      const local = [...this.o.tasks.inState("queued"), ...this.o.tasks.inState("running")];
+      const open = local.filter((t) => !this.claims.has(t.id));
+      // Only open tasks are remembered: an ended one is never pushed nor announced again (kept, the two
+      // sets grew by a task each for the daemon's life; enqueueTask of a known id is a no-op anyway).
+      const openIds = new Set(local.map((t) => t.id));
+      for (const id of this.pushed) if (!openIds.has(id)) this.pushed.delete(id);
+      for (const k of this.announced) if (!openIds.has(k.slice(0, k.lastIndexOf(":")))) this.announced.delete(k);
       // Tasks enqueued here and not put in the shared queue yet (since this daemon started) go in first.
       for (const t of open) {
         if (this.pushed.has(t.id) || originOf(t, this.o.box) !== this.o.box) continue;
