@@ -629,13 +629,17 @@ export class SessionService {
       }
     }
     const { patch, signals } = applyHookEvent(row, ev);
-    this.store.updateSession(row.name, patch, this.clock.now());
-    this.event(`hook.${ev.event}`, row.name, ev.account, {
-      ...summarize(ev.payload),
-      ...(ev.launch ? { launch: ev.launch } : {}),
-    });
+    // All or nothing: a full disk (SQLITE_FULL) leaves none of it written, and the spool keeps the event and
+    // applies it again once the store takes writes (spool.ts), so nothing is half applied or recorded twice.
+    this.store.db.transaction(() => {
+      this.store.updateSession(row.name, patch, this.clock.now());
+      this.event(`hook.${ev.event}`, row.name, ev.account, {
+        ...summarize(ev.payload),
+        ...(ev.launch ? { launch: ev.launch } : {}),
+      });
+      if (signals.some((sig) => sig.kind === "prompt_submitted")) this.store.recordPrompt(ev.ts, row.name, ev.account);
+    })();
     for (const sig of signals) {
-      if (sig.kind === "prompt_submitted") this.store.recordPrompt(ev.ts, row.name, ev.account);
       if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);
       for (const l of this.listeners) {
         try {

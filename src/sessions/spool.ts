@@ -1,6 +1,8 @@
 import { watch, type FSWatcher } from "chokidar";
 import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { systemClock, type Clock, type Timer } from "../util/clock.js";
+import { errorMessage } from "../util/errors.js";
 import { ensureRealDir } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
 import { readRegularFile } from "../util/safe-read.js";
@@ -15,13 +17,36 @@ export type EventHandler = (ev: HookEvent) => void | Promise<void>;
  */
 export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
+/** How often an event the store could not take (a full disk) is tried again, in ms. */
+export const DEFERRED_RETRY_MS = 1000;
+
+/**
+ * Whether `e` says the state store (or the disk under it) can't take a write now, so the event is kept and
+ * tried again rather than dropped: SQLite's SQLITE_FULL and SQLITE_IOERR_* (better-sqlite3's `code`), a
+ * file write's ENOSPC/EDQUOT, writeFileAtomic's `disk_full`.
+ */
+export function isStorageUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  return (
+    code === "SQLITE_FULL" ||
+    code.startsWith("SQLITE_IOERR") ||
+    code === "ENOSPC" ||
+    code === "EDQUOT" ||
+    code === "disk_full"
+  );
+}
+
 /**
  * Watches the spool dir and hands events to `handle` in the order the hooks ran, deleting each once
  * applied. chokidar is only the doorbell: every wake-up drains the whole directory, sorted, so events
  * that arrive together (or were written while we were down) are still applied in order. Only regular
  * files up to MAX_EVENT_BYTES are read (lstat, O_NOFOLLOW|O_NONBLOCK: a FIFO, a symlink to /dev/zero or a
  * huge file can neither block nor exhaust the daemon); anything else goes to `bad/` with the reason
- * logged, or is removed if it can't be moved.
+ * logged, or is removed if it can't be moved. An event the handler could not apply because the store is
+ * full (isStorageUnavailable) stays in the spool, and so do the ones after it (order): the drain stops there
+ * and is tried again every DEFERRED_RETRY_MS until it goes through; any other handler error is logged and the
+ * event dropped (it would fail again).
  */
 export class Spool {
   private watcher: FSWatcher | null = null;
@@ -29,11 +54,19 @@ export class Spool {
   private again = false;
   applied = 0;
   rejected = 0;
+  /** since when events wait for the store (ms), null while it takes them */
+  private deferredSince: number | null = null;
+  private deferError = "";
+  private retry: Timer | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly dir: string,
     private readonly handle: EventHandler,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+    /** told once the store takes events again after a deferral (for an event in the log) */
+    private readonly onResumed?: (info: { deferredMs: number; error: string }) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -52,6 +85,7 @@ export class Spool {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.watcher?.close();
     this.watcher = null;
     await this.draining;
@@ -111,14 +145,48 @@ export class Spool {
       try {
         await this.handle(ev);
       } catch (e) {
+        if (isStorageUnavailable(e)) return this.defer(ev, e);
         this.log.error({ err: String(e), file: ev.file }, "applying hook event failed");
       }
+      this.resumed();
       try {
         unlinkSync(join(this.dir, ev.file));
       } catch {
         /* already gone */
       }
       this.applied++;
+    }
+  }
+
+  /** Keeps `ev` and the events after it in the spool and drains again later; logged once per episode. */
+  private defer(ev: HookEvent, e: unknown): void {
+    if (this.deferredSince === null) {
+      this.deferredSince = this.clock.now();
+      this.deferError = errorMessage(e);
+      this.log.error(
+        { err: this.deferError, file: ev.file, retryMs: DEFERRED_RETRY_MS },
+        "the store can't take hook events (disk full?): they stay in the spool and are applied once it can",
+      );
+    }
+    if (this.retry || this.stopping.signal.aborted) return;
+    this.retry = this.clock.after(
+      DEFERRED_RETRY_MS,
+      () => {
+        this.retry = null;
+        this.kick();
+      },
+      this.stopping.signal,
+    );
+  }
+  private resumed(): void {
+    if (this.deferredSince === null) return;
+    const info = { deferredMs: this.clock.now() - this.deferredSince, error: this.deferError };
+    this.deferredSince = null;
+    this.log.warn(info, "the store takes hook events again: the spooled ones are applied in order");
+    try {
+      this.onResumed?.(info);
+    } catch {
+      /* an event about it is a nicety */
     }
   }
 
