@@ -8,7 +8,6 @@ import type { Delivery } from "../../src/notify/render.js";
 import type { NotifyConfig } from "../../src/config/notify-config.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
-import { waitFor } from "../support/wait.js";
 
 const cfg = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
   dialog_after: 60_000,
@@ -44,7 +43,7 @@ describe("NotifyService", () => {
     const seen: Delivery[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { svc, emit } = setup(async (d) => {
+    const { svc, emit, clock } = setup(async (d) => {
       seen.push(d);
       await gate;
       return { ok: true };
@@ -56,7 +55,7 @@ describe("NotifyService", () => {
     assert.ok(performance.now() - t0 < 50, "onEvent returned at once");
     assert.equal(svc.status().targets[0]!.queued, 2);
     release();
-    await waitFor(() => svc.status().targets[0]!.sent === 2, 2000, "both sent");
+    await clock.advanceUntil(() => svc.status().targets[0]!.sent === 2, 2000, "both sent");
     assert.deepEqual(
       seen.map((d) => d.via === "http" && (JSON.parse(d.body) as { data: { id: number } }).data.id),
       [1, 2],
@@ -66,11 +65,11 @@ describe("NotifyService", () => {
 
   it("retries a 500 with backoff and counts one delivery", async () => {
     let calls = 0;
-    const { svc, emit, slept } = setup(async () =>
+    const { svc, emit, slept, clock } = setup(async () =>
       ++calls < 3 ? { ok: false, error: "HTTP 500", retry: true } : { ok: true },
     );
     emit("session.parked", { resumeAt: null, reason: "spent" });
-    await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
+    await clock.advanceUntil(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
     assert.deepEqual(slept, [1_000, 5_000]);
     assert.equal(svc.status().targets[0]!.failed, 0);
     assert.equal(svc.status().targets[0]!.lastError, "HTTP 500");
@@ -78,13 +77,13 @@ describe("NotifyService", () => {
   });
 
   it("gives up after the last retry: a notify.failed event, status counts it, the URL's secret redacted", async () => {
-    const { svc, emit, recorded, slept } = setup(async () => ({
+    const { svc, emit, recorded, slept, clock } = setup(async () => ({
       ok: false,
       error: "POST http://127.0.0.1:9/x/SECRET: ECONNREFUSED",
       retry: true,
     }));
     emit("task.failed", { id: "t1", reason: "x" });
-    await waitFor(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
+    await clock.advanceUntil(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
     assert.equal(slept.length, 4);
     const ev = recorded.find((r) => r.kind === "notify.failed")!;
     assert.equal(ev.data.target, "hook");
@@ -95,9 +94,9 @@ describe("NotifyService", () => {
   });
 
   it("a 4xx is not retried", async () => {
-    const { svc, emit, slept } = setup(async () => ({ ok: false, error: "HTTP 404", retry: false }));
+    const { svc, emit, slept, clock } = setup(async () => ({ ok: false, error: "HTTP 404", retry: false }));
     emit("task.done", { id: "t1", ms: 1 });
-    await waitFor(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
+    await clock.advanceUntil(() => svc.status().targets[0]!.failed === 1, 2000, "failed");
     assert.deepEqual(slept, []);
     svc.stop();
   });
@@ -116,7 +115,7 @@ describe("NotifyService", () => {
         { name: "all", kind: "command", argv: ["/bin/true"], format: "json", events: [] },
       ],
     });
-    const { svc, emit } = setup(async (d) => {
+    const { svc, emit, clock } = setup(async (d) => {
       got.push(
         d.via === "http"
           ? `http ${(JSON.parse(d.body) as { event: string }).event}`
@@ -127,7 +126,7 @@ describe("NotifyService", () => {
     emit("swap.done", { id: 1 });
     emit("session.parked", { resumeAt: 5, reason: "r" });
     emit("session.parked", { resumeAt: 5, reason: "r" });
-    await waitFor(() => got.length === 3, 2000, "three deliveries");
+    await clock.advanceUntil(() => got.length === 3, 2000, "three deliveries");
     assert.deepEqual(got.sort(), ["exec session.parked", "exec swap.done", "http session.parked"]);
     assert.equal(svc.status().targets[0]!.duplicates, 1);
     const r = await svc.test();
@@ -207,9 +206,9 @@ describe("NotifyService watchers' timer", () => {
 
 describe("NotifyService reload", () => {
   it("keeps a target's counters and queue across configure; a new target starts at zero; a removed one is gone", async () => {
-    const { svc, emit } = setup(async () => ({ ok: true }));
+    const { svc, emit, clock } = setup(async () => ({ ok: true }));
     emit("swap.done", { id: 1 });
-    await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
+    await clock.advanceUntil(() => svc.status().targets[0]!.sent === 1, 2000, "sent");
     svc.configure(
       cfg({
         rate_per_minute: 5,
@@ -263,7 +262,7 @@ describe("NotifyService queue bound", () => {
     const sent: number[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { svc, emit } = setup(async (d) => {
+    const { svc, emit, clock } = setup(async (d) => {
       if (d.via === "http") sent.push((JSON.parse(d.body) as { data: { id: number } }).data.id);
       await gate;
       return { ok: true };
@@ -271,7 +270,7 @@ describe("NotifyService queue bound", () => {
     for (let i = 1; i <= MAX_QUEUE + 2; i++) emit("swap.done", { id: i });
     assert.equal(svc.status().targets[0]!.dropped, 2);
     release();
-    await waitFor(() => svc.status().targets[0]!.queued === 0, 5000, "drained");
+    await clock.advanceUntil(() => svc.status().targets[0]!.queued === 0, 5000, "drained");
     assert.equal(sent.length, MAX_QUEUE);
     assert.deepEqual(sent.slice(0, 2), [1, 4], "1 was in flight; 2 and 3 were dropped");
     svc.stop();
@@ -281,13 +280,13 @@ describe("NotifyService queue bound", () => {
 describe("NotifyService off the hot path", () => {
   it("onEvent never renders or delivers inside the caller: delivery starts on a later turn", async () => {
     let calls = 0;
-    const { svc, emit } = setup(async () => {
+    const { svc, emit, clock } = setup(async () => {
       calls++;
       return { ok: true };
     });
     emit("swap.done", { id: 1, from: "a", to: "b", ms: 5 });
     assert.equal(calls, 0, "deliver was not called inside onEvent");
-    await waitFor(() => calls === 1, 2000, "delivered later");
+    await clock.advanceUntil(() => calls === 1, 2000, "delivered later");
     svc.stop();
   });
 
@@ -315,7 +314,7 @@ describe("NotifyService off the hot path", () => {
     try {
       svc.onEvent({ id: 1, ts: 0, kind: "task.failed", session: "dev", account: "a", data: { id: "t1", reason: "x" } });
       svc.onEvent({ id: 2, ts: 0, kind: "task.failed", session: "dev", account: "a", data: { id: "t2", reason: "y" } });
-      await waitFor(() => svc.status().targets[0]!.sent === 1, 2000, "the second delivered");
+      await clock.advanceUntil(() => svc.status().targets[0]!.sent === 1, 2000, "the second delivered");
       assert.equal(svc.status().targets[0]!.failed, 1);
       assert.deepEqual(errors, ["notify: notify.failed not recorded"]);
       await new Promise((r) => setImmediate(r));
@@ -342,12 +341,12 @@ describe("NotifyService floods", () => {
     emit("session.parked", { resumeAt: clock.now() + 3_600_000, reason: "every account is spent" });
     clock.advance(60_000);
     emit("session.resume", { from: "b" });
-    await waitFor(() => got.length === 2 && svc.status().targets[0]!.queued === 0, 2000, "two deliveries");
+    await clock.advanceUntil(() => got.length === 2 && svc.status().targets[0]!.queued === 0, 2000, "two deliveries");
     assert.deepEqual(got, ["session.parked", "session.resume"]);
     assert.equal(svc.status().targets[0]!.duplicates, 3);
     clock.advance(600_000); // past dedup_window
     emit("session.parked", { resumeAt: null, reason: "again" });
-    await waitFor(() => got.length === 3, 2000, "a park after the window is news");
+    await clock.advanceUntil(() => got.length === 3, 2000, "a park after the window is news");
     svc.stop();
   });
 });
