@@ -227,7 +227,9 @@ export class Daemon {
         // Called only once the daemon runs (ensure, sweep): the checkpoints are built by then.
         restoreSource: (name) => this.checkpoints.latest(name)?.session ?? null,
         afterRecreate: (_name, before, sessions) =>
-          void continueAfterRecreate(sessions, this.store, before, this.config.swap, this.log).catch(() => {}),
+          void continueAfterRecreate(sessions, this.store, before, this.config.swap, this.log, this.clock).catch(
+            () => {},
+          ),
       },
     );
     this.spool = new Spool(

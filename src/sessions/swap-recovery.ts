@@ -1,8 +1,9 @@
 import type { Config } from "../config/types.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
-import type { Clock } from "../util/clock.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
+import { pollUntil } from "../util/wait.js";
 import type { Logger } from "../util/log.js";
 import type { SessionService } from "./session-service.js";
 import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
@@ -96,19 +97,34 @@ export async function continueAfterRecreate(
   before: SessionRow,
   swap: Config["swap"],
   log: Logger,
+  clock: Clock = systemClock,
 ): Promise<void> {
+  let debt: Debt | null = null;
   try {
     if (before.kind !== "dedicated") return;
-    if (!(await sessions.waitReady(before.name))) return;
+    if (!(await sessions.waitReady(before.name))) return; // not started: the sweep starts it again, and calls this again
+    // Another operation may hold the session (a swap of the quota monitor, a send): wait for it to let go,
+    // then look at the row again. It was given up before (chaos seed 424242: a cut turn's prompt lost).
+    const free = await pollUntil(() => !sessions.lockedBy(before.name), {
+      clock,
+      timeoutMs: HOLD_WAIT_MS,
+      intervalMs: 200,
+    });
     // Read the turn from the row now, not from before the restart: the dead CLI's UserPromptSubmit (or
     // Stop) may have been applied only after the restart was decided; the spool applies events in order,
     // so by the new CLI's SessionStart they are all in.
     const now = sessions.get(before.name);
     if (!now?.lastPrompt || now.lastPromptAnswered || (now.state !== "idle" && now.state !== "parked")) return;
+    debt = { prompt: now.failedPrompt ?? now.lastPrompt, lastPromptAt: now.lastPromptAt, why: "" };
+    if (!free) {
+      debt.why = `held by ${sessions.lockedBy(before.name) ?? "another operation"} for ${HOLD_WAIT_MS / 1000} s`;
+      return;
+    }
     if (now.state === "parked") {
       // No account to start on: the resume at the reset sends what it finds in failedPrompt.
       sessions.updateRow(before.name, { failedPrompt: now.failedPrompt ?? now.lastPrompt });
       sessions.event("session.continue_deferred", before.name, null, { until: now.parkedUntil });
+      debt = null;
       return;
     }
     // The continue note only makes sense in a conversation that still holds the cut prompt, unanswered. A
@@ -126,13 +142,65 @@ export async function continueAfterRecreate(
     sessions.lock(before.name, "continue");
     try {
       const r = await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
-      if (r.ok && now.failedPrompt && text !== now.failedPrompt)
+      if (!r.ok) {
+        debt.why = `not confirmed: ${r.reason}`;
+        return;
+      }
+      if (now.failedPrompt && text !== now.failedPrompt)
         sessions.updateRow(before.name, { lastPrompt: now.failedPrompt });
     } finally {
       sessions.unlock(before.name);
     }
+    debt = null;
     sessions.event("session.continued_after_restore", before.name, null, {});
   } catch (e) {
+    if (debt) debt.why = errorMessage(e);
     log.warn({ session: before.name, err: errorMessage(e) }, "continue after restore failed");
+  } finally {
+    if (debt?.why) await deferContinue(sessions, before.name, debt, clock, log); // never rejects
   }
 }
+
+interface Debt {
+  prompt: string;
+  /** when the prompt owed was submitted: a later submission means someone else took over */
+  lastPromptAt: number | null;
+  why: string;
+}
+
+/**
+ * A continue that could not be sent is never dropped: the session is parked with the prompt owed, and the
+ * limit reactor's resume sends it (in place, on this CLI) at its next tick, and again 30 s later until it
+ * is taken. Only an idle session still owing that very prompt is parked (a holder that let go may have
+ * sent it meanwhile); one still held after another wait is reported (event `session.continue_lost`).
+ */
+async function deferContinue(
+  sessions: SessionService,
+  name: string,
+  debt: Debt,
+  clock: Clock,
+  log: Logger,
+): Promise<void> {
+  try {
+    await deferOnce(sessions, name, debt, clock, log);
+  } catch (e) {
+    log.error({ session: name, err: errorMessage(e) }, "deferring a cut turn's continue failed");
+  }
+}
+
+async function deferOnce(sessions: SessionService, name: string, debt: Debt, clock: Clock, log: Logger) {
+  await pollUntil(() => !sessions.lockedBy(name), { clock, timeoutMs: HOLD_WAIT_MS, intervalMs: 200 });
+  const cur = sessions.get(name);
+  if (!cur || cur.lastPromptAnswered || cur.lastPromptAt !== debt.lastPromptAt || cur.state !== "idle") return;
+  if (sessions.lockedBy(name)) {
+    sessions.event("session.continue_lost", name, cur.account, { why: debt.why, prompt: debt.prompt.slice(0, 80) });
+    log.error({ session: name, why: debt.why }, "a cut turn's continue could not be sent or deferred");
+    return;
+  }
+  sessions.updateRow(name, { failedPrompt: debt.prompt });
+  sessions.park(name, clock.now(), `continue after restart not sent (${debt.why}): resumed next`);
+  sessions.event("session.continue_deferred", name, null, { why: debt.why });
+}
+
+/** How long the continue after a restart waits for another operation holding the session (ms). */
+export const HOLD_WAIT_MS = 120_000;

@@ -93,7 +93,11 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
     writeFileSync(p, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     return p;
   };
-  async function run(transcriptPath: string) {
+  async function run(
+    transcriptPath: string,
+    o: { heldBy?: string; releaseAfterMs?: number; sendFails?: boolean; answeredBySwap?: boolean } = {},
+  ) {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1, 10, 41, 53));
     const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
     store.insertSession(
       { name: "s13", kind: "dedicated", project: "/p", account: "c", claudeSessionId: "c1", state: "idle" },
@@ -105,30 +109,52 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
       1,
     )!;
     const sent: string[] = [];
+    let held: string | undefined = o.heldBy;
+    if (held && o.releaseAfterMs !== undefined)
+      clock.after(o.releaseAfterMs, () => {
+        held = undefined;
+        // the holder (a swap) sent the continue itself and it was answered
+        if (o.answeredBySwap) store.updateSession("s13", { lastPromptAnswered: true }, clock.now());
+      });
+    const parked: Array<{ until: number | null; reason: string }> = [];
     const sessions = {
       waitReady: async () => true,
       get: (n: string) => store.getSession(n),
-      lock: () => {},
-      unlock: () => {},
+      lockedBy: () => held,
+      lock: (n: string, op: string) => {
+        if (held) throw new Error(`session ${n} is busy: ${held} in progress`);
+        held = op;
+      },
+      unlock: () => {
+        held = undefined;
+      },
       updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
+      park: (n: string, until: number | null, reason: string) => {
+        parked.push({ until, reason });
+        store.updateSession(n, { state: "parked", parkedUntil: until, stateReason: reason }, clock.now());
+      },
       event: (kind: string, s: string | null, a: string | null, data: Record<string, unknown>) =>
         store.appendEvent(2, kind, s, a, data),
       prompts: {
         send: async (_n: string, t: string) => {
           sent.push(t);
-          return { ok: true };
+          return o.sendFails ? { ok: false, reason: "no UserPromptSubmit" } : { ok: true };
         },
       },
     };
     const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-    await continueAfterRecreate(
-      sessions as never,
-      store,
-      row,
-      { continue_note: NOTE, confirm_timeout: 1000 } as never,
-      log as never,
+    await clock.drive(
+      continueAfterRecreate(
+        sessions as never,
+        store,
+        row,
+        { continue_note: NOTE, confirm_timeout: 1000 } as never,
+        log as never,
+        clock,
+      ),
+      600_000,
     );
-    return sent;
+    return { sent, parked, row: store.getSession("s13")!, clock };
   }
   it("the conversation holds the prompt, unanswered: the continue note", async () => {
     const p = transcript([
@@ -136,13 +162,44 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
       { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
       { type: "user", message: { role: "user", content: "soak-p000017" } },
     ]);
-    assert.deepEqual(await run(p), [NOTE]);
+    assert.deepEqual((await run(p)).sent, [NOTE]);
   });
   it("the same conversation id but the prompt never reached its transcript (a fresh one, or lost with the CLI): the prompt itself", async () => {
     const p = transcript([
       { type: "user", message: { role: "user", content: "earlier" } },
       { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
     ]);
-    assert.deepEqual(await run(p), ["soak-p000017"]);
+    assert.deepEqual((await run(p)).sent, ["soak-p000017"]);
+  });
+  const holding = () =>
+    transcript([
+      { type: "user", message: { role: "user", content: "earlier" } },
+      { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
+      { type: "user", message: { role: "user", content: "soak-p000017" } },
+    ]);
+  it("another operation holds the session: waits for it to let go, then continues (it was dropped)", async () => {
+    const r = await run(holding(), { heldBy: "swap", releaseAfterMs: 20_000 });
+    assert.deepEqual(r.sent, [NOTE]);
+    assert.deepEqual(r.parked, []);
+  });
+  it("the holder answered the turn meanwhile: nothing more is sent", async () => {
+    const r = await run(holding(), { heldBy: "swap", releaseAfterMs: 20_000, answeredBySwap: true });
+    assert.deepEqual(r.sent, []);
+    assert.deepEqual(r.parked, []);
+  });
+  it("the continue is not confirmed: parked with the prompt owed, resumed at once (never dropped)", async () => {
+    const r = await run(holding(), { sendFails: true });
+    assert.deepEqual(r.sent, [NOTE]);
+    assert.equal(r.parked.length, 1);
+    assert.match(r.parked[0]!.reason, /continue after restart not sent \(not confirmed: no UserPromptSubmit\)/);
+    assert.equal(r.row.state, "parked");
+    assert.equal(r.row.failedPrompt, "soak-p000017");
+    assert.equal(r.row.parkedUntil, r.parked[0]!.until, "due now: the next resume tick sends it");
+  });
+  it("held past the wait: parked with the prompt owed once the holder lets go", async () => {
+    const r = await run(holding(), { heldBy: "send", releaseAfterMs: 150_000 });
+    assert.deepEqual(r.sent, []);
+    assert.equal(r.row.state, "parked");
+    assert.equal(r.row.failedPrompt, "soak-p000017");
   });
 });
