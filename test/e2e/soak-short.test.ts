@@ -29,7 +29,7 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
 
   it("chaos: 90 s (or until every kind of fault was injected), every fault answered, the invariants hold but prompt accounting", async (t) => {
     const opts = soakDefaults(process.env, "CHAOS");
-    // Thirteen kinds of fault, each once before any repeats; on a loaded box injecting them (restarts,
+    // Every kind of fault (FAULT_KINDS), each once before any repeats; on a loaded box injecting them (restarts,
     // a second daemon) can take longer than the run, so the load goes on until every kind has been seen.
     const chaos = {
       minGapMs: 3000,

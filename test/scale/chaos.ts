@@ -21,6 +21,7 @@ export const FAULT_KINDS = [
   "token_rejected",
   "second_daemon",
   "transcript_torn",
+  "disk_full",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -30,6 +31,8 @@ export interface ChaosOptions {
   kinds?: readonly FaultKind[];
   /** how long the usage endpoint misbehaves (default 10-25 s) */
   usageFaultMs?: [number, number];
+  /** how long the disk stays full (default 2-8 s) */
+  diskFullMs?: [number, number];
   /** keep the load on past the run's length until every kind has been injected once (CI's short run) */
   untilEveryKind?: boolean;
 }
@@ -89,6 +92,14 @@ const REACTIONS: Record<FaultKind, string[]> = {
     "session.transcript_damaged",
     "session.launch",
     "hook.SessionStart",
+  ],
+  disk_full: [
+    "disk.write_failed",
+    "spool.apply_deferred",
+    "session.exited",
+    "session.launch",
+    "session.continued_after_restore",
+    "task.retry",
   ],
 };
 
@@ -261,7 +272,40 @@ export class Chaos {
       }
       case "checkpoint_corrupt":
         return this.corruptCheckpoint();
+      case "disk_full":
+        return this.fillDisk();
     }
+  }
+
+  /**
+   * The disk everything is written to (test/scale/disk.ts) full for a few seconds: a filler file written
+   * until ENOSPC, topped up every 100 ms (space freed meanwhile is taken again), then deleted. Skipped,
+   * saying why, when the run has no tmpfs of its own (no root): never faked on the real disk.
+   */
+  private async fillDisk(): Promise<void> {
+    const disk = this.env.disk;
+    if (!disk) return void this.record("disk_full", null, `skipped: ${this.env.diskSkipped ?? "the run has no tmpfs"}`);
+    const [lo, hi] = this.o.diskFullMs ?? [2000, 8000];
+    const ms = Math.round(lo + this.rand() * (hi - lo));
+    const free = disk.freeBytes();
+    const t0 = Date.now();
+    const filled = disk.fill();
+    const f = this.record(
+      "disk_full",
+      null,
+      `the ${disk.sizeMb} MiB tmpfs under the state dir, homes and log filled (${mib(filled)} MiB filler, ${mib(free)} MiB were free) for ${ms} ms`,
+    );
+    let topped = 0;
+    try {
+      while (Date.now() - t0 < ms) {
+        await delay(100);
+        topped += disk.fill();
+      }
+    } finally {
+      disk.free();
+    }
+    f.detail += `; ${Math.round(topped / 1024)} KiB freed by writers meanwhile taken again`;
+    this.watch(f);
   }
 
   /** Unreadable names, unparseable payloads, events of sessions that don't exist, a dir, stray temp files. */
@@ -413,6 +457,8 @@ export class Chaos {
     });
   }
 }
+
+const mib = (n: number): number => Math.round(n / (1 << 20));
 
 function listJson(dir: string, ext = ".json"): string[] {
   try {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { makeHarness, REPO, type Harness } from "../support/harness.js";
 import { delay, waitFor } from "../support/wait.js";
+import { ScratchDisk } from "./disk.js";
 import { STUB_CLAUDE } from "./stub.js";
 
 export interface ScaleOptions {
@@ -20,6 +21,12 @@ export interface ScaleOptions {
   config?: Record<string, unknown>;
   /** stub answers offline after this many ms (no model requests) */
   offlineDelayMs?: number;
+  /**
+   * Puts the whole test root (state dir, account homes with the transcripts, projects, the daemon's log) on
+   * a tmpfs of this many MiB, for the chaos run's disk_full fault (test/scale/disk.ts). Skipped, with the
+   * reason in `diskSkipped`, where a tmpfs can't be mounted.
+   */
+  diskMb?: number;
 }
 
 export interface StatusSession {
@@ -76,6 +83,10 @@ export class ScaleEnv {
   private constructor(
     readonly h: Harness,
     readonly opts: ScaleOptions,
+    /** the tmpfs the root lives on (diskMb), or null */
+    readonly disk: ScratchDisk | null,
+    /** why there is no tmpfs although diskMb asked for one */
+    readonly diskSkipped: string | null,
   ) {
     this.logPath = join(h.root, "daemon.log");
     this.names = Array.from({ length: opts.dedicated }, (_, i) => sessionName(i));
@@ -84,7 +95,26 @@ export class ScaleEnv {
   static async create(opts: ScaleOptions): Promise<ScaleEnv> {
     const names = Array.from({ length: opts.dedicated }, (_, i) => sessionName(i));
     const letters = "abcdefghij".slice(0, opts.accounts).split("");
+    const mounted = opts.diskMb ? ScratchDisk.mount(opts.diskMb) : null;
+    const disk = mounted instanceof ScratchDisk ? mounted : null;
+    try {
+      const skipped = mounted && !(mounted instanceof ScratchDisk) ? mounted.skipped : null;
+      return await ScaleEnv.build(opts, names, letters, disk, skipped);
+    } catch (e) {
+      disk?.unmount();
+      throw e;
+    }
+  }
+
+  private static async build(
+    opts: ScaleOptions,
+    names: string[],
+    letters: string[],
+    disk: ScratchDisk | null,
+    diskSkipped: string | null,
+  ): Promise<ScaleEnv> {
     const h = await makeHarness({
+      parentDir: disk?.dir,
       accounts: opts.accounts,
       binary: STUB_CLAUDE,
       // Spread over the accounts from the start, as a user with several accounts would.
@@ -98,7 +128,7 @@ export class ScaleEnv {
     h.configObject = deepMerge(deepMerge(h.configObject, cfg), opts.config ?? {});
     for (const a of h.configObject.accounts as { priority: number }[]) a.priority = 1;
     h.writeConfig();
-    return new ScaleEnv(h, opts);
+    return new ScaleEnv(h, opts, disk, diskSkipped);
   }
 
   get stateDir(): string {
@@ -275,7 +305,11 @@ export class ScaleEnv {
     this.closeStore();
     await this.killDaemon("SIGTERM");
     spawnSync("tmux", ["-L", this.h.socket, "kill-server"]);
-    await this.h.cleanup();
+    try {
+      await this.h.cleanup();
+    } finally {
+      this.disk?.unmount();
+    }
   }
 }
 

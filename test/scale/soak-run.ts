@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../support/wait.js";
-import { Chaos, type ChaosOptions, type FaultRecord } from "./chaos.js";
+import { Chaos, FAULT_KINDS, type ChaosOptions, type FaultRecord } from "./chaos.js";
 import { Driver, prng } from "./driver.js";
 import { checkRun } from "./invariants.js";
 import { DaemonRecord, TurnLog } from "./ledger.js";
@@ -26,6 +26,8 @@ export interface SoakOptions {
   /** how long the drain may take at most (prompts parked until a reset need one window) */
   drainMs: number;
   minDwellMs: number;
+  /** size of the tmpfs the run lives on when the chaos has disk_full faults (MiB) */
+  diskMb: number;
   chaos: ChaosOptions | null;
   log: (line: string) => void;
 }
@@ -54,6 +56,7 @@ export function soakDefaults(env: NodeJS.ProcessEnv, prefix: string): SoakOption
     seed: n("SEED", Date.now() % 1_000_000),
     drainMs: n("DRAIN_S", 150) * 1000,
     minDwellMs: 30_000,
+    diskMb: n("DISK_MB", 512),
     chaos: null,
     log: (l) => process.stdout.write(`${l}\n`),
   };
@@ -66,6 +69,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     poolMax: o.poolMax,
     accounts: o.accounts,
     config: { quota: { min_dwell: `${o.minDwellMs}ms` } },
+    diskMb: o.chaos && (o.chaos.kinds ?? FAULT_KINDS).includes("disk_full") ? o.diskMb : undefined,
   });
   const turns = new TurnLog(env.h.api);
   const windows = new QuotaWindows(env.h.api, env.h.accountTokens, o.cap, o.windowMs);
@@ -220,8 +224,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   } finally {
     if (scan) clearInterval(scan);
     windows.stop();
-    if (process.env.SOAK_KEEP) o.log(`kept ${env.h.root} (tmux -L ${env.h.socket}); daemon pid ${env.daemonPid()}`);
-    else await env.cleanup();
+    if (process.env.SOAK_KEEP) {
+      env.disk?.keep();
+      o.log(
+        `kept ${env.h.root}${env.disk ? ` (a tmpfs: umount ${env.disk.dir} when done)` : ""} (tmux -L ${env.h.socket}); daemon pid ${env.daemonPid()}`,
+      );
+    } else await env.cleanup();
   }
 }
 

@@ -50,6 +50,8 @@ export interface HarnessOptions {
   /** deep-merged over the generated config object */
   config?: Record<string, unknown>;
   binary?: string;
+  /** the directory the harness's root is made in (default: the system's temp dir); e.g. a tmpfs of the test's own */
+  parentDir?: string;
 }
 
 export interface Harness {
@@ -84,7 +86,7 @@ export function fakeCredentials(token: string, refresh = `sk-ant-ort01-${randomB
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const root = mkdtempSync(join(tmpdir(), "cf-test-"));
+  const root = mkdtempSync(join(opts.parentDir ?? tmpdir(), "cf-test-"));
   const api = await startStandInApi();
   const socket = `cf-test-${process.pid}-${randomBytes(4).toString("hex")}`;
   const token = randomBytes(24).toString("hex");
