@@ -15,7 +15,7 @@ import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
 import { isNotifier, type SharedListener, type SharedNotice } from "../store/shared/shared-notify.js";
 import type { BoxLease, SharedStore, SharedUsage } from "../store/shared/shared-types.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { markToPublish, marksToApply, type MarkToPublish } from "./account-marks.js";
@@ -50,7 +50,7 @@ export interface BoxSyncOptions {
 export class BoxSync {
   private shared: SharedStore | null = null;
   private opening: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private running: Promise<void> | null = null;
   /** a notice came during a round: run one more after it (the running one may have read before the write) */
   private again = false;
@@ -107,12 +107,9 @@ export class BoxSync {
     }
   }
 
-  /** Starts the rounds on a timer (unref'd). */
+  /** Starts the rounds on the clock's timer (stop() cancels it). */
   start(): void {
-    this.timer = setInterval(() => {
-      void this.syncOnce();
-    }, this.o.syncMs ?? 1000);
-    this.timer.unref();
+    this.timer = this.o.clock.every(this.o.syncMs ?? 1000, () => void this.syncOnce());
     void this.syncOnce();
   }
 
@@ -297,7 +294,7 @@ export class BoxSync {
   /** Stops the rounds, drops this box's lease (a clean stop) when the store is reachable, closes it. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.unsubscribe?.();
     await this.running?.catch(() => {});

@@ -13,7 +13,7 @@ import { faultDetail, publicError } from "../control/error-map.js";
 import { readBody, readJsonBody, sendError, sendJson } from "../control/http-util.js";
 import type { Store } from "../store/store.js";
 import type { EventRow } from "../store/types.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { loadAssets, type Asset } from "./ui-assets.js";
@@ -59,8 +59,8 @@ export class Dashboard {
   private readonly throttle = new AuthThrottle({ maxFailures: 10, windowMs: 60_000 });
   private readonly clients = new Set<Client>();
   private assets: Map<string, Asset> | null = null;
-  private pushTimer: NodeJS.Timeout | null = null;
-  private refreshTimer: NodeJS.Timeout | null = null;
+  private pushTimer: Timer | null = null;
+  private refreshTimer: Timer | null = null;
 
   private markers: EventRow[] | null = null;
   private lastPush = 0;
@@ -91,10 +91,10 @@ export class Dashboard {
     }
     if (!this.clients.size || this.pushTimer) return;
     const wait = Math.max(PUSH_DELAY_MS, this.lastPush + MIN_PUSH_GAP_MS - this.o.clock.now());
-    this.pushTimer = setTimeout(() => {
+    this.pushTimer = this.o.clock.after(wait, () => {
       this.pushTimer = null;
       this.push();
-    }, wait);
+    });
   }
 
   /** Event streams open now. */
@@ -103,8 +103,8 @@ export class Dashboard {
   }
 
   stop(): void {
-    if (this.pushTimer) clearTimeout(this.pushTimer);
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.pushTimer?.cancel();
+    this.refreshTimer?.cancel();
     this.pushTimer = this.refreshTimer = null;
     for (const c of this.clients) c.res.end();
     this.clients.clear();
@@ -205,7 +205,7 @@ export class Dashboard {
     // The response's close: fires when the connection goes, whichever side ends it.
     res.on("close", () => this.clients.delete(c));
     // Before the first send: a first snapshot that throws still leaves a timer that ends or serves this client.
-    this.refreshTimer ??= setInterval(() => this.tick(), TICK_MS);
+    this.refreshTimer ??= this.o.clock.every(TICK_MS, () => this.tick());
     res.write("retry: 3000\n\n");
     try {
       this.send(c, this.snapshot());
@@ -249,7 +249,7 @@ export class Dashboard {
 
   private push(): void {
     if (!this.clients.size) {
-      if (this.refreshTimer) clearInterval(this.refreshTimer);
+      this.refreshTimer?.cancel();
       this.refreshTimer = null;
       this.ticks = 0;
       return;
