@@ -6,6 +6,8 @@ import type { SendResult } from "../../src/sessions/prompt-sender.js";
 import type { SessionSignal, Signal } from "../../src/sessions/signals.js";
 import type { SessionSpec } from "../../src/sessions/types.js";
 import type { SessionRow } from "../../src/store/types.js";
+import { applyHookEvent } from "../../src/sessions/apply-event.js";
+import type { HookEvent } from "../../src/sessions/hook-event.js";
 import { systemClock, type Clock } from "../../src/util/clock.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
@@ -133,24 +135,15 @@ export class FakeSessionLayer implements SessionLayer {
     this.events.push({ kind, session, data });
   }
 
-  /** A hook signal, applied to the row roughly as apply-event.ts does, then told to listeners. */
+  /**
+   * A hook signal: made into the hook event the CLI would send, applied to the row by the real
+   * applyHookEvent (sessions/apply-event.ts), and the signals it yields told to listeners.
+   */
   emit(session: string, signal: Signal, ts = this.clock.now()) {
     const r = this.rows.get(session)!;
-    if (signal.kind === "prompt_submitted")
-      this.updateRow(session, {
-        lastPrompt: signal.prompt,
-        lastPromptAt: ts,
-        lastPromptAnswered: false,
-        state: "busy",
-      });
-    if (signal.kind === "turn_done") this.updateRow(session, { lastPromptAnswered: true, state: "idle" });
-    if (signal.kind === "turn_failed")
-      this.updateRow(session, {
-        state: signal.error === "rate_limit" ? "limited" : "idle",
-        failedPrompt: r.lastPrompt,
-      });
-    if (signal.kind === "session_start") this.updateRow(session, { state: "idle" });
-    for (const l of this.listeners) l({ session, ts, signal });
+    const { patch, signals } = applyHookEvent(r, hookEventOf(session, r.account ?? "a", signal, ts));
+    this.updateRow(session, patch);
+    for (const s of signals) for (const l of this.listeners) l({ session, ts, signal: s });
   }
 
   readonly tmux = {
@@ -167,5 +160,46 @@ export class FakeSessionLayer implements SessionLayer {
       }
     },
     capture: async (name: string) => `${"─".repeat(20)}\n❯ ${this.typed.get(name) ?? ""}\n${"─".repeat(20)}\n`,
+  };
+}
+
+/** The hook event behind a signal, as the CLI's hook would spool it (for the real applyHookEvent). */
+export function hookEventOf(session: string, account: string, signal: Signal, ts: number): HookEvent {
+  const [event, payload]: [string, Record<string, unknown>] = (() => {
+    switch (signal.kind) {
+      case "session_start":
+        return ["SessionStart", { session_id: signal.claudeSessionId, source: signal.source }];
+      case "prompt_submitted":
+        return ["UserPromptSubmit", { prompt: signal.prompt }];
+      case "turn_done":
+        return ["Stop", { last_assistant_message: signal.message }];
+      case "turn_failed":
+        return ["StopFailure", { error: signal.error, last_assistant_message: signal.message }];
+      case "session_end":
+        return ["SessionEnd", { reason: signal.reason }];
+      case "permission_request":
+        // the tool input whose summary (permission-dialog.ts toolSummary) is the signal's
+        return [
+          "PermissionRequest",
+          {
+            tool_name: signal.tool,
+            tool_input:
+              signal.tool && signal.summary?.startsWith(`${signal.tool}: `)
+                ? { command: signal.summary.slice(signal.tool.length + 2) }
+                : {},
+          },
+        ];
+    }
+  })();
+  const ns = BigInt(ts) * 1_000_000n;
+  return {
+    file: `${ns}.1.${session}.${account}.${event}.json`,
+    ts,
+    order: [ns, 1],
+    session,
+    account: signal.kind === "prompt_submitted" ? signal.account : account,
+    launch: null,
+    event,
+    payload,
   };
 }
