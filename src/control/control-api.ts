@@ -6,6 +6,7 @@ import type { SessionRow, SwapRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
 import { checkPromptText } from "../claude/prompt-text.js";
 import { checkCommand } from "../sessions/cli-input.js";
+import { busyReason, type SessionOp } from "../sessions/session-locks.js";
 import { CfError } from "../util/errors.js";
 import { publicReason } from "./error-map.js";
 
@@ -248,13 +249,10 @@ export class ControlApi {
     if (!checked.ok) throw new CfError("invalid_input", `text: ${checked.reason}`);
     // A swap or restart types into the same pane (/exit, a resent prompt): keys must not interleave,
     // and a prompt typed just before a swap's /exit would be cut unseen. Refused (409) while one runs.
-    this.sessions.lock(i.session, "send");
-    try {
+    await this.holding(i.session, "send", async () => {
       const r = await this.sessions.prompts.send(i.session, i.text, { confirmTimeoutMs: 30_000 });
       if (!r.ok) throw new CfError("conflict", r.reason);
-    } finally {
-      this.sessions.unlock(i.session);
-    }
+    });
     return { ok: true, session: i.session };
   }
 
@@ -268,26 +266,24 @@ export class ControlApi {
     this.requireSession(i.session);
     const checked = checkCommand(i.command);
     if (!checked.ok) throw new CfError("invalid_input", `command: ${checked.reason}`);
-    this.sessions.lock(i.session, "command");
-    try {
+    await this.holding(i.session, "command", async () => {
       const r = await this.sessions.prompts.input.command(i.session, checked.body, { timeoutMs: 30_000 });
       if (!r.ok) throw new CfError("conflict", r.reason);
-    } finally {
-      this.sessions.unlock(i.session);
-    }
+    });
     return { ok: true, session: i.session, command: checked.body };
   }
 
   async restart(input: unknown) {
     const i = parseInput(SessionInput, input);
     this.requireSession(i.session);
-    this.sessions.lock(i.session, "restart");
-    try {
-      await this.sessions.restart(i.session, "operator restart");
-    } finally {
-      this.sessions.unlock(i.session);
-    }
+    await this.holding(i.session, "restart", () => this.sessions.restart(i.session, "operator restart"));
     return { ok: true, session: i.session };
+  }
+
+  /** Runs `fn` holding the session; another operation holding it is the caller's 409 (`session_busy`). */
+  private async holding(session: string, op: SessionOp, fn: () => Promise<unknown>): Promise<void> {
+    const r = await this.sessions.withLock(session, op, fn);
+    if (!r.ok) throw new CfError("session_busy", busyReason(session, r.heldBy));
   }
 
   enqueue(input: unknown) {

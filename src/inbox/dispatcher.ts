@@ -73,6 +73,8 @@ export class Dispatcher {
   /** tasks whose turn is being interrupted (timeout, cancel), and worktrees being summarized and removed */
   private readonly interrupting = new Set<string>();
   private readonly finishing = new Set<string>();
+  /** the dispatch's hold on each session it is typing a task's prompt into, until submitted (session-locks.ts) */
+  private readonly sending = new Map<string, () => void>();
   /** running tasks waiting on a permission dialog (shown as `waiting`), and their answers */
   readonly waits: TaskWaits;
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
@@ -225,14 +227,18 @@ export class Dispatcher {
     this.lastScaleNote = note;
   }
 
+  /** Ends the dispatch's hold on `session` (idempotent): at its prompt's UserPromptSubmit, or when the send ends. */
+  private releaseSending(session: string): void {
+    this.sending.get(session)?.();
+    this.sending.delete(session);
+  }
+
   /** Hands one task to one free session and types its prompt. */
   private async dispatch(taskId: string, session: string): Promise<void> {
     const row = this.layer.get(session);
-    try {
-      this.layer.lock(session, "dispatch");
-    } catch {
-      return; // a swap or restart got there first; the task stays queued
-    }
+    const lock = this.layer.tryLock(session, "dispatch");
+    if (!lock.ok) return; // a swap or restart got there first; the task stays queued
+    this.sending.set(session, lock.release);
     this.pool.setOp(session, "sending");
     const now = this.clock.now();
     let task: TaskRow | undefined;
@@ -250,8 +256,10 @@ export class Dispatcher {
     } catch (e) {
       result = { ok: false, reason: errorMessage(e) };
     } finally {
-      // The UserPromptSubmit handler usually released it already, so a limit swap is never refused.
-      if (this.layer.lockedBy(session) === "dispatch") this.layer.unlock(session);
+      // The UserPromptSubmit handler usually released it already, so a limit swap is never refused. Only
+      // this dispatch's own hold: a later one's is the later one's.
+      lock.release();
+      if (this.sending.get(session) === lock.release) this.sending.delete(session);
       this.pool.setOp(session, null);
     }
     if (task && this.started) this.afterSend(task, session, result);
@@ -290,7 +298,7 @@ export class Dispatcher {
     const now = this.clock.now();
     switch (signal.kind) {
       case "prompt_submitted":
-        if (this.layer.lockedBy(session) === "dispatch") this.layer.unlock(session);
+        this.releaseSending(session);
         if (!t.submittedAt) this.markSubmitted(t, session, ts, signal.account);
         break;
       case "turn_done":

@@ -5,6 +5,7 @@ import type { CliInput } from "../sessions/cli-input.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionRow } from "../store/types.js";
 import type { SessionSignal } from "../sessions/signals.js";
+import type { LockResult, SessionOp } from "../sessions/session-locks.js";
 import type { SessionSpec } from "../sessions/types.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
@@ -21,9 +22,9 @@ export interface SessionLayer {
   waitReady(name: string, timeoutMs?: number): Promise<boolean>;
   remove(name: string, why: string): Promise<void>;
   updateRow(name: string, patch: Partial<SessionRow>): void;
-  lock(name: string, op: string): void;
-  unlock(name: string): void;
-  lockedBy(name: string): string | undefined;
+  /** holds a session for one operation (sessions/session-locks.ts) */
+  tryLock(name: string, op: SessionOp): LockResult;
+  lockedBy(name: string): SessionOp | undefined;
   onSignal(fn: (s: SessionSignal) => void): () => void;
   waitForSignal(name: string, pred: (s: SessionSignal) => boolean, timeoutMs: number): Promise<SessionSignal | null>;
   readonly prompts: {
@@ -233,16 +234,8 @@ export class Pool {
    * still looked busy at the deadline (the row is marked idle all the same: the stall check takes over).
    */
   async interrupt(name: string): Promise<boolean> {
-    let locked = false;
     const holder = this.layer.lockedBy(name);
-    if (!holder) {
-      try {
-        this.layer.lock(name, "interrupt");
-        locked = true;
-      } catch {
-        locked = false;
-      }
-    }
+    const lock = holder ? null : this.layer.tryLock(name, "interrupt");
     try {
       const tmux = this.layer.tmux;
       await tmux.sendKeys(name, "Escape");
@@ -258,7 +251,7 @@ export class Pool {
       this.layer.event("pool.turn_interrupted", name, row?.account ?? null, { calm: !!calm });
       return !!calm;
     } finally {
-      if (locked) this.layer.unlock(name);
+      if (lock?.ok) lock.release();
     }
   }
 
@@ -270,11 +263,8 @@ export class Pool {
   /** `/clear` so the next task starts from an empty conversation; confirmed by SessionStart source "clear". */
   async reset(name: string): Promise<boolean> {
     if (this.ops.has(name)) return false;
-    try {
-      this.layer.lock(name, "reset");
-    } catch {
-      return false;
-    }
+    const lock = this.layer.tryLock(name, "reset");
+    if (!lock.ok) return false;
     this.ops.set(name, "clearing");
     let ok = false;
     try {
@@ -282,7 +272,7 @@ export class Pool {
     } catch (e) {
       this.log.warn({ session: name, err: errorMessage(e) }, "pool session reset failed");
     } finally {
-      this.layer.unlock(name);
+      lock.release();
       this.ops.delete(name);
     }
     if (this.closed) return false;

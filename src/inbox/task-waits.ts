@@ -4,11 +4,12 @@
 // seen from the PermissionRequest hook (at once, with the tool call) or from the pane (the sweep, a
 // capture per tick of a session that looks waiting), and answered only through answer(), which presses
 // the one key the open dialog gives its "Yes" or "No" option (sessions/permission-dialog.ts).
-import { CfError, errorMessage } from "../util/errors.js";
+import { CfError } from "../util/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import { classifyPane } from "../sessions/pane-classify.js";
+import { busyReason } from "../sessions/session-locks.js";
 import {
   answerKey,
   dialogMatchesTool,
@@ -210,11 +211,12 @@ export class TaskWaits {
       );
     }
     if (this.answering.has(t.id)) throw new CfError("conflict", `task ${t.id} is being answered already`);
-    try {
-      this.layer.lock(session, "answer");
-    } catch (e) {
-      throw new CfError("conflict", `session ${session} is busy (${errorMessage(e)}): nothing was answered, try again`);
-    }
+    const lock = this.layer.tryLock(session, "answer");
+    if (!lock.ok)
+      throw new CfError(
+        "conflict",
+        `session ${session} is busy (${busyReason(session, lock.heldBy)}): nothing was answered, try again`,
+      );
     this.answering.add(t.id);
     try {
       const tmux = this.layer.tmux;
@@ -295,7 +297,7 @@ export class TaskWaits {
       return { id: t.id, answer, question: wait.question, option: k.option.label, session };
     } finally {
       this.answering.delete(t.id);
-      if (this.layer.lockedBy(session) === "answer") this.layer.unlock(session);
+      lock.release();
     }
   }
 

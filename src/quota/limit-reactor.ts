@@ -145,11 +145,8 @@ export class LimitReactor {
    */
   private async ownFailure(session: string, error: string): Promise<boolean> {
     if (this.inFlight.has(session) || this.sessions.lockedBy(session)) return true; // handled by onLimit's own queueing
-    try {
-      this.sessions.lock(session, "limit_check");
-    } catch {
-      return true;
-    }
+    const lock = this.sessions.tryLock(session, "limit_check");
+    if (!lock.ok) return true;
     try {
       let next: SessionSignal | null = null;
       let waited = false; // the wait for a Stop ended (a signal, or BUSY_PANE_MS without one)
@@ -212,7 +209,7 @@ export class LimitReactor {
       this.log.info({ session, error, why }, "StopFailure from a helper ignored");
       return false;
     } finally {
-      this.sessions.unlock(session);
+      lock.release();
     }
   }
 
@@ -255,11 +252,8 @@ export class LimitReactor {
     }
     // Restarting, busy with something else, parked: wait (wherever it runs now, the prompt is still owed).
     if (row.state !== "idle") return;
-    try {
-      this.sessions.lock(session, "throttle_retry");
-    } catch {
-      return;
-    }
+    const lock = this.sessions.tryLock(session, "throttle_retry");
+    if (!lock.ok) return;
     try {
       t.retryAt = Number.POSITIVE_INFINITY; // until this send resolves; a new throttle reschedules it
       // The CLI still holds the refused prompt (in memory and in its transcript) and merges the next prompt
@@ -274,7 +268,7 @@ export class LimitReactor {
       t.retryAt = this.clock.now() + throttleDelay(t.attempt);
       this.log.warn({ session, err: errorMessage(e) }, "throttle retry failed");
     } finally {
-      this.sessions.unlock(session);
+      lock.release();
     }
   }
 
@@ -521,14 +515,11 @@ export class LimitReactor {
       if (choice.resumeAt !== row.parkedUntil) this.sessions.park(name, choice.resumeAt, choice.reason);
       return;
     }
-    try {
-      this.sessions.lock(name, "resume");
-    } catch {
-      return;
-    }
+    const lock = this.sessions.tryLock(name, "resume");
+    if (!lock.ok) return;
     row = this.sessions.get(name);
     if (row?.state !== "parked") {
-      this.sessions.unlock(name);
+      lock.release();
       return;
     }
     try {
@@ -599,7 +590,7 @@ export class LimitReactor {
       this.log.warn({ session: name, err: errorMessage(e) }, "resume after park failed; will retry");
       this.sessions.park(name, this.clock.now() + 30_000, `resume failed: ${errorMessage(e)}`);
     } finally {
-      this.sessions.unlock(name);
+      lock.release();
     }
   }
 

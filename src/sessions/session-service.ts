@@ -13,6 +13,7 @@ import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision 
 import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
+import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
 import type { SessionSignal } from "./signals.js";
 import type { AccountChooser, SessionSpec, SessionTuning } from "./types.js";
 
@@ -62,7 +63,7 @@ export interface SessionOptions {
 export class SessionService {
   readonly specs: Map<string, SessionSpec>;
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
-  private readonly locks = new Map<string, string>();
+  private readonly locks = new SessionLocks();
   private readonly restarts = new Map<string, number[]>();
   private readonly timers = new Map<string, Timer>();
   /** aborted by shutdown(): pending restarts and the dead-pane status wait end */
@@ -154,16 +155,16 @@ export class SessionService {
     });
   }
 
-  lock(name: string, op: string): void {
-    const held = this.locks.get(name);
-    if (held) throw new CfError("session_busy", `session ${name} is busy: ${held} in progress`);
-    this.locks.set(name, op);
+  /** Holds `name` for `op` when no other operation does (session-locks.ts); says who does otherwise. */
+  tryLock(name: string, op: SessionOp): LockResult {
+    return this.locks.tryLock(name, op);
   }
-  unlock(name: string): void {
-    this.locks.delete(name);
+  /** Runs `fn` holding `name` for `op`, or says who holds it (session-locks.ts). */
+  withLock<T>(name: string, op: SessionOp, fn: () => Promise<T>) {
+    return this.locks.withLock(name, op, fn);
   }
-  lockedBy(name: string): string | undefined {
-    return this.locks.get(name);
+  lockedBy(name: string): SessionOp | undefined {
+    return this.locks.lockedBy(name);
   }
 
   /** Direct row update for services that own a state transition (swap, park/resume). */
@@ -228,7 +229,7 @@ export class SessionService {
         now,
       )!;
     }
-    if (this.locks.has(spec.name)) return;
+    if (this.locks.lockedBy(spec.name)) return;
     const all = panes ?? (await this.tmux.listPanes());
     const pane = all.find((p) => p.session === spec.name);
     if (pane && !pane.owned) {
@@ -448,7 +449,7 @@ export class SessionService {
     const seq = this.launchSeq;
     const panes = await this.tmux.listPanes();
     for (const spec of this.specs.values()) {
-      if (this.locks.has(spec.name) || this.timers.has(spec.name) || this.launching.has(spec.name)) continue;
+      if (this.locks.lockedBy(spec.name) || this.timers.has(spec.name) || this.launching.has(spec.name)) continue;
       if ((this.launchSeqOf.get(spec.name) ?? 0) > seq) continue;
       const row = this.store.getSession(spec.name);
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
@@ -547,7 +548,7 @@ export class SessionService {
     const t = this.clock.after(
       delay,
       () => {
-        if (this.stopped || this.locks.has(name)) return done();
+        if (this.stopped || this.locks.lockedBy(name)) return done();
         const row = this.store.getSession(name);
         if (row) this.store.updateSession(name, { restarts: row.restarts + 1 }, this.clock.now());
         this.start(name, how, `restart: ${why}`)

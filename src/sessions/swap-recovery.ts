@@ -139,7 +139,11 @@ export async function continueAfterRecreate(
         : now.failedPrompt;
     const text = owed ?? (fresh ? now.lastPrompt : swap.continue_note);
     // Typed keys must not interleave with a swap's /exit: a swap that got there first handles the cut turn.
-    sessions.lock(before.name, "continue");
+    const lock = sessions.tryLock(before.name, "continue");
+    if (!lock.ok) {
+      debt.why = `held by ${lock.heldBy}`;
+      return;
+    }
     try {
       const r = await sessions.prompts.send(before.name, text, { confirmTimeoutMs: swap.confirm_timeout });
       if (!r.ok) {
@@ -149,7 +153,7 @@ export async function continueAfterRecreate(
       if (now.failedPrompt && text !== now.failedPrompt)
         sessions.updateRow(before.name, { lastPrompt: now.failedPrompt });
     } finally {
-      sessions.unlock(before.name);
+      lock.release();
     }
     debt = null;
     sessions.event("session.continued_after_restore", before.name, null, {});

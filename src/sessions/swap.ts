@@ -4,13 +4,14 @@ import type { CheckpointService } from "../checkpoint/checkpoint-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
 import type { Clock } from "../util/clock.js";
-import { CfError, errorMessage, isCfError } from "../util/errors.js";
+import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
 import type { SessionService } from "./session-service.js";
 import { checkPromptText } from "../claude/prompt-text.js";
 import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { processEnded, processStart } from "./swap-process-exit.js";
+import { busyReason } from "./session-locks.js";
 import type { AccountChooser } from "./types.js";
 
 export interface SwapRequest {
@@ -162,15 +163,11 @@ export class SwapService {
     const row = this.sessions.get(req.session);
     if (!row || !this.sessions.specs.has(req.session))
       throw new CfError("no_such_session", `no session named ${req.session}`);
-    try {
-      this.sessions.lock(req.session, "swap");
-    } catch (e) {
-      if (isCfError(e, "session_busy")) {
-        const held = this.sessions.lockedBy(req.session);
-        const reason = held === "swap" ? `session ${req.session} is already swapping` : (e as Error).message;
-        return { ok: false, swapId: null, outcome: "refused", reason };
-      }
-      throw e;
+    const lock = this.sessions.tryLock(req.session, "swap");
+    if (!lock.ok) {
+      const reason =
+        lock.heldBy === "swap" ? `session ${req.session} is already swapping` : busyReason(req.session, lock.heldBy);
+      return { ok: false, swapId: null, outcome: "refused", reason };
     }
     const hold: { id: string | null } = { id: null };
     let moved = false;
@@ -180,7 +177,7 @@ export class SwapService {
         moved = out.ok;
         return out;
       } finally {
-        this.sessions.unlock(req.session);
+        lock.release();
         if (hold.id !== null) await this.moves?.end(hold.id, moved, this.clock.now());
       }
     })();

@@ -40,7 +40,8 @@ describe("control characters in a launch prompt (real CLI)", { timeout: 180_000 
       10_000,
       "answer on disk",
     );
-    d.sessions.lock("dev", "test: launch prompt");
+    const lock = d.sessions.tryLock("dev", "send"); // the test types into the pane: nothing else may
+    assert.ok(lock.ok, "the session is free");
     try {
       const mark = h.api.requests.length;
       const row = d.sessions.get("dev")!;
@@ -58,7 +59,7 @@ describe("control characters in a launch prompt (real CLI)", { timeout: 180_000 
       );
       await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered, 30_000, "answered");
     } finally {
-      d.sessions.unlock("dev");
+      lock.release();
     }
   });
 });

@@ -121,12 +121,10 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
       waitReady: async () => true,
       get: (n: string) => store.getSession(n),
       lockedBy: () => held,
-      lock: (n: string, op: string) => {
-        if (held) throw new Error(`session ${n} is busy: ${held} in progress`);
+      tryLock: (_n: string, op: string) => {
+        if (held) return { ok: false, heldBy: held };
         held = op;
-      },
-      unlock: () => {
-        held = undefined;
+        return { ok: true, release: () => (held = undefined) };
       },
       updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
       park: (n: string, until: number | null, reason: string) => {

@@ -9,6 +9,7 @@ import type { SessionRow } from "../../src/store/types.js";
 import { applyHookEvent } from "../../src/sessions/apply-event.js";
 import type { HookEvent } from "../../src/sessions/hook-event.js";
 import { systemClock, type Clock } from "../../src/util/clock.js";
+import { SessionLocks, type SessionOp } from "../../src/sessions/session-locks.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
   return {
@@ -63,7 +64,8 @@ export class FakeSessionLayer implements SessionLayer {
   }
   readonly specs = new Map<string, SessionSpec>();
   readonly rows = new Map<string, SessionRow>();
-  readonly locks = new Map<string, string>();
+  /** the real lock table (sessions/session-locks.ts) */
+  readonly locks = new SessionLocks();
   readonly events: { kind: string; session: string | null; data: Record<string, unknown> }[] = [];
   /** what happened to sessions, in order: `send:<session>:<text>`, `clear:<session>`, `start:<session>`, `remove:<session>` */
   readonly log: string[] = [];
@@ -102,15 +104,11 @@ export class FakeSessionLayer implements SessionLayer {
     const r = this.rows.get(name);
     if (r) this.rows.set(name, { ...r, ...patch, updatedAt: this.now() });
   }
-  lock(name: string, op: string) {
-    if (this.locks.has(name)) throw new Error(`busy: ${this.locks.get(name)}`);
-    this.locks.set(name, op);
-  }
-  unlock(name: string) {
-    this.locks.delete(name);
+  tryLock(name: string, op: SessionOp) {
+    return this.locks.tryLock(name, op);
   }
   lockedBy(name: string) {
-    return this.locks.get(name);
+    return this.locks.lockedBy(name);
   }
   onSignal(fn: (s: SessionSignal) => void) {
     this.listeners.add(fn);

@@ -50,8 +50,7 @@ function setup() {
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
     event: (kind: string) => events.push(kind),
     onSignal: () => () => {},
-    lock: () => {},
-    unlock: () => {},
+    tryLock: () => ({ ok: true, release: () => {} }),
     park: (_n: string, until: number | null) => Object.assign(row, { state: "parked", parkedUntil: until }),
     tmux: {
       listPanes: async () => [{ session: "s1", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }],
@@ -397,14 +396,17 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
     get: (n: string) => (n === row.name ? row : undefined),
     list: () => [row],
     lockedBy: () => holder,
-    lock: (_n: string, op: string) => {
-      if (holder) throw new Error(`busy (${holder})`);
+    tryLock: (_n: string, op: string) => {
+      if (holder) return { ok: false, heldBy: holder };
       calls.push(`lock ${op}`);
       holder = op;
-    },
-    unlock: () => {
-      calls.push("unlock");
-      holder = undefined;
+      return {
+        ok: true,
+        release: () => {
+          calls.push("unlock");
+          holder = undefined;
+        },
+      };
     },
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
     event: (kind: string) => calls.push(`event ${kind}`),

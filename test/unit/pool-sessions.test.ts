@@ -73,7 +73,7 @@ describe("pool sessions", () => {
 
   it("does not reset a session someone else holds", async () => {
     await pool.start({ project: "/p", model: null, account: null });
-    layer.lock("auto-01", "swap");
+    assert.ok(layer.tryLock("auto-01", "swap").ok);
     assert.equal(await clock.drive(pool.reset("auto-01")), false);
     assert.equal(layer.lockedBy("auto-01"), "swap");
     assert.ok(!layer.events.some((e) => e.kind === "pool.reset_failed"), "not counted as a failure");

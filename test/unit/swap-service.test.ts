@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { SessionLocks, type SessionOp } from "../../src/sessions/session-locks.js";
 import { SwapService, type SwapRequest } from "../../src/sessions/swap.js";
 import type { SessionSignal } from "../../src/sessions/signals.js";
 import { openDb } from "../../src/store/db.js";
@@ -90,7 +91,7 @@ function setup(o: Setup = {}) {
     pid: o.child?.pid ?? null,
     owned: true,
   };
-  let held: string | undefined;
+  const locks = new SessionLocks();
   const calls: string[] = [];
   const events: Array<{ kind: string; data: Record<string, unknown> }> = [];
   const sent: Array<{ text: string; on: string | null }> = [];
@@ -101,14 +102,8 @@ function setup(o: Setup = {}) {
     specs: new Map([["s1", { project: "/p" }]]),
     get: (n: string) => store.getSession(n),
     updateRow: (n: string, patch: Partial<SessionRow>) => store.updateSession(n, patch, clock.now()),
-    lock: (n: string, op: string) => {
-      if (held) throw new CfError("session_busy", `session ${n} is busy (${held})`);
-      held = op;
-    },
-    lockedBy: () => held,
-    unlock: () => {
-      held = undefined;
-    },
+    tryLock: (n: string, op: SessionOp) => locks.tryLock(n, op),
+    lockedBy: (n: string) => locks.lockedBy(n),
     park: (n: string, resumeAt: number | null, reason: string) => {
       calls.push("park");
       store.updateSession(n, { state: "parked", stateReason: reason, parkedUntil: resumeAt }, clock.now());
@@ -218,7 +213,7 @@ function setup(o: Setup = {}) {
     { tuning: { gracefulMs: 1000, exitMs: 2000, confirmMs: 1000, continueNote: NOTE } },
   );
   const steps = (id: number) => store.getSwap(id)!.steps.map((s) => s.step);
-  const lockSession = (op: string) => sessions.lock("s1", op);
+  const lockSession = (op: SessionOp) => sessions.tryLock("s1", op);
   return {
     store,
     clock,
@@ -230,7 +225,7 @@ function setup(o: Setup = {}) {
     saved,
     steps,
     lockSession,
-    lockedBy: () => held,
+    lockedBy: () => locks.lockedBy("s1"),
     reservations,
   };
 }
@@ -351,7 +346,12 @@ describe("SwapService: lock already held", () => {
     const t = setup();
     t.lockSession("send");
     const r = await t.swaps.swap(req());
-    assert.deepEqual(r, { ok: false, swapId: null, outcome: "refused", reason: "session s1 is busy (send)" });
+    assert.deepEqual(r, {
+      ok: false,
+      swapId: null,
+      outcome: "refused",
+      reason: "session s1 is busy: send in progress",
+    });
     assert.equal(t.lockedBy(), "send");
   });
 });
