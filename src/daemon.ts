@@ -236,6 +236,8 @@ export class Daemon {
       this.paths.spoolDir,
       (ev) => this.sessions.handleHookEvent(ev),
       this.log.child({ component: "spool" }),
+      this.clock,
+      (info) => this.store.appendEvent(this.clock.now(), "spool.apply_deferred", null, null, info),
     );
     const cp = checkpointParams(c);
     this.checkpoints = new CheckpointService(
