@@ -4,7 +4,7 @@ import { formatDuration } from "../config/duration.js";
 import { checkPromptText } from "../claude/prompt-text.js";
 import { NOT_CONFIRMED } from "../sessions/cli-input.js";
 import type { Clock, Timer } from "../util/clock.js";
-import { errorMessage } from "../util/errors.js";
+import { errorMessage, isCfError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SessionSignal } from "../sessions/signals.js";
 import { planDispatch } from "./dispatch-plan.js";
@@ -16,6 +16,9 @@ import type { TaskStore } from "./task-store.js";
 import type { TaskRow, WorktreeInfo } from "./task-types.js";
 import { TaskWaits } from "./task-waits.js";
 import { createWorktree, removeWorktree, summarize } from "./worktree.js";
+
+/** How often a result whose outbox file a full disk refused is written again, in ms. */
+export const OUTBOX_RETRY_MS = 5000;
 
 /** How long a task whose send gave up waiting for its UserPromptSubmit waits for a late hook before a retry. */
 const UNCONFIRMED_GRACE_MS = 120_000;
@@ -75,6 +78,9 @@ export class Dispatcher {
   private readonly finishing = new Set<string>();
   /** the dispatch's hold on each session it is typing a task's prompt into, until submitted (session-locks.ts) */
   private readonly sending = new Map<string, () => void>();
+  /** done tasks whose outbox file the disk refused (task id → result), written again every OUTBOX_RETRY_MS */
+  private readonly outboxOwed = new Map<string, string>();
+  private outboxTriedAt = 0;
   /** running tasks waiting on a permission dialog (shown as `waiting`), and their answers */
   readonly waits: TaskWaits;
   /** Fault injection for crash tests: called once a task is marked running, before its prompt is typed. */
@@ -176,6 +182,7 @@ export class Dispatcher {
 
   private async tick(): Promise<void> {
     const now = this.clock.now();
+    this.writeOwedResults(now);
     const running = this.tasks.inState("running");
     this.watch(running, now);
     await this.waits.refresh(this.tasks.inState("running"));
@@ -325,15 +332,24 @@ export class Dispatcher {
     const now = this.clock.now();
     const result = message ?? lastAssistantText(this.layer.get(session)?.transcriptPath ?? null) ?? "";
     let path: string | null = null;
+    let owed = false;
     try {
       if (!this.gate || this.gate.writesOutbox(t)) path = writeResult(this.settings.outboxDir, t.id, result);
     } catch (e) {
+      // A full disk (or another failed write) passes: the file is written once the disk takes it.
+      owed = isCfError(e, "disk_full") || isCfError(e, "write_failed");
       this.log.error(
         { task: t.id, err: errorMessage(e) },
-        "could not write the outbox file; the result stays in the task row",
+        owed
+          ? "could not write the outbox file; the result is in the task row and the file is written again later"
+          : "could not write the outbox file; the result stays in the task row",
       );
     }
     if (!this.tasks.done(t.id, result, path, now)) return;
+    if (owed) {
+      this.outboxOwed.set(t.id, result);
+      this.outboxTriedAt = now;
+    }
     // A worktree session is stopped with its worktree (finishWorktree), never reset for another task.
     if (!t.workdir) this.pool.markDirty(session);
     this.stalledSince.delete(t.id);
@@ -344,6 +360,27 @@ export class Dispatcher {
       attempts: t.attempts,
     });
     this.kick();
+  }
+
+  /**
+   * Writes the outbox files a full disk refused (every OUTBOX_RETRY_MS; in order, stopping at the first that
+   * still fails), records each file in its task row and says so (`task.result_written`). Kept in memory: after
+   * a daemon restart the result is in the task row only.
+   */
+  private writeOwedResults(now: number): void {
+    if (!this.outboxOwed.size || now - this.outboxTriedAt < OUTBOX_RETRY_MS) return;
+    this.outboxTriedAt = now;
+    for (const [id, result] of this.outboxOwed) {
+      let path: string;
+      try {
+        path = writeResult(this.settings.outboxDir, id, result);
+      } catch {
+        return; // still full: the next try
+      }
+      this.outboxOwed.delete(id);
+      this.tasks.setResultPath(id, path, now);
+      this.layer.event("task.result_written", null, null, { id, resultPath: path });
+    }
   }
 
   private apply(t: TaskRow, session: string, a: FailureAction): void {

@@ -229,6 +229,15 @@ export class TaskStore {
       id,
     );
   }
+  /** The outbox file of a done task written after it ended (a full disk had refused it); false if it has one. */
+  setResultPath(id: string, resultPath: string, now: number): boolean {
+    return this.change(
+      "UPDATE tasks SET result_path = ?, updated_at = ? WHERE id = ? AND state = 'done' AND result_path IS NULL",
+      resultPath,
+      now,
+      id,
+    );
+  }
   /** running or queued → failed. */
   fail(id: string, error: string, now: number): boolean {
     return this.change(
