@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { makeHarness, REPO, type Harness } from "../support/harness.js";
 import { delay, waitFor } from "../support/wait.js";
 import { ScratchDisk } from "./disk.js";
+import { memProbe } from "./memory.js";
 import { STUB_CLAUDE } from "./stub.js";
 
 export interface ScaleOptions {
@@ -134,6 +135,10 @@ export class ScaleEnv {
   get stateDir(): string {
     return join(this.h.root, "state");
   }
+  /** the daemon's memory samples (test/scale/mem-probe.mjs) */
+  get memFile(): string {
+    return join(this.h.root, "daemon-mem.jsonl");
+  }
   get spoolDir(): string {
     return join(this.stateDir, "spool");
   }
@@ -155,8 +160,10 @@ export class ScaleEnv {
     const fd = openSync(this.logPath, "a");
     const js = process.env.SCALE_DAEMON_JS;
     const entry = js ? [js] : ["--import", "tsx", join(REPO, "src/cli/bin.ts")];
-    const child = spawn(process.execPath, [...entry, "--config", this.h.configPath, "daemon"], {
-      env: this.h.env,
+    // The memory probe samples the daemon's heap from inside (test/scale/memory.ts).
+    const probe = memProbe(this.memFile, process.env.SOAK_HEAPSNAPSHOT_DIR);
+    const child = spawn(process.execPath, [...probe.args, ...entry, "--config", this.h.configPath, "daemon"], {
+      env: { ...this.h.env, ...probe.env },
       stdio: ["ignore", fd, fd],
       cwd: REPO,
     });

@@ -7,6 +7,7 @@ import { Chaos, FAULT_KINDS, type ChaosOptions, type FaultRecord } from "./chaos
 import { Driver, prng } from "./driver.js";
 import { checkRun } from "./invariants.js";
 import { DaemonRecord, TurnLog } from "./ledger.js";
+import { heapFigures, readMemSamples, takeHeapSnapshot, trendPerHour } from "./memory.js";
 import { ScaleEnv } from "./scale-env.js";
 import { QuotaWindows } from "./windows.js";
 
@@ -103,11 +104,24 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     driver.start();
     chaos?.start();
     let shown = startedAt;
+    // SOAK_HEAPSNAPSHOT_DIR: heap snapshots of the daemon after warm-up, at the end of the load, after the drain.
+    const snapDir = process.env.SOAK_HEAPSNAPSHOT_DIR;
+    const snapshot = async (label: string) => {
+      const p = env.daemonPid();
+      if (!snapDir || !p) return;
+      const path = await takeHeapSnapshot(p, env.memFile);
+      o.log(`heap snapshot ${label} at t=${Math.round((Date.now() - startedAt) / 1000)}s: ${path ?? "none in 120 s"}`);
+    };
+    let warmSnapshot = false;
     // The daemon's RSS as a series (every 5 s): its trend after warm-up is reported (rss_slope_mb_per_h).
     const rss: Array<[number, number]> = [];
     let sampled = 0;
     await waitFor(
-      () => {
+      async () => {
+        if (!warmSnapshot && Date.now() - startedAt >= (o.seconds * 1000) / 5) {
+          warmSnapshot = true;
+          await snapshot("after warm-up");
+        }
         if (Date.now() - sampled >= 5000) {
           sampled = Date.now();
           const kb = env.rssKb();
@@ -125,6 +139,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     );
     await driver.stop();
     await chaos?.stop();
+    const loadEndedAt = Date.now();
+    await snapshot("at the end of the load");
     o.log(`load stopped after ${Math.round((Date.now() - startedAt) / 1000)} s; draining`);
     const accepted = driver.prompts.filter((p) => p.outcome === "accepted");
     const drained = await waitFor(
@@ -147,6 +163,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     );
     const endedAt = Date.now();
     figures.rss_end_mb = Math.round((env.rssKb() ?? 0) / 1024);
+    await snapshot("after the drain");
+    // The heap used after each full GC (test/scale/mem-probe.mjs): growth here is a leak, RSS alone is not.
+    Object.assign(figures, heapFigures(readMemSamples(env.memFile), startedAt, loadEndedAt));
     figures.rss_peak_mb = Math.round(Math.max(figures.rss_start_mb, ...rss.map(([, mb]) => mb)));
     const slope = rssSlope(rss);
     if (slope !== null) figures.rss_slope_mb_per_h = Math.round(slope * 10) / 10;
@@ -346,14 +365,5 @@ function summarize(
  * hour; null with fewer than 6 samples left.
  */
 export function rssSlope(series: Array<[number, number]>): number | null {
-  if (!series.length) return null;
-  const end = series[series.length - 1]![0];
-  const pts = series.filter(([t]) => t >= end / 5);
-  if (pts.length < 6) return null;
-  const n = pts.length;
-  const mx = pts.reduce((a, [t]) => a + t, 0) / n;
-  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
-  const num = pts.reduce((a, [t, y]) => a + (t - mx) * (y - my), 0);
-  const den = pts.reduce((a, [t]) => a + (t - mx) ** 2, 0);
-  return den === 0 ? 0 : (num / den) * 3_600_000;
+  return trendPerHour(series);
 }
