@@ -135,6 +135,7 @@ try {
   const promptMs: number[] = [];
   const swapMs: number[] = [];
   const carriedMs: number[] = [];
+  const carriedGapMs: number[] = [];
   const preMs: number[] = [];
   const gapMs: number[] = [];
   const goneMs: number[] = [];
@@ -163,6 +164,12 @@ try {
       "bare carried prompt submitted",
     );
     carriedMs.push(Number(cups.file.split("-")[0]) / 1e6 - t1);
+    // The same start's own SessionStart → UserPromptSubmit, like for like with the swap's "resent" step
+    // (docs/notes/launch-prompt-gap.md: not the difference of two starts' medians).
+    const cstart = readSpool(spool).find(
+      (e) => e.hook_event_name === "SessionStart" && Number(e.file.split("-")[0]) / 1e6 >= t1,
+    );
+    if (cstart) carriedGapMs.push((Number(cups.file.split("-")[0]) - Number(cstart.file.split("-")[0])) / 1e6);
     await waitFor(
       () =>
         readSpool(spool).some(
@@ -249,7 +256,9 @@ try {
     `bare SIGTERM of an idle CLI: process exited median ${median(termProcMs)} ms, tmux pane dead median ${median(termPaneMs)} ms after the signal`,
   );
   out(`swap started → old CLI gone (locked + checkpointed + turn_ended + exited): median ${median(goneMs)} ms`);
-  out(`new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms`);
+  out(
+    `new CLI's SessionStart → the resend's UserPromptSubmit: median ${median(gapMs)} ms; a bare start carrying a prompt, its SessionStart → its UserPromptSubmit: median ${median(carriedGapMs)} ms`,
+  );
   out(
     `hook-to-state latency (hook file → row updated, ${lat.length} events): median ${median(lat)} ms, p95 ${quantile(lat, 0.95)} ms, max ${quantile(lat, 1)} ms`,
   );
