@@ -632,14 +632,21 @@ export class SessionService {
     const { patch, signals } = applyHookEvent(row, ev);
     // All or nothing: a full disk (SQLITE_FULL) leaves none of it written, and the spool keeps the event and
     // applies it again once the store takes writes (spool.ts), so nothing is half applied or recorded twice.
-    this.store.db.transaction(() => {
+    // Once only: a file applied before a crash, still in the spool at the next start, is not applied again.
+    const fresh = this.store.db.transaction(() => {
+      if (!this.store.markSpoolApplied(ev.file, this.clock.now())) return false;
       this.store.updateSession(row.name, patch, this.clock.now());
       this.event(`hook.${ev.event}`, row.name, ev.account, {
         ...summarize(ev.payload),
         ...(ev.launch ? { launch: ev.launch } : {}),
       });
       if (signals.some((sig) => sig.kind === "prompt_submitted")) this.store.recordPrompt(ev.ts, row.name, ev.account);
+      return true;
     })();
+    if (!fresh) {
+      this.log.info({ session: row.name, file: ev.file }, "hook event applied before a restart: not applied again");
+      return;
+    }
     for (const sig of signals) {
       if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);
       for (const l of this.listeners) {

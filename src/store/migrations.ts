@@ -179,4 +179,13 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE tasks ADD COLUMN pin_box TEXT;
   `,
+  // 11: hook events applied, by spool file name, written in the transaction that applies one: a file the
+  // daemon applied but had not yet removed when it died (SIGKILL) is skipped when the spool is drained again
+  // at the next start, instead of applied twice (chaos seed 424242: a Stop recorded twice). Pruned after a day.
+  `
+  CREATE TABLE spool_applied (
+    file TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -87,11 +87,16 @@ export function pruneDir(dir: string, now: number, maxAgeMs: number, maxFiles: n
 export interface RetentionReport {
   events: number;
   prompts: number;
+  /** applied-spool-file records older than a day (spool_applied: the once-only guard needs only recent ones) */
+  spoolApplied: number;
   spoolBad: number;
   processed: number;
   rejected: number;
   outbox: number;
 }
+
+/** How long an applied spool file is remembered: far longer than a file can wait in the spool for a restart. */
+export const SPOOL_APPLIED_KEEP_MS = 24 * 3_600_000;
 
 export class RetentionService {
   private job: Cron | null = null;
@@ -115,6 +120,7 @@ export class RetentionService {
     const r: RetentionReport = {
       events: this.store.pruneEvents(now - p.events, p.events_max_rows),
       prompts: this.store.prunePrompts(now - p.prompts),
+      spoolApplied: this.store.pruneSpoolApplied(now - SPOOL_APPLIED_KEEP_MS),
       spoolBad: pruneDir(this.dirs.spoolBad, now, p.spool_bad, p.max_files),
       processed: pruneDir(this.dirs.processed, now, p.inbox_done, p.max_files),
       rejected: pruneDir(this.dirs.rejected, now, p.inbox_done, p.max_files),

@@ -259,6 +259,17 @@ export class Store {
     };
     return r.n;
   }
+  /**
+   * Records spool file `file` as applied at `at` (call inside the transaction that applies it): false when it
+   * was already, i.e. the event must not be applied again.
+   */
+  markSpoolApplied(file: string, at: number): boolean {
+    return this.q("INSERT OR IGNORE INTO spool_applied (file, at) VALUES (?, ?)").run(file, at).changes > 0;
+  }
+  /** Forgets applied spool files recorded before `before` (ms); returns how many. */
+  pruneSpoolApplied(before: number): number {
+    return this.q("DELETE FROM spool_applied WHERE at < ?").run(before).changes;
+  }
   /** Deletes prompts older than `before` (ms); returns how many. */
   prunePrompts(before: number): number {
     return this.q("DELETE FROM prompts WHERE ts < ?").run(before).changes;

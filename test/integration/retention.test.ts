@@ -138,13 +138,29 @@ describe("RetentionService on real files", () => {
     assert.deepEqual(readdirSync(dirs.rejected), ["fresh.md"]);
     assert.deepEqual(readdirSync(dirs.outbox).sort(), ["a-dir", "result-new.md"]);
     assert.ok(existsSync(target), "a symlink's target is never touched");
-    assert.deepEqual(r, { events: 700, prompts: 10, spoolBad: 1, processed: 3, rejected: 2, outbox: 2 });
+    assert.deepEqual(r, {
+      events: 700,
+      prompts: 10,
+      spoolApplied: 0,
+      spoolBad: 1,
+      processed: 3,
+      rejected: 2,
+      outbox: 2,
+    });
     const ev = store.tailEvents(1, { kindPrefix: "retention." })[0];
     assert.equal(ev?.kind, "retention.pruned");
     assert.deepEqual(ev?.data, { ...r });
     // A second pass finds nothing more (the event it wrote is young), and a missing dir is no error.
     rmSync(dirs.spoolBad, { recursive: true });
-    assert.deepEqual(svc.runOnce(), { events: 1, prompts: 0, spoolBad: 0, processed: 0, rejected: 0, outbox: 0 });
+    assert.deepEqual(svc.runOnce(), {
+      events: 1,
+      prompts: 0,
+      spoolApplied: 0,
+      spoolBad: 0,
+      processed: 0,
+      rejected: 0,
+      outbox: 0,
+    });
   });
 });
 
