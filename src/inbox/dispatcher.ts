@@ -22,6 +22,11 @@ export const OUTBOX_RETRY_MS = 5000;
 
 /** How long a task whose send gave up waiting for its UserPromptSubmit waits for a late hook before a retry. */
 const UNCONFIRMED_GRACE_MS = 120_000;
+/** How long a task whose send was unsure waits for a late hook once its session is gone (spool lag under load). */
+const GONE_HOOK_GRACE_MS = 10_000;
+
+/** How a send of a task's prompt ended; `unsure`: it threw mid-way, so the prompt may have gone in. */
+type SendOutcome = { ok: true } | { ok: false; reason: string; unsure?: boolean };
 
 export interface DispatchSettings {
   min: number;
@@ -249,7 +254,7 @@ export class Dispatcher {
     this.pool.setOp(session, "sending");
     const now = this.clock.now();
     let task: TaskRow | undefined;
-    let result: { ok: true } | { ok: false; reason: string };
+    let result: SendOutcome;
     try {
       if (!this.tasks.start(taskId, session, row?.account ?? null, now)) return;
       task = this.tasks.get(taskId)!;
@@ -261,7 +266,9 @@ export class Dispatcher {
       });
       result = r.ok ? { ok: true } : r;
     } catch (e) {
-      result = { ok: false, reason: errorMessage(e) };
+      // Thrown mid-send (tmux killed, the pane gone): Enter may have gone in and the CLI taken the prompt
+      // (chaos seed 424242: its hook came 0.2 s after the retry, and the task was answered twice).
+      result = { ok: false, reason: errorMessage(e), unsure: true };
     } finally {
       // The UserPromptSubmit handler usually released it already, so a limit swap is never refused. Only
       // this dispatch's own hold: a later one's is the later one's.
@@ -272,7 +279,7 @@ export class Dispatcher {
     if (task && this.started) this.afterSend(task, session, result);
   }
 
-  private afterSend(task: TaskRow, session: string, r: { ok: true } | { ok: false; reason: string }): void {
+  private afterSend(task: TaskRow, session: string, r: SendOutcome): void {
     const cur = this.tasks.get(task.id);
     if (!cur || cur.state !== "running" || cur.session !== session || cur.submittedAt !== null) return;
     const now = this.clock.now();
@@ -287,7 +294,7 @@ export class Dispatcher {
     // Enter went in but the hook has not come: the prompt is probably in (the hook late under load; the
     // hour-long soak, seed 804754, had tasks answered twice this way). Wait for the hook a while longer
     // on this session instead of sending the task again elsewhere (watch() gives up after the grace).
-    if (r.reason === NOT_CONFIRMED) {
+    if (r.reason === NOT_CONFIRMED || r.unsure) {
       this.unconfirmed.set(cur.id, now);
       this.layer.event("task.unconfirmed", session, row?.account ?? null, {
         id: cur.id,
@@ -575,9 +582,13 @@ export class Dispatcher {
       const row = this.layer.get(session);
       if (this.pool.op(session) === "sending") continue;
       let why: string | null = null;
-      if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed")
+      if (!row || !this.pool.has(session) || row.state === "stopped" || row.state === "failed") {
+        // A send that gave up unsure whether the prompt went in: its hook may still be in the spool (written
+        // before the session went); a few seconds for it before the task runs again elsewhere.
+        const since = this.unconfirmed.get(t.id);
+        if (!t.submittedAt && since !== undefined && now - since < GONE_HOOK_GRACE_MS) continue;
         why = `session ${session} is gone`;
-      else if (!t.submittedAt) {
+      } else if (!t.submittedAt) {
         const since = this.unconfirmed.get(t.id);
         if (since !== undefined && now - since < UNCONFIRMED_GRACE_MS) continue;
         why =

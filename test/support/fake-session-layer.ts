@@ -58,6 +58,7 @@ export class FakeSessionLayer implements SessionLayer {
         this.log.push(`send:${name}:${text}`);
         if (this.autoSubmit)
           this.emit(name, { kind: "prompt_submitted", prompt: text, account: this.rows.get(name)?.account ?? "a" });
+        if (this.sendThrows) throw new Error(this.sendThrows);
         return this.sendOk ? { ok: true, confirmedAt: this.clock.now() } : { ok: false, reason: this.sendFailReason };
       },
     };
@@ -72,6 +73,8 @@ export class FakeSessionLayer implements SessionLayer {
   private readonly listeners = new Set<(s: SessionSignal) => void>();
   private readonly typed = new Map<string, string>();
   sendOk = true;
+  /** a send throws this (tmux failing mid-send) when set */
+  sendThrows: string | null = null;
   /** why a send fails when sendOk is false (the input module's words) */
   sendFailReason = "the text did not show in the input box";
   /** stamps rows' updatedAt, as the store does */

@@ -258,6 +258,21 @@ describe("dispatcher", () => {
     assert.equal(sends().length, 1);
   });
 
+  it("a send that threw mid-way (tmux killed) waits for a late hook: the prompt had gone in, the task is not run twice", async () => {
+    layer.sendThrows = "tmux capture-pane failed: no server running on /tmp/tmux-0/x";
+    layer.autoSubmit = false;
+    add("t");
+    await d.start();
+    await clock.advanceUntil(() => kinds("t").includes("task.unconfirmed"), 5000, "unsure send");
+    assert.equal(tasks.get("t")!.state, "running", "not queued again at once");
+    layer.sendThrows = null;
+    await clock.advanceAsync(200);
+    layer.emit("auto-01", { kind: "prompt_submitted", prompt: "prompt of t", account: "a" });
+    layer.emit("auto-01", { kind: "turn_done", message: "answered" });
+    await clock.advanceUntil(() => tasks.get("t")!.state === "done", 5000, "done");
+    assert.equal(sends().length, 1, "sent once");
+  });
+
   it("a send that gave up waiting for its hook is retried once the grace is over and no hook came", async () => {
     await startUnconfirmed("t");
     clock.advance(109_000); // its ticks fire at once (one dispatch tick runs, the others fold into it)
