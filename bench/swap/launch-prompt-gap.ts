@@ -29,16 +29,19 @@ import { startStandInApi } from "../../test/support/stand-in-api.js";
 import { claudeBinary, cliEnv, makeAccountHome, removeDir } from "../../test/support/real-cli.js";
 import { waitFor } from "../../test/support/wait.js";
 import { HOOK_SCRIPT, HOOK_TIMEOUT_S, writeHookFiles } from "../../src/sessions/hook-script.js";
+import { DEFAULT_CONTINUE_NOTE } from "../../src/config/schema.js";
 import { writeStatusLineFiles } from "../../src/claude/status-line-files.js";
 import { processEnded, processStart } from "../../src/sessions/swap-process-exit.js";
 import { machine, median, quantile } from "../scale-report.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
-type Variant = "min" | "hooks" | "status" | "both" | "fresh" | "none" | "refused" | "respawn" | "swaplike" | "noprompt";
-const VARIANTS = (process.env.VARIANTS ?? "min,hooks,status,both,fresh,none,refused,respawn,swaplike,noprompt").split(
-  ",",
-) as Variant[];
+type Variant =
+  "min" | "hooks" | "status" | "both" | "fresh" | "none" | "refused" | "respawn" | "swaplike" | "noprompt" | "note";
+const VARIANTS = (
+  process.env.VARIANTS ?? "min,hooks,status,both,fresh,none,refused,respawn,swaplike,noprompt,note"
+).split(",") as Variant[];
 const TOKEN = "sk-ant-oat01-probe";
+const reEscape = (s: string) => s.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
 const root = mkdtempSync(join(tmpdir(), "cf-gap-"));
@@ -109,6 +112,7 @@ try {
     respawn: settingsMin,
     swaplike: settingsBoth,
     noprompt: settingsMin,
+    note: settingsMin,
   };
   // respawn and swaplike start their CLI as a swap does: `respawn-pane -k` in a pane kept after its
   // previous CLI ended (remain-on-exit), not in a new tmux session.
@@ -211,7 +215,8 @@ try {
       })
       .join("");
   // The stand-in answers "ANSWER: <the user message>"; after a refusal that message is "<refused>\n<prompt>".
-  const answered = (conv: string, prompt: string) => new RegExp(`ANSWER: [^"]*${prompt}`).test(transcript(conv));
+  const answered = (conv: string, prompt: string) =>
+    new RegExp(`ANSWER: [^"]*${reEscape(prompt)}`).test(transcript(conv));
   const refusals = (conv: string) => transcript(conv).split('"isApiErrorMessage":true').length - 1;
   await start("min", id, ["--session-id", id], "probe conversation");
   // The "refused" variant's own conversation: each of its starts resumes it after a refused turn.
@@ -236,7 +241,9 @@ try {
         await start(v, conv, ["--resume", conv], `refused prompt ${i + 1}`, true);
         api.clearCap(token);
       }
-      const r = (await start(v, conv, ["--resume", conv], `probe ${v} ${i + 1}`))!;
+      // note: the swap's own launch prompt (the default continue note), longer than the others.
+      const text = v === "note" ? `${DEFAULT_CONTINUE_NOTE} (probe ${i + 1})` : `probe ${v} ${i + 1}`;
+      const r = (await start(v, conv, ["--resume", conv], text))!;
       (rows[v] ??= []).push(r);
       out(
         `round ${i + 1} ${v.padEnd(6)}: spawn→SessionStart ${Math.round(r.spawnToStart)} ms, SessionStart→UserPromptSubmit ${Math.round(r.startToSubmit)} ms, spawn→request ${Math.round(r.spawnToRequest)} ms`,
