@@ -20,7 +20,7 @@
 // Run: node --import tsx bench/swap/launch-prompt-gap.ts
 //      (ROUNDS=8, VARIANTS=min,hooks,status,both,fresh,none,refused,respawn,swaplike,noprompt; needs tmux)
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -269,7 +269,10 @@ try {
     );
   }
 } finally {
+  // tmux 3.3 leaves its socket file behind after kill-server.
+  const sock = tmux("display-message", "-p", "-t", "=keep:", "#{socket_path}").out.trim();
   tmux("kill-server");
+  if (sock) rmSync(sock, { force: true });
   await api.close();
   removeDir(root);
 }
