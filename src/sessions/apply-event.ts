@@ -32,6 +32,10 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       }
       const tp = str(p, "transcript_path");
       if (tp) patch.transcriptPath = tp;
+      // `/clear` starts an empty conversation: a prompt refused in the old one is not owed in it (a pool
+      // session is cleared between tasks, and a refused task's prompt left here was resent by the next hard
+      // swap while the dispatcher ran the task again elsewhere: chaos seed 424242, a task answered twice).
+      if (source === "clear") patch.failedPrompt = null;
       patch.started = true;
       setState("idle");
       break;

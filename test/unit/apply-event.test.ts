@@ -64,6 +64,18 @@ describe("applyHookEvent: SessionStart", () => {
     });
   }
 
+  it("clear drops a refused prompt of the old conversation (nothing is owed in the new one); resume keeps it", () => {
+    const cleared = applyHookEvent(
+      row({ failedPrompt: "p1" }),
+      ev("SessionStart", { session_id: "B", source: "clear" }),
+    );
+    assert.equal(cleared.patch.failedPrompt, null);
+    for (const source of ["resume", "startup", "compact"]) {
+      const kept = applyHookEvent(row({ failedPrompt: "p1" }), ev("SessionStart", { session_id: "A", source }));
+      assert.equal(kept.patch.failedPrompt, undefined, source);
+    }
+  });
+
   it("clear changes the claude session id away from the row's", () => {
     const { patch } = applyHookEvent(
       row({ claudeSessionId: "A" }),
