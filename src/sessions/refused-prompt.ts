@@ -107,6 +107,40 @@ export function refusalRecorded(jsonl: string, prompt: string): boolean {
   return s.refusedLast && s.prompts.some((p) => sameText(p, prompt));
 }
 
+/**
+ * Pure: the conversation has answered `prompt`: its last user prompt got a real answer and is `prompt`
+ * itself, or the continue `note` sent in its place right after it (a swap carries the note when the
+ * conversation still holds the refused prompt; the prompt's own turn then has only refusals). Trailing
+ * whitespace ignored. Used before continuing a turn after a restart: a CLI that answered and died before
+ * its Stop hook left the row saying "unanswered" (soak seed 271828: the prompt typed again, answered twice).
+ */
+export function answeredInTranscript(jsonl: string, prompt: string, note: string): boolean {
+  const lines = jsonl.split("\n");
+  let answer: Record<string, unknown> | null = null; // the last real assistant line after the user text reached
+  let lastPrompt: string | null = null; // the answered last prompt, once found
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const o = parseLine(lines[i]!);
+    if (!o || o.isSidechain === true) continue;
+    if (o.type === "assistant") {
+      if (!isSyntheticError(o) && lastPrompt === null) answer ??= o;
+      continue;
+    }
+    if (o.type !== "user" || o.isMeta === true) continue;
+    const text = contentText((o.message as { content?: unknown } | undefined)?.content);
+    if (text === null) continue; // a tool result: part of the turn
+    if (/^\s*<(?:command-name|local-command-[a-z]+|command-message)>/.test(text)) continue;
+    if (lastPrompt === null) {
+      if (!answer || isToolCall(answer)) return false; // the last prompt is not answered
+      if (sameText(text, prompt)) return true;
+      if (!sameText(text, note)) return false;
+      lastPrompt = text; // the note: answered for the prompt just before it?
+      continue;
+    }
+    return sameText(text, prompt);
+  }
+  return false;
+}
+
 /** Pure: the last of unansweredPrompts, or null. */
 export function unansweredPrompt(jsonl: string): string | null {
   return unansweredPrompts(jsonl).at(-1) ?? null;

@@ -6,7 +6,7 @@ import { errorMessage } from "../util/errors.js";
 import { pollUntil } from "../util/wait.js";
 import type { Logger } from "../util/log.js";
 import type { SessionService } from "./session-service.js";
-import { resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
+import { answeredInTranscript, readTranscriptTail, resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
 export interface PendingRecovery {
@@ -115,6 +115,15 @@ export async function continueAfterRecreate(
     // so by the new CLI's SessionStart they are all in.
     const now = sessions.get(before.name);
     if (!now?.lastPrompt || now.lastPromptAnswered || (now.state !== "idle" && now.state !== "parked")) return;
+    // A CLI that answered and died before its Stop hook: the transcript shows the answer, nothing is owed.
+    const tail = readTranscriptTail(now.transcriptPath);
+    if (tail !== null && answeredInTranscript(tail, now.lastPrompt, swap.continue_note)) {
+      sessions.updateRow(before.name, { lastPromptAnswered: true, failedPrompt: null });
+      sessions.event("session.continue_not_needed", before.name, null, {
+        why: "the transcript shows the prompt answered (its Stop was lost with the CLI)",
+      });
+      return;
+    }
     debt = { prompt: now.failedPrompt ?? now.lastPrompt, lastPromptAt: now.lastPromptAt, why: "" };
     if (!free) {
       debt.why = `held by ${sessions.lockedBy(before.name) ?? "another operation"} for ${HOLD_WAIT_MS / 1000} s`;

@@ -175,6 +175,23 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
       { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ok" }] } },
       { type: "user", message: { role: "user", content: "soak-p000017" } },
     ]);
+  it("the CLI answered (the continue note standing for the prompt) and died before its Stop: nothing is sent again", async () => {
+    const p = transcript([
+      { type: "user", message: { role: "user", content: "soak-p000017" } },
+      {
+        type: "assistant",
+        message: { model: "<synthetic>", content: [{ type: "text", text: "limit" }] },
+        isApiErrorMessage: true,
+      },
+      { type: "user", message: { role: "user", content: NOTE } },
+      { type: "assistant", message: { role: "assistant", content: [{ type: "text", text: "ANSWER: soak-p000017" }] } },
+    ]);
+    const r = await run(p);
+    assert.deepEqual(r.sent, [], "not typed again (soak seed 271828: answered twice)");
+    assert.equal(r.row.lastPromptAnswered, true);
+    assert.deepEqual(r.parked, []);
+  });
+
   it("another operation holds the session: waits for it to let go, then continues (it was dropped)", async () => {
     const r = await run(holding(), { heldBy: "swap", releaseAfterMs: 20_000 });
     assert.deepEqual(r.sent, [NOTE]);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
+  answeredInTranscript,
   refusalRecorded,
   resendFor,
   transcriptHoldsRefused,
@@ -147,5 +148,35 @@ describe("refusalRecorded", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("answeredInTranscript (a CLI that answered and died before its Stop)", () => {
+  const NOTE = "Continue where you left off.";
+  const refusal = assistant("You've hit your session limit", "<synthetic>", { isApiErrorMessage: true });
+  it("the prompt itself answered", () => {
+    const t = [user("p0"), assistant("A0"), user("p1"), assistant("ANSWER: p1"), sys].join("\n");
+    assert.equal(answeredInTranscript(t, "p1", NOTE), true);
+  });
+  it("the continue note answered right after the refused prompt stands for it (soak seed 271828)", () => {
+    const t = [user("p1"), refusal, user(NOTE), assistant("ANSWER: p1"), ""].join("\n");
+    assert.equal(answeredInTranscript(t, "p1", NOTE), true);
+    const twice = [user("p1"), refusal, user(NOTE), refusal, user(NOTE), assistant("ANSWER: p1")].join("\n");
+    assert.equal(answeredInTranscript(twice, "p1", NOTE), false, "an earlier note, not the prompt, before it");
+  });
+  it("not answered: refused, cut in a tool call, another prompt last, a note for another prompt, nothing", () => {
+    assert.equal(answeredInTranscript([user("p1"), refusal].join("\n"), "p1", NOTE), false);
+    const tool = JSON.stringify({
+      type: "assistant",
+      message: { model: "m", content: [{ type: "tool_use", id: "t", name: "Bash", input: {} }] },
+    });
+    assert.equal(answeredInTranscript([user("p1"), tool].join("\n"), "p1", NOTE), false);
+    assert.equal(
+      answeredInTranscript([user("p1"), assistant("A"), user("p2"), assistant("B")].join("\n"), "p1", NOTE),
+      false,
+    );
+    assert.equal(answeredInTranscript([user("p0"), refusal, user(NOTE), assistant("A")].join("\n"), "p1", NOTE), false);
+    assert.equal(answeredInTranscript("", "p1", NOTE), false);
+    assert.equal(answeredInTranscript([user("p1")].join("\n"), "p1", NOTE), false);
   });
 });
