@@ -3,7 +3,7 @@
 // declare a `claude` bin, so which one `node_modules/.bin/claude` points at depends on npm's install
 // order; tests never use it. Each version gets a folder of its own holding a `claude` symlink to that
 // package's native binary, so a test can put it on PATH as `claude` too.
-import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, realpathSync, symlinkSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,8 +27,10 @@ export function selectedCli(): CliVersion {
  * Throws when that package is not installed.
  */
 export function cliBinary(which: CliVersion = selectedCli()): string {
-  const target = join(PACKAGE_DIR[which], "bin", "claude.exe");
-  if (!existsSync(target)) throw new Error(`Claude Code (${which}) is not installed at ${target}: run npm ci`);
+  const packaged = join(PACKAGE_DIR[which], "bin", "claude.exe");
+  if (!existsSync(packaged)) throw new Error(`Claude Code (${which}) is not installed at ${packaged}: run npm ci`);
+  // The real path, so checkouts sharing one node_modules (git worktrees with it symlinked) agree on it.
+  const target = realpathSync(packaged);
   const dir = join(REPO, "node_modules", ".cf-cli", which);
   const link = join(dir, "claude");
   mkdirSync(dir, { recursive: true });
@@ -39,7 +41,12 @@ export function cliBinary(which: CliVersion = selectedCli()): string {
     /* not there yet */
   }
   if (current !== target) {
-    if (current !== null) unlinkSync(link);
+    try {
+      if (current !== null) unlinkSync(link);
+    } catch (e) {
+      // Another test process replaced it at the same moment.
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
     try {
       symlinkSync(target, link);
     } catch (e) {
