@@ -62,6 +62,7 @@ import { RetentionService } from "./store/retention.js";
 import { Store } from "./store/store.js";
 import { realExec, type Exec } from "./tmux/exec.js";
 import { Tmux } from "./tmux/tmux.js";
+import { tmuxPane, type Pane } from "./tmux/pane.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { CfError, errorMessage } from "./util/errors.js";
 import { ensurePrivateDir } from "./util/fs-atomic.js";
@@ -89,6 +90,8 @@ export class Daemon {
   /** failed durable writes (a full disk): an event each, the latest in status */
   readonly writeFailures: WriteFailureWatch;
   readonly tmux: Tmux;
+  /** the sessions' panes over `tmux` (tmux/pane.ts): what every service but the sessions' lifecycle gets */
+  readonly pane: Pane;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   readonly spool: Spool;
@@ -152,6 +155,7 @@ export class Daemon {
     this.launchFiles = opened.launchFiles;
     this.logins = opened.logins;
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
+    this.pane = tmuxPane(this.tmux);
     this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
     const boxLog = this.log.child({ component: "box" });
     this.boxSync =
@@ -214,6 +218,7 @@ export class Daemon {
       {
         store: this.store,
         tmux: this.tmux,
+        pane: this.pane,
         accounts: this.accounts,
         chooser: this.chooser,
         clock: this.clock,
@@ -245,6 +250,7 @@ export class Daemon {
       cp.keep,
       cp.scrollbackLines,
       this.sessions,
+      this.pane,
       this.clock,
       this.log.child({ component: "checkpoint" }),
     );
@@ -252,6 +258,7 @@ export class Daemon {
     this.swaps = new SwapService(
       {
         sessions: this.sessions,
+        pane: this.pane,
         store: this.store,
         accounts: this.accounts,
         chooser: this.chooser,
@@ -273,6 +280,7 @@ export class Daemon {
     this.limits = new LimitReactor(
       {
         sessions: this.sessions,
+        pane: this.pane,
         accounts: this.accounts,
         swaps: this.swaps,
         chooser: this.chooser,
@@ -299,6 +307,7 @@ export class Daemon {
     this.inbox = new InboxService(c, {
       store: this.store,
       sessions: this.sessions,
+      pane: this.pane,
       clock: this.clock,
       log: this.log,
       // The same for the pool: die after a task is marked running, before its prompt is typed.
@@ -342,7 +351,7 @@ export class Daemon {
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
     });
     this.eventFeeds.push(this.store.onEvent((e) => this.notify.onEvent(e)));
-    this.api = new ControlApi(this.store, this.sessions, this.accounts, this.clock, {
+    this.api = new ControlApi(this.store, this.sessions, this.pane, this.accounts, this.clock, {
       notify: this.notify,
       tasks: this.inbox.plugin(),
       schedules: () => this.schedules.list(),
@@ -526,6 +535,7 @@ export class Daemon {
     const recovery = new SwapRecovery(
       this.store,
       this.sessions,
+      this.pane,
       this.clock,
       this.log.child({ component: "recovery" }),
       () => this.config.swap,

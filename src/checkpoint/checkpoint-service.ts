@@ -1,19 +1,18 @@
 import { Cron } from "croner";
 import type { SessionRow } from "../store/types.js";
-import type { Tmux } from "../tmux/tmux.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { buildCheckpoint, type Checkpoint, CheckpointFiles } from "./checkpoint.js";
 
 /**
- * What checkpoints need of the sessions (SessionService provides it): their rows, the pane, the event log.
+ * What checkpoints need of the sessions (SessionService provides it): their rows, the event log.
  * A narrow interface so checkpoint/ does not import sessions/ (sessions/swap.ts imports checkpoint/).
  */
 export interface CheckpointSessions {
   get(name: string): SessionRow | undefined;
   list(): SessionRow[];
-  readonly tmux: Pick<Tmux, "capture">;
   event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
 }
 
@@ -27,6 +26,8 @@ export class CheckpointService {
     keep: number,
     private scrollbackLines: number,
     private readonly sessions: CheckpointSessions,
+    /** the sessions' panes, whose text a checkpoint keeps */
+    private readonly pane: Pick<Pane, "capture">,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -69,9 +70,8 @@ export class CheckpointService {
     if (!row) throw new CfError("no_such_session", `no session named ${name}`);
     let pane: Checkpoint["pane"];
     try {
-      const visible = await this.sessions.tmux.capture(name);
-      const scrollback =
-        this.scrollbackLines > 0 ? await this.sessions.tmux.capture(name, this.scrollbackLines) : visible;
+      const visible = await this.pane.capture(name);
+      const scrollback = this.scrollbackLines > 0 ? await this.pane.capture(name, this.scrollbackLines) : visible;
       pane = { visible, scrollback };
     } catch {
       pane = null; // no tmux session right now: the store still knows enough to restore

@@ -3,6 +3,7 @@ import type { AccountService } from "../accounts/account-service.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow, SwapRow } from "../store/types.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { checkPromptText } from "../claude/prompt-text.js";
 import { checkCommand } from "../sessions/cli-input.js";
@@ -121,6 +122,8 @@ export class ControlApi {
   constructor(
     private readonly store: Store,
     private readonly sessions: SessionService,
+    /** the sessions' panes: `session get` shows the last lines */
+    private readonly pane: Pick<Pane, "capture">,
     private readonly accounts: AccountService,
     private readonly clock: Clock,
     readonly plugins: ControlPlugins = {},
@@ -171,7 +174,7 @@ export class ControlApi {
     if (!s || !this.sessions.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
     let pane: string | null;
     try {
-      const text = await this.sessions.tmux.capture(name);
+      const text = await this.pane.capture(name);
       // Rows are padded to the pane's width, and the blank rows below the CLI's input box are not
       // "the last lines" anyone wants: both go before counting.
       const rows = text.split("\n").map((l) => l.trimEnd());

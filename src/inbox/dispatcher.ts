@@ -12,6 +12,7 @@ import { lastAssistantText } from "../claude/transcript.js";
 import { writeResult } from "./outbox.js";
 import type { Pool, SessionLayer } from "./pool.js";
 import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryPolicy } from "./task-outcome.js";
+import type { Pane } from "../tmux/pane.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow, WorktreeInfo } from "./task-types.js";
 import { TaskWaits } from "./task-waits.js";
@@ -97,6 +98,8 @@ export class Dispatcher {
     private readonly tasks: TaskStore,
     private readonly pool: Pool,
     private readonly layer: SessionLayer,
+    /** the sessions' panes (a task's permission dialog is read and answered there) */
+    pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">,
     private readonly clock: Clock,
     private readonly log: Logger,
     private settings: DispatchSettings,
@@ -104,7 +107,7 @@ export class Dispatcher {
     faults: { onDispatched?: (taskId: string) => void } = {},
   ) {
     this.onDispatched = faults.onDispatched ?? null;
-    this.waits = new TaskWaits(tasks, layer, clock, log, () => this.settings.confirmTimeoutMs);
+    this.waits = new TaskWaits(tasks, layer, pane, clock, log, () => this.settings.confirmTimeoutMs);
   }
 
   configure(s: Partial<DispatchSettings>): void {

@@ -5,6 +5,7 @@ import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
 import type { EnqueueInput } from "../control/control-api.js";
 import type { Store } from "../store/store.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -24,6 +25,8 @@ import { removeWorktree, worktreeDirs } from "./worktree.js";
 export interface InboxDeps {
   store: Store;
   sessions: SessionLayer;
+  /** the sessions' panes (the pool's interrupt and /clear, a task's permission dialog) */
+  pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">;
   clock: Clock;
   log: Logger;
   /** the daemon user's home (never an allowed project); default os.homedir() */
@@ -77,6 +80,7 @@ export class InboxService {
     this.worktreeDir = pathsFor(config).worktreeDir;
     this.pool = new Pool(
       deps.sessions,
+      deps.pane,
       this.tasks,
       deps.clock,
       deps.log.child({ component: "pool" }),
@@ -89,6 +93,7 @@ export class InboxService {
       this.tasks,
       this.pool,
       deps.sessions,
+      deps.pane,
       deps.clock,
       deps.log.child({ component: "dispatcher" }),
       this.settings(config),

@@ -7,6 +7,7 @@ import type { SessionRow } from "../store/types.js";
 import type { SessionSignal } from "../sessions/signals.js";
 import type { LockResult, SessionOp } from "../sessions/session-locks.js";
 import type { SessionSpec } from "../sessions/types.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -30,11 +31,6 @@ export interface SessionLayer {
   readonly prompts: {
     send(name: string, text: string, opts: { confirmTimeoutMs?: number }): Promise<SendResult>;
     readonly input: Pick<CliInput, "command">;
-  };
-  readonly tmux: {
-    sendKeys(name: string, ...keys: string[]): Promise<void>;
-    sendLiteral(name: string, text: string): Promise<void>;
-    capture(name: string): Promise<string>;
   };
   event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
 }
@@ -62,6 +58,8 @@ export class Pool {
 
   constructor(
     private readonly layer: SessionLayer,
+    /** the sessions' panes: Escape to interrupt a turn, whether the CLI still shows one running */
+    private readonly pane: Pick<Pane, "capture" | "sendKeys">,
     private readonly store: TaskStore,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -237,10 +235,9 @@ export class Pool {
     const holder = this.layer.lockedBy(name);
     const lock = holder ? null : this.layer.tryLock(name, "interrupt");
     try {
-      const tmux = this.layer.tmux;
-      await tmux.sendKeys(name, "Escape");
+      await this.pane.sendKeys(name, "Escape");
       const calm = await pollUntil(
-        async () => !classifyPane(await tmux.capture(name).catch(() => ""), this.clock.now()).busy,
+        async () => !classifyPane(await this.pane.capture(name).catch(() => ""), this.clock.now()).busy,
         { clock: this.clock, timeoutMs: INTERRUPT_TIMEOUT_MS, intervalMs: 100 },
       );
       if (holder && holder !== "dispatch") return !!calm;
@@ -291,7 +288,6 @@ export class Pool {
   }
 
   private async clear(name: string): Promise<boolean> {
-    const tmux = this.layer.tmux;
     const cleared = this.layer.waitForSignal(
       name,
       (s) => s.signal.kind === "session_start" && s.signal.source === "clear",
@@ -307,7 +303,7 @@ export class Pool {
     });
     if (!r.ok || (await cleared) === null) return false;
     // The CLI keeps its spinner up for a moment after /clear; keys typed then are taken late.
-    await pollUntil(async () => !classifyPane(await tmux.capture(name), this.clock.now()).busy, {
+    await pollUntil(async () => !classifyPane(await this.pane.capture(name), this.clock.now()).busy, {
       clock: this.clock,
       timeoutMs: 3000,
       intervalMs: 50,

@@ -18,6 +18,7 @@ import {
   type PermissionDialog,
 } from "../sessions/permission-dialog.js";
 import { readInputState } from "../sessions/cli-input.js";
+import type { Pane } from "../tmux/pane.js";
 import type { SessionLayer } from "./pool.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow } from "./task-types.js";
@@ -116,6 +117,8 @@ export class TaskWaits {
   constructor(
     private readonly tasks: TaskStore,
     private readonly layer: SessionLayer,
+    /** the sessions' panes: the dialog read, its answer key typed */
+    private readonly pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly confirmTimeoutMs: () => number,
@@ -146,7 +149,7 @@ export class TaskWaits {
       if (!looks && !this.waits.has(t.id)) continue;
       let pane: string;
       try {
-        pane = await this.layer.tmux.capture(t.session);
+        pane = await this.pane.capture(t.session);
       } catch {
         continue;
       }
@@ -219,8 +222,7 @@ export class TaskWaits {
       );
     this.answering.add(t.id);
     try {
-      const tmux = this.layer.tmux;
-      const read = async () => readPermissionDialog(await tmux.capture(session), this.clock.now());
+      const read = async () => readPermissionDialog(await this.pane.capture(session), this.clock.now());
       // The hook fires before the CLI draws the dialog (0.3–0.5 s later on 2.1.332 under load): a wait known
       // only from the hook gets a moment for its dialog to show.
       const d =
@@ -251,7 +253,7 @@ export class TaskWaits {
         if (x.session === session && x.signal.kind === "permission_request") reopened = true;
       });
       const still = () =>
-        tmux
+        this.pane
           .capture(session)
           .then((p) => readPermissionDialog(p, this.clock.now())?.question === d.question)
           .catch(() => false);
@@ -259,7 +261,7 @@ export class TaskWaits {
       let sent = 0;
       try {
         for (let attempt = 0; attempt < ANSWER_ATTEMPTS && !closed && !reopened; attempt++) {
-          await tmux.sendLiteral(session, k.key);
+          await this.pane.sendLiteral(session, k.key);
           sent++;
           closed = !!(await pollUntil(async () => reopened || !(await still()), {
             clock: this.clock,
@@ -302,8 +304,7 @@ export class TaskWaits {
   }
 
   private async dropStrayDigit(session: string, key: string): Promise<void> {
-    const tmux = this.layer.tmux;
-    const state = async () => readInputState(await tmux.capture(session).catch(() => ""), this.clock.now());
+    const state = async () => readInputState(await this.pane.capture(session).catch(() => ""), this.clock.now());
     const stray = await pollUntil(
       async () => {
         const s = await state();
@@ -312,15 +313,14 @@ export class TaskWaits {
       { clock: this.clock, timeoutMs: 500, intervalMs: 50 },
     );
     if (!stray) return;
-    await tmux.sendKeys(session, "BSpace");
+    await this.pane.sendKeys(session, "BSpace");
     this.log.info({ session, key }, "a resent answer key reached the input box; removed");
   }
 
   /** The turn ended at the rejected call: once the pane is calm, the model is told (deniedNote) and finishes. */
   private async afterNo(t: TaskRow, session: string, question: string): Promise<void> {
-    const tmux = this.layer.tmux;
     const calm = await pollUntil(
-      async () => !classifyPane(await tmux.capture(session).catch(() => ""), this.clock.now()).busy,
+      async () => !classifyPane(await this.pane.capture(session).catch(() => ""), this.clock.now()).busy,
       { clock: this.clock, timeoutMs: ANSWER_CLOSE_MS, intervalMs: 100 },
     );
     // Still working: this CLI went on with the turn itself; its Stop completes the task.

@@ -5,6 +5,7 @@ import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
 import type { SessionSignal } from "../sessions/signals.js";
 import type { AccountChooser } from "../sessions/types.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -52,6 +53,8 @@ export function throttleDelay(attempt: number): number {
 /** What the limit reactor works with; the chooser is built before it (account-chooser.ts). */
 export interface LimitDeps {
   sessions: SessionService;
+  /** the sessions' panes: what a refused turn or a resumed session shows, Escape to close a dialog */
+  pane: Pane;
   accounts: AccountService;
   swaps: SwapService;
   /** where a parked session can resume */
@@ -92,6 +95,7 @@ export class LimitReactor {
   private authFailures = new Map<string, { account: string; at: number }>();
 
   private readonly sessions: SessionService;
+  private readonly pane: Pane;
   private readonly accounts: AccountService;
   private readonly swaps: SwapService;
   private readonly chooser: AccountChooser;
@@ -101,6 +105,7 @@ export class LimitReactor {
 
   constructor(deps: LimitDeps, opts: LimitOptions) {
     this.sessions = deps.sessions;
+    this.pane = deps.pane;
     this.accounts = deps.accounts;
     this.swaps = deps.swaps;
     this.chooser = deps.chooser;
@@ -172,7 +177,7 @@ export class LimitReactor {
           // 64 KiB: the refused turn's last lines (a longer turn is left to the pane and the grace), read every 20 ms.
           if (transcriptRecordsRefusal(this.sessions.get(session)?.transcriptPath ?? null, prompt, 64 * 1024))
             return true;
-          return paneShowsRefusal(await this.sessions.tmux.capture(session), prompt, this.clock.now());
+          return paneShowsRefusal(await this.pane.capture(session), prompt, this.clock.now());
         } catch {
           return false; // the pane or the store is gone (daemon stopping): the grace decides
         }
@@ -191,7 +196,7 @@ export class LimitReactor {
       // as soon as the pane is idle, and after BUSY_PANE_MS whatever the pane shows.
       const until = this.clock.now() + BUSY_PANE_MS;
       while (!waited && this.clock.now() < until) {
-        const text = await this.sessions.tmux.capture(session).catch(() => "");
+        const text = await this.pane.capture(session).catch(() => "");
         if (!text || !classifyPane(text, this.clock.now()).busy) break;
         const pause = new AbortController();
         await Promise.race([followed, this.clock.sleep(100, pause.signal)]);
@@ -531,13 +536,13 @@ export class LimitReactor {
         row.failedPrompt ?? (row.lastPrompt && !row.lastPromptAnswered ? row.lastPrompt : null),
       );
       this.sessions.event("session.resume", name, choice.account, { from: row.account, prompt: !!prompt });
-      const pane = (await this.sessions.tmux.listPanes()).find((p) => p.session === name);
+      const pane = await this.pane.status(name);
       const inPlace = !!pane && !pane.dead && choice.account === row.account;
       if (inPlace) {
-        const cls = classifyPane(await this.sessions.tmux.capture(name), now);
+        const cls = classifyPane(await this.pane.capture(name), now);
         if (cls.dialog) {
-          await this.sessions.tmux.sendKeys(name, "Escape");
-          await pollUntil(async () => !classifyPane(await this.sessions.tmux.capture(name), now).dialog, {
+          await this.pane.sendKeys(name, "Escape");
+          await pollUntil(async () => !classifyPane(await this.pane.capture(name), now).dialog, {
             clock: this.clock,
             timeoutMs: 2000,
             intervalMs: 50,
@@ -603,7 +608,7 @@ export class LimitReactor {
       if (row.state !== "busy") return; // the tick's list is a snapshot (see tryResume)
       // Only what the CLI printed after the current prompt counts: an old limit message further up
       // must not trigger a second swap (and a second copy of the prompt).
-      const text = await this.sessions.tmux.capture(name);
+      const text = await this.pane.capture(name);
       const key = (row.lastPrompt ?? "").split("\n")[0]!.slice(0, 40).trim();
       const at = key ? text.lastIndexOf(key) : -1;
       if (at < 0) return;

@@ -9,14 +9,10 @@ import { classifyPane, type PaneDialog } from "./pane-classify.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { pollUntil } from "../util/wait.js";
 import { checkPromptText, type TextCheck } from "../claude/prompt-text.js";
+import type { Pane } from "../tmux/pane.js";
 
-/** The tmux calls this module needs (src/tmux/tmux.ts implements them; never a shell, never key names from user text). */
-export interface InputTmux {
-  capture(name: string): Promise<string>;
-  sendKeys(name: string, ...keys: string[]): Promise<void>;
-  sendLiteral(name: string, text: string): Promise<void>;
-  paste(name: string, text: string): Promise<void>;
-}
+/** What this module does with the pane (tmux/pane.ts): read it, type or paste text, press keys of the fixed list. */
+export type InputPane = Pick<Pane, "capture" | "sendKeys" | "sendLiteral" | "paste">;
 /**
  * A send whose Enter went in but whose UserPromptSubmit did not come within the confirm timeout: the prompt
  * may well be in the CLI (its hook late on a loaded box), so a caller must not simply send it again.
@@ -137,7 +133,7 @@ export class CliInput {
    * an event).
    */
   constructor(
-    private readonly tmux: InputTmux,
+    private readonly pane: InputPane,
     private readonly waitSignal: WaitSignal,
     private readonly clock: Clock = systemClock,
     private readonly onDialog: DialogListener | null = null,
@@ -148,7 +144,7 @@ export class CliInput {
   }
 
   async state(name: string): Promise<InputState> {
-    return readInputState(await this.tmux.capture(name), this.now());
+    return readInputState(await this.pane.capture(name), this.now());
   }
 
   /**
@@ -165,7 +161,7 @@ export class CliInput {
       const s = await this.state(name);
       if (s.kind === "dialog") {
         if (s.dialog !== "rate_limit_options" && !opts.dismissAny) return this.refuse(name, s.dialog);
-        await this.tmux.sendKeys(name, "Escape");
+        await this.pane.sendKeys(name, "Escape");
         await pollUntil(async () => (await this.state(name)).kind !== "dialog", {
           clock: this.clock,
           timeoutMs: 1500,
@@ -174,7 +170,7 @@ export class CliInput {
         continue;
       }
       if (s.kind === "bash") {
-        await this.tmux.sendKeys(name, "C-u", "BSpace");
+        await this.pane.sendKeys(name, "C-u", "BSpace");
         await pollUntil(async () => (await this.state(name)).kind !== "bash", {
           clock: this.clock,
           timeoutMs: 1500,
@@ -183,7 +179,7 @@ export class CliInput {
         continue;
       }
       if (s.kind === "prompt" && s.text && !/^Press up to edit queued messages/.test(s.text)) {
-        await this.tmux.sendKeys(name, "C-u");
+        await this.pane.sendKeys(name, "C-u");
         await pollUntil(
           async () => {
             const t = await this.state(name);
@@ -217,25 +213,25 @@ export class CliInput {
     const shows = (want: string) =>
       pollUntil(
         async () => {
-          const pane = await this.tmux.capture(name);
+          const pane = await this.pane.capture(name);
           const s = readInputState(pane, this.now());
           return s.kind === "prompt" && inputShows(pane, want);
         },
         { clock: this.clock, timeoutMs: SHOW_TIMEOUT_MS, intervalMs: 25 },
       );
     if (!MODE_LEAD.test(body)) {
-      await this.tmux.paste(name, body);
+      await this.pane.paste(name, body);
       return !!(await shows(body));
     }
     const nl = body.indexOf("\n");
     const first = nl < 0 ? body : body.slice(0, nl);
     const rest = nl < 0 ? "" : body.slice(nl);
     // Keys and pastes can be taken out of order while the CLI draws: each waits for the one before.
-    await this.tmux.sendLiteral(name, "X");
+    await this.pane.sendLiteral(name, "X");
     if (!(await shows("X"))) return false;
-    await this.tmux.paste(name, first);
+    await this.pane.paste(name, first);
     if (!(await shows(`X${first}`))) return false;
-    await this.tmux.sendKeys(name, "Home", "DC", "End");
+    await this.pane.sendKeys(name, "Home", "DC", "End");
     const lead = body[0]!;
     const moved = await pollUntil(
       async () => {
@@ -246,7 +242,7 @@ export class CliInput {
     );
     if (!moved) return false;
     if (rest) {
-      await this.tmux.paste(name, rest);
+      await this.pane.paste(name, rest);
       return !!(await shows(body));
     }
     return true;
@@ -289,7 +285,7 @@ export class CliInput {
     // shows it (a box emptied between two reads was submitted).
     const enterIfReady = async (): Promise<SendResult | null> => {
       if (confirmed) return null;
-      const pane = await this.tmux.capture(name);
+      const pane = await this.pane.capture(name);
       const s = readInputState(pane, this.now());
       if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
       if (pressed && !(s.kind === "prompt" && inputShows(pane, body))) return null;
@@ -300,7 +296,7 @@ export class CliInput {
         return null;
       }
       if (confirmed) return null;
-      await this.tmux.sendKeys(name, "Enter");
+      await this.pane.sendKeys(name, "Enter");
       pressed = true;
       return null;
     };
@@ -317,7 +313,7 @@ export class CliInput {
       await Promise.race([confirm, this.clock.sleep(ENTER_RETRY_MS, pause.signal)]);
       pause.abort(); // the sleep's timer goes when the hook came first
       if (confirmed) break;
-      const pane = await this.tmux.capture(name);
+      const pane = await this.pane.capture(name);
       const s = readInputState(pane, this.now());
       if (s.kind === "dialog" && s.dialog !== "rate_limit_options") return this.refuse(name, s.dialog);
       if (s.kind === "dialog" && pressed) continue; // taken and refused: wait for its UserPromptSubmit
@@ -353,17 +349,17 @@ export class CliInput {
       opts.done ??
       (async () => {
         const s = await this.state(name);
-        return s.kind === "prompt" && !inputShows(await this.tmux.capture(name), line);
+        return s.kind === "prompt" && !inputShows(await this.pane.capture(name), line);
       });
     for (let attempt = 0; attempt < 3 && this.now() < deadline; attempt++) {
       const p = await this.prepare(name, { dismissAny: opts.dismissAny });
       if (!p.ok) return p;
-      await this.tmux.sendLiteral(name, line);
+      await this.pane.sendLiteral(name, line);
       // Enter before the box shows the command is lost (or picks a dialog entry): wait for it; a
       // dialog that opens over it (the rate-limit one, a moment after a StopFailure) sends us round again.
       const shown = await pollUntil(
         async () => {
-          const pane = await this.tmux.capture(name);
+          const pane = await this.pane.capture(name);
           const s = readInputState(pane, this.now());
           return s.kind === "dialog" ? "dialog" : s.kind === "prompt" && inputShows(pane, line) ? "shown" : false;
         },
@@ -374,7 +370,7 @@ export class CliInput {
         },
       );
       if (shown !== "shown") continue;
-      await this.tmux.sendKeys(name, "Enter");
+      await this.pane.sendKeys(name, "Enter");
       while (this.now() < deadline) {
         // A dialog that opens over the command (the rate-limit one: Enter then picks its first option and
         // the command is lost) is seen at once, not after the wait.
@@ -388,9 +384,9 @@ export class CliInput {
         );
         if (r === "done") return { ok: true, confirmedAt: this.now() };
         if (r === "dialog") break; // round again: prepare() closes or refuses it
-        const pane = await this.tmux.capture(name).catch(() => "");
+        const pane = await this.pane.capture(name).catch(() => "");
         const s = readInputState(pane, this.now());
-        if (s.kind === "prompt" && inputShows(pane, line)) await this.tmux.sendKeys(name, "Enter");
+        if (s.kind === "prompt" && inputShows(pane, line)) await this.pane.sendKeys(name, "Enter");
         else if (s.kind === "prompt") break; // the command is gone without its effect: type it again
       }
     }

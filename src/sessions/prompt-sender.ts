@@ -1,6 +1,5 @@
-import type { Tmux } from "../tmux/tmux.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { CliInput, type DialogListener, type SendResult, type WaitSignal } from "./cli-input.js";
+import { CliInput, type DialogListener, type InputPane, type SendResult, type WaitSignal } from "./cli-input.js";
 
 export { inputBoxText, inputShows } from "./cli-input.js";
 export type { SendResult } from "./cli-input.js";
@@ -14,8 +13,13 @@ export type { SendResult } from "./cli-input.js";
  */
 export class PromptSender {
   readonly input: CliInput;
-  constructor(tmux: Tmux, waitSignal: WaitSignal, clock: Clock = systemClock, onDialog: DialogListener | null = null) {
-    this.input = new CliInput(tmux, waitSignal, clock, onDialog);
+  constructor(
+    pane: InputPane,
+    waitSignal: WaitSignal,
+    clock: Clock = systemClock,
+    onDialog: DialogListener | null = null,
+  ) {
+    this.input = new CliInput(pane, waitSignal, clock, onDialog);
   }
 
   send(name: string, text: string, opts: { confirmTimeoutMs?: number } = {}): Promise<SendResult> {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { AccountService } from "../accounts/account-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
+import type { Pane } from "../tmux/pane.js";
 import type { PaneInfo, Tmux } from "../tmux/tmux.js";
 import type { Clock, Timer } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
@@ -22,7 +23,10 @@ type SignalListener = (s: SessionSignal) => void;
 /** What the session service works with; the chooser is built before it (quota/account-chooser.ts). */
 export interface SessionDeps {
   store: Store;
+  /** creates, respawns and kills the sessions' tmux sessions (the lifecycle's own; other services get `pane`) */
   tmux: Tmux;
+  /** what prompts and commands are typed through (tmux/pane.ts); the same one the daemon gives the other services */
+  pane: Pane;
   accounts: AccountService;
   /** which account a new or respawned session runs on */
   chooser: AccountChooser;
@@ -88,7 +92,7 @@ export class SessionService {
   /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
   private readonly afterRecreate: ((name: string, before: SessionRow, sessions: SessionService) => void) | null;
   private problem: string | null;
-  readonly tmux: Tmux;
+  private readonly tmux: Tmux;
   private readonly store: Store;
   private readonly accounts: AccountService;
   private readonly chooser: AccountChooser;
@@ -111,7 +115,7 @@ export class SessionService {
     this.afterRecreate = opts.afterRecreate ?? null;
     this.problem = opts.cliProblem ?? null;
     this.prompts = new PromptSender(
-      this.tmux,
+      deps.pane,
       (name, pred, t) => this.waitForSignal(name, pred, t),
       this.clock,
       (name, dialog, reason) => this.noteWaiting(name, dialog, reason),
@@ -317,6 +321,19 @@ export class SessionService {
     } finally {
       this.launching.delete(name);
     }
+  }
+
+  /**
+   * Runs `argv` (prepareLaunch's) in session `name`'s pane, in its project: respawned when its tmux session
+   * is there (`live`: known to be, no look), created when it is not. The swap's launch; rejects (tmux_failed)
+   * when tmux refuses.
+   */
+  async launchIn(name: string, argv: string[], live: boolean): Promise<void> {
+    const spec = this.specs.get(name);
+    if (!spec) throw new CfError("no_such_session", `no session named ${name}`);
+    if (live || (await this.tmux.listPanes()).some((p) => p.session === name))
+      await this.tmux.respawn(name, { cwd: spec.project, argv });
+    else await this.tmux.newSession(name, { cwd: spec.project, argv });
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Config } from "../config/types.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
+import type { Pane } from "../tmux/pane.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { pollUntil } from "../util/wait.js";
@@ -28,6 +29,8 @@ export class SwapRecovery {
   constructor(
     private readonly store: Store,
     private readonly sessions: SessionService,
+    /** whether a session's pane is there and live */
+    private readonly pane: Pick<Pane, "status">,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly swapConfig: () => Config["swap"],
@@ -63,7 +66,7 @@ export class SwapRecovery {
   async finish(p: PendingRecovery): Promise<void> {
     try {
       if (p.respawn) {
-        const pane = (await this.sessions.tmux.listPanes()).find((x) => x.session === p.session);
+        const pane = await this.pane.status(p.session);
         if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
       }
       if (!p.resend) return;

@@ -3,6 +3,7 @@ import type { Checkpoint } from "../checkpoint/checkpoint.js";
 import type { CheckpointService } from "../checkpoint/checkpoint-service.js";
 import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
+import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -89,6 +90,8 @@ export interface MoveGate {
 /** What the swap works with; the chooser is built before it (quota/account-chooser.ts). */
 export interface SwapDeps {
   sessions: SessionService;
+  /** the sessions' panes: keys to interrupt and end a CLI, whether its pane is there and its process */
+  pane: Pane;
   store: Store;
   accounts: AccountService;
   /** picks the target when the request names none */
@@ -110,6 +113,7 @@ export interface SwapOptions {
 export class SwapService {
   private readonly onStep: ((step: SwapStepName, session: string) => void | Promise<void>) | null;
   private readonly sessions: SessionService;
+  private readonly pane: Pane;
   private readonly store: Store;
   private readonly accounts: AccountService;
   private readonly chooser: AccountChooser;
@@ -123,6 +127,7 @@ export class SwapService {
 
   constructor(deps: SwapDeps, opts: SwapOptions) {
     this.sessions = deps.sessions;
+    this.pane = deps.pane;
     this.store = deps.store;
     this.accounts = deps.accounts;
     this.chooser = deps.chooser;
@@ -395,7 +400,7 @@ export class SwapService {
   private async endTurn(req: SwapRequest, running: boolean): Promise<boolean> {
     if (!running) return false;
     if (req.urgent || req.hard) {
-      await this.sessions.tmux.sendKeys(req.session, "Escape"); // interrupts the turn in the CLI
+      await this.pane.sendKeys(req.session, "Escape"); // interrupts the turn in the CLI
       return true;
     }
     const sig = await this.sessions.waitForSignal(
@@ -415,16 +420,13 @@ export class SwapService {
    * interrupt; the respawn kills whatever is left.
    */
   private async exitCli(name: string): Promise<void> {
-    const tmux = this.sessions.tmux;
-    const pane = (await tmux.listPanes()).find((p) => p.session === name);
+    const pane = await this.pane.status(name);
     if (!pane || pane.dead) return;
     // As in terminateCli: the process's own end (from /proc) when it can be read, tmux's pane state otherwise.
     const pid = pane.pid;
     const start = pid ? processStart(pid) : null;
     const dead = async () =>
-      pid && start !== null
-        ? processEnded(pid, start)
-        : (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+      pid && start !== null ? processEnded(pid, start) : (await this.pane.status(name))?.dead !== false;
     await this.sessions.prompts.input.command(name, "/exit", {
       internal: true,
       dismissAny: true,
@@ -432,8 +434,8 @@ export class SwapService {
       done: dead,
     });
     if (await dead()) return;
-    await tmux.sendKeys(name, "C-c");
-    await tmux.sendKeys(name, "C-c");
+    await this.pane.sendKeys(name, "C-c");
+    await this.pane.sendKeys(name, "C-c");
     await pollUntil(dead, { clock: this.clock, timeoutMs: 3000, intervalMs: 50 });
   }
 
@@ -446,8 +448,7 @@ export class SwapService {
    * docs/notes/cli-input.md). Only for an idle CLI: a running turn is interrupted and /exit-ed.
    */
   private async terminateCli(name: string): Promise<boolean> {
-    const tmux = this.sessions.tmux;
-    const pane = (await tmux.listPanes()).find((p) => p.session === name);
+    const pane = await this.pane.status(name);
     if (!pane || pane.dead || !pane.pid) return false;
     const pid = pane.pid;
     const start = processStart(pid);
@@ -461,9 +462,7 @@ export class SwapService {
     // `.claude.json` and its SessionEnd hook are all written before it exits (swap-process-exit.ts,
     // docs/notes/swap-exit.md). Without /proc, tmux's pane state.
     const dead =
-      start !== null
-        ? () => processEnded(pid, start)
-        : async () => (await tmux.listPanes()).find((p) => p.session === name)?.dead !== false;
+      start !== null ? () => processEnded(pid, start) : async () => (await this.pane.status(name))?.dead !== false;
     return !!(await pollUntil(dead, {
       clock: this.clock,
       timeoutMs: this.tuning.exitMs,
@@ -479,14 +478,11 @@ export class SwapService {
     carry?: (newConversation: boolean) => string | null,
   ): Promise<{ newConversation: boolean }> {
     const row = this.sessions.get(name)!;
-    const spec = this.sessions.specs.get(name)!;
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     const prompt = carry?.(newConversation) ?? null;
     if (prompt) argv.push("--", prompt);
     this.sessions.updateRow(name, { state: "swapping" });
-    if (live || (await this.sessions.tmux.listPanes()).some((p) => p.session === name))
-      await this.sessions.tmux.respawn(name, { cwd: spec.project, argv });
-    else await this.sessions.tmux.newSession(name, { cwd: spec.project, argv });
+    await this.sessions.launchIn(name, argv, live);
     this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
     return { newConversation };
   }
@@ -495,15 +491,12 @@ export class SwapService {
     const want = this.sessions.get(name)!.claudeSessionId;
     const abort = new AbortController();
     // A CLI that dies at start (bad resume, crash) fails the step at once instead of at the deadline.
-    const died = pollUntil(
-      async () => (await this.sessions.tmux.listPanes()).find((p) => p.session === name)?.dead !== false,
-      {
-        clock: this.clock,
-        timeoutMs: this.tuning.confirmMs,
-        intervalMs: 250,
-        signal: abort.signal,
-      },
-    );
+    const died = pollUntil(async () => (await this.pane.status(name))?.dead !== false, {
+      clock: this.clock,
+      timeoutMs: this.tuning.confirmMs,
+      intervalMs: 250,
+      signal: abort.signal,
+    });
     const started = this.sessions.waitForSignal(
       name,
       (s) => s.signal.kind === "session_start" && s.signal.claudeSessionId === want,

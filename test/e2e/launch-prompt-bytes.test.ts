@@ -48,7 +48,7 @@ describe("control characters in a launch prompt (real CLI)", { timeout: 180_000 
       const { argv, resume } = d.sessions.prepareLaunch(row, row.account!);
       assert.equal(resume, true, "launched with --resume");
       argv.push("--", TEXT);
-      await d.sessions.tmux.respawn("dev", { cwd: d.sessions.specs.get("dev")!.project, argv });
+      await d.tmux.respawn("dev", { cwd: d.sessions.specs.get("dev")!.project, argv });
       const turn = await h.api.waitForRequest((r) => r.isTurn && r.userText.includes("ctl-one"), 60_000, mark);
       assert.ok(turn.allUserTexts.includes("first probe"), "resumed: the earlier conversation came along");
       const expected = selectedCli() === "latest" ? "ctl-one\nctl-two ctl-end [201~ tail x yz" : TEXT;

@@ -50,8 +50,8 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
     const tasks = new TaskStore(db);
     const clock = new ManualClock(Date.UTC(2025, 1, 3, 12, 0));
     const layer = new FakeSessionLayer(clock);
-    const pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
-    const d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), {
+    const pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    const d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,
       idleTimeoutMs: 60_000,

@@ -35,9 +35,6 @@ function setup(step: string, launchedAfter: boolean) {
   if (launchedAfter) store.updateSession("s32", { launchId: "0b1a142851ca", launchedAt: clock.now() }, clock.now());
   const sent: string[] = [];
   const sessions = {
-    tmux: {
-      listPanes: async () => [{ session: "s32", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }],
-    },
     restart: async () => sent.push("restart"),
     waitReady: async () => true,
     get: (n: string) => store.getSession(n),
@@ -53,6 +50,7 @@ function setup(step: string, launchedAfter: boolean) {
   const rec = new SwapRecovery(
     store,
     sessions as never,
+    { status: async (n: string) => (n === "s32" ? { dead: false, pid: 1 } : null) },
     clock,
     log as never,
     () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never,

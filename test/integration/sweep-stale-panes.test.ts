@@ -27,7 +27,7 @@ describe("a session launched while the sweep read the pane list", { timeout: 120
   after(async () => h.cleanup());
 
   it("is not restarted as missing: its task is answered once, by its first CLI", async () => {
-    const tmux = d.sessions.tmux;
+    const tmux = d.tmux; // the one the session service lists panes with
     const list = tmux.listPanes.bind(tmux);
     const gate = { open: () => {} };
     let held = false;

@@ -6,6 +6,7 @@ import type { SendResult } from "../../src/sessions/prompt-sender.js";
 import type { SessionSignal, Signal } from "../../src/sessions/signals.js";
 import type { SessionSpec } from "../../src/sessions/types.js";
 import type { SessionRow } from "../../src/store/types.js";
+import type { Pane, PaneKey } from "../../src/tmux/pane.js";
 import { applyHookEvent } from "../../src/sessions/apply-event.js";
 import type { HookEvent } from "../../src/sessions/hook-event.js";
 import { systemClock, type Clock } from "../../src/util/clock.js";
@@ -46,10 +47,10 @@ export class FakeSessionLayer implements SessionLayer {
       // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
       input: new CliInput(
         {
-          capture: (n) => this.tmux.capture(n),
-          sendKeys: (n, ...k) => this.tmux.sendKeys(n, ...k),
-          sendLiteral: (n, t) => this.tmux.sendLiteral(n, t),
-          paste: (n, t) => this.tmux.sendLiteral(n, t),
+          capture: (n) => this.pane.capture(n),
+          sendKeys: (n, ...k) => this.pane.sendKeys(n, ...k),
+          sendLiteral: (n, t) => this.pane.sendLiteral(n, t),
+          paste: (n, t) => this.pane.paste(n, t),
         },
         (n, p, t) => this.waitForSignal(n, p, t),
         this.clock,
@@ -147,11 +148,15 @@ export class FakeSessionLayer implements SessionLayer {
     for (const s of signals) for (const l of this.listeners) l({ session, ts, signal: s });
   }
 
-  readonly tmux = {
+  /** the fake pane (the pool, the dispatcher and the task waits get it): its input box holds what was typed */
+  readonly pane: Pane = {
     sendLiteral: async (name: string, text: string) => {
       this.typed.set(name, text);
     },
-    sendKeys: async (name: string, ...keys: string[]) => {
+    paste: async (name: string, text: string) => {
+      this.typed.set(name, text);
+    },
+    sendKeys: async (name: string, ...keys: PaneKey[]) => {
       if (keys[0] === "C-u") this.typed.delete(name);
       if (keys[0] === "Escape") this.log.push(`escape:${name}`);
       if (keys[0] === "Enter" && this.typed.get(name) === "/clear") {
@@ -161,6 +166,7 @@ export class FakeSessionLayer implements SessionLayer {
       }
     },
     capture: async (name: string) => `${"─".repeat(20)}\n❯ ${this.typed.get(name) ?? ""}\n${"─".repeat(20)}\n`,
+    status: async (name: string) => (this.rows.has(name) ? { dead: false, pid: null } : null),
   };
 }
 

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkPromptText } from "../../src/claude/prompt-text.js";
-import { checkCommand, CliInput, readInputState, type SendResult } from "../../src/sessions/cli-input.js";
+import {
+  checkCommand,
+  CliInput,
+  readInputState,
+  type InputPane,
+  type SendResult,
+} from "../../src/sessions/cli-input.js";
+import type { PaneKey } from "../../src/tmux/pane.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { classifyPane, DIALOGS, dialogLabel, type PaneDialog } from "../../src/sessions/pane-classify.js";
 
@@ -157,9 +164,9 @@ class FakePane {
   dialog: string[] | null = null;
   keys: string[] = [];
   submitted: string[] = [];
-  readonly tmux = {
+  readonly pane: InputPane = {
     capture: async () => (this.dialog ? ["● answer", ...this.dialog].join("\n") : box(`❯\u00a0${this.typed}`)),
-    sendKeys: async (_n: string, ...k: string[]) => {
+    sendKeys: async (_n: string, ...k: PaneKey[]) => {
       this.keys.push(...k);
       for (const key of k) {
         if (key === "Escape" && this.dialog) this.dialog = null;
@@ -187,7 +194,7 @@ describe("CliInput", () => {
     const p = new FakePane();
     p.dialog = SAMPLES.permission;
     const told: string[] = [];
-    const input = new CliInput(p.tmux, noSignal, undefined, (n, d, r) => told.push(`${n}:${d}:${r}`));
+    const input = new CliInput(p.pane, noSignal, undefined, (n, d, r) => told.push(`${n}:${d}:${r}`));
     const r = await input.sendPrompt("s", "hello");
     assert.deepEqual(r, { ok: false, reason: "dialog open: permission", dialog: "permission" });
     assert.deepEqual(p.keys, []);
@@ -199,15 +206,15 @@ describe("CliInput", () => {
   it("the rate-limit dialog is closed with Escape, then the text is pasted and Enter pressed", async () => {
     const p = new FakePane();
     p.dialog = SAMPLES.rate_limit_options;
-    const r = await new CliInput(p.tmux, noSignal).sendPrompt("s", "go on\r\nplease");
+    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "go on\r\nplease");
     assert.deepEqual(r, { ok: true, confirmedAt: null });
     assert.deepEqual(p.keys, ["Escape", "paste:go on\nplease", "Enter"]);
     assert.deepEqual(p.submitted, ["go on\nplease"]);
   });
   it("a prompt taken and then refused (the rate-limit dialog after Enter) is never typed again while its hook is late", async () => {
     const p = new FakePane();
-    const orig = p.tmux.sendKeys;
-    p.tmux.sendKeys = async (n: string, ...k: string[]) => {
+    const orig = p.pane.sendKeys;
+    p.pane.sendKeys = async (n: string, ...k: PaneKey[]) => {
       await orig(n, ...k);
       if (k.includes("Enter")) p.dialog = SAMPLES.rate_limit_options; // the service refused it
     };
@@ -215,7 +222,7 @@ describe("CliInput", () => {
     const late = () => new Promise<null>((res) => (hook = () => res(null)));
     const clock = new ManualClock(Date.UTC(2026, 11, 1));
     const input = new CliInput(
-      p.tmux,
+      p.pane,
       async (_n, _pred, ms) => {
         // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
         const t = clock.after(Math.min(ms, 3_500), () => hook?.());
@@ -235,8 +242,8 @@ describe("CliInput", () => {
   it("a leading ! goes in behind a placeholder that is deleted (Home, Delete) before Enter", async () => {
     const p = new FakePane();
     // The fake box: Home+DC removes the first character, as the CLI does.
-    const orig = p.tmux.sendKeys;
-    p.tmux.sendKeys = async (n: string, ...k: string[]) => {
+    const orig = p.pane.sendKeys;
+    p.pane.sendKeys = async (n: string, ...k: PaneKey[]) => {
       if (k[0] === "Home" && k[1] === "DC") {
         p.keys.push(...k);
         p.typed = p.typed.slice(1);
@@ -244,26 +251,26 @@ describe("CliInput", () => {
       }
       return orig(n, ...k);
     };
-    const r = await new CliInput(p.tmux, noSignal).sendPrompt("s", "!touch /tmp/x\nsecond line");
+    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "!touch /tmp/x\nsecond line");
     assert.equal(r.ok, true);
     assert.deepEqual(p.keys, ["lit:X", "paste:!touch /tmp/x", "Home", "DC", "End", "paste:\nsecond line", "Enter"]);
     assert.deepEqual(p.submitted, ["!touch /tmp/x\nsecond line"]);
   });
   it("text that never shows in the box is never submitted", async () => {
     const p = new FakePane();
-    p.tmux.paste = async (_n: string, t: string) => {
+    p.pane.paste = async (_n: string, t: string) => {
       p.keys.push(`paste:${t}`); // dropped by the CLI
     };
     const clock = new ManualClock(Date.UTC(2026, 11, 1));
     let r: SendResult | undefined;
-    void new CliInput(p.tmux, noSignal, clock).sendPrompt("s", "lost").then((x) => (r = x));
+    void new CliInput(p.pane, noSignal, clock).sendPrompt("s", "lost").then((x) => (r = x));
     await clock.advanceUntil(() => r, 60_000, "the send"); // three tries, each waiting SHOW_TIMEOUT_MS of the clock
     assert.deepEqual(r, { ok: false, reason: "the text did not show in the input box" });
     assert.ok(!p.keys.includes("Enter"));
   });
   it("a control character is refused before any key", async () => {
     const p = new FakePane();
-    const r = await new CliInput(p.tmux, noSignal).sendPrompt("s", "a\rb\u001bc");
+    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "a\rb\u001bc");
     assert.equal(r.ok, false);
     assert.deepEqual(p.keys, []);
   });

@@ -62,8 +62,8 @@ describe("dispatcher", () => {
     tasks = new TaskStore(db);
     clock = new ManualClock(T0);
     layer = new FakeSessionLayer(clock);
-    pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
-    d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), settings());
+    pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), settings());
     d.attach();
   });
   afterEach(async () => {

@@ -25,6 +25,7 @@ function fixture(o: { down?: boolean; plugin?: boolean } = {}) {
     null as never,
     null as never,
     null as never,
+    null as never,
     new ManualClock(0),
     o.plugin === false
       ? {}

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LimitReactor } from "../../src/quota/limit-reactor.js";
 import { ManualClock } from "../../src/util/clock.js";
+import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 
 interface Row {
   name: string;
@@ -52,11 +53,6 @@ function setup() {
     onSignal: () => () => {},
     tryLock: () => ({ ok: true, release: () => {} }),
     park: (_n: string, until: number | null) => Object.assign(row, { state: "parked", parkedUntil: until }),
-    tmux: {
-      listPanes: async () => [{ session: "s1", paneId: "%1", dead: false, deadStatus: null, pid: 1, owned: true }],
-      capture: async () => "",
-      sendKeys: async () => {},
-    },
     prompts: {
       send: async (_n: string, text: string) => {
         sent.push(text);
@@ -64,6 +60,7 @@ function setup() {
       },
     },
   };
+  const panes = fakePane({ dead: false, pid: 1 });
   const marked: Array<{ account: string; state: string }> = [];
   const accounts = {
     setState: (account: string, state: string) => marked.push({ account, state }),
@@ -86,6 +83,7 @@ function setup() {
   const reactor = new LimitReactor(
     {
       sessions: sessions as never,
+      pane: panes,
       accounts: accounts as never,
       swaps: swap as never,
       chooser: chooser as never,
@@ -96,6 +94,7 @@ function setup() {
   );
   return {
     clock,
+    panes,
     row,
     reactor,
     swaps,
@@ -329,7 +328,7 @@ describe("LimitReactor: a StopFailure while the pane is still busy (manual clock
           t.clock.after(ms, () => res(null));
         }),
     });
-    t.sessions.tmux.capture = async () => pane.text;
+    t.panes.capture = async () => pane.text;
     let ended = false;
     const t0 = t.clock.now();
     void t.reactor.onRateLimit("s1", LIMIT, "p100").then(() => (ended = true));
@@ -420,11 +419,6 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
       row.account = account;
     },
     waitReady: async () => o.ready ?? true,
-    tmux: {
-      listPanes: async () => [{ session: "s1", paneId: "%1", dead: true, deadStatus: 0, pid: null, owned: true }],
-      capture: async () => "",
-      sendKeys: async () => {},
-    },
     prompts: {
       send: async (_n: string, text: string) => {
         sent.push(text);
@@ -447,6 +441,7 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
   const reactor = new LimitReactor(
     {
       sessions: sessions as never,
+      pane: fakePane({ dead: true, pid: null }),
       accounts: accounts as never,
       swaps: swap as never,
       chooser: chooser as never,
@@ -529,3 +524,14 @@ describe("LimitReactor: resuming a parked session (time and choice)", () => {
     assert.equal(t.calls.at(-1), "unlock");
   });
 });
+
+/** A pane of session s1 only, showing nothing, taking every key. */
+function fakePane(s1: PaneStatus): Pane {
+  return {
+    capture: async () => "",
+    sendKeys: async () => {},
+    sendLiteral: async () => {},
+    paste: async () => {},
+    status: async (name) => (name === "s1" ? s1 : null),
+  };
+}

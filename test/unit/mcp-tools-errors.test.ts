@@ -35,7 +35,7 @@ async function connect(api: ControlApi, enableTrigger: boolean) {
 
 /** A facade whose collaborators are never reached: only plugins and the methods patched here run. */
 function fakeApi(patch: Partial<Record<keyof ControlApi, unknown>> = {}): ControlApi {
-  const api = new ControlApi(null as never, null as never, null as never, new ManualClock(0), {});
+  const api = new ControlApi(null as never, null as never, null as never, null as never, new ManualClock(0), {});
   return Object.assign(api, patch);
 }
 

@@ -23,7 +23,7 @@ describe("pool sessions", () => {
     layer = new FakeSessionLayer(clock);
     layer.now = () => clock.now();
     trusted = [];
-    pool = new Pool(layer, store, clock, silentLogger(), "auto-", (p) => trusted.push(p));
+    pool = new Pool(layer, layer.pane, store, clock, silentLogger(), "auto-", (p) => trusted.push(p));
   });
 
   it("names sessions prefix + two-digit serial, autonomous, with the task's model and preferred account", async () => {
@@ -106,7 +106,17 @@ describe("pool sessions", () => {
   });
 
   it("bypassPermissions only for sessions in a task worktree: one in a project's own tree (adopted after a restart into the mode) gets default", async () => {
-    const p = new Pool(layer, store, clock, silentLogger(), "auto-", () => {}, "bypassPermissions", "/state/worktrees");
+    const p = new Pool(
+      layer,
+      layer.pane,
+      store,
+      clock,
+      silentLogger(),
+      "auto-",
+      () => {},
+      "bypassPermissions",
+      "/state/worktrees",
+    );
     await p.start({ project: "/state/worktrees/t1", model: null, account: null });
     assert.deepEqual(layer.specs.get("auto-01")?.args, ["--permission-mode", "bypassPermissions"]);
     store.poolPut({ name: "auto-02", project: "/p", model: null, clean: false }, clock.now());
@@ -124,7 +134,17 @@ describe("pool sessions", () => {
       ["--permission-mode", "default"],
       "a sibling folder is not the worktree root",
     );
-    const plain = new Pool(layer, store, clock, silentLogger(), "auto-", () => {}, "acceptEdits", "/state/worktrees");
+    const plain = new Pool(
+      layer,
+      layer.pane,
+      store,
+      clock,
+      silentLogger(),
+      "auto-",
+      () => {},
+      "acceptEdits",
+      "/state/worktrees",
+    );
     await plain.adopt();
     assert.deepEqual(
       layer.specs.get("auto-02")?.args,

@@ -11,7 +11,7 @@ import { ManualClock } from "../../src/util/clock.js";
 function fixture() {
   const seen: string[] = [];
   const warned: string[] = [];
-  const api = new ControlApi(null as never, null as never, null as never, new ManualClock(0), {
+  const api = new ControlApi(null as never, null as never, null as never, null as never, new ManualClock(0), {
     account: (name, action) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
   });
   const routes = buildRoutes(api, {

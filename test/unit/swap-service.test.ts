@@ -17,6 +17,7 @@ import type { SessionSignal } from "../../src/sessions/signals.js";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import type { SessionRow } from "../../src/store/types.js";
+import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { CfError } from "../../src/util/errors.js";
 
@@ -83,14 +84,7 @@ function setup(o: Setup = {}) {
   clock.advance(1000);
   const account = () => store.getSession("s1")!.account;
   const onB = () => account() === "b";
-  const pane = {
-    session: "s1",
-    paneId: "%1",
-    dead: false,
-    deadStatus: null,
-    pid: o.child?.pid ?? null,
-    owned: true,
-  };
+  const pane: PaneStatus = { dead: false, pid: o.child?.pid ?? null };
   const locks = new SessionLocks();
   const calls: string[] = [];
   const events: Array<{ kind: string; data: Record<string, unknown> }> = [];
@@ -126,21 +120,13 @@ function setup(o: Setup = {}) {
       }
       return null;
     },
-    tmux: {
-      listPanes: async () => [{ ...pane }],
-      sendKeys: async (_n: string, key: string) => {
-        calls.push(`key ${key}`);
-      },
-      respawn: async (_n: string, x: { argv: string[] }) => {
-        calls.push(`respawn on ${account()}`);
-        if (fail("respawn")) throw new CfError("tmux_failed", "respawn-pane failed");
-        launches.push({ on: account(), argv: x.argv });
-        pane.dead = false;
-        pane.pid = null;
-      },
-      newSession: async () => {
-        calls.push("newSession");
-      },
+    // the session's pane is always there here: the launch respawns it
+    launchIn: async (_n: string, argv: string[]) => {
+      calls.push(`respawn on ${account()}`);
+      if (fail("respawn")) throw new CfError("tmux_failed", "respawn-pane failed");
+      launches.push({ on: account(), argv });
+      pane.dead = false;
+      pane.pid = null;
     },
     prompts: {
       send: async (_n: string, text: string) => {
@@ -198,10 +184,20 @@ function setup(o: Setup = {}) {
         },
       }
     : null;
+  const panes: Pane = {
+    status: async (n) => (n === "s1" ? { ...pane } : null),
+    sendKeys: async (_n, key) => {
+      calls.push(`key ${key}`);
+    },
+    capture: async () => "",
+    sendLiteral: async () => {},
+    paste: async () => {},
+  };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, child: () => log };
   const swaps = new SwapService(
     {
       sessions: sessions as never,
+      pane: panes,
       store,
       accounts: accounts as never,
       chooser: chooser as never,

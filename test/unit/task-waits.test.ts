@@ -15,6 +15,7 @@ import { taskView } from "../../src/inbox/task-types.js";
 import { deniedNote, nextWait, UNSEEN_WAIT_MS, type TaskWait } from "../../src/inbox/task-waits.js";
 import { readPermissionDialog } from "../../src/sessions/permission-dialog.js";
 import { checkPromptText } from "../../src/claude/prompt-text.js";
+import type { PaneKey } from "../../src/tmux/pane.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
@@ -133,19 +134,19 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     drop = 0;
     keys.length = 0;
     // The pane: a real CLI's permission dialog while `pane` holds it; a digit closes it.
-    layer.tmux.capture = async () => pane;
-    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+    layer.pane.capture = async () => pane;
+    layer.pane.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
       if (/^\d$/.test(text) && drop-- <= 0) pane = IDLE;
     };
-    const sendKeys = layer.tmux.sendKeys;
-    layer.tmux.sendKeys = async (n: string, ...k: string[]) => {
+    const sendKeys = layer.pane.sendKeys.bind(layer.pane);
+    layer.pane.sendKeys = async (n: string, ...k: PaneKey[]) => {
       keys.push(`keys:${k.join(" ")}`);
       if (k[0] === "Escape") pane = IDLE;
       return sendKeys(n, ...k);
     };
-    const pool = new Pool(layer, tasks, clock, silentLogger(), "auto-");
-    d = new Dispatcher(tasks, pool, layer, clock, silentLogger(), {
+    const pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,
       idleTimeoutMs: 60_000,
@@ -251,7 +252,7 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("a new PermissionRequest after the key (the same call asked again) means the key was taken: nothing more is pressed", async () => {
     await openDialog();
     drop = 5; // the identical dialog stays on screen
-    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+    layer.pane.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
       clock.after(20, () =>
         layer.emit("auto-01", {
@@ -301,13 +302,13 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
     await openDialog();
     drop = 1;
     // The first key is taken late: the dialog closes after the second is sent, which lands in the box.
-    layer.tmux.sendLiteral = async (_n: string, text: string) => {
+    layer.pane.sendLiteral = async (_n: string, text: string) => {
       keys.push(`literal:${text}`);
       if (drop-- > 0) return;
       pane = `${"─".repeat(40)}\n❯ ${text}\n${"─".repeat(40)}\n`;
     };
-    const sendKeys = layer.tmux.sendKeys;
-    layer.tmux.sendKeys = async (n: string, ...k: string[]) => {
+    const sendKeys = layer.pane.sendKeys.bind(layer.pane);
+    layer.pane.sendKeys = async (n: string, ...k: PaneKey[]) => {
       if (k[0] === "BSpace") pane = IDLE;
       return sendKeys(n, ...k); // records the key
     };
@@ -334,8 +335,8 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("after a daemon restart the wait is found again from the pane (the session row still says waiting)", async () => {
     await openDialog();
     await clock.drive(d.stop());
-    const pool2 = new Pool(layer, tasks, clock, silentLogger(), "auto-");
-    const d2 = new Dispatcher(tasks, pool2, layer, clock, silentLogger(), {
+    const pool2 = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    const d2 = new Dispatcher(tasks, pool2, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,
       idleTimeoutMs: 60_000,
