@@ -3,7 +3,19 @@
 // line-by-line check before a resume (issue 13 point 7). A transcript is JSONL the CLI appends to; an interrupted append leaves a half-written last line or a block of NUL bytes
 // (anthropics/claude-code 53821, 49876). Cutting such a tail (a copy kept beside the file) lets the
 // conversation be resumed; a bad line in the middle is left as it is and reported by its number.
-import { chmodSync, copyFileSync, readFileSync, realpathSync, truncateSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  truncateSync,
+  type Stats,
+} from "node:fs";
 import { join } from "node:path";
 
 export interface TranscriptReport {
@@ -21,43 +33,154 @@ export interface TranscriptReport {
 
 /** Pure: what is in `bytes` (a transcript's content). Never throws. */
 export function inspectTranscript(bytes: Buffer): TranscriptReport {
-  const r: TranscriptReport = { goodLines: 0, hasAssistant: false, badLines: [], tornTail: null, lastUserPrompt: null };
-  const bad: { line: number; offset: number; problem: string }[] = [];
-  let lastGoodEnd = 0;
-  let offset = 0;
-  let line = 0;
-  while (offset < bytes.length) {
-    const nl = bytes.indexOf(0x0a, offset);
-    const end = nl < 0 ? bytes.length : nl;
-    const raw = bytes.subarray(offset, end);
-    line++;
-    if (raw.length && !isBlank(raw)) {
-      const problem = lineProblem(raw, nl < 0);
-      if (problem) bad.push({ line, offset, problem });
-      else {
-        const obj = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
-        r.goodLines++;
-        if (obj.type === "assistant") r.hasAssistant = true;
-        const prompt = userPromptText(obj);
-        if (prompt !== null) r.lastUserPrompt = prompt;
-        lastGoodEnd = nl < 0 ? bytes.length : nl + 1;
-        // Bad lines before this good one are in the middle.
-        r.badLines.push(...bad.splice(0).map(({ line: l, problem: p }) => ({ line: l, problem: p })));
-      }
-    }
-    offset = nl < 0 ? bytes.length : nl + 1;
+  const scan = new TranscriptScan();
+  scan.push(bytes);
+  return scan.finish();
+}
+
+/**
+ * inspectTranscript fed in chunks, in order, so a transcript of any size is checked in bounded memory
+ * (a chunk plus its longest line), each line parsed once. `snapshot()` at a chunk boundary gives a state a
+ * later scan of the same, longer file can start from (`TranscriptScan.from`): the CLI only appends.
+ */
+export class TranscriptScan {
+  private goodLines = 0;
+  private hasAssistant = false;
+  private badLines: { line: number; problem: string }[] = [];
+  private lastUserPrompt: string | null = null;
+  /** bad lines after the last good one: the middle if a good line follows, else the torn tail */
+  private pending: { line: number; offset: number; problem: string }[] = [];
+  private lastGoodEnd = 0;
+  /** a newline after the last good line (a blank line there counts as trailing bytes) */
+  private newlineAfterGood = false;
+  private line = 0;
+  /** bytes taken as whole lines (the offset where the carried partial line starts) */
+  private offset = 0;
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+
+  /** A scan that starts where `state` (a snapshot of a scan of the same file's first `state.offset` bytes) ended. */
+  static from(state: TranscriptScanState): TranscriptScan {
+    const s = new TranscriptScan();
+    s.goodLines = state.goodLines;
+    s.hasAssistant = state.hasAssistant;
+    s.badLines = state.badLines.map((b) => ({ ...b }));
+    s.lastUserPrompt = state.lastUserPrompt;
+    s.pending = state.pending.map((b) => ({ ...b }));
+    s.lastGoodEnd = state.lastGoodEnd;
+    s.newlineAfterGood = state.newlineAfterGood;
+    s.line = state.line;
+    s.offset = state.offset;
+    return s;
   }
-  if (bad.length) {
-    r.tornTail = {
-      line: bad[0]!.line,
-      offset: lastGoodEnd,
-      bytes: bytes.length - lastGoodEnd,
-      problem: bad.map((b) => `line ${b.line}: ${b.problem}`).join("; "),
+
+  /** The state after the whole lines seen so far; offset = bytes they take (a partial line is not in it). */
+  snapshot(): TranscriptScanState {
+    return {
+      goodLines: this.goodLines,
+      hasAssistant: this.hasAssistant,
+      badLines: this.badLines.map((b) => ({ ...b })),
+      lastUserPrompt: this.lastUserPrompt,
+      pending: this.pending.map((b) => ({ ...b })),
+      lastGoodEnd: this.lastGoodEnd,
+      newlineAfterGood: this.newlineAfterGood,
+      line: this.line,
+      offset: this.offset,
     };
-  } else if (lastGoodEnd < bytes.length && !isBlank(bytes.subarray(lastGoodEnd))) {
-    r.tornTail = { line: line, offset: lastGoodEnd, bytes: bytes.length - lastGoodEnd, problem: "trailing bytes" };
   }
-  return r;
+
+  /** Takes the next bytes of the file. The chunk may be reused by the caller afterwards. */
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl < 0) {
+        this.carry.push(Buffer.from(chunk.subarray(start)));
+        this.carryLen += chunk.length - start;
+        return;
+      }
+      let raw = chunk.subarray(start, nl);
+      if (this.carryLen) {
+        raw = Buffer.concat([...this.carry, raw]);
+        this.carry = [];
+        this.carryLen = 0;
+      }
+      this.take(raw, false);
+      start = nl + 1;
+    }
+  }
+
+  /** The report for everything pushed; the bytes after the last newline count as the last line. */
+  finish(): TranscriptReport {
+    let end = this.offset;
+    if (this.carryLen) {
+      const raw = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLen = 0;
+      this.take(raw, true);
+      end = this.offset;
+    }
+    const r: TranscriptReport = {
+      goodLines: this.goodLines,
+      hasAssistant: this.hasAssistant,
+      badLines: this.badLines.map((b) => ({ ...b })),
+      tornTail: null,
+      lastUserPrompt: this.lastUserPrompt,
+    };
+    if (this.pending.length) {
+      r.tornTail = {
+        line: this.pending[0]!.line,
+        offset: this.lastGoodEnd,
+        bytes: end - this.lastGoodEnd,
+        problem: this.pending.map((b) => `line ${b.line}: ${b.problem}`).join("; "),
+      };
+    } else if (this.newlineAfterGood) {
+      r.tornTail = {
+        line: this.line,
+        offset: this.lastGoodEnd,
+        bytes: end - this.lastGoodEnd,
+        problem: "trailing bytes",
+      };
+    }
+    return r;
+  }
+
+  /** One line (without its newline); `last`: the file ends without a newline after it. */
+  private take(raw: Buffer, last: boolean): void {
+    const lineStart = this.offset;
+    this.line++;
+    this.offset = lineStart + raw.length + (last ? 0 : 1);
+    if (!raw.length || isBlank(raw)) {
+      if (!last) this.newlineAfterGood = true;
+      return;
+    }
+    const parsed = parseLine(raw, last);
+    if (typeof parsed === "string") {
+      this.pending.push({ line: this.line, offset: lineStart, problem: parsed });
+      return;
+    }
+    this.goodLines++;
+    if (parsed.type === "assistant") this.hasAssistant = true;
+    const prompt = userPromptText(parsed);
+    if (prompt !== null) this.lastUserPrompt = prompt;
+    this.lastGoodEnd = this.offset;
+    this.newlineAfterGood = false;
+    // Bad lines before this good one are in the middle.
+    this.badLines.push(...this.pending.splice(0).map(({ line: l, problem: p }) => ({ line: l, problem: p })));
+  }
+}
+
+/** TranscriptScan.snapshot(): plain data. */
+export interface TranscriptScanState {
+  goodLines: number;
+  hasAssistant: boolean;
+  badLines: { line: number; problem: string }[];
+  lastUserPrompt: string | null;
+  pending: { line: number; offset: number; problem: string }[];
+  lastGoodEnd: number;
+  newlineAfterGood: boolean;
+  line: number;
+  offset: number;
 }
 
 function isBlank(b: Buffer): boolean {
@@ -65,7 +188,8 @@ function isBlank(b: Buffer): boolean {
   return true;
 }
 
-function lineProblem(raw: Buffer, last: boolean): string | null {
+/** The line's JSON object, or what is wrong with it (parsed once). */
+function parseLine(raw: Buffer, last: boolean): Record<string, unknown> | string {
   const nul = raw.indexOf(0);
   if (nul >= 0) return `${count(raw, 0)} NUL byte(s) from byte ${nul} of the line`;
   let v: unknown;
@@ -74,7 +198,7 @@ function lineProblem(raw: Buffer, last: boolean): string | null {
   } catch {
     return last ? "half written (no end of line, not JSON)" : "not JSON";
   }
-  return v && typeof v === "object" && !Array.isArray(v) ? null : "not a JSON object";
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : "not a JSON object";
 }
 
 function count(b: Buffer, byte: number): number {
@@ -104,22 +228,105 @@ export interface TranscriptRepair {
 }
 
 /**
- * Reads `path`, and when its tail is torn, copies the whole file to `<path>.torn-<now>` and truncates the
- * file after its last good line. Middle lines are never changed. null when the file can't be read.
+ * Where the last check of each transcript ended (by path, at most `max` of them, least recently used
+ * dropped first): the CLI only appends to a transcript, so the next check of the same file reads only
+ * what was added since. An entry is used only when the file is the same one (device and inode), at least
+ * as long, and its 4 KiB before that point hash the same; otherwise the file is read from its start.
  */
-export function checkAndRepairTranscript(path: string, now: number): TranscriptRepair | null {
-  let bytes: Buffer;
+export class TranscriptCheckCache {
+  private readonly entries = new Map<string, { dev: number; ino: number; state: TranscriptScanState; hash: string }>();
+  constructor(private readonly max = 512) {}
+
+  /** The state to resume from for the file open on `fd`, or null. */
+  lookup(path: string, fd: number, st: Stats): TranscriptScanState | null {
+    const e = this.entries.get(path);
+    if (!e) return null;
+    this.entries.delete(path);
+    if (e.dev !== st.dev || e.ino !== st.ino || st.size < e.state.offset || tailHash(fd, e.state.offset) !== e.hash)
+      return null;
+    this.entries.set(path, e);
+    return e.state;
+  }
+
+  remember(path: string, fd: number, st: Stats, state: TranscriptScanState): void {
+    this.entries.delete(path);
+    if (state.offset === 0) return;
+    this.entries.set(path, { dev: st.dev, ino: st.ino, state, hash: tailHash(fd, state.offset) });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  forget(path: string): void {
+    this.entries.delete(path);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** sha1 of the (up to) 4 KiB of the file before `offset`. */
+function tailHash(fd: number, offset: number): string {
+  const len = Math.min(offset, 4096);
+  const b = Buffer.alloc(len);
+  readSync(fd, b, 0, len, offset - len);
+  return createHash("sha1").update(b).digest("hex");
+}
+
+/** The daemon's cache of transcript checks (one per process: a transcript is one file whoever checks it). */
+export const transcriptChecks = new TranscriptCheckCache();
+
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * inspectTranscript on a file, read in 256 KiB chunks (memory bounded by a chunk and the longest line), from
+ * where `cache` says the last check of the same file ended. Throws when the file can't be opened or read.
+ */
+export function inspectTranscriptFile(
+  path: string,
+  cache: TranscriptCheckCache | null = transcriptChecks,
+): TranscriptReport {
+  const fd = openSync(path, "r");
   try {
-    bytes = readFileSync(path);
+    const st = fstatSync(fd);
+    const known = cache?.lookup(path, fd, st) ?? null;
+    const scan = known ? TranscriptScan.from(known) : new TranscriptScan();
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let pos = known?.offset ?? 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
+      if (n <= 0) break;
+      scan.push(buf.subarray(0, n));
+      pos += n;
+    }
+    cache?.remember(path, fd, st, scan.snapshot());
+    return scan.finish();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Checks `path` (inspectTranscriptFile), and when its tail is torn, copies the whole file to
+ * `<path>.torn-<now>` and truncates the file after its last good line. Middle lines are never changed.
+ * null when the file can't be read.
+ */
+export function checkAndRepairTranscript(
+  path: string,
+  now: number,
+  cache: TranscriptCheckCache | null = transcriptChecks,
+): TranscriptRepair | null {
+  let report: TranscriptReport;
+  try {
+    report = inspectTranscriptFile(path, cache);
   } catch {
     return null;
   }
-  const report = inspectTranscript(bytes);
   if (!report.tornTail) return { report, copy: null };
   const copy = `${path}.torn-${now}`;
   copyFileSync(path, copy);
   chmodSync(copy, 0o600);
   truncateSync(path, report.tornTail.offset);
+  cache?.forget(path);
   return { report, copy };
 }
 

@@ -2,10 +2,28 @@
 // and the last assistant text a task's result is read from.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  renameSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkAndRepairTranscript, inspectTranscript, lastAssistantText } from "../../src/claude/transcript.js";
+import {
+  checkAndRepairTranscript,
+  inspectTranscript,
+  inspectTranscriptFile,
+  lastAssistantText,
+  TranscriptCheckCache,
+  TranscriptScan,
+} from "../../src/claude/transcript.js";
 
 const user = (text: string) => JSON.stringify({ type: "user", message: { role: "user", content: text } });
 const toolResult = JSON.stringify({
@@ -67,6 +85,14 @@ describe("inspectTranscript", () => {
     assert.equal(r.tornTail, null);
     assert.equal(r.lastUserPrompt, "two");
     assert.equal(r.goodLines, 4);
+  });
+
+  it("a blank line after the last good line is trailing bytes (cut); spaces without a newline are not", () => {
+    const good = `${user("one")}\n${assistant("A")}\n`;
+    const r = inspectTranscript(buf(good, "\n"));
+    assert.equal(r.tornTail?.problem, "trailing bytes");
+    assert.equal(r.tornTail?.offset, Buffer.byteLength(good));
+    assert.equal(inspectTranscript(buf(good, "  ")).tornTail, null);
   });
 
   it("no assistant line: not resumable", () => {
@@ -133,5 +159,136 @@ describe("lastAssistantText", () => {
     assert.equal(lastAssistantText(p), null);
     assert.equal(lastAssistantText(join(dir, "missing.jsonl")), null);
     assert.equal(lastAssistantText(null), null);
+  });
+});
+
+/** Contents with every kind of line: good ones, tool results, NUL blocks, blank lines, CRs, bad JSON, a torn end. */
+function mixedContents(seed: number): Buffer[] {
+  let x = seed;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  const out: Buffer[] = [];
+  for (let c = 0; c < 40; c++) {
+    const parts: (string | Buffer)[] = [];
+    const n = 1 + rnd(12);
+    for (let i = 0; i < n; i++) {
+      const k = rnd(10);
+      if (k < 3) parts.push(`${user(`p${c}-${i} ${"é".repeat(rnd(5))}`)}\n`);
+      else if (k < 5) parts.push(`${assistant(`a${c}-${i}`)}\n`);
+      else if (k === 5) parts.push(`${toolResult}\n`);
+      else if (k === 6) parts.push(Buffer.alloc(1 + rnd(40)), rnd(2) ? "\n" : "");
+      else if (k === 7) parts.push(rnd(2) ? "\n" : "  \r\n");
+      else if (k === 8) parts.push('{"broken\n');
+      else parts.push("[1,2]\n");
+    }
+    if (rnd(3) === 0) parts.push('{"type":"user","message":{"content":"to');
+    if (rnd(4) === 0) parts.push("   ");
+    out.push(buf(...parts));
+  }
+  return out;
+}
+
+describe("TranscriptScan: chunked, resumed", () => {
+  it("the same report whatever the chunk size (1 to 17 bytes, and a random split each time)", () => {
+    for (const bytes of mixedContents(7)) {
+      const whole = inspectTranscript(bytes);
+      for (const size of [1, 2, 3, 5, 8, 13, 17]) {
+        const scan = new TranscriptScan();
+        for (let o = 0; o < bytes.length; o += size) scan.push(bytes.subarray(o, o + size));
+        assert.deepEqual(scan.finish(), whole, `chunks of ${size}`);
+      }
+    }
+  });
+
+  it("a scan resumed from a snapshot of a prefix reports what a scan of the whole does", () => {
+    for (const [n, bytes] of mixedContents(11).entries()) {
+      const whole = inspectTranscript(bytes);
+      for (const cut of [0, 1, Math.floor(bytes.length / 3), Math.floor(bytes.length / 2), bytes.length]) {
+        const first = new TranscriptScan();
+        first.push(bytes.subarray(0, cut));
+        const state = first.snapshot();
+        assert.ok(state.offset <= cut, "a snapshot holds whole lines only");
+        const resumed = TranscriptScan.from(state);
+        resumed.push(bytes.subarray(state.offset));
+        assert.deepEqual(resumed.finish(), whole, `contents ${n}, cut at ${cut}`);
+      }
+    }
+  });
+});
+
+describe("inspectTranscriptFile with its cache", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cf-transcript-cache-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = (from: number, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => `${user(`q${from + i}`)}\n${assistant(`a${from + i} ${"x".repeat(100)}`)}\n`,
+    ).join("");
+
+  it("a second check reads only what was appended (a change far before the end is not seen again)", () => {
+    const p = join(dir, "grow.jsonl");
+    const cache = new TranscriptCheckCache();
+    writeFileSync(p, lines(0, 200));
+    assert.equal(inspectTranscriptFile(p, cache).goodLines, 400);
+    appendFileSync(p, lines(200, 3));
+    assert.equal(inspectTranscriptFile(p, cache).goodLines, 406);
+    // NUL bytes written over the first line in place: a full read would report a bad line 1; the cached scan
+    // does not read that far back.
+    const fd = openSync(p, "r+");
+    writeSync(fd, Buffer.alloc(5), 0, 5, 0);
+    closeSync(fd);
+    appendFileSync(p, lines(203, 1));
+    const r = inspectTranscriptFile(p, cache);
+    assert.equal(r.goodLines, 408);
+    assert.deepEqual(r.badLines, []);
+    assert.equal(r.lastUserPrompt, "q203");
+    // Without the cache it is seen.
+    assert.deepEqual(
+      inspectTranscriptFile(p, null).badLines.map((b) => b.line),
+      [1],
+    );
+  });
+
+  it("read from the start again when the file is another one, shorter, or changed just before where the last check ended", () => {
+    const p = join(dir, "changed.jsonl");
+    const cache = new TranscriptCheckCache();
+    writeFileSync(p, lines(0, 50));
+    inspectTranscriptFile(p, cache);
+    // Changed within the 4 KiB before the end of the last check.
+    const size = statSync(p).size;
+    const fd = openSync(p, "r+");
+    writeSync(fd, Buffer.alloc(3), 0, 3, size - 200);
+    closeSync(fd);
+    assert.equal(inspectTranscriptFile(p, cache).badLines.length, 1, "the changed tail is seen");
+    // Replaced by another file (another inode) of the same length, with damage at its start.
+    const other = join(dir, "other.jsonl");
+    writeFileSync(other, Buffer.concat([Buffer.alloc(4), Buffer.from(lines(0, 50)).subarray(4)]));
+    renameSync(other, p);
+    assert.deepEqual(
+      inspectTranscriptFile(p, cache).badLines.map((b) => b.line),
+      [1],
+    );
+    // Shorter than where the last check ended.
+    writeFileSync(p, lines(0, 2));
+    assert.equal(inspectTranscriptFile(p, cache).goodLines, 4);
+  });
+
+  it("a repaired file is checked whole next time, and the cache keeps at most its bound", () => {
+    const p = join(dir, "torn.jsonl");
+    const cache = new TranscriptCheckCache(3);
+    writeFileSync(p, buf(lines(0, 3), Buffer.alloc(20), "\n"));
+    const r = checkAndRepairTranscript(p, 5, cache)!;
+    assert.ok(r.copy);
+    assert.equal(cache.size, 0);
+    appendFileSync(p, lines(3, 1));
+    assert.deepEqual(checkAndRepairTranscript(p, 6, cache)!.report.badLines, []);
+    for (let i = 0; i < 5; i++) {
+      const q = join(dir, `many-${i}.jsonl`);
+      writeFileSync(q, lines(0, 1));
+      inspectTranscriptFile(q, cache);
+    }
+    assert.equal(cache.size, 3);
   });
 });
