@@ -6,6 +6,7 @@ import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionRow } from "../store/types.js";
 import type { SessionSignal } from "../sessions/signals.js";
 import type { LockResult, SessionOp } from "../sessions/session-locks.js";
+import type { RowPatch, StateOp } from "../sessions/session-states.js";
 import type { SessionSpec } from "../sessions/types.js";
 import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
@@ -22,7 +23,10 @@ export interface SessionLayer {
   ensure(spec: SessionSpec): Promise<void>;
   waitReady(name: string, timeoutMs?: number): Promise<boolean>;
   remove(name: string, why: string): Promise<void>;
-  updateRow(name: string, patch: Partial<SessionRow>): void;
+  /** writes fields of the row other than its state */
+  updateRow(name: string, patch: RowPatch): void;
+  /** moves the row's state by `op` (sessions/session-states.ts), with the rest of `patch` */
+  setState(name: string, op: StateOp, patch?: RowPatch): unknown;
   /** holds a session for one operation (sessions/session-locks.ts) */
   tryLock(name: string, op: SessionOp): LockResult;
   lockedBy(name: string): SessionOp | undefined;
@@ -164,7 +168,7 @@ export class Pool {
       this.trust(s.project);
       // A reused name starts a new conversation: nothing of its previous life carries over.
       if (this.layer.get(name)) {
-        this.layer.updateRow(name, {
+        this.layer.setState(name, "pool_reuse", {
           claudeSessionId: randomUUID(),
           transcriptPath: null,
           lastPrompt: null,
@@ -173,7 +177,6 @@ export class Pool {
           failedPrompt: null,
           started: false,
           restarts: 0,
-          state: "starting",
           stateReason: null,
           account: null,
           parkedUntil: null,
@@ -243,7 +246,7 @@ export class Pool {
       if (holder && holder !== "dispatch") return !!calm;
       const row = this.layer.get(name);
       if (row && (row.state === "busy" || row.state === "waiting"))
-        this.layer.updateRow(name, { state: "idle", stateReason: "turn interrupted", lastPromptAnswered: true });
+        this.layer.setState(name, "interrupted", { stateReason: "turn interrupted", lastPromptAnswered: true });
       else if (row) this.layer.updateRow(name, { lastPromptAnswered: true });
       this.layer.event("pool.turn_interrupted", name, row?.account ?? null, { calm: !!calm });
       return !!calm;

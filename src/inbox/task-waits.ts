@@ -292,7 +292,8 @@ export class TaskWaits {
       this.log.info({ task: t.id, session, answer }, "permission dialog answered");
       if (answer === "yes") {
         // (reopened: the CLI asks again, the session stays waiting and the next tick records the new wait)
-        if (row?.state === "waiting" && !reopened) this.layer.updateRow(session, { state: "busy", stateReason: null });
+        if (row?.state === "waiting" && !reopened)
+          this.layer.setState(session, "dialog_allowed", { stateReason: null });
       } else if (!reopened) {
         await this.afterNo(t, session, wait.question);
       }
@@ -327,7 +328,7 @@ export class TaskWaits {
     if (!calm) return;
     const cur = this.tasks.get(t.id);
     if (cur?.state !== "running" || cur.session !== session) return;
-    this.layer.updateRow(session, { state: "idle", stateReason: "permission denied by the operator" });
+    this.layer.setState(session, "dialog_denied", { stateReason: "permission denied by the operator" });
     const r = await this.layer.prompts.send(session, deniedNote(question), {
       confirmTimeoutMs: this.confirmTimeoutMs(),
     });

@@ -456,7 +456,7 @@ export class LimitReactor {
       return;
     }
     const owed = this.owed(session, p.prompt ?? row.failedPrompt);
-    this.sessions.updateRow(session, { state: "limited", failedPrompt: owed });
+    this.sessions.setState(session, "limit_replay", { failedPrompt: owed });
     void this.onLimit(session, p.message, owed, p.source);
   }
 
@@ -548,9 +548,9 @@ export class LimitReactor {
             intervalMs: 50,
           });
         }
-        this.sessions.updateRow(name, { state: "idle", stateReason: "resumed after reset", parkedUntil: null });
+        this.sessions.setState(name, "resume_in_place", { stateReason: "resumed after reset", parkedUntil: null });
       } else {
-        this.sessions.updateRow(name, { state: "starting", parkedUntil: null });
+        this.sessions.setState(name, "resume_relaunch", { parkedUntil: null });
         await this.sessions.start(name, pane ? "respawn" : "create", "resume after park", choice.account);
         if (!(await this.sessions.waitReady(name))) throw new Error("CLI did not start");
       }
@@ -614,7 +614,7 @@ export class LimitReactor {
       if (at < 0) return;
       const cls = classifyPane(text.slice(at + key.length), now);
       if (cls.limit && cls.limitText && !cls.busy) {
-        this.sessions.updateRow(name, { state: "limited", failedPrompt: row.lastPrompt });
+        this.sessions.setState(name, "limit_seen", { failedPrompt: row.lastPrompt });
         await this.onLimit(name, cls.limitText, row.lastPrompt, "pane text");
       }
     } catch {

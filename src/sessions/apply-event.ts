@@ -2,6 +2,7 @@ import type { SessionRow } from "../store/types.js";
 import { classifyRateLimit, THROTTLE_REASON } from "../claude/limit-text.js";
 import { type HookEvent, str } from "./hook-event.js";
 import { toolSummary } from "./permission-dialog.js";
+import { transition, type StateOp } from "./session-states.js";
 import type { Signal } from "./signals.js";
 
 export interface Applied {
@@ -9,16 +10,17 @@ export interface Applied {
   signals: Signal[];
 }
 
-// Pure: how one hook event changes a session. States the daemon owns (parked, swapping, stopped,
-// failed) are not overwritten by the CLI's own events; the swap/park logic moves out of them.
+// Pure: how one hook event changes a session. Its state moves by the `hook_*` operations of the transition
+// table (session-states.ts): states the daemon owns (parked, swapping, stopped) are kept, and the swap/park
+// logic moves out of them; a parked session that took a prompt works on it.
 export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
   const p = ev.payload;
   const patch: Partial<SessionRow> = { lastActivity: ev.ts };
   const signals: Signal[] = [];
-  const sticky = s.state === "swapping" || s.state === "parked" || s.state === "stopped";
-  const setState = (st: SessionRow["state"], reason: string | null = null) => {
-    if (!sticky) {
-      patch.state = st;
+  const setState = (op: StateOp, reason: string | null = null) => {
+    const t = transition(s.state, op);
+    if (t.ok && t.changes) {
+      patch.state = t.to;
       patch.stateReason = reason;
     }
   };
@@ -37,7 +39,7 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       // swap while the dispatcher ran the task again elsewhere: chaos seed 424242, a task answered twice).
       if (source === "clear") patch.failedPrompt = null;
       patch.started = true;
-      setState("idle");
+      setState("hook_start");
       break;
     }
     case "UserPromptSubmit": {
@@ -47,21 +49,18 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       patch.lastPromptAnswered = false;
       patch.failedPrompt = null;
       signals.push({ kind: "prompt_submitted", prompt, account: ev.account });
-      if (s.state === "parked") {
-        // The CLI took a prompt (typed by a person in the pane, or sent through us) while the session waited
-        // for quota: it works on it now and is not parked any more. Kept parked, the resume would find this
-        // prompt unanswered and send it again (soak seed 804754, one hour: answered twice); refused, its
-        // StopFailure parks the session again with this prompt owed.
-        patch.state = "busy";
-        patch.stateReason = null;
-        patch.parkedUntil = null;
-      } else setState("busy");
+      // A parked session whose CLI took a prompt (typed by a person in the pane, or sent through us) while it
+      // waited for quota works on it now and is not parked any more (the table moves parked to busy). Kept
+      // parked, the resume would find this prompt unanswered and send it again (soak seed 804754, one hour:
+      // answered twice); refused, its StopFailure parks the session again with this prompt owed.
+      if (s.state === "parked") patch.parkedUntil = null;
+      setState("hook_prompt");
       break;
     }
     case "Stop": {
       patch.lastPromptAnswered = true;
       signals.push({ kind: "turn_done", message: str(p, "last_assistant_message") });
-      setState("idle");
+      setState("hook_stop");
       break;
     }
     case "StopFailure": {
@@ -72,25 +71,25 @@ export function applyHookEvent(s: SessionRow, ev: HookEvent): Applied {
       // A server throttle ("not your usage limit") says nothing about the account: the session is idle,
       // waiting for the limit reactor's retry on the same account, never `limited` (which moves it).
       const throttle = error === "rate_limit" && classifyRateLimit(message) === "throttle";
-      if (throttle) setState("idle", `${THROTTLE_REASON}${message ? `: ${message}` : ""}`);
-      else setState(error === "rate_limit" ? "limited" : "idle", `${error}${message ? `: ${message}` : ""}`);
+      if (throttle) setState("hook_refused", `${THROTTLE_REASON}${message ? `: ${message}` : ""}`);
+      else setState(error === "rate_limit" ? "hook_limit" : "hook_refused", `${error}${message ? `: ${message}` : ""}`);
       break;
     }
     case "Notification": {
       const t = str(p, "notification_type") ?? "";
-      if (t === "permission_prompt" || t === "elicitation_dialog") setState("waiting", t);
-      else if (t === "idle_prompt" && s.state !== "busy") setState("idle");
+      if (t === "permission_prompt" || t === "elicitation_dialog") setState("hook_dialog", t);
+      else if (t === "idle_prompt") setState("hook_idle_prompt");
       break;
     }
     case "PermissionRequest": {
       const tool = str(p, "tool_name");
       signals.push({ kind: "permission_request", tool, summary: toolSummary(tool, p.tool_input) });
-      setState("waiting", "permission_prompt");
+      setState("hook_dialog", "permission_prompt");
       break;
     }
     case "SessionEnd": {
       signals.push({ kind: "session_end", reason: str(p, "reason") });
-      setState("exited", str(p, "reason"));
+      setState("hook_end", str(p, "reason"));
       break;
     }
     default:

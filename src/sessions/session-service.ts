@@ -15,6 +15,7 @@ import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
 import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
+import { INITIAL_STATE, stateChange, type RowPatch, type StateOp } from "./session-states.js";
 import type { SessionSignal } from "./signals.js";
 import type { AccountChooser, SessionSpec, SessionTuning } from "./types.js";
 
@@ -171,9 +172,33 @@ export class SessionService {
     return this.locks.lockedBy(name);
   }
 
-  /** Direct row update for services that own a state transition (swap, park/resume). */
-  updateRow(name: string, patch: Partial<SessionRow>): void {
+  /**
+   * Writes fields of a session's row other than its state (which moves by an operation: setState). A
+   * `state` slipped in anyway (the type forbids it) is recorded as unexpected and still written.
+   */
+  updateRow(name: string, patch: RowPatch): void {
+    const state = (patch as Partial<SessionRow>).state;
+    if (state !== undefined) this.unexpected(name, "updateRow", this.store.getSession(name)?.state ?? null, state);
     this.store.updateSession(name, patch, this.clock.now());
+  }
+
+  /**
+   * Moves `name`'s state by `op` (the table in session-states.ts) and writes the rest of `patch` with it. An
+   * op that leaves the current state as it is writes neither the state nor `patch.stateReason`. An op not
+   * expected from the current state is recorded (event session.transition_unexpected, a warning) and its
+   * state still written. Returns the row as written (undefined: no such row).
+   */
+  setState(name: string, op: StateOp, patch: RowPatch = {}): SessionRow | undefined {
+    const row = this.store.getSession(name);
+    if (!row) return undefined;
+    const { change, t } = stateChange(row.state, op, patch);
+    if (!t.ok) this.unexpected(name, op, row.state, t.to);
+    return Object.keys(change).length ? this.store.updateSession(name, change, this.clock.now()) : row;
+  }
+
+  private unexpected(name: string, op: string, from: string | null, to: string): void {
+    this.event("session.transition_unexpected", name, null, { op, from, to });
+    this.log.warn({ session: name, op, from, to }, "session state change not in the transition table");
   }
 
   get(name: string): SessionRow | undefined {
@@ -202,7 +227,7 @@ export class SessionService {
           project: spec.project,
           account: (sameProject && cp?.account) || null,
           claudeSessionId: (sameProject && cp?.claudeSessionId) || randomUUID(),
-          state: "starting",
+          state: INITIAL_STATE,
         },
         now,
       );
@@ -237,11 +262,7 @@ export class SessionService {
     const all = panes ?? (await this.tmux.listPanes());
     const pane = all.find((p) => p.session === spec.name);
     if (pane && !pane.owned) {
-      this.store.updateSession(
-        spec.name,
-        { state: "failed", stateReason: "a tmux session with this name exists and is not ours" },
-        now,
-      );
+      this.setState(spec.name, "conflict", { stateReason: "a tmux session with this name exists and is not ours" });
       this.event("session.conflict", spec.name, null, { reason: "tmux session exists and is not ours" });
       return;
     }
@@ -249,10 +270,9 @@ export class SessionService {
     if (row.state === "parked" || row.state === "failed") return;
     if (pane && !pane.dead) {
       if (!row.account) return; // nothing sensible to adopt without knowing its account; left as is
-      if (row.state === "starting" || row.state === "swapping" || row.state === "exited" || row.state === "stopped") {
-        // A live CLI we didn't see start: hooks will correct this on its next event.
-        this.store.updateSession(spec.name, { state: "idle", stateReason: "adopted" }, now);
-      }
+      // A live CLI we didn't see start (starting, swapping, exited, stopped): idle; hooks will correct this
+      // on its next event. Any other state is kept (the table's `adopt`).
+      this.setState(spec.name, "adopt", { stateReason: "adopted" });
       this.event("session.adopted", spec.name, row.account, { pane: pane.paneId });
       this.log.info({ session: spec.name, account: row.account }, "adopted running session");
       // A prompt cut by an earlier CLI's end whose continue the last daemon did not live to send (the CLI
@@ -282,7 +302,7 @@ export class SessionService {
     const row = this.store.getSession(name);
     if (!spec || !row) throw new CfError("no_such_session", `no session named ${name}`);
     if (this.cliProblem) {
-      this.store.updateSession(name, { state: "failed", stateReason: this.cliProblem }, this.clock.now());
+      this.setState(name, "cli_missing", { stateReason: this.cliProblem });
       this.event("session.failed", name, row.account, { reason: this.cliProblem });
       return;
     }
@@ -308,8 +328,7 @@ export class SessionService {
     this.launching.add(name);
     try {
       const { argv } = this.prepareLaunch(row, acct);
-      const now = this.clock.now();
-      this.store.updateSession(name, { account: acct, state: "starting", stateReason: why, parkedUntil: null }, now);
+      this.setState(name, "launch", { account: acct, stateReason: why, parkedUntil: null });
       this.event("session.launch", name, acct, { how, why, resume: argv.includes("--resume") });
       this.log.info({ session: name, account: acct, how, why }, "launching CLI");
       if (how === "create") {
@@ -440,7 +459,7 @@ export class SessionService {
   }
 
   park(name: string, resumeAt: number | null, reason: string): void {
-    this.store.updateSession(name, { state: "parked", stateReason: reason, parkedUntil: resumeAt }, this.clock.now());
+    this.setState(name, "park", { stateReason: reason, parkedUntil: resumeAt });
     this.event("session.parked", name, this.store.getSession(name)?.account ?? null, { resumeAt, reason });
     this.log.warn({ session: name, resumeAt, reason }, "session parked");
   }
@@ -539,11 +558,7 @@ export class SessionService {
     const now = this.clock.now();
     const hist = (this.restarts.get(name) ?? []).filter((t) => now - t < this.tuning.crashLoopWindowMs);
     if (hist.length >= this.tuning.crashLoopRestarts) {
-      this.store.updateSession(
-        name,
-        { state: "failed", stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` },
-        now,
-      );
+      this.setState(name, "crash_loop", { stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` });
       this.event("session.failed", name, this.store.getSession(name)?.account ?? null, {
         reason: "crash loop",
         restarts: hist.length,
@@ -555,7 +570,7 @@ export class SessionService {
     hist.push(now);
     this.restarts.set(name, hist);
     const delay = Math.min(this.tuning.restartBackoffMs * 2 ** (hist.length - 1), this.tuning.restartBackoffMaxMs);
-    this.store.updateSession(name, { state: "exited", stateReason: why }, now);
+    this.setState(name, "exit_seen", { stateReason: why });
     this.event("session.exited", name, this.store.getSession(name)?.account ?? null, { why, restartInMs: delay });
     // The entry stays until the CLI is respawned: a sweep meanwhile still sees the dead pane and must not
     // schedule a second restart (its respawn would kill this one's CLI).
@@ -707,7 +722,7 @@ export class SessionService {
     if (!l || l.started || row?.state !== "starting" || now - l.at < this.tuning.startTimeoutMs) return false;
     if (classifyPane(await this.tmux.capture(name).catch(() => ""), now).dialog) return false;
     const reason = startTimeoutReason(this.tuning.startTimeoutMs);
-    this.store.updateSession(name, { state: "failed", stateReason: reason }, now);
+    this.setState(name, "start_timeout", { stateReason: reason });
     this.event("session.failed", name, row.account, {
       reason: "no SessionStart",
       timeoutMs: this.tuning.startTimeoutMs,
@@ -722,7 +737,7 @@ export class SessionService {
     this.timers.delete(name);
     this.specs.delete(name);
     await this.tmux.killSession(name);
-    this.store.updateSession(name, { state: "stopped", stateReason: why }, this.clock.now());
+    this.setState(name, "remove", { stateReason: why });
     this.event("session.removed", name, null, { why });
   }
 

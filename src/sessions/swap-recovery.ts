@@ -46,7 +46,7 @@ export class SwapRecovery {
       const row = this.store.getSession(sw.session);
       if (!row) continue;
       if (row.state === "swapping")
-        this.sessions.updateRow(sw.session, { state: "starting", stateReason: "recovering interrupted swap" });
+        this.sessions.setState(sw.session, "swap_recover", { stateReason: "recovering interrupted swap" });
       out.push({
         session: sw.session,
         resend: stepIndex(sw.step) < stepIndex("resent") ? sw.resend : null,

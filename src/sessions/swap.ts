@@ -237,7 +237,7 @@ export class SwapService {
       await this.onStep?.(name, req.session);
     };
     const turnWasRunning = row.state === "busy";
-    this.sessions.updateRow(req.session, { state: "swapping", stateReason: `to ${to}: ${req.reason}` });
+    this.sessions.setState(req.session, "swap_begin", { stateReason: `to ${to}: ${req.reason}` });
     await step("locked");
     let respawned = false;
     // Captured before the old CLI goes, written once the new one is launched (or the swap fails): the write
@@ -481,7 +481,7 @@ export class SwapService {
     const { argv, newConversation } = this.sessions.prepareLaunch(row, account);
     const prompt = carry?.(newConversation) ?? null;
     if (prompt) argv.push("--", prompt);
-    this.sessions.updateRow(name, { state: "swapping" });
+    this.sessions.setState(name, "swap_launch");
     await this.sessions.launchIn(name, argv, live);
     this.sessions.event("session.launch", name, account, { how: "swap", resume: argv.includes("--resume") });
     return { newConversation };
@@ -523,13 +523,15 @@ export class SwapService {
    */
   private finishState(name: string, resent: boolean): void {
     if (!resent) {
-      this.sessions.updateRow(name, { state: "idle", stateReason: null, failedPrompt: null });
+      this.sessions.setState(name, "swap_finished", { stateReason: null, failedPrompt: null });
       return;
     }
     const row = this.sessions.get(name);
     // A Stop applied while the state was still `swapping` (hook files read in one batch) left only the answered flag.
     if (row?.state === "starting" || row?.state === "swapping")
-      this.sessions.updateRow(name, { state: row.lastPromptAnswered ? "idle" : "busy", stateReason: null });
+      this.sessions.setState(name, row.lastPromptAnswered ? "swap_finished" : "swap_finished_busy", {
+        stateReason: null,
+      });
     else if (row?.state === "busy") this.sessions.updateRow(name, { stateReason: null });
   }
 
@@ -575,7 +577,7 @@ export class SwapService {
           if (!r.ok) throw new CfError("resend_failed", `the prompt resent on ${back} was not confirmed: ${r.reason}`);
           if (asNote) this.sessions.updateRow(req.session, { lastPrompt: resend });
         }
-        this.sessions.updateRow(req.session, { state: "idle", stateReason: `swap to ${to} failed: ${reason}` });
+        this.sessions.setState(req.session, "swap_rolled_back", { stateReason: `swap to ${to} failed: ${reason}` });
         this.store.finishSwap(id, "rolled_back", reason, this.clock.now());
         this.sessions.event("swap.rolled_back", req.session, back, { id, to, reason, respawned });
         return { ok: false, swapId: id, outcome: "rolled_back", reason };

@@ -9,6 +9,7 @@ import { after, describe, it } from "node:test";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import { continueAfterRecreate, SwapRecovery } from "../../src/sessions/swap-recovery.js";
+import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cf-swaprec-"));
@@ -39,6 +40,8 @@ function setup(step: string, launchedAfter: boolean) {
     waitReady: async () => true,
     get: (n: string) => store.getSession(n),
     updateRow: (n: string, patch: object) => store.updateSession(n, patch, clock.now()),
+    setState: (n: string, op: StateOp, patch: RowPatch = {}) =>
+      store.updateSession(n, stateChange(store.getSession(n)!.state, op, patch).change, clock.now()),
     prompts: {
       send: async (_n: string, t: string) => {
         sent.push(t);
@@ -125,6 +128,8 @@ describe("continueAfterRecreate: what a cut turn gets after its CLI came back", 
         return { ok: true, release: () => (held = undefined) };
       },
       updateRow: (n: string, patch: object) => store.updateSession(n, patch, 2),
+      setState: (n: string, op: StateOp, patch: RowPatch = {}) =>
+        store.updateSession(n, stateChange(store.getSession(n)!.state, op, patch).change, 2),
       park: (n: string, until: number | null, reason: string) => {
         parked.push({ until, reason });
         store.updateSession(n, { state: "parked", parkedUntil: until, stateReason: reason }, clock.now());

@@ -11,6 +11,7 @@ import { applyHookEvent } from "../../src/sessions/apply-event.js";
 import type { HookEvent } from "../../src/sessions/hook-event.js";
 import { systemClock, type Clock } from "../../src/util/clock.js";
 import { SessionLocks, type SessionOp } from "../../src/sessions/session-locks.js";
+import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 
 export function sessionRow(name: string, o: Partial<SessionRow> = {}): SessionRow {
   return {
@@ -71,6 +72,8 @@ export class FakeSessionLayer implements SessionLayer {
   readonly events: { kind: string; session: string | null; data: Record<string, unknown> }[] = [];
   /** what happened to sessions, in order: `send:<session>:<text>`, `clear:<session>`, `start:<session>`, `remove:<session>` */
   readonly log: string[] = [];
+  /** state changes the transition table does not expect (setState) */
+  readonly unexpected: string[] = [];
   private readonly listeners = new Set<(s: SessionSignal) => void>();
   private readonly typed = new Map<string, string>();
   sendOk = true;
@@ -107,6 +110,14 @@ export class FakeSessionLayer implements SessionLayer {
   updateRow(name: string, patch: Partial<SessionRow>) {
     const r = this.rows.get(name);
     if (r) this.rows.set(name, { ...r, ...patch, updatedAt: this.now() });
+  }
+  /** The real table's change (sessions/session-states.ts); an op it does not expect is noted in `unexpected`. */
+  setState(name: string, op: StateOp, patch: RowPatch = {}) {
+    const r = this.rows.get(name);
+    if (!r) return;
+    const { change, t } = stateChange(r.state, op, patch);
+    if (!t.ok) this.unexpected.push(`${op} from ${r.state}`);
+    this.updateRow(name, change);
   }
   tryLock(name: string, op: SessionOp) {
     return this.locks.tryLock(name, op);

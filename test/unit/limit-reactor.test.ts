@@ -7,6 +7,8 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LimitReactor } from "../../src/quota/limit-reactor.js";
+import type { SessionState } from "../../src/store/types.js";
+import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
 import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 
@@ -49,6 +51,8 @@ function setup() {
     list: () => listed ?? [row],
     lockedBy: () => holder,
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
+    setState: (_n: string, op: StateOp, patch: RowPatch = {}) =>
+      Object.assign(row, stateChange(row.state as SessionState, op, patch).change),
     event: (kind: string) => events.push(kind),
     onSignal: () => () => {},
     tryLock: () => ({ ok: true, release: () => {} }),
@@ -408,6 +412,8 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
       };
     },
     updateRow: (_n: string, patch: Partial<Row>) => Object.assign(row, patch),
+    setState: (_n: string, op: StateOp, patch: RowPatch = {}) =>
+      Object.assign(row, stateChange(row.state as SessionState, op, patch).change),
     event: (kind: string) => calls.push(`event ${kind}`),
     onSignal: () => () => {},
     park: (_n: string, until: number | null, reason: string) => {

@@ -18,6 +18,7 @@ import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import type { SessionRow } from "../../src/store/types.js";
 import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
+import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { CfError } from "../../src/util/errors.js";
 
@@ -96,6 +97,8 @@ function setup(o: Setup = {}) {
     specs: new Map([["s1", { project: "/p" }]]),
     get: (n: string) => store.getSession(n),
     updateRow: (n: string, patch: Partial<SessionRow>) => store.updateSession(n, patch, clock.now()),
+    setState: (n: string, op: StateOp, patch: RowPatch = {}) =>
+      store.updateSession(n, stateChange(store.getSession(n)!.state, op, patch).change, clock.now()),
     tryLock: (n: string, op: SessionOp) => locks.tryLock(n, op),
     lockedBy: (n: string) => locks.lockedBy(n),
     park: (n: string, resumeAt: number | null, reason: string) => {
