@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { AccountService } from "../../src/accounts/account-service.js";
 import { BoxSync } from "../../src/boxes/box-sync.js";
@@ -14,15 +13,11 @@ import { openDb } from "../../src/store/db.js";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { createLogger } from "../../src/util/log.js";
 import type { UsageFigures } from "../../src/quota/policy-types.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { capturingLogger } from "../support/log-lines.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("box sync (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
+const MISSING = postgresGate("box sync");
 
 const T0 = Date.UTC(2026, 10, 30, 12);
 const H = 3_600_000;
@@ -68,16 +63,7 @@ describe(
       onTasksChanged?: () => void,
     ) {
       const store = new Store(openDb(join(root, name)));
-      const lines: string[] = [];
-      const log = createLogger(
-        "info",
-        new Writable({
-          write(c, _e, cb) {
-            lines.push(String(c));
-            cb();
-          },
-        }),
-      );
+      const { log, lines } = capturingLogger();
       const accounts = new AccountService(store, clock, log);
       accounts.configure(ACCOUNTS); // no credentials at these homes: revoked ("needs login"), set active below
       for (const a of ACCOUNTS) accounts.setState(a.name, "active", null, "test");

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { SharedEventsMirror } from "../../src/boxes/shared-events.js";
 import { openDb } from "../../src/store/db.js";
@@ -16,15 +15,11 @@ import type { SharedStore } from "../../src/store/shared/shared-types.js";
 import { Store } from "../../src/store/store.js";
 import { ManualClock, systemClock, type Clock } from "../../src/util/clock.js";
 import { isCfError } from "../../src/util/errors.js";
-import { createLogger } from "../../src/util/log.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, startPostgres, type TestPostgres } from "../support/postgres.js";
 import { waitFor } from "../support/wait.js";
+import { capturingLogger } from "../support/log-lines.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("shared events (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
+const MISSING = postgresGate("shared events");
 
 const T0 = Date.UTC(2026, 11, 1, 10);
 let dirs = 0;
@@ -51,16 +46,7 @@ describe("shared events mirrored into PostgreSQL", { timeout: 120_000, skip: MIS
   ) {
     const store = new Store(openDb(join(root, `${name}-${++dirs}`)));
     const shared: SharedStore = await PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 });
-    const lines: string[] = [];
-    const log = createLogger(
-      "info",
-      new Writable({
-        write(c, _e, cb) {
-          lines.push(String(c));
-          cb();
-        },
-      }),
-    );
+    const { log, lines } = capturingLogger();
     const mirror = new SharedEventsMirror({ box: name, store: () => shared, events: store, clock, log, ...o });
     closers.push(async () => {
       await mirror.stop(500);

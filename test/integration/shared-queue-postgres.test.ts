@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { SharedQueue } from "../../src/inbox/shared-queue.js";
 import { writeResult } from "../../src/inbox/outbox.js";
@@ -16,15 +15,11 @@ import { openDb } from "../../src/store/db.js";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { createLogger } from "../../src/util/log.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, startPostgres, type TestPostgres } from "../support/postgres.js";
 import { waitFor } from "../support/wait.js";
+import { capturingLogger } from "../support/log-lines.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("shared queue (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
+const MISSING = postgresGate("shared queue");
 
 const T0 = Date.UTC(2026, 10, 30, 12);
 const TTL = 2000;
@@ -49,16 +44,7 @@ describe("shared task queue: two boxes through PostgreSQL", { timeout: 120_000, 
     const dir = join(root, `${name}-${++dirs}`);
     const store = new Store(openDb(dir));
     const tasks = new TaskStore(store.db);
-    const lines: string[] = [];
-    const log = createLogger(
-      "info",
-      new Writable({
-        write(c, _e, cb) {
-          lines.push(String(c));
-          cb();
-        },
-      }),
-    );
+    const { log, lines } = capturingLogger();
     const shared = await PostgresSharedStore.open({ url, box: name, connectTimeoutMs: 1500 });
     const outboxDir = join(dir, "outbox");
     const interrupted: string[] = [];

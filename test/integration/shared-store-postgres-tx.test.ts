@@ -8,14 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, startPostgres, type TestPostgres } from "../support/postgres.js";
 import { waitFor } from "../support/wait.js";
 
-const MISSING = postgresMissing();
-if (MISSING && process.env.CI) {
-  it("shared store tx (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
+const MISSING = postgresGate("shared store tx");
 
 describe(
   "shared store (postgres): a connection killed mid-transaction",

@@ -9,15 +9,10 @@ import { openSharedStore } from "../../src/store/shared/open-shared-store.js";
 import { PostgresSharedStore } from "../../src/store/shared/postgres-shared-store.js";
 import { SHARED_SCHEMA_VERSION } from "../../src/store/shared/shared-migrations.js";
 import { isCfError } from "../../src/util/errors.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { postgresGate, startPostgres, type TestPostgres } from "../support/postgres.js";
 import { sharedStoreCases, type SharedStoreBackend } from "../support/shared-store-cases.js";
 
-const MISSING = postgresMissing();
-
-if (MISSING && process.env.CI) {
-  it("shared store (postgres): PostgreSQL is installed", () =>
-    assert.fail(`${MISSING}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-}
+const MISSING = postgresGate("shared store");
 
 describe("shared store: postgres", { timeout: 120_000, skip: MISSING ?? false }, () => {
   let server: TestPostgres;

@@ -21,6 +21,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import assert from "node:assert/strict";
+import { it } from "node:test";
 import pg from "pg";
 import { waitFor } from "./wait.js";
 
@@ -49,6 +51,19 @@ export function findPostgresBin(): string | null {
 export function postgresMissing(): string | null {
   if (findPostgresBin()) return null;
   return `PostgreSQL server binaries missing under ${PG_ROOT}/*/bin (apt-get install postgresql)`;
+}
+
+/**
+ * Why the PostgreSQL tests cannot run here (null when they can). Under CI a missing PostgreSQL is a failure:
+ * this registers a failing test saying so, named after `what`.
+ */
+export function postgresGate(what: string): string | null {
+  const missing = postgresMissing();
+  if (missing && process.env.CI) {
+    it(`${what} (postgres): PostgreSQL is installed`, () =>
+      assert.fail(`${missing}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
+  }
+  return missing;
 }
 
 export interface TestPostgres {

@@ -2,10 +2,10 @@
 // dir, tmux socket, stand-in API and config) with store.backend: postgres and its box.name, the database URL
 // in its environment (CF_TEST_PG_URL, named by store.postgres_url_env). The tests skip when PostgreSQL is not
 // installed, and fail under CI (where it must be).
-import assert from "node:assert/strict";
-import { it } from "node:test";
 import { makeHarness, type Harness, type HarnessOptions } from "./harness.js";
-import { postgresMissing } from "./postgres.js";
+import { postgresGate } from "./postgres.js";
+
+export { postgresGate };
 
 /** The env var the boxes' configs name for the PostgreSQL URL. */
 export const PG_URL_ENV = "CF_TEST_PG_URL";
@@ -15,19 +15,6 @@ export const pgBoxConfig = (name: string) => ({
   store: { backend: "postgres", postgres_url_env: PG_URL_ENV },
   box: { name },
 });
-
-/**
- * Why the PostgreSQL tests cannot run here (null when they can). Under CI a missing PostgreSQL is a failure:
- * this registers a failing test saying so, named after `what`.
- */
-export function postgresGate(what: string): string | null {
-  const missing = postgresMissing();
-  if (missing && process.env.CI) {
-    it(`${what} (postgres): PostgreSQL is installed`, () =>
-      assert.fail(`${missing}: CI must run the PostgreSQL tests (scripts/test.sh installs it as root)`));
-  }
-  return missing;
-}
 
 /**
  * Two harnesses on the database at `url`, named `names`; `opts[i].config` is merged over the store keys.

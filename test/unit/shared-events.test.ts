@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { EventBuffer } from "../../src/boxes/event-buffer.js";
 import { SharedEventsMirror, localEventsOfBox } from "../../src/boxes/shared-events.js";
@@ -15,6 +14,7 @@ import { Store } from "../../src/store/store.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { CfError } from "../../src/util/errors.js";
 import { createLogger } from "../../src/util/log.js";
+import { capturingLogger } from "../support/log-lines.js";
 
 const T0 = Date.UTC(2026, 11, 1, 10);
 const root = mkdtempSync(join(tmpdir(), "cf-shared-events-"));
@@ -89,16 +89,7 @@ function fakeStore() {
 
 function setup(o: { maxBuffered?: number; batchMax?: number } = {}) {
   const store = new Store(openDb(join(root, `s${++dirs}`)));
-  const lines: string[] = [];
-  const log = createLogger(
-    "info",
-    new Writable({
-      write(c, _e, cb) {
-        lines.push(String(c));
-        cb();
-      },
-    }),
-  );
+  const { log, lines } = capturingLogger();
   const clock = new ManualClock(T0);
   const fake = fakeStore();
   let open = true;
