@@ -38,7 +38,7 @@ import { feedIsFresh } from "./quota/poll-schedule.js";
 import { SwapService, type SwapStepName } from "./sessions/swap.js";
 import { pathsFor, type Paths } from "./config/paths.js";
 import { applyReload } from "./reload.js";
-import { continueAfterRecreate, SwapRecovery } from "./sessions/swap-recovery.js";
+import { continueAfterRecreate, TurnContinuation } from "./sessions/continue-turn.js";
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { bypassWarning } from "./ops/doctor-pool.js";
@@ -532,7 +532,7 @@ export class Daemon {
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
     await this.feed.start();
-    const recovery = new SwapRecovery(
+    const recovery = new TurnContinuation(
       this.store,
       this.sessions,
       this.pane,

@@ -12,7 +12,7 @@ export const SESSION_OPS = [
   "throttle_retry",
   /** quota/limit-reactor.ts: resuming a parked session */
   "resume",
-  /** sessions/swap-recovery.ts: continuing a turn cut by a crash */
+  /** sessions/continue-turn.ts: continuing a turn cut by a crash */
   "continue",
   /** control: a prompt sent by a person or an agent */
   "send",

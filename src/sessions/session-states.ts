@@ -75,7 +75,7 @@ export const TRANSITIONS = {
   interrupted: { to: "idle", from: ["busy", "waiting"], what: "pool: a task's turn cut by Escape (cancel, timeout)" },
   dialog_allowed: { to: "busy", from: ["waiting"], what: "task answer yes: the turn goes on" },
   dialog_denied: { to: "idle", from: ["idle", "busy", "waiting"], what: "task answer no: the turn ended at the call" },
-  // sessions/swap.ts, sessions/swap-recovery.ts
+  // sessions/swap.ts, sessions/continue-turn.ts
   swap_begin: { to: "swapping", from: except("stopped"), what: "swap: locked, the move begins" },
   swap_launch: { to: "swapping", from: ["swapping", "starting"], what: "swap: the new (or rollback) CLI launched" },
   swap_finished: {

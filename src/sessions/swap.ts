@@ -150,7 +150,7 @@ export class SwapService {
 
   /**
    * Resolves true once no swap is running (those started meanwhile included), false after `maxMs` of the
-   * clock with one still running (it is recovered at the next start: swap-recovery.ts). No polling.
+   * clock with one still running (it is recovered at the next start: continue-turn.ts). No polling.
    */
   async settled(maxMs: number): Promise<boolean> {
     const deadline = this.clock.now() + maxMs;

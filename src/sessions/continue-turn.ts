@@ -10,7 +10,7 @@ import type { SessionService } from "./session-service.js";
 import { answeredInTranscript, readTranscriptTail, resendFor, transcriptHoldsRefused } from "./refused-prompt.js";
 import { SWAP_STEPS } from "./swap.js";
 
-export interface PendingRecovery {
+export interface PendingContinuation {
   session: string;
   resend: string | null;
   startedAt: number;
@@ -25,7 +25,7 @@ const stepIndex = (s: string) => (SWAP_STEPS as readonly string[]).indexOf(s);
  * step the old CLI may still be in the pane, so it is respawned. A prompt not yet resent is resent
  * once the session is up — unless the spool shows it was submitted before the crash.
  */
-export class SwapRecovery {
+export class TurnContinuation {
   constructor(
     private readonly store: Store,
     private readonly sessions: SessionService,
@@ -37,8 +37,8 @@ export class SwapRecovery {
   ) {}
 
   /** Closes every unfinished swap row and says what each session still needs. Call before reconcile. */
-  collect(): PendingRecovery[] {
-    const out: PendingRecovery[] = [];
+  collect(): PendingContinuation[] {
+    const out: PendingContinuation[] = [];
     for (const sw of this.store.unfinishedSwaps()) {
       const now = this.clock.now();
       this.store.finishSwap(sw.id, "failed", `interrupted at step ${sw.step}: the daemon stopped`, now);
@@ -63,7 +63,7 @@ export class SwapRecovery {
   }
 
   /** After reconcile: respawn where needed, then resend what was lost. */
-  async finish(p: PendingRecovery): Promise<void> {
+  async finish(p: PendingContinuation): Promise<void> {
     try {
       if (p.respawn) {
         const pane = await this.pane.status(p.session);

@@ -1,4 +1,4 @@
-// What a daemon that died in the middle of a swap does next (SwapRecovery.collect/finish), on a real
+// What a daemon that died in the middle of a swap does next (TurnContinuation.collect/finish), on a real
 // SQLite store: a swap whose CLI was already respawned (the step not yet written) is not respawned again,
 // and a continue note carried at launch counts as the resend.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
-import { continueAfterRecreate, SwapRecovery } from "../../src/sessions/swap-recovery.js";
+import { continueAfterRecreate, TurnContinuation } from "../../src/sessions/continue-turn.js";
 import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
 
@@ -50,7 +50,7 @@ function setup(step: string, launchedAfter: boolean) {
     },
   };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-  const rec = new SwapRecovery(
+  const rec = new TurnContinuation(
     store,
     sessions as never,
     { status: async (n: string) => (n === "s32" ? { dead: false, pid: 1 } : null) },
@@ -61,7 +61,7 @@ function setup(step: string, launchedAfter: boolean) {
   return { store, clock, rec, sent };
 }
 
-describe("SwapRecovery after a crash", () => {
+describe("TurnContinuation after a crash", () => {
   it("at `exited` with the swap's own launch already in the pane: no second respawn", async () => {
     const t = setup("exited", true);
     const [p] = t.rec.collect();
