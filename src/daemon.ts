@@ -487,7 +487,7 @@ export class Daemon {
       writeFailures.start();
       const statusFiles = writeStatusLineFiles(paths.statusLineDir);
       const hookFiles = writeHookFiles(paths.hookFiles, statusFiles.script, {
-        acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
+        acceptBypass: c.pool.permission_mode === "bypassPermissions",
       });
       const realHome = opts.realHome ?? homedir();
       const launchFiles = new LaunchEnvFiles(paths.launchDir);
@@ -523,7 +523,7 @@ export class Daemon {
   private async boot(opts: DaemonOptions): Promise<void> {
     const c = this.config;
     const bypass = bypassWarning(c);
-    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
+    if (bypass) this.log.warn({ key: "pool.permission_mode" }, bypass);
     this.accounts.configure(c.accounts);
     await this.boxSync?.connect(); // a bad store config stops the start here; an unreachable database does not
     this.sharedEvents?.start(); // from here on each event is also sent to the shared store (buffered, batched)
@@ -577,9 +577,9 @@ export class Daemon {
 
   /** Account homes for the current config: the dedicated sessions' and the pool's projects are trusted in each. */
   private prepareHomes(realHome: string): void {
-    const projects = this.config.pool.dedicated.map((d) => d.project);
-    if (this.config.pool.autonomous.project) projects.push(this.config.pool.autonomous.project);
-    this.accounts.prepareHomes({ sharedProjectsDir: this.config.pool.shared_projects_dir, projects, realHome });
+    const projects = this.config.dedicated.map((d) => d.project);
+    if (this.config.pool.project) projects.push(this.config.pool.project);
+    this.accounts.prepareHomes({ sharedProjectsDir: this.config.sessions.shared_projects_dir, projects, realHome });
   }
 
   loadedConfig(): Config {
@@ -609,10 +609,10 @@ export class Daemon {
   /** A reloaded config into the running services: each gets the config/params.ts mapping it was built with. */
   private applyTunables(c: Config): void {
     writeHookFiles(this.paths.hookFiles, this.statusFiles.script, {
-      acceptBypass: c.pool.autonomous.permission_mode === "bypassPermissions",
+      acceptBypass: c.pool.permission_mode === "bypassPermissions",
     });
     const bypass = bypassWarning(c);
-    if (bypass) this.log.warn({ key: "pool.autonomous.permission_mode" }, bypass);
+    if (bypass) this.log.warn({ key: "pool.permission_mode" }, bypass);
     const bin = resolveBinary(c, this.env, this.log, this.sessions.cliProblem);
     this.sessions.updateLaunch({
       launch: launchContext(c, {
@@ -646,7 +646,7 @@ export class Daemon {
   }
 
   dedicatedSpecs(): SessionSpec[] {
-    return this.config.pool.dedicated.map((d) => ({
+    return this.config.dedicated.map((d) => ({
       name: d.name,
       kind: "dedicated",
       project: d.project,
@@ -864,7 +864,7 @@ function launchContext(
     env: c.claude.env,
     settingsFile: x.settingsFile,
     spoolDir: x.paths.spoolDir,
-    sharedProjectsDir: c.pool.shared_projects_dir,
+    sharedProjectsDir: c.sessions.shared_projects_dir,
     scrub: secretEnvNames(c),
     launch: x.launchFiles.prepare(c.claude.env),
     statusLine: x.statusFiles,

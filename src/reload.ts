@@ -30,7 +30,7 @@ export async function applyReload(t: ReloadTarget, nextIn: Config): Promise<Conf
     ...nextIn,
     state_dir: prev.state_dir,
     tmux: prev.tmux,
-    pool: { ...nextIn.pool, shared_projects_dir: prev.pool.shared_projects_dir },
+    sessions: { ...nextIn.sessions, shared_projects_dir: prev.sessions.shared_projects_dir },
     checkpoint: { ...nextIn.checkpoint, dir: prev.checkpoint.dir },
     inbox: { ...nextIn.inbox, dir: prev.inbox.dir },
     mcp_http: { ...nextIn.mcp_http, listen: prev.mcp_http.listen, bearer_token_env: prev.mcp_http.bearer_token_env },

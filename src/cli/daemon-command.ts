@@ -19,6 +19,7 @@ export async function runDaemon(flag: string | undefined, io: CliIo): Promise<vo
   const loaded = loadCliConfig(flag, io.env, { generate: true });
   const log = createLogger(loaded.config.log.level);
   if (loaded.generated) log.info({ path: loaded.path }, "no config found: wrote a default one");
+  for (const w of loaded.warnings) log.warn(formatIssue(w));
   for (const w of anthropicEnvWarnings(io.env, loaded.config.claude.env, loaded.path)) log.warn(w);
   let daemon: Daemon | null = null;
   let stopRequested: string | null = null;
@@ -83,6 +84,7 @@ async function reload(d: Daemon, path: string, env: NodeJS.ProcessEnv, log: Logg
     d.store.appendEvent(d.api.now(), "daemon.reload_rejected", null, null, { issues: messages });
     return;
   }
+  for (const w of r.warnings) log.warn(`reload: ${formatIssue(w)}`);
   try {
     await d.reload(r.config);
   } catch (e) {

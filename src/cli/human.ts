@@ -33,7 +33,7 @@ export function describeTrigger(path: string, req: Obj, res: unknown): { ok: boo
     case "/trigger/scale":
       return {
         ok: true,
-        text: `the pool now runs at least ${str(r.min)} and at most ${str(r.max)} pool sessions (until the next reload or restart, which apply pool.autonomous.min/max)`,
+        text: `the pool now runs at least ${str(r.min)} and at most ${str(r.max)} pool sessions (until the next reload or restart, which apply pool.min/max)`,
       };
     default:
       return { ok: r.ok !== false, text: JSON.stringify(res, null, 2) };

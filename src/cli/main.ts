@@ -9,6 +9,7 @@ import { registerOpsCommands } from "./ops-commands.js";
 import { notRunning, type CliIo } from "./io.js";
 import { formatAccounts, formatStatus } from "./format.js";
 import { ExitError, loadCliConfig } from "../ops/cli-config.js";
+import { formatIssue } from "../config/load.js";
 import { registerStopCommand } from "./stop-command.js";
 import { registerNotifyCommand } from "./notify-command.js";
 import { registerScheduleCommand } from "./schedule-command.js";
@@ -42,8 +43,12 @@ export function buildProgram(io: CliIo): Command {
     .command("check")
     .description("validate the config file: exit 0 if valid, 2 otherwise")
     .action(() => {
-      const { path } = loadCliConfig(cfgFlag(), io.env, { checkDirs: true });
-      io.out(`${path}: ok\n`);
+      const { path, warnings } = loadCliConfig(cfgFlag(), io.env, { checkDirs: true });
+      // Deprecated key names still load; each is said on stderr, and the check still passes.
+      for (const w of warnings) io.err(`warning: ${formatIssue(w)}\n`);
+      io.out(
+        `${path}: ok${warnings.length ? ` (${warnings.length} deprecated key${warnings.length > 1 ? "s" : ""})` : ""}\n`,
+      );
     });
 
   program

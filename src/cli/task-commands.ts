@@ -28,7 +28,7 @@ export function registerTaskCommands(program: Command, io: CliIo, cfgFlag: () =>
     .command("enqueue")
     .argument("<file>", "task file (Markdown, optional front matter), or - for stdin")
     .description("queue a task for the pool")
-    .option("--project <dir>", "project directory (default: the file's front matter, else pool.autonomous.project)")
+    .option("--project <dir>", "project directory (default: the file's front matter, else pool.project)")
     .option("--priority <n>", "higher runs first (default 0)")
     .option("--account <name>", "preferred account")
     .option("--model <name>", "model for the session that runs it")

@@ -37,6 +37,7 @@ function duplicates(
   field: string,
   key: (item: Obj) => string | undefined,
   what: string,
+  inFile: InFile = (p) => p,
 ): PathIssue[] {
   const first = new Map<string, number>();
   const issues: PathIssue[] = [];
@@ -46,7 +47,7 @@ function duplicates(
     if (k === undefined) return;
     const seen = first.get(k);
     if (seen === undefined) first.set(k, i);
-    else issues.push({ path: [...base, i, field], message: `${what} as ${formatPath([...base, seen])}` });
+    else issues.push({ path: [...base, i, field], message: `${what} as ${formatPath(inFile([...base, seen]))}` });
   });
   return issues;
 }
@@ -68,12 +69,13 @@ function accountIssues(accounts: unknown[], home: string): PathIssue[] {
   return [...byName, ...byHome];
 }
 
-function dedicatedIssues(root: Obj, accounts: unknown[]): PathIssue[] {
-  const pool = obj(root.pool);
-  const dedicated = list(pool?.dedicated);
-  const prefix = str(obj(pool?.autonomous)?.prefix) ?? "auto-";
+/** `dedicated[]` against accounts and the pool's names (raw data in the current shape: config/legacy-keys.ts ran). */
+function dedicatedIssues(root: Obj, accounts: unknown[], inFile: InFile): PathIssue[] {
+  const dedicated = list(root.dedicated);
+  const prefix = str(obj(root.pool)?.prefix) ?? "auto-";
   const known = accounts.map((a) => str(obj(a)?.name)).filter((n) => n !== undefined);
-  const issues = duplicates(dedicated, ["pool", "dedicated"], "name", (d) => str(d.name), "same name");
+  // "same name as X" names X as the file has it (pool.dedicated[0] in a file with the deprecated name).
+  const issues = duplicates(dedicated, ["dedicated"], "name", (d) => str(d.name), "same name", inFile);
   dedicated.forEach((item, i) => {
     const d = obj(item);
     const name = str(d?.name);
@@ -81,25 +83,28 @@ function dedicatedIssues(root: Obj, accounts: unknown[]): PathIssue[] {
     // session with such a name would be mistaken for (or block) one of them.
     if (name !== undefined && name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) {
       issues.push({
-        path: ["pool", "dedicated", i, "name"],
-        message: `clashes with pool session names (${JSON.stringify(prefix)} + number, from pool.autonomous.prefix)`,
+        path: ["dedicated", i, "name"],
+        message: `clashes with pool session names (${JSON.stringify(prefix)} + number, from pool.prefix)`,
       });
     }
     const account = str(d?.account); // a non-string is reported by the schema
     if (account !== undefined && !known.includes(account)) {
       const message = `no account named ${JSON.stringify(account)} (accounts: ${known.join(", ") || "none"})`;
-      issues.push({ path: ["pool", "dedicated", i, "account"], message });
+      issues.push({ path: ["dedicated", i, "account"], message });
     }
   });
   return issues;
 }
 
-/** All cross-entry problems in the raw top-level map. */
-export function crossChecks(raw: unknown, home: string): PathIssue[] {
+/** A key path as the file has it (config/legacy-keys.ts pathInFile); the identity when nothing was renamed. */
+export type InFile = (path: KeyPath) => KeyPath;
+
+/** All cross-entry problems in the raw top-level map (paths in the current shape; messages name paths via inFile). */
+export function crossChecks(raw: unknown, home: string, inFile: InFile = (p) => p): PathIssue[] {
   const root = obj(raw);
   if (!root) return [];
   const accounts = list(root.accounts);
   // A schedule's name is in its runs' task ids: two of one name would share (and skip) each other's runs.
   const schedules = duplicates(list(root.schedules), ["schedules"], "name", (s) => str(s.name), "same name");
-  return [...accountIssues(accounts, home), ...dedicatedIssues(root, accounts), ...schedules];
+  return [...accountIssues(accounts, home), ...dedicatedIssues(root, accounts, inFile), ...schedules];
 }

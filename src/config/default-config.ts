@@ -45,11 +45,12 @@ accounts:
     home: "~"
     managed: false
 
-pool:
+sessions:
   shared_projects_dir: "~/.claude/projects"
-  dedicated:
-    - name: ${JSON.stringify(name)}
-      project: ${JSON.stringify(cwd)}
+
+dedicated:
+  - name: ${JSON.stringify(name)}
+    project: ${JSON.stringify(cwd)}
 
 # The CLI: claude.binary defaults to \`claude\` from PATH, else the one installed with claude-failover.
 # quota.usage_api_base follows claude.env.ANTHROPIC_BASE_URL unless it is set itself.

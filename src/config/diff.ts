@@ -21,8 +21,8 @@ export interface ConfigDiff {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function diffConfig(prev: Config, next: Config): ConfigDiff {
-  const prevS = new Map(prev.pool.dedicated.map((d) => [d.name, d]));
-  const nextS = new Map(next.pool.dedicated.map((d) => [d.name, d]));
+  const prevS = new Map(prev.dedicated.map((d) => [d.name, d]));
+  const nextS = new Map(next.dedicated.map((d) => [d.name, d]));
   const prevA = new Map(prev.accounts.map((a) => [a.name, a]));
   const nextA = new Map(next.accounts.map((a) => [a.name, a]));
   const prevSch = new Map(prev.schedules.map((s) => [s.name, s]));
@@ -32,7 +32,8 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
   if (prev.tmux.socket !== next.tmux.socket) needsRestart.push("tmux.socket");
   if (prev.mcp_http.listen !== next.mcp_http.listen) needsRestart.push("mcp_http.listen");
   if (prev.mcp_http.bearer_token_env !== next.mcp_http.bearer_token_env) needsRestart.push("mcp_http.bearer_token_env");
-  if (prev.pool.shared_projects_dir !== next.pool.shared_projects_dir) needsRestart.push("pool.shared_projects_dir");
+  if (prev.sessions.shared_projects_dir !== next.sessions.shared_projects_dir)
+    needsRestart.push("sessions.shared_projects_dir");
   if (prev.checkpoint.dir !== next.checkpoint.dir) needsRestart.push("checkpoint.dir");
   if (prev.inbox.dir !== next.inbox.dir) needsRestart.push("inbox.dir");
   if (!same(prev.store, next.store)) needsRestart.push("store");

@@ -9,6 +9,7 @@ import { LineCounter, isMap, parseDocument, type Document, type YAMLError } from
 import type { z } from "zod";
 import { crossChecks } from "./checks.js";
 import { describe, errorMap, expandHome } from "./fields.js";
+import { pathInFile, translateLegacyKeys } from "./legacy-keys.js";
 import { configSchema } from "./schema.js";
 import type { Config, ConfigContext, ConfigIssue, ConfigResult } from "./types.js";
 import {
@@ -92,7 +93,7 @@ export function parseConfig(text: string, file: string, ctx: ConfigContext): Con
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const located = doc.errors.length > 0 ? syntaxIssues(doc.errors, lc) : validate(doc, lc, ctx);
   if (Array.isArray(located)) return { ok: false, issues: located.map((i) => withFile(i, file)) };
-  return { ok: true, config: located };
+  return { ok: true, config: located.config, warnings: located.warnings.map((i) => withFile(i, file)) };
 }
 
 function withFile(i: LocatedIssue, file: string): ConfigIssue {
@@ -116,8 +117,12 @@ function syntaxIssues(errors: YAMLError[], lc: LineCounter): LocatedIssue[] {
   return issues;
 }
 
-/** Returns the Config, or the issues found (sorted by line). */
-function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | LocatedIssue[] {
+/** Returns the Config and the warnings (deprecated keys), or the issues found (sorted by line). */
+function validate(
+  doc: Document,
+  lc: LineCounter,
+  ctx: ConfigContext,
+): { config: Config; warnings: LocatedIssue[] } | LocatedIssue[] {
   if (!isMap(doc.contents)) {
     const got = doc.contents === null ? "an empty file" : describe(doc.toJS());
     return [
@@ -130,11 +135,23 @@ function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | 
   }
   const refs = envReferences(doc, lc);
   const substitution = [...argvReferences(refs), ...substituteEnv(doc, lc, ctx.env)];
-  const raw = toPlain(doc);
+  // Deprecated key names are read as their current ones; an issue is still shown at the key the file has.
+  const legacy = translateLegacyKeys(toPlain(doc));
+  const raw = legacy.raw;
   const parsed = configSchema(ctx).safeParse(raw, { error: errorMap });
+  const mixed = new Set(legacy.conflicts.map((c) => formatPath(c.path)));
   const found: Array<{ path: KeyPath; message: string }> = [
-    ...(parsed.success ? [] : parsed.error.issues.flatMap(splitIssue)),
-    ...crossChecks(raw, ctx.home),
+    ...legacy.conflicts.map((c) => ({
+      path: c.path,
+      message: `${c.message} (${formatPath(c.other)} is on line ${lineOf(doc, lc, c.other)})`,
+    })),
+    ...[
+      ...(parsed.success ? [] : parsed.error.issues.flatMap(splitIssue)),
+      ...crossChecks(raw, ctx.home, (p) => pathInFile(p, legacy.moves)),
+    ]
+      .map((i) => ({ ...i, path: pathInFile(i.path, legacy.moves) }))
+      // A key given in both shapes is that one error, not also an unknown key.
+      .filter((i) => !mixed.has(formatPath(i.path))),
   ];
   // A value whose ${VAR} failed is left unexpanded; do not also report
   // whatever the schema thinks of the leftover text.
@@ -146,9 +163,11 @@ function validate(doc: Document, lc: LineCounter, ctx: ConfigContext): Config | 
   if (issues.length === 0 && parsed.success) {
     // Kept out of the environment of command and desktop targets (notify/child-env.ts).
     const notifyVars = [...new Set(refs.filter((r) => r.path[0] === "notify").flatMap((r) => r.names))];
-    return notifyVars.length
+    const config = notifyVars.length
       ? { ...parsed.data, notify: { ...parsed.data.notify, referenced_env: notifyVars } }
       : parsed.data;
+    const warnings = legacy.used.map((u) => ({ path: u.old, line: lineOf(doc, lc, u.old), message: u.hint }));
+    return { config, warnings: warnings.sort((a, b) => a.line - b.line) };
   }
   // Stable sort: issues on one line keep the order they were found in.
   return issues.sort((a, b) => a.line - b.line);

@@ -90,9 +90,9 @@ export function limitParams(c: Config): { cooldownMs: number } {
   return { cooldownMs: c.quota.reactivate_cooldown };
 }
 
-/** pool.autonomous.*, swap.confirm_timeout, pool.keep_worktrees → the dispatcher's settings. */
+/** pool.*, swap.confirm_timeout → the dispatcher's settings. */
 export function dispatchSettings(c: Config) {
-  const a = c.pool.autonomous;
+  const a = c.pool;
   return {
     min: a.min,
     max: a.max,
@@ -104,7 +104,7 @@ export function dispatchSettings(c: Config) {
     taskTimeoutMs: a.task_timeout ?? null,
     worktreeDir: pathsFor(c).worktreeDir,
     worktreePrefix: a.worktree_prefix,
-    keepWorktrees: c.pool.keep_worktrees,
+    keepWorktrees: a.keep_worktrees,
   };
 }
 

@@ -32,7 +32,7 @@ export interface StateLayout {
   tmuxSocketRecord: string;
   /** task worktrees (inbox/worktree.ts) */
   worktreeDir: string;
-  /** where the folders the config may move go when it doesn't (pool.shared_projects_dir, checkpoint.dir, inbox.dir) */
+  /** where the folders the config may move go when it doesn't (sessions.shared_projects_dir, checkpoint.dir, inbox.dir) */
   defaults: { sharedProjectsDir: string; checkpointDir: string; inboxDir: string };
 }
 
@@ -75,7 +75,7 @@ export function pathsFor(c: Config): Paths {
     checkpointDir: c.checkpoint.dir,
     inboxDir: c.inbox.dir,
     outboxDir: outboxDirFor(c.inbox.dir),
-    sharedProjectsDir: c.pool.shared_projects_dir,
+    sharedProjectsDir: c.sessions.shared_projects_dir,
   };
 }
 

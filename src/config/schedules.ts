@@ -22,13 +22,13 @@ export interface ScheduleConfig {
   cron: string;
   /** canonical IANA name; undefined = the daemon's local time */
   timezone?: string | undefined;
-  /** absolute; undefined = pool.autonomous.project (required then) */
+  /** absolute; undefined = pool.project (required then) */
   project?: string | undefined;
   /** the task's prompt, with {{date}} and {{name}} filled in at each run */
   prompt: string;
-  /** undefined = pool.autonomous.worktree */
+  /** undefined = pool.worktree */
   worktree?: boolean | undefined;
-  /** ms; undefined = pool.autonomous.task_timeout */
+  /** ms; undefined = pool.task_timeout */
   timeout?: number | undefined;
   priority: number;
   /** runs whose time passed while the daemon was down: none = skipped, latest = the latest one runs once */
@@ -98,7 +98,7 @@ export interface ScheduleIssue {
 }
 
 /**
- * Each schedule's project (its own, else pool.autonomous.project) must be given, lie inside
+ * Each schedule's project (its own, else pool.project) must be given, lie inside
  * inbox.allowed_roots (compared as written here; by real path again at each run), and, when `isDir` is
  * given (loading a file, not parsing text in a test), be a directory. With `worktreeRequired` (the pool runs
  * bypassPermissions) a schedule's `worktree: false` is an error: each of its runs would be refused.
@@ -114,16 +114,16 @@ export function scheduleIssues(
       issues.push({
         path: ["schedules", i, "worktree"],
         message:
-          "false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
+          "false is refused: pool.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
       });
     }
     const project = s.project ?? defaults.project;
     const path = ["schedules", i, "project"];
     if (!project) {
-      issues.push({ path, message: "is required: none given and pool.autonomous.project is not set" });
+      issues.push({ path, message: "is required: none given and pool.project is not set" });
       return;
     }
-    const own = s.project ? "" : " (pool.autonomous.project)";
+    const own = s.project ? "" : " (pool.project)";
     if (!defaults.allowedRoots.some((r) => project === r || project.startsWith(r.endsWith(sep) ? r : r + sep))) {
       issues.push({
         path,

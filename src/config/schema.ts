@@ -31,10 +31,10 @@ import { NOTIFY_EVENTS, NOTIFY_KINDS, WEBHOOK_FORMATS, type NotifyConfig } from 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 /** tmux session names; "." and ":" are excluded because tmux targets use them as separators. */
 export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-/** Leaves room for a serial number within the 64-character session name limit. */
 /** A worktree task's branch is `<prefix>/<task id>`. */
 export const WORKTREE_PREFIX = /^(?=.{1,48}$)[A-Za-z0-9](?:[A-Za-z0-9_-]|\/(?![/.]))*(?<!\/)$/;
-export const AUTONOMOUS_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+/** pool.prefix: leaves room for a serial number within the 64-character session name limit. */
+export const POOL_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
 
 export const DEFAULT_CONTINUE_NOTE =
   "Continue where you left off: your previous turn was interrupted by an account switch.";
@@ -63,8 +63,8 @@ function accountSchema(home: string) {
   });
 }
 
-function poolSchema(home: string) {
-  const dedicated = z.strictObject({
+function dedicatedSchema(home: string) {
+  return z.strictObject({
     name: matching(
       SESSION_NAME,
       "must be 1-64 letters, digits, '_' or '-' (no '.' or ':'), starting with a letter or digit",
@@ -73,10 +73,14 @@ function poolSchema(home: string) {
     account: z.string().optional(),
     args: stringList(),
   });
-  const autonomous = z
+}
+
+/** `pool:` (deprecated name: pool.autonomous, whose keys config/legacy-keys.ts moves up here). */
+function poolSchema(home: string) {
+  return z
     .strictObject({
       prefix: matching(
-        AUTONOMOUS_PREFIX,
+        POOL_PREFIX,
         "must be 1-48 letters, digits, '_' or '-', starting with a letter or digit",
       ).default("auto-"),
       min: int(0, 64).default(0),
@@ -94,6 +98,7 @@ function poolSchema(home: string) {
       task_timeout: duration(1000).optional(),
       // --permission-mode for pool sessions only (over claude.permission_mode); unset: claude.permission_mode.
       permission_mode: z.enum(POOL_PERMISSION_MODES).optional(),
+      keep_worktrees: z.boolean().default(false),
     })
     .refine((a) => a.min <= a.max, {
       path: ["max"],
@@ -102,28 +107,25 @@ function poolSchema(home: string) {
     .refine((a) => a.permission_mode !== "bypassPermissions" || a.worktree, {
       path: ["permission_mode"],
       error:
-        "bypassPermissions runs every tool call without asking; it is only accepted with pool.autonomous.worktree: true, so each task works in a git worktree of its own and never in the project's own tree",
+        "bypassPermissions runs every tool call without asking; it is only accepted with pool.worktree: true, so each task works in a git worktree of its own and never in the project's own tree",
     });
-  return z.strictObject({
-    shared_projects_dir: absPath(home).optional(),
-    dedicated: z.array(dedicated).default([]),
-    autonomous: autonomous.prefault({}),
-    keep_worktrees: z.boolean().default(false),
-  });
 }
 
-const sessionsSchema = z
-  .strictObject({
-    restart_backoff: durationOr("2s"),
-    restart_backoff_max: durationOr("1m"),
-    crash_loop_restarts: int(1).default(5),
-    crash_loop_window: durationOr("5m", 1),
-    start_timeout: durationOr("60s", 1),
-  })
-  .refine((s) => s.restart_backoff <= s.restart_backoff_max, {
-    path: ["restart_backoff_max"],
-    error: "must be at least restart_backoff",
-  });
+function sessionsSchema(home: string) {
+  return z
+    .strictObject({
+      shared_projects_dir: absPath(home).optional(),
+      restart_backoff: durationOr("2s"),
+      restart_backoff_max: durationOr("1m"),
+      crash_loop_restarts: int(1).default(5),
+      crash_loop_window: durationOr("5m", 1),
+      start_timeout: durationOr("60s", 1),
+    })
+    .refine((s) => s.restart_backoff <= s.restart_backoff_max, {
+      path: ["restart_backoff_max"],
+      error: "must be at least restart_backoff",
+    });
+}
 
 const quotaSchema = z
   .strictObject({
@@ -313,7 +315,7 @@ function claudeSchema(home: string) {
   });
 }
 
-/** pool.autonomous.permission_mode choices (issue 18 point 4); bypassPermissions only with pool.autonomous.worktree. */
+/** pool.permission_mode choices (issue 18 point 4); bypassPermissions only with pool.worktree. */
 export const POOL_PERMISSION_MODES = ["default", "acceptEdits", "plan", "bypassPermissions"] as const;
 
 /** `--permission-mode` choices (2.1.197's help; 2.1.332 adds "manual" and still takes "default"). */
@@ -336,8 +338,9 @@ export function configSchema(ctx: ConfigContext) {
       tmux: z.strictObject({ socket: nameOrAbsPath(home, true).default("") }).prefault({}),
       claude: claudeSchema(home).prefault({}),
       accounts: z.array(accountSchema(home)).min(1, { error: "must list at least one account" }),
+      dedicated: z.array(dedicatedSchema(home)).default([]),
       pool: poolSchema(home).prefault({}),
-      sessions: sessionsSchema.prefault({}),
+      sessions: sessionsSchema(home).prefault({}),
       quota: quotaSchema.prefault({}),
       swap: swapSchema.prefault({}),
       checkpoint: checkpointSchema(home).prefault({}),
@@ -353,9 +356,9 @@ export function configSchema(ctx: ConfigContext) {
     .transform((c, zctx): Config => {
       const out = fillStateDefaults(c, ctx);
       const defaults = {
-        project: out.pool.autonomous.project,
+        project: out.pool.project,
         allowedRoots: out.inbox.allowed_roots,
-        worktreeRequired: out.pool.autonomous.permission_mode === "bypassPermissions",
+        worktreeRequired: out.pool.permission_mode === "bypassPermissions",
       };
       for (const i of scheduleIssues(out.schedules, defaults, ctx.isDir))
         zctx.addIssue({ code: "custom", path: i.path, message: i.message });
@@ -365,10 +368,10 @@ export function configSchema(ctx: ConfigContext) {
 
 export const DEFAULT_API_BASE = "https://api.anthropic.com";
 
-type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox" | "quota"> & {
+type Parsed = Omit<Config, "state_dir" | "sessions" | "checkpoint" | "inbox" | "quota"> & {
   quota: Omit<Config["quota"], "usage_api_base"> & { usage_api_base?: string | undefined };
   state_dir?: string | undefined;
-  pool: Omit<Config["pool"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
+  sessions: Omit<Config["sessions"], "shared_projects_dir"> & { shared_projects_dir?: string | undefined };
   checkpoint: Omit<Config["checkpoint"], "dir"> & { dir?: string | undefined };
   inbox: Omit<Config["inbox"], "dir" | "allowed_roots"> & {
     dir?: string | undefined;
@@ -378,7 +381,7 @@ type Parsed = Omit<Config, "state_dir" | "pool" | "checkpoint" | "inbox" | "quot
 
 /**
  * The default `inbox.allowed_roots`: the parent folder of each configured project (dedicated sessions and
- * pool.autonomous.project). A parent that is `/` or the home directory is never a root by default: the
+ * pool.project). A parent that is `/` or the home directory is never a root by default: the
  * project itself is used instead, so the home is never allowed implicitly.
  */
 export function defaultAllowedRoots(projects: string[], home: string): string[] {
@@ -398,7 +401,7 @@ function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
   return {
     ...c,
     state_dir,
-    pool: { ...c.pool, shared_projects_dir: c.pool.shared_projects_dir ?? defaults.sharedProjectsDir },
+    sessions: { ...c.sessions, shared_projects_dir: c.sessions.shared_projects_dir ?? defaults.sharedProjectsDir },
     checkpoint: { ...c.checkpoint, dir: c.checkpoint.dir ?? defaults.checkpointDir },
     inbox: {
       ...c.inbox,
@@ -406,10 +409,7 @@ function fillStateDefaults(c: Parsed, ctx: ConfigContext): Config {
       allowed_roots:
         c.inbox.allowed_roots ??
         defaultAllowedRoots(
-          [
-            ...c.pool.dedicated.map((d) => d.project),
-            ...(c.pool.autonomous.project ? [c.pool.autonomous.project] : []),
-          ],
+          [...c.dedicated.map((d) => d.project), ...(c.pool.project ? [c.pool.project] : [])],
           ctx.home,
         ),
     },

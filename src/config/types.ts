@@ -38,7 +38,8 @@ export interface DedicatedSessionConfig {
   args: string[];
 }
 
-export interface AutonomousPoolConfig {
+/** `pool:`, the pool's settings (pool sessions run tasks; named prefix + number). */
+export interface PoolConfig {
   prefix: string;
   min: number;
   max: number;
@@ -58,6 +59,8 @@ export interface AutonomousPoolConfig {
   task_timeout?: number;
   /** --permission-mode for pool sessions, over claude.permission_mode; bypassPermissions only with worktree true. */
   permission_mode?: "default" | "acceptEdits" | "plan" | "bypassPermissions";
+  /** keep a worktree task's folder after it ended (the branch is always kept) */
+  keep_worktrees: boolean;
 }
 
 export interface Config {
@@ -66,14 +69,13 @@ export interface Config {
   /** permission_mode: passed as --permission-mode at every launch; null leaves it to the CLI */
   claude: { binary: string; args: string[]; env: Record<string, string>; permission_mode: string | null };
   accounts: AccountConfig[];
-  pool: {
-    shared_projects_dir: string;
-    dedicated: DedicatedSessionConfig[];
-    autonomous: AutonomousPoolConfig;
-    /** keep a worktree task's folder after it ended (the branch is always kept) */
-    keep_worktrees: boolean;
-  };
+  /** the sessions the config names, kept running on their projects (deprecated name: pool.dedicated) */
+  dedicated: DedicatedSessionConfig[];
+  /** deprecated name: pool.autonomous (its keys were one level down) */
+  pool: PoolConfig;
   sessions: {
+    /** where every account's conversations are shared (deprecated name: pool.shared_projects_dir) */
+    shared_projects_dir: string;
     restart_backoff: number;
     restart_backoff_max: number;
     crash_loop_restarts: number;
@@ -153,7 +155,8 @@ export interface ConfigIssue {
   message: string;
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+/** warnings: deprecated key names read (config/legacy-keys.ts), each at its file and line; the config loads as if renamed. */
+export type ConfigResult = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 /** What parsing needs from the outside world, passed in so it stays pure. */
 export interface ConfigContext {

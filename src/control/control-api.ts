@@ -71,11 +71,11 @@ export const EnqueueInputSchema = z.strictObject({
   account: z.string().min(1).max(32).optional(),
   model: z.string().min(1).max(100).optional(),
   id: z.string().min(1).max(128).optional(),
-  /** run in a git worktree of the project (default pool.autonomous.worktree) */
+  /** run in a git worktree of the project (default pool.worktree) */
   worktree: z.boolean().optional(),
   /** the ref the worktree's branch starts from (default the project's HEAD) */
   base: z.string().min(1).max(200).optional(),
-  /** time limit, a duration like 30s or 1h (default pool.autonomous.task_timeout) */
+  /** time limit, a duration like 30s or 1h (default pool.task_timeout) */
   timeout: z.string().min(1).max(32).optional(),
   /** only this box may run it (issue 19; a box name, checked by inbox/task-file.ts) */
   box: z.string().min(1).max(63).optional(),

@@ -119,7 +119,7 @@ export function planDispatch(input: PlanInput): Plan {
     const t = unserved[i];
     if (t) start.push({ project: t.project, model: t.model, account: t.account });
     else if (input.defaultProject) start.push({ project: input.defaultProject, model: null, account: null });
-    else reasons.push("cannot start a session to reach min: pool.autonomous.project is not set");
+    else reasons.push("cannot start a session to reach min: pool.project is not set");
   }
   const stop = [...d.stop];
   // At max with work waiting for another project: free sessions that can't serve it make room.

@@ -41,11 +41,11 @@ export interface DispatchSettings {
   tickMs?: number;
   /** a submitted task whose session sits idle (or limited) unanswered this long is re-queued */
   stallMs?: number;
-  /** pool.autonomous.task_timeout (ms): the limit of a task without its own `timeout:`; null = none */
+  /** pool.task_timeout (ms): the limit of a task without its own `timeout:`; null = none */
   taskTimeoutMs?: number | null;
   /** where worktree tasks get their folders (`<state_dir>/worktrees`) */
   worktreeDir?: string;
-  /** pool.autonomous.worktree_prefix: branches are `<prefix>/<task id>` */
+  /** pool.worktree_prefix: branches are `<prefix>/<task id>` */
   worktreePrefix?: string;
   /** pool.keep_worktrees */
   keepWorktrees?: boolean;

@@ -84,9 +84,9 @@ export class InboxService {
       this.tasks,
       deps.clock,
       deps.log.child({ component: "pool" }),
-      config.pool.autonomous.prefix,
+      config.pool.prefix,
       (p) => this.trust(p),
-      config.pool.autonomous.permission_mode ?? null,
+      config.pool.permission_mode ?? null,
       this.worktreeDir,
     );
     this.dispatcher = new Dispatcher(
@@ -153,8 +153,8 @@ export class InboxService {
   configure(config: Config): void {
     this.config = config;
     this.failRefusedQueued();
-    this.pool.setPrefix(config.pool.autonomous.prefix);
-    this.pool.setPermissionMode(config.pool.autonomous.permission_mode ?? null);
+    this.pool.setPrefix(config.pool.prefix);
+    this.pool.setPermissionMode(config.pool.permission_mode ?? null);
     this.dispatcher.configure(this.settings(config));
   }
 
@@ -330,14 +330,14 @@ export class InboxService {
    */
   private failRefusedQueued(): void {
     const now = this.deps.clock.now();
-    const bypass = this.config.pool.autonomous.permission_mode === "bypassPermissions";
+    const bypass = this.config.pool.permission_mode === "bypassPermissions";
     for (const t of this.tasks.list(0)) {
       if (t.state !== "queued") continue;
       // Queued before a reload (or restart) into bypassPermissions: it would run without asking in the project's own tree.
       const why =
         this.refused(t.project) ??
         (bypass && !t.worktree
-          ? "worktree: false is refused: pool.autonomous.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own"
+          ? "worktree: false is refused: pool.permission_mode is now bypassPermissions, so pool tasks run only in a git worktree of their own"
           : null);
       if (why && this.tasks.fail(t.id, why, now)) {
         this.deps.store.appendEvent(now, "task.failed", null, null, { id: t.id, reason: why });

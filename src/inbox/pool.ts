@@ -70,7 +70,7 @@ export class Pool {
     private prefix: string,
     /** makes the CLI trust a task's project in every account home, so no trust dialog stops the start */
     private readonly trust: (project: string) => void = () => {},
-    /** pool.autonomous.permission_mode: `--permission-mode` for the sessions it starts (null: claude.permission_mode) */
+    /** pool.permission_mode: `--permission-mode` for the sessions it starts (null: claude.permission_mode) */
     private permissionMode: string | null = null,
     /** `<state_dir>/worktrees`: only sessions in a task's worktree under it may run bypassPermissions */
     private readonly worktreeRoot: string | null = null,
@@ -84,7 +84,7 @@ export class Pool {
   setPrefix(p: string): void {
     this.prefix = p;
   }
-  /** A reloaded pool.autonomous.permission_mode: sessions started (or restarted) from now on get it. */
+  /** A reloaded pool.permission_mode: sessions started (or restarted) from now on get it. */
   setPermissionMode(m: string | null): void {
     this.permissionMode = m;
   }

@@ -49,16 +49,16 @@ export interface TaskFields {
 }
 
 export interface ValidateContext {
-  /** pool.autonomous.project, if set */
+  /** pool.project, if set */
   defaultProject: string | null;
   /** configured account names; an unknown preferred account is an error, not a silent fallback */
   accounts: readonly string[];
   projectExists: (path: string) => boolean;
   /** null when the (existing) project lies inside inbox.allowed_roots, else why not (allowed-roots.ts) */
   projectRefused?: (path: string) => string | null;
-  /** pool.autonomous.worktree: whether a task without `worktree:` runs in a git worktree */
+  /** pool.worktree: whether a task without `worktree:` runs in a git worktree */
   defaultWorktree?: boolean;
-  /** pool.autonomous.permission_mode is bypassPermissions: a task may only run in a worktree (worktree: false refused) */
+  /** pool.permission_mode is bypassPermissions: a task may only run in a worktree (worktree: false refused) */
   worktreeRequired?: boolean;
   /** null when the project is a git work tree, else why not (worktree.ts notAGitRepo); asked of worktree tasks only */
   notGit?: (path: string) => string | null;
@@ -169,7 +169,7 @@ export function validateTask(f: TaskFields, ctx: ValidateContext): Parsed<TaskDr
     return {
       ok: false,
       reason:
-        "worktree: false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
+        "worktree: false is refused: pool.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
     };
   }
   const base = f.base ?? null;
@@ -237,7 +237,7 @@ function checkPin(b: unknown, ctx: ValidateContext): Parsed<string | null> {
 
 function checkProject(p: unknown, ctx: ValidateContext): Parsed<string> {
   if (p === null) {
-    if (!ctx.defaultProject) return { ok: false, reason: "project: none given and pool.autonomous.project is not set" };
+    if (!ctx.defaultProject) return { ok: false, reason: "project: none given and pool.project is not set" };
     p = ctx.defaultProject;
   }
   if (typeof p !== "string" || !p) return { ok: false, reason: `project: must be a path, got ${show(p)}` };

@@ -31,11 +31,11 @@ export interface TaskDraft {
   /** preferred account */
   account: string | null;
   model: string | null;
-  /** run in a git worktree of the project (the front matter's `worktree:`, else pool.autonomous.worktree) */
+  /** run in a git worktree of the project (the front matter's `worktree:`, else pool.worktree) */
   worktree?: boolean;
   /** the ref the worktree's branch starts from; null = the project's HEAD */
   base?: string | null;
-  /** the task's own time limit (ms); null = pool.autonomous.task_timeout */
+  /** the task's own time limit (ms); null = pool.task_timeout */
   timeoutMs?: number | null;
   /** only this box may run it (`box:`, issue 19); null or omitted = any box */
   pinBox?: string | null;

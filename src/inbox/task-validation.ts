@@ -9,7 +9,7 @@ import { notAGitRepo } from "./worktree.js";
 /** validateTask's context for config `c`; `home` is the daemon user's home (never an allowed project). */
 export function taskValidation(c: Config, home: string): ValidateContext {
   return {
-    defaultProject: c.pool.autonomous.project ?? null,
+    defaultProject: c.pool.project ?? null,
     accounts: c.accounts.map((a) => a.name),
     projectExists: (p) => {
       try {
@@ -19,8 +19,8 @@ export function taskValidation(c: Config, home: string): ValidateContext {
       }
     },
     projectRefused: (p) => refusedProject(c, home, p),
-    defaultWorktree: c.pool.autonomous.worktree,
-    worktreeRequired: c.pool.autonomous.permission_mode === "bypassPermissions",
+    defaultWorktree: c.pool.worktree,
+    worktreeRequired: c.pool.permission_mode === "bypassPermissions",
     notGit: (p) => notAGitRepo(p),
     boxes: { me: c.box.name, shared: c.store.backend === "postgres" },
   };

@@ -97,7 +97,7 @@ export async function createWorktree(
   if (bad) throw new WorktreeError(bad);
   await git(project, ["check-ref-format", "--branch", branch]).catch(() => {
     throw new WorktreeError(
-      `worktree: ${JSON.stringify(branch)} is not a valid branch name (pool.autonomous.worktree_prefix + task id)`,
+      `worktree: ${JSON.stringify(branch)} is not a valid branch name (pool.worktree_prefix + task id)`,
     );
   });
   const baseCommit = (

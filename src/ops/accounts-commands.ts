@@ -99,13 +99,13 @@ export async function runAccountsAdd(
     `added account ${name} (home ${acct.home}, priority ${acct.priority}) to ${f.path}; comments and order kept\n`,
   );
   try {
-    const projects = c.pool.dedicated.map((d) => d.project);
+    const projects = c.dedicated.map((d) => d.project);
     const r = prepareHome(
       { account: acct.name, home: acct.home, managed: acct.managed, linkFiles: acct.link_files },
-      { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome: f.realHome },
+      { sharedProjectsDir: c.sessions.shared_projects_dir, projects, realHome: f.realHome },
     );
     for (const w of r.warnings) io.err(`warning: ${name}: ${w}\n`);
-    io.out(`prepared ${acct.home}: conversations shared through ${c.pool.shared_projects_dir}\n`);
+    io.out(`prepared ${acct.home}: conversations shared through ${c.sessions.shared_projects_dir}\n`);
   } catch (e) {
     throw new ExitError(
       1,

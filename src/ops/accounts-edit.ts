@@ -78,30 +78,36 @@ export function removeAccountText(text: string, name: string): EditResult {
       ok: false,
       message: `${name} is the only account; add another one first (claude-failover accounts add NAME)`,
     };
-  const pool = (doc.contents as YAMLMap).get("pool", true);
-  const dedicated = isMap(pool) ? pool.get("dedicated", true) : undefined;
-  const pinned = isSeq(dedicated)
-    ? dedicated.items.filter((d) => field(d, "account") === name).map((d) => String(field(d, "name")))
-    : [];
+  const root = doc.contents as YAMLMap;
+  const pool = root.get("pool", true);
+  // The deprecated pool.dedicated is still read (config/legacy-keys.ts), so it still pins.
+  const pinned = [root.get("dedicated", true), isMap(pool) ? pool.get("dedicated", true) : undefined]
+    .flatMap((seq) => (isSeq(seq) ? seq.items : []))
+    .filter((d) => field(d, "account") === name)
+    .map((d) => String(field(d, "name")));
   if (pinned.length)
     return {
       ok: false,
-      message: `session(s) ${pinned.join(", ")} are pinned to ${name} (pool.dedicated[].account); change or remove that first`,
+      message: `session(s) ${pinned.join(", ")} are pinned to ${name} (dedicated[].account); change or remove that first`,
     };
   seq.items.splice(at, 1);
   return { ok: true, text: doc.toString() };
 }
 
-/** Appends a dedicated session under pool.dedicated (created if missing); refuses a taken name or project. */
+/**
+ * Appends a dedicated session to the top-level `dedicated:` list (created if missing); refuses a taken name
+ * or project. A list under the deprecated name pool.dedicated is moved to `dedicated:` first (its entries and
+ * comments kept; a `pool:` left empty is removed), so what this writes is the current shape.
+ */
 export function addDedicatedText(text: string, s: { name: string; project: string }): EditResult {
   const doc = parseDocument(text);
   if (doc.errors.length) return { ok: false, message: `the file is not valid YAML: ${doc.errors[0]!.message}` };
   if (!isMap(doc.contents)) return { ok: false, message: "the file is not a map of settings" };
   const root = doc.contents as YAMLMap;
-  if (!isMap(root.get("pool", true))) root.set("pool", doc.createNode({}));
-  const pool = root.get("pool", true) as unknown as YAMLMap;
-  if (!isSeq(pool.get("dedicated", true))) pool.set("dedicated", doc.createNode([]));
-  const seq = pool.get("dedicated", true) as unknown as YAMLSeq;
+  const moved = moveLegacyDedicated(doc, root);
+  if (moved) return { ok: false, message: moved };
+  if (!isSeq(root.get("dedicated", true))) root.set("dedicated", doc.createNode([]));
+  const seq = root.get("dedicated", true) as unknown as YAMLSeq;
   for (const item of seq.items) {
     if (field(item, "name") === s.name) return { ok: false, message: `there is already a session named ${s.name}` };
     if (field(item, "project") === s.project)
@@ -110,4 +116,17 @@ export function addDedicatedText(text: string, s: { name: string; project: strin
   seq.flow = false;
   seq.add(doc.createNode({ name: s.name, project: s.project }));
   return { ok: true, text: doc.toString() };
+}
+
+/** pool.dedicated → dedicated in the document; a message when both are there (the loader refuses that file too). */
+function moveLegacyDedicated(doc: Document, root: YAMLMap): string | null {
+  const pool = root.get("pool", true);
+  if (!isMap(pool) || !pool.has("dedicated")) return null;
+  if (root.has("dedicated"))
+    return "the file has both dedicated: and pool.dedicated (its deprecated name); keep dedicated: only";
+  const at = pool.items.findIndex((p) => isScalar(p.key) && p.key.value === "dedicated");
+  const [pair] = pool.items.splice(at, 1);
+  if (pool.items.length === 0) root.delete("pool");
+  root.set("dedicated", pair?.value ?? doc.createNode([]));
+  return null;
 }

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { dirname } from "node:path";
 import { defaultConfigText } from "../config/default-config.js";
 import { formatIssue, isDir, loadConfigFile, resolveConfigPath } from "../config/load.js";
-import type { Config } from "../config/types.js";
+import type { Config, ConfigIssue } from "../config/types.js";
 
 export class ExitError extends Error {
   constructor(
@@ -18,6 +18,8 @@ export interface LoadedConfig {
   path: string;
   config: Config;
   generated: boolean;
+  /** deprecated keys the file uses, each with its file and line (config/legacy-keys.ts); print with formatIssue */
+  warnings: ConfigIssue[];
 }
 
 /**
@@ -39,5 +41,5 @@ export function loadCliConfig(
   }
   const r = loadConfigFile(path, { env, home, ...(opts.checkDirs ? { isDir } : {}) });
   if (!r.ok) throw new ExitError(2, r.issues.map(formatIssue).join("\n"));
-  return { path, config: r.config, generated };
+  return { path, config: r.config, generated, warnings: r.warnings };
 }

@@ -29,7 +29,7 @@ function checkSharedTree(c: Config): Check {
   const name = "shared tree";
   const problems: string[] = [];
   for (const d of SHARED_DIRS) {
-    const p = sharedDirFor(c.pool.shared_projects_dir, d);
+    const p = sharedDirFor(c.sessions.shared_projects_dir, d);
     try {
       if (!statSync(p).isDirectory()) problems.push(`${p} is not a directory`);
       else accessSync(p, constants.W_OK | constants.X_OK);
@@ -38,14 +38,14 @@ function checkSharedTree(c: Config): Check {
       problems.push(code === "ENOENT" ? `${p} is missing` : `${p}: not writable (${code})`);
     }
   }
-  if (problems.length === 0) return ok(name, `${dirname(c.pool.shared_projects_dir)} (${SHARED_DIRS.join(", ")})`);
+  if (problems.length === 0) return ok(name, `${dirname(c.sessions.shared_projects_dir)} (${SHARED_DIRS.join(", ")})`);
   // With only unmanaged homes (the quick start: your own ~/.claude) nothing links into the tree: the
   // CLI creates each folder the first time it writes there, so a missing one is normal.
   const onlyMissing = problems.every((p) => p.endsWith(" is missing"));
   if (onlyMissing && !c.accounts.some((a) => a.managed)) {
     return ok(
       name,
-      `${dirname(c.pool.shared_projects_dir)} (the CLI creates ${problems.length} folder(s) not there yet when it first writes)`,
+      `${dirname(c.sessions.shared_projects_dir)} (the CLI creates ${problems.length} folder(s) not there yet when it first writes)`,
     );
   }
   return fail(
@@ -105,7 +105,7 @@ function checkLinks(c: Config, a: AccountConfig): Check {
   const problems: string[] = [];
   for (const d of SHARED_DIRS) {
     const at = join(a.home, ".claude", d);
-    const target = sharedDirFor(c.pool.shared_projects_dir, d);
+    const target = sharedDirFor(c.sessions.shared_projects_dir, d);
     let st;
     try {
       st = lstatSync(at);
@@ -125,7 +125,7 @@ function checkLinks(c: Config, a: AccountConfig): Check {
     }
   }
   if (problems.length === 0)
-    return ok(name, `.claude/{${SHARED_DIRS.join(",")}} -> ${dirname(c.pool.shared_projects_dir)}`);
+    return ok(name, `.claude/{${SHARED_DIRS.join(",")}} -> ${dirname(c.sessions.shared_projects_dir)}`);
   return fail(name, problems.join("; "), RESTART_FIX);
 }
 
@@ -148,8 +148,8 @@ function checkClaudeJson(c: Config, a: AccountConfig): Check {
   }
   if (doc.hasCompletedOnboarding !== true)
     return fail(name, "onboarding not marked done: the CLI would stop at its first-run screens", fix);
-  const projects = c.pool.dedicated.map((d) => d.project);
-  if (c.pool.autonomous.project) projects.push(c.pool.autonomous.project);
+  const projects = c.dedicated.map((d) => d.project);
+  if (c.pool.project) projects.push(c.pool.project);
   const untrusted = projects.filter((p) => doc.projects?.[p]?.hasTrustDialogAccepted !== true);
   if (untrusted.length)
     return fail(

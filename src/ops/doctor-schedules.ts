@@ -29,7 +29,7 @@ export function checkSchedules(c: Config, now: number, home = homedir()): Check[
       return fail(
         name,
         `its runs would not be queued: ${v.reason}`,
-        "fix the schedule's project or worktree (or pool.autonomous.project, inbox.allowed_roots) in the config, then reload",
+        "fix the schedule's project or worktree (or pool.project, inbox.allowed_roots) in the config, then reload",
       );
     }
     const where = `project ${v.value.project}${v.value.worktree ? ", each run in its own worktree" : ""}`;

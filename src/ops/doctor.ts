@@ -8,7 +8,7 @@ import { checkManagedSettings } from "./doctor-hooks.js";
 import { checkPoolPermissionMode } from "./doctor-pool.js";
 import { checkSchedules } from "./doctor-schedules.js";
 import { checkLogins, checkUsageEndpoint } from "./doctor-login.js";
-import { fail, formatCheck, ok, summary, type Check } from "./doctor-report.js";
+import { fail, formatCheck, ok, summary, warn, type Check } from "./doctor-report.js";
 import {
   checkCli,
   checkPort,
@@ -57,7 +57,13 @@ export async function runDoctor(flag: string | undefined, io: OpsIo, o: DoctorOp
   const loaded = loadConfigFile(configPath, { env, home: env.HOME || homedir() });
   report(
     loaded.ok
-      ? ok("config", configPath)
+      ? loaded.warnings.length
+        ? warn(
+            "config",
+            `${configPath}: deprecated key names (still read):\n    ${loaded.warnings.map(formatIssue).join("\n    ")}`,
+            "rename them as each line says (docs/configuration.md, old names)",
+          )
+        : ok("config", configPath)
       : fail(
           "config",
           loaded.issues.map(formatIssue).join("\n    "),

@@ -102,7 +102,7 @@ export function initConfigText(i: InitConfigInput): string {
   const doc: Record<string, unknown> = { state_dir: i.stateDir };
   if (i.claudeBinary) doc.claude = { binary: i.claudeBinary };
   doc.accounts = i.accounts.map((a, n) => ({ name: a.name, home: a.home, priority: (n + 1) * 10 }));
-  doc.pool = { dedicated: i.sessions.map((s) => ({ name: s.name, project: s.project })) };
+  doc.dedicated = i.sessions.map((s) => ({ name: s.name, project: s.project }));
   return [
     `# Written by \`claude-failover init\` on ${i.now.toISOString()}. Every key: docs/configuration.md.`,
     "# Each account home gets its own login: claude-failover login NAME. Lower priority is preferred.",

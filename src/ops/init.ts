@@ -86,7 +86,7 @@ function writeOrKeepConfig(path: string, o: InitOptions, io: OpsIo, realHome: st
     io.out(`kept the old config as ${bak}\n`);
   }
   writeFileSync(path, text, { mode: 0o600 });
-  io.out(`wrote ${path}: ${accounts.length} account(s), ${r.config.pool.dedicated.length} session(s)\n`);
+  io.out(`wrote ${path}: ${accounts.length} account(s), ${r.config.dedicated.length} session(s)\n`);
   if (!r.config.claude.binary.startsWith("/")) {
     const packaged = packagedCli();
     if (packaged)
@@ -96,7 +96,7 @@ function writeOrKeepConfig(path: string, o: InitOptions, io: OpsIo, realHome: st
         "warning: no Claude Code CLI found (`claude` is not on PATH, none installed with claude-failover): install it or set claude.binary in the config to its absolute path\n",
       );
   }
-  if (o.project.length === 0) io.out("no --project given: no dedicated session yet (add one under pool.dedicated)\n");
+  if (o.project.length === 0) io.out("no --project given: no dedicated session yet (add one under dedicated)\n");
   return r.config;
 }
 
@@ -119,9 +119,9 @@ function extendConfig(path: string, o: InitOptions, io: OpsIo, realHome: string)
     text = r.text;
     added.push(`account ${a.name}`);
   }
-  const taken = new Set(before.config.pool.dedicated.map((d) => d.name));
+  const taken = new Set(before.config.dedicated.map((d) => d.name));
   for (const s of projectSessions(o.project, realHome)) {
-    if (before.config.pool.dedicated.some((d) => d.project === s.project)) continue;
+    if (before.config.dedicated.some((d) => d.project === s.project)) continue;
     let name = s.name;
     for (let i = 2; taken.has(name); i++) name = `${s.name}-${i}`;
     taken.add(name);
@@ -178,12 +178,12 @@ function collectAccounts(o: InitOptions, realHome: string, io: OpsIo): InitAccou
 }
 
 function prepareHomes(c: Config, realHome: string, io: OpsIo): void {
-  const projects = c.pool.dedicated.map((d) => d.project);
+  const projects = c.dedicated.map((d) => d.project);
   for (const a of c.accounts) {
     try {
       const r = prepareHome(
         { account: a.name, home: a.home, managed: a.managed, linkFiles: a.link_files },
-        { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome },
+        { sharedProjectsDir: c.sessions.shared_projects_dir, projects, realHome },
       );
       for (const w of r.warnings) io.err(`warning: ${a.name}: ${w}\n`);
       io.out(`account ${a.name}: ${a.home}${r.actions.length ? ` (${r.actions.length} change(s))` : ""}\n`);

@@ -63,11 +63,11 @@ export async function runLogin(o: LoginOptions): Promise<void> {
       2,
       `no account named ${JSON.stringify(o.account)} (accounts: ${c.accounts.map((a) => a.name).join(", ")})`,
     );
-  const projects = c.pool.dedicated.map((d) => d.project);
+  const projects = c.dedicated.map((d) => d.project);
   // Links and .claude.json first, so nothing the CLI writes lands outside the shared tree.
   prepareHome(
     { account: acct.name, home: acct.home, managed: acct.managed, linkFiles: acct.link_files },
-    { sharedProjectsDir: c.pool.shared_projects_dir, projects, realHome: io.env.HOME || homedir() },
+    { sharedProjectsDir: c.sessions.shared_projects_dir, projects, realHome: io.env.HOME || homedir() },
   );
   mkdirSync(join(acct.home, ".claude"), { recursive: true, mode: 0o700 });
   const credPath = credentialsPath(acct.home);

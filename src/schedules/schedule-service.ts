@@ -44,7 +44,7 @@ export interface ScheduleView {
   name: string;
   cron: string;
   timezone: string | null;
-  /** null = pool.autonomous.project */
+  /** null = pool.project */
   project: string | null;
   prompt: string;
   priority: number;

@@ -89,7 +89,7 @@ export function writeHookFiles(
   // leave `starting`: settings passed with --settings take precedence over those files, so our explicit
   // false wins (verified with the real CLI, docs/notes/hooks-settings.md). Managed settings still can't be
   // overridden: doctor reports them (src/ops/doctor-system.ts).
-  // pool.autonomous.permission_mode bypassPermissions: the CLI would stop each new session at its "Bypass
+  // pool.permission_mode bypassPermissions: the CLI would stop each new session at its "Bypass
   // Permissions mode … Yes, I accept" warning; configuring the mode is the operator's acceptance. The CLI reads
   // this key from --settings too (verified 2.1.197: docs/notes/permission-dialog.md); it changes nothing for a
   // session not started in that mode.

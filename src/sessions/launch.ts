@@ -114,7 +114,7 @@ export function buildLaunchArgv(
 
 /**
  * `args` without its `--permission-mode` when the session's own `extra` has one: a pool's
- * pool.autonomous.permission_mode replaces claude.permission_mode (and one in claude.args) for its sessions,
+ * pool.permission_mode replaces claude.permission_mode (and one in claude.args) for its sessions,
  * so the CLI never sees two.
  */
 export function withoutOverridden(args: string[], extra: string[]): string[] {

@@ -37,8 +37,7 @@ describe("daemon-started tmux: no secrets in tmux or argv, no formats expanded",
     });
     project = join(h.root, "projects", `#(touch ${h.root}/fmt)`, "x;");
     mkdirSync(project, { recursive: true });
-    const pool = h.configObject.pool as { dedicated: { name: string; project: string }[] };
-    pool.dedicated = [{ name: "dev", project }];
+    h.configObject.dedicated = [{ name: "dev", project }];
     h.env.NOTIFY_SOCKET = join(h.root, "no-such-notify-socket");
     await h.spawnDaemon();
     cliPid = await waitFor(

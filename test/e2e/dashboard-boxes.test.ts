@@ -56,7 +56,7 @@ describe(
       h = await makeHarness({ accounts: 1, dedicated: [], config: pgBoxConfig("box-1") });
       h.env[PG_URL_ENV] = url;
       // A pool that runs nothing here (max 0): a task enqueued on box-1 waits in the shared queue for another box.
-      (h.configObject.pool as Record<string, unknown>).autonomous = { min: 0, max: 0, project: h.project("work") };
+      h.configObject.pool = { min: 0, max: 0, project: h.project("work") };
       h.writeConfig();
       d = await h.start();
       browser = await chromium.launch({

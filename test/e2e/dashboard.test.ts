@@ -35,10 +35,10 @@ describe("dashboard (chromium)", { timeout: 180_000, skip: !existsSync(CHROMIUM)
   before(async () => {
     h = await makeHarness({ accounts: 2, dedicated: [{ name: "one" }, { name: "two", account: "b" }] });
     // A project whose path holds markup: shown as text.
-    const dedicated = (h.configObject.pool as { dedicated: { name: string; project: string }[] }).dedicated;
+    const dedicated = h.configObject.dedicated as { name: string; project: string }[];
     dedicated[1]!.project = h.project(`x${EVIL}`);
     // A pool with a project and no sessions (max 0): a task enqueued from the page stays queued, to cancel.
-    (h.configObject.pool as Record<string, unknown>).autonomous = { min: 0, max: 0, project: h.project("work") };
+    h.configObject.pool = { min: 0, max: 0, project: h.project("work") };
     h.writeConfig();
     // Figures to draw (below the 85 % threshold: nothing moves on its own).
     h.api.setUtilization(h.accountTokens.a!, { five_hour: 42, seven_day: 15 });

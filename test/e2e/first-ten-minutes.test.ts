@@ -93,7 +93,7 @@ test("real CLI in a new, untrusted folder: status says `waiting: trust dialog`",
   const home = join(h.root, "own-home");
   makeAccountHome(home, { accessToken: h.accountTokens.a!, projects: [] });
   h.configObject.accounts = [{ name: "a", home, managed: false }];
-  h.configObject.pool = { dedicated: [{ name: "dev", project: h.project("new-folder") }] };
+  h.configObject.dedicated = [{ name: "dev", project: h.project("new-folder") }];
   h.writeConfig();
   await h.start();
   const out = await waitFor(

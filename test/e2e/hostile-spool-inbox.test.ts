@@ -55,11 +55,11 @@ describe("hostile spool and inbox entries", { timeout: 180_000 }, () => {
       dedicated: [],
       config: {
         claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50" } },
-        pool: { autonomous: { max: 1, min: 0 } },
+        pool: { max: 1, min: 0 },
         inbox: { stable_time: "200ms" },
       },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     const sink = new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) });
     d = await Daemon.start({
       config: h.loadConfig(),

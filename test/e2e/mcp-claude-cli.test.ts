@@ -43,7 +43,7 @@ describe("the real CLI calls the daemon's MCP tools", { timeout: 300_000 }, () =
   before(async () => {
     h = await makeHarness({ accounts: 1, config: { mcp_http: { enable_trigger: true } } });
     taskProject = h.project("tasks");
-    (h.configObject.pool as Record<string, unknown>).autonomous = { max: 1, project: taskProject, idle_timeout: "5m" };
+    h.configObject.pool = { max: 1, project: taskProject, idle_timeout: "5m" };
     const mcpConfig = join(h.root, "mcp.json");
     writeFileSync(
       mcpConfig,

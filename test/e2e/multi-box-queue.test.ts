@@ -25,7 +25,7 @@ const MISSING = postgresGate("multi-box queue");
 /** Two boxes: A (in this process) and B, whose pool may run A's project (its allowed_roots include it). */
 async function twoBoxes(url: string, maxA: number, maxB: number) {
   const pool = (max: number) => ({
-    pool: { autonomous: { max, min: 0, idle_timeout: "30s" } },
+    pool: { max, min: 0, idle_timeout: "30s" },
     inbox: { stable_time: "200ms" },
   });
   const [h1, h2] = await twoBoxHarnesses(
@@ -37,7 +37,7 @@ async function twoBoxes(url: string, maxA: number, maxB: number) {
     ],
   );
   const work = h1.project("work");
-  (h1.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
+  (h1.configObject.pool as Record<string, unknown>).project = work;
   h1.writeConfig();
   (h2.configObject.inbox as Record<string, unknown>).allowed_roots = [dirname(work)];
   h2.writeConfig();

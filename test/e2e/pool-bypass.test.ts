@@ -1,4 +1,4 @@
-// pool.autonomous.permission_mode bypassPermissions (issue 18 point 4), real CLI against the stand-in, real
+// pool.permission_mode bypassPermissions (issue 18 point 4), real CLI against the stand-in, real
 // tmux and git: the pool session starts with --permission-mode bypassPermissions and without stopping at the
 // CLI's one-time acceptance dialog (the daemon's settings file carries skipDangerousModePermissionPrompt), a
 // worktree task's Bash call runs without asking (no waiting), and doctor prints the warning. As root the CLI
@@ -33,7 +33,7 @@ describe("pool in bypassPermissions mode", { timeout: 180_000 }, () => {
       dedicated: [],
       config: {
         ...(root ? { claude: { env: { IS_SANDBOX: "1" } } } : {}),
-        pool: { autonomous: { max: 1, min: 0, worktree: true, permission_mode: "bypassPermissions" } },
+        pool: { max: 1, min: 0, worktree: true, permission_mode: "bypassPermissions" },
       },
     });
     const repo = h.project("repo");
@@ -41,7 +41,7 @@ describe("pool in bypassPermissions mode", { timeout: 180_000 }, () => {
     writeFileSync(join(repo, "README"), "hello\n");
     g(repo, "add", "README");
     g(repo, "commit", "-q", "-m", "first");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = repo;
+    (h.configObject.pool as Record<string, unknown>).project = repo;
     h.writeConfig();
     h.api.setReplier((r) => {
       if (hasToolResult(r)) return { text: "bash ran" };

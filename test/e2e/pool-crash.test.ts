@@ -25,9 +25,9 @@ describe("pool tasks across a daemon SIGKILL", { timeout: 300_000 }, () => {
     h = await makeHarness({
       accounts: 2,
       dedicated: [],
-      config: { pool: { autonomous: { max: 2, min: 0, idle_timeout: "60s" } } },
+      config: { pool: { max: 2, min: 0, idle_timeout: "60s" } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
   });
   after(async () => h.cleanup());
 
@@ -117,9 +117,9 @@ describe("pool task whose daemon died between dispatch and typing", { timeout: 3
     h = await makeHarness({
       accounts: 1,
       dedicated: [],
-      config: { pool: { autonomous: { max: 1, min: 0, idle_timeout: "60s" } } },
+      config: { pool: { max: 1, min: 0, idle_timeout: "60s" } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
   });
   after(async () => h.cleanup());
 

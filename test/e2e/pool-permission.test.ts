@@ -1,5 +1,5 @@
 // A pool task waiting on a person (issue 18 points 3 and 4), real CLI against the stand-in, real tmux: the
-// pool runs with pool.autonomous.permission_mode `default` over a global claude.permission_mode `acceptEdits`
+// pool runs with pool.permission_mode `default` over a global claude.permission_mode `acceptEdits`
 // (which would write files without asking), so a Write the model asks for opens the CLI's permission dialog.
 // The task then shows `waiting` with the question (CLI `tasks`, MCP tasks_list) and a notification goes out;
 // `task answer ID yes` runs the tool and the task is done; MCP task_answer `no` rejects it and the task still
@@ -52,13 +52,13 @@ describe("pool task waiting on a permission dialog", { timeout: 240_000 }, () =>
       dedicated: [],
       config: {
         claude: { permission_mode: "acceptEdits" },
-        pool: { autonomous: { max: 1, min: 1, permission_mode: "default" } },
+        pool: { max: 1, min: 1, permission_mode: "default" },
         mcp_http: { enable_trigger: true },
         notify: { targets: [{ kind: "webhook", url: `http://127.0.0.1:${port}/hook`, events: ["task.waiting"] }] },
       },
     });
     work = h.project("work");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
+    (h.configObject.pool as Record<string, unknown>).project = work;
     h.writeConfig();
     h.api.setReplier((r) => {
       // After a "no" the daemon's note comes in one user message with the rejected call's tool_result.

@@ -17,10 +17,10 @@ describe("pool: 5 tasks, max 3, min 0", { timeout: 300_000 }, () => {
     h = await makeHarness({
       accounts: 2,
       dedicated: [],
-      config: { pool: { autonomous: { max: 3, min: 0, idle_timeout: "3s" } }, inbox: { stable_time: "200ms" } },
+      config: { pool: { max: 3, min: 0, idle_timeout: "3s" }, inbox: { stable_time: "200ms" } },
     });
     const work = h.project("work");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
+    (h.configObject.pool as Record<string, unknown>).project = work;
     h.writeConfig();
     inbox = join(h.root, "state", "inbox");
     d = await h.start();

@@ -34,8 +34,8 @@ const iso = (t: number) => new Date(t).toISOString().slice(0, 19).replace(/[-:]/
 describe("a schedule across a daemon SIGKILL and restart", { timeout: 240_000 }, () => {
   let h: Harness;
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 0 } } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { max: 0 } } });
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     // Every 2 s; the pool has no sessions (max 0), so every run's task stays queued where it can be counted.
     h.configObject.schedules = [
       { name: "tick", cron: "*/2 * * * * *", timezone: "UTC", prompt: "tick {{name}} {{date}}" },
@@ -177,8 +177,8 @@ describe("ten minutes down with an every-minute schedule", { timeout: 120_000 },
   let h: Harness;
   const clock = new OffsetClock();
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 0 } } } });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { max: 0 } } });
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     h.configObject.schedules = [
       { name: "latest", cron: "* * * * *", timezone: "UTC", prompt: "minute {{date}}" },
       { name: "none", cron: "* * * * *", timezone: "UTC", prompt: "minute {{date}}", catch_up: "none" },
@@ -247,9 +247,9 @@ describe("schedules: reload, the schedules command, config errors, a run to done
     h = await makeHarness({
       accounts: 1,
       dedicated: [],
-      config: { pool: { autonomous: { max: 1, min: 0, idle_timeout: "60s" } } },
+      config: { pool: { max: 1, min: 0, idle_timeout: "60s" } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     h.configObject.schedules = [];
     h.writeConfig();
   });

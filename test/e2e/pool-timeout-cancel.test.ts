@@ -21,9 +21,9 @@ describe("task timeouts and cancel", { timeout: 120_000 }, () => {
     h = await makeHarness({
       accounts: 1,
       dedicated: [],
-      config: { pool: { autonomous: { max: 1, min: 1 } }, mcp_http: { enable_trigger: true } },
+      config: { pool: { max: 1, min: 1 }, mcp_http: { enable_trigger: true } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     h.writeConfig();
     d = await h.start();
     await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");

@@ -25,13 +25,13 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
   let d: Daemon;
   let repo: string;
   before(async () => {
-    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { autonomous: { max: 2, min: 0 } } } });
+    h = await makeHarness({ accounts: 1, dedicated: [], config: { pool: { max: 2, min: 0 } } });
     repo = h.project("repo");
     g(repo, "init", "-q", "-b", "main");
     writeFileSync(join(repo, "README"), "hello\n");
     g(repo, "add", "README");
     g(repo, "commit", "-q", "-m", "first");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = repo;
+    (h.configObject.pool as Record<string, unknown>).project = repo;
     h.writeConfig();
     // a worktree a crash left behind: no task holds it
     mkdirSync(join(h.root, "state", "worktrees"), { recursive: true });

@@ -1,7 +1,8 @@
-// SIGHUP: a valid config is applied live, a broken one is rejected and the old one stays.
+// SIGHUP: a valid config is applied live, a broken one is rejected and the old one stays. The daemon starts
+// from a config with the deprecated name pool.dedicated (issue 15): read as dedicated, warned about in the log.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
@@ -12,6 +13,7 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
   let h: Harness;
   let child: ChildProcess;
   let stderr = "";
+  let stdout = "";
   // Straight to /status: the CLI would read the (possibly broken) config file for the address.
   const status = async () => {
     const r = await fetch(`http://${listen()}/status`, { headers: { authorization: `Bearer ${h.token}` } }).catch(
@@ -30,9 +32,22 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
 
   before(async () => {
     h = await makeHarness({ accounts: 2 });
+    h.configObject.pool = { dedicated: h.configObject.dedicated };
+    delete h.configObject.dedicated;
     child = await h.spawnDaemon();
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
     await waitFor(async () => (await state("dev")) === "idle", 90_000, "dev idle");
+  });
+
+  it("started from pool.dedicated: the session runs, and the log names the file, line and new key", () => {
+    const line = readFileSync(h.configPath, "utf8").split("\n").indexOf("  dedicated:") + 1;
+    assert.ok(line > 0);
+    const out = h.daemonOutput(child);
+    assert.ok(
+      out.includes(`${h.configPath}:${line}: pool.dedicated: deprecated name of dedicated (a top-level list)`),
+      out,
+    );
   });
   after(async () => h.cleanup());
 
@@ -43,8 +58,9 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
     h.tmux("send-keys", "-t", "=dev:", "Enter");
     await waitFor(async () => (await state("dev")) === "busy", 15_000, "dev busy");
 
-    const pool = h.configObject.pool as { dedicated: { name: string; project: string }[] };
-    h.configObject.pool = { ...pool, dedicated: [{ name: "extra", project: h.project("extra") }] };
+    // Now in the current shape: dedicated at the top level, no pool.dedicated.
+    h.configObject.pool = {};
+    h.configObject.dedicated = [{ name: "extra", project: h.project("extra") }];
     h.configObject.mcp_http = { ...(h.configObject.mcp_http as object), enable_trigger: true };
     h.writeConfig();
     child.kill("SIGHUP");
@@ -57,6 +73,22 @@ describe("reload on SIGHUP", { timeout: 300_000 }, () => {
     );
     await waitFor(() => h.tmux("has-session", "-t", "=dev").code !== 0, 30_000, "dev stopped after its turn");
     assert.equal((await trigger()).status, 200, "enable_trigger applied live");
+  });
+
+  it("a reload warns about a deprecated name, and rejects one thing given under both names", async () => {
+    stdout = "";
+    h.configObject.pool = { autonomous: { max: 0 } };
+    h.writeConfig();
+    child.kill("SIGHUP");
+    await waitFor(() => /reload: .*pool\.autonomous: deprecated/.test(stdout), 15_000, "reload warning logged");
+    assert.ok(stdout.includes(`reload: ${h.configPath}:`), stdout);
+    stderr = "";
+    h.configObject.pool = { dedicated: [] };
+    h.writeConfig();
+    child.kill("SIGHUP");
+    await waitFor(() => /given twice/.test(stderr), 15_000, "rejection printed");
+    assert.match(stderr, /config\.yaml:\d+: pool\.dedicated: given twice: as dedicated and as pool\.dedicated/);
+    assert.equal(await state("extra"), "idle", "old config still in force");
   });
 
   it("rejects a broken config with the config-check messages and keeps the old one", async () => {

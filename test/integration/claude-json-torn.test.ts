@@ -39,7 +39,7 @@ describe(".claude.json torn while a pool session starts", { timeout: 120_000 }, 
       binary: STUB_CLAUDE,
       config: { inbox: { stable_time: "200ms" } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = {
+    h.configObject.pool = {
       max: 1,
       project: h.project("work"),
       idle_timeout: "5m",

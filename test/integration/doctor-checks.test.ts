@@ -160,6 +160,19 @@ describe("claude-failover doctor", { timeout: 120_000 }, () => {
     );
   });
 
+  it("a deprecated key name (issue 15): a warning naming the file, line and new key; still exit 0", async () => {
+    const line = readFileSync(cfg, "utf8").split("\n").length + 1;
+    appendFileSync(cfg, "pool:\n  autonomous:\n    max: 0\n");
+    const r = await doctor();
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^! config: .*config\.yaml: deprecated key names \(still read\):$/m);
+    assert.ok(
+      r.out.includes(`    ${cfg}:${line}: pool.autonomous: deprecated: its keys are now directly under pool`),
+      r.out,
+    );
+    assert.match(r.out, /all \d+ checks passed \(2 warnings\)/);
+  });
+
   it("missing credentials: says to log in, exit 1", async () => {
     unlinkSync(join(home("b"), ".claude", ".credentials.json"));
     const r = await doctor();

@@ -27,7 +27,7 @@ describe("inbox.allowed_roots", { timeout: 120_000 }, () => {
       config: { inbox: { stable_time: "200ms" } },
     });
     work = h.project("work"); // default roots: its parent, <root>/projects
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = {
+    h.configObject.pool = {
       max: 1,
       project: work,
       idle_timeout: "5m",

@@ -27,10 +27,10 @@ describe("inbox intake", { timeout: 120_000 }, () => {
     h = await makeHarness({
       accounts: 2,
       dedicated: [],
-      config: { pool: { autonomous: { max: 0 } }, inbox: { max_file_bytes: 2048, stable_time: "400ms" } },
+      config: { pool: { max: 0 }, inbox: { max_file_bytes: 2048, stable_time: "400ms" } },
     });
     work = h.project("work");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = work;
+    (h.configObject.pool as Record<string, unknown>).project = work;
     h.writeConfig();
     inbox = join(h.root, "state", "inbox");
     d = await h.start();

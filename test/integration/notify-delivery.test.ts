@@ -235,7 +235,7 @@ describe("a pool session waiting on a permission dialog", { timeout: 240_000 }, 
       dedicated: [],
       config: {
         claude: { permission_mode: "default" },
-        pool: { autonomous: { max: 1, min: 1 } },
+        pool: { max: 1, min: 1 },
         notify: {
           dialog_after: "2s",
           targets: [
@@ -250,7 +250,7 @@ describe("a pool session waiting on a permission dialog", { timeout: 240_000 }, 
         },
       },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     h.writeConfig();
     d = await h.start();
     await waitFor(() => d.sessions.get("auto-01")?.state === "idle", 60_000, "auto-01 idle");

@@ -64,6 +64,7 @@ describe("claude-failover init", () => {
     assert.equal(statSync(cfg).mode & 0o777, 0o600);
     const parsed = parseConfig(text, cfg, { env: {}, home });
     assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.issues));
+    assert.deepEqual(parsed.warnings, [], "init writes the current key names only");
     const c = parsed.config;
     assert.deepEqual(
       c.accounts.map((a) => [a.name, a.home]),
@@ -74,7 +75,7 @@ describe("claude-failover init", () => {
       ],
     );
     assert.deepEqual(
-      c.pool.dedicated.map((d) => [d.name, d.project]),
+      c.dedicated.map((d) => [d.name, d.project]),
       [["proj", join(home, "proj")]],
     );
     assert.equal(c.claude.binary, CLAUDE_BIN, "the CLI found on PATH, by absolute path");

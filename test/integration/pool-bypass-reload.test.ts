@@ -1,4 +1,4 @@
-// A reload into pool.autonomous.permission_mode bypassPermissions (issue 18 point 4), through the daemon with
+// A reload into pool.permission_mode bypassPermissions (issue 18 point 4), through the daemon with
 // the stub CLI: a task queued before without a worktree fails with the reason instead of running unasked in
 // the project's own tree; a new one with worktree: false is refused at enqueue; the hook settings file now
 // carries the CLI's bypass acceptance key. Reloading back removes the key.
@@ -26,7 +26,7 @@ describe("reload into a bypassPermissions pool", { timeout: 60_000 }, () => {
       config: { inbox: { stable_time: "200ms" } },
     });
     work = h.project("work");
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = { max: 0, project: work };
+    h.configObject.pool = { max: 0, project: work };
     h.writeConfig();
     d = await h.start();
   });
@@ -38,7 +38,7 @@ describe("reload into a bypassPermissions pool", { timeout: 60_000 }, () => {
     ]);
     await waitFor(() => d.inbox.tasks.get("plain")?.state === "queued", 10_000, "queued");
     assert.equal(settings().skipDangerousModePermissionPrompt, undefined);
-    const auto = (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous;
+    const auto = h.configObject.pool as Record<string, unknown>;
     Object.assign(auto, { worktree: true, permission_mode: "bypassPermissions" });
     h.writeConfig();
     await d.reload(h.loadConfig());
@@ -47,16 +47,13 @@ describe("reload into a bypassPermissions pool", { timeout: 60_000 }, () => {
       10_000,
       "failed",
     );
-    assert.match(
-      t.error ?? "",
-      /worktree: false is refused: pool\.autonomous\.permission_mode is now bypassPermissions/,
-    );
+    assert.match(t.error ?? "", /worktree: false is refused: pool\.permission_mode is now bypassPermissions/);
     assert.equal(settings().skipDangerousModePermissionPrompt, true);
     const f = join(h.root, "opt-out.md");
     writeFileSync(f, "---\nworktree: false\n---\nin the project's own tree, please\n");
     const r = await h.cli("enqueue", f);
     assert.equal(r.code, 1);
-    assert.match(r.err, /worktree: false is refused: pool\.autonomous\.permission_mode is bypassPermissions/);
+    assert.match(r.err, /worktree: false is refused: pool\.permission_mode is bypassPermissions/);
     Object.assign(auto, { worktree: false });
     delete auto.permission_mode;
     h.writeConfig();

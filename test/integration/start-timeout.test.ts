@@ -27,7 +27,7 @@ describe("no SessionStart within sessions.start_timeout", { timeout: 120_000 }, 
     writeFileSync(silent, "");
     const claude = h.configObject.claude as { env: Record<string, string> };
     claude.env.STUB_CLAUDE_SILENT_WHILE = silent;
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous = {
+    h.configObject.pool = {
       max: 1,
       project: h.project("work"),
       idle_timeout: "5m",

@@ -18,9 +18,9 @@ describe("a session launched while the sweep read the pane list", { timeout: 120
       accounts: 1,
       binary: STUB_CLAUDE,
       dedicated: [],
-      config: { pool: { autonomous: { max: 1, min: 0 } } },
+      config: { pool: { max: 1, min: 0 } },
     });
-    (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+    (h.configObject.pool as Record<string, unknown>).project = h.project("work");
     h.writeConfig();
     d = await h.start();
   });

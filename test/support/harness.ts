@@ -68,6 +68,8 @@ export interface Harness {
   loadConfig(): Config;
   start(opts?: { clock?: Clock }): Promise<Daemon>;
   spawnDaemon(): Promise<ChildProcess>;
+  /** everything a spawned daemon wrote to stdout and stderr so far, from its first line */
+  daemonOutput(child: ChildProcess): string;
   cli(...args: string[]): Promise<{ code: number; out: string; err: string }>;
   tmux(...args: string[]): { code: number; out: string; err: string };
   cleanup(): Promise<void>;
@@ -121,7 +123,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
       },
     },
     accounts,
-    pool: { dedicated },
+    dedicated,
+    pool: {},
     sessions: { restart_backoff: "200ms", restart_backoff_max: "2s" },
     // The production gap between usage requests is a minute; tests poll faster (as before the gap was configurable).
     quota: { usage_api_base: api.url, usage_request_gap: "1s" },
@@ -133,6 +136,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const configPath = join(root, "config.yaml");
   const env: NodeJS.ProcessEnv = { ...process.env, CLAUDE_FAILOVER_TOKEN: token, HOME: root };
   const children: ChildProcess[] = [];
+  const outputs = new Map<ChildProcess, string>();
   const daemons: Daemon[] = [];
 
   const h: Harness = {
@@ -179,8 +183,8 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
         },
       );
       let log = "";
-      child.stdout.on("data", (d: Buffer) => (log += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+      child.stdout.on("data", (d: Buffer) => outputs.set(child, (log += d.toString())));
+      child.stderr.on("data", (d: Buffer) => outputs.set(child, (log += d.toString())));
       children.push(child);
       const listen = String((h.configObject.mcp_http as Record<string, unknown>).listen);
       await waitFor(
@@ -194,6 +198,9 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
         100,
       );
       return child;
+    },
+    daemonOutput(child) {
+      return outputs.get(child) ?? "";
     },
     async cli(...args: string[]) {
       let out = "";

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultConfigText } from "../../src/config/default-config.js";
 import { formatIssue, parseConfig } from "../../src/config/load.js";
-import { addAccountText, removeAccountText, setAccountDisabledText } from "../../src/ops/accounts-edit.js";
+import {
+  addAccountText,
+  addDedicatedText,
+  removeAccountText,
+  setAccountDisabledText,
+} from "../../src/ops/accounts-edit.js";
 
 const HOME = "/home/u";
 const resolveHome = (h: string) => h.replace(/^~/, HOME);
@@ -29,8 +34,8 @@ describe("accounts add", () => {
         ["work", `${HOME}/claude-accounts/work`, 110, true],
       ],
     );
-    assert.ok(r.text.indexOf("name: work") < r.text.indexOf("pool:"), "the new account sits in the accounts list");
-    assert.equal(c.pool.dedicated[0]!.project, "/home/u/proj");
+    assert.ok(r.text.indexOf("name: work") < r.text.indexOf("sessions:"), "the new account sits in the accounts list");
+    assert.equal(c.dedicated[0]!.project, "/home/u/proj");
   });
   it("refuses a taken name, a used home and a bad name", () => {
     assert.match(
@@ -65,7 +70,66 @@ describe("accounts remove", () => {
   it("refuses the last account, an unknown one, and one a session is pinned to", () => {
     assert.match((removeAccountText(first, "default") as { message: string }).message, /only account/);
     assert.match((removeAccountText(two, "nope") as { message: string }).message, /no account named nope/);
-    const pinned = two.replace(`project: "/home/u/proj"`, `project: "/home/u/proj"\n      account: work`);
+    const pinned = two.replace(`project: "/home/u/proj"`, `project: "/home/u/proj"\n    account: work`);
     assert.match((removeAccountText(pinned, "work") as { message: string }).message, /proj are pinned to work/);
+    // Under the deprecated name pool.dedicated (still read) the session pins it too.
+    const old = `${two.replace(/^dedicated:\n(.*\n)*?(?=\S|$)/m, "")}pool:\n  dedicated:\n    - { name: x, project: /p, account: work }\n`;
+    assert.equal(valid(old).dedicated[0]!.account, "work");
+    assert.match((removeAccountText(old, "work") as { message: string }).message, /x are pinned to work/);
+  });
+});
+
+describe("adding a dedicated session (init on an existing config)", () => {
+  it("appends to the top-level dedicated list", () => {
+    const r = addDedicatedText(first, { name: "two", project: "/home/u/two" });
+    assert.ok(r.ok);
+    assert.deepEqual(
+      valid(r.text).dedicated.map((d) => d.name),
+      ["proj", "two"],
+    );
+    assert.doesNotMatch(r.text, /^pool:/m);
+  });
+
+  it("creates dedicated: when there is none", () => {
+    const r = addDedicatedText("accounts:\n  - { name: a, home: /a }\n", { name: "two", project: "/p" });
+    assert.ok(r.ok);
+    assert.match(r.text, /^dedicated:\n {2}- name: two\n {4}project: \/p\n/m);
+  });
+
+  it("moves a list under the deprecated pool.dedicated to dedicated:, keeping its entries and comments", () => {
+    const old = [
+      "accounts:",
+      "  - { name: a, home: /a }",
+      "pool:",
+      "  dedicated:",
+      "    # my main checkout",
+      "    - { name: main, project: /src/main }",
+      "",
+    ].join("\n");
+    const r = addDedicatedText(old, { name: "two", project: "/p" });
+    assert.ok(r.ok);
+    const parsed = parseConfig(r.text, "c.yaml", { env: {}, home: HOME });
+    assert.ok(parsed.ok, r.text);
+    assert.deepEqual(parsed.warnings, [], `written in the new shape:\n${r.text}`);
+    assert.deepEqual(
+      parsed.config.dedicated.map((d) => d.name),
+      ["main", "two"],
+    );
+    assert.match(r.text, /# my main checkout/);
+    assert.doesNotMatch(r.text, /^pool:/m, "an emptied pool: is removed");
+    const withPool = addDedicatedText(old.replace("pool:\n", "pool:\n  keep_worktrees: true\n"), {
+      name: "two",
+      project: "/p",
+    });
+    assert.ok(withPool.ok);
+    assert.match(withPool.text, /^pool:\n {2}keep_worktrees: true\n/m);
+  });
+
+  it("refuses a file that has both dedicated: and pool.dedicated", () => {
+    const both = `${first}pool:\n  dedicated: []\n`;
+    assert.match(
+      (addDedicatedText(both, { name: "x", project: "/x" }) as { message: string }).message,
+      /both dedicated/,
+    );
   });
 });

@@ -64,24 +64,20 @@ describe("malformed configs name the file, line and key", () => {
     ],
     [
       "min > max",
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    min: 4", "    max: 2"),
-      /^config\.yaml:7: pool\.autonomous\.max: must be at least min \(4\)$/,
+      yaml(...ACCOUNT, "pool:", "  min: 4", "  max: 2"),
+      /^config\.yaml:6: pool\.max: must be at least min \(4\)$/,
     ],
     [
       "bypassPermissions for the pool without worktrees",
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: bypassPermissions"),
-      /^config\.yaml:6: pool\.autonomous\.permission_mode: bypassPermissions runs every tool call without asking; it is only accepted with pool\.autonomous\.worktree: true/,
+      yaml(...ACCOUNT, "pool:", "  permission_mode: bypassPermissions"),
+      /^config\.yaml:5: pool\.permission_mode: bypassPermissions runs every tool call without asking; it is only accepted with pool\.worktree: true/,
     ],
     [
       "an unknown pool permission mode",
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    permission_mode: yolo"),
-      /^config\.yaml:6: pool\.autonomous\.permission_mode: /,
+      yaml(...ACCOUNT, "pool:", "  permission_mode: yolo"),
+      /^config\.yaml:5: pool\.permission_mode: /,
     ],
-    [
-      "max above 64",
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    max: 65"),
-      /^config\.yaml:6: pool\.autonomous\.max: must be between 0 and 64$/,
-    ],
+    ["max above 64", yaml(...ACCOUNT, "pool:", "  max: 65"), /^config\.yaml:5: pool\.max: must be between 0 and 64$/],
     [
       "port 70000",
       yaml(...ACCOUNT, "mcp_http:", "  listen: 127.0.0.1:70000"),
@@ -160,41 +156,28 @@ describe("malformed configs name the file, line and key", () => {
     ],
     [
       "dedicated session on an unknown account",
-      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: /p", "      account: nope"),
-      /^config\.yaml:8: pool\.dedicated\[0\]\.account: no account named "nope" \(accounts: a\)$/,
+      yaml(...ACCOUNT, "dedicated:", "  - name: main", "    project: /p", "    account: nope"),
+      /^config\.yaml:7: dedicated\[0\]\.account: no account named "nope" \(accounts: a\)$/,
     ],
     [
       "duplicate dedicated session names",
-      yaml(
-        ...ACCOUNT,
-        "pool:",
-        "  dedicated:",
-        "    - { name: main, project: /p }",
-        "    - { name: main, project: /q }",
-      ),
-      /^config\.yaml:7: pool\.dedicated\[1\]\.name: same name as pool\.dedicated\[0\]$/,
+      yaml(...ACCOUNT, "dedicated:", "  - { name: main, project: /p }", "  - { name: main, project: /q }"),
+      /^config\.yaml:6: dedicated\[1\]\.name: same name as dedicated\[0\]$/,
     ],
     [
-      "dedicated name in the autonomous pattern",
-      yaml(
-        ...ACCOUNT,
-        "pool:",
-        "  autonomous:",
-        "    prefix: bot-",
-        "  dedicated:",
-        "    - { name: bot-3, project: /p }",
-      ),
-      /^config\.yaml:8: pool\.dedicated\[0\]\.name: clashes with pool session names \("bot-" \+ number/,
+      "dedicated name in the pool's pattern",
+      yaml(...ACCOUNT, "pool:", "  prefix: bot-", "dedicated:", "  - { name: bot-3, project: /p }"),
+      /^config\.yaml:7: dedicated\[0\]\.name: clashes with pool session names \("bot-" \+ number/,
     ],
     [
       "dedicated name with a dot",
-      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: my.session", "      project: /p"),
-      /^config\.yaml:6: pool\.dedicated\[0\]\.name: must be 1-64 letters, digits, '_' or '-' \(no '\.' or ':'\)/,
+      yaml(...ACCOUNT, "dedicated:", "  - name: my.session", "    project: /p"),
+      /^config\.yaml:5: dedicated\[0\]\.name: must be 1-64 letters, digits, '_' or '-' \(no '\.' or ':'\)/,
     ],
     [
       "dedicated project relative",
-      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: src/p"),
-      /^config\.yaml:7: pool\.dedicated\[0\]\.project: must be an absolute path/,
+      yaml(...ACCOUNT, "dedicated:", "  - name: main", "    project: src/p"),
+      /^config\.yaml:6: dedicated\[0\]\.project: must be an absolute path/,
     ],
     [
       "YAML syntax error",
@@ -225,8 +208,8 @@ describe("malformed configs name the file, line and key", () => {
     ["empty file", "", /^config\.yaml:1: the file must be a map of settings .*got an empty file$/],
     [
       "unset variable",
-      yaml(...ACCOUNT, "pool:", "  dedicated:", "    - name: main", "      project: ${PROJECT_DIR}"),
-      /^config\.yaml:7: pool\.dedicated\[0\]\.project: environment variable PROJECT_DIR is not set/,
+      yaml(...ACCOUNT, "dedicated:", "  - name: main", "    project: ${PROJECT_DIR}"),
+      /^config\.yaml:6: dedicated\[0\]\.project: environment variable PROJECT_DIR is not set/,
     ],
     [
       "malformed reference",
@@ -323,9 +306,7 @@ describe("malformed configs name the file, line and key", () => {
   });
 
   it("does not echo every token after a YAML syntax error", () => {
-    const all = messages(
-      yaml(...ACCOUNT, "pool:", "  autonomous: { min: 1, max: ${X} , prefix: w }", "  dedicated: []", "log: {}"),
-    );
+    const all = messages(yaml(...ACCOUNT, "dedicated: []", "pool: { min: 1, max: ${X} , prefix: w }", "log: {}"));
     assert.equal(all.length, 1, all.join("\n"));
     assert.match(all[0] as string, /^config\.yaml:5: YAML syntax error: /);
   });
@@ -355,23 +336,21 @@ describe("valid configs", () => {
           disabled: false,
         },
       ],
+      dedicated: [],
       pool: {
-        shared_projects_dir: `${state}/shared/projects`,
-        dedicated: [],
-        autonomous: {
-          prefix: "auto-",
-          min: 0,
-          max: 0,
-          idle_timeout: 600_000,
-          max_attempts: 3,
-          retry_backoff: 10_000,
-          retry_backoff_max: 600_000,
-          worktree: false,
-          worktree_prefix: "cf",
-        },
+        prefix: "auto-",
+        min: 0,
+        max: 0,
+        idle_timeout: 600_000,
+        max_attempts: 3,
+        retry_backoff: 10_000,
+        retry_backoff_max: 600_000,
+        worktree: false,
+        worktree_prefix: "cf",
         keep_worktrees: false,
       },
       sessions: {
+        shared_projects_dir: `${state}/shared/projects`,
         restart_backoff: 2_000,
         restart_backoff_max: 60_000,
         crash_loop_restarts: 5,
@@ -431,22 +410,22 @@ describe("valid configs", () => {
   });
 
   it("treats an empty section as all defaults", () => {
-    const c = config(yaml(...ACCOUNT, "quota:", "  # poll_interval: 1m", "pool:"));
+    const c = config(yaml(...ACCOUNT, "quota:", "  # poll_interval: 1m", "pool:", "dedicated:"));
     assert.equal(c.quota.poll_interval, 300_000);
-    assert.deepEqual(c.pool.dedicated, []);
+    assert.deepEqual(c.dedicated, []);
+    assert.equal(c.pool.max, 0);
   });
 
   it("inbox.allowed_roots defaults to the configured projects' parents, never the home or / itself", () => {
     const c = config(
       yaml(
         ...ACCOUNT,
-        "pool:",
-        "  dedicated:",
-        "    - { name: x, project: ~/code/x }",
-        "    - { name: y, project: ~/code/y }",
-        "    - { name: z, project: ~/z }",
-        "    - { name: r, project: /srv }",
-        "  autonomous: { project: /work/tasks/t }",
+        "dedicated:",
+        "  - { name: x, project: ~/code/x }",
+        "  - { name: y, project: ~/code/y }",
+        "  - { name: z, project: ~/z }",
+        "  - { name: r, project: /srv }",
+        "pool: { project: /work/tasks/t }",
       ),
     );
     assert.deepEqual(c.inbox.allowed_roots, ["/home/u/code", "/home/u/z", "/srv", "/work/tasks"]);
@@ -464,7 +443,7 @@ describe("valid configs", () => {
   it("derives directories from state_dir and XDG_STATE_HOME", () => {
     const c = config(yaml("state_dir: ~/state", ...ACCOUNT));
     assert.equal(c.state_dir, "/home/u/state");
-    assert.equal(c.pool.shared_projects_dir, "/home/u/state/shared/projects");
+    assert.equal(c.sessions.shared_projects_dir, "/home/u/state/shared/projects");
     assert.equal(c.checkpoint.dir, "/home/u/state/checkpoints");
     assert.equal(c.inbox.dir, "/home/u/state/inbox");
     assert.equal(config(yaml(...ACCOUNT), { XDG_STATE_HOME: "/xdg" }).state_dir, "/xdg/claude-failover");
@@ -478,23 +457,22 @@ describe("valid configs", () => {
         "accounts:",
         "  - { name: me, home: ~, managed: false }",
         "  - { name: w, home: ~/homes/w/ }",
-        "pool:",
-        "  dedicated:",
-        "    - { name: main, project: ~/src/./p, account: w, args: [--model, opus] }",
-        "  autonomous: { project: /srv/tasks }",
+        "dedicated:",
+        "  - { name: main, project: ~/src/./p, account: w, args: [--model, opus] }",
+        "pool: { project: /srv/tasks }",
         "tmux:",
         "  socket: ~/tmux.sock",
       ),
     );
     assert.equal(c.accounts[0]?.home, "/home/u");
     assert.equal(c.accounts[1]?.home, "/home/u/homes/w");
-    assert.deepEqual(c.pool.dedicated[0], {
+    assert.deepEqual(c.dedicated[0], {
       name: "main",
       project: "/home/u/src/p",
       account: "w",
       args: ["--model", "opus"],
     });
-    assert.equal(c.pool.autonomous.project, "/srv/tasks");
+    assert.equal(c.pool.project, "/srv/tasks");
     assert.equal(c.tmux.socket, "/home/u/tmux.sock");
   });
 
@@ -530,8 +508,7 @@ describe("valid configs", () => {
       "    EMPTY: ${EMPTY_VAR:-fallback}",
       "    LITERAL: price is $${NOT_A_VAR}",
       "pool:",
-      "  autonomous:",
-      "    max: ${POOL_MAX:-3}",
+      "  max: ${POOL_MAX:-3}",
       "swap:",
       "  continue_note: '${NOTE}'",
     );
@@ -542,11 +519,11 @@ describe("valid configs", () => {
       EMPTY: "fallback",
       LITERAL: "price is ${NOT_A_VAR}",
     });
-    assert.equal(c.pool.autonomous.max, 3); // unquoted: typed like YAML would
+    assert.equal(c.pool.max, 3); // unquoted: typed like YAML would
     assert.equal(c.swap.continue_note, "42"); // quoted: stays a string
     const set = config(text, { ACC_HOME: "/data", BASE: "http://b", POOL_MAX: "7", NOTE: "n" });
     assert.equal(set.claude.env.ANTHROPIC_BASE_URL, "http://b");
-    assert.equal(set.pool.autonomous.max, 7);
+    assert.equal(set.pool.max, 7);
   });
 
   it("allows an empty ${VAR} without a default, like a shell", () => {
@@ -567,19 +544,109 @@ describe("valid configs", () => {
   });
 });
 
-describe("pool.autonomous.permission_mode", () => {
+describe("pool.permission_mode", () => {
   it("takes default, acceptEdits, plan; bypassPermissions only with worktree: true", () => {
     for (const m of ["default", "acceptEdits", "plan"]) {
-      assert.equal(
-        config(yaml(...ACCOUNT, "pool:", "  autonomous:", `    permission_mode: ${m}`)).pool.autonomous.permission_mode,
-        m,
-      );
+      assert.equal(config(yaml(...ACCOUNT, "pool:", `  permission_mode: ${m}`)).pool.permission_mode, m);
     }
-    const c = config(
-      yaml(...ACCOUNT, "pool:", "  autonomous:", "    worktree: true", "    permission_mode: bypassPermissions"),
+    const c = config(yaml(...ACCOUNT, "pool:", "  worktree: true", "  permission_mode: bypassPermissions"));
+    assert.equal(c.pool.permission_mode, "bypassPermissions");
+    assert.equal(config(yaml(...ACCOUNT)).pool.permission_mode, undefined);
+  });
+});
+
+describe("deprecated key names (issue 15): pool.dedicated, pool.shared_projects_dir, pool.autonomous", () => {
+  const OLD = yaml(
+    ...ACCOUNT,
+    "pool:",
+    "  shared_projects_dir: ~/shared/projects",
+    "  keep_worktrees: true",
+    "  dedicated:",
+    "    - { name: main, project: ~/src/p, account: a }",
+    "  autonomous:",
+    "    prefix: w-",
+    "    min: 1",
+    "    max: 3",
+    "    project: /srv/tasks",
+    "sessions: { restart_backoff: 1s }",
+  );
+  const NEW = yaml(
+    ...ACCOUNT,
+    "sessions: { restart_backoff: 1s, shared_projects_dir: ~/shared/projects }",
+    "dedicated:",
+    "  - { name: main, project: ~/src/p, account: a }",
+    "pool:",
+    "  prefix: w-",
+    "  min: 1",
+    "  max: 3",
+    "  project: /srv/tasks",
+    "  keep_worktrees: true",
+  );
+
+  it("loads the old shape as the new one, with a warning per old key naming file, line and new key", () => {
+    const old = parseConfig(OLD, "config.yaml", ctx());
+    const now = parseConfig(NEW, "config.yaml", ctx());
+    assert.ok(old.ok && now.ok);
+    assert.deepEqual(old.config, now.config);
+    assert.deepEqual(now.warnings, []);
+    assert.deepEqual(old.warnings.map(formatIssue), [
+      "config.yaml:5: pool.shared_projects_dir: deprecated name of sessions.shared_projects_dir: move it there",
+      "config.yaml:7: pool.dedicated: deprecated name of dedicated (a top-level list): move the list there",
+      "config.yaml:9: pool.autonomous: deprecated: its keys are now directly under pool (pool.autonomous.max is pool.max): move them up one level",
+    ]);
+    assert.equal(old.config.sessions.shared_projects_dir, "/home/u/shared/projects");
+    assert.equal(old.config.dedicated[0]?.project, "/home/u/src/p");
+    assert.equal(old.config.pool.max, 3);
+    assert.equal(old.config.pool.keep_worktrees, true);
+  });
+
+  it("reports a problem inside an old key at the key the file has", () => {
+    assert.deepEqual(
+      messages(
+        yaml(
+          ...ACCOUNT,
+          "pool:",
+          "  dedicated:",
+          "    - { name: main, project: /p, account: nope }",
+          "    - { name: main, project: /q }",
+          "  autonomous:",
+          "    min: 4",
+          "    max: 2",
+          "    colour: blue",
+        ),
+      ),
+      [
+        'config.yaml:6: pool.dedicated[0].account: no account named "nope" (accounts: a)',
+        "config.yaml:7: pool.dedicated[1].name: same name as pool.dedicated[0]",
+        "config.yaml:10: pool.autonomous.max: must be at least min (4)",
+        "config.yaml:11: pool.autonomous.colour: unknown key",
+      ],
     );
-    assert.equal(c.pool.autonomous.permission_mode, "bypassPermissions");
-    assert.equal(config(yaml(...ACCOUNT)).pool.autonomous.permission_mode, undefined);
+  });
+
+  it("refuses one thing given under both names, saying where each is", () => {
+    assert.deepEqual(
+      messages(yaml(...ACCOUNT, "dedicated: []", "pool:", "  dedicated:", "    - { name: m, project: /p }")),
+      [
+        "config.yaml:6: pool.dedicated: given twice: as dedicated and as pool.dedicated (its deprecated name); keep dedicated only (dedicated is on line 4)",
+      ],
+    );
+    assert.deepEqual(
+      messages(yaml(...ACCOUNT, "sessions:", "  shared_projects_dir: /a", "pool:", "  shared_projects_dir: /b")),
+      [
+        "config.yaml:7: pool.shared_projects_dir: given twice: as sessions.shared_projects_dir and as pool.shared_projects_dir (its deprecated name); keep sessions.shared_projects_dir only (sessions.shared_projects_dir is on line 5)",
+      ],
+    );
+    assert.deepEqual(messages(yaml(...ACCOUNT, "pool:", "  max: 2", "  autonomous:", "    min: 1")), [
+      "config.yaml:6: pool.autonomous: the pool's settings are given twice: under pool.autonomous (the deprecated name) and directly under pool (pool.max); keep them directly under pool (pool.max is on line 5)",
+    ]);
+  });
+
+  it("keeps pool.keep_worktrees in both shapes", () => {
+    const r = parseConfig(yaml(...ACCOUNT, "pool:", "  keep_worktrees: true", "  max: 1"), "config.yaml", ctx());
+    assert.ok(r.ok);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.config.pool.keep_worktrees, true);
   });
 });
 
@@ -596,7 +663,7 @@ describe("config.example.yaml", () => {
       ],
     );
     assert.equal(c.quota.usage_api_base, "https://api.anthropic.com");
-    assert.equal(c.pool.dedicated[0]?.account, "work");
+    assert.equal(c.dedicated[0]?.account, "work");
   });
 
   it("honours the overridable usage endpoint", () => {
@@ -605,7 +672,7 @@ describe("config.example.yaml", () => {
 
   it("shows every key, and docs/configuration.md describes every key", () => {
     const docs = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
-    const keys = [...leafKeys(config(example)), "pool.autonomous.project"];
+    const keys = [...leafKeys(config(example)), "pool.project"];
     for (const key of keys) {
       const last = key.split(".").pop() as string;
       assert.match(example, new RegExp(`\\b${last}:`), `config.example.yaml lacks ${key}`);

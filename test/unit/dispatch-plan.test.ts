@@ -120,7 +120,7 @@ describe("planDispatch: pool size", () => {
     ]);
     const none = plan({ min: 1, defaultProject: null });
     assert.deepEqual(none.start, []);
-    assert.ok(none.reasons.some((r) => r.includes("pool.autonomous.project is not set")));
+    assert.ok(none.reasons.some((r) => r.includes("pool.project is not set")));
   });
 
   it("stops sessions idle past the timeout above min, oldest first, never busy ones", () => {

@@ -1,4 +1,4 @@
-// doctor's line about pool.autonomous.permission_mode (ops/doctor-pool.ts) and the settings file that lets a
+// doctor's line about pool.permission_mode (ops/doctor-pool.ts) and the settings file that lets a
 // bypassPermissions pool session start without the CLI's acceptance dialog (sessions/hook-script.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,12 +19,12 @@ const cfg = (...lines: string[]): Config => {
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.config;
 };
-const BYPASS = ["pool:", "  autonomous:", "    worktree: true", "    permission_mode: bypassPermissions"];
+const BYPASS = ["pool:", "  worktree: true", "  permission_mode: bypassPermissions"];
 
 describe("doctor: pool permission mode", () => {
   it("ok without a pool mode or with a mode that asks", () => {
     assert.equal(checkPoolPermissionMode(cfg(), 1000).status, "ok");
-    const c = checkPoolPermissionMode(cfg("pool:", "  autonomous:", "    permission_mode: acceptEdits"), 1000);
+    const c = checkPoolPermissionMode(cfg("pool:", "  permission_mode: acceptEdits"), 1000);
     assert.deepEqual([c.status, c.detail], ["ok", "acceptEdits"]);
     assert.equal(bypassWarning(cfg()), null);
   });

@@ -17,10 +17,10 @@ describe("doctor: schedules", () => {
   let home: string;
   let git: string;
   let plain: string;
-  const cfg = (schedules: unknown[], autonomous: Record<string, unknown> = {}): Config => {
+  const cfg = (schedules: unknown[], pool: Record<string, unknown> = {}): Config => {
     const text = stringify({
       accounts: [{ name: "a", home: join(home, "a") }],
-      pool: { autonomous: { project: git, ...autonomous } },
+      pool: { project: git, ...pool },
       inbox: { allowed_roots: [join(dir, "work")] },
       schedules,
     });
@@ -72,7 +72,7 @@ describe("doctor: schedules", () => {
   it("fail: no worktree while the pool bypasses permissions", () => {
     // The config check refuses this file first (schedule-config.test.ts); doctor's own look says the same of a config object.
     const conf = cfg([{ name: "b", cron: "@daily", prompt: "p", worktree: false }], { worktree: true });
-    conf.pool.autonomous.permission_mode = "bypassPermissions";
+    conf.pool.permission_mode = "bypassPermissions";
     const [c] = checkSchedules(conf, NOW, home);
     assert.equal(c!.status, "fail");
     assert.match(c!.detail, /its runs would not be queued: .*bypassPermissions/);

@@ -13,6 +13,8 @@ const ctx = { env: {}, home: "/home/u" };
 function parse(text: string) {
   const r = parseConfig(text, "config.yaml", ctx);
   if (!r.ok) assert.fail(r.issues.map(formatIssue).join("\n"));
+  // What the daemon writes uses the current key names only (issue 15: no deprecated pool.dedicated).
+  assert.deepEqual(r.warnings.map(formatIssue), []);
   return r.config;
 }
 
@@ -23,7 +25,8 @@ describe("first-run config", () => {
     assert.equal(c.claude.binary, "claude");
     assert.deepEqual(c.claude.env, {});
     assert.equal(c.quota.usage_api_base, "https://api.anthropic.com");
-    assert.equal(c.pool.dedicated[0]!.name, "my-app");
+    assert.equal(c.dedicated[0]!.name, "my-app");
+    assert.equal(c.sessions.shared_projects_dir, "/home/u/.claude/projects");
     assert.match(text, /^# {3}env:\n# {5}ANTHROPIC_BASE_URL: /m);
     assert.match(text, /usage_api_base follows claude\.env\.ANTHROPIC_BASE_URL/);
   });

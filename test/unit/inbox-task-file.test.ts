@@ -117,7 +117,7 @@ describe("task files", () => {
     assert.deepEqual(r, { ok: false, reason: "file too large: 101 bytes, inbox.max_file_bytes is 100" });
   });
 
-  it("a worktree task (its own, or pool.autonomous.worktree) needs a git project; others are not asked", () => {
+  it("a worktree task (its own, or pool.worktree) needs a git project; others are not asked", () => {
     const notGit = (p: string) => (p === "/srv/app" ? null : `worktree: ${p} is not a git repository`);
     const c = { ...ctx, notGit };
     assert.match(
@@ -132,18 +132,18 @@ describe("task files", () => {
     assert.ok(off.ok && off.value.worktree === false);
   });
 
-  it("with pool.autonomous.permission_mode bypassPermissions a task may not opt out of its worktree", () => {
+  it("with pool.permission_mode bypassPermissions a task may not opt out of its worktree", () => {
     const c = { ...ctx, notGit: () => null, defaultWorktree: true, worktreeRequired: true };
     assert.match(
       (validateTask({ prompt: "x", worktree: false }, c) as { reason: string }).reason,
-      /worktree: false is refused: pool\.autonomous\.permission_mode is bypassPermissions/,
+      /worktree: false is refused: pool\.permission_mode is bypassPermissions/,
     );
     assert.ok(validateTask({ prompt: "x" }, c).ok);
   });
 
   it("needs a project when no default is configured", () => {
     const r = validateTask({ prompt: "x" }, { ...ctx, defaultProject: null });
-    assert.match((r as { reason: string }).reason, /none given and pool.autonomous.project is not set/);
+    assert.match((r as { reason: string }).reason, /none given and pool.project is not set/);
   });
 
   it("keeps the body verbatim apart from the frame", () => {

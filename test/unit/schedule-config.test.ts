@@ -14,7 +14,7 @@ const BASE = [
   "accounts:",
   "  - { name: a, home: /home/u/a }",
   "pool:",
-  "  autonomous: { project: /srv/work/app }",
+  "  project: /srv/work/app",
   "inbox: { allowed_roots: [/srv/work] }",
 ];
 
@@ -174,25 +174,23 @@ describe("schedules: mistakes name the key", () => {
     const pool = [
       "accounts:",
       "  - { name: a, home: /home/u/a }",
-      "pool:",
-      "  autonomous: { project: /srv/work/app, worktree: true, permission_mode: bypassPermissions }",
+      "pool: { project: /srv/work/app, worktree: true, permission_mode: bypassPermissions }",
+      "dedicated: []",
       "inbox: { allowed_roots: [/srv/work] }",
     ];
     const all = errors(yaml(...pool, "schedules:", "  - { name: x, cron: '@daily', prompt: p, worktree: false }"));
     assert.deepEqual(all, [
-      "config.yaml:7: schedules[0].worktree: false is refused: pool.autonomous.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
+      "config.yaml:7: schedules[0].worktree: false is refused: pool.permission_mode is bypassPermissions, so pool tasks run only in a git worktree of their own",
     ]);
     ok(yaml(...pool, "schedules:", "  - { name: x, cron: '@daily', prompt: p }"));
     ok(yaml(...BASE, "schedules:", "  - { name: x, cron: '@daily', prompt: p, worktree: false }"));
   });
 
-  it("no project and no pool.autonomous.project", () => {
+  it("no project and no pool.project", () => {
     const all = errors(
       yaml("accounts:", "  - { name: a, home: /home/u/a }", "schedules:", "  - { name: x, cron: '@daily', prompt: p }"),
     );
-    assert.deepEqual(all, [
-      "config.yaml:4: schedules[0].project: is required: none given and pool.autonomous.project is not set",
-    ]);
+    assert.deepEqual(all, ["config.yaml:4: schedules[0].project: is required: none given and pool.project is not set"]);
   });
 
   it("a project that does not exist, when asked (config check, a reload)", () => {
