@@ -23,10 +23,10 @@ function stats(xs: number[]) {
 const h = await makeHarness({
   accounts: 1,
   dedicated: [],
-  config: { pool: { autonomous: { min: 1, max: 1, idle_timeout: "10m" } } },
+  config: { pool: { min: 1, max: 1, idle_timeout: "10m" } },
 });
 try {
-  (h.configObject.pool as { autonomous: Record<string, unknown> }).autonomous.project = h.project("work");
+  (h.configObject.pool as Record<string, unknown>).project = h.project("work");
   h.writeConfig();
   const inbox = join(h.root, "state", "inbox");
   const staging = join(h.root, "staging");

@@ -47,15 +47,13 @@ export function scaleConfig(o: ScaleOptions, poolProject: string): Record<string
   return {
     claude: { env: o.offlineDelayMs !== undefined ? { STUB_CLAUDE_OFFLINE_DELAY_MS: String(o.offlineDelayMs) } : {} },
     pool: {
-      autonomous: {
-        max: o.poolMax,
-        min: 0,
-        idle_timeout: "20s",
-        project: poolProject,
-        retry_backoff: "2s",
-        retry_backoff_max: "10s",
-        max_attempts: 5,
-      },
+      max: o.poolMax,
+      min: 0,
+      idle_timeout: "20s",
+      project: poolProject,
+      retry_backoff: "2s",
+      retry_backoff_max: "10s",
+      max_attempts: 5,
     },
     sessions: { restart_backoff: "500ms", restart_backoff_max: "5s", start_timeout: "60s" },
     quota: {
