@@ -39,6 +39,7 @@ import { SwapService, type SwapStepName } from "./sessions/swap.js";
 import { pathsFor, type Paths } from "./config/paths.js";
 import { applyReload } from "./reload.js";
 import { continueAfterRecreate, TurnContinuation } from "./sessions/continue-turn.js";
+import { ParkResume } from "./sessions/park-resume.js";
 import type { ConfigDiff } from "./config/diff.js";
 import { writeHookFiles } from "./sessions/hook-script.js";
 import { bypassWarning } from "./ops/doctor-pool.js";
@@ -277,15 +278,25 @@ export class Daemon {
           : undefined,
       },
     );
+    const limitsLog = this.log.child({ component: "limits" });
+    // Park and resume: the limit reactor's tick resumes parked sessions through it.
+    const parked = new ParkResume({
+      sessions: this.sessions,
+      pane: this.pane,
+      chooser: this.chooser,
+      swaps: this.swaps,
+      clock: this.clock,
+      log: limitsLog,
+    });
     this.limits = new LimitReactor(
       {
         sessions: this.sessions,
         pane: this.pane,
         accounts: this.accounts,
         swaps: this.swaps,
-        chooser: this.chooser,
+        parked,
         clock: this.clock,
-        log: this.log.child({ component: "limits" }),
+        log: limitsLog,
       },
       limitParams(c),
     );

@@ -1,10 +1,10 @@
 import type { AccountService } from "../accounts/account-service.js";
-import { resendFor, transcriptHoldsRefused, transcriptRecordsRefusal } from "../sessions/refused-prompt.js";
+import type { ParkResume } from "../sessions/park-resume.js";
+import { owedPrompt, resendFor, transcriptRecordsRefusal } from "../sessions/refused-prompt.js";
 import { classifyPane } from "../sessions/pane-classify.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SwapService } from "../sessions/swap.js";
 import type { SessionSignal } from "../sessions/signals.js";
-import type { AccountChooser } from "../sessions/types.js";
 import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
@@ -24,11 +24,6 @@ export const THROTTLE_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000, 300_000, 60
 const OWN_FAILURE_GRACE_MS = 300;
 /** How long a pane still busy after a StopFailure is given to end its turn with a Stop before the refusal is acted on. */
 const BUSY_PANE_MS = 30_000;
-/**
- * How long a resume in the pane that refused a prompt waits for its transcript to show that prompt: the CLI
- * writes the transcript lazily, seconds after a turn on a loaded box (docs/swap.md, 2.1.197).
- */
-const TRANSCRIPT_FLUSH_MS = 10_000;
 /** A second rejected token on the same account within this long revokes the account. */
 const AUTH_RETRY_WINDOW_MS = 15 * 60_000;
 
@@ -50,15 +45,15 @@ export function throttleDelay(attempt: number): number {
   return THROTTLE_BACKOFF_MS[Math.min(Math.max(attempt, 1), THROTTLE_BACKOFF_MS.length) - 1]!;
 }
 
-/** What the limit reactor works with; the chooser is built before it (account-chooser.ts). */
+/** What the limit reactor works with. */
 export interface LimitDeps {
   sessions: SessionService;
-  /** the sessions' panes: what a refused turn or a resumed session shows, Escape to close a dialog */
-  pane: Pane;
+  /** the sessions' panes: what a refused turn shows */
+  pane: Pick<Pane, "capture">;
   accounts: AccountService;
   swaps: SwapService;
-  /** where a parked session can resume */
-  chooser: AccountChooser;
+  /** resumes a parked session once its park is over and an account is usable (sessions/park-resume.ts) */
+  parked: Pick<ParkResume, "resume">;
   clock: Clock;
   log: Logger;
 }
@@ -72,8 +67,8 @@ export interface LimitOptions {
 /**
  * Reacts to the hard signal: a StopFailure with error rate_limit (or, as a debounced fallback, the
  * limit text in a silent pane) marks the account exhausted until its reset and swaps the session at
- * once; with nowhere to go it parks, and parked sessions are resumed (prompt resent) when an account
- * becomes usable again.
+ * once; with nowhere to go it parks, and its tick has parked sessions resumed (prompt resent) when an
+ * account becomes usable again (sessions/park-resume.ts).
  */
 export class LimitReactor {
   private lastPaneCheck = new Map<string, number>();
@@ -95,10 +90,10 @@ export class LimitReactor {
   private authFailures = new Map<string, { account: string; at: number }>();
 
   private readonly sessions: SessionService;
-  private readonly pane: Pane;
+  private readonly pane: Pick<Pane, "capture">;
   private readonly accounts: AccountService;
   private readonly swaps: SwapService;
-  private readonly chooser: AccountChooser;
+  private readonly parked: Pick<ParkResume, "resume">;
   private readonly clock: Clock;
   private readonly log: Logger;
   private cooldownMs: number;
@@ -108,7 +103,7 @@ export class LimitReactor {
     this.pane = deps.pane;
     this.accounts = deps.accounts;
     this.swaps = deps.swaps;
-    this.chooser = deps.chooser;
+    this.parked = deps.parked;
     this.clock = deps.clock;
     this.log = deps.log;
     this.cooldownMs = opts.cooldownMs;
@@ -333,16 +328,9 @@ export class LimitReactor {
     }
   }
 
-  /**
-   * The prompt a refusal is owed for. A swap may have sent the continue note in place of a refused prompt
-   * the conversation still held (the model reads the prompt once); when the note is refused in turn, what
-   * is owed is still the prompt, which the row keeps as its last prompt.
-   */
+  /** The prompt a refusal is owed for (owedPrompt: a refused continue note stands for the prompt it continued). */
   private owed(session: string, prompt: string | null): string | null {
-    const note = this.swaps.continueNote;
-    if (prompt === null || prompt !== note) return prompt;
-    const row = this.sessions.get(session);
-    return row?.lastPrompt && row.lastPrompt !== note ? row.lastPrompt : prompt;
+    return owedPrompt(prompt, this.swaps.continueNote, this.sessions.get(session)?.lastPrompt ?? null);
   }
 
   /**
@@ -494,108 +482,19 @@ export class LimitReactor {
     }
   }
 
-  /** Called from the daemon's tick: expire states, resume parked sessions, read silent busy panes. */
+  /**
+   * Called from the daemon's tick: replay queued refusals, retry throttled prompts, resume parked sessions
+   * (ParkResume.resume), read silent busy panes.
+   */
   async tick(): Promise<void> {
     const now = this.clock.now();
     for (const name of [...this.pending.keys()]) if (!this.inFlight.has(name)) this.replayPending(name);
     for (const name of [...this.throttled.keys()]) await this.retryThrottled(name);
     for (const name of [...this.pendingAuth.keys()]) this.replayTokenRejected(name);
     for (const s of this.sessions.list()) {
-      if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.tryResume(s.name);
+      if (s.state === "parked" && !this.sessions.lockedBy(s.name)) await this.parked.resume(s.name);
       else if (s.state === "busy" && s.lastActivity !== null && now - s.lastActivity > SILENT_BUSY_MS)
         await this.checkPane(s.name);
-    }
-  }
-
-  private async tryResume(name: string): Promise<void> {
-    // The tick's list is a snapshot, and resuming the sessions before this one can take seconds: by now a
-    // swap may have moved this session and resent its prompt (soak seed 685418: resumed after that swap,
-    // the prompt was answered twice). Only a session that is parked now, and stays so once locked, is resumed.
-    let row = this.sessions.get(name);
-    if (row?.state !== "parked") return;
-    const now = this.clock.now();
-    if (row.parkedUntil !== null && row.parkedUntil > now) return;
-    const choice = this.chooser.choose({ preferred: row.account, session: name });
-    if (!choice.ok) {
-      if (choice.resumeAt !== row.parkedUntil) this.sessions.park(name, choice.resumeAt, choice.reason);
-      return;
-    }
-    const lock = this.sessions.tryLock(name, "resume");
-    if (!lock.ok) return;
-    row = this.sessions.get(name);
-    if (row?.state !== "parked") {
-      lock.release();
-      return;
-    }
-    try {
-      // What is owed: the refused prompt, or a last prompt never answered (a resume before this one sent it
-      // and then lost its turn: chaos seed 210046, tmux killed mid-resume; its UserPromptSubmit had
-      // cleared failedPrompt). A refused note stands for the prompt it continued (owed()).
-      const prompt = this.owed(
-        name,
-        row.failedPrompt ?? (row.lastPrompt && !row.lastPromptAnswered ? row.lastPrompt : null),
-      );
-      this.sessions.event("session.resume", name, choice.account, { from: row.account, prompt: !!prompt });
-      const pane = await this.pane.status(name);
-      const inPlace = !!pane && !pane.dead && choice.account === row.account;
-      if (inPlace) {
-        const cls = classifyPane(await this.pane.capture(name), now);
-        if (cls.dialog) {
-          await this.pane.sendKeys(name, "Escape");
-          await pollUntil(async () => !classifyPane(await this.pane.capture(name), now).dialog, {
-            clock: this.clock,
-            timeoutMs: 2000,
-            intervalMs: 50,
-          });
-        }
-        this.sessions.setState(name, "resume_in_place", { stateReason: "resumed after reset", parkedUntil: null });
-      } else {
-        this.sessions.setState(name, "resume_relaunch", { parkedUntil: null });
-        await this.sessions.start(name, pane ? "respawn" : "create", "resume after park", choice.account);
-        if (!(await this.sessions.waitReady(name))) throw new Error("CLI did not start");
-      }
-      if (prompt) {
-        // The refused prompt is still in the conversation, unanswered: the model reads it once when the
-        // continue note follows it (issue 13 point 10); the session still works on the prompt.
-        // The CLI that refused it may still run here. When it took the prompt itself (submitted after its
-        // launch), it holds it in memory: the note, whatever its transcript shows yet. Otherwise the
-        // transcript decides; it is written lazily (seconds after the turn, docs/swap.md): read too soon it
-        // lacked the prompt, which was typed again into a conversation that held it, and the model read it
-        // twice (CI, under load). So it is waited for, up to TRANSCRIPT_FLUSH_MS.
-        const cur = this.sessions.get(name)!;
-        const heldByThisCli =
-          inPlace &&
-          row.failedPrompt !== null &&
-          cur.lastPrompt === prompt &&
-          cur.lastPromptAt !== null &&
-          cur.launchedAt !== null &&
-          cur.lastPromptAt >= cur.launchedAt;
-        const path = cur.transcriptPath;
-        if (!heldByThisCli && inPlace && row.failedPrompt !== null && path) {
-          const shown = await pollUntil(() => transcriptHoldsRefused(path, prompt), {
-            clock: this.clock,
-            timeoutMs: TRANSCRIPT_FLUSH_MS,
-            intervalMs: 100,
-          });
-          if (!shown)
-            this.sessions.event("session.resume_transcript_late", name, choice.account, {
-              waitedMs: TRANSCRIPT_FLUSH_MS,
-            });
-        }
-        const { text, asNote } = heldByThisCli
-          ? { text: this.swaps.continueNote, asNote: true }
-          : resendFor(path, prompt, this.swaps.continueNote);
-        const r = await this.sessions.prompts.send(name, text, { confirmTimeoutMs: 60_000 });
-        if (!r.ok) throw new Error(r.reason);
-        if (asNote) this.sessions.updateRow(name, { lastPrompt: prompt });
-      }
-      // Its UserPromptSubmit already cleared failedPrompt; clearing it here would erase a refusal that
-      // came right after (the account refused the resent prompt at once).
-    } catch (e) {
-      this.log.warn({ session: name, err: errorMessage(e) }, "resume after park failed; will retry");
-      this.sessions.park(name, this.clock.now() + 30_000, `resume failed: ${errorMessage(e)}`);
-    } finally {
-      lock.release();
     }
   }
 
@@ -605,7 +504,7 @@ export class LimitReactor {
     this.lastPaneCheck.set(name, now);
     try {
       const row = this.sessions.get(name)!;
-      if (row.state !== "busy") return; // the tick's list is a snapshot (see tryResume)
+      if (row.state !== "busy") return; // the tick's list is a snapshot (see ParkResume.resume)
       // Only what the CLI printed after the current prompt counts: an old limit message further up
       // must not trigger a second swap (and a second copy of the prompt).
       const text = await this.pane.capture(name);

@@ -188,3 +188,13 @@ export function transcriptRecordsRefusal(path: string | null, prompt: string, ta
 export function resendFor(path: string | null, prompt: string, note: string): { text: string; asNote: boolean } {
   return transcriptHoldsRefused(path, prompt) ? { text: note, asNote: true } : { text: prompt, asNote: false };
 }
+
+/**
+ * The prompt a refusal is owed for. A swap may have sent the continue note in place of a refused prompt
+ * the conversation still held (the model reads the prompt once); when the note is refused in turn, what
+ * is owed is still the prompt, which the row keeps as its last prompt (`lastPrompt`). Pure.
+ */
+export function owedPrompt(prompt: string | null, note: string, lastPrompt: string | null): string | null {
+  if (prompt === null || prompt !== note) return prompt;
+  return lastPrompt && lastPrompt !== note ? lastPrompt : prompt;
+}

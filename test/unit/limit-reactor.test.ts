@@ -1,11 +1,9 @@
 // The limit reactor's queued refusals (a refusal that came while another operation held the session),
 // on fakes and a manual clock: replayed once the holder lets go, unless a prompt was submitted since. A
-// StopFailure while the pane is busy, park and resume, all on the manual clock with no real sleep.
+// StopFailure while the pane is busy, a hard limit, and the tick handing parked sessions to the resume, all
+// on the manual clock with no real sleep. The resume itself: park-resume.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { LimitReactor } from "../../src/quota/limit-reactor.js";
 import type { SessionState } from "../../src/store/types.js";
 import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
@@ -79,10 +77,8 @@ function setup() {
       return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
     },
   };
-  let chooserOk = false;
-  const chooser = {
-    choose: () => (chooserOk ? { ok: true, account: "e" } : { ok: false, reason: "none", resumeAt: null }),
-  };
+  const resumed: string[] = [];
+  const parked = { resume: async (n: string) => void resumed.push(n) };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
   const reactor = new LimitReactor(
     {
@@ -90,7 +86,7 @@ function setup() {
       pane: panes,
       accounts: accounts as never,
       swaps: swap as never,
-      chooser: chooser as never,
+      parked,
       clock,
       log: log as never,
     },
@@ -106,7 +102,7 @@ function setup() {
     sent,
     sessions,
     release: () => (holder = undefined),
-    usable: () => (chooserOk = true),
+    resumed,
     snapshot: (rows: Row[]) => (listed = rows),
     marked,
   };
@@ -196,123 +192,18 @@ describe("LimitReactor: a rejected token while another operation holds the sessi
   });
 });
 
-describe("LimitReactor: resuming a parked session", () => {
-  it("sends a last prompt never answered even when no refusal is recorded (an earlier resume sent it, then lost its turn)", async () => {
+describe("LimitReactor: the tick and parked sessions", () => {
+  it("hands a parked session to the resume (sessions/park-resume.ts), not one another operation holds", async () => {
     const t = setup();
+    Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1 });
+    await t.reactor.tick(); // held by a send
+    assert.deepEqual(t.resumed, []);
     t.release();
-    t.usable();
-    Object.assign(t.row, {
-      state: "parked",
-      parkedUntil: t.clock.now() - 1,
-      failedPrompt: null,
-      lastPrompt: "p101",
-      lastPromptAnswered: false,
-    });
     await t.reactor.tick();
-    assert.deepEqual(t.sent, ["p101"]);
-  });
-  it("sends nothing when the last prompt was answered", async () => {
-    const t = setup();
-    t.release();
-    t.usable();
-    Object.assign(t.row, {
-      state: "parked",
-      parkedUntil: t.clock.now() - 1,
-      failedPrompt: null,
-      lastPrompt: "p100",
-      lastPromptAnswered: true,
-    });
+    assert.deepEqual(t.resumed, ["s1"]);
+    Object.assign(t.row, { state: "idle", parkedUntil: null });
     await t.reactor.tick();
-    assert.deepEqual(t.sent, []);
-  });
-  it("resumes nothing when the session is no longer parked (the tick's list is older than a swap that moved it and resent the prompt)", async () => {
-    const t = setup();
-    t.release();
-    t.usable();
-    Object.assign(t.row, {
-      state: "parked",
-      parkedUntil: t.clock.now() - 1,
-      failedPrompt: null,
-      lastPrompt: "p102",
-      lastPromptAnswered: false,
-    });
-    t.snapshot([{ ...t.row }]); // what the tick listed
-    Object.assign(t.row, { state: "busy", parkedUntil: null, account: "b" }); // a swap since: moved, note resent
-    await t.reactor.tick();
-    assert.deepEqual(t.sent, []);
-    assert.ok(!t.events.includes("session.resume"));
-    assert.equal(t.row.state, "busy");
-  });
-});
-
-describe("LimitReactor: resuming in the pane that refused the prompt", () => {
-  it("waits for the lazily written transcript to hold the refused prompt, then sends the note, not the prompt", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cf-reactor-"));
-    try {
-      const path = join(dir, "t.jsonl");
-      const line = (o: object) => `${JSON.stringify(o)}\n`;
-      // On disk so far: an earlier answered turn only; the CLI still holds the refused p100 in memory.
-      writeFileSync(
-        path,
-        line({ type: "user", message: { role: "user", content: "p99" } }) +
-          line({ type: "assistant", message: { model: "m", content: [{ type: "text", text: "a99" }] } }),
-      );
-      const t = setup();
-      t.release();
-      t.usable();
-      Object.assign(t.row, { state: "parked", parkedUntil: t.clock.now() - 1, transcriptPath: path });
-      const t0 = t.clock.now();
-      // The CLI writes the refused turn a moment later (150 ms of the manual clock).
-      t.clock.after(150, () =>
-        appendFileSync(
-          path,
-          line({ type: "user", message: { role: "user", content: "p100" } }) +
-            line({ type: "assistant", isApiErrorMessage: true, message: { model: "<synthetic>", content: [] } }),
-        ),
-      );
-      let ticked = false;
-      void t.reactor.tick().then(() => (ticked = true));
-      await t.clock.advanceUntil(() => ticked, 20_000, "the resume");
-      assert.ok(t.clock.now() - t0 >= 150 && t.clock.now() - t0 < 10_000, "waited for the transcript, not the limit");
-      assert.deepEqual(t.sent, ["continue"]);
-      assert.equal(t.row.lastPrompt, "p100", "the session still works on the prompt");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe("LimitReactor: resuming in the pane whose CLI took the refused prompt", () => {
-  it("sends the note at once, whatever the transcript shows (the CLI holds the prompt in memory)", async () => {
-    const t = setup();
-    t.release();
-    t.usable();
-    const launchedAt = t.clock.now() - 60_000;
-    Object.assign(t.row, {
-      state: "parked",
-      parkedUntil: t.clock.now() - 1,
-      lastPromptAt: launchedAt + 5000,
-      launchedAt,
-      transcriptPath: join(tmpdir(), "cf-no-such-transcript.jsonl"),
-    });
-    await t.reactor.tick();
-    // Read from the transcript (which never shows it), the prompt itself would be typed again.
-    assert.deepEqual(t.sent, ["continue"]);
-  });
-  it("a prompt submitted to an earlier launch of the pane is resent when the transcript does not hold it", async () => {
-    const t = setup();
-    t.release();
-    t.usable();
-    const launchedAt = t.clock.now() - 1000;
-    Object.assign(t.row, {
-      state: "parked",
-      parkedUntil: t.clock.now() - 1,
-      lastPromptAt: launchedAt - 5000,
-      launchedAt,
-      transcriptPath: null,
-    });
-    await t.reactor.tick();
-    assert.deepEqual(t.sent, ["p100"]);
+    assert.deepEqual(t.resumed, ["s1"], "only parked sessions");
   });
 });
 
@@ -371,9 +262,9 @@ describe("LimitReactor: a StopFailure while the pane is still busy (manual clock
   });
 });
 
-// Park and resume on their own fakes: the account marked exhausted and the hard swap asked for on a refusal
-// (the swap parks when there is nowhere to go: test/unit/swap-service.test.ts), then the tick's resume.
-function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boolean } = {}) {
+// A hard limit on its own fakes: the account marked exhausted and the hard swap asked for on a refusal
+// (the swap parks when there is nowhere to go: test/unit/swap-service.test.ts).
+function parkSetup(o: { ready?: boolean; sendOk?: boolean } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
   const row: Row & { launchedAt: number | null } = {
     name: "s1",
@@ -442,7 +333,6 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
       return { ok: false, swapId: null, outcome: "parked", reason: "no account has room" };
     },
   };
-  const chooser = { choose: o.chooser ?? (() => ({ ok: true, account: "b" })) };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
   const reactor = new LimitReactor(
     {
@@ -450,7 +340,7 @@ function parkSetup(o: { chooser?: () => unknown; ready?: boolean; sendOk?: boole
       pane: fakePane({ dead: true, pid: null }),
       accounts: accounts as never,
       swaps: swap as never,
-      chooser: chooser as never,
+      parked: { resume: async () => {} },
       clock,
       log: log as never,
     },
@@ -477,57 +367,6 @@ describe("LimitReactor: a hard limit", () => {
     Object.assign(t.row, { state: "limited", parkedUntil: null });
     await t.reactor.onLimit("s1", "limit reached", "p7", "pane");
     assert.deepEqual(t.states, [{ account: "a", state: "exhausted", until: t.clock.now() + 60_000 }]);
-  });
-});
-
-describe("LimitReactor: resuming a parked session (time and choice)", () => {
-  it("waits for the park's end, then resumes on the chosen account with the refused prompt", async () => {
-    const t = parkSetup();
-    await t.reactor.tick();
-    assert.deepEqual(t.calls, [], "not before parkedUntil");
-    t.clock.advance(60_000);
-    await t.reactor.tick();
-    assert.deepEqual(t.calls, ["lock resume", "event session.resume", "start respawn on b", "unlock"]);
-    assert.deepEqual(t.sent, ["p7"]);
-    assert.equal(t.row.account, "b");
-    assert.equal(t.row.parkedUntil, null);
-    assert.deepEqual(t.parks, []);
-  });
-  it("with still no account, parks again until the chooser's new resume time (no lock, nothing sent)", async () => {
-    const later = Date.UTC(2026, 10, 30, 20);
-    const t = parkSetup({ chooser: () => ({ ok: false, reason: "all exhausted", resumeAt: later }) });
-    t.clock.advance(60_000);
-    await t.reactor.tick();
-    assert.deepEqual(t.parks, [{ until: later, reason: "all exhausted" }]);
-    assert.deepEqual(t.calls, []);
-    assert.deepEqual(t.sent, []);
-    await t.reactor.tick(); // due again only at `later`
-    assert.equal(t.parks.length, 1);
-  });
-  it("a session another operation holds is not resumed", async () => {
-    const t = parkSetup();
-    t.clock.advance(60_000);
-    t.hold("swap");
-    await t.reactor.tick();
-    assert.deepEqual(t.calls, []);
-    assert.equal(t.row.state, "parked");
-  });
-  it("a CLI that does not start: parked again 30 s later, nothing sent, the lock released", async () => {
-    const t = parkSetup({ ready: false });
-    t.clock.advance(60_000);
-    await t.reactor.tick();
-    assert.deepEqual(t.sent, []);
-    assert.deepEqual(t.parks, [{ until: t.clock.now() + 30_000, reason: "resume failed: CLI did not start" }]);
-    assert.equal(t.calls.at(-1), "unlock");
-    assert.equal(t.row.failedPrompt, "p7", "still owed");
-  });
-  it("a resent prompt not confirmed: parked again 30 s later", async () => {
-    const t = parkSetup({ sendOk: false });
-    t.clock.advance(60_000);
-    await t.reactor.tick();
-    assert.deepEqual(t.sent, ["p7"]);
-    assert.deepEqual(t.parks, [{ until: t.clock.now() + 30_000, reason: "resume failed: not confirmed" }]);
-    assert.equal(t.calls.at(-1), "unlock");
   });
 });
 
