@@ -1,7 +1,7 @@
-import { watch, type FSWatcher } from "chokidar";
 import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock, type Clock, type Timer } from "../util/clock.js";
+import { watchDirEntries, type DirWatch, type DirWatchOptions } from "../util/dir-watch.js";
 import { errorMessage } from "../util/errors.js";
 import { ensureRealDir } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
@@ -9,6 +9,9 @@ import { readRegularFile } from "../util/safe-read.js";
 import { compareEvents, type HookEvent, parsePayload, parseSpoolName } from "./hook-event.js";
 
 export type EventHandler = (ev: HookEvent) => void | Promise<void>;
+
+/** How the spool watches its directory (util/dir-watch.ts; a seam for tests of a watch that fails). */
+export type WatchDir = (dir: string, ring: (name: string | null) => void, opts: DirWatchOptions) => DirWatch;
 
 /**
  * The largest spool file read. A hook event is the CLI's hook input: a UserPromptSubmit carries the whole
@@ -39,17 +42,21 @@ export function isStorageUnavailable(e: unknown): boolean {
 
 /**
  * Watches the spool dir and hands events to `handle` in the order the hooks ran, deleting each once
- * applied. chokidar is only the doorbell: every wake-up drains the whole directory, sorted, so events
- * that arrive together (or were written while we were down) are still applied in order. Only regular
- * files up to MAX_EVENT_BYTES are read (lstat, O_NOFOLLOW|O_NONBLOCK: a FIFO, a symlink to /dev/zero or a
- * huge file can neither block nor exhaust the daemon); anything else goes to `bad/` with the reason
- * logged, or is removed if it can't be moved. An event the handler could not apply because the store is
- * full (isStorageUnavailable) stays in the spool, and so do the ones after it (order): the drain stops there
- * and is tried again every DEFERRED_RETRY_MS until it goes through; any other handler error is logged and the
- * event dropped (it would fail again).
+ * applied. The watch (fs.watch on the directory, util/dir-watch.ts) is only the doorbell: every wake-up
+ * drains the whole directory, sorted, so events that arrive together (or were written while we were down)
+ * are still applied in order; without a watch (it could not be set up, or failed) the directory is drained
+ * every DEFERRED_RETRY_MS instead. Only regular files up to MAX_EVENT_BYTES are read (lstat,
+ * O_NOFOLLOW|O_NONBLOCK: a FIFO, a symlink to /dev/zero or a huge file can neither block nor exhaust the
+ * daemon); anything else goes to `bad/` with the reason logged, or is removed if it can't be moved. An
+ * event the handler could not apply because the store is full (isStorageUnavailable) stays in the spool,
+ * and so do the ones after it (order): the drain stops there and is tried again every DEFERRED_RETRY_MS
+ * until it goes through; any other handler error is logged and the event dropped (it would fail again).
+ * stop() leaves nothing open (no watch, no timer), so a process that stopped its spool can exit.
  */
 export class Spool {
-  private watcher: FSWatcher | null = null;
+  private watcher: DirWatch | null = null;
+  /** the drain every DEFERRED_RETRY_MS while there is no watch */
+  private poll: Timer | null = null;
   private draining: Promise<void> | null = null;
   private again = false;
   applied = 0;
@@ -67,28 +74,48 @@ export class Spool {
     private readonly clock: Clock = systemClock,
     /** told once the store takes events again after a deferral (for an event in the log) */
     private readonly onResumed?: (info: { deferredMs: number; error: string }) => void,
+    private readonly watchDir: WatchDir = watchDirEntries,
   ) {}
 
   async start(): Promise<void> {
     ensureRealDir(this.dir);
     ensureRealDir(join(this.dir, "bad"));
-    this.watcher = watch(this.dir, {
-      depth: 0,
-      ignoreInitial: true,
-      followSymlinks: false,
-      ignored: (p) => p.endsWith(".tmp"),
-    });
-    this.watcher.on("add", () => this.kick());
-    this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "spool watcher error"));
-    await new Promise<void>((r) => this.watcher!.once("ready", () => r()));
+    try {
+      // A hook writes `.<name>.tmp` and renames it into place: the rename rings; its temp file does not.
+      this.watcher = this.watchDir(this.dir, () => this.kick(), {
+        ignore: (name) => name.startsWith(".") || name === "bad",
+        onError: (e) => this.unwatched(e),
+      });
+    } catch (e) {
+      this.unwatched(e);
+    }
     await this.drain();
   }
 
+  /**
+   * Stops watching and retrying, and waits for a drain under way. Nothing is left open: no watch, no timer
+   * (the process can exit).
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.watcher?.close();
+    this.watcher?.close();
     this.watcher = null;
+    this.poll?.cancel();
+    this.poll = null;
+    this.retry?.cancel();
+    this.retry = null;
     await this.draining;
+  }
+
+  /** The watch could not be set up or failed: the spool is drained every DEFERRED_RETRY_MS from now on. */
+  private unwatched(e: unknown): void {
+    this.watcher = null;
+    if (this.stopping.signal.aborted || this.poll) return;
+    this.log.error(
+      { err: errorMessage(e), dir: this.dir, pollMs: DEFERRED_RETRY_MS },
+      "the spool can't be watched: it is drained on a timer instead",
+    );
+    this.poll = this.clock.every(DEFERRED_RETRY_MS, () => this.kick(), this.stopping.signal);
   }
 
   /** Schedules a drain; concurrent kicks coalesce into one more pass. */
