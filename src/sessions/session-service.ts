@@ -4,7 +4,7 @@ import type { Store } from "../store/store.js";
 import type { SessionRow } from "../store/types.js";
 import type { Pane } from "../tmux/pane.js";
 import type { PaneInfo, Tmux } from "../tmux/tmux.js";
-import type { Clock, Timer } from "../util/clock.js";
+import type { Clock } from "../util/clock.js";
 import { CfError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
@@ -15,6 +15,7 @@ import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
 import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
+import { SessionRuntimes, type SessionRuntime } from "./session-runtime.js";
 import { INITIAL_STATE, stateChange, type RowPatch, type StateOp } from "./session-states.js";
 import type { SessionSignal } from "./signals.js";
 import type { AccountChooser, SessionSpec, SessionTuning } from "./types.js";
@@ -69,23 +70,14 @@ export class SessionService {
   readonly specs: Map<string, SessionSpec>;
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
   private readonly locks = new SessionLocks();
-  private readonly restarts = new Map<string, number[]>();
-  private readonly timers = new Map<string, Timer>();
+  /** each session's in-memory state (session-runtime.ts): restarts, launches, the running prompt's id */
+  private readonly runtimes = new SessionRuntimes();
   /** aborted by shutdown(): pending restarts and the dead-pane status wait end */
   private readonly stopping = new AbortController();
-  /** Sessions whose launch (start: prepareLaunch up to the tmux command's end) is in flight. */
-  private readonly launching = new Set<string>();
-  /** Launches counted (prepareLaunch), and each session's latest: the sweep skips sessions launched since its pane list. */
+  /** Launches counted (prepareLaunch; each session's latest is in its runtime): the sweep skips sessions launched since its pane list. */
   private launchSeq = 0;
-  private readonly launchSeqOf = new Map<string, number>();
   private readonly listeners = new Set<SignalListener>();
-  /** when each session's CLI was last launched, and whether its SessionStart has come since (start timeout) */
-  private readonly launches = new Map<string, { at: number; started: boolean; resumeOf: string | null }>();
-  /** conversation ids the CLI refused to resume (it died before SessionStart, saying so): started afresh next */
-  private readonly refusedResume = new Map<string, string>();
   private sweeping = false;
-  /** the prompt_id of each session's last UserPromptSubmit (rebuilt from the spool after a restart) */
-  private readonly promptIds = new Map<string, string | null>();
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
@@ -170,6 +162,11 @@ export class SessionService {
   }
   lockedBy(name: string): SessionOp | undefined {
     return this.locks.lockedBy(name);
+  }
+
+  /** What this service holds of `name` in memory only (session-runtime.ts); undefined before its first use or once removed. */
+  runtime(name: string): Readonly<SessionRuntime> | undefined {
+    return this.runtimes.peek(name);
   }
 
   /**
@@ -325,7 +322,8 @@ export class SessionService {
         why = `${why}; account ${loginable} needs login: attach and log in`;
       }
     }
-    this.launching.add(name);
+    const rt = this.runtimes.of(name);
+    rt.launching = true;
     try {
       const { argv } = this.prepareLaunch(row, acct);
       this.setState(name, "launch", { account: acct, stateReason: why, parkedUntil: null });
@@ -338,7 +336,7 @@ export class SessionService {
         await this.tmux.respawn(name, { cwd: spec.project, argv });
       }
     } finally {
-      this.launching.delete(name);
+      rt.launching = false;
     }
   }
 
@@ -375,7 +373,8 @@ export class SessionService {
     let check = decision.check;
     let why = "old conversation has no answered turn to resume";
     this.noteTranscript(row, account, decision);
-    if (check === "resume" && this.refusedResume.get(row.name) === id) {
+    const rt = this.runtimes.of(row.name);
+    if (check === "resume" && rt.refusedResume === id) {
       check = "fresh_new_id";
       why = "the CLI refused to resume the old conversation";
     }
@@ -386,7 +385,7 @@ export class SessionService {
         this.event("session.new_conversation", row.name, account, { old: row.claudeSessionId, new: id, why });
     }
     const resume = check === "resume";
-    this.launches.set(row.name, { at: this.clock.now(), started: false, resumeOf: resume ? id : null });
+    rt.launch = { at: this.clock.now(), started: false, resumeOf: resume ? id : null };
     if (this.launchCtx.statusLine) {
       writeUserStatusLine(this.launchCtx.statusLine, row.name, {
         project: row.project,
@@ -394,7 +393,7 @@ export class SessionService {
         userHome: this.launchCtx.userHome ?? null,
       });
     }
-    this.launchSeqOf.set(row.name, ++this.launchSeq);
+    rt.launchSeq = ++this.launchSeq;
     const launchId = randomBytes(6).toString("hex");
     this.store.updateSession(row.name, { launchId, launchedAt: this.clock.now() }, this.clock.now());
     const argv = buildLaunchArgv(this.launchCtx, {
@@ -443,10 +442,10 @@ export class SessionService {
    * holds its last lines, deadReason): the next start is a new one.
    */
   private noteResumeRefused(name: string, why: string): void {
-    const l = this.launches.get(name);
-    if (!l || l.started || !l.resumeOf || this.refusedResume.get(name) === l.resumeOf || !RESUME_REFUSED.test(why))
-      return;
-    this.refusedResume.set(name, l.resumeOf);
+    const rt = this.runtimes.peek(name);
+    const l = rt?.launch;
+    if (!rt || !l || l.started || !l.resumeOf || rt.refusedResume === l.resumeOf || !RESUME_REFUSED.test(why)) return;
+    rt.refusedResume = l.resumeOf;
     this.event("session.resume_refused", name, this.store.getSession(name)?.account ?? null, {
       id: l.resumeOf,
       said: why.slice(0, 300),
@@ -485,8 +484,9 @@ export class SessionService {
     const seq = this.launchSeq;
     const panes = await this.tmux.listPanes();
     for (const spec of this.specs.values()) {
-      if (this.locks.lockedBy(spec.name) || this.timers.has(spec.name) || this.launching.has(spec.name)) continue;
-      if ((this.launchSeqOf.get(spec.name) ?? 0) > seq) continue;
+      const rt = this.runtimes.peek(spec.name);
+      if (this.locks.lockedBy(spec.name) || rt?.restartTimer || rt?.launching) continue;
+      if ((rt?.launchSeq ?? 0) > seq) continue;
       const row = this.store.getSession(spec.name);
       if (!row || row.state === "parked" || row.state === "failed" || row.state === "stopped") continue;
       const pane = panes.find((p) => p.session === spec.name);
@@ -553,10 +553,11 @@ export class SessionService {
 
   /** Restart with exponential backoff; too many restarts inside the window → `failed`. */
   scheduleRestart(name: string, why: string, how: "create" | "respawn"): void {
-    if (this.timers.has(name)) return; // one is pending or under way: a second respawn would kill its CLI
+    const rt = this.runtimes.of(name);
+    if (rt.restartTimer) return; // one is pending or under way: a second respawn would kill its CLI
     this.noteResumeRefused(name, why);
     const now = this.clock.now();
-    const hist = (this.restarts.get(name) ?? []).filter((t) => now - t < this.tuning.crashLoopWindowMs);
+    const hist = rt.restartTimes.filter((t) => now - t < this.tuning.crashLoopWindowMs);
     if (hist.length >= this.tuning.crashLoopRestarts) {
       this.setState(name, "crash_loop", { stateReason: `crash loop: ${hist.length} restarts in window; last: ${why}` });
       this.event("session.failed", name, this.store.getSession(name)?.account ?? null, {
@@ -568,14 +569,14 @@ export class SessionService {
       return;
     }
     hist.push(now);
-    this.restarts.set(name, hist);
+    rt.restartTimes = hist;
     const delay = Math.min(this.tuning.restartBackoffMs * 2 ** (hist.length - 1), this.tuning.restartBackoffMaxMs);
     this.setState(name, "exit_seen", { stateReason: why });
     this.event("session.exited", name, this.store.getSession(name)?.account ?? null, { why, restartInMs: delay });
     // The entry stays until the CLI is respawned: a sweep meanwhile still sees the dead pane and must not
     // schedule a second restart (its respawn would kill this one's CLI).
     const done = () => {
-      if (this.timers.get(name) === t) this.timers.delete(name);
+      if (rt.restartTimer === t) rt.restartTimer = null;
     };
     const t = this.clock.after(
       delay,
@@ -595,15 +596,16 @@ export class SessionService {
       },
       this.stopping.signal,
     );
-    this.timers.set(name, t);
+    rt.restartTimer = t;
   }
 
   /** Clears crash-loop history and brings a failed/parked session back (operator action). */
   async restart(name: string, why = "operator restart", account?: string): Promise<void> {
     if (!this.specs.has(name)) throw new CfError("no_such_session", `no session named ${name}`);
-    this.restarts.delete(name);
-    this.timers.get(name)?.cancel();
-    this.timers.delete(name);
+    const rt = this.runtimes.of(name);
+    rt.restartTimes = [];
+    rt.restartTimer?.cancel();
+    rt.restartTimer = null;
     const panes = await this.tmux.listPanes();
     const pane = panes.find((p) => p.session === name);
     await this.start(name, pane ? "respawn" : "create", why, account);
@@ -627,7 +629,7 @@ export class SessionService {
       return;
     }
     if (ev.event === "SessionStart") {
-      const l = this.launches.get(row.name);
+      const l = this.runtimes.peek(row.name)?.launch;
       if (l) l.started = true;
     }
     // A CLI we did not launch (a copy left on an old tmux server, one started by hand with our
@@ -648,9 +650,9 @@ export class SessionService {
     // session_id (anthropics/claude-code 91419, 2.1.258): one whose prompt_id is not the running
     // prompt's is not this turn's failure.
     const promptId = typeof ev.payload.prompt_id === "string" ? ev.payload.prompt_id : null;
-    if (ev.event === "UserPromptSubmit") this.promptIds.set(row.name, promptId);
+    if (ev.event === "UserPromptSubmit") this.runtimes.of(row.name).promptId = promptId;
     if (ev.event === "StopFailure" && promptId !== null) {
-      const running = this.promptIds.get(row.name);
+      const running = this.runtimes.peek(row.name)?.promptId;
       if (running && running !== promptId) {
         this.event("hook.StopFailure.ignored", row.name, ev.account, {
           why: "StopFailure from a helper ignored: its prompt_id is not the running prompt's",
@@ -680,7 +682,10 @@ export class SessionService {
       return;
     }
     for (const sig of signals) {
-      if (sig.kind === "session_start" && sig.source !== "startup") this.restarts.delete(row.name);
+      if (sig.kind === "session_start" && sig.source !== "startup") {
+        const rt = this.runtimes.peek(row.name);
+        if (rt) rt.restartTimes = [];
+      }
       for (const l of this.listeners) {
         try {
           l({ session: row.name, ts: ev.ts, signal: sig });
@@ -716,7 +721,7 @@ export class SessionService {
    * waits for a person and is left alone (noteDialog says so). true when it failed the session.
    */
   private async failIfStartOverdue(name: string): Promise<boolean> {
-    const l = this.launches.get(name);
+    const l = this.runtimes.peek(name)?.launch;
     const row = this.store.getSession(name);
     const now = this.clock.now();
     if (!l || l.started || row?.state !== "starting" || now - l.at < this.tuning.startTimeoutMs) return false;
@@ -733,8 +738,7 @@ export class SessionService {
 
   /** Stops a session for good (config removal, pool shrink): kills its tmux session and forgets it. */
   async remove(name: string, why: string): Promise<void> {
-    this.timers.get(name)?.cancel();
-    this.timers.delete(name);
+    this.runtimes.drop(name); // its pending restart cancelled, its launch and restart history forgotten
     this.specs.delete(name);
     await this.tmux.killSession(name);
     this.setState(name, "remove", { stateReason: why });
@@ -744,7 +748,7 @@ export class SessionService {
   shutdown(): void {
     this.stopped = true;
     this.stopping.abort();
-    this.timers.clear();
+    this.runtimes.clearTimers();
   }
 }
 
