@@ -3,53 +3,24 @@
 // memory and the write tried again for up to HOOK_RETRY_S while the CLI waits. The real script (sh) on a
 // real 64 KiB tmpfs filled to the last page; needs root to mount one (skipped with the reason elsewhere).
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stateLayout } from "../../src/config/paths.js";
 import { parseSpoolName } from "../../src/sessions/hook-event.js";
 import { HOOK_RETRY_S, HOOK_TIMEOUT_S, writeHookFiles } from "../../src/sessions/hook-script.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 import { delay } from "../support/wait.js";
 
 describe("hook script on a full disk", { timeout: 60_000 }, () => {
-  let root: string;
-  let mnt: string | null = null;
+  let disk: TestTmpfs;
   let script: string;
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "cf-hookfull-"));
-    script = writeHookFiles(stateLayout(join(root, "state")).hookFiles).script;
-    const m = join(root, "disk");
-    mkdirSync(m);
-    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m]).status === 0) mnt = m;
+    disk = TestTmpfs.mount("cf-hookfull-", "64k");
+    script = writeHookFiles(stateLayout(join(disk.root, "state")).hookFiles).script;
   });
-  after(() => {
-    if (mnt) spawnSync("umount", ["-l", mnt]);
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  /** Fills the tmpfs with `filler` until ENOSPC. */
-  const fill = (filler: string) => {
-    const fd = openSync(filler, "w");
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(512, 1));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-    } finally {
-      closeSync(fd);
-    }
-  };
+  after(() => disk.dispose());
 
   /** Runs the hook as the CLI does (payload on stdin); resolves with its exit code, output and duration. */
   const hook = (spool: string, event: string, payload: string, retryS?: number) =>
@@ -77,16 +48,15 @@ describe("hook script on a full disk", { timeout: 60_000 }, () => {
   });
 
   it("an event written while the disk is full lands, whole, once space is back (the CLI waits)", async (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root)");
-    const spool = join(mnt, "spool-a");
+    if (!disk.dir) return t.skip(disk.skipped!);
+    const spool = join(disk.dir, "spool-a");
     mkdirSync(spool);
-    const filler = join(mnt, "filler");
-    fill(filler);
+    disk.fill();
     const payload = `{"session_id":"x","prompt_id":"p","last_assistant_message":"${"é漢 ".repeat(300)}"}\n`;
     const running = hook(spool, "Stop", payload);
     await delay(1500);
     assert.deepEqual(readdirSync(spool), [], "nothing spooled while full");
-    unlinkSync(filler);
+    disk.free();
     const r = await running;
     assert.equal(r.code, 0);
     assert.equal(r.out, "");
@@ -101,11 +71,10 @@ describe("hook script on a full disk", { timeout: 60_000 }, () => {
   });
 
   it("a disk full for longer than the retries: gives up in time, says so on stderr, exits 0, no temp file", async (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root)");
-    const spool = join(mnt, "spool-b");
+    if (!disk.dir) return t.skip(disk.skipped!);
+    const spool = join(disk.dir, "spool-b");
     mkdirSync(spool);
-    const filler = join(mnt, "filler");
-    fill(filler);
+    disk.fill();
     try {
       // 3 s instead of HOOK_RETRY_S (the environment variable the script honours), to keep the test short.
       const r = await hook(spool, "UserPromptSubmit", `{"prompt":"${"x".repeat(5000)}"}`, 3);
@@ -115,7 +84,7 @@ describe("hook script on a full disk", { timeout: 60_000 }, () => {
       assert.ok(r.ms >= 2000 && r.ms < 5000, `gave up after about 3 s (${r.ms} ms)`);
       assert.deepEqual(readdirSync(spool), []);
     } finally {
-      unlinkSync(filler);
+      disk.free();
     }
   });
 });

@@ -6,12 +6,12 @@
 // count handling runs on an injected ENOSPC.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FileLogDestination } from "../../src/util/log.js";
 import { REPO } from "../support/harness.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 
 const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
 
@@ -66,21 +66,15 @@ describe("FileLogDestination", () => {
 });
 
 describe("the log on a real full disk (tmpfs)", () => {
-  let root: string;
-  let mnt: string | null = null;
+  let disk: TestTmpfs;
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "cf-logfull-"));
-    const m = join(root, "disk");
-    mkdirSync(m);
-    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m]).status === 0) mnt = m;
+    disk = TestTmpfs.mount("cf-logfull-", "64k");
   });
-  after(() => {
-    if (mnt) spawnSync("umount", ["-l", mnt]);
-    rmSync(root, { recursive: true, force: true });
-  });
+  after(() => disk.dispose());
 
   it("a process logging to a file on a full disk keeps running and reports the dropped lines", (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root); the injected ENOSPC cases above cover the logic");
+    if (!disk.dir) return t.skip(`${disk.skipped}; the injected ENOSPC cases above cover the logic`);
+    const mnt = disk.dir;
     const logPath = join(mnt, "daemon.log");
     const filler = join(mnt, "filler");
     // The child logs, the disk fills (the parent can't act in between: the child fills it itself, as

@@ -4,20 +4,7 @@
 // The dispatcher with a fake session layer, a real task store (SQLite in memory) and a manual clock, the
 // outbox on a real 64 KiB tmpfs filled to the last page (needs root to mount; skipped with the reason elsewhere).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -28,23 +15,18 @@ import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { FakeSessionLayer } from "../support/fake-session-layer.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 
 describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_000 }, () => {
-  let root: string;
-  let mnt: string | null = null;
+  let disk: TestTmpfs;
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "cf-outboxfull-"));
-    const m = join(root, "outbox");
-    mkdirSync(m);
-    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m]).status === 0) mnt = m;
+    disk = TestTmpfs.mount("cf-outboxfull-", "64k");
   });
-  after(() => {
-    if (mnt) spawnSync("umount", ["-l", mnt]);
-    rmSync(root, { recursive: true, force: true });
-  });
+  after(() => disk.dispose());
 
   it("is written once the disk takes it, and the task row then names the file", async (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root)");
+    if (!disk.dir) return t.skip(disk.skipped!);
+    const mnt = disk.dir; // the outbox
     const db = new Database(":memory:");
     migrate(db);
     const tasks = new TaskStore(db);
@@ -63,7 +45,6 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
       stallMs: 1000,
     });
     d.attach();
-    const filler = join(mnt, "filler");
     try {
       tasks.insert(
         { id: "t1", prompt: "prompt of t1", project: "/p", priority: 0, account: null, model: null },
@@ -72,14 +53,7 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
       );
       await d.start();
       await clock.advanceUntil(() => layer.log.some((l) => l.startsWith("send:")), 5000, "sent");
-      const fd = openSync(filler, "w");
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(512, 1));
-      } catch (e) {
-        assert.equal((e as NodeJS.ErrnoException).code, "ENOSPC");
-      } finally {
-        closeSync(fd);
-      }
+      disk.fill();
       const result = `result of t1 ${"z".repeat(6000)}`;
       layer.emit("auto-01", { kind: "turn_done", message: result });
       assert.equal(tasks.get("t1")!.state, "done");
@@ -88,7 +62,7 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
       assert.deepEqual(readdirSync(mnt), ["filler"], "no file, no temp file");
       await clock.advanceAsync(OUTBOX_RETRY_MS * 2);
       assert.deepEqual(readdirSync(mnt), ["filler"], "still full: nothing written");
-      unlinkSync(filler);
+      disk.free();
       const path = join(mnt, "t1.md");
       await clock.advanceUntil(() => existsSync(path), OUTBOX_RETRY_MS * 3, "the outbox file written");
       assert.equal(readFileSync(path, "utf8"), `${result}\n`);
@@ -98,7 +72,7 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
         [{ id: "t1", resultPath: path }],
       );
     } finally {
-      if (existsSync(filler)) unlinkSync(filler);
+      disk.free();
       await clock.drive(d.stop());
       db.close();
     }

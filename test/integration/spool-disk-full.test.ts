@@ -7,19 +7,7 @@
 // the last page (needs root to mount; skipped with the reason elsewhere); the half-way failure runs on an
 // injected SQLITE_FULL through the store.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -29,6 +17,7 @@ import { openDb, type Db } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import { systemClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 import { waitFor } from "../support/wait.js";
 
 const NS0 = BigInt(Date.now()) * 1_000_000n;
@@ -60,51 +49,33 @@ function busySession(store: Store): void {
 }
 
 describe("hook events while the state database's disk is full (tmpfs)", { timeout: 60_000 }, () => {
-  let root: string;
-  let mnt: string | null = null;
+  let disk: TestTmpfs;
   let db: Db | null = null;
   let spool: Spool | null = null;
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "cf-spoolfull-"));
-    const m = join(root, "disk");
-    mkdirSync(m);
-    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", m]).status === 0) mnt = m;
+    disk = TestTmpfs.mount("cf-spoolfull-", "2m");
   });
   after(async () => {
     await spool?.stop();
     db?.close();
-    if (mnt) spawnSync("umount", ["-l", mnt]);
-    rmSync(root, { recursive: true, force: true });
+    disk.dispose();
   });
 
   // This case once left the test process running (a CI run hung 15 minutes): the spool's chokidar watcher
   // watched again after Spool.stop when stop() came while it still looked at the two files just applied and
   // deleted. The spool now watches with util/dir-watch.ts (spool-stop.test.ts; docs/reliability.md).
   it("a Stop the store could not take stays in the spool and is applied, before the events after it, once space is back", async (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root); the injected SQLITE_FULL case below covers the logic");
-    db = openDb(join(mnt, "state"));
+    if (!disk.dir) return t.skip(`${disk.skipped}; the injected SQLITE_FULL case below covers the logic`);
+    db = openDb(join(disk.dir, "state"));
     const store = new Store(db);
     busySession(store);
     const sessions = sessionService(store);
-    const dir = join(mnt, "spool");
+    const dir = join(disk.dir, "spool");
     mkdirSync(dir);
     // The hook wrote both before the disk filled (while it is full the hook waits itself: hook-disk-full).
     spoolEvent(dir, NS0, "Stop", { session_id: "c1", last_assistant_message: "hi" });
     spoolEvent(dir, NS0 + 1n, "UserPromptSubmit", { session_id: "c1", prompt: "second", prompt_id: "p2" });
-    // Fill the disk to the last byte.
-    const filler = join(mnt, "filler");
-    const fd = openSync(filler, "w");
-    try {
-      for (const size of [65536, 512]) {
-        try {
-          for (;;) writeSync(fd, Buffer.alloc(size, 1));
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
+    disk.fill(); // to the last byte
     const applied: string[] = [];
     const seen: string[] = [];
     spool = new Spool(
@@ -124,7 +95,7 @@ describe("hook events while the state database's disk is full (tmpfs)", { timeou
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(spoolFiles(dir).length, 2, "still kept while the disk stays full");
     assert.ok(seen.length >= 2 && seen.every((e) => e === "Stop"), `tried again, the Stop first: ${seen.join(",")}`);
-    unlinkSync(filler);
+    disk.free();
     await waitFor(() => applied.length === 2, 10_000, "both applied once space is back");
     assert.deepEqual(applied, ["Stop", "UserPromptSubmit"]);
     assert.deepEqual(spoolFiles(dir), []);
