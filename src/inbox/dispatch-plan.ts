@@ -1,31 +1,15 @@
 // One dispatcher tick, decided: which queued task goes to which idle pool session, which sessions to
 // reset, start and stop. Pure: the dispatcher passes a snapshot and `now`; sizing comes from decideScale.
-import { decideScale, type ScaleSession } from "./autoscale.js";
+import { decideScale, type ScaleSession } from "../pool/autoscale.js";
+import type { PlanSession, StartSpec } from "../pool/pool.js";
+
+export type { PlanSession, StartSpec };
 
 export interface PlanTask {
   id: string;
   project: string;
   model: string | null;
   account: string | null;
-}
-
-export interface PlanSession {
-  name: string;
-  project: string;
-  model: string | null;
-  account: string | null;
-  /** the session row's state (idle, busy, starting, exited, parked, ...) */
-  state: string;
-  /** a task is running in it */
-  hasTask: boolean;
-  /** the pool is starting, resetting or sending to it right now */
-  op: "starting" | "clearing" | "sending" | null;
-  /** its conversation holds no earlier task */
-  clean: boolean;
-  /** another service holds it (swap, restart, resume) */
-  locked: boolean;
-  /** when it last became free; null while it is not */
-  idleSince: number | null;
 }
 
 export interface PlanInput {
@@ -38,12 +22,6 @@ export interface PlanInput {
   sessions: PlanSession[];
   /** project for sessions started only to reach `min` */
   defaultProject: string | null;
-}
-
-export interface StartSpec {
-  project: string;
-  model: string | null;
-  account: string | null;
 }
 
 export interface Plan {

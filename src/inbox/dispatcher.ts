@@ -10,7 +10,7 @@ import type { SessionSignal } from "../sessions/signals.js";
 import { planDispatch } from "./dispatch-plan.js";
 import { lastAssistantText } from "../claude/transcript.js";
 import { writeResult } from "./outbox.js";
-import type { Pool, SessionLayer } from "./pool.js";
+import type { Pool, SessionLayer } from "../pool/pool.js";
 import { onSendFailed, onTurnFailed, samePrompt, type FailureAction, type RetryPolicy } from "./task-outcome.js";
 import type { Pane } from "../tmux/pane.js";
 import type { TaskStore } from "./task-store.js";
@@ -450,7 +450,7 @@ export class Dispatcher {
   /**
    * Ends a task early: a queued one at once (`cancelled`); a running one is marked `timed_out` or
    * `cancelled` with what its transcript holds so far as the result, then its turn is interrupted (Escape,
-   * pool.ts interrupt) and its session left to be reset (/clear) for the next task, or stopped with its
+   * pool/pool.ts interrupt) and its session left to be reset (/clear) for the next task, or stopped with its
    * worktree. Returns the task after, or null when it was not queued or running.
    */
   async interrupt(id: string, state: "timed_out" | "cancelled", reason: string): Promise<TaskRow | null> {
@@ -528,7 +528,7 @@ export class Dispatcher {
     const t = this.tasks.get(id);
     if (!t?.workdir || !t.branch || !t.baseCommit || t.worktreeInfo || t.state === "queued" || t.state === "running")
       return;
-    for (const p of this.tasks.poolSessions()) {
+    for (const p of this.pool.list()) {
       if (p.project === t.workdir) await this.pool.stop(p.name, `its worktree task ${id} ended`);
     }
     let info: WorktreeInfo;

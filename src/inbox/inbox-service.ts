@@ -15,7 +15,8 @@ import { dispatchSettings } from "../config/params.js";
 import { Dispatcher, type DispatchSettings } from "./dispatcher.js";
 import { Intake } from "./intake.js";
 import { pathsFor } from "../config/paths.js";
-import { Pool, type SessionLayer } from "./pool.js";
+import { Pool, type SessionLayer } from "../pool/pool.js";
+import { PoolStore } from "../pool/pool-store.js";
 import { validateTask, type Parsed, type TaskFields, type ValidateContext } from "./task-file.js";
 import { TaskStore } from "./task-store.js";
 import { refusedProject, taskValidation } from "./task-validation.js";
@@ -81,7 +82,7 @@ export class InboxService {
     this.pool = new Pool(
       deps.sessions,
       deps.pane,
-      this.tasks,
+      new PoolStore(deps.store.db),
       deps.clock,
       deps.log.child({ component: "pool" }),
       config.pool.prefix,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../store/db.js";
-import type { PoolSessionRow, TaskDraft, TaskRow, TaskState } from "./task-types.js";
+import type { TaskDraft, TaskRow, TaskState } from "./task-types.js";
 
 type Row = Record<string, unknown>;
 
@@ -339,29 +339,5 @@ export class TaskStore {
 
   private change(sql: string, ...args: unknown[]): boolean {
     return this.db.prepare(sql).run(...args).changes === 1;
-  }
-
-  // ---- pool sessions
-  poolSessions(): PoolSessionRow[] {
-    return (this.db.prepare("SELECT * FROM pool_sessions ORDER BY name").all() as Row[]).map((r) => ({
-      name: r.name as string,
-      project: r.project as string,
-      model: (r.model as string | null) ?? null,
-      clean: Boolean(r.clean),
-      createdAt: r.created_at as number,
-    }));
-  }
-  poolPut(s: Omit<PoolSessionRow, "createdAt">, now: number): void {
-    this.db
-      .prepare(
-        "INSERT INTO pool_sessions (name, project, model, clean, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET project = excluded.project, model = excluded.model, clean = excluded.clean, created_at = excluded.created_at",
-      )
-      .run(s.name, s.project, s.model, s.clean ? 1 : 0, now);
-  }
-  poolSetClean(name: string, clean: boolean): void {
-    this.db.prepare("UPDATE pool_sessions SET clean = ? WHERE name = ?").run(clean ? 1 : 0, name);
-  }
-  poolDelete(name: string): void {
-    this.db.prepare("DELETE FROM pool_sessions WHERE name = ?").run(name);
   }
 }

@@ -84,16 +84,6 @@ export interface TaskRow {
   pinBox: string | null;
 }
 
-/** A session of the autonomous pool as the pool records it (beside its row in `sessions`). */
-export interface PoolSessionRow {
-  name: string;
-  project: string;
-  model: string | null;
-  /** false once a task ran in its conversation, true again after a confirmed /clear */
-  clean: boolean;
-  createdAt: number;
-}
-
 /** A running task whose turn waits on a permission dialog (task-waits.ts), as views show it. */
 export interface WaitView {
   question: string;

@@ -19,7 +19,7 @@ import {
 } from "../sessions/permission-dialog.js";
 import { readInputState } from "../sessions/cli-input.js";
 import type { Pane } from "../tmux/pane.js";
-import type { SessionLayer } from "./pool.js";
+import type { SessionLayer } from "../pool/pool.js";
 import type { TaskStore } from "./task-store.js";
 import type { TaskRow } from "./task-types.js";
 

@@ -22,9 +22,9 @@ export const SESSION_OPS = [
   "restart",
   /** inbox/dispatcher.ts: typing a task's prompt into a pool session, until it is submitted */
   "dispatch",
-  /** inbox/pool.ts: interrupting a pool session's task (cancel, timeout) */
+  /** pool/pool.ts: interrupting a pool session's task (cancel, timeout) */
   "interrupt",
-  /** inbox/pool.ts: `/clear` between tasks */
+  /** pool/pool.ts: `/clear` between tasks */
   "reset",
   /** inbox/task-waits.ts: answering a permission dialog */
   "answer",

@@ -70,7 +70,7 @@ export const TRANSITIONS = {
   },
   park: { to: "parked", from: ALL, what: "no usable account: held until the earliest reset" },
   remove: { to: "stopped", from: ALL, what: "remove(): config removal, pool shrink" },
-  // inbox/pool.ts, inbox/task-waits.ts
+  // pool/pool.ts, inbox/task-waits.ts
   pool_reuse: { to: "starting", from: ALL, what: "pool: a pool session's name started again, a new conversation" },
   interrupted: { to: "idle", from: ["busy", "waiting"], what: "pool: a task's turn cut by Escape (cancel, timeout)" },
   dialog_allowed: { to: "busy", from: ["waiting"], what: "task answer yes: the turn goes on" },

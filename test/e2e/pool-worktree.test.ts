@@ -128,11 +128,7 @@ describe("pool tasks in git worktrees", { timeout: 120_000 }, () => {
     assert.equal(t.state, "cancelled");
     assert.equal(existsSync(wd), false);
     assert.equal(g(repo, "rev-parse", "--verify", "refs/heads/cf/wt-3").length, 40);
-    await waitFor(
-      () => !d.inbox.tasks.poolSessions().some((p) => p.project === wd),
-      30_000,
-      "no session left in the worktree",
-    );
+    await waitFor(() => !d.inbox.pool.list().some((p) => p.project === wd), 30_000, "no session left in the worktree");
     assert.ok(!h.api.turns().some((x) => x.userText.includes("never answered")), "the prompt never went out");
   });
 

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Dispatcher, OUTBOX_RETRY_MS } from "../../src/inbox/dispatcher.js";
-import { Pool } from "../../src/inbox/pool.js";
+import { Pool } from "../../src/pool/pool.js";
+import { PoolStore } from "../../src/pool/pool-store.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -32,7 +33,7 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
     const tasks = new TaskStore(db);
     const clock = new ManualClock(Date.UTC(2025, 1, 3, 12, 0));
     const layer = new FakeSessionLayer(clock);
-    const pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    const pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
     const d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,

@@ -1,6 +1,6 @@
 // A stand-in for the session service, for dispatcher and pool tests: rows in memory, hook signals sent
 // by hand, and a pane whose input box shows what was typed (so `/clear` + Enter can be confirmed).
-import type { SessionLayer } from "../../src/inbox/pool.js";
+import type { SessionLayer } from "../../src/pool/pool.js";
 import { CliInput } from "../../src/sessions/cli-input.js";
 import type { SendResult } from "../../src/sessions/prompt-sender.js";
 import type { SessionSignal, Signal } from "../../src/sessions/signals.js";

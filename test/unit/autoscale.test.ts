@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decideScale, type ScaleInput, type ScaleSession } from "../../src/inbox/autoscale.js";
+import { decideScale, type ScaleInput, type ScaleSession } from "../../src/pool/autoscale.js";
 
 const M = 60_000;
 const NOW = Date.UTC(2025, 1, 3, 12, 0);

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dispatcher, type DispatchSettings } from "../../src/inbox/dispatcher.js";
 import { NOT_CONFIRMED } from "../../src/sessions/cli-input.js";
-import { Pool } from "../../src/inbox/pool.js";
+import { Pool } from "../../src/pool/pool.js";
+import { PoolStore } from "../../src/pool/pool-store.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -62,7 +63,7 @@ describe("dispatcher", () => {
     tasks = new TaskStore(db);
     clock = new ManualClock(T0);
     layer = new FakeSessionLayer(clock);
-    pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
     d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), settings());
     d.attach();
   });
@@ -298,7 +299,7 @@ describe("dispatcher", () => {
       `${JSON.stringify({ type: "user", message: { content: "x" } })}\n${JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "from the transcript" }] } })}\n`,
     );
     for (const n of ["auto-01", "auto-02", "auto-03"])
-      tasks.poolPut({ name: n, project: "/p", model: null, clean: false }, clock.now());
+      new PoolStore(db).put({ name: n, project: "/p", model: null, clean: false }, clock.now());
     for (const [id, s] of [
       ["unsent", "auto-01"],
       ["answered", "auto-02"],

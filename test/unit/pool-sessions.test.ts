@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { Pool } from "../../src/inbox/pool.js";
-import { TaskStore } from "../../src/inbox/task-store.js";
+import { Pool } from "../../src/pool/pool.js";
+import { PoolStore } from "../../src/pool/pool-store.js";
 import { migrate } from "../../src/store/db.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 import { FakeSessionLayer, sessionRow } from "../support/fake-session-layer.js";
 
 describe("pool sessions", () => {
-  let store: TaskStore;
+  let store: PoolStore;
   let layer: FakeSessionLayer;
   let clock: ManualClock;
   let pool: Pool;
@@ -18,7 +18,7 @@ describe("pool sessions", () => {
   beforeEach(() => {
     const db = new Database(":memory:");
     migrate(db);
-    store = new TaskStore(db);
+    store = new PoolStore(db);
     clock = new ManualClock(Date.UTC(2025, 1, 3));
     layer = new FakeSessionLayer(clock);
     layer.now = () => clock.now();
@@ -37,7 +37,7 @@ describe("pool sessions", () => {
       args: ["--model", "opus"],
     });
     assert.deepEqual(
-      store.poolSessions().map((s) => [s.name, s.project, s.model, s.clean]),
+      store.list().map((s) => [s.name, s.project, s.model, s.clean]),
       [
         ["auto-01", "/p", null, true],
         ["auto-02", "/q", "opus", true],
@@ -63,9 +63,9 @@ describe("pool sessions", () => {
   it("resets a session with /clear, confirmed by SessionStart clear, and marks it clean", async () => {
     await pool.start({ project: "/p", model: null, account: null });
     pool.markUsed("auto-01");
-    assert.equal(store.poolSessions()[0]!.clean, false);
+    assert.equal(store.list()[0]!.clean, false);
     assert.equal(await clock.drive(pool.reset("auto-01")), true);
-    assert.equal(store.poolSessions()[0]!.clean, true);
+    assert.equal(store.list()[0]!.clean, true);
     assert.ok(layer.log.includes("clear:auto-01"));
     assert.equal(layer.lockedBy("auto-01"), undefined, "lock released");
     assert.ok(layer.events.some((e) => e.kind === "pool.session_reset"));
@@ -80,14 +80,14 @@ describe("pool sessions", () => {
   });
 
   it("adopts what a previous run left, drops what was stopped, forgets a name held by someone else's tmux session", async () => {
-    store.poolPut({ name: "auto-01", project: "/p", model: "opus", clean: false }, clock.now());
-    store.poolPut({ name: "auto-02", project: "/p", model: null, clean: true }, clock.now());
+    store.put({ name: "auto-01", project: "/p", model: "opus", clean: false }, clock.now());
+    store.put({ name: "auto-02", project: "/p", model: null, clean: true }, clock.now());
     layer.rows.set("auto-01", sessionRow("auto-01", { state: "busy" }));
     layer.rows.set("auto-02", sessionRow("auto-02", { state: "stopped" }));
     await pool.adopt();
     assert.deepEqual(layer.specs.get("auto-01")?.args, ["--model", "opus"]);
     assert.deepEqual(
-      store.poolSessions().map((s) => s.name),
+      store.list().map((s) => s.name),
       ["auto-01"],
     );
     pool.forget("auto-01", "a tmux session with this name exists and is not ours");
@@ -119,8 +119,8 @@ describe("pool sessions", () => {
     );
     await p.start({ project: "/state/worktrees/t1", model: null, account: null });
     assert.deepEqual(layer.specs.get("auto-01")?.args, ["--permission-mode", "bypassPermissions"]);
-    store.poolPut({ name: "auto-02", project: "/p", model: null, clean: false }, clock.now());
-    store.poolPut({ name: "auto-03", project: "/state/worktrees-x/t2", model: null, clean: false }, clock.now());
+    store.put({ name: "auto-02", project: "/p", model: null, clean: false }, clock.now());
+    store.put({ name: "auto-03", project: "/state/worktrees-x/t2", model: null, clean: false }, clock.now());
     layer.rows.set("auto-02", sessionRow("auto-02", { state: "busy" }));
     layer.rows.set("auto-03", sessionRow("auto-03", { state: "busy" }));
     await p.adopt();

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Dispatcher } from "../../src/inbox/dispatcher.js";
-import { Pool } from "../../src/inbox/pool.js";
+import { Pool } from "../../src/pool/pool.js";
+import { PoolStore } from "../../src/pool/pool-store.js";
 import { TaskStore } from "../../src/inbox/task-store.js";
 import { taskView } from "../../src/inbox/task-types.js";
 import { deniedNote, nextWait, UNSEEN_WAIT_MS, type TaskWait } from "../../src/inbox/task-waits.js";
@@ -145,7 +146,7 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       if (k[0] === "Escape") pane = IDLE;
       return sendKeys(n, ...k);
     };
-    const pool = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    const pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
     d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,
@@ -335,7 +336,7 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("after a daemon restart the wait is found again from the pane (the session row still says waiting)", async () => {
     await openDialog();
     await clock.drive(d.stop());
-    const pool2 = new Pool(layer, layer.pane, tasks, clock, silentLogger(), "auto-");
+    const pool2 = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
     const d2 = new Dispatcher(tasks, pool2, layer, layer.pane, clock, silentLogger(), {
       min: 0,
       max: 1,

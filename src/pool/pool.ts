@@ -13,8 +13,7 @@ import type { Clock } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { pollUntil } from "../util/wait.js";
-import type { PlanSession, StartSpec } from "./dispatch-plan.js";
-import type { TaskStore } from "./task-store.js";
+import type { PoolSessionRow, PoolStore } from "./pool-store.js";
 
 /** What the pool needs of the session service (which satisfies it as is); tests pass a fake. */
 export interface SessionLayer {
@@ -41,6 +40,33 @@ export interface SessionLayer {
 
 export type PoolOp = "starting" | "clearing" | "sending";
 
+/** A pool session as the dispatch plan sees it (Pool.views). */
+export interface PlanSession {
+  name: string;
+  project: string;
+  model: string | null;
+  account: string | null;
+  /** the session row's state (idle, busy, starting, exited, parked, ...) */
+  state: string;
+  /** a task is running in it */
+  hasTask: boolean;
+  /** the pool is starting, resetting or sending to it right now */
+  op: PoolOp | null;
+  /** its conversation holds no earlier task */
+  clean: boolean;
+  /** another service holds it (swap, restart, resume) */
+  locked: boolean;
+  /** when it last became free; null while it is not */
+  idleSince: number | null;
+}
+
+/** A session to start: its project, model and preferred account (Pool.start). */
+export interface StartSpec {
+  project: string;
+  model: string | null;
+  account: string | null;
+}
+
 // A stopped session's name is not reused at once: late hook events of its old CLI must not reach a new one.
 const REUSE_AFTER_MS = 10_000;
 const CLEAR_TIMEOUT_MS = 15_000;
@@ -64,7 +90,7 @@ export class Pool {
     private readonly layer: SessionLayer,
     /** the sessions' panes: Escape to interrupt a turn, whether the CLI still shows one running */
     private readonly pane: Pick<Pane, "capture" | "sendKeys">,
-    private readonly store: TaskStore,
+    private readonly store: PoolStore,
     private readonly clock: Clock,
     private readonly log: Logger,
     private prefix: string,
@@ -96,25 +122,29 @@ export class Pool {
     else this.ops.delete(name);
   }
   has(name: string): boolean {
-    return this.store.poolSessions().some((s) => s.name === name);
+    return this.store.list().some((s) => s.name === name);
+  }
+  /** The pool's sessions as recorded (pool-store.ts), by name. */
+  list(): PoolSessionRow[] {
+    return this.store.list();
   }
 
   /** A task went in: its conversation is no longer clean, and it is no longer idle. */
   markUsed(name: string): void {
-    this.store.poolSetClean(name, false);
+    this.store.setClean(name, false);
     this.idleSince.delete(name);
   }
   markDirty(name: string): void {
-    this.store.poolSetClean(name, false);
+    this.store.setClean(name, false);
   }
 
   /** Registers the pool sessions a previous run left (adopting live panes, restarting dead ones). */
   async adopt(): Promise<void> {
     const now = this.clock.now();
-    for (const p of this.store.poolSessions()) {
+    for (const p of this.store.list()) {
       const row = this.layer.get(p.name);
       if (!row || row.state === "stopped") {
-        this.store.poolDelete(p.name);
+        this.store.delete(p.name);
         continue;
       }
       try {
@@ -130,7 +160,7 @@ export class Pool {
   /** The snapshot the dispatch plan works on. `busy` names sessions with a running task. */
   views(busy: Set<string>): PlanSession[] {
     const now = this.clock.now();
-    return this.store.poolSessions().map((p) => {
+    return this.store.list().map((p) => {
       const row = this.layer.get(p.name);
       const op = this.ops.get(p.name) ?? null;
       const state = row?.state ?? (op === "starting" ? "starting" : "stopped");
@@ -163,7 +193,7 @@ export class Pool {
     const now = this.clock.now();
     const name = this.nextName(now);
     this.ops.set(name, "starting");
-    this.store.poolPut({ name, project: s.project, model: s.model, clean: true }, now);
+    this.store.put({ name, project: s.project, model: s.model, clean: true }, now);
     try {
       this.trust(s.project);
       // A reused name starts a new conversation: nothing of its previous life carries over.
@@ -212,14 +242,14 @@ export class Pool {
    * ours, so killing it would kill someone else's work. The failed row keeps the name from being reused.
    */
   forget(name: string, why: string): void {
-    this.store.poolDelete(name);
+    this.store.delete(name);
     this.idleSince.delete(name);
     this.layer.specs.delete(name);
     this.layer.event("pool.session_forgotten", name, null, { why });
   }
 
   async stop(name: string, why: string): Promise<void> {
-    this.store.poolDelete(name);
+    this.store.delete(name);
     this.idleSince.delete(name);
     this.resetFailures.delete(name);
     await this.layer.remove(name, why);
@@ -257,7 +287,7 @@ export class Pool {
 
   /** The project (folder) a pool session runs in, if it is one. */
   projectOf(name: string): string | null {
-    return this.store.poolSessions().find((s) => s.name === name)?.project ?? null;
+    return this.store.list().find((s) => s.name === name)?.project ?? null;
   }
 
   /** `/clear` so the next task starts from an empty conversation; confirmed by SessionStart source "clear". */
@@ -277,7 +307,7 @@ export class Pool {
     }
     if (this.closed) return false;
     if (ok) {
-      this.store.poolSetClean(name, true);
+      this.store.setClean(name, true);
       this.idleSince.set(name, this.clock.now());
       this.resetFailures.delete(name);
       this.layer.event("pool.session_reset", name, null, {});
@@ -316,7 +346,7 @@ export class Pool {
 
   /** The lowest free `prefix + NN`; a name stopped moments ago waits (see REUSE_AFTER_MS). */
   private nextName(now: number): string {
-    const taken = new Set(this.store.poolSessions().map((p) => p.name));
+    const taken = new Set(this.store.list().map((p) => p.name));
     for (let n = 1; ; n++) {
       const name = `${this.prefix}${String(n).padStart(2, "0")}`;
       if (taken.has(name) || this.ops.has(name) || this.layer.specs.has(name)) continue;
