@@ -4,50 +4,41 @@
 // Needs root to mount the tmpfs (this box's tests run as root); elsewhere it is skipped with the reason,
 // and test/integration/fs-hardening.test.ts covers the same logic through the injected-ENOSPC seam.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Daemon } from "../../src/daemon.js";
 import { isCfError } from "../../src/util/errors.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
 import { makeHarness, type Harness } from "../support/harness.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 import { waitFor } from "../support/wait.js";
 
 describe("a full disk under the checkpoints", { timeout: 120_000 }, () => {
   let h: Harness;
   let d: Daemon;
+  let disk: TestTmpfs;
   let mnt: string | null = null;
   before(async () => {
     h = await makeHarness({ binary: STUB_CLAUDE, config: { claude: { env: { STUB_CLAUDE_OFFLINE_DELAY_MS: "50" } } } });
-    const m = join(h.root, "cp");
-    mkdirSync(m);
-    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m]).status !== 0) return;
-    mnt = m;
-    (h.configObject as { checkpoint?: Record<string, unknown> }).checkpoint = { dir: m, scrollback_lines: 0 };
+    disk = TestTmpfs.mount("cf-cpfull-", "64k");
+    if (!disk.dir) return;
+    mnt = disk.dir;
+    (h.configObject as { checkpoint?: Record<string, unknown> }).checkpoint = { dir: mnt, scrollback_lines: 0 };
     d = await h.start();
     await waitFor(() => d.sessions.get("dev")?.state === "idle", 60_000, "dev idle");
   });
   after(async () => {
     await d?.stop();
-    if (mnt) spawnSync("umount", ["-l", mnt]);
+    disk?.dispose();
     await h.cleanup();
   });
 
   it("ENOSPC: old checkpoint intact, no temp file, an event and status say what failed", async (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs (needs root)");
+    if (!mnt) return t.skip(disk.skipped!);
     const first = await d.checkpoints.take("dev", "before the disk fills");
     const before = readFileSync(first.path, "utf8");
-    // Fill what is left.
-    const fd = openSync(join(mnt, "filler"), "w");
-    try {
-      const chunk = Buffer.alloc(4096, 1);
-      for (;;) writeSync(fd, chunk);
-    } catch (e) {
-      assert.equal((e as NodeJS.ErrnoException).code, "ENOSPC");
-    } finally {
-      closeSync(fd);
-    }
+    disk.fill(); // what is left
     // The daemon takes checkpoints of its own (at launch, periodically); whatever is there once the disk is
     // full must stay as it is, and its own attempts on the full disk count as write failures too.
     const listed = readdirSync(join(mnt, "dev")).sort();

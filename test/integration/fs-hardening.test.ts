@@ -3,7 +3,7 @@
 // ENOSPC through the fs-atomic seam and on a real full tmpfs when root can mount one), and the durable
 // inbox → store hand-over.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   closeSync,
@@ -40,6 +40,7 @@ import {
 import { silentLogger } from "../../src/util/log.js";
 import { readRegularFile } from "../../src/util/safe-read.js";
 import { dropFiles } from "../support/inbox.js";
+import { TestTmpfs } from "../support/tmpfs.js";
 import { waitFor } from "../support/wait.js";
 
 let root: string;
@@ -190,19 +191,15 @@ describe("writeFileAtomic", () => {
 });
 
 describe("writeFileAtomic on a real full file system (tmpfs)", () => {
-  let mnt: string | null = null;
+  let disk: TestTmpfs;
   before(() => {
-    const m = join(root, "tmpfs");
-    mkdirSync(m);
-    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m]);
-    if (r.status === 0) mnt = m;
+    disk = TestTmpfs.mount("cf-fshard-", "64k");
   });
-  after(() => {
-    if (mnt) spawnSync("umount", [mnt]);
-  });
+  after(() => disk.dispose());
 
   it("a file bigger than the space left: ENOSPC reported, old file intact, no temp left", (t) => {
-    if (!mnt) return t.skip("cannot mount a tmpfs here (needs root); the injected ENOSPC tests above cover the logic");
+    if (!disk.dir) return t.skip(`${disk.skipped}; the injected ENOSPC tests above cover the logic`);
+    const mnt = disk.dir;
     const target = join(mnt, ".claude.json");
     writeFileAtomic(target, JSON.stringify({ ok: true }));
     const seen: string[] = [];
