@@ -55,7 +55,7 @@ export interface SessionOptions {
   restoreSource?: (name: string) => Partial<SessionRow> | null;
   /**
    * Called after a session's CLI was started again because it had died or its tmux session vanished
-   * (crash, kill-server, reboot), with this service (the daemon continues a cut turn: swap-recovery.ts).
+   * (crash, kill-server, reboot), with this service (the daemon continues a cut turn: continue-turn.ts).
    */
   afterRecreate?: (name: string, before: SessionRow, sessions: SessionService) => void;
   /** no Claude Code CLI found at start: sessions fail with this reason (and its fix) instead of crash-looping */
