@@ -86,15 +86,15 @@ export const TRANSITIONS = {
   swap_finished_busy: { to: "busy", from: ["swapping", "starting"], what: "swap: done, the resent prompt's turn runs" },
   swap_rolled_back: { to: "idle", from: ["swapping", "starting"], what: "swap: back on the old account" },
   swap_recover: { to: "starting", from: ["swapping"], what: "start after a crash: an interrupted swap's session" },
-  // quota/limit-reactor.ts
+  // quota/limit-reactor.ts, sessions/park-resume.ts
   limit_seen: { to: "limited", from: ["busy"], what: "limit reactor: limit text in a silent busy pane" },
   limit_replay: {
     to: "limited",
     from: except("failed", "swapping", "stopped"),
     what: "limit reactor: a refusal queued while the session was held, acted on",
   },
-  resume_in_place: { to: "idle", from: ["parked"], what: "limit reactor: a parked session's account is back" },
-  resume_relaunch: { to: "starting", from: ["parked"], what: "limit reactor: a parked session restarts elsewhere" },
+  resume_in_place: { to: "idle", from: ["parked"], what: "park-resume: a parked session's account is back" },
+  resume_relaunch: { to: "starting", from: ["parked"], what: "park-resume: a parked session restarts elsewhere" },
   // sessions/apply-event.ts: the CLI's hook events
   hook_start: { to: "idle", from: except(...STICKY), keep: STICKY, what: "SessionStart" },
   hook_prompt: {
