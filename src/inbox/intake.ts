@@ -1,8 +1,8 @@
-import { watch, type FSWatcher } from "chokidar";
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, renameSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import type { Clock, Timer } from "../util/clock.js";
+import { watchDirEntries, type DirWatch } from "../util/dir-watch.js";
 import { errorMessage } from "../util/errors.js";
 import { ensureRealDir, fsyncDir, writeFileAtomic } from "../util/fs-atomic.js";
 import type { Logger } from "../util/log.js";
@@ -26,8 +26,10 @@ export interface IntakeHooks {
 }
 
 /**
- * Turns files dropped in the inbox into queued tasks. chokidar is only the doorbell: each wake-up scans
- * the whole directory, oldest file first. A task is committed to SQLite before its file is moved to
+ * Turns files dropped in the inbox into queued tasks. The watch (fs.watch on the directory,
+ * util/dir-watch.ts; not chokidar, which could watch again after close(), so a daemon stopped right after
+ * taking files did not exit) is only the doorbell: each wake-up, and a rescan every few seconds, scans the
+ * whole directory, oldest file first. A task is committed to SQLite before its file is moved to
  * `processed/`; a file whose task is already committed (the daemon died between the two) is only moved.
  * That commit is fully synced (TaskStore.insert durable) and the move is fsynced after it, so a power cut
  * leaves the file in the inbox (queued again, or only moved if its row made it) and never a moved file
@@ -37,7 +39,7 @@ export interface IntakeHooks {
  * `processed/` and `rejected/` must be real directories of ours (never followed through a symlink).
  */
 export class Intake {
-  private watcher: FSWatcher | null = null;
+  private watcher: DirWatch | null = null;
   private scanning = false;
   private again = false;
   private recheck: Timer | null = null;
@@ -61,11 +63,15 @@ export class Intake {
     // Rows whose file did leave the inbox (moved, then the daemon died before noting it) are settled.
     for (const t of this.tasks.intakePending())
       if (!exists(join(this.opts.dir, t.intakeFile!))) this.tasks.clearIntake(t.id);
-    this.watcher = watch(this.opts.dir, { depth: 0, ignoreInitial: true, followSymlinks: false });
-    this.watcher.on("add", () => this.kick());
-    this.watcher.on("change", () => this.kick());
-    this.watcher.on("error", (e) => this.log.warn({ err: String(e) }, "inbox watcher error"));
-    await new Promise<void>((r) => this.watcher!.once("ready", () => r()));
+    const unwatched = (e: unknown) => {
+      this.watcher = null;
+      this.log.warn({ err: errorMessage(e) }, "inbox watcher error: the inbox is read by the rescan only");
+    };
+    try {
+      this.watcher = watchDirEntries(this.opts.dir, () => this.kick(), { onError: unwatched });
+    } catch (e) {
+      unwatched(e);
+    }
     this.rescan?.cancel();
     this.rescan = this.clock.every(this.opts.rescanMs ?? Math.max(2000, this.opts.stableMs), () => this.kick());
     this.kick();
@@ -75,7 +81,7 @@ export class Intake {
     this.rescan?.cancel();
     this.recheck?.cancel();
     this.rescan = this.recheck = null;
-    await this.watcher?.close();
+    this.watcher?.close();
     this.watcher = null;
   }
 
