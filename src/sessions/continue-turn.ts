@@ -62,30 +62,64 @@ export class TurnContinuation {
     return out;
   }
 
-  /** After reconcile: respawn where needed, then resend what was lost. */
+  /**
+   * After reconcile: respawn where needed, then resend what was lost, holding the session ("continue") from
+   * the call on, so nothing else drives it meanwhile. The hold is taken before the first await, so a caller
+   * that does not await (the daemon's start) has it before the quota monitor's first tick: that tick once
+   * swapped the session while this respawned it, the swap's `/exit` and this continue note were typed into
+   * the same input box, submitted as one prompt, and the prompt was resent again after the swap (chaos
+   * seed 424242, 2026-12-01: 11 prompts answered twice). Held by another operation: waits for it first.
+   */
   async finish(p: PendingContinuation): Promise<void> {
+    let hold = this.sessions.tryLock(p.session, "continue");
+    let debt: Debt | null = null;
     try {
-      if (p.respawn) {
-        const pane = await this.pane.status(p.session);
-        if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
+      if (!hold.ok) {
+        await pollUntil(() => !this.sessions.lockedBy(p.session), {
+          clock: this.clock,
+          timeoutMs: HOLD_WAIT_MS,
+          intervalMs: 200,
+        });
+        hold = this.sessions.tryLock(p.session, "continue");
+        if (!hold.ok) {
+          const row = this.sessions.get(p.session);
+          if (p.resend && row)
+            debt = { prompt: p.resend, lastPromptAt: row.lastPromptAt, why: `held by ${hold.heldBy}` };
+          return;
+        }
       }
-      if (!p.resend) return;
-      if (!(await this.sessions.waitReady(p.session))) return;
-      const row = this.sessions.get(p.session);
-      // It made it before the crash: itself, or the continue note carried at launch in its place (the
-      // conversation held the refused prompt; the swap had not yet written its `resent` step).
-      const sent = row?.lastPrompt === p.resend || row?.lastPrompt === this.swapConfig().continue_note;
-      if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return;
-      // The model reads a refused prompt once: the continue note after it when the conversation still holds it.
-      const { text, asNote } = resendFor(row?.transcriptPath ?? null, p.resend, this.swapConfig().continue_note);
-      const r = await this.sessions.prompts.send(p.session, text, {
-        confirmTimeoutMs: this.swapConfig().confirm_timeout,
-      });
-      if (r.ok && asNote) this.sessions.updateRow(p.session, { lastPrompt: p.resend });
-      this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
+      debt = await this.finishHeld(p);
     } catch (e) {
       this.log.error({ session: p.session, err: errorMessage(e) }, "finishing interrupted swap failed");
+    } finally {
+      if (hold.ok) hold.release();
+      // Never dropped: parked with the prompt owed, resumed next (once the hold above is let go).
+      if (debt) await deferContinue(this.sessions, p.session, debt, this.clock, this.log);
     }
+  }
+
+  /** finish's work, the session held: what is still owed when the resend could not be sent, else null. */
+  private async finishHeld(p: PendingContinuation): Promise<Debt | null> {
+    if (p.respawn) {
+      const pane = await this.pane.status(p.session);
+      if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
+    }
+    if (!p.resend) return null;
+    if (!(await this.sessions.waitReady(p.session))) return null; // not started: the sweep's restart continues it
+    const row = this.sessions.get(p.session);
+    // It made it before the crash: itself, or the continue note carried at launch in its place (the
+    // conversation held the refused prompt; the swap had not yet written its `resent` step).
+    const sent = row?.lastPrompt === p.resend || row?.lastPrompt === this.swapConfig().continue_note;
+    if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return null;
+    // The model reads a refused prompt once: the continue note after it when the conversation still holds it.
+    const { text, asNote } = resendFor(row?.transcriptPath ?? null, p.resend, this.swapConfig().continue_note);
+    const r = await this.sessions.prompts.send(p.session, text, {
+      confirmTimeoutMs: this.swapConfig().confirm_timeout,
+    });
+    if (!r.ok) return { prompt: p.resend, lastPromptAt: row?.lastPromptAt ?? null, why: `not confirmed: ${r.reason}` };
+    if (asNote) this.sessions.updateRow(p.session, { lastPrompt: p.resend });
+    this.store.appendEvent(this.clock.now(), "swap.resent_after_recovery", p.session, null, {});
+    return null;
   }
 }
 

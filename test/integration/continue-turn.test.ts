@@ -10,13 +10,14 @@ import { openDb } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import { continueAfterRecreate, TurnContinuation } from "../../src/sessions/continue-turn.js";
 import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
+import { SessionLocks } from "../../src/sessions/session-locks.js";
 import { ManualClock } from "../../src/util/clock.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cf-swaprec-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const NOTE = "Continue where you left off.";
 
-function setup(step: string, launchedAfter: boolean) {
+function setup(step: string, launchedAfter: boolean, o: { sendFails?: boolean } = {}) {
   const store = new Store(openDb(mkdtempSync(join(dir, "s-"))));
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18, 27, 40));
   store.insertSession(
@@ -35,9 +36,19 @@ function setup(step: string, launchedAfter: boolean) {
   clock.advance(9000);
   if (launchedAfter) store.updateSession("s32", { launchId: "0b1a142851ca", launchedAt: clock.now() }, clock.now());
   const sent: string[] = [];
+  const locks = new SessionLocks();
+  const parked: string[] = [];
   const sessions = {
     restart: async () => sent.push("restart"),
     waitReady: async () => true,
+    tryLock: (n: string, op: "continue") => locks.tryLock(n, op),
+    lockedBy: (n: string) => locks.lockedBy(n),
+    park: (n: string, _at: number, reason: string) => {
+      parked.push(reason);
+      store.updateSession(n, { state: "parked", stateReason: reason }, clock.now());
+    },
+    event: (kind: string, s: string | null, a: string | null, data: Record<string, unknown>) =>
+      store.appendEvent(clock.now(), kind, s, a, data),
     get: (n: string) => store.getSession(n),
     updateRow: (n: string, patch: object) => store.updateSession(n, patch, clock.now()),
     setState: (n: string, op: StateOp, patch: RowPatch = {}) =>
@@ -45,7 +56,7 @@ function setup(step: string, launchedAfter: boolean) {
     prompts: {
       send: async (_n: string, t: string) => {
         sent.push(t);
-        return { ok: true };
+        return o.sendFails ? { ok: false, reason: "no UserPromptSubmit" } : { ok: true };
       },
     },
   };
@@ -58,7 +69,7 @@ function setup(step: string, launchedAfter: boolean) {
     log as never,
     () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never,
   );
-  return { store, clock, rec, sent };
+  return { store, clock, rec, sent, locks, parked };
 }
 
 describe("TurnContinuation after a crash", () => {
@@ -81,6 +92,29 @@ describe("TurnContinuation after a crash", () => {
     assert.equal(p!.respawn, true);
     await t.rec.finish(p!);
     assert.deepEqual(t.sent, ["restart", "soak-p000132"]);
+  });
+  it("holds the session from the call on, so the quota monitor's swap can't type into it meanwhile", async () => {
+    // chaos seed 424242 (2026-12-01): the monitor's first tick swapped s36 while this respawned it; the
+    // swap's /exit and the continue note were submitted as one prompt, and the prompt was resent again.
+    const t = setup("exited", false);
+    const [p] = t.rec.collect();
+    const done = t.rec.finish(p!); // not awaited, as the daemon's start calls it
+    assert.equal(t.locks.lockedBy("s32"), "continue", "held before the first await");
+    const swap = t.locks.tryLock("s32", "swap");
+    assert.equal(swap.ok, false);
+    await done;
+    assert.deepEqual(t.sent, ["restart", "soak-p000132"]);
+    assert.equal(t.locks.lockedBy("s32"), undefined, "let go when done");
+  });
+  it("a resend that is not confirmed is not dropped: parked with the prompt owed, after letting go", async () => {
+    const t = setup("exited", false, { sendFails: true });
+    const [p] = t.rec.collect();
+    t.store.updateSession("s32", { state: "idle" }, t.clock.now()); // the new CLI's SessionStart
+    await t.clock.drive(t.rec.finish(p!), 600_000);
+    assert.deepEqual(t.sent, ["restart", "soak-p000132"]);
+    assert.equal(t.parked.length, 1);
+    assert.equal(t.store.getSession("s32")!.failedPrompt, "soak-p000132");
+    assert.equal(t.locks.lockedBy("s32"), undefined);
   });
   it("before `exited` (the old CLI still runs): respawned whatever the row says", () => {
     const t = setup("checkpointed", true);
