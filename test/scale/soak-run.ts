@@ -252,8 +252,32 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   }
 }
 
+/**
+ * The violations a debug dump shows: up to 3 of each kind (the text without its markers, sessions, ids,
+ * counts and times), 12 at most, so a cluster of one cause does not hide another kind (chaos seed 424242
+ * showed five prompts of one cause and none of the tasks and throttles after them).
+ */
+export function dumpPicks(violations: string[], perKind = 3, max = 12): string[] {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  for (const v of violations) {
+    const kind = v
+      .replace(/soak-[pt]\d{6}/g, "M")
+      .replace(/\([^)]*\)/g, "")
+      .replace(/\b(s\d\d|auto-\d+)\b/g, "S")
+      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "T")
+      .replace(/\d+/g, "N");
+    const n = seen.get(kind) ?? 0;
+    if (n >= perKind) continue;
+    seen.set(kind, n + 1);
+    out.push(v);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
 function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRecord, violations: string[]): void {
-  for (const v of violations.slice(0, 5)) {
+  for (const v of dumpPicks(violations)) {
     const marker = /soak-[pt]\d{6}/.exec(v)?.[0];
     const session = /\((s\d\d|auto-\d\d)/.exec(v)?.[1] ?? /^(s\d\d)/.exec(v)?.[1];
     o.log(`--- ${v}`);
