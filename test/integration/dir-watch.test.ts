@@ -67,6 +67,33 @@ describe("watchDirEntries", () => {
     }
   });
 
+  it("reports the directory removed, or replaced by a new one, to onError and rings no more", async () => {
+    // fs.watch itself says nothing (no 'error'): the inotify watch ends with a 'rename' of the directory's
+    // own name, and a directory made again at the path is another inode, never watched.
+    for (const how of ["removed", "replaced"] as const) {
+      const dir = freshDir();
+      const rung: (string | null)[] = [];
+      const errors: NodeJS.ErrnoException[] = [];
+      const w = watchDirEntries(dir, (n) => rung.push(n), { onError: (e) => errors.push(e) });
+      try {
+        writeFileSync(join(dir, "a"), "x");
+        await waitFor(() => rung.includes("a"), 5000, `${how}: rang before`);
+        rmSync(dir, { recursive: true });
+        if (how === "replaced") mkdirSync(dir);
+        await waitFor(() => errors.length > 0, 5000, `${how}: onError told`);
+        assert.equal(errors.length, 1, `${how}: told once`);
+        assert.equal(errors[0]!.code, "ENOENT", `${how}: ${errors[0]!.message}`);
+        const before = rung.length;
+        if (how === "removed") mkdirSync(dir);
+        writeFileSync(join(dir, "b"), "x");
+        await turn();
+        assert.equal(rung.length, before, `${how}: nothing rings after the error`);
+      } finally {
+        w.close();
+      }
+    }
+  });
+
   it("throws ENOENT for a missing directory", () => {
     assert.throws(
       () => watchDirEntries(join(root, "missing"), () => {}),

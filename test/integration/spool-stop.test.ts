@@ -8,7 +8,7 @@
 // ManualClock with a stand-in watch.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,6 +17,7 @@ import { DEFERRED_RETRY_MS, Spool, type WatchDir } from "../../src/sessions/spoo
 import { ManualClock } from "../../src/util/clock.js";
 import type { DirWatchOptions } from "../../src/util/dir-watch.js";
 import { silentLogger } from "../../src/util/log.js";
+import { waitFor } from "../support/wait.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -87,6 +88,34 @@ describe("Spool.stop", () => {
     assert.match(out, /rounds done/, `the rounds ran: ${err}`);
     assert.notEqual(exited, "timeout", `the process did not exit within ${DEADLINE_MS} ms: ${err}`);
     assert.equal(exited, 0, err);
+  });
+
+  it("a spool directory removed and made again is drained (on the timer: its watch ended with it)", async () => {
+    const dir = join(root, "remade");
+    mkdirSync(dir);
+    const applied: string[] = [];
+    const spool = new Spool(dir, (ev) => void applied.push(ev.file), silentLogger());
+    await spool.start();
+    try {
+      const ns = BigInt(Date.now()) * 1_000_000n;
+      const first = spoolEvent(dir, ns);
+      await waitFor(() => applied.includes(first), 5000, "applied through the watch");
+      // The removal's own events handled first (the drain they ring finds nothing), then the new directory.
+      const gone: string[] = [];
+      const parent = watch(root, (_t, n) => void gone.push(String(n)));
+      try {
+        rmSync(dir, { recursive: true });
+        await waitFor(() => gone.includes("remade"), 5000, "the removal seen");
+        await new Promise<void>((r) => setImmediate(r));
+      } finally {
+        parent.close();
+      }
+      mkdirSync(dir);
+      const second = spoolEvent(dir, ns + 1n);
+      await waitFor(() => applied.includes(second), 5000, "applied after the directory was made again");
+    } finally {
+      await spool.stop();
+    }
   });
 
   it("without a watch (it could not be set up, or failed) drains on a timer, which stop() cancels", async () => {
