@@ -122,7 +122,8 @@ export function translateLegacyKeys(raw: unknown): Translated {
   }
   const auto = obj(pool.autonomous);
   if (auto) {
-    const current = Object.keys(pool).filter((k) => !POOL_SHARED_KEYS.has(k));
+    // keep_worktrees has one name in both shapes: given under pool.autonomous too, it is given twice.
+    const current = Object.keys(pool).filter((k) => !POOL_SHARED_KEYS.has(k) || (k === "keep_worktrees" && k in auto));
     if (current.length) {
       conflicts.push({
         path: autonomousKey.old,

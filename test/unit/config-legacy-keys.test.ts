@@ -75,6 +75,15 @@ describe("translateLegacyKeys", () => {
     assert.deepEqual(t.raw, { pool: { keep_worktrees: false, max: 1 } });
   });
 
+  it("reports keep_worktrees given both under pool.autonomous and under pool (not one silently over the other)", () => {
+    const t = translateLegacyKeys({ pool: { keep_worktrees: true, autonomous: { max: 1, keep_worktrees: false } } });
+    assert.deepEqual(
+      t.conflicts.map((c) => [formatPath(c.path), formatPath(c.other)]),
+      [["pool.autonomous", "pool.keep_worktrees"]],
+    );
+    assert.deepEqual(t.used, []);
+  });
+
   it("leaves a pool.autonomous that is not a map for the schema (an unknown key of pool)", () => {
     const t = translateLegacyKeys({ pool: { autonomous: 5 } });
     assert.deepEqual([t.used, t.conflicts], [[], []]);
