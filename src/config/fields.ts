@@ -27,14 +27,15 @@ export function expandHome(p: string, home: string): string {
 
 /** An integer in [min, max] (max omitted = no upper bound). */
 export function int(min: number, max?: number): z.ZodInt {
-  const msg = max === undefined ? `must be at least ${min}` : `must be between ${min} and ${max}`;
+  const range = max === undefined ? `must be at least ${min}` : `must be between ${min} and ${max}`;
+  const msg = (iss: { input?: unknown }) => `${range}, got ${describe(iss.input)}`;
   const base = z.int().min(min, { error: msg });
   return max === undefined ? base : base.max(max, { error: msg });
 }
 
 /** A number in [min, max]. */
 export function num(min: number, max: number): z.ZodNumber {
-  const msg = `must be between ${min} and ${max}`;
+  const msg = (iss: { input?: unknown }) => `must be between ${min} and ${max}, got ${describe(iss.input)}`;
   return z.number().min(min, { error: msg }).max(max, { error: msg });
 }
 

@@ -103,6 +103,8 @@ function poolSchema(home: string) {
     .refine((a) => a.min <= a.max, {
       path: ["max"],
       error: (iss) => `must be at least min (${(iss.input as { min: number }).min})`,
+      // Only when min and max are each valid: a max out of range is said once, by its own check.
+      when: (payload) => !payload.issues.some((i) => i.path?.[0] === "min" || i.path?.[0] === "max"),
     })
     .refine((a) => a.permission_mode !== "bypassPermissions" || a.worktree, {
       path: ["permission_mode"],

@@ -45,22 +45,22 @@ describe("malformed configs name the file, line and key", () => {
     [
       "threshold above 1",
       yaml(...ACCOUNT, "quota:", "  window_5h_threshold: 1.5"),
-      /^config\.yaml:5: quota\.window_5h_threshold: must be between 0 and 1$/,
+      /^config\.yaml:5: quota\.window_5h_threshold: must be between 0 and 1, got 1\.5$/,
     ],
     [
       "threshold below 0",
       yaml(...ACCOUNT, "quota:", "  poll_interval: 5m", "  window_week_threshold: -0.1"),
-      /^config\.yaml:6: quota\.window_week_threshold: must be between 0 and 1$/,
+      /^config\.yaml:6: quota\.window_week_threshold: must be between 0 and 1, got -0\.1$/,
     ],
     [
       "negative count",
       yaml(...ACCOUNT, "    limits:", "      hourly_msgs: -1"),
-      /^config\.yaml:5: accounts\[0\]\.limits\.hourly_msgs: must be at least 0$/,
+      /^config\.yaml:5: accounts\[0\]\.limits\.hourly_msgs: must be at least 0, got -1$/,
     ],
     [
       "keep 0",
       yaml(...ACCOUNT, "checkpoint:", "  keep: 0"),
-      /^config\.yaml:5: checkpoint\.keep: must be between 1 and 1000$/,
+      /^config\.yaml:5: checkpoint\.keep: must be between 1 and 1000, got 0$/,
     ],
     [
       "min > max",
@@ -77,7 +77,11 @@ describe("malformed configs name the file, line and key", () => {
       yaml(...ACCOUNT, "pool:", "  permission_mode: yolo"),
       /^config\.yaml:5: pool\.permission_mode: /,
     ],
-    ["max above 64", yaml(...ACCOUNT, "pool:", "  max: 65"), /^config\.yaml:5: pool\.max: must be between 0 and 64$/],
+    [
+      "max above 64",
+      yaml(...ACCOUNT, "pool:", "  max: 65"),
+      /^config\.yaml:5: pool\.max: must be between 0 and 64, got 65$/,
+    ],
     [
       "port 70000",
       yaml(...ACCOUNT, "mcp_http:", "  listen: 127.0.0.1:70000"),
@@ -298,9 +302,9 @@ describe("malformed configs name the file, line and key", () => {
     );
     assert.deepEqual(all, [
       'config.yaml:3: accounts[0].home: must be an absolute path (or start with ~/), got "rel"',
-      "config.yaml:4: accounts[0].priority: must be at least 0",
+      "config.yaml:4: accounts[0].priority: must be at least 0, got -1",
       "config.yaml:5: accounts[1].name: same name as accounts[0]",
-      "config.yaml:8: quota.window_5h_threshold: must be between 0 and 1",
+      "config.yaml:8: quota.window_5h_threshold: must be between 0 and 1, got 2",
       "config.yaml:9: bogus: unknown key",
     ]);
   });
@@ -598,6 +602,12 @@ describe("deprecated key names (issue 15): pool.dedicated, pool.shared_projects_
     assert.equal(old.config.dedicated[0]?.project, "/home/u/src/p");
     assert.equal(old.config.pool.max, 3);
     assert.equal(old.config.pool.keep_worktrees, true);
+  });
+
+  it("a pool.max out of range is said once, with the value (not also 'must be at least min')", () => {
+    assert.deepEqual(messages(yaml(...ACCOUNT, "pool:", "  max: -1")), [
+      "config.yaml:5: pool.max: must be between 0 and 64, got -1",
+    ]);
   });
 
   it("reports a problem inside an old key at the key the file has", () => {
