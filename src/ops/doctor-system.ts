@@ -87,7 +87,7 @@ export function checkStateDir(c: Config): Check {
 export function checkToken(c: Config, env: NodeJS.ProcessEnv, configPath: string, unitEnvFiles: string[]): Check {
   const v = c.mcp_http.bearer_token_env;
   const name = `token (${v})`;
-  const fix = `umask 077; echo ${v}=$(openssl rand -hex 32) > ${tokenFileFor(configPath)}   (the user unit loads that file; export it in your shell too)`;
+  const fix = `umask 077; echo ${v}=$(openssl rand -hex 32) > ${tokenFileFor(configPath)}   (the user unit loads that file; MCP clients calling over HTTP need the token too)`;
   const here = readToken(env, v);
   if (here.ok) return ok(name, `set in the environment (${here.token.length} characters)`);
   if (env[v]) return fail(name, here.message, fix);
@@ -99,7 +99,10 @@ export function checkToken(c: Config, env: NodeJS.ProcessEnv, configPath: string
     const mode = statSync(file).mode & 0o777;
     if (mode & 0o077)
       return fail(name, `${file} is readable by others (mode ${mode.toString(8)})`, `chmod 600 ${file}`);
-    return ok(name, `set in ${file}, which the service loads (export it in your shell for \`claude-failover status\`)`);
+    return ok(
+      name,
+      `set in ${file}, which the service loads (the CLI reaches the daemon through its control socket; MCP clients calling over HTTP need the token)`,
+    );
   }
   return fail(name, `not set, and no token file found (need at least ${MIN_TOKEN_LENGTH} characters)`, fix);
 }
