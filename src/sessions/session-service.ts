@@ -699,7 +699,8 @@ export class SessionService {
   /**
    * Waits until the CLI has reported SessionStart for the current launch (state left `starting`). false when
    * it did not within `timeoutMs`, or the session failed or was stopped meanwhile; a launch older than
-   * sessions.start_timeout then becomes `failed` (failIfStartOverdue).
+   * sessions.start_timeout whose CLI still runs then becomes `failed` (failIfStartOverdue; a dead pane is the
+   * sweep's to restart).
    */
   async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
     const r = await pollUntil(
@@ -711,7 +712,13 @@ export class SessionService {
       { clock: this.clock, timeoutMs, intervalMs: 50 },
     );
     if (r === "yes") return true;
-    if (!r) await this.failIfStartOverdue(name);
+    if (!r) {
+      // As in the sweep: only a live pane is a start that hangs. A CLI that died before its SessionStart
+      // (a refused resume) is the sweep's to restart, with its crash-loop count, once no operation holds the
+      // session (one waiting here, e.g. TurnContinuation.finish, holds it and the sweep skips it meanwhile).
+      const pane = (await this.tmux.listPanes().catch(() => [])).find((p) => p.session === name);
+      if (pane && !pane.dead) await this.failIfStartOverdue(name);
+    }
     return false;
   }
 
