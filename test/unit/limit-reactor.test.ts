@@ -8,37 +8,14 @@ import { LimitReactor } from "../../src/quota/limit-reactor.js";
 import type { SessionState } from "../../src/store/types.js";
 import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { limitedRow, type LimitedRow } from "../support/limited-row.js";
 import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 
-interface Row {
-  name: string;
-  account: string | null;
-  state: string;
-  lastPrompt: string | null;
-  lastPromptAt: number | null;
-  lastPromptAnswered: boolean;
-  failedPrompt: string | null;
-  stateReason: string | null;
-  parkedUntil: number | null;
-  lastActivity: number | null;
-  transcriptPath: string | null;
-}
+type Row = LimitedRow;
 
 function setup() {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
-  const row: Row = {
-    name: "s1",
-    account: "e",
-    state: "limited",
-    lastPrompt: "p100",
-    lastPromptAt: clock.now() - 1000,
-    lastPromptAnswered: false,
-    failedPrompt: "p100",
-    stateReason: null,
-    parkedUntil: null,
-    lastActivity: null,
-    transcriptPath: null,
-  };
+  const row: Row = limitedRow(clock);
   let holder: string | undefined = "send";
   const swaps: Array<{ resend: string | null; to?: string; hard?: boolean }> = [];
   const events: string[] = [];

@@ -10,38 +10,15 @@ import { ParkResume } from "../../src/sessions/park-resume.js";
 import type { SessionState } from "../../src/store/types.js";
 import { stateChange, type RowPatch, type StateOp } from "../../src/sessions/session-states.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { limitedRow, type LimitedRow } from "../support/limited-row.js";
 import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 
-interface Row {
-  name: string;
-  account: string | null;
-  state: string;
-  lastPrompt: string | null;
-  lastPromptAt: number | null;
-  lastPromptAnswered: boolean;
-  failedPrompt: string | null;
-  stateReason: string | null;
-  parkedUntil: number | null;
-  lastActivity: number | null;
-  transcriptPath: string | null;
-}
+type Row = LimitedRow;
 
 /** A parked session whose CLI still runs on its account `e`: resumed in place once `usable()`. */
 function inPlaceSetup() {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
-  const row: Row = {
-    name: "s1",
-    account: "e",
-    state: "limited",
-    lastPrompt: "p100",
-    lastPromptAt: clock.now() - 1000,
-    lastPromptAnswered: false,
-    failedPrompt: "p100",
-    stateReason: null,
-    parkedUntil: null,
-    lastActivity: null,
-    transcriptPath: null,
-  };
+  const row: Row = limitedRow(clock);
   const events: string[] = [];
   const sent: string[] = [];
   const sessions = {
