@@ -10,7 +10,7 @@ export const SESSION_OPS = [
   "limit_check",
   /** quota/limit-reactor.ts: resending a prompt a server throttle refused */
   "throttle_retry",
-  /** quota/limit-reactor.ts: resuming a parked session */
+  /** sessions/park-resume.ts (from the limit reactor's tick): resuming a parked session */
   "resume",
   /** sessions/continue-turn.ts: continuing a turn cut by a crash */
   "continue",
