@@ -4,11 +4,8 @@
 // never exited. A child process starts and stops an intake over three task files 80 times, 0–7 event-loop
 // turns after its start took them, and must exit by itself.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
+import { runChildToExit } from "../support/child-exits.js";
 
 const CHILD = `
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -44,22 +41,8 @@ setTimeout(() => process.stderr.write("still running on: " + process.getActiveRe
 `;
 
 it("Intake.stop leaves nothing open: a process that stopped its intake right after it took files exits", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-  child.stderr.on("data", (b: Buffer) => (err += b.toString()));
   const DEADLINE_MS = 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const exited = await Promise.race([
-    new Promise<number | null>((r) => child.on("exit", (code) => r(code))),
-    new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), DEADLINE_MS))),
-  ]);
-  clearTimeout(timer);
-  if (exited === "timeout") child.kill("SIGKILL");
+  const { exited, out, err } = await runChildToExit(CHILD, DEADLINE_MS);
   assert.match(out, /rounds done/, `the rounds ran: ${err}`);
   assert.notEqual(exited, "timeout", `the process did not exit within ${DEADLINE_MS} ms: ${err}`);
   assert.equal(exited, 0, err);

@@ -7,19 +7,16 @@
 // must exit by itself. The watch that can't be set up (or fails) and the drain on a timer instead run on a
 // ManualClock with a stand-in watch.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runChildToExit } from "../support/child-exits.js";
 import { DEFERRED_RETRY_MS, Spool, type WatchDir } from "../../src/sessions/spool.js";
 import { ManualClock } from "../../src/util/clock.js";
 import type { DirWatchOptions } from "../../src/util/dir-watch.js";
 import { silentLogger } from "../../src/util/log.js";
 import { waitFor } from "../support/wait.js";
-
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Writes one event the way the hook does: a dot-temp file, then a rename into place. */
 function spoolEvent(dir: string, ns: bigint, event = "Stop"): string {
@@ -69,22 +66,8 @@ describe("Spool.stop", () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it("leaves nothing open: a process that stopped its spools right after they applied events exits", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD], {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
     const DEADLINE_MS = 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      new Promise<number | null>((r) => child.on("exit", (code) => r(code))),
-      new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), DEADLINE_MS))),
-    ]);
-    clearTimeout(timer);
-    if (exited === "timeout") child.kill("SIGKILL");
+    const { exited, out, err } = await runChildToExit(CHILD, DEADLINE_MS);
     assert.match(out, /rounds done/, `the rounds ran: ${err}`);
     assert.notEqual(exited, "timeout", `the process did not exit within ${DEADLINE_MS} ms: ${err}`);
     assert.equal(exited, 0, err);
