@@ -62,6 +62,19 @@ export interface TaskGate {
   writesOutbox(t: TaskRow): boolean;
 }
 
+/** The dispatcher's collaborators (Dispatcher's constructor; its parameters are DispatchSettings). */
+export interface DispatchDeps {
+  tasks: TaskStore;
+  pool: Pool;
+  layer: SessionLayer;
+  /** the sessions' panes (a task's permission dialog is read and answered there) */
+  pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">;
+  clock: Clock;
+  log: Logger;
+  /** fault injection for crash tests: the daemon dies after a task is marked running */
+  onDispatched?: (taskId: string) => void;
+}
+
 /**
  * Runs queued tasks in the pool: each tick plans (dispatch-plan.ts) and carries the plan out; hook
  * signals move tasks on (UserPromptSubmit → submitted, Stop → done, StopFailure → retry or failed;
@@ -94,20 +107,25 @@ export class Dispatcher {
   /** set with store.backend postgres (inbox/shared-queue.ts); null: the local queue alone decides */
   gate: TaskGate | null = null;
 
-  constructor(
-    private readonly tasks: TaskStore,
-    private readonly pool: Pool,
-    private readonly layer: SessionLayer,
-    /** the sessions' panes (a task's permission dialog is read and answered there) */
-    pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private settings: DispatchSettings,
-    /** onDispatched: fault injection for crash tests (the daemon dies after a task is marked running) */
-    faults: { onDispatched?: (taskId: string) => void } = {},
-  ) {
-    this.onDispatched = faults.onDispatched ?? null;
-    this.waits = new TaskWaits(tasks, layer, pane, clock, log, () => this.settings.confirmTimeoutMs);
+  private readonly tasks: TaskStore;
+  private readonly pool: Pool;
+  private readonly layer: SessionLayer;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private settings: DispatchSettings;
+
+  constructor(deps: DispatchDeps, settings: DispatchSettings) {
+    this.tasks = deps.tasks;
+    this.pool = deps.pool;
+    this.layer = deps.layer;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.settings = settings;
+    this.onDispatched = deps.onDispatched ?? null;
+    this.waits = new TaskWaits(
+      { tasks: deps.tasks, layer: deps.layer, pane: deps.pane, clock: deps.clock, log: deps.log },
+      { confirmTimeoutMs: () => this.settings.confirmTimeoutMs },
+    );
   }
 
   configure(s: Partial<DispatchSettings>): void {

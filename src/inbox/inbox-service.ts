@@ -80,25 +80,31 @@ export class InboxService {
     this.outboxDir = pathsFor(config).outboxDir;
     this.worktreeDir = pathsFor(config).worktreeDir;
     this.pool = new Pool(
-      deps.sessions,
-      deps.pane,
-      new PoolStore(deps.store.db),
-      deps.clock,
-      deps.log.child({ component: "pool" }),
-      config.pool.prefix,
-      (p) => this.trust(p),
-      config.pool.permission_mode ?? null,
-      this.worktreeDir,
+      {
+        layer: deps.sessions,
+        pane: deps.pane,
+        store: new PoolStore(deps.store.db),
+        clock: deps.clock,
+        log: deps.log.child({ component: "pool" }),
+        trust: (p) => this.trust(p),
+      },
+      {
+        prefix: config.pool.prefix,
+        permissionMode: config.pool.permission_mode ?? null,
+        worktreeRoot: this.worktreeDir,
+      },
     );
     this.dispatcher = new Dispatcher(
-      this.tasks,
-      this.pool,
-      deps.sessions,
-      deps.pane,
-      deps.clock,
-      deps.log.child({ component: "dispatcher" }),
+      {
+        tasks: this.tasks,
+        pool: this.pool,
+        layer: deps.sessions,
+        pane: deps.pane,
+        clock: deps.clock,
+        log: deps.log.child({ component: "dispatcher" }),
+        onDispatched: deps.onDispatched,
+      },
       this.settings(config),
-      { onDispatched: deps.onDispatched },
     );
     const shared = deps.shared;
     this.sharedQueue = shared
@@ -116,11 +122,10 @@ export class InboxService {
       : null;
     this.dispatcher.gate = this.sharedQueue; // the gate needs the dispatcher (kick, interrupt) and the dispatcher the gate
     this.intake = new Intake(
-      { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
-      this.tasks,
-      deps.clock,
-      deps.log.child({ component: "inbox" }),
       {
+        tasks: this.tasks,
+        clock: deps.clock,
+        log: deps.log.child({ component: "inbox" }),
         validation: () => this.validation(),
         event: (kind, data) => deps.store.appendEvent(deps.clock.now(), kind, null, null, data),
         queued: () => {
@@ -128,6 +133,7 @@ export class InboxService {
           this.sharedQueue?.kick();
         },
       },
+      { dir: config.inbox.dir, maxBytes: config.inbox.max_file_bytes, stableMs: config.inbox.stable_time },
     );
   }
 

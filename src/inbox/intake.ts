@@ -20,9 +20,18 @@ export interface IntakeOptions {
 }
 
 export interface IntakeHooks {
+  /** what a task file is checked against (accounts, default project), read at each file */
   validation: () => ValidateContext;
   event: (kind: string, data: Record<string, unknown>) => void;
+  /** told of each task queued */
   queued: (t: TaskRow) => void;
+}
+
+/** The intake's collaborators (Intake's constructor): its store, clock, log and hooks. */
+export interface IntakeDeps extends IntakeHooks {
+  tasks: TaskStore;
+  clock: Clock;
+  log: Logger;
 }
 
 /**
@@ -47,13 +56,18 @@ export class Intake {
   readonly processedDir: string;
   readonly rejectedDir: string;
 
-  constructor(
-    private readonly opts: IntakeOptions,
-    private readonly tasks: TaskStore,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly hooks: IntakeHooks,
-  ) {
+  private readonly opts: IntakeOptions;
+  private readonly tasks: TaskStore;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly hooks: IntakeHooks;
+
+  constructor(deps: IntakeDeps, opts: IntakeOptions) {
+    this.opts = opts;
+    this.tasks = deps.tasks;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.hooks = deps;
     this.processedDir = join(opts.dir, "processed");
     this.rejectedDir = join(opts.dir, "rejected");
   }

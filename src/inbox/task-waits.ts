@@ -110,19 +110,41 @@ const DIALOG_DRAW_MS = 3000;
 /** the key is sent at most this often while the same dialog stays open (ANSWER_CLOSE_MS split between them) */
 const ANSWER_ATTEMPTS = 3;
 
+/** TaskWaits's collaborators. */
+export interface TaskWaitsDeps {
+  tasks: TaskStore;
+  layer: SessionLayer;
+  /** the sessions' panes: the dialog read, its answer key typed */
+  pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">;
+  clock: Clock;
+  log: Logger;
+}
+
+/** TaskWaits's parameters. */
+export interface TaskWaitsOptions {
+  /** dispatch.confirm_timeout in ms, read at each answer (a reload changes it) */
+  confirmTimeoutMs: () => number;
+}
+
 export class TaskWaits {
   private readonly waits = new Map<string, TaskWait>();
   private readonly answering = new Set<string>();
 
-  constructor(
-    private readonly tasks: TaskStore,
-    private readonly layer: SessionLayer,
-    /** the sessions' panes: the dialog read, its answer key typed */
-    private readonly pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly confirmTimeoutMs: () => number,
-  ) {}
+  private readonly tasks: TaskStore;
+  private readonly layer: SessionLayer;
+  private readonly pane: Pick<Pane, "capture" | "sendKeys" | "sendLiteral">;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly confirmTimeoutMs: () => number;
+
+  constructor(deps: TaskWaitsDeps, opts: TaskWaitsOptions) {
+    this.tasks = deps.tasks;
+    this.layer = deps.layer;
+    this.pane = deps.pane;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.confirmTimeoutMs = opts.confirmTimeoutMs;
+  }
 
   get(taskId: string): TaskWait | undefined {
     return this.waits.get(taskId);

@@ -67,6 +67,28 @@ export interface StartSpec {
   account: string | null;
 }
 
+/** The pool's collaborators (Pool's constructor). */
+export interface PoolDeps {
+  layer: SessionLayer;
+  /** the sessions' panes: Escape to interrupt a turn, whether the CLI still shows one running */
+  pane: Pick<Pane, "capture" | "sendKeys">;
+  store: PoolStore;
+  clock: Clock;
+  log: Logger;
+  /** makes the CLI trust a task's project in every account home, so no trust dialog stops the start (default: none) */
+  trust?: (project: string) => void;
+}
+
+/** The pool's parameters (Pool's constructor; setPrefix/setPermissionMode change the first two on reload). */
+export interface PoolOptions {
+  /** pool.prefix: a session's name is this + a two-digit serial */
+  prefix: string;
+  /** pool.permission_mode: `--permission-mode` for the sessions it starts (null, the default: claude.permission_mode) */
+  permissionMode?: string | null;
+  /** `<state_dir>/worktrees`: only sessions in a task's worktree under it may run bypassPermissions (default: null) */
+  worktreeRoot?: string | null;
+}
+
 // A stopped session's name is not reused at once: late hook events of its old CLI must not reach a new one.
 const REUSE_AFTER_MS = 10_000;
 const CLEAR_TIMEOUT_MS = 15_000;
@@ -86,21 +108,27 @@ export class Pool {
   private startFailures = 0;
   private startBlockedUntil = 0;
 
-  constructor(
-    private readonly layer: SessionLayer,
-    /** the sessions' panes: Escape to interrupt a turn, whether the CLI still shows one running */
-    private readonly pane: Pick<Pane, "capture" | "sendKeys">,
-    private readonly store: PoolStore,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private prefix: string,
-    /** makes the CLI trust a task's project in every account home, so no trust dialog stops the start */
-    private readonly trust: (project: string) => void = () => {},
-    /** pool.permission_mode: `--permission-mode` for the sessions it starts (null: claude.permission_mode) */
-    private permissionMode: string | null = null,
-    /** `<state_dir>/worktrees`: only sessions in a task's worktree under it may run bypassPermissions */
-    private readonly worktreeRoot: string | null = null,
-  ) {}
+  private readonly layer: SessionLayer;
+  private readonly pane: Pick<Pane, "capture" | "sendKeys">;
+  private readonly store: PoolStore;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly trust: (project: string) => void;
+  private prefix: string;
+  private permissionMode: string | null;
+  private readonly worktreeRoot: string | null;
+
+  constructor(deps: PoolDeps, opts: PoolOptions) {
+    this.layer = deps.layer;
+    this.pane = deps.pane;
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.trust = deps.trust ?? (() => {});
+    this.prefix = opts.prefix;
+    this.permissionMode = opts.permissionMode ?? null;
+    this.worktreeRoot = opts.worktreeRoot ?? null;
+  }
 
   /** The daemon is stopping: operations still in flight leave the store alone from now on. */
   close(): void {

@@ -237,11 +237,17 @@ describe("inbox hand-over and private dirs", () => {
     db.close();
   });
   const newIntake = (events: string[] = []) =>
-    new Intake({ dir: inbox, maxBytes: 10_000, stableMs: 100 }, tasks, systemClock, silentLogger(), {
-      validation: () => ({ defaultProject: base, accounts: ["a"], projectExists: (p) => existsSync(p) }),
-      event: (kind) => events.push(kind),
-      queued: () => {},
-    });
+    new Intake(
+      {
+        tasks,
+        clock: systemClock,
+        log: silentLogger(),
+        validation: () => ({ defaultProject: base, accounts: ["a"], projectExists: (p) => existsSync(p) }),
+        event: (kind) => events.push(kind),
+        queued: () => {},
+      },
+      { dir: inbox, maxBytes: 10_000, stableMs: 100 },
+    );
 
   it("a processed/ that is a symlink stops the inbox with a clear error; nothing is moved through it", async () => {
     const elsewhere = join(base, "elsewhere");

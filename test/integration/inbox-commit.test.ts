@@ -23,11 +23,17 @@ describe("intake commit and move", () => {
   let events: { kind: string; data: Record<string, unknown> }[];
 
   const newIntake = () =>
-    new Intake({ dir: inbox, maxBytes: 10_000, stableMs: 300 }, tasks, systemClock, silentLogger(), {
-      validation: () => ({ defaultProject: root, accounts: ["a"], projectExists: (p) => existsSync(p) }),
-      event: (kind, data) => events.push({ kind, data }),
-      queued: () => {},
-    });
+    new Intake(
+      {
+        tasks,
+        clock: systemClock,
+        log: silentLogger(),
+        validation: () => ({ defaultProject: root, accounts: ["a"], projectExists: (p) => existsSync(p) }),
+        event: (kind, data) => events.push({ kind, data }),
+        queued: () => {},
+      },
+      { dir: inbox, maxBytes: 10_000, stableMs: 300 },
+    );
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "cf-intake-"));

@@ -22,11 +22,17 @@ for (let round = 0; round < 80; round++) {
   const inbox = join(base, "inbox");
   dropFiles(inbox, [0, 1, 2].map((k) => ({ name: "t" + k + ".md", prompt: "prompt " + k })));
   const db = openDb(join(base, "state"));
-  const intake = new Intake({ dir: inbox, maxBytes: 10000, stableMs: 100 }, new TaskStore(db), systemClock, silentLogger(), {
-    validation: () => ({ defaultProject: base, accounts: ["a"], projectExists: (p) => existsSync(p) }),
-    event: () => {},
-    queued: () => {},
-  });
+  const intake = new Intake(
+    {
+      tasks: new TaskStore(db),
+      clock: systemClock,
+      log: silentLogger(),
+      validation: () => ({ defaultProject: base, accounts: ["a"], projectExists: (p) => existsSync(p) }),
+      event: () => {},
+      queued: () => {},
+    },
+    { dir: inbox, maxBytes: 10000, stableMs: 100 },
+  );
   await intake.start();
   for (let t = 0; t < round % 8; t++) await new Promise((r) => setImmediate(r));
   await intake.stop();

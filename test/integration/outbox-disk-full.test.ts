@@ -33,18 +33,24 @@ describe("a task result while the outbox's disk is full (tmpfs)", { timeout: 60_
     const tasks = new TaskStore(db);
     const clock = new ManualClock(Date.UTC(2025, 1, 3, 12, 0));
     const layer = new FakeSessionLayer(clock);
-    const pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
-    const d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
-      min: 0,
-      max: 1,
-      idleTimeoutMs: 60_000,
-      defaultProject: "/p",
-      confirmTimeoutMs: 1000,
-      outboxDir: mnt,
-      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
-      tickMs: 10,
-      stallMs: 1000,
-    });
+    const pool = new Pool(
+      { layer, pane: layer.pane, store: new PoolStore(db), clock, log: silentLogger() },
+      { prefix: "auto-" },
+    );
+    const d = new Dispatcher(
+      { tasks, pool, layer, pane: layer.pane, clock, log: silentLogger() },
+      {
+        min: 0,
+        max: 1,
+        idleTimeoutMs: 60_000,
+        defaultProject: "/p",
+        confirmTimeoutMs: 1000,
+        outboxDir: mnt,
+        retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+        tickMs: 10,
+        stallMs: 1000,
+      },
+    );
     d.attach();
     try {
       tasks.insert(

@@ -63,8 +63,11 @@ describe("dispatcher", () => {
     tasks = new TaskStore(db);
     clock = new ManualClock(T0);
     layer = new FakeSessionLayer(clock);
-    pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
-    d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), settings());
+    pool = new Pool(
+      { layer, pane: layer.pane, store: new PoolStore(db), clock, log: silentLogger() },
+      { prefix: "auto-" },
+    );
+    d = new Dispatcher({ tasks, pool, layer, pane: layer.pane, clock, log: silentLogger() }, settings());
     d.attach();
   });
   afterEach(async () => {

@@ -23,7 +23,10 @@ describe("pool sessions", () => {
     layer = new FakeSessionLayer(clock);
     layer.now = () => clock.now();
     trusted = [];
-    pool = new Pool(layer, layer.pane, store, clock, silentLogger(), "auto-", (p) => trusted.push(p));
+    pool = new Pool(
+      { layer, pane: layer.pane, store, clock, log: silentLogger(), trust: (p) => trusted.push(p) },
+      { prefix: "auto-" },
+    );
   });
 
   it("names sessions prefix + two-digit serial, autonomous, with the task's model and preferred account", async () => {
@@ -107,15 +110,8 @@ describe("pool sessions", () => {
 
   it("bypassPermissions only for sessions in a task worktree: one in a project's own tree (adopted after a restart into the mode) gets default", async () => {
     const p = new Pool(
-      layer,
-      layer.pane,
-      store,
-      clock,
-      silentLogger(),
-      "auto-",
-      () => {},
-      "bypassPermissions",
-      "/state/worktrees",
+      { layer, pane: layer.pane, store, clock, log: silentLogger() },
+      { prefix: "auto-", permissionMode: "bypassPermissions", worktreeRoot: "/state/worktrees" },
     );
     await p.start({ project: "/state/worktrees/t1", model: null, account: null });
     assert.deepEqual(layer.specs.get("auto-01")?.args, ["--permission-mode", "bypassPermissions"]);
@@ -135,15 +131,8 @@ describe("pool sessions", () => {
       "a sibling folder is not the worktree root",
     );
     const plain = new Pool(
-      layer,
-      layer.pane,
-      store,
-      clock,
-      silentLogger(),
-      "auto-",
-      () => {},
-      "acceptEdits",
-      "/state/worktrees",
+      { layer, pane: layer.pane, store, clock, log: silentLogger() },
+      { prefix: "auto-", permissionMode: "acceptEdits", worktreeRoot: "/state/worktrees" },
     );
     await plain.adopt();
     assert.deepEqual(

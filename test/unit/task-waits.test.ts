@@ -146,18 +146,24 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
       if (k[0] === "Escape") pane = IDLE;
       return sendKeys(n, ...k);
     };
-    const pool = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
-    d = new Dispatcher(tasks, pool, layer, layer.pane, clock, silentLogger(), {
-      min: 0,
-      max: 1,
-      idleTimeoutMs: 60_000,
-      defaultProject: "/p",
-      confirmTimeoutMs: 1000,
-      outboxDir: join(dir, "outbox"),
-      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
-      tickMs: 1000,
-      stallMs: 60_000,
-    });
+    const pool = new Pool(
+      { layer, pane: layer.pane, store: new PoolStore(db), clock, log: silentLogger() },
+      { prefix: "auto-" },
+    );
+    d = new Dispatcher(
+      { tasks, pool, layer, pane: layer.pane, clock, log: silentLogger() },
+      {
+        min: 0,
+        max: 1,
+        idleTimeoutMs: 60_000,
+        defaultProject: "/p",
+        confirmTimeoutMs: 1000,
+        outboxDir: join(dir, "outbox"),
+        retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+        tickMs: 1000,
+        stallMs: 60_000,
+      },
+    );
     d.attach();
     tasks.insert(
       { id: "t1", prompt: "write it", project: "/p", priority: 0, account: null, model: null, timeoutMs: 60_000 },
@@ -336,18 +342,24 @@ describe("dispatcher: a task waiting on a permission dialog", () => {
   it("after a daemon restart the wait is found again from the pane (the session row still says waiting)", async () => {
     await openDialog();
     await clock.drive(d.stop());
-    const pool2 = new Pool(layer, layer.pane, new PoolStore(db), clock, silentLogger(), "auto-");
-    const d2 = new Dispatcher(tasks, pool2, layer, layer.pane, clock, silentLogger(), {
-      min: 0,
-      max: 1,
-      idleTimeoutMs: 60_000,
-      defaultProject: "/p",
-      confirmTimeoutMs: 1000,
-      outboxDir: join(dir, "outbox"),
-      retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
-      tickMs: 1000,
-      stallMs: 60_000,
-    });
+    const pool2 = new Pool(
+      { layer, pane: layer.pane, store: new PoolStore(db), clock, log: silentLogger() },
+      { prefix: "auto-" },
+    );
+    const d2 = new Dispatcher(
+      { tasks, pool: pool2, layer, pane: layer.pane, clock, log: silentLogger() },
+      {
+        min: 0,
+        max: 1,
+        idleTimeoutMs: 60_000,
+        defaultProject: "/p",
+        confirmTimeoutMs: 1000,
+        outboxDir: join(dir, "outbox"),
+        retry: { maxAttempts: 3, backoffMs: 1000, backoffMaxMs: 10_000 },
+        tickMs: 1000,
+        stallMs: 60_000,
+      },
+    );
     d2.attach();
     await pool2.adopt();
     await d2.start();
