@@ -247,13 +247,8 @@ export class Daemon {
     );
     const cp = checkpointParams(c);
     this.checkpoints = new CheckpointService(
-      c.checkpoint.dir,
-      cp.keep,
-      cp.scrollbackLines,
-      this.sessions,
-      this.pane,
-      this.clock,
-      this.log.child({ component: "checkpoint" }),
+      { sessions: this.sessions, pane: this.pane, clock: this.clock, log: this.log.child({ component: "checkpoint" }) },
+      { dir: c.checkpoint.dir, keep: cp.keep, scrollbackLines: cp.scrollbackLines },
     );
     const faultStep = opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_STEP;
     this.swaps = new SwapService(
@@ -312,9 +307,13 @@ export class Daemon {
       reservations: this.boxSync?.reservations ?? null, // planned moves shared with other boxes (postgres)
     });
     // Usage from the CLIs' own status lines: the primary source; each new reading plans at once.
-    this.feed = new StatusFeed(this.statusFiles, this.store, this.clock, this.log.child({ component: "feed" }), () =>
-      this.kickQuota(),
-    );
+    this.feed = new StatusFeed({
+      files: this.statusFiles,
+      store: this.store,
+      clock: this.clock,
+      log: this.log.child({ component: "feed" }),
+      onFigures: () => this.kickQuota(),
+    });
     this.inbox = new InboxService(c, {
       store: this.store,
       sessions: this.sessions,
@@ -338,16 +337,16 @@ export class Daemon {
       queued: () => this.inbox.dispatcher.kick(),
     });
     this.retention = new RetentionService(
-      this.store,
+      { store: this.store, clock: this.clock, log: this.log.child({ component: "retention" }) },
       {
-        spoolBad: this.paths.spoolBadDir,
-        processed: join(c.inbox.dir, "processed"),
-        rejected: join(c.inbox.dir, "rejected"),
-        outbox: this.paths.outboxDir,
+        dirs: {
+          spoolBad: this.paths.spoolBadDir,
+          processed: join(c.inbox.dir, "processed"),
+          rejected: join(c.inbox.dir, "rejected"),
+          outbox: this.paths.outboxDir,
+        },
+        params: c.retention,
       },
-      c.retention,
-      this.clock,
-      this.log.child({ component: "retention" }),
     );
     this.notify = new NotifyService(c.notify, {
       clock: this.clock,
@@ -489,11 +488,11 @@ export class Daemon {
     ensurePrivateDir(paths.checkpointDir);
     const store = new Store(openDb(paths.stateDir));
     const clock = opts.clock ?? systemClock;
-    const writeFailures = new WriteFailureWatch(
-      (kind, data) => store.appendEvent(clock.now(), kind, null, null, data),
+    const writeFailures = new WriteFailureWatch({
+      event: (kind, data) => store.appendEvent(clock.now(), kind, null, null, data),
       clock,
-      opts.log.child({ component: "disk" }),
-    );
+      log: opts.log.child({ component: "disk" }),
+    });
     try {
       writeFailures.start();
       const statusFiles = writeStatusLineFiles(paths.statusLineDir);
@@ -544,12 +543,14 @@ export class Daemon {
     await this.spool.start();
     await this.feed.start();
     const recovery = new TurnContinuation(
-      this.store,
-      this.sessions,
-      this.pane,
-      this.clock,
-      this.log.child({ component: "recovery" }),
-      () => this.config.swap,
+      {
+        store: this.store,
+        sessions: this.sessions,
+        pane: this.pane,
+        clock: this.clock,
+        log: this.log.child({ component: "recovery" }),
+      },
+      { swapConfig: () => this.config.swap },
     );
     const pending = recovery.collect();
     await this.leaveOldTmuxServer(opts);

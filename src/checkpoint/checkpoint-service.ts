@@ -16,22 +16,43 @@ export interface CheckpointSessions {
   event(kind: string, session: string | null, account: string | null, data?: Record<string, unknown>): void;
 }
 
+/** CheckpointService's collaborators. */
+export interface CheckpointDeps {
+  sessions: CheckpointSessions;
+  /** the sessions' panes, whose text a checkpoint keeps */
+  pane: Pick<Pane, "capture">;
+  clock: Clock;
+  log: Logger;
+}
+
+/** CheckpointService's parameters (config/params.ts checkpointParams; configure() changes the last two). */
+export interface CheckpointOptions {
+  /** checkpoint.dir */
+  dir: string;
+  /** how many checkpoints are kept per session */
+  keep: number;
+  /** how many lines of a pane's scrollback a checkpoint keeps */
+  scrollbackLines: number;
+}
+
 /** Periodic (croner) and on-demand checkpoints of every live session; the swap takes one first. */
 export class CheckpointService {
   readonly files: CheckpointFiles;
   private job: Cron | null = null;
 
-  constructor(
-    dir: string,
-    keep: number,
-    private scrollbackLines: number,
-    private readonly sessions: CheckpointSessions,
-    /** the sessions' panes, whose text a checkpoint keeps */
-    private readonly pane: Pick<Pane, "capture">,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {
-    this.files = new CheckpointFiles(dir, keep);
+  private scrollbackLines: number;
+  private readonly sessions: CheckpointSessions;
+  private readonly pane: Pick<Pane, "capture">;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(deps: CheckpointDeps, opts: CheckpointOptions) {
+    this.sessions = deps.sessions;
+    this.pane = deps.pane;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.scrollbackLines = opts.scrollbackLines;
+    this.files = new CheckpointFiles(opts.dir, opts.keep);
   }
 
   configure(keep: number, scrollbackLines: number): void {

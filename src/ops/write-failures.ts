@@ -11,16 +11,28 @@ export interface WriteFailureView {
   last: { at: number; path: string; code: string; error: string } | null;
 }
 
+/** WriteFailureWatch's collaborators (it has no parameters). */
+export interface WriteFailureDeps {
+  /** appends an event (kind, data) to the store's log */
+  event: (kind: string, data: Record<string, unknown>) => void;
+  clock: Clock;
+  log: Logger;
+}
+
 /** Listens to writeFileAtomic in this process from start() to stop(). */
 export class WriteFailureWatch {
   private off: (() => void) | null = null;
   private view: WriteFailureView = { count: 0, last: null };
 
-  constructor(
-    private readonly event: (kind: string, data: Record<string, unknown>) => void,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
+  private readonly event: (kind: string, data: Record<string, unknown>) => void;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(deps: WriteFailureDeps) {
+    this.event = deps.event;
+    this.clock = deps.clock;
+    this.log = deps.log;
+  }
 
   start(): void {
     this.off ??= onWriteFailure((e) => this.record(e));

@@ -38,6 +38,17 @@ function readSmallRegular(path: string, max: number): { text: string; mtimeMs: n
   }
 }
 
+/** StatusFeed's collaborators (it has no parameters). */
+export interface StatusFeedDeps {
+  /** where the status-line script writes each session's input (claude/status-line-files.ts) */
+  files: StatusLineFiles;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** told after each new reading, with its account and session */
+  onFigures: (account: string, session: string) => void;
+}
+
 /**
  * Turns the CLIs' status-line inputs into per-account usage figures (source "statusline", time = when the
  * CLI wrote them): the primary usage source, one reading per API response and no request of ours. A
@@ -50,13 +61,19 @@ export class StatusFeed {
   private trailing = new Map<string, Timer>();
   readings = 0;
 
-  constructor(
-    private readonly files: StatusLineFiles,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly onFigures: (account: string, session: string) => void,
-  ) {}
+  private readonly files: StatusLineFiles;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly onFigures: (account: string, session: string) => void;
+
+  constructor(deps: StatusFeedDeps) {
+    this.files = deps.files;
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.onFigures = deps.onFigures;
+  }
 
   async start(): Promise<void> {
     mkdirSync(this.files.feedDir, { recursive: true, mode: 0o700 });

@@ -17,6 +17,22 @@ export interface PendingContinuation {
   respawn: boolean;
 }
 
+/** TurnContinuation's collaborators. */
+export interface ContinuationDeps {
+  store: Store;
+  sessions: SessionService;
+  /** whether a session's pane is there and live */
+  pane: Pick<Pane, "status">;
+  clock: Clock;
+  log: Logger;
+}
+
+/** TurnContinuation's parameters. */
+export interface ContinuationOptions {
+  /** the config's swap section, read when it is used (a reload changes it) */
+  swapConfig: () => Config["swap"];
+}
+
 const stepIndex = (s: string) => (SWAP_STEPS as readonly string[]).indexOf(s);
 
 /**
@@ -26,15 +42,21 @@ const stepIndex = (s: string) => (SWAP_STEPS as readonly string[]).indexOf(s);
  * once the session is up — unless the spool shows it was submitted before the crash.
  */
 export class TurnContinuation {
-  constructor(
-    private readonly store: Store,
-    private readonly sessions: SessionService,
-    /** whether a session's pane is there and live */
-    private readonly pane: Pick<Pane, "status">,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly swapConfig: () => Config["swap"],
-  ) {}
+  private readonly store: Store;
+  private readonly sessions: SessionService;
+  private readonly pane: Pick<Pane, "status">;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly swapConfig: () => Config["swap"];
+
+  constructor(deps: ContinuationDeps, opts: ContinuationOptions) {
+    this.store = deps.store;
+    this.sessions = deps.sessions;
+    this.pane = deps.pane;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.swapConfig = opts.swapConfig;
+  }
 
   /** Closes every unfinished swap row and says what each session still needs. Call before reconcile. */
   collect(): PendingContinuation[] {

@@ -98,16 +98,37 @@ export interface RetentionReport {
 /** How long an applied spool file is remembered: far longer than a file can wait in the spool for a restart. */
 export const SPOOL_APPLIED_KEEP_MS = 24 * 3_600_000;
 
+/** RetentionService's collaborators. */
+export interface RetentionDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+}
+
+/** RetentionService's parameters (configure() changes `params` on reload). */
+export interface RetentionOptions {
+  /** the directories whose old files it prunes */
+  dirs: RetentionDirs;
+  /** the config's retention section */
+  params: RetentionParams;
+}
+
 export class RetentionService {
   private job: Cron | null = null;
 
-  constructor(
-    private readonly store: Store,
-    private readonly dirs: RetentionDirs,
-    private params: RetentionParams,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
+  private readonly store: Store;
+  private readonly dirs: RetentionDirs;
+  private params: RetentionParams;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(deps: RetentionDeps, opts: RetentionOptions) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.dirs = opts.dirs;
+    this.params = opts.params;
+  }
 
   configure(params: RetentionParams): void {
     this.params = params;

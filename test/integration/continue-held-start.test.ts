@@ -43,12 +43,8 @@ describe("a CLI that dies at start while a continuation holds the session", { ti
     lines.splice(1, 0, "\0".repeat(64)); // a line the stub's resume refuses; the daemon's check keeps it
     writeFileSync(path, lines.join("\n"));
     const rec = new TurnContinuation(
-      d.store,
-      d.sessions,
-      d.pane,
-      systemClock,
-      silentLogger(),
-      () => d.loadedConfig().swap,
+      { store: d.store, sessions: d.sessions, pane: d.pane, clock: systemClock, log: silentLogger() },
+      { swapConfig: () => d.loadedConfig().swap },
     );
     await rec.finish({ session: "dev", resend: "second: after the swap", startedAt: Date.now(), respawn: true });
     assert.equal(d.sessions.lockedBy("dev"), undefined, "let go");

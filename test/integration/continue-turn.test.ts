@@ -62,12 +62,14 @@ function setup(step: string, launchedAfter: boolean, o: { sendFails?: boolean } 
   };
   const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
   const rec = new TurnContinuation(
-    store,
-    sessions as never,
-    { status: async (n: string) => (n === "s32" ? { dead: false, pid: 1 } : null) },
-    clock,
-    log as never,
-    () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never,
+    {
+      store,
+      sessions: sessions as never,
+      pane: { status: async (n: string) => (n === "s32" ? { dead: false, pid: 1 } : null) },
+      clock,
+      log: log as never,
+    },
+    { swapConfig: () => ({ continue_note: NOTE, confirm_timeout: 1000 }) as never },
   );
   return { store, clock, rec, sent, locks, parked };
 }

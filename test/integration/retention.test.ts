@@ -119,7 +119,7 @@ describe("RetentionService on real files", () => {
     mkdirSync(join(dirs.outbox, "a-dir"));
     utimesSync(join(dirs.outbox, "a-dir"), lt, lt);
 
-    const svc = new RetentionService(store, dirs, params, clock, silentLogger());
+    const svc = new RetentionService({ store, clock, log: silentLogger() }, { dirs, params });
     const r = svc.runOnce();
 
     assert.equal(

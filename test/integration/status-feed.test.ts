@@ -74,7 +74,13 @@ describe("status-line script and feed", () => {
   it("stores figures with the time the CLI wrote them, never replacing a newer reading, keeping the poller's fields", () => {
     const clock = new ManualClock(1_796_040_000_000);
     const seen: string[] = [];
-    const feed = new StatusFeed(files, store, clock, silentLogger(), (account) => seen.push(account));
+    const feed = new StatusFeed({
+      files,
+      store,
+      clock,
+      log: silentLogger(),
+      onFigures: (account) => seen.push(account),
+    });
     store.putUsage({
       account: "a",
       figures: { fiveHour: null, sevenDay: null, perModelWeekly: {}, fetchedAt: null, source: "none" },
@@ -107,7 +113,13 @@ describe("status-line script and feed", () => {
   it("a file changing often is read at most once a second: a change inside the gap is read on its trailing edge (manual clock)", () => {
     const clock = new ManualClock(1_796_040_000_000);
     const seen: string[] = [];
-    const feed = new StatusFeed(files, store, clock, silentLogger(), (account) => seen.push(account));
+    const feed = new StatusFeed({
+      files,
+      store,
+      clock,
+      log: silentLogger(),
+      onFigures: (account) => seen.push(account),
+    });
     const f = join(files.feedDir, "dev.a.json");
     const five = () => (store.getUsage("a")!.figures as { fiveHour: { utilization: number } }).fiveHour.utilization;
     runScript(input(10));
@@ -130,7 +142,7 @@ describe("status-line script and feed", () => {
 
   it("reads only small regular files: a symlink or a FIFO in the feed is skipped", () => {
     const clock = new ManualClock(1_796_040_000_000);
-    const feed = new StatusFeed(files, store, clock, silentLogger(), () => {});
+    const feed = new StatusFeed({ files, store, clock, log: silentLogger(), onFigures: () => {} });
     spawnSync("ln", ["-s", "/dev/zero", join(files.feedDir, "evil.a.json")]);
     spawnSync("mkfifo", [join(files.feedDir, "fifo.a.json")]);
     assert.equal(feed.readNow("evil.a.json"), null);
