@@ -239,11 +239,13 @@ export class Daemon {
       },
     );
     this.spool = new Spool(
-      this.paths.spoolDir,
-      (ev) => this.sessions.handleHookEvent(ev),
-      this.log.child({ component: "spool" }),
-      this.clock,
-      (info) => this.store.appendEvent(this.clock.now(), "spool.apply_deferred", null, null, info),
+      {
+        handle: (ev) => this.sessions.handleHookEvent(ev),
+        log: this.log.child({ component: "spool" }),
+        clock: this.clock,
+        onResumed: (info) => this.store.appendEvent(this.clock.now(), "spool.apply_deferred", null, null, info),
+      },
+      { dir: this.paths.spoolDir },
     );
     const cp = checkpointParams(c);
     this.checkpoints = new CheckpointService(

@@ -127,17 +127,33 @@ export function dialogReason(d: PaneDialog): string {
   return `dialog open: ${d}`;
 }
 
-export class CliInput {
+/** CliInput's (and PromptSender's) collaborators; it has no parameters. */
+export interface CliInputDeps {
+  /** the sessions' panes, read and typed into */
+  pane: InputPane;
+  /** waits for a session's hook signal (the UserPromptSubmit that confirms a send) */
+  waitSignal: WaitSignal;
+  /** default: the system clock */
+  clock?: Clock;
   /**
-   * `onDialog` is told about every send refused at a dialog (session-service records `waiting: <kind>` and
-   * an event).
+   * Told about every send refused at a dialog (session-service records `waiting: <kind>` and an event).
+   * Default: nobody.
    */
-  constructor(
-    private readonly pane: InputPane,
-    private readonly waitSignal: WaitSignal,
-    private readonly clock: Clock = systemClock,
-    private readonly onDialog: DialogListener | null = null,
-  ) {}
+  onDialog?: DialogListener | null;
+}
+
+export class CliInput {
+  private readonly pane: InputPane;
+  private readonly waitSignal: WaitSignal;
+  private readonly clock: Clock;
+  private readonly onDialog: DialogListener | null;
+
+  constructor(deps: CliInputDeps) {
+    this.pane = deps.pane;
+    this.waitSignal = deps.waitSignal;
+    this.clock = deps.clock ?? systemClock;
+    this.onDialog = deps.onDialog ?? null;
+  }
 
   private now(): number {
     return this.clock.now();

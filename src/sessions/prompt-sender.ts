@@ -1,5 +1,4 @@
-import { systemClock, type Clock } from "../util/clock.js";
-import { CliInput, type DialogListener, type InputPane, type SendResult, type WaitSignal } from "./cli-input.js";
+import { CliInput, type CliInputDeps, type SendResult } from "./cli-input.js";
 
 export { inputBoxText, inputShows } from "./cli-input.js";
 export type { SendResult } from "./cli-input.js";
@@ -13,13 +12,8 @@ export type { SendResult } from "./cli-input.js";
  */
 export class PromptSender {
   readonly input: CliInput;
-  constructor(
-    pane: InputPane,
-    waitSignal: WaitSignal,
-    clock: Clock = systemClock,
-    onDialog: DialogListener | null = null,
-  ) {
-    this.input = new CliInput(pane, waitSignal, clock, onDialog);
+  constructor(deps: CliInputDeps) {
+    this.input = new CliInput(deps);
   }
 
   send(name: string, text: string, opts: { confirmTimeoutMs?: number } = {}): Promise<SendResult> {

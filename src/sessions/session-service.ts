@@ -107,12 +107,12 @@ export class SessionService {
     this.restoreSource = opts.restoreSource ?? null;
     this.afterRecreate = opts.afterRecreate ?? null;
     this.problem = opts.cliProblem ?? null;
-    this.prompts = new PromptSender(
-      deps.pane,
-      (name, pred, t) => this.waitForSignal(name, pred, t),
-      this.clock,
-      (name, dialog, reason) => this.noteWaiting(name, dialog, reason),
-    );
+    this.prompts = new PromptSender({
+      pane: deps.pane,
+      waitSignal: (name, pred, t) => this.waitForSignal(name, pred, t),
+      clock: this.clock,
+      onDialog: (name, dialog, reason) => this.noteWaiting(name, dialog, reason),
+    });
   }
 
   /** A reloaded config: the next launches use these (options as in the constructor). */

@@ -40,6 +40,25 @@ export function isStorageUnavailable(e: unknown): boolean {
   );
 }
 
+/** The spool's collaborators. */
+export interface SpoolDeps {
+  /** applies one hook event (the session service's handleHookEvent) */
+  handle: EventHandler;
+  log: Logger;
+  /** default: the system clock */
+  clock?: Clock;
+  /** told once the store takes events again after a deferral (for an event in the log) */
+  onResumed?: (info: { deferredMs: number; error: string }) => void;
+  /** the directory watch (default: util/dir-watch.ts watchDirEntries; tests pass one that fails) */
+  watchDir?: WatchDir;
+}
+
+/** The spool's parameters. */
+export interface SpoolOptions {
+  /** the spool directory the hooks write events into */
+  dir: string;
+}
+
 /**
  * Watches the spool dir and hands events to `handle` in the order the hooks ran, deleting each once
  * applied. The watch (fs.watch on the directory, util/dir-watch.ts) is only the doorbell: every wake-up
@@ -67,15 +86,21 @@ export class Spool {
   private retry: Timer | null = null;
   private readonly stopping = new AbortController();
 
-  constructor(
-    readonly dir: string,
-    private readonly handle: EventHandler,
-    private readonly log: Logger,
-    private readonly clock: Clock = systemClock,
-    /** told once the store takes events again after a deferral (for an event in the log) */
-    private readonly onResumed?: (info: { deferredMs: number; error: string }) => void,
-    private readonly watchDir: WatchDir = watchDirEntries,
-  ) {}
+  readonly dir: string;
+  private readonly handle: EventHandler;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly onResumed?: (info: { deferredMs: number; error: string }) => void;
+  private readonly watchDir: WatchDir;
+
+  constructor(deps: SpoolDeps, opts: SpoolOptions) {
+    this.dir = opts.dir;
+    this.handle = deps.handle;
+    this.log = deps.log;
+    this.clock = deps.clock ?? systemClock;
+    this.onResumed = deps.onResumed;
+    this.watchDir = deps.watchDir ?? watchDirEntries;
+  }
 
   async start(): Promise<void> {
     ensureRealDir(this.dir);

@@ -79,13 +79,15 @@ describe("hook events while the state database's disk is full (tmpfs)", { timeou
     const applied: string[] = [];
     const seen: string[] = [];
     spool = new Spool(
-      dir,
-      (ev) => {
-        seen.push(ev.event);
-        sessions.handleHookEvent(ev);
-        applied.push(ev.event);
+      {
+        handle: (ev) => {
+          seen.push(ev.event);
+          sessions.handleHookEvent(ev);
+          applied.push(ev.event);
+        },
+        log: silentLogger(),
       },
-      silentLogger(),
+      { dir },
     );
     await spool.start();
     await waitFor(() => seen.length >= 1, 10_000, "the spool tried the Stop");
@@ -141,7 +143,7 @@ describe("an event whose store writes fail half-way (injected SQLITE_FULL)", () 
     spoolEvent(dir, NS0, "UserPromptSubmit", { session_id: "c1", prompt: "again", prompt_id: "p3" });
     const submitted: string[] = [];
     sessions.onSignal((s) => void (s.signal.kind === "prompt_submitted" && submitted.push(s.session)));
-    spool = new Spool(dir, (ev) => sessions.handleHookEvent(ev), silentLogger());
+    spool = new Spool({ handle: (ev) => sessions.handleHookEvent(ev), log: silentLogger() }, { dir });
     await spool.start();
     assert.equal(store.getSession("s1")!.state, "idle", "the failed attempt changed nothing");
     assert.equal(store.tailEvents(20, { kindPrefix: "hook." }).length, 0);

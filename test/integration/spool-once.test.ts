@@ -46,7 +46,7 @@ describe("a hook event is applied once, across a crash between applying and remo
     const name = `${BigInt(now) * 1_000_000n}.4242.s1.a.Stop.json`;
     writeFileSync(join(keep, name), JSON.stringify({ session_id: "c1", last_assistant_message: "hi" }));
     copyFileSync(join(keep, name), join(dir, name));
-    const spool = new Spool(dir, (ev) => sessions.handleHookEvent(ev), silentLogger());
+    const spool = new Spool({ handle: (ev) => sessions.handleHookEvent(ev), log: silentLogger() }, { dir });
     await spool.drain();
     assert.deepEqual(
       readdirSync(dir).filter((f) => f !== "bad"),

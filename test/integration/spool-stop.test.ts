@@ -46,7 +46,7 @@ for (let round = 0; round < 40; round++) {
     renameSync(join(dir, "." + name + ".tmp"), join(dir, name));
   }
   let applied = 0;
-  const spool = new Spool(dir, () => void applied++, silentLogger());
+  const spool = new Spool({ handle: () => void applied++, log: silentLogger() }, { dir });
   await spool.start();
   for (let t = 0; t < round % 8; t++) await new Promise((r) => setImmediate(r));
   await spool.stop();
@@ -77,7 +77,7 @@ describe("Spool.stop", () => {
     const dir = join(root, "remade");
     mkdirSync(dir);
     const applied: string[] = [];
-    const spool = new Spool(dir, (ev) => void applied.push(ev.file), silentLogger());
+    const spool = new Spool({ handle: (ev) => void applied.push(ev.file), log: silentLogger() }, { dir });
     await spool.start();
     try {
       const ns = BigInt(Date.now()) * 1_000_000n;
@@ -114,7 +114,10 @@ describe("Spool.stop", () => {
         return { close: () => void closed++ };
       };
       const applied: string[] = [];
-      const spool = new Spool(dir, (ev) => void applied.push(ev.file), silentLogger(), clock, undefined, watchDir);
+      const spool = new Spool(
+        { handle: (ev) => void applied.push(ev.file), log: silentLogger(), clock, watchDir },
+        { dir },
+      );
       await spool.start();
       if (how === "fails later") onError!(new Error("watch failed"));
       const ns = BigInt(clock.now()) * 1_000_000n;

@@ -66,7 +66,7 @@ describe("Spool with a real directory", () => {
     spoolEvent(dir, NS0, 5, "SessionStart", { n: 1 });
     spoolEvent(dir, NS0 + 1_000_000n, 1000, "Notification", { n: 3 });
     const seen: HookEvent[] = [];
-    spool = new Spool(dir, (ev) => void seen.push(ev), silentLogger());
+    spool = new Spool({ handle: (ev) => void seen.push(ev), log: silentLogger() }, { dir });
     await spool.start();
     assert.deepEqual(
       seen.map((e) => e.payload.n),
@@ -88,12 +88,14 @@ describe("Spool with a real directory", () => {
     const dir = freshDir("live");
     const seen: number[] = [];
     spool = new Spool(
-      dir,
-      async (ev) => {
-        await new Promise((r) => setImmediate(r)); // an async handler must still be awaited in order
-        seen.push(ev.payload.n as number);
+      {
+        handle: async (ev) => {
+          await new Promise((r) => setImmediate(r)); // an async handler must still be awaited in order
+          seen.push(ev.payload.n as number);
+        },
+        log: silentLogger(),
       },
-      silentLogger(),
+      { dir },
     );
     await spool.start();
     assert.deepEqual(seen, []);
@@ -116,7 +118,7 @@ describe("Spool with a real directory", () => {
     spoolEvent(dir, NS0 + 3n, 1, "Stop", { n: 2 });
     mkdirSync(join(dir, "a-subdir")); // not a regular file: moved aside too
     const seen: number[] = [];
-    spool = new Spool(dir, (ev) => void seen.push(ev.payload.n as number), silentLogger());
+    spool = new Spool({ handle: (ev) => void seen.push(ev.payload.n as number), log: silentLogger() }, { dir });
     await spool.start();
     assert.deepEqual(seen, [1, 2]);
     assert.deepEqual(
@@ -140,13 +142,15 @@ describe("Spool with a real directory", () => {
     for (let i = 1; i <= 4; i++) spoolEvent(dir, NS0 + BigInt(i), 1, "Stop", { n: i });
     const seen: number[] = [];
     spool = new Spool(
-      dir,
-      async (ev) => {
-        seen.push(ev.payload.n as number);
-        if (ev.payload.n === 2) throw new Error("boom");
-        if (ev.payload.n === 3) await Promise.reject(new Error("async boom"));
+      {
+        handle: async (ev) => {
+          seen.push(ev.payload.n as number);
+          if (ev.payload.n === 2) throw new Error("boom");
+          if (ev.payload.n === 3) await Promise.reject(new Error("async boom"));
+        },
+        log: silentLogger(),
       },
-      silentLogger(),
+      { dir },
     );
     await spool.start();
     assert.deepEqual(seen, [1, 2, 3, 4]);
@@ -162,7 +166,7 @@ describe("Spool with a real directory", () => {
     const tmp = join(dir, `.${NS0}.1.s1.acct-a.Stop.json.tmp`);
     writeFileSync(tmp, '{"n":');
     const seen: HookEvent[] = [];
-    spool = new Spool(dir, (ev) => void seen.push(ev), silentLogger());
+    spool = new Spool({ handle: (ev) => void seen.push(ev), log: silentLogger() }, { dir });
     await spool.start();
     await spool.drain();
     assert.deepEqual(seen, []);
@@ -175,7 +179,7 @@ describe("Spool with a real directory", () => {
     const dir = join(state, "spool");
     const { script } = writeHookFiles(stateLayout(state).hookFiles);
     const seen: HookEvent[] = [];
-    spool = new Spool(dir, (ev) => void seen.push(ev), silentLogger());
+    spool = new Spool({ handle: (ev) => void seen.push(ev), log: silentLogger() }, { dir });
     await spool.start();
     const r = spawnSync("sh", [script, "UserPromptSubmit"], {
       input: JSON.stringify({ prompt: "hello" }),

@@ -46,16 +46,16 @@ export class FakeSessionLayer implements SessionLayer {
   constructor(readonly clock: Clock = systemClock) {
     this.prompts = {
       // The real input module over the fake pane below: /clear is typed, checked and confirmed as in production.
-      input: new CliInput(
-        {
+      input: new CliInput({
+        pane: {
           capture: (n) => this.pane.capture(n),
           sendKeys: (n, ...k) => this.pane.sendKeys(n, ...k),
           sendLiteral: (n, t) => this.pane.sendLiteral(n, t),
           paste: (n, t) => this.pane.paste(n, t),
         },
-        (n, p, t) => this.waitForSignal(n, p, t),
-        this.clock,
-      ),
+        waitSignal: (n, p, t) => this.waitForSignal(n, p, t),
+        clock: this.clock,
+      }),
       send: async (name: string, text: string): Promise<SendResult> => {
         this.log.push(`send:${name}:${text}`);
         if (this.autoSubmit)

@@ -194,7 +194,11 @@ describe("CliInput", () => {
     const p = new FakePane();
     p.dialog = SAMPLES.permission;
     const told: string[] = [];
-    const input = new CliInput(p.pane, noSignal, undefined, (n, d, r) => told.push(`${n}:${d}:${r}`));
+    const input = new CliInput({
+      pane: p.pane,
+      waitSignal: noSignal,
+      onDialog: (n, d, r) => told.push(`${n}:${d}:${r}`),
+    });
     const r = await input.sendPrompt("s", "hello");
     assert.deepEqual(r, { ok: false, reason: "dialog open: permission", dialog: "permission" });
     assert.deepEqual(p.keys, []);
@@ -206,7 +210,7 @@ describe("CliInput", () => {
   it("the rate-limit dialog is closed with Escape, then the text is pasted and Enter pressed", async () => {
     const p = new FakePane();
     p.dialog = SAMPLES.rate_limit_options;
-    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "go on\r\nplease");
+    const r = await new CliInput({ pane: p.pane, waitSignal: noSignal }).sendPrompt("s", "go on\r\nplease");
     assert.deepEqual(r, { ok: true, confirmedAt: null });
     assert.deepEqual(p.keys, ["Escape", "paste:go on\nplease", "Enter"]);
     assert.deepEqual(p.submitted, ["go on\nplease"]);
@@ -221,9 +225,9 @@ describe("CliInput", () => {
     let hook: (() => void) | null = null;
     const late = () => new Promise<null>((res) => (hook = () => res(null)));
     const clock = new ManualClock(Date.UTC(2026, 11, 1));
-    const input = new CliInput(
-      p.pane,
-      async (_n, _pred, ms) => {
+    const input = new CliInput({
+      pane: p.pane,
+      waitSignal: async (_n, _pred, ms) => {
         // The UserPromptSubmit arrives after more than one Enter retry interval (a loaded box).
         const t = clock.after(Math.min(ms, 3_500), () => hook?.());
         await late();
@@ -231,7 +235,7 @@ describe("CliInput", () => {
         return { session: "s", ts: 1, signal: { kind: "prompt_submitted", prompt: "once", account: null } } as never;
       },
       clock,
-    );
+    });
     let r: SendResult | undefined;
     void input.sendPrompt("s", "once", { confirmTimeoutMs: 10_000 }).then((x) => (r = x));
     await clock.advanceUntil(() => r, 20_000, "the send");
@@ -251,7 +255,7 @@ describe("CliInput", () => {
       }
       return orig(n, ...k);
     };
-    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "!touch /tmp/x\nsecond line");
+    const r = await new CliInput({ pane: p.pane, waitSignal: noSignal }).sendPrompt("s", "!touch /tmp/x\nsecond line");
     assert.equal(r.ok, true);
     assert.deepEqual(p.keys, ["lit:X", "paste:!touch /tmp/x", "Home", "DC", "End", "paste:\nsecond line", "Enter"]);
     assert.deepEqual(p.submitted, ["!touch /tmp/x\nsecond line"]);
@@ -263,14 +267,14 @@ describe("CliInput", () => {
     };
     const clock = new ManualClock(Date.UTC(2026, 11, 1));
     let r: SendResult | undefined;
-    void new CliInput(p.pane, noSignal, clock).sendPrompt("s", "lost").then((x) => (r = x));
+    void new CliInput({ pane: p.pane, waitSignal: noSignal, clock }).sendPrompt("s", "lost").then((x) => (r = x));
     await clock.advanceUntil(() => r, 60_000, "the send"); // three tries, each waiting SHOW_TIMEOUT_MS of the clock
     assert.deepEqual(r, { ok: false, reason: "the text did not show in the input box" });
     assert.ok(!p.keys.includes("Enter"));
   });
   it("a control character is refused before any key", async () => {
     const p = new FakePane();
-    const r = await new CliInput(p.pane, noSignal).sendPrompt("s", "a\rb\u001bc");
+    const r = await new CliInput({ pane: p.pane, waitSignal: noSignal }).sendPrompt("s", "a\rb\u001bc");
     assert.equal(r.ok, false);
     assert.deepEqual(p.keys, []);
   });
