@@ -157,7 +157,11 @@ export class Daemon {
     this.logins = opened.logins;
     this.tmux = new Tmux(opts.exec ?? realExec(), c.tmux.socket);
     this.pane = tmuxPane(this.tmux);
-    this.accounts = new AccountService(this.store, this.clock, this.log.child({ component: "accounts" }));
+    this.accounts = new AccountService({
+      store: this.store,
+      clock: this.clock,
+      log: this.log.child({ component: "accounts" }),
+    });
     const boxLog = this.log.child({ component: "box" });
     this.boxSync =
       c.store.backend === "postgres"
@@ -363,33 +367,40 @@ export class Daemon {
       forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
     });
     this.eventFeeds.push(this.store.onEvent((e) => this.notify.onEvent(e)));
-    this.api = new ControlApi(this.store, this.sessions, this.pane, this.accounts, this.clock, {
-      notify: this.notify,
-      tasks: this.inbox.plugin(),
-      schedules: () => this.schedules.list(),
-      writeFailures: () => this.writeFailures.status(),
-      ...(this.boxSync ? { boxes: () => this.boxSync!.boxesStatus(this.clock.now()) } : {}),
-      eventsAllBoxes: async (q) => this.sharedEvents?.read(q) ?? localEventsOfBox(this.store, c.box.name, q),
-      usage: (name) => this.quota.view(name),
-      login: (name) => {
-        const a = this.config.accounts.find((x) => x.name === name);
-        return a ? this.logins.view(name, a.home, this.clock.now()) : null;
-      },
-      account: (name, action) => this.setAccountEnabled(name, action === "enable"),
-      swap: async (i) => {
-        const r = await this.swaps.swap({
-          session: i.session,
-          to: i.to,
-          reason: i.reason ?? "manual",
-          urgent: i.urgent ?? false,
-          hard: false,
-        });
-        if (!r.ok && r.outcome === "refused") throw new CfError("conflict", r.reason);
-        return r;
-      },
-      checkpoint: async (name) => {
-        const r = await this.checkpoints.take(name, "on demand");
-        return { ok: true, path: r.path, takenAt: r.checkpoint.takenAt };
+    this.api = new ControlApi({
+      store: this.store,
+      sessions: this.sessions,
+      pane: this.pane,
+      accounts: this.accounts,
+      clock: this.clock,
+      plugins: {
+        notify: this.notify,
+        tasks: this.inbox.plugin(),
+        schedules: () => this.schedules.list(),
+        writeFailures: () => this.writeFailures.status(),
+        ...(this.boxSync ? { boxes: () => this.boxSync!.boxesStatus(this.clock.now()) } : {}),
+        eventsAllBoxes: async (q) => this.sharedEvents?.read(q) ?? localEventsOfBox(this.store, c.box.name, q),
+        usage: (name) => this.quota.view(name),
+        login: (name) => {
+          const a = this.config.accounts.find((x) => x.name === name);
+          return a ? this.logins.view(name, a.home, this.clock.now()) : null;
+        },
+        account: (name, action) => this.setAccountEnabled(name, action === "enable"),
+        swap: async (i) => {
+          const r = await this.swaps.swap({
+            session: i.session,
+            to: i.to,
+            reason: i.reason ?? "manual",
+            urgent: i.urgent ?? false,
+            hard: false,
+          });
+          if (!r.ok && r.outcome === "refused") throw new CfError("conflict", r.reason);
+          return r;
+        },
+        checkpoint: async (name) => {
+          const r = await this.checkpoints.take(name, "on demand");
+          return { ok: true, path: r.path, takenAt: r.checkpoint.takenAt };
+        },
       },
     });
     const listen = parseListen(c.mcp_http.listen);
@@ -428,20 +439,18 @@ export class Daemon {
     });
     this.eventFeeds.push(this.store.onEvent((e) => this.dashboard.onEvent(e)));
     this.http = new HttpServer(
+      {
+        routes: { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle },
+        log: this.log.child({ component: "http" }),
+        clock: this.clock,
+      },
       httpOpts,
-      { ...routes, raw: { ...routes.raw, "/mcp": mcp }, ui: this.dashboard.handle },
-      this.log.child({ component: "http" }),
-      undefined,
-      this.clock,
     );
     // The operator's CLI talks over a 0600 unix socket in the state dir: the file mode locks reads;
     // Mutating routes need the token there too unless enable_trigger is on (an agent in a pane runs as this user).
     this.local = new HttpServer(
-      httpOpts,
-      routes,
-      this.log.child({ component: "local" }),
-      this.paths.controlSocket,
-      this.clock,
+      { routes, log: this.log.child({ component: "local" }), clock: this.clock },
+      { ...httpOpts, socketPath: this.paths.controlSocket },
     );
   }
   private readonly hookSettings: string;

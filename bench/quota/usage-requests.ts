@@ -56,7 +56,7 @@ async function run(scenario: Scenario, seed: number) {
   const rand = rng(seed);
   const clock = new ManualClock(Date.UTC(2026, 10, 30) + Math.floor(rand() * MIN));
   const store = new Store(openDb(join(root, "state")));
-  const accounts = new AccountService(store, clock, silentLogger());
+  const accounts = new AccountService({ store, clock, log: silentLogger() });
   const names = Array.from({ length: 20 }, (_, i) => `acct${String(i).padStart(2, "0")}`);
   accounts.configure(
     names.map((name, i) => {

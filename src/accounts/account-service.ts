@@ -36,6 +36,13 @@ export interface AccountView {
   credentials: { present: boolean; expiresAt: number | null; subscriptionType: string | null; problem: string | null };
 }
 
+/** AccountService's collaborators (it has no parameters; configure() gives it the accounts). */
+export interface AccountDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+}
+
 /**
  * Account state machine, persisted: active, cooldown (until), exhausted (until reset), revoked (needs
  * login; fresh credentials bring it back), disabled (by the operator or the config).
@@ -45,11 +52,15 @@ export class AccountService {
   /** Consecutive failed reads of a present credentials file, per account. */
   private readonly badReads = new Map<string, number>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(deps: AccountDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.log = deps.log;
+  }
 
   configure(accounts: AccountConfig[]): void {
     this.configs = new Map(accounts.map((a) => [a.name, a]));

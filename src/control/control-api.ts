@@ -113,22 +113,39 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   return r.data;
 }
 
+/** The facade's collaborators (it has no parameters). */
+export interface ControlApiDeps {
+  store: Store;
+  sessions: SessionService;
+  /** the sessions' panes: `session get` shows the last lines */
+  pane: Pick<Pane, "capture">;
+  accounts: AccountService;
+  clock: Clock;
+  /** the optional parts: tasks, notify, schedules, boxes, usage, ... (default: none) */
+  plugins?: ControlPlugins;
+}
+
 /**
  * The one facade the control plane sees (HTTP routes, /trigger/*, MCP tools): so they can never
  * disagree, and none of them touches the store or tmux directly.
  */
 export class ControlApi {
   readonly startedAt: number;
-  constructor(
-    private readonly store: Store,
-    private readonly sessions: SessionService,
-    /** the sessions' panes: `session get` shows the last lines */
-    private readonly pane: Pick<Pane, "capture">,
-    private readonly accounts: AccountService,
-    private readonly clock: Clock,
-    readonly plugins: ControlPlugins = {},
-  ) {
-    this.startedAt = clock.now();
+  private readonly store: Store;
+  private readonly sessions: SessionService;
+  private readonly pane: Pick<Pane, "capture">;
+  private readonly accounts: AccountService;
+  private readonly clock: Clock;
+  readonly plugins: ControlPlugins;
+
+  constructor(deps: ControlApiDeps) {
+    this.store = deps.store;
+    this.sessions = deps.sessions;
+    this.pane = deps.pane;
+    this.accounts = deps.accounts;
+    this.clock = deps.clock;
+    this.plugins = deps.plugins ?? {};
+    this.startedAt = deps.clock.now();
   }
 
   /** The daemon's time (its clock), for views built outside this facade. */

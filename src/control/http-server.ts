@@ -25,6 +25,12 @@ export interface HttpOptions {
   authFailureWindowMs?: number;
 }
 
+/** HttpServer's parameters: the HttpOptions (update() changes them on reload), and where it listens. */
+export interface HttpServerOptions extends HttpOptions {
+  /** listen on this unix socket, whose file mode (0600) is the lock (no token for reads), not on host:port */
+  socketPath?: string;
+}
+
 /** Given to raw handlers (MCP): spend `n` more calls of the caller's rate limit; false = refused. */
 export interface RawCtx {
   charge(n: number): boolean;
@@ -51,6 +57,14 @@ export interface Routes {
   ui?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 }
 
+/** HttpServer's collaborators. */
+export interface HttpServerDeps {
+  routes: Routes;
+  log: Logger;
+  /** default: the system clock */
+  clock?: Clock;
+}
+
 /**
  * The control plane's HTTP server. On TCP: the Host/Origin check on every route (DNS rebinding), then
  * the bearer token on everything but /health (constant-time compare; failed attempts throttled per
@@ -65,14 +79,19 @@ export class HttpServer {
   private limiter: RateLimiter;
   private throttle: AuthThrottle;
 
-  /** With `socketPath` the server listens on a unix socket whose file mode (0600) is the lock: no token. */
-  constructor(
-    private opts: HttpOptions,
-    private routes: Routes,
-    private readonly log: Logger,
-    private readonly socketPath?: string,
-    private readonly clock: Clock = systemClock,
-  ) {
+  private opts: HttpOptions;
+  private routes: Routes;
+  private readonly log: Logger;
+  private readonly socketPath?: string;
+  private readonly clock: Clock;
+
+  constructor(deps: HttpServerDeps, opts: HttpServerOptions) {
+    const { socketPath, ...http } = opts;
+    this.opts = http;
+    this.routes = deps.routes;
+    this.log = deps.log;
+    this.socketPath = socketPath;
+    this.clock = deps.clock ?? systemClock;
     this.matches = tokenMatcher(opts.token);
     this.limiter = new RateLimiter(opts.ratePerMinute);
     this.throttle = new AuthThrottle({

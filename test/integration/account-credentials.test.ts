@@ -38,7 +38,7 @@ describe("account credentials and revocation", () => {
   const good = fakeCredentials("sk-ant-oat01-first");
   const write = (text: string) => writeFileSync(credentialsPath(home), text, { mode: 0o600 });
   const service = () => {
-    const s = new AccountService(store, clock, silentLogger());
+    const s = new AccountService({ store, clock, log: silentLogger() });
     s.configure(cfg());
     return s;
   };

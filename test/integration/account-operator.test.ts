@@ -31,7 +31,7 @@ describe("AccountService: operator enable/disable and home preparation", () => {
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-account-operator-"));
     store = new Store(openDb(join(root, "state")));
-    accounts = new AccountService(store, clock, silentLogger());
+    accounts = new AccountService({ store, clock, log: silentLogger() });
   });
   after(() => {
     store.close();

@@ -64,7 +64,7 @@ describe(
     ) {
       const store = new Store(openDb(join(root, name)));
       const { log, lines } = capturingLogger();
-      const accounts = new AccountService(store, clock, log);
+      const accounts = new AccountService({ store, clock, log });
       accounts.configure(ACCOUNTS); // no credentials at these homes: revoked ("needs login"), set active below
       for (const a of ACCOUNTS) accounts.setState(a.name, "active", null, "test");
       const sync = new BoxSync({

@@ -88,10 +88,17 @@ function routes(calls: string[]): Routes {
 async function start(over: Partial<HttpOptions> = {}, socketPath?: string, log: Logger = silentLogger()) {
   const calls: string[] = [];
   const server = new HttpServer(
-    { host: "127.0.0.1", port: 0, token: TOKEN, maxBody: 4096, ratePerMinute: 0, enableTrigger: true, ...over },
-    routes(calls),
-    log,
-    socketPath,
+    { routes: routes(calls), log },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      token: TOKEN,
+      maxBody: 4096,
+      ratePerMinute: 0,
+      enableTrigger: true,
+      ...over,
+      socketPath,
+    },
   );
   const addr = await server.listen();
   return { server, addr, calls };

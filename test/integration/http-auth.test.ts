@@ -79,6 +79,7 @@ function routes(calls: { trigger: unknown[] }): Routes {
 async function startServer(over: Partial<HttpOptions> = {}) {
   const calls = { trigger: [] as unknown[] };
   const server = new HttpServer(
+    { routes: routes(calls), log: silentLogger() },
     // authFailures 0: these tests send many bad tokens on purpose (throttling: control-limits.test.ts)
     {
       host: "127.0.0.1",
@@ -90,8 +91,6 @@ async function startServer(over: Partial<HttpOptions> = {}) {
       authFailures: 0,
       ...over,
     },
-    routes(calls),
-    silentLogger(),
   );
   const addr = await server.listen();
   return { server, addr, calls };

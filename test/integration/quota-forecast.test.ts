@@ -55,7 +55,7 @@ describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's
   before(() => {
     root = mkdtempSync(join(tmpdir(), "cf-quota-forecast-"));
     store = new Store(openDb(join(root, "state")));
-    const accounts = new AccountService(store, clock, silentLogger());
+    const accounts = new AccountService({ store, clock, log: silentLogger() });
     const cfg = (name: string, extra: Partial<AccountConfig> = {}): AccountConfig => ({
       name,
       home: join(root, name),
@@ -73,7 +73,14 @@ describe("QuotaChooser: forecasts, thresholds and expired tokens in the policy's
       { store, accounts, figures: poller, sessionRows: () => [], clock },
       { params: P, limits: new Map() },
     );
-    api = new ControlApi(store, sessions, null as never, accounts, clock, { usage: (name) => quota.view(name) });
+    api = new ControlApi({
+      store,
+      sessions,
+      pane: null as never,
+      accounts,
+      clock,
+      plugins: { usage: (name) => quota.view(name) },
+    });
     // a: the status line reports 0.40 → 0.55 over 30 minutes (0.3/h), one reading a minute.
     for (let m = 30; m >= 0; m--) {
       const at = T0 - m * M;

@@ -21,23 +21,24 @@ const ROW = { id: 7, box: "box-2", localId: 3, ts: 0, kind: "swap.done", session
 function fixture(o: { down?: boolean; plugin?: boolean } = {}) {
   const queries: AllBoxesEventsQuery[] = [];
   const local: string[] = [];
-  const api = new ControlApi(
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-    new ManualClock(0),
-    o.plugin === false
-      ? {}
-      : {
-          eventsAllBoxes: (q) => {
-            queries.push(q);
-            return o.down
-              ? Promise.reject(new CfError("unavailable", "the shared store is unreachable now"))
-              : Promise.resolve([ROW]);
+  const api = new ControlApi({
+    store: null as never,
+    sessions: null as never,
+    pane: null as never,
+    accounts: null as never,
+    clock: new ManualClock(0),
+    plugins:
+      o.plugin === false
+        ? {}
+        : {
+            eventsAllBoxes: (q) => {
+              queries.push(q);
+              return o.down
+                ? Promise.reject(new CfError("unavailable", "the shared store is unreachable now"))
+                : Promise.resolve([ROW]);
+            },
           },
-        },
-  );
+  });
   Object.assign(api, {
     eventsTail: (n: number) => (local.push(`tail ${n}`), []),
     eventsAfter: (id: number) => (local.push(`after ${id}`), []),

@@ -35,7 +35,14 @@ async function connect(api: ControlApi, enableTrigger: boolean) {
 
 /** A facade whose collaborators are never reached: only plugins and the methods patched here run. */
 function fakeApi(patch: Partial<Record<keyof ControlApi, unknown>> = {}): ControlApi {
-  const api = new ControlApi(null as never, null as never, null as never, null as never, new ManualClock(0), {});
+  const api = new ControlApi({
+    store: null as never,
+    sessions: null as never,
+    pane: null as never,
+    accounts: null as never,
+    clock: new ManualClock(0),
+    plugins: {},
+  });
   return Object.assign(api, patch);
 }
 

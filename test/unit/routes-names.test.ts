@@ -11,8 +11,15 @@ import { ManualClock } from "../../src/util/clock.js";
 function fixture() {
   const seen: string[] = [];
   const warned: string[] = [];
-  const api = new ControlApi(null as never, null as never, null as never, null as never, new ManualClock(0), {
-    account: (name, action) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
+  const api = new ControlApi({
+    store: null as never,
+    sessions: null as never,
+    pane: null as never,
+    accounts: null as never,
+    clock: new ManualClock(0),
+    plugins: {
+      account: (name, action) => (seen.push(`${action} ${name}`), { ok: true, account: name }),
+    },
   });
   const routes = buildRoutes(api, {
     log: { warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) },

@@ -58,7 +58,7 @@ function world(n: number): World {
   const root = mkdtempSync(join(tmpdir(), "cf-poller-"));
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 12));
   const store = new Store(openDb(join(root, "state")));
-  const accounts = new AccountService(store, clock, silentLogger());
+  const accounts = new AccountService({ store, clock, log: silentLogger() });
   const names = Array.from({ length: n }, (_, i) => `acct${String(i).padStart(2, "0")}`);
   const writeCreds: World["writeCreds"] = (name, o) => {
     const home = join(root, name);
