@@ -320,28 +320,34 @@ export class Daemon {
       log: this.log.child({ component: "feed" }),
       onFigures: () => this.kickQuota(),
     });
-    this.inbox = new InboxService(c, {
-      store: this.store,
-      sessions: this.sessions,
-      pane: this.pane,
-      clock: this.clock,
-      log: this.log,
-      // The same for the pool: die after a task is marked running, before its prompt is typed.
-      onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH
-        ? () => process.kill(process.pid, "SIGKILL")
-        : undefined,
-      shared: c.store.backend === "postgres" ? { box: c.box.name, store: () => this.boxSync?.store ?? null } : null, // the shared task queue
-    });
-    this.schedules = new ScheduleService(c.schedules, {
-      db: this.store.db,
-      tasks: this.inbox.tasks,
-      clock: this.clock,
-      log: this.log.child({ component: "schedules" }),
-      validate: (f) => this.inbox.validateFields(f),
-      maxPromptBytes: () => this.config.inbox.max_file_bytes,
-      event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
-      queued: () => this.inbox.dispatcher.kick(),
-    });
+    this.inbox = new InboxService(
+      {
+        store: this.store,
+        sessions: this.sessions,
+        pane: this.pane,
+        clock: this.clock,
+        log: this.log,
+        // The same for the pool: die after a task is marked running, before its prompt is typed.
+        onDispatched: opts.env.CLAUDE_FAILOVER_FAULT_KILL_AT_DISPATCH
+          ? () => process.kill(process.pid, "SIGKILL")
+          : undefined,
+        shared: c.store.backend === "postgres" ? { box: c.box.name, store: () => this.boxSync?.store ?? null } : null, // the shared task queue
+      },
+      c,
+    );
+    this.schedules = new ScheduleService(
+      {
+        db: this.store.db,
+        tasks: this.inbox.tasks,
+        clock: this.clock,
+        log: this.log.child({ component: "schedules" }),
+        validate: (f) => this.inbox.validateFields(f),
+        maxPromptBytes: () => this.config.inbox.max_file_bytes,
+        event: (kind, data) => this.store.appendEvent(this.clock.now(), kind, null, null, data),
+        queued: () => this.inbox.dispatcher.kick(),
+      },
+      c.schedules,
+    );
     this.retention = new RetentionService(
       { store: this.store, clock: this.clock, log: this.log.child({ component: "retention" }) },
       {
@@ -354,18 +360,22 @@ export class Daemon {
         params: c.retention,
       },
     );
-    this.notify = new NotifyService(c.notify, {
-      clock: this.clock,
-      log: this.log.child({ component: "notify" }),
-      // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
-      deliver: realDeliver({
-        timeoutMs: 10_000,
-        env: () => notifyChildEnv(opts.env, this.config.notify, secretEnvNames(this.config)),
-      }),
-      record: (kind, session, account, data) => this.store.appendEvent(this.clock.now(), kind, session, account, data),
-      sessions: () => this.sessions.list(),
-      forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
-    });
+    this.notify = new NotifyService(
+      {
+        clock: this.clock,
+        log: this.log.child({ component: "notify" }),
+        // Commands and notify-send run without what sessions are kept from, nor the notify config's own ${VAR}s.
+        deliver: realDeliver({
+          timeoutMs: 10_000,
+          env: () => notifyChildEnv(opts.env, this.config.notify, secretEnvNames(this.config)),
+        }),
+        record: (kind, session, account, data) =>
+          this.store.appendEvent(this.clock.now(), kind, session, account, data),
+        sessions: () => this.sessions.list(),
+        forecasts: () => this.accounts.names().map((account) => ({ account, view: this.quota.view(account).forecast })),
+      },
+      c.notify,
+    );
     this.eventFeeds.push(this.store.onEvent((e) => this.notify.onEvent(e)));
     this.api = new ControlApi({
       store: this.store,

@@ -72,8 +72,8 @@ export class InboxService {
   readonly sharedQueue: SharedQueue | null;
 
   constructor(
-    config: Config,
     private readonly deps: InboxDeps,
+    config: Config,
   ) {
     this.config = config;
     this.tasks = new TaskStore(deps.store.db);

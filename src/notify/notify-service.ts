@@ -73,8 +73,8 @@ export class NotifyService {
   private readonly sleep: NonNullable<NotifyDeps["sleep"]>;
 
   constructor(
-    cfg: NotifyConfig,
     private readonly deps: NotifyDeps,
+    cfg: NotifyConfig,
   ) {
     this.cfg = cfg;
     this.sleep = deps.sleep ?? ((ms, signal) => deps.clock.sleep(ms, signal));

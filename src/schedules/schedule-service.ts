@@ -74,8 +74,8 @@ export class ScheduleService {
   wakeAt: number | null = null;
 
   constructor(
-    schedules: ScheduleConfig[],
     private readonly deps: ScheduleDeps,
+    schedules: ScheduleConfig[],
   ) {
     this.schedules = schedules;
     this.store = new ScheduleStore(deps.db);

@@ -21,17 +21,20 @@ function setup(deliver: Deliver, c = cfg()) {
   const clock = new ManualClock(1_000_000);
   const recorded: { kind: string; data: Record<string, unknown> }[] = [];
   const slept: number[] = [];
-  const svc = new NotifyService(c, {
-    clock,
-    log: silentLogger(),
-    deliver,
-    record: (kind, _s, _a, data) => recorded.push({ kind, data }),
-    sessions: () => [],
-    forecasts: () => [],
-    sleep: async (ms) => {
-      slept.push(ms);
+  const svc = new NotifyService(
+    {
+      clock,
+      log: silentLogger(),
+      deliver,
+      record: (kind, _s, _a, data) => recorded.push({ kind, data }),
+      sessions: () => [],
+      forecasts: () => [],
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
     },
-  });
+    c,
+  );
   let id = 0;
   const emit = (kind: string, data: Record<string, unknown>, session = "dev") =>
     svc.onEvent({ id: ++id, ts: clock.now(), kind, session, account: "b", data });
@@ -145,14 +148,17 @@ describe("NotifyService", () => {
     const clock = new ManualClock(0);
     const recorded: string[] = [];
     let rows = [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }];
-    const svc = new NotifyService(cfg({ dialog_after: 2_000, targets: [] }), {
-      clock,
-      log: silentLogger(),
-      deliver: async () => ({ ok: true }),
-      record: (kind, s) => recorded.push(`${kind} ${s}`),
-      sessions: () => rows,
-      forecasts: () => [],
-    });
+    const svc = new NotifyService(
+      {
+        clock,
+        log: silentLogger(),
+        deliver: async () => ({ ok: true }),
+        record: (kind, s) => recorded.push(`${kind} ${s}`),
+        sessions: () => rows,
+        forecasts: () => [],
+      },
+      cfg({ dialog_after: 2_000, targets: [] }),
+    );
     svc.onEvent({
       id: 1,
       ts: 0,
@@ -178,14 +184,17 @@ describe("NotifyService watchers' timer", () => {
   it("ticks on the clock every quarter of dialog_after once started; stop cancels it", () => {
     const clock = new ManualClock(0);
     const recorded: string[] = [];
-    const svc = new NotifyService(cfg({ dialog_after: 2_000, targets: [] }), {
-      clock,
-      log: silentLogger(),
-      deliver: async () => ({ ok: true }),
-      record: (kind, s) => recorded.push(`${kind} ${s}`),
-      sessions: () => [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }],
-      forecasts: () => [],
-    });
+    const svc = new NotifyService(
+      {
+        clock,
+        log: silentLogger(),
+        deliver: async () => ({ ok: true }),
+        record: (kind, s) => recorded.push(`${kind} ${s}`),
+        sessions: () => [{ name: "auto-01", account: "a", stateReason: "waiting: permission dialog (answer it: …)" }],
+        forecasts: () => [],
+      },
+      cfg({ dialog_after: 2_000, targets: [] }),
+    );
     svc.onEvent({
       id: 1,
       ts: 0,
@@ -297,17 +306,20 @@ describe("NotifyService off the hot path", () => {
       typeof silentLogger
     >;
     let n = 0;
-    const svc = new NotifyService(cfg(), {
-      clock,
-      log,
-      deliver: async () => (++n === 1 ? { ok: false, error: "HTTP 404", retry: false } : { ok: true }),
-      record: () => {
-        throw new Error("SQLITE_FULL: database or disk is full");
+    const svc = new NotifyService(
+      {
+        clock,
+        log,
+        deliver: async () => (++n === 1 ? { ok: false, error: "HTTP 404", retry: false } : { ok: true }),
+        record: () => {
+          throw new Error("SQLITE_FULL: database or disk is full");
+        },
+        sessions: () => [],
+        forecasts: () => [],
+        sleep: async () => {},
       },
-      sessions: () => [],
-      forecasts: () => [],
-      sleep: async () => {},
-    });
+      cfg(),
+    );
     const rejections: unknown[] = [];
     const onRejection = (r: unknown) => rejections.push(r);
     process.on("unhandledRejection", onRejection);

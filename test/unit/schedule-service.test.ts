@@ -72,7 +72,7 @@ describe("ScheduleService", () => {
     queued: () => queued++,
   });
   const start = (schedules: ScheduleConfig[]) => {
-    const s = new ScheduleService(schedules, deps());
+    const s = new ScheduleService(deps(), schedules);
     services.push(s);
     s.start();
     return s;
@@ -126,7 +126,7 @@ describe("ScheduleService", () => {
     clock.set(T0 + M);
     timers.fireArmed();
     clock.set(T0 + M + 10);
-    const again = new ScheduleService([minutely()], deps()); // a second instance, as after a reload or a restart
+    const again = new ScheduleService(deps(), [minutely()]); // a second instance, as after a reload or a restart
     services.push(again);
     again.configure([minutely()]);
     again.start();
