@@ -136,12 +136,11 @@ export class Daemon {
    * Wiring only, in one pass and in dependency order (docs/architecture.md "Wiring"): no I/O here, and no
    * field or callback of a service is set after it is built. Daemon.start opens what is needed first.
    */
-  private constructor(
-    opts: DaemonOptions,
-    token: string,
-    private readonly lock: InstanceLock,
-    opened: Opened,
-  ) {
+  private readonly lock: InstanceLock;
+
+  private constructor(opened: DaemonDeps, opts: DaemonOptions) {
+    const token = opened.token;
+    this.lock = opened.lock;
     this.config = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
@@ -480,7 +479,7 @@ export class Daemon {
     try {
       if (!tok.ok) throw new CfError("no_token", tok.message);
       opened = Daemon.open(opts);
-      d = new Daemon(opts, tok.token, lock, opened);
+      d = new Daemon({ ...opened, lock, token: tok.token }, opts);
     } catch (e) {
       opened?.writeFailures.stop();
       opened?.store.close();
@@ -854,6 +853,14 @@ interface Opened {
   cliProblem: string | null;
   logins: LoginLedger;
   realHome: string;
+}
+
+/** The Daemon constructor's first argument: what Daemon.start acquired, read and opened before it. */
+interface DaemonDeps extends Opened {
+  /** the state dir's instance lock (ops/instance-lock.ts), released by stop() */
+  lock: InstanceLock;
+  /** the control plane's bearer token (mcp_http.bearer_token_env) */
+  token: string;
 }
 
 /** config/params.ts policyParams and accountLimits, for account choice. */
