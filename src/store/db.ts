@@ -3,6 +3,9 @@ import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { CfError, isCfError } from "../util/errors.js";
 import { ensurePrivateDir } from "../util/fs-atomic.js";
+
+/** The page cache of the daemon's database, in KiB (PRAGMA cache_size takes it negated). */
+export const CACHE_KIB = 2000;
 import { MIGRATIONS } from "./migrations.js";
 
 export type Db = Database.Database;
@@ -36,6 +39,11 @@ export function openDb(stateDir: string): Db {
     db.pragma("synchronous = NORMAL");
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");
+    // SQLite's own default page cache (2 MiB), not better-sqlite3's build default of 16 MiB
+    // (deps/defines.gypi SQLITE_DEFAULT_CACHE_SIZE=-16000): the daemon's queries are small and its events
+    // log grows all the time, so a 16 MiB cache filled over the first 30-40 minutes of a run and showed as a
+    // rising RSS (docs/reliability.md, "RSS").
+    db.pragma(`cache_size = -${CACHE_KIB}`);
     if (!fresh) checkHealthy(db, path);
     migrate(db, path);
     return db;
