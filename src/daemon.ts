@@ -1,6 +1,5 @@
 import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
-import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { AccountService } from "./accounts/account-service.js";
 import { LoginLedger } from "./accounts/login-ledger.js";
@@ -352,8 +351,8 @@ export class Daemon {
       {
         dirs: {
           spoolBad: this.paths.spoolBadDir,
-          processed: join(c.inbox.dir, "processed"),
-          rejected: join(c.inbox.dir, "rejected"),
+          processed: this.paths.inboxProcessedDir,
+          rejected: this.paths.inboxRejectedDir,
           outbox: this.paths.outboxDir,
         },
         params: c.retention,

@@ -39,6 +39,10 @@ export interface StateLayout {
 export interface Paths extends StateLayout {
   checkpointDir: string;
   inboxDir: string;
+  /** task files taken (inbox/intake.ts moves them here; store/retention.ts prunes them) */
+  inboxProcessedDir: string;
+  /** task files refused, each with its reason beside it (same) */
+  inboxRejectedDir: string;
   outboxDir: string;
   sharedProjectsDir: string;
 }
@@ -74,9 +78,15 @@ export function pathsFor(c: Config): Paths {
     ...stateLayout(c.state_dir),
     checkpointDir: c.checkpoint.dir,
     inboxDir: c.inbox.dir,
+    ...inboxDirsFor(c.inbox.dir),
     outboxDir: outboxDirFor(c.inbox.dir),
     sharedProjectsDir: c.sessions.shared_projects_dir,
   };
+}
+
+/** The inbox's own folders for task files it took and refused: `processed/` and `rejected/` inside it. */
+export function inboxDirsFor(inboxDir: string): { inboxProcessedDir: string; inboxRejectedDir: string } {
+  return { inboxProcessedDir: join(inboxDir, "processed"), inboxRejectedDir: join(inboxDir, "rejected") };
 }
 
 /** Where results go: `outbox/` beside the inbox dir, so one parent holds both. */

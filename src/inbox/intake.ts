@@ -9,6 +9,7 @@ import type { Logger } from "../util/log.js";
 import { entryKind, readRegularFile } from "../util/safe-read.js";
 import { isCandidateName, readiness, taskFromFile, type ValidateContext } from "./task-file.js";
 import type { TaskStore } from "./task-store.js";
+import { inboxDirsFor } from "../config/paths.js";
 import type { TaskRow } from "./task-types.js";
 
 export interface IntakeOptions {
@@ -68,8 +69,7 @@ export class Intake {
     this.clock = deps.clock;
     this.log = deps.log;
     this.hooks = deps;
-    this.processedDir = join(opts.dir, "processed");
-    this.rejectedDir = join(opts.dir, "rejected");
+    ({ inboxProcessedDir: this.processedDir, inboxRejectedDir: this.rejectedDir } = inboxDirsFor(opts.dir));
   }
 
   async start(): Promise<void> {

@@ -1,11 +1,11 @@
 import Database from "better-sqlite3";
 import { chmodSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { CfError, isCfError } from "../util/errors.js";
 import { ensurePrivateDir } from "../util/fs-atomic.js";
 
 /** The page cache of the daemon's database, in KiB (PRAGMA cache_size takes it negated). */
 export const CACHE_KIB = 2000;
+import { stateLayout } from "../config/paths.js";
 import { MIGRATIONS } from "./migrations.js";
 
 export type Db = Database.Database;
@@ -29,7 +29,7 @@ const CORRUPT_CODES = new Set([
  */
 export function openDb(stateDir: string): Db {
   ensurePrivateDir(stateDir);
-  const path = join(stateDir, "state.db");
+  const path = stateLayout(stateDir).stateDb;
   const fresh = !existsSync(path);
   let db: Db | null = null;
   try {
