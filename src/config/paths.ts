@@ -9,7 +9,7 @@ import type { Config } from "./types.js";
  */
 export interface StateLayout {
   stateDir: string;
-  /** the SQLite state (store/db.ts openDb builds this same name from the state dir) */
+  /** the SQLite state (store/db.ts openDb opens it by this name) */
   stateDb: string;
   /** one daemon per state dir (ops/instance-lock.ts): the lock file and the holder's PID */
   lockFile: string;
