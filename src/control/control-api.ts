@@ -9,6 +9,9 @@ import { checkPromptText } from "../claude/prompt-text.js";
 import { checkCommand } from "../sessions/cli-input.js";
 import { busyReason, type SessionOp } from "../sessions/session-locks.js";
 import { CfError } from "../util/errors.js";
+import { EnqueueInputSchema, type EnqueueInput } from "../inbox/enqueue-input.js";
+
+export { EnqueueInputSchema, type EnqueueInput };
 import { publicReason } from "./error-map.js";
 
 /** Optional capabilities that later subsystems plug into the facade. */
@@ -64,23 +67,6 @@ export const CommandInput = z.strictObject({
   session: z.string().min(1).max(64),
   command: z.string().min(1).max(2100),
 });
-export const EnqueueInputSchema = z.strictObject({
-  prompt: z.string().min(1).max(1_000_000),
-  project: z.string().min(1).max(4096).optional(),
-  priority: z.number().int().min(-1000).max(1000).optional(),
-  account: z.string().min(1).max(32).optional(),
-  model: z.string().min(1).max(100).optional(),
-  id: z.string().min(1).max(128).optional(),
-  /** run in a git worktree of the project (default pool.worktree) */
-  worktree: z.boolean().optional(),
-  /** the ref the worktree's branch starts from (default the project's HEAD) */
-  base: z.string().min(1).max(200).optional(),
-  /** time limit, a duration like 30s or 1h (default pool.task_timeout) */
-  timeout: z.string().min(1).max(32).optional(),
-  /** only this box may run it (issue 19; a box name, checked by inbox/task-file.ts) */
-  box: z.string().min(1).max(63).optional(),
-});
-export type EnqueueInput = z.infer<typeof EnqueueInputSchema>;
 /** Deprecated shape (MCP `account_set`, route `/trigger/account`): account_enable / account_disable take AccountNameInput. */
 export const AccountInput = z.strictObject({
   account: z.string().min(1).max(32),

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, sep } from "node:path";
 import { seedClaudeJson, type HomeReport } from "../accounts/homes.js";
 import type { Config } from "../config/types.js";
-import type { EnqueueInput } from "../control/control-api.js";
+import type { EnqueueInput } from "./enqueue-input.js";
 import type { Store } from "../store/store.js";
 import type { Pane } from "../tmux/pane.js";
 import type { Clock } from "../util/clock.js";
