@@ -129,10 +129,13 @@ export class TurnContinuation {
     if (!p.resend) return null;
     if (!(await this.sessions.waitReady(p.session))) return null; // not started: the sweep's restart continues it
     const row = this.sessions.get(p.session);
-    // It made it before the crash: itself, or the continue note carried at launch in its place (the
-    // conversation held the refused prompt; the swap had not yet written its `resent` step).
-    const sent = row?.lastPrompt === p.resend || row?.lastPrompt === this.swapConfig().continue_note;
-    if (sent && (row?.lastPromptAt ?? 0) >= p.startedAt) return null;
+    // A prompt submitted since the swap started means the session moved on: the resend itself, or the
+    // continue note carried at launch in its place, made it before the crash (the swap had not yet written
+    // its `resent` step); or another prompt came since, a pool session's next task after its /clear (chaos
+    // seed 271828, 2026-12-01: the note was answered, the task done, the pool cleared the session and ran
+    // the next task while this waited for its hold, then typed the done task again). A refusal of what came
+    // since is the refused-prompt path's, not this one's.
+    if ((row?.lastPromptAt ?? 0) >= p.startedAt) return null;
     // The model reads a refused prompt once: the continue note after it when the conversation still holds it.
     const { text, asNote } = resendFor(row?.transcriptPath ?? null, p.resend, this.swapConfig().continue_note);
     const r = await this.sessions.prompts.send(p.session, text, {

@@ -95,6 +95,15 @@ describe("TurnContinuation after a crash", () => {
     await t.rec.finish(p!);
     assert.deepEqual(t.sent, ["restart", "soak-p000132"]);
   });
+  it("a prompt submitted since the swap started (a pool session's next task after its /clear): nothing resent", async () => {
+    // chaos seed 271828 (2026-12-01): the carried note was answered and the task done; the pool cleared the
+    // session and ran its next task while finish waited for the hold; finish then typed the done task again.
+    const t = setup("exited", true);
+    const [p] = t.rec.collect();
+    t.store.updateSession("s32", { lastPrompt: "soak-t000057", lastPromptAt: t.clock.now() }, t.clock.now());
+    await t.rec.finish(p!);
+    assert.deepEqual(t.sent, []);
+  });
   it("holds the session from the call on, so the quota monitor's swap can't type into it meanwhile", async () => {
     // chaos seed 424242 (2026-12-01): the monitor's first tick swapped s36 while this respawned it; the
     // swap's /exit and the continue note were submitted as one prompt, and the prompt was resent again.
