@@ -17,12 +17,19 @@ function explain(what: string, r: SoakReport): string {
     ...faults,
     ...r.notes,
     ...r.violations.slice(0, 20),
+    // What the run printed around each violation (dumpOnViolation): the stand-in's turns, the events, the log.
+    ...lines.filter((l) => l.startsWith("--- ") || l.startsWith("  ")).slice(-400),
   ].join("\n");
 }
 
 describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
   it("soak: 60 s of prompts and tasks on 50 sessions, every invariant holds", async () => {
-    const r = await runSoak({ ...soakDefaults(process.env, "SOAK"), seconds: 60, log: (l) => lines.push(l) });
+    const r = await runSoak({
+      ...soakDefaults(process.env, "SOAK"),
+      seconds: 60,
+      log: (l) => lines.push(l),
+      dumpOnViolation: true,
+    });
     assert.ok((r.figures.prompts_answered_once as number) > 0, "prompts flowed");
     assert.deepEqual(r.violations, [], explain("soak", r));
   });
@@ -37,7 +44,7 @@ describe("soak and chaos, short", { timeout: 1_200_000 }, () => {
       usageFaultMs: [4000, 6000] as [number, number],
       untilEveryKind: true,
     };
-    const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l) });
+    const r = await runSoak({ ...opts, seconds: 90, chaos, log: (l) => lines.push(l), dumpOnViolation: true });
     assert.deepEqual(
       new Set(r.faults.map((f) => f.kind)),
       new Set(FAULT_KINDS),

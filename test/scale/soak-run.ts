@@ -31,6 +31,8 @@ export interface SoakOptions {
   diskMb: number;
   chaos: ChaosOptions | null;
   log: (line: string) => void;
+  /** dump the events and log lines around each violation through `log` even without SOAK_DEBUG (CI's short runs) */
+  dumpOnViolation?: boolean;
 }
 
 export interface SoakReport {
@@ -237,7 +239,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     );
     for (const s of rec.sessions.filter((x) => x.kind === "dedicated" && x.state !== "parked" && !live.has(x.name)))
       result.violations.push(`${s.name}: no live CLI at the end (${s.state})`);
-    if (process.env.SOAK_DEBUG && result.violations.length) debugDump(o, env, turns, rec, result.violations);
+    if ((process.env.SOAK_DEBUG || o.dumpOnViolation) && result.violations.length)
+      debugDump(o, env, turns, rec, result.violations);
     Object.assign(figures, summarize(windows.history.length, driver, turns, rec, startedAt, endedAt));
     return { ok: result.violations.length === 0, seed: o.seed, ...result, figures, faults: chaos?.faults ?? [] };
   } finally {
