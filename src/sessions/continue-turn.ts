@@ -123,8 +123,12 @@ export class TurnContinuation {
   /** finish's work, the session held: what is still owed when the resend could not be sent, else null. */
   private async finishHeld(p: PendingContinuation): Promise<Debt | null> {
     if (p.respawn) {
+      // A CLI launched since the swap started is not the old one: this daemon's start relaunched a dead pane
+      // (and may be continuing its turn). Respawning it cut that turn and dropped its Stop as a foreign
+      // launch's (chaos seed 271828, 2026-12-01: a prompt answered by the model, never by the daemon's record).
+      const relaunched = (this.sessions.get(p.session)?.launchedAt ?? 0) >= p.startedAt;
       const pane = await this.pane.status(p.session);
-      if (pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
+      if (!relaunched && pane && !pane.dead) await this.sessions.restart(p.session, "finish interrupted swap");
     }
     if (!p.resend) return null;
     if (!(await this.sessions.waitReady(p.session))) return null; // not started: the sweep's restart continues it

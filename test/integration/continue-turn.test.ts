@@ -104,6 +104,16 @@ describe("TurnContinuation after a crash", () => {
     await t.rec.finish(p!);
     assert.deepEqual(t.sent, []);
   });
+  it("before `exited`, but the pane relaunched by this daemon's start since the swap began: not respawned again", async () => {
+    // chaos seed 271828 (2026-12-01): the start relaunched s32's dead pane and continued its turn; finish then
+    // respawned that CLI, cutting the answer, whose Stop came from a launch no longer current.
+    const t = setup("locked", true);
+    const [p] = t.rec.collect();
+    assert.equal(p!.respawn, true, "the old CLI may still be there, as far as the swap row says");
+    t.store.updateSession("s32", { lastPrompt: NOTE, lastPromptAt: t.clock.now() }, t.clock.now());
+    await t.rec.finish(p!);
+    assert.deepEqual(t.sent, [], "neither respawned nor resent");
+  });
   it("holds the session from the call on, so the quota monitor's swap can't type into it meanwhile", async () => {
     // chaos seed 424242 (2026-12-01): the monitor's first tick swapped s36 while this respawned it; the
     // swap's /exit and the continue note were submitted as one prompt, and the prompt was resent again.
