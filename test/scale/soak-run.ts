@@ -257,7 +257,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 /**
  * The violations a debug dump shows: up to 3 of each kind (the text without its markers, sessions, ids,
- * counts and times), 12 at most, so a cluster of one cause does not hide another kind (chaos seed 424242
+ * counts other than zero, and times), 12 at most, so a cluster of one cause does not hide another kind (chaos seed 424242
  * showed five prompts of one cause and none of the tasks and throttles after them).
  */
 export function dumpPicks(violations: string[], perKind = 3, max = 12): string[] {
@@ -269,6 +269,7 @@ export function dumpPicks(violations: string[], perKind = 3, max = 12): string[]
       .replace(/\([^)]*\)/g, "")
       .replace(/\b(s\d\d|auto-\d+)\b/g, "S")
       .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "T")
+      .replace(/\b0 /g, "zero ") // "0 model answers" (lost) is another kind than "1 model answers"
       .replace(/\d+/g, "N");
     const n = seen.get(kind) ?? 0;
     if (n >= perKind) continue;
