@@ -557,7 +557,10 @@ export class Daemon {
     await this.boxSync?.connect(); // a bad store config stops the start here; an unreachable database does not
     this.sharedEvents?.start(); // from here on each event is also sent to the shared store (buffered, batched)
     this.prepareHomes(this.realHome);
-    // Events spooled while we were down describe the sessions we are about to adopt: apply them first.
+    // Events spooled while we were down describe the sessions we are about to adopt: apply them first, to
+    // rows that exist by then (a lost row is restored from its checkpoint before, not after: a turn that
+    // ended meanwhile must not be dropped as an orphan and answered again).
+    this.restoreRows();
     this.inbox.attach(); // task states follow the hook events replayed from the spool
     await this.spool.start();
     await this.feed.start();
@@ -684,6 +687,18 @@ export class Daemon {
       account: d.account ?? null,
       args: d.args,
     }));
+  }
+
+  /** Each dedicated session's store row, restored from its checkpoint if lost (no panes touched). */
+  private restoreRows(): void {
+    for (const spec of this.dedicatedSpecs()) {
+      try {
+        this.sessions.ensureRow(spec);
+      } catch (e) {
+        // reconcile() tries again; the spool's events for it are then orphans, as before
+        this.log.error({ session: spec.name, err: errorMessage(e) }, "could not restore the session's row");
+      }
+    }
   }
 
   async reconcile(): Promise<void> {

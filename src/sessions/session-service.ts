@@ -209,8 +209,13 @@ export class SessionService {
     this.store.appendEvent(this.clock.now(), kind, session, account, data);
   }
 
-  /** Makes sure the store row exists and a live pane runs the CLI: adopt, restart or create. */
-  async ensure(spec: SessionSpec, panes?: PaneInfo[]): Promise<void> {
+  /**
+   * Registers a session and makes sure its store row exists, restored from its newest checkpoint when the row
+   * was lost (same project) or new otherwise; touches no pane. The daemon calls it for its dedicated sessions
+   * before it replays the spool, so hook events written while it was down (a turn that ended then) apply to
+   * the restored row instead of being dropped as orphans. Returns the row.
+   */
+  ensureRow(spec: SessionSpec): SessionRow {
     this.specs.set(spec.name, spec);
     const now = this.clock.now();
     let row = this.store.getSession(spec.name);
@@ -247,7 +252,15 @@ export class SessionService {
           claudeSessionId: row.claudeSessionId,
         });
       }
-    } else if (row.project !== spec.project) {
+    }
+    return row;
+  }
+
+  /** Makes sure the store row exists and a live pane runs the CLI: adopt, restart or create. */
+  async ensure(spec: SessionSpec, panes?: PaneInfo[]): Promise<void> {
+    let row = this.ensureRow(spec);
+    const now = this.clock.now();
+    if (row.project !== spec.project) {
       // A new project is a new conversation: the old transcript belongs to the old folder.
       row = this.store.updateSession(
         spec.name,

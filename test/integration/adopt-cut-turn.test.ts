@@ -4,6 +4,7 @@
 // prompt, by sending the prompt itself. Real tmux, real SQLite, the stub CLI against the stand-in.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
@@ -69,5 +70,37 @@ describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, (
       "restored",
     );
     assert.equal(again.sessions.get("dev")?.lastMoveAt, movedAt);
+    await again.stop();
+  });
+
+  it("a turn that ended while the daemon was down and the row was lost: its hooks apply to the restored row", async () => {
+    const d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+    await d.checkpoints.take("dev", "test");
+    const { stateDir, spoolDir } = d.paths;
+    await d.stop(); // the tmux session and its CLI stay
+    // Typed by someone attached while no daemon runs: the CLI answers and its hooks spool UserPromptSubmit and
+    // Stop for the next daemon (chaos seed 271828: a Stop spooled while the row was lost was dropped as an orphan).
+    const text = "typed while down: say PLOVER";
+    h.tmux("send-keys", "-t", "=dev:", "-l", "--", text);
+    await waitFor(() => h.tmux("capture-pane", "-p", "-t", "=dev:").out.includes(text), 10_000, "typed text shown");
+    h.tmux("send-keys", "-t", "=dev:", "Enter");
+    await h.api.waitForRequest((x) => x.isTurn && x.userText === text, 20_000);
+    await waitFor(() => readdirSync(spoolDir).some((f) => f.endsWith(".Stop.json")), 20_000, "Stop spooled");
+    const db = openDb(stateDir);
+    new Store(db).deleteSession("dev");
+    db.close();
+    const again = await h.start();
+    await waitFor(
+      () => again.sessions.get("dev")?.lastPrompt === text && again.sessions.get("dev")?.lastPromptAnswered === true,
+      20_000,
+      "the spooled turn applied to the restored row",
+    );
+    assert.equal(again.store.tailEvents(50, { session: "dev", kindPrefix: "hook.orphan" }).length, 0, "no orphans");
+    assert.ok(
+      again.store.tailEvents(50, { session: "dev", kindPrefix: "session.restored_from_checkpoint" }).length > 0,
+    );
+    assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("PLOVER")).length, 1, "answered once");
+    await again.stop();
   });
 });
