@@ -29,6 +29,11 @@ export interface TranscriptReport {
   tornTail: { line: number; offset: number; bytes: number; problem: string } | null;
   /** the text of the last user prompt among good lines (tool results are not prompts), or null */
   lastUserPrompt: string | null;
+  /**
+   * where that prompt's line is (1-based line, byte offset of its start), whether a good assistant line
+   * follows it (its answer, or a tool call on the way to it) and whether one comes before it; null without one
+   */
+  lastPromptLine: { line: number; offset: number; answered: boolean; assistantBefore: boolean } | null;
 }
 
 /** Pure: what is in `bytes` (a transcript's content). Never throws. */
@@ -48,6 +53,7 @@ export class TranscriptScan {
   private hasAssistant = false;
   private badLines: { line: number; problem: string }[] = [];
   private lastUserPrompt: string | null = null;
+  private lastPromptLine: TranscriptReport["lastPromptLine"] = null;
   /** bad lines after the last good one: the middle if a good line follows, else the torn tail */
   private pending: { line: number; offset: number; problem: string }[] = [];
   private lastGoodEnd = 0;
@@ -66,6 +72,7 @@ export class TranscriptScan {
     s.hasAssistant = state.hasAssistant;
     s.badLines = state.badLines.map((b) => ({ ...b }));
     s.lastUserPrompt = state.lastUserPrompt;
+    s.lastPromptLine = state.lastPromptLine && { ...state.lastPromptLine };
     s.pending = state.pending.map((b) => ({ ...b }));
     s.lastGoodEnd = state.lastGoodEnd;
     s.newlineAfterGood = state.newlineAfterGood;
@@ -81,6 +88,7 @@ export class TranscriptScan {
       hasAssistant: this.hasAssistant,
       badLines: this.badLines.map((b) => ({ ...b })),
       lastUserPrompt: this.lastUserPrompt,
+      lastPromptLine: this.lastPromptLine && { ...this.lastPromptLine },
       pending: this.pending.map((b) => ({ ...b })),
       lastGoodEnd: this.lastGoodEnd,
       newlineAfterGood: this.newlineAfterGood,
@@ -126,6 +134,7 @@ export class TranscriptScan {
       badLines: this.badLines.map((b) => ({ ...b })),
       tornTail: null,
       lastUserPrompt: this.lastUserPrompt,
+      lastPromptLine: this.lastPromptLine && { ...this.lastPromptLine },
     };
     if (this.pending.length) {
       r.tornTail = {
@@ -160,9 +169,15 @@ export class TranscriptScan {
       return;
     }
     this.goodLines++;
-    if (parsed.type === "assistant") this.hasAssistant = true;
     const prompt = userPromptText(parsed);
-    if (prompt !== null) this.lastUserPrompt = prompt;
+    if (prompt !== null) {
+      this.lastUserPrompt = prompt;
+      this.lastPromptLine = { line: this.line, offset: lineStart, answered: false, assistantBefore: this.hasAssistant };
+    }
+    if (parsed.type === "assistant") {
+      this.hasAssistant = true;
+      if (this.lastPromptLine) this.lastPromptLine.answered = true;
+    }
     this.lastGoodEnd = this.offset;
     this.newlineAfterGood = false;
     // Bad lines before this good one are in the middle.
@@ -176,6 +191,7 @@ export interface TranscriptScanState {
   hasAssistant: boolean;
   badLines: { line: number; problem: string }[];
   lastUserPrompt: string | null;
+  lastPromptLine: TranscriptReport["lastPromptLine"];
   pending: { line: number; offset: number; problem: string }[];
   lastGoodEnd: number;
   newlineAfterGood: boolean;
@@ -225,6 +241,12 @@ export interface TranscriptRepair {
   report: TranscriptReport;
   /** where the cut tail was copied (the whole file as it was), when a tail was cut */
   copy: string | null;
+  /**
+   * The prompt the daemon saw answered whose answer the transcript lacks (the CLI's write of it torn or
+   * failed: a full disk), cut with the tail so the model does not read it again unanswered and answer it a
+   * second time: its line, and the copy kept (the whole file as it was). null otherwise.
+   */
+  answerLost: { line: number; copy: string } | null;
 }
 
 /**
@@ -308,12 +330,18 @@ export function inspectTranscriptFile(
 /**
  * Checks `path` (inspectTranscriptFile), and when its tail is torn, copies the whole file to
  * `<path>.torn-<now>` and truncates the file after its last good line. Middle lines are never changed.
- * null when the file can't be read.
+ * `answered`: the last prompt the daemon recorded as answered (its Stop), or null. When the transcript's last
+ * prompt is that one and no assistant line follows it (the CLI's write of the answer was torn, or failed on a
+ * full disk), the prompt's line and everything after it are cut too (a copy kept: the torn one, else `<path>.answer-lost-<now>`):
+ * the resumed CLI would otherwise send the prompt again with the next one, and the model answer it twice
+ * (chaos seed 271828, a disk full while the answer was written). The report's `hasAssistant` then says
+ * whether the shortened conversation still holds an answer. null when the file can't be read.
  */
 export function checkAndRepairTranscript(
   path: string,
   now: number,
   cache: TranscriptCheckCache | null = transcriptChecks,
+  answered: string | null = null,
 ): TranscriptRepair | null {
   let report: TranscriptReport;
   try {
@@ -321,13 +349,26 @@ export function checkAndRepairTranscript(
   } catch {
     return null;
   }
-  if (!report.tornTail) return { report, copy: null };
-  const copy = `${path}.torn-${now}`;
-  copyFileSync(path, copy);
-  chmodSync(copy, 0o600);
-  truncateSync(path, report.tornTail.offset);
+  let copy: string | null = null;
+  if (report.tornTail) {
+    copy = `${path}.torn-${now}`;
+    copyFileSync(path, copy);
+    chmodSync(copy, 0o600);
+    truncateSync(path, report.tornTail.offset);
+    cache?.forget(path);
+  }
+  const p = report.lastPromptLine;
+  if (answered === null || !p || p.answered || report.lastUserPrompt !== answered)
+    return { report, copy, answerLost: null };
+  let lost = copy; // the whole file as it was is kept there already
+  if (!lost) {
+    lost = `${path}.answer-lost-${now}`;
+    copyFileSync(path, lost);
+    chmodSync(lost, 0o600);
+  }
+  truncateSync(path, p.offset);
   cache?.forget(path);
-  return { report, copy };
+  return { report: { ...report, hasAssistant: p.assistantBefore }, copy, answerLost: { line: p.line, copy: lost } };
 }
 
 /** The transcript folder name: the real cwd with every non-alphanumeric character turned into "-". */

@@ -47,6 +47,8 @@ export interface ResumeDecision {
  * no transcript → start with the same id; a transcript without one → start a new conversation.
  * The transcript is checked line by line first (claude/transcript.ts): a torn tail (a half-written last
  * line, a block of NUL bytes) is cut off, a copy kept beside it; bad lines in the middle are reported.
+ * `answered`: the last prompt the daemon recorded as answered, whose line is cut too when the transcript
+ * lacks its answer (checkAndRepairTranscript).
  */
 export function decideResume(
   sharedProjectsDir: string,
@@ -54,10 +56,11 @@ export function decideResume(
   claudeSessionId: string,
   knownPath: string | null,
   now: number,
+  answered: string | null = null,
 ): ResumeDecision {
   for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
     if (!p || !existsSync(p)) continue;
-    const repair = checkAndRepairTranscript(p, now);
+    const repair = checkAndRepairTranscript(p, now, undefined, answered);
     return { check: repair?.report.hasAssistant ? "resume" : "fresh_new_id", path: p, repair };
   }
   return { check: "fresh_same_id", path: null, repair: null };

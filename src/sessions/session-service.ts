@@ -382,6 +382,7 @@ export class SessionService {
       id,
       row.transcriptPath,
       this.clock.now(),
+      row.lastPromptAnswered ? row.lastPrompt : null,
     );
     let check = decision.check;
     let why = "old conversation has no answered turn to resume";
@@ -434,6 +435,15 @@ export class SessionService {
         path: d.path,
         lines: rep.badLines.map((b) => b.line),
         problems: rep.badLines.slice(0, 5).map((b) => `line ${b.line}: ${b.problem}`),
+      });
+    }
+    if (d.repair?.answerLost) {
+      // The daemon saw the prompt answered (its Stop), the transcript never got the answer: the prompt's line
+      // was cut so the model does not answer it again; the conversation goes on from the turn before.
+      this.event("session.transcript_answer_lost", row.name, account, {
+        path: d.path,
+        copy: d.repair.answerLost.copy,
+        line: d.repair.answerLost.line,
       });
     }
     if (!rep.tornTail || !d.repair?.copy) return;

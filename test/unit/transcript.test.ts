@@ -39,7 +39,14 @@ const buf = (...parts: (string | Buffer)[]) =>
 describe("inspectTranscript", () => {
   it("a sound transcript: no damage, assistant seen, the last user prompt (tool results are not prompts)", () => {
     const r = inspectTranscript(buf(`${meta}\n${user("one")}\n${assistant("A")}\n${toolResult}\n`));
-    assert.deepEqual(r, { goodLines: 4, hasAssistant: true, badLines: [], tornTail: null, lastUserPrompt: "one" });
+    assert.deepEqual(r, {
+      goodLines: 4,
+      hasAssistant: true,
+      badLines: [],
+      tornTail: null,
+      lastUserPrompt: "one",
+      lastPromptLine: { line: 2, offset: Buffer.byteLength(`${meta}\n`), answered: true, assistantBefore: false },
+    });
     assert.equal(
       inspectTranscript(buf(`${user("text blocks")}`)).lastUserPrompt,
       "text blocks",
@@ -130,6 +137,67 @@ describe("checkAndRepairTranscript", () => {
       [2],
     );
     assert.equal(checkAndRepairTranscript(join(dir, "missing.jsonl"), 1), null);
+  });
+
+  // The daemon recorded the prompt's Stop, the transcript lacks its answer (its write torn or failed on a full
+  // disk: chaos seed 271828): left there, the resumed CLI sends the prompt again with the next one.
+  it("cuts the answered prompt whose answer the transcript lacks, a torn answer line with it", () => {
+    const p = join(dir, "c.jsonl");
+    const before = `${user("one")}\n${assistant("A")}\n`;
+    const whole = buf(before, `${user("two")}\n`, '{"type":"assistant","message":{"ro', Buffer.alloc(16));
+    writeFileSync(p, whole);
+    const r = checkAndRepairTranscript(p, 7, null, "two")!;
+    assert.equal(readFileSync(p, "utf8"), before);
+    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.torn-7` }, "the torn copy holds the whole file");
+    assert.deepEqual(readFileSync(`${p}.torn-7`), whole);
+    assert.equal(r.report.hasAssistant, true, "the turn before is still an answer to resume from");
+  });
+
+  it("cuts it when the answer's line was never written (no torn tail), keeping a copy; only prompt lines lost", () => {
+    const p = join(dir, "d.jsonl");
+    const whole = `${user("one")}\n${assistant("A")}\n${user("two")}\n${meta}\n`;
+    writeFileSync(p, whole);
+    const r = checkAndRepairTranscript(p, 8, null, "two")!;
+    assert.equal(r.copy, null);
+    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-8` });
+    assert.equal(readFileSync(p, "utf8"), `${user("one")}\n${assistant("A")}\n`);
+    assert.equal(readFileSync(`${p}.answer-lost-8`, "utf8"), whole);
+    assert.equal(statSync(`${p}.answer-lost-8`).mode & 0o777, 0o600);
+    // the only turn lost: nothing left to resume
+    const q = join(dir, "e.jsonl");
+    writeFileSync(q, `${meta}\n${user("only")}\n`);
+    const only = checkAndRepairTranscript(q, 9, null, "only")!;
+    assert.equal(only.report.hasAssistant, false);
+    assert.equal(readFileSync(q, "utf8"), `${meta}\n`);
+  });
+
+  it("leaves the prompt when its answer (or a tool call) is there, or the daemon did not see it answered", () => {
+    const answered = `${user("one")}\n${assistant("A")}\n${user("two")}\n${assistant("B")}\n${meta}\n`;
+    const cases: [string, string | null][] = [
+      [answered, "two"],
+      [`${user("one")}\n${assistant("A")}\n${user("two")}\n${assistant("tool call")}\n${toolResult}\n`, "two"],
+      [`${user("one")}\n${assistant("A")}\n${user("two")}\n`, null],
+      [`${user("one")}\n${assistant("A")}\n${user("two")}\n`, "another prompt"],
+    ];
+    for (const [i, [content, seen]] of cases.entries()) {
+      const p = join(dir, `f${i}.jsonl`);
+      writeFileSync(p, content);
+      const r = checkAndRepairTranscript(p, 10, null, seen)!;
+      assert.equal(r.answerLost, null, `case ${i}`);
+      assert.equal(readFileSync(p, "utf8"), content, `case ${i}`);
+    }
+  });
+
+  it("finds the prompt's line from a cached check of the file's start (the offset carried in the snapshot)", () => {
+    const p = join(dir, "g.jsonl");
+    const before = `${user("one")}\n${assistant("A")}\n`;
+    writeFileSync(p, before);
+    const cache = new TranscriptCheckCache();
+    assert.equal(checkAndRepairTranscript(p, 11, cache, "one")!.answerLost, null);
+    appendFileSync(p, `${user("two")}\n`);
+    const r = checkAndRepairTranscript(p, 12, cache, "two")!;
+    assert.equal(r.answerLost?.line, 3);
+    assert.equal(readFileSync(p, "utf8"), before);
   });
 });
 

@@ -1,0 +1,60 @@
+// A prompt the daemon saw answered (its Stop) whose answer never reached the transcript: the CLI's write of it
+// failed or was torn (a full disk; chaos seed 271828). Left in place, the resumed CLI merges that prompt with
+// the next one and the model answers it a second time. The launch cuts it (a copy kept) and says so.
+// Real tmux, real SQLite, the stub CLI (it resumes from the transcript as the real one) against the stand-in.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { makeHarness, type Harness } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
+import { STUB_CLAUDE } from "../scale/stub.js";
+
+describe("a prompt answered but missing its answer in the transcript", { timeout: 120_000 }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await makeHarness({ accounts: 1, binary: STUB_CLAUDE });
+  });
+  after(async () => h.cleanup());
+
+  it("is cut before the resume, so the model reads it once", async () => {
+    const d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+    assert.ok((await d.sessions.prompts.send("dev", "first: say ORIOLE", { confirmTimeoutMs: 20_000 })).ok);
+    const lost = "second: say HERON";
+    assert.ok((await d.sessions.prompts.send("dev", lost, { confirmTimeoutMs: 20_000 })).ok);
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPrompt === lost && d.sessions.get("dev")?.lastPromptAnswered === true,
+      20_000,
+      "HERON answered (its Stop recorded)",
+    );
+    const path = d.sessions.get("dev")!.transcriptPath!;
+    await d.stop(); // the tmux session and its CLI stay
+    // The CLI dies; its answer's line had never been written (the line after the prompt removed).
+    const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
+    process.kill(pid, "SIGKILL");
+    await waitFor(
+      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
+      10_000,
+      "dead",
+    );
+    const lines = readFileSync(path, "utf8").split("\n");
+    const at = lines.findIndex((l) => l.includes(lost));
+    assert.ok(at > 0 && JSON.parse(lines[at + 1]!).type === "assistant");
+    writeFileSync(path, [...lines.slice(0, at + 1), ...lines.slice(at + 2)].join("\n"));
+
+    const again = await h.start();
+    await waitFor(() => again.sessions.get("dev")?.state === "idle", 30_000, "dev restarted");
+    const ev = again.store.tailEvents(20, { session: "dev", kindPrefix: "session.transcript_answer_lost" });
+    assert.equal(ev.length, 1, "the cut is an event");
+    const copy = (ev[0]!.data as { copy: string }).copy;
+    assert.ok(existsSync(copy) && readFileSync(copy, "utf8").includes(lost), "the file as it was is kept");
+    assert.ok(!readFileSync(path, "utf8").includes(lost));
+
+    const next = "third: say EGRET";
+    assert.ok((await again.sessions.prompts.send("dev", next, { confirmTimeoutMs: 20_000 })).ok);
+    const req = await h.api.waitForRequest((x) => x.isTurn && x.userText.includes("EGRET"), 20_000);
+    assert.equal(req.userText, next, "the model reads the next prompt alone, not the lost one again");
+    assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("HERON")).length, 1, "HERON once");
+    await again.stop();
+  });
+});
