@@ -47,6 +47,8 @@ export interface FaultRecord {
   reaction: string;
   /** ms until every dedicated session had a live CLI again (faults that take CLIs down) */
   recoveredMs?: number | null;
+  /** when not recovered: the sessions still down at the deadline, each with its state, reason and pane */
+  notLive?: string;
 }
 
 // Events worth listing per fault: what the daemon did about it.
@@ -400,24 +402,32 @@ export class Chaos {
   /** Measures the recovery in the background: the next fault may come before it is over. */
   private watch(f: FaultRecord, only?: string): void {
     f.recoveredMs = undefined;
-    this.watchers.push(this.recovered(f.at, only).then((ms) => void (f.recoveredMs = ms)));
+    this.watchers.push(
+      this.recovered(f.at, only, (down) => void (f.notLive = down)).then((ms) => void (f.recoveredMs = ms)),
+    );
   }
 
   /** Waits (up to a minute) until every dedicated session (or just `only`) has a live CLI the daemon knows as running. */
-  private async recovered(since: number, only?: string): Promise<number | null> {
+  private async recovered(since: number, only?: string, down?: (what: string) => void): Promise<number | null> {
     const up = new Set(["idle", "busy", "waiting", "limited", "parked"]);
     try {
       await waitFor(
         async () => {
           const s = await this.env.sessions();
-          const live = new Set(
-            this.env
-              .panes()
-              .filter((p) => !p.dead)
-              .map((p) => p.session),
-          );
+          const panes = this.env.panes();
+          const live = new Set(panes.filter((p) => !p.dead).map((p) => p.session));
           const which = s.filter((x) => (only ? x.name === only : x.kind === "dedicated"));
-          return which.every((x) => up.has(x.state) && (x.state === "parked" || live.has(x.name)));
+          const out = which.filter((x) => !(up.has(x.state) && (x.state === "parked" || live.has(x.name))));
+          // What a CI failure needs to be explained without a replay: who was down, in what state, and why.
+          down?.(
+            out
+              .map((x) => {
+                const pane = panes.find((p) => p.session === x.name);
+                return `${x.name}: ${x.state}${x.stateReason ? ` (${x.stateReason.slice(0, 160)})` : ""}, pane ${pane ? (pane.dead ? "dead" : "live") : "missing"}`;
+              })
+              .join("; "),
+          );
+          return out.length === 0;
         },
         60_000,
         "sessions back",
@@ -452,7 +462,7 @@ export class Chaos {
       if (f.recoveredMs !== undefined)
         f.reaction +=
           f.recoveredMs === null
-            ? `; ${who} NOT live again within 60 s`
+            ? `; ${who} NOT live again within 60 s (still down: ${f.notLive || "?"})`
             : `; ${who} live again after ${f.recoveredMs} ms`;
     });
   }

@@ -38,6 +38,7 @@ export interface StatusSession {
   lastPrompt: string | null;
   lastPromptAnswered: boolean;
   busyWith: string | null;
+  stateReason?: string | null;
 }
 
 export const sessionName = (i: number): string => `s${String(i + 1).padStart(2, "0")}`;
