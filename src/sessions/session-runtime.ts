@@ -26,6 +26,10 @@ export interface SessionRuntime {
   refusedResume: string | null;
   /** the prompt_id of its last UserPromptSubmit: a StopFailure with another one is a helper's */
   promptId: string | null;
+  /** when its last hook event was applied (ms), or null before the first since the daemon started */
+  lastHookAt: number | null;
+  /** a busy session: when the sweep first saw its pane idle since its last hook event (lost-stop.ts), or null */
+  idleSince: number | null;
 }
 
 function fresh(): SessionRuntime {
@@ -37,6 +41,8 @@ function fresh(): SessionRuntime {
     launch: null,
     refusedResume: null,
     promptId: null,
+    lastHookAt: null,
+    idleSince: null,
   };
 }
 

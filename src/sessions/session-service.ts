@@ -13,7 +13,9 @@ import type { HookEvent } from "./hook-event.js";
 import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision } from "./launch.js";
 import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
-import { classifyPane, dialogLabel, type PaneDialog } from "./pane-classify.js";
+import { classifyPane, dialogLabel, type PaneClass, type PaneDialog } from "./pane-classify.js";
+import { lostStop } from "./lost-stop.js";
+import { inspectTranscriptFile, lastAssistantText } from "../claude/transcript.js";
 import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
 import { SessionRuntimes, type SessionRuntime } from "./session-runtime.js";
 import { INITIAL_STATE, stateChange, type RowPatch, type StateOp } from "./session-states.js";
@@ -523,20 +525,79 @@ export class SessionService {
         row.state === "busy" ||
         row.state === "waiting" ||
         row.stateReason?.startsWith("waiting: ")
-      )
-        await this.noteDialog(spec.name, row.stateReason);
+      ) {
+        const seen = await this.noteDialog(spec.name, row.stateReason);
+        if (row.state === "busy" && seen) this.noteLostStop(spec.name, seen);
+      }
     }
   }
 
-  /** A starting CLI sends no hook while a dialog (the folder trust question) waits for a person: say so in its state reason. */
-  private async noteDialog(name: string, reason: string | null): Promise<void> {
-    const dialog = classifyPane(await this.tmux.capture(name).catch(() => ""), this.clock.now()).dialog;
+  /**
+   * A starting CLI sends no hook while a dialog (the folder trust question) waits for a person: say so in its
+   * state reason. Returns what the pane shows, or null when it could not be read.
+   */
+  private async noteDialog(name: string, reason: string | null): Promise<PaneClass | null> {
+    const text = await this.tmux.capture(name).catch(() => null);
+    if (text === null) return null;
+    const seen = classifyPane(text, this.clock.now());
+    const dialog = seen.dialog;
     const why = dialog ? `waiting: ${dialogLabel(dialog)} (answer it: claude-failover attach ${name})` : null;
     if (!why && reason?.startsWith("waiting: "))
       this.store.updateSession(name, { stateReason: null }, this.clock.now());
-    if (!why || why === reason) return;
+    if (!why || why === reason) return seen;
     this.store.updateSession(name, { stateReason: why }, this.clock.now());
     this.event("session.waiting", name, this.store.getSession(name)?.account ?? null, { dialog });
+    return seen;
+  }
+
+  /**
+   * A busy session whose CLI has sat idle at its input box, with no hook event, for LOST_STOP_MS, and whose
+   * transcript answers the running prompt: its Stop was lost (the hook could not spool it). The turn is
+   * ended as its Stop would have ended it (the answer read from the transcript), with an event saying so.
+   */
+  private noteLostStop(name: string, seen: PaneClass): void {
+    const row = this.store.getSession(name);
+    const rt = this.runtimes.of(name);
+    const now = this.clock.now();
+    const idle = !seen.busy && !seen.dialog && !seen.limit;
+    rt.idleSince = idle && row?.state === "busy" ? (rt.idleSince ?? now) : null;
+    if (!row) return;
+    const input = {
+      now,
+      rowState: row.state,
+      lastPrompt: row.lastPrompt,
+      lastPromptAnswered: row.lastPromptAnswered,
+      idleSince: rt.idleSince,
+      lastHookAt: rt.lastHookAt ?? row.lastPromptAt ?? 0,
+    };
+    // The transcript is read only once the rest says so (the cached check reads what was appended).
+    if (!lostStop({ ...input, transcript: { lastUserPrompt: row.lastPrompt, answered: true } })) return;
+    let transcript: { lastUserPrompt: string | null; answered: boolean } | null = null;
+    try {
+      const r = row.transcriptPath ? inspectTranscriptFile(row.transcriptPath) : null;
+      if (r) transcript = { lastUserPrompt: r.lastUserPrompt, answered: !!r.lastPromptLine?.answered };
+    } catch {
+      /* unreadable: not enough to go on */
+    }
+    if (!lostStop({ ...input, transcript })) return;
+    this.event("session.stop_inferred", name, row.account, {
+      why: `idle at the input box for ${Math.round((now - rt.idleSince!) / 1000)} s with no hook event, the transcript answering the prompt: its Stop was lost`,
+    });
+    this.log.warn({ session: name }, "turn ended without its Stop reaching the daemon: taken as ended");
+    this.handleHookEvent({
+      file: `inferred.${now}.${name}.Stop`,
+      ts: now,
+      order: [BigInt(now) * 1_000_000n, 0],
+      session: name,
+      account: row.account ?? "",
+      launch: null,
+      event: "Stop",
+      payload: {
+        session_id: row.claudeSessionId,
+        last_assistant_message: lastAssistantText(row.transcriptPath),
+        inferred: true,
+      },
+    });
   }
 
   /** A send refused at a dialog (cli-input.ts): status says what the session waits at, and an event says what was refused. */
@@ -641,6 +702,9 @@ export class SessionService {
       this.event("hook.orphan", ev.session, ev.account, { event: ev.event });
       return;
     }
+    const heard = this.runtimes.of(row.name);
+    heard.lastHookAt = this.clock.now();
+    heard.idleSince = null;
     const stray = strayStartupSessionStart(row, ev);
     if (stray) {
       this.event("hook.SessionStart.ignored", row.name, ev.account, {
@@ -789,7 +853,7 @@ const RESUME_REFUSED =
 // Events keep what an operator needs, not whole payloads (prompts can be large).
 function summarize(p: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ["session_id", "source", "error", "notification_type", "reason", "prompt_id"])
+  for (const k of ["session_id", "source", "error", "notification_type", "reason", "prompt_id", "inferred"])
     if (p[k] !== undefined) out[k] = p[k];
   for (const k of ["prompt", "last_assistant_message", "message"]) {
     const v = p[k];

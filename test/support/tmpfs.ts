@@ -22,12 +22,13 @@ export class TestTmpfs {
 
   /**
    * Mounts a tmpfs of `size` (mount's syntax: "64k", "2m") on `<root>/disk`, root a new temp dir named
-   * after `label` (e.g. "cf-hookfull-"). Never throws for a mount refused: see `skipped`.
+   * after `label` (e.g. "cf-hookfull-"), or on `at` (a directory made if missing; unmounted, not removed, by
+   * dispose). Never throws for a mount refused: see `skipped`.
    */
-  static mount(label: string, size: string): TestTmpfs {
+  static mount(label: string, size: string, at?: string): TestTmpfs {
     const root = mkdtempSync(join(tmpdir(), label));
-    const m = join(root, "disk");
-    mkdirSync(m);
+    const m = at ?? join(root, "disk");
+    mkdirSync(m, { recursive: true });
     const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0700`, "tmpfs", m], { encoding: "utf8" });
     if (r.status === 0) return new TestTmpfs(root, m, null);
     const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim();
