@@ -30,10 +30,12 @@ export interface TranscriptReport {
   /** the text of the last user prompt among good lines (tool results are not prompts), or null */
   lastUserPrompt: string | null;
   /**
-   * where that prompt's line is (1-based line, byte offset of its start), whether a good assistant line
-   * follows it (its answer, or a tool call on the way to it) and whether one comes before it; null without one
+   * The first of the trailing prompts no answer follows (an answer: an assistant line the model wrote, a tool
+   * call on the way to one included; a refusal's synthetic error line is none): its 1-based line, the byte
+   * offset where it starts, and whether any assistant line comes before it. null when the last prompt is
+   * answered, or there is none.
    */
-  lastPromptLine: { line: number; offset: number; answered: boolean; assistantBefore: boolean } | null;
+  unansweredFrom: { line: number; offset: number; assistantBefore: boolean } | null;
 }
 
 /** Pure: what is in `bytes` (a transcript's content). Never throws. */
@@ -53,7 +55,7 @@ export class TranscriptScan {
   private hasAssistant = false;
   private badLines: { line: number; problem: string }[] = [];
   private lastUserPrompt: string | null = null;
-  private lastPromptLine: TranscriptReport["lastPromptLine"] = null;
+  private unansweredFrom: TranscriptReport["unansweredFrom"] = null;
   /** bad lines after the last good one: the middle if a good line follows, else the torn tail */
   private pending: { line: number; offset: number; problem: string }[] = [];
   private lastGoodEnd = 0;
@@ -72,7 +74,7 @@ export class TranscriptScan {
     s.hasAssistant = state.hasAssistant;
     s.badLines = state.badLines.map((b) => ({ ...b }));
     s.lastUserPrompt = state.lastUserPrompt;
-    s.lastPromptLine = state.lastPromptLine && { ...state.lastPromptLine };
+    s.unansweredFrom = state.unansweredFrom && { ...state.unansweredFrom };
     s.pending = state.pending.map((b) => ({ ...b }));
     s.lastGoodEnd = state.lastGoodEnd;
     s.newlineAfterGood = state.newlineAfterGood;
@@ -88,7 +90,7 @@ export class TranscriptScan {
       hasAssistant: this.hasAssistant,
       badLines: this.badLines.map((b) => ({ ...b })),
       lastUserPrompt: this.lastUserPrompt,
-      lastPromptLine: this.lastPromptLine && { ...this.lastPromptLine },
+      unansweredFrom: this.unansweredFrom && { ...this.unansweredFrom },
       pending: this.pending.map((b) => ({ ...b })),
       lastGoodEnd: this.lastGoodEnd,
       newlineAfterGood: this.newlineAfterGood,
@@ -134,7 +136,7 @@ export class TranscriptScan {
       badLines: this.badLines.map((b) => ({ ...b })),
       tornTail: null,
       lastUserPrompt: this.lastUserPrompt,
-      lastPromptLine: this.lastPromptLine && { ...this.lastPromptLine },
+      unansweredFrom: this.unansweredFrom && { ...this.unansweredFrom },
     };
     if (this.pending.length) {
       r.tornTail = {
@@ -172,11 +174,11 @@ export class TranscriptScan {
     const prompt = userPromptText(parsed);
     if (prompt !== null) {
       this.lastUserPrompt = prompt;
-      this.lastPromptLine = { line: this.line, offset: lineStart, answered: false, assistantBefore: this.hasAssistant };
+      this.unansweredFrom ??= { line: this.line, offset: lineStart, assistantBefore: this.hasAssistant };
     }
     if (parsed.type === "assistant") {
       this.hasAssistant = true;
-      if (this.lastPromptLine) this.lastPromptLine.answered = true;
+      if (!isSyntheticError(parsed)) this.unansweredFrom = null;
     }
     this.lastGoodEnd = this.offset;
     this.newlineAfterGood = false;
@@ -191,7 +193,7 @@ export interface TranscriptScanState {
   hasAssistant: boolean;
   badLines: { line: number; problem: string }[];
   lastUserPrompt: string | null;
-  lastPromptLine: TranscriptReport["lastPromptLine"];
+  unansweredFrom: TranscriptReport["unansweredFrom"];
   pending: { line: number; offset: number; problem: string }[];
   lastGoodEnd: number;
   newlineAfterGood: boolean;
@@ -221,6 +223,16 @@ function count(b: Buffer, byte: number): number {
   let n = 0;
   for (const c of b) if (c === byte) n++;
   return n;
+}
+
+/**
+ * The answer the CLI records for a refused request instead of the model's (`"model":"<synthetic>"`,
+ * `isApiErrorMessage`): not sent to the API on the next turn, so the prompt before it stays unanswered there
+ * (docs/notes/claude-cli-observed.md §7).
+ */
+export function isSyntheticError(o: Record<string, unknown>): boolean {
+  const msg = o.message as { model?: unknown } | undefined;
+  return o.type === "assistant" && (msg?.model === "<synthetic>" || o.isApiErrorMessage === true);
 }
 
 /** A user line's prompt text: `message.content` as a string, or its text blocks; null for tool results and other lines. */
@@ -331,8 +343,9 @@ export function inspectTranscriptFile(
  * Checks `path` (inspectTranscriptFile), and when its tail is torn, copies the whole file to
  * `<path>.torn-<now>` and truncates the file after its last good line. Middle lines are never changed.
  * `answered`: the last prompt the daemon recorded as answered (its Stop), or null. When the transcript's last
- * prompt is that one and no assistant line follows it (the CLI's write of the answer was torn, or failed on a
- * full disk), the prompt's line and everything after it are cut too (a copy kept: the torn one, else `<path>.answer-lost-<now>`):
+ * prompt is that one and no answer follows it (the CLI's write of the answer was torn, or failed on a full
+ * disk), the trailing unanswered prompts' lines (that one, and a refused prompt it continued, whose answer it
+ * was) and everything after them are cut too (a copy kept: the torn one, else `<path>.answer-lost-<now>`):
  * the resumed CLI would otherwise send the prompt again with the next one, and the model answer it twice
  * (chaos seed 271828, a disk full while the answer was written). The report's `hasAssistant` then says
  * whether the shortened conversation still holds an answer. null when the file can't be read.
@@ -357,9 +370,8 @@ export function checkAndRepairTranscript(
     truncateSync(path, report.tornTail.offset);
     cache?.forget(path);
   }
-  const p = report.lastPromptLine;
-  if (answered === null || !p || p.answered || report.lastUserPrompt !== answered)
-    return { report, copy, answerLost: null };
+  const p = report.unansweredFrom;
+  if (answered === null || !p || report.lastUserPrompt !== answered) return { report, copy, answerLost: null };
   let lost = copy; // the whole file as it was is kept there already
   if (!lost) {
     lost = `${path}.answer-lost-${now}`;

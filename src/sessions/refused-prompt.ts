@@ -4,6 +4,7 @@
 // message (docs/notes/claude-cli-observed.md §7, verified on 2.1.197 and 2.1.332). Resending the prompt
 // itself then makes the model read it twice; a short continue note after it makes it read it once.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { isSyntheticError } from "../claude/transcript.js";
 
 /** How much of a transcript's end is read: the refused prompt is among its last lines. */
 const TAIL_BYTES = 512 * 1024;
@@ -29,12 +30,6 @@ function parseLine(raw: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-/** The synthetic answer the CLI records for a refused request (`"model":"<synthetic>"`, `isApiErrorMessage`). */
-function isSyntheticError(o: Record<string, unknown>): boolean {
-  const msg = o.message as { model?: unknown } | undefined;
-  return o.type === "assistant" && (msg?.model === "<synthetic>" || o.isApiErrorMessage === true);
 }
 
 /** An assistant line that asks for a tool (the turn goes on with its result), not an answer. */

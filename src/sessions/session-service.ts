@@ -575,7 +575,7 @@ export class SessionService {
     let transcript: { lastUserPrompt: string | null; answered: boolean } | null = null;
     try {
       const r = row.transcriptPath ? inspectTranscriptFile(row.transcriptPath) : null;
-      if (r) transcript = { lastUserPrompt: r.lastUserPrompt, answered: !!r.lastPromptLine?.answered };
+      if (r) transcript = { lastUserPrompt: r.lastUserPrompt, answered: r.unansweredFrom === null };
     } catch {
       /* unreadable: not enough to go on */
     }

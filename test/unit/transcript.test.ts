@@ -45,7 +45,7 @@ describe("inspectTranscript", () => {
       badLines: [],
       tornTail: null,
       lastUserPrompt: "one",
-      lastPromptLine: { line: 2, offset: Buffer.byteLength(`${meta}\n`), answered: true, assistantBefore: false },
+      unansweredFrom: null,
     });
     assert.equal(
       inspectTranscript(buf(`${user("text blocks")}`)).lastUserPrompt,
@@ -151,6 +151,23 @@ describe("checkAndRepairTranscript", () => {
     assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.torn-7` }, "the torn copy holds the whole file");
     assert.deepEqual(readFileSync(`${p}.torn-7`), whole);
     assert.equal(r.report.hasAssistant, true, "the turn before is still an answer to resume from");
+  });
+
+  it("cuts a refused prompt with the continue note whose answer was lost: the synthetic error is no answer", () => {
+    // After a refusal the daemon sends a continue note; the CLI does not send the synthetic error line to the
+    // API, so with the note gone the refused prompt would merge with the next one (chaos seed 271828, s22).
+    const p = join(dir, "c2.jsonl");
+    const refusal = JSON.stringify({
+      type: "assistant",
+      isApiErrorMessage: true,
+      message: { role: "assistant", model: "<synthetic>", content: [{ type: "text", text: "You've hit your limit" }] },
+    });
+    const before = `${user("one")}\n${assistant("A")}\n`;
+    writeFileSync(p, `${before}${user("two")}\n${refusal}\n${user("Continue where you left off")}\n{"type":"assi`);
+    const r = checkAndRepairTranscript(p, 13, null, "Continue where you left off")!;
+    assert.equal(r.answerLost?.line, 3, "from the refused prompt");
+    assert.equal(readFileSync(p, "utf8"), before);
+    assert.equal(r.report.hasAssistant, true);
   });
 
   it("cuts it when the answer's line was never written (no torn tail), keeping a copy; only prompt lines lost", () => {
