@@ -283,7 +283,8 @@ export function dumpPicks(violations: string[], perKind = 3, max = 12): string[]
 function debugDump(o: SoakOptions, env: ScaleEnv, turns: TurnLog, rec: DaemonRecord, violations: string[]): void {
   for (const v of dumpPicks(violations)) {
     const marker = /soak-[pt]\d{6}/.exec(v)?.[0];
-    const session = /\((s\d\d|auto-\d\d)/.exec(v)?.[1] ?? /^(s\d\d)/.exec(v)?.[1];
+    // "soak-p000001 (s03): …" or "auto-14: rate-limit refusal …" (a pool session's: its events were not shown)
+    const session = /\((s\d\d|auto-\d+)/.exec(v)?.[1] ?? /^(s\d\d|auto-\d+):/.exec(v)?.[1];
     o.log(`--- ${v}`);
     if (marker)
       for (const f of turns.facts.filter((x) => x.markers.includes(marker)))
