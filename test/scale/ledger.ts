@@ -85,6 +85,8 @@ export class DaemonRecord {
   readonly throttles: EventFact[];
   readonly parks: EventFact[];
   readonly resumes: EventFact[];
+  /** pool sessions the pool stopped (its task, if any, requeued): a refusal needs no move then */
+  readonly poolStops: EventFact[];
   readonly sessions: {
     name: string;
     kind: string;
@@ -131,6 +133,7 @@ export class DaemonRecord {
     this.throttles = this.events(db, "kind = 'quota.throttle'");
     this.parks = this.events(db, "kind = 'session.parked'");
     this.resumes = this.events(db, "kind = 'session.resume'");
+    this.poolStops = this.events(db, "kind = 'pool.session_stopped'");
     this.sessions = (
       db.prepare("SELECT name, kind, state, account, state_reason FROM sessions").all() as Record<string, unknown>[]
     ).map((r) => ({

@@ -6,7 +6,7 @@ import type { EventFact, SwapFact } from "../scale/ledger.js";
 
 const T = Date.UTC(2026, 11, 1, 6, 14);
 
-function facts(limitHits: EventFact[], swaps: SwapFact[]): RunFacts {
+function facts(limitHits: EventFact[], swaps: SwapFact[], poolStops: EventFact[] = []): RunFacts {
   return {
     prompts: [],
     tasks: [],
@@ -16,6 +16,7 @@ function facts(limitHits: EventFact[], swaps: SwapFact[]): RunFacts {
       swaps,
       parks: [],
       resumes: [],
+      poolStops,
       throttleHits: [],
       throttles: [],
       tasks: [],
@@ -67,5 +68,18 @@ describe("soak invariant: every refusal is acted on", () => {
   });
   it("a swap away from that account that ended before the refusal is not", () => {
     assert.equal(refusalViolations(facts([hit("c")], [swap("c", "d", T - 30_000, T - 5000)])).length, 1);
+  });
+  it("a pool session the pool stopped within 60 s needs neither (seed 271828, auto-14 after a tmux kill)", () => {
+    const stop = (session: string, ts: number): EventFact => ({
+      id: 2,
+      ts,
+      kind: "pool.session_stopped",
+      session,
+      account: null,
+      data: {},
+    });
+    assert.deepEqual(refusalViolations(facts([hit("c")], [], [stop("s14", T + 3000)])), []);
+    assert.equal(refusalViolations(facts([hit("c")], [], [stop("s14", T + 90_000)])).length, 1, "too late");
+    assert.equal(refusalViolations(facts([hit("c")], [], [stop("s15", T + 3000)])).length, 1, "another session");
   });
 });
