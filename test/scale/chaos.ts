@@ -423,7 +423,8 @@ export class Chaos {
             out
               .map((x) => {
                 const pane = panes.find((p) => p.session === x.name);
-                return `${x.name}: ${x.state}${x.stateReason ? ` (${x.stateReason.slice(0, 160)})` : ""}, pane ${pane ? (pane.dead ? "dead" : "live") : "missing"}`;
+                const held = x.busyWith ? `, held by ${x.busyWith}` : "";
+                return `${x.name}: ${x.state}${x.stateReason ? ` (${x.stateReason.slice(0, 160)})` : ""}, pane ${pane ? (pane.dead ? "dead" : "live") : "missing"}${held}`;
               })
               .join("; "),
           );
