@@ -27,9 +27,14 @@ export interface LostStopInput {
   transcript: { lastUserPrompt: string | null; answered: boolean } | null;
 }
 
+/** The part of lostStop that needs no transcript: a busy turn, idle and unheard from for long enough (pure). */
+export function lostStopDue(i: Omit<LostStopInput, "transcript">): boolean {
+  if (i.rowState !== "busy" || !i.lastPrompt || i.lastPromptAnswered || i.idleSince === null) return false;
+  return i.now - i.idleSince >= LOST_STOP_MS && i.now - i.lastHookAt >= LOST_STOP_MS;
+}
+
 /** Whether the busy session's running turn is to be taken as ended without its Stop (pure). */
 export function lostStop(i: LostStopInput): boolean {
-  if (i.rowState !== "busy" || !i.lastPrompt || i.lastPromptAnswered || i.idleSince === null) return false;
-  if (i.now - i.idleSince < LOST_STOP_MS || i.now - i.lastHookAt < LOST_STOP_MS) return false;
+  if (!lostStopDue(i)) return false;
   return !!i.transcript && i.transcript.lastUserPrompt === i.lastPrompt && i.transcript.answered;
 }

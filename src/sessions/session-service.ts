@@ -14,7 +14,7 @@ import { buildLaunchArgv, decideResume, type LaunchContext, type ResumeDecision 
 import { writeUserStatusLine } from "../claude/status-line-files.js";
 import { PromptSender } from "./prompt-sender.js";
 import { classifyPane, dialogLabel, type PaneClass, type PaneDialog } from "./pane-classify.js";
-import { lostStop } from "./lost-stop.js";
+import { lostStop, lostStopDue } from "./lost-stop.js";
 import { inspectTranscriptFile, lastAssistantText } from "../claude/transcript.js";
 import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
 import { SessionRuntimes, type SessionRuntime } from "./session-runtime.js";
@@ -571,7 +571,7 @@ export class SessionService {
       lastHookAt: rt.lastHookAt ?? row.lastPromptAt ?? 0,
     };
     // The transcript is read only once the rest says so (the cached check reads what was appended).
-    if (!lostStop({ ...input, transcript: { lastUserPrompt: row.lastPrompt, answered: true } })) return;
+    if (!lostStopDue(input)) return;
     let transcript: { lastUserPrompt: string | null; answered: boolean } | null = null;
     try {
       const r = row.transcriptPath ? inspectTranscriptFile(row.transcriptPath) : null;

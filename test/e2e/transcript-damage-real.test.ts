@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, readFileSync, truncateSync } from "node:fs";
-import { makeHarness, type Harness } from "../support/harness.js";
+import { makeHarness, type Harness, killPaneCli } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import type { Daemon } from "../../src/daemon.js";
 
@@ -46,13 +46,7 @@ describe("damaged transcripts, real CLI", { timeout: 300_000 }, () => {
       30_000,
       "the prompt's line written",
     );
-    const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
-    process.kill(pid, "SIGKILL");
-    await waitFor(
-      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
-      10_000,
-      "CLI dead",
-    );
+    await killPaneCli(h);
     return d.sessions.get("dev")!.transcriptPath!;
   }
 

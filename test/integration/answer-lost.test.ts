@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { makeHarness, type Harness } from "../support/harness.js";
+import { makeHarness, type Harness, killPaneCli } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
 
@@ -30,13 +30,7 @@ describe("a prompt answered but missing its answer in the transcript", { timeout
     const path = d.sessions.get("dev")!.transcriptPath!;
     await d.stop(); // the tmux session and its CLI stay
     // The CLI dies; its answer's line had never been written (the line after the prompt removed).
-    const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
-    process.kill(pid, "SIGKILL");
-    await waitFor(
-      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
-      10_000,
-      "dead",
-    );
+    await killPaneCli(h);
     const lines = readFileSync(path, "utf8").split("\n");
     const at = lines.findIndex((l) => l.includes(lost));
     assert.ok(at > 0 && JSON.parse(lines[at + 1]!).type === "assistant");

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { makeHarness, type Harness } from "../support/harness.js";
+import { makeHarness, type Harness, killPaneCli } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
 import type { Daemon } from "../../src/daemon.js";
@@ -34,13 +34,7 @@ describe("damaged transcripts", { timeout: 180_000 }, () => {
     const r = await d.sessions.prompts.send("dev", prompt, { confirmTimeoutMs: 20_000 });
     assert.ok(r.ok, JSON.stringify(r));
     await waitFor(() => d.sessions.get("dev")?.state === "busy", 10_000, "busy");
-    const pid = Number(h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_pid}").out.trim());
-    process.kill(pid, "SIGKILL");
-    await waitFor(
-      () => h.tmux("display-message", "-p", "-t", "=dev:", "#{pane_dead}").out.trim() === "1",
-      10_000,
-      "CLI dead",
-    );
+    await killPaneCli(h);
     return d.sessions.get("dev")!.transcriptPath!;
   }
 

@@ -279,3 +279,14 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** SIGKILLs the CLI in session `name`'s pane (a crash) and waits until tmux marks the pane dead. */
+export async function killPaneCli(h: Harness, name = "dev"): Promise<void> {
+  const pid = Number(h.tmux("display-message", "-p", "-t", `=${name}:`, "#{pane_pid}").out.trim());
+  process.kill(pid, "SIGKILL");
+  await waitFor(
+    () => h.tmux("display-message", "-p", "-t", `=${name}:`, "#{pane_dead}").out.trim() === "1",
+    10_000,
+    "CLI dead",
+  );
+}

@@ -1,7 +1,7 @@
 // lostStop (sessions/lost-stop.ts): when a busy session's turn is taken as ended without its Stop. Pure.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { LOST_STOP_MS, lostStop, type LostStopInput } from "../../src/sessions/lost-stop.js";
+import { LOST_STOP_MS, lostStop, lostStopDue, type LostStopInput } from "../../src/sessions/lost-stop.js";
 import { HOOK_TIMEOUT_S } from "../../src/sessions/hook-script.js";
 
 const NOW = 1_000_000_000;
@@ -32,6 +32,12 @@ describe("lostStop", () => {
       assert.equal(lostStop({ ...base, rowState: state }), false, state);
     assert.equal(lostStop({ ...base, lastPromptAnswered: true }), false);
     assert.equal(lostStop({ ...base, lastPrompt: null }), false);
+  });
+
+  it("lostStopDue: the same timing and state, before any transcript is read", () => {
+    assert.equal(lostStopDue(base), true);
+    assert.equal(lostStopDue({ ...base, idleSince: NOW - LOST_STOP_MS + 1 }), false);
+    assert.equal(lostStopDue({ ...base, rowState: "idle" }), false);
   });
 
   it("only when the transcript's last prompt is that prompt and an assistant line follows it", () => {
