@@ -13,7 +13,11 @@ import {
   readFileSync,
   readSync,
   realpathSync,
+  renameSync,
+  statSync,
   truncateSync,
+  writeSync,
+  fsyncSync,
   type Stats,
 } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +40,14 @@ export interface TranscriptReport {
    * answered, or there is none.
    */
   unansweredFrom: { line: number; offset: number; assistantBefore: boolean } | null;
+  /**
+   * A turn that ended while its CLI ran but whose end the file lost: among the trailing unanswered prompts, a
+   * line whose `parentUuid` names a line the file does not hold (torn, or never written: a full disk) after
+   * which the CLI went on. The lines from the first of those prompts (`from`) up to that line (`to`, kept) are
+   * that turn. Resumed as they are, the CLI would send its prompts again with the next one. null otherwise, and
+   * once an answer follows.
+   */
+  lostTurn: { from: { line: number; offset: number }; to: { line: number; offset: number } } | null;
 }
 
 /** Pure: what is in `bytes` (a transcript's content). Never throws. */
@@ -56,6 +68,9 @@ export class TranscriptScan {
   private badLines: { line: number; problem: string }[] = [];
   private lastUserPrompt: string | null = null;
   private unansweredFrom: TranscriptReport["unansweredFrom"] = null;
+  private lostTurn: TranscriptReport["lostTurn"] = null;
+  /** uuids of the last RECENT_UUIDS good lines, oldest first: a parentUuid not among them is taken as lost */
+  private recent = new Set<string>();
   /** bad lines after the last good one: the middle if a good line follows, else the torn tail */
   private pending: { line: number; offset: number; problem: string }[] = [];
   private lastGoodEnd = 0;
@@ -75,6 +90,8 @@ export class TranscriptScan {
     s.badLines = state.badLines.map((b) => ({ ...b }));
     s.lastUserPrompt = state.lastUserPrompt;
     s.unansweredFrom = state.unansweredFrom && { ...state.unansweredFrom };
+    s.lostTurn = state.lostTurn && { from: { ...state.lostTurn.from }, to: { ...state.lostTurn.to } };
+    s.recent = new Set(state.recent);
     s.pending = state.pending.map((b) => ({ ...b }));
     s.lastGoodEnd = state.lastGoodEnd;
     s.newlineAfterGood = state.newlineAfterGood;
@@ -91,6 +108,8 @@ export class TranscriptScan {
       badLines: this.badLines.map((b) => ({ ...b })),
       lastUserPrompt: this.lastUserPrompt,
       unansweredFrom: this.unansweredFrom && { ...this.unansweredFrom },
+      lostTurn: this.lostTurn && { from: { ...this.lostTurn.from }, to: { ...this.lostTurn.to } },
+      recent: [...this.recent],
       pending: this.pending.map((b) => ({ ...b })),
       lastGoodEnd: this.lastGoodEnd,
       newlineAfterGood: this.newlineAfterGood,
@@ -137,6 +156,7 @@ export class TranscriptScan {
       tornTail: null,
       lastUserPrompt: this.lastUserPrompt,
       unansweredFrom: this.unansweredFrom && { ...this.unansweredFrom },
+      lostTurn: this.lostTurn && { from: { ...this.lostTurn.from }, to: { ...this.lostTurn.to } },
     };
     if (this.pending.length) {
       r.tornTail = {
@@ -171,6 +191,17 @@ export class TranscriptScan {
       return;
     }
     this.goodLines++;
+    const parent = typeof parsed.parentUuid === "string" && parsed.parentUuid ? parsed.parentUuid : null;
+    if (this.unansweredFrom && parent !== null && !this.recent.has(parent)) {
+      // The line this one follows is not in the file: the turn of the prompts before it ended (the CLI went
+      // on), its end lost. A second such line in the same run widens the span.
+      const u = this.unansweredFrom;
+      this.lostTurn = {
+        from: this.lostTurn?.from ?? { line: u.line, offset: u.offset },
+        to: { line: this.line, offset: lineStart },
+      };
+      this.unansweredFrom = null;
+    }
     const prompt = userPromptText(parsed);
     if (prompt !== null) {
       this.lastUserPrompt = prompt;
@@ -178,7 +209,14 @@ export class TranscriptScan {
     }
     if (parsed.type === "assistant") {
       this.hasAssistant = true;
-      if (!isSyntheticError(parsed)) this.unansweredFrom = null;
+      if (!isSyntheticError(parsed)) {
+        this.unansweredFrom = null;
+        this.lostTurn = null;
+      }
+    }
+    if (typeof parsed.uuid === "string") {
+      this.recent.add(parsed.uuid);
+      if (this.recent.size > RECENT_UUIDS) this.recent.delete(this.recent.values().next().value!);
     }
     this.lastGoodEnd = this.offset;
     this.newlineAfterGood = false;
@@ -194,12 +232,22 @@ export interface TranscriptScanState {
   badLines: { line: number; problem: string }[];
   lastUserPrompt: string | null;
   unansweredFrom: TranscriptReport["unansweredFrom"];
+  lostTurn: TranscriptReport["lostTurn"];
+  recent: string[];
   pending: { line: number; offset: number; problem: string }[];
   lastGoodEnd: number;
   newlineAfterGood: boolean;
   line: number;
   offset: number;
 }
+
+/**
+ * How many good lines back a `parentUuid` is looked for. A line's parent is the line before it in the chain,
+ * nearly always a few lines up; one further back (a conversation rewound to an old turn) counts as lost,
+ * which at worst cuts unanswered prompts of the abandoned branch (the daemon resends an owed prompt the cut
+ * took). Bounded so a cached scan state stays small (256 uuids, about 20 KB).
+ */
+const RECENT_UUIDS = 256;
 
 function isBlank(b: Buffer): boolean {
   for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
@@ -250,15 +298,16 @@ function userPromptText(obj: Record<string, unknown>): string | null {
 }
 
 export interface TranscriptRepair {
+  /** the check's report; after a cut in the middle, the report of the file as it is now */
   report: TranscriptReport;
   /** where the cut tail was copied (the whole file as it was), when a tail was cut */
   copy: string | null;
   /**
-   * The prompt the daemon saw answered whose answer the transcript lacks (the CLI's write of it torn or
-   * failed: a full disk), cut with the tail so the model does not read it again unanswered and answer it a
-   * second time: its line, and the copy kept (the whole file as it was). null otherwise.
+   * Prompts whose answer the transcript lost, cut so the model does not read them again unanswered and answer
+   * them a second time (the CLI's write of the answer torn or failed: a full disk): the first cut line, the
+   * copy kept (the whole file as it was), and `middle` when later lines were kept (`lostTurn`). null otherwise.
    */
-  answerLost: { line: number; copy: string } | null;
+  answerLost: { line: number; copy: string; middle: boolean } | null;
 }
 
 /**
@@ -341,11 +390,14 @@ export function inspectTranscriptFile(
 
 /**
  * Checks `path` (inspectTranscriptFile), and when its tail is torn, copies the whole file to
- * `<path>.torn-<now>` and truncates the file after its last good line. Middle lines are never changed.
+ * `<path>.torn-<now>` and truncates the file after its last good line. Other middle lines are never changed.
+ * A `lostTurn` (a turn whose end the file lost while its CLI went on: chaos seed 161803, an answer torn by a
+ * full disk, a refused prompt appended after it) is cut out, the lines after it kept (the file rewritten
+ * through a temporary file and a rename, a copy kept: the torn one, else `<path>.answer-lost-<now>`).
  * `answered`: the last prompt the daemon recorded as answered (its Stop), or null. When the transcript's last
  * prompt is that one and no answer follows it (the CLI's write of the answer was torn, or failed on a full
  * disk), the trailing unanswered prompts' lines (that one, and a refused prompt it continued, whose answer it
- * was) and everything after them are cut too (a copy kept: the torn one, else `<path>.answer-lost-<now>`):
+ * was) and everything after them are cut too (a copy kept, as above):
  * the resumed CLI would otherwise send the prompt again with the next one, and the model answer it twice
  * (chaos seed 271828, a disk full while the answer was written). The report's `hasAssistant` then says
  * whether the shortened conversation still holds an answer. null when the file can't be read.
@@ -370,17 +422,44 @@ export function checkAndRepairTranscript(
     truncateSync(path, report.tornTail.offset);
     cache?.forget(path);
   }
-  const p = report.unansweredFrom;
-  if (answered === null || !p || report.lastUserPrompt !== answered) return { report, copy, answerLost: null };
-  let lost = copy; // the whole file as it was is kept there already
-  if (!lost) {
-    lost = `${path}.answer-lost-${now}`;
-    copyFileSync(path, lost);
-    chmodSync(lost, 0o600);
+  let kept = copy; // the whole file as it was, once copied
+  const keep = (): string => {
+    if (!kept) {
+      kept = `${path}.answer-lost-${now}`;
+      copyFileSync(path, kept);
+      chmodSync(kept, 0o600);
+    }
+    return kept;
+  };
+  let answerLost: TranscriptRepair["answerLost"] = null;
+  const lt = report.lostTurn;
+  if (lt) {
+    answerLost = { line: lt.from.line, copy: keep(), middle: true };
+    cutOut(path, lt.from.offset, lt.to.offset);
+    cache?.forget(path);
+    report = { ...inspectTranscriptFile(path, null), tornTail: report.tornTail, badLines: report.badLines };
   }
+  const p = report.unansweredFrom;
+  if (answered === null || !p || report.lastUserPrompt !== answered) return { report, copy, answerLost };
+  answerLost ??= { line: p.line, copy: keep(), middle: false };
   truncateSync(path, p.offset);
   cache?.forget(path);
-  return { report: { ...report, hasAssistant: p.assistantBefore }, copy, answerLost: { line: p.line, copy: lost } };
+  return { report: { ...report, hasAssistant: p.assistantBefore }, copy, answerLost };
+}
+
+/** Rewrites `path` without its bytes [from, to): a temporary file beside it, same mode, fsynced, renamed over it. */
+function cutOut(path: string, from: number, to: number): void {
+  const whole = readFileSync(path);
+  const tmp = `${path}.cut-${process.pid}`;
+  const fd = openSync(tmp, "w", statSync(path).mode & 0o777);
+  try {
+    writeSync(fd, whole.subarray(0, from));
+    writeSync(fd, whole.subarray(to));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 /** The transcript folder name: the real cwd with every non-alphanumeric character turned into "-". */

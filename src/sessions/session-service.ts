@@ -440,12 +440,13 @@ export class SessionService {
       });
     }
     if (d.repair?.answerLost) {
-      // The daemon saw the prompt answered (its Stop), the transcript never got the answer: the prompt's line
-      // was cut so the model does not answer it again; the conversation goes on from the turn before.
+      // A turn ended (its Stop seen, or the CLI went on past it) but the transcript never got its answer: the
+      // prompt's lines were cut so the model does not answer them again; the conversation goes on without them.
       this.event("session.transcript_answer_lost", row.name, account, {
         path: d.path,
         copy: d.repair.answerLost.copy,
         line: d.repair.answerLost.line,
+        middle: d.repair.answerLost.middle,
       });
     }
     if (!rep.tornTail || !d.repair?.copy) return;

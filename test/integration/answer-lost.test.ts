@@ -52,3 +52,56 @@ describe("a prompt answered but missing its answer in the transcript", { timeout
     await again.stop();
   });
 });
+
+// Chaos seed 161803 (2026-12-01): an answer's line torn by a full disk while the CLI went on, a refused prompt
+// appended after it. The damage then sits in the middle of the transcript; the CLI skips the torn line and
+// resumed would send the answered prompt again with the refused one.
+describe(
+  "a turn whose answer the transcript lost, with a refused prompt appended after it",
+  { timeout: 120_000 },
+  () => {
+    let h: Harness;
+    before(async () => {
+      h = await makeHarness({ accounts: 2, binary: STUB_CLAUDE });
+    });
+    after(async () => h.cleanup());
+
+    it("is cut out at the swap's launch; the refused prompt is kept and answered once, the lost one not again", async () => {
+      const d = await h.start();
+      await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+      assert.ok((await d.sessions.prompts.send("dev", "first: say ORIOLE", { confirmTimeoutMs: 20_000 })).ok);
+      const lost = "second: say HERON";
+      assert.ok((await d.sessions.prompts.send("dev", lost, { confirmTimeoutMs: 20_000 })).ok);
+      await waitFor(
+        () => d.sessions.get("dev")?.lastPrompt === lost && d.sessions.get("dev")?.lastPromptAnswered === true,
+        20_000,
+        "HERON answered (its Stop recorded)",
+      );
+      const path = d.sessions.get("dev")!.transcriptPath!;
+      // The answer's line torn, as a full disk leaves it; the CLI goes on appending after it.
+      const lines = readFileSync(path, "utf8").split("\n");
+      const at = lines.findIndex((l) => l.includes(lost));
+      assert.ok(at > 0 && JSON.parse(lines[at + 1]!).type === "assistant");
+      lines[at + 1] = lines[at + 1]!.slice(0, 60);
+      writeFileSync(path, lines.join("\n"));
+      // The next prompt is refused on account a: the swap resumes the conversation on b.
+      const a = h.accountTokens.a!;
+      h.api.setCap(a, h.api.usedTurns(a), Math.floor(Date.now() / 1000) + 3600);
+      const refused = "third: say EGRET";
+      assert.ok((await d.sessions.prompts.send("dev", refused, { confirmTimeoutMs: 20_000 })).ok);
+      await waitFor(() => d.store.lastSwap("dev")?.outcome === "ok", 60_000, "swapped to b");
+      const req = await h.api.waitForRequest(
+        (x) => x.isTurn && x.userText.includes("EGRET") && x.token === h.accountTokens.b,
+        30_000,
+      );
+      await waitFor(() => d.sessions.get("dev")?.lastPromptAnswered === true, 30_000, "EGRET answered on b");
+      assert.ok(!req.userText.includes("HERON"), `the model reads the refused prompt alone: ${req.userText}`);
+      assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("HERON")).length, 1, "HERON once");
+      assert.ok(readFileSync(path, "utf8").includes("EGRET"), "the refused prompt's line was kept");
+      const ev = d.store.tailEvents(20, { session: "dev", kindPrefix: "session.transcript_answer_lost" });
+      assert.equal(ev.length, 1, "the cut is an event");
+      assert.equal((ev[0]!.data as { middle: boolean }).middle, true);
+      await d.stop();
+    });
+  },
+);

@@ -46,6 +46,7 @@ describe("inspectTranscript", () => {
       tornTail: null,
       lastUserPrompt: "one",
       unansweredFrom: null,
+      lostTurn: null,
     });
     assert.equal(
       inspectTranscript(buf(`${user("text blocks")}`)).lastUserPrompt,
@@ -148,7 +149,11 @@ describe("checkAndRepairTranscript", () => {
     writeFileSync(p, whole);
     const r = checkAndRepairTranscript(p, 7, null, "two")!;
     assert.equal(readFileSync(p, "utf8"), before);
-    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.torn-7` }, "the torn copy holds the whole file");
+    assert.deepEqual(
+      r.answerLost,
+      { line: 3, copy: `${p}.torn-7`, middle: false },
+      "the torn copy holds the whole file",
+    );
     assert.deepEqual(readFileSync(`${p}.torn-7`), whole);
     assert.equal(r.report.hasAssistant, true, "the turn before is still an answer to resume from");
   });
@@ -176,7 +181,7 @@ describe("checkAndRepairTranscript", () => {
     writeFileSync(p, whole);
     const r = checkAndRepairTranscript(p, 8, null, "two")!;
     assert.equal(r.copy, null);
-    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-8` });
+    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-8`, middle: false });
     assert.equal(readFileSync(p, "utf8"), `${user("one")}\n${assistant("A")}\n`);
     assert.equal(readFileSync(`${p}.answer-lost-8`, "utf8"), whole);
     assert.equal(statSync(`${p}.answer-lost-8`).mode & 0o777, 0o600);
@@ -215,6 +220,124 @@ describe("checkAndRepairTranscript", () => {
     const r = checkAndRepairTranscript(p, 12, cache, "two")!;
     assert.equal(r.answerLost?.line, 3);
     assert.equal(readFileSync(p, "utf8"), before);
+  });
+});
+
+// Lines as the CLI chains them: each names the line it follows (parentUuid).
+type Chained = { uuid: string; parent: string | null; line: string };
+function chain(...items: [uuid: string, body: Record<string, unknown>][]): Chained[] {
+  let parent: string | null = null;
+  return items.map(([uuid, body]) => {
+    const c = { uuid, parent, line: JSON.stringify({ parentUuid: parent, uuid, ...body }) };
+    parent = uuid;
+    return c;
+  });
+}
+const U = (text: string) => ({ type: "user", message: { role: "user", content: text } });
+const A = (text: string) => ({ type: "assistant", message: { role: "assistant", content: [{ type: "text", text }] } });
+const REFUSED = {
+  type: "assistant",
+  isApiErrorMessage: true,
+  message: { role: "assistant", model: "<synthetic>", content: [{ type: "text", text: "You've hit your limit" }] },
+};
+const NOTE = "Continue where you left off.";
+const joinLines = (ls: string[]) => ls.map((l) => `${l}\n`).join("");
+
+describe("a turn whose end the transcript lost, later lines after it (lostTurn)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cf-transcript-lost-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Chaos seed 161803 (2026-12-01): refused, resumed with the note as a full disk began (the note's answer
+  // line torn), the next prompt refused once the space was back and appended after the torn line.
+  const c = chain(
+    ["u1", U("one")],
+    ["a1", A("ONE")],
+    ["p1", U("two")],
+    ["e1", REFUSED],
+    ["n1", U(NOTE)],
+    ["a2", A("TWO")],
+    ["p2", U("three")],
+    ["e2", REFUSED],
+  );
+  const torn = c[5]!.line.slice(0, 40);
+  const lines = [...c.slice(0, 5).map((x) => x.line), torn, ...c.slice(6).map((x) => x.line)];
+
+  it("is found: from the first unanswered prompt to the line whose parent the file lacks", () => {
+    const r = inspectTranscript(Buffer.from(joinLines(lines)));
+    assert.deepEqual(
+      r.badLines.map((b) => b.line),
+      [6],
+    );
+    const at = (n: number) => Buffer.byteLength(joinLines(lines.slice(0, n - 1)));
+    assert.deepEqual(r.lostTurn, { from: { line: 3, offset: at(3) }, to: { line: 7, offset: at(7) } });
+    assert.equal(r.unansweredFrom?.line, 7, "the prompts after it are the CLI's unanswered ones");
+  });
+
+  it("is cut out, the history before and the lines after kept, a copy of the whole file kept", () => {
+    const p = join(dir, "mid.jsonl");
+    writeFileSync(p, joinLines(lines), { mode: 0o600 });
+    const r = checkAndRepairTranscript(p, 21, null, null)!;
+    assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-21`, middle: true });
+    assert.equal(readFileSync(p, "utf8"), joinLines([c[0]!.line, c[1]!.line, c[6]!.line, c[7]!.line]));
+    assert.equal(readFileSync(`${p}.answer-lost-21`, "utf8"), joinLines(lines));
+    assert.equal(statSync(p).mode & 0o777, 0o600, "the transcript keeps its mode");
+    assert.equal(r.report.lastUserPrompt, "three");
+    assert.equal(r.report.unansweredFrom?.line, 3, "the report is the file's as it is now");
+    assert.equal(r.report.lostTurn, null);
+    assert.deepEqual(
+      r.report.badLines.map((b) => b.line),
+      [6],
+      "the damage found is still reported",
+    );
+    assert.equal(checkAndRepairTranscript(p, 22, null, null)!.answerLost, null, "once");
+  });
+
+  it("the next prompt glued onto the torn line (CLI 2.1.197): cut up to the line after, which names it", () => {
+    const p = join(dir, "glued.jsonl");
+    const glued = [...c.slice(0, 5).map((x) => x.line), torn + c[6]!.line, c[7]!.line];
+    writeFileSync(p, joinLines(glued));
+    const r = checkAndRepairTranscript(p, 23, null, null)!;
+    assert.equal(r.answerLost?.middle, true);
+    assert.equal(readFileSync(p, "utf8"), joinLines([c[0]!.line, c[1]!.line, c[7]!.line]));
+    assert.equal(r.report.lastUserPrompt, "one", "the refused prompt is gone with it: the daemon resends its text");
+  });
+
+  it("is found from a cached check of the file's start (the uuids seen carried in the snapshot)", () => {
+    const p = join(dir, "cached.jsonl");
+    writeFileSync(p, joinLines(lines.slice(0, 4)));
+    const cache = new TranscriptCheckCache();
+    assert.equal(checkAndRepairTranscript(p, 24, cache, null)!.answerLost, null);
+    appendFileSync(p, joinLines(lines.slice(4)));
+    assert.equal(checkAndRepairTranscript(p, 25, cache, null)!.answerLost?.line, 3);
+  });
+
+  it("is not found when the file lacks nothing, an answer follows, or a line starts a new chain", () => {
+    const whole = c.map((x) => x.line);
+    const cases: [string, string[]][] = [
+      [
+        "nothing lost: refused, the note, refused again",
+        [
+          ...whole.slice(0, 5),
+          ...chain(["e3", REFUSED]).map((x) => x.line.replace('"parentUuid":null', '"parentUuid":"n1"')),
+        ],
+      ],
+      ["the later prompt answered", [...lines, JSON.stringify({ parentUuid: "e2", uuid: "a3", ...A("THREE") })]],
+      [
+        "a resumed CLI's first line with no parent (the stub's)",
+        [...whole.slice(0, 4), JSON.stringify({ parentUuid: null, uuid: "x", ...U(NOTE) })],
+      ],
+      [
+        "a lost parent with no unanswered prompt before it",
+        [whole[0]!, whole[1]!, JSON.stringify({ parentUuid: "gone", uuid: "y", ...U("new") })],
+      ],
+    ];
+    for (const [name, ls] of cases) {
+      const p = join(dir, "neg.jsonl");
+      writeFileSync(p, joinLines(ls));
+      const r = checkAndRepairTranscript(p, 26, null, null)!;
+      assert.equal(r.report.lostTurn, null, name);
+      assert.equal(r.answerLost, null, name);
+      assert.equal(readFileSync(p, "utf8"), joinLines(ls), name);
+    }
   });
 });
 
