@@ -351,8 +351,20 @@ export class SessionService {
         await this.tmux.respawn(name, { cwd: spec.project, argv });
       }
     } finally {
-      rt.launching = false;
+      this.launched(rt);
     }
+  }
+
+  /**
+   * A launch's tmux command returned (or failed): the pane list a sweep read before this may show the pane
+   * dead or missing, so the launch counts again (launchSeq) as of now. prepareLaunch counted it before the
+   * transcript check; a sweep that read its panes between the two would otherwise restart the CLI just
+   * started (soak seed 161803, 2026-12-01: a swap's CLI respawned 1 s after it took the continue note, the
+   * note answered twice).
+   */
+  private launched(rt: SessionRuntime): void {
+    rt.launching = false;
+    rt.launchSeq = ++this.launchSeq;
   }
 
   /**
@@ -363,9 +375,15 @@ export class SessionService {
   async launchIn(name: string, argv: string[], live: boolean): Promise<void> {
     const spec = this.specs.get(name);
     if (!spec) throw new CfError("no_such_session", `no session named ${name}`);
-    if (live || (await this.tmux.listPanes()).some((p) => p.session === name))
-      await this.tmux.respawn(name, { cwd: spec.project, argv });
-    else await this.tmux.newSession(name, { cwd: spec.project, argv });
+    const rt = this.runtimes.of(name);
+    rt.launching = true;
+    try {
+      if (live || (await this.tmux.listPanes()).some((p) => p.session === name))
+        await this.tmux.respawn(name, { cwd: spec.project, argv });
+      else await this.tmux.newSession(name, { cwd: spec.project, argv });
+    } finally {
+      this.launched(rt);
+    }
   }
 
   /**
@@ -518,7 +536,14 @@ export class SessionService {
       const pane = panes.find((p) => p.session === spec.name);
       if (pane && !pane.dead && row.state === "starting" && (await this.failIfStartOverdue(spec.name))) continue;
       if (!pane) this.scheduleRestart(spec.name, "tmux session missing", "create");
-      else if (pane.dead) this.scheduleRestart(spec.name, await this.deadReason(spec.name, pane), "respawn");
+      else if (pane.dead) {
+        const why = await this.deadReason(spec.name, pane);
+        // Its wait (up to 2 s) is long enough for another operation to have taken or launched the session.
+        const now = this.runtimes.peek(spec.name);
+        if (this.locks.lockedBy(spec.name) || now?.restartTimer || now?.launching) continue;
+        if ((now?.launchSeq ?? 0) > seq) continue;
+        this.scheduleRestart(spec.name, why, "respawn");
+      }
       // A `waiting` row (PermissionRequest or Notification hook) is read too: its reason becomes the dialog
       // seen, which is what status, the dashboard and the dialog_after notice go by.
       else if (
