@@ -68,6 +68,9 @@ export interface SessionOptions {
  * Keeps every supervised session alive in tmux: creates, adopts, restarts (with backoff, ending in
  * `failed` on a crash loop) and applies hook events to its state. Swaps and the pool build on it.
  */
+/** How often waitReady looks at the pane of a CLI that has not started (ms). */
+const PANE_LOOK_MS = 1000;
+
 export class SessionService {
   readonly specs: Map<string, SessionSpec>;
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
@@ -816,15 +819,30 @@ export class SessionService {
    * sweep's to restart).
    */
   async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
+    // A CLI that died before its SessionStart (its pane dead), or whose tmux session is gone (the server
+    // killed), won't start: the wait ends once two looks a second apart say so, not at the start timeout.
+    // Whoever waits holds the session, and the sweep, which restarts it, skips a held session: waiting the
+    // whole timeout left it down that long (CI's short chaos: s40's tmux session missing for 60 s).
+    let nextLook = this.clock.now() + PANE_LOOK_MS;
+    let downLooks = 0;
     const r = await pollUntil(
-      () => {
+      async () => {
         const s = this.store.getSession(name);
         if (s?.state === "failed" || s?.state === "stopped") return "no";
-        return s && s.state !== "starting" && s.state !== "exited" ? "yes" : null;
+        if (s && s.state !== "starting" && s.state !== "exited") return "yes";
+        if (this.clock.now() < nextLook) return null;
+        nextLook = this.clock.now() + PANE_LOOK_MS;
+        const pane = (await this.tmux.listPanes().catch(() => [])).find((p) => p.session === name);
+        downLooks = !pane || pane.dead ? downLooks + 1 : 0;
+        return downLooks >= 2 ? "down" : null;
       },
       { clock: this.clock, timeoutMs, intervalMs: 50 },
     );
     if (r === "yes") return true;
+    if (r === "down") {
+      this.log.info({ session: name }, "CLI gone before its SessionStart: not waited for further");
+      return false;
+    }
     if (!r) {
       // As in the sweep: only a live pane is a start that hangs. A CLI that died before its SessionStart
       // (a refused resume) is the sweep's to restart, with its crash-loop count, once no operation holds the

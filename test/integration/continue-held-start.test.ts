@@ -60,3 +60,50 @@ describe("a CLI that dies at start while a continuation holds the session", { ti
     assert.notEqual(row.claudeSessionId, old, "the refused resume started a fresh conversation");
   });
 });
+
+// The same with the default-length start timeout: the hold ends once the CLI is seen dead (two looks a second
+// apart), not when the timeout runs out; the session was down that long before (CI's short chaos, s40).
+describe("a CLI that dies at start while held, with a long start timeout", { timeout: 120_000 }, () => {
+  let h: Harness;
+  let d: Daemon;
+  before(async () => {
+    h = await makeHarness({
+      accounts: 1,
+      binary: STUB_CLAUDE,
+      config: { sessions: { start_timeout: "90s", restart_backoff: "500ms", restart_backoff_max: "2s" } },
+    });
+    (h.configObject.claude as { env: Record<string, string> }).env.STUB_CLAUDE_REFUSE_DAMAGED = "1";
+    h.writeConfig();
+    d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+  });
+  after(async () => h.cleanup());
+
+  it("lets go once the pane is dead, and the sweep brings the session back long before the timeout", async () => {
+    assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 20_000 })).ok);
+    await waitFor(
+      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+      20_000,
+      "answered",
+    );
+    const path = d.sessions.get("dev")!.transcriptPath!;
+    const lines = readFileSync(path, "utf8").split("\n");
+    lines.splice(1, 0, "\0".repeat(64));
+    writeFileSync(path, lines.join("\n"));
+    const rec = new TurnContinuation(
+      { store: d.store, sessions: d.sessions, pane: d.pane, clock: systemClock, log: silentLogger() },
+      { swapConfig: () => d.loadedConfig().swap },
+    );
+    let done = false;
+    const finish = rec
+      .finish({ session: "dev", resend: "second: after the swap", startedAt: Date.now(), respawn: true })
+      .finally(() => (done = true));
+    try {
+      // 30 s is a third of the start timeout: waiting for the timeout would miss it by a minute.
+      await waitFor(() => done, 30_000, "the hold let go before the start timeout");
+      await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle again");
+    } finally {
+      await finish;
+    }
+  });
+});
