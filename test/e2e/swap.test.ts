@@ -85,6 +85,15 @@ describe("swap on a hard limit", { timeout: 300_000 }, () => {
       0,
     );
     assert.ok(d.store.tailEvents(300).some((e) => e.kind === "swap.resend_as_note" && e.session === "dev"));
+    // The refused prompt was the transcript's open turn at the swap's launch: each of the CLI's lines names one
+    // the file holds (parentUuid), so the launch's check found no lost turn and cut nothing.
+    assert.deepEqual(
+      d.store
+        .tailEvents(300)
+        .filter((e) => e.kind === "session.transcript_answer_lost")
+        .map((e) => e.data),
+      [],
+    );
     // The note rode on the launch (`--resume <id> -- <note>`), not typed after the start (issue 13 point 3).
     assert.equal(sw.steps.find((s) => s.step === "resent")?.note, "carried at launch");
     const st = JSON.parse((await h.cli("status", "--json")).out) as {
