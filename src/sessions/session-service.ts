@@ -64,13 +64,13 @@ export interface SessionOptions {
   cliProblem?: string | null;
 }
 
+/** How often waitReady looks at the pane of a CLI that has not started (ms). */
+const PANE_LOOK_MS = 1000;
+
 /**
  * Keeps every supervised session alive in tmux: creates, adopts, restarts (with backoff, ending in
  * `failed` on a crash loop) and applies hook events to its state. Swaps and the pool build on it.
  */
-/** How often waitReady looks at the pane of a CLI that has not started (ms). */
-const PANE_LOOK_MS = 1000;
-
 export class SessionService {
   readonly specs: Map<string, SessionSpec>;
   /** sessions an operation (swap, restart, stop) holds; the sweeper leaves them alone */
@@ -814,9 +814,10 @@ export class SessionService {
 
   /**
    * Waits until the CLI has reported SessionStart for the current launch (state left `starting`). false when
-   * it did not within `timeoutMs`, or the session failed or was stopped meanwhile; a launch older than
-   * sessions.start_timeout whose CLI still runs then becomes `failed` (failIfStartOverdue; a dead pane is the
-   * sweep's to restart).
+   * it did not within `timeoutMs`, or the session failed or was stopped meanwhile, or its CLI is gone (pane
+   * dead or tmux session missing at two looks PANE_LOOK_MS apart: the sweep's to restart once the caller
+   * lets go); a launch older than sessions.start_timeout whose CLI still runs then becomes `failed`
+   * (failIfStartOverdue).
    */
   async waitReady(name: string, timeoutMs = this.tuning.startTimeoutMs): Promise<boolean> {
     // A CLI that died before its SessionStart (its pane dead), or whose tmux session is gone (the server
