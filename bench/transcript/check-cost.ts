@@ -62,7 +62,7 @@ function childPeakMb(path: string): number {
   const code = `
     const { checkAndRepairTranscript } = await import(${JSON.stringify(join(REPO, "src/claude/transcript.ts"))});
     const p = ${JSON.stringify(path)};
-    if (p) checkAndRepairTranscript(p, 1, null);
+    if (p) checkAndRepairTranscript(p, 1, { cache: null });
     process.stdout.write(String(process.resourceUsage().maxRSS));`;
   const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: REPO });
   return Number(out.toString()) / 1024;
@@ -79,18 +79,18 @@ try {
     const cold: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = process.hrtime.bigint();
-      const r = checkAndRepairTranscript(p, 1, new TranscriptCheckCache());
+      const r = checkAndRepairTranscript(p, 1, { cache: new TranscriptCheckCache() });
       cold.push(Number(process.hrtime.bigint() - t0) / 1e6);
       if (!r?.report.hasAssistant || r.report.tornTail) throw new Error("the generated transcript did not check clean");
     }
     // Warm: the check at a swap, after the session's last turn was appended to a file checked before.
     const cache = new TranscriptCheckCache();
-    checkAndRepairTranscript(p, 1, cache);
+    checkAndRepairTranscript(p, 1, { cache });
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       appendFileSync(p, transcriptOf(0.02));
       const t0 = process.hrtime.bigint();
-      checkAndRepairTranscript(p, 1, cache);
+      checkAndRepairTranscript(p, 1, { cache });
       warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     const peaks = [childPeakMb(p), childPeakMb(p), childPeakMb(p)];

@@ -394,7 +394,7 @@ export function inspectTranscriptFile(
  * A `lostTurn` (a turn whose end the file lost while its CLI went on: chaos seed 161803, an answer torn by a
  * full disk, a refused prompt appended after it) is cut out, the lines after it kept (the file rewritten
  * through a temporary file and a rename, a copy kept: the torn one, else `<path>.answer-lost-<now>`).
- * `answered`: the last prompt the daemon recorded as answered (its Stop), or null. When the transcript's last
+ * `opts.cache`: where checks resume from (default the daemon's; null: none). `opts.answered`: the last prompt the daemon recorded as answered (its Stop), or null. When the transcript's last
  * prompt is that one and no answer follows it (the CLI's write of the answer was torn, or failed on a full
  * disk), the trailing unanswered prompts' lines (that one, and a refused prompt it continued, whose answer it
  * was) and everything after them are cut too (a copy kept, as above):
@@ -405,9 +405,10 @@ export function inspectTranscriptFile(
 export function checkAndRepairTranscript(
   path: string,
   now: number,
-  cache: TranscriptCheckCache | null = transcriptChecks,
-  answered: string | null = null,
+  opts: { cache?: TranscriptCheckCache | null; answered?: string | null } = {},
 ): TranscriptRepair | null {
+  const cache = opts.cache === undefined ? transcriptChecks : opts.cache;
+  const answered = opts.answered ?? null;
   let report: TranscriptReport;
   try {
     report = inspectTranscriptFile(path, cache);

@@ -60,7 +60,7 @@ export function decideResume(
 ): ResumeDecision {
   for (const p of [knownPath, transcriptPathFor(sharedProjectsDir, project, claudeSessionId)]) {
     if (!p || !existsSync(p)) continue;
-    const repair = checkAndRepairTranscript(p, now, undefined, answered);
+    const repair = checkAndRepairTranscript(p, now, { answered });
     return { check: repair?.report.hasAssistant ? "resume" : "fresh_new_id", path: p, repair };
   }
   return { check: "fresh_same_id", path: null, repair: null };

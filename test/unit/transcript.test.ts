@@ -147,7 +147,7 @@ describe("checkAndRepairTranscript", () => {
     const before = `${user("one")}\n${assistant("A")}\n`;
     const whole = buf(before, `${user("two")}\n`, '{"type":"assistant","message":{"ro', Buffer.alloc(16));
     writeFileSync(p, whole);
-    const r = checkAndRepairTranscript(p, 7, null, "two")!;
+    const r = checkAndRepairTranscript(p, 7, { cache: null, answered: "two" })!;
     assert.equal(readFileSync(p, "utf8"), before);
     assert.deepEqual(
       r.answerLost,
@@ -169,7 +169,7 @@ describe("checkAndRepairTranscript", () => {
     });
     const before = `${user("one")}\n${assistant("A")}\n`;
     writeFileSync(p, `${before}${user("two")}\n${refusal}\n${user("Continue where you left off")}\n{"type":"assi`);
-    const r = checkAndRepairTranscript(p, 13, null, "Continue where you left off")!;
+    const r = checkAndRepairTranscript(p, 13, { cache: null, answered: "Continue where you left off" })!;
     assert.equal(r.answerLost?.line, 3, "from the refused prompt");
     assert.equal(readFileSync(p, "utf8"), before);
     assert.equal(r.report.hasAssistant, true);
@@ -179,7 +179,7 @@ describe("checkAndRepairTranscript", () => {
     const p = join(dir, "d.jsonl");
     const whole = `${user("one")}\n${assistant("A")}\n${user("two")}\n${meta}\n`;
     writeFileSync(p, whole);
-    const r = checkAndRepairTranscript(p, 8, null, "two")!;
+    const r = checkAndRepairTranscript(p, 8, { cache: null, answered: "two" })!;
     assert.equal(r.copy, null);
     assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-8`, middle: false });
     assert.equal(readFileSync(p, "utf8"), `${user("one")}\n${assistant("A")}\n`);
@@ -188,7 +188,7 @@ describe("checkAndRepairTranscript", () => {
     // the only turn lost: nothing left to resume
     const q = join(dir, "e.jsonl");
     writeFileSync(q, `${meta}\n${user("only")}\n`);
-    const only = checkAndRepairTranscript(q, 9, null, "only")!;
+    const only = checkAndRepairTranscript(q, 9, { cache: null, answered: "only" })!;
     assert.equal(only.report.hasAssistant, false);
     assert.equal(readFileSync(q, "utf8"), `${meta}\n`);
   });
@@ -204,7 +204,7 @@ describe("checkAndRepairTranscript", () => {
     for (const [i, [content, seen]] of cases.entries()) {
       const p = join(dir, `f${i}.jsonl`);
       writeFileSync(p, content);
-      const r = checkAndRepairTranscript(p, 10, null, seen)!;
+      const r = checkAndRepairTranscript(p, 10, { cache: null, answered: seen })!;
       assert.equal(r.answerLost, null, `case ${i}`);
       assert.equal(readFileSync(p, "utf8"), content, `case ${i}`);
     }
@@ -215,9 +215,9 @@ describe("checkAndRepairTranscript", () => {
     const before = `${user("one")}\n${assistant("A")}\n`;
     writeFileSync(p, before);
     const cache = new TranscriptCheckCache();
-    assert.equal(checkAndRepairTranscript(p, 11, cache, "one")!.answerLost, null);
+    assert.equal(checkAndRepairTranscript(p, 11, { cache, answered: "one" })!.answerLost, null);
     appendFileSync(p, `${user("two")}\n`);
-    const r = checkAndRepairTranscript(p, 12, cache, "two")!;
+    const r = checkAndRepairTranscript(p, 12, { cache, answered: "two" })!;
     assert.equal(r.answerLost?.line, 3);
     assert.equal(readFileSync(p, "utf8"), before);
   });
@@ -275,7 +275,7 @@ describe("a turn whose end the transcript lost, later lines after it (lostTurn)"
   it("is cut out, the history before and the lines after kept, a copy of the whole file kept", () => {
     const p = join(dir, "mid.jsonl");
     writeFileSync(p, joinLines(lines), { mode: 0o600 });
-    const r = checkAndRepairTranscript(p, 21, null, null)!;
+    const r = checkAndRepairTranscript(p, 21, { cache: null, answered: null })!;
     assert.deepEqual(r.answerLost, { line: 3, copy: `${p}.answer-lost-21`, middle: true });
     assert.equal(readFileSync(p, "utf8"), joinLines([c[0]!.line, c[1]!.line, c[6]!.line, c[7]!.line]));
     assert.equal(readFileSync(`${p}.answer-lost-21`, "utf8"), joinLines(lines));
@@ -288,14 +288,14 @@ describe("a turn whose end the transcript lost, later lines after it (lostTurn)"
       [6],
       "the damage found is still reported",
     );
-    assert.equal(checkAndRepairTranscript(p, 22, null, null)!.answerLost, null, "once");
+    assert.equal(checkAndRepairTranscript(p, 22, { cache: null, answered: null })!.answerLost, null, "once");
   });
 
   it("the next prompt glued onto the torn line (CLI 2.1.197): cut up to the line after, which names it", () => {
     const p = join(dir, "glued.jsonl");
     const glued = [...c.slice(0, 5).map((x) => x.line), torn + c[6]!.line, c[7]!.line];
     writeFileSync(p, joinLines(glued));
-    const r = checkAndRepairTranscript(p, 23, null, null)!;
+    const r = checkAndRepairTranscript(p, 23, { cache: null, answered: null })!;
     assert.equal(r.answerLost?.middle, true);
     assert.equal(readFileSync(p, "utf8"), joinLines([c[0]!.line, c[1]!.line, c[7]!.line]));
     assert.equal(r.report.lastUserPrompt, "one", "the refused prompt is gone with it: the daemon resends its text");
@@ -305,9 +305,9 @@ describe("a turn whose end the transcript lost, later lines after it (lostTurn)"
     const p = join(dir, "cached.jsonl");
     writeFileSync(p, joinLines(lines.slice(0, 4)));
     const cache = new TranscriptCheckCache();
-    assert.equal(checkAndRepairTranscript(p, 24, cache, null)!.answerLost, null);
+    assert.equal(checkAndRepairTranscript(p, 24, { cache, answered: null })!.answerLost, null);
     appendFileSync(p, joinLines(lines.slice(4)));
-    assert.equal(checkAndRepairTranscript(p, 25, cache, null)!.answerLost?.line, 3);
+    assert.equal(checkAndRepairTranscript(p, 25, { cache, answered: null })!.answerLost?.line, 3);
   });
 
   it("is not found when the file lacks nothing, an answer follows, or a line starts a new chain", () => {
@@ -333,7 +333,7 @@ describe("a turn whose end the transcript lost, later lines after it (lostTurn)"
     for (const [name, ls] of cases) {
       const p = join(dir, "neg.jsonl");
       writeFileSync(p, joinLines(ls));
-      const r = checkAndRepairTranscript(p, 26, null, null)!;
+      const r = checkAndRepairTranscript(p, 26, { cache: null, answered: null })!;
       assert.equal(r.report.lostTurn, null, name);
       assert.equal(r.answerLost, null, name);
       assert.equal(readFileSync(p, "utf8"), joinLines(ls), name);
@@ -487,11 +487,11 @@ describe("inspectTranscriptFile with its cache", () => {
     const p = join(dir, "torn.jsonl");
     const cache = new TranscriptCheckCache(3);
     writeFileSync(p, buf(lines(0, 3), Buffer.alloc(20), "\n"));
-    const r = checkAndRepairTranscript(p, 5, cache)!;
+    const r = checkAndRepairTranscript(p, 5, { cache })!;
     assert.ok(r.copy);
     assert.equal(cache.size, 0);
     appendFileSync(p, lines(3, 1));
-    assert.deepEqual(checkAndRepairTranscript(p, 6, cache)!.report.badLines, []);
+    assert.deepEqual(checkAndRepairTranscript(p, 6, { cache })!.report.badLines, []);
     for (let i = 0; i < 5; i++) {
       const q = join(dir, `many-${i}.jsonl`);
       writeFileSync(q, lines(0, 1));
