@@ -88,7 +88,8 @@ describe(
       const a = h.accountTokens.a!;
       h.api.setCap(a, h.api.usedTurns(a), Math.floor(Date.now() / 1000) + 3600);
       const refused = "third: say EGRET";
-      assert.ok((await d.sessions.prompts.send("dev", refused, { confirmTimeoutMs: 20_000 })).ok);
+      const sent = await d.sessions.prompts.send("dev", refused, { confirmTimeoutMs: 20_000 });
+      assert.ok(sent.ok, `sent: ${JSON.stringify(sent)} (${d.sessions.get("dev")?.state})`);
       await waitFor(() => d.store.lastSwap("dev")?.outcome === "ok", 60_000, "swapped to b");
       const req = await h.api.waitForRequest(
         (x) => x.isTurn && x.userText.includes("EGRET") && x.token === h.accountTokens.b,
