@@ -308,6 +308,13 @@ export class LimitReactor {
           // Another operation held it (a resume's or a send's own prompt was the rejected one): once it lets go.
           this.authFailures.delete(session);
           this.pendingAuth.set(session, { move: false, message, prompt: resend, at: now });
+        } else if (!out.ok && out.outcome === "refused") {
+          // The account can't take the restart (spent by now: chaos seed 424242, a 401 as the window ran out):
+          // the session moves with its prompt as after any refusal, or parks until an account is usable. Left,
+          // nothing would ever send the prompt again.
+          const moved = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
+          if (!moved.ok)
+            this.log.warn({ session, outcome: moved.outcome, reason: moved.reason }, "no move after a rejected token");
         }
         return;
       }

@@ -13,7 +13,7 @@ import type { Pane, PaneStatus } from "../../src/tmux/pane.js";
 
 type Row = LimitedRow;
 
-function setup() {
+function setup(o: { spent?: string } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 18));
   const row: Row = limitedRow(clock);
   let holder: string | undefined = "send";
@@ -51,7 +51,13 @@ function setup() {
       swaps.push(
         req.reason === "token_rejected" ? { resend: req.resend, to: req.to, hard: req.hard } : { resend: req.resend },
       );
-      return holder ? { ok: false, outcome: "refused", reason: `locked by ${holder}` } : { ok: true, outcome: "done" };
+      if (holder) return { ok: false, outcome: "refused", reason: `locked by ${holder}` };
+      // The swap's own answer for a target it can't use: refused, or parked when asked for a hard move.
+      if (o.spent && (req.to ?? o.spent) === o.spent)
+        return req.hard
+          ? { ok: false, outcome: "parked", reason: `account ${o.spent} is exhausted` }
+          : { ok: false, outcome: "refused", reason: `account ${o.spent} is exhausted` };
+      return { ok: true, outcome: "done" };
     },
   };
   const resumed: string[] = [];
@@ -155,6 +161,18 @@ describe("LimitReactor: a rejected token while another operation holds the sessi
     assert.deepEqual(t.swaps, [
       { resend: "p100", to: "e", hard: false },
       { resend: "p100", to: "e", hard: false },
+    ]);
+  });
+  it("the account spent by then: the restart there refused, the session moves (or parks) with its prompt", async () => {
+    // chaos seed 424242 (2026-12-01): a 401 as the account's window ran out; the restart on it was refused
+    // and nothing else was done, so the prompt was never sent again.
+    const t = setup({ spent: "e" });
+    t.release();
+    t.row.state = "idle";
+    await t.reactor.onTokenRejected("s1", "OAuth token has expired", "p100");
+    assert.deepEqual(t.swaps, [
+      { resend: "p100", to: "e", hard: false },
+      { resend: "p100", to: undefined, hard: true },
     ]);
   });
   it("is dropped when a prompt was submitted since", async () => {
