@@ -3,7 +3,7 @@
 // API), and the next prompt — after --resume too, under any account — is merged with it into one user
 // message (docs/notes/claude-cli-observed.md §7, verified on 2.1.197 and 2.1.332). Resending the prompt
 // itself then makes the model read it twice; a short continue note after it makes it read it once.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { isSyntheticError } from "../claude/transcript.js";
 
 /** How much of a transcript's end is read: the refused prompt is among its last lines. */
@@ -192,4 +192,30 @@ export function resendFor(path: string | null, prompt: string, note: string): { 
 export function owedPrompt(prompt: string | null, note: string, lastPrompt: string | null): string | null {
   if (prompt === null || prompt !== note) return prompt;
   return lastPrompt && lastPrompt !== note ? lastPrompt : prompt;
+}
+
+/**
+ * A prompt a row restored from its checkpoint is owed and the checkpoint does not know: the transcript grew
+ * since the checkpoint (`size`: its length then, bytes) and its trailing unanswered prompts (after a refusal,
+ * the prompt and a continue note) do not include the checkpoint's last prompt. The first of them is owed
+ * (submitted, then refused or cut, after the checkpoint was taken); `refused` when the CLI recorded a
+ * refusal. Chaos seed 271828 (2026-12-01): a prompt refused 1 s after the last good checkpoint, the row lost;
+ * restored, the session sat idle and the prompt was never sent again. null otherwise. Never throws.
+ */
+export function promptSinceCheckpoint(
+  path: string | null,
+  size: number | null,
+  lastPrompt: string | null,
+): { prompt: string; refused: boolean } | null {
+  if (!path) return null;
+  try {
+    if (statSync(path).size <= (size ?? 0)) return null;
+  } catch {
+    return null;
+  }
+  const text = readTranscriptTail(path);
+  if (text === null) return null;
+  const s = scan(text);
+  if (!s.prompts.length || (lastPrompt !== null && s.prompts.some((p) => sameText(p, lastPrompt)))) return null;
+  return { prompt: s.prompts[0]!, refused: s.refusedLast };
 }

@@ -30,6 +30,8 @@ export interface SessionRuntime {
   lastHookAt: number | null;
   /** a busy session: when the sweep first saw its pane idle since its last hook event (lost-stop.ts), or null */
   idleSince: number | null;
+  /** its row was restored with a prompt found in the transcript (promptSinceCheckpoint): the adoption continues it */
+  continueDue: boolean;
 }
 
 function fresh(): SessionRuntime {
@@ -43,6 +45,7 @@ function fresh(): SessionRuntime {
     promptId: null,
     lastHookAt: null,
     idleSince: null,
+    continueDue: false,
   };
 }
 

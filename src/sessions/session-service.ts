@@ -17,6 +17,7 @@ import { classifyPane, dialogLabel, type PaneClass, type PaneDialog } from "./pa
 import { lostStop, lostStopDue } from "./lost-stop.js";
 import { inspectTranscriptFile, lastAssistantText } from "../claude/transcript.js";
 import { SessionLocks, type LockResult, type SessionOp } from "./session-locks.js";
+import { promptSinceCheckpoint } from "./refused-prompt.js";
 import { SessionRuntimes, type SessionRuntime } from "./session-runtime.js";
 import { INITIAL_STATE, stateChange, type RowPatch, type StateOp } from "./session-states.js";
 import type { SessionSignal } from "./signals.js";
@@ -54,7 +55,7 @@ export interface SessionOptions {
   /** config/params.ts sessionTuning */
   tuning: SessionTuning;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
-  restoreSource?: (name: string) => Partial<SessionRow> | null;
+  restoreSource?: (name: string) => RestoreSource | null;
   /**
    * Called after a session's CLI was started again because it had died or its tmux session vanished
    * (crash, kill-server, reboot), with this service (the daemon continues a cut turn: continue-turn.ts).
@@ -63,6 +64,12 @@ export interface SessionOptions {
   /** no Claude Code CLI found at start: sessions fail with this reason (and its fix) instead of crash-looping */
   cliProblem?: string | null;
 }
+
+/** A session's last checkpoint as the restore of a lost row reads it (checkpoint.ts). */
+export type RestoreSource = Partial<SessionRow> & {
+  /** the transcript's length when the checkpoint was taken (bytes), or null */
+  transcriptSize?: number | null;
+};
 
 /** How often waitReady looks at the pane of a CLI that has not started (ms). */
 const PANE_LOOK_MS = 1000;
@@ -86,7 +93,7 @@ export class SessionService {
   readonly prompts: PromptSender;
   stopped = false;
   /** Where a session's identity comes from when the store has no row (state db lost): the latest checkpoint. */
-  private readonly restoreSource: ((name: string) => Partial<SessionRow> | null) | null;
+  private readonly restoreSource: ((name: string) => RestoreSource | null) | null;
   /** Called after a session's CLI was started again because it had died or its tmux session vanished (crash, kill-server, reboot). */
   private readonly afterRecreate: ((name: string, before: SessionRow, sessions: SessionService) => void) | null;
   private problem: string | null;
@@ -256,6 +263,26 @@ export class SessionService {
         this.event("session.restored_from_checkpoint", spec.name, row.account, {
           claudeSessionId: row.claudeSessionId,
         });
+        // The transcript may hold a prompt submitted after the checkpoint was taken (and refused, or cut):
+        // the row owes it, and the adoption continues it (continue-turn.ts) as a turn cut by a restart.
+        const since = promptSinceCheckpoint(row.transcriptPath, cp.transcriptSize ?? null, row.lastPrompt);
+        if (since) {
+          row = this.store.updateSession(
+            spec.name,
+            {
+              lastPrompt: since.prompt,
+              lastPromptAnswered: false,
+              failedPrompt: since.refused ? since.prompt : null,
+              started: true,
+            },
+            now,
+          )!;
+          this.runtimes.of(spec.name).continueDue = true;
+          this.event("session.prompt_found_in_transcript", spec.name, row.account, {
+            prompt: since.prompt.slice(0, 80),
+            refused: since.refused,
+          });
+        }
       }
     }
     return row;
@@ -294,15 +321,17 @@ export class SessionService {
       // now running was launched after the prompt was submitted, and sits idle): continue it now
       // (chaos seed 708355: tmux killed mid-turn, the daemon SIGKILLed just after the restart).
       const cur = this.store.getSession(spec.name)!;
+      const rt = this.runtimes.of(spec.name);
       if (
         cur.started &&
         cur.lastPrompt &&
         !cur.lastPromptAnswered &&
         cur.state === "idle" &&
-        (cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity)
+        ((cur.launchedAt ?? 0) > (cur.lastPromptAt ?? Infinity) || rt.continueDue)
       ) {
         this.afterRecreate?.(spec.name, cur, this);
       }
+      rt.continueDue = false;
       return;
     }
     const before = { ...row };

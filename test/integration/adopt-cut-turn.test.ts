@@ -4,7 +4,8 @@
 // prompt, by sending the prompt itself. Real tmux, real SQLite, the stub CLI against the stand-in.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { makeHarness, type Harness } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
@@ -101,6 +102,51 @@ describe("adopting a CLI whose session owes a cut turn", { timeout: 120_000 }, (
       again.store.tailEvents(50, { session: "dev", kindPrefix: "session.restored_from_checkpoint" }).length > 0,
     );
     assert.equal(h.api.requests.filter((x) => x.isTurn && x.userText.includes("PLOVER")).length, 1, "answered once");
+    await again.stop();
+  });
+
+  it("a prompt refused after the last good checkpoint, the row lost: found in the transcript and sent again", async () => {
+    // chaos seed 271828 (2026-12-01): refused 1 s after the last good checkpoint (the newer one torn), the
+    // row deleted; the restored row knew nothing of the prompt and the session sat idle with it owed.
+    const d = await h.start();
+    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+    const { path: kept } = await d.checkpoints.take("dev", "test");
+    const token = h.accountTokens.a!;
+    h.api.setCap(token, h.api.usedTurns(token), Math.floor(Date.now() / 1000) + 3600);
+    const text = "refused after the checkpoint: say SWIFT";
+    assert.ok((await d.sessions.prompts.send("dev", text, { confirmTimeoutMs: 20_000 })).ok);
+    await waitFor(() => d.sessions.get("dev")?.failedPrompt === text, 20_000, "refused");
+    await waitFor(
+      () => h.api.requests.some((x) => x.isTurn && x.userText === text && x.status === 429),
+      20_000,
+      "the stand-in refused it",
+    );
+    const { stateDir } = d.paths;
+    await d.stop(); // the tmux session and its CLI stay
+    // Only the checkpoint from before the prompt is left (newer ones lost), and the row is gone.
+    for (const f of readdirSync(dirname(kept))) if (join(dirname(kept), f) !== kept) rmSync(join(dirname(kept), f));
+    const db = openDb(stateDir);
+    new Store(db).deleteSession("dev");
+    db.close();
+    h.api.clearCap(token);
+    const again = await h.start();
+    await waitFor(
+      () => h.api.requests.some((x) => x.isTurn && x.status === 200 && x.userText.includes("SWIFT")),
+      30_000,
+      "the owed prompt answered",
+    );
+    assert.equal(
+      again.store.tailEvents(50, { session: "dev", kindPrefix: "session.prompt_found_in_transcript" }).length,
+      1,
+    );
+    await waitFor(() => again.sessions.get("dev")?.lastPromptAnswered === true, 20_000, "its Stop recorded");
+    assert.equal(
+      h.api.requests
+        .filter((x) => x.isTurn && x.status === 200 && x.allUserTexts.join("\n").split("SWIFT").length > 1)
+        .filter((x) => x.userText.includes("SWIFT")).length,
+      1,
+      "answered once",
+    );
     await again.stop();
   });
 });
