@@ -264,7 +264,8 @@ export class SessionService {
           claudeSessionId: row.claudeSessionId,
         });
         // The transcript may hold a prompt submitted after the checkpoint was taken (and refused, or cut):
-        // the row owes it, and the adoption continues it (continue-turn.ts) as a turn cut by a restart.
+        // the row owes it, and a refused one the adoption continues (continue-turn.ts) as a turn cut by a
+        // restart.
         const since = promptSinceCheckpoint(row.transcriptPath, cp.transcriptSize ?? null, row.lastPrompt);
         if (since) {
           row = this.store.updateSession(
@@ -277,7 +278,9 @@ export class SessionService {
             },
             now,
           )!;
-          this.runtimes.of(spec.name).continueDue = true;
+          // Refused: the turn is over and nothing else will send it. Unanswered without a refusal, a live CLI
+          // may still be working on it (its Stop will come); a dead one is relaunched and continued anyway.
+          if (since.refused) this.runtimes.of(spec.name).continueDue = true;
           this.event("session.prompt_found_in_transcript", spec.name, row.account, {
             prompt: since.prompt.slice(0, 80),
             refused: since.refused,
