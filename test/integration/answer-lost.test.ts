@@ -8,6 +8,22 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { makeHarness, type Harness, killPaneCli } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { STUB_CLAUDE } from "../scale/stub.js";
+import type { Daemon } from "../../src/daemon.js";
+
+/** A daemon whose session "dev" answered two prompts (ORIOLE, then HERON: `lost`), its transcript at `path`. */
+async function twoTurns(h: Harness): Promise<{ d: Daemon; lost: string; path: string }> {
+  const d = await h.start();
+  await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+  assert.ok((await d.sessions.prompts.send("dev", "first: say ORIOLE", { confirmTimeoutMs: 20_000 })).ok);
+  const lost = "second: say HERON";
+  assert.ok((await d.sessions.prompts.send("dev", lost, { confirmTimeoutMs: 20_000 })).ok);
+  await waitFor(
+    () => d.sessions.get("dev")?.lastPrompt === lost && d.sessions.get("dev")?.lastPromptAnswered === true,
+    20_000,
+    "HERON answered (its Stop recorded)",
+  );
+  return { d, lost, path: d.sessions.get("dev")!.transcriptPath! };
+}
 
 describe("a prompt answered but missing its answer in the transcript", { timeout: 120_000 }, () => {
   let h: Harness;
@@ -17,17 +33,7 @@ describe("a prompt answered but missing its answer in the transcript", { timeout
   after(async () => h.cleanup());
 
   it("is cut before the resume, so the model reads it once", async () => {
-    const d = await h.start();
-    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
-    assert.ok((await d.sessions.prompts.send("dev", "first: say ORIOLE", { confirmTimeoutMs: 20_000 })).ok);
-    const lost = "second: say HERON";
-    assert.ok((await d.sessions.prompts.send("dev", lost, { confirmTimeoutMs: 20_000 })).ok);
-    await waitFor(
-      () => d.sessions.get("dev")?.lastPrompt === lost && d.sessions.get("dev")?.lastPromptAnswered === true,
-      20_000,
-      "HERON answered (its Stop recorded)",
-    );
-    const path = d.sessions.get("dev")!.transcriptPath!;
+    const { d, lost, path } = await twoTurns(h);
     await d.stop(); // the tmux session and its CLI stay
     // The CLI dies; its answer's line had never been written (the line after the prompt removed).
     await killPaneCli(h);
@@ -67,17 +73,7 @@ describe(
     after(async () => h.cleanup());
 
     it("is cut out at the swap's launch; the refused prompt is kept and answered once, the lost one not again", async () => {
-      const d = await h.start();
-      await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
-      assert.ok((await d.sessions.prompts.send("dev", "first: say ORIOLE", { confirmTimeoutMs: 20_000 })).ok);
-      const lost = "second: say HERON";
-      assert.ok((await d.sessions.prompts.send("dev", lost, { confirmTimeoutMs: 20_000 })).ok);
-      await waitFor(
-        () => d.sessions.get("dev")?.lastPrompt === lost && d.sessions.get("dev")?.lastPromptAnswered === true,
-        20_000,
-        "HERON answered (its Stop recorded)",
-      );
-      const path = d.sessions.get("dev")!.transcriptPath!;
+      const { d, lost, path } = await twoTurns(h);
       // The answer's line torn, as a full disk leaves it; the CLI goes on appending after it.
       const lines = readFileSync(path, "utf8").split("\n");
       const at = lines.findIndex((l) => l.includes(lost));

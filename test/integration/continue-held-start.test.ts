@@ -14,39 +14,53 @@ import { TurnContinuation } from "../../src/sessions/continue-turn.js";
 import { systemClock } from "../../src/util/clock.js";
 import { silentLogger } from "../../src/util/log.js";
 
+/** A daemon on the stub CLI that refuses to resume a damaged transcript, with this start timeout. */
+async function startDaemon(startTimeout: string): Promise<{ h: Harness; d: Daemon }> {
+  const h = await makeHarness({
+    accounts: 1,
+    binary: STUB_CLAUDE,
+    config: { sessions: { start_timeout: startTimeout, restart_backoff: "500ms", restart_backoff_max: "2s" } },
+  });
+  (h.configObject.claude as { env: Record<string, string> }).env.STUB_CLAUDE_REFUSE_DAMAGED = "1";
+  h.writeConfig();
+  const d = await h.start();
+  await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
+  return { h, d };
+}
+
+/**
+ * One turn answered, then a line the stub's resume refuses put into its transcript (the daemon's check keeps
+ * it), and an interrupted swap's finish started: it respawns the CLI, which dies before its SessionStart.
+ */
+async function finishOverDamagedTranscript(d: Daemon): Promise<{ old: string | null; finish: Promise<unknown> }> {
+  assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 20_000 })).ok);
+  await waitFor(
+    () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
+    20_000,
+    "answered",
+  );
+  const old = d.sessions.get("dev")!.claudeSessionId;
+  const path = d.sessions.get("dev")!.transcriptPath!;
+  const lines = readFileSync(path, "utf8").split("\n");
+  lines.splice(1, 0, "\0".repeat(64));
+  writeFileSync(path, lines.join("\n"));
+  const rec = new TurnContinuation(
+    { store: d.store, sessions: d.sessions, pane: d.pane, clock: systemClock, log: silentLogger() },
+    { swapConfig: () => d.loadedConfig().swap },
+  );
+  const finish = rec.finish({ session: "dev", resend: "second: after the swap", startedAt: Date.now(), respawn: true });
+  return { old, finish };
+}
+
 describe("a CLI that dies at start while a continuation holds the session", { timeout: 120_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => {
-    h = await makeHarness({
-      accounts: 1,
-      binary: STUB_CLAUDE,
-      config: { sessions: { start_timeout: "3s", restart_backoff: "500ms", restart_backoff_max: "2s" } },
-    });
-    (h.configObject.claude as { env: Record<string, string> }).env.STUB_CLAUDE_REFUSE_DAMAGED = "1";
-    h.writeConfig();
-    d = await h.start();
-    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
-  });
+  before(async () => ({ h, d } = await startDaemon("3s")));
   after(async () => h.cleanup());
 
   it("is restarted by the sweep once the hold is let go, not failed for the start timeout", async () => {
-    assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 20_000 })).ok);
-    await waitFor(
-      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
-      20_000,
-      "answered",
-    );
-    const old = d.sessions.get("dev")!.claudeSessionId;
-    const path = d.sessions.get("dev")!.transcriptPath!;
-    const lines = readFileSync(path, "utf8").split("\n");
-    lines.splice(1, 0, "\0".repeat(64)); // a line the stub's resume refuses; the daemon's check keeps it
-    writeFileSync(path, lines.join("\n"));
-    const rec = new TurnContinuation(
-      { store: d.store, sessions: d.sessions, pane: d.pane, clock: systemClock, log: silentLogger() },
-      { swapConfig: () => d.loadedConfig().swap },
-    );
-    await rec.finish({ session: "dev", resend: "second: after the swap", startedAt: Date.now(), respawn: true });
+    const { old, finish } = await finishOverDamagedTranscript(d);
+    await finish;
     assert.equal(d.sessions.lockedBy("dev"), undefined, "let go");
     const row = await waitFor(
       () => {
@@ -61,49 +75,24 @@ describe("a CLI that dies at start while a continuation holds the session", { ti
   });
 });
 
-// The same with the default-length start timeout: the hold ends once the CLI is seen dead (two looks a second
-// apart), not when the timeout runs out; the session was down that long before (CI's short chaos, s40).
+// The same with a start timeout of the default's length: the hold ends once the CLI is seen dead (two looks a
+// second apart), not when the timeout runs out; the session was down that long before (CI's short chaos, s40).
 describe("a CLI that dies at start while held, with a long start timeout", { timeout: 120_000 }, () => {
   let h: Harness;
   let d: Daemon;
-  before(async () => {
-    h = await makeHarness({
-      accounts: 1,
-      binary: STUB_CLAUDE,
-      config: { sessions: { start_timeout: "90s", restart_backoff: "500ms", restart_backoff_max: "2s" } },
-    });
-    (h.configObject.claude as { env: Record<string, string> }).env.STUB_CLAUDE_REFUSE_DAMAGED = "1";
-    h.writeConfig();
-    d = await h.start();
-    await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle");
-  });
+  before(async () => ({ h, d } = await startDaemon("90s")));
   after(async () => h.cleanup());
 
   it("lets go once the pane is dead, and the sweep brings the session back long before the timeout", async () => {
-    assert.ok((await d.sessions.prompts.send("dev", "first: remember KESTREL", { confirmTimeoutMs: 20_000 })).ok);
-    await waitFor(
-      () => d.sessions.get("dev")?.lastPromptAnswered && d.sessions.get("dev")?.state === "idle",
-      20_000,
-      "answered",
-    );
-    const path = d.sessions.get("dev")!.transcriptPath!;
-    const lines = readFileSync(path, "utf8").split("\n");
-    lines.splice(1, 0, "\0".repeat(64));
-    writeFileSync(path, lines.join("\n"));
-    const rec = new TurnContinuation(
-      { store: d.store, sessions: d.sessions, pane: d.pane, clock: systemClock, log: silentLogger() },
-      { swapConfig: () => d.loadedConfig().swap },
-    );
+    const { finish } = await finishOverDamagedTranscript(d);
     let done = false;
-    const finish = rec
-      .finish({ session: "dev", resend: "second: after the swap", startedAt: Date.now(), respawn: true })
-      .finally(() => (done = true));
+    const settled = finish.finally(() => (done = true));
     try {
       // 30 s is a third of the start timeout: waiting for the timeout would miss it by a minute.
       await waitFor(() => done, 30_000, "the hold let go before the start timeout");
       await waitFor(() => d.sessions.get("dev")?.state === "idle", 30_000, "dev idle again");
     } finally {
-      await finish;
+      await settled;
     }
   });
 });
