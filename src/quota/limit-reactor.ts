@@ -272,6 +272,13 @@ export class LimitReactor {
     }
   }
 
+  /** A hard move of `session` with its prompt after a rejected token: elsewhere, or parked owing it. */
+  private async moveAfterRejectedToken(session: string, resend: string | null) {
+    const out = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
+    if (!out.ok) this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+    return out;
+  }
+
   /**
    * `StopFailure authentication_failed` ("OAuth token has expired" while the file still holds one): a
    * fresh CLI refreshes its token, so the first time the session's CLI is restarted on the same account
@@ -312,9 +319,7 @@ export class LimitReactor {
           // The account can't take the restart (spent by now: chaos seed 424242, a 401 as the window ran out):
           // the session moves with its prompt as after any refusal, or parks until an account is usable. Left,
           // nothing would ever send the prompt again.
-          const moved = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
-          if (!moved.ok)
-            this.log.warn({ session, outcome: moved.outcome, reason: moved.reason }, "no move after a rejected token");
+          await this.moveAfterRejectedToken(session, resend);
         }
         return;
       }
@@ -325,9 +330,7 @@ export class LimitReactor {
         action: "account revoked: needs login",
       });
       this.log.error({ account }, "token rejected twice: account revoked until it is logged in again");
-      const out = await this.swaps.swap({ session, reason: "token_rejected", urgent: true, hard: true, resend });
-      if (!out.ok)
-        this.log.warn({ session, outcome: out.outcome, reason: out.reason }, "no move after a rejected token");
+      const out = await this.moveAfterRejectedToken(session, resend);
       if (!out.ok && out.outcome === "refused" && this.sessions.lockedBy(session))
         this.pendingAuth.set(session, { move: true, message, prompt: resend, at: now });
     } catch (e) {
